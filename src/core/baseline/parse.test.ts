@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { parseBaseline, SpecError } from './parse.js';
+
+function problems(text: string): SpecError {
+  try {
+    parseBaseline(text, 'ingot.yaml');
+  } catch (err) {
+    if (err instanceof SpecError) return err;
+    throw err;
+  }
+  throw new Error('expected the baseline to be refused');
+}
+
+describe('parseBaseline', () => {
+  it('normalises a complete baseline', () => {
+    const b = parseBaseline(
+      `name: hello
+version: "1.0"
+from: { layout: ../base, tag: stable, digest: "sha256:${'a'.repeat(64)}" }
+platform: linux/arm64/v8
+layers:
+  - source: www
+    destination: /srv/www/
+    mode: "0640"
+    dirMode: "0750"
+    uid: 1000
+    exclude: ["**/*.md"]
+config:
+  entrypoint: [/bin/busybox, httpd]
+  env: { PORT: 8080, DEBUG: false }
+  ports: [8080, "53/udp", 8080]
+  workdir: /srv//www/
+runtime:
+  health: { http: { port: 8080, path: /healthz }, interval: 5s, timeout: 500ms, startGrace: 1m }
+  tmpfs: [/tmp, { path: /run, size: 1Mi }]
+  volumes: [{ name: data, path: /var/lib/hello }]
+  capabilities: [CAP_NET_BIND_SERVICE, CAP_NET_BIND_SERVICE]
+`,
+      'ingot.yaml',
+    );
+    expect(b.from).toEqual({
+      kind: 'layout',
+      layout: '../base',
+      tag: 'stable',
+      digest: `sha256:${'a'.repeat(64)}`,
+    });
+    expect(b.layers[0]).toMatchObject({
+      destination: '/srv/www',
+      intoDirectory: true,
+      mode: 0o640,
+      dirMode: 0o750,
+      uid: 1000,
+      gid: 0,
+    });
+    expect(b.config.env).toEqual([
+      ['PORT', '8080'],
+      ['DEBUG', 'false'],
+    ]);
+    expect(b.config.ports).toEqual(['8080/tcp', '53/udp']);
+    expect(b.config.workdir).toBe('/srv/www');
+    expect(b.runtime.health).toEqual({
+      probe: { kind: 'http', port: 8080, path: '/healthz' },
+      intervalMs: 5000,
+      timeoutMs: 500,
+      retries: 3,
+      startGraceMs: 60000,
+    });
+    expect(b.runtime.tmpfs).toEqual([{ path: '/tmp' }, { path: '/run', sizeBytes: 1048576 }]);
+    expect(b.runtime.capabilities).toEqual(['CAP_NET_BIND_SERVICE']);
+  });
+
+  it('reports every problem at once, each with line, column and field path', () => {
+    const err = problems(`name: Hello
+version: 1.0
+layers:
+  - source: www
+    destination: ../etc
+    mode: 0644
+    sourc: x
+runtime:
+  health: { http: { port: 8080 }, tcp: { port: 1 } }
+  volumes:
+    - { name: data, path: /data }
+    - { name: data, path: /data }
+`);
+    expect(err.code).toBe('E_SPEC_INVALID');
+    const byPath = Object.fromEntries(err.issues.map((i) => [i.path, i]));
+    expect(Object.keys(byPath).sort()).toEqual(
+      [
+        'layers[0].destination',
+        'layers[0].mode',
+        'layers[0].sourc',
+        'name',
+        'runtime.health',
+        'runtime.volumes[1].name',
+        'runtime.volumes[1].path',
+        'version',
+      ].sort(),
+    );
+    expect(byPath['version']).toMatchObject({ line: 2, column: 10 });
+    expect(byPath['version']?.message).toMatch(/quote/);
+    expect(byPath['layers[0].destination']).toMatchObject({ line: 5 });
+    expect(byPath['layers[0].sourc']).toMatchObject({ line: 7, column: 5 });
+    expect(err.message).toContain('ingot.yaml:5:');
+  });
+
+  it('names missing required fields', () => {
+    const err = problems('layers: []\n');
+    expect(err.issues.map((i) => i.path).sort()).toEqual(['name', 'version']);
+    expect(err.issues[0]?.message).toMatch(/required/);
+  });
+
+  it('refuses YAML syntax errors, duplicate keys and alias bombs', () => {
+    expect(problems('name: [a\n').code).toBe('E_SPEC_SYNTAX');
+    expect(problems('name: a\nname: b\nversion: "1"\n').code).toBe('E_SPEC_SYNTAX');
+    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x,x]'];
+    for (let i = 0; i < 8; i++)
+      bomb.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(97 + i)}`)
+          .join(',')}]`,
+      );
+    expect(problems(bomb.join('\n') + '\n').code).toBe('E_SPEC_SYNTAX');
+  });
+
+  it('refuses a file too large to be a baseline', () => {
+    expect(problems(`name: a\n#${'x'.repeat(1024 * 1024)}\n`).code).toBe('E_SPEC_TOO_LARGE');
+  });
+
+  it('requires a tag or digest for a layout base, and checks digests', () => {
+    expect(problems('name: a\nversion: "1"\nfrom: { layout: x }\n').issues[0]?.path).toBe('from');
+    expect(
+      problems('name: a\nversion: "1"\nfrom: { layout: x, digest: "sha256:abc" }\n').issues[0]
+        ?.path,
+    ).toBe('from.digest');
+    expect(problems('name: a\nversion: "1"\nfrom: ubuntu\n').issues[0]?.message).toMatch(/scratch/);
+  });
+});

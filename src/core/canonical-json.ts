@@ -1,0 +1,55 @@
+/**
+ * JSON Canonicalization Scheme (RFC 8785): object keys sorted by UTF-16 code units, no
+ * insignificant whitespace, strings and numbers as ECMAScript's JSON.stringify writes them
+ * (which is exactly what RFC 8785 §3.2.2 prescribes). Every document whose digest matters
+ * (config, manifests, measurement, SBOM) is written through this, so that equal content
+ * always has equal bytes.
+ *
+ * Written out by hand rather than by re-building sorted objects: JavaScript enumerates
+ * integer-like keys ("1", "42") before all others whatever the insertion order.
+ */
+export function canonicalJson(value: unknown): string {
+  const out: string[] = [];
+  write(value, out);
+  return out.join('');
+}
+
+export function canonicalJsonBytes(value: unknown): Buffer {
+  return Buffer.from(canonicalJson(value), 'utf8');
+}
+
+function write(value: unknown, out: string[]): void {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') {
+    out.push(JSON.stringify(value));
+    return;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`canonical JSON cannot encode ${value}`);
+    out.push(JSON.stringify(value));
+    return;
+  }
+  if (Array.isArray(value)) {
+    out.push('[');
+    value.forEach((item, i) => {
+      if (i > 0) out.push(',');
+      write(item === undefined ? null : item, out);
+    });
+    out.push(']');
+    return;
+  }
+  if (typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record)
+      .filter((k) => record[k] !== undefined)
+      .sort();
+    out.push('{');
+    keys.forEach((key, i) => {
+      if (i > 0) out.push(',');
+      out.push(JSON.stringify(key), ':');
+      write(record[key], out);
+    });
+    out.push('}');
+    return;
+  }
+  throw new TypeError(`canonical JSON cannot encode a ${typeof value}`);
+}

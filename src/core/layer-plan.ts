@@ -1,0 +1,150 @@
+import type { LayerSpec } from '../domain/baseline.js';
+import { SourceError } from '../domain/build-errors.js';
+import type { MeasuredEntry } from '../domain/measurement.js';
+import type { SourceFile, SourceListing } from '../domain/source.js';
+import { ancestorsOf, joinImagePath, sortInTreeOrder, toEntryName } from './paths.js';
+import type { RootfsTree } from './rootfs-tree.js';
+import type { TarEntryHeader } from './tar/header.js';
+import { formatMode } from './baseline/units.js';
+
+/** One entry of a layer Ingot writes: its tar header and, for files, where to read it. */
+export interface PlannedEntry {
+  readonly header: TarEntryHeader;
+  readonly file?: SourceFile;
+}
+
+const DEFAULT_DIR_MODE = 0o755;
+
+/**
+ * The entries of one baseline layer, decided before a byte of content is read: names under
+ * the destination, normalised modes and owners, missing parent directories, tree order.
+ *
+ * Modes are normalised because the build must not depend on the umask of whoever checked
+ * the sources out: files become 0644, or 0755 when the owner may execute them; directories
+ * 0755. `mode`/`dirMode` override that. setuid/setgid bits on a source file are refused
+ * unless the layer declares them (`setuid: true`, or a `mode` that sets them): a privileged
+ * binary must never slip into an image unnoticed.
+ *
+ * `tree` is the rootfs as the layers below this one leave it; it is read, not changed.
+ */
+export function planLayer(
+  spec: LayerSpec,
+  listing: SourceListing,
+  tree: RootfsTree,
+  mtime: number,
+): PlannedEntry[] {
+  const root = destinationRoot(spec, listing);
+  const out: PlannedEntry[] = [];
+  const emitted = new Set<string>();
+
+  for (const item of listing.items) {
+    const path = joinImagePath(root, item.rel);
+    if (item.rel === '' && item.kind === 'dir' && tree.typeOf(path) === 'dir') continue;
+    if (path === '/') continue;
+    let header: TarEntryHeader;
+    const common = { name: toEntryName(path), uid: spec.uid, gid: spec.gid, mtime };
+    if (item.kind === 'file') {
+      header = {
+        ...common,
+        type: 'file',
+        mode: fileMode(spec, item.mode, path),
+        size: item.file?.size ?? 0,
+      };
+    } else if (item.kind === 'dir') {
+      header = { ...common, type: 'dir', mode: spec.dirMode ?? DEFAULT_DIR_MODE, size: 0 };
+    } else {
+      header = { ...common, type: 'symlink', mode: 0o777, size: 0, linkname: item.target ?? '' };
+    }
+    checkAgainstLower(tree, path, header.type);
+    out.push(item.file ? { header, file: item.file } : { header });
+    emitted.add(path);
+  }
+
+  // Parents nobody wrote: like `mkdir -p` by root. Only where the lower layers lack them,
+  // so that an existing directory's owner and mode are never changed by accident.
+  for (const path of [...emitted]) {
+    for (const dir of ancestorsOf(path)) {
+      if (emitted.has(dir) || tree.typeOf(dir) === 'dir') continue;
+      checkAgainstLower(tree, dir, 'dir');
+      out.push({
+        header: {
+          name: toEntryName(dir),
+          type: 'dir',
+          mode: DEFAULT_DIR_MODE,
+          uid: 0,
+          gid: 0,
+          size: 0,
+          mtime,
+        },
+      });
+      emitted.add(dir);
+    }
+  }
+  return sortInTreeOrder(out, (e) => e.header.name);
+}
+
+/** The entry as the measurement records it (content hash added once it has been read). */
+export function measuredFromHeader(header: TarEntryHeader, sha256?: string): MeasuredEntry {
+  const base = { path: `/${header.name}`, mode: header.mode, uid: header.uid, gid: header.gid };
+  switch (header.type) {
+    case 'file':
+      return { ...base, type: 'file', size: header.size, ...(sha256 !== undefined && { sha256 }) };
+    case 'dir':
+      return { ...base, type: 'dir', size: 0 };
+    case 'symlink':
+      return { ...base, type: 'symlink', size: 0, target: header.linkname ?? '' };
+    case 'hardlink':
+      throw new Error('Ingot never writes hard links');
+  }
+}
+
+function destinationRoot(spec: LayerSpec, listing: SourceListing): string {
+  if (listing.rootKind === 'dir') return spec.destination;
+  if (spec.intoDirectory || spec.destination === '/') {
+    return joinImagePath(spec.destination, listing.rootName);
+  }
+  return spec.destination;
+}
+
+function fileMode(spec: LayerSpec, found: number, path: string): number {
+  if (spec.mode !== undefined) return spec.mode;
+  const special = found & 0o6000;
+  if (special !== 0 && !spec.setuid) {
+    throw new SourceError(
+      'E_SOURCE_SETUID',
+      path,
+      `the source file has mode ${formatMode(found)} with setuid/setgid bits; declare them with "setuid: true" or a "mode" on this layer, or remove them`,
+    );
+  }
+  return ((found & 0o100) !== 0 ? 0o755 : 0o644) | (spec.setuid ? special : 0);
+}
+
+function checkAgainstLower(tree: RootfsTree, path: string, type: TarEntryHeader['type']): void {
+  const blocked = tree.blockingAncestor(path);
+  if (blocked?.problem === 'parent-is-symlink') {
+    throw new SourceError(
+      'E_DEST_THROUGH_SYMLINK',
+      path,
+      `${blocked.path} is a symlink in a lower layer; write to the path it points to instead (a layer never writes through a symlink)`,
+    );
+  }
+  if (blocked) {
+    throw new SourceError(
+      'E_DEST_CONFLICT',
+      path,
+      `${blocked.path} is a file in a lower layer, not a folder`,
+    );
+  }
+  const existing = tree.typeOf(path);
+  if (existing !== undefined && existing !== type) {
+    const hint =
+      existing === 'dir' && type === 'file'
+        ? ' (end the destination with "/" to copy into it)'
+        : '';
+    throw new SourceError(
+      'E_DEST_CONFLICT',
+      path,
+      `is a ${existing} in a lower layer and this layer would replace it with a ${type}${hint}`,
+    );
+  }
+}

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import type { DetectedPackage } from './packages.js';
+
+/**
+ * An SPDX 2.3 JSON document for an image: one package for the image itself (files analysed,
+ * with its verification code), every regular file with SHA-1 (mandatory in SPDX 2.3 §8.4)
+ * and SHA-256, and the packages the image reveals.
+ */
+export interface SbomFile {
+  readonly path: string;
+  readonly sha256: string;
+  readonly sha1: string;
+}
+
+export interface SbomInput {
+  readonly name: string;
+  readonly version: string;
+  readonly imageDigest: string;
+  readonly created: string;
+  readonly tool: string;
+  readonly files: readonly SbomFile[];
+  readonly packages: readonly DetectedPackage[];
+}
+
+type Json = Record<string, unknown>;
+
+export function buildSpdx(input: SbomInput): Json {
+  const hex = input.imageDigest.replace(/^sha256:/, '');
+  const imageId = 'SPDXRef-Image';
+  const files = input.files.map((f) => ({
+    SPDXID: spdxId('File', f.path),
+    fileName: `.${f.path}`,
+    checksums: [
+      { algorithm: 'SHA1', checksumValue: f.sha1 },
+      { algorithm: 'SHA256', checksumValue: f.sha256 },
+    ],
+    licenseConcluded: 'NOASSERTION',
+    copyrightText: 'NOASSERTION',
+  }));
+  const seen = new Set<string>();
+  const packages = input.packages
+    .filter((p) => (seen.has(p.purl) ? false : (seen.add(p.purl), true)))
+    .map((p) => ({
+      SPDXID: spdxId(`Package-${p.ecosystem}`, p.purl),
+      name: p.name,
+      versionInfo: p.version,
+      downloadLocation: 'NOASSERTION',
+      filesAnalyzed: false,
+      supplier: p.supplier ? `Organization: ${p.supplier.replace(/\n/g, ' ')}` : 'NOASSERTION',
+      licenseConcluded: 'NOASSERTION',
+      licenseDeclared: p.license ?? 'NOASSERTION',
+      copyrightText: 'NOASSERTION',
+      externalRefs: [
+        { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: p.purl },
+      ],
+      sourceInfo: `found in ${p.foundIn}`,
+    }));
+
+  return {
+    spdxVersion: 'SPDX-2.3',
+    dataLicense: 'CC0-1.0',
+    SPDXID: 'SPDXRef-DOCUMENT',
+    name: `${input.name}-${input.version}`,
+    documentNamespace: `https://spdx.org/spdxdocs/ingot/${encodeURIComponent(input.name)}-${encodeURIComponent(input.version)}-${hex}`,
+    creationInfo: { created: input.created, creators: [`Tool: ${input.tool}`] },
+    packages: [
+      {
+        SPDXID: imageId,
+        name: input.name,
+        versionInfo: input.version,
+        downloadLocation: 'NOASSERTION',
+        filesAnalyzed: true,
+        packageVerificationCode: { packageVerificationCodeValue: verificationCode(input.files) },
+        checksums: [{ algorithm: 'SHA256', checksumValue: hex }],
+        primaryPackagePurpose: 'CONTAINER',
+        licenseConcluded: 'NOASSERTION',
+        licenseDeclared: 'NOASSERTION',
+        copyrightText: 'NOASSERTION',
+      },
+      ...packages,
+    ],
+    files,
+    relationships: [
+      {
+        spdxElementId: 'SPDXRef-DOCUMENT',
+        relationshipType: 'DESCRIBES',
+        relatedSpdxElement: imageId,
+      },
+      ...files.map((f) => ({
+        spdxElementId: imageId,
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: f.SPDXID,
+      })),
+      ...packages.map((p) => ({
+        spdxElementId: imageId,
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: p.SPDXID,
+      })),
+    ],
+  };
+}
+
+/** SPDX 2.3 §7.9: SHA-1 over the sorted, concatenated SHA-1 values of the package's files. */
+export function verificationCode(files: readonly { sha1: string }[]): string {
+  const sorted = files.map((f) => f.sha1).sort();
+  return createHash('sha1').update(sorted.join('')).digest('hex');
+}
+
+/** SPDX identifiers allow letters, digits, "." and "-": derive one from a stable key. */
+function spdxId(kind: string, key: string): string {
+  return `SPDXRef-${kind}-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
+}

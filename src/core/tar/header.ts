@@ -1,0 +1,155 @@
+/**
+ * Deterministic POSIX ustar/pax header encoding. Pure: the same entry always gives the same
+ * bytes, on every machine. Fields that would leak the build machine (uname, gname, atime,
+ * ctime, device numbers) are never written.
+ *
+ * A name or link target that does not fit the 100-byte ustar field, or is not ASCII, and
+ * numbers too large for their octal field, go into a pax extended header ('x') in front of
+ * the entry (POSIX.1-2001), which every tar reader we care about understands.
+ */
+
+export const BLOCK = 512;
+/** Two zero blocks end the archive. */
+export const END_OF_ARCHIVE = 2 * BLOCK;
+
+export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink';
+
+export interface TarEntryHeader {
+  /** Path inside the archive, relative, no leading "/" or "./"; directories without "/". */
+  readonly name: string;
+  readonly type: TarEntryType;
+  /** Permission and special bits (0o7777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Bytes of data that follow the header (regular files only; 0 otherwise). */
+  readonly size: number;
+  /** Seconds since the epoch. */
+  readonly mtime: number;
+  /** Symlink or hardlink target. */
+  readonly linkname?: string;
+}
+
+const TYPEFLAG: Record<TarEntryType, string> = { file: '0', hardlink: '1', symlink: '2', dir: '5' };
+const MAX_OCTAL_8 = 0o7777777; // 7 digits + NUL
+const MAX_OCTAL_12 = 0o77777777777; // 11 digits + NUL
+const PAX_HEADER_NAME = 'PaxHeaders/entry';
+
+/** Bytes of padding after `size` bytes of data. */
+export function paddingFor(size: number): number {
+  const rest = size % BLOCK;
+  return rest === 0 ? 0 : BLOCK - rest;
+}
+
+/** The header block(s) for an entry: one block, or pax header + data + the ustar block. */
+export function encodeHeader(entry: TarEntryHeader): Buffer {
+  const name = entry.type === 'dir' ? `${entry.name}/` : entry.name;
+  const linkname = entry.linkname ?? '';
+  const pax: [string, string][] = [];
+
+  const nameBytes = Buffer.byteLength(name);
+  if (nameBytes > 100 || !isAscii(name)) pax.push(['path', name]);
+  if (Buffer.byteLength(linkname) > 100 || !isAscii(linkname)) pax.push(['linkpath', linkname]);
+  if (entry.size > MAX_OCTAL_12) pax.push(['size', String(entry.size)]);
+  if (entry.uid > MAX_OCTAL_8) pax.push(['uid', String(entry.uid)]);
+  if (entry.gid > MAX_OCTAL_8) pax.push(['gid', String(entry.gid)]);
+  if (entry.mtime > MAX_OCTAL_12) pax.push(['mtime', String(entry.mtime)]);
+
+  const ustar = ustarBlock({
+    name: pax.some(([k]) => k === 'path') ? truncateAscii(name, 100) : name,
+    mode: entry.mode,
+    uid: Math.min(entry.uid, MAX_OCTAL_8),
+    gid: Math.min(entry.gid, MAX_OCTAL_8),
+    size: Math.min(entry.size, MAX_OCTAL_12),
+    mtime: Math.min(entry.mtime, MAX_OCTAL_12),
+    typeflag: TYPEFLAG[entry.type],
+    linkname: pax.some(([k]) => k === 'linkpath') ? truncateAscii(linkname, 100) : linkname,
+  });
+  if (pax.length === 0) return ustar;
+
+  // Records in a fixed order (the order pushed above) keep the bytes deterministic.
+  const records = Buffer.from(pax.map(([k, v]) => paxRecord(k, v)).join(''), 'utf8');
+  const paxHeader = ustarBlock({
+    name: PAX_HEADER_NAME,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: records.length,
+    mtime: Math.min(entry.mtime, MAX_OCTAL_12),
+    typeflag: 'x',
+    linkname: '',
+  });
+  return Buffer.concat([paxHeader, records, Buffer.alloc(paddingFor(records.length)), ustar]);
+}
+
+/** Total bytes an entry occupies in the archive: header(s), data and padding. */
+export function entryLength(entry: TarEntryHeader): number {
+  return encodeHeader(entry).length + entry.size + paddingFor(entry.size);
+}
+
+/**
+ * A pax record is "<len> <key>=<value>\n" where <len> counts the whole record including its
+ * own digits, so the length is found by fixed point.
+ */
+export function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  const bodyLength = Buffer.byteLength(body);
+  let length = bodyLength + 1;
+  while (String(length).length + bodyLength !== length) length = String(length).length + bodyLength;
+  return `${length}${body}`;
+}
+
+interface UstarFields {
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  typeflag: string;
+  linkname: string;
+}
+
+function ustarBlock(f: UstarFields): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  block.write(f.name, 0, 100, 'utf8');
+  writeOctal(block, 100, 8, f.mode & 0o7777);
+  writeOctal(block, 108, 8, f.uid);
+  writeOctal(block, 116, 8, f.gid);
+  writeOctal(block, 124, 12, f.size);
+  writeOctal(block, 136, 12, f.mtime);
+  block.write(f.typeflag, 156, 1, 'ascii');
+  block.write(f.linkname, 157, 100, 'utf8');
+  block.write('ustar\u000000', 257, 8, 'ascii');
+  // devmajor/devminor: written as zeros like GNU and Go do for non-device entries.
+  writeOctal(block, 329, 8, 0);
+  writeOctal(block, 337, 8, 0);
+  // The checksum is computed with its own field as eight spaces.
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(sum.toString(8).padStart(6, '0') + '\u0000 ', 148, 8, 'ascii');
+  return block;
+}
+
+function writeOctal(block: Buffer, offset: number, width: number, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`tar: bad number ${value}`);
+  const digits = value.toString(8).padStart(width - 1, '0');
+  if (digits.length > width - 1) throw new RangeError(`tar: ${value} does not fit ${width} bytes`);
+  block.write(digits + '\u0000', offset, width, 'ascii');
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0 || c > 0x7f) return false;
+  }
+  return true;
+}
+
+/** A placeholder for the ustar field when the real value lives in the pax header. */
+function truncateAscii(s: string, max: number): string {
+  let ascii = '';
+  for (const ch of s) ascii += isAscii(ch) ? ch : '_';
+  return ascii.slice(-max);
+}
