@@ -148,3 +148,36 @@ function checkAgainstLower(tree: RootfsTree, path: string, type: TarEntryHeader[
     );
   }
 }
+
+/**
+ * Folders the runtime contract mounts on (tmpfs, volumes) that no layer created. They must
+ * exist in the image: the host mounts onto a read-only, measured rootfs and must never
+ * create anything in it.
+ */
+export function planMountPoints(
+  paths: readonly string[],
+  tree: RootfsTree,
+  mtime: number,
+): PlannedEntry[] {
+  const out: PlannedEntry[] = [];
+  const emitted = new Set<string>();
+  for (const path of paths) {
+    for (const dir of [...ancestorsOf(path), path]) {
+      if (emitted.has(dir) || tree.typeOf(dir) === 'dir') continue;
+      checkAgainstLower(tree, dir, 'dir');
+      out.push({
+        header: {
+          name: toEntryName(dir),
+          type: 'dir',
+          mode: DEFAULT_DIR_MODE,
+          uid: 0,
+          gid: 0,
+          size: 0,
+          mtime,
+        },
+      });
+      emitted.add(dir);
+    }
+  }
+  return sortInTreeOrder(out, (e) => e.header.name);
+}

@@ -56,3 +56,10 @@ export function summarize(entries: readonly MeasuredEntry[]): MeasurementSummary
   }
   return { files, dirs, symlinks, bytes, privileged };
 }
+
+/** What the build carries along each entry besides its measurement, for the SBOM. */
+export interface FileExtra {
+  readonly sha1?: string;
+  /** Content of the few files the SBOM reads (core/sbom/capture.ts). */
+  readonly content?: Uint8Array;
+}

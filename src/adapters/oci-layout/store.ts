@@ -1,0 +1,333 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  chmodSync,
+  appendFileSync,
+  readFileSync,
+} from 'node:fs';
+import { join, relative, isAbsolute } from 'node:path';
+import { isDigest, type Digest } from '../../domain/digest.js';
+import { Annotation, MediaType } from '../../domain/media-types.js';
+import type { Descriptor, ImageIndex } from '../../domain/oci.js';
+import type {
+  CommitRequest,
+  CommitResult,
+  Store,
+  StoreTransaction,
+  TagEvent,
+} from '../../ports/store.js';
+import { fsyncDir, writeFileAtomic } from '../shared/atomic-file.js';
+import { errnoOf } from '../shared/errno.js';
+import { StoreError } from './errors.js';
+import { OciLayout, safeJson } from './layout.js';
+import { withLock } from './lock.js';
+
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** OCI image-layout ref.name grammar (image-layout.md, "index.json"). */
+const REF_NAME =
+  /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
+
+export function checkTag(tag: string): void {
+  if (tag.length > 255 || !REF_NAME.test(tag) || /^(sha256:)?[0-9a-f]{64}$/.test(tag)) {
+    throw new StoreError(
+      'E_TAG_INVALID',
+      `tag ${JSON.stringify(tag)} is not valid: use letters and digits separated by . _ - : @ + or /, such as "hello:1.0"`,
+      { tag },
+    );
+  }
+}
+
+/**
+ * Ingot's store: an OCI image layout that umoci and skopeo read as `oci:<root>`, plus a
+ * `.ingot/` folder of Ingot's own (lock, staging area, tag history) that they ignore.
+ */
+export class OciLayoutStore implements Store {
+  private readonly layout: OciLayout;
+  private readonly meta: string;
+
+  private constructor(readonly root: string) {
+    this.layout = new OciLayout(root);
+    this.meta = join(root, '.ingot');
+  }
+
+  /** Open the store, creating an empty layout if there is none. */
+  static async open(root: string): Promise<OciLayoutStore> {
+    const store = new OciLayoutStore(root);
+    mkdirSync(join(root, 'blobs', 'sha256'), { recursive: true });
+    mkdirSync(join(store.meta, 'staging'), { recursive: true });
+    if (!existsSync(join(root, 'oci-layout'))) {
+      writeFileAtomic(join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    }
+    if (!existsSync(join(root, 'index.json'))) {
+      writeFileAtomic(join(root, 'index.json'), JSON.stringify(emptyIndex()));
+    }
+    await store.layout.checkLayout();
+    return store;
+  }
+
+  blobPath(digest: Digest): string {
+    return this.layout.blobPath(digest);
+  }
+
+  readBlob(digest: Digest, maxBytes: number, expectedSize?: number): Promise<Buffer> {
+    return this.layout.readBlob(digest, maxBytes, expectedSize);
+  }
+
+  hasBlob(digest: Digest): Promise<boolean> {
+    return this.layout.hasBlob(digest);
+  }
+
+  index(): Promise<ImageIndex> {
+    return this.layout.index();
+  }
+
+  async resolve(ref: string): Promise<Descriptor> {
+    const index = await this.index();
+    const images = index.manifests.filter((d) => d.annotations?.[Annotation.subject] === undefined);
+    const byTag = images.find((d) => d.annotations?.[Annotation.refName] === ref);
+    if (byTag) return byTag;
+    if (isDigest(ref)) {
+      const listed = index.manifests.find((d) => d.digest === ref);
+      if (listed) return withoutRefName(listed);
+      if (await this.hasBlob(ref)) {
+        const doc = safeJson((await this.readBlob(ref, MAX_MANIFEST_BYTES)).toString('utf8')) as
+          { mediaType?: unknown } | undefined;
+        const mediaType =
+          typeof doc?.mediaType === 'string' ? doc.mediaType : MediaType.imageManifest;
+        return {
+          mediaType,
+          digest: ref,
+          size: (await this.readBlob(ref, MAX_MANIFEST_BYTES)).length,
+        };
+      }
+      throw new StoreError('E_REF_NOT_FOUND', `no manifest ${ref} in the store at ${this.root}`, {
+        ref,
+      });
+    }
+    const prefix = /^(?:sha256:)?([0-9a-f]{4,64})$/.exec(ref)?.[1];
+    if (prefix !== undefined) {
+      const matches = [
+        ...new Set(images.map((d) => d.digest).filter((d) => d.slice(7).startsWith(prefix))),
+      ];
+      if (matches.length === 1) return withoutRefName(images.find((d) => d.digest === matches[0])!);
+      if (matches.length > 1) {
+        throw new StoreError(
+          'E_REF_AMBIGUOUS',
+          `${ref} matches ${matches.length} images (${matches.slice(0, 3).join(', ')}…): give more digits`,
+          { ref, matches },
+        );
+      }
+    }
+    const similar = images
+      .map((d) => d.annotations?.[Annotation.refName])
+      .filter((t): t is string => t !== undefined && t.startsWith(`${ref.split(':')[0]}:`));
+    const hint =
+      similar.length > 0
+        ? ` (tags of that name: ${similar.slice(0, 5).join(', ')})`
+        : ' (see `ingot images`)';
+    throw new StoreError('E_REF_NOT_FOUND', `no image ${JSON.stringify(ref)} in the store${hint}`, {
+      ref,
+    });
+  }
+
+  async referrers(subject: Digest): Promise<Descriptor[]> {
+    const index = await this.index();
+    return index.manifests.filter((d) => d.annotations?.[Annotation.subject] === subject);
+  }
+
+  tagHistory(tag?: string): Promise<TagEvent[]> {
+    const path = join(this.meta, 'tag-history.jsonl');
+    if (!existsSync(path)) return Promise.resolve([]);
+    const events: TagEvent[] = [];
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      const e = safeJson(line) as TagEvent | undefined;
+      if (!e || typeof e.tag !== 'string' || !isDigest(e.to)) continue;
+      if (tag === undefined || e.tag === tag) events.push(e);
+    }
+    return Promise.resolve(events);
+  }
+
+  begin(): Promise<StoreTransaction> {
+    const dir = join(this.meta, 'staging', `${process.pid}-${randomBytes(6).toString('hex')}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return Promise.resolve(new LayoutTransaction(this, dir));
+  }
+
+  /** Move staged blobs into place, then publish them in index.json: never the other way round. */
+  async commitStaged(
+    staged: ReadonlyMap<Digest, { path: string; size: number }>,
+    request: CommitRequest,
+  ): Promise<CommitResult> {
+    for (const [digest, { path, size }] of staged) {
+      const final = this.blobPath(digest);
+      if (isIntact(final, size)) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      syncFile(path);
+      chmodSync(path, 0o444);
+      // A damaged copy (wrong size, say after a crash) is replaced: content addressing
+      // makes the new one right by construction.
+      renameSync(path, final);
+    }
+    if (staged.size > 0) fsyncDir(join(this.root, 'blobs', 'sha256'));
+    for (const { tags } of request.manifests) tags.forEach(checkTag);
+
+    return withLock(join(this.meta, 'lock'), async () => {
+      const index = await this.index();
+      const { next, moved } = applyToIndex(index, request);
+      if (moved.length > 0) {
+        // History first: a move that became visible is always recorded.
+        appendFileSync(
+          join(this.meta, 'tag-history.jsonl'),
+          moved.map((m) => JSON.stringify(m) + '\n').join(''),
+          { mode: 0o644 },
+        );
+      }
+      if (JSON.stringify(next) !== JSON.stringify(index)) {
+        writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(next, null, 2) + '\n');
+      }
+      return { moved };
+    });
+  }
+}
+
+class LayoutTransaction implements StoreTransaction {
+  private readonly staged = new Map<Digest, { path: string; size: number }>();
+  private done = false;
+
+  constructor(
+    private readonly store: OciLayoutStore,
+    readonly stagingDir: string,
+  ) {}
+
+  putBlob(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    if (!this.staged.has(digest)) {
+      const path = join(this.stagingDir, digest.slice(7));
+      const fd = openSync(path, 'wx', 0o644);
+      try {
+        let off = 0;
+        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      } finally {
+        closeSync(fd);
+      }
+      this.staged.set(digest, { path, size: bytes.length });
+    }
+    return Promise.resolve({ mediaType, digest, size: bytes.length });
+  }
+
+  adoptFile(path: string, digest: Digest, size: number): void {
+    const rel = relative(this.stagingDir, path);
+    if (rel.startsWith('..') || isAbsolute(rel))
+      throw new Error(`${path} is not inside the staging directory`);
+    const existing = this.staged.get(digest);
+    if (existing && existing.path !== path) rmSync(path, { force: true });
+    else this.staged.set(digest, { path, size });
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    if (this.done) throw new Error('transaction already finished');
+    try {
+      return await this.store.commitStaged(this.staged, request);
+    } finally {
+      await this.abort();
+    }
+  }
+
+  abort(): Promise<void> {
+    this.done = true;
+    rmSync(this.stagingDir, { recursive: true, force: true });
+    return Promise.resolve();
+  }
+}
+
+/**
+ * The new index: each manifest listed once per tag (once untagged when it has none), tags
+ * moved off their old manifests. An image that loses its last tag stays listed, untagged,
+ * so that it is neither lost nor garbage.
+ */
+export function applyToIndex(
+  index: ImageIndex,
+  request: CommitRequest,
+): { next: ImageIndex; moved: TagEvent[] } {
+  const moving = new Map<string, Digest>();
+  for (const { descriptor, tags } of request.manifests)
+    for (const t of tags) moving.set(t, descriptor.digest);
+
+  const moved: TagEvent[] = [];
+  const kept: Descriptor[] = [];
+  for (const d of index.manifests) {
+    const tag = d.annotations?.[Annotation.refName];
+    const target = tag === undefined ? undefined : moving.get(tag);
+    if (tag !== undefined && target !== undefined && target !== d.digest) {
+      moved.push({ time: request.time, tag, from: d.digest, to: target });
+      kept.push(withoutRefName(d));
+    } else kept.push(d);
+  }
+  for (const [tag, to] of moving) {
+    const existed = index.manifests.some((d) => d.annotations?.[Annotation.refName] === tag);
+    if (!existed) moved.push({ time: request.time, tag, from: null, to });
+  }
+  for (const { descriptor, tags } of request.manifests) {
+    if (tags.length === 0) kept.push(descriptor);
+    for (const tag of tags)
+      kept.push({
+        ...descriptor,
+        annotations: { ...descriptor.annotations, [Annotation.refName]: tag },
+      });
+  }
+
+  // One untagged entry per digest at most, and none when the digest is also tagged.
+  const tagged = new Set(
+    kept.filter((d) => d.annotations?.[Annotation.refName] !== undefined).map((d) => d.digest),
+  );
+  const seen = new Set<string>();
+  const manifests = kept.filter((d) => {
+    const key = `${d.digest} ${d.annotations?.[Annotation.refName] ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return d.annotations?.[Annotation.refName] !== undefined || !tagged.has(d.digest);
+  });
+  return { next: { ...index, manifests }, moved };
+}
+
+function withoutRefName(d: Descriptor): Descriptor {
+  if (d.annotations?.[Annotation.refName] === undefined) return d;
+  const { [Annotation.refName]: _ignored, ...rest } = d.annotations;
+  const copy: Descriptor = { ...d };
+  if (Object.keys(rest).length > 0) copy.annotations = rest;
+  else delete copy.annotations;
+  return copy;
+}
+
+function emptyIndex(): ImageIndex {
+  return { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [] };
+}
+
+function isIntact(path: string, size: number): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.isFile() && st.size === size;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,205 @@
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
+import type { LayerSpec } from '../../domain/baseline.js';
+import { SourceError } from '../../domain/build-errors.js';
+import type { SourceFile, SourceItem, SourceListing } from '../../domain/source.js';
+import { resolveWithin } from '../../core/paths.js';
+import { errnoOf } from '../shared/errno.js';
+
+export interface WalkLimits {
+  readonly maxEntries: number;
+  readonly maxPathBytes: number;
+}
+
+export const DEFAULT_WALK_LIMITS: WalkLimits = { maxEntries: 2_000_000, maxPathBytes: 4096 };
+
+/**
+ * List a layer's source: the baseline's folder is the build context, and nothing outside it
+ * is read unless the baseline says so. The threats, each refused with its own code:
+ *  - a `source` that climbs out of the context ("../../etc") or reaches out through a
+ *    symlinked folder;
+ *  - a symlink in the sources whose target leaves the source tree: kept verbatim it would
+ *    make the image depend on the build host, and followed it would copy host files into
+ *    the image. `followSymlinks: true` opts in to copying the target;
+ *  - device nodes, sockets and FIFOs, which have no place in an image;
+ *  - names an image cannot hold faithfully: not UTF-8, or ".wh." (an OCI whiteout marker,
+ *    which would delete files of lower layers).
+ */
+export function walkSource(
+  contextDir: string,
+  spec: LayerSpec,
+  limits: WalkLimits = DEFAULT_WALK_LIMITS,
+): SourceListing {
+  const context = realpathSync(contextDir);
+  const lexical = resolve(context, spec.source);
+  if (!inside(context, lexical)) {
+    throw new SourceError(
+      'E_SOURCE_OUTSIDE_CONTEXT',
+      spec.source,
+      `is outside the baseline's folder ${context}; sources must be inside it`,
+    );
+  }
+  let real: string;
+  try {
+    real = realpathSync(lexical);
+  } catch (err) {
+    throw new SourceError(
+      'E_SOURCE_NOT_FOUND',
+      spec.source,
+      `does not exist (looked for ${lexical})`,
+      err,
+    );
+  }
+  if (!inside(context, real) && !spec.followSymlinks) {
+    throw new SourceError(
+      'E_SOURCE_OUTSIDE_CONTEXT',
+      spec.source,
+      `resolves through a symlink to ${real}, outside the baseline's folder (set followSymlinks: true to copy it anyway)`,
+    );
+  }
+
+  const rootStat = statSync(real);
+  const rootName = basename(lexical);
+  if (rootStat.isFile()) {
+    return { rootKind: 'file', rootName, items: [fileItem('', real, rootStat)] };
+  }
+  if (!rootStat.isDirectory()) {
+    throw new SourceError('E_SOURCE_SPECIAL_FILE', spec.source, 'is neither a file nor a folder');
+  }
+
+  const excluded =
+    spec.exclude.length > 0 ? picomatch([...spec.exclude], { dot: true }) : () => false;
+  const items: SourceItem[] = [{ rel: '', kind: 'dir', mode: rootStat.mode & 0o7777 }];
+  // Folders entered through followed symlinks are tracked by device and inode, so a link
+  // back up the tree ends in an error instead of an endless walk.
+  const entered = new Set<string>([`${rootStat.dev}:${rootStat.ino}`]);
+  const stack: { abs: string; rel: string }[] = [{ abs: real, rel: '' }];
+
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    for (const raw of readdirSync(dir.abs, { encoding: 'buffer' })) {
+      const name = raw.toString('utf8');
+      const rel = dir.rel === '' ? name : `${dir.rel}/${name}`;
+      const shown = join(spec.source, rel);
+      if (!Buffer.from(name, 'utf8').equals(raw)) {
+        throw new SourceError(
+          'E_SOURCE_NAME_INVALID',
+          join(spec.source, dir.rel, raw.toString('latin1')),
+          'the file name is not valid UTF-8',
+        );
+      }
+      if (name.startsWith('.wh.')) {
+        throw new SourceError(
+          'E_SOURCE_NAME_INVALID',
+          shown,
+          'names starting with ".wh." are OCI whiteout markers and would delete files of lower layers',
+        );
+      }
+      if (Buffer.byteLength(rel) > limits.maxPathBytes) {
+        throw new SourceError(
+          'E_SOURCE_NAME_INVALID',
+          shown,
+          `the path is longer than ${limits.maxPathBytes} bytes`,
+        );
+      }
+      if (excluded(rel)) continue;
+      if (items.length >= limits.maxEntries) {
+        throw new SourceError(
+          'E_SOURCE_TOO_LARGE',
+          spec.source,
+          `has more than ${limits.maxEntries} entries`,
+        );
+      }
+
+      const abs = join(dir.abs, name);
+      const st = lstatSync(abs);
+      if (st.isFile()) items.push(fileItem(rel, abs, st));
+      else if (st.isDirectory()) {
+        items.push({ rel, kind: 'dir', mode: st.mode & 0o7777 });
+        stack.push({ abs, rel });
+      } else if (st.isSymbolicLink()) {
+        const target = readlinkSync(abs);
+        const parent = dir.rel;
+        if (resolveWithin(parent, target) !== null && !isAbsolute(target)) {
+          items.push({ rel, kind: 'symlink', mode: 0o777, target });
+          continue;
+        }
+        if (!spec.followSymlinks) {
+          throw new SourceError(
+            'E_SOURCE_SYMLINK_ESCAPE',
+            shown,
+            `is a symlink to ${JSON.stringify(target)}, which leaves the source tree; point it inside the tree or set followSymlinks: true to copy its target`,
+          );
+        }
+        const followed = follow(abs, shown);
+        if (followed.isFile()) items.push(fileItem(rel, abs, followed));
+        else if (followed.isDirectory()) {
+          const key = `${followed.dev}:${followed.ino}`;
+          if (entered.has(key))
+            throw new SourceError(
+              'E_SOURCE_SYMLINK_LOOP',
+              shown,
+              'following this symlink leads back into a folder already being copied',
+            );
+          entered.add(key);
+          items.push({ rel, kind: 'dir', mode: followed.mode & 0o7777 });
+          stack.push({ abs: realpathSync(abs), rel });
+        } else
+          throw new SourceError(
+            'E_SOURCE_SPECIAL_FILE',
+            shown,
+            'points to something that is neither a file nor a folder',
+          );
+      } else {
+        throw new SourceError(
+          'E_SOURCE_SPECIAL_FILE',
+          shown,
+          `is a ${kindOf(st)}; images hold only files, folders and symlinks`,
+        );
+      }
+    }
+  }
+  return { rootKind: 'dir', rootName, items };
+}
+
+function fileItem(rel: string, abs: string, st: Stats): SourceItem {
+  const file: SourceFile = {
+    abs,
+    size: st.size,
+    dev: st.dev,
+    ino: st.ino,
+    mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
+  };
+  return { rel, kind: 'file', mode: st.mode & 0o7777, file };
+}
+
+function follow(abs: string, shown: string): Stats {
+  try {
+    return statSync(abs);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ELOOP')
+      throw new SourceError('E_SOURCE_SYMLINK_LOOP', shown, 'is a symlink loop', err);
+    throw new SourceError(
+      'E_SOURCE_NOT_FOUND',
+      shown,
+      'is a symlink to something that does not exist',
+      err,
+    );
+  }
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+function kindOf(st: Stats): string {
+  if (st.isSocket()) return 'socket';
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  return 'special file';
+}

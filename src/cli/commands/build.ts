@@ -1,0 +1,114 @@
+import { Option, type Command } from 'commander';
+import { shortDigest } from '../../domain/digest.js';
+import { UsageError } from '../../domain/errors.js';
+import type { LayerCompression } from '../../domain/media-types.js';
+import type { BuildResult } from '../../services/build.js';
+import { formatBytes, json } from '../format.js';
+import type { OutputFormat } from '../io.js';
+import { progressRenderer } from '../progress.js';
+import type { Runner } from './runner.js';
+
+interface BuildOptions {
+  tag?: string;
+  compression: LayerCompression;
+  level?: string;
+  sourceDateEpoch?: string;
+  output: OutputFormat;
+  quiet?: boolean;
+}
+
+export function registerBuild(program: Command, run: Runner): void {
+  let format: OutputFormat = 'text';
+  program
+    .command('build')
+    .summary('build a baseline into a reproducible OCI image')
+    .description(
+      'Build the baseline in DIR (a folder with an ingot.yaml, or the file itself) into an OCI image in the store,\n' +
+        'with its file-level measurement and an SPDX 2.3 SBOM attached. The same inputs give the same digest on\n' +
+        'every machine: timestamps come from SOURCE_DATE_EPOCH (default 0), modes and owners are normalised.\n' +
+        'Progress goes to stderr; the image digest is the last line on stdout.',
+    )
+    .argument('[dir]', 'baseline folder or ingot.yaml', '.')
+    .option(
+      '-t, --tag <name>',
+      'tag to point at the image (default: <name>:<version> from the baseline)',
+    )
+    .addOption(
+      new Option('-c, --compression <codec>', 'layer compression')
+        .choices(['gzip', 'zstd', 'none'])
+        .default('gzip'),
+    )
+    .option('--level <n>', 'compression level (gzip 1-9, default 1; zstd 1-19, default 3)')
+    .option(
+      '--source-date-epoch <seconds>',
+      'time recorded in the image (default: $SOURCE_DATE_EPOCH, else 0)',
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .option('-q, --quiet', 'no progress on stderr')
+    .action(async (dir: string, options: BuildOptions) => {
+      format = options.output;
+      await run(
+        async (app, io) => {
+          const epochText = options.sourceDateEpoch ?? io.env['SOURCE_DATE_EPOCH'] ?? '0';
+          if (!/^\d{1,12}$/.test(epochText))
+            throw new UsageError(
+              `SOURCE_DATE_EPOCH must be a whole number of seconds, got ${JSON.stringify(epochText)}`,
+            );
+          let level: number | undefined;
+          if (options.level !== undefined) {
+            if (!/^\d{1,2}$/.test(options.level))
+              throw new UsageError(
+                `--level must be a number, got ${JSON.stringify(options.level)}`,
+              );
+            level = Number(options.level);
+          }
+          const progress = options.quiet ? null : progressRenderer(io);
+          let result: BuildResult;
+          try {
+            result = await app.build({
+              path: dir,
+              ...(options.tag !== undefined && { tag: options.tag }),
+              compression: options.compression,
+              ...(level !== undefined && { level }),
+              sourceDateEpoch: Number(epochText),
+              ...(progress && { onProgress: progress.update }),
+            });
+          } finally {
+            progress?.done();
+          }
+          if (format === 'json') io.out(json(result));
+          else {
+            if (!options.quiet) io.err(describe(result));
+            io.out(`${result.digest}\n`);
+          }
+          return 0;
+        },
+        () => format,
+      );
+    });
+}
+
+function describe(r: BuildResult): string {
+  const ours = r.layers.filter((l) => l.origin !== 'base');
+  const reused = ours.reduce((n, l) => n + l.reusedBytes, 0);
+  const raw = ours.reduce((n, l) => n + l.rawBytes, 0);
+  const s = r.measurement.summary;
+  const lines = [
+    `built ${r.name} ${r.version} for ${r.platform}`,
+    `  base     ${r.base ? `${r.base.tag ?? ''}${r.base.tag ? ' ' : ''}${r.base.digest}` : 'scratch'}`,
+    `  layers   ${r.layers.length} (${formatBytes(r.layers.reduce((n, l) => n + l.descriptor.size, 0))})${raw > 0 && reused > 0 ? `, ${Math.round((100 * reused) / raw)}% of new layer bytes reused from earlier builds` : ''}`,
+    `  rootfs   ${s.files} files, ${s.dirs} folders, ${s.symlinks} symlinks, ${formatBytes(s.bytes)}${s.privileged.length > 0 ? `; setuid/setgid: ${s.privileged.join(', ')}` : ''}`,
+    `  sbom     ${r.sbom.packages} package(s), ${r.sbom.files} files`,
+    ...r.moved.map(
+      (m) =>
+        `  tag      ${m.tag} → ${shortDigest(m.to)}${m.from ? ` (was ${shortDigest(m.from)})` : ''}`,
+    ),
+    ...(r.moved.length === 0 ? [`  tag      ${r.tag} (unchanged)`] : []),
+  ];
+  if (r.base && !r.base.tag) lines.splice(1, 1, `  base     ${r.base.digest}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,70 @@
+import { resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { registerBuild } from './commands/build.js';
+import { registerImages } from './commands/images.js';
+import type { Runner } from './commands/runner.js';
+import { registerTags } from './commands/tags.js';
+import { EXIT_FAILURE, EXIT_USAGE, reportError } from './errors.js';
+import type { AppFactory, CliApp, Io } from './io.js';
+
+/**
+ * The `ingot` command line. Returns the exit code: 0 ok, 1 failure, 2 usage. The app (with
+ * its adapters) is made only when a command runs, so `--help` touches nothing on disk.
+ */
+export async function main(
+  argv: readonly string[],
+  io: Io,
+  makeApp: AppFactory,
+  version: string,
+): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('ingot')
+    .description(
+      'Ingot: immutable infrastructure. Baselines become reproducible, measured OCI images;\n' +
+        'instances are replaced, never patched.',
+    )
+    .option('--home <dir>', 'state folder (default: $INGOT_HOME, else ./.ingot)')
+    .version(version, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  INGOT_HOME          state folder (store, cache)\n  SOURCE_DATE_EPOCH   time recorded in built images (default 0)\n\nExit codes: 0 ok, 1 failure, 2 usage error.',
+    );
+
+  const run: Runner = async (fn, format) => {
+    const home = resolve(
+      program.opts<{ home?: string }>().home ?? io.env['INGOT_HOME'] ?? '.ingot',
+    );
+    let app: CliApp | null = null;
+    try {
+      app = makeApp({ home });
+      exitCode = await fn(app, io);
+    } catch (err) {
+      exitCode = reportError(err, io, format());
+    } finally {
+      await app?.close();
+    }
+  };
+
+  registerBuild(program, run);
+  registerImages(program, run);
+  registerTags(program, run);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return 0;
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    return reportError(err, io, 'text') || EXIT_FAILURE;
+  }
+  return exitCode;
+}

@@ -1,0 +1,377 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { applyLayer, type LayerChanges } from '../core/apply-layer.js';
+import { parseBaseline, MAX_SPEC_BYTES, SpecError } from '../core/baseline/parse.js';
+import { canonicalJsonBytes } from '../core/canonical-json.js';
+import {
+  buildArtifactManifest,
+  buildImageConfig,
+  buildImageManifest,
+  EMPTY_CONFIG_BYTES,
+  epochToRfc3339,
+  formatPlatform,
+  parsePlatform,
+} from '../core/image.js';
+import {
+  measuredFromHeader,
+  planLayer,
+  planMountPoints,
+  type PlannedEntry,
+} from '../core/layer-plan.js';
+import { encodeMeasurement } from '../core/measurement.js';
+import { RootfsTree } from '../core/rootfs-tree.js';
+import { detectPackages } from '../core/sbom/detect.js';
+import { buildSpdx } from '../core/sbom/spdx.js';
+import type { Baseline } from '../domain/baseline.js';
+import { LayerError } from '../domain/build-errors.js';
+import type { Digest } from '../domain/digest.js';
+import { IngotError } from '../domain/errors.js';
+import {
+  summarize,
+  type FileExtra,
+  type MeasuredEntry,
+  type MeasurementSummary,
+} from '../domain/measurement.js';
+import { Annotation, MediaType, type LayerCompression } from '../domain/media-types.js';
+import type { Descriptor, Platform } from '../domain/oci.js';
+import type { SourceListing } from '../domain/source.js';
+import type { BaseImageSource, OpenedBase } from '../ports/base-image.js';
+import type { EncodedLayer, LayerEncoder } from '../ports/layer-encoder.js';
+import type { Store, TagEvent } from '../ports/store.js';
+
+export interface BuildDeps {
+  readonly store: Store;
+  readonly encoder: LayerEncoder;
+  readonly bases: BaseImageSource;
+  readonly walk: (contextDir: string, spec: Baseline['layers'][number]) => SourceListing;
+  readonly now: () => Date;
+  /** "ingot-<version>", for the SBOM's creator. */
+  readonly tool: string;
+}
+
+export interface BuildRequest {
+  /** A baseline folder (holding ingot.yaml) or the ingot.yaml file itself. */
+  readonly path: string;
+  /** Defaults to "<name>:<version>". */
+  readonly tag?: string;
+  readonly compression: LayerCompression;
+  readonly level?: number;
+  /** Seconds since the epoch for every timestamp in the artifact (SOURCE_DATE_EPOCH). */
+  readonly sourceDateEpoch: number;
+  readonly onProgress?: (event: BuildProgress) => void;
+}
+
+export type BuildProgress =
+  | { readonly phase: 'plan'; readonly message: string }
+  | {
+      readonly phase: 'base';
+      readonly layer: number;
+      readonly layers: number;
+      readonly done: number;
+      readonly total: number;
+    }
+  | {
+      readonly phase: 'layer';
+      readonly layer: number;
+      readonly layers: number;
+      readonly source: string;
+      readonly done: number;
+      readonly total: number;
+    }
+  | { readonly phase: 'commit'; readonly message: string };
+
+export interface BuiltLayer {
+  readonly descriptor: Descriptor;
+  readonly diffId: Digest;
+  /** "base" for layers of the base image; the source otherwise. */
+  readonly origin: string;
+  readonly reusedBytes: number;
+  readonly rawBytes: number;
+}
+
+export interface BuildResult {
+  readonly name: string;
+  readonly version: string;
+  readonly digest: Digest;
+  readonly descriptor: Descriptor;
+  readonly tag: string;
+  readonly platform: string;
+  readonly config: Digest;
+  readonly layers: readonly BuiltLayer[];
+  readonly base: {
+    readonly digest: Digest;
+    readonly tag?: string;
+    readonly location: string;
+  } | null;
+  readonly measurement: { readonly digest: Digest; readonly summary: MeasurementSummary };
+  readonly sbom: { readonly digest: Digest; readonly packages: number; readonly files: number };
+  readonly moved: readonly TagEvent[];
+}
+
+/** Locate and parse the baseline, as `ingot build` and later commands take it. */
+export function loadBaseline(path: string): {
+  baseline: Baseline;
+  file: string;
+  contextDir: string;
+} {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new IngotError('E_SPEC_NOT_FOUND', `${path}: no such file or folder`);
+  const file = statSync(abs).isDirectory() ? join(abs, 'ingot.yaml') : abs;
+  if (!existsSync(file))
+    throw new IngotError(
+      'E_SPEC_NOT_FOUND',
+      `${relative(process.cwd(), file) || file}: not found (a baseline folder holds an ingot.yaml)`,
+    );
+  const shown = relative(process.cwd(), file) || basename(file);
+  if (statSync(file).size > MAX_SPEC_BYTES)
+    throw new SpecError('E_SPEC_TOO_LARGE', shown, [
+      { path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes` },
+    ]);
+  return {
+    baseline: parseBaseline(readFileSync(file, 'utf8'), shown),
+    file,
+    contextDir: dirname(file),
+  };
+}
+
+/**
+ * `ingot build`: baseline → image, measurement and SBOM, committed to the store in one
+ * transaction. Everything that can be refused (spec, sources, base) is refused before
+ * any content is encoded, and a failure at any point leaves the store as it was.
+ */
+export async function build(deps: BuildDeps, request: BuildRequest): Promise<BuildResult> {
+  const progress = request.onProgress ?? (() => undefined);
+  const { baseline, contextDir } = loadBaseline(request.path);
+  const tag = request.tag ?? `${baseline.name}:${baseline.version}`;
+  const created = epochToRfc3339(request.sourceDateEpoch);
+
+  let base: OpenedBase | null = null;
+  if (baseline.from.kind === 'layout') {
+    progress({
+      phase: 'plan',
+      message: `resolving base ${baseline.from.layout}${baseline.from.tag ? `:${baseline.from.tag}` : ''}`,
+    });
+    base = await deps.bases.open(
+      {
+        layoutDir: baseline.from.layout,
+        ...(baseline.from.tag !== undefined && { tag: baseline.from.tag }),
+        ...(baseline.from.digest !== undefined && { digest: baseline.from.digest }),
+        ...(baseline.platform !== undefined && { platform: baseline.platform }),
+      },
+      contextDir,
+    );
+  }
+  const platform: Platform =
+    baseline.platform !== undefined
+      ? parsePlatform(baseline.platform)
+      : (base?.platform ?? { os: 'linux', architecture: 'amd64' });
+
+  progress({ phase: 'plan', message: `reading ${baseline.layers.length} layer source(s)` });
+  const listings = baseline.layers.map((spec) => deps.walk(contextDir, spec));
+
+  const tx = await deps.store.begin();
+  try {
+    // Base layers: read (verified), measured, and copied into the store if it lacks them.
+    const shape = new RootfsTree<FileExtra>();
+    const layerChanges: LayerChanges<FileExtra>[] = [];
+    const layers: BuiltLayer[] = [];
+    const baseLayerCount = base?.manifest.layers.length ?? 0;
+    for (let i = 0; base && i < baseLayerCount; i++) {
+      const descriptor = base.manifest.layers[i]!;
+      const copyTo = (await deps.store.hasBlob(descriptor.digest))
+        ? null
+        : join(tx.stagingDir, `base-${i}`);
+      const { changes, uncompressedBytes } = await base.readLayer(i, {
+        copyTo,
+        onBytes: (done) =>
+          progress({
+            phase: 'base',
+            layer: i + 1,
+            layers: baseLayerCount,
+            done,
+            total: descriptor.size,
+          }),
+      });
+      if (copyTo) tx.adoptFile(copyTo, descriptor.digest, descriptor.size);
+      const problem = applyLayer(shape, changes);
+      if (problem)
+        throw new LayerError(
+          'E_LAYER_THROUGH_SYMLINK',
+          descriptor.digest,
+          problem.entry,
+          `would be written through ${problem.path}, which is ${problem.problem === 'parent-is-symlink' ? 'a symlink' : 'a file'}`,
+        );
+      layerChanges.push(changes);
+      const diffId = base.config.rootfs.diff_ids[i]!;
+      layers.push({
+        descriptor: {
+          mediaType: descriptor.mediaType,
+          digest: descriptor.digest,
+          size: descriptor.size,
+        },
+        diffId,
+        origin: 'base',
+        reusedBytes: 0,
+        rawBytes: uncompressedBytes,
+      });
+    }
+
+    // Our layers: planned against what lies below, in order, before any content is read.
+    const plans: PlannedEntry[][] = [];
+    baseline.layers.forEach((spec, i) => {
+      const plan = planLayer(spec, listings[i]!, shape, request.sourceDateEpoch);
+      applyLayer(shape, {
+        whiteouts: [],
+        opaques: [],
+        entries: plan.map((p) => ({ entry: measuredFromHeader(p.header) })),
+      });
+      plans.push(plan);
+    });
+
+    const notes = baseline.layers.map((l) => `ingot: ${l.source} → ${l.destination}`);
+    const sources = baseline.layers.map((l) => l.source);
+    const mounts = planMountPoints(
+      [...baseline.runtime.tmpfs, ...baseline.runtime.volumes].map((m) => m.path),
+      shape,
+      request.sourceDateEpoch,
+    );
+    if (mounts.length > 0) {
+      plans.push(mounts);
+      notes.push('ingot: mount points of the runtime contract');
+      sources.push('(mount points)');
+    }
+
+    const encoded: EncodedLayer[] = [];
+    for (const [i, plan] of plans.entries()) {
+      const source = sources[i]!;
+      const layer = await deps.encoder.encode({
+        entries: plan,
+        compression: request.compression,
+        ...(request.level !== undefined && { level: request.level }),
+        stagingDir: tx.stagingDir,
+        onProgress: (done, total) =>
+          progress({ phase: 'layer', layer: i + 1, layers: plans.length, source, done, total }),
+      });
+      tx.adoptFile(layer.path, layer.descriptor.digest, layer.descriptor.size);
+      encoded.push(layer);
+      layers.push({
+        descriptor: layer.descriptor,
+        diffId: layer.diffId,
+        origin: notes[i]!.replace(/^ingot: /, ''),
+        reusedBytes: layer.reusedBytes,
+        rawBytes: layer.rawBytes,
+      });
+      layerChanges.push({
+        whiteouts: [],
+        opaques: [],
+        entries: plan.map((p, k) => {
+          const digests = layer.files[k];
+          const entry = measuredFromHeader(p.header, digests?.sha256);
+          const content = layer.captured.get(entry.path);
+          return digests
+            ? { entry, extra: content ? { sha1: digests.sha1, content } : { sha1: digests.sha1 } }
+            : { entry };
+        }),
+      });
+    }
+
+    progress({ phase: 'commit', message: 'writing config, manifest, measurement and SBOM' });
+    const flat = new RootfsTree<FileExtra>();
+    for (const changes of layerChanges) applyLayer(flat, changes);
+    const tree = flat.entries();
+    const entries: MeasuredEntry[] = tree.map((t) => t.entry);
+
+    const config = buildImageConfig({
+      baseline,
+      base: base?.config ?? null,
+      platform,
+      created,
+      diffIds: layers.map((l) => l.diffId),
+      layerNotes: notes,
+    });
+    const configDesc = await tx.putBlob(canonicalJsonBytes(config), MediaType.imageConfig);
+    const annotations: Record<string, string> = {
+      [Annotation.created]: created,
+      [Annotation.title]: baseline.name,
+      [Annotation.version]: baseline.version,
+      ...(base && { [Annotation.baseDigest]: base.descriptor.digest }),
+      ...(base &&
+        baseline.from.kind === 'layout' &&
+        baseline.from.tag !== undefined && { [Annotation.baseName]: baseline.from.tag }),
+    };
+    const manifestBytes = canonicalJsonBytes(
+      buildImageManifest(
+        configDesc,
+        layers.map((l) => l.descriptor),
+        annotations,
+      ),
+    );
+    const image = await tx.putBlob(manifestBytes, MediaType.imageManifest);
+
+    const measurementBlob = await tx.putBlob(encodeMeasurement(entries), MediaType.measurement);
+    await tx.putBlob(EMPTY_CONFIG_BYTES, MediaType.empty);
+    const attach = async (artifactType: string, blob: Descriptor) => {
+      const bytes = canonicalJsonBytes(
+        buildArtifactManifest(artifactType, blob, image, { [Annotation.created]: created }),
+      );
+      const desc = await tx.putBlob(bytes, MediaType.imageManifest);
+      return { ...desc, artifactType, annotations: { [Annotation.subject]: image.digest } };
+    };
+    const measurementManifest = await attach(MediaType.measurement, measurementBlob);
+
+    const captured = new Map<string, Uint8Array>();
+    for (const t of tree) if (t.extra?.content) captured.set(t.entry.path, t.extra.content);
+    const packages = detectPackages(captured);
+    const files = tree
+      .filter((t) => t.entry.type === 'file')
+      .map((t) => ({
+        path: t.entry.path,
+        sha256: t.entry.sha256 ?? '',
+        sha1: t.extra?.sha1 ?? '',
+      }));
+    const sbomDoc = buildSpdx({
+      name: baseline.name,
+      version: baseline.version,
+      imageDigest: image.digest,
+      created,
+      tool: deps.tool,
+      files,
+      packages,
+    });
+    const sbomBlob = await tx.putBlob(canonicalJsonBytes(sbomDoc), MediaType.spdx);
+    const sbomManifest = await attach(MediaType.spdx, sbomBlob);
+
+    const { moved } = await tx.commit({
+      manifests: [
+        { descriptor: image, tags: [tag] },
+        { descriptor: measurementManifest, tags: [] },
+        { descriptor: sbomManifest, tags: [] },
+      ],
+      time: deps.now().toISOString(),
+    });
+    deps.encoder.remember(encoded);
+
+    return {
+      name: baseline.name,
+      version: baseline.version,
+      digest: image.digest,
+      descriptor: image,
+      tag,
+      platform: formatPlatform(platform),
+      config: configDesc.digest,
+      layers,
+      base: base && {
+        digest: base.descriptor.digest,
+        ...(baseline.from.kind === 'layout' &&
+          baseline.from.tag !== undefined && { tag: baseline.from.tag }),
+        location: base.location,
+      },
+      measurement: { digest: measurementManifest.digest, summary: summarize(entries) },
+      sbom: { digest: sbomManifest.digest, packages: packages.length, files: files.length },
+      moved,
+    };
+  } catch (err) {
+    await tx.abort();
+    throw err;
+  }
+}

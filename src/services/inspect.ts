@@ -1,0 +1,221 @@
+import { shortDigest, type Digest } from '../domain/digest.js';
+import { IngotError } from '../domain/errors.js';
+import { summarize, type MeasuredEntry, type MeasurementSummary } from '../domain/measurement.js';
+import { Annotation, MediaType } from '../domain/media-types.js';
+import {
+  imageConfigSchema,
+  manifestSchema,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+} from '../domain/oci.js';
+import type { RuntimeContract } from '../domain/baseline.js';
+import type { Store } from '../ports/store.js';
+
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
+
+export interface ImageSummary {
+  readonly digest: Digest;
+  readonly tags: readonly string[];
+  readonly name?: string;
+  readonly version?: string;
+  readonly platform: string;
+  readonly layers: number;
+  /** Compressed bytes of all layers. */
+  readonly size: number;
+}
+
+export interface SbomPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly purl?: string;
+}
+
+export interface ImageDetails extends ImageSummary {
+  readonly descriptor: Descriptor;
+  readonly manifest: ImageManifest;
+  readonly config: ImageConfig;
+  readonly runtime: RuntimeContract | null;
+  readonly base: { readonly digest?: string; readonly name?: string };
+  readonly measurement: { readonly digest: Digest; readonly summary: MeasurementSummary } | null;
+  readonly sbom: {
+    readonly digest: Digest;
+    readonly files: number;
+    readonly packages: readonly SbomPackage[];
+  } | null;
+}
+
+/** A manifest from the store, verified and parsed. */
+export async function readManifest(store: Store, descriptor: Descriptor): Promise<ImageManifest> {
+  const bytes = await store.readBlob(descriptor.digest, MAX_MANIFEST_BYTES, descriptor.size);
+  const parsed = manifestSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+  if (!parsed.success)
+    throw new IngotError('E_NOT_AN_IMAGE', `${descriptor.digest} is not an OCI image manifest`);
+  return parsed.data;
+}
+
+export async function readConfig(store: Store, manifest: ImageManifest): Promise<ImageConfig> {
+  const bytes = await store.readBlob(
+    manifest.config.digest,
+    MAX_CONFIG_BYTES,
+    manifest.config.size,
+  );
+  const parsed = imageConfigSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+  if (!parsed.success)
+    throw new IngotError('E_NOT_AN_IMAGE', `${manifest.config.digest} is not an OCI image config`);
+  return parsed.data;
+}
+
+/** Every image in the store, tagged or not (attachments excluded). */
+export async function listImages(store: Store): Promise<ImageSummary[]> {
+  const index = await store.index();
+  const byDigest = new Map<Digest, { descriptor: Descriptor; tags: string[] }>();
+  for (const d of index.manifests) {
+    if (
+      d.annotations?.[Annotation.subject] !== undefined ||
+      d.mediaType !== MediaType.imageManifest
+    )
+      continue;
+    const item = byDigest.get(d.digest) ?? { descriptor: d, tags: [] };
+    const tag = d.annotations?.[Annotation.refName];
+    if (tag !== undefined) item.tags.push(tag);
+    byDigest.set(d.digest, item);
+  }
+  const out: ImageSummary[] = [];
+  for (const { descriptor, tags } of byDigest.values()) {
+    const manifest = await readManifest(store, descriptor);
+    if (manifest.artifactType !== undefined) continue;
+    const config = await readConfig(store, manifest);
+    out.push(summaryOf(descriptor.digest, tags, manifest, config));
+  }
+  return out;
+}
+
+export async function inspectImage(store: Store, ref: string): Promise<ImageDetails> {
+  const descriptor = await store.resolve(ref);
+  const manifest = await readManifest(store, descriptor);
+  if (manifest.artifactType !== undefined || manifest.config.mediaType !== MediaType.imageConfig) {
+    throw new IngotError(
+      'E_NOT_AN_IMAGE',
+      `${ref} is an attachment (${manifest.artifactType ?? manifest.config.mediaType}), not an image`,
+    );
+  }
+  const config = await readConfig(store, manifest);
+  const index = await store.index();
+  const tags = index.manifests
+    .filter((d) => d.digest === descriptor.digest)
+    .map((d) => d.annotations?.[Annotation.refName])
+    .filter((t): t is string => t !== undefined);
+  const referrers = await store.referrers(descriptor.digest);
+
+  const attachment = async (
+    artifactType: string,
+  ): Promise<{ digest: Digest; body: unknown } | null> => {
+    const d = referrers.find((r) => r.artifactType === artifactType);
+    if (!d) return null;
+    const m = await readManifest(store, d);
+    const blob = m.layers[0];
+    if (m.subject?.digest !== descriptor.digest || !blob)
+      throw new IngotError(
+        'E_ATTACHMENT_INVALID',
+        `attachment ${d.digest} does not describe ${descriptor.digest}`,
+      );
+    const bytes = await store.readBlob(blob.digest, MAX_DOCUMENT_BYTES, blob.size);
+    return { digest: d.digest, body: JSON.parse(bytes.toString('utf8')) as unknown };
+  };
+
+  const m = await attachment(MediaType.measurement);
+  const s = await attachment(MediaType.spdx);
+  const labels = config.config?.Labels ?? {};
+  const runtimeLabel = labels[Annotation.runtime];
+
+  return {
+    ...summaryOf(descriptor.digest, tags, manifest, config),
+    descriptor,
+    manifest,
+    config,
+    runtime: runtimeLabel ? (JSON.parse(runtimeLabel) as RuntimeContract) : null,
+    base: {
+      ...(manifest.annotations?.[Annotation.baseDigest] !== undefined && {
+        digest: manifest.annotations[Annotation.baseDigest],
+      }),
+      ...(manifest.annotations?.[Annotation.baseName] !== undefined && {
+        name: manifest.annotations[Annotation.baseName],
+      }),
+    },
+    measurement: m && {
+      digest: m.digest,
+      summary: summarize((m.body as { entries: MeasuredEntry[] }).entries),
+    },
+    sbom: s && sbomSummary(s.digest, s.body),
+  };
+}
+
+/** The measurement attached to an image, verified. */
+export async function readMeasurement(
+  store: Store,
+  image: Digest,
+): Promise<readonly MeasuredEntry[]> {
+  const referrers = await store.referrers(image);
+  const d = referrers.find((r) => r.artifactType === MediaType.measurement);
+  if (!d)
+    throw new IngotError(
+      'E_MEASUREMENT_MISSING',
+      `image ${shortDigest(image)} has no measurement attached`,
+    );
+  const m = await readManifest(store, d);
+  const blob = m.layers[0];
+  if (!blob || m.subject?.digest !== image)
+    throw new IngotError(
+      'E_ATTACHMENT_INVALID',
+      `attachment ${d.digest} does not describe ${image}`,
+    );
+  const doc = JSON.parse(
+    (await store.readBlob(blob.digest, MAX_DOCUMENT_BYTES, blob.size)).toString('utf8'),
+  ) as { entries: MeasuredEntry[] };
+  return doc.entries;
+}
+
+function summaryOf(
+  digest: Digest,
+  tags: readonly string[],
+  manifest: ImageManifest,
+  config: ImageConfig,
+): ImageSummary {
+  const labels = config.config?.Labels ?? {};
+  const name = labels[Annotation.title];
+  const version = labels[Annotation.version];
+  return {
+    digest,
+    tags: [...tags].sort(),
+    ...(name !== undefined && { name }),
+    ...(version !== undefined && { version }),
+    platform: [config.os, config.architecture, config.variant].filter(Boolean).join('/'),
+    layers: manifest.layers.length,
+    size: manifest.layers.reduce((n, l) => n + l.size, 0),
+  };
+}
+
+function sbomSummary(
+  digest: Digest,
+  body: unknown,
+): { digest: Digest; files: number; packages: SbomPackage[] } {
+  const doc = body as {
+    files?: unknown[];
+    packages?: {
+      SPDXID: string;
+      name: string;
+      versionInfo?: string;
+      externalRefs?: { referenceType: string; referenceLocator: string }[];
+    }[];
+  };
+  const packages = (doc.packages ?? [])
+    .filter((p) => p.SPDXID !== 'SPDXRef-Image')
+    .map((p) => {
+      const purl = p.externalRefs?.find((r) => r.referenceType === 'purl')?.referenceLocator;
+      return { name: p.name, version: p.versionInfo ?? '', ...(purl !== undefined && { purl }) };
+    });
+  return { digest, files: doc.files?.length ?? 0, packages };
+}
