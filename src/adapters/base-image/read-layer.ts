@@ -249,6 +249,9 @@ export async function readBaseLayer(
   } catch (err) {
     extract.destroy();
     await feeding.catch(() => undefined);
+    // A blob that does not match its digest is the root cause of whatever the decoder or
+    // the tar parser then tripped on: report that.
+    if (!isIngotError(err)) await layout.readBlob(id, descriptor.size, descriptor.size);
     throw asLayerError(err, id);
   } finally {
     if (copyFd !== null) closeSync(copyFd);

@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CachedMember, SegmentTask, WorkerReply } from './protocol.js';
 
@@ -20,9 +22,9 @@ export class WorkerPool {
   private broken: Error | null = null;
 
   constructor(size: number) {
-    const { url, execArgv } = workerEntry();
+    const url = workerEntry();
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(url, { execArgv });
+      const worker = new Worker(url);
       worker.on('message', (reply: WorkerReply) => this.finish(worker, reply));
       worker.on('error', (err) => this.fail(worker, err));
       worker.on('exit', (code) => {
@@ -82,12 +84,16 @@ export class WorkerPool {
 }
 
 /**
- * The worker's entry file. Built code runs worker.js; under the test runner the sources are
- * TypeScript, which the worker loads through tsx (a development dependency).
+ * The worker's entry. Built code runs worker.js. Under the test runner the sources are
+ * TypeScript: Node 20 workers do not take `--import` loaders from execArgv, so a tiny
+ * bootstrap registers tsx (a development dependency) inside the worker and then imports
+ * the entry.
  */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  if (import.meta.url.endsWith('.ts')) {
-    return { url: new URL('./worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
-  }
-  return { url: new URL('./worker.js', import.meta.url), execArgv: [] };
+function workerEntry(): URL {
+  if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
+  const require = createRequire(import.meta.url);
+  const tsx = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./worker.ts', import.meta.url).href;
+  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }

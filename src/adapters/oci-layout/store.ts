@@ -1,17 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
+  chmodSync,
   closeSync,
+  constants,
   existsSync,
+  fstatSync,
   fsyncSync,
-  lstatSync,
   mkdirSync,
   openSync,
+  readFileSync,
+  readSync,
   renameSync,
   rmSync,
   writeSync,
-  chmodSync,
-  appendFileSync,
-  readFileSync,
 } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 import { isDigest, type Digest } from '../../domain/digest.js';
@@ -168,14 +170,14 @@ export class OciLayoutStore implements Store {
   ): Promise<CommitResult> {
     for (const [digest, { path, size }] of staged) {
       const final = this.blobPath(digest);
-      if (isIntact(final, size)) {
+      if (isIntact(final, digest, size)) {
         rmSync(path, { force: true });
         continue;
       }
       syncFile(path);
       chmodSync(path, 0o444);
-      // A damaged copy (wrong size, say after a crash) is replaced: content addressing
-      // makes the new one right by construction.
+      // A damaged copy (after a crash, or tampered with) is replaced: content addressing
+      // makes the staged one right by construction, and this is the one moment we hold it.
       renameSync(path, final);
     }
     if (staged.size > 0) fsyncDir(join(this.root, 'blobs', 'sha256'));
@@ -278,8 +280,10 @@ export function applyToIndex(
     if (!existed) moved.push({ time: request.time, tag, from: null, to });
   }
   for (const { descriptor, tags } of request.manifests) {
-    if (tags.length === 0) kept.push(descriptor);
-    for (const tag of tags)
+    // A tag named twice in one request goes to the last manifest that names it.
+    const own = tags.filter((t) => moving.get(t) === descriptor.digest);
+    if (own.length === 0) kept.push(descriptor);
+    for (const tag of own)
       kept.push({
         ...descriptor,
         annotations: { ...descriptor.annotations, [Annotation.refName]: tag },
@@ -313,13 +317,25 @@ function emptyIndex(): ImageIndex {
   return { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [] };
 }
 
-function isIntact(path: string, size: number): boolean {
+/** A committed blob that exists, has the right size and still hashes to its name. */
+function isIntact(path: string, digest: Digest, size: number): boolean {
+  let fd: number;
   try {
-    const st = lstatSync(path);
-    return st.isFile() && st.size === size;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
+    const code = errnoOf(err);
+    if (code === 'ENOENT' || code === 'ELOOP') return false;
     throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size !== size) return false;
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+    return `sha256:${hash.digest('hex')}` === digest;
+  } finally {
+    closeSync(fd);
   }
 }
 

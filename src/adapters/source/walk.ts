@@ -133,7 +133,8 @@ export function walkSource(
           );
         }
         const followed = follow(abs, shown);
-        if (followed.isFile()) items.push(fileItem(rel, abs, followed));
+        // The encoder opens files without following symlinks: give it the target itself.
+        if (followed.isFile()) items.push(fileItem(rel, realpathSync(abs), followed));
         else if (followed.isDirectory()) {
           const key = `${followed.dev}:${followed.ino}`;
           if (entered.has(key))

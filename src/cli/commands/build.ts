@@ -53,7 +53,9 @@ export function registerBuild(program: Command, run: Runner): void {
       format = options.output;
       await run(
         async (app, io) => {
-          const epochText = options.sourceDateEpoch ?? io.env['SOURCE_DATE_EPOCH'] ?? '0';
+          // An empty SOURCE_DATE_EPOCH means unset, as other reproducible-build tools read it.
+          const fromEnv = io.env['SOURCE_DATE_EPOCH'];
+          const epochText = options.sourceDateEpoch ?? (fromEnv ? fromEnv : '0');
           if (!/^\d{1,12}$/.test(epochText))
             throw new UsageError(
               `SOURCE_DATE_EPOCH must be a whole number of seconds, got ${JSON.stringify(epochText)}`,

@@ -1,0 +1,126 @@
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs, writeTree } from './helpers/fs.js';
+import { ingot } from './helpers/cli.js';
+
+const tmp = useTempDirs();
+
+function project(): { dir: string; env: Record<string, string> } {
+  const dir = tmp();
+  writeTree(dir, {
+    'ingot.yaml': 'name: web\nversion: "1.0"\nlayers:\n  - { source: site, destination: /srv }\n',
+    'site/index.html': 'v1\n',
+  });
+  return { dir, env: { INGOT_HOME: join(dir, '.state'), SOURCE_DATE_EPOCH: '' } };
+}
+
+describe('ingot CLI', () => {
+  it('explains itself with --help, everywhere, exit 0', () => {
+    const top = ingot(['--help']);
+    expect(top.code).toBe(0);
+    for (const cmd of ['build', 'images', 'inspect', 'tags']) expect(top.stdout).toContain(cmd);
+    const build = ingot(['build', '--help']);
+    expect(build.code).toBe(0);
+    expect(build.stdout).toMatch(/SOURCE_DATE_EPOCH/);
+    expect(build.stdout).toMatch(/--compression <codec>/);
+  });
+
+  it('exits 2 on usage errors', () => {
+    expect(ingot(['frobnicate']).code).toBe(2);
+    expect(ingot(['build', '--no-such-flag']).code).toBe(2);
+    expect(ingot(['build', '--compression', 'lzma']).code).toBe(2);
+    const { dir, env } = project();
+    const badEpoch = ingot(['build', dir], { env: { ...env, SOURCE_DATE_EPOCH: 'yesterday' } });
+    expect(badEpoch.code).toBe(2);
+    expect(badEpoch.stderr).toMatch(/SOURCE_DATE_EPOCH must be a whole number/);
+  });
+
+  it('builds: progress and summary on stderr, the digest alone as the last line of stdout', () => {
+    const { dir, env } = project();
+    const r = ingot(['build', dir], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(r.stderr).toMatch(/layer 1\/1 site: 100%/);
+    expect(r.stderr).toMatch(/built web 1\.0 for linux\/amd64/);
+    // Same inputs, same digest — from the command line too.
+    expect(ingot(['build', '-q', join(dir, 'ingot.yaml')], { env }).stdout).toBe(
+      r.stdout.trimEnd().split('\n').at(-1) + '\n',
+    );
+  });
+
+  it('speaks JSON for scripts, for results and for errors', () => {
+    const { dir, env } = project();
+    const built = JSON.parse(ingot(['build', '-q', '-o', 'json', dir], { env }).stdout) as {
+      digest: string;
+      tag: string;
+      layers: unknown[];
+    };
+    expect(built.tag).toBe('web:1.0');
+    const images = JSON.parse(ingot(['images', '-o', 'json'], { env }).stdout) as {
+      digest: string;
+      tags: string[];
+    }[];
+    expect(images).toEqual([expect.objectContaining({ digest: built.digest, tags: ['web:1.0'] })]);
+    const inspected = JSON.parse(
+      ingot(['inspect', '-o', 'json', built.digest.slice(7, 19)], { env }).stdout,
+    ) as { digest: string; measurement: { summary: { files: number } } };
+    expect(inspected.digest).toBe(built.digest);
+    expect(inspected.measurement.summary.files).toBe(1);
+    const missing = ingot(['inspect', '-o', 'json', 'nope:1'], { env });
+    expect(missing.code).toBe(1);
+    expect((JSON.parse(missing.stdout) as { error: { code: string } }).error.code).toBe(
+      'E_REF_NOT_FOUND',
+    );
+  });
+
+  it('reports every problem of a bad baseline with its location, exit 1', () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'ingot.yaml'),
+      'name: Web\nversion: 1.0\nlayers:\n  - { source: x, destination: relative }\n',
+    );
+    const r = ingot(['build', dir], { env: { INGOT_HOME: join(dir, '.s') } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ingot\.yaml: 3 problems/);
+    expect(r.stderr).toMatch(/ingot\.yaml:1:7: name:/);
+    expect(r.stderr).toMatch(/ingot\.yaml:2:10: version:/);
+    expect(r.stderr).toMatch(/ingot\.yaml:4:\d+: layers\[0\]\.destination:/);
+    expect(r.stderr).toMatch(/\(E_SPEC_INVALID\)/);
+    expect(ingot(['build', join(dir, 'nowhere')]).code).toBe(1);
+  });
+
+  it('lists images and tags, and keeps the history of a tag that moved', () => {
+    const { dir, env } = project();
+    const first = ingot(['build', '-q', dir], { env }).stdout.trim();
+    writeFileSync(join(dir, 'site/index.html'), 'v2\n');
+    const second = ingot(['build', '-q', dir], { env }).stdout.trim();
+    expect(second).not.toBe(first);
+
+    const images = ingot(['images'], { env }).stdout;
+    expect(images).toMatch(new RegExp(`^web:1\\.0 +${second.slice(7, 19)}`, 'm'));
+    expect(images).toMatch(new RegExp(`^<none> +${first.slice(7, 19)}`, 'm'));
+    expect(ingot(['tags'], { env }).stdout).toMatch(new RegExp(`^web:1\\.0 +${second}$`, 'm'));
+    const history = JSON.parse(
+      ingot(['tags', '--history', '-o', 'json', 'web:1.0'], { env }).stdout,
+    ) as { from: string | null; to: string }[];
+    expect(history.map((h) => [h.from, h.to])).toEqual([
+      [null, first],
+      [first, second],
+    ]);
+    const inspect = ingot(['inspect', 'web:1.0'], { env });
+    expect(inspect.stdout).toMatch(/measurement sha256:/);
+    expect(inspect.stdout).toMatch(/1 files, 1 folders, 0 symlinks/);
+  });
+
+  it('refuses to use a blob that was changed on disk, exit 1', () => {
+    const { dir, env } = project();
+    const digest = ingot(['build', '-q', dir], { env }).stdout.trim();
+    const path = join(env.INGOT_HOME!, 'store/blobs/sha256', digest.slice(7));
+    chmodSync(path, 0o644);
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"web"', '"bew"'));
+    const r = ingot(['inspect', 'web:1.0'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is corrupt.*\(E_BLOB_CORRUPT\)/s);
+  });
+});
