@@ -9,9 +9,45 @@
  * integer-like keys ("1", "42") before all others whatever the insertion order.
  */
 export function canonicalJson(value: unknown): string {
+  // Fast path: the engine's own stringify over copies with sorted keys. It is exact unless
+  // a key is integer-like, which the copy detects; then the careful writer below is used.
+  const sorted = sortedCopy(value);
+  if (sorted !== INTEGER_KEY) return JSON.stringify(sorted);
   const out: string[] = [];
   write(value, out);
   return out.join('');
+}
+
+const INTEGER_KEY = Symbol('integer-like key');
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+function sortedCopy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new TypeError(`canonical JSON cannot encode ${value}`);
+    return value;
+  }
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const v = sortedCopy(value[i] === undefined ? null : value[i]);
+      if (v === INTEGER_KEY) return INTEGER_KEY;
+      out[i] = v;
+    }
+    return out;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (ARRAY_INDEX.test(key)) return INTEGER_KEY;
+    const v = record[key];
+    if (v === undefined) continue;
+    const copy = sortedCopy(v);
+    if (copy === INTEGER_KEY) return INTEGER_KEY;
+    out[key] = copy;
+  }
+  return out;
 }
 
 export function canonicalJsonBytes(value: unknown): Buffer {

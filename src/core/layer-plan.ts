@@ -2,7 +2,7 @@ import type { LayerSpec } from '../domain/baseline.js';
 import { SourceError } from '../domain/build-errors.js';
 import type { MeasuredEntry } from '../domain/measurement.js';
 import type { SourceFile, SourceListing } from '../domain/source.js';
-import { ancestorsOf, joinImagePath, sortInTreeOrder, toEntryName } from './paths.js';
+import { ancestorsOf, joinImagePath, parentOf, sortInTreeOrder, toEntryName } from './paths.js';
 import type { RootfsTree } from './rootfs-tree.js';
 import type { TarEntryHeader } from './tar/header.js';
 import { formatMode } from './baseline/units.js';
@@ -61,38 +61,43 @@ export function planLayer(
   }
 
   // Parents nobody wrote: like `mkdir -p` by root. Only where the lower layers lack them,
-  // so that an existing directory's owner and mode are never changed by accident.
-  for (const path of [...emitted]) {
-    for (const dir of ancestorsOf(path)) {
-      if (emitted.has(dir) || tree.typeOf(dir) === 'dir') continue;
-      checkAgainstLower(tree, dir, 'dir');
-      out.push({
-        header: {
-          name: toEntryName(dir),
-          type: 'dir',
-          mode: DEFAULT_DIR_MODE,
-          uid: 0,
-          gid: 0,
-          size: 0,
-          mtime,
-        },
-      });
-      emitted.add(dir);
-    }
+  // so that an existing directory's owner and mode are never changed by accident. Each
+  // path's parent is checked; a parent added here is queued so its own parent is too.
+  const queue = [...emitted];
+  for (let i = 0; i < queue.length; i++) {
+    const dir = parentOf(queue[i]!);
+    if (dir === null || dir === '/' || emitted.has(dir) || tree.typeOf(dir) === 'dir') continue;
+    checkAgainstLower(tree, dir, 'dir');
+    out.push({
+      header: {
+        name: toEntryName(dir),
+        type: 'dir',
+        mode: DEFAULT_DIR_MODE,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        mtime,
+      },
+    });
+    emitted.add(dir);
+    queue.push(dir);
   }
   return sortInTreeOrder(out, (e) => e.header.name);
 }
 
 /** The entry as the measurement records it (content hash added once it has been read). */
 export function measuredFromHeader(header: TarEntryHeader, sha256?: string): MeasuredEntry {
-  const base = { path: `/${header.name}`, mode: header.mode, uid: header.uid, gid: header.gid };
+  const path = `/${header.name}`;
+  const { mode, uid, gid } = header;
   switch (header.type) {
     case 'file':
-      return { ...base, type: 'file', size: header.size, ...(sha256 !== undefined && { sha256 }) };
+      return sha256 === undefined
+        ? { path, type: 'file', mode, uid, gid, size: header.size }
+        : { path, type: 'file', mode, uid, gid, size: header.size, sha256 };
     case 'dir':
-      return { ...base, type: 'dir', size: 0 };
+      return { path, type: 'dir', mode, uid, gid, size: 0 };
     case 'symlink':
-      return { ...base, type: 'symlink', size: 0, target: header.linkname ?? '' };
+      return { path, type: 'symlink', mode, uid, gid, size: 0, target: header.linkname ?? '' };
     case 'hardlink':
       throw new Error('Ingot never writes hard links');
   }

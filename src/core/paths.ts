@@ -127,10 +127,21 @@ export function treeOrderKey(path: string): Buffer {
 }
 
 export function sortInTreeOrder<T>(items: readonly T[], pathOf: (item: T) => string): T[] {
-  const keyed = items.map((item) => ({ item, key: treeOrderKey(pathOf(item)) }));
+  // Fast path: UTF-8 byte order is code point order, which is UTF-16 code unit order for
+  // strings without surrogates; "/" becomes NUL, which no path contains. Surrogates (rare)
+  // take the exact byte comparison.
+  const keys = items.map((item) => pathOf(item));
+  if (!keys.some((k) => SURROGATE.test(k))) {
+    const keyed = items.map((item, i) => ({ item, key: keys[i]!.replaceAll('/', '\u0000') }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return keyed.map((k) => k.item);
+  }
+  const keyed = items.map((item, i) => ({ item, key: treeOrderKey(keys[i]!) }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   return keyed.map((k) => k.item);
 }
+
+const SURROGATE = /[\ud800-\udfff]/;
 
 /**
  * Resolve a symlink target lexically against the directory that holds the link, without

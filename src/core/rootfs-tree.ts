@@ -36,6 +36,11 @@ export class RootfsTree<T = unknown> {
 
   /** The first ancestor of `path` that is not a directory, if any. */
   blockingAncestor(path: string): { path: string; problem: ApplyProblem } | null {
+    // Every directory in the tree has only directories above it (parents are created
+    // implicitly, and a directory replaced by anything else takes its subtree with it), so
+    // a parent that is a directory settles the whole chain.
+    const parent = parentOf(path);
+    if (parent === null || this.typeOf(parent) === 'dir') return null;
     const chain: string[] = [];
     for (let p = parentOf(path); p !== null && p !== '/'; p = parentOf(p)) chain.push(p);
     for (const p of chain.reverse()) {

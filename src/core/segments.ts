@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { END_OF_ARCHIVE, paddingFor } from './tar/header.js';
 
 /**
@@ -22,9 +21,9 @@ export interface SegmentOptions {
 }
 
 export const DEFAULT_SEGMENTS: SegmentOptions = {
-  target: 4 * 1024 * 1024,
-  chunk: 4 * 1024 * 1024,
-  max: 16 * 1024 * 1024,
+  target: 2 * 1024 * 1024,
+  chunk: 2 * 1024 * 1024,
+  max: 8 * 1024 * 1024,
 };
 
 export interface StreamEntry {
@@ -78,7 +77,16 @@ export function planSegments(
   return { offsets, total, segments };
 }
 
-/** A name's hash as a number in [0, 1). */
-function unitHash(name: string): number {
-  return createHash('sha256').update(name).digest().readUInt32BE(0) / 2 ** 32;
+/**
+ * A name's hash as a number in [0, 1): FNV-1a over the UTF-16 code units, then a final
+ * avalanche (murmur3's fmix32) so that similar names land far apart. Not cryptographic, and
+ * it needs not be: it only spreads cuts. It is part of the layer format (changing it moves
+ * cuts and so changes compressed bytes), so it must never change within a codec id.
+ */
+export function unitHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) / 2 ** 32;
 }

@@ -24,6 +24,8 @@ export interface EncodedLayer {
   readonly diffId: Digest;
   /** The staged blob, inside `stagingDir`. */
   readonly path: string;
+  /** Settles once the blob is on stable storage; commit only after it. */
+  readonly flushed: Promise<void>;
   /** Per entry (same order as the request), for regular files. */
   readonly files: readonly (FileDigests | undefined)[];
   /** Content of the files the SBOM needs (core/sbom/capture.ts), by image path. */
@@ -40,6 +42,8 @@ export interface EncodedLayer {
  */
 export interface LayerEncoder {
   encode(request: EncodeRequest): Promise<EncodedLayer>;
+  /** A hint that layers will follow: start whatever is slow to start. */
+  warmUp(): void;
   /** Record the layers of a committed build so a later build can reuse their segments. */
   remember(committed: readonly EncodedLayer[]): void;
   close(): Promise<void>;

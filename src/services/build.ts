@@ -166,6 +166,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       ? parsePlatform(baseline.platform)
       : (base?.platform ?? { os: 'linux', architecture: 'amd64' });
 
+  if (baseline.layers.length > 0) deps.encoder.warmUp();
   progress({ phase: 'plan', message: `reading ${baseline.layers.length} layer source(s)` });
   const listings = baseline.layers.map((spec) => deps.walk(contextDir, spec));
 
@@ -341,6 +342,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     const sbomBlob = await tx.putBlob(canonicalJsonBytes(sbomDoc), MediaType.spdx);
     const sbomManifest = await attach(MediaType.spdx, sbomBlob);
 
+    await Promise.all(encoded.map((l) => l.flushed));
     const { moved } = await tx.commit({
       manifests: [
         { descriptor: image, tags: [tag] },

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { close, closeSync, fsync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { PlannedEntry } from '../../core/layer-plan.js';
 import { wantsContent } from '../../core/sbom/capture.js';
 import { planSegments, type StreamLayout } from '../../core/segments.js';
-import { encodeHeader, END_OF_ARCHIVE, paddingFor } from '../../core/tar/header.js';
+import { headerLength, paddingFor } from '../../core/tar/header.js';
 import { SourceError } from '../../domain/build-errors.js';
 import type { Digest } from '../../domain/digest.js';
 import { layerMediaType } from '../../domain/media-types.js';
@@ -13,10 +15,16 @@ import type {
   FileDigests,
   LayerEncoder,
 } from '../../ports/layer-encoder.js';
-import type { PlannedEntry } from '../../core/layer-plan.js';
-import { codecId, DEFAULT_LEVEL, LEVEL_RANGE } from './codec.js';
+import { codecId, DEFAULT_LEVEL, LEVEL_RANGE, prepareCodec } from './codec.js';
 import { WorkerPool } from './pool.js';
-import type { Piece, SegmentResult, SegmentTask, WorkerReply } from './protocol.js';
+import {
+  envOf,
+  type EncodeSetup,
+  type Piece,
+  type SegmentResult,
+  type SegmentTask,
+  type WorkerReply,
+} from './protocol.js';
 import { SegmentCache, type MemberLocation } from './segment-cache.js';
 import { failureOf, runSegment } from './segment-job.js';
 
@@ -28,6 +36,9 @@ const EMPTY_FILE: FileDigests = {
 /** Below this a layer is encoded on the calling thread: starting workers would cost more. */
 const INLINE_BYTES = 2 * 1024 * 1024;
 
+const fsyncAsync = promisify(fsync);
+const closeAsync = promisify(close);
+
 export interface EncoderOptions {
   readonly workers: number;
   /** Where the segment cache lives; null disables reuse. */
@@ -37,9 +48,11 @@ export interface EncoderOptions {
 }
 
 /**
- * The encoder: the calling thread plans segments, encodes tar headers, and then only hashes
- * and writes, in stream order, what the workers return; workers read and hash files and
- * compress. Output depends on nothing but the entries, codec and level.
+ * The encoder. The calling thread plans segments and encodes tar headers; workers read and
+ * hash files into shared slots and compress; the calling thread then only hashes, in stream
+ * order, and writes what compression produced (an uncompressed layer is written by the
+ * workers themselves, each segment at its offset). Output depends on nothing but the
+ * entries, the codec and the level.
  */
 export class ParallelLayerEncoder implements LayerEncoder {
   private pool: WorkerPool | null = null;
@@ -54,13 +67,14 @@ export class ParallelLayerEncoder implements LayerEncoder {
     const [min, max] = LEVEL_RANGE[compression];
     if (compression !== 'none' && (level < min || level > max))
       throw new RangeError(`${compression} level must be ${min}-${max}`);
+    await prepareCodec(compression);
     const codec = codecId(compression, level);
 
-    const headers = request.entries.map((e) => encodeHeader(e.header));
+    const headers = request.entries.map((e) => headerLength(e.header));
     const layout = planSegments(
       request.entries.map((e, i) => ({
         name: e.header.name,
-        headerLength: headers[i]!.length,
+        headerLength: headers[i]!,
         size: e.header.size,
       })),
     );
@@ -71,23 +85,37 @@ export class ParallelLayerEncoder implements LayerEncoder {
     });
 
     const inline = layout.total <= INLINE_BYTES || this.options.workers <= 1;
-    const cacheEntries =
-      compression === 'none'
-        ? []
-        : (this.segmentCache()?.snapshot(codec, this.options.blobPath) ?? []);
-    const inlineCache = inline ? new Map(cacheEntries) : null;
-    if (!inline) this.workers().setCache(cacheEntries);
+    const slotSize = Math.max(...layout.segments.map((s) => s.end - s.start));
+    // Enough lookahead that one slow segment does not idle the other workers.
+    const slotCount = inline ? 1 : this.workers().size * 4 + 2;
+    const path = join(request.stagingDir, `layer-${randomBytes(6).toString('hex')}`);
+    const fd = openSync(path, 'wx', 0o644);
+    // Stored blocks add 5 bytes per 64 KiB and deflate at worst a little more: 1% and a
+    // kilobyte of headroom, with a transfer as the fallback for anything bigger.
+    const outputSize = compression === 'none' ? 0 : Math.ceil(slotSize * 1.01) + 1024;
+    const setup: EncodeSetup = {
+      type: 'setup',
+      slots: new SharedArrayBuffer(slotSize * slotCount),
+      slotSize,
+      outputs: new SharedArrayBuffer(outputSize * slotCount),
+      outputSize,
+      fd: compression === 'none' ? fd : null,
+      cache:
+        compression === 'none'
+          ? []
+          : (this.segmentCache()?.snapshot(codec, this.options.blobPath) ?? []),
+    };
+    const env = envOf(setup);
+    if (!inline) this.workers().setup(setup);
     const run = (task: SegmentTask): Promise<WorkerReply> => {
       if (!inline) return this.workers().run(task);
       try {
-        return Promise.resolve(runSegment({ ...task, cache: inlineCache }));
+        return Promise.resolve(runSegment(task, env));
       } catch (err) {
-        return Promise.resolve(failureOf(task.id, err));
+        return Promise.resolve(failureOf(task, err));
       }
     };
 
-    const path = join(request.stagingDir, `layer-${randomBytes(6).toString('hex')}`);
-    const fd = openSync(path, 'wx', 0o644);
     const diffHash = createHash('sha256');
     const blobHash = createHash('sha256');
     const files: (FileDigests | undefined)[] = request.entries.map((e) =>
@@ -103,34 +131,45 @@ export class ParallelLayerEncoder implements LayerEncoder {
     let rawDone = 0;
     let reusedBytes = 0;
 
-    const emit = (r: SegmentResult): void => {
-      if (compression !== 'none') diffHash.update(r.raw);
-      blobHash.update(r.compressed);
-      for (let off = 0; off < r.compressed.length;)
-        off += writeSync(fd, r.compressed, off, r.compressed.length - off);
-      if (r.key !== null && r.memberSha256 !== null)
-        written.push([
-          r.key,
-          { offset: blobSize, length: r.compressed.length, sha256: r.memberSha256 },
-        ]);
-      blobSize += r.compressed.length;
-      rawDone += r.raw.length;
-      if (r.reused) reusedBytes += r.raw.length;
+    const emit = (r: SegmentResult, task: SegmentTask): void => {
+      const raw = env.slots.subarray(r.slot * slotSize, r.slot * slotSize + task.length);
+      if (r.compressedLength === null) {
+        blobHash.update(raw);
+        blobSize += raw.length;
+      } else {
+        const compressed =
+          r.overflow ??
+          env.outputs.subarray(r.slot * outputSize, r.slot * outputSize + r.compressedLength);
+        diffHash.update(raw);
+        blobHash.update(compressed);
+        for (let off = 0; off < compressed.length;)
+          off += writeSync(fd, compressed, off, compressed.length - off, blobSize + off);
+        if (r.key !== null && r.memberSha256 !== null)
+          written.push([
+            r.key,
+            { offset: blobSize, length: compressed.length, sha256: r.memberSha256 },
+          ]);
+        blobSize += compressed.length;
+      }
+      rawDone += raw.length;
+      if (r.reused) reusedBytes += raw.length;
       for (const f of r.files) files[f.entry] = { sha256: f.sha256, sha1: f.sha1 };
       for (const c of r.captured)
         captured.set(`/${request.entries[c.entry]!.header.name}`, c.bytes);
       request.onProgress?.(rawDone, layout.total);
     };
 
-    // Results come back out of order; they are written in order, with a bounded window of
-    // segments in flight so memory stays flat whatever the layer's size.
-    const window = inline ? 1 : this.workers().size * 3;
+    // Results come back out of order and are consumed in order; a segment goes out only
+    // when a slot is free, so memory stays flat whatever the layer's size.
+    const free = Array.from({ length: slotCount }, (_, i) => i);
     const pending = new Map<number, Promise<WorkerReply>>();
     try {
       let next = 0;
       for (let emitted = 0; emitted < tasks.length; emitted++) {
-        while (next < tasks.length && next - emitted < window) {
-          pending.set(next, run(tasks[next]!));
+        while (next < tasks.length && free.length > 0) {
+          const task = { ...tasks[next]!, slot: free.pop()! };
+          tasks[next] = task;
+          pending.set(next, run(task));
           next++;
         }
         const reply = await pending.get(emitted)!;
@@ -140,12 +179,13 @@ export class ParallelLayerEncoder implements LayerEncoder {
             throw new SourceError('E_SOURCE_CHANGED', reply.path, reply.message);
           throw new Error(`layer encoding failed: ${reply.message}`);
         }
-        emit(reply);
+        emit(reply, tasks[emitted]!);
+        free.push(reply.slot);
       }
-    } finally {
-      closeSync(fd);
-      // Let in-flight work settle so no rejection goes unhandled.
+    } catch (err) {
       await Promise.allSettled(pending.values());
+      closeSync(fd);
+      throw err;
     }
 
     const digest = `sha256:${blobHash.digest('hex')}` as Digest;
@@ -154,6 +194,9 @@ export class ParallelLayerEncoder implements LayerEncoder {
       descriptor: { mediaType: layerMediaType[compression], digest, size: blobSize },
       diffId,
       path,
+      // Flushed in the background while the build writes the measurement and SBOM; the
+      // store's commit waits for it before the blob becomes visible.
+      flushed: fsyncAsync(fd).finally(() => closeAsync(fd)),
       files,
       captured,
       reusedBytes,
@@ -179,6 +222,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
     this.pool = null;
   }
 
+  /** Start the workers now, so that they load while the caller plans. */
+  warmUp(): void {
+    if (this.options.workers > 1) this.workers();
+  }
+
   private workers(): WorkerPool {
     this.pool ??= new WorkerPool(this.options.workers);
     return this.pool;
@@ -191,74 +239,67 @@ export class ParallelLayerEncoder implements LayerEncoder {
   }
 }
 
-/** Cut the planned stream into tasks: header bytes, file ranges and padding per segment. */
+/**
+ * Cut the planned stream into tasks: headers, file ranges and padding per segment. Cuts
+ * fall only at entry ends or inside file data (core/segments.ts), never inside a header.
+ */
 function buildTasks(
   layout: StreamLayout,
   entries: readonly PlannedEntry[],
-  headers: readonly Buffer[],
+  headerLengths: readonly number[],
   codec: Pick<SegmentTask, 'compression' | 'level' | 'codecId'>,
 ): SegmentTask[] {
-  type Region = { start: number; end: number; make: (from: number, to: number) => Piece };
-  const regions: Region[] = [];
-  entries.forEach((e, i) => {
-    const at = layout.offsets[i]!;
-    const header = headers[i]!;
-    regions.push({
-      start: at,
-      end: at + header.length,
-      make: (a, b) => ({ kind: 'bytes', data: header.subarray(a, b) }),
-    });
-    const dataStart = at + header.length;
-    const { size } = e.header;
-    if (size > 0 && e.file) {
-      const file = e.file;
-      const capture = wantsContent(`/${e.header.name}`, size);
-      regions.push({
-        start: dataStart,
-        end: dataStart + size,
-        make: (a, b) => ({
-          kind: 'file',
-          entry: i,
-          file,
-          offset: a,
-          length: b - a,
-          first: a === 0,
-          capture,
-        }),
-      });
-    }
-    const pad = paddingFor(size);
-    if (pad > 0)
-      regions.push({
-        start: dataStart + size,
-        end: dataStart + size + pad,
-        make: (a, b) => ({ kind: 'zeros', length: b - a }),
-      });
-  });
-  regions.push({
-    start: layout.total - END_OF_ARCHIVE,
-    end: layout.total,
-    make: (a, b) => ({ kind: 'zeros', length: b - a }),
-  });
-
   const tasks: SegmentTask[] = [];
-  let r = 0;
+  let i = 0;
+  // How much of the current entry's data earlier segments already took.
+  let dataDone = 0;
   for (const seg of layout.segments) {
     const pieces: Piece[] = [];
-    while (r < regions.length && regions[r]!.end <= seg.start) r++;
-    for (let k = r; k < regions.length && regions[k]!.start < seg.end; k++) {
-      const region = regions[k]!;
-      const from = Math.max(seg.start, region.start) - region.start;
-      const to = Math.min(seg.end, region.end) - region.start;
-      if (to > from) pieces.push(region.make(from, to));
+    let pos = seg.start;
+    while (pos < seg.end) {
+      if (i === entries.length) {
+        pieces.push({ kind: 'zeros', length: seg.end - pos }); // end-of-archive blocks
+        break;
+      }
+      const e = entries[i]!;
+      const at = layout.offsets[i]!;
+      const dataStart = at + headerLengths[i]!;
+      const { size } = e.header;
+      const end = dataStart + size + paddingFor(size);
+      if (pos === at) {
+        pieces.push({ kind: 'header', header: e.header });
+        pos = dataStart;
+        dataDone = 0;
+      }
+      if (pos < dataStart + size && e.file) {
+        const take = Math.min(dataStart + size, seg.end) - pos;
+        pieces.push({
+          kind: 'file',
+          entry: i,
+          file: e.file,
+          offset: dataDone,
+          length: take,
+          first: dataDone === 0,
+          capture: wantsContent(`/${e.header.name}`, size),
+        });
+        dataDone += take;
+        pos += take;
+      }
+      if (pos < end && pos >= dataStart + size) {
+        const pad = Math.min(end, seg.end) - pos;
+        pieces.push({ kind: 'zeros', length: pad });
+        pos += pad;
+      }
+      if (pos === end) i++;
     }
     tasks.push({
       type: 'segment',
       id: seg.index,
+      slot: -1,
       length: seg.end - seg.start,
       pieces,
       ...codec,
-      cache: null,
+      writeAt: codec.compression === 'none' ? seg.start : null,
     });
   }
   return tasks;

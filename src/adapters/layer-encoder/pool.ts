@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CachedMember, SegmentTask, WorkerReply } from './protocol.js';
+import type { EncodeSetup, SegmentTask, WorkerReply } from './protocol.js';
 
 /**
  * A fixed set of encoder workers. Tasks queue and go to whichever worker is idle. A worker
@@ -39,9 +39,9 @@ export class WorkerPool {
     return this.workers.length;
   }
 
-  /** Give every worker the cached members it may reuse for the next tasks. */
-  setCache(entries: readonly (readonly [string, CachedMember])[]): void {
-    for (const w of this.workers) w.postMessage({ type: 'cache', entries });
+  /** Give every worker what the next layer's tasks share (slots, blob, cache). */
+  setup(message: EncodeSetup): void {
+    for (const w of this.workers) w.postMessage(message);
   }
 
   run(task: SegmentTask): Promise<WorkerReply> {
@@ -61,8 +61,7 @@ export class WorkerPool {
       const worker = this.idle.pop()!;
       const job = this.queue.shift()!;
       this.running.set(worker, job);
-      // Tasks carry no cache: workers keep theirs from setCache.
-      worker.postMessage({ ...job.task, cache: null });
+      worker.postMessage(job.task);
     }
   }
 

@@ -1,10 +1,12 @@
 import type { LayerCompression } from '../../domain/media-types.js';
+import type { TarEntryHeader } from '../../core/tar/header.js';
 import type { SourceFile } from '../../domain/source.js';
 
 /** Messages between the encoder and its workers. Plain data: they cross a thread boundary. */
 
 export type Piece =
-  | { readonly kind: 'bytes'; readonly data: Uint8Array }
+  /** An entry's tar header (encoded by the worker: it is pure). */
+  | { readonly kind: 'header'; readonly header: TarEntryHeader }
   | { readonly kind: 'zeros'; readonly length: number }
   | {
       readonly kind: 'file';
@@ -25,23 +27,46 @@ export interface CachedMember {
   readonly sha256: string;
 }
 
+/**
+ * Sent once per layer. Segments are assembled in `slots`, memory shared by all threads,
+ * so no segment is ever copied or garbage-collected. For an uncompressed layer, workers
+ * write their segment into the blob (`fd`, shared by the process) at its offset.
+ */
+export interface EncodeSetup {
+  readonly type: 'setup';
+  readonly slots: SharedArrayBuffer;
+  readonly slotSize: number;
+  /** Compressed output, one region per slot; a member too big for it is transferred instead. */
+  readonly outputs: SharedArrayBuffer;
+  readonly outputSize: number;
+  readonly fd: number | null;
+  readonly cache: readonly (readonly [string, CachedMember])[];
+}
+
 export interface SegmentTask {
   readonly type: 'segment';
   readonly id: number;
+  readonly slot: number;
   readonly length: number;
   readonly pieces: readonly Piece[];
   readonly compression: LayerCompression;
   readonly level: number;
-  /** Identifies the codec build; part of every cache key (see segment-cache.ts). */
+  /** Identifies the codec build and encoding rules; part of every cache key (segment-cache.ts). */
   readonly codecId: string;
-  readonly cache: ReadonlyMap<string, CachedMember> | null;
+  /** Where in the blob to write the raw segment (uncompressed layers only). */
+  readonly writeAt: number | null;
 }
 
 export interface SegmentResult {
   readonly type: 'result';
   readonly id: number;
-  readonly raw: Uint8Array;
-  readonly compressed: Uint8Array;
+  readonly slot: number;
+  /**
+   * Bytes of compressed output in the slot's output region; null for an uncompressed layer
+   * (already written to the blob). `overflow` holds the output instead when it did not fit.
+   */
+  readonly compressedLength: number | null;
+  readonly overflow: Uint8Array | null;
   /** Cache key of the raw segment and digest of its compressed form; null when not compressing. */
   readonly key: string | null;
   readonly memberSha256: string | null;
@@ -57,9 +82,31 @@ export interface SegmentResult {
 export interface SegmentFailure {
   readonly type: 'error';
   readonly id: number;
+  readonly slot: number;
   readonly code: string;
   readonly path: string;
   readonly message: string;
 }
 
 export type WorkerReply = SegmentResult | SegmentFailure;
+
+/** What a segment job needs besides its task: the shared slots, the blob, the cache. */
+export interface JobEnv {
+  readonly slots: Buffer;
+  readonly slotSize: number;
+  readonly outputs: Buffer;
+  readonly outputSize: number;
+  readonly fd: number | null;
+  readonly cache: ReadonlyMap<string, CachedMember>;
+}
+
+export function envOf(setup: EncodeSetup): JobEnv {
+  return {
+    slots: Buffer.from(setup.slots),
+    slotSize: setup.slotSize,
+    outputs: Buffer.from(setup.outputs),
+    outputSize: setup.outputSize,
+    fd: setup.fd,
+    cache: new Map(setup.cache),
+  };
+}

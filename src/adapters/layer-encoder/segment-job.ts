@@ -1,10 +1,22 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { looksIncompressible } from '../../core/entropy.js';
+import { MIN_STORED_RUN, planRuns } from '../../core/gzip.js';
+import { encodeHeader } from '../../core/tar/header.js';
 import type { SourceFile } from '../../domain/source.js';
 import { errnoOf } from '../shared/errno.js';
-import { compressSegment } from './codec.js';
+import { gzipMember, zstdFrame } from './codec.js';
 import type {
   CachedMember,
+  JobEnv,
   Piece,
   SegmentFailure,
   SegmentResult,
@@ -12,9 +24,10 @@ import type {
 } from './protocol.js';
 
 /**
- * One segment job, run by an encoder worker (or inline for tiny layers): assembles one segment of a layer's tar stream from headers the main
- * thread encoded and file content it reads itself, hashes each file it starts, and
- * compresses the segment (or reuses its compressed form from an earlier build).
+ * One segment job, run by an encoder worker (or inline for tiny layers): assemble the raw
+ * segment in its shared slot from headers the main thread encoded and file content read
+ * here, hash each file it starts, then write it (uncompressed layers) or compress it (or
+ * reuse its compressed form from an earlier build).
  */
 
 export class ChangedError extends Error {
@@ -28,47 +41,87 @@ export class ChangedError extends Error {
 
 const SCRATCH = 1024 * 1024;
 
-export function runSegment(task: SegmentTask): SegmentResult {
-  // allocUnsafeSlow: never a slice of Node's shared pool, so it can be transferred.
-  const raw = Buffer.allocUnsafeSlow(task.length);
+export function runSegment(task: SegmentTask, env: JobEnv): SegmentResult {
+  const base = task.slot * env.slotSize;
+  const raw = env.slots.subarray(base, base + task.length);
   const files: SegmentResult['files'][number][] = [];
   const captured: SegmentResult['captured'][number][] = [];
+  const marks: { start: number; end: number; store: boolean }[] = [];
+  const judge = task.compression === 'gzip';
+  // The cache key commits to the segment's bytes without hashing them again: header and
+  // padding bytes as they are, a whole file by the sha256 just computed for the
+  // measurement, and only a partial file (a chunk of a big one) hashed on its own.
+  const key = task.compression === 'none' ? null : createHash('sha256').update(task.codecId);
   let pos = 0;
   for (const piece of task.pieces) {
-    pos = place(piece, raw, pos, files, captured);
+    const end = place(piece, raw, pos, files, captured);
+    if (key) {
+      if (piece.kind === 'file') {
+        const whole =
+          piece.first && piece.length === piece.file.size
+            ? files[files.length - 1]?.sha256
+            : undefined;
+        key.update(
+          `\nfile ${piece.length} ${whole ?? createHash('sha256').update(raw.subarray(pos, end)).digest('hex')}\n`,
+        );
+      } else key.update(raw.subarray(pos, end));
+    }
+    if (judge && piece.kind === 'file' && end - pos >= MIN_STORED_RUN) {
+      marks.push({ start: pos, end, store: looksIncompressible(raw.subarray(pos, end)) });
+    }
+    pos = end;
   }
   if (pos !== task.length)
     throw new Error(`segment ${task.id}: assembled ${pos} bytes, expected ${task.length}`);
 
-  if (task.compression === 'none') {
+  const result = { type: 'result' as const, id: task.id, slot: task.slot, files, captured };
+  if (!key) {
+    if (task.writeAt !== null && env.fd !== null) writeAll(env.fd, raw, task.writeAt);
     return {
-      type: 'result',
-      id: task.id,
-      raw,
-      compressed: raw,
+      ...result,
+      compressedLength: null,
+      overflow: null,
       key: null,
       memberSha256: null,
       reused: false,
-      files,
-      captured,
     };
   }
-  const key = `${createHash('sha256').update(raw).digest('hex')}:${task.codecId}`;
-  const cached = task.cache?.get(key);
-  const reused = cached ? readCached(cached) : null;
-  const compressed = reused ?? transferable(compressSegment(raw, task.compression, task.level));
-  const memberSha256 =
-    cached && reused ? cached.sha256 : createHash('sha256').update(compressed).digest('hex');
+  const out = env.outputs.subarray(task.slot * env.outputSize, (task.slot + 1) * env.outputSize);
+  const cacheKey = `${key.digest('hex')}:${task.codecId}`;
+  const cached = env.cache.get(cacheKey);
+  if (cached && cached.length <= out.length && readCached(cached, out)) {
+    return {
+      ...result,
+      compressedLength: cached.length,
+      overflow: null,
+      key: cacheKey,
+      memberSha256: cached.sha256,
+      reused: true,
+    };
+  }
+  const compressed =
+    task.compression === 'gzip'
+      ? gzipMember(raw, planRuns(marks, raw.length), task.level)
+      : zstdFrame(raw, task.level);
+  const memberSha256 = createHash('sha256').update(compressed).digest('hex');
+  if (compressed.length > out.length) {
+    return {
+      ...result,
+      compressedLength: compressed.length,
+      overflow: transferable(compressed),
+      key: cacheKey,
+      memberSha256,
+      reused: false,
+    };
+  }
+  out.set(compressed);
   return {
-    type: 'result',
-    id: task.id,
-    raw,
-    compressed,
-    key,
+    ...result,
+    compressedLength: compressed.length,
+    overflow: null,
+    key: cacheKey,
     memberSha256,
-    reused: reused !== null,
-    files,
-    captured,
+    reused: false,
   };
 }
 
@@ -80,15 +133,17 @@ function place(
   captured: SegmentResult['captured'][number][],
 ): number {
   switch (piece.kind) {
-    case 'bytes':
-      out.set(piece.data, pos);
-      return pos + piece.data.length;
+    case 'header': {
+      const bytes = encodeHeader(piece.header);
+      out.set(bytes, pos);
+      return pos + bytes.length;
+    }
     case 'zeros':
       out.fill(0, pos, pos + piece.length);
       return pos + piece.length;
     case 'file': {
       const { file } = piece;
-      const fd = openChecked(file);
+      const fd = openSource(file);
       try {
         readExactly(fd, file, out, pos, piece.length, piece.offset);
         if (piece.first) {
@@ -115,7 +170,8 @@ function place(
           });
           if (piece.capture) captured.push({ entry: piece.entry, bytes: Buffer.concat(chunks) });
         }
-        // Checked again after reading: a write while we read changes mtime or ctime.
+        // Checked after reading: a file swapped since the walk has another inode, and a
+        // write before or during the read changes mtime or ctime.
         checkUnchanged(fstatSync(fd), file);
       } finally {
         closeSync(fd);
@@ -125,23 +181,15 @@ function place(
   }
 }
 
-function openChecked(file: SourceFile): number {
-  let fd: number;
+function openSource(file: SourceFile): number {
   try {
-    fd = openSync(file.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return openSync(file.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     throw new ChangedError(
       file.abs,
       `could not be opened (${errnoOf(err) ?? String(err)}); it changed during the build`,
     );
   }
-  try {
-    checkUnchanged(fstatSync(fd), file);
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
-  return fd;
 }
 
 function checkUnchanged(st: Stats, file: SourceFile): void {
@@ -176,28 +224,38 @@ function readExactly(
   }
 }
 
-/** A member from an earlier build's blob, used only if it still hashes to what was recorded. */
-function readCached(member: CachedMember): Uint8Array | null {
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  for (let off = 0; off < bytes.length;)
+    off += writeSync(fd, bytes, off, bytes.length - off, position + off);
+}
+
+/**
+ * A member from an earlier build's blob, read into `out` and used only if it still hashes
+ * to what was recorded: a damaged or altered blob is never copied into a new one.
+ */
+function readCached(member: CachedMember, out: Buffer): boolean {
   let fd: number;
   try {
     fd = openSync(member.path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
-    return null;
+    return false;
   }
   try {
-    const buf = Buffer.allocUnsafeSlow(member.length);
     let done = 0;
     while (done < member.length) {
-      const n = readSync(fd, buf, done, member.length - done, member.offset + done);
-      if (n === 0) return null;
+      const n = readSync(fd, out, done, member.length - done, member.offset + done);
+      if (n === 0) return false;
       done += n;
     }
-    return createHash('sha256').update(buf).digest('hex') === member.sha256 ? buf : null;
+    return (
+      createHash('sha256').update(out.subarray(0, member.length)).digest('hex') === member.sha256
+    );
   } finally {
     closeSync(fd);
   }
 }
 
+/** A buffer that owns its whole ArrayBuffer (never a slice of Node's pool), so it can be transferred. */
 function transferable(buf: Uint8Array): Uint8Array {
   if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf;
   const copy = Buffer.allocUnsafeSlow(buf.byteLength);
@@ -205,12 +263,12 @@ function transferable(buf: Uint8Array): Uint8Array {
   return copy;
 }
 
-export function failureOf(id: number, err: unknown): SegmentFailure {
+export function failureOf(task: SegmentTask, err: unknown): SegmentFailure {
+  const base = { type: 'error' as const, id: task.id, slot: task.slot };
   return err instanceof ChangedError
-    ? { type: 'error', id, code: 'E_SOURCE_CHANGED', path: err.path, message: err.message }
+    ? { ...base, code: 'E_SOURCE_CHANGED', path: err.path, message: err.message }
     : {
-        type: 'error',
-        id,
+        ...base,
         code: 'E_ENCODE',
         path: '',
         message: err instanceof Error ? (err.stack ?? err.message) : String(err),

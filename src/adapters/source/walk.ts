@@ -82,7 +82,8 @@ export function walkSource(
       const name = raw.toString('utf8');
       const rel = dir.rel === '' ? name : `${dir.rel}/${name}`;
       const shown = join(spec.source, rel);
-      if (!Buffer.from(name, 'utf8').equals(raw)) {
+      // Invalid UTF-8 decodes to U+FFFD; only then is the exact (allocating) check needed.
+      if (name.includes('\ufffd') && !Buffer.from(name, 'utf8').equals(raw)) {
         throw new SourceError(
           'E_SOURCE_NAME_INVALID',
           join(spec.source, dir.rel, raw.toString('latin1')),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { fnv1a64 } from '../fnv.js';
 import type { DetectedPackage } from './packages.js';
 
 /**
@@ -27,8 +28,10 @@ type Json = Record<string, unknown>;
 export function buildSpdx(input: SbomInput): Json {
   const hex = input.imageDigest.replace(/^sha256:/, '');
   const imageId = 'SPDXRef-Image';
+  const fileId = spdxIds('File');
+  const packageId = spdxIds('Package');
   const files = input.files.map((f) => ({
-    SPDXID: spdxId('File', f.path),
+    SPDXID: fileId(f.path),
     fileName: `.${f.path}`,
     checksums: [
       { algorithm: 'SHA1', checksumValue: f.sha1 },
@@ -41,7 +44,7 @@ export function buildSpdx(input: SbomInput): Json {
   const packages = input.packages
     .filter((p) => (seen.has(p.purl) ? false : (seen.add(p.purl), true)))
     .map((p) => ({
-      SPDXID: spdxId(`Package-${p.ecosystem}`, p.purl),
+      SPDXID: packageId(p.purl),
       name: p.name,
       versionInfo: p.version,
       downloadLocation: 'NOASSERTION',
@@ -106,7 +109,18 @@ export function verificationCode(files: readonly { sha1: string }[]): string {
   return createHash('sha1').update(sorted.join('')).digest('hex');
 }
 
-/** SPDX identifiers allow letters, digits, "." and "-": derive one from a stable key. */
-function spdxId(kind: string, key: string): string {
-  return `SPDXRef-${kind}-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
+/**
+ * SPDX identifiers allow letters, digits, "." and "-": derive one from a stable key (path or
+ * purl), so the same file keeps its id across builds. A 64-bit FNV-1a is plenty for that;
+ * the rare collision gets a suffix, so ids stay unique.
+ */
+function spdxIds(kind: string): (key: string) => string {
+  const used = new Set<string>();
+  return (key) => {
+    const base = `SPDXRef-${kind}-${fnv1a64(key)}`;
+    let id = base;
+    for (let n = 2; used.has(id); n++) id = `${base}-${n}`;
+    used.add(id);
+    return id;
+  };
 }

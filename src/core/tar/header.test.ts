@@ -11,6 +11,7 @@ import {
   END_OF_ARCHIVE,
   encodeHeader,
   entryLength,
+  headerLength,
   paddingFor,
   paxRecord,
   type TarEntryHeader,
@@ -136,6 +137,7 @@ describe('tar header encoding', () => {
         expect(a.equals(encodeHeader({ ...e }))).toBe(true);
         expect(a.length % BLOCK).toBe(0);
         expect(entryLength(e)).toBe(a.length + e.size + paddingFor(e.size));
+        expect(headerLength(e)).toBe(a.length);
       }),
     );
   });

@@ -41,19 +41,33 @@ export function paddingFor(size: number): number {
   return rest === 0 ? 0 : BLOCK - rest;
 }
 
-/** The header block(s) for an entry: one block, or pax header + data + the ustar block. */
-export function encodeHeader(entry: TarEntryHeader): Buffer {
+/** The pax records an entry needs, in a fixed order (empty when ustar can hold it all). */
+function paxFor(entry: TarEntryHeader): [string, string][] {
   const name = entry.type === 'dir' ? `${entry.name}/` : entry.name;
   const linkname = entry.linkname ?? '';
   const pax: [string, string][] = [];
-
-  const nameBytes = Buffer.byteLength(name);
-  if (nameBytes > 100 || !isAscii(name)) pax.push(['path', name]);
-  if (Buffer.byteLength(linkname) > 100 || !isAscii(linkname)) pax.push(['linkpath', linkname]);
+  if (name.length > 100 || !isAscii(name)) pax.push(['path', name]);
+  if (linkname.length > 100 || !isAscii(linkname)) pax.push(['linkpath', linkname]);
   if (entry.size > MAX_OCTAL_12) pax.push(['size', String(entry.size)]);
   if (entry.uid > MAX_OCTAL_8) pax.push(['uid', String(entry.uid)]);
   if (entry.gid > MAX_OCTAL_8) pax.push(['gid', String(entry.gid)]);
   if (entry.mtime > MAX_OCTAL_12) pax.push(['mtime', String(entry.mtime)]);
+  return pax;
+}
+
+/** Bytes encodeHeader(entry) will produce, without producing them. */
+export function headerLength(entry: TarEntryHeader): number {
+  const pax = paxFor(entry);
+  if (pax.length === 0) return BLOCK;
+  const records = pax.reduce((n, [k, v]) => n + Buffer.byteLength(paxRecord(k, v)), 0);
+  return 2 * BLOCK + records + paddingFor(records);
+}
+
+/** The header block(s) for an entry: one block, or pax header + data + the ustar block. */
+export function encodeHeader(entry: TarEntryHeader): Buffer {
+  const name = entry.type === 'dir' ? `${entry.name}/` : entry.name;
+  const linkname = entry.linkname ?? '';
+  const pax = paxFor(entry);
 
   const ustar = ustarBlock({
     name: pax.some(([k]) => k === 'path') ? truncateAscii(name, 100) : name,
@@ -84,7 +98,7 @@ export function encodeHeader(entry: TarEntryHeader): Buffer {
 
 /** Total bytes an entry occupies in the archive: header(s), data and padding. */
 export function entryLength(entry: TarEntryHeader): number {
-  return encodeHeader(entry).length + entry.size + paddingFor(entry.size);
+  return headerLength(entry) + entry.size + paddingFor(entry.size);
 }
 
 /**
@@ -111,15 +125,16 @@ interface UstarFields {
 }
 
 function ustarBlock(f: UstarFields): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  block.write(f.name, 0, 100, 'utf8');
+  const block = Buffer.allocUnsafe(BLOCK).fill(0);
+  // Names and link targets reach this field only when ASCII (else they go to pax).
+  block.write(f.name, 0, 100, 'latin1');
   writeOctal(block, 100, 8, f.mode & 0o7777);
   writeOctal(block, 108, 8, f.uid);
   writeOctal(block, 116, 8, f.gid);
   writeOctal(block, 124, 12, f.size);
   writeOctal(block, 136, 12, f.mtime);
   block.write(f.typeflag, 156, 1, 'ascii');
-  block.write(f.linkname, 157, 100, 'utf8');
+  block.write(f.linkname, 157, 100, 'latin1');
   block.write('ustar\u000000', 257, 8, 'ascii');
   // devmajor/devminor: written as zeros like GNU and Go do for non-device entries.
   writeOctal(block, 329, 8, 0);
@@ -127,16 +142,21 @@ function ustarBlock(f: UstarFields): Buffer {
   // The checksum is computed with its own field as eight spaces.
   block.fill(0x20, 148, 156);
   let sum = 0;
-  for (const byte of block) sum += byte;
+  for (let i = 0; i < BLOCK; i++) sum += block[i]!;
   block.write(sum.toString(8).padStart(6, '0') + '\u0000 ', 148, 8, 'ascii');
   return block;
 }
 
+/** `width - 1` zero-padded octal digits and a NUL, written digit by digit (hot path). */
 function writeOctal(block: Buffer, offset: number, width: number, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`tar: bad number ${value}`);
-  const digits = value.toString(8).padStart(width - 1, '0');
-  if (digits.length > width - 1) throw new RangeError(`tar: ${value} does not fit ${width} bytes`);
-  block.write(digits + '\u0000', offset, width, 'ascii');
+  let v = value;
+  for (let i = offset + width - 2; i >= offset; i--) {
+    block[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
+  if (v !== 0) throw new RangeError(`tar: ${value} does not fit ${width} bytes`);
+  block[offset + width - 1] = 0;
 }
 
 function isAscii(s: string): boolean {

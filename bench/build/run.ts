@@ -1,0 +1,200 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { content, ensureTree, plan } from './generate.js';
+
+/**
+ * bench/build: Ingot's build against its peers and the physical limit, in one run, on the
+ * same tree and the same warm page cache. Every figure is the median of BENCH_RUNS runs
+ * (default 3) of a whole command, start-up included.
+ */
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WORK = join(ROOT, 'bench', '.work', 'build');
+const CTX = join(WORK, 'ctx');
+const TREE = join(CTX, 'tree');
+const OUT = join(WORK, 'out');
+const INGOT = join(ROOT, 'dist', 'bin', 'ingot.js');
+const RUNS = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 3));
+
+function sh(script: string): string {
+  const r = spawnSync('bash', ['-o', 'pipefail', '-c', script], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  if (r.status !== 0) throw new Error(`failed (${r.status}): ${script}\n${r.stderr}`);
+  return r.stdout;
+}
+
+function need(tool: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+    throw new Error(`${tool} is not installed: run ./scripts/setup`);
+}
+
+/** Median seconds of `RUNS` runs; `prepare` runs before each, untimed. */
+function measure(
+  label: string,
+  command: () => string,
+  prepare: () => void = () => undefined,
+): { label: string; seconds: number; outputs: string[] } {
+  const times: number[] = [];
+  const outputs: string[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    prepare();
+    const t = performance.now();
+    outputs.push(command().trim());
+    times.push((performance.now() - t) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  const seconds = times[Math.floor(times.length / 2)]!;
+  process.stderr.write(
+    `  ${label.padEnd(44)} ${seconds.toFixed(2)} s   (runs: ${times.map((t) => t.toFixed(2)).join(', ')})\n`,
+  );
+  return { label, seconds, outputs };
+}
+
+function ingotBuild(home: string, compression: string): string {
+  return sh(`INGOT_HOME=${home} node ${INGOT} build -q --compression ${compression} ${CTX}`);
+}
+
+function main(): void {
+  for (const t of ['umoci', 'buildah', 'tar', 'gzip', 'openssl']) need(t);
+  spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  mkdirSync(CTX, { recursive: true });
+  const { files, bytes } = ensureTree(TREE);
+  writeFileSync(
+    join(CTX, 'ingot.yaml'),
+    'name: bench\nversion: "1"\nlayers:\n  - source: tree\n    destination: /opt/app\n',
+  );
+  writeFileSync(join(CTX, 'Containerfile'), 'FROM scratch\nCOPY tree /opt/app\n');
+  const changed = plan()[0]!;
+  const mb = bytes / 1e6;
+
+  process.stderr.write(
+    `bench/build: ${files} files, ${mb.toFixed(0)} MB; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}); node ${process.version}; ${RUNS} runs each\n`,
+  );
+  // Warm the page cache so that every tool reads the tree from memory.
+  sh(`tar -c -C ${TREE} . > /dev/null`);
+
+  const fresh = (name: string) => {
+    const dir = join(OUT, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+
+  const limit = measure('limit: tar -c | openssl dgst -sha256', () =>
+    sh(`tar -c -C ${TREE} . | openssl dgst -sha256`),
+  );
+  const gzipCold = measure(
+    'ingot build, cold, gzip',
+    () => ingotBuild(join(OUT, 'ig'), 'gzip'),
+    () => fresh('ig'),
+  );
+  const zstdCold = measure(
+    'ingot build, cold, zstd',
+    () => ingotBuild(join(OUT, 'iz'), 'zstd'),
+    () => fresh('iz'),
+  );
+  const noneCold = measure(
+    'ingot build, cold, none',
+    () => ingotBuild(join(OUT, 'in'), 'none'),
+    () => fresh('in'),
+  );
+
+  // Warm: the store already holds the previous build; one file differs each time.
+  const warmHome = join(OUT, 'iw');
+  fresh('iw');
+  ingotBuild(warmHome, 'gzip');
+  let variant = 0;
+  const warm = measure(
+    'ingot build, warm, gzip, one file changed',
+    () => ingotBuild(warmHome, 'gzip'),
+    () => {
+      variant++;
+      writeFileSync(
+        join(TREE, changed.path),
+        Buffer.concat([content(changed), Buffer.from(`\nchange ${variant}\n`)]),
+      );
+    },
+  );
+  const coldOfWarm = ingotBuild(join(fresh('check'), 'h'), 'gzip');
+  writeFileSync(join(TREE, changed.path), content(changed));
+
+  const umociFlow = measure(
+    'peer (i): umoci init/new/unpack/cp/repack',
+    () => {
+      const d = join(OUT, 'umoci');
+      sh(
+        `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && umoci unpack --image ${d}/layout:b ${d}/bundle >/dev/null && mkdir -p ${d}/bundle/rootfs/opt/app && cp -a ${TREE}/. ${d}/bundle/rootfs/opt/app/ && umoci repack --image ${d}/layout:b ${d}/bundle`,
+      );
+      return '';
+    },
+    () => fresh('umoci'),
+  );
+  const tarGzip = measure(
+    'peer (ii): GNU tar | gzip + umoci raw add-layer',
+    () => {
+      const d = join(OUT, 'tar');
+      sh(
+        `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C ${TREE} -c . | gzip > ${d}/layer.tar.gz && umoci raw add-layer --image ${d}/layout:b ${d}/layer.tar.gz`,
+      );
+      return '';
+    },
+    () => fresh('tar'),
+  );
+  const buildah = measure(
+    'peer (iii): buildah bud (vfs), FROM scratch + COPY',
+    () => {
+      const d = join(OUT, 'buildah');
+      sh(
+        `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run bud --quiet -f ${CTX}/Containerfile -t bench ${CTX}`,
+      );
+      return '';
+    },
+    () => {
+      const d = join(OUT, 'buildah');
+      spawnSync('bash', [
+        '-c',
+        `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run rmi --all -f >/dev/null 2>&1; true`,
+      ]);
+      fresh('buildah');
+    },
+  );
+
+  const same = (outputs: string[]) => new Set(outputs).size === 1;
+  const rows: [string, number][] = [
+    [limit.label, limit.seconds],
+    [gzipCold.label, gzipCold.seconds],
+    [zstdCold.label, zstdCold.seconds],
+    [noneCold.label, noneCold.seconds],
+    [warm.label, warm.seconds],
+    [umociFlow.label, umociFlow.seconds],
+    [tarGzip.label, tarGzip.seconds],
+    [buildah.label, buildah.seconds],
+  ];
+  const lines = [
+    '',
+    `| run | seconds | MB/s | vs (i) umoci | vs (ii) tar\\|gzip | vs limit |`,
+    `|---|---:|---:|---:|---:|---:|`,
+    ...rows.map(
+      ([label, s]) =>
+        `| ${label} | ${s.toFixed(2)} | ${(mb / s).toFixed(0)} | ${(s / umociFlow.seconds).toFixed(2)}× | ${(s / tarGzip.seconds).toFixed(2)}× | ${(s / limit.seconds).toFixed(2)}× |`,
+    ),
+    '',
+    'goals:',
+    `  cold gzip ≤ (ii):           ${gzipCold.seconds.toFixed(2)} s vs ${tarGzip.seconds.toFixed(2)} s → ${(gzipCold.seconds / tarGzip.seconds).toFixed(2)}× ${gzipCold.seconds <= tarGzip.seconds ? 'met' : 'NOT MET'}`,
+    `  cold gzip ≤ 0.5 × (i):      ${(gzipCold.seconds / umociFlow.seconds).toFixed(2)}× ${gzipCold.seconds <= 0.5 * umociFlow.seconds ? 'met' : 'NOT MET'}`,
+    `  none ≤ 1.5 × limit:         ${(noneCold.seconds / limit.seconds).toFixed(2)}× ${noneCold.seconds <= 1.5 * limit.seconds ? 'met' : 'NOT MET'}`,
+    `  warm ≤ 0.1 × (ii):          ${(warm.seconds / tarGzip.seconds).toFixed(3)}× ${warm.seconds <= 0.1 * tarGzip.seconds ? 'met' : 'NOT MET'}`,
+    `  reproducible: gzip ${same(gzipCold.outputs) ? 'yes' : 'NO'}, zstd ${same(zstdCold.outputs) ? 'yes' : 'NO'}, none ${same(noneCold.outputs) ? 'yes' : 'NO'}, warm = cold of same tree ${warm.outputs.at(-1) === coldOfWarm.trim() ? 'yes' : 'NO'}`,
+    `  digests: gzip ${gzipCold.outputs[0]}, zstd ${zstdCold.outputs[0]}, none ${noneCold.outputs[0]}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  writeFileSync(join(WORK, 'last-run.md'), lines.join('\n') + '\n');
+  rmSync(OUT, { recursive: true, force: true });
+}
+
+main();
