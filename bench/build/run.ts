@@ -33,26 +33,46 @@ function need(tool: string): void {
     throw new Error(`${tool} is not installed: run ./scripts/setup`);
 }
 
-/** Median seconds of `RUNS` runs; `prepare` runs before each, untimed. */
-function measure(
-  label: string,
-  command: () => string,
-  prepare: () => void = () => undefined,
-): { label: string; seconds: number; outputs: string[] } {
-  const times: number[] = [];
-  const outputs: string[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    prepare();
-    const t = performance.now();
-    outputs.push(command().trim());
-    times.push((performance.now() - t) / 1000);
+interface Case {
+  readonly label: string;
+  readonly command: () => string;
+  /** Runs before each timed run, untimed. */
+  readonly prepare?: () => void;
+}
+
+interface Timing {
+  readonly label: string;
+  readonly seconds: number;
+  readonly runs: number[];
+  readonly outputs: string[];
+}
+
+/**
+ * Run every case once per round, RUNS rounds, and take each case's median. Interleaving
+ * spreads any drift of the machine (page cache, writeback, the host) over all tools alike;
+ * `sync` before each run starts every tool with no dirty pages of another pending.
+ */
+function measureAll(cases: readonly Case[]): Timing[] {
+  const runs = cases.map(() => [] as number[]);
+  const outputs = cases.map(() => [] as string[]);
+  for (let round = 0; round < RUNS; round++) {
+    cases.forEach((c, i) => {
+      c.prepare?.();
+      sh('sync');
+      const t = performance.now();
+      outputs[i]!.push(c.command().trim());
+      runs[i]!.push((performance.now() - t) / 1000);
+    });
+    process.stderr.write(`  round ${round + 1}/${RUNS} done\n`);
   }
-  times.sort((a, b) => a - b);
-  const seconds = times[Math.floor(times.length / 2)]!;
-  process.stderr.write(
-    `  ${label.padEnd(44)} ${seconds.toFixed(2)} s   (runs: ${times.map((t) => t.toFixed(2)).join(', ')})\n`,
-  );
-  return { label, seconds, outputs };
+  return cases.map((c, i) => {
+    const sorted = [...runs[i]!].sort((a, b) => a - b);
+    const seconds = sorted[Math.floor(sorted.length / 2)]!;
+    process.stderr.write(
+      `  ${c.label.padEnd(50)} ${seconds.toFixed(2)} s   (runs: ${runs[i]!.map((t) => t.toFixed(2)).join(', ')})\n`,
+    );
+    return { label: c.label, seconds, runs: runs[i]!, outputs: outputs[i]! };
+  });
 }
 
 function ingotBuild(home: string, compression: string): string {
@@ -85,88 +105,94 @@ function main(): void {
     return dir;
   };
 
-  const limit = measure('limit: tar -c | openssl dgst -sha256', () =>
-    sh(`tar -c -C ${TREE} . | openssl dgst -sha256`),
-  );
-  const gzipCold = measure(
-    'ingot build, cold, gzip',
-    () => ingotBuild(join(OUT, 'ig'), 'gzip'),
-    () => fresh('ig'),
-  );
-  const zstdCold = measure(
-    'ingot build, cold, zstd',
-    () => ingotBuild(join(OUT, 'iz'), 'zstd'),
-    () => fresh('iz'),
-  );
-  const noneCold = measure(
-    'ingot build, cold, none',
-    () => ingotBuild(join(OUT, 'in'), 'none'),
-    () => fresh('in'),
-  );
-
-  // Warm: the store already holds the previous build; one file differs each time.
   const warmHome = join(OUT, 'iw');
   fresh('iw');
   ingotBuild(warmHome, 'gzip');
   let variant = 0;
-  const warm = measure(
-    'ingot build, warm, gzip, one file changed',
-    () => ingotBuild(warmHome, 'gzip'),
-    () => {
-      variant++;
-      writeFileSync(
-        join(TREE, changed.path),
-        Buffer.concat([content(changed), Buffer.from(`\nchange ${variant}\n`)]),
-      );
-    },
-  );
+  const peer = (label: string, dir: string, script: (d: string) => string): Case => ({
+    label,
+    command: () => sh(script(join(OUT, dir))) && '',
+    prepare: () => fresh(dir),
+  });
+  const [limit, limitWrite, gzipCold, zstdCold, noneCold, warm, umociFlow, tarGzip, buildah] =
+    measureAll([
+      {
+        label: 'limit: tar -c | openssl dgst -sha256',
+        command: () => sh(`tar -c -C ${TREE} . | openssl dgst -sha256`),
+      },
+      // The same, also writing the archive once: what any builder must at least do to store it.
+      {
+        label: 'limit + write: tar -c | tee FILE | openssl dgst',
+        command: () =>
+          sh(`tar -c -C ${TREE} . | tee ${join(OUT, 'lw', 'layer.tar')} | openssl dgst -sha256`),
+        prepare: () => fresh('lw'),
+      },
+      {
+        label: 'ingot build, cold, gzip',
+        command: () => ingotBuild(join(OUT, 'ig'), 'gzip'),
+        prepare: () => fresh('ig'),
+      },
+      {
+        label: 'ingot build, cold, zstd',
+        command: () => ingotBuild(join(OUT, 'iz'), 'zstd'),
+        prepare: () => fresh('iz'),
+      },
+      {
+        label: 'ingot build, cold, none',
+        command: () => ingotBuild(join(OUT, 'in'), 'none'),
+        prepare: () => fresh('in'),
+      },
+      {
+        // The store already holds the previous build; one file differs each time.
+        label: 'ingot build, warm, gzip, one file changed',
+        command: () => ingotBuild(warmHome, 'gzip'),
+        prepare: () => {
+          variant++;
+          writeFileSync(
+            join(TREE, changed.path),
+            Buffer.concat([content(changed), Buffer.from(`\nchange ${variant}\n`)]),
+          );
+        },
+      },
+      peer(
+        'peer (i): umoci init/new/unpack/cp/repack',
+        'umoci',
+        (d) =>
+          `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && umoci unpack --image ${d}/layout:b ${d}/bundle >/dev/null && mkdir -p ${d}/bundle/rootfs/opt/app && cp -a ${TREE}/. ${d}/bundle/rootfs/opt/app/ && umoci repack --image ${d}/layout:b ${d}/bundle`,
+      ),
+      peer(
+        'peer (ii): GNU tar | gzip + umoci raw add-layer',
+        'tar',
+        (d) =>
+          `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C ${TREE} -c . | gzip > ${d}/layer.tar.gz && umoci raw add-layer --image ${d}/layout:b ${d}/layer.tar.gz`,
+      ),
+      {
+        label: 'peer (iii): buildah bud (vfs), FROM scratch + COPY',
+        command: () => {
+          const d = join(OUT, 'buildah');
+          sh(
+            `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run bud --quiet -f ${CTX}/Containerfile -t bench ${CTX}`,
+          );
+          return '';
+        },
+        prepare: () => {
+          const d = join(OUT, 'buildah');
+          spawnSync('bash', [
+            '-c',
+            `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run rmi --all -f >/dev/null 2>&1; true`,
+          ]);
+          fresh('buildah');
+        },
+      },
+    ]) as [Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing];
+  // The warm case changed a file: its last digest must equal a cold build of that tree.
   const coldOfWarm = ingotBuild(join(fresh('check'), 'h'), 'gzip');
   writeFileSync(join(TREE, changed.path), content(changed));
-
-  const umociFlow = measure(
-    'peer (i): umoci init/new/unpack/cp/repack',
-    () => {
-      const d = join(OUT, 'umoci');
-      sh(
-        `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && umoci unpack --image ${d}/layout:b ${d}/bundle >/dev/null && mkdir -p ${d}/bundle/rootfs/opt/app && cp -a ${TREE}/. ${d}/bundle/rootfs/opt/app/ && umoci repack --image ${d}/layout:b ${d}/bundle`,
-      );
-      return '';
-    },
-    () => fresh('umoci'),
-  );
-  const tarGzip = measure(
-    'peer (ii): GNU tar | gzip + umoci raw add-layer',
-    () => {
-      const d = join(OUT, 'tar');
-      sh(
-        `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C ${TREE} -c . | gzip > ${d}/layer.tar.gz && umoci raw add-layer --image ${d}/layout:b ${d}/layer.tar.gz`,
-      );
-      return '';
-    },
-    () => fresh('tar'),
-  );
-  const buildah = measure(
-    'peer (iii): buildah bud (vfs), FROM scratch + COPY',
-    () => {
-      const d = join(OUT, 'buildah');
-      sh(
-        `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run bud --quiet -f ${CTX}/Containerfile -t bench ${CTX}`,
-      );
-      return '';
-    },
-    () => {
-      const d = join(OUT, 'buildah');
-      spawnSync('bash', [
-        '-c',
-        `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run rmi --all -f >/dev/null 2>&1; true`,
-      ]);
-      fresh('buildah');
-    },
-  );
 
   const same = (outputs: string[]) => new Set(outputs).size === 1;
   const rows: [string, number][] = [
     [limit.label, limit.seconds],
+    [limitWrite.label, limitWrite.seconds],
     [gzipCold.label, gzipCold.seconds],
     [zstdCold.label, zstdCold.seconds],
     [noneCold.label, noneCold.seconds],
@@ -187,7 +213,7 @@ function main(): void {
     'goals:',
     `  cold gzip ≤ (ii):           ${gzipCold.seconds.toFixed(2)} s vs ${tarGzip.seconds.toFixed(2)} s → ${(gzipCold.seconds / tarGzip.seconds).toFixed(2)}× ${gzipCold.seconds <= tarGzip.seconds ? 'met' : 'NOT MET'}`,
     `  cold gzip ≤ 0.5 × (i):      ${(gzipCold.seconds / umociFlow.seconds).toFixed(2)}× ${gzipCold.seconds <= 0.5 * umociFlow.seconds ? 'met' : 'NOT MET'}`,
-    `  none ≤ 1.5 × limit:         ${(noneCold.seconds / limit.seconds).toFixed(2)}× ${noneCold.seconds <= 1.5 * limit.seconds ? 'met' : 'NOT MET'}`,
+    `  none ≤ 1.5 × limit:         ${(noneCold.seconds / limit.seconds).toFixed(2)}× ${noneCold.seconds <= 1.5 * limit.seconds ? 'met' : 'NOT MET'} (${(noneCold.seconds / limitWrite.seconds).toFixed(2)}× the limit that also writes the layer)`,
     `  warm ≤ 0.1 × (ii):          ${(warm.seconds / tarGzip.seconds).toFixed(3)}× ${warm.seconds <= 0.1 * tarGzip.seconds ? 'met' : 'NOT MET'}`,
     `  reproducible: gzip ${same(gzipCold.outputs) ? 'yes' : 'NO'}, zstd ${same(zstdCold.outputs) ? 'yes' : 'NO'}, none ${same(noneCold.outputs) ? 'yes' : 'NO'}, warm = cold of same tree ${warm.outputs.at(-1) === coldOfWarm.trim() ? 'yes' : 'NO'}`,
     `  digests: gzip ${gzipCold.outputs[0]}, zstd ${zstdCold.outputs[0]}, none ${noneCold.outputs[0]}`,

@@ -1,9 +1,25 @@
+import type { MeasuredEntry } from '../domain/measurement.js';
 import { MediaType } from '../domain/media-types.js';
-import type { MeasuredEntry, Measurement } from '../domain/measurement.js';
-import { canonicalJsonBytes } from './canonical-json.js';
 
-/** The measurement document, canonical JSON, entries in the (tree) order given. */
+/**
+ * The measurement document as canonical JSON (RFC 8785), entries in the (tree) order
+ * given. Written directly rather than through canonicalJson: it is the largest document a
+ * build writes, and its shape is fixed. measurement.test.ts holds it to canonicalJson's bytes.
+ */
 export function encodeMeasurement(entries: readonly MeasuredEntry[]): Buffer {
-  const doc: Measurement = { mediaType: MediaType.measurement, entries };
-  return canonicalJsonBytes(doc);
+  const parts: string[] = ['{"entries":['];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    // Keys in sorted order: gid, hardlink, mode, path, sha256, size, target, type, uid.
+    let s = `${i > 0 ? ',' : ''}{"gid":${e.gid},`;
+    if (e.hardlink !== undefined) s += `"hardlink":${JSON.stringify(e.hardlink)},`;
+    s += `"mode":${e.mode},"path":${JSON.stringify(e.path)},`;
+    if (e.sha256 !== undefined) s += `"sha256":${JSON.stringify(e.sha256)},`;
+    s += `"size":${e.size},`;
+    if (e.target !== undefined) s += `"target":${JSON.stringify(e.target)},`;
+    s += `"type":${JSON.stringify(e.type)},"uid":${e.uid}}`;
+    parts.push(s);
+  }
+  parts.push(`],"mediaType":${JSON.stringify(MediaType.measurement)}}`);
+  return Buffer.from(parts.join(''), 'utf8');
 }

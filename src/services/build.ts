@@ -21,7 +21,7 @@ import {
 import { encodeMeasurement } from '../core/measurement.js';
 import { RootfsTree } from '../core/rootfs-tree.js';
 import { detectPackages } from '../core/sbom/detect.js';
-import { buildSpdx } from '../core/sbom/spdx.js';
+import { buildSpdx, encodeSpdx } from '../core/sbom/spdx.js';
 import type { Baseline } from '../domain/baseline.js';
 import { LayerError } from '../domain/build-errors.js';
 import type { Digest } from '../domain/digest.js';
@@ -219,23 +219,22 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
 
     // Our layers: planned against what lies below, in order, before any content is read.
     const plans: PlannedEntry[][] = [];
+    // The last layer needs applying only if the mount points must be checked against it.
+    const mountPaths = [...baseline.runtime.tmpfs, ...baseline.runtime.volumes].map((m) => m.path);
     baseline.layers.forEach((spec, i) => {
       const plan = planLayer(spec, listings[i]!, shape, request.sourceDateEpoch);
+      plans.push(plan);
+      if (i === baseline.layers.length - 1 && mountPaths.length === 0) return;
       applyLayer(shape, {
         whiteouts: [],
         opaques: [],
         entries: plan.map((p) => ({ entry: measuredFromHeader(p.header) })),
       });
-      plans.push(plan);
     });
 
     const notes = baseline.layers.map((l) => `ingot: ${l.source} → ${l.destination}`);
     const sources = baseline.layers.map((l) => l.source);
-    const mounts = planMountPoints(
-      [...baseline.runtime.tmpfs, ...baseline.runtime.volumes].map((m) => m.path),
-      shape,
-      request.sourceDateEpoch,
-    );
+    const mounts = planMountPoints(mountPaths, shape, request.sourceDateEpoch);
     if (mounts.length > 0) {
       plans.push(mounts);
       notes.push('ingot: mount points of the runtime contract');
@@ -339,7 +338,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       files,
       packages,
     });
-    const sbomBlob = await tx.putBlob(canonicalJsonBytes(sbomDoc), MediaType.spdx);
+    const sbomBlob = await tx.putBlob(encodeSpdx(sbomDoc), MediaType.spdx);
     const sbomManifest = await attach(MediaType.spdx, sbomBlob);
 
     await Promise.all(encoded.map((l) => l.flushed));

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { close, closeSync, fsync, openSync, writeSync } from 'node:fs';
+import { close, closeSync, fsync, openSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PlannedEntry } from '../../core/layer-plan.js';
@@ -37,6 +37,14 @@ const EMPTY_FILE: FileDigests = {
 const INLINE_BYTES = 2 * 1024 * 1024;
 
 const fsyncAsync = promisify(fsync);
+const writeAsync = promisify(write);
+
+async function writeAll(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+  for (let off = 0; off < bytes.length;) {
+    const { bytesWritten } = await writeAsync(fd, bytes, off, bytes.length - off, position + off);
+    off += bytesWritten;
+  }
+}
 const closeAsync = promisify(close);
 
 export interface EncoderOptions {
@@ -142,8 +150,9 @@ export class ParallelLayerEncoder implements LayerEncoder {
           env.outputs.subarray(r.slot * outputSize, r.slot * outputSize + r.compressedLength);
         diffHash.update(raw);
         blobHash.update(compressed);
-        for (let off = 0; off < compressed.length;)
-          off += writeSync(fd, compressed, off, compressed.length - off, blobSize + off);
+        // Written on libuv's threads, so this thread goes straight on hashing; the slot
+        // is free again once the write is done.
+        writes.set(r.slot, writeAll(fd, compressed, blobSize));
         if (r.key !== null && r.memberSha256 !== null)
           written.push([
             r.key,
@@ -163,11 +172,18 @@ export class ParallelLayerEncoder implements LayerEncoder {
     // when a slot is free, so memory stays flat whatever the layer's size.
     const free = Array.from({ length: slotCount }, (_, i) => i);
     const pending = new Map<number, Promise<WorkerReply>>();
+    const writes = new Map<number, Promise<void>>();
+    const takeSlot = async (): Promise<number> => {
+      const slot = free.pop()!;
+      await writes.get(slot);
+      writes.delete(slot);
+      return slot;
+    };
     try {
       let next = 0;
       for (let emitted = 0; emitted < tasks.length; emitted++) {
         while (next < tasks.length && free.length > 0) {
-          const task = { ...tasks[next]!, slot: free.pop()! };
+          const task = { ...tasks[next]!, slot: await takeSlot() };
           tasks[next] = task;
           pending.set(next, run(task));
           next++;
@@ -182,8 +198,9 @@ export class ParallelLayerEncoder implements LayerEncoder {
         emit(reply, tasks[emitted]!);
         free.push(reply.slot);
       }
+      await Promise.all(writes.values());
     } catch (err) {
-      await Promise.allSettled(pending.values());
+      await Promise.allSettled([...pending.values(), ...writes.values()]);
       closeSync(fd);
       throw err;
     }

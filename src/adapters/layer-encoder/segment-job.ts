@@ -66,9 +66,8 @@ export function runSegment(task: SegmentTask, env: JobEnv): SegmentResult {
         );
       } else key.update(raw.subarray(pos, end));
     }
-    if (judge && piece.kind === 'file' && end - pos >= MIN_STORED_RUN) {
-      marks.push({ start: pos, end, store: looksIncompressible(raw.subarray(pos, end)) });
-    }
+    if (judge && piece.kind === 'file' && end - pos >= MIN_STORED_RUN)
+      marks.push({ start: pos, end, store: false });
     pos = end;
   }
   if (pos !== task.length)
@@ -99,9 +98,14 @@ export function runSegment(task: SegmentTask, env: JobEnv): SegmentResult {
       reused: true,
     };
   }
+  // Judged only now: a segment reused from the cache never needs it.
+  const judged = marks.map((m) => ({
+    ...m,
+    store: looksIncompressible(raw.subarray(m.start, m.end)),
+  }));
   const compressed =
     task.compression === 'gzip'
-      ? gzipMember(raw, planRuns(marks, raw.length), task.level)
+      ? gzipMember(raw, planRuns(judged, raw.length), task.level)
       : zstdFrame(raw, task.level);
   const memberSha256 = createHash('sha256').update(compressed).digest('hex');
   if (compressed.length > out.length) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { detectPackages } from './detect.js';
-import { buildSpdx, verificationCode } from './spdx.js';
+import fc from 'fast-check';
+import { canonicalJson } from '../canonical-json.js';
+import { buildSpdx, encodeSpdx, verificationCode } from './spdx.js';
 
 const status = `Package: busybox-static
 Status: install ok installed
@@ -67,3 +69,39 @@ describe('SPDX document', () => {
     expect(new Set(ids).size).toBe(2);
   });
 });
+
+describe('encodeSpdx', () => {
+  it('writes exactly the canonical JSON of the document', () => {
+    const fileArb = fc.record({
+      path: fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }).map((p) => `/${p}`),
+      sha1: hex(40),
+      sha256: hex(64),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fileArb, { selector: (f) => f.path, maxLength: 6 }),
+        fc.string({ unit: 'binary', maxLength: 10 }),
+        (files, name) => {
+          const doc = buildSpdx({
+            name: name || 'x',
+            version: '1',
+            imageDigest: 'sha256:' + 'c'.repeat(64),
+            created: '1970-01-01T00:00:00Z',
+            tool: 'ingot-0',
+            files,
+            packages: [],
+          });
+          expect(encodeSpdx(doc).toString('utf8')).toBe(canonicalJson(doc));
+        },
+      ),
+    );
+  });
+});
+
+function hex(length: number): fc.Arbitrary<string> {
+  return fc.string({
+    unit: fc.constantFrom(...'0123456789abcdef'),
+    minLength: length,
+    maxLength: length,
+  });
+}

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 import { fnv1a64 } from '../fnv.js';
 import type { DetectedPackage } from './packages.js';
 
@@ -123,4 +124,34 @@ function spdxIds(kind: string): (key: string) => string {
     used.add(id);
     return id;
   };
+}
+
+/**
+ * The document as canonical JSON. The `files` list (one object per file of the image, by
+ * far the bulk) is written directly; the rest goes through canonicalJson. spdx.test.ts holds
+ * the result to canonicalJson's bytes.
+ */
+export function encodeSpdx(doc: Json): Buffer {
+  const { files, ...rest } = doc as Json & { files: SpdxFile[] };
+  const head = canonicalJson(rest);
+  // "files" sorts between "documentNamespace" and "name": splice it in at its place.
+  const at = head.indexOf(',"name":');
+  if (at < 0 || !head.includes('"documentNamespace"'))
+    throw new Error('unexpected SPDX document shape');
+  const parts: string[] = [head.slice(0, at), ',"files":['];
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    const [sha1, sha256] = f.checksums;
+    parts.push(
+      `${i > 0 ? ',' : ''}{"SPDXID":${JSON.stringify(f.SPDXID)},"checksums":[{"algorithm":"SHA1","checksumValue":${JSON.stringify(sha1.checksumValue)}},{"algorithm":"SHA256","checksumValue":${JSON.stringify(sha256.checksumValue)}}],"copyrightText":"NOASSERTION","fileName":${JSON.stringify(f.fileName)},"licenseConcluded":"NOASSERTION"}`,
+    );
+  }
+  parts.push(']', head.slice(at));
+  return Buffer.from(parts.join(''), 'utf8');
+}
+
+interface SpdxFile {
+  SPDXID: string;
+  fileName: string;
+  checksums: [{ checksumValue: string }, { checksumValue: string }];
 }
