@@ -17,7 +17,6 @@ export type SourceErrorCode =
   | 'E_SOURCE_NAME_INVALID'
   | 'E_SOURCE_CHANGED'
   | 'E_SOURCE_TOO_LARGE'
-  | 'E_DEST_INVALID'
   | 'E_DEST_THROUGH_SYMLINK'
   | 'E_DEST_CONFLICT';
 

@@ -100,14 +100,14 @@ export class OciLayoutStore implements Store {
       const listed = index.manifests.find((d) => d.digest === ref);
       if (listed) return withoutRefName(listed);
       if (await this.hasBlob(ref)) {
-        const doc = safeJson((await this.readBlob(ref, MAX_MANIFEST_BYTES)).toString('utf8')) as
-          { mediaType?: unknown } | undefined;
+        const bytes = await this.readBlob(ref, MAX_MANIFEST_BYTES);
+        const doc = safeJson(bytes.toString('utf8')) as { mediaType?: unknown } | undefined;
         const mediaType =
           typeof doc?.mediaType === 'string' ? doc.mediaType : MediaType.imageManifest;
         return {
           mediaType,
           digest: ref,
-          size: (await this.readBlob(ref, MAX_MANIFEST_BYTES)).length,
+          size: bytes.length,
         };
       }
       throw new StoreError('E_REF_NOT_FOUND', `no manifest ${ref} in the store at ${this.root}`, {

@@ -122,7 +122,8 @@ export function walkSource(
       } else if (st.isSymbolicLink()) {
         const target = readlinkSync(abs);
         const parent = dir.rel;
-        if (resolveWithin(parent, target) !== null && !isAbsolute(target)) {
+        // Absolute targets resolve to null too: they point out of the tree on this machine.
+        if (resolveWithin(parent, target) !== null) {
           items.push({ rel, kind: 'symlink', mode: 0o777, target });
           continue;
         }
