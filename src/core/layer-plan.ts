@@ -2,7 +2,7 @@ import type { LayerSpec } from '../domain/baseline.js';
 import { SourceError } from '../domain/build-errors.js';
 import type { MeasuredEntry } from '../domain/measurement.js';
 import type { SourceFile, SourceListing } from '../domain/source.js';
-import { ancestorsOf, joinImagePath, parentOf, sortInTreeOrder, toEntryName } from './paths.js';
+import { joinImagePath, parentOf, sortInTreeOrder, toEntryName } from './paths.js';
 import type { RootfsTree } from './rootfs-tree.js';
 import type { TarEntryHeader } from './tar/header.js';
 import { formatMode } from './baseline/units.js';
@@ -60,28 +60,9 @@ export function planLayer(
     emitted.add(path);
   }
 
-  // Parents nobody wrote: like `mkdir -p` by root. Only where the lower layers lack them,
-  // so that an existing directory's owner and mode are never changed by accident. Each
-  // path's parent is checked; a parent added here is queued so its own parent is too.
-  const queue = [...emitted];
-  for (let i = 0; i < queue.length; i++) {
-    const dir = parentOf(queue[i]!);
-    if (dir === null || dir === '/' || emitted.has(dir) || tree.typeOf(dir) === 'dir') continue;
-    checkAgainstLower(tree, dir, 'dir');
-    out.push({
-      header: {
-        name: toEntryName(dir),
-        type: 'dir',
-        mode: DEFAULT_DIR_MODE,
-        uid: 0,
-        gid: 0,
-        size: 0,
-        mtime,
-      },
-    });
-    emitted.add(dir);
-    queue.push(dir);
-  }
+  // Parents nobody wrote, like `mkdir -p` by root.
+  const parents = [...emitted].map(parentOf).filter((p): p is string => p !== null);
+  out.push(...missingDirs(parents, tree, emitted, mtime));
   return sortInTreeOrder(out, (e) => e.header.name);
 }
 
@@ -164,25 +145,40 @@ export function planMountPoints(
   tree: RootfsTree,
   mtime: number,
 ): PlannedEntry[] {
+  return sortInTreeOrder(missingDirs(paths, tree, new Set(), mtime), (e) => e.header.name);
+}
+
+/**
+ * The folders among `dirs`, and their ancestors, that neither the lower layers nor
+ * `emitted` have, as entries made the way `mkdir -p` by root makes them. Only missing ones:
+ * an existing folder's owner and mode are never changed by accident. Adds to `emitted`.
+ */
+function missingDirs(
+  dirs: readonly string[],
+  tree: RootfsTree,
+  emitted: Set<string>,
+  mtime: number,
+): PlannedEntry[] {
   const out: PlannedEntry[] = [];
-  const emitted = new Set<string>();
-  for (const path of paths) {
-    for (const dir of [...ancestorsOf(path), path]) {
-      if (emitted.has(dir) || tree.typeOf(dir) === 'dir') continue;
-      checkAgainstLower(tree, dir, 'dir');
-      out.push({
-        header: {
-          name: toEntryName(dir),
-          type: 'dir',
-          mode: DEFAULT_DIR_MODE,
-          uid: 0,
-          gid: 0,
-          size: 0,
-          mtime,
-        },
-      });
-      emitted.add(dir);
-    }
+  const queue = [...dirs];
+  for (let i = 0; i < queue.length; i++) {
+    const dir = queue[i]!;
+    if (dir === '/' || emitted.has(dir) || tree.typeOf(dir) === 'dir') continue;
+    checkAgainstLower(tree, dir, 'dir');
+    out.push({
+      header: {
+        name: toEntryName(dir),
+        type: 'dir',
+        mode: DEFAULT_DIR_MODE,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        mtime,
+      },
+    });
+    emitted.add(dir);
+    const parent = parentOf(dir);
+    if (parent !== null) queue.push(parent);
   }
-  return sortInTreeOrder(out, (e) => e.header.name);
+  return out;
 }

@@ -91,3 +91,11 @@ export const imageConfigSchema = z.object({
 export type ImageConfig = z.infer<typeof imageConfigSchema>;
 
 export const ociLayoutSchema = z.object({ imageLayoutVersion: z.literal('1.0.0') });
+
+/**
+ * Bounds on documents read from layouts, ours or anybody's: an attacker decides their size
+ * until their digest has been checked, and a digest is checked only after reading.
+ * (The image spec recommends manifests of at most 4 MiB.)
+ */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;

@@ -8,12 +8,12 @@ import {
   type Descriptor,
   type ImageConfig,
   type ImageManifest,
+  MAX_CONFIG_BYTES,
+  MAX_MANIFEST_BYTES,
 } from '../domain/oci.js';
 import type { RuntimeContract } from '../domain/baseline.js';
 import type { Store } from '../ports/store.js';
 
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
 
 export interface ImageSummary {

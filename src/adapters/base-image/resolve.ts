@@ -10,13 +10,12 @@ import {
   type ImageConfig,
   type ImageManifest,
   type Platform,
+  MAX_CONFIG_BYTES,
+  MAX_MANIFEST_BYTES,
 } from '../../domain/oci.js';
 import { LayerError } from '../../domain/build-errors.js';
 import { OciLayout, safeJson } from '../oci-layout/layout.js';
 import { formatPlatform } from '../../core/image.js';
-
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 export interface BaseImage {
   readonly layout: OciLayout;

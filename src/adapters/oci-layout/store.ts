@@ -18,7 +18,7 @@ import {
 import { join, relative, isAbsolute } from 'node:path';
 import { isDigest, type Digest } from '../../domain/digest.js';
 import { Annotation, MediaType } from '../../domain/media-types.js';
-import type { Descriptor, ImageIndex } from '../../domain/oci.js';
+import { MAX_MANIFEST_BYTES, type Descriptor, type ImageIndex } from '../../domain/oci.js';
 import type {
   CommitRequest,
   CommitResult,
@@ -32,7 +32,6 @@ import { StoreError } from './errors.js';
 import { OciLayout, safeJson } from './layout.js';
 import { withLock } from './lock.js';
 
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** OCI image-layout ref.name grammar (image-layout.md, "index.json"). */
 const REF_NAME =
   /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
