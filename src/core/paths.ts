@@ -108,13 +108,6 @@ export function joinImagePath(dir: string, relative: string): string {
   return dir === '/' ? `/${relative}` : `${dir}/${relative}`;
 }
 
-/** All proper ancestors of an image path, outermost first, excluding "/". */
-export function ancestorsOf(imagePath: string): string[] {
-  const out: string[] = [];
-  for (let p = parentOf(imagePath); p !== null && p !== '/'; p = parentOf(p)) out.push(p);
-  return out.reverse();
-}
-
 /**
  * Tree order: a directory's entries follow it, siblings sorted by the bytes of their names
  * (as GNU tar --sort=name walks). Equivalent to byte order of the UTF-8 path with "/"

@@ -33,10 +33,6 @@ export function parseDigest(value: string, where = 'digest'): Digest {
   );
 }
 
-export function digestFromHex(hex: string): Digest {
-  return parseDigest(`sha256:${hex}`);
-}
-
 export function digestHex(digest: Digest): string {
   return digest.slice('sha256:'.length);
 }

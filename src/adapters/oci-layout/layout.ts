@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDigest, digestHex, type Digest } from '../../domain/digest.js';
+import { digestHex, type Digest } from '../../domain/digest.js';
 import { indexSchema, ociLayoutSchema, type ImageIndex } from '../../domain/oci.js';
 import { errnoOf } from '../shared/errno.js';
 import { StoreError } from './errors.js';
@@ -197,14 +197,5 @@ export function safeJson(text: string): unknown {
     return JSON.parse(text) as unknown;
   } catch {
     return undefined;
-  }
-}
-
-/** Parse a digest from a file name or document without trusting it. */
-export function digestOrNull(value: string): Digest | null {
-  try {
-    return parseDigest(value);
-  } catch {
-    return null;
   }
 }
