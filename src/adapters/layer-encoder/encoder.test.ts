@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PlannedEntry } from '../../core/layer-plan.js';
 import { isIngotError } from '../../domain/errors.js';
 import type { LayerCompression } from '../../domain/media-types.js';
+import { sourceFile } from '../source/walk.js';
 import { ParallelLayerEncoder } from './encoder.js';
 
 const dirs: string[] = [];
@@ -25,14 +26,7 @@ function fixture(files: number, size: number): { entries: PlannedEntry[]; stagin
     const st = statSync(abs);
     entries.push({
       header: { name: `f${i}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: st.size, mtime: 0 },
-      file: {
-        abs,
-        size: st.size,
-        dev: st.dev,
-        ino: st.ino,
-        mtimeMs: st.mtimeMs,
-        ctimeMs: st.ctimeMs,
-      },
+      file: sourceFile(abs, st),
     });
   }
   return {

@@ -167,15 +167,12 @@ export function walkSource(
 }
 
 function fileItem(rel: string, abs: string, st: Stats): SourceItem {
-  const file: SourceFile = {
-    abs,
-    size: st.size,
-    dev: st.dev,
-    ino: st.ino,
-    mtimeMs: st.mtimeMs,
-    ctimeMs: st.ctimeMs,
-  };
-  return { rel, kind: 'file', mode: st.mode & 0o7777, file };
+  return { rel, kind: 'file', mode: st.mode & 0o7777, file: sourceFile(abs, st) };
+}
+
+/** A file as the encoder reads it: where, and the identity that tells if it changed since. */
+export function sourceFile(abs: string, st: Stats): SourceFile {
+  return { abs, size: st.size, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
 
 function follow(abs: string, shown: string): Stats {
