@@ -171,6 +171,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
   const listings = baseline.layers.map((spec) => deps.walk(contextDir, spec));
 
   const tx = await deps.store.begin();
+  const encoded: EncodedLayer[] = [];
   try {
     // Base layers: read (verified), measured, and copied into the store if it lacks them.
     const shape = new RootfsTree<FileExtra>();
@@ -232,16 +233,15 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       });
     });
 
-    const notes = baseline.layers.map((l) => `ingot: ${l.source} → ${l.destination}`);
+    const origins = baseline.layers.map((l) => `${l.source} → ${l.destination}`);
     const sources = baseline.layers.map((l) => l.source);
     const mounts = planMountPoints(mountPaths, shape, request.sourceDateEpoch);
     if (mounts.length > 0) {
       plans.push(mounts);
-      notes.push('ingot: mount points of the runtime contract');
+      origins.push('mount points of the runtime contract');
       sources.push('(mount points)');
     }
 
-    const encoded: EncodedLayer[] = [];
     for (const [i, plan] of plans.entries()) {
       const source = sources[i]!;
       const layer = await deps.encoder.encode({
@@ -257,7 +257,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       layers.push({
         descriptor: layer.descriptor,
         diffId: layer.diffId,
-        origin: notes[i]!.replace(/^ingot: /, ''),
+        origin: origins[i]!,
         reusedBytes: layer.reusedBytes,
         rawBytes: layer.rawBytes,
       });
@@ -287,7 +287,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       platform,
       created,
       diffIds: layers.map((l) => l.diffId),
-      layerNotes: notes,
+      layerNotes: origins.map((o) => `ingot: ${o}`),
     });
     const configDesc = await tx.putBlob(canonicalJsonBytes(config), MediaType.imageConfig);
     const annotations: Record<string, string> = {
@@ -372,6 +372,8 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       moved,
     };
   } catch (err) {
+    // Background fsyncs of staged layers must settle before their files go.
+    await Promise.allSettled(encoded.map((l) => l.flushed));
     await tx.abort();
     throw err;
   }

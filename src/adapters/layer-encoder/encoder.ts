@@ -183,9 +183,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
       let next = 0;
       for (let emitted = 0; emitted < tasks.length; emitted++) {
         while (next < tasks.length && free.length > 0) {
-          const task = { ...tasks[next]!, slot: await takeSlot() };
-          tasks[next] = task;
-          pending.set(next, run(task));
+          pending.set(next, run({ ...tasks[next]!, slot: await takeSlot() }));
           next++;
         }
         const reply = await pending.get(emitted)!;

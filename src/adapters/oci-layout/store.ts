@@ -167,6 +167,8 @@ export class OciLayoutStore implements Store {
     staged: ReadonlyMap<Digest, { path: string; size: number }>,
     request: CommitRequest,
   ): Promise<CommitResult> {
+    // Refuse bad tags before anything moves: a refused commit leaves the store as it was.
+    for (const { tags } of request.manifests) tags.forEach(checkTag);
     for (const [digest, { path, size }] of staged) {
       const final = this.blobPath(digest);
       if (isIntact(final, digest, size)) {
@@ -180,7 +182,6 @@ export class OciLayoutStore implements Store {
       renameSync(path, final);
     }
     if (staged.size > 0) fsyncDir(join(this.root, 'blobs', 'sha256'));
-    for (const { tags } of request.manifests) tags.forEach(checkTag);
 
     return withLock(join(this.meta, 'lock'), async () => {
       const index = await this.index();
