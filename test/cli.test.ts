@@ -19,7 +19,17 @@ describe('ingot CLI', () => {
   it('explains itself with --help, everywhere, exit 0', () => {
     const top = ingot(['--help']);
     expect(top.code).toBe(0);
-    for (const cmd of ['build', 'images', 'inspect', 'tags']) expect(top.stdout).toContain(cmd);
+    for (const cmd of [
+      'build',
+      'images',
+      'inspect',
+      'tags',
+      'key',
+      'attestation',
+      'verify',
+      'rebuild',
+    ])
+      expect(top.stdout).toContain(cmd);
     const build = ingot(['build', '--help']);
     expect(build.code).toBe(0);
     expect(build.stdout).toMatch(/SOURCE_DATE_EPOCH/);

@@ -1,12 +1,23 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { LayoutBaseImages, type LayerLimits } from '../adapters/base-image/index.js';
+import { describeGit } from '../adapters/git/describe.js';
+import {
+  generateKeyFiles,
+  loadPublicKey,
+  loadSigner,
+  parsePublicKey,
+} from '../adapters/keys/key-files.js';
 import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { walkSource } from '../adapters/source/walk.js';
 import type { AppFactory, CliApp } from '../cli/io.js';
 import { build } from '../services/build.js';
+import { loadTrust } from '../services/policy.js';
+import { rebuildCheck } from '../services/rebuild.js';
+import { verifyArtifact } from '../services/verify.js';
 
 /** Composition root of the `ingot` command: the only place adapters meet services. */
 
@@ -28,7 +39,8 @@ export function makeApp(options: AppOptions): CliApp {
   let store: Promise<OciLayoutStore> | null = null;
   let encoder: ParallelLayerEncoder | null = null;
   const openStore = () => (store ??= OciLayoutStore.open(join(home, 'store')));
-  return {
+  const bases = new LayoutBaseImages(options.layerLimits);
+  const app: CliApp = {
     store: openStore,
     async build(request) {
       const s = await openStore();
@@ -42,10 +54,53 @@ export function makeApp(options: AppOptions): CliApp {
         {
           store: s,
           encoder,
-          bases: new LayoutBaseImages(options.layerLimits),
+          bases,
           walk: walkSource,
           now: () => new Date(),
           tool: `ingot-${version}`,
+          version,
+          loadSigner,
+          describeSource: describeGit,
+          invocationId: randomUUID,
+        },
+        request,
+      );
+    },
+    generateKey: generateKeyFiles,
+    loadTrust: (trust) =>
+      loadTrust(
+        {
+          readPublicKey: loadPublicKey,
+          parsePublicKey,
+          resolveBase: async (layoutDir, tag) =>
+            (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest,
+        },
+        trust,
+      ),
+    async verify(ref, trust, { rehash }) {
+      return verifyArtifact(await openStore(), {
+        ref,
+        policy: trust.policy,
+        keys: trust.keys,
+        rehash,
+      });
+    },
+    async rebuild(request) {
+      return rebuildCheck(
+        {
+          store: await openStore(),
+          describeSource: describeGit,
+          async buildFresh(buildRequest) {
+            mkdirSync(home, { recursive: true });
+            const scratch = mkdtempSync(join(home, 'rebuild-'));
+            const fresh = makeApp({ ...options, home: scratch });
+            try {
+              return await fresh.build(buildRequest);
+            } finally {
+              await fresh.close();
+              rmSync(scratch, { recursive: true, force: true });
+            }
+          },
         },
         request,
       );
@@ -55,6 +110,7 @@ export function makeApp(options: AppOptions): CliApp {
       encoder = null;
     },
   };
+  return app;
 }
 
 export const appFactory: AppFactory = ({ home }) => makeApp({ home });

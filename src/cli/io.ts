@@ -1,5 +1,9 @@
+import type { GeneratedKey } from '../domain/attestation.js';
 import type { Store } from '../ports/store.js';
 import type { BuildRequest, BuildResult } from '../services/build.js';
+import type { LoadedPolicy } from '../services/policy.js';
+import type { RebuildReport, RebuildRequest } from '../services/rebuild.js';
+import type { VerifyReport } from '../services/verify.js';
 
 /** Where the CLI writes, and what it knows of the terminal. Tests supply their own. */
 export interface Io {
@@ -14,6 +18,10 @@ export interface Io {
 export interface CliApp {
   build(request: BuildRequest): Promise<BuildResult>;
   store(): Promise<Store>;
+  generateKey(outDir: string, name: string): GeneratedKey;
+  loadTrust(options: { policyFile?: string; keyFiles?: readonly string[] }): Promise<LoadedPolicy>;
+  verify(ref: string, trust: LoadedPolicy, options: { rehash: boolean }): Promise<VerifyReport>;
+  rebuild(request: RebuildRequest): Promise<RebuildReport>;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,13 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerAttestation } from './commands/attestation.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
+import { registerKeys } from './commands/keys.js';
+import { registerRebuild } from './commands/rebuild.js';
 import type { Runner } from './commands/runner.js';
 import { registerTags } from './commands/tags.js';
+import { registerVerify } from './commands/verify.js';
 import { EXIT_FAILURE, EXIT_USAGE, reportError } from './errors.js';
 import type { AppFactory, CliApp, Io } from './io.js';
 
@@ -30,7 +34,7 @@ export async function main(
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      '\nEnvironment:\n  INGOT_HOME          state folder (store, cache)\n  SOURCE_DATE_EPOCH   time recorded in built images (default 0)\n\nExit codes: 0 ok, 1 failure, 2 usage error.',
+      '\nEnvironment:\n  INGOT_HOME          state folder (store, cache)\n  SOURCE_DATE_EPOCH   time recorded in built images (default 0)\n  INGOT_SIGNING_KEY   private key that signs builds (like build --key)\n  INGOT_BUILDER_ID    builder id recorded in provenance\n\nExit codes: 0 ok, 1 failure, 2 usage error.',
     );
 
   const run: Runner = async (fn, format) => {
@@ -51,6 +55,10 @@ export async function main(
   registerBuild(program, run);
   registerImages(program, run);
   registerTags(program, run);
+  registerKeys(program, run);
+  registerAttestation(program, run);
+  registerVerify(program, run);
+  registerRebuild(program, run);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

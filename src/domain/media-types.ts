@@ -14,6 +14,8 @@ export const MediaType = {
   /** Ingot's file-level measurement of the flattened rootfs (see domain/measurement.ts). */
   measurement: 'application/vnd.ingot.measurement.v1+json',
   spdx: 'application/spdx+json',
+  /** A Sigstore bundle (DSSE-signed in-toto statement), as cosign attaches them. */
+  sigstoreBundle: 'application/vnd.dev.sigstore.bundle.v0.3+json',
 } as const;
 
 export type LayerCompression = 'gzip' | 'zstd' | 'none';

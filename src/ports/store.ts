@@ -13,6 +13,8 @@ export interface Store {
   /** A blob, read whole and verified. `maxBytes` bounds what an attacker can make us read. */
   readBlob(digest: Digest, maxBytes: number, expectedSize?: number): Promise<Buffer>;
   hasBlob(digest: Digest): Promise<boolean>;
+  /** Stream a blob through the hash without keeping it; throws if it does not match. */
+  checkBlob(digest: Digest, expectedSize: number): Promise<void>;
   /** Path of a committed blob, for readers that verify what they read themselves. */
   blobPath(digest: Digest): string;
 

@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { applyLayer, type LayerChanges } from '../core/apply-layer.js';
 import { parseBaseline, MAX_SPEC_BYTES, SpecError } from '../core/baseline/parse.js';
+import { encodeBundle } from '../core/attest/bundle.js';
+import { pae } from '../core/attest/dsse.js';
+import { buildProvenance, type GitSource } from '../core/attest/provenance.js';
+import { sourceTreeDigest } from '../core/attest/source-tree.js';
 import { canonicalJsonBytes } from '../core/canonical-json.js';
 import {
   buildArtifactManifest,
@@ -22,6 +27,7 @@ import { encodeMeasurement } from '../core/measurement.js';
 import { RootfsTree } from '../core/rootfs-tree.js';
 import { detectPackages } from '../core/sbom/detect.js';
 import { buildSpdx, encodeSpdx } from '../core/sbom/spdx.js';
+import { DEFAULT_BUILDER_ID, InToto, type KeyId } from '../domain/attestation.js';
 import type { Baseline } from '../domain/baseline.js';
 import { LayerError } from '../domain/build-errors.js';
 import type { Digest } from '../domain/digest.js';
@@ -37,6 +43,7 @@ import type { Descriptor, Platform } from '../domain/oci.js';
 import type { SourceListing } from '../domain/source.js';
 import type { BaseImageSource, OpenedBase } from '../ports/base-image.js';
 import type { EncodedLayer, LayerEncoder } from '../ports/layer-encoder.js';
+import type { Signer } from '../ports/signer.js';
 import type { Store, TagEvent } from '../ports/store.js';
 
 export interface BuildDeps {
@@ -47,6 +54,14 @@ export interface BuildDeps {
   readonly now: () => Date;
   /** "ingot-<version>", for the SBOM's creator. */
   readonly tool: string;
+  /** Ingot's version, recorded as the builder's version in provenance. */
+  readonly version: string;
+  /** The signer of a key file (`--key`). */
+  readonly loadSigner: (path: string) => Signer;
+  /** The git work tree holding a folder, or null. */
+  readonly describeSource: (dir: string) => (GitSource & { readonly root: string }) | null;
+  /** A fresh, unique id for each build (the provenance's invocation id). */
+  readonly invocationId: () => string;
 }
 
 export interface BuildRequest {
@@ -59,6 +74,10 @@ export interface BuildRequest {
   /** Seconds since the epoch for every timestamp in the artifact (SOURCE_DATE_EPOCH). */
   readonly sourceDateEpoch: number;
   readonly onProgress?: (event: BuildProgress) => void;
+  /** Private key files: each signs the provenance and attaches its own Sigstore bundle. */
+  readonly signingKeys?: readonly string[];
+  /** `runDetails.builder.id` of the provenance (default DEFAULT_BUILDER_ID). */
+  readonly builderId?: string;
 }
 
 export type BuildProgress =
@@ -105,6 +124,9 @@ export interface BuildResult {
   } | null;
   readonly measurement: { readonly digest: Digest; readonly summary: MeasurementSummary };
   readonly sbom: { readonly digest: Digest; readonly packages: number; readonly files: number };
+  /** One signed provenance bundle per signing key; empty when the build was not signed. */
+  readonly attestations: readonly { readonly keyId: KeyId; readonly digest: Digest }[];
+  readonly source: { readonly tree: Digest; readonly git: GitSource | null };
   readonly moved: readonly TagEvent[];
 }
 
@@ -113,6 +135,8 @@ export function loadBaseline(path: string): {
   baseline: Baseline;
   file: string;
   contextDir: string;
+  /** SHA-256 of the file's bytes, as the provenance records it. */
+  digest: Digest;
 } {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new IngotError('E_SPEC_NOT_FOUND', `${path}: no such file or folder`);
@@ -127,10 +151,12 @@ export function loadBaseline(path: string): {
     throw new SpecError('E_SPEC_TOO_LARGE', shown, [
       { path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes` },
     ]);
+  const bytes = readFileSync(file);
   return {
-    baseline: parseBaseline(readFileSync(file, 'utf8'), shown),
+    baseline: parseBaseline(bytes.toString('utf8'), shown),
     file,
     contextDir: dirname(file),
+    digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest,
   };
 }
 
@@ -141,7 +167,13 @@ export function loadBaseline(path: string): {
  */
 export async function build(deps: BuildDeps, request: BuildRequest): Promise<BuildResult> {
   const progress = request.onProgress ?? (() => undefined);
-  const { baseline, contextDir } = loadBaseline(request.path);
+  const startedOn = deps.now().toISOString();
+  const { baseline, contextDir, file, digest: baselineDigest } = loadBaseline(request.path);
+  // Keys are checked before any work: a build meant to be signed must not end unsigned.
+  const signers = [
+    ...new Map((request.signingKeys ?? []).map(deps.loadSigner).map((s) => [s.keyId, s])).values(),
+  ];
+  const git = signers.length > 0 ? deps.describeSource(contextDir) : null;
   const tag = request.tag ?? `${baseline.name}:${baseline.version}`;
   const created = epochToRfc3339(request.sourceDateEpoch);
 
@@ -341,12 +373,66 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     const sbomBlob = await tx.putBlob(encodeSpdx(sbomDoc), MediaType.spdx);
     const sbomManifest = await attach(MediaType.spdx, sbomBlob);
 
+    const sourceTree = sourceTreeDigest(
+      baseline.layers.map((spec, i) => ({
+        source: spec.source,
+        destination: spec.destination,
+        entries: plans[i]!.map((p, k) => ({
+          name: p.header.name,
+          type: p.header.type,
+          content: encoded[i]!.files[k]?.sha256 ?? p.header.linkname ?? null,
+        })),
+      })),
+    );
+    const attestations: { keyId: KeyId; digest: Digest; descriptor: Descriptor }[] = [];
+    if (signers.length > 0) {
+      const statement = buildProvenance({
+        subject: { name: tag, digest: image.digest },
+        baseline: {
+          path: git ? relative(git.root, file) : relative(process.cwd(), file) || basename(file),
+          digest: baselineDigest,
+        },
+        tag,
+        compression: request.compression,
+        ...(request.level !== undefined && { level: request.level }),
+        sourceDateEpoch: request.sourceDateEpoch,
+        base: base && {
+          digest: base.descriptor.digest,
+          ...(baseline.from.kind === 'layout' &&
+            baseline.from.tag !== undefined && { name: baseline.from.tag }),
+        },
+        sourceTree,
+        git: git && { commit: git.commit, remote: git.remote, dirty: git.dirty },
+        builderId: request.builderId ?? DEFAULT_BUILDER_ID,
+        builderVersion: deps.version,
+        invocationId: deps.invocationId(),
+        startedOn,
+        finishedOn: deps.now().toISOString(),
+        measurement: measurementBlob.digest,
+        sbom: sbomBlob.digest,
+      });
+      const payload = canonicalJsonBytes(statement);
+      for (const signer of signers) {
+        const signature = await signer.sign(pae(InToto.payloadType, payload));
+        const bundle = encodeBundle({
+          payloadType: InToto.payloadType,
+          payload,
+          signature,
+          keyId: signer.keyId,
+        });
+        const blob = await tx.putBlob(bundle, MediaType.sigstoreBundle);
+        const descriptor = await attach(MediaType.sigstoreBundle, blob);
+        attestations.push({ keyId: signer.keyId, digest: descriptor.digest, descriptor });
+      }
+    }
+
     await Promise.all(encoded.map((l) => l.flushed));
     const { moved } = await tx.commit({
       manifests: [
         { descriptor: image, tags: [tag] },
         { descriptor: measurementManifest, tags: [] },
         { descriptor: sbomManifest, tags: [] },
+        ...attestations.map((a) => ({ descriptor: a.descriptor, tags: [] })),
       ],
       time: deps.now().toISOString(),
     });
@@ -369,6 +455,11 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       },
       measurement: { digest: measurementManifest.digest, summary: summarize(entries) },
       sbom: { digest: sbomManifest.digest, packages: packages.length, files: files.length },
+      attestations: attestations.map(({ keyId, digest }) => ({ keyId, digest })),
+      source: {
+        tree: sourceTree,
+        git: git && { commit: git.commit, remote: git.remote, dirty: git.dirty },
+      },
       moved,
     };
   } catch (err) {

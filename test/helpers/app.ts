@@ -16,6 +16,8 @@ export async function buildWith(
     workers?: number;
     limits?: LayerLimits;
     level?: number;
+    keys?: string[];
+    builderId?: string;
   } = {},
 ): Promise<BuildResult> {
   const app = makeApp({
@@ -30,6 +32,8 @@ export async function buildWith(
       sourceDateEpoch: options.epoch ?? 0,
       ...(options.tag !== undefined && { tag: options.tag }),
       ...(options.level !== undefined && { level: options.level }),
+      ...(options.keys && { signingKeys: options.keys }),
+      ...(options.builderId !== undefined && { builderId: options.builderId }),
     });
   } finally {
     await app.close();

@@ -82,6 +82,12 @@ export class OciLayoutStore implements Store {
     return this.layout.readBlob(digest, maxBytes, expectedSize);
   }
 
+  async checkBlob(digest: Digest, expectedSize: number): Promise<void> {
+    for await (const _ of this.layout.streamBlob(digest, expectedSize, expectedSize)) {
+      // Only the hash matters; streamBlob throws at the end if it does not match.
+    }
+  }
+
   hasBlob(digest: Digest): Promise<boolean> {
     return this.layout.hasBlob(digest);
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -7,6 +7,32 @@ import { dirname, join } from 'node:path';
  * after a crash: temp name in the same directory, fsync, rename, fsync the directory.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644): void {
+  const tmp = writeTemp(path, data, mode);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dirname(path));
+}
+
+/**
+ * Like writeFileAtomic, but never replaces an existing file: the temp file is hard-linked
+ * to its name, which fails with EEXIST if something is there, even a file created a moment
+ * ago by someone else. For secrets, where an overwrite is a loss.
+ */
+export function writeFileExclusive(path: string, data: Uint8Array | string, mode = 0o600): void {
+  const tmp = writeTemp(path, data, mode);
+  try {
+    linkSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  fsyncDir(dirname(path));
+}
+
+function writeTemp(path: string, data: Uint8Array | string, mode: number): string {
   const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
   const fd = openSync(tmp, 'wx', mode);
   try {
@@ -20,13 +46,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 
     throw err;
   }
   closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  fsyncDir(dirname(path));
+  return tmp;
 }
 
 export function fsyncDir(dir: string): void {

@@ -15,6 +15,8 @@ interface BuildOptions {
   sourceDateEpoch?: string;
   output: OutputFormat;
   quiet?: boolean;
+  key?: string[];
+  builderId?: string;
 }
 
 export function registerBuild(program: Command, run: Runner): void {
@@ -48,6 +50,14 @@ export function registerBuild(program: Command, run: Runner): void {
         .choices(['text', 'json'])
         .default('text'),
     )
+    .option(
+      '--key <file...>',
+      'sign SLSA provenance with this private key (repeatable; default: $INGOT_SIGNING_KEY)',
+    )
+    .option(
+      '--builder-id <uri>',
+      "builder id recorded in the provenance (default: $INGOT_BUILDER_ID, else Ingot's local builder)",
+    )
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (dir: string, options: BuildOptions) => {
       format = options.output;
@@ -68,6 +78,11 @@ export function registerBuild(program: Command, run: Runner): void {
               );
             level = Number(options.level);
           }
+          const envKey = io.env['INGOT_SIGNING_KEY'];
+          const keys = options.key ?? (envKey ? [envKey] : []);
+          const builderId = options.builderId ?? (io.env['INGOT_BUILDER_ID'] || undefined);
+          if (builderId !== undefined && !/^[a-z][a-z0-9+.-]*:\S+$/i.test(builderId))
+            throw new UsageError(`--builder-id must be a URI, got ${JSON.stringify(builderId)}`);
           const progress = options.quiet ? null : progressRenderer(io);
           let result: BuildResult;
           try {
@@ -77,6 +92,8 @@ export function registerBuild(program: Command, run: Runner): void {
               compression: options.compression,
               ...(level !== undefined && { level }),
               sourceDateEpoch: Number(epochText),
+              signingKeys: keys,
+              ...(builderId !== undefined && { builderId }),
               ...(progress && { onProgress: progress.update }),
             });
           } finally {
@@ -105,6 +122,11 @@ function describe(r: BuildResult): string {
     `  layers   ${r.layers.length} (${formatBytes(r.layers.reduce((n, l) => n + l.descriptor.size, 0))})${raw > 0 && reused > 0 ? `, ${Math.round((100 * reused) / raw)}% of new layer bytes reused from earlier builds` : ''}`,
     `  rootfs   ${s.files} files, ${s.dirs} folders, ${s.symlinks} symlinks, ${formatBytes(s.bytes)}${s.privileged.length > 0 ? `; setuid/setgid: ${s.privileged.join(', ')}` : ''}`,
     `  sbom     ${r.sbom.packages} package(s), ${r.sbom.files} files`,
+    ...(r.attestations.length > 0
+      ? [
+          `  signed   provenance by ${r.attestations.map((a) => `${a.keyId.slice(0, 12)}…`).join(', ')}${r.source.git ? ` (commit ${r.source.git.commit.slice(0, 12)}${r.source.git.dirty ? ', uncommitted changes' : ''})` : ''}`,
+        ]
+      : ['  signed   no (give --key to attach signed provenance)']),
     ...r.moved.map(
       (m) =>
         `  tag      ${m.tag} → ${shortDigest(m.to)}${m.from ? ` (was ${shortDigest(m.from)})` : ''}`,

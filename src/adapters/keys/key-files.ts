@@ -1,0 +1,157 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  constants,
+} from 'node:fs';
+import { join } from 'node:path';
+import { isP256, keyIdOf } from '../../core/attest/keys.js';
+import { KeyError, type GeneratedKey, type KeyId } from '../../domain/attestation.js';
+import type { Signer } from '../../ports/signer.js';
+import { writeFileExclusive } from '../shared/atomic-file.js';
+import { errnoOf } from '../shared/errno.js';
+
+/** A PEM key is well under a kilobyte; a bound keeps a hostile path from being slurped. */
+const MAX_KEY_BYTES = 64 * 1024;
+
+/**
+ * A new ECDSA P-256 pair as `<name>.key` (PKCS#8 PEM, 0600) and `<name>.pub` (SPKI PEM).
+ * Neither file may exist yet: overwriting a signing key loses the only copy of a secret.
+ */
+export function generateKeyFiles(outDir: string, name: string): GeneratedKey {
+  const privatePath = join(outDir, `${name}.key`);
+  const publicPath = join(outDir, `${name}.pub`);
+  for (const path of [privatePath, publicPath])
+    if (existsSync(path))
+      throw new KeyError('E_KEY_EXISTS', `${path} already exists; refusing to overwrite a key`, {
+        details: { path },
+      });
+  mkdirSync(outDir, { recursive: true });
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' });
+  try {
+    writeFileExclusive(privatePath, privatePem, 0o600);
+  } catch (err) {
+    if (errnoOf(err) === 'EEXIST')
+      throw new KeyError('E_KEY_EXISTS', `${privatePath} appeared while the key was made`);
+    throw err;
+  }
+  writeFileExclusive(publicPath, publicPem, 0o644);
+  return { keyId: keyIdOf(pair.publicKey), privateKey: privatePath, publicKey: publicPath };
+}
+
+/**
+ * The signing key at `path`. Refused unless only its owner can read it (as ssh refuses
+ * such keys): a key others can read must be assumed copied.
+ */
+export function loadSigner(path: string): Signer {
+  const { bytes, mode, uid } = readKeyFile(path);
+  if ((mode & 0o077) !== 0)
+    throw new KeyError(
+      'E_KEY_PERMISSIONS',
+      `${path} is readable by others (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); run chmod 600 ${path}`,
+      { details: { path, mode: mode & 0o777 } },
+    );
+  const euid = process.geteuid?.() ?? uid;
+  if (uid !== euid && uid !== 0)
+    throw new KeyError(
+      'E_KEY_PERMISSIONS',
+      `${path} belongs to uid ${uid}, not to this user (uid ${euid}): whoever owns it can replace it`,
+      { details: { path, uid } },
+    );
+  const text = bytes.toString('utf8');
+  if (/-----BEGIN PUBLIC KEY-----/.test(text))
+    throw new KeyError(
+      'E_KEY_TYPE',
+      `${path} is a public key; signing needs the private key (the .key file)`,
+    );
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: text, format: 'pem' });
+  } catch (err) {
+    const encrypted = /ENCRYPTED/.test(text) || /passphrase/i.test(String(err));
+    throw new KeyError(
+      'E_KEY_INVALID',
+      encrypted
+        ? `${path} is an encrypted key; Ingot reads unencrypted PKCS#8 keys (keep them in a secret store instead)`
+        : `${path} is not a PEM private key`,
+      { cause: err },
+    );
+  }
+  if (!isP256(key)) throw wrongType(path, key);
+  const publicKey = createPublicKey(key);
+  const keyId = keyIdOf(publicKey);
+  return {
+    keyId,
+    sign: (data) => Promise.resolve(sign('sha256', data, key)),
+  };
+}
+
+/** A trusted public key from a PEM file or text. */
+export function loadPublicKey(path: string): { id: KeyId; key: KeyObject } {
+  return parsePublicKey(readKeyFile(path).bytes.toString('utf8'), path);
+}
+
+export function parsePublicKey(text: string, where: string): { id: KeyId; key: KeyObject } {
+  if (/-----BEGIN (?:EC |ENCRYPTED )?PRIVATE KEY-----/.test(text))
+    throw new KeyError(
+      'E_KEY_TYPE',
+      `${where} is a private key; give the public key (the .pub file) — private keys stay with the signer`,
+    );
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: text, format: 'pem' });
+  } catch (err) {
+    throw new KeyError('E_KEY_INVALID', `${where} is not a PEM public key`, { cause: err });
+  }
+  if (!isP256(key)) throw wrongType(where, key);
+  return { id: keyIdOf(key), key };
+}
+
+function wrongType(where: string, key: KeyObject): KeyError {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return new KeyError(
+    'E_KEY_TYPE',
+    `${where} is a ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''} key; artifact signatures use ECDSA P-256 (ingot key generate)`,
+  );
+}
+
+function readKeyFile(path: string): { bytes: Buffer; mode: number; uid: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT')
+      throw new KeyError('E_KEY_NOT_FOUND', `${path}: no such key file`, { details: { path } });
+    throw err;
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile() || info.size > MAX_KEY_BYTES)
+      throw new KeyError(
+        'E_KEY_INVALID',
+        `${path} is not a key file (a regular file of at most ${MAX_KEY_BYTES} bytes)`,
+      );
+    const bytes = Buffer.alloc(info.size);
+    let off = 0;
+    while (off < info.size) {
+      const n = readSync(fd, bytes, off, info.size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return { bytes: bytes.subarray(0, off), mode: info.mode, uid: info.uid };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,46 @@
+import { Option, type Command } from 'commander';
+import { UsageError } from '../../domain/errors.js';
+import { json } from '../format.js';
+import type { OutputFormat } from '../io.js';
+import type { Runner } from './runner.js';
+
+export function registerKeys(program: Command, run: Runner): void {
+  let format: OutputFormat = 'text';
+  const key = program.command('key').summary('manage signing keys');
+  key
+    .command('generate')
+    .summary('create an ECDSA P-256 signing key pair')
+    .description(
+      'Create NAME.key (private, PKCS#8 PEM, mode 0600) and NAME.pub (public, SPKI PEM) in DIR and\n' +
+        'print the key id (SHA-256 of the public key, hex). Existing files are never overwritten.\n' +
+        'Sign builds with `ingot build --key NAME.key`; trust them with `ingot verify --key NAME.pub`.',
+    )
+    .option('--out <dir>', 'folder for the key files', '.')
+    .option('--name <name>', 'file name without extension', 'ingot')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(async (options: { out: string; name: string; output: OutputFormat }) => {
+      format = options.output;
+      await run(
+        (app, io) => {
+          if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(options.name))
+            throw new UsageError(
+              `--name must be letters, digits, ".", "_" or "-", got ${JSON.stringify(options.name)}`,
+            );
+          const generated = app.generateKey(options.out, options.name);
+          if (format === 'json') io.out(json(generated));
+          else {
+            io.err(
+              `private key  ${generated.privateKey} (keep it secret)\npublic key   ${generated.publicKey}\n`,
+            );
+            io.out(`${generated.keyId}\n`);
+          }
+          return Promise.resolve(0);
+        },
+        () => format,
+      );
+    });
+}

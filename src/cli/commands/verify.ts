@@ -1,0 +1,91 @@
+import { Option, type Command } from 'commander';
+import { shortKeyId } from '../../domain/attestation.js';
+import type { VerifyReport } from '../../services/verify.js';
+import { formatBytes, json } from '../format.js';
+import type { OutputFormat } from '../io.js';
+import type { Runner } from './runner.js';
+
+interface VerifyOptions {
+  key?: string[];
+  policy?: string;
+  blobs: boolean;
+  output: OutputFormat;
+}
+
+export function registerVerify(program: Command, run: Runner): void {
+  let format: OutputFormat = 'text';
+  program
+    .command('verify')
+    .summary('check that an image may run: signatures, provenance, blobs, policy')
+    .description(
+      'Check REF the way admission does: every attached Sigstore bundle is well-formed and signed by a\n' +
+        'trusted key about this very image; the attached measurement is the one the provenance signed;\n' +
+        'every blob of the image and its attachments matches its digest; and the policy allows it.\n' +
+        'Prints who built it, from what commit and base, and when. Exit 0 only when everything holds.',
+    )
+    .argument('<ref>', 'tag, digest or unique digest prefix')
+    .option('--key <file...>', 'trusted public key (PEM); repeatable; adds to the policy keys')
+    .option('--policy <file>', 'policy.yaml: trusted keys, threshold, builders, sources, bases')
+    .option('--no-blobs', 'skip re-hashing the blobs (signatures and policy only)')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(async (ref: string, options: VerifyOptions) => {
+      format = options.output;
+      await run(
+        async (app, io) => {
+          const trust = await app.loadTrust({
+            ...(options.policy !== undefined && { policyFile: options.policy }),
+            keyFiles: options.key ?? [],
+          });
+          const report = await app.verify(ref, trust, { rehash: options.blobs });
+          io.out(format === 'json' ? json(report) : describe(report));
+          return report.ok ? 0 : 1;
+        },
+        () => format,
+      );
+    });
+}
+
+function describe(r: VerifyReport): string {
+  const name = r.tag ? `${r.tag} ${r.digest}` : r.digest;
+  const lines = [r.ok ? `verified ${name}` : `REFUSED ${name}`];
+  const row = (label: string, value: string) => lines.push(`  ${label.padEnd(12)}${value}`);
+  const { decision } = r;
+  row(
+    'signed by',
+    decision.signers.length > 0
+      ? decision.signers.map((s) => `${s.name} (${shortKeyId(s.id)})`).join(', ')
+      : 'no trusted key',
+  );
+  const p = r.provenance;
+  if (p) {
+    row('builder', p.builderId);
+    if (p.git)
+      row(
+        'source',
+        `${p.git.remote ?? '(no remote)'} @ ${p.git.commit.slice(0, 12)}${p.git.dirty ? ' with uncommitted changes' : ''}`,
+      );
+    else row('source', 'not in a git work tree');
+    if (p.baseline) row('baseline', p.baseline.path);
+    row('base', p.base ? `${p.baseName ? `${p.baseName} ` : ''}${p.base}` : 'scratch');
+    if (p.finishedOn) row('built', p.finishedOn);
+  }
+  row(
+    'measurement',
+    r.measurement.digest
+      ? `${r.measurement.digest}${r.measurement.signed ? ' (signed)' : ' (not covered by a signature)'}`
+      : 'none',
+  );
+  if (r.blobs) row('blobs', `${r.blobs.count} verified (${formatBytes(r.blobs.bytes)})`);
+  row(
+    'policy',
+    `${decision.mode}: ${decision.reasons.length === 0 ? 'allowed' : decision.allowed ? 'allowed with warnings' : 'denied'}`,
+  );
+  for (const problem of r.problems) lines.push(`  ✗ ${problem.message} (${problem.code})`);
+  for (const reason of decision.reasons)
+    lines.push(`  ${decision.allowed ? 'warning: ' : '✗ '}${reason.message} (${reason.code})`);
+  return lines.join('\n') + '\n';
+}

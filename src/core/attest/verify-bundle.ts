@@ -1,0 +1,60 @@
+import { AttestationError, InToto, type KeyId } from '../../domain/attestation.js';
+import type { Digest } from '../../domain/digest.js';
+import { decodeBundle } from './bundle.js';
+import { verifyEnvelope, type TrustedKey } from './dsse.js';
+import { parseStatement, type ParsedStatement } from './provenance.js';
+
+export type BundleVerdict =
+  | { readonly status: 'verified'; readonly keyId: KeyId; readonly statement: ParsedStatement }
+  /** Signed by a key we do not trust: not evidence of anything, but worth reporting. */
+  | { readonly status: 'unknown-key'; readonly keyHint: string };
+
+/**
+ * Check one attached bundle against the trusted keys and the artifact it is attached to.
+ * Throws AttestationError when the bundle is damaged or lies (bad signature by a trusted key,
+ * another subject): those are integrity failures, never policy questions.
+ */
+export function verifyBundle(
+  bytes: Uint8Array,
+  keys: readonly TrustedKey[],
+  subject: Digest,
+): BundleVerdict {
+  const { envelope, keyHint } = decodeBundle(bytes);
+  // Checked before the signature so a type swap gets its own code; either way it is refused.
+  if (envelope.payloadType !== InToto.payloadType)
+    throw new AttestationError(
+      'E_PAYLOAD_TYPE',
+      `the envelope's payloadType is ${JSON.stringify(envelope.payloadType)}, expected ${InToto.payloadType}`,
+    );
+  // The hint is unauthenticated (DSSE): it narrows the search, it never decides.
+  const verdict = verifyEnvelope(envelope, keys, {
+    threshold: 1,
+    payloadTypes: [InToto.payloadType],
+  });
+  if (!verdict.accepted) {
+    if (keys.some((k) => k.id === keyHint))
+      throw new AttestationError(
+        'E_SIGNATURE_INVALID',
+        `the signature does not verify with trusted key ${keyHint.slice(0, 12)}…: the payload or the signature was altered`,
+      );
+    return { status: 'unknown-key', keyHint };
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(envelope.payload).toString('utf8'));
+  } catch {
+    throw new AttestationError('E_STATEMENT_INVALID', 'the signed payload is not JSON');
+  }
+  const statement = parseStatement(doc);
+  if ('problem' in statement)
+    throw new AttestationError(
+      'E_STATEMENT_INVALID',
+      `the signed payload is not an in-toto Statement v1: ${statement.problem}`,
+    );
+  if (!statement.subjects.includes(subject))
+    throw new AttestationError(
+      'E_SUBJECT_MISMATCH',
+      `the statement is about ${statement.subjects.join(', ') || 'nothing'}, not ${subject}: it was copied from another artifact`,
+    );
+  return { status: 'verified', keyId: verdict.acceptedKeys[0]!, statement };
+}

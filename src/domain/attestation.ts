@@ -1,0 +1,90 @@
+import { IngotError } from './errors.js';
+
+/** The identifiers of the standards Ingot's attestations follow (DESIGN.md, "Formats"). */
+export const InToto = {
+  /** DSSE payloadType of an in-toto Statement. */
+  payloadType: 'application/vnd.in-toto+json',
+  statementType: 'https://in-toto.io/Statement/v1',
+  slsaProvenance: 'https://slsa.dev/provenance/v1',
+} as const;
+
+/** The `buildType` of Ingot's builds: what `externalParameters` mean and how to redo them. */
+export const INGOT_BUILD_TYPE = 'https://ingot.dev/build-types/baseline/v1';
+/** Builder id recorded when none is configured (`--builder-id`, `INGOT_BUILDER_ID`). */
+export const DEFAULT_BUILDER_ID = 'https://ingot.dev/builders/local/v1';
+
+/**
+ * Upper bound on a Sigstore bundle we read. A provenance bundle is a few KiB; anything near
+ * this bound is an attacker trying to make the verifier allocate.
+ */
+export const MAX_BUNDLE_BYTES = 1 << 20;
+
+/** A key id: lowercase hex SHA-256 of the public key's SubjectPublicKeyInfo DER. */
+export type KeyId = string;
+
+export function isKeyId(value: string): boolean {
+  return /^[0-9a-f]{64}$/.test(value);
+}
+
+/** The 12 hex digits people read; never an identity. */
+export function shortKeyId(id: KeyId): string {
+  return `${id.slice(0, 12)}…`;
+}
+
+/** What went wrong with one attestation, or with the evidence as a whole. */
+export type AttestationErrorCode =
+  | 'E_BUNDLE_TOO_LARGE'
+  | 'E_BUNDLE_NOT_JSON'
+  | 'E_BUNDLE_INVALID'
+  | 'E_BUNDLE_MEDIA_TYPE'
+  | 'E_BUNDLE_SIGNATURES'
+  | 'E_PAYLOAD_TYPE'
+  | 'E_SIGNATURE_INVALID'
+  | 'E_STATEMENT_INVALID'
+  | 'E_SUBJECT_MISMATCH'
+  | 'E_ATTACHMENT_INVALID';
+
+export class AttestationError extends IngotError<AttestationErrorCode> {}
+
+/** A key pair just written by `ingot key generate`. */
+export interface GeneratedKey {
+  readonly keyId: KeyId;
+  /** Paths of the private (0600) and public key files. */
+  readonly privateKey: string;
+  readonly publicKey: string;
+}
+
+/** Problems with key files. */
+export type KeyErrorCode =
+  'E_KEY_NOT_FOUND' | 'E_KEY_INVALID' | 'E_KEY_TYPE' | 'E_KEY_PERMISSIONS' | 'E_KEY_EXISTS';
+
+export class KeyError extends IngotError<KeyErrorCode> {}
+
+/** Where an artifact came from, as its signed provenance says. */
+export interface ProvenanceSummary {
+  readonly builderId: string;
+  readonly buildType: string;
+  readonly invocationId: string | null;
+  readonly startedOn: string | null;
+  readonly finishedOn: string | null;
+  readonly baseline: {
+    readonly path: string;
+    readonly digest: string | null;
+  } | null;
+  readonly tag: string | null;
+  readonly compression: string | null;
+  readonly level: number | null;
+  readonly sourceDateEpoch: number | null;
+  /** The base image digest, or null for `from: scratch`. */
+  readonly base: string | null;
+  readonly baseName: string | null;
+  readonly sourceTree: string | null;
+  readonly git: {
+    readonly commit: string;
+    readonly remote: string | null;
+    readonly dirty: boolean;
+  } | null;
+  /** Digests of the measurement and SBOM documents (the blobs) made with the image. */
+  readonly measurement: string | null;
+  readonly sbom: string | null;
+}

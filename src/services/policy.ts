@@ -1,0 +1,123 @@
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { parsePolicy } from '../core/policy/schema.js';
+import { MAX_SPEC_BYTES, SpecError } from '../core/yaml-spec.js';
+import { InToto, KeyError, type KeyId } from '../domain/attestation.js';
+import type { Digest } from '../domain/digest.js';
+import { IngotError } from '../domain/errors.js';
+import type { Policy } from '../domain/policy.js';
+import type { TrustedKey } from '../core/attest/dsse.js';
+
+export interface PolicyDeps {
+  readonly readPublicKey: (path: string) => { id: KeyId; key: KeyObject };
+  readonly parsePublicKey: (pem: string, where: string) => { id: KeyId; key: KeyObject };
+  /** The digest a tag of an OCI layout points at now. */
+  readonly resolveBase: (layoutDir: string, tag: string) => Promise<Digest>;
+}
+
+/** A policy ready for `evaluate`, with the public keys its signatures are checked with. */
+export interface LoadedPolicy {
+  readonly policy: Policy;
+  readonly keys: readonly TrustedKey[];
+  /** Where it came from, for messages: the file, or "--key". */
+  readonly source: string;
+}
+
+/**
+ * Load what `ingot verify` (and later deploy and the agent) trust: a policy file, plus
+ * keys given on the command line. With keys alone the policy is the minimal one: one of
+ * those keys must have signed SLSA provenance for the artifact.
+ */
+export async function loadTrust(
+  deps: PolicyDeps,
+  options: { readonly policyFile?: string; readonly keyFiles?: readonly string[] },
+): Promise<LoadedPolicy> {
+  const extra = (options.keyFiles ?? []).map((path) => ({
+    name: basename(path).replace(/\.(pub|pem)$/, ''),
+    ...deps.readPublicKey(path),
+  }));
+  if (options.policyFile === undefined) {
+    if (extra.length === 0)
+      throw new IngotError(
+        'E_NO_TRUST',
+        'nothing to verify against: give the trusted public key(s) with --key, or a --policy file',
+      );
+    const keys = uniqueKeys(extra);
+    return {
+      source: '--key',
+      keys: keys.map(({ id, key }) => ({ id, key })),
+      policy: {
+        mode: 'enforce',
+        threshold: 1,
+        keys: keys.map(({ id, name }) => ({ id, name })),
+        builders: null,
+        sources: null,
+        allowDirty: true,
+        bases: null,
+        predicateTypes: [InToto.slsaProvenance],
+      },
+    };
+  }
+
+  const file = resolve(options.policyFile);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new IngotError('E_POLICY_NOT_FOUND', `${options.policyFile}: no such policy file`);
+  }
+  if (size > MAX_SPEC_BYTES)
+    throw new SpecError('E_POLICY_TOO_LARGE', options.policyFile, [
+      { path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes` },
+    ]);
+  const spec = parsePolicy(readFileSync(file, 'utf8'), options.policyFile);
+  const dir = dirname(file);
+  const listed = spec.keys.map((k, i) => {
+    const where = `${options.policyFile}: keys[${i}] (${k.name})`;
+    const loaded =
+      k.file !== undefined
+        ? deps.readPublicKey(resolve(dir, k.file))
+        : deps.parsePublicKey(k.pem ?? '', where);
+    if (k.id !== undefined && k.id !== loaded.id)
+      throw new KeyError(
+        'E_KEY_INVALID',
+        `${where}: the key's id is ${loaded.id}, but the policy pins ${k.id}`,
+      );
+    return { name: k.name, ...loaded };
+  });
+  const keys = uniqueKeys([...listed, ...extra]);
+
+  let bases: Policy['bases'] = null;
+  if (spec.bases) {
+    const digests: Digest[] = [];
+    let scratch = false;
+    for (const b of spec.bases) {
+      if (b === 'scratch') scratch = true;
+      else if (typeof b === 'string') digests.push(b);
+      else digests.push(await deps.resolveBase(resolve(dir, b.layout), b.tag));
+    }
+    bases = { digests, scratch };
+  }
+  return {
+    source: options.policyFile,
+    keys: keys.map(({ id, key }) => ({ id, key })),
+    policy: {
+      mode: spec.mode,
+      threshold: spec.threshold,
+      keys: keys.map(({ id, name }) => ({ id, name })),
+      builders: spec.builders ?? null,
+      sources: spec.sources ?? null,
+      allowDirty: spec.allowDirty,
+      bases,
+      predicateTypes: spec.predicateTypes,
+    },
+  };
+}
+
+/** The same key listed twice must not count twice toward a threshold. */
+function uniqueKeys<K extends { id: KeyId; name: string }>(keys: readonly K[]): K[] {
+  const seen = new Map<KeyId, K>();
+  for (const k of keys) if (!seen.has(k.id)) seen.set(k.id, k);
+  return [...seen.values()];
+}

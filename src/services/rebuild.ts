@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { decodeBundle } from '../core/attest/bundle.js';
+import { parseStatement, type GitSource } from '../core/attest/provenance.js';
+import { INGOT_BUILD_TYPE, InToto, type ProvenanceSummary } from '../domain/attestation.js';
+import type { Digest } from '../domain/digest.js';
+import { IngotError } from '../domain/errors.js';
+import type { Store } from '../ports/store.js';
+import { readAttestations } from './attestation.js';
+import type { BuildRequest, BuildResult } from './build.js';
+import type { LoadedPolicy } from './policy.js';
+import { verifyArtifact } from './verify.js';
+
+export interface RebuildRequest {
+  readonly ref: string;
+  /** Where the user's checkout is (the current directory). */
+  readonly cwd: string;
+  /** When given, the provenance is used only if it verifies against these keys and policy. */
+  readonly trust?: LoadedPolicy;
+}
+
+export interface RebuildReport {
+  readonly identical: boolean;
+  readonly original: Digest;
+  readonly rebuilt: Digest;
+  readonly commit: string;
+  readonly baseline: string;
+  readonly baselineDigest: { readonly recorded: string | null; readonly now: Digest };
+  readonly sourceTree: { readonly recorded: string | null; readonly rebuilt: Digest };
+  readonly verified: boolean;
+}
+
+export interface RebuildDeps {
+  readonly store: Store;
+  readonly describeSource: (dir: string) => (GitSource & { readonly root: string }) | null;
+  /**
+   * Build into a throwaway store with no cache: a rebuild that reused cached compressed
+   * segments would prove only that the cache is stable, not that the build is.
+   */
+  readonly buildFresh: (request: BuildRequest) => Promise<BuildResult>;
+}
+
+type RebuildErrorCode =
+  | 'E_REBUILD_NO_PROVENANCE'
+  | 'E_REBUILD_NO_GIT'
+  | 'E_REBUILD_COMMIT'
+  | 'E_REBUILD_DIRTY'
+  | 'E_REBUILD_UNTRUSTED';
+
+const fail = (code: RebuildErrorCode, message: string) => new IngotError(code, message);
+
+/**
+ * `ingot rebuild --check`: redo the build its provenance describes, from the user's own
+ * checkout at the recorded commit, and compare digests. Anyone with the source can run it;
+ * an identical digest proves the artifact is exactly what that commit builds into.
+ */
+export async function rebuildCheck(
+  deps: RebuildDeps,
+  request: RebuildRequest,
+): Promise<RebuildReport> {
+  const image = await deps.store.resolve(request.ref);
+  let provenance: ProvenanceSummary | null = null;
+  if (request.trust) {
+    const report = await verifyArtifact(deps.store, {
+      ref: image.digest,
+      policy: request.trust.policy,
+      keys: request.trust.keys,
+      rehash: false,
+    });
+    if (!report.ok)
+      throw fail(
+        'E_REBUILD_UNTRUSTED',
+        `the artifact does not verify, so its provenance is not used: ${[...report.problems.map((p) => p.message), ...report.decision.reasons.map((r) => r.message)].join('; ')}`,
+      );
+    provenance = report.provenance;
+  } else {
+    // Unverified provenance is only a recipe here: the digests decide, not the signature.
+    for (const { bundle } of await readAttestations(deps.store, image.digest)) {
+      try {
+        const { envelope } = decodeBundle(bundle);
+        if (envelope.payloadType !== InToto.payloadType) continue;
+        const parsed = parseStatement(JSON.parse(Buffer.from(envelope.payload).toString('utf8')));
+        if ('problem' in parsed || !parsed.subjects.includes(image.digest)) continue;
+        if (parsed.provenance?.buildType === INGOT_BUILD_TYPE) {
+          provenance = parsed.provenance;
+          break;
+        }
+      } catch {
+        continue;
+      }
+    }
+  }
+  if (!provenance || !provenance.baseline || provenance.buildType !== INGOT_BUILD_TYPE)
+    throw fail(
+      'E_REBUILD_NO_PROVENANCE',
+      `image ${image.digest} has no Ingot build provenance to rebuild from`,
+    );
+  const recorded = provenance.git;
+  if (!recorded)
+    throw fail(
+      'E_REBUILD_NO_GIT',
+      'the provenance names no git commit: the sources it was built from cannot be identified',
+    );
+  if (recorded.dirty)
+    throw fail(
+      'E_REBUILD_DIRTY',
+      `the artifact was built from uncommitted changes on top of ${recorded.commit.slice(0, 12)}: no commit holds its sources`,
+    );
+  const here = deps.describeSource(request.cwd);
+  if (!here)
+    throw fail(
+      'E_REBUILD_NO_GIT',
+      `${request.cwd} is not in a git work tree; check out ${recorded.remote ?? 'the source'} at ${recorded.commit}`,
+    );
+  const baselineFile = join(here.root, provenance.baseline.path);
+  const tree = deps.describeSource(dirname(baselineFile));
+  if (!tree || tree.commit !== recorded.commit)
+    throw fail(
+      'E_REBUILD_COMMIT',
+      `the work tree is at ${(tree ?? here).commit.slice(0, 12)}, but the artifact was built at ${recorded.commit.slice(0, 12)}: git checkout ${recorded.commit}`,
+    );
+  if (tree.dirty)
+    throw fail(
+      'E_REBUILD_DIRTY',
+      `${dirname(baselineFile)} has uncommitted changes: commit or stash them, then check again`,
+    );
+
+  let baselineNow: Digest;
+  try {
+    baselineNow =
+      `sha256:${createHash('sha256').update(readFileSync(baselineFile)).digest('hex')}` as Digest;
+  } catch {
+    throw fail(
+      'E_REBUILD_NO_PROVENANCE',
+      `${provenance.baseline.path} (named by the provenance) is not in this work tree`,
+    );
+  }
+  const compression = provenance.compression ?? 'gzip';
+  if (compression !== 'gzip' && compression !== 'zstd' && compression !== 'none')
+    throw fail('E_REBUILD_NO_PROVENANCE', `unknown compression ${JSON.stringify(compression)}`);
+  const result = await deps.buildFresh({
+    path: baselineFile,
+    ...(provenance.tag !== null && { tag: provenance.tag }),
+    compression,
+    ...(provenance.level !== null && { level: provenance.level }),
+    sourceDateEpoch: provenance.sourceDateEpoch ?? 0,
+  });
+  return {
+    identical: result.digest === image.digest,
+    original: image.digest,
+    rebuilt: result.digest,
+    commit: recorded.commit,
+    baseline: provenance.baseline.path,
+    baselineDigest: { recorded: provenance.baseline.digest, now: baselineNow },
+    sourceTree: { recorded: provenance.sourceTree, rebuilt: result.source.tree },
+    verified: request.trust !== undefined,
+  };
+}

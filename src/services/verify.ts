@@ -1,0 +1,180 @@
+import type { TrustedKey } from '../core/attest/dsse.js';
+import { verifyBundle, type BundleVerdict } from '../core/attest/verify-bundle.js';
+import { evaluate } from '../core/policy/evaluate.js';
+import {
+  AttestationError,
+  MAX_BUNDLE_BYTES,
+  type ProvenanceSummary,
+} from '../domain/attestation.js';
+import type { Digest } from '../domain/digest.js';
+import { isIngotError } from '../domain/errors.js';
+import { Annotation, MediaType } from '../domain/media-types.js';
+import type { Descriptor, ImageManifest } from '../domain/oci.js';
+import type { Policy, PolicyDecision } from '../domain/policy.js';
+import type { Store } from '../ports/store.js';
+import { readManifest } from './inspect.js';
+
+export interface VerifyRequest {
+  readonly ref: string;
+  readonly policy: Policy;
+  readonly keys: readonly TrustedKey[];
+  /**
+   * Re-hash every blob of the image and its attachments. Off for the check before each
+   * start, where the rootfs is verified against the measurement instead.
+   */
+  readonly rehash: boolean;
+}
+
+/** An integrity failure: something in the store is damaged or lies. Always fatal. */
+export interface Problem {
+  readonly code: string;
+  readonly message: string;
+  /** The attachment (manifest digest) it concerns, if any. */
+  readonly attachment?: Digest;
+}
+
+export interface VerifyReport {
+  /** Everything holds: no problem, and the policy allows it. */
+  readonly ok: boolean;
+  readonly digest: Digest;
+  readonly tag: string | null;
+  readonly decision: PolicyDecision;
+  readonly problems: readonly Problem[];
+  /** What the first provenance signed by a trusted key says. */
+  readonly provenance: ProvenanceSummary | null;
+  readonly attestations: readonly {
+    readonly digest: Digest;
+    readonly status: 'verified' | 'unknown-key' | 'invalid';
+    readonly keyId?: string;
+  }[];
+  readonly measurement: { readonly digest: Digest | null; readonly signed: boolean };
+  /** Blobs re-hashed (null when not asked for). */
+  readonly blobs: { readonly count: number; readonly bytes: number } | null;
+}
+
+/**
+ * The checks an artifact must pass to run: its attestations are well-formed and signed by
+ * trusted keys about this very artifact, the attached measurement is the one the provenance
+ * signed, (optionally) every blob matches its digest, and the policy allows it.
+ */
+export async function verifyArtifact(store: Store, request: VerifyRequest): Promise<VerifyReport> {
+  const descriptor = await store.resolve(request.ref);
+  const manifest = await readManifest(store, descriptor);
+  const digest = descriptor.digest;
+  const problems: Problem[] = [];
+  if (manifest.subject !== undefined || manifest.artifactType !== undefined)
+    problems.push({
+      code: 'E_NOT_AN_IMAGE',
+      message: `${digest} is an attachment (${manifest.artifactType ?? 'artifact'}), not an image`,
+    });
+
+  const referrers = await store.referrers(digest);
+  const verdicts: BundleVerdict[] = [];
+  const attestations: VerifyReport['attestations'][number][] = [];
+  const attachments: { descriptor: Descriptor; manifest: ImageManifest }[] = [];
+  for (const ref of referrers) {
+    let attached: ImageManifest;
+    try {
+      attached = await readManifest(store, ref);
+    } catch (err) {
+      problems.push(asProblem(err, ref.digest));
+      continue;
+    }
+    const blob = attached.layers[0];
+    if (attached.subject?.digest !== digest || !blob || attached.layers.length !== 1) {
+      problems.push({
+        code: 'E_ATTACHMENT_INVALID',
+        message: `attachment ${ref.digest} does not describe ${digest} with exactly one blob`,
+        attachment: ref.digest,
+      });
+      continue;
+    }
+    attachments.push({ descriptor: ref, manifest: attached });
+    if (attached.artifactType !== MediaType.sigstoreBundle) continue;
+    try {
+      if (blob.size > MAX_BUNDLE_BYTES)
+        throw new AttestationError(
+          'E_BUNDLE_TOO_LARGE',
+          `the bundle has ${blob.size} bytes, more than the ${MAX_BUNDLE_BYTES} allowed`,
+        );
+      const bytes = await store.readBlob(blob.digest, MAX_BUNDLE_BYTES, blob.size);
+      const verdict = verifyBundle(bytes, request.keys, digest);
+      verdicts.push(verdict);
+      attestations.push(
+        verdict.status === 'verified'
+          ? { digest: ref.digest, status: 'verified', keyId: verdict.keyId }
+          : { digest: ref.digest, status: 'unknown-key', keyId: verdict.keyHint },
+      );
+    } catch (err) {
+      problems.push(asProblem(err, ref.digest));
+      attestations.push({ digest: ref.digest, status: 'invalid' });
+    }
+  }
+
+  const decision = evaluate(request.policy, { subject: digest, signatures: verdicts });
+  const trustedIds = new Set(decision.signers.map((s) => s.id));
+  const trustedProvenance = verdicts.flatMap((v) =>
+    v.status === 'verified' && trustedIds.has(v.keyId) && v.statement.provenance
+      ? [v.statement.provenance]
+      : [],
+  );
+
+  // The measurement that will judge the running instance must be the one that was signed.
+  const measured = attachments.filter((a) => a.manifest.artifactType === MediaType.measurement);
+  const measurement = measured[0]?.manifest.layers[0]?.digest ?? null;
+  if (measured.length > 1)
+    problems.push({
+      code: 'E_MEASUREMENT_MISMATCH',
+      message: `${measured.length} measurements are attached; an image has exactly one`,
+    });
+  if (measurement === null)
+    problems.push({ code: 'E_MEASUREMENT_MISSING', message: 'no measurement is attached' });
+  let signed = false;
+  for (const p of trustedProvenance) {
+    if (p.measurement === null) continue;
+    signed = true;
+    if (p.measurement !== measurement)
+      problems.push({
+        code: 'E_MEASUREMENT_MISMATCH',
+        message: `the attached measurement ${measurement ?? '(none)'} is not the one the provenance signed (${p.measurement})`,
+      });
+  }
+
+  let blobs: VerifyReport['blobs'] = null;
+  if (request.rehash) {
+    const all: Descriptor[] = [manifest.config, ...manifest.layers];
+    for (const a of attachments) all.push(...a.manifest.layers);
+    const unique = [...new Map(all.map((d) => [d.digest, d])).values()];
+    let bytes = 0;
+    for (const d of unique) {
+      try {
+        await store.checkBlob(d.digest, d.size);
+        bytes += d.size;
+      } catch (err) {
+        problems.push(asProblem(err));
+      }
+    }
+    blobs = { count: unique.length + 1 + attachments.length, bytes };
+  }
+
+  const tag =
+    (await store.index()).manifests.find(
+      (d) => d.digest === digest && d.annotations?.[Annotation.refName] !== undefined,
+    )?.annotations?.[Annotation.refName] ?? null;
+  return {
+    ok: problems.length === 0 && decision.allowed,
+    digest,
+    tag,
+    decision,
+    problems,
+    provenance: trustedProvenance[0] ?? null,
+    attestations,
+    measurement: { digest: measurement, signed },
+    blobs,
+  };
+}
+
+function asProblem(err: unknown, attachment?: Digest): Problem {
+  if (!isIngotError(err)) throw err;
+  return { code: err.code, message: err.message, ...(attachment && { attachment }) };
+}
