@@ -266,10 +266,18 @@ function verifyCli(home: string, args: string[]): VerifyJson & { code: number; t
 }
 
 describe('ingot verify', () => {
-  it('prints who built it, from what commit and base, and exits 0 when everything holds', async () => {
+  it('prints who built it, from what commit and base, and exits 0 when everything holds', () => {
     const r = repo();
-    const k = keys('ci');
-    await buildWith(r.home, r.app, { keys: [k.key('ci')] });
+    const k = keys('ci', 'release');
+    // Repeated --key options, then the positional folder: each key signs once.
+    const env = { INGOT_HOME: r.home };
+    const build = ingot(['build', '-q', '--key', k.key('ci'), '--key', k.key('release'), r.app], {
+      env,
+    });
+    expect(build.code, build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    const bundles = ingot(['attestation', 'web:1.0'], { env }).stdout.trim().split('\n');
+    expect(bundles).toHaveLength(2);
     const text = ingot(['verify', 'web:1.0', '--key', k.pub('ci')], {
       env: { INGOT_HOME: r.home },
     });

@@ -25,3 +25,11 @@ export function table(header: readonly string[], rows: readonly (readonly string
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
+
+/**
+ * Commander collector for a repeatable option (`--key a --key b`). Variadic options
+ * (`<file...>`) would also swallow the positional arguments that follow them.
+ */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

@@ -3,7 +3,7 @@ import { shortDigest } from '../../domain/digest.js';
 import { UsageError } from '../../domain/errors.js';
 import type { LayerCompression } from '../../domain/media-types.js';
 import type { BuildResult } from '../../services/build.js';
-import { formatBytes, json } from '../format.js';
+import { collect, formatBytes, json } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import { progressRenderer } from '../progress.js';
 import type { Runner } from './runner.js';
@@ -51,8 +51,9 @@ export function registerBuild(program: Command, run: Runner): void {
         .default('text'),
     )
     .option(
-      '--key <file...>',
+      '--key <file>',
       'sign SLSA provenance with this private key (repeatable; default: $INGOT_SIGNING_KEY)',
+      collect,
     )
     .option(
       '--builder-id <uri>',

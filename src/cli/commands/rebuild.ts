@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
 import type { RebuildReport } from '../../services/rebuild.js';
-import { json } from '../format.js';
+import { collect, json } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -25,7 +25,11 @@ export function registerRebuild(program: Command, run: Runner): void {
     )
     .argument('<ref>', 'tag, digest or unique digest prefix')
     .option('--check', 'compare with the stored image (the only mode)')
-    .option('--key <file...>', 'trusted public key (PEM) the provenance must verify with')
+    .option(
+      '--key <file>',
+      'trusted public key (PEM) the provenance must verify with (repeatable)',
+      collect,
+    )
     .option('--policy <file>', 'policy the artifact must satisfy first')
     .addOption(
       new Option('-o, --output <format>', 'output format')

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { shortKeyId } from '../../domain/attestation.js';
 import type { VerifyReport } from '../../services/verify.js';
-import { formatBytes, json } from '../format.js';
+import { collect, formatBytes, json } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -24,7 +24,11 @@ export function registerVerify(program: Command, run: Runner): void {
         'Prints who built it, from what commit and base, and when. Exit 0 only when everything holds.',
     )
     .argument('<ref>', 'tag, digest or unique digest prefix')
-    .option('--key <file...>', 'trusted public key (PEM); repeatable; adds to the policy keys')
+    .option(
+      '--key <file>',
+      'trusted public key (PEM); repeatable; adds to the policy keys',
+      collect,
+    )
     .option('--policy <file>', 'policy.yaml: trusted keys, threshold, builders, sources, bases')
     .option('--no-blobs', 'skip re-hashing the blobs (signatures and policy only)')
     .addOption(
