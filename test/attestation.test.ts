@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
@@ -251,7 +252,7 @@ interface VerifyJson {
   decision: {
     allowed: boolean;
     reasons: { code: string; message: string }[];
-    signers: { name: string }[];
+    signers: { id: string; name: string }[];
   };
   provenance: { git: { commit: string } | null; builderId: string } | null;
   blobs: { count: number } | null;
@@ -495,6 +496,21 @@ describe('ingot verify', () => {
     expect(v.problems.map((p) => p.code)).toEqual(['E_BLOB_CORRUPT']);
     const quick = verifyCli(r.home, ['web:1.0', '--key', k.pub('ci'), '--no-blobs']);
     expect(quick).toMatchObject({ ok: true, blobs: null });
+  });
+
+  it('admits the example under examples/policy.yaml, as the README shows', async () => {
+    const root = tmp();
+    const example = join(root, 'examples', 'policy.yaml');
+    mkdirSync(join(root, 'examples'));
+    copyFileSync(fileURLToPath(new URL('../examples/policy.yaml', import.meta.url)), example);
+    const gen = ingot(['key', 'generate', '--out', join(root, '.ingot', 'keys'), '--name', 'ci']);
+    expect(gen.code, gen.stderr).toBe(0);
+    const home = join(root, 'home');
+    const hello = fileURLToPath(new URL('../examples/hello', import.meta.url));
+    await buildWith(home, hello, { keys: [join(root, '.ingot', 'keys', 'ci.key')] });
+    const v = verifyCli(home, ['hello:1.0.0', '--policy', example]);
+    expect(v).toMatchObject({ ok: true, code: 0 });
+    expect(v.decision.signers).toEqual([{ id: gen.stdout.trim(), name: 'ci' }]);
   });
 
   it('needs something to trust', () => {
