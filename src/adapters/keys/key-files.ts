@@ -5,21 +5,14 @@ import {
   sign,
   type KeyObject,
 } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  constants,
-} from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { isP256, keyIdOf } from '../../core/attest/keys.js';
 import { KeyError, type GeneratedKey, type KeyId } from '../../domain/attestation.js';
 import type { Signer } from '../../ports/signer.js';
 import { writeFileExclusive } from '../shared/atomic-file.js';
 import { errnoOf } from '../shared/errno.js';
+import { readUpTo } from '../shared/read-fd.js';
 
 /** A PEM key is well under a kilobyte; a bound keeps a hostile path from being slurped. */
 const MAX_KEY_BYTES = 64 * 1024;
@@ -143,14 +136,7 @@ function readKeyFile(path: string): { bytes: Buffer; mode: number; uid: number }
         'E_KEY_INVALID',
         `${path} is not a key file (a regular file of at most ${MAX_KEY_BYTES} bytes)`,
       );
-    const bytes = Buffer.alloc(info.size);
-    let off = 0;
-    while (off < info.size) {
-      const n = readSync(fd, bytes, off, info.size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return { bytes: bytes.subarray(0, off), mode: info.mode, uid: info.uid };
+    return { bytes: readUpTo(fd, info.size), mode: info.mode, uid: info.uid };
   } finally {
     closeSync(fd);
   }

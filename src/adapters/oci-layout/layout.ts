@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { digestHex, type Digest } from '../../domain/digest.js';
 import { indexSchema, ociLayoutSchema, type ImageIndex } from '../../domain/oci.js';
 import { errnoOf } from '../shared/errno.js';
+import { readUpTo } from '../shared/read-fd.js';
 import { StoreError } from './errors.js';
 
 /** index.json of a large store is still far below this; a bigger one is an attack. */
@@ -247,14 +248,7 @@ function readBounded(path: string, max: number, missing: () => Error): Buffer {
       );
     }
     // Synchronously, as readSmallBlob explains; the bound keeps the pause short.
-    const buf = Buffer.alloc(info.size);
-    let total = 0;
-    while (total < info.size) {
-      const n = readSync(fd, buf, total, info.size - total, total);
-      if (n === 0) break;
-      total += n;
-    }
-    return buf.subarray(0, total);
+    return readUpTo(fd, info.size);
   } finally {
     closeSync(fd);
   }
