@@ -1,5 +1,16 @@
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
@@ -9,7 +20,14 @@ import { InToto } from '../src/domain/attestation.js';
 import type { Digest } from '../src/domain/digest.js';
 import { isIngotError } from '../src/domain/errors.js';
 import { buildWith, openStore, storeDir } from './helpers/app.js';
-import { attachBundle, gitCommit, gitInit, signBundle, statementOf } from './helpers/attest.js';
+import {
+  attachBundle,
+  git,
+  gitCommit,
+  gitInit,
+  signBundle,
+  statementOf,
+} from './helpers/attest.js';
 import { ingot } from './helpers/cli.js';
 import { snapshot, useTempDirs, writeTree } from './helpers/fs.js';
 
@@ -164,7 +182,8 @@ describe('signed provenance', () => {
       name: 'git',
       uri: 'git+https://git.example/acme/web.git',
       digest: { gitCommit: r.commit },
-      annotations: { dirty: false },
+      // app/vendor/tool is read by the build but ignored by git.
+      annotations: { dirty: false, ignoredInputs: 1 },
     });
     expect(JSON.stringify(s)).not.toContain('s3cret');
     expect(deps.find((d) => d.name === 'source-tree')?.digest['sha256']).toBe(
@@ -194,6 +213,7 @@ describe('signed provenance', () => {
       commit: r.commit,
       remote: 'https://git.example/acme/web.git',
       dirty: true,
+      ignoredInputs: 1,
     });
   });
 
@@ -506,7 +526,12 @@ describe('ingot verify', () => {
     const gen = ingot(['key', 'generate', '--out', join(root, '.ingot', 'keys'), '--name', 'ci']);
     expect(gen.code, gen.stderr).toBe(0);
     const home = join(root, 'home');
-    const hello = fileURLToPath(new URL('../examples/hello', import.meta.url));
+    // A copy, so that edits to the example in this checkout cannot make the test flaky.
+    const hello = join(root, 'hello');
+    cpSync(fileURLToPath(new URL('../examples/hello', import.meta.url)), hello, {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
     await buildWith(home, hello, { keys: [join(root, '.ingot', 'keys', 'ci.key')] });
     const v = verifyCli(home, ['hello:1.0.0', '--policy', example]);
     expect(v).toMatchObject({ ok: true, code: 0 });
@@ -577,5 +602,139 @@ describe('ingot rebuild --check', () => {
     const none = ingot(['rebuild', '--check', 'p:1'], { cwd: plain, env: { INGOT_HOME: home } });
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('E_REBUILD_NO_GIT');
+  });
+});
+
+describe('hostile repositories, stores and files', () => {
+  it('never runs the filters a repository configures for itself', async () => {
+    const r = repo();
+    const k = keys('ci');
+    const marker = join(tmp(), 'PWNED');
+    writeFileSync(join(r.dir, '.gitattributes'), '* filter=pwn\n');
+    gitCommit(r.dir, 'attributes');
+    git(r.dir, 'config', 'filter.pwn.clean', `sh -c "touch ${marker}; cat"`);
+    git(r.dir, 'config', 'filter.pwn.process', `sh -c "touch ${marker}"`);
+    // A new mtime makes git re-read the file, through its filter if it had one.
+    utimesSync(join(r.app, 'site', 'index.html'), new Date(), new Date(2001, 1, 1));
+    const built = await buildWith(r.home, r.app, { keys: [k.key('ci')] });
+    expect(built.source.git?.commit).toBe(git(r.dir, 'rev-parse', 'HEAD'));
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('looks a full digest up as content, never through a tag spelled like one', async () => {
+    const r = repo();
+    const k = keys('ci');
+    const signed = await buildWith(r.home, r.app, { keys: [k.key('ci')] });
+    const unsigned = await buildWith(r.home, r.app, { tag: 'web:unsigned', epoch: 5 });
+    const indexPath = join(storeDir(r.home), 'index.json');
+    const index = JSON.parse(readFileSync(indexPath, 'utf8')) as {
+      manifests: { digest: string; annotations?: Record<string, string> }[];
+    };
+    for (const m of index.manifests)
+      if (m.digest === signed.digest && m.annotations?.['org.opencontainers.image.ref.name'])
+        m.annotations['org.opencontainers.image.ref.name'] = unsigned.digest;
+    writeFileSync(indexPath, JSON.stringify(index));
+    const v = verifyCli(r.home, [unsigned.digest, '--key', k.pub('ci')]);
+    expect(v).toMatchObject({ ok: false, code: 1 });
+    expect(v.decision.reasons[0]?.code).toBe('E_NO_ATTESTATION');
+  });
+
+  it('reports an attachment that is not a manifest as a problem, not a crash', async () => {
+    const r = repo();
+    const k = keys('ci');
+    const built = await buildWith(r.home, r.app, { keys: [k.key('ci')] });
+    const store = await openStore(r.home);
+    const tx = await store.begin();
+    const junk = await tx.putBlob(Buffer.from('this is not JSON'), 'text/plain');
+    await tx.commit({
+      manifests: [
+        {
+          descriptor: {
+            ...junk,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+            annotations: { 'dev.ingot.subject': built.digest },
+          },
+          tags: [],
+        },
+      ],
+      time: new Date().toISOString(),
+    });
+    const v = verifyCli(r.home, ['web:1.0', '--key', k.pub('ci')]);
+    expect(v.code).toBe(1);
+    expect(v.problems.map((p) => p.code)).toEqual(['E_NOT_AN_IMAGE']);
+  });
+
+  it('refuses a measurement that no trusted provenance vouches for', async () => {
+    const r = repo();
+    const k = keys('ci');
+    const built = await buildWith(r.home, r.app);
+    const statement = Buffer.from(
+      JSON.stringify({
+        _type: InToto.statementType,
+        subject: [{ name: 'web:1.0', digest: { sha256: built.digest.slice(7) } }],
+        predicateType: 'https://example.com/approved/v1',
+        predicate: {},
+      }),
+    );
+    await attachBundle(r.home, built.digest, signBundle(k.key('ci'), k.id('ci'), statement));
+    const policy = join(tmp(), 'approved.yaml');
+    writeFileSync(
+      policy,
+      `keys: [{ name: ci, file: ${k.pub('ci')} }]\npredicateTypes: [https://example.com/approved/v1]\n`,
+    );
+    const v = verifyCli(r.home, ['web:1.0', '--policy', policy]);
+    expect(v.decision.allowed).toBe(true);
+    expect(v).toMatchObject({ ok: false, code: 1 });
+    expect(v.problems.map((p) => p.code)).toEqual(['E_MEASUREMENT_UNSIGNED']);
+  });
+
+  it('keeps rebuild inside the checkout whatever an unsigned provenance says', async () => {
+    const r = repo();
+    const k = keys('ci');
+    const built = await buildWith(r.home, r.app);
+    const other = join(tmp(), 'h');
+    const signed = await buildWith(other, r.app, { keys: [k.key('ci')] });
+    const [genuine] = await readBundles(other, signed.digest);
+    const s = statementOf(genuine!) as {
+      subject: unknown;
+      predicate: { buildDefinition: { externalParameters: { baseline: { path: string } } } };
+    };
+    s.subject = [{ name: 'web:1.0', digest: { sha256: built.digest.slice(7) } }];
+    s.predicate.buildDefinition.externalParameters.baseline.path = '../../../etc/ingot.yaml';
+    await attachBundle(
+      r.home,
+      built.digest,
+      signBundle(k.key('ci'), k.id('ci'), Buffer.from(JSON.stringify(s))),
+    );
+    const out = ingot(['rebuild', '--check', 'web:1.0'], {
+      cwd: r.dir,
+      env: { INGOT_HOME: r.home },
+    });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('E_REBUILD_PATH');
+  });
+
+  it('refuses folders, FIFOs, duplicate keys and half-made pairs with their own codes', () => {
+    const k = keys('ci');
+    const dir = tmp();
+    const home = join(tmp(), 'home');
+    const run = (...args: string[]) => ingot(args, { env: { INGOT_HOME: home } });
+    expect(run('verify', 'x', '--policy', dir).stderr).toContain('E_POLICY_NOT_FOUND');
+    const fifo = join(dir, 'key.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const hung = run('verify', 'x', '--key', fifo);
+    expect(hung.code).toBe(1);
+    expect(hung.stderr).toContain('E_KEY_INVALID');
+    const twice = join(dir, 'twice.yaml');
+    writeFileSync(
+      twice,
+      `keys:\n  - { name: a, file: ${k.pub('ci')} }\n  - { name: b, file: ${k.pub('ci')} }\n`,
+    );
+    expect(run('verify', 'x', '--policy', twice).stderr).toContain('E_POLICY_INVALID');
+    writeFileSync(join(dir, 'half.pub'), 'someone else’s\n');
+    const half = run('key', 'generate', '--out', dir, '--name', 'half');
+    expect(half.stderr).toContain('E_KEY_EXISTS');
+    expect(existsSync(join(dir, 'half.key'))).toBe(false);
   });
 });

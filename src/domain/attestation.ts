@@ -83,6 +83,7 @@ export interface ProvenanceSummary {
     readonly commit: string;
     readonly remote: string | null;
     readonly dirty: boolean;
+    readonly ignoredInputs: number;
   } | null;
   /** Digests of the measurement and SBOM documents (the blobs) made with the image. */
   readonly measurement: string | null;

@@ -19,7 +19,13 @@ export async function readAttestations(
     if (d.artifactType !== MediaType.sigstoreBundle) continue;
     const manifest = await readManifest(store, d);
     const blob = manifest.layers[0];
-    if (!blob || manifest.subject?.digest !== image.digest) continue;
+    // The index entry's annotations are a hint; the manifest itself must say what it is.
+    if (
+      !blob ||
+      manifest.subject?.digest !== image.digest ||
+      manifest.artifactType !== MediaType.sigstoreBundle
+    )
+      continue;
     const bundle = await store.readBlob(blob.digest, MAX_BUNDLE_BYTES, blob.size);
     out.push({ digest: image.digest, attachment: d.digest, bundle });
   }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { applyLayer, type LayerChanges } from '../core/apply-layer.js';
-import { parseBaseline, MAX_SPEC_BYTES, SpecError } from '../core/baseline/parse.js';
+import { parseBaseline, MAX_SPEC_BYTES } from '../core/baseline/parse.js';
 import { encodeBundle } from '../core/attest/bundle.js';
 import { pae } from '../core/attest/dsse.js';
 import { buildProvenance, type GitSource } from '../core/attest/provenance.js';
@@ -45,6 +45,7 @@ import type { BaseImageSource, OpenedBase } from '../ports/base-image.js';
 import type { EncodedLayer, LayerEncoder } from '../ports/layer-encoder.js';
 import type { Signer } from '../ports/signer.js';
 import type { Store, TagEvent } from '../ports/store.js';
+import { readSpecFile } from './spec-file.js';
 
 export interface BuildDeps {
   readonly store: Store;
@@ -59,7 +60,11 @@ export interface BuildDeps {
   /** The signer of a key file (`--key`). */
   readonly loadSigner: (path: string) => Signer;
   /** The git work tree holding a folder, or null. */
-  readonly describeSource: (dir: string) => (GitSource & { readonly root: string }) | null;
+  /** The git work tree holding a folder (and how many of the files read git ignores), or null. */
+  readonly describeSource: (
+    dir: string,
+    inputs?: readonly string[],
+  ) => (GitSource & { readonly root: string }) | null;
   /** A fresh, unique id for each build (the provenance's invocation id). */
   readonly invocationId: () => string;
 }
@@ -147,11 +152,10 @@ export function loadBaseline(path: string): {
       `${relative(process.cwd(), file) || file}: not found (a baseline folder holds an ingot.yaml)`,
     );
   const shown = relative(process.cwd(), file) || basename(file);
-  if (statSync(file).size > MAX_SPEC_BYTES)
-    throw new SpecError('E_SPEC_TOO_LARGE', shown, [
-      { path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes` },
-    ]);
-  const bytes = readFileSync(file);
+  const bytes = readSpecFile(file, shown, MAX_SPEC_BYTES, {
+    notFound: 'E_SPEC_NOT_FOUND',
+    tooLarge: 'E_SPEC_TOO_LARGE',
+  });
   return {
     baseline: parseBaseline(bytes.toString('utf8'), shown),
     file,
@@ -173,7 +177,6 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
   const signers = [
     ...new Map((request.signingKeys ?? []).map(deps.loadSigner).map((s) => [s.keyId, s])).values(),
   ];
-  const git = signers.length > 0 ? deps.describeSource(contextDir) : null;
   const tag = request.tag ?? `${baseline.name}:${baseline.version}`;
   const created = epochToRfc3339(request.sourceDateEpoch);
 
@@ -384,6 +387,14 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
         })),
       })),
     );
+    // Described after the sources were read: a change made meanwhile shows up as dirty.
+    const git =
+      signers.length > 0
+        ? deps.describeSource(
+            contextDir,
+            listings.flatMap((l) => l.items.flatMap((item) => (item.file ? [item.file.abs] : []))),
+          )
+        : null;
     const attestations: { keyId: KeyId; digest: Digest; descriptor: Descriptor }[] = [];
     if (signers.length > 0) {
       const statement = buildProvenance({
@@ -402,7 +413,12 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
             baseline.from.tag !== undefined && { name: baseline.from.tag }),
         },
         sourceTree,
-        git: git && { commit: git.commit, remote: git.remote, dirty: git.dirty },
+        git: git && {
+          commit: git.commit,
+          remote: git.remote,
+          dirty: git.dirty,
+          ignoredInputs: git.ignoredInputs,
+        },
         builderId: request.builderId ?? DEFAULT_BUILDER_ID,
         builderVersion: deps.version,
         invocationId: deps.invocationId(),
@@ -458,7 +474,12 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       attestations: attestations.map(({ keyId, digest }) => ({ keyId, digest })),
       source: {
         tree: sourceTree,
-        git: git && { commit: git.commit, remote: git.remote, dirty: git.dirty },
+        git: git && {
+          commit: git.commit,
+          remote: git.remote,
+          dirty: git.dirty,
+          ignoredInputs: git.ignoredInputs,
+        },
       },
       moved,
     };

@@ -50,7 +50,13 @@ export interface ImageDetails extends ImageSummary {
 /** A manifest from the store, verified and parsed. */
 export async function readManifest(store: Store, descriptor: Descriptor): Promise<ImageManifest> {
   const bytes = await store.readBlob(descriptor.digest, MAX_MANIFEST_BYTES, descriptor.size);
-  const parsed = manifestSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    doc = undefined; // not JSON: reported below like any other non-manifest
+  }
+  const parsed = manifestSchema.safeParse(doc);
   if (!parsed.success)
     throw new IngotError('E_NOT_AN_IMAGE', `${descriptor.digest} is not an OCI image manifest`);
   return parsed.data;
@@ -62,7 +68,13 @@ export async function readConfig(store: Store, manifest: ImageManifest): Promise
     MAX_CONFIG_BYTES,
     manifest.config.size,
   );
-  const parsed = imageConfigSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    doc = undefined;
+  }
+  const parsed = imageConfigSchema.safeParse(doc);
   if (!parsed.success)
     throw new IngotError('E_NOT_AN_IMAGE', `${manifest.config.digest} is not an OCI image config`);
   return parsed.data;

@@ -1,13 +1,13 @@
-import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { parsePolicy } from '../core/policy/schema.js';
-import { MAX_SPEC_BYTES, SpecError } from '../core/yaml-spec.js';
+import { MAX_SPEC_BYTES } from '../core/yaml-spec.js';
 import { InToto, KeyError, type KeyId } from '../domain/attestation.js';
 import type { Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { TrustedKey } from '../core/attest/dsse.js';
+import { readSpecFile } from './spec-file.js';
 
 export interface PolicyDeps {
   readonly readPublicKey: (path: string) => { id: KeyId; key: KeyObject };
@@ -61,17 +61,11 @@ export async function loadTrust(
   }
 
   const file = resolve(options.policyFile);
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    throw new IngotError('E_POLICY_NOT_FOUND', `${options.policyFile}: no such policy file`);
-  }
-  if (size > MAX_SPEC_BYTES)
-    throw new SpecError('E_POLICY_TOO_LARGE', options.policyFile, [
-      { path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes` },
-    ]);
-  const spec = parsePolicy(readFileSync(file, 'utf8'), options.policyFile);
+  const text = readSpecFile(file, options.policyFile, MAX_SPEC_BYTES, {
+    notFound: 'E_POLICY_NOT_FOUND',
+    tooLarge: 'E_POLICY_TOO_LARGE',
+  }).toString('utf8');
+  const spec = parsePolicy(text, options.policyFile);
   const dir = dirname(file);
   const listed = spec.keys.map((k, i) => {
     const where = `${options.policyFile}: keys[${i}] (${k.name})`;
@@ -86,6 +80,12 @@ export async function loadTrust(
       );
     return { name: k.name, ...loaded };
   });
+  const twice = listed.find((k, i) => listed.findIndex((o) => o.id === k.id) !== i);
+  if (twice)
+    throw new IngotError(
+      'E_POLICY_INVALID',
+      `${options.policyFile}: keys: ${twice.name} is the same key as ${listed.find((o) => o.id === twice.id)!.name} (${twice.id}); a key counts once toward the threshold`,
+    );
   const keys = uniqueKeys([...listed, ...extra]);
 
   let bases: Policy['bases'] = null;

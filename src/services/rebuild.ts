@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { decodeBundle } from '../core/attest/bundle.js';
 import { parseStatement, type GitSource } from '../core/attest/provenance.js';
 import { INGOT_BUILD_TYPE, InToto, type ProvenanceSummary } from '../domain/attestation.js';
@@ -28,6 +28,8 @@ export interface RebuildReport {
   readonly baseline: string;
   readonly baselineDigest: { readonly recorded: string | null; readonly now: Digest };
   readonly sourceTree: { readonly recorded: string | null; readonly rebuilt: Digest };
+  /** Inputs of the original build that git ignores: the commit does not hold them. */
+  readonly ignoredInputs: number;
   readonly verified: boolean;
 }
 
@@ -46,7 +48,8 @@ type RebuildErrorCode =
   | 'E_REBUILD_NO_GIT'
   | 'E_REBUILD_COMMIT'
   | 'E_REBUILD_DIRTY'
-  | 'E_REBUILD_UNTRUSTED';
+  | 'E_REBUILD_UNTRUSTED'
+  | 'E_REBUILD_PATH';
 
 const fail = (code: RebuildErrorCode, message: string) => new IngotError(code, message);
 
@@ -113,7 +116,26 @@ export async function rebuildCheck(
       'E_REBUILD_NO_GIT',
       `${request.cwd} is not in a git work tree; check out ${recorded.remote ?? 'the source'} at ${recorded.commit}`,
     );
-  const baselineFile = join(here.root, provenance.baseline.path);
+  // Without --key the path is unauthenticated: it must stay inside the checkout.
+  const recordedPath = provenance.baseline.path;
+  if (isAbsolute(recordedPath) || recordedPath.split(/[\\/]/).includes('..'))
+    throw fail(
+      'E_REBUILD_PATH',
+      `the provenance names the baseline ${JSON.stringify(recordedPath)}, which is not a path inside a work tree`,
+    );
+  const baselineFile = join(here.root, recordedPath);
+  let real: string;
+  try {
+    real = realpathSync(baselineFile);
+  } catch {
+    throw fail(
+      'E_REBUILD_NO_PROVENANCE',
+      `${recordedPath} (named by the provenance) is not in this work tree`,
+    );
+  }
+  const rootReal = realpathSync(here.root);
+  if (real !== rootReal && !real.startsWith(`${rootReal}/`))
+    throw fail('E_REBUILD_PATH', `${recordedPath} leads outside the work tree (to ${real})`);
   const tree = deps.describeSource(dirname(baselineFile));
   if (!tree || tree.commit !== recorded.commit)
     throw fail(
@@ -154,6 +176,7 @@ export async function rebuildCheck(
     baseline: provenance.baseline.path,
     baselineDigest: { recorded: provenance.baseline.digest, now: baselineNow },
     sourceTree: { recorded: provenance.sourceTree, rebuilt: result.source.tree },
+    ignoredInputs: recorded.ignoredInputs,
     verified: request.trust !== undefined,
   };
 }

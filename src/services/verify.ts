@@ -140,6 +140,15 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
       });
   }
 
+  // A measurement no trusted key vouches for could be anyone's: hosts would check running
+  // instances against it. Reported when trust is otherwise established, to not bury the
+  // first reason under a consequence of it.
+  if (decision.allowed && measurement !== null && !signed)
+    problems.push({
+      code: 'E_MEASUREMENT_UNSIGNED',
+      message: `no provenance signed by a trusted key names the attached measurement ${measurement}`,
+    });
+
   let blobs: VerifyReport['blobs'] = null;
   if (request.rehash) {
     const all: Descriptor[] = [manifest.config, ...manifest.layers];

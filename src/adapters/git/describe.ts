@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { relative, sep } from 'node:path';
 import type { GitSource } from '../../core/attest/provenance.js';
 
 export interface GitWorkTree extends GitSource {
@@ -7,8 +8,12 @@ export interface GitWorkTree extends GitSource {
 }
 
 /**
- * Hooks, fsmonitor and custom diff drivers are programs a repository can name in its own
- * config: a repository handed to the builder must not get to run code through `git status`.
+ * A repository names programs in its own config — hooks, fsmonitor, diff drivers, and the
+ * clean/smudge/process filters that `.gitattributes` attaches to paths — and `git status`
+ * would run them. The repository is handed to the builder by whoever wrote it: it must not
+ * get to run code. Hooks, fsmonitor and external diff are switched off here; filters are
+ * switched off by name (see filterOverrides); submodules, whose config we do not read, are
+ * not descended into.
  */
 const SAFE = [
   '-c',
@@ -26,7 +31,7 @@ function git(dir: string, args: readonly string[]): string | null {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 30_000,
-      maxBuffer: 16 * 1024 * 1024,
+      maxBuffer: 64 * 1024 * 1024,
       env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
     }).trimEnd();
   } catch {
@@ -34,38 +39,84 @@ function git(dir: string, args: readonly string[]): string | null {
   }
 }
 
+/** `-c filter.<name>.clean= …` for every filter the repository's config defines. */
+function filterOverrides(dir: string): string[] {
+  // Reading config runs nothing; an empty driver makes git pass content through as is.
+  const listed = git(dir, ['config', '--null', '--get-regexp', '^filter\\.']) ?? '';
+  const names = new Set<string>();
+  for (const record of listed.split('\0')) {
+    const key = record.split('\n', 1)[0] ?? '';
+    const name = /^filter\.(.+)\.[^.]+$/.exec(key)?.[1];
+    if (name) names.add(name);
+  }
+  return [...names].flatMap((name) =>
+    ['clean', 'smudge', 'process'].flatMap((kind) => ['-c', `filter.${name}.${kind}=`]),
+  );
+}
+
 /**
- * The git work tree holding `dir`, if any: HEAD's commit, the origin remote, and whether
- * anything under `dir` differs from HEAD (tracked changes or untracked, unignored files).
- * Returns null outside a work tree, or when git is missing or the repository has no commit.
+ * The git work tree holding `dir`, if any: HEAD's commit, the origin remote, whether anything
+ * under `dir` differs from HEAD (tracked changes or untracked, unignored files), and how many
+ * of `inputs` (absolute paths of files the build read) git ignores: those are sources that
+ * no commit holds. Null outside a work tree, when git is missing, or with no commit yet.
  */
-export function describeGit(dir: string): GitWorkTree | null {
+export function describeGit(dir: string, inputs: readonly string[] = []): GitWorkTree | null {
   const root = git(dir, ['rev-parse', '--show-toplevel']);
   if (root === null || root === '') return null;
   const commit = git(dir, ['rev-parse', '--verify', 'HEAD^{commit}']);
   if (commit === null || !/^[0-9a-f]{40,64}$/.test(commit)) return null;
-  const status = git(dir, ['status', '--porcelain=v1', '--untracked-files=normal', '--', '.']);
+  const status = git(dir, [
+    ...filterOverrides(dir),
+    'status',
+    '--porcelain=v1',
+    '--untracked-files=normal',
+    '--ignore-submodules=all',
+    '--',
+    '.',
+  ]);
   const remote = git(dir, ['config', '--get', 'remote.origin.url']);
+  let ignoredInputs = 0;
+  if (inputs.length > 0) {
+    const ignored = git(dir, [
+      'ls-files',
+      '-z',
+      '--others',
+      '--ignored',
+      '--exclude-standard',
+      '--',
+      '.',
+    ]);
+    const set = new Set((ignored ?? '').split('\0').filter(Boolean));
+    // ls-files prints paths relative to the folder it runs in, `dir`.
+    for (const input of inputs)
+      if (set.has(relative(dir, input).split(sep).join('/'))) ignoredInputs++;
+  }
   return {
     root,
     commit,
     remote: remote ? withoutCredentials(remote) : null,
     // If status cannot be read, the tree cannot be vouched for: call it dirty.
     dirty: status === null || status !== '',
+    ignoredInputs,
   };
 }
 
-/** `https://user:token@host/x` → `https://host/x`: provenance is public, tokens are not. */
+/**
+ * `https://user:token@host/x` → `https://host/x`: provenance is public, tokens are not.
+ * scp-like `git@host:org/repo.git` becomes `ssh://git@host/org/repo.git`, a URI.
+ */
 export function withoutCredentials(url: string): string {
+  const scp = /^([A-Za-z0-9._-]+@)?([A-Za-z0-9.-]+):(?!\/\/)(.+)$/.exec(url);
+  if (scp) return `ssh://${scp[1] ?? ''}${scp[2]}/${scp[3]!.replace(/^\//, '')}`;
   try {
     const parsed = new URL(url);
     if (parsed.username || parsed.password) {
-      parsed.username = '';
+      parsed.username = parsed.protocol === 'ssh:' ? parsed.username : '';
       parsed.password = '';
       return parsed.toString();
     }
     return url;
   } catch {
-    return url; // scp-like `git@host:org/repo.git` carries no secret
+    return url;
   }
 }

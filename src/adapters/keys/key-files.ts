@@ -5,7 +5,7 @@ import {
   sign,
   type KeyObject,
 } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, constants } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isP256, keyIdOf } from '../../core/attest/keys.js';
 import { KeyError, type GeneratedKey, type KeyId } from '../../domain/attestation.js';
@@ -40,7 +40,15 @@ export function generateKeyFiles(outDir: string, name: string): GeneratedKey {
       throw new KeyError('E_KEY_EXISTS', `${privatePath} appeared while the key was made`);
     throw err;
   }
-  writeFileExclusive(publicPath, publicPem, 0o644);
+  try {
+    writeFileExclusive(publicPath, publicPem, 0o644);
+  } catch (err) {
+    // Half a pair is no pair: take back the private key this call wrote.
+    rmSync(privatePath, { force: true });
+    if (errnoOf(err) === 'EEXIST')
+      throw new KeyError('E_KEY_EXISTS', `${publicPath} appeared while the key was made`);
+    throw err;
+  }
   return { keyId: keyIdOf(pair.publicKey), privateKey: privatePath, publicKey: publicPath };
 }
 
@@ -123,11 +131,19 @@ function wrongType(where: string, key: KeyObject): KeyError {
 function readKeyFile(path: string): { bytes: Buffer; mode: number; uid: number } {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY);
+    // Non-blocking: a FIFO named as a key must be refused, not wait forever for a writer.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT')
+    const code = errnoOf(err);
+    if (code === 'ENOENT')
       throw new KeyError('E_KEY_NOT_FOUND', `${path}: no such key file`, { details: { path } });
-    throw err;
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new KeyError('E_KEY_PERMISSIONS', `${path}: not readable by this user`, {
+        details: { path },
+      });
+    throw new KeyError('E_KEY_INVALID', `${path}: cannot be read (${code ?? String(err)})`, {
+      cause: err,
+    });
   }
   try {
     const info = fstatSync(fd);

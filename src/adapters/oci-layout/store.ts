@@ -36,8 +36,13 @@ import { withLock } from './lock.js';
 const REF_NAME =
   /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
 
+/** A tag may not look like a digest, or `ingot verify <digest>` could be pointed elsewhere. */
+function isValidTag(tag: string): boolean {
+  return tag.length <= 255 && REF_NAME.test(tag) && !/^(sha256:)?[0-9a-f]{64}$/.test(tag);
+}
+
 export function checkTag(tag: string): void {
-  if (tag.length > 255 || !REF_NAME.test(tag) || /^(sha256:)?[0-9a-f]{64}$/.test(tag)) {
+  if (!isValidTag(tag)) {
     throw new StoreError(
       'E_TAG_INVALID',
       `tag ${JSON.stringify(tag)} is not valid: use letters and digits separated by . _ - : @ + or /, such as "hello:1.0"`,
@@ -99,8 +104,14 @@ export class OciLayoutStore implements Store {
   async resolve(ref: string): Promise<Descriptor> {
     const index = await this.index();
     const images = index.manifests.filter((d) => d.annotations?.[Annotation.subject] === undefined);
-    const byTag = images.find((d) => d.annotations?.[Annotation.refName] === ref);
-    if (byTag) return byTag;
+    // A full digest names content and is looked up as such: index.json is writable by
+    // whoever can write the store, and a "tag" spelled like a digest must not redirect it.
+    if (!isDigest(ref)) {
+      const byTag = images.find(
+        (d) => d.annotations?.[Annotation.refName] === ref && isValidTag(ref),
+      );
+      if (byTag) return byTag;
+    }
     if (isDigest(ref)) {
       const listed = index.manifests.find((d) => d.digest === ref);
       if (listed) return withoutRefName(listed);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from './runner.js';
+import { AttestationError } from '../../domain/attestation.js';
 import { readAttestations } from '../../services/attestation.js';
 
 export function registerAttestation(program: Command, run: Runner): void {
@@ -15,8 +16,20 @@ export function registerAttestation(program: Command, run: Runner): void {
     .action(async (ref: string) => {
       await run(
         async (app, io) => {
-          for (const { bundle } of await readAttestations(await app.store(), ref))
-            io.out(`${bundle.toString('utf8').trimEnd()}\n`);
+          for (const { bundle, attachment } of await readAttestations(await app.store(), ref)) {
+            // Re-serialised on one line: the bytes were written by whoever could write the
+            // store, and raw newlines or terminal escapes must not reach the reader's screen.
+            let doc: unknown;
+            try {
+              doc = JSON.parse(bundle.toString('utf8'));
+            } catch {
+              throw new AttestationError(
+                'E_BUNDLE_NOT_JSON',
+                `the bundle attached as ${attachment} is not JSON`,
+              );
+            }
+            io.out(`${JSON.stringify(doc)}\n`);
+          }
           return 0;
         },
         () => 'text',

@@ -72,6 +72,11 @@ function describe(r: RebuildReport): string {
     `  commit      ${r.commit}`,
     `  baseline    ${r.baseline} (${r.baselineDigest.recorded === r.baselineDigest.now ? 'same file' : `differs: recorded ${r.baselineDigest.recorded ?? '?'}, now ${r.baselineDigest.now}`})`,
     `  source tree ${r.sourceTree.recorded === r.sourceTree.rebuilt ? 'same content' : `differs: recorded ${r.sourceTree.recorded ?? '?'}, now ${r.sourceTree.rebuilt}`}`,
+    ...(r.ignoredInputs > 0
+      ? [
+          `  note        ${r.ignoredInputs} input file(s) of the original build are ignored by git: the commit does not hold them`,
+        ]
+      : []),
     `  provenance  ${r.verified ? 'verified' : 'not verified (give --key to require a trusted signature)'}`,
   ];
   return lines.join('\n') + '\n';

@@ -70,7 +70,7 @@ function describe(r: VerifyReport): string {
     if (p.git)
       row(
         'source',
-        `${p.git.remote ?? '(no remote)'} @ ${p.git.commit.slice(0, 12)}${p.git.dirty ? ' with uncommitted changes' : ''}`,
+        `${p.git.remote ?? '(no remote)'} @ ${p.git.commit.slice(0, 12)}${p.git.dirty ? ' with uncommitted changes' : ''}${p.git.ignoredInputs > 0 ? ` (+${p.git.ignoredInputs} input file(s) git ignores)` : ''}`,
       );
     else row('source', 'not in a git work tree');
     if (p.baseline) row('baseline', p.baseline.path);

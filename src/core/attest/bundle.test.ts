@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InToto, MAX_BUNDLE_BYTES } from '../../domain/attestation.js';
 import type { Digest } from '../../domain/digest.js';
@@ -123,6 +123,17 @@ describe('Sigstore bundles', () => {
       keyId: stranger.trusted.id,
     });
     expect(verifyBundle(lying, [k.trusted], subject)).toMatchObject({ keyId: k.trusted.id });
+    // …also when the hint names another trusted key.
+    const second = keyPair();
+    const misHinted = encodeBundle({
+      payloadType: InToto.payloadType,
+      payload: statement(),
+      signature: sign('sha256', pae(InToto.payloadType, statement()), second.privateKey),
+      keyId: k.trusted.id,
+    });
+    expect(verifyBundle(misHinted, [k.trusted, second.trusted], subject)).toMatchObject({
+      keyId: second.trusted.id,
+    });
     // A stranger's signature claiming a trusted key's id is a forgery attempt.
     const forged = encodeBundle({
       payloadType: InToto.payloadType,
@@ -131,5 +142,25 @@ describe('Sigstore bundles', () => {
       keyId: k.trusted.id,
     });
     expect(code(() => verifyBundle(forged, [k.trusted], subject))).toBe('E_SIGNATURE_INVALID');
+  });
+});
+
+describe('key ids', () => {
+  it('are the same for a key written with a compressed or an uncompressed point', () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const x = Buffer.from(jwk.x!, 'base64url');
+    const y = Buffer.from(jwk.y!, 'base64url');
+    const compressedPoint = Buffer.concat([Buffer.from([2 + (y[31]! & 1)]), x]);
+    // SubjectPublicKeyInfo for id-ecPublicKey / prime256v1 with a 33-byte point.
+    const spki = Buffer.concat([
+      Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'),
+      compressedPoint,
+    ]);
+    const compressed = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    expect(compressed.export({ type: 'spki', format: 'der' })).not.toEqual(
+      publicKey.export({ type: 'spki', format: 'der' }),
+    );
+    expect(keyIdOf(compressed)).toBe(keyIdOf(publicKey));
   });
 });

@@ -97,8 +97,12 @@ export function verifyEnvelope(
   const message = pae(envelope.payloadType, envelope.payload);
   const accepted = new Set<string>();
   for (const signature of envelope.signatures) {
-    const hinted = keys.filter((k) => k.id === signature.keyid);
-    const candidates = hinted.length > 0 ? hinted : keys;
+    // The hint only orders the search: a valid signature by any trusted key counts, whatever
+    // key the (unauthenticated) keyid names.
+    const candidates = [
+      ...keys.filter((k) => k.id === signature.keyid),
+      ...keys.filter((k) => k.id !== signature.keyid),
+    ];
     for (const candidate of candidates) {
       if (accepted.has(candidate.id)) continue;
       if (verifySignature(candidate.key, message, signature.sig, options.ecdsaEncoding)) {

@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { KeyId } from '../../domain/attestation.js';
 
 /**
@@ -7,7 +7,11 @@ import type { KeyId } from '../../domain/attestation.js';
  * as `verificationMaterial.publicKey.hint` and policies list keys by it.
  */
 export function keyIdOf(publicKey: KeyObject): KeyId {
-  const der = publicKey.export({ type: 'spki', format: 'der' });
+  // One key, one id: the same EC key can be written with a compressed or an uncompressed
+  // point, and a co-signer handing in a re-encoded copy of another's key must not count
+  // twice toward a threshold. The id is taken from the key rebuilt from its coordinates.
+  const canonical = createPublicKey({ key: publicKey.export({ format: 'jwk' }), format: 'jwk' });
+  const der = canonical.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(der).digest('hex');
 }
 

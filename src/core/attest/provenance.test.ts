@@ -27,6 +27,7 @@ const input: fc.Arbitrary<ProvenanceInput> = fc.record({
       commit: hex40,
       remote: fc.option(fc.webUrl(), { nil: null }),
       dirty: fc.boolean(),
+      ignoredInputs: fc.nat(),
     }),
     { nil: null },
   ),

@@ -9,6 +9,8 @@ export interface GitSource {
   /** The `origin` remote (any credentials removed), or null if there is none. */
   readonly remote: string | null;
   readonly dirty: boolean;
+  /** Files the build read that git ignores (vendored, generated): no commit holds them. */
+  readonly ignoredInputs: number;
 }
 
 export interface ProvenanceInput {
@@ -46,15 +48,15 @@ export function buildProvenance(input: ProvenanceInput): unknown {
       name: 'git',
       ...(input.git.remote !== null && { uri: `git+${input.git.remote}` }),
       digest: { gitCommit: input.git.commit },
-      annotations: { dirty: input.git.dirty },
+      annotations: { dirty: input.git.dirty, ignoredInputs: input.git.ignoredInputs },
     });
   dependencies.push({ name: 'source-tree', digest: sha256(input.sourceTree) });
   if (input.base)
     dependencies.push({
       name: 'base',
-      ...(input.base.name !== undefined && { uri: input.base.name }),
       digest: sha256(input.base.digest),
       mediaType: MediaType.imageManifest,
+      ...(input.base.name !== undefined && { annotations: { tag: input.base.name } }),
     });
   return {
     _type: InToto.statementType,
@@ -204,7 +206,7 @@ export function parseStatement(doc: unknown): ParsedStatement | StatementProblem
       level: p.level ?? null,
       sourceDateEpoch: p.sourceDateEpoch ?? null,
       base: base ? asDigest(base.digest?.['sha256']) : null,
-      baseName: base?.uri ?? null,
+      baseName: typeof base?.annotations?.['tag'] === 'string' ? base.annotations['tag'] : null,
       sourceTree: asDigest(byName('source-tree')?.digest?.['sha256']),
       git:
         commit !== undefined
@@ -212,12 +214,17 @@ export function parseStatement(doc: unknown): ParsedStatement | StatementProblem
               commit,
               remote: git?.uri?.startsWith('git+') ? git.uri.slice(4) : (git?.uri ?? null),
               dirty: git?.annotations?.['dirty'] === true,
+              ignoredInputs: ignoredInputsOf(git?.annotations?.['ignoredInputs']),
             }
           : null,
       measurement: byproduct('measurement'),
       sbom: byproduct('sbom'),
     },
   };
+}
+
+function ignoredInputsOf(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
 }
 
 function describeIssue(error: z.ZodError): string {

@@ -26,7 +26,12 @@ function provenance(over: Partial<ProvenanceSummary> = {}): ProvenanceSummary {
     base: baseA,
     baseName: null,
     sourceTree: null,
-    git: { commit: 'c'.repeat(40), remote: 'https://git.example/acme/app.git', dirty: false },
+    git: {
+      commit: 'c'.repeat(40),
+      remote: 'https://git.example/acme/app.git',
+      dirty: false,
+      ignoredInputs: 0,
+    },
     measurement: null,
     sbom: null,
     ...over,
@@ -88,7 +93,12 @@ describe('evaluate(policy, evidence)', () => {
       ['E_POLICY_BUILDER'],
     );
     const fromElsewhere = provenance({
-      git: { commit: 'c'.repeat(40), remote: 'https://git.example/other/app.git', dirty: false },
+      git: {
+        commit: 'c'.repeat(40),
+        remote: 'https://git.example/other/app.git',
+        dirty: false,
+        ignoredInputs: 0,
+      },
     });
     expect(evaluate(policy(), ev(verified(id(1), fromElsewhere))).reasons).toEqual([
       {
@@ -100,10 +110,20 @@ describe('evaluate(policy, evidence)', () => {
       'E_POLICY_SOURCE',
     ]);
     const dirty = provenance({
-      git: { commit: 'c'.repeat(40), remote: 'https://git.example/acme/app.git', dirty: true },
+      git: {
+        commit: 'c'.repeat(40),
+        remote: 'https://git.example/acme/app.git',
+        dirty: true,
+        ignoredInputs: 0,
+      },
     });
     expect(codes(policy(), ev(verified(id(1), dirty)))).toEqual(['E_POLICY_DIRTY']);
     expect(codes(policy({ allowDirty: true }), ev(verified(id(1), dirty)))).toEqual([]);
+    // Without pinned sources, too: a policy that does not name repositories still wants
+    // what runs to be what a commit holds.
+    expect(codes(policy({ sources: null }), ev(verified(id(1), dirty)))).toEqual([
+      'E_POLICY_DIRTY',
+    ]);
     expect(evaluate(policy(), ev(verified(id(1), provenance({ base: baseB })))).reasons).toEqual([
       { code: 'E_POLICY_BASE', message: `base ${baseB} is not in the allowed bases` },
     ]);
@@ -123,6 +143,11 @@ describe('evaluate(policy, evidence)', () => {
     const p = policy({ threshold: 2 });
     expect(codes(p, ev(verified(id(1)), verified(id(1))))).toEqual(['E_POLICY_THRESHOLD']);
     expect(codes(p, ev(verified(id(1)), verified(id(2))))).toEqual([]);
+    // A second key that signed some other statement does not make up the provenance's k.
+    expect(codes(p, ev(verified(id(1)), verified(id(2), null)))).toEqual(['E_POLICY_THRESHOLD']);
+    expect(codes({ ...p, predicateTypes: [] }, ev(verified(id(1)), verified(id(2), null)))).toEqual(
+      [],
+    );
     expect(codes(p, ev(verified(id(1)), { status: 'unknown-key', keyHint: id(7) }))).toEqual([
       'E_KEY_UNKNOWN',
       'E_POLICY_THRESHOLD',
@@ -151,7 +176,9 @@ describe('evaluate(policy, evidence)', () => {
         provenance({
           builderId: p.builder,
           base: p.base,
-          git: p.remote ? { commit: 'c'.repeat(40), remote: p.remote, dirty: p.dirty } : null,
+          git: p.remote
+            ? { commit: 'c'.repeat(40), remote: p.remote, dirty: p.dirty, ignoredInputs: 0 }
+            : null,
         }),
       ),
     ),

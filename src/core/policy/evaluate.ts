@@ -29,8 +29,23 @@ export function evaluate(policy: Policy, evidence: Evidence): PolicyDecision {
   const signerIds = [...new Set(trusted.map((s) => s.keyId))];
   const signers = signerIds.map((id) => ({ id, name: nameOf.get(id)! }));
   const threshold = Math.max(1, policy.threshold);
+  // The threshold holds per required statement: a second key that signed something else
+  // about the artifact must not make up the k of n of its provenance.
+  const perType = policy.predicateTypes.map((type) => ({
+    type,
+    keys: [
+      ...new Set(trusted.filter((s) => s.statement.predicateType === type).map((s) => s.keyId)),
+    ],
+  }));
+  const met =
+    perType.length > 0
+      ? perType.every((t) => t.keys.length >= threshold)
+      : signerIds.length >= threshold;
+  const names = (ids: readonly string[]) => ids.map((id) => nameOf.get(id)!).join(', ');
 
-  if (signerIds.length < threshold) {
+  if (!met) {
+    if (evidence.signatures.length === 0)
+      add({ code: 'E_NO_ATTESTATION', message: 'no signed attestation is attached' });
     const unknown = evidence.signatures.flatMap((s) =>
       s.status === 'unknown-key'
         ? [s.keyHint]
@@ -38,25 +53,30 @@ export function evaluate(policy: Policy, evidence: Evidence): PolicyDecision {
           ? [s.keyId]
           : [],
     );
-    if (evidence.signatures.length === 0)
-      add({ code: 'E_NO_ATTESTATION', message: 'no signed attestation is attached' });
-    else {
-      for (const id of new Set(unknown))
-        add({ code: 'E_KEY_UNKNOWN', message: `signed by unknown key ${describeKey(id)}` });
-      if (signerIds.length > 0 || unknown.length === 0 || threshold > 1)
-        add({
-          code: 'E_POLICY_THRESHOLD',
-          message: `signed by ${signerIds.length} trusted key(s)${signers.length > 0 ? ` (${signers.map((s) => s.name).join(', ')})` : ''}; the policy requires ${threshold}`,
-        });
-    }
+    for (const id of new Set(unknown))
+      add({ code: 'E_KEY_UNKNOWN', message: `signed by unknown key ${describeKey(id)}` });
+    if (
+      perType.length === 0 &&
+      evidence.signatures.length > 0 &&
+      (signerIds.length > 0 || unknown.length === 0)
+    )
+      add({
+        code: 'E_POLICY_THRESHOLD',
+        message: `signed by ${signerIds.length} trusted key(s)${signerIds.length > 0 ? ` (${names(signerIds)})` : ''}; the policy requires ${threshold}`,
+      });
   }
-
-  for (const type of policy.predicateTypes)
-    if (!trusted.some((s) => s.statement.predicateType === type))
+  for (const { type, keys } of perType) {
+    if (keys.length === 0)
       add({
         code: 'E_POLICY_PREDICATE',
         message: `no ${type} statement signed by a trusted key`,
       });
+    else if (keys.length < threshold)
+      add({
+        code: 'E_POLICY_THRESHOLD',
+        message: `${type} signed by ${keys.length} trusted key(s) (${names(keys)}); the policy requires ${threshold}`,
+      });
+  }
 
   const matchesSource = policy.sources ? picomatch([...policy.sources]) : null;
   for (const { statement } of trusted) {
@@ -78,12 +98,12 @@ export function evaluate(policy: Policy, evidence: Evidence): PolicyDecision {
           code: 'E_POLICY_SOURCE',
           message: `built from ${p.git.remote}, which is not allowed`,
         });
-      if (p.git?.dirty && !policy.allowDirty)
-        add({
-          code: 'E_POLICY_DIRTY',
-          message: `built from a work tree with uncommitted changes (at ${p.git.commit.slice(0, 12)})`,
-        });
     }
+    if (p.git?.dirty && !policy.allowDirty)
+      add({
+        code: 'E_POLICY_DIRTY',
+        message: `built from a work tree with uncommitted changes (at ${p.git.commit.slice(0, 12)})`,
+      });
     if (policy.bases) {
       if (p.base === null && !policy.bases.scratch)
         add({
