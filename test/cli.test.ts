@@ -51,7 +51,7 @@ describe('ingot CLI', () => {
     const r = ingot(['build', dir], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(r.stderr).toMatch(/layer 1\/1 site: 100%/);
+    expect(r.stderr).toMatch(/layer 1\/2 site: 100%/);
     expect(r.stderr).toMatch(/built web 1\.0 for linux\/amd64/);
     // Same inputs, same digest — from the command line too.
     expect(ingot(['build', '-q', join(dir, 'ingot.yaml')], { env }).stdout).toBe(
@@ -120,7 +120,7 @@ describe('ingot CLI', () => {
     ]);
     const inspect = ingot(['inspect', 'web:1.0'], { env });
     expect(inspect.stdout).toMatch(/measurement sha256:/);
-    expect(inspect.stdout).toMatch(/1 files, 1 folders, 0 symlinks/);
+    expect(inspect.stdout).toMatch(/1 files, 4 folders, 0 symlinks/); // + /dev, /proc, /sys
   });
 
   it('refuses to use a blob that was changed on disk, exit 1', () => {

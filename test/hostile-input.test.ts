@@ -336,13 +336,17 @@ describe('hostile base images', () => {
     const ctx = withBase([{ tar: layer1 }, { tar: layer2 }]);
     const result = await buildWith(home, ctx);
     const entries = await readMeasurement(await openStore(home), result.digest);
+    // /dev, /proc and /sys: the runtime's mount points, which every image carries.
     expect(entries.map((e) => e.path)).toEqual([
+      '/dev',
       '/etc',
       '/etc/a',
       '/etc/hard',
       '/opt',
       '/opt/f',
       '/opt/y',
+      '/proc',
+      '/sys',
     ]);
     expect(entries.find((e) => e.path === '/etc/hard')).toMatchObject({
       type: 'file',

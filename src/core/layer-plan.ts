@@ -2,7 +2,7 @@ import type { LayerSpec } from '../domain/baseline.js';
 import { SourceError } from '../domain/build-errors.js';
 import type { MeasuredEntry } from '../domain/measurement.js';
 import type { SourceFile, SourceListing } from '../domain/source.js';
-import { joinImagePath, parentOf, sortInTreeOrder, toEntryName } from './paths.js';
+import { joinImagePath, parentOf, sortInTreeOrder, toEntryName, toImagePath } from './paths.js';
 import type { RootfsTree } from './rootfs-tree.js';
 import type { TarEntryHeader } from './tar/header.js';
 import { formatMode } from './baseline/units.js';
@@ -136,16 +136,21 @@ function checkAgainstLower(tree: RootfsTree, path: string, type: TarEntryHeader[
 }
 
 /**
- * Folders the runtime contract mounts on (tmpfs, volumes) that no layer created. They must
- * exist in the image: the host mounts onto a read-only, measured rootfs and must never
- * create anything in it.
+ * Folders the runtime mounts on (/proc, /dev, /sys, the contract's tmpfs paths and volumes)
+ * that no layer created. They must exist in the image: the host mounts onto a read-only,
+ * measured rootfs and must never create anything in it. A tmpfs takes the mode of the
+ * folder it covers (runc copies it), so the `writable` ones are made 1777, as /tmp is.
  */
 export function planMountPoints(
   paths: readonly string[],
   tree: RootfsTree,
   mtime: number,
+  writable: ReadonlySet<string> = new Set(),
 ): PlannedEntry[] {
-  return sortInTreeOrder(missingDirs(paths, tree, new Set(), mtime), (e) => e.header.name);
+  const planned = missingDirs(paths, tree, new Set(), mtime).map((e) =>
+    writable.has(toImagePath(e.header.name)) ? { header: { ...e.header, mode: 0o1777 } } : e,
+  );
+  return sortInTreeOrder(planned, (e) => e.header.name);
 }
 
 /**

@@ -25,6 +25,7 @@ import {
 } from '../core/layer-plan.js';
 import { encodeMeasurement } from '../core/measurement.js';
 import { RootfsTree } from '../core/rootfs-tree.js';
+import { STANDARD_MOUNT_POINTS } from '../core/runtime/oci-spec.js';
 import { detectPackages } from '../core/sbom/detect.js';
 import { buildSpdx, encodeSpdx } from '../core/sbom/spdx.js';
 import { DEFAULT_BUILDER_ID, InToto, type KeyId } from '../domain/attestation.js';
@@ -255,12 +256,15 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
 
     // Our layers: planned against what lies below, in order, before any content is read.
     const plans: PlannedEntry[][] = [];
-    // The last layer needs applying only if the mount points must be checked against it.
-    const mountPaths = [...baseline.runtime.tmpfs, ...baseline.runtime.volumes].map((m) => m.path);
+    // Every layer is applied: the mount points are planned against all of them.
+    const mountPaths = [
+      ...STANDARD_MOUNT_POINTS,
+      ...baseline.runtime.tmpfs.map((m) => m.path),
+      ...baseline.runtime.volumes.map((m) => m.path),
+    ];
     baseline.layers.forEach((spec, i) => {
       const plan = planLayer(spec, listings[i]!, shape, request.sourceDateEpoch);
       plans.push(plan);
-      if (i === baseline.layers.length - 1 && mountPaths.length === 0) return;
       applyLayer(shape, {
         whiteouts: [],
         opaques: [],
@@ -270,7 +274,12 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
 
     const origins = baseline.layers.map((l) => `${l.source} → ${l.destination}`);
     const sources = baseline.layers.map((l) => l.source);
-    const mounts = planMountPoints(mountPaths, shape, request.sourceDateEpoch);
+    const mounts = planMountPoints(
+      mountPaths,
+      shape,
+      request.sourceDateEpoch,
+      new Set(baseline.runtime.tmpfs.map((m) => m.path)),
+    );
     if (mounts.length > 0) {
       plans.push(mounts);
       origins.push('mount points of the runtime contract');

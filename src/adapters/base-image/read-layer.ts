@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -57,6 +58,8 @@ export async function readBaseLayer(
     limits?: LayerLimits;
     copyTo?: string | null;
     onBytes?: (compressed: number) => void;
+    /** Keep every regular file's content as `<objectsDir>/<sha256>` (for materialising). */
+    objectsDir?: string;
   } = {},
 ): Promise<ReadLayerResult> {
   const limits = options.limits ?? DEFAULT_LAYER_LIMITS;
@@ -177,6 +180,7 @@ export async function readBaseLayer(
           const { size, sha256, sha1, content } = await hashEntry(
             item,
             wantsContent(path, h.size ?? 0),
+            options.objectsDir,
           );
           if (size !== (h.size ?? 0))
             throw new LayerError(
@@ -269,22 +273,42 @@ export async function readBaseLayer(
   return { changes: { whiteouts, opaques, entries }, uncompressedBytes: uncompressed };
 }
 
+let objectSeq = 0;
+
 async function hashEntry(
   stream: AsyncIterable<unknown>,
   capture: boolean,
+  objectsDir?: string,
 ): Promise<{ size: number; sha256: string; sha1: string; content?: Uint8Array }> {
   const sha256 = createHash('sha256');
   const sha1 = createHash('sha1');
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of stream) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    sha256.update(buf);
-    sha1.update(buf);
-    if (capture) chunks.push(buf);
+  // Content goes to a flat, private folder under names we choose: nothing in the archive
+  // decides where a byte is written.
+  const tmp =
+    objectsDir === undefined ? null : join(objectsDir, `.tmp-${process.pid}-${objectSeq++}`);
+  const fd = tmp === null ? null : openSync(tmp, 'wx', 0o600);
+  try {
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      size += buf.length;
+      sha256.update(buf);
+      sha1.update(buf);
+      if (capture) chunks.push(buf);
+      if (fd !== null)
+        for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+    }
+  } catch (err) {
+    if (fd !== null) closeSync(fd);
+    if (tmp !== null) rmSync(tmp, { force: true });
+    throw err;
   }
   const out = { size, sha256: sha256.digest('hex'), sha1: sha1.digest('hex') };
+  if (fd !== null && tmp !== null && objectsDir !== undefined) {
+    closeSync(fd);
+    renameSync(tmp, join(objectsDir, out.sha256));
+  }
   return capture ? { ...out, content: Buffer.concat(chunks) } : out;
 }
 

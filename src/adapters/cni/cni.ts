@@ -1,0 +1,151 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { IngotError } from '../../domain/errors.js';
+import type { Attachment, Network } from '../../ports/network.js';
+
+const run = promisify(execFile);
+
+export interface CniOptions {
+  /** Folder of the plugin binaries (Debian: /usr/lib/cni). */
+  readonly pluginDir: string;
+  /** Bridge device the instances share; created by the plugin on first use. */
+  readonly bridge: string;
+  /** IPv4 subnet instances get addresses from, e.g. "10.88.0.0/24". */
+  readonly subnet: string;
+  /** Where host-local IPAM keeps its allocations. */
+  readonly ipamDir: string;
+  /** Network name in the CNI config (also names IPAM's folder). */
+  readonly name: string;
+}
+
+interface CniResult {
+  ips?: { address: string }[];
+}
+
+const NETNS_DIR = '/run/netns';
+
+/**
+ * Networking through the CNI plugins, invoked as the CNI spec says: the command and the
+ * container in environment variables, the network config on stdin, the result on stdout.
+ * bridge + host-local IPAM give each instance an address on a host bridge; loopback brings
+ * up `lo`. No IP masquerading, so nothing is added to iptables.
+ */
+export class CniNetwork implements Network {
+  constructor(private readonly options: CniOptions) {}
+
+  private netnsName(id: string): string {
+    return `ingot-${id}`;
+  }
+
+  private configs(): Record<string, unknown>[] {
+    const o = this.options;
+    return [
+      { cniVersion: '1.0.0', name: `${o.name}-lo`, type: 'loopback' },
+      {
+        cniVersion: '1.0.0',
+        name: o.name,
+        type: 'bridge',
+        bridge: o.bridge,
+        isGateway: true,
+        ipMasq: false,
+        ipam: { type: 'host-local', ranges: [[{ subnet: o.subnet }]], dataDir: o.ipamDir },
+      },
+    ];
+  }
+
+  private plugin(
+    command: 'ADD' | 'DEL',
+    id: string,
+    config: Record<string, unknown>,
+  ): Promise<CniResult> {
+    const type = String(config['type']);
+    const ifname = type === 'loopback' ? 'lo' : 'eth0';
+    return new Promise((resolve, reject) => {
+      const child = spawn(join(this.options.pluginDir, type), [], {
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          CNI_COMMAND: command,
+          CNI_CONTAINERID: id,
+          CNI_NETNS: join(NETNS_DIR, this.netnsName(id)),
+          CNI_IFNAME: ifname,
+          CNI_PATH: this.options.pluginDir,
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', (e) =>
+        reject(
+          new IngotError(
+            'E_NETWORK_MISSING',
+            `CNI plugin ${type}: ${e.message} (run ./scripts/setup)`,
+          ),
+        ),
+      );
+      child.on('close', (code) => {
+        if (code === 0) {
+          resolve(out.trim() === '' ? {} : (JSON.parse(out) as CniResult));
+          return;
+        }
+        let msg = err.trim() || out.trim();
+        try {
+          const parsed = JSON.parse(out) as { msg?: string; details?: string };
+          msg = [parsed.msg, parsed.details].filter(Boolean).join(': ');
+        } catch {
+          // not JSON: keep the raw text
+        }
+        reject(new IngotError('E_NETWORK', `CNI ${type} ${command} for ${id}: ${msg}`));
+      });
+      child.stdin.end(JSON.stringify(config));
+    });
+  }
+
+  async attach(id: string): Promise<Attachment> {
+    const netns = join(NETNS_DIR, this.netnsName(id));
+    if (!existsSync(netns)) await run('ip', ['netns', 'add', this.netnsName(id)]);
+    try {
+      let address = '';
+      for (const config of this.configs()) {
+        const result = await this.plugin('ADD', id, config);
+        const ip = result.ips?.[0]?.address;
+        if (ip) address = ip.split('/')[0] ?? '';
+      }
+      if (!address) throw new IngotError('E_NETWORK', `CNI gave ${id} no address`);
+      return { netns, address };
+    } catch (err) {
+      await this.detach(id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async detach(id: string): Promise<void> {
+    for (const config of this.configs().reverse()) await this.plugin('DEL', id, config);
+    if (existsSync(join(NETNS_DIR, this.netnsName(id))))
+      await run('ip', ['netns', 'delete', this.netnsName(id)]);
+  }
+
+  async find(id: string): Promise<Attachment | null> {
+    const netns = join(NETNS_DIR, this.netnsName(id));
+    if (!existsSync(netns)) return null;
+    try {
+      const { stdout } = await run('ip', [
+        '-netns',
+        this.netnsName(id),
+        '-4',
+        '-o',
+        'addr',
+        'show',
+        'dev',
+        'eth0',
+      ]);
+      const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(stdout)?.[1];
+      return address ? { netns, address } : null;
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lchownSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { applyLayer } from '../../core/apply-layer.js';
+import { diffTree } from '../../core/integrity/diff.js';
+import { encodeMeasurement } from '../../core/measurement.js';
+import { RootfsTree } from '../../core/rootfs-tree.js';
+import { digestHex, type Digest } from '../../domain/digest.js';
+import { IngotError } from '../../domain/errors.js';
+import type { FileExtra, MeasuredEntry } from '../../domain/measurement.js';
+import type { Descriptor } from '../../domain/oci.js';
+import { readBaseLayer } from '../base-image/read-layer.js';
+import { OciLayout } from '../oci-layout/layout.js';
+import { scanTree } from './scan.js';
+
+export interface MaterialiseRequest {
+  /** `$INGOT_HOME/rootfs`. */
+  readonly cacheDir: string;
+  readonly storeRoot: string;
+  readonly image: Digest;
+  readonly layers: readonly Descriptor[];
+  readonly diffIds: readonly Digest[];
+  /** The measurement (already checked to be the signed one) as its entries and bytes. */
+  readonly measurement: { readonly entries: readonly MeasuredEntry[]; readonly bytes: Buffer };
+  /** Folders the runtime mounts over; created if the image lacks them. */
+  readonly mountPoints: readonly string[];
+}
+
+export interface Materialised {
+  /** The rootfs folder to hand to runc. */
+  readonly rootfs: string;
+  readonly reused: boolean;
+  /** Mount points the host added (not in the measurement, expected to be empty folders). */
+  readonly mountPoints: readonly string[];
+}
+
+const READY = 'ready.json';
+
+export function rootfsDir(cacheDir: string, image: Digest): string {
+  return join(cacheDir, digestHex(image));
+}
+
+/**
+ * Unpack an artifact once into `$INGOT_HOME/rootfs/<digest>/rootfs`, root-owned, and verify it
+ * against the measurement before anything runs from it.
+ *
+ * Hostile layers cannot place a byte outside it: layer content is written only to a flat
+ * folder of objects named by their sha256 (read-layer.ts), and the tree is then built from
+ * the flattened measurement, whose paths are validated and whose parents are always folders
+ * this function created itself (a path under a symlink is refused when layers are applied).
+ * Layers are decompressed within the same bounds as base images. The tree that results must
+ * equal the signed measurement byte for byte, and the files on disk must match it.
+ */
+export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materialised> {
+  mkdirSync(req.cacheDir, { recursive: true, mode: 0o700 });
+  chmodSync(req.cacheDir, 0o700);
+  const final = rootfsDir(req.cacheDir, req.image);
+  const added = req.mountPoints.filter(
+    (m) => !req.measurement.entries.some((e) => e.path === m && e.type === 'dir'),
+  );
+  if (existsSync(join(final, READY)))
+    return { rootfs: join(final, 'rootfs'), reused: true, mountPoints: added };
+
+  const staging = join(req.cacheDir, `.staging-${randomBytes(6).toString('hex')}`);
+  const objects = join(staging, 'objects');
+  const rootfs = join(staging, 'rootfs');
+  mkdirSync(objects, { recursive: true, mode: 0o700 });
+  mkdirSync(rootfs, { mode: 0o755 });
+  try {
+    const layout = new OciLayout(req.storeRoot);
+    const tree = new RootfsTree<FileExtra>();
+    for (const [i, descriptor] of req.layers.entries()) {
+      const { changes } = await readBaseLayer(layout, descriptor, req.diffIds[i]!, {
+        objectsDir: objects,
+      });
+      const problem = applyLayer(tree, changes);
+      if (problem)
+        throw new IngotError(
+          'E_ROOTFS_LAYER',
+          `layer ${descriptor.digest}: ${problem.entry} would be written through ${problem.path}`,
+        );
+    }
+    const entries = tree.entries().map((t) => t.entry);
+    if (!encodeMeasurement(entries).equals(req.measurement.bytes))
+      throw new IngotError(
+        'E_ROOTFS_MEASUREMENT',
+        `the layers of ${req.image} do not flatten to its measurement`,
+      );
+
+    const used = new Set<string>();
+    for (const e of entries) {
+      const abs = join(rootfs, e.path);
+      if (e.type === 'dir') mkdirSync(abs, { mode: 0o700 });
+      else if (e.type === 'symlink') symlinkSync(e.target ?? '', abs);
+      else if (e.hardlink !== undefined) linkSync(join(rootfs, e.hardlink), abs);
+      else {
+        const object = join(objects, e.sha256 ?? '');
+        // The first path of a content takes the object's inode; others get copies, so that
+        // paths with the same content but other owners or modes stay independent.
+        if (used.has(object)) copyFileSync(object, abs);
+        else {
+          linkSync(object, abs);
+          used.add(object);
+        }
+      }
+      lchownSync(abs, e.uid, e.gid);
+      // After chown, which clears set-id bits; symlinks have no mode of their own.
+      if (e.type !== 'symlink') chmodSync(abs, e.mode);
+    }
+    for (const m of added) mkdirSync(join(rootfs, m), { recursive: true, mode: 0o755 });
+
+    const drift = diffTree(req.measurement.entries, scanTree(rootfs), new Set(added));
+    if (drift.length > 0)
+      throw new IngotError(
+        'E_ROOTFS_VERIFY',
+        `the unpacked rootfs of ${req.image} does not match its measurement: ${JSON.stringify(drift.slice(0, 3))}`,
+      );
+    rmSync(objects, { recursive: true, force: true });
+    writeFileSync(
+      join(staging, READY),
+      JSON.stringify({ image: req.image, mountPoints: added }) + '\n',
+    );
+    try {
+      renameSync(staging, final);
+    } catch (err) {
+      // Someone materialised the same artifact meanwhile: theirs is as good as ours.
+      if (existsSync(join(final, READY))) {
+        rmSync(staging, { recursive: true, force: true });
+        return { rootfs: join(final, 'rootfs'), reused: true, mountPoints: added };
+      }
+      throw err;
+    }
+    return { rootfs: join(final, 'rootfs'), reused: false, mountPoints: added };
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Remove every cached rootfs (and abandoned staging) not in `keep`; returns what went. */
+export function collectRootfs(cacheDir: string, keep: ReadonlySet<Digest>): string[] {
+  if (!existsSync(cacheDir)) return [];
+  const keepHex = new Set([...keep].map(digestHex));
+  const removed: string[] = [];
+  for (const name of readdirSync(cacheDir)) {
+    if (keepHex.has(name)) continue;
+    rmSync(join(cacheDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}

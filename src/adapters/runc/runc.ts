@@ -1,0 +1,106 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { IngotError } from '../../domain/errors.js';
+import type { ContainerState, Runtime } from '../../ports/runtime.js';
+
+const run = promisify(execFile);
+
+/**
+ * runc from Debian, with its own state root so that Ingot's containers are told apart from
+ * anybody else's, and orphans are found by listing that root alone.
+ */
+export class RuncRuntime implements Runtime {
+  constructor(
+    private readonly root: string,
+    private readonly binary = 'runc',
+  ) {}
+
+  private async runc(args: readonly string[]): Promise<string> {
+    try {
+      const { stdout } = await run(this.binary, ['--root', this.root, ...args], {
+        timeout: 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      return stdout;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string; code?: string };
+      if (e.code === 'ENOENT')
+        throw new IngotError(
+          'E_RUNTIME_MISSING',
+          `${this.binary} is not installed: run ./scripts/setup`,
+        );
+      throw new IngotError(
+        'E_RUNTIME',
+        `runc ${args[0]} failed: ${(e.stderr ?? e.message).trim()}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  create(id: string, bundle: string, stdio: { stdout: number; stderr: number }): Promise<void> {
+    // runc hands its stdio to the container: files, never pipes, or this would wait for the
+    // container to exit (FIELD-NOTES).
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.binary, ['--root', this.root, 'create', '--bundle', bundle, id], {
+        stdio: ['ignore', stdio.stdout, stdio.stderr],
+      });
+      child.on('error', (err) =>
+        reject(new IngotError('E_RUNTIME_MISSING', `${this.binary}: ${err.message}`)),
+      );
+      child.on('exit', (code) =>
+        code === 0
+          ? resolve()
+          : reject(
+              new IngotError(
+                'E_RUNTIME',
+                `runc create ${id} exited with ${code} (see the instance log)`,
+              ),
+            ),
+      );
+    });
+  }
+
+  async start(id: string): Promise<void> {
+    await this.runc(['start', id]);
+  }
+
+  async kill(id: string, signal: 'TERM' | 'KILL'): Promise<void> {
+    await this.runc(['kill', id, signal]);
+  }
+
+  async delete(id: string, force = false): Promise<void> {
+    await this.runc(['delete', ...(force ? ['--force'] : []), id]);
+  }
+
+  async state(id: string): Promise<ContainerState | null> {
+    try {
+      return toState(JSON.parse(await this.runc(['state', id])) as RawState);
+    } catch (err) {
+      if (err instanceof IngotError && /does not exist|not exist/.test(err.message)) return null;
+      throw err;
+    }
+  }
+
+  async list(): Promise<ContainerState[]> {
+    const raw = (JSON.parse((await this.runc(['list', '--format', 'json'])) || 'null') ??
+      []) as RawState[];
+    return raw.map(toState);
+  }
+}
+
+interface RawState {
+  id: string;
+  status: string;
+  pid?: number;
+  bundle: string;
+}
+
+function toState(raw: RawState): ContainerState {
+  const status =
+    raw.status === 'created' || raw.status === 'running' || raw.status === 'paused'
+      ? raw.status
+      : 'stopped';
+  return { id: raw.id, status, pid: raw.pid ?? 0, bundle: raw.bundle };
+}

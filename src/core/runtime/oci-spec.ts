@@ -1,0 +1,161 @@
+import type { RuntimeContract } from '../../domain/baseline.js';
+
+/** What an instance runs, after the image config and the fleet's settings are resolved. */
+export interface InstanceSpecInput {
+  /** Deterministic instance id: the container id and the hostname. */
+  readonly id: string;
+  /** Absolute path of the materialised, verified rootfs. */
+  readonly rootfs: string;
+  readonly process: {
+    readonly args: readonly string[];
+    readonly env: readonly string[];
+    readonly cwd: string;
+    readonly uid: number;
+    readonly gid: number;
+  };
+  readonly runtime: RuntimeContract;
+  /** Host folders for the contract's named volumes, by name. */
+  readonly volumes: Readonly<Record<string, string>>;
+  readonly resources: {
+    readonly memoryBytes?: number;
+    /** Fractional CPUs, e.g. 0.5. */
+    readonly cpus?: number;
+    readonly pids?: number;
+  };
+  /** Path of the instance's network namespace, or null for a private one with no links. */
+  readonly netns: string | null;
+  readonly cgroupsPath: string;
+}
+
+/** runc's defaults (`runc spec`): kernel interfaces a container must not read or change. */
+export const MASKED_PATHS = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/sys/firmware',
+  '/proc/scsi',
+] as const;
+export const READONLY_PATHS = [
+  '/proc/bus',
+  '/proc/fs',
+  '/proc/irq',
+  '/proc/sys',
+  '/proc/sysrq-trigger',
+] as const;
+
+/** Mount points every instance has besides the contract's: created in each rootfs. */
+export const STANDARD_MOUNT_POINTS = ['/proc', '/dev', '/sys'] as const;
+
+/** Options of the contract's writable paths: nothing there may be run, set-id or a device. */
+export const TMPFS_OPTIONS = ['nosuid', 'nodev', 'noexec', 'mode=1777'] as const;
+const DEFAULT_TMPFS_BYTES = 64 * 1024 * 1024;
+const CPU_PERIOD_US = 100_000;
+
+/**
+ * The OCI runtime config of one instance. Pure. Immutability is decided here: the root is
+ * read-only, no process can gain privileges, no capability is granted unless the artifact
+ * declares it, the only writable places are the contract's tmpfs paths (never executable)
+ * and its named volumes.
+ */
+export function buildRuntimeSpec(input: InstanceSpecInput): Record<string, unknown> {
+  const caps = [...new Set(input.runtime.capabilities)].sort();
+  const mounts: Record<string, unknown>[] = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'noexec', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
+    {
+      destination: '/dev/mqueue',
+      type: 'mqueue',
+      source: 'mqueue',
+      options: ['nosuid', 'noexec', 'nodev'],
+    },
+    {
+      destination: '/sys',
+      type: 'sysfs',
+      source: 'sysfs',
+      options: ['nosuid', 'noexec', 'nodev', 'ro'],
+    },
+    ...input.runtime.tmpfs.map((t) => ({
+      destination: t.path,
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: [...TMPFS_OPTIONS, `size=${t.sizeBytes ?? DEFAULT_TMPFS_BYTES}`],
+    })),
+    ...input.runtime.volumes.map((v) => {
+      const source = input.volumes[v.name];
+      if (source === undefined) throw new Error(`no host folder for volume ${v.name}`);
+      // Data, not code: a volume is never a way to run something the measurement lacks.
+      return {
+        destination: v.path,
+        type: 'bind',
+        source,
+        options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec', 'rprivate'],
+      };
+    }),
+  ];
+  const r = input.resources;
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: input.process.uid, gid: input.process.gid },
+      args: [...input.process.args],
+      env: [...input.process.env],
+      cwd: input.process.cwd,
+      capabilities: {
+        bounding: caps,
+        effective: caps,
+        permitted: caps,
+        ambient: caps,
+      },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: input.rootfs, readonly: true },
+    hostname: input.id,
+    mounts,
+    linux: {
+      cgroupsPath: input.cgroupsPath,
+      resources: {
+        devices: [{ allow: false, access: 'rwm' }],
+        ...(r.memoryBytes !== undefined && {
+          memory: { limit: r.memoryBytes, swap: r.memoryBytes },
+        }),
+        ...(r.cpus !== undefined && {
+          cpu: { quota: Math.max(1000, Math.round(r.cpus * CPU_PERIOD_US)), period: CPU_PERIOD_US },
+        }),
+        ...(r.pids !== undefined && { pids: { limit: r.pids } }),
+      },
+      namespaces: [
+        { type: 'pid' },
+        input.netns === null ? { type: 'network' } : { type: 'network', path: input.netns },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+      ],
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+    },
+  };
+}

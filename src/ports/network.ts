@@ -1,0 +1,15 @@
+/** An instance's own network: a namespace with an address the host can reach. */
+export interface Attachment {
+  /** Path of the network namespace, for the runtime config. */
+  readonly netns: string;
+  /** IPv4 address of the instance, without prefix length. */
+  readonly address: string;
+}
+
+export interface Network {
+  attach(id: string): Promise<Attachment>;
+  /** Release everything attach made; safe to call twice or after a half-made attach. */
+  detach(id: string): Promise<void>;
+  /** The namespace an earlier attach made, if it still exists (after an agent restart). */
+  find(id: string): Promise<Attachment | null>;
+}

@@ -1,0 +1,27 @@
+/** A container as the runtime reports it. */
+export interface ContainerState {
+  readonly id: string;
+  readonly status: 'created' | 'running' | 'paused' | 'stopped';
+  /** Host pid of the container's init process (0 when stopped). */
+  readonly pid: number;
+  readonly bundle: string;
+}
+
+/**
+ * The OCI runtime, as the agent needs it: create from a bundle with given output files,
+ * start, signal, delete, and report. Deliberately no exec, no update, no pause: nothing
+ * here changes what a running container is.
+ */
+export interface Runtime {
+  create(
+    id: string,
+    bundle: string,
+    stdio: { readonly stdout: number; readonly stderr: number },
+  ): Promise<void>;
+  start(id: string): Promise<void>;
+  kill(id: string, signal: 'TERM' | 'KILL'): Promise<void>;
+  /** Remove a stopped container (with force, a running one too). */
+  delete(id: string, force?: boolean): Promise<void>;
+  state(id: string): Promise<ContainerState | null>;
+  list(): Promise<ContainerState[]>;
+}

@@ -1,0 +1,428 @@
+import {
+  chownSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { INITIAL_HEALTH, nextHealth, type HealthState } from '../core/runtime/health.js';
+import { buildRuntimeSpec, STANDARD_MOUNT_POINTS } from '../core/runtime/oci-spec.js';
+import { resolveUser } from '../core/runtime/user.js';
+import type { HealthProbe } from '../domain/baseline.js';
+import type { Digest } from '../domain/digest.js';
+import { IngotError, isIngotError } from '../domain/errors.js';
+import {
+  isInstanceId,
+  type DesiredInstance,
+  type InstanceState,
+  type ObservedInstance,
+} from '../domain/instance.js';
+import type { Network } from '../ports/network.js';
+import type { Runtime } from '../ports/runtime.js';
+import type { Store } from '../ports/store.js';
+import { openArtifact, type Artifact } from './artifact.js';
+import type { LoadedPolicy } from './policy.js';
+import { verifyArtifact } from './verify.js';
+
+export interface AgentDeps {
+  /** `$INGOT_HOME`: instances/, volumes/, agent/state.json live here. */
+  readonly home: string;
+  readonly store: Store;
+  readonly runtime: Runtime;
+  readonly network: Network;
+  /** The policy and keys every start is admitted against, read fresh each time. */
+  readonly trust: () => Promise<LoadedPolicy>;
+  /** Unpack and verify an artifact's rootfs (cached per digest). */
+  readonly materialise: (
+    artifact: Artifact,
+    mountPoints: readonly string[],
+  ) => Promise<{ readonly rootfs: string }>;
+  readonly probe: (address: string, probe: HealthProbe, timeoutMs: number) => Promise<boolean>;
+  readonly now: () => Date;
+  /** SIGTERM, then this long, then SIGKILL (default 10 s). */
+  readonly stopGraceMs?: number;
+  /** Each instance's log is rotated past this size, one old file kept (default 10 MiB). */
+  readonly logMaxBytes?: number;
+  /** cgroup under which instances are placed, one child each (default "/ingot"). */
+  readonly cgroupParent?: string;
+}
+
+interface Tracked {
+  id: string;
+  fleet: string;
+  artifact: Digest;
+  state: InstanceState;
+  reason?: string;
+  address?: string;
+  pid?: number;
+  startedAt?: string;
+  health?: HealthState;
+  lastProbe?: number;
+}
+
+const STATE_VERSION = 1;
+
+/**
+ * The host side of Ingot: turns admitted artifacts into running instances and reports
+ * them. Its whole surface is apply, observe, logs (and recover after a restart): it has no
+ * operation that changes a running instance. Every input and output is plain data, so the
+ * same interface can be served over HTTP.
+ */
+export class Agent {
+  private readonly tracked = new Map<string, Tracked>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private applying: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: AgentDeps) {}
+
+  private get stateFile(): string {
+    return join(this.deps.home, 'agent', 'state.json');
+  }
+
+  private instanceDir(id: string): string {
+    return join(this.deps.home, 'instances', id);
+  }
+
+  private persist(): void {
+    const dir = join(this.deps.home, 'agent');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.stateFile}.tmp-${process.pid}`;
+    const instances = [...this.tracked.values()].map(
+      ({ health: _h, lastProbe: _l, ...rest }) => rest,
+    );
+    writeFileSync(tmp, JSON.stringify({ version: STATE_VERSION, instances }) + '\n', {
+      mode: 0o600,
+    });
+    renameSync(tmp, this.stateFile);
+  }
+
+  /**
+   * Make what runs match `desired`: start what is missing, stop what is not wanted. A
+   * desired instance that already runs is left alone, whatever else changed: replacing it
+   * is the controller's decision, made by naming a new instance.
+   */
+  apply(desired: readonly DesiredInstance[]): Promise<ObservedInstance[]> {
+    const next = this.applying.then(async () => {
+      for (const d of desired)
+        if (!isInstanceId(d.id))
+          throw new IngotError(
+            'E_INSTANCE_ID',
+            `${JSON.stringify(d.id)} is not a valid instance id`,
+          );
+      const wanted = new Set(desired.map((d) => d.id));
+      for (const t of [...this.tracked.values()]) if (!wanted.has(t.id)) await this.stop(t.id);
+      await Promise.all(
+        desired
+          .filter((d) => {
+            const t = this.tracked.get(d.id);
+            return !t || t.state === 'stopped';
+          })
+          .map((d) => this.start(d)),
+      );
+      return this.snapshot();
+    });
+    this.applying = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Every instance the agent knows, with the runtime's view of whether it still runs. */
+  async observe(): Promise<ObservedInstance[]> {
+    await this.refresh();
+    return this.snapshot();
+  }
+
+  private snapshot(): ObservedInstance[] {
+    return [...this.tracked.values()]
+      .map(({ health: _h, lastProbe: _l, ...rest }) => ({ ...rest }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** The instance's stdout and stderr (the rotated part first). */
+  logs(id: string): string {
+    if (!isInstanceId(id) || !this.tracked.has(id))
+      throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${JSON.stringify(id)}`);
+    return readLogs(this.instanceDir(id));
+  }
+
+  private async start(d: DesiredInstance): Promise<void> {
+    const t: Tracked = { id: d.id, fleet: d.fleet, artifact: d.artifact, state: 'pending' };
+    this.tracked.set(d.id, t);
+    this.persist();
+
+    // Admission, again, on the host: signatures, provenance, policy and every blob.
+    const trust = await this.deps.trust();
+    const report = await verifyArtifact(this.deps.store, {
+      ref: d.artifact,
+      policy: trust.policy,
+      keys: trust.keys,
+      rehash: true,
+    });
+    if (!report.ok) {
+      t.state = 'refused';
+      t.reason = [
+        ...report.problems.map((p) => `${p.message} (${p.code})`),
+        ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
+      ].join('; ');
+      this.persist();
+      return;
+    }
+
+    let attached = false;
+    try {
+      const artifact = await openArtifact(this.deps.store, d.artifact);
+      const mountPoints = [
+        ...STANDARD_MOUNT_POINTS,
+        ...artifact.runtime.tmpfs.map((m) => m.path),
+        ...artifact.runtime.volumes.map((m) => m.path),
+      ];
+      const { rootfs } = await this.deps.materialise(artifact, mountPoints);
+      const image = artifact.config.config ?? {};
+      const user = resolveUser(
+        image.User,
+        readSmall(join(rootfs, 'etc', 'passwd')),
+        readSmall(join(rootfs, 'etc', 'group')),
+      );
+      if (!user.ok) throw new IngotError('E_INSTANCE_USER', user.problem);
+
+      const volumes: Record<string, string> = {};
+      for (const v of artifact.runtime.volumes) {
+        const dir = join(this.deps.home, 'volumes', d.fleet, v.name);
+        if (!existsSync(dir)) {
+          mkdirSync(dir, { recursive: true, mode: 0o700 });
+          chownSync(dir, user.uid, user.gid);
+        }
+        volumes[v.name] = dir;
+      }
+
+      const attachment = await this.deps.network.attach(d.id);
+      attached = true;
+      t.address = attachment.address;
+      const env = new Map<string, string>();
+      for (const kv of image.Env ?? []) {
+        const i = kv.indexOf('=');
+        if (i > 0) env.set(kv.slice(0, i), kv.slice(i + 1));
+      }
+      for (const [k, v] of d.env ?? []) env.set(k, v);
+      const spec = buildRuntimeSpec({
+        id: d.id,
+        rootfs,
+        process: {
+          args: [...(image.Entrypoint ?? []), ...(image.Cmd ?? [])],
+          env: [...env].map(([k, v]) => `${k}=${v}`),
+          cwd: image.WorkingDir || '/',
+          uid: user.uid,
+          gid: user.gid,
+        },
+        runtime: artifact.runtime,
+        volumes,
+        resources: d.resources ?? {},
+        netns: attachment.netns,
+        cgroupsPath: `${this.deps.cgroupParent ?? '/ingot'}/${d.id}`,
+      });
+      const dir = this.instanceDir(d.id);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+      const log = openSync(join(dir, 'log'), 'a', 0o600);
+      try {
+        await this.deps.runtime.create(d.id, dir, { stdout: log, stderr: log });
+      } finally {
+        closeSync(log);
+      }
+      await this.deps.runtime.start(d.id);
+      const state = await this.deps.runtime.state(d.id);
+      t.pid = state?.pid ?? 0;
+      t.startedAt = this.deps.now().toISOString();
+      t.state = 'starting';
+      t.health = INITIAL_HEALTH;
+      this.persist();
+    } catch (err) {
+      await this.deps.runtime.delete(d.id, true).catch(() => undefined);
+      if (attached) await this.deps.network.detach(d.id).catch(() => undefined);
+      t.state = 'failed';
+      t.reason = isIngotError(err) ? `${err.message} (${err.code})` : String(err);
+      delete t.address;
+      this.persist();
+    }
+  }
+
+  private async stop(id: string): Promise<void> {
+    const grace = this.deps.stopGraceMs ?? 10_000;
+    const state = await this.deps.runtime.state(id);
+    if (state && state.status !== 'stopped') {
+      await this.deps.runtime.kill(id, 'TERM').catch(() => undefined);
+      if (!(await this.waitStopped(id, grace))) {
+        await this.deps.runtime.kill(id, 'KILL').catch(() => undefined);
+        await this.waitStopped(id, 5_000);
+      }
+    }
+    if (state) await this.deps.runtime.delete(id, true);
+    await this.deps.network.detach(id);
+    rmSync(this.instanceDir(id), { recursive: true, force: true });
+    this.tracked.delete(id);
+    this.persist();
+  }
+
+  private async waitStopped(id: string, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const s = await this.deps.runtime.state(id);
+      if (!s || s.status === 'stopped') return true;
+      if (Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Mark instances whose process has gone as failed. */
+  private async refresh(): Promise<void> {
+    const running = new Map((await this.deps.runtime.list()).map((c) => [c.id, c]));
+    for (const t of this.tracked.values()) {
+      if (t.state !== 'starting' && t.state !== 'healthy' && t.state !== 'unhealthy') continue;
+      const c = running.get(t.id);
+      if (!c || c.status === 'stopped') {
+        t.state = 'failed';
+        t.reason = 'its process exited';
+        this.persist();
+      }
+    }
+  }
+
+  /**
+   * After a restart: adopt the containers this agent started (its state file and runc's
+   * state agree), and remove what it does not own. Nothing that runs is restarted.
+   */
+  async recover(): Promise<{ adopted: string[]; removed: string[] }> {
+    const saved = existsSync(this.stateFile)
+      ? ((JSON.parse(readFileSync(this.stateFile, 'utf8')) as { instances?: Tracked[] })
+          .instances ?? [])
+      : [];
+    const known = new Map(saved.filter((s) => isInstanceId(s.id)).map((s) => [s.id, s]));
+    const adopted: string[] = [];
+    const removed: string[] = [];
+    for (const c of await this.deps.runtime.list()) {
+      const s = known.get(c.id);
+      if (s && c.status === 'running') {
+        const attachment = await this.deps.network.find(c.id);
+        this.tracked.set(c.id, {
+          ...s,
+          state: s.state === 'healthy' ? 'healthy' : 'starting',
+          pid: c.pid,
+          ...(attachment && { address: attachment.address }),
+          health: s.state === 'healthy' ? { phase: 'healthy', failures: 0 } : INITIAL_HEALTH,
+        });
+        adopted.push(c.id);
+      } else {
+        await this.deps.runtime.delete(c.id, true).catch(() => undefined);
+        await this.deps.network.detach(c.id).catch(() => undefined);
+        rmSync(this.instanceDir(c.id), { recursive: true, force: true });
+        removed.push(c.id);
+      }
+    }
+    for (const s of known.values())
+      if (!this.tracked.has(s.id) && (s.state === 'refused' || s.state === 'failed'))
+        this.tracked.set(s.id, s);
+    this.persist();
+    return { adopted, removed };
+  }
+
+  /** One round of health probes and log rotation. */
+  tick(): Promise<void> {
+    this.ticking ??= this.runTick().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  private async runTick(): Promise<void> {
+    const now = this.deps.now().getTime();
+    const due: Promise<void>[] = [];
+    for (const t of this.tracked.values()) {
+      if (t.state !== 'starting' && t.state !== 'healthy' && t.state !== 'unhealthy') continue;
+      this.rotate(t.id);
+      if (!t.address) continue;
+      due.push(this.probeOne(t, now));
+    }
+    await Promise.all(due);
+  }
+
+  private readonly checks = new Map<Digest, Artifact['runtime']['health'] | null>();
+
+  private async probeOne(t: Tracked, now: number): Promise<void> {
+    if (!this.checks.has(t.artifact))
+      this.checks.set(
+        t.artifact,
+        (await openArtifact(this.deps.store, t.artifact)).runtime.health ?? null,
+      );
+    const check = this.checks.get(t.artifact);
+    if (!check) {
+      if (t.state === 'starting') {
+        t.state = 'healthy';
+        this.persist();
+      }
+      return;
+    }
+    if (t.lastProbe !== undefined && now - t.lastProbe < check.intervalMs) return;
+    t.lastProbe = now;
+    const passed = await this.deps.probe(t.address!, check.probe, check.timeoutMs);
+    const since = now - Date.parse(t.startedAt ?? new Date(now).toISOString());
+    const next = nextHealth(t.health ?? INITIAL_HEALTH, passed, since, check);
+    t.health = next;
+    if (
+      next.phase !== t.state &&
+      (t.state === 'starting' || t.state === 'healthy' || t.state === 'unhealthy')
+    ) {
+      t.state = next.phase;
+      this.persist();
+    }
+  }
+
+  private rotate(id: string): void {
+    const max = this.deps.logMaxBytes ?? 10 * 1024 * 1024;
+    const log = join(this.instanceDir(id), 'log');
+    try {
+      if (statSync(log).size <= max) return;
+      // Copy, then truncate: the container keeps writing (O_APPEND) to the same file.
+      copyFileSync(log, `${log}.1`);
+      truncateSync(log, 0);
+    } catch {
+      // no log yet
+    }
+  }
+
+  /** Probe health every `everyMs` until close(). */
+  run(everyMs = 100): void {
+    this.timer ??= setInterval(() => void this.tick(), everyMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.ticking;
+    await this.applying;
+  }
+}
+
+function readSmall(path: string): string {
+  try {
+    const st = statSync(path);
+    return st.isFile() && st.size < 1 << 20 ? readFileSync(path, 'utf8') : '';
+  } catch {
+    return '';
+  }
+}
+
+/** An instance's log files, oldest first. */
+export function readLogs(dir: string): string {
+  return [join(dir, 'log.1'), join(dir, 'log')]
+    .filter((p) => existsSync(p))
+    .map((p) => readFileSync(p, 'utf8'))
+    .join('');
+}

@@ -1,0 +1,171 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ObservedInstance } from '../src/domain/instance.js';
+import type { Agent } from '../src/services/agent.js';
+import { buildWith } from './helpers/app.js';
+import { ingot } from './helpers/cli.js';
+import {
+  hostResidue,
+  makeAgent,
+  removeNet,
+  requireHost,
+  runcIn,
+  testNet,
+  type TestNet,
+} from './helpers/agent.js';
+import { fileURLToPath } from 'node:url';
+import type { Digest } from '../src/domain/digest.js';
+
+// Folders that live for the whole suite (useTempDirs removes its folders after each test).
+const made: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'ingot-agent-'));
+  made.push(d);
+  return d;
+};
+const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
+
+function httpGet(address: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: address, port: 8080, path, agent: false, timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+async function until(
+  agent: Agent,
+  id: string,
+  states: ObservedInstance['state'][],
+  ms = 15_000,
+): Promise<ObservedInstance> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const found = (await agent.observe()).find((i) => i.id === id);
+    if (found && states.includes(found.state)) return found;
+    if (Date.now() > end)
+      throw new Error(`${id} did not reach ${states.join('/')}: ${JSON.stringify(found)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the agent runs artifacts as read-only runc containers', () => {
+  let home: string;
+  let net: TestNet;
+  let signed: Digest;
+  let unsigned: Digest;
+  let pub: string;
+  let agent: Agent;
+
+  beforeAll(async () => {
+    requireHost();
+    home = tmp();
+    net = testNet();
+    const keys = tmp();
+    expect(ingot(['key', 'generate', '--out', keys, '--name', 'ci']).code).toBe(0);
+    pub = join(keys, 'ci.pub');
+    signed = (await buildWith(home, HELLO, { keys: [join(keys, 'ci.key')] })).digest;
+    unsigned = (await buildWith(home, HELLO, { tag: 'hello:unsigned', epoch: 7 })).digest;
+    agent = await makeAgent(home, net, pub);
+    agent.run(50);
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.apply([]).catch(() => undefined);
+    await agent?.close();
+    if (net) removeNet(net);
+    for (const d of made) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('serves HTTP on its own address, healthy, from a root nothing can write or run from', async () => {
+    await agent.apply([{ id: 'hello-a', fleet: 'hello', artifact: signed }]);
+    const inst = await until(agent, 'hello-a', ['healthy', 'failed', 'refused']);
+    expect(inst.state, inst.reason).toBe('healthy');
+    expect(inst.address).toMatch(
+      new RegExp(`^${net.subnet.split('.').slice(0, 3).join('\\.')}\\.`),
+    );
+    const page = await httpGet(inst.address!, '/');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('hello');
+
+    // Probing from inside is a test's privilege only: the product has no exec.
+    const write = runcIn(home, 'exec', 'hello-a', '/bin/sh', '-c', 'echo x > /evil');
+    expect(write.code).not.toBe(0);
+    expect(write.out).toMatch(/Read-only file system/);
+    const tmpfs = runcIn(
+      home,
+      'exec',
+      'hello-a',
+      '/bin/sh',
+      '-c',
+      'cp /bin/busybox /tmp/bb && echo copied && /tmp/bb true',
+    );
+    expect(
+      tmpfs.out,
+      runcIn(home, 'exec', 'hello-a', '/bin/sh', '-c', 'ls -ld /tmp; grep tmp /proc/mounts').out,
+    ).toContain('copied');
+    expect(tmpfs.code).not.toBe(0);
+    expect(tmpfs.out).toMatch(/Permission denied/);
+    const id = runcIn(home, 'exec', 'hello-a', '/bin/busybox', 'id', '-u');
+    expect(id.out.trim()).toBe('65532');
+    // busybox httpd -vv logs every request on stderr: the health checks are there.
+    expect(agent.logs('hello-a')).toMatch(/url:\/healthz/);
+  }, 60_000);
+
+  it('keeps volume data across replacement, and only there', async () => {
+    expect(
+      runcIn(home, 'exec', 'hello-a', '/bin/sh', '-c', 'echo kept > /var/lib/hello/state').code,
+    ).toBe(0);
+    await agent.apply([{ id: 'hello-b', fleet: 'hello', artifact: signed }]);
+    const b = await until(agent, 'hello-b', ['healthy', 'failed']);
+    expect(b.state, b.reason).toBe('healthy');
+    expect((await agent.observe()).map((i) => i.id)).toEqual(['hello-b']);
+    expect(runcIn(home, 'exec', 'hello-b', '/bin/busybox', 'cat', '/var/lib/hello/state').out).toBe(
+      'kept\n',
+    );
+  }, 60_000);
+
+  it('refuses to start what the policy refuses, and says why', async () => {
+    await agent.apply([
+      { id: 'hello-b', fleet: 'hello', artifact: signed },
+      { id: 'hello-evil', fleet: 'hello', artifact: unsigned },
+    ]);
+    const evil = (await agent.observe()).find((i) => i.id === 'hello-evil')!;
+    expect(evil.state).toBe('refused');
+    expect(evil.reason).toContain('E_NO_ATTESTATION');
+    expect(runcIn(home, 'list', '-q').out.split('\n').filter(Boolean)).toEqual(['hello-b']);
+  }, 60_000);
+
+  it('re-adopts running instances after a restart, and removes what it does not own', async () => {
+    const before = runcIn(home, 'state', 'hello-b').out;
+    await agent.close();
+    const again = await makeAgent(home, net, pub);
+    const { adopted, removed } = await again.recover();
+    expect(adopted).toEqual(['hello-b']);
+    expect(removed).toEqual([]);
+    expect(runcIn(home, 'state', 'hello-b').out).toBe(before); // same pid, not restarted
+    again.run(50);
+    agent = again;
+    const b = await until(agent, 'hello-b', ['healthy']);
+    expect((await httpGet(b.address!, '/healthz')).status).toBe(200);
+  }, 60_000);
+
+  it('stops (SIGTERM, then SIGKILL after the grace) and leaves nothing behind', async () => {
+    const empty = hostResidue(home, net);
+    await agent.apply([]);
+    expect(hostResidue(home, net)).toEqual({
+      containers: [],
+      netns: (empty['netns'] ?? []).filter((n) => !n.startsWith('ingot-hello')),
+      veths: [],
+      addresses: [],
+      mounts: [],
+      cgroups: [],
+    });
+  }, 60_000);
+});

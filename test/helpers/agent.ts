@@ -1,0 +1,112 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CniNetwork } from '../../src/adapters/cni/cni.js';
+import { probe } from '../../src/adapters/health/probe.js';
+import { loadPublicKey, parsePublicKey } from '../../src/adapters/keys/key-files.js';
+import { materialiseRootfs } from '../../src/adapters/rootfs/materialise.js';
+import { RuncRuntime } from '../../src/adapters/runc/runc.js';
+import { Agent } from '../../src/services/agent.js';
+import { loadTrust } from '../../src/services/policy.js';
+import { openStore, storeDir } from './app.js';
+
+/** What the agent tests need on the host; missing pieces fail loudly, never skip. */
+export function requireHost(): void {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root (the agent creates namespaces and mounts)');
+  for (const tool of ['runc', 'ip'])
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) missing.push(tool);
+  for (const plugin of ['bridge', 'host-local', 'loopback'])
+    if (!existsSync(join('/usr/lib/cni', plugin))) missing.push(`/usr/lib/cni/${plugin}`);
+  if (missing.length > 0)
+    throw new Error(`agent tests need ${missing.join(', ')}: run ./scripts/setup as root`);
+}
+
+export interface TestNet {
+  readonly bridge: string;
+  readonly subnet: string;
+}
+
+/** A bridge and subnet of the test's own, so that parallel runs never meet. */
+export function testNet(): TestNet {
+  const n = 1 + Math.floor(Math.random() * 250);
+  return { bridge: `ingt${n}x${process.pid % 1000}`, subnet: `10.213.${n}.0/24` };
+}
+
+export async function makeAgent(home: string, net: TestNet, keyFile: string): Promise<Agent> {
+  const store = await openStore(home);
+  return new Agent({
+    home,
+    store,
+    runtime: new RuncRuntime(join(home, 'runc')),
+    network: new CniNetwork({
+      pluginDir: '/usr/lib/cni',
+      bridge: net.bridge,
+      subnet: net.subnet,
+      ipamDir: join(home, 'cni'),
+      name: `ingot-${net.bridge}`,
+    }),
+    trust: () =>
+      loadTrust(
+        {
+          readPublicKey: loadPublicKey,
+          parsePublicKey,
+          resolveBase: () => Promise.reject(new Error('no bases in tests')),
+        },
+        { keyFiles: [keyFile] },
+      ),
+    materialise: (artifact, mountPoints) =>
+      materialiseRootfs({
+        cacheDir: join(home, 'rootfs'),
+        storeRoot: storeDir(home),
+        image: artifact.digest,
+        layers: artifact.manifest.layers,
+        diffIds: artifact.config.rootfs.diff_ids,
+        measurement: artifact.measurement,
+        mountPoints,
+      }),
+    probe,
+    now: () => new Date(),
+    stopGraceMs: 2000,
+    cgroupParent: `/ingot-test-${net.bridge}`,
+  });
+}
+
+export function runcIn(home: string, ...args: string[]): { code: number; out: string } {
+  const r = spawnSync('runc', ['--root', join(home, 'runc'), ...args], { encoding: 'utf8' });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Everything an instance could leave behind on the host, for before/after comparison. */
+export function hostResidue(home: string, net: TestNet): Record<string, string[]> {
+  const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim();
+  const ipam = join(home, 'cni', `ingot-${net.bridge}`);
+  return {
+    containers: runcIn(home, 'list', '-q').out.split('\n').filter(Boolean),
+    netns: sh('ip netns list || true')
+      .split('\n')
+      .filter((l) => l.startsWith('ingot-')),
+    veths: sh(`ip -o link show master ${net.bridge} 2>/dev/null || true`)
+      .split('\n')
+      .filter(Boolean),
+    addresses: existsSync(ipam)
+      ? sh(`ls ${ipam}`)
+          .split('\n')
+          .filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f))
+      : [],
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(home)),
+    cgroups: sh(
+      `find /sys/fs/cgroup/*/ingot-test-${net.bridge} -mindepth 1 -maxdepth 1 -type d 2>/dev/null || true`,
+    )
+      .split('\n')
+      .filter(Boolean),
+  };
+}
+
+/** Remove the test's bridge and its (empty) parent cgroups. */
+export function removeNet(net: TestNet): void {
+  spawnSync('ip', ['link', 'delete', net.bridge]);
+  spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/ingot-test-${net.bridge} 2>/dev/null || true`]);
+}
