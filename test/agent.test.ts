@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,19 +116,44 @@ describe('the agent runs artifacts as read-only runc containers', () => {
     expect(id.out.trim()).toBe('65532');
     // busybox httpd -vv logs every request on stderr: the health checks are there.
     expect(agent.logs('hello-a')).toMatch(/url:\/healthz/);
+    const cli = ingot(['logs', 'hello-a'], { env: { INGOT_HOME: home } });
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/url:\/healthz/);
+    // Logs are capped (4 KiB in this test): a burst of requests rotates them.
+    for (let i = 0; i < 80; i++) await httpGet(inst.address!, `/?request-${i}`);
+    await agent.tick();
+    const dir = join(home, 'instances', 'hello-a');
+    expect(statSync(join(dir, 'log.1')).size).toBeGreaterThan(4096);
+    expect(statSync(join(dir, 'log')).size).toBeLessThan(4096);
   }, 60_000);
 
   it('keeps volume data across replacement, and only there', async () => {
     expect(
       runcIn(home, 'exec', 'hello-a', '/bin/sh', '-c', 'echo kept > /var/lib/hello/state').code,
     ).toBe(0);
-    await agent.apply([{ id: 'hello-b', fleet: 'hello', artifact: signed }]);
+    await agent.apply([
+      {
+        id: 'hello-b',
+        fleet: 'hello',
+        artifact: signed,
+        resources: { memoryBytes: 64 * 1024 * 1024, pids: 64, cpus: 0.5 },
+      },
+    ]);
     const b = await until(agent, 'hello-b', ['healthy', 'failed']);
     expect(b.state, b.reason).toBe('healthy');
     expect((await agent.observe()).map((i) => i.id)).toEqual(['hello-b']);
     expect(runcIn(home, 'exec', 'hello-b', '/bin/busybox', 'cat', '/var/lib/hello/state').out).toBe(
       'kept\n',
     );
+    // The fleet's limits are the instance's cgroup limits.
+    const cg = (ctl: string, file: string) =>
+      readFileSync(
+        join('/sys/fs/cgroup', ctl, `ingot-test-${net.bridge}`, 'hello-b', file),
+        'utf8',
+      ).trim();
+    expect(cg('memory', 'memory.limit_in_bytes')).toBe(String(64 * 1024 * 1024));
+    expect(cg('pids', 'pids.max')).toBe('64');
+    expect(cg('cpu', 'cpu.cfs_quota_us')).toBe('50000');
   }, 60_000);
 
   it('refuses to start what the policy refuses, and says why', async () => {
@@ -143,12 +168,22 @@ describe('the agent runs artifacts as read-only runc containers', () => {
   }, 60_000);
 
   it('re-adopts running instances after a restart, and removes what it does not own', async () => {
+    await agent.apply([
+      { id: 'hello-b', fleet: 'hello', artifact: signed },
+      { id: 'hello-c', fleet: 'hello', artifact: signed },
+    ]);
+    await until(agent, 'hello-c', ['starting', 'healthy']);
     const before = runcIn(home, 'state', 'hello-b').out;
     await agent.close();
+    // hello-c is not in the state file any more: a container the agent does not own.
+    const stateFile = join(home, 'agent', 'state.json');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { instances: { id: string }[] };
+    state.instances = state.instances.filter((i) => i.id !== 'hello-c');
+    writeFileSync(stateFile, JSON.stringify(state));
     const again = await makeAgent(home, net, pub);
     const { adopted, removed } = await again.recover();
     expect(adopted).toEqual(['hello-b']);
-    expect(removed).toEqual([]);
+    expect(removed).toEqual(['hello-c']);
     expect(runcIn(home, 'state', 'hello-b').out).toBe(before); // same pid, not restarted
     again.run(50);
     agent = again;
@@ -167,5 +202,7 @@ describe('the agent runs artifacts as read-only runc containers', () => {
       mounts: [],
       cgroups: [],
     });
+    // No instance uses the artifact any more: its cached rootfs is collected.
+    expect(readdirSync(join(home, 'rootfs'))).toEqual([]);
   }, 60_000);
 });

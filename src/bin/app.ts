@@ -14,6 +14,7 @@ import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { walkSource } from '../adapters/source/walk.js';
 import type { AppFactory, CliApp } from '../cli/io.js';
+import { readLogs } from '../services/agent.js';
 import { build } from '../services/build.js';
 import { loadTrust } from '../services/policy.js';
 import { rebuildCheck } from '../services/rebuild.js';
@@ -105,6 +106,7 @@ export function makeApp(options: AppOptions): CliApp {
         request,
       );
     },
+    logs: (id) => readLogs(home, id),
     async close() {
       await encoder?.close();
       encoder = null;

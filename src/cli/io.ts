@@ -22,6 +22,8 @@ export interface CliApp {
   loadTrust(options: { policyFile?: string; keyFiles?: readonly string[] }): Promise<LoadedPolicy>;
   verify(ref: string, trust: LoadedPolicy, options: { rehash: boolean }): Promise<VerifyReport>;
   rebuild(request: RebuildRequest): Promise<RebuildReport>;
+  /** An instance's log on this host. */
+  logs(id: string): string;
   close(): Promise<void>;
 }
 

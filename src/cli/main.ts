@@ -4,6 +4,7 @@ import { registerAttestation } from './commands/attestation.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
 import { registerKeys } from './commands/keys.js';
+import { registerLogs } from './commands/logs.js';
 import { registerRebuild } from './commands/rebuild.js';
 import type { Runner } from './commands/runner.js';
 import { registerTags } from './commands/tags.js';
@@ -59,6 +60,7 @@ export async function main(
   registerAttestation(program, run);
   registerVerify(program, run);
   registerRebuild(program, run);
+  registerLogs(program, run);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -7,6 +7,12 @@ export interface Attachment {
 }
 
 export interface Network {
+  /**
+   * Make the instance's network namespace (empty) and return its path. The runtime can
+   * create the container in it while attach configures it.
+   */
+  prepare(id: string): Promise<string>;
+  /** Give the namespace its interfaces and address (prepares it first if needed). */
   attach(id: string): Promise<Attachment>;
   /** Release everything attach made; safe to call twice or after a half-made attach. */
   detach(id: string): Promise<void>;

@@ -13,11 +13,16 @@ export interface ContainerState {
  * here changes what a running container is.
  */
 export interface Runtime {
+  /**
+   * Create a container from a bundle (namespaces and mounts made, its process not yet run),
+   * stdout and stderr going to the given files; resolves with the host pid of its process.
+   */
   create(
     id: string,
     bundle: string,
     stdio: { readonly stdout: number; readonly stderr: number },
-  ): Promise<void>;
+  ): Promise<number>;
+  /** Run the created container's process. */
   start(id: string): Promise<void>;
   kill(id: string, signal: 'TERM' | 'KILL'): Promise<void>;
   /** Remove a stopped container (with force, a running one too). */

@@ -53,6 +53,8 @@ export interface AgentDeps {
   readonly logMaxBytes?: number;
   /** cgroup under which instances are placed, one child each (default "/ingot"). */
   readonly cgroupParent?: string;
+  /** Remove cached rootfs of every artifact not in use (called after instances stop). */
+  readonly collectRootfs?: (inUse: ReadonlySet<Digest>) => void;
 }
 
 interface Tracked {
@@ -119,7 +121,15 @@ export class Agent {
             `${JSON.stringify(d.id)} is not a valid instance id`,
           );
       const wanted = new Set(desired.map((d) => d.id));
-      for (const t of [...this.tracked.values()]) if (!wanted.has(t.id)) await this.stop(t.id);
+      const unwanted = [...this.tracked.values()].filter((t) => !wanted.has(t.id));
+      await Promise.all(unwanted.map((t) => this.stop(t.id)));
+      if (unwanted.length > 0)
+        this.deps.collectRootfs?.(
+          new Set([
+            ...desired.map((d) => d.artifact),
+            ...[...this.tracked.values()].map((t) => t.artifact),
+          ]),
+        );
       await Promise.all(
         desired
           .filter((d) => {
@@ -148,9 +158,9 @@ export class Agent {
 
   /** The instance's stdout and stderr (the rotated part first). */
   logs(id: string): string {
-    if (!isInstanceId(id) || !this.tracked.has(id))
+    if (!this.tracked.has(id))
       throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${JSON.stringify(id)}`);
-    return readLogs(this.instanceDir(id));
+    return readLogs(this.deps.home, id);
   }
 
   private async start(d: DesiredInstance): Promise<void> {
@@ -158,25 +168,46 @@ export class Agent {
     this.tracked.set(d.id, t);
     this.persist();
 
-    // Admission, again, on the host: signatures, provenance, policy and every blob.
-    const trust = await this.deps.trust();
-    const report = await verifyArtifact(this.deps.store, {
-      ref: d.artifact,
-      policy: trust.policy,
-      keys: trust.keys,
-      rehash: true,
-    });
+    // The namespace is made while admission runs; it is empty until admission said yes,
+    // and taken down again if admission says no.
+    const preparing = this.deps.network.prepare(d.id).then(
+      (netns) => ({ netns }),
+      (error: unknown) => ({ error }),
+    );
+    const release = async () => {
+      await preparing;
+      await this.deps.network.detach(d.id).catch(() => undefined);
+    };
+
+    // Admission, again, on the host: signatures, provenance, policy and every blob. An
+    // artifact that cannot even be checked (missing, unreadable policy) is refused too.
+    let report: Awaited<ReturnType<typeof verifyArtifact>>;
+    try {
+      const trust = await this.deps.trust();
+      report = await verifyArtifact(this.deps.store, {
+        ref: d.artifact,
+        policy: trust.policy,
+        keys: trust.keys,
+        rehash: true,
+      });
+    } catch (err) {
+      t.state = 'refused';
+      t.reason = isIngotError(err) ? `${err.message} (${err.code})` : String(err);
+      await release();
+      this.persist();
+      return;
+    }
     if (!report.ok) {
       t.state = 'refused';
       t.reason = [
         ...report.problems.map((p) => `${p.message} (${p.code})`),
         ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
       ].join('; ');
+      await release();
       this.persist();
       return;
     }
 
-    let attached = false;
     try {
       const artifact = await openArtifact(this.deps.store, d.artifact);
       const mountPoints = [
@@ -203,9 +234,8 @@ export class Agent {
         volumes[v.name] = dir;
       }
 
-      const attachment = await this.deps.network.attach(d.id);
-      attached = true;
-      t.address = attachment.address;
+      const prepared = await preparing;
+      if ('error' in prepared) throw prepared.error;
       const env = new Map<string, string>();
       for (const kv of image.Env ?? []) {
         const i = kv.indexOf('=');
@@ -225,28 +255,31 @@ export class Agent {
         runtime: artifact.runtime,
         volumes,
         resources: d.resources ?? {},
-        netns: attachment.netns,
+        netns: prepared.netns,
         cgroupsPath: `${this.deps.cgroupParent ?? '/ingot'}/${d.id}`,
       });
       const dir = this.instanceDir(d.id);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
       const log = openSync(join(dir, 'log'), 'a', 0o600);
-      try {
-        await this.deps.runtime.create(d.id, dir, { stdout: log, stderr: log });
-      } finally {
-        closeSync(log);
-      }
+      // As containerd does: the container is created in its namespace while CNI configures
+      // that namespace, and its process starts only once both are done.
+      const [created, attached] = await Promise.allSettled([
+        this.deps.runtime.create(d.id, dir, { stdout: log, stderr: log }),
+        this.deps.network.attach(d.id),
+      ]).finally(() => closeSync(log));
+      if (created.status === 'rejected') throw created.reason;
+      if (attached.status === 'rejected') throw attached.reason;
+      t.pid = created.value;
+      t.address = attached.value.address;
       await this.deps.runtime.start(d.id);
-      const state = await this.deps.runtime.state(d.id);
-      t.pid = state?.pid ?? 0;
       t.startedAt = this.deps.now().toISOString();
       t.state = 'starting';
       t.health = INITIAL_HEALTH;
       this.persist();
     } catch (err) {
       await this.deps.runtime.delete(d.id, true).catch(() => undefined);
-      if (attached) await this.deps.network.detach(d.id).catch(() => undefined);
+      await release();
       t.state = 'failed';
       t.reason = isIngotError(err) ? `${err.message} (${err.code})` : String(err);
       delete t.address;
@@ -420,7 +453,12 @@ function readSmall(path: string): string {
 }
 
 /** An instance's log files, oldest first. */
-export function readLogs(dir: string): string {
+export function readLogs(home: string, id: string): string {
+  if (!isInstanceId(id))
+    throw new IngotError('E_INSTANCE_NOT_FOUND', `${JSON.stringify(id)} is not an instance id`);
+  const dir = join(home, 'instances', id);
+  if (!existsSync(dir))
+    throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${id} on this host`);
   return [join(dir, 'log.1'), join(dir, 'log')]
     .filter((p) => existsSync(p))
     .map((p) => readFileSync(p, 'utf8'))

@@ -1,14 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CniNetwork } from '../../src/adapters/cni/cni.js';
-import { probe } from '../../src/adapters/health/probe.js';
-import { loadPublicKey, parsePublicKey } from '../../src/adapters/keys/key-files.js';
-import { materialiseRootfs } from '../../src/adapters/rootfs/materialise.js';
-import { RuncRuntime } from '../../src/adapters/runc/runc.js';
-import { Agent } from '../../src/services/agent.js';
-import { loadTrust } from '../../src/services/policy.js';
-import { openStore, storeDir } from './app.js';
+import { createAgent } from '../../src/bin/agent.js';
+import type { Agent } from '../../src/services/agent.js';
 
 /** What the agent tests need on the host; missing pieces fail loudly, never skip. */
 export function requireHost(): void {
@@ -33,42 +27,15 @@ export function testNet(): TestNet {
   return { bridge: `ingt${n}x${process.pid % 1000}`, subnet: `10.213.${n}.0/24` };
 }
 
-export async function makeAgent(home: string, net: TestNet, keyFile: string): Promise<Agent> {
-  const store = await openStore(home);
-  return new Agent({
+export function makeAgent(home: string, net: TestNet, keyFile: string): Promise<Agent> {
+  return createAgent({
     home,
-    store,
-    runtime: new RuncRuntime(join(home, 'runc')),
-    network: new CniNetwork({
-      pluginDir: '/usr/lib/cni',
-      bridge: net.bridge,
-      subnet: net.subnet,
-      ipamDir: join(home, 'cni'),
-      name: `ingot-${net.bridge}`,
-    }),
-    trust: () =>
-      loadTrust(
-        {
-          readPublicKey: loadPublicKey,
-          parsePublicKey,
-          resolveBase: () => Promise.reject(new Error('no bases in tests')),
-        },
-        { keyFiles: [keyFile] },
-      ),
-    materialise: (artifact, mountPoints) =>
-      materialiseRootfs({
-        cacheDir: join(home, 'rootfs'),
-        storeRoot: storeDir(home),
-        image: artifact.digest,
-        layers: artifact.manifest.layers,
-        diffIds: artifact.config.rootfs.diff_ids,
-        measurement: artifact.measurement,
-        mountPoints,
-      }),
-    probe,
-    now: () => new Date(),
-    stopGraceMs: 2000,
+    keyFiles: [keyFile],
+    bridge: net.bridge,
+    subnet: net.subnet,
     cgroupParent: `/ingot-test-${net.bridge}`,
+    stopGraceMs: 2000,
+    logMaxBytes: 4096,
   });
 }
 

@@ -104,16 +104,20 @@ export class CniNetwork implements Network {
     });
   }
 
-  async attach(id: string): Promise<Attachment> {
+  async prepare(id: string): Promise<string> {
     const netns = join(NETNS_DIR, this.netnsName(id));
     if (!existsSync(netns)) await run('ip', ['netns', 'add', this.netnsName(id)]);
+    return netns;
+  }
+
+  async attach(id: string): Promise<Attachment> {
+    const netns = await this.prepare(id);
     try {
-      let address = '';
-      for (const config of this.configs()) {
-        const result = await this.plugin('ADD', id, config);
-        const ip = result.ips?.[0]?.address;
-        if (ip) address = ip.split('/')[0] ?? '';
-      }
+      // loopback and bridge touch different interfaces: add them together.
+      const results = await Promise.all(this.configs().map((c) => this.plugin('ADD', id, c)));
+      // The bridge's result carries the instance's address (loopback reports 127.0.0.1).
+      const ip = results[1]?.ips?.[0]?.address;
+      const address = ip?.split('/')[0] ?? '';
       if (!address) throw new IngotError('E_NETWORK', `CNI gave ${id} no address`);
       return { netns, address };
     } catch (err) {

@@ -1,4 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { IngotError } from '../../domain/errors.js';
 import type { ContainerState, Runtime } from '../../ports/runtime.js';
@@ -39,26 +41,36 @@ export class RuncRuntime implements Runtime {
     }
   }
 
-  create(id: string, bundle: string, stdio: { stdout: number; stderr: number }): Promise<void> {
+  create(id: string, bundle: string, stdio: { stdout: number; stderr: number }): Promise<number> {
     // runc hands its stdio to the container: files, never pipes, or this would wait for the
-    // container to exit (FIELD-NOTES).
+    // container to exit (FIELD-NOTES). The pid comes from --pid-file, which saves a second
+    // runc call (`state`) on every start.
+    const pidFile = join(bundle, 'pid');
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, ['--root', this.root, 'create', '--bundle', bundle, id], {
-        stdio: ['ignore', stdio.stdout, stdio.stderr],
-      });
+      const child = spawn(
+        this.binary,
+        ['--root', this.root, 'create', '--pid-file', pidFile, '--bundle', bundle, id],
+        { stdio: ['ignore', stdio.stdout, stdio.stderr] },
+      );
       child.on('error', (err) =>
         reject(new IngotError('E_RUNTIME_MISSING', `${this.binary}: ${err.message}`)),
       );
-      child.on('exit', (code) =>
-        code === 0
-          ? resolve()
-          : reject(
-              new IngotError(
-                'E_RUNTIME',
-                `runc create ${id} exited with ${code} (see the instance log)`,
-              ),
+      child.on('exit', (code) => {
+        if (code !== 0) {
+          reject(
+            new IngotError(
+              'E_RUNTIME',
+              `runc create ${id} exited with ${code} (see the instance log)`,
             ),
-      );
+          );
+          return;
+        }
+        try {
+          resolve(Number(readFileSync(pidFile, 'utf8').trim()) || 0);
+        } catch {
+          resolve(0);
+        }
+      });
     });
   }
 

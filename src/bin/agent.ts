@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { LayoutBaseImages } from '../adapters/base-image/index.js';
+import { CniNetwork } from '../adapters/cni/cni.js';
+import { probe } from '../adapters/health/probe.js';
+import { loadPublicKey, parsePublicKey } from '../adapters/keys/key-files.js';
+import { OciLayoutStore } from '../adapters/oci-layout/store.js';
+import { collectRootfs, materialiseRootfs } from '../adapters/rootfs/materialise.js';
+import { RuncRuntime } from '../adapters/runc/runc.js';
+import { Agent } from '../services/agent.js';
+import { loadTrust } from '../services/policy.js';
+
+export interface AgentOptions {
+  /** `$INGOT_HOME`. */
+  readonly home: string;
+  /** What starts are admitted against: a policy file and/or trusted public keys. */
+  readonly policyFile?: string;
+  readonly keyFiles?: readonly string[];
+  /** The instances' bridge and subnet (default ingot0, 10.88.0.0/24). */
+  readonly bridge?: string;
+  readonly subnet?: string;
+  readonly cgroupParent?: string;
+  readonly stopGraceMs?: number;
+  readonly logMaxBytes?: number;
+}
+
+/** Composition root of the host agent: runc, CNI, the rootfs cache, the store. */
+export async function createAgent(options: AgentOptions): Promise<Agent> {
+  const { home } = options;
+  const store = await OciLayoutStore.open(join(home, 'store'));
+  const bridge = options.bridge ?? 'ingot0';
+  const bases = new LayoutBaseImages();
+  return new Agent({
+    home,
+    store,
+    runtime: new RuncRuntime(join(home, 'runc')),
+    network: new CniNetwork({
+      pluginDir: '/usr/lib/cni',
+      bridge,
+      subnet: options.subnet ?? '10.88.0.0/24',
+      ipamDir: join(home, 'cni'),
+      name: `ingot-${bridge}`,
+    }),
+    trust: () =>
+      loadTrust(
+        {
+          readPublicKey: loadPublicKey,
+          parsePublicKey,
+          resolveBase: async (layoutDir, tag) =>
+            (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest,
+        },
+        {
+          ...(options.policyFile !== undefined && { policyFile: options.policyFile }),
+          keyFiles: options.keyFiles ?? [],
+        },
+      ),
+    materialise: (artifact, mountPoints) =>
+      materialiseRootfs({
+        cacheDir: join(home, 'rootfs'),
+        storeRoot: store.root,
+        image: artifact.digest,
+        layers: artifact.manifest.layers,
+        diffIds: artifact.config.rootfs.diff_ids,
+        measurement: artifact.measurement,
+        mountPoints,
+      }),
+    collectRootfs: (inUse) => collectRootfs(join(home, 'rootfs'), inUse),
+    probe,
+    now: () => new Date(),
+    ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
+    ...(options.logMaxBytes !== undefined && { logMaxBytes: options.logMaxBytes }),
+    ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
+  });
+}
