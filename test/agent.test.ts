@@ -200,6 +200,7 @@ describe('the agent runs artifacts as read-only runc containers', () => {
       veths: [],
       addresses: [],
       mounts: [],
+      iptables: [],
       cgroups: [],
     });
     // No instance uses the artifact any more: its cached rootfs is collected.

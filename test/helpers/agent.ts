@@ -64,6 +64,11 @@ export function hostResidue(home: string, net: TestNet): Record<string, string[]
     mounts: readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
       .filter((l) => l.includes(home)),
+    iptables: sh(
+      `(iptables-save 2>/dev/null; ip6tables-save 2>/dev/null) | grep -F -- '${net.bridge}' || true`,
+    )
+      .split('\n')
+      .filter(Boolean),
     cgroups: sh(
       `find /sys/fs/cgroup/*/ingot-test-${net.bridge} -mindepth 1 -maxdepth 1 -type d 2>/dev/null || true`,
     )

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { materialiseRootfs, collectRootfs } from '../src/adapters/rootfs/materialise.js';
+import { encodeMeasurement } from '../src/core/measurement.js';
+import type { Digest } from '../src/domain/digest.js';
+import { isIngotError } from '../src/domain/errors.js';
+import type { MeasuredEntry } from '../src/domain/measurement.js';
+import type { Descriptor } from '../src/domain/oci.js';
+import { openArtifact } from '../src/services/artifact.js';
+import { buildWith, openStore, storeDir } from './helpers/app.js';
+import { useTempDirs } from './helpers/fs.js';
+import { rawTar, writeLayout } from './helpers/layout.js';
+
+const tmp = useTempDirs();
+const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (isIngotError(err)) return err.code;
+    throw err;
+  }
+  return 'materialised';
+}
+
+describe('rootfs materialisation', () => {
+  it('unpacks an artifact once, exactly as measured, and collects it when unused', async () => {
+    const home = tmp();
+    const built = await buildWith(home, HELLO);
+    const artifact = await openArtifact(await openStore(home), built.digest);
+    const request = {
+      cacheDir: join(home, 'rootfs'),
+      storeRoot: storeDir(home),
+      image: built.digest,
+      layers: artifact.manifest.layers,
+      diffIds: artifact.config.rootfs.diff_ids,
+      measurement: artifact.measurement,
+      mountPoints: ['/proc', '/dev', '/sys', '/tmp', '/var/lib/hello'],
+    };
+    const first = await materialiseRootfs(request);
+    expect(first.reused).toBe(false);
+    expect(first.mountPoints).toEqual([]); // the image carries its mount points
+    for (const e of artifact.measurement.entries) {
+      const st = lstatSync(join(first.rootfs, e.path));
+      expect({ path: e.path, uid: st.uid, gid: st.gid }).toEqual({
+        path: e.path,
+        uid: e.uid,
+        gid: e.gid,
+      });
+      if (e.type === 'symlink') expect(readlinkSync(join(first.rootfs, e.path))).toBe(e.target);
+      else expect(st.mode & 0o7777).toBe(e.mode);
+      if (e.type === 'file')
+        expect(
+          createHash('sha256')
+            .update(readFileSync(join(first.rootfs, e.path)))
+            .digest('hex'),
+        ).toBe(e.sha256);
+    }
+    expect(lstatSync(join(first.rootfs, 'tmp')).mode & 0o7777).toBe(0o1777);
+    expect(lstatSync(join(home, 'rootfs')).mode & 0o777).toBe(0o700);
+    expect((await materialiseRootfs(request)).reused).toBe(true);
+    expect(collectRootfs(join(home, 'rootfs'), new Set([built.digest]))).toEqual([]);
+    expect(collectRootfs(join(home, 'rootfs'), new Set())).toHaveLength(1);
+    expect(readdirSync(join(home, 'rootfs'))).toEqual([]);
+  });
+
+  it('refuses layers that do not flatten to the signed measurement, and keeps nothing', async () => {
+    const home = tmp();
+    const built = await buildWith(home, HELLO);
+    const artifact = await openArtifact(await openStore(home), built.digest);
+    const entries = artifact.measurement.entries.map((e) =>
+      e.path === '/etc/passwd' ? { ...e, mode: 0o4755 } : e,
+    );
+    const result = await code(
+      materialiseRootfs({
+        cacheDir: join(home, 'rootfs'),
+        storeRoot: storeDir(home),
+        image: built.digest,
+        layers: artifact.manifest.layers,
+        diffIds: artifact.config.rootfs.diff_ids,
+        measurement: { ...artifact.measurement, entries, bytes: encodeMeasurement(entries) },
+        mountPoints: [],
+      }),
+    );
+    expect(result).toBe('E_ROOTFS_MEASUREMENT');
+    expect(readdirSync(join(home, 'rootfs'))).toEqual([]);
+  });
+
+  it('cannot be made to write outside the cache by a hostile layer', async () => {
+    const root = tmp();
+    const layout = join(root, 'layout');
+    const outside = join(root, 'outside');
+    const file = (name: string, content = 'x'): Parameters<typeof rawTar>[0][number] => ({
+      name,
+      type: 'file',
+      mode: 0o644,
+      content: Buffer.from(content),
+    });
+    const cases: [string, Parameters<typeof rawTar>[0], string][] = [
+      ['a name that climbs', [file('../outside')], 'E_LAYER_ENTRY_NAME'],
+      ['an absolute name', [file('/etc/evil')], 'E_LAYER_ENTRY_NAME'],
+      [
+        'a file written through a symlink of the same layer',
+        [{ name: 'link', type: 'symlink', linkname: root, mode: 0o777 }, file('link/outside')],
+        'E_ROOTFS_LAYER',
+      ],
+      [
+        'a hard link to a host path',
+        [{ name: 'hard', type: 'link', linkname: '/etc/passwd', mode: 0o644 }],
+        'E_LAYER_HARDLINK_ESCAPE',
+      ],
+      [
+        'a device node',
+        [{ name: 'dev-null', type: 'character-device', mode: 0o666 }],
+        'E_LAYER_SPECIAL_FILE',
+      ],
+    ];
+    for (const [what, entries, expected] of cases) {
+      const tar = await rawTar(entries);
+      const digest = writeLayout(layout, [{ tar, compression: 'none' }]) as Digest;
+      const manifest = JSON.parse(
+        readFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), 'utf8'),
+      ) as { layers: Descriptor[] };
+      const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}` as Digest;
+      const none: MeasuredEntry[] = [];
+      const cache = join(root, 'cache');
+      const result = await code(
+        materialiseRootfs({
+          cacheDir: cache,
+          storeRoot: layout,
+          image: digest,
+          layers: manifest.layers,
+          diffIds: [diffId],
+          measurement: { entries: none, bytes: encodeMeasurement(none) },
+          mountPoints: [],
+        }),
+      );
+      expect({ what, result }).toEqual({ what, result: expected });
+      expect(existsSync(outside)).toBe(false);
+      expect(readdirSync(cache)).toEqual([]);
+    }
+  });
+});
