@@ -165,6 +165,16 @@ describe('the agent runs artifacts as read-only runc containers', () => {
     expect(evil.state).toBe('refused');
     expect(evil.reason).toContain('E_NO_ATTESTATION');
     expect(runcIn(home, 'list', '-q').out.split('\n').filter(Boolean)).toEqual(['hello-b']);
+    // Names become folders: nothing may climb out of $INGOT_HOME, or start twice.
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'applied',
+        (e: { code?: string }) => e.code,
+      );
+    const ok = { id: 'hello-b', fleet: 'hello', artifact: signed };
+    expect(await code(agent.apply([ok, { ...ok, fleet: '../../etc' }]))).toBe('E_INSTANCE_ID');
+    expect(await code(agent.apply([{ ...ok, fleet: '../../etc' }]))).toBe('E_FLEET_NAME');
+    expect(await code(agent.apply([{ ...ok, id: '../x' }]))).toBe('E_INSTANCE_ID');
   }, 60_000);
 
   it('re-adopts running instances after a restart, and removes what it does not own', async () => {

@@ -1,10 +1,22 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { materialiseRootfs, collectRootfs } from '../src/adapters/rootfs/materialise.js';
+import { readBaseLayer } from '../src/adapters/base-image/read-layer.js';
+import { OciLayout } from '../src/adapters/oci-layout/layout.js';
+import { applyLayer } from '../src/core/apply-layer.js';
 import { encodeMeasurement } from '../src/core/measurement.js';
+import { RootfsTree } from '../src/core/rootfs-tree.js';
 import type { Digest } from '../src/domain/digest.js';
 import { isIngotError } from '../src/domain/errors.js';
 import type { MeasuredEntry } from '../src/domain/measurement.js';
@@ -143,5 +155,50 @@ describe('rootfs materialisation', () => {
       expect(existsSync(outside)).toBe(false);
       expect(readdirSync(cache)).toEqual([]);
     }
+  });
+
+  it('never reaches the host through a hard link whose folder a later layer made a symlink', async () => {
+    const root = tmp();
+    const victimDir = join(root, 'host');
+    mkdirSync(victimDir);
+    const victim = join(victimDir, 't');
+    writeFileSync(victim, 'host secret', { mode: 0o600 });
+    const layout = join(root, 'layout');
+    const layer1 = await rawTar([
+      { name: 'a', type: 'directory', mode: 0o755 },
+      { name: 'a/t', type: 'file', mode: 0o4777, uid: 4321, content: Buffer.from('x') },
+      { name: 'b', type: 'link', linkname: 'a/t', mode: 0o4777, uid: 4321 },
+    ]);
+    const layer2 = await rawTar([{ name: 'a', type: 'symlink', linkname: victimDir, mode: 0o777 }]);
+    const digest = writeLayout(layout, [
+      { tar: layer1, compression: 'none' },
+      { tar: layer2, compression: 'none' },
+    ]) as Digest;
+    const manifest = JSON.parse(
+      readFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), 'utf8'),
+    ) as { layers: Descriptor[] };
+    const diffIds = [layer1, layer2].map(
+      (t) => `sha256:${createHash('sha256').update(t).digest('hex')}` as Digest,
+    );
+    // The measurement a build from such a base would sign: the honest flattening.
+    const tree = new RootfsTree();
+    for (const [i, d] of manifest.layers.entries())
+      applyLayer(tree, (await readBaseLayer(new OciLayout(layout), d, diffIds[i]!)).changes);
+    const entries = tree.entries().map((t) => t.entry);
+    expect(entries.find((e) => e.path === '/b')).toMatchObject({ hardlink: '/a/t' });
+    const result = await materialiseRootfs({
+      cacheDir: join(root, 'cache'),
+      storeRoot: layout,
+      image: digest,
+      layers: manifest.layers,
+      diffIds,
+      measurement: { entries, bytes: encodeMeasurement(entries) },
+      mountPoints: [],
+    });
+    const victimNow = lstatSync(victim);
+    expect({ mode: victimNow.mode & 0o7777, uid: victimNow.uid }).toEqual({ mode: 0o600, uid: 0 });
+    expect(readFileSync(victim, 'utf8')).toBe('host secret');
+    expect(readlinkSync(join(result.rootfs, 'a'))).toBe(victimDir);
+    expect(lstatSync(join(result.rootfs, 'b')).uid).toBe(4321);
   });
 });

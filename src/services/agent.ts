@@ -1,16 +1,21 @@
 import {
   chownSync,
   closeSync,
+  constants,
   copyFileSync,
   existsSync,
+  fstatSync,
+  fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
   truncateSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { INITIAL_HEALTH, nextHealth, type HealthState } from '../core/runtime/health.js';
@@ -101,9 +106,13 @@ export class Agent {
     const instances = [...this.tracked.values()].map(
       ({ health: _h, lastProbe: _l, ...rest }) => rest,
     );
-    writeFileSync(tmp, JSON.stringify({ version: STATE_VERSION, instances }) + '\n', {
-      mode: 0o600,
-    });
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify({ version: STATE_VERSION, instances }) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, this.stateFile);
   }
 
@@ -114,15 +123,26 @@ export class Agent {
    */
   apply(desired: readonly DesiredInstance[]): Promise<ObservedInstance[]> {
     const next = this.applying.then(async () => {
-      for (const d of desired)
-        if (!isInstanceId(d.id))
+      const seen = new Set<string>();
+      for (const d of desired) {
+        // Ids name containers and folders; fleet names name volume folders under $INGOT_HOME.
+        if (!isInstanceId(d.id) || seen.has(d.id))
           throw new IngotError(
             'E_INSTANCE_ID',
-            `${JSON.stringify(d.id)} is not a valid instance id`,
+            `${JSON.stringify(d.id)} is not a valid instance id, or appears twice`,
           );
+        if (!isInstanceId(d.fleet))
+          throw new IngotError(
+            'E_FLEET_NAME',
+            `${JSON.stringify(d.fleet)} is not a valid fleet name`,
+          );
+        seen.add(d.id);
+      }
       const wanted = new Set(desired.map((d) => d.id));
       const unwanted = [...this.tracked.values()].filter((t) => !wanted.has(t.id));
-      await Promise.all(unwanted.map((t) => this.stop(t.id)));
+      const stops = await Promise.allSettled(unwanted.map((t) => this.stop(t.id)));
+      const failed = stops.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
       if (unwanted.length > 0)
         this.deps.collectRootfs?.(
           new Set([
@@ -281,7 +301,9 @@ export class Agent {
       await this.deps.runtime.delete(d.id, true).catch(() => undefined);
       await release();
       t.state = 'failed';
-      t.reason = isIngotError(err) ? `${err.message} (${err.code})` : String(err);
+      t.reason = isIngotError(err)
+        ? `${err.message} (${err.code})`
+        : `${err instanceof Error ? err.message : 'unknown error'} (E_INSTANCE_START)`;
       delete t.address;
       this.persist();
     }
@@ -298,10 +320,19 @@ export class Agent {
       }
     }
     if (state) await this.deps.runtime.delete(id, true);
-    await this.deps.network.detach(id);
+    // The container is gone: whatever the network says now, the instance is stopped.
+    const released = await this.deps.network.detach(id).then(
+      () => null,
+      (err: unknown) => err,
+    );
     rmSync(this.instanceDir(id), { recursive: true, force: true });
     this.tracked.delete(id);
     this.persist();
+    if (released !== null)
+      throw new IngotError(
+        'E_NETWORK',
+        `instance ${id} stopped, but its network was not fully released: ${released instanceof Error ? released.message : 'unknown error'}`,
+      );
   }
 
   private async waitStopped(id: string, ms: number): Promise<boolean> {
@@ -333,16 +364,25 @@ export class Agent {
    * state agree), and remove what it does not own. Nothing that runs is restarted.
    */
   async recover(): Promise<{ adopted: string[]; removed: string[] }> {
-    const saved = existsSync(this.stateFile)
-      ? ((JSON.parse(readFileSync(this.stateFile, 'utf8')) as { instances?: Tracked[] })
-          .instances ?? [])
-      : [];
-    const known = new Map(saved.filter((s) => isInstanceId(s.id)).map((s) => [s.id, s]));
+    let saved: Tracked[] = [];
+    try {
+      if (existsSync(this.stateFile))
+        saved =
+          (JSON.parse(readFileSync(this.stateFile, 'utf8')) as { instances?: Tracked[] })
+            .instances ?? [];
+    } catch {
+      // A damaged state file: keep it for inspection; every container becomes an orphan.
+      renameSync(this.stateFile, `${this.stateFile}.damaged-${Date.now()}`);
+    }
+    const known = new Map(
+      saved.filter((s) => isInstanceId(s.id) && isInstanceId(s.fleet)).map((s) => [s.id, s]),
+    );
     const adopted: string[] = [];
     const removed: string[] = [];
     for (const c of await this.deps.runtime.list()) {
       const s = known.get(c.id);
-      if (s && c.status === 'running') {
+      // Adopted only if it runs from the bundle this agent wrote for that id.
+      if (s && c.status === 'running' && c.bundle === this.instanceDir(c.id)) {
         const attachment = await this.deps.network.find(c.id);
         this.tracked.set(c.id, {
           ...s,
@@ -359,9 +399,15 @@ export class Agent {
         removed.push(c.id);
       }
     }
-    for (const s of known.values())
-      if (!this.tracked.has(s.id) && (s.state === 'refused' || s.state === 'failed'))
-        this.tracked.set(s.id, s);
+    // Saved instances with no container (a crash while starting, or they exited): release
+    // whatever they may still hold. Refusals and failures stay visible with their reasons.
+    for (const s of known.values()) {
+      if (this.tracked.has(s.id) || removed.includes(s.id)) continue;
+      await this.deps.network.detach(s.id).catch(() => undefined);
+      rmSync(this.instanceDir(s.id), { recursive: true, force: true });
+      if (s.state === 'refused' || s.state === 'failed') this.tracked.set(s.id, s);
+      else removed.push(s.id);
+    }
     this.persist();
     return { adopted, removed };
   }
@@ -381,7 +427,8 @@ export class Agent {
       if (t.state !== 'starting' && t.state !== 'healthy' && t.state !== 'unhealthy') continue;
       this.rotate(t.id);
       if (!t.address) continue;
-      due.push(this.probeOne(t, now));
+      // One instance's probe must never take the agent down with it.
+      due.push(this.probeOne(t, now).catch(() => undefined));
     }
     await Promise.all(due);
   }
@@ -443,12 +490,24 @@ export class Agent {
   }
 }
 
+/**
+ * A small regular file of a verified rootfs (its folders were made by the materialiser):
+ * not followed if it is a symlink, never a FIFO or a device, at most 1 MiB.
+ */
 function readSmall(path: string): string {
+  let fd: number;
   try {
-    const st = statSync(path);
-    return st.isFile() && st.size < 1 << 20 ? readFileSync(path, 'utf8') : '';
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return '';
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > 1 << 20) return '';
+    const buf = Buffer.alloc(st.size);
+    return buf.subarray(0, readSync(fd, buf, 0, st.size, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -88,7 +88,13 @@ export class CniNetwork implements Network {
       );
       child.on('close', (code) => {
         if (code === 0) {
-          resolve(out.trim() === '' ? {} : (JSON.parse(out) as CniResult));
+          try {
+            resolve(out.trim() === '' ? {} : (JSON.parse(out) as CniResult));
+          } catch {
+            reject(
+              new IngotError('E_NETWORK', `CNI ${type} ${command} for ${id}: output is not JSON`),
+            );
+          }
           return;
         }
         let msg = err.trim() || out.trim();
@@ -126,10 +132,18 @@ export class CniNetwork implements Network {
     }
   }
 
+  /** Every step runs even if an earlier one failed; the first failure is reported. */
   async detach(id: string): Promise<void> {
-    for (const config of this.configs().reverse()) await this.plugin('DEL', id, config);
+    const errors: unknown[] = [];
+    for (const config of this.configs().reverse())
+      await this.plugin('DEL', id, config).catch((err: unknown) => errors.push(err));
     if (existsSync(join(NETNS_DIR, this.netnsName(id))))
-      await run('ip', ['netns', 'delete', this.netnsName(id)]);
+      await run('ip', ['netns', 'delete', this.netnsName(id)]).catch((err: unknown) =>
+        errors.push(
+          new IngotError('E_NETWORK', `ip netns delete ${this.netnsName(id)}: ${String(err)}`),
+        ),
+      );
+    if (errors.length > 0) throw errors[0];
   }
 
   async find(id: string): Promise<Attachment | null> {

@@ -29,14 +29,21 @@ export function probe(address: string, p: HealthProbe, timeoutMs: number): Promi
       });
       socket.once('error', () => done(false));
     } else {
-      const req = request(
-        { host: address, port: p.port, path: p.path, method: 'GET', agent: false },
-        (res) => {
-          res.resume();
-          const code = res.statusCode ?? 0;
-          done(code >= 200 && code < 400);
-        },
-      );
+      let req: ReturnType<typeof request>;
+      try {
+        req = request(
+          { host: address, port: p.port, path: p.path, method: 'GET', agent: false },
+          (res) => {
+            res.resume();
+            const code = res.statusCode ?? 0;
+            done(code >= 200 && code < 400);
+          },
+        );
+      } catch {
+        // A path Node refuses to send (the contract schema should have caught it): a failure.
+        done(false);
+        return;
+      }
       cleanup = () => req.destroy();
       req.once('error', () => done(false));
       req.end();

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  closeSync,
+  constants,
   copyFileSync,
   existsSync,
+  fchmodSync,
+  fchownSync,
   lchownSync,
   linkSync,
   mkdirSync,
+  openSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -17,6 +22,7 @@ import { applyLayer } from '../../core/apply-layer.js';
 import { diffTree } from '../../core/integrity/diff.js';
 import { encodeMeasurement } from '../../core/measurement.js';
 import { RootfsTree } from '../../core/rootfs-tree.js';
+import { STANDARD_MOUNT_POINTS } from '../../core/runtime/oci-spec.js';
 import { digestHex, type Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
 import type { FileExtra, MeasuredEntry } from '../../domain/measurement.js';
@@ -99,27 +105,54 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
         `the layers of ${req.image} do not flatten to its measurement`,
       );
 
+    // Every path is made by us under folders made by us (the tree refuses entries under a
+    // symlink), and owners and modes are set through a descriptor opened without following
+    // links. Content always comes from the objects, never from another path of the tree:
+    // a hard link whose target a later layer replaced by a symlink must not reach the host.
     const used = new Set<string>();
     for (const e of entries) {
       const abs = join(rootfs, e.path);
+      if (e.type === 'symlink') {
+        symlinkSync(e.target ?? '', abs);
+        lchownSync(abs, e.uid, e.gid);
+        continue;
+      }
       if (e.type === 'dir') mkdirSync(abs, { mode: 0o700 });
-      else if (e.type === 'symlink') symlinkSync(e.target ?? '', abs);
-      else if (e.hardlink !== undefined) linkSync(join(rootfs, e.hardlink), abs);
       else {
         const object = join(objects, e.sha256 ?? '');
         // The first path of a content takes the object's inode; others get copies, so that
         // paths with the same content but other owners or modes stay independent.
-        if (used.has(object)) copyFileSync(object, abs);
+        if (used.has(object)) copyFileSync(object, abs, constants.COPYFILE_EXCL);
         else {
           linkSync(object, abs);
           used.add(object);
         }
       }
-      lchownSync(abs, e.uid, e.gid);
-      // After chown, which clears set-id bits; symlinks have no mode of their own.
-      if (e.type !== 'symlink') chmodSync(abs, e.mode);
+      const fd = openSync(
+        abs,
+        constants.O_RDONLY | constants.O_NOFOLLOW | (e.type === 'dir' ? constants.O_DIRECTORY : 0),
+      );
+      try {
+        fchownSync(fd, e.uid, e.gid);
+        fchmodSync(fd, e.mode); // after chown, which clears set-id bits
+      } finally {
+        closeSync(fd);
+      }
     }
-    for (const m of added) mkdirSync(join(rootfs, m), { recursive: true, mode: 0o755 });
+    // Mount points: Ingot's images carry them. Only /proc, /dev and /sys may be missing (from
+    // images built elsewhere), and only at the top, where the parent is the rootfs itself.
+    const present = new Set(entries.map((e) => e.path));
+    for (const m of added) {
+      if (
+        !STANDARD_MOUNT_POINTS.includes(m as (typeof STANDARD_MOUNT_POINTS)[number]) ||
+        present.has(m)
+      )
+        throw new IngotError(
+          'E_ROOTFS_MOUNTPOINT',
+          `${req.image} has no folder at ${m}, where the runtime mounts: rebuild it with Ingot`,
+        );
+      mkdirSync(join(rootfs, m), { mode: 0o755 });
+    }
 
     const drift = diffTree(req.measurement.entries, scanTree(rootfs), new Set(added));
     if (drift.length > 0)

@@ -6,6 +6,7 @@ import {
   READONLY_PATHS,
   type InstanceSpecInput,
 } from './oci-spec.js';
+import { parseRuntimeContract } from './contract.js';
 import { resolveUser } from './user.js';
 
 const path = fc
@@ -109,5 +110,52 @@ describe('resolveUser', () => {
     expect(resolveUser('web:staff', passwd, group)).toEqual({ ok: true, uid: 65532, gid: 50 });
     expect(resolveUser('nobody', passwd, group).ok).toBe(false);
     expect(resolveUser('web:wheel', passwd, group).ok).toBe(false);
+  });
+});
+
+describe('parseRuntimeContract', () => {
+  const contract = (tmpfs: string[], volumes: [string, string][] = [], path = '/healthz') =>
+    parseRuntimeContract(
+      JSON.stringify({
+        health: {
+          probe: { kind: 'http', port: 8080, path },
+          intervalMs: 1000,
+          timeoutMs: 500,
+          retries: 1,
+          startGraceMs: 0,
+        },
+        tmpfs: tmpfs.map((p) => ({ path: p })),
+        volumes: volumes.map(([name, p]) => ({ name, path: p })),
+        capabilities: [],
+      }),
+    );
+  it('accepts ordinary mount points and refuses ones that escape, unmask or overlap', () => {
+    expect(contract(['/tmp'], [['data', '/var/lib/app']])).not.toBeNull();
+    for (const bad of [
+      '/',
+      '/../etc',
+      '/tmp/../etc',
+      '/proc',
+      '/proc/sys',
+      '/dev/shm',
+      '/sys',
+      'tmp',
+      '/tmp/',
+    ])
+      expect(contract([bad])).toBeNull();
+    expect(contract(['/tmp', '/tmp'])).toBeNull();
+    expect(contract(['/var'], [['data', '/var/lib/app']])).toBeNull();
+    expect(
+      contract(
+        [],
+        [
+          ['a', '/a'],
+          ['a', '/b'],
+        ],
+      ),
+    ).toBeNull();
+    expect(contract(['/tmp'], [], '/health z')).toBeNull();
+    expect(parseRuntimeContract('not json')).toBeNull();
+    expect(parseRuntimeContract(undefined)).toEqual({ tmpfs: [], volumes: [], capabilities: [] });
   });
 });
