@@ -1,0 +1,193 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { FleetTarget, Plan, PlannedInstanceView } from '../../domain/fleet.js';
+import { isReady, plan } from './plan.js';
+
+const NOW = 1_000_000;
+const NEW = 'sha256:' + 'b'.repeat(64);
+const OLD = 'sha256:' + 'a'.repeat(64);
+
+const target: fc.Arbitrary<FleetTarget> = fc
+  .record({
+    replicas: fc.integer({ min: 0, max: 6 }),
+    maxSurge: fc.integer({ min: 0, max: 3 }),
+    maxUnavailable: fc.integer({ min: 0, max: 3 }),
+    minReadyMs: fc.constantFrom(0, 500),
+    maxInstanceAgeMs: fc.option(fc.constantFrom(10_000, 100_000), { nil: null }),
+    admitted: fc.boolean(),
+  })
+  .filter((t) => t.maxSurge + t.maxUnavailable > 0)
+  .map((t) => ({ fleet: 'web', release: NEW, ...t }));
+
+const instance = (n: number): fc.Arbitrary<PlannedInstanceView> =>
+  fc
+    .record({
+      release: fc.constantFrom(NEW, OLD),
+      state: fc.constantFrom(
+        'pending',
+        'starting',
+        'healthy',
+        'healthy',
+        'unhealthy',
+        'failed',
+        'refused',
+      ),
+      age: fc.integer({ min: 0, max: 200_000 }),
+      healthyFor: fc.integer({ min: 0, max: 2000 }),
+      tainted: fc.boolean(),
+    })
+    .map((o) => ({
+      id: `i-${n}`,
+      release: o.release,
+      state: o.state,
+      startedAt: NOW - o.age,
+      healthySince: o.state === 'healthy' ? NOW - o.healthyFor : null,
+      tainted: o.tainted && o.state !== 'failed',
+    }));
+
+const fleet = fc
+  .integer({ min: 0, max: 8 })
+  .chain((k) => fc.tuple(...Array.from({ length: k }, (_, n) => instance(n))));
+
+/** The world after a plan: stops gone, starts pending. */
+function applyPlan(
+  observed: readonly PlannedInstanceView[],
+  p: Plan,
+  now: number,
+): PlannedInstanceView[] {
+  const stopping = new Set(p.stop.map((s) => s.id));
+  return [
+    ...observed.filter((i) => !stopping.has(i.id)),
+    ...p.start.map((s) => ({
+      id: s.id,
+      release: s.release,
+      state: 'pending' as const,
+      startedAt: now,
+      healthySince: null,
+      tainted: false,
+    })),
+  ];
+}
+
+const live = (xs: readonly PlannedInstanceView[]) =>
+  xs.filter((i) => ['pending', 'starting', 'healthy', 'unhealthy'].includes(i.state));
+
+fc.configureGlobal({ numRuns: Number(process.env['FC_RUNS'] ?? 100) });
+
+describe('the rolling planner', () => {
+  it('never drops ready instances below replicas - maxUnavailable, nor goes above replicas + maxSurge', () => {
+    fc.assert(
+      fc.property(target, fleet, (t, observed) => {
+        const p = plan(t, observed, NOW);
+        const after = applyPlan(observed, p, NOW);
+        const readyBefore = observed.filter((i) => isReady(i, t, NOW)).length;
+        const readyAfter = after.filter((i) => isReady(i, t, NOW)).length;
+        expect(readyAfter).toBeGreaterThanOrEqual(
+          Math.min(readyBefore, t.replicas - t.maxUnavailable),
+        );
+        if (p.start.length > 0)
+          expect(live(after).length).toBeLessThanOrEqual(t.replicas + t.maxSurge);
+        if (!t.admitted) expect(p.start).toEqual([]);
+        // Names are new and unique; every observed instance is kept or stopped, once.
+        const ids = p.start.map((s) => s.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const id of ids) expect(observed.some((i) => i.id === id)).toBe(false);
+        const decided = [...p.keep, ...p.stop.map((s) => s.id)].sort();
+        expect(decided).toEqual(observed.map((i) => i.id).sort());
+      }),
+    );
+  });
+
+  it('is idempotent: planning again after applying gives nothing more to do', () => {
+    fc.assert(
+      fc.property(target, fleet, (t, observed) => {
+        const after = applyPlan(observed, plan(t, observed, NOW), NOW);
+        const again = plan(t, after, NOW);
+        expect(again.start).toEqual([]);
+        expect(again.stop).toEqual([]);
+      }),
+    );
+  });
+
+  it('converges: tainted, unhealthy, old and aged instances are all replaced, and exactly replicas remain', () => {
+    fc.assert(
+      fc.property(
+        target.filter((t) => t.admitted),
+        fleet,
+        (t, observed) => {
+          let world = observed;
+          let now = NOW;
+          // 60 steps a second apart, then 10 more at the same moment, so that a repave that
+          // is under way when the clock stops can finish.
+          for (let step = 0; step < 70; step++) {
+            const p = plan(t, world, now);
+            world = applyPlan(world, p, now);
+            if (step < 60) now += 1000;
+            // Whatever was started is healthy by the next step.
+            world = world.map((i) =>
+              i.state === 'pending' || i.state === 'starting'
+                ? { ...i, state: 'healthy' as const, healthySince: now - 1000 }
+                : i,
+            );
+          }
+          expect(world.length).toBe(t.replicas);
+          for (const i of world) {
+            expect(i.tainted).toBe(false);
+            expect(i.release).toBe(NEW);
+            expect(i.state).toBe('healthy');
+            if (t.maxInstanceAgeMs !== null)
+              expect(now - i.startedAt!).toBeLessThan(t.maxInstanceAgeMs + 60_000);
+          }
+        },
+      ),
+    );
+  });
+
+  it('keeps the old release serving when the new one is refused', () => {
+    const t: FleetTarget = {
+      fleet: 'web',
+      release: NEW,
+      admitted: false,
+      replicas: 2,
+      maxSurge: 1,
+      maxUnavailable: 1,
+      minReadyMs: 0,
+      maxInstanceAgeMs: null,
+    };
+    const old = [0, 1].map((n) => ({
+      id: `old-${n}`,
+      release: OLD,
+      state: 'healthy' as const,
+      startedAt: 0,
+      healthySince: 0,
+      tainted: false,
+    }));
+    const p = plan(t, old, NOW);
+    expect(p).toMatchObject({ start: [], stop: [], keep: ['old-0', 'old-1'] });
+    expect(p.reasons).toEqual(['the release is refused by admission: nothing is started']);
+  });
+
+  it('creates before it destroys by default (maxUnavailable 0)', () => {
+    const t: FleetTarget = {
+      fleet: 'web',
+      release: NEW,
+      admitted: true,
+      replicas: 2,
+      maxSurge: 1,
+      maxUnavailable: 0,
+      minReadyMs: 0,
+      maxInstanceAgeMs: null,
+    };
+    const old = [0, 1].map((n) => ({
+      id: `old-${n}`,
+      release: OLD,
+      state: 'healthy' as const,
+      startedAt: 0,
+      healthySince: 0,
+      tainted: n === 1,
+    }));
+    const p = plan(t, old, NOW);
+    expect(p.stop).toEqual([]);
+    expect(p.start).toEqual([{ id: 'web-bbbbbbbb-0', release: NEW }]);
+  });
+});
