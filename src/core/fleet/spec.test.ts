@@ -1,0 +1,93 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Digest } from '../../domain/digest.js';
+import { SpecError } from '../yaml-spec.js';
+import { parseFleet, releaseDigest, rollingBudgets } from './spec.js';
+
+const ART = `sha256:${'c'.repeat(64)}` as Digest;
+
+function problems(text: string): SpecError<string> {
+  try {
+    parseFleet(text, 'fleet.yaml');
+  } catch (err) {
+    if (err instanceof SpecError) return err as SpecError<string>;
+    throw err;
+  }
+  throw new Error('expected the fleet to be refused');
+}
+
+describe('fleet.yaml', () => {
+  it('fills in create-before-destroy rolling defaults', () => {
+    const f = parseFleet('name: web\nartifact: hello:1.0.0\nreplicas: 3\n', 'fleet.yaml');
+    expect(f).toMatchObject({
+      strategy: { rolling: { maxSurge: '25%', maxUnavailable: 0 } },
+      autoRollback: true,
+      progressDeadline: 600_000,
+      minReadySeconds: 0,
+      env: {},
+    });
+  });
+
+  it('reads every field', () => {
+    const f = parseFleet(
+      [
+        'name: web',
+        'artifact: sha256:' + 'c'.repeat(64),
+        'replicas: 4',
+        'env: { MODE: prod }',
+        'resources: { memory: 64Mi, cpus: 0.5, pids: 100 }',
+        'strategy: { canary: { steps: [{ instances: 1, pause: 30s }, { percent: 50 }] } }',
+        'minReadySeconds: 5',
+        'progressDeadline: 10m',
+        'maxInstanceAge: 7d',
+        'meltdown: { maxFailedPercent: 50, window: 5m }',
+      ].join('\n'),
+      'fleet.yaml',
+    );
+    expect(f.resources).toEqual({ memory: 64 * 1024 * 1024, cpus: 0.5, pids: 100 });
+    expect(f.maxInstanceAge).toBe(7 * 86_400_000);
+    expect(f.meltdown).toEqual({ maxFailedPercent: 50, window: 300_000 });
+  });
+
+  it('reports every problem at once, with its path', () => {
+    const err = problems(
+      'name: Web_1\nartifact: ""\nreplicas: -1\nstrategy: { rolling: { maxSurge: 150% } }\nextra: 1\n',
+    );
+    expect(err.code).toBe('E_FLEET_INVALID');
+    expect(err.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(['name', 'artifact', 'replicas', 'extra']),
+    );
+  });
+
+  it('resolves budgets as Kubernetes does, never both zero', () => {
+    expect(rollingBudgets(4, { maxSurge: '25%', maxUnavailable: 0 })).toEqual({
+      maxSurge: 1,
+      maxUnavailable: 0,
+    });
+    expect(rollingBudgets(10, { maxSurge: '25%', maxUnavailable: '25%' })).toEqual({
+      maxSurge: 3,
+      maxUnavailable: 2,
+    });
+    expect(rollingBudgets(3, { maxSurge: 0, maxUnavailable: 0 })).toEqual({
+      maxSurge: 1,
+      maxUnavailable: 0,
+    });
+    fc.assert(
+      fc.property(fc.nat(100), fc.nat(100), fc.nat(100), (replicas, s, u) => {
+        const b = rollingBudgets(replicas, { maxSurge: `${s}%`, maxUnavailable: `${u}%` });
+        expect(b.maxSurge + b.maxUnavailable).toBeGreaterThan(0);
+        expect(b.maxUnavailable).toBeLessThanOrEqual(replicas);
+      }),
+    );
+  });
+
+  it('gives a new release for new instance settings, the same one for scaling', () => {
+    const base = parseFleet('name: web\nartifact: x\nreplicas: 3\nenv: { A: "1", B: "2" }\n', 'f');
+    const same = releaseDigest(ART, base);
+    expect(releaseDigest(ART, { ...base, replicas: 9, minReadySeconds: 3 })).toBe(same);
+    expect(releaseDigest(ART, { ...base, env: { B: '2', A: '1' } })).toBe(same);
+    expect(releaseDigest(ART, { ...base, env: { A: '1', B: '3' } })).not.toBe(same);
+    expect(releaseDigest(`sha256:${'d'.repeat(64)}` as Digest, base)).not.toBe(same);
+    expect(releaseDigest(ART, { ...base, resources: { pids: 10 } })).not.toBe(same);
+  });
+});

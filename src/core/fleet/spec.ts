@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Digest } from '../../domain/digest.js';
+import { isInstanceId } from '../../domain/instance.js';
+import { parseSize } from '../baseline/units.js';
+import { canonicalJson } from '../canonical-json.js';
+import { parseYamlSpec, type SpecCodes } from '../yaml-spec.js';
+
+export type FleetSpecErrorCode = 'E_FLEET_SYNTAX' | 'E_FLEET_INVALID' | 'E_FLEET_TOO_LARGE';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 };
+
+/** "30s", "10m", "7d", or a number of seconds; up to a year. */
+const duration = z.union([z.string(), z.number()]).transform((raw, ctx) => {
+  const m = typeof raw === 'number' ? null : /^(\d{1,9})(ms|s|m|h|d)$/.exec(raw.trim());
+  const ms =
+    typeof raw === 'number'
+      ? Number.isFinite(raw) && raw >= 0
+        ? Math.round(raw * 1000)
+        : NaN
+      : m
+        ? Number(m[1]) * (UNIT_MS[m[2]!] ?? NaN)
+        : NaN;
+  if (!Number.isFinite(ms) || ms > 366 * 8.64e7) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration such as "30s", "10m" or "7d", got ${JSON.stringify(raw)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A count or a percentage of replicas: 1, "25%". */
+const countOrPercent = z.union([
+  z.number().int().min(0).max(10_000),
+  z
+    .string()
+    .regex(/^\d{1,3}%$/, 'a count or a percentage such as "25%"')
+    .refine((p) => Number(p.slice(0, -1)) <= 100, 'at most 100%'),
+]);
+
+const size = z.union([z.string(), z.number()]).transform((raw, ctx) => {
+  const bytes = parseSize(raw);
+  if (bytes === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size such as "64Mi", got ${JSON.stringify(raw)}`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const name = z
+  .string()
+  .refine(
+    (n) => isInstanceId(n) && n.length <= 30,
+    'lowercase letters, digits and "-", at most 30 characters',
+  );
+
+const strategy = z.union([
+  z.strictObject({
+    rolling: z
+      .strictObject({
+        maxSurge: countOrPercent.default('25%'),
+        maxUnavailable: countOrPercent.default(0),
+      })
+      .default({ maxSurge: '25%', maxUnavailable: 0 }),
+  }),
+  z.strictObject({
+    canary: z.strictObject({
+      steps: z
+        .array(
+          z.union([
+            z.strictObject({ instances: z.number().int().min(1), pause: duration.optional() }),
+            z.strictObject({
+              percent: z.number().int().min(1).max(100),
+              pause: duration.optional(),
+            }),
+          ]),
+        )
+        .min(1)
+        .max(32),
+    }),
+  }),
+  z.strictObject({
+    blueGreen: z.strictObject({
+      previewReplicas: z.number().int().min(0).max(10_000).optional(),
+      autoPromote: z.boolean().default(false),
+    }),
+  }),
+]);
+
+export const fleetSchema = z.strictObject({
+  name,
+  /** A tag (resolved to a digest at deploy time and recorded) or a digest. */
+  artifact: z.string().min(1).max(512),
+  replicas: z.number().int().min(0).max(10_000),
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+      z.string().max(65_536),
+    )
+    .default({}),
+  resources: z
+    .strictObject({
+      memory: size.optional(),
+      cpus: z.number().positive().max(1024).optional(),
+      pids: z.number().int().min(1).max(4_194_304).optional(),
+    })
+    .default({}),
+  strategy: strategy.default({ rolling: { maxSurge: '25%', maxUnavailable: 0 } }),
+  minReadySeconds: z.number().int().min(0).max(3600).default(0),
+  progressDeadline: duration.default(600_000),
+  autoRollback: z.boolean().default(true),
+  maxInstanceAge: duration.optional(),
+  meltdown: z
+    .strictObject({
+      maxFailedPercent: z.number().int().min(1).max(100),
+      window: duration,
+    })
+    .optional(),
+});
+
+export type FleetSpec = z.output<typeof fleetSchema>;
+
+const codes: SpecCodes<FleetSpecErrorCode> = {
+  syntax: 'E_FLEET_SYNTAX',
+  invalid: 'E_FLEET_INVALID',
+  tooLarge: 'E_FLEET_TOO_LARGE',
+};
+
+/** fleet.yaml → a validated spec, every problem at once with its path and line. */
+export function parseFleet(text: string, file: string): FleetSpec {
+  return parseYamlSpec(fleetSchema, text, file, codes);
+}
+
+/**
+ * maxSurge and maxUnavailable as counts, as Kubernetes resolves them: surge rounds up,
+ * unavailability rounds down, and if both come to 0 the surge is 1 (a fleet that may
+ * neither grow nor shrink could never be replaced).
+ */
+export function rollingBudgets(
+  replicas: number,
+  rolling: { maxSurge: number | string; maxUnavailable: number | string },
+): { maxSurge: number; maxUnavailable: number } {
+  const resolve = (v: number | string, round: (x: number) => number) =>
+    typeof v === 'number' ? v : round((replicas * Number(v.slice(0, -1))) / 100);
+  const maxSurge = resolve(rolling.maxSurge, Math.ceil);
+  const maxUnavailable = Math.min(replicas, resolve(rolling.maxUnavailable, Math.floor));
+  return maxSurge + maxUnavailable === 0
+    ? { maxSurge: 1, maxUnavailable: 0 }
+    : { maxSurge, maxUnavailable };
+}
+
+/**
+ * A release is what every instance of it runs: the artifact and the instance-level
+ * settings (environment, resources). Its digest names its instances; any change to these
+ * makes a new release and so new instances. Replicas and the strategy say how many and
+ * how fast: changing them scales or paces the fleet without replacing anything.
+ */
+export function releaseDigest(artifact: Digest, spec: FleetSpec): Digest {
+  const doc = {
+    artifact,
+    env: Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    fleet: spec.name,
+    resources: spec.resources,
+  };
+  return `sha256:${createHash('sha256').update(canonicalJson(doc)).digest('hex')}` as Digest;
+}
