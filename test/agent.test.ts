@@ -202,11 +202,11 @@ describe('the agent runs artifacts as read-only runc containers', () => {
   }, 60_000);
 
   it('stops (SIGTERM, then SIGKILL after the grace) and leaves nothing behind', async () => {
-    const empty = hostResidue(home, net);
     await agent.apply([]);
-    expect(hostResidue(home, net)).toEqual({
+    const ids = ['hello-a', 'hello-b', 'hello-c', 'hello-evil'];
+    expect(hostResidue(home, net, ids)).toEqual({
       containers: [],
-      netns: (empty['netns'] ?? []).filter((n) => !n.startsWith('ingot-hello')),
+      netns: [],
       veths: [],
       addresses: [],
       mounts: [],

@@ -7,7 +7,7 @@ import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { collectRootfs, materialiseRootfs } from '../adapters/rootfs/materialise.js';
 import { RuncRuntime } from '../adapters/runc/runc.js';
 import { Agent } from '../services/agent.js';
-import { loadTrust } from '../services/policy.js';
+import { loadTrust, type LoadedPolicy } from '../services/policy.js';
 
 export interface AgentOptions {
   /** `$INGOT_HOME`. */
@@ -23,12 +23,32 @@ export interface AgentOptions {
   readonly logMaxBytes?: number;
 }
 
+/** What starts and deploys are admitted against, read fresh on every call. */
+export function makeTrust(options: {
+  readonly policyFile?: string;
+  readonly keyFiles?: readonly string[];
+}): () => Promise<LoadedPolicy> {
+  const bases = new LayoutBaseImages();
+  return () =>
+    loadTrust(
+      {
+        readPublicKey: loadPublicKey,
+        parsePublicKey,
+        resolveBase: async (layoutDir, tag) =>
+          (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest,
+      },
+      {
+        ...(options.policyFile !== undefined && { policyFile: options.policyFile }),
+        keyFiles: options.keyFiles ?? [],
+      },
+    );
+}
+
 /** Composition root of the host agent: runc, CNI, the rootfs cache, the store. */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
   const { home } = options;
   const store = await OciLayoutStore.open(join(home, 'store'));
   const bridge = options.bridge ?? 'ingot0';
-  const bases = new LayoutBaseImages();
   return new Agent({
     home,
     store,
@@ -40,19 +60,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       ipamDir: join(home, 'cni'),
       name: `ingot-${bridge}`,
     }),
-    trust: () =>
-      loadTrust(
-        {
-          readPublicKey: loadPublicKey,
-          parsePublicKey,
-          resolveBase: async (layoutDir, tag) =>
-            (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest,
-        },
-        {
-          ...(options.policyFile !== undefined && { policyFile: options.policyFile }),
-          keyFiles: options.keyFiles ?? [],
-        },
-      ),
+    trust: makeTrust(options),
     materialise: (artifact, mountPoints) =>
       materialiseRootfs({
         cacheDir: join(home, 'rootfs'),

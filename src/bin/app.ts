@@ -51,6 +51,13 @@ export function makeApp(options: AppOptions): CliApp {
         blobPath: (d) => s.blobPath(d),
         blobExists: (d) => existsSync(s.blobPath(d)),
       });
+      // With nothing configured, sign with this machine's key (made by `ingot up`), so that
+      // what is built here is admitted here.
+      const local = join(home, 'keys', 'local.key');
+      const signed =
+        (request.signingKeys ?? []).length === 0 && existsSync(local)
+          ? { ...request, signingKeys: [local] }
+          : request;
       return build(
         {
           store: s,
@@ -64,7 +71,7 @@ export function makeApp(options: AppOptions): CliApp {
           describeSource: describeGit,
           invocationId: randomUUID,
         },
-        request,
+        signed,
       );
     },
     generateKey: generateKeyFiles,
@@ -107,6 +114,11 @@ export function makeApp(options: AppOptions): CliApp {
       );
     },
     logs: (id) => readLogs(home, id),
+    home,
+    serve: async (serveOptions) => {
+      const { runServer } = await import('./server.js');
+      return runServer({ home, logToStdout: true, ...serveOptions });
+    },
     async close() {
       await encoder?.close();
       encoder = null;

@@ -24,7 +24,23 @@ export interface CliApp {
   rebuild(request: RebuildRequest): Promise<RebuildReport>;
   /** An instance's log on this host. */
   logs(id: string): string;
+  /** `$INGOT_HOME`. */
+  readonly home: string;
+  /** Run the server (API, controller, agent) in this process. */
+  serve(
+    options: ServeOptions,
+  ): Promise<{ url: string; stopped: Promise<void>; stop(): Promise<void> }>;
   close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  readonly port?: number;
+  readonly policyFile?: string;
+  readonly keyFiles?: readonly string[];
+  readonly bridge?: string;
+  readonly subnet?: string;
+  readonly cgroupParent?: string;
+  readonly stopGraceMs?: number;
 }
 
 export type AppFactory = (options: { home: string }) => CliApp;

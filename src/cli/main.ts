@@ -3,9 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { registerAttestation } from './commands/attestation.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
+import { registerFleets } from './commands/fleets.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRebuild } from './commands/rebuild.js';
+import { registerServer } from './commands/server.js';
 import type { Runner } from './commands/runner.js';
 import { registerTags } from './commands/tags.js';
 import { registerVerify } from './commands/verify.js';
@@ -61,6 +63,8 @@ export async function main(
   registerVerify(program, run);
   registerRebuild(program, run);
   registerLogs(program, run);
+  registerServer(program, run);
+  registerFleets(program, run);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

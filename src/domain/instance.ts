@@ -6,6 +6,8 @@ export interface DesiredInstance {
   readonly id: string;
   readonly fleet: string;
   readonly artifact: Digest;
+  /** The release it belongs to (a label the agent keeps and reports; the controller's). */
+  readonly release?: string;
   /** Environment over the image's, by name. */
   readonly env?: readonly (readonly [string, string])[];
   readonly resources?: {
@@ -36,6 +38,9 @@ export interface ObservedInstance {
   readonly address?: string;
   readonly pid?: number;
   readonly startedAt?: string;
+  readonly release?: string;
+  /** When it last became healthy (and has stayed so). */
+  readonly healthySince?: string;
 }
 
 export function isInstanceId(id: string): boolean {

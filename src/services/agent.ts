@@ -71,6 +71,8 @@ interface Tracked {
   address?: string;
   pid?: number;
   startedAt?: string;
+  release?: string;
+  healthySince?: string;
   health?: HealthState;
   lastProbe?: number;
 }
@@ -184,7 +186,13 @@ export class Agent {
   }
 
   private async start(d: DesiredInstance): Promise<void> {
-    const t: Tracked = { id: d.id, fleet: d.fleet, artifact: d.artifact, state: 'pending' };
+    const t: Tracked = {
+      id: d.id,
+      fleet: d.fleet,
+      artifact: d.artifact,
+      state: 'pending',
+      ...(d.release !== undefined && { release: d.release }),
+    };
     this.tracked.set(d.id, t);
     this.persist();
 
@@ -445,6 +453,7 @@ export class Agent {
     if (!check) {
       if (t.state === 'starting') {
         t.state = 'healthy';
+        t.healthySince = this.deps.now().toISOString();
         this.persist();
       }
       return;
@@ -460,6 +469,8 @@ export class Agent {
       (t.state === 'starting' || t.state === 'healthy' || t.state === 'unhealthy')
     ) {
       t.state = next.phase;
+      if (next.phase === 'healthy') t.healthySince = this.deps.now().toISOString();
+      else delete t.healthySince;
       this.persist();
     }
   }

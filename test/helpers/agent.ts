@@ -45,14 +45,20 @@ export function runcIn(home: string, ...args: string[]): { code: number; out: st
 }
 
 /** Everything an instance could leave behind on the host, for before/after comparison. */
-export function hostResidue(home: string, net: TestNet): Record<string, string[]> {
+export function hostResidue(
+  home: string,
+  net: TestNet,
+  ids: readonly string[] = [],
+): Record<string, string[]> {
   const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim();
   const ipam = join(home, 'cni', `ingot-${net.bridge}`);
   return {
     containers: runcIn(home, 'list', '-q').out.split('\n').filter(Boolean),
+    // Only this test's instances: other tests on the machine have namespaces of their own.
     netns: sh('ip netns list || true')
       .split('\n')
-      .filter((l) => l.startsWith('ingot-')),
+      .map((l) => l.split(' ')[0] ?? '')
+      .filter((n) => ids.some((id) => n === `ingot-${id}`)),
     veths: sh(`ip -o link show master ${net.bridge} 2>/dev/null || true`)
       .split('\n')
       .filter(Boolean),

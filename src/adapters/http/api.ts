@@ -1,0 +1,66 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { isIngotError } from '../../domain/errors.js';
+
+export interface ApiHandlers {
+  deploy(body: unknown): Promise<unknown>;
+  fleets(): Promise<unknown>;
+  history(fleet?: string): Promise<unknown>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  shutdown(options: { stopInstances: boolean }): void;
+}
+
+/** Codes a client caused, and the HTTP status that says so; anything else is a 500. */
+const STATUS: Record<string, number> = {
+  E_FLEET_INVALID: 400,
+  E_USAGE: 400,
+  E_DEPLOY_REFUSED: 403,
+  E_REF_NOT_FOUND: 404,
+  E_REF_AMBIGUOUS: 409,
+};
+
+/**
+ * The HTTP API (Fastify). Only this adapter knows status codes. Every route needs the
+ * admin token: a process on this machine that cannot read `$INGOT_HOME/token` cannot
+ * deploy, read state or stop the server.
+ */
+export function buildApi(
+  token: string,
+  handlers: ApiHandlers,
+  logger: FastifyBaseLogger,
+): FastifyInstance {
+  const app = Fastify({ loggerInstance: logger, bodyLimit: 1024 * 1024 });
+  const expected = Buffer.from(`Bearer ${token}`);
+  app.addHook('onRequest', async (req, reply) => {
+    const got = Buffer.from(req.headers.authorization ?? '');
+    if (got.length !== expected.length || !timingSafeEqual(got, expected))
+      return reply
+        .code(401)
+        .send({ error: { code: 'E_UNAUTHORIZED', message: 'a valid admin token is required' } });
+    return undefined;
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    if (isIngotError(err))
+      return reply
+        .code(STATUS[err.code] ?? 500)
+        .send({ error: { code: err.code, message: err.message, ...err.details } });
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    return reply.code(status).send({
+      error: { code: status < 500 ? 'E_REQUEST' : 'E_INTERNAL', message: (err as Error).message },
+    });
+  });
+  app.get('/healthz', () => ({ ok: true }));
+  app.post('/v1/fleets', async (req) => handlers.deploy(req.body));
+  app.get('/v1/fleets', async () => handlers.fleets());
+  app.get('/v1/history', async (req) => handlers.history((req.query as { fleet?: string }).fleet));
+  app.get('/metrics', async (_req, reply) => {
+    const m = await handlers.metrics();
+    return reply.type(m.contentType).send(m.body);
+  });
+  app.post('/v1/shutdown', (req) => {
+    const body = (req.body ?? {}) as { stopInstances?: unknown };
+    handlers.shutdown({ stopInstances: body.stopInstances === true });
+    return { ok: true };
+  });
+  return app;
+}

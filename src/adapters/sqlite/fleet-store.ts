@@ -1,0 +1,262 @@
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import type { Digest } from '../../domain/digest.js';
+import { IngotError } from '../../domain/errors.js';
+import type {
+  FleetRecord,
+  FleetStore,
+  HistoryEntry,
+  ReleaseRecord,
+  RolloutState,
+} from '../../ports/fleet-store.js';
+
+interface Tables {
+  fleets: {
+    name: string;
+    spec: string;
+    release: string;
+    artifact: string;
+    previous: string | null;
+    rollout: string;
+    rollout_started_at: number;
+    reason: string | null;
+  };
+  releases: { digest: string; fleet: string; artifact: string; spec: string; created_at: number };
+  history: { seq: number | undefined; time: number; fleet: string; kind: string; detail: string };
+}
+
+const migrations: Record<string, Migration> = {
+  '001-fleets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('releases')
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('fleet', 'text', (c) => c.notNull())
+        .addColumn('artifact', 'text', (c) => c.notNull())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('fleets')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('release', 'text', (c) => c.notNull().references('releases.digest'))
+        .addColumn('artifact', 'text', (c) => c.notNull())
+        .addColumn('previous', 'text', (c) => c.references('releases.digest'))
+        .addColumn('rollout', 'text', (c) => c.notNull())
+        .addColumn('rollout_started_at', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .execute();
+      await db.schema
+        .createTable('history')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('time', 'integer', (c) => c.notNull())
+        .addColumn('fleet', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
+
+function toFleet(row: Tables['fleets']): FleetRecord {
+  return {
+    name: row.name,
+    spec: JSON.parse(row.spec) as unknown,
+    release: row.release as Digest,
+    artifact: row.artifact as Digest,
+    previous: row.previous as Digest | null,
+    rollout: row.rollout as RolloutState,
+    rolloutStartedAt: row.rollout_started_at,
+    reason: row.reason,
+  };
+}
+
+/** The controller's state in SQLite (WAL, synchronous=FULL), through Kysely. */
+export class SqliteFleetStore implements FleetStore {
+  private constructor(private readonly db: Kysely<Tables>) {}
+
+  static async open(path: string): Promise<SqliteFleetStore> {
+    const database = new SQLite(path);
+    database.pragma('journal_mode = WAL');
+    // An acknowledged deploy survives a crash or a power cut.
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+    const { error } = await new Migrator({ db, provider }).migrateToLatest();
+    if (error)
+      throw new IngotError(
+        'E_STATE_MIGRATION',
+        `cannot migrate ${path}: ${error instanceof Error ? error.message : 'unknown error'}`,
+      );
+    return new SqliteFleetStore(db);
+  }
+
+  async fleets(): Promise<FleetRecord[]> {
+    return (await this.db.selectFrom('fleets').selectAll().orderBy('name').execute()).map(toFleet);
+  }
+
+  async fleet(name: string): Promise<FleetRecord | null> {
+    const row = await this.db
+      .selectFrom('fleets')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ? toFleet(row) : null;
+  }
+
+  async release(digest: Digest): Promise<ReleaseRecord | null> {
+    const row = await this.db
+      .selectFrom('releases')
+      .selectAll()
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row
+      ? {
+          digest: row.digest as Digest,
+          fleet: row.fleet,
+          artifact: row.artifact as Digest,
+          spec: JSON.parse(row.spec) as unknown,
+          createdAt: row.created_at,
+        }
+      : null;
+  }
+
+  async deploy(release: ReleaseRecord, at: number): Promise<FleetRecord> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('releases')
+        .values({
+          digest: release.digest,
+          fleet: release.fleet,
+          artifact: release.artifact,
+          spec: JSON.stringify(release.spec),
+          created_at: release.createdAt,
+        })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .execute();
+      const existing = await tx
+        .selectFrom('fleets')
+        .selectAll()
+        .where('name', '=', release.fleet)
+        .executeTakeFirst();
+      const spec = JSON.stringify(release.spec);
+      if (!existing) {
+        await tx
+          .insertInto('fleets')
+          .values({
+            name: release.fleet,
+            spec,
+            release: release.digest,
+            artifact: release.artifact,
+            previous: null,
+            rollout: 'progressing',
+            rollout_started_at: at,
+            reason: null,
+          })
+          .execute();
+      } else if (existing.release !== release.digest) {
+        await tx
+          .updateTable('fleets')
+          .set({
+            spec,
+            release: release.digest,
+            artifact: release.artifact,
+            previous: existing.release,
+            rollout: 'progressing',
+            rollout_started_at: at,
+            reason: null,
+          })
+          .where('name', '=', release.fleet)
+          .execute();
+      } else {
+        // Same release: only how many and how fast may have changed.
+        await tx.updateTable('fleets').set({ spec }).where('name', '=', release.fleet).execute();
+      }
+      await tx
+        .insertInto('history')
+        .values({
+          seq: undefined,
+          time: at,
+          fleet: release.fleet,
+          kind: 'deploy',
+          detail: release.digest,
+        })
+        .execute();
+    });
+    return (await this.fleet(release.fleet))!;
+  }
+
+  async setRollout(
+    name: string,
+    rollout: RolloutState,
+    reason: string | null,
+    at: number,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('fleets').set({ rollout, reason }).where('name', '=', name).execute();
+      await tx
+        .insertInto('history')
+        .values({ seq: undefined, time: at, fleet: name, kind: rollout, detail: reason ?? '' })
+        .execute();
+    });
+  }
+
+  async rollBack(name: string, reason: string, at: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const f = await tx
+        .selectFrom('fleets')
+        .selectAll()
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (!f?.previous) return;
+      const prev = await tx
+        .selectFrom('releases')
+        .selectAll()
+        .where('digest', '=', f.previous)
+        .executeTakeFirstOrThrow();
+      const spec = JSON.parse(f.spec) as Record<string, unknown>;
+      const prevSpec = JSON.parse(prev.spec) as Record<string, unknown>;
+      await tx
+        .updateTable('fleets')
+        .set({
+          // The old release's instance settings, with the current pacing and size.
+          spec: JSON.stringify({
+            ...prevSpec,
+            replicas: spec['replicas'],
+            strategy: spec['strategy'],
+          }),
+          release: prev.digest,
+          artifact: prev.artifact,
+          previous: f.release,
+          rollout: 'rolled-back',
+          rollout_started_at: at,
+          reason,
+        })
+        .where('name', '=', name)
+        .execute();
+      await tx
+        .insertInto('history')
+        .values({
+          seq: undefined,
+          time: at,
+          fleet: name,
+          kind: 'rollback',
+          detail: `${f.release} → ${prev.digest}: ${reason}`,
+        })
+        .execute();
+    });
+  }
+
+  async history(fleet?: string): Promise<HistoryEntry[]> {
+    let q = this.db.selectFrom('history').selectAll().orderBy('seq');
+    if (fleet !== undefined) q = q.where('fleet', '=', fleet);
+    return (await q.execute()).map((r) => ({ ...r, seq: r.seq ?? 0 }));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { destination, multistream, pino } from 'pino';
+import { Gauge, Histogram, Registry } from 'prom-client';
+import { buildApi } from '../adapters/http/api.js';
+import { generateKeyFiles } from '../adapters/keys/key-files.js';
+import { OciLayoutStore } from '../adapters/oci-layout/store.js';
+import { SqliteFleetStore } from '../adapters/sqlite/fleet-store.js';
+import type { Digest } from '../domain/digest.js';
+import { Controller } from '../services/controller.js';
+import { deploy } from '../services/deploy.js';
+import { verifyArtifact } from '../services/verify.js';
+import { createAgent, makeTrust } from './agent.js';
+
+export interface ServerOptions {
+  readonly home: string;
+  readonly port?: number;
+  readonly host?: string;
+  readonly policyFile?: string;
+  readonly keyFiles?: readonly string[];
+  readonly bridge?: string;
+  readonly subnet?: string;
+  readonly cgroupParent?: string;
+  /** SIGTERM grace when stopping instances (default 10 s). */
+  readonly stopGraceMs?: number;
+  /** How often the controller reconciles (default 500 ms). */
+  readonly intervalMs?: number;
+  /** Log to stdout too (foreground). */
+  readonly logToStdout?: boolean;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  /** Resolves when the server has stopped (after `ingot down` or a signal). */
+  readonly stopped: Promise<void>;
+  stop(options?: { stopInstances?: boolean }): Promise<void>;
+}
+
+/** The admin token: made once, 0600, read by the CLI. */
+export function ensureToken(home: string): string {
+  const path = join(home, 'token');
+  if (!existsSync(path))
+    writeFileSync(path, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return readFileSync(path, 'utf8').trim();
+}
+
+/**
+ * Where trust comes from when nothing is configured: a key pair of this machine, made on
+ * the first `ingot up` ($INGOT_HOME/keys/local.*). `ingot build` signs with it by default.
+ */
+export function localKeys(home: string): { key: string; pub: string } {
+  const dir = join(home, 'keys');
+  const key = join(dir, 'local.key');
+  const pub = join(dir, 'local.pub');
+  if (!existsSync(key) && !existsSync(pub)) generateKeyFiles(dir, 'local');
+  return { key, pub };
+}
+
+/**
+ * Composition root of `ingot up`: the HTTP API, the controller and a local agent in one
+ * process, state in SQLite under $INGOT_HOME.
+ */
+export async function runServer(options: ServerOptions): Promise<RunningServer> {
+  const { home } = options;
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const logger = pino(
+    { level: 'info', base: { pid: process.pid } },
+    options.logToStdout
+      ? multistream([{ stream: destination(join(home, 'server.log')) }, { stream: process.stdout }])
+      : destination(join(home, 'server.log')),
+  );
+  const token = ensureToken(home);
+  const keyFiles =
+    options.policyFile === undefined && (options.keyFiles ?? []).length === 0
+      ? [localKeys(home).pub]
+      : (options.keyFiles ?? []);
+  const store = await OciLayoutStore.open(join(home, 'store'));
+  const fleets = await SqliteFleetStore.open(join(home, 'state.db'));
+  const agent = await createAgent({
+    home,
+    ...(options.policyFile !== undefined && { policyFile: options.policyFile }),
+    keyFiles,
+    ...(options.bridge !== undefined && { bridge: options.bridge }),
+    ...(options.subnet !== undefined && { subnet: options.subnet }),
+    ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
+    ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
+  });
+  const recovered = await agent.recover();
+  logger.info(recovered, 'agent recovered');
+  const trust = makeTrust({
+    ...(options.policyFile !== undefined && { policyFile: options.policyFile }),
+    keyFiles,
+  });
+  const admittedCache = new Map<Digest, { ok: boolean; at: number }>();
+  const controller = new Controller({
+    fleets,
+    agent,
+    now: () => Date.now(),
+    admitted: async (artifact) => {
+      const hit = admittedCache.get(artifact);
+      if (hit && Date.now() - hit.at < 30_000) return hit.ok;
+      const t = await trust();
+      const report = await verifyArtifact(store, {
+        ref: artifact,
+        policy: t.policy,
+        keys: t.keys,
+        rehash: false,
+      }).catch(() => null);
+      const ok = report?.ok ?? false;
+      admittedCache.set(artifact, { ok, at: Date.now() });
+      return ok;
+    },
+  });
+
+  const registry = new Registry();
+  const instancesGauge = new Gauge({
+    name: 'ingot_instances',
+    help: 'Instances by fleet and state',
+    labelNames: ['fleet', 'state'],
+    registers: [registry],
+  });
+  const reconcileSeconds = new Histogram({
+    name: 'ingot_reconcile_seconds',
+    help: 'Duration of one reconcile pass',
+    registers: [registry],
+  });
+
+  agent.run(100);
+  let loop: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = running.then(async () => {
+      const end = reconcileSeconds.startTimer();
+      try {
+        const statuses = await controller.reconcile();
+        instancesGauge.reset();
+        for (const s of statuses)
+          for (const i of s.instances) instancesGauge.inc({ fleet: s.fleet.name, state: i.state });
+      } catch (err) {
+        logger.error({ err }, 'reconcile failed; retrying');
+      } finally {
+        end();
+      }
+    });
+  };
+  loop = setInterval(tick, options.intervalMs ?? 500);
+
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | null = null;
+  const stop = (opts: { stopInstances?: boolean } = {}): Promise<void> => {
+    stopping ??= (async () => {
+      if (loop) clearInterval(loop);
+      loop = null;
+      await running;
+      await api.close();
+      if (opts.stopInstances) await agent.apply([]);
+      await agent.close();
+      await fleets.close();
+      rmSync(join(home, 'server.json'), { force: true });
+      logger.info({ stopInstances: opts.stopInstances === true }, 'stopped');
+      resolveStopped();
+    })();
+    return stopping;
+  };
+
+  const api = buildApi(
+    token,
+    {
+      deploy: async (body) => {
+        const record = await deploy({ store, fleets, trust, now: () => Date.now() }, body);
+        tick();
+        return record;
+      },
+      fleets: async () => {
+        const observed = await agent.observe();
+        return (await fleets.fleets()).map((f) => ({
+          ...f,
+          instances: observed.filter((i) => i.fleet === f.name),
+        }));
+      },
+      history: (fleet) => fleets.history(fleet),
+      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+      shutdown: ({ stopInstances }) => {
+        setImmediate(() => void stop({ stopInstances }));
+      },
+    },
+    logger,
+  );
+  const host = options.host ?? '127.0.0.1';
+  await api.listen({ host, port: options.port ?? 0 });
+  const address = api.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  writeFileSync(
+    join(home, 'server.json'),
+    JSON.stringify({ pid: process.pid, port, host }) + '\n',
+    { mode: 0o600 },
+  );
+  logger.info({ host, port }, 'listening');
+  tick();
+  return { url: `http://${host}:${port}`, port, stopped, stop };
+}

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { parseFleet } from '../../core/fleet/spec.js';
+import { MAX_SPEC_BYTES } from '../../core/yaml-spec.js';
+import { shortDigest, type Digest } from '../../domain/digest.js';
+import { IngotError } from '../../domain/errors.js';
+import type { ObservedInstance } from '../../domain/instance.js';
+import type { FleetRecord } from '../../ports/fleet-store.js';
+import { api } from '../client.js';
+import { json, table } from '../format.js';
+import type { OutputFormat } from '../io.js';
+import type { Runner } from './runner.js';
+
+type FleetView = FleetRecord & { instances: ObservedInstance[] };
+
+export function registerFleets(program: Command, run: Runner): void {
+  let format: OutputFormat = 'text';
+  program
+    .command('deploy')
+    .summary('declare what a fleet runs: Ingot replaces instances until it does')
+    .description(
+      'Send FILE (fleet.yaml) to the running Ingot: the artifact (tag or digest) is pinned to a digest and\n' +
+        "admitted, and a release is recorded. The controller then replaces instances by the fleet's strategy\n" +
+        '(rolling by default: create before destroy) and rolls back by itself if the new release fails.\n' +
+        'With --wait, return when the rollout has completed (exit 0) or was rolled back or refused (exit 1).',
+    )
+    .argument('<file>', 'fleet.yaml')
+    .option('--wait', 'wait for the rollout to finish')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', '300')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(
+      async (file: string, options: { wait?: boolean; timeout: string; output: OutputFormat }) => {
+        format = options.output;
+        await run(
+          async (app, io) => {
+            let text: string;
+            try {
+              text = readFileSync(file, 'utf8');
+            } catch {
+              throw new IngotError('E_FLEET_NOT_FOUND', `${file}: cannot be read`);
+            }
+            if (Buffer.byteLength(text) > MAX_SPEC_BYTES)
+              throw new IngotError(
+                'E_FLEET_TOO_LARGE',
+                `${file}: larger than ${MAX_SPEC_BYTES} bytes`,
+              );
+            parseFleet(text, file); // every problem, with its line, before anything is sent
+            const record = await api<FleetRecord>(
+              app.home,
+              'POST',
+              '/v1/fleets',
+              parseYaml(text) as unknown,
+            );
+            let final: FleetView | undefined;
+            if (options.wait) {
+              const until = Date.now() + Number(options.timeout) * 1000;
+              for (;;) {
+                const fleets = await api<FleetView[]>(app.home, 'GET', '/v1/fleets');
+                final = fleets.find((f) => f.name === record.name);
+                if (final && final.rollout !== 'progressing') break;
+                if (Date.now() > until)
+                  throw new IngotError(
+                    'E_TIMEOUT',
+                    `the rollout of ${record.name} did not finish in time`,
+                  );
+                await new Promise((r) => setTimeout(r, 250));
+              }
+            }
+            const shown = final ?? record;
+            if (format === 'json') io.out(json(shown));
+            else
+              io.out(
+                `${record.name}: release ${shortDigest(record.release)} (artifact ${shortDigest(record.artifact)}) ${shown.rollout}${shown.reason ? `: ${shown.reason}` : ''}\n`,
+              );
+            return options.wait && shown.rollout !== 'complete' ? 1 : 0;
+          },
+          () => format,
+        );
+      },
+    );
+
+  program
+    .command('status')
+    .summary('fleets, their rollouts and instances')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(async (options: { output: OutputFormat }) => {
+      format = options.output;
+      await run(
+        async (app, io) => {
+          const fleets = await api<FleetView[]>(app.home, 'GET', '/v1/fleets');
+          if (format === 'json') {
+            io.out(json(fleets));
+            return 0;
+          }
+          io.out(
+            table(
+              ['FLEET', 'RELEASE', 'ROLLOUT', 'HEALTHY', 'REASON'],
+              fleets.map((f) => [
+                f.name,
+                shortDigest(f.release),
+                f.rollout,
+                `${f.instances.filter((i) => i.state === 'healthy').length}/${(f.spec as { replicas: number }).replicas}`,
+                f.reason ?? '',
+              ]),
+            ),
+          );
+          const instances = fleets.flatMap((f) => f.instances);
+          if (instances.length > 0)
+            io.out(
+              '\n' +
+                table(
+                  ['INSTANCE', 'STATE', 'ADDRESS', 'RELEASE', 'STARTED'],
+                  instances.map((i) => [
+                    i.id,
+                    i.state,
+                    i.address ?? '-',
+                    i.release ? shortDigest(i.release as Digest) : '-',
+                    i.startedAt ?? '-',
+                  ]),
+                ),
+            );
+          return 0;
+        },
+        () => format,
+      );
+    });
+}

@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { api, serverInfo } from '../client.js';
+import { collect, json } from '../format.js';
+import type { OutputFormat } from '../io.js';
+import type { Runner } from './runner.js';
+
+interface UpOptions {
+  detach?: boolean;
+  port?: string;
+  policy?: string;
+  key?: string[];
+  bridge?: string;
+  subnet?: string;
+  cgroupParent?: string;
+  stopGrace?: string;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export function registerServer(program: Command, run: Runner): void {
+  program
+    .command('up')
+    .summary('start Ingot on this machine: API, controller and agent')
+    .description(
+      'Run the HTTP API (127.0.0.1), the controller and a local agent in one process, with state in\n' +
+        'SQLite under $INGOT_HOME. A random admin token is written to $INGOT_HOME/token (0600); every\n' +
+        "API call needs it. With nothing configured, starts are admitted against this machine's own key\n" +
+        '($INGOT_HOME/keys/local.pub, made on first use; `ingot build` signs with it). Instances that\n' +
+        'were running are re-adopted. With --detach it runs in the background.',
+    )
+    .option('-d, --detach', 'run in the background and return once it answers')
+    .option('--port <n>', 'API port (default: any free port; see $INGOT_HOME/server.json)')
+    .option('--policy <file>', 'admission policy')
+    .option('--key <file>', 'trusted public key (repeatable)', collect)
+    .option('--bridge <name>', "instances' bridge (default ingot0)")
+    .option('--subnet <cidr>', "instances' subnet (default 10.88.0.0/24)")
+    .option('--cgroup-parent <path>', 'cgroup the instances are placed under (default /ingot)')
+    .option('--stop-grace <seconds>', 'SIGTERM grace before SIGKILL when stopping (default 10)')
+    .action(async (options: UpOptions) => {
+      await run(
+        async (app, io) => {
+          const info = serverInfo(app.home);
+          if (info && alive(info.pid)) {
+            io.err(`Ingot is already running (pid ${info.pid}, port ${info.port})\n`);
+            return 0;
+          }
+          if (options.detach) {
+            mkdirSync(app.home, { recursive: true, mode: 0o700 });
+            const out = openSync(join(app.home, 'server.out'), 'a', 0o600);
+            const args = [process.argv[1]!, '--home', app.home, 'up'];
+            if (options.port) args.push('--port', options.port);
+            if (options.policy) args.push('--policy', options.policy);
+            for (const k of options.key ?? []) args.push('--key', k);
+            if (options.bridge) args.push('--bridge', options.bridge);
+            if (options.subnet) args.push('--subnet', options.subnet);
+            if (options.cgroupParent) args.push('--cgroup-parent', options.cgroupParent);
+            if (options.stopGrace) args.push('--stop-grace', options.stopGrace);
+            const child = spawn(process.execPath, args, {
+              detached: true,
+              stdio: ['ignore', out, out],
+            });
+            child.unref();
+            for (let i = 0; i < 300; i++) {
+              await new Promise((r) => setTimeout(r, 100));
+              const now = serverInfo(app.home);
+              if (now && now.pid === child.pid) {
+                await api(app.home, 'GET', '/healthz');
+                io.err(`Ingot is up (pid ${now.pid}) at http://${now.host}:${now.port}\n`);
+                return 0;
+              }
+              if (child.exitCode !== null) break;
+            }
+            io.err(`Ingot did not start: see ${join(app.home, 'server.out')}\n`);
+            return 1;
+          }
+          const server = await app.serve({
+            ...(options.port !== undefined && { port: Number(options.port) }),
+            ...(options.policy !== undefined && { policyFile: options.policy }),
+            keyFiles: options.key ?? [],
+            ...(options.bridge !== undefined && { bridge: options.bridge }),
+            ...(options.subnet !== undefined && { subnet: options.subnet }),
+            ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
+            ...(options.stopGrace !== undefined && {
+              stopGraceMs: Number(options.stopGrace) * 1000,
+            }),
+          });
+          io.err(`Ingot is up at ${server.url} (Ctrl-C to stop; instances keep running)\n`);
+          const onSignal = () => void server.stop();
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          await server.stopped;
+          return 0;
+        },
+        () => 'text',
+      );
+    });
+
+  program
+    .command('down')
+    .summary('stop Ingot (instances keep running unless --stop-instances)')
+    .option('--stop-instances', 'stop every instance first')
+    .action(async (options: { stopInstances?: boolean }) => {
+      await run(
+        async (app, io) => {
+          const info = serverInfo(app.home);
+          if (!info || !alive(info.pid)) {
+            io.err('Ingot is not running\n');
+            return 0;
+          }
+          await api(app.home, 'POST', '/v1/shutdown', {
+            stopInstances: options.stopInstances === true,
+          });
+          for (let i = 0; i < 600 && alive(info.pid); i++)
+            await new Promise((r) => setTimeout(r, 100));
+          if (alive(info.pid)) {
+            io.err(`Ingot (pid ${info.pid}) did not stop within 60 s\n`);
+            return 1;
+          }
+          io.err(
+            `Ingot stopped${options.stopInstances ? ', and its instances' : '; instances keep running'}\n`,
+          );
+          return 0;
+        },
+        () => 'text',
+      );
+    });
+
+  let format: OutputFormat = 'text';
+  program
+    .command('history')
+    .summary('what happened to fleets: deploys, completions, rollbacks')
+    .argument('[fleet]', 'only this fleet')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(async (fleet: string | undefined, options: { output: OutputFormat }) => {
+      format = options.output;
+      await run(
+        async (app, io) => {
+          const rows = await api<
+            { seq: number; time: number; fleet: string; kind: string; detail: string }[]
+          >(app.home, 'GET', `/v1/history${fleet ? `?fleet=${encodeURIComponent(fleet)}` : ''}`);
+          if (format === 'json') io.out(json(rows));
+          else
+            for (const r of rows)
+              io.out(`${new Date(r.time).toISOString()}  ${r.fleet}  ${r.kind}  ${r.detail}\n`);
+          return 0;
+        },
+        () => format,
+      );
+    });
+}

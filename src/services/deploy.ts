@@ -1,0 +1,54 @@
+import { fleetSchema, releaseDigest, type FleetSpec } from '../core/fleet/spec.js';
+import { IngotError } from '../domain/errors.js';
+import type { FleetRecord, FleetStore } from '../ports/fleet-store.js';
+import type { Store } from '../ports/store.js';
+import type { LoadedPolicy } from './policy.js';
+import { verifyArtifact } from './verify.js';
+
+export interface DeployDeps {
+  readonly store: Store;
+  readonly fleets: FleetStore;
+  readonly trust: () => Promise<LoadedPolicy>;
+  readonly now: () => number;
+}
+
+/**
+ * `ingot deploy`: validate the fleet spec (the API body is untrusted), pin the artifact
+ * to a digest, admit it, and record the release. Nothing runs from here: the controller
+ * sees the new desired state and replaces instances.
+ */
+export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetRecord> {
+  const parsed = fleetSchema.safeParse(body);
+  if (!parsed.success)
+    throw new IngotError(
+      'E_FLEET_INVALID',
+      `the fleet spec is invalid: ${parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ')}`,
+    );
+  const spec: FleetSpec = parsed.data;
+  const descriptor = await deps.store.resolve(spec.artifact);
+  const trust = await deps.trust();
+  const report = await verifyArtifact(deps.store, {
+    ref: descriptor.digest,
+    policy: trust.policy,
+    keys: trust.keys,
+    rehash: true,
+  });
+  if (!report.ok)
+    throw new IngotError(
+      'E_DEPLOY_REFUSED',
+      `admission refuses ${spec.artifact} (${descriptor.digest}): ${[
+        ...report.problems.map((p) => `${p.message} (${p.code})`),
+        ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
+      ].join('; ')}`,
+      { details: { problems: report.problems, reasons: report.decision.reasons } },
+    );
+  const now = deps.now();
+  const release = releaseDigest(descriptor.digest, spec);
+  return deps.fleets.deploy(
+    { digest: release, fleet: spec.name, artifact: descriptor.digest, spec, createdAt: now },
+    now,
+  );
+}

@@ -1,0 +1,203 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  hostResidue,
+  removeNet,
+  requireHost,
+  runcIn,
+  testNet,
+  type TestNet,
+} from './helpers/agent.js';
+import { ingot } from './helpers/cli.js';
+
+const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
+const FLEET = fileURLToPath(new URL('../examples/hello/fleet.yaml', import.meta.url));
+
+interface FleetJson {
+  name: string;
+  release: string;
+  rollout: string;
+  reason: string | null;
+  instances: { id: string; state: string; release?: string }[];
+}
+
+describe('ingot up / deploy / down: fleets replaced, never patched', () => {
+  let root: string;
+  let home: string;
+  let net: TestNet;
+  let env: Record<string, string>;
+  const cli = (...args: string[]) => ingot(args, { env });
+  const up = () =>
+    cli(
+      'up',
+      '--detach',
+      '--bridge',
+      net.bridge,
+      '--subnet',
+      net.subnet,
+      '--cgroup-parent',
+      `/ingot-test-${net.bridge}`,
+      '--stop-grace',
+      '1',
+    );
+  const status = (): FleetJson[] => {
+    const r = cli('status', '-o', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as FleetJson[];
+  };
+  const fleetFile = (name: string, edit: (text: string) => string) => {
+    const file = join(root, name);
+    writeFileSync(file, edit(readFileSync(FLEET, 'utf8')));
+    return file;
+  };
+
+  beforeAll(() => {
+    requireHost();
+    root = mkdtempSync(join(tmpdir(), 'ingot-server-'));
+    home = join(root, 'home');
+    net = testNet();
+    env = { INGOT_HOME: home };
+  });
+
+  afterAll(() => {
+    cli('down', '--stop-instances');
+    removeNet(net);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('starts with nothing configured and refuses calls without the token', () => {
+    const r = up();
+    expect(r.code, r.stderr + readFileSync(join(home, 'server.out'), 'utf8')).toBe(0);
+    expect(readFileSync(join(home, 'token'), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    const { port } = JSON.parse(readFileSync(join(home, 'server.json'), 'utf8')) as {
+      port: number;
+    };
+    const code = execFileSync(
+      'curl',
+      ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/v1/fleets`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(code).toBe('401');
+  });
+
+  it('deploys, rolls to a new release by replacement, and rolls back a bad one by itself', () => {
+    // Built after `up`: signed with this machine's key, which the server trusts.
+    expect(cli('build', '-q', HELLO).code).toBe(0);
+    const first = cli('deploy', FLEET, '--wait', '-o', 'json');
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    let fleet = status()[0]!;
+    expect(fleet.rollout).toBe('complete');
+    const v1 = fleet.instances.map((i) => i.id).sort();
+    expect(v1).toHaveLength(2);
+    expect(fleet.instances.every((i) => i.state === 'healthy')).toBe(true);
+
+    const second = cli(
+      'deploy',
+      fleetFile('v2.yaml', (t) => t.replace('GREETING: hello', 'GREETING: bonjour')),
+      '--wait',
+    );
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    fleet = status()[0]!;
+    const v2 = fleet.instances.map((i) => i.id).sort();
+    expect(v2).toHaveLength(2);
+    for (const id of v2) expect(v1).not.toContain(id); // replaced, not modified
+
+    // A release whose health check fails: rolled back, the old instances kept serving.
+    const bad = join(root, 'bad');
+    cpSync(HELLO, bad, { recursive: true, verbatimSymlinks: true });
+    writeFileSync(
+      join(bad, 'ingot.yaml'),
+      readFileSync(join(bad, 'ingot.yaml'), 'utf8')
+        .replace('path: /healthz', 'path: /missing')
+        .replace("version: '1.0.0'", "version: '9.9.9'"),
+    );
+    expect(cli('build', '-q', bad).code).toBe(0);
+    const third = cli(
+      'deploy',
+      fleetFile('bad.yaml', (t) =>
+        t.replace('GREETING: hello', 'GREETING: bonjour').replace('hello:1.0.0', 'hello:9.9.9'),
+      ),
+      '--wait',
+    );
+    expect(third.code).toBe(1);
+    expect(third.stdout).toMatch(/rolled-back: hello-[0-9a-f]{8}-\d is unhealthy/);
+    fleet = status()[0]!;
+    expect(
+      fleet.instances
+        .filter((i) => i.state === 'healthy')
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(v2);
+    const history = cli('history', 'hello').stdout;
+    expect(history).toMatch(
+      /deploy[\s\S]*complete[\s\S]*deploy[\s\S]*complete[\s\S]*deploy[\s\S]*rollback/,
+    );
+  });
+
+  it('survives SIGKILL in the middle of a rollout: no duplicates, no orphans, no lost history', async () => {
+    const before = status()[0]!;
+    const deployed = cli(
+      'deploy',
+      fleetFile('v3.yaml', (t) => t.replace('GREETING: hello', 'GREETING: salut')),
+    );
+    expect(deployed.code, deployed.stderr).toBe(0);
+    // Let the rollout get under way, then kill the server without a chance to clean up.
+    for (let i = 0; i < 100; i++) {
+      const f = status()[0]!;
+      if (f.instances.some((x) => x.release === f.release)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { pid } = JSON.parse(readFileSync(join(home, 'server.json'), 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    rmSync(join(home, 'server.json'), { force: true });
+    expect(up().code).toBe(0);
+    for (let i = 0; i < 300; i++) {
+      if (status()[0]!.rollout === 'complete') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const after = status()[0]!;
+    expect(after.rollout).toBe('complete');
+    expect(after.release).not.toBe(before.release);
+    const ids = after.instances.map((i) => i.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(after.instances).toHaveLength(2);
+    expect(after.instances.every((i) => i.state === 'healthy' && i.release === after.release)).toBe(
+      true,
+    );
+    // runc runs exactly what the agent reports: nothing orphaned, nothing twice.
+    expect(runcIn(home, 'list', '-q').out.split('\n').filter(Boolean).sort()).toEqual(
+      [...ids].sort(),
+    );
+    expect(cli('history', 'hello').stdout.match(/deploy/g)).toHaveLength(4);
+  }, 120_000);
+
+  it('down keeps instances running; down --stop-instances leaves nothing behind', () => {
+    const running = status()[0]!
+      .instances.map((i) => i.id)
+      .sort();
+    expect(cli('down').code).toBe(0);
+    expect(runcIn(home, 'list', '-q').out.split('\n').filter(Boolean).sort()).toEqual(running);
+    expect(up().code).toBe(0);
+    expect(
+      status()[0]!
+        .instances.map((i) => i.id)
+        .sort(),
+    ).toEqual(running);
+    expect(cli('down', '--stop-instances').code).toBe(0);
+    expect(hostResidue(home, net, running)).toMatchObject({
+      netns: [],
+      containers: [],
+      veths: [],
+      addresses: [],
+      mounts: [],
+      cgroups: [],
+    });
+  });
+}, 300_000);
