@@ -15,7 +15,7 @@ import {
 import { ingot } from './helpers/cli.js';
 
 const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
-const FLEET = fileURLToPath(new URL('../examples/hello/fleet.yaml', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../examples/hello/fleet.yaml', import.meta.url));
 
 interface FleetJson {
   name: string;
@@ -49,9 +49,13 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as FleetJson[];
   };
-  const fleetFile = (name: string, edit: (text: string) => string) => {
+  // The example fleet at two instances, to keep each rollout short.
+  const fleetFile = (name: string, edit: (text: string) => string = (t) => t) => {
     const file = join(root, name);
-    writeFileSync(file, edit(readFileSync(FLEET, 'utf8')));
+    writeFileSync(
+      file,
+      edit(readFileSync(EXAMPLE, 'utf8').replace(/^replicas: \d+$/m, 'replicas: 2')),
+    );
     return file;
   };
 
@@ -89,7 +93,7 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
   it('deploys, rolls to a new release by replacement, and rolls back a bad one by itself', () => {
     // Built after `up`: signed with this machine's key, which the server trusts.
     expect(cli('build', '-q', HELLO).code).toBe(0);
-    const first = cli('deploy', FLEET, '--wait', '-o', 'json');
+    const first = cli('deploy', fleetFile('v1.yaml'), '--wait', '-o', 'json');
     expect(first.code, first.stdout + first.stderr).toBe(0);
     let fleet = status()[0]!;
     expect(fleet.rollout).toBe('complete');
