@@ -87,10 +87,8 @@ export class OciLayoutStore implements Store {
     return this.layout.readBlob(digest, maxBytes, expectedSize);
   }
 
-  async checkBlob(digest: Digest, expectedSize: number): Promise<void> {
-    for await (const _ of this.layout.streamBlob(digest, expectedSize, expectedSize)) {
-      // Only the hash matters; streamBlob throws at the end if it does not match.
-    }
+  checkBlob(digest: Digest, expectedSize: number): Promise<void> {
+    return this.layout.checkBlob(digest, expectedSize);
   }
 
   hasBlob(digest: Digest): Promise<boolean> {
