@@ -180,7 +180,32 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       [...ids].sort(),
     );
     expect(cli('history', 'hello').stdout.match(/deploy/g)).toHaveLength(4);
-  }, 120_000);
+
+    // By hand: back to the release before, replaced like any other change.
+    const fleets = JSON.parse(cli('fleets', '-o', 'json').stdout) as {
+      name: string;
+      release: string;
+    }[];
+    expect(fleets.map((f) => f.name)).toEqual(['hello']);
+    expect(cli('rollback', 'nosuch').stderr).toContain('E_FLEET_NOT_FOUND');
+    expect(cli('rollback', 'hello', '--to', `sha256:${'0'.repeat(64)}`).stderr).toContain(
+      'E_ROLLBACK_NONE',
+    );
+    const back = cli('rollback', 'hello');
+    expect(back.code, back.stderr).toBe(0);
+    const target = status()[0]!.release;
+    expect(target).toBe(before.release);
+    for (let i = 0; i < 300; i++) {
+      const f = status()[0]!;
+      if (
+        f.instances.length === 2 &&
+        f.instances.every((x) => x.release === target && x.state === 'healthy')
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status()[0]!.instances.map((x) => x.release)).toEqual([target, target]);
+  }, 180_000);
 
   it('down keeps instances running; down --stop-instances leaves nothing behind', () => {
     const running = status()[0]!

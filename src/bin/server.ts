@@ -7,7 +7,8 @@ import { buildApi } from '../adapters/http/api.js';
 import { generateKeyFiles } from '../adapters/keys/key-files.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteFleetStore } from '../adapters/sqlite/fleet-store.js';
-import type { Digest } from '../domain/digest.js';
+import { isDigest, type Digest } from '../domain/digest.js';
+import { IngotError } from '../domain/errors.js';
 import { Controller } from '../services/controller.js';
 import { deploy } from '../services/deploy.js';
 import { verifyArtifact } from '../services/verify.js';
@@ -174,6 +175,14 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
         const record = await deploy({ store, fleets, trust, now: () => Date.now() }, body);
         tick();
         return record;
+      },
+      rollback: async (name, body) => {
+        const to = (body as { to?: unknown } | null)?.to;
+        if (to !== undefined && !isDigest(to))
+          throw new IngotError('E_USAGE', 'to must be a release digest (sha256:…)');
+        await fleets.rollBack(name, 'by hand (ingot rollback)', Date.now(), to);
+        tick();
+        return fleets.fleet(name);
       },
       fleets: async () => {
         const observed = await agent.observe();

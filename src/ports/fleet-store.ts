@@ -42,8 +42,8 @@ export interface FleetStore {
   /** Record a release (idempotent) and point the fleet at it. */
   deploy(release: ReleaseRecord, at: number): Promise<FleetRecord>;
   setRollout(name: string, rollout: RolloutState, reason: string | null, at: number): Promise<void>;
-  /** Point the fleet back at its previous release. */
-  rollBack(name: string, reason: string, at: number): Promise<void>;
+  /** Point the fleet back at its previous release, or at `to` (one of its releases). */
+  rollBack(name: string, reason: string, at: number, to?: Digest): Promise<void>;
   history(fleet?: string): Promise<HistoryEntry[]>;
   close(): Promise<void>;
 }

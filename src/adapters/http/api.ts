@@ -4,6 +4,7 @@ import { isIngotError } from '../../domain/errors.js';
 
 export interface ApiHandlers {
   deploy(body: unknown): Promise<unknown>;
+  rollback(fleet: string, body: unknown): Promise<unknown>;
   fleets(): Promise<unknown>;
   history(fleet?: string): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -17,6 +18,8 @@ const STATUS: Record<string, number> = {
   E_DEPLOY_REFUSED: 403,
   E_REF_NOT_FOUND: 404,
   E_REF_AMBIGUOUS: 409,
+  E_FLEET_NOT_FOUND: 404,
+  E_ROLLBACK_NONE: 409,
 };
 
 /**
@@ -52,6 +55,9 @@ export function buildApi(
   app.get('/healthz', () => ({ ok: true }));
   app.post('/v1/fleets', async (req) => handlers.deploy(req.body));
   app.get('/v1/fleets', async () => handlers.fleets());
+  app.post('/v1/fleets/:name/rollback', async (req) =>
+    handlers.rollback((req.params as { name: string }).name, req.body),
+  );
   app.get('/v1/history', async (req) => handlers.history((req.query as { fleet?: string }).fleet));
   app.get('/metrics', async (_req, reply) => {
     const m = await handlers.metrics();

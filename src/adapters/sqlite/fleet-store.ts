@@ -204,19 +204,28 @@ export class SqliteFleetStore implements FleetStore {
     });
   }
 
-  async rollBack(name: string, reason: string, at: number): Promise<void> {
+  async rollBack(name: string, reason: string, at: number, to?: Digest): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const f = await tx
         .selectFrom('fleets')
         .selectAll()
         .where('name', '=', name)
         .executeTakeFirst();
-      if (!f?.previous) return;
+      if (!f) throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(name)}`);
+      const target = to ?? f.previous;
+      if (!target)
+        throw new IngotError(
+          'E_ROLLBACK_NONE',
+          `fleet ${name} has no earlier release to roll back to`,
+        );
       const prev = await tx
         .selectFrom('releases')
         .selectAll()
-        .where('digest', '=', f.previous)
-        .executeTakeFirstOrThrow();
+        .where('digest', '=', target)
+        .where('fleet', '=', name)
+        .executeTakeFirst();
+      if (!prev)
+        throw new IngotError('E_ROLLBACK_NONE', `fleet ${name} never had release ${target}`);
       const spec = JSON.parse(f.spec) as Record<string, unknown>;
       const prevSpec = JSON.parse(prev.spec) as Record<string, unknown>;
       await tx

@@ -85,6 +85,66 @@ export function registerFleets(program: Command, run: Runner): void {
     );
 
   program
+    .command('rollback')
+    .summary('point a fleet back at its previous release (or --to one of its releases)')
+    .description(
+      'Make FLEET run its previous release again (or RELEASE, a digest from `ingot history`). Nothing is\n' +
+        "patched: the controller replaces the instances, within the fleet's budgets, as for any deploy.",
+    )
+    .argument('<fleet>', 'fleet name')
+    .option('--to <release>', 'release digest to return to')
+    .action(async (fleet: string, options: { to?: string }) => {
+      await run(
+        async (app, io) => {
+          const record = await api<FleetRecord>(
+            app.home,
+            'POST',
+            `/v1/fleets/${encodeURIComponent(fleet)}/rollback`,
+            options.to !== undefined ? { to: options.to } : {},
+          );
+          io.out(
+            `${record.name}: back to release ${shortDigest(record.release)} (${record.rollout})\n`,
+          );
+          return 0;
+        },
+        () => 'text',
+      );
+    });
+
+  program
+    .command('fleets')
+    .summary('the fleets and their current releases')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(async (options: { output: OutputFormat }) => {
+      format = options.output;
+      await run(
+        async (app, io) => {
+          const fleets = await api<FleetView[]>(app.home, 'GET', '/v1/fleets');
+          if (format === 'json') io.out(json(fleets.map(({ instances: _i, ...f }) => f)));
+          else
+            io.out(
+              table(
+                ['FLEET', 'REPLICAS', 'RELEASE', 'ARTIFACT', 'ROLLOUT'],
+                fleets.map((f) => [
+                  f.name,
+                  String((f.spec as { replicas: number }).replicas),
+                  shortDigest(f.release),
+                  shortDigest(f.artifact),
+                  f.rollout,
+                ]),
+              ),
+            );
+          return 0;
+        },
+        () => format,
+      );
+    });
+
+  program
     .command('status')
     .summary('fleets, their rollouts and instances')
     .addOption(
