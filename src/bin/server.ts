@@ -12,19 +12,11 @@ import { IngotError } from '../domain/errors.js';
 import { Controller } from '../services/controller.js';
 import { deploy } from '../services/deploy.js';
 import { verifyArtifact } from '../services/verify.js';
-import { createAgent, makeTrust } from './agent.js';
+import { createAgent, makeTrust, type AgentOptions } from './agent.js';
 
-export interface ServerOptions {
-  readonly home: string;
+export interface ServerOptions extends Omit<AgentOptions, 'logMaxBytes'> {
   readonly port?: number;
   readonly host?: string;
-  readonly policyFile?: string;
-  readonly keyFiles?: readonly string[];
-  readonly bridge?: string;
-  readonly subnet?: string;
-  readonly cgroupParent?: string;
-  /** SIGTERM grace when stopping instances (default 10 s). */
-  readonly stopGraceMs?: number;
   /** How often the controller reconciles (default 500 ms). */
   readonly intervalMs?: number;
   /** Log to stdout too (foreground). */

@@ -74,6 +74,30 @@ const live = (xs: readonly PlannedInstanceView[]) =>
 
 fc.configureGlobal({ numRuns: Number(process.env['FC_RUNS'] ?? 100) });
 
+/** A two-replica fleet whose two instances run the old release, ready. */
+function twoOfOld(o: { admitted: boolean; maxUnavailable: number }): FleetTarget {
+  return {
+    fleet: 'web',
+    release: NEW,
+    replicas: 2,
+    maxSurge: 1,
+    minReadyMs: 0,
+    maxInstanceAgeMs: null,
+    ...o,
+  };
+}
+
+function oldPair(tainted: (n: number) => boolean): PlannedInstanceView[] {
+  return [0, 1].map((n) => ({
+    id: `old-${n}`,
+    release: OLD,
+    state: 'healthy' as const,
+    startedAt: 0,
+    healthySince: 0,
+    tainted: tainted(n),
+  }));
+}
+
 describe('the rolling planner', () => {
   it('never drops ready instances below replicas - maxUnavailable, nor goes above replicas + maxSurge', () => {
     fc.assert(
@@ -144,48 +168,16 @@ describe('the rolling planner', () => {
   });
 
   it('keeps the old release serving when the new one is refused', () => {
-    const t: FleetTarget = {
-      fleet: 'web',
-      release: NEW,
-      admitted: false,
-      replicas: 2,
-      maxSurge: 1,
-      maxUnavailable: 1,
-      minReadyMs: 0,
-      maxInstanceAgeMs: null,
-    };
-    const old = [0, 1].map((n) => ({
-      id: `old-${n}`,
-      release: OLD,
-      state: 'healthy' as const,
-      startedAt: 0,
-      healthySince: 0,
-      tainted: false,
-    }));
+    const t = twoOfOld({ admitted: false, maxUnavailable: 1 });
+    const old = oldPair(() => false);
     const p = plan(t, old, NOW);
     expect(p).toMatchObject({ start: [], stop: [], keep: ['old-0', 'old-1'] });
     expect(p.reasons).toEqual(['the release is refused by admission: nothing is started']);
   });
 
   it('creates before it destroys by default (maxUnavailable 0)', () => {
-    const t: FleetTarget = {
-      fleet: 'web',
-      release: NEW,
-      admitted: true,
-      replicas: 2,
-      maxSurge: 1,
-      maxUnavailable: 0,
-      minReadyMs: 0,
-      maxInstanceAgeMs: null,
-    };
-    const old = [0, 1].map((n) => ({
-      id: `old-${n}`,
-      release: OLD,
-      state: 'healthy' as const,
-      startedAt: 0,
-      healthySince: 0,
-      tainted: n === 1,
-    }));
+    const t = twoOfOld({ admitted: true, maxUnavailable: 0 });
+    const old = oldPair((n) => n === 1);
     const p = plan(t, old, NOW);
     expect(p.stop).toEqual([]);
     expect(p.start).toEqual([{ id: 'web-bbbbbbbb-0', release: NEW }]);
