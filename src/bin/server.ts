@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { destination, multistream, pino } from 'pino';
 import { Gauge, Histogram, Registry } from 'prom-client';
@@ -12,6 +20,7 @@ import { IngotError } from '../domain/errors.js';
 import { Controller } from '../services/controller.js';
 import { deploy } from '../services/deploy.js';
 import { verifyArtifact } from '../services/verify.js';
+import { isAlive } from '../cli/process.js';
 import { createAgent, makeTrust, type AgentOptions } from './agent.js';
 
 export interface ServerOptions extends Omit<AgentOptions, 'logMaxBytes'> {
@@ -31,11 +40,48 @@ export interface RunningServer {
   stop(options?: { stopInstances?: boolean }): Promise<void>;
 }
 
+/**
+ * Take $INGOT_HOME for this server: a folder only its owner can write (the token and the
+ * state live there), and at most one server at a time (two controllers would fight over
+ * the same instances). Returns the release of the claim.
+ */
+function claimHome(home: string): () => void {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const st = lstatSync(home);
+  const euid = process.geteuid?.();
+  if (!st.isDirectory() || (euid !== undefined && st.uid !== euid) || (st.mode & 0o022) !== 0)
+    throw new IngotError(
+      'E_HOME_UNSAFE',
+      `${home} must be a folder owned by this user that no one else can write (chmod 700 ${home})`,
+    );
+  const lock = join(home, 'server.lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(lock, 'utf8').trim());
+      } catch {
+        // vanished meanwhile: try again
+      }
+      if (attempt === 0 && !(Number.isInteger(holder) && holder > 0 && isAlive(holder))) {
+        rmSync(lock, { force: true }); // left by a server that died
+        continue;
+      }
+      throw new IngotError('E_ALREADY_RUNNING', `Ingot already runs for ${home} (pid ${holder})`, {
+        cause: err,
+      });
+    }
+  }
+}
+
 /** The admin token: made once, 0600, read by the CLI. */
 export function ensureToken(home: string): string {
   const path = join(home, 'token');
   if (!existsSync(path))
-    writeFileSync(path, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+    writeFileSync(path, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);
   return readFileSync(path, 'utf8').trim();
 }
@@ -58,7 +104,7 @@ export function localKeys(home: string): { key: string; pub: string } {
  */
 export async function runServer(options: ServerOptions): Promise<RunningServer> {
   const { home } = options;
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const releaseLock = claimHome(home);
   const logger = pino(
     { level: 'info', base: { pid: process.pid } },
     options.logToStdout
@@ -102,9 +148,9 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
         keys: t.keys,
         rehash: false,
       }).catch(() => null);
-      const ok = report?.ok ?? false;
-      admittedCache.set(artifact, { ok, at: Date.now() });
-      return ok;
+      if (report === null) return null; // not a verdict: asked again next pass
+      admittedCache.set(artifact, { ok: report.ok, at: Date.now() });
+      return report.ok;
     },
   });
 
@@ -124,20 +170,36 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   agent.run(100);
   let loop: NodeJS.Timeout | null = null;
   let running: Promise<unknown> = Promise.resolve();
+  // Passes never overlap and never pile up: a request for a pass while one runs asks for
+  // exactly one more after it. Nothing is asked once the server is stopping.
+  let busy = false;
+  let again = false;
+  let closing = false;
   const tick = () => {
-    running = running.then(async () => {
-      const end = reconcileSeconds.startTimer();
-      try {
-        const statuses = await controller.reconcile();
-        instancesGauge.reset();
-        for (const s of statuses)
-          for (const i of s.instances) instancesGauge.inc({ fleet: s.fleet.name, state: i.state });
-      } catch (err) {
-        logger.error({ err }, 'reconcile failed; retrying');
-      } finally {
-        end();
-      }
-    });
+    if (closing) return;
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    running = (async () => {
+      do {
+        again = false;
+        const end = reconcileSeconds.startTimer();
+        try {
+          const statuses = await controller.reconcile();
+          instancesGauge.reset();
+          for (const s of statuses)
+            for (const i of s.instances)
+              instancesGauge.inc({ fleet: s.fleet.name, state: i.state });
+        } catch (err) {
+          logger.error({ err }, 'reconcile failed; retrying');
+        } finally {
+          end();
+        }
+      } while (again && !closing);
+      busy = false;
+    })();
   };
   loop = setInterval(tick, options.intervalMs ?? 500);
 
@@ -146,6 +208,7 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   let stopping: Promise<void> | null = null;
   const stop = (opts: { stopInstances?: boolean } = {}): Promise<void> => {
     stopping ??= (async () => {
+      closing = true;
       if (loop) clearInterval(loop);
       loop = null;
       await running;
@@ -154,6 +217,7 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
       await agent.close();
       await fleets.close();
       rmSync(join(home, 'server.json'), { force: true });
+      releaseLock();
       logger.info({ stopInstances: opts.stopInstances === true }, 'stopped');
       resolveStopped();
     })();
@@ -172,7 +236,12 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
         const to = (body as { to?: unknown } | null)?.to;
         if (to !== undefined && !isDigest(to))
           throw new IngotError('E_USAGE', 'to must be a release digest (sha256:…)');
-        await fleets.rollBack(name, 'by hand (ingot rollback)', Date.now(), to);
+        await fleets.rollBack(
+          name,
+          'by hand (ingot rollback)',
+          Date.now(),
+          to === undefined ? {} : { to },
+        );
         tick();
         return fleets.fleet(name);
       },
@@ -192,7 +261,16 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
     logger,
   );
   const host = options.host ?? '127.0.0.1';
-  await api.listen({ host, port: options.port ?? 0 });
+  try {
+    await api.listen({ host, port: options.port ?? 0 });
+  } catch (err) {
+    // No API, no server: nothing may keep reconciling in the background.
+    await stop();
+    throw new IngotError(
+      'E_SERVER_START',
+      `cannot listen on ${host}:${options.port ?? 0}: ${err instanceof Error ? err.message : 'unknown error'}`,
+    );
+  }
   const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   writeFileSync(

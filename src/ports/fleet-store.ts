@@ -13,6 +13,8 @@ export interface FleetRecord {
   readonly rollout: RolloutState;
   readonly rolloutStartedAt: number;
   readonly reason: string | null;
+  /** The last release whose rollout completed: where an automatic rollback goes. */
+  readonly stable: Digest | null;
 }
 
 export interface ReleaseRecord {
@@ -41,9 +43,24 @@ export interface FleetStore {
   release(digest: Digest): Promise<ReleaseRecord | null>;
   /** Record a release (idempotent) and point the fleet at it. */
   deploy(release: ReleaseRecord, at: number): Promise<FleetRecord>;
-  setRollout(name: string, rollout: RolloutState, reason: string | null, at: number): Promise<void>;
-  /** Point the fleet back at its previous release, or at `to` (one of its releases). */
-  rollBack(name: string, reason: string, at: number, to?: Digest): Promise<void>;
+  /** Judge `release`'s rollout; false (and nothing written) if the fleet moved on. */
+  setRollout(
+    name: string,
+    release: Digest,
+    rollout: RolloutState,
+    reason: string | null,
+    at: number,
+  ): Promise<boolean>;
+  /**
+   * Point the fleet at `to` (one of its releases), else its last completed release, else
+   * the one before. With `from`, only if the fleet is still rolling that release out.
+   */
+  rollBack(
+    name: string,
+    reason: string,
+    at: number,
+    options?: { to?: Digest; from?: Digest },
+  ): Promise<void>;
   history(fleet?: string): Promise<HistoryEntry[]>;
   close(): Promise<void>;
 }

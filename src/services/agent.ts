@@ -17,6 +17,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { INITIAL_HEALTH, nextHealth, type HealthState } from '../core/runtime/health.js';
 import { buildRuntimeSpec, STANDARD_MOUNT_POINTS } from '../core/runtime/oci-spec.js';
@@ -91,7 +92,14 @@ export class Agent {
   private ticking: Promise<void> | null = null;
   private applying: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly deps: AgentDeps) {}
+  /** One cgroup per $INGOT_HOME by default: instance ids are unique only within one. */
+  private readonly cgroupParent: string;
+
+  constructor(private readonly deps: AgentDeps) {
+    this.cgroupParent =
+      deps.cgroupParent ??
+      `/ingot/${createHash('sha256').update(deps.home).digest('hex').slice(0, 8)}`;
+  }
 
   private get stateFile(): string {
     return join(this.deps.home, 'agent', 'state.json');
@@ -284,7 +292,7 @@ export class Agent {
         volumes,
         resources: d.resources ?? {},
         netns: prepared.netns,
-        cgroupsPath: `${this.deps.cgroupParent ?? '/ingot'}/${d.id}`,
+        cgroupsPath: `${this.cgroupParent}/${d.id}`,
       });
       const dir = this.instanceDir(d.id);
       mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -1,5 +1,5 @@
 import { rollingBudgets, type FleetSpec } from '../core/fleet/spec.js';
-import { isReady, plan } from '../core/planner/plan.js';
+import { plan } from '../core/planner/plan.js';
 import type { Digest } from '../domain/digest.js';
 import type { FleetTarget, PlannedInstanceView } from '../domain/fleet.js';
 import type { DesiredInstance, ObservedInstance } from '../domain/instance.js';
@@ -14,8 +14,11 @@ export interface AgentApi {
 export interface ControllerDeps {
   readonly fleets: FleetStore;
   readonly agent: AgentApi;
-  /** Whether admission allows an artifact now (policy and signatures; cached by caller). */
-  readonly admitted: (artifact: Digest) => Promise<boolean>;
+  /**
+   * Whether admission allows an artifact now (policy and signatures; cached by the caller),
+   * or null when it could not be checked this time (a transient failure is not a verdict).
+   */
+  readonly admitted: (artifact: Digest) => Promise<boolean | null>;
   readonly now: () => number;
 }
 
@@ -56,18 +59,26 @@ export class Controller {
     const observed = await this.deps.agent.observe();
     const desired: DesiredInstance[] = [];
     const statuses: FleetStatus[] = [];
-    for (const fleet of await this.deps.fleets.fleets()) {
+    const known = new Set<string>();
+    for (const listed of await this.deps.fleets.fleets()) {
+      known.add(listed.name);
+      const mine = observed.filter((i) => i.fleet === listed.name);
+      const admitted = await this.deps.admitted(listed.artifact);
+      // Judged before planning: a release rolled back now starts nothing more this pass.
+      const fleet = (await this.judgeRollout(listed, mine, admitted, now)) ?? listed;
       const spec = fleet.spec as FleetSpec;
-      const mine = observed.filter((i) => i.fleet === fleet.name);
       const rolling =
         'rolling' in spec.strategy ? spec.strategy.rolling : { maxSurge: 1, maxUnavailable: 0 };
-      const budgets = rollingBudgets(spec.replicas, rolling);
       const target: FleetTarget = {
         fleet: fleet.name,
         release: fleet.release,
-        admitted: await this.deps.admitted(fleet.artifact),
+        // Unknown this pass: start nothing, stop nothing for its sake.
+        admitted:
+          (fleet.release === listed.release
+            ? admitted
+            : await this.deps.admitted(fleet.artifact)) === true,
         replicas: spec.replicas,
-        ...budgets,
+        ...rollingBudgets(spec.replicas, rolling),
         minReadyMs: spec.minReadySeconds * 1000,
         maxInstanceAgeMs: spec.maxInstanceAge ?? null,
       };
@@ -90,11 +101,18 @@ export class Controller {
         }
       for (const s of p.start)
         desired.push(this.desiredFor(s.id, fleet.name, fleet.artifact, s.release, spec));
-
-      await this.judgeRollout(fleet, spec, mine, target, now);
       statuses.push({ fleet, instances: mine, reasons: p.reasons });
     }
-    // Instances of fleets that no longer exist are not desired: the agent stops them.
+    // Instances of fleets the store does not know are left alone, never stopped: an empty or
+    // lost database must not take every instance down. (They are reported, not managed.)
+    for (const i of observed)
+      if (!known.has(i.fleet) && i.state !== 'refused' && i.state !== 'failed')
+        desired.push({
+          id: i.id,
+          fleet: i.fleet,
+          artifact: i.artifact,
+          ...(i.release !== undefined && { release: i.release }),
+        });
     await this.deps.agent.apply(desired);
     this.last = statuses;
     return statuses;
@@ -121,41 +139,46 @@ export class Controller {
     };
   }
 
-  /** Complete, or roll back by itself when the new release fails or misses its deadline. */
+  /**
+   * Complete, or roll back by itself when the new release fails, is refused, or misses its
+   * deadline. Returns the fleet as it is after the decision, or null if nothing changed.
+   */
   private async judgeRollout(
     fleet: FleetRecord,
-    spec: FleetSpec,
     mine: readonly ObservedInstance[],
-    target: FleetTarget,
+    admitted: boolean | null,
     now: number,
-  ): Promise<void> {
-    if (fleet.rollout !== 'progressing') return;
+  ): Promise<FleetRecord | null> {
+    if (fleet.rollout !== 'progressing' || admitted === null) return null;
+    const spec = fleet.spec as FleetSpec;
     const current = mine.filter((i) => i.release === fleet.release);
-    const views = current.map(toView);
-    const ready = views.filter((v) => isReady(v, target, now)).length;
-    if (!target.admitted) {
-      await this.deps.fleets.setRollout(
-        fleet.name,
-        'refused',
-        'admission refuses the artifact',
-        now,
+    const minReadyMs = spec.minReadySeconds * 1000;
+    const ready = current
+      .map(toView)
+      .filter(
+        (v) =>
+          v.state === 'healthy' && v.healthySince !== null && now - v.healthySince >= minReadyMs,
+      ).length;
+    let why: string | null = null;
+    if (!admitted) why = 'admission refuses the artifact';
+    else if (ready >= spec.replicas && mine.length === current.length) {
+      await this.deps.fleets.setRollout(fleet.name, fleet.release, 'complete', null, now);
+      return this.deps.fleets.fleet(fleet.name);
+    } else {
+      const failed = current.find(
+        (i) => i.state === 'failed' || i.state === 'unhealthy' || i.state === 'refused',
       );
-      return;
+      if (failed)
+        why = `${failed.id} is ${failed.state}${failed.reason ? `: ${failed.reason}` : ''}`;
+      else if (now - fleet.rolloutStartedAt > spec.progressDeadline)
+        why = `not ready within the progress deadline (${spec.progressDeadline / 1000} s)`;
     }
-    if (ready >= spec.replicas && mine.length === current.length) {
-      await this.deps.fleets.setRollout(fleet.name, 'complete', null, now);
-      return;
-    }
-    const failed = current.filter(
-      (i) => i.state === 'failed' || i.state === 'unhealthy' || i.state === 'refused',
-    );
-    const late = now - fleet.rolloutStartedAt > spec.progressDeadline;
-    if ((failed.length > 0 || late) && spec.autoRollback && fleet.previous) {
-      const why =
-        failed.length > 0
-          ? `${failed[0]!.id} is ${failed[0]!.state}${failed[0]!.reason ? `: ${failed[0]!.reason}` : ''}`
-          : `not ready within the progress deadline (${spec.progressDeadline / 1000} s)`;
-      await this.deps.fleets.rollBack(fleet.name, why, now);
-    }
+    if (why === null) return null;
+    if (spec.autoRollback && (fleet.stable ?? fleet.previous) !== null)
+      await this.deps.fleets.rollBack(fleet.name, why, now, { from: fleet.release });
+    else if (!admitted)
+      await this.deps.fleets.setRollout(fleet.name, fleet.release, 'refused', why, now);
+    else return null; // nothing to return to: keep replacing within the deadline's account
+    return this.deps.fleets.fleet(fleet.name);
   }
 }

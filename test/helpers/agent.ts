@@ -58,7 +58,7 @@ export function hostResidue(
     netns: sh('ip netns list || true')
       .split('\n')
       .map((l) => l.split(' ')[0] ?? '')
-      .filter((n) => ids.some((id) => n === `ingot-${id}`)),
+      .filter((n) => ids.some((id) => n.startsWith('ingot-') && n.endsWith(`-${id}`))),
     veths: sh(`ip -o link show master ${net.bridge} 2>/dev/null || true`)
       .split('\n')
       .filter(Boolean),

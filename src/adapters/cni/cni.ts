@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,8 +36,13 @@ const NETNS_DIR = '/run/netns';
 export class CniNetwork implements Network {
   constructor(private readonly options: CniOptions) {}
 
+  /**
+   * Namespace names are global to the machine, instance ids only to one $INGOT_HOME: the
+   * name carries a digest of this network's IPAM folder, so two Ingots never share one.
+   */
   private netnsName(id: string): string {
-    return `ingot-${id}`;
+    const scope = createHash('sha256').update(this.options.ipamDir).digest('hex').slice(0, 8);
+    return `ingot-${scope}-${id}`;
   }
 
   private configs(): Record<string, unknown>[] {

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { isIngotError } from '../../domain/errors.js';
 
@@ -15,6 +15,11 @@ export interface ApiHandlers {
 const STATUS: Record<string, number> = {
   E_FLEET_INVALID: 400,
   E_USAGE: 400,
+  E_NOT_AN_IMAGE: 400,
+  E_TAG_INVALID: 400,
+  E_DIGEST_INVALID: 400,
+  E_DIGEST_ALGORITHM: 400,
+  E_BLOB_TOO_LARGE: 400,
   E_DEPLOY_REFUSED: 403,
   E_REF_NOT_FOUND: 404,
   E_REF_AMBIGUOUS: 409,
@@ -34,7 +39,18 @@ export function buildApi(
 ): FastifyInstance {
   const app = Fastify({ loggerInstance: logger, bodyLimit: 1024 * 1024 });
   const expected = Buffer.from(`Bearer ${token}`);
+  // Before a client sends the token, the server proves it knows it: whoever took over the
+  // port of a server that died cannot collect the token (HMAC of the client's nonce).
+  app.get('/v1/identify', async (req, reply) => {
+    const nonce = (req.query as { nonce?: unknown }).nonce;
+    if (typeof nonce !== 'string' || !/^[0-9a-f]{32,128}$/.test(nonce))
+      return reply
+        .code(400)
+        .send({ error: { code: 'E_REQUEST', message: 'nonce: 32-128 hex digits' } });
+    return { proof: createHmac('sha256', token).update(nonce).digest('hex') };
+  });
   app.addHook('onRequest', async (req, reply) => {
+    if (req.routeOptions.url === '/v1/identify') return undefined;
     const got = Buffer.from(req.headers.authorization ?? '');
     if (got.length !== expected.length || !timingSafeEqual(got, expected))
       return reply
@@ -48,9 +64,16 @@ export function buildApi(
         .code(STATUS[err.code] ?? 500)
         .send({ error: { code: err.code, message: err.message, ...err.details } });
     const status = (err as { statusCode?: number }).statusCode ?? 500;
-    return reply.code(status).send({
-      error: { code: status < 500 ? 'E_REQUEST' : 'E_INTERNAL', message: (err as Error).message },
-    });
+    if (status >= 500) {
+      // The detail is for the log, not for the client.
+      app.log.error({ err }, 'request failed');
+      return reply
+        .code(500)
+        .send({ error: { code: 'E_INTERNAL', message: 'internal error (see server.log)' } });
+    }
+    return reply
+      .code(status)
+      .send({ error: { code: 'E_REQUEST', message: (err as Error).message } });
   });
   app.get('/healthz', () => ({ ok: true }));
   app.post('/v1/fleets', async (req) => handlers.deploy(req.body));
@@ -58,7 +81,12 @@ export function buildApi(
   app.post('/v1/fleets/:name/rollback', async (req) =>
     handlers.rollback((req.params as { name: string }).name, req.body),
   );
-  app.get('/v1/history', async (req) => handlers.history((req.query as { fleet?: string }).fleet));
+  app.get('/v1/history', async (req, reply) => {
+    const fleet = (req.query as { fleet?: unknown }).fleet;
+    if (fleet !== undefined && typeof fleet !== 'string')
+      return reply.code(400).send({ error: { code: 'E_REQUEST', message: 'fleet: one name' } });
+    return handlers.history(fleet);
+  });
   app.get('/metrics', async (_req, reply) => {
     const m = await handlers.metrics();
     return reply.type(m.contentType).send(m.body);

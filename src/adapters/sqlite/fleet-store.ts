@@ -20,6 +20,7 @@ interface Tables {
     rollout: string;
     rollout_started_at: number;
     reason: string | null;
+    stable: string | null;
   };
   releases: { digest: string; fleet: string; artifact: string; spec: string; created_at: number };
   history: { seq: number | undefined; time: number; fleet: string; kind: string; detail: string };
@@ -59,6 +60,13 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+migrations['002-stable-release'] = {
+  async up(db: Kysely<unknown>) {
+    // The last release that completed: what an automatic rollback returns to.
+    await db.schema.alterTable('fleets').addColumn('stable', 'text').execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
 
 function toFleet(row: Tables['fleets']): FleetRecord {
@@ -71,6 +79,7 @@ function toFleet(row: Tables['fleets']): FleetRecord {
     rollout: row.rollout as RolloutState,
     rolloutStartedAt: row.rollout_started_at,
     reason: row.reason,
+    stable: row.stable as Digest | null,
   };
 }
 
@@ -155,6 +164,7 @@ export class SqliteFleetStore implements FleetStore {
             rollout: 'progressing',
             rollout_started_at: at,
             reason: null,
+            stable: null,
           })
           .execute();
       } else if (existing.release !== release.digest) {
@@ -172,8 +182,17 @@ export class SqliteFleetStore implements FleetStore {
           .where('name', '=', release.fleet)
           .execute();
       } else {
-        // Same release: only how many and how fast may have changed.
-        await tx.updateTable('fleets').set({ spec }).where('name', '=', release.fleet).execute();
+        // Same release: only how many and how fast may have changed. A refused or rolled-back
+        // release deployed again is judged again.
+        const again = existing.rollout === 'refused' || existing.rollout === 'rolled-back';
+        await tx
+          .updateTable('fleets')
+          .set({
+            spec,
+            ...(again && { rollout: 'progressing', rollout_started_at: at, reason: null }),
+          })
+          .where('name', '=', release.fleet)
+          .execute();
       }
       await tx
         .insertInto('history')
@@ -189,22 +208,40 @@ export class SqliteFleetStore implements FleetStore {
     return (await this.fleet(release.fleet))!;
   }
 
+  /**
+   * Judge the rollout of `release`: applied only if the fleet still runs that release and is
+   * still progressing, so a decision made on a stale read never lands on a newer deploy.
+   */
   async setRollout(
     name: string,
+    release: Digest,
     rollout: RolloutState,
     reason: string | null,
     at: number,
-  ): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.updateTable('fleets').set({ rollout, reason }).where('name', '=', name).execute();
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = await tx
+        .updateTable('fleets')
+        .set({ rollout, reason, ...(rollout === 'complete' && { stable: release }) })
+        .where('name', '=', name)
+        .where('release', '=', release)
+        .where('rollout', '=', 'progressing')
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
       await tx
         .insertInto('history')
         .values({ seq: undefined, time: at, fleet: name, kind: rollout, detail: reason ?? '' })
         .execute();
+      return true;
     });
   }
 
-  async rollBack(name: string, reason: string, at: number, to?: Digest): Promise<void> {
+  async rollBack(
+    name: string,
+    reason: string,
+    at: number,
+    options: { to?: Digest; from?: Digest } = {},
+  ): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const f = await tx
         .selectFrom('fleets')
@@ -212,7 +249,12 @@ export class SqliteFleetStore implements FleetStore {
         .where('name', '=', name)
         .executeTakeFirst();
       if (!f) throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(name)}`);
-      const target = to ?? f.previous;
+      // An automatic rollback judged `from`: if the fleet moved on meanwhile, it is moot.
+      if (options.from !== undefined && (f.release !== options.from || f.rollout !== 'progressing'))
+        return;
+      // Back to the last release that completed, else the one before.
+      const target =
+        options.to ?? (f.stable !== null && f.stable !== f.release ? f.stable : f.previous);
       if (!target)
         throw new IngotError(
           'E_ROLLBACK_NONE',

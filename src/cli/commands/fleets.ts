@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseFleet } from '../../core/fleet/spec.js';
 import { MAX_SPEC_BYTES } from '../../core/yaml-spec.js';
 import { shortDigest, type Digest } from '../../domain/digest.js';
-import { IngotError } from '../../domain/errors.js';
+import { IngotError, UsageError } from '../../domain/errors.js';
 import type { ObservedInstance } from '../../domain/instance.js';
 import type { FleetRecord } from '../../ports/fleet-store.js';
 import { api } from '../client.js';
@@ -38,6 +38,10 @@ export function registerFleets(program: Command, run: Runner): void {
         format = options.output;
         await run(
           async (app, io) => {
+            if (!/^\d{1,6}$/.test(options.timeout))
+              throw new UsageError(
+                `--timeout must be whole seconds, got ${JSON.stringify(options.timeout)}`,
+              );
             let text: string;
             try {
               text = readFileSync(file, 'utf8');

@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { UsageError } from '../../domain/errors.js';
 import { api, serverInfo } from '../client.js';
+import { isAlive } from '../process.js';
 import { collect, json } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
@@ -17,15 +19,6 @@ interface UpOptions {
   cgroupParent?: string;
   stopGrace?: string;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export function registerServer(program: Command, run: Runner): void {
   program
@@ -49,8 +42,16 @@ export function registerServer(program: Command, run: Runner): void {
     .action(async (options: UpOptions) => {
       await run(
         async (app, io) => {
+          if (options.port !== undefined && !/^\d{1,5}$/.test(options.port))
+            throw new UsageError(
+              `--port must be a port number, got ${JSON.stringify(options.port)}`,
+            );
+          if (options.stopGrace !== undefined && !/^\d{1,4}$/.test(options.stopGrace))
+            throw new UsageError(
+              `--stop-grace must be whole seconds, got ${JSON.stringify(options.stopGrace)}`,
+            );
           const info = serverInfo(app.home);
-          if (info && alive(info.pid)) {
+          if (info && isAlive(info.pid)) {
             io.err(`Ingot is already running (pid ${info.pid}, port ${info.port})\n`);
             return 0;
           }
@@ -113,16 +114,16 @@ export function registerServer(program: Command, run: Runner): void {
       await run(
         async (app, io) => {
           const info = serverInfo(app.home);
-          if (!info || !alive(info.pid)) {
+          if (!info || !isAlive(info.pid)) {
             io.err('Ingot is not running\n');
             return 0;
           }
           await api(app.home, 'POST', '/v1/shutdown', {
             stopInstances: options.stopInstances === true,
           });
-          for (let i = 0; i < 600 && alive(info.pid); i++)
+          for (let i = 0; i < 600 && isAlive(info.pid); i++)
             await new Promise((r) => setTimeout(r, 100));
-          if (alive(info.pid)) {
+          if (isAlive(info.pid)) {
             io.err(`Ingot (pid ${info.pid}) did not stop within 60 s\n`);
             return 1;
           }

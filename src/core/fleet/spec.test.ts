@@ -91,3 +91,20 @@ describe('fleet.yaml', () => {
     expect(releaseDigest(ART, { ...base, resources: { pids: 10 } })).not.toBe(same);
   });
 });
+
+describe('maxInstanceAge', () => {
+  it('refuses ages that would replace instances before they can serve', () => {
+    for (const age of ['0s', '5m', '11m'])
+      expect(
+        problems(
+          `name: web\nartifact: x\nreplicas: 1\nprogressDeadline: 15m\nmaxInstanceAge: ${age}\n`,
+        ).issues[0]?.path,
+      ).toBe('maxInstanceAge');
+    expect(
+      parseFleet(
+        'name: web\nartifact: x\nreplicas: 1\nprogressDeadline: 2m\nmaxInstanceAge: 1d\n',
+        'f',
+      ).maxInstanceAge,
+    ).toBe(86_400_000);
+  });
+});

@@ -92,7 +92,7 @@ const strategy = z.union([
   }),
 ]);
 
-export const fleetSchema = z.strictObject({
+const fleetFields = z.strictObject({
   name,
   /** A tag (resolved to a digest at deploy time and recorded) or a digest. */
   artifact: z.string().min(1).max(512),
@@ -122,6 +122,21 @@ export const fleetSchema = z.strictObject({
     })
     .optional(),
 });
+
+/** Ten minutes: repaving faster than that is churn, not hygiene. */
+const MIN_INSTANCE_AGE_MS = 600_000;
+
+export const fleetSchema = fleetFields.refine(
+  (f) =>
+    f.maxInstanceAge === undefined ||
+    f.maxInstanceAge >=
+      Math.max(MIN_INSTANCE_AGE_MS, f.minReadySeconds * 1000 + f.progressDeadline),
+  {
+    message:
+      'maxInstanceAge must be at least 10m and longer than minReadySeconds + progressDeadline, or instances are replaced before they can serve',
+    path: ['maxInstanceAge'],
+  },
+);
 
 export type FleetSpec = z.output<typeof fleetSchema>;
 
