@@ -1,5 +1,15 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +98,47 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       },
     );
     expect(code).toBe('401');
+    // A second server for the same home is refused; so is a home others can write.
+    expect(up().stderr).toMatch(/already running/);
+    const loose = join(root, 'loose');
+    mkdirSync(loose, { mode: 0o777 });
+    chmodSync(loose, 0o777);
+    expect(ingot(['up'], { env: { INGOT_HOME: loose } }).stderr).toContain('E_HOME_UNSAFE');
+  });
+
+  it('sends the token only to a server that proves it holds it', async () => {
+    // A stale server.json whose port another process now listens on.
+    const other = join(root, 'impostor-home');
+    mkdirSync(other, { mode: 0o700 });
+    writeFileSync(join(other, 'token'), `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    const seen: (string | undefined)[] = [];
+    const impostor = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ proof: '00'.repeat(32) }));
+    });
+    await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', r));
+    const { port } = impostor.address() as AddressInfo;
+    writeFileSync(
+      join(other, 'server.json'),
+      JSON.stringify({ pid: process.pid, port, host: '127.0.0.1' }),
+    );
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(new URL('../dist/bin/ingot.js', import.meta.url)), 'status'],
+        {
+          env: { ...process.env, INGOT_HOME: other },
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    impostor.close();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('E_SERVER_IDENTITY');
+    expect(seen).toEqual([undefined]); // asked to identify itself, never given the token
   });
 
   it('deploys, rolls to a new release by replacement, and rolls back a bad one by itself', () => {
