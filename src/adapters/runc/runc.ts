@@ -96,9 +96,23 @@ export class RuncRuntime implements Runtime {
   }
 
   async list(): Promise<ContainerState[]> {
-    const raw = (JSON.parse((await this.runc(['list', '--format', 'json'])) || 'null') ??
-      []) as RawState[];
-    return raw.map(toState);
+    // `runc list` walks its state folders; one removed by a concurrent `runc delete` makes
+    // it fail with ENOENT. Listing again sees the folder gone.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const raw = (JSON.parse((await this.runc(['list', '--format', 'json'])) || 'null') ??
+          []) as RawState[];
+        return raw.map(toState);
+      } catch (err) {
+        if (
+          attempt >= 5 ||
+          !(err instanceof IngotError) ||
+          !/no such file or directory/.test(err.message)
+        )
+          throw err;
+        await new Promise((r) => setTimeout(r, 10 * (attempt + 1)));
+      }
+    }
   }
 }
 
