@@ -101,7 +101,16 @@ export function registerServer(program: Command, run: Runner): void {
             process.on('SIGTERM', forward('SIGTERM'));
             return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
           }
-          const server = await app.serve({
+          // Handlers first: a signal during start-up must still end in a clean stop.
+          let server: Awaited<ReturnType<typeof app.serve>> | null = null;
+          let stopRequested = false;
+          const onSignal = () => {
+            stopRequested = true;
+            if (server) void server.stop();
+          };
+          process.on('SIGINT', onSignal);
+          process.on('SIGTERM', onSignal);
+          server = await app.serve({
             ...(options.port !== undefined && { port: Number(options.port) }),
             ...(options.policy !== undefined && { policyFile: options.policy }),
             keyFiles: options.key ?? [],
@@ -113,9 +122,7 @@ export function registerServer(program: Command, run: Runner): void {
             }),
           });
           io.err(`Ingot is up at ${server.url} (Ctrl-C to stop; instances keep running)\n`);
-          const onSignal = () => void server.stop();
-          process.once('SIGINT', onSignal);
-          process.once('SIGTERM', onSignal);
+          if (stopRequested) void server.stop();
           await server.stopped;
           return 0;
         },
