@@ -157,6 +157,8 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       fleetFile('v2.yaml', (t) => t.replace('GREETING: hello', 'GREETING: bonjour')),
       '--wait',
     );
+    // Live progress on stderr while it waits.
+    expect(second.stderr).toMatch(/hello: new 2\/2 healthy, old 0 left \(complete\)/);
     expect(second.code, second.stdout + second.stderr).toBe(0);
     fleet = status()[0]!;
     const v2 = fleet.instances.map((i) => i.id).sort();
@@ -189,6 +191,41 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
         .map((i) => i.id)
         .sort(),
     ).toEqual(v2);
+    // What deploy refuses, each with its reason.
+    const refused = (name: string, edit: (t: string) => string) =>
+      cli('deploy', fleetFile(name, edit)).stderr;
+    expect(refused('nosuch.yaml', (t) => t.replace('hello:1.0.0', 'nosuch:1'))).toContain(
+      'E_REF_NOT_FOUND',
+    );
+    expect(
+      refused('canary.yaml', (t) =>
+        t.replace(
+          /strategy:[^\n]*\n[^\n]*\n/,
+          'strategy: { canary: { steps: [{ percent: 50 }] } }\n',
+        ),
+      ),
+    ).toContain('E_FLEET_STRATEGY');
+    const badSpec = refused('badspec.yaml', (t) => t.replace('replicas: 2', 'replicas: many'));
+    expect(badSpec).toMatch(/badspec\.yaml:\d+:\d+: replicas: /);
+    const unsigned = join(root, 'unsigned-home');
+    expect(
+      ingot(['build', '-q', '-t', 'hello:unsigned', '--source-date-epoch', '5', HELLO], {
+        env: { INGOT_HOME: unsigned },
+      }).code,
+    ).toBe(0);
+    // An image built elsewhere (another epoch, so another digest), unsigned, copied into this
+    // store: admission refuses it. (With the same inputs it would be the signed image itself.)
+    execFileSync('skopeo', [
+      'copy',
+      '-q',
+      `oci:${join(unsigned, 'store')}:hello:unsigned`,
+      `oci:${join(home, 'store')}:hello:unsigned`,
+    ]);
+    expect(refused('unsigned.yaml', (t) => t.replace('hello:1.0.0', 'hello:unsigned'))).toContain(
+      'E_DEPLOY_REFUSED',
+    );
+    expect(cli('status', 'nosuch').stderr).toContain('E_FLEET_NOT_FOUND');
+
     const history = cli('history', 'hello').stdout;
     expect(history).toMatch(
       /deploy[\s\S]*complete[\s\S]*deploy[\s\S]*complete[\s\S]*deploy[\s\S]*rollback/,

@@ -14,6 +14,7 @@ export interface ApiHandlers {
 /** Codes a client caused, and the HTTP status that says so; anything else is a 500. */
 const STATUS: Record<string, number> = {
   E_FLEET_INVALID: 400,
+  E_FLEET_STRATEGY: 400,
   E_USAGE: 400,
   E_NOT_AN_IMAGE: 400,
   E_TAG_INVALID: 400,

@@ -63,9 +63,16 @@ export function registerFleets(program: Command, run: Runner): void {
             let final: FleetView | undefined;
             if (options.wait) {
               const until = Date.now() + Number(options.timeout) * 1000;
+              let last = '';
               for (;;) {
                 const fleets = await api<FleetView[]>(app.home, 'GET', '/v1/fleets');
                 final = fleets.find((f) => f.name === record.name);
+                if (final) {
+                  // Live progress on stderr, a line each time the picture changes.
+                  const line = progressLine(final);
+                  if (line !== last) io.err(`${line}\n`);
+                  last = line;
+                }
                 if (final && final.rollout !== 'progressing') break;
                 if (Date.now() > until)
                   throw new IngotError(
@@ -151,16 +158,21 @@ export function registerFleets(program: Command, run: Runner): void {
   program
     .command('status')
     .summary('fleets, their rollouts and instances')
+    .argument('[fleet]', 'only this fleet')
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['text', 'json'])
         .default('text'),
     )
-    .action(async (options: { output: OutputFormat }) => {
+    .action(async (only: string | undefined, options: { output: OutputFormat }) => {
       format = options.output;
       await run(
         async (app, io) => {
-          const fleets = await api<FleetView[]>(app.home, 'GET', '/v1/fleets');
+          const fleets = (await api<FleetView[]>(app.home, 'GET', '/v1/fleets')).filter(
+            (f) => only === undefined || f.name === only,
+          );
+          if (only !== undefined && fleets.length === 0)
+            throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(only)}`);
           if (format === 'json') {
             io.out(json(fleets));
             return 0;
@@ -197,4 +209,13 @@ export function registerFleets(program: Command, run: Runner): void {
         () => format,
       );
     });
+}
+
+/** "hello: new 2/3 healthy, old 1 left (progressing)" */
+function progressLine(f: FleetView): string {
+  const current = f.instances.filter((i) => i.release === f.release);
+  const old = f.instances.filter((i) => i.release !== f.release);
+  const healthy = current.filter((i) => i.state === 'healthy').length;
+  const replicas = (f.spec as { replicas: number }).replicas;
+  return `${f.name}: new ${healthy}/${replicas} healthy${current.length > healthy ? `, ${current.length - healthy} starting` : ''}, old ${old.length} left (${f.rollout})`;
 }
