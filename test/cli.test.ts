@@ -28,6 +28,14 @@ describe('ingot CLI', () => {
       'attestation',
       'verify',
       'rebuild',
+      'logs',
+      'up',
+      'down',
+      'deploy',
+      'status',
+      'fleets',
+      'history',
+      'rollback',
     ])
       expect(top.stdout).toContain(cmd);
     const build = ingot(['build', '--help']);

@@ -27,8 +27,7 @@ export async function main(
   let exitCode = 0;
   const program = new Command('ingot')
     .description(
-      'Ingot: immutable infrastructure. Baselines become reproducible, measured OCI images;\n' +
-        'instances are replaced, never patched.',
+      'Ingot: immutable infrastructure. Baselines become reproducible, measured, signed OCI images; instances run from them and are replaced, never patched.',
     )
     .option('--home <dir>', 'state folder (default: $INGOT_HOME, else ./.ingot)')
     .version(version, '-V, --version')
