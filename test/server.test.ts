@@ -78,6 +78,8 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
   });
 
   afterAll(() => {
+    // Whatever state a failed test left: bring the server back (it re-adopts), then stop all.
+    up();
     cli('down', '--stop-instances');
     removeNet(net);
     rmSync(root, { recursive: true, force: true });
@@ -295,16 +297,44 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(status()[0]!.instances.map((x) => x.release)).toEqual([target, target]);
   }, 180_000);
 
+  it('stops replacing when too many instances fail at once (meltdown guard)', async () => {
+    // hello:9.9.9 (built above) never passes its health check; nothing to roll back to.
+    const file = join(root, 'melt.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: melt',
+        'artifact: hello:9.9.9',
+        'replicas: 2',
+        'autoRollback: false',
+        'meltdown: { maxFailedPercent: 50, window: 5m }',
+      ].join('\n'),
+    );
+    expect(cli('deploy', file).code).toBe(0);
+    for (let i = 0; i < 150 && !cli('history', 'melt').stdout.includes('meltdown'); i++)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(cli('history', 'melt').stdout).toMatch(/meltdown +more than 50% of instances failed/);
+    // Held: the unhealthy instances are neither replaced nor joined by new ones.
+    await new Promise((r) => setTimeout(r, 2000));
+    const melt = status().find((f) => f.name === 'melt')!;
+    expect(melt.instances.map((i) => i.id).sort()).toEqual([
+      expect.stringMatching(/^melt-[0-9a-f]{8}-0$/),
+      expect.stringMatching(/^melt-[0-9a-f]{8}-1$/),
+    ]);
+  }, 60_000);
+
   it('down keeps instances running; down --stop-instances leaves nothing behind', () => {
-    const running = status()[0]!
-      .instances.map((i) => i.id)
+    const running = status()
+      .flatMap((f) => f.instances)
+      .map((i) => i.id)
       .sort();
     expect(cli('down').code).toBe(0);
     expect(runcIn(home, 'list', '-q').out.split('\n').filter(Boolean).sort()).toEqual(running);
     expect(up().code).toBe(0);
     expect(
-      status()[0]!
-        .instances.map((i) => i.id)
+      status()
+        .flatMap((f) => f.instances)
+        .map((i) => i.id)
         .sort(),
     ).toEqual(running);
     expect(cli('down', '--stop-instances').code).toBe(0);

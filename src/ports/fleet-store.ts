@@ -62,5 +62,7 @@ export interface FleetStore {
     options?: { to?: Digest; from?: Digest },
   ): Promise<void>;
   history(fleet?: string): Promise<HistoryEntry[]>;
+  /** Record a decision in a fleet's history. */
+  note(fleet: string, kind: string, detail: string, at: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 import { rollingBudgets, type FleetSpec } from '../core/fleet/spec.js';
+import { inMeltdown } from '../core/planner/meltdown.js';
 import { plan } from '../core/planner/plan.js';
 import type { Digest } from '../domain/digest.js';
-import type { FleetTarget, PlannedInstanceView } from '../domain/fleet.js';
+import type { FleetTarget, Plan, PlannedInstanceView } from '../domain/fleet.js';
 import type { DesiredInstance, ObservedInstance } from '../domain/instance.js';
 import type { FleetRecord, FleetStore } from '../ports/fleet-store.js';
 
@@ -47,6 +48,10 @@ function toView(i: ObservedInstance): PlannedInstanceView {
  */
 export class Controller {
   private last: FleetStatus[] = [];
+  /** When instances of each fleet were first seen failed or unhealthy (for the guard). */
+  private readonly failures = new Map<string, number[]>();
+  private readonly seenFailing = new Set<string>();
+  private readonly melting = new Set<string>();
 
   constructor(private readonly deps: ControllerDeps) {}
 
@@ -82,7 +87,8 @@ export class Controller {
         minReadyMs: spec.minReadySeconds * 1000,
         maxInstanceAgeMs: spec.maxInstanceAge ?? null,
       };
-      const p = plan(target, mine.map(toView), now);
+      const planned = plan(target, mine.map(toView), now);
+      const p = (await this.guard(fleet, spec, mine, now)) ? held(planned) : planned;
 
       // Instances that stay keep exactly what they were started with.
       const stopping = new Set(p.stop.map((s) => s.id));
@@ -114,8 +120,55 @@ export class Controller {
           ...(i.release !== undefined && { release: i.release }),
         });
     await this.deps.agent.apply(desired);
+    // Forget instances that are gone: a name reused later counts again if it fails again.
+    const present = new Set(observed.map((i) => i.id));
+    for (const id of this.seenFailing) if (!present.has(id)) this.seenFailing.delete(id);
     this.last = statuses;
     return statuses;
+  }
+
+  /**
+   * The meltdown guard: true while too many instances failed recently. Entering and
+   * leaving it are recorded in the fleet's history.
+   */
+  private async guard(
+    fleet: FleetRecord,
+    spec: FleetSpec,
+    mine: readonly ObservedInstance[],
+    now: number,
+  ): Promise<boolean> {
+    const failures = this.failures.get(fleet.name) ?? [];
+    for (const i of mine)
+      if ((i.state === 'failed' || i.state === 'unhealthy') && !this.seenFailing.has(i.id)) {
+        this.seenFailing.add(i.id);
+        failures.push(now);
+      }
+    const window = spec.meltdown?.window ?? 0;
+    this.failures.set(
+      fleet.name,
+      failures.filter((t) => now - t < Math.max(window, 1)),
+    );
+    const on =
+      spec.meltdown !== undefined &&
+      inMeltdown(
+        this.failures.get(fleet.name)!,
+        now,
+        { maxFailedPercent: spec.meltdown.maxFailedPercent, windowMs: spec.meltdown.window },
+        spec.replicas,
+      );
+    if (on !== this.melting.has(fleet.name)) {
+      if (on) this.melting.add(fleet.name);
+      else this.melting.delete(fleet.name);
+      await this.deps.fleets.note(
+        fleet.name,
+        on ? 'meltdown' : 'meltdown-over',
+        on
+          ? `more than ${spec.meltdown!.maxFailedPercent}% of instances failed within ${spec.meltdown!.window / 1000} s: replacing stops`
+          : 'failures left the window: replacing resumes',
+        now,
+      );
+    }
+    return on;
   }
 
   private desiredFor(
@@ -181,4 +234,16 @@ export class Controller {
     else return null; // nothing to return to: keep replacing within the deadline's account
     return this.deps.fleets.fleet(fleet.name);
   }
+}
+
+/** A plan on hold: dead instances are still cleaned up, nothing is started or replaced. */
+function held(p: Plan): Plan {
+  const stop = p.stop.filter((s) => s.reason === 'gone');
+  const stopping = new Set(stop.map((s) => s.id));
+  return {
+    start: [],
+    stop,
+    keep: [...p.keep, ...p.stop.filter((s) => !stopping.has(s.id)).map((s) => s.id)],
+    reasons: [...p.reasons, 'meltdown guard: too many recent failures, nothing is replaced'],
+  };
 }

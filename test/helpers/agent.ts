@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,6 +51,8 @@ export function hostResidue(
   net: TestNet,
   ids: readonly string[] = [],
 ): Record<string, string[]> {
+  // The agent names namespaces after a digest of its IPAM folder (cni.ts).
+  const scope = createHash('sha256').update(join(home, 'cni')).digest('hex').slice(0, 8);
   const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim();
   const ipam = join(home, 'cni', `ingot-${net.bridge}`);
   return {
@@ -58,7 +61,7 @@ export function hostResidue(
     netns: sh('ip netns list || true')
       .split('\n')
       .map((l) => l.split(' ')[0] ?? '')
-      .filter((n) => ids.some((id) => n.startsWith('ingot-') && n.endsWith(`-${id}`))),
+      .filter((n) => ids.some((id) => n === `ingot-${scope}-${id}`)),
     veths: sh(`ip -o link show master ${net.bridge} 2>/dev/null || true`)
       .split('\n')
       .filter(Boolean),

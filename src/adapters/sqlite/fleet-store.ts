@@ -307,6 +307,13 @@ export class SqliteFleetStore implements FleetStore {
     return (await q.execute()).map((r) => ({ ...r, seq: r.seq ?? 0 }));
   }
 
+  async note(fleet: string, kind: string, detail: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('history')
+      .values({ seq: undefined, time: at, fleet, kind, detail })
+      .execute();
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }
