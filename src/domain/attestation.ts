@@ -22,10 +22,6 @@ export const MAX_BUNDLE_BYTES = 1 << 20;
 /** A key id: lowercase hex SHA-256 of the public key's SubjectPublicKeyInfo DER. */
 export type KeyId = string;
 
-export function isKeyId(value: string): boolean {
-  return /^[0-9a-f]{64}$/.test(value);
-}
-
 /** The 12 hex digits people read; never an identity. */
 export function shortKeyId(id: KeyId): string {
   return `${id.slice(0, 12)}…`;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { IngotError } from './errors.js';
 
 declare const digestBrand: unique symbol;
@@ -40,4 +41,9 @@ export function digestHex(digest: Digest): string {
 /** The 12 hex digits people read and type; never use it as an identity. */
 export function shortDigest(digest: Digest): string {
   return digest.slice('sha256:'.length, 'sha256:'.length + 12);
+}
+
+/** The digest of some bytes (a string is hashed as UTF-8). */
+export function digestOf(content: Uint8Array | string): Digest {
+  return `sha256:${createHash('sha256').update(content).digest('hex')}` as Digest;
 }

@@ -1,15 +1,12 @@
 import {
   chownSync,
   closeSync,
-  constants,
   copyFileSync,
   existsSync,
-  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -17,13 +14,12 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { INITIAL_HEALTH, nextHealth, type HealthState } from '../core/runtime/health.js';
 import { buildRuntimeSpec, STANDARD_MOUNT_POINTS } from '../core/runtime/oci-spec.js';
 import { resolveUser } from '../core/runtime/user.js';
 import type { HealthProbe } from '../domain/baseline.js';
-import type { Digest } from '../domain/digest.js';
+import { digestHex, digestOf, type Digest } from '../domain/digest.js';
 import { IngotError, isIngotError } from '../domain/errors.js';
 import {
   isInstanceId,
@@ -36,6 +32,7 @@ import type { Runtime } from '../ports/runtime.js';
 import type { Store } from '../ports/store.js';
 import { openArtifact, type Artifact } from './artifact.js';
 import type { LoadedPolicy } from './policy.js';
+import { readSpecFile } from './spec-file.js';
 import { verifyArtifact } from './verify.js';
 
 export interface AgentDeps {
@@ -96,9 +93,7 @@ export class Agent {
   private readonly cgroupParent: string;
 
   constructor(private readonly deps: AgentDeps) {
-    this.cgroupParent =
-      deps.cgroupParent ??
-      `/ingot/${createHash('sha256').update(deps.home).digest('hex').slice(0, 8)}`;
+    this.cgroupParent = deps.cgroupParent ?? `/ingot/${digestHex(digestOf(deps.home)).slice(0, 8)}`;
   }
 
   private get stateFile(): string {
@@ -514,19 +509,16 @@ export class Agent {
  * not followed if it is a symlink, never a FIFO or a device, at most 1 MiB.
  */
 function readSmall(path: string): string {
-  let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return readSpecFile(
+      path,
+      path,
+      1 << 20,
+      { notFound: 'E_INSTANCE_USER', tooLarge: 'E_INSTANCE_USER' },
+      { noFollow: true },
+    ).toString('utf8');
   } catch {
-    return '';
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > 1 << 20) return '';
-    const buf = Buffer.alloc(st.size);
-    return buf.subarray(0, readSync(fd, buf, 0, st.size, 0)).toString('utf8');
-  } finally {
-    closeSync(fd);
+    return ''; // not a small regular file: no names to resolve from it
   }
 }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { applyLayer, type LayerChanges } from '../core/apply-layer.js';
@@ -31,7 +30,7 @@ import { buildSpdx, encodeSpdx } from '../core/sbom/spdx.js';
 import { DEFAULT_BUILDER_ID, InToto, type KeyId } from '../domain/attestation.js';
 import type { Baseline } from '../domain/baseline.js';
 import { LayerError } from '../domain/build-errors.js';
-import type { Digest } from '../domain/digest.js';
+import { digestOf, type Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import {
   summarize,
@@ -161,7 +160,7 @@ export function loadBaseline(path: string): {
     baseline: parseBaseline(bytes.toString('utf8'), shown),
     file,
     contextDir: dirname(file),
-    digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest,
+    digest: digestOf(bytes),
   };
 }
 

@@ -4,7 +4,7 @@ import { plan } from '../core/planner/plan.js';
 import type { Digest } from '../domain/digest.js';
 import type { FleetTarget, Plan, PlannedInstanceView } from '../domain/fleet.js';
 import type { DesiredInstance, ObservedInstance } from '../domain/instance.js';
-import type { FleetRecord, FleetStore } from '../ports/fleet-store.js';
+import type { FleetRecord, FleetStore, ReleaseRecord } from '../ports/fleet-store.js';
 
 /** What the controller needs of the host agent (in-process now, over HTTP later). */
 export interface AgentApi {
@@ -65,6 +65,13 @@ export class Controller {
     const desired: DesiredInstance[] = [];
     const statuses: FleetStatus[] = [];
     const known = new Set<string>();
+    // Each release read once a pass, however many of its instances stay.
+    const releases = new Map<Digest, Promise<ReleaseRecord | null>>();
+    const releaseOf = (digest: Digest) => {
+      let found = releases.get(digest);
+      if (!found) releases.set(digest, (found = this.deps.fleets.release(digest)));
+      return found;
+    };
     for (const listed of await this.deps.fleets.fleets()) {
       known.add(listed.name);
       const mine = observed.filter((i) => i.fleet === listed.name);
@@ -94,7 +101,7 @@ export class Controller {
       const stopping = new Set(p.stop.map((s) => s.id));
       for (const i of mine)
         if (!stopping.has(i.id)) {
-          const rel = i.release ? await this.deps.fleets.release(i.release as Digest) : null;
+          const rel = i.release ? await releaseOf(i.release as Digest) : null;
           desired.push(
             this.desiredFor(
               i.id,

@@ -20,8 +20,6 @@ export interface PolicyDeps {
 export interface LoadedPolicy {
   readonly policy: Policy;
   readonly keys: readonly TrustedKey[];
-  /** Where it came from, for messages: the file, or "--key". */
-  readonly source: string;
 }
 
 /**
@@ -45,7 +43,6 @@ export async function loadTrust(
       );
     const keys = uniqueKeys(extra);
     return {
-      source: '--key',
       keys: keys.map(({ id, key }) => ({ id, key })),
       policy: {
         mode: 'enforce',
@@ -100,7 +97,6 @@ export async function loadTrust(
     bases = { digests, scratch };
   }
   return {
-    source: options.policyFile,
     keys: keys.map(({ id, key }) => ({ id, key })),
     policy: {
       mode: spec.mode,

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { decodeBundle } from '../core/attest/bundle.js';
 import { parseStatement, type GitSource } from '../core/attest/provenance.js';
 import { INGOT_BUILD_TYPE, InToto, type ProvenanceSummary } from '../domain/attestation.js';
-import type { Digest } from '../domain/digest.js';
+import { digestOf, type Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import type { Store } from '../ports/store.js';
 import { readAttestations } from './attestation.js';
@@ -150,8 +149,7 @@ export async function rebuildCheck(
 
   let baselineNow: Digest;
   try {
-    baselineNow =
-      `sha256:${createHash('sha256').update(readFileSync(baselineFile)).digest('hex')}` as Digest;
+    baselineNow = digestOf(readFileSync(baselineFile));
   } catch {
     throw fail(
       'E_REBUILD_NO_PROVENANCE',

@@ -11,10 +11,14 @@ export function readSpecFile(
   shown: string,
   maxBytes: number,
   codes: { readonly notFound: string; readonly tooLarge: string },
+  options: { readonly noFollow?: boolean } = {},
 ): Buffer {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(
+      path,
+      constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0),
+    );
   } catch (err) {
     throw new IngotError(codes.notFound, `${shown}: cannot be read (${(err as Error).message})`, {
       cause: err,

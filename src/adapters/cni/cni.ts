@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { digestHex, digestOf } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
 import type { Attachment, Network } from '../../ports/network.js';
 
@@ -41,7 +41,7 @@ export class CniNetwork implements Network {
    * name carries a digest of this network's IPAM folder, so two Ingots never share one.
    */
   private netnsName(id: string): string {
-    const scope = createHash('sha256').update(this.options.ipamDir).digest('hex').slice(0, 8);
+    const scope = digestHex(digestOf(this.options.ipamDir)).slice(0, 8);
     return `ingot-${scope}-${id}`;
   }
 

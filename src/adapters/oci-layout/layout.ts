@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { digestHex, type Digest } from '../../domain/digest.js';
+import { digestHex, digestOf, type Digest } from '../../domain/digest.js';
 import { indexSchema, ociLayoutSchema, type ImageIndex } from '../../domain/oci.js';
 import { errnoOf } from '../shared/errno.js';
 import { readUpTo } from '../shared/read-fd.js';
@@ -212,7 +212,7 @@ export class OciLayout {
           `blob ${digest} has ${total} bytes but its descriptor declares ${expectedSize}`,
           { digest, actual: total, declared: expectedSize },
         );
-      this.checkDigest(digest, `sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+      this.checkDigest(digest, digestOf(bytes));
       return bytes;
     } finally {
       closeSync(fd);

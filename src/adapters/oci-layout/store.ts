@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
-import { isDigest, type Digest } from '../../domain/digest.js';
+import { digestOf, isDigest, type Digest } from '../../domain/digest.js';
 import { Annotation, MediaType } from '../../domain/media-types.js';
 import { MAX_MANIFEST_BYTES, type Descriptor, type ImageIndex } from '../../domain/oci.js';
 import type {
@@ -227,7 +227,7 @@ class LayoutTransaction implements StoreTransaction {
   ) {}
 
   putBlob(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    const digest = digestOf(bytes);
     if (!this.staged.has(digest)) {
       const path = join(this.stagingDir, digest.slice(7));
       const fd = openSync(path, 'wx', 0o644);

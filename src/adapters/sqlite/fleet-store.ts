@@ -67,6 +67,17 @@ migrations['002-stable-release'] = {
   },
 };
 
+/** One line of a fleet's history, in the caller's transaction. */
+async function record(
+  db: Kysely<Tables>,
+  entry: { time: number; fleet: string; kind: string; detail: string },
+): Promise<void> {
+  await db
+    .insertInto('history')
+    .values({ seq: undefined, ...entry })
+    .execute();
+}
+
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
 
 function toFleet(row: Tables['fleets']): FleetRecord {
@@ -194,16 +205,7 @@ export class SqliteFleetStore implements FleetStore {
           .where('name', '=', release.fleet)
           .execute();
       }
-      await tx
-        .insertInto('history')
-        .values({
-          seq: undefined,
-          time: at,
-          fleet: release.fleet,
-          kind: 'deploy',
-          detail: release.digest,
-        })
-        .execute();
+      await record(tx, { time: at, fleet: release.fleet, kind: 'deploy', detail: release.digest });
     });
     return (await this.fleet(release.fleet))!;
   }
@@ -228,10 +230,7 @@ export class SqliteFleetStore implements FleetStore {
         .where('rollout', '=', 'progressing')
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
-      await tx
-        .insertInto('history')
-        .values({ seq: undefined, time: at, fleet: name, kind: rollout, detail: reason ?? '' })
-        .execute();
+      await record(tx, { time: at, fleet: name, kind: rollout, detail: reason ?? '' });
       return true;
     });
   }
@@ -288,16 +287,12 @@ export class SqliteFleetStore implements FleetStore {
         })
         .where('name', '=', name)
         .execute();
-      await tx
-        .insertInto('history')
-        .values({
-          seq: undefined,
-          time: at,
-          fleet: name,
-          kind: 'rollback',
-          detail: `${f.release} → ${prev.digest}: ${reason}`,
-        })
-        .execute();
+      await record(tx, {
+        time: at,
+        fleet: name,
+        kind: 'rollback',
+        detail: `${f.release} → ${prev.digest}: ${reason}`,
+      });
     });
   }
 
@@ -308,10 +303,7 @@ export class SqliteFleetStore implements FleetStore {
   }
 
   async note(fleet: string, kind: string, detail: string, at: number): Promise<void> {
-    await this.db
-      .insertInto('history')
-      .values({ seq: undefined, time: at, fleet, kind, detail })
-      .execute();
+    await record(this.db, { time: at, fleet, kind, detail });
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Digest } from '../../domain/digest.js';
+import { digestOf, type Digest } from '../../domain/digest.js';
 import { canonicalJson } from '../canonical-json.js';
 
 export interface SourceTreeLayer {
@@ -25,5 +24,5 @@ export function sourceTreeDigest(layers: readonly SourceTreeLayer[]): Digest {
     destination: l.destination,
     entries: l.entries.map((e) => [e.name, e.type, e.content]),
   }));
-  return `sha256:${createHash('sha256').update(canonicalJson(doc)).digest('hex')}` as Digest;
+  return digestOf(canonicalJson(doc));
 }

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Digest } from '../../domain/digest.js';
+import { digestOf, type Digest } from '../../domain/digest.js';
 import { isInstanceId } from '../../domain/instance.js';
 import { parseSize } from '../baseline/units.js';
 import { canonicalJson } from '../canonical-json.js';
@@ -182,5 +181,5 @@ export function releaseDigest(artifact: Digest, spec: FleetSpec): Digest {
     fleet: spec.name,
     resources: spec.resources,
   };
-  return `sha256:${createHash('sha256').update(canonicalJson(doc)).digest('hex')}` as Digest;
+  return digestOf(canonicalJson(doc));
 }

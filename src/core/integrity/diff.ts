@@ -1,15 +1,12 @@
 import type { EntryKind, MeasuredEntry } from '../../domain/measurement.js';
 
-/** What a host sees at a path of a rootfs. */
-export interface ObservedEntry {
+/** What a host sees at a path of a rootfs: what a measurement records, plus "other". */
+export type ObservedEntry = Omit<MeasuredEntry, 'path' | 'type' | 'hardlink'> & {
   readonly type: EntryKind | 'other';
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
-  readonly sha256?: string;
-  readonly target?: string;
-}
+};
+
+/** The fields compared, in order. */
+type Field = Exclude<keyof MeasuredEntry, 'path' | 'hardlink'>;
 
 export type Drift =
   | { readonly kind: 'added'; readonly path: string; readonly actual: string }
@@ -17,14 +14,14 @@ export type Drift =
   | {
       readonly kind: 'changed';
       readonly path: string;
-      readonly field: 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'sha256' | 'target';
+      readonly field: Field;
       readonly expected: string;
       readonly actual: string;
     };
 
-const FIELDS = ['type', 'mode', 'uid', 'gid', 'size', 'target', 'sha256'] as const;
+const FIELDS: readonly Field[] = ['type', 'mode', 'uid', 'gid', 'size', 'target', 'sha256'];
 
-function show(field: (typeof FIELDS)[number], value: string | number | undefined): string {
+function show(field: Field, value: string | number | undefined): string {
   if (value === undefined) return '(none)';
   if (typeof value === 'string') return value;
   return field === 'mode' ? `0${value.toString(8).padStart(3, '0')}` : value.toString(10);
