@@ -32,8 +32,12 @@ interface FleetJson {
   release: string;
   rollout: string;
   reason: string | null;
-  instances: { id: string; state: string; release?: string }[];
+  phase: string;
+  awaitingPromotion: boolean;
+  instances: { id: string; state: string; release?: string; host?: string }[];
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('ingot up / deploy / down: fleets replaced, never patched', () => {
   let root: string;
@@ -59,6 +63,37 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as FleetJson[];
   };
+  /**
+   * Observe FLEET until `done`, checking `invariant` on every observation (each one a fresh
+   * `ingot status`, a few a second). Returns the observations.
+   */
+  const watch = async (
+    name: string,
+    done: (f: FleetJson) => boolean,
+    invariant: (f: FleetJson) => void,
+    timeoutMs = 60_000,
+  ): Promise<FleetJson[]> => {
+    const seen: FleetJson[] = [];
+    for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {
+      const f = status().find((x) => x.name === name)!;
+      seen.push(f);
+      invariant(f);
+      if (done(f)) return seen;
+    }
+    throw new Error(`${name} did not get there: last seen ${JSON.stringify(seen.at(-1))}`);
+  };
+  const healthy = (f: FleetJson, release?: string) =>
+    f.instances.filter(
+      (i) => i.state === 'healthy' && (release === undefined || i.release === release),
+    );
+  const alive = (f: FleetJson) =>
+    f.instances.filter((i) => !['failed', 'refused', 'stopped'].includes(i.state));
+  const writeFleet = (name: string, lines: string[]) => {
+    const file = join(root, `${name}.yaml`);
+    writeFileSync(file, lines.join('\n') + '\n');
+    return file;
+  };
+
   // The example fleet at two instances, to keep each rollout short.
   const fleetFile = (name: string, edit: (text: string) => string = (t) => t) => {
     const file = join(root, name);
@@ -160,7 +195,9 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       '--wait',
     );
     // Live progress on stderr while it waits.
-    expect(second.stderr).toMatch(/hello: new 2\/2 healthy, old 0 left \(complete\)/);
+    expect(second.stderr).toMatch(
+      /hello: new 2\/2 healthy, old 0 left; all instances \(complete\)/,
+    );
     expect(second.code, second.stdout + second.stderr).toBe(0);
     fleet = status()[0]!;
     const v2 = fleet.instances.map((i) => i.id).sort();
@@ -199,14 +236,6 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(refused('nosuch.yaml', (t) => t.replace('hello:1.0.0', 'nosuch:1'))).toContain(
       'E_REF_NOT_FOUND',
     );
-    expect(
-      refused('canary.yaml', (t) =>
-        t.replace(
-          /strategy:[^\n]*\n[^\n]*\n/,
-          'strategy: { canary: { steps: [{ percent: 50 }] } }\n',
-        ),
-      ),
-    ).toContain('E_FLEET_STRATEGY');
     const badSpec = refused('badspec.yaml', (t) => t.replace('replicas: 2', 'replicas: many'));
     expect(badSpec).toMatch(/badspec\.yaml:\d+:\d+: replicas: /);
     const unsigned = join(root, 'unsigned-home');
@@ -322,6 +351,128 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       expect.stringMatching(/^melt-[0-9a-f]{8}-1$/),
     ]);
   }, 60_000);
+
+  it('rolls a canary step by step, holding each pause, and rolls back a failing canary', async () => {
+    const spec = (greeting: string, artifact = 'hello:1.0.0') =>
+      writeFleet(`canary-${greeting}`, [
+        'name: canary',
+        `artifact: ${artifact}`,
+        'replicas: 2',
+        `env: { GREETING: ${greeting} }`,
+        'strategy: { canary: { steps: [{ instances: 1, pause: 3s }] } }',
+        'progressDeadline: 30s',
+      ]);
+    expect(cli('deploy', spec('one'), '--wait').code).toBe(0); // a first deploy: no steps
+    const v1 = status().find((f) => f.name === 'canary')!;
+    expect(v1.rollout).toBe('complete');
+    expect(cli('promote', 'canary').stderr).toContain('E_PROMOTE_NONE');
+
+    expect(cli('deploy', spec('two')).code).toBe(0);
+    const seen = await watch(
+      'canary',
+      (f) => f.rollout === 'complete',
+      (f) => {
+        // Every observation: never below 2 serving, never above 2 + 1, and while the
+        // canary step holds, never more than one instance on the new release.
+        expect(healthy(f).length).toBeGreaterThanOrEqual(2);
+        expect(alive(f).length).toBeLessThanOrEqual(3);
+        if (f.phase.startsWith('canary step'))
+          expect(f.instances.filter((i) => i.release === f.release).length).toBeLessThanOrEqual(1);
+      },
+    );
+    const split = seen.filter(
+      (f) =>
+        f.phase.startsWith('canary step 1/1') &&
+        healthy(f, f.release).length === 1 &&
+        healthy(f).length === 2,
+    );
+    expect(split.length).toBeGreaterThan(0); // one new beside one old, seen
+    const history = cli('history', 'canary').stdout;
+    expect(history).toMatch(
+      /step-reached +canary step 1\/1: 1 of 2 on the new release: ready, pausing 3 s/,
+    );
+    expect(history).toMatch(/step +final step: all instances/);
+    const v2 = seen.at(-1)!;
+    expect(healthy(v2, v2.release)).toHaveLength(2);
+
+    // A canary that fails its health check: rolled back, the old release never touched.
+    expect(cli('deploy', spec('three', 'hello:9.9.9')).code).toBe(0);
+    const after = await watch(
+      'canary',
+      (f) => f.rollout === 'rolled-back' && alive(f).length === 2,
+      (f) => expect(healthy(f).length).toBeGreaterThanOrEqual(2),
+    );
+    expect(after.at(-1)!.reason).toMatch(/canary-[0-9a-f]{8}-0 is unhealthy/);
+    expect(
+      healthy(after.at(-1)!)
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(
+      healthy(v2)
+        .map((i) => i.id)
+        .sort(),
+    );
+  }, 120_000);
+
+  it('runs a blue-green preview beside the old release until promoted', async () => {
+    const spec = (greeting: string) =>
+      writeFleet(`bg-${greeting}`, [
+        'name: bg',
+        'artifact: hello:1.0.0',
+        'replicas: 2',
+        `env: { GREETING: ${greeting} }`,
+        'strategy: { blueGreen: { autoPromote: false } }',
+      ]);
+    expect(cli('deploy', spec('blue'), '--wait').code).toBe(0);
+    const blue = healthy(status().find((f) => f.name === 'bg')!)
+      .map((i) => i.id)
+      .sort();
+    const green = cli('deploy', spec('green'), '--wait');
+    // --wait returns once the preview is ready and says what to do next.
+    expect(green.code, green.stderr).toBe(0);
+    expect(green.stdout).toMatch(
+      /preview: 2 of the new release beside 2 of the old; run `ingot promote bg`/,
+    );
+    const preview = status().find((f) => f.name === 'bg')!;
+    expect(preview.awaitingPromotion).toBe(true);
+    expect(healthy(preview, preview.release)).toHaveLength(2);
+    expect(healthy(preview).filter((i) => blue.includes(i.id))).toHaveLength(2);
+    // Held there: nothing moves until promoted.
+    await sleep(1500);
+    expect(alive(status().find((f) => f.name === 'bg')!)).toHaveLength(4);
+
+    expect(cli('promote', 'bg').code).toBe(0);
+    const done = await watch(
+      'bg',
+      (f) => f.rollout === 'complete' && alive(f).length === 2,
+      (f) => expect(healthy(f).length).toBeGreaterThanOrEqual(2),
+    );
+    const ids = done.at(-1)!.instances.map((i) => i.id);
+    for (const id of ids) expect(blue).not.toContain(id);
+    expect(cli('history', 'bg').stdout).toMatch(/promote +by hand \(ingot promote\)/);
+  }, 120_000);
+
+  it('repaves instances past maxInstanceAge within the budgets', async () => {
+    const file = writeFleet('pave', [
+      'name: pave',
+      'artifact: hello:1.0.0',
+      'replicas: 2',
+      'progressDeadline: 5s',
+      'maxInstanceAge: 10s',
+    ]);
+    expect(cli('deploy', file, '--wait').code).toBe(0);
+    const first = status().find((f) => f.name === 'pave')!;
+    const original = first.instances.map((i) => i.id);
+    expect(first.instances.every((i) => i.host !== undefined && i.host.length > 0)).toBe(true);
+    await watch(
+      'pave',
+      (f) => healthy(f).length === 2 && f.instances.every((i) => !original.includes(i.id)),
+      (f) => {
+        expect(healthy(f).length).toBeGreaterThanOrEqual(2);
+        expect(alive(f).length).toBeLessThanOrEqual(3);
+      },
+    );
+  }, 120_000);
 
   it('down keeps instances running; down --stop-instances leaves nothing behind', () => {
     const running = status()

@@ -52,8 +52,7 @@ function plannerTiming(): number {
   const NEW = 'sha256:' + 'b'.repeat(64);
   const target: FleetTarget = {
     fleet: 'big',
-    release: NEW,
-    admitted: true,
+    releases: [{ release: NEW, count: 10_000, admitted: true }],
     replicas: 10_000,
     maxSurge: 2500,
     maxUnavailable: 0,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LayoutBaseImages } from '../adapters/base-image/index.js';
 import { CniNetwork } from '../adapters/cni/cni.js';
@@ -74,6 +75,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     collectRootfs: (inUse) => collectRootfs(join(home, 'rootfs'), inUse),
     probe,
     now: () => new Date(),
+    hostName: hostname(),
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
     ...(options.logMaxBytes !== undefined && { logMaxBytes: options.logMaxBytes }),
     ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),

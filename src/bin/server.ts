@@ -17,8 +17,9 @@ import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteFleetStore } from '../adapters/sqlite/fleet-store.js';
 import { isDigest, type Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
-import { Controller } from '../services/controller.js';
+import { Controller, shapeOf } from '../services/controller.js';
 import { deploy } from '../services/deploy.js';
+import { promote } from '../services/promote.js';
 import { verifyArtifact } from '../services/verify.js';
 import { isAlive } from '../cli/process.js';
 import { createAgent, makeTrust, type AgentOptions } from './agent.js';
@@ -245,10 +246,23 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
         tick();
         return fleets.fleet(name);
       },
+      promote: async (name, body) => {
+        const full = (body as { full?: unknown } | null)?.full;
+        if (full !== undefined && typeof full !== 'boolean')
+          throw new IngotError('E_USAGE', 'full must be true or false');
+        const record = await promote(fleets, name, { full: full === true, now: Date.now() });
+        tick();
+        return record;
+      },
       fleets: async () => {
         const observed = await agent.observe();
+        const reasons = new Map(controller.status().map((s) => [s.fleet.name, s.reasons]));
         return (await fleets.fleets()).map((f) => ({
           ...f,
+          phase: shapeOf(f).label,
+          awaitingPromotion:
+            f.rollout === 'progressing' && f.stepReadyAt !== null && shapeOf(f).pauseMs === null,
+          reasons: reasons.get(f.name) ?? [],
           instances: observed.filter((i) => i.fleet === f.name),
         }));
       },

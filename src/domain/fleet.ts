@@ -1,14 +1,17 @@
 /**
- * A fleet's desired state as the planner reads it: one target release, how many instances,
- * and how fast the fleet may change. Percentages of the fleet spec are resolved to counts
+ * A fleet's desired state as the planner reads it: which releases should run and how many
+ * of each, and how fast the fleet may change. Percentages of the fleet spec are resolved to counts
  * before planning.
  */
 export interface FleetTarget {
   readonly fleet: string;
-  /** The release every instance should run (digest of artifact + fleet config). */
-  readonly release: string;
-  /** Whether admission allows the release's artifact: a refused one is never started. */
-  readonly admitted: boolean;
+  /**
+   * What should run, the release being rolled out first: a rolling release is one entry of
+   * `replicas`; a canary step or a blue-green preview splits the fleet between the new
+   * release and the one it replaces. Instances of releases not listed are replaced.
+   */
+  readonly releases: readonly ReleaseShare[];
+  /** The fleet's size: availability is counted against it. */
   readonly replicas: number;
   /** Instances above `replicas` allowed while replacing. */
   readonly maxSurge: number;
@@ -18,6 +21,14 @@ export interface FleetTarget {
   readonly minReadyMs: number;
   /** Instances older than this are replaced (repaving); null: never. */
   readonly maxInstanceAgeMs: number | null;
+}
+
+export interface ReleaseShare {
+  /** A release digest (artifact + instance settings). */
+  readonly release: string;
+  readonly count: number;
+  /** Whether admission allows the release's artifact: a refused one is never started. */
+  readonly admitted: boolean;
 }
 
 /** What the planner needs to know of an instance. */

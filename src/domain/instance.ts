@@ -36,6 +36,8 @@ export interface ObservedInstance {
   /** Why it is refused or failed. */
   readonly reason?: string;
   readonly address?: string;
+  /** The host it runs on. */
+  readonly host?: string;
   readonly pid?: number;
   readonly startedAt?: string;
   readonly release?: string;

@@ -15,6 +15,18 @@ export interface FleetRecord {
   readonly reason: string | null;
   /** The last release whose rollout completed: where an automatic rollback goes. */
   readonly stable: Digest | null;
+  /** The rollout's step (canary steps, blue-green preview); 0 when a release is deployed. */
+  readonly step: number;
+  /** When the current step began: its progress deadline counts from here. */
+  readonly stepStartedAt: number;
+  /** When the current step's shape was first reached (its pause counts from here). */
+  readonly stepReadyAt: number | null;
+}
+
+export interface StepUpdate {
+  readonly step: number;
+  readonly stepStartedAt: number;
+  readonly stepReadyAt: number | null;
 }
 
 export interface ReleaseRecord {
@@ -50,6 +62,17 @@ export interface FleetStore {
     rollout: RolloutState,
     reason: string | null,
     at: number,
+  ): Promise<boolean>;
+  /**
+   * Move `release`'s rollout to another step, recording why; false (and nothing written) if
+   * the fleet moved on or the rollout is no longer progressing.
+   */
+  setStep(
+    name: string,
+    release: Digest,
+    update: StepUpdate,
+    at: number,
+    note: { kind: string; detail: string },
   ): Promise<boolean>;
   /**
    * Point the fleet at `to` (one of its releases), else its last completed release, else

@@ -56,6 +56,8 @@ export interface AgentDeps {
   readonly logMaxBytes?: number;
   /** cgroup under which instances are placed, one child each (default "/ingot"). */
   readonly cgroupParent?: string;
+  /** This host's name, reported with every instance. */
+  readonly hostName?: string;
   /** Remove cached rootfs of every artifact not in use (called after instances stop). */
   readonly collectRootfs?: (inUse: ReadonlySet<Digest>) => void;
 }
@@ -177,7 +179,10 @@ export class Agent {
 
   private snapshot(): ObservedInstance[] {
     return [...this.tracked.values()]
-      .map(({ health: _h, lastProbe: _l, ...rest }) => ({ ...rest }))
+      .map(({ health: _h, lastProbe: _l, ...rest }) => ({
+        ...rest,
+        ...(this.deps.hostName !== undefined && { host: this.deps.hostName }),
+      }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 

@@ -1,6 +1,13 @@
-import { rollingBudgets, type FleetSpec } from '../core/fleet/spec.js';
+import type { FleetSpec } from '../core/fleet/spec.js';
 import { inMeltdown } from '../core/planner/meltdown.js';
 import { plan } from '../core/planner/plan.js';
+import {
+  decideStep,
+  rolloutShape,
+  shapeReached,
+  type RolloutShape,
+  type StepDecision,
+} from '../core/planner/strategy.js';
 import type { Digest } from '../domain/digest.js';
 import type { FleetTarget, Plan, PlannedInstanceView } from '../domain/fleet.js';
 import type { DesiredInstance, ObservedInstance } from '../domain/instance.js';
@@ -25,6 +32,8 @@ export interface ControllerDeps {
 
 export interface FleetStatus {
   readonly fleet: FleetRecord;
+  /** Where the rollout stands: "canary step 1/3: 1 of 4 on the new release". */
+  readonly phase: string;
   readonly instances: readonly ObservedInstance[];
   readonly reasons: readonly string[];
 }
@@ -79,18 +88,22 @@ export class Controller {
       // Judged before planning: a release rolled back now starts nothing more this pass.
       const fleet = (await this.judgeRollout(listed, mine, admitted, now)) ?? listed;
       const spec = fleet.spec as FleetSpec;
-      const rolling =
-        'rolling' in spec.strategy ? spec.strategy.rolling : { maxSurge: 1, maxUnavailable: 0 };
+      const shape = shapeOf(fleet);
       const target: FleetTarget = {
         fleet: fleet.name,
-        release: fleet.release,
-        // Unknown this pass: start nothing, stop nothing for its sake.
-        admitted:
-          (fleet.release === listed.release
-            ? admitted
-            : await this.deps.admitted(fleet.artifact)) === true,
+        releases: await Promise.all(
+          shape.releases.map(async (r) => ({
+            ...r,
+            // Unknown this pass: start nothing of it, stop nothing for its sake.
+            admitted:
+              (r.release === listed.release
+                ? admitted
+                : await this.admittedRelease(r.release as Digest, releaseOf)) === true,
+          })),
+        ),
         replicas: spec.replicas,
-        ...rollingBudgets(spec.replicas, rolling),
+        maxSurge: shape.maxSurge,
+        maxUnavailable: shape.maxUnavailable,
         minReadyMs: spec.minReadySeconds * 1000,
         maxInstanceAgeMs: spec.maxInstanceAge ?? null,
       };
@@ -114,7 +127,7 @@ export class Controller {
         }
       for (const s of p.start)
         desired.push(this.desiredFor(s.id, fleet.name, fleet.artifact, s.release, spec));
-      statuses.push({ fleet, instances: mine, reasons: p.reasons });
+      statuses.push({ fleet, phase: shape.label, instances: mine, reasons: p.reasons });
     }
     // Instances of fleets the store does not know are left alone, never stopped: an empty or
     // lost database must not take every instance down. (They are reported, not managed.)
@@ -199,9 +212,19 @@ export class Controller {
     };
   }
 
+  /** Admission of another release's artifact (the one a canary or preview keeps). */
+  private async admittedRelease(
+    release: Digest,
+    releaseOf: (d: Digest) => Promise<ReleaseRecord | null>,
+  ): Promise<boolean | null> {
+    const record = await releaseOf(release);
+    return record ? this.deps.admitted(record.artifact) : false;
+  }
+
   /**
-   * Complete, or roll back by itself when the new release fails, is refused, or misses its
-   * deadline. Returns the fleet as it is after the decision, or null if nothing changed.
+   * Move the rollout on: complete it, hold or advance a canary step or a preview, or roll
+   * back by itself when the new release fails, is refused, or misses its step's deadline.
+   * Returns the fleet as it is after the decision, or null if nothing changed.
    */
   private async judgeRollout(
     fleet: FleetRecord,
@@ -211,27 +234,32 @@ export class Controller {
   ): Promise<FleetRecord | null> {
     if (fleet.rollout !== 'progressing' || admitted === null) return null;
     const spec = fleet.spec as FleetSpec;
-    const current = mine.filter((i) => i.release === fleet.release);
+    const shape = shapeOf(fleet);
     const minReadyMs = spec.minReadySeconds * 1000;
-    const ready = current
-      .map(toView)
-      .filter(
-        (v) =>
-          v.state === 'healthy' && v.healthySince !== null && now - v.healthySince >= minReadyMs,
-      ).length;
+    const live = mine
+      .filter((i) => LIVE.has(i.state))
+      .map((i) => {
+        const v = toView(i);
+        return {
+          release: v.release,
+          ready:
+            v.state === 'healthy' && v.healthySince !== null && now - v.healthySince >= minReadyMs,
+        };
+      });
     let why: string | null = null;
     if (!admitted) why = 'admission refuses the artifact';
-    else if (ready >= spec.replicas && mine.length === current.length) {
-      await this.deps.fleets.setRollout(fleet.name, fleet.release, 'complete', null, now);
-      return this.deps.fleets.fleet(fleet.name);
-    } else {
+    else {
+      const decision = decideStep(shape, shapeReached(shape, live), fleet.stepReadyAt, now);
+      const moved = await this.act(fleet, shape, decision, now);
+      if (moved) return this.deps.fleets.fleet(fleet.name);
+      const current = mine.filter((i) => i.release === fleet.release);
       const failed = current.find(
         (i) => i.state === 'failed' || i.state === 'unhealthy' || i.state === 'refused',
       );
       if (failed)
         why = `${failed.id} is ${failed.state}${failed.reason ? `: ${failed.reason}` : ''}`;
-      else if (now - fleet.rolloutStartedAt > spec.progressDeadline)
-        why = `not ready within the progress deadline (${spec.progressDeadline / 1000} s)`;
+      else if (decision.kind === 'under-way' && now - fleet.stepStartedAt > spec.progressDeadline)
+        why = `${shape.final ? '' : `${shape.label}: `}not ready within the progress deadline (${spec.progressDeadline / 1000} s)`;
     }
     if (why === null) return null;
     if (spec.autoRollback && (fleet.stable ?? fleet.previous) !== null)
@@ -241,7 +269,62 @@ export class Controller {
     else return null; // nothing to return to: keep replacing within the deadline's account
     return this.deps.fleets.fleet(fleet.name);
   }
+
+  /** Record a step decision; true if the fleet's rollout changed. */
+  private async act(
+    fleet: FleetRecord,
+    shape: RolloutShape,
+    decision: StepDecision,
+    now: number,
+  ): Promise<boolean> {
+    const { fleets } = this.deps;
+    switch (decision.kind) {
+      case 'complete':
+        return fleets.setRollout(fleet.name, fleet.release, 'complete', null, now);
+      case 'reached':
+        return fleets.setStep(
+          fleet.name,
+          fleet.release,
+          { step: fleet.step, stepStartedAt: fleet.stepStartedAt, stepReadyAt: now },
+          now,
+          {
+            kind: 'step-reached',
+            detail:
+              shape.pauseMs === null
+                ? `${shape.label}: ready, waiting for ingot promote`
+                : `${shape.label}: ready${shape.pauseMs > 0 ? `, pausing ${shape.pauseMs / 1000} s` : ''}`,
+          },
+        );
+      case 'advance': {
+        const next = shapeOf({ ...fleet, step: fleet.step + 1 });
+        return fleets.setStep(
+          fleet.name,
+          fleet.release,
+          { step: fleet.step + 1, stepStartedAt: now, stepReadyAt: null },
+          now,
+          { kind: 'step', detail: next.label },
+        );
+      }
+      case 'under-way':
+      case 'paused':
+      case 'awaiting-promotion':
+        return false;
+    }
+  }
 }
+
+/** The shape the fleet's strategy asks for at its rollout's current step. */
+export function shapeOf(fleet: FleetRecord): RolloutShape {
+  const base = fleet.stable ?? fleet.previous;
+  return rolloutShape(fleet.spec as FleetSpec, {
+    release: fleet.release,
+    base: base === fleet.release ? fleet.previous : base,
+    progressing: fleet.rollout === 'progressing',
+    step: fleet.step,
+  });
+}
+
+const LIVE = new Set(['pending', 'starting', 'healthy', 'unhealthy']);
 
 /** A plan on hold: dead instances are still cleaned up, nothing is started or replaced. */
 function held(p: Plan): Plan {

@@ -28,13 +28,6 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
         .join('; ')}`,
     );
   const spec: FleetSpec = parsed.data;
-  // Refused rather than run as something else: a canary that quietly rolls everything at
-  // once would be worse than no canary.
-  if (!('rolling' in spec.strategy))
-    throw new IngotError(
-      'E_FLEET_STRATEGY',
-      `strategy ${Object.keys(spec.strategy)[0] ?? '?'} is not supported yet: use rolling { maxSurge, maxUnavailable }`,
-    );
   const descriptor = await deps.store.resolve(spec.artifact);
   const trust = await deps.trust();
   const report = await verifyArtifact(deps.store, {

@@ -5,6 +5,7 @@ import { isIngotError } from '../../domain/errors.js';
 export interface ApiHandlers {
   deploy(body: unknown): Promise<unknown>;
   rollback(fleet: string, body: unknown): Promise<unknown>;
+  promote(fleet: string, body: unknown): Promise<unknown>;
   fleets(): Promise<unknown>;
   history(fleet?: string): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -81,6 +82,9 @@ export function buildApi(
   app.get('/v1/fleets', async () => handlers.fleets());
   app.post('/v1/fleets/:name/rollback', async (req) =>
     handlers.rollback((req.params as { name: string }).name, req.body),
+  );
+  app.post('/v1/fleets/:name/promote', async (req) =>
+    handlers.promote((req.params as { name: string }).name, req.body),
   );
   app.get('/v1/history', async (req, reply) => {
     const fleet = (req.query as { fleet?: unknown }).fleet;

@@ -1,5 +1,12 @@
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  SqliteDialect,
+  sql,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
 import type { Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
 import type {
@@ -8,6 +15,7 @@ import type {
   HistoryEntry,
   ReleaseRecord,
   RolloutState,
+  StepUpdate,
 } from '../../ports/fleet-store.js';
 
 interface Tables {
@@ -21,6 +29,9 @@ interface Tables {
     rollout_started_at: number;
     reason: string | null;
     stable: string | null;
+    step: number;
+    step_started_at: number;
+    step_ready_at: number | null;
   };
   releases: { digest: string; fleet: string; artifact: string; spec: string; created_at: number };
   history: { seq: number | undefined; time: number; fleet: string; kind: string; detail: string };
@@ -67,6 +78,23 @@ migrations['002-stable-release'] = {
   },
 };
 
+migrations['003-rollout-steps'] = {
+  async up(db: Kysely<unknown>) {
+    // Canary steps and blue-green previews: where a rollout stands, so a restart resumes it.
+    await db.schema
+      .alterTable('fleets')
+      .addColumn('step', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .alterTable('fleets')
+      .addColumn('step_started_at', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.alterTable('fleets').addColumn('step_ready_at', 'integer').execute();
+    // A rollout under way when this migration runs keeps its deadline.
+    await sql`UPDATE fleets SET step_started_at = rollout_started_at`.execute(db);
+  },
+};
+
 /** One line of a fleet's history, in the caller's transaction. */
 async function record(
   db: Kysely<Tables>,
@@ -77,6 +105,8 @@ async function record(
     .values({ seq: undefined, ...entry })
     .execute();
 }
+
+const FIRST_STEP = (at: number) => ({ step: 0, step_started_at: at, step_ready_at: null });
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
 
@@ -91,6 +121,9 @@ function toFleet(row: Tables['fleets']): FleetRecord {
     rolloutStartedAt: row.rollout_started_at,
     reason: row.reason,
     stable: row.stable as Digest | null,
+    step: row.step,
+    stepStartedAt: row.step_started_at,
+    stepReadyAt: row.step_ready_at,
   };
 }
 
@@ -176,6 +209,7 @@ export class SqliteFleetStore implements FleetStore {
             rollout_started_at: at,
             reason: null,
             stable: null,
+            ...FIRST_STEP(at),
           })
           .execute();
       } else if (existing.release !== release.digest) {
@@ -189,6 +223,7 @@ export class SqliteFleetStore implements FleetStore {
             rollout: 'progressing',
             rollout_started_at: at,
             reason: null,
+            ...FIRST_STEP(at),
           })
           .where('name', '=', release.fleet)
           .execute();
@@ -200,7 +235,12 @@ export class SqliteFleetStore implements FleetStore {
           .updateTable('fleets')
           .set({
             spec,
-            ...(again && { rollout: 'progressing', rollout_started_at: at, reason: null }),
+            ...(again && {
+              rollout: 'progressing',
+              rollout_started_at: at,
+              reason: null,
+              ...FIRST_STEP(at),
+            }),
           })
           .where('name', '=', release.fleet)
           .execute();
@@ -231,6 +271,31 @@ export class SqliteFleetStore implements FleetStore {
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await record(tx, { time: at, fleet: name, kind: rollout, detail: reason ?? '' });
+      return true;
+    });
+  }
+
+  async setStep(
+    name: string,
+    release: Digest,
+    update: StepUpdate,
+    at: number,
+    note: { kind: string; detail: string },
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = await tx
+        .updateTable('fleets')
+        .set({
+          step: update.step,
+          step_started_at: update.stepStartedAt,
+          step_ready_at: update.stepReadyAt,
+        })
+        .where('name', '=', name)
+        .where('release', '=', release)
+        .where('rollout', '=', 'progressing')
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await record(tx, { time: at, fleet: name, ...note });
       return true;
     });
   }
@@ -284,6 +349,7 @@ export class SqliteFleetStore implements FleetStore {
           rollout: 'rolled-back',
           rollout_started_at: at,
           reason,
+          ...FIRST_STEP(at),
         })
         .where('name', '=', name)
         .execute();

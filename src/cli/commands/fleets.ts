@@ -8,11 +8,20 @@ import { IngotError, UsageError } from '../../domain/errors.js';
 import type { ObservedInstance } from '../../domain/instance.js';
 import type { FleetRecord } from '../../ports/fleet-store.js';
 import { api } from '../client.js';
-import { json, table } from '../format.js';
+import { formatAge, json, table } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
-type FleetView = FleetRecord & { instances: ObservedInstance[] };
+/** A fleet as `GET /v1/fleets` returns it. */
+type FleetView = FleetRecord & {
+  /** Where the rollout stands, for people. */
+  phase: string;
+  /** A preview or canary step is ready and waits for `ingot promote`. */
+  awaitingPromotion: boolean;
+  /** Why the last reconcile pass could not do everything (budgets, admission). */
+  reasons: string[];
+  instances: ObservedInstance[];
+};
 
 export function registerFleets(program: Command, run: Runner): void {
   let format: OutputFormat = 'text';
@@ -23,7 +32,14 @@ export function registerFleets(program: Command, run: Runner): void {
       'Send FILE (fleet.yaml) to the running Ingot: the artifact (tag or digest) is pinned to a digest and\n' +
         "admitted, and a release is recorded. The controller then replaces instances by the fleet's strategy\n" +
         '(rolling by default: create before destroy) and rolls back by itself if the new release fails.\n' +
-        'With --wait, return when the rollout has completed (exit 0) or was rolled back or refused (exit 1).',
+        'With --wait, return when the rollout has completed (exit 0) or was rolled back or refused (exit 1),\n' +
+        'or when a step waits for `ingot promote` (exit 0).\n\n' +
+        'Strategies (fleet.yaml `strategy`):\n' +
+        '  rolling   {maxSurge, maxUnavailable}        replace as the budgets allow (default 25%/0)\n' +
+        '  canary    {steps: [{instances|percent, pause}]}  run the new release on a part of the fleet,\n' +
+        '            step by step, each held for its pause; a failing step rolls back\n' +
+        '  blueGreen {previewReplicas, autoPromote}   run a preview beside the whole old release;\n' +
+        '            replace the old release once promoted (autoPromote, or `ingot promote`)',
     )
     .argument('<file>', 'fleet.yaml')
     .option('--wait', 'wait for the rollout to finish')
@@ -73,7 +89,7 @@ export function registerFleets(program: Command, run: Runner): void {
                   if (line !== last) io.err(`${line}\n`);
                   last = line;
                 }
-                if (final && final.rollout !== 'progressing') break;
+                if (final && (final.rollout !== 'progressing' || final.awaitingPromotion)) break;
                 if (Date.now() > until)
                   throw new IngotError(
                     'E_TIMEOUT',
@@ -83,12 +99,17 @@ export function registerFleets(program: Command, run: Runner): void {
               }
             }
             const shown = final ?? record;
+            const waiting = final?.awaitingPromotion === true;
             if (format === 'json') io.out(json(shown));
             else
               io.out(
-                `${record.name}: release ${shortDigest(record.release)} (artifact ${shortDigest(record.artifact)}) ${shown.rollout}${shown.reason ? `: ${shown.reason}` : ''}\n`,
+                `${record.name}: release ${shortDigest(record.release)} (artifact ${shortDigest(record.artifact)}) ${
+                  waiting
+                    ? `${final?.phase ?? ''}; run \`ingot promote ${record.name}\` to go on`
+                    : `${shown.rollout}${shown.reason ? `: ${shown.reason}` : ''}`
+                }\n`,
               );
-            return options.wait && shown.rollout !== 'complete' ? 1 : 0;
+            return options.wait && shown.rollout !== 'complete' && !waiting ? 1 : 0;
           },
           () => format,
         );
@@ -116,6 +137,32 @@ export function registerFleets(program: Command, run: Runner): void {
           io.out(
             `${record.name}: back to release ${shortDigest(record.release)} (${record.rollout})\n`,
           );
+          return 0;
+        },
+        () => 'text',
+      );
+    });
+
+  program
+    .command('promote')
+    .summary('move a paused canary to its next step, or promote a blue-green preview')
+    .description(
+      "Let FLEET's rollout go on: a canary moves to its next step (with --full, straight to all\n" +
+        'instances); a blue-green preview is promoted, and the old release is replaced once the new\n' +
+        "one is ready. The controller replaces instances within the fleet's budgets, as for any deploy.",
+    )
+    .argument('<fleet>', 'fleet name')
+    .option('--full', 'skip the remaining canary steps')
+    .action(async (fleet: string, options: { full?: boolean }) => {
+      await run(
+        async (app, io) => {
+          const record = await api<FleetRecord>(
+            app.home,
+            'POST',
+            `/v1/fleets/${encodeURIComponent(fleet)}/promote`,
+            { full: options.full === true },
+          );
+          io.out(`${record.name}: release ${shortDigest(record.release)} promoted\n`);
           return 0;
         },
         () => 'text',
@@ -179,28 +226,32 @@ export function registerFleets(program: Command, run: Runner): void {
           }
           io.out(
             table(
-              ['FLEET', 'RELEASE', 'ROLLOUT', 'HEALTHY', 'REASON'],
+              ['FLEET', 'RELEASE', 'ROLLOUT', 'HEALTHY', 'PHASE', 'REASON'],
               fleets.map((f) => [
                 f.name,
                 shortDigest(f.release),
                 f.rollout,
                 `${f.instances.filter((i) => i.state === 'healthy').length}/${(f.spec as { replicas: number }).replicas}`,
-                f.reason ?? '',
+                f.phase,
+                [f.reason ?? '', ...f.reasons].filter(Boolean).join('; '),
               ]),
             ),
           );
+          const now = Date.now();
           const instances = fleets.flatMap((f) => f.instances);
           if (instances.length > 0)
             io.out(
               '\n' +
                 table(
-                  ['INSTANCE', 'STATE', 'ADDRESS', 'RELEASE', 'STARTED'],
+                  ['INSTANCE', 'RELEASE', 'ARTIFACT', 'AGE', 'HEALTH', 'HOST', 'ADDRESS'],
                   instances.map((i) => [
                     i.id,
-                    i.state,
-                    i.address ?? '-',
                     i.release ? shortDigest(i.release as Digest) : '-',
-                    i.startedAt ?? '-',
+                    shortDigest(i.artifact),
+                    i.startedAt ? formatAge(now - Date.parse(i.startedAt)) : '-',
+                    i.state,
+                    i.host ?? '-',
+                    i.address ?? '-',
                   ]),
                 ),
             );
@@ -217,5 +268,5 @@ function progressLine(f: FleetView): string {
   const old = f.instances.filter((i) => i.release !== f.release);
   const healthy = current.filter((i) => i.state === 'healthy').length;
   const replicas = (f.spec as { replicas: number }).replicas;
-  return `${f.name}: new ${healthy}/${replicas} healthy${current.length > healthy ? `, ${current.length - healthy} starting` : ''}, old ${old.length} left (${f.rollout})`;
+  return `${f.name}: new ${healthy}/${replicas} healthy${current.length > healthy ? `, ${current.length - healthy} starting` : ''}, old ${old.length} left; ${f.phase} (${f.rollout})`;
 }

@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../../domain/digest.js';
@@ -94,7 +97,7 @@ describe('fleet.yaml', () => {
 
 describe('maxInstanceAge', () => {
   it('refuses ages that would replace instances before they can serve', () => {
-    for (const age of ['0s', '5m', '11m'])
+    for (const age of ['0s', '5m', '29m'])
       expect(
         problems(
           `name: web\nartifact: x\nreplicas: 1\nprogressDeadline: 15m\nmaxInstanceAge: ${age}\n`,
@@ -106,5 +109,29 @@ describe('maxInstanceAge', () => {
         'f',
       ).maxInstanceAge,
     ).toBe(86_400_000);
+  });
+});
+
+describe('canary steps', () => {
+  it('refuses steps that shrink, counting percentages against replicas', () => {
+    const spec = (steps: string) =>
+      `name: web\nartifact: x\nreplicas: 4\nstrategy: { canary: { steps: ${steps} } }\n`;
+    expect(problems(spec('[{ instances: 2 }, { percent: 25 }]')).issues[0]?.path).toBe(
+      'strategy.canary.steps',
+    );
+    // 25% of 4 is 1, then 1 instance: equal is fine, so is growing.
+    expect(() =>
+      parseFleet(spec('[{ percent: 25 }, { instances: 1 }, { percent: 51 }]'), 'f'),
+    ).not.toThrow();
+  });
+});
+
+describe('the examples', () => {
+  it('are valid fleet specs', () => {
+    const dir = fileURLToPath(new URL('../../../examples/hello/', import.meta.url));
+    const files = readdirSync(dir).filter((f) => /^fleet.*\.yaml$/.test(f));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const f of files)
+      expect(() => parseFleet(readFileSync(join(dir, f), 'utf8'), f), f).not.toThrow();
   });
 });

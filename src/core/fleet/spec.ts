@@ -122,20 +122,38 @@ const fleetFields = z.strictObject({
     .optional(),
 });
 
-/** Ten minutes: repaving faster than that is churn, not hygiene. */
-const MIN_INSTANCE_AGE_MS = 600_000;
+export const fleetSchema = fleetFields
+  .refine(
+    (f) =>
+      f.maxInstanceAge === undefined ||
+      f.maxInstanceAge >= 2 * (f.minReadySeconds * 1000 + f.progressDeadline),
+    {
+      message:
+        'maxInstanceAge must be at least twice minReadySeconds + progressDeadline, or instances are replaced about as fast as they can serve',
+      path: ['maxInstanceAge'],
+    },
+  )
+  .refine(
+    (f) =>
+      !('canary' in f.strategy) ||
+      f.strategy.canary.steps.every(
+        (s, n, all) =>
+          n === 0 || canaryStepSize(s, f.replicas) >= canaryStepSize(all[n - 1]!, f.replicas),
+      ),
+    {
+      message:
+        'canary steps must not shrink: each runs at least as many instances as the one before',
+      path: ['strategy', 'canary', 'steps'],
+    },
+  );
 
-export const fleetSchema = fleetFields.refine(
-  (f) =>
-    f.maxInstanceAge === undefined ||
-    f.maxInstanceAge >=
-      Math.max(MIN_INSTANCE_AGE_MS, f.minReadySeconds * 1000 + f.progressDeadline),
-  {
-    message:
-      'maxInstanceAge must be at least 10m and longer than minReadySeconds + progressDeadline, or instances are replaced before they can serve',
-    path: ['maxInstanceAge'],
-  },
-);
+/** Instances of the new release at a canary step: a count, or a percentage rounded up. */
+export function canaryStepSize(
+  s: { instances: number } | { percent: number },
+  replicas: number,
+): number {
+  return 'instances' in s ? s.instances : Math.ceil((s.percent * replicas) / 100);
+}
 
 export type FleetSpec = z.output<typeof fleetSchema>;
 

@@ -7,6 +7,13 @@ const NOW = 1_000_000;
 const NEW = 'sha256:' + 'b'.repeat(64);
 const OLD = 'sha256:' + 'a'.repeat(64);
 
+const OLDER = 'sha256:' + 'c'.repeat(64);
+
+/**
+ * Targets as the strategies make them: one release for all replicas (rolling), a canary
+ * split of the replicas between the new and the old release, or a blue-green preview that
+ * runs a preview of the new release beside all of the old one.
+ */
 const target: fc.Arbitrary<FleetTarget> = fc
   .record({
     replicas: fc.integer({ min: 0, max: 6 }),
@@ -15,14 +22,34 @@ const target: fc.Arbitrary<FleetTarget> = fc
     minReadyMs: fc.constantFrom(0, 500),
     maxInstanceAgeMs: fc.option(fc.constantFrom(10_000, 100_000), { nil: null }),
     admitted: fc.boolean(),
+    oldAdmitted: fc.boolean(),
+    shape: fc.constantFrom('rolling', 'canary', 'preview'),
+    part: fc.integer({ min: 0, max: 6 }),
   })
   .filter((t) => t.maxSurge + t.maxUnavailable > 0)
-  .map((t) => ({ fleet: 'web', release: NEW, ...t }));
+  .map(({ shape, part, admitted, oldAdmitted, ...t }) => {
+    const k = Math.min(part, t.replicas);
+    const releases =
+      shape === 'rolling'
+        ? [{ release: NEW, count: t.replicas, admitted }]
+        : shape === 'canary'
+          ? [
+              { release: NEW, count: k, admitted },
+              { release: OLD, count: t.replicas - k, admitted: oldAdmitted },
+            ]
+          : [
+              { release: NEW, count: Math.min(k, t.maxSurge), admitted },
+              { release: OLD, count: t.replicas, admitted: oldAdmitted },
+            ];
+    return { fleet: 'web', releases, ...t };
+  });
+
+const allAdmitted = (t: FleetTarget) => t.releases.every((r) => r.admitted);
 
 const instance = (n: number): fc.Arbitrary<PlannedInstanceView> =>
   fc
     .record({
-      release: fc.constantFrom(NEW, OLD),
+      release: fc.constantFrom(NEW, OLD, OLDER),
       state: fc.constantFrom(
         'pending',
         'starting',
@@ -78,12 +105,12 @@ fc.configureGlobal({ numRuns: Number(process.env['FC_RUNS'] ?? 100) });
 function twoOfOld(o: { admitted: boolean; maxUnavailable: number }): FleetTarget {
   return {
     fleet: 'web',
-    release: NEW,
+    releases: [{ release: NEW, count: 2, admitted: o.admitted }],
     replicas: 2,
     maxSurge: 1,
     minReadyMs: 0,
     maxInstanceAgeMs: null,
-    ...o,
+    maxUnavailable: o.maxUnavailable,
   };
 }
 
@@ -111,7 +138,8 @@ describe('the rolling planner', () => {
         );
         if (p.start.length > 0)
           expect(live(after).length).toBeLessThanOrEqual(t.replicas + t.maxSurge);
-        if (!t.admitted) expect(p.start).toEqual([]);
+        for (const r of t.releases)
+          if (!r.admitted) expect(p.start.filter((s) => s.release === r.release)).toEqual([]);
         // Names are new and unique; every observed instance is kept or stopped, once.
         const ids = p.start.map((s) => s.id);
         expect(new Set(ids).size).toBe(ids.length);
@@ -133,10 +161,10 @@ describe('the rolling planner', () => {
     );
   });
 
-  it('converges: tainted, unhealthy, old and aged instances are all replaced, and exactly replicas remain', () => {
+  it('converges: tainted, unhealthy, old and aged instances are all replaced, and every release runs exactly its share', () => {
     fc.assert(
       fc.property(
-        target.filter((t) => t.admitted),
+        target.filter(allAdmitted),
         fleet,
         (t, observed) => {
           let world = observed;
@@ -154,10 +182,11 @@ describe('the rolling planner', () => {
                 : i,
             );
           }
-          expect(world.length).toBe(t.replicas);
+          for (const r of t.releases)
+            expect(world.filter((i) => i.release === r.release).length).toBe(r.count);
+          expect(world.length).toBe(t.releases.reduce((n, r) => n + r.count, 0));
           for (const i of world) {
             expect(i.tainted).toBe(false);
-            expect(i.release).toBe(NEW);
             expect(i.state).toBe('healthy');
             if (t.maxInstanceAgeMs !== null)
               expect(now - i.startedAt!).toBeLessThan(t.maxInstanceAgeMs + 60_000);
@@ -172,7 +201,9 @@ describe('the rolling planner', () => {
     const old = oldPair(() => false);
     const p = plan(t, old, NOW);
     expect(p).toMatchObject({ start: [], stop: [], keep: ['old-0', 'old-1'] });
-    expect(p.reasons).toEqual(['the release is refused by admission: nothing is started']);
+    expect(p.reasons).toEqual([
+      'release bbbbbbbbbbbb is refused by admission: nothing of it is started',
+    ]);
   });
 
   it('creates before it destroys by default (maxUnavailable 0)', () => {

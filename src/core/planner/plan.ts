@@ -25,18 +25,19 @@ const URGENCY: Record<StopReason, number> = {
 };
 
 /**
- * One step of a rolling replacement, level-triggered: from what should run and what runs,
- * which instances to start and which to stop now. Pure.
+ * One step of a replacement, level-triggered: from what should run and what runs, which
+ * instances to start and which to stop now. Pure.
  *
  * Unhealthy instances are replaced like tainted ones: nothing is repaired in place.
  *
  * Safety: it never stops a ready instance if fewer than `replicas - maxUnavailable` would
  * stay ready, never plans more live instances than `replicas + maxSurge`, and never starts
- * a release that admission refused (and then keeps the old release serving). Progress:
- * tainted instances first, then those of old releases, then those past their age are
- * replaced as the budgets allow; dead ones are cleaned up at once. Stops are decided first
- * and starts fill the room they leave, so applying a plan and planning again at the same
- * moment gives nothing more to do.
+ * a release that admission refused (and then keeps what runs serving: only taint still
+ * evicts). Progress: tainted instances first, then those of releases no longer wanted or
+ * beyond their release's share, then those past their age are replaced as the budgets
+ * allow; dead ones are cleaned up at once. Stops are decided first and starts fill the room
+ * they leave, the release being rolled out first, so applying a plan and planning again at
+ * the same moment gives nothing more to do.
  */
 export function plan(
   target: FleetTarget,
@@ -48,6 +49,8 @@ export function plan(
   const live = observed.filter((i) => LIVE.has(i.state));
   for (const i of observed) if (!LIVE.has(i.state)) stop.push({ id: i.id, reason: 'gone' });
 
+  const share = new Map(target.releases.map((r) => [r.release, r]));
+  const rollingOut = target.releases[0]?.release;
   const aged = (i: PlannedInstanceView) =>
     target.maxInstanceAgeMs !== null &&
     i.startedAt !== null &&
@@ -57,35 +60,47 @@ export function plan(
       ? 'tainted'
       : i.state === 'unhealthy'
         ? 'unhealthy' // replaced, never repaired in place
-        : i.release !== target.release
+        : !share.has(i.release)
           ? 'old-release'
           : aged(i)
             ? 'aged'
             : null;
-  const current = live.filter((i) => replaceReason(i) === null);
   const ready = (i: PlannedInstanceView) => isReady(i, target, now);
+  const currentOf = (xs: readonly PlannedInstanceView[], release: string) =>
+    xs.filter((i) => i.release === release && replaceReason(i) === null);
+
+  // A refused release that is short of its share would leave a gap nobody fills: then
+  // nothing is displaced for its sake.
+  const blocked = target.releases.some(
+    (r) => !r.admitted && currentOf(live, r.release).length < r.count,
+  );
 
   // Stops, within the availability budget.
   const candidates: { i: PlannedInstanceView; reason: StopReason }[] = [];
   for (const i of live) {
     const reason = replaceReason(i);
-    // With the new release refused, the old one keeps serving; only taint still evicts.
-    if (reason !== null && (target.admitted || reason === 'tainted'))
-      candidates.push({ i, reason });
+    if (reason !== null && (!blocked || reason === 'tainted')) candidates.push({ i, reason });
   }
-  if (current.length > target.replicas)
-    candidates.push(
-      ...[...current]
-        // the least useful first: not ready, then the youngest
-        .sort(
-          (a, b) =>
-            Number(ready(a)) - Number(ready(b)) ||
-            (b.startedAt ?? 0) - (a.startedAt ?? 0) ||
-            (a.id < b.id ? -1 : 1),
-        )
-        .slice(0, current.length - target.replicas)
-        .map((i) => ({ i, reason: 'surplus' as const })),
-    );
+  for (const r of target.releases) {
+    const current = currentOf(live, r.release);
+    if (current.length > r.count)
+      candidates.push(
+        ...[...current]
+          // the least useful first: not ready, then the youngest
+          .sort(
+            (a, b) =>
+              Number(ready(a)) - Number(ready(b)) ||
+              (b.startedAt ?? 0) - (a.startedAt ?? 0) ||
+              (a.id < b.id ? -1 : 1),
+          )
+          .slice(0, current.length - r.count)
+          .map((i) => ({
+            i,
+            // A canary step that moves on shrinks the release it replaces.
+            reason: r.release === rollingOut ? ('surplus' as const) : ('old-release' as const),
+          })),
+      );
+  }
   // Not-ready ones cost no availability: they go first; then by urgency.
   candidates.sort(
     (a, b) =>
@@ -111,22 +126,35 @@ export function plan(
       `availability budget: ${waiting} instance(s) keep serving until replacements are ready`,
     );
 
-  // Starts: current instances up to `replicas`, in the room the stops leave under the ceiling.
+  // Starts: each release up to its share, in the room the stops leave under the ceiling.
   const stopping = new Set(stop.map((s) => s.id));
   const remaining = live.filter((i) => !stopping.has(i.id));
-  const currentLeft = remaining.filter((i) => replaceReason(i) === null).length;
-  const wanted = Math.max(0, target.replicas - currentLeft);
-  const room = Math.max(0, target.replicas + target.maxSurge - remaining.length);
+  let room = Math.max(0, target.replicas + target.maxSurge - remaining.length);
   const start: { id: string; release: string }[] = [];
-  if (wanted > 0 && !target.admitted)
-    reasons.push('the release is refused by admission: nothing is started');
-  else if (wanted > room) reasons.push(`surge budget: ${wanted - room} start(s) wait for room`);
-  const count = target.admitted ? Math.min(wanted, room) : 0;
   const taken = new Set(observed.map((i) => i.id));
-  for (let n = 0; start.length < count; n++) {
-    const id = instanceName(target.fleet, target.release, n);
-    if (!taken.has(id)) start.push({ id, release: target.release });
+  let short = 0;
+  for (const r of target.releases) {
+    const wanted = Math.max(0, r.count - currentOf(remaining, r.release).length);
+    if (wanted === 0) continue;
+    if (!r.admitted) {
+      reasons.push(
+        `release ${r.release.replace(/^sha256:/, '').slice(0, 12)} is refused by admission: nothing of it is started`,
+      );
+      continue;
+    }
+    const count = Math.min(wanted, room);
+    short += wanted - count;
+    room -= count;
+    for (let n = 0, started = 0; started < count; n++) {
+      const id = instanceName(target.fleet, r.release, n);
+      if (!taken.has(id)) {
+        taken.add(id);
+        start.push({ id, release: r.release });
+        started++;
+      }
+    }
   }
+  if (short > 0) reasons.push(`surge budget: ${short} start(s) wait for room`);
 
   return { start, stop, keep: remaining.map((i) => i.id), reasons };
 }
