@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LayoutBaseImages } from '../adapters/base-image/index.js';
@@ -5,7 +6,17 @@ import { CniNetwork } from '../adapters/cni/cni.js';
 import { probe } from '../adapters/health/probe.js';
 import { loadPublicKey, parsePublicKey } from '../adapters/keys/key-files.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
-import { collectRootfs, materialiseRootfs } from '../adapters/rootfs/materialise.js';
+import {
+  mappedFile,
+  readExecutable,
+  readMaps,
+  readMountinfo,
+  scanProcesses,
+} from '../adapters/integrity/proc.js';
+import { watchRootfs } from '../adapters/integrity/watch-rootfs.js';
+import { collectRootfs, discardRootfs, materialiseRootfs } from '../adapters/rootfs/materialise.js';
+import { observePath, scanTree } from '../adapters/rootfs/scan.js';
+import { diffTree } from '../core/integrity/diff.js';
 import { RuncRuntime } from '../adapters/runc/runc.js';
 import { Agent } from '../services/agent.js';
 import { loadTrust, type LoadedPolicy } from '../services/policy.js';
@@ -22,6 +33,8 @@ export interface AgentOptions {
   readonly cgroupParent?: string;
   readonly stopGraceMs?: number;
   readonly logMaxBytes?: number;
+  /** Full verification of every rootfs in use this often (default 10 min; 0: never). */
+  readonly fullVerifyMs?: number;
 }
 
 /** What starts and deploys are admitted against, read fresh on every call. */
@@ -72,7 +85,28 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         measurement: artifact.measurement,
         mountPoints,
       }),
-    collectRootfs: (inUse) => collectRootfs(join(home, 'rootfs'), inUse),
+    collectRootfs: (inUse, folders) => collectRootfs(join(home, 'rootfs'), inUse, folders),
+    discardRootfs: (image, rootfs) => discardRootfs(join(home, 'rootfs'), image, rootfs),
+    integrity: {
+      watch: watchRootfs,
+      observe: observePath,
+      verifyTree: (root, measurement, allowed) =>
+        Promise.resolve(diffTree(measurement, scanTree(root), allowed)),
+      processes: scanProcesses,
+      mountinfo: readMountinfo,
+      maps: readMaps,
+      executable: readExecutable,
+      mappedFile,
+      fileId: (root, path) => {
+        try {
+          const st = lstatSync(join(root, path));
+          return { dev: st.dev, ino: st.ino };
+        } catch {
+          return null;
+        }
+      },
+    },
+    ...(options.fullVerifyMs !== undefined && { fullVerifyMs: options.fullVerifyMs }),
     probe,
     now: () => new Date(),
     hostName: hostname(),

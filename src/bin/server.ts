@@ -19,6 +19,7 @@ import { isDigest, type Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import { Controller, shapeOf } from '../services/controller.js';
 import { deploy } from '../services/deploy.js';
+import { parseDebugRequest } from '../services/debug.js';
 import { promote } from '../services/promote.js';
 import { verifyArtifact } from '../services/verify.js';
 import { isAlive } from '../cli/process.js';
@@ -127,6 +128,7 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
     ...(options.subnet !== undefined && { subnet: options.subnet }),
     ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
+    ...(options.fullVerifyMs !== undefined && { fullVerifyMs: options.fullVerifyMs }),
   });
   const recovered = await agent.recover();
   logger.info(recovered, 'agent recovered');
@@ -265,6 +267,36 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
           reasons: reasons.get(f.name) ?? [],
           instances: observed.filter((i) => i.fleet === f.name),
         }));
+      },
+      drift: async (fleet) =>
+        (await agent.observe()).filter(
+          (i) => (fleet === undefined || i.fleet === fleet) && (i.evidence?.length ?? 0) > 0,
+        ),
+      verifyInstances: async () => {
+        const report = await agent.verifyInstances();
+        tick();
+        return report;
+      },
+      openDebug: async (id, body) => {
+        const access = parseDebugRequest(body);
+        const instance = agent.openDebug(id, access);
+        await fleets.note(
+          instance.fleet,
+          'break-glass-open',
+          `${id} by ${access.who}: ${access.reason} (${access.command}; for at most ${access.ttlMs / 1000} s)`,
+          Date.now(),
+        );
+        tick();
+        return instance;
+      },
+      closeDebug: async (id) => {
+        const instance = (await agent.observe()).find((i) => i.id === id);
+        if (!instance)
+          throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${JSON.stringify(id)}`);
+        agent.closeDebug(id);
+        await fleets.note(instance.fleet, 'break-glass-close', `${id}: replaced now`, Date.now());
+        tick();
+        return { id, closed: true };
       },
       history: (fleet) => fleets.history(fleet),
       metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),

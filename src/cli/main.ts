@@ -5,6 +5,7 @@ import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
 import { registerFleets } from './commands/fleets.js';
 import { registerKeys } from './commands/keys.js';
+import { registerIntegrity } from './commands/integrity.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerServer } from './commands/server.js';
@@ -64,6 +65,7 @@ export async function main(
   registerLogs(program, run);
   registerServer(program, run);
   registerFleets(program, run);
+  registerIntegrity(program, run);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

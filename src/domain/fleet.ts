@@ -42,6 +42,8 @@ export interface PlannedInstanceView {
   readonly healthySince: number | null;
   /** Drift or break-glass: it must be replaced. */
   readonly tainted: boolean;
+  /** An open break-glass session: it is replaced (a new one starts) but not stopped yet. */
+  readonly held?: boolean;
 }
 
 export type StopReason = 'gone' | 'tainted' | 'unhealthy' | 'old-release' | 'aged' | 'surplus';

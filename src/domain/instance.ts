@@ -17,6 +17,37 @@ export interface DesiredInstance {
   };
 }
 
+/** Which check saw an instance differ from its artifact or its runtime config. */
+export type Detector =
+  /** A file event on the rootfs, checked against the measurement. */
+  | 'files'
+  /** The periodic (or on-demand) full verification of the rootfs. */
+  | 'files-full'
+  /** A process runs code that is not the measured file at that path. */
+  | 'exec'
+  /** The mount table differs from the runtime config. */
+  | 'mounts'
+  /** A process entered the instance from outside (runc exec, nsenter). */
+  | 'process'
+  /** An `ingot debug` session: access, whatever happened during it. */
+  | 'break-glass';
+
+/** Why an instance is tainted: what was expected, what was found, by which check, when. */
+export interface Evidence {
+  readonly detector: Detector;
+  readonly path: string;
+  readonly expected: string;
+  readonly actual: string;
+  /** ISO 8601. */
+  readonly time: string;
+}
+
+/**
+ * verified: every check so far found it as built; tainted: it drifted or was accessed and
+ * must be replaced; unchecked: not measured yet (starting, or no rootfs watch yet).
+ */
+export type Integrity = 'verified' | 'tainted' | 'unchecked';
+
 export type InstanceState =
   | 'pending'
   | 'starting'
@@ -43,6 +74,11 @@ export interface ObservedInstance {
   readonly release?: string;
   /** When it last became healthy (and has stayed so). */
   readonly healthySince?: string;
+  readonly integrity?: Integrity;
+  /** Why it is tainted, the first finding first (bounded). */
+  readonly evidence?: readonly Evidence[];
+  /** An open `ingot debug` session holds it until this time (ISO 8601), then it is replaced. */
+  readonly heldUntil?: string;
 }
 
 export function isInstanceId(id: string): boolean {

@@ -16,7 +16,11 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { INITIAL_HEALTH, nextHealth, type HealthState } from '../core/runtime/health.js';
-import { buildRuntimeSpec, STANDARD_MOUNT_POINTS } from '../core/runtime/oci-spec.js';
+import {
+  buildRuntimeSpec,
+  STANDARD_MOUNT_POINTS,
+  type RuntimeSpec,
+} from '../core/runtime/oci-spec.js';
 import { resolveUser } from '../core/runtime/user.js';
 import type { HealthProbe } from '../domain/baseline.js';
 import { digestHex, digestOf, type Digest } from '../domain/digest.js';
@@ -24,7 +28,9 @@ import { IngotError, isIngotError } from '../domain/errors.js';
 import {
   isInstanceId,
   type DesiredInstance,
+  type Evidence,
   type InstanceState,
+  type Integrity,
   type ObservedInstance,
 } from '../domain/instance.js';
 import type { Network } from '../ports/network.js';
@@ -33,6 +39,7 @@ import type { Store } from '../ports/store.js';
 import { openArtifact, type Artifact } from './artifact.js';
 import type { LoadedPolicy } from './policy.js';
 import { readSpecFile } from './spec-file.js';
+import { IntegrityMonitor, type IntegrityDeps } from './integrity.js';
 import { verifyArtifact } from './verify.js';
 
 export interface AgentDeps {
@@ -47,7 +54,13 @@ export interface AgentDeps {
   readonly materialise: (
     artifact: Artifact,
     mountPoints: readonly string[],
-  ) => Promise<{ readonly rootfs: string }>;
+  ) => Promise<{
+    readonly rootfs: string;
+    /** Taken from an earlier start rather than made and verified now. */
+    readonly reused?: boolean;
+    /** Mount points the host added (empty folders the measurement lacks). */
+    readonly mountPoints?: readonly string[];
+  }>;
   readonly probe: (address: string, probe: HealthProbe, timeoutMs: number) => Promise<boolean>;
   readonly now: () => Date;
   /** SIGTERM, then this long, then SIGKILL (default 10 s). */
@@ -56,10 +69,24 @@ export interface AgentDeps {
   readonly logMaxBytes?: number;
   /** cgroup under which instances are placed, one child each (default "/ingot"). */
   readonly cgroupParent?: string;
+  /**
+   * How instances are measured while they run (files, processes, mounts, executables);
+   * without it nothing is checked and every instance reports integrity "unchecked".
+   */
+  readonly integrity?: Omit<IntegrityDeps, 'onDrift' | 'now'>;
+  /**
+   * Move a changed rootfs aside so that it is never used again (the next start of the
+   * artifact materialises it afresh from verified blobs); returns its new folder.
+   */
+  readonly discardRootfs?: (artifact: Digest, rootfs: string) => string;
+  /** Check processes, mounts and executables this often (default 1 s). */
+  readonly processCheckMs?: number;
+  /** Verify every rootfs in use in full this often (default 10 min; 0: never). */
+  readonly fullVerifyMs?: number;
   /** This host's name, reported with every instance. */
   readonly hostName?: string;
   /** Remove cached rootfs of every artifact not in use (called after instances stop). */
-  readonly collectRootfs?: (inUse: ReadonlySet<Digest>) => void;
+  readonly collectRootfs?: (inUse: ReadonlySet<Digest>, foldersInUse: ReadonlySet<string>) => void;
 }
 
 interface Tracked {
@@ -75,9 +102,17 @@ interface Tracked {
   healthySince?: string;
   health?: HealthState;
   lastProbe?: number;
+  /** The rootfs folder it runs from. */
+  rootfs?: string;
+  /** Mount points the host added to that rootfs. */
+  addedMountPoints?: string[];
+  evidence?: Evidence[];
+  heldUntil?: string;
 }
 
 const STATE_VERSION = 1;
+/** Evidence kept per instance: the first findings say the most. */
+const MAX_EVIDENCE = 20;
 
 /**
  * The host side of Ingot: turns admitted artifacts into running instances and reports
@@ -94,8 +129,60 @@ export class Agent {
   /** One cgroup per $INGOT_HOME by default: instance ids are unique only within one. */
   private readonly cgroupParent: string;
 
+  private readonly monitor: IntegrityMonitor | null;
+  private lastProcessCheck = 0;
+  private lastFullVerify = 0;
+  private verifying: Promise<unknown> | null = null;
+
   constructor(private readonly deps: AgentDeps) {
     this.cgroupParent = deps.cgroupParent ?? `/ingot/${digestHex(digestOf(deps.home)).slice(0, 8)}`;
+    this.monitor = deps.integrity
+      ? new IntegrityMonitor({
+          ...deps.integrity,
+          now: deps.now,
+          onDrift: (finding) => this.taint(finding),
+        })
+      : null;
+  }
+
+  /**
+   * Drift or access: the instances are tainted (the controller replaces them; nothing is
+   * repaired in place), and a changed shared rootfs is moved aside for good.
+   */
+  private taint(finding: {
+    readonly ids: readonly string[];
+    readonly evidence: readonly Evidence[];
+    readonly rootfs?: Digest;
+  }): void {
+    let changed = false;
+    for (const id of finding.ids) {
+      const t = this.tracked.get(id);
+      if (!t) continue;
+      const known = t.evidence ?? [];
+      const fresh = finding.evidence.filter(
+        (e) =>
+          !known.some(
+            (k) => k.detector === e.detector && k.path === e.path && k.actual === e.actual,
+          ),
+      );
+      if (fresh.length === 0) continue;
+      t.evidence = [...known, ...fresh].slice(0, MAX_EVIDENCE);
+      changed = true;
+    }
+    if (finding.rootfs !== undefined && this.deps.discardRootfs) {
+      const from = this.tracked.get(finding.ids[0] ?? '')?.rootfs;
+      if (from !== undefined) {
+        try {
+          const to = this.deps.discardRootfs(finding.rootfs, from);
+          this.monitor?.moved(from, to);
+          for (const t of this.tracked.values()) if (t.rootfs === from) t.rootfs = to;
+          changed = true;
+        } catch {
+          // Not moved: its instances are tainted all the same, and replaced.
+        }
+      }
+    }
+    if (changed) this.persist();
   }
 
   private get stateFile(): string {
@@ -156,6 +243,8 @@ export class Agent {
             ...desired.map((d) => d.artifact),
             ...[...this.tracked.values()].map((t) => t.artifact),
           ]),
+          // A discarded rootfs stays while a tainted instance still runs from it.
+          new Set([...this.tracked.values()].flatMap((t) => (t.rootfs ? [t.rootfs] : []))),
         );
       await Promise.all(
         desired
@@ -177,10 +266,16 @@ export class Agent {
     return this.snapshot();
   }
 
+  private integrityOf(t: Tracked): Integrity {
+    if (t.evidence?.length) return 'tainted';
+    return this.monitor?.integrityOf(t.id) ?? 'unchecked';
+  }
+
   private snapshot(): ObservedInstance[] {
     return [...this.tracked.values()]
-      .map(({ health: _h, lastProbe: _l, ...rest }) => ({
+      .map(({ health: _h, lastProbe: _l, rootfs: _r, addedMountPoints: _a, ...rest }) => ({
         ...rest,
+        integrity: this.integrityOf({ ...rest }),
         ...(this.deps.hostName !== undefined && { host: this.deps.hostName }),
       }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -251,7 +346,8 @@ export class Agent {
         ...artifact.runtime.tmpfs.map((m) => m.path),
         ...artifact.runtime.volumes.map((m) => m.path),
       ];
-      const { rootfs } = await this.deps.materialise(artifact, mountPoints);
+      const materialised = await this.deps.materialise(artifact, mountPoints);
+      const { rootfs } = materialised;
       const image = artifact.config.config ?? {};
       const user = resolveUser(
         image.User,
@@ -312,6 +408,20 @@ export class Agent {
       t.startedAt = this.deps.now().toISOString();
       t.state = 'starting';
       t.health = INITIAL_HEALTH;
+      t.rootfs = rootfs;
+      t.addedMountPoints = [...(materialised.mountPoints ?? [])];
+      this.monitor?.track(
+        {
+          id: d.id,
+          pid: t.pid,
+          artifact: d.artifact,
+          rootfs,
+          measurement: artifact.measurement.entries,
+          allowed: new Set(t.addedMountPoints),
+          config: spec,
+        },
+        { verified: materialised.reused !== true },
+      );
       this.persist();
     } catch (err) {
       await this.deps.runtime.delete(d.id, true).catch(() => undefined);
@@ -326,6 +436,7 @@ export class Agent {
   }
 
   private async stop(id: string): Promise<void> {
+    this.monitor?.untrack(id);
     const grace = this.deps.stopGraceMs ?? 10_000;
     const state = await this.deps.runtime.state(id);
     if (state && state.status !== 'stopped') {
@@ -425,7 +536,46 @@ export class Agent {
       else removed.push(s.id);
     }
     this.persist();
+    // Measured again from scratch: nothing watched them while the agent was down.
+    for (const id of adopted) await this.watchAdopted(id);
     return { adopted, removed };
+  }
+
+  private async watchAdopted(id: string): Promise<void> {
+    const t = this.tracked.get(id);
+    if (!this.monitor || !t || t.pid === undefined || t.rootfs === undefined) return;
+    try {
+      const artifact = await openArtifact(this.deps.store, t.artifact);
+      const config = JSON.parse(
+        readFileSync(join(this.instanceDir(id), 'config.json'), 'utf8'),
+      ) as RuntimeSpec;
+      this.monitor.track(
+        {
+          id,
+          pid: t.pid,
+          artifact: t.artifact,
+          rootfs: t.rootfs,
+          measurement: artifact.measurement.entries,
+          allowed: new Set(t.addedMountPoints ?? []),
+          config,
+        },
+        { verified: false },
+      );
+    } catch (err) {
+      // What cannot be measured cannot be trusted: it is replaced.
+      this.taint({
+        ids: [id],
+        evidence: [
+          {
+            detector: 'files-full',
+            path: t.rootfs,
+            expected: 'a measurable instance',
+            actual: err instanceof Error ? err.message : 'unreadable',
+            time: this.deps.now().toISOString(),
+          },
+        ],
+      });
+    }
   }
 
   /** One round of health probes and log rotation. */
@@ -438,6 +588,26 @@ export class Agent {
 
   private async runTick(): Promise<void> {
     const now = this.deps.now().getTime();
+    if (this.monitor && now - this.lastProcessCheck >= (this.deps.processCheckMs ?? 1000)) {
+      this.lastProcessCheck = now;
+      try {
+        this.monitor.checkProcesses();
+      } catch {
+        // A /proc read that failed is checked again next time.
+      }
+    }
+    const every = this.deps.fullVerifyMs ?? 600_000;
+    if (this.monitor && every > 0 && this.verifying === null) {
+      if (this.lastFullVerify === 0) this.lastFullVerify = now;
+      else if (now - this.lastFullVerify >= every) {
+        this.lastFullVerify = now;
+        // In the background: hashing a large tree must not hold up health probes.
+        this.verifying = this.monitor
+          .verifyAll()
+          .catch(() => undefined)
+          .finally(() => (this.verifying = null));
+      }
+    }
     const due: Promise<void>[] = [];
     for (const t of this.tracked.values()) {
       if (t.state !== 'starting' && t.state !== 'healthy' && t.state !== 'unhealthy') continue;
@@ -506,6 +676,58 @@ export class Agent {
     this.timer = null;
     await this.ticking;
     await this.applying;
+    await this.verifying;
+    this.monitor?.close();
+  }
+
+  /**
+   * Full verification of every rootfs in use, now (`ingot verify-instances`); drift taints
+   * as any other finding does.
+   */
+  async verifyInstances(): Promise<
+    { artifact: Digest; instances: string[]; drift: readonly unknown[] }[]
+  > {
+    if (!this.monitor)
+      throw new IngotError('E_INTEGRITY_OFF', 'this agent does not measure instances');
+    return this.monitor.verifyAll();
+  }
+
+  /**
+   * Break-glass: the instance is tainted now, whatever happens next, and held (kept
+   * running) until the session closes or `ttlMs` passes; then the controller replaces it.
+   * This records the access; it runs nothing itself.
+   */
+  openDebug(
+    id: string,
+    access: { who: string; reason: string; command: string; ttlMs: number },
+  ): ObservedInstance {
+    const t = this.tracked.get(id);
+    if (!t || (t.state !== 'starting' && t.state !== 'healthy' && t.state !== 'unhealthy'))
+      throw new IngotError('E_INSTANCE_NOT_FOUND', `no running instance ${JSON.stringify(id)}`);
+    const now = this.deps.now();
+    this.taint({
+      ids: [id],
+      evidence: [
+        {
+          detector: 'break-glass',
+          path: access.command,
+          expected: 'no access',
+          actual: `${access.who}: ${access.reason}`,
+          time: now.toISOString(),
+        },
+      ],
+    });
+    t.heldUntil = new Date(now.getTime() + access.ttlMs).toISOString();
+    this.persist();
+    return this.snapshot().find((i) => i.id === id)!;
+  }
+
+  /** The session ended: the instance is no longer held, and goes. */
+  closeDebug(id: string): void {
+    const t = this.tracked.get(id);
+    if (!t) return;
+    delete t.heldUntil;
+    this.persist();
   }
 }
 

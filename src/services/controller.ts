@@ -38,14 +38,15 @@ export interface FleetStatus {
   readonly reasons: readonly string[];
 }
 
-function toView(i: ObservedInstance): PlannedInstanceView {
+function toView(i: ObservedInstance, now: number): PlannedInstanceView {
   return {
     id: i.id,
     release: i.release ?? '',
     state: i.state,
     startedAt: i.startedAt ? Date.parse(i.startedAt) : null,
     healthySince: i.healthySince ? Date.parse(i.healthySince) : null,
-    tainted: false,
+    tainted: i.integrity === 'tainted',
+    held: i.heldUntil !== undefined && Date.parse(i.heldUntil) > now,
   };
 }
 
@@ -61,6 +62,8 @@ export class Controller {
   private readonly failures = new Map<string, number[]>();
   private readonly seenFailing = new Set<string>();
   private readonly melting = new Set<string>();
+  /** Tainted instances already recorded (once each, however many passes they take to go). */
+  private readonly notedTaint = new Set<string>();
 
   constructor(private readonly deps: ControllerDeps) {}
 
@@ -107,7 +110,12 @@ export class Controller {
         minReadyMs: spec.minReadySeconds * 1000,
         maxInstanceAgeMs: spec.maxInstanceAge ?? null,
       };
-      const planned = plan(target, mine.map(toView), now);
+      await this.noteTaint(fleet.name, mine, now);
+      const planned = plan(
+        target,
+        mine.map((i) => toView(i, now)),
+        now,
+      );
       const p = (await this.guard(fleet, spec, mine, now)) ? held(planned) : planned;
 
       // Instances that stay keep exactly what they were started with.
@@ -143,8 +151,31 @@ export class Controller {
     // Forget instances that are gone: a name reused later counts again if it fails again.
     const present = new Set(observed.map((i) => i.id));
     for (const id of this.seenFailing) if (!present.has(id)) this.seenFailing.delete(id);
+    for (const id of this.notedTaint) if (!present.has(id)) this.notedTaint.delete(id);
     this.last = statuses;
     return statuses;
+  }
+
+  /** Record each newly tainted instance with its first evidence: it is about to be replaced. */
+  private async noteTaint(
+    fleet: string,
+    mine: readonly ObservedInstance[],
+    now: number,
+  ): Promise<void> {
+    for (const i of mine) {
+      if (i.integrity !== 'tainted' || this.notedTaint.has(i.id)) continue;
+      this.notedTaint.add(i.id);
+      const e = i.evidence?.[0];
+      const more = (i.evidence?.length ?? 0) - 1;
+      await this.deps.fleets.note(
+        fleet,
+        'taint',
+        e
+          ? `${i.id}: ${e.detector} ${e.path}: expected ${e.expected}, found ${e.actual}${more > 0 ? ` (+${more} more)` : ''}; replacing it`
+          : `${i.id}: tainted; replacing it`,
+        now,
+      );
+    }
   }
 
   /**
@@ -239,7 +270,7 @@ export class Controller {
     const live = mine
       .filter((i) => LIVE.has(i.state))
       .map((i) => {
-        const v = toView(i);
+        const v = toView(i, now);
         return {
           release: v.release,
           ready:

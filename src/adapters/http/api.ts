@@ -7,6 +7,11 @@ export interface ApiHandlers {
   rollback(fleet: string, body: unknown): Promise<unknown>;
   promote(fleet: string, body: unknown): Promise<unknown>;
   fleets(): Promise<unknown>;
+  /** Instances with their integrity evidence. */
+  drift(fleet?: string): Promise<unknown>;
+  verifyInstances(): Promise<unknown>;
+  openDebug(instance: string, body: unknown): Promise<unknown>;
+  closeDebug(instance: string): Promise<unknown>;
   history(fleet?: string): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
   shutdown(options: { stopInstances: boolean }): void;
@@ -27,6 +32,9 @@ const STATUS: Record<string, number> = {
   E_REF_AMBIGUOUS: 409,
   E_FLEET_NOT_FOUND: 404,
   E_ROLLBACK_NONE: 409,
+  E_PROMOTE_NONE: 409,
+  E_INSTANCE_NOT_FOUND: 404,
+  E_DEBUG_INVALID: 400,
 };
 
 /**
@@ -85,6 +93,17 @@ export function buildApi(
   );
   app.post('/v1/fleets/:name/promote', async (req) =>
     handlers.promote((req.params as { name: string }).name, req.body),
+  );
+  app.get('/v1/drift', async (req) => {
+    const fleet = (req.query as { fleet?: unknown }).fleet;
+    return handlers.drift(typeof fleet === 'string' ? fleet : undefined);
+  });
+  app.post('/v1/verify-instances', async () => handlers.verifyInstances());
+  app.post('/v1/instances/:id/debug', async (req) =>
+    handlers.openDebug((req.params as { id: string }).id, req.body),
+  );
+  app.post('/v1/instances/:id/debug/close', async (req) =>
+    handlers.closeDebug((req.params as { id: string }).id),
   );
   app.get('/v1/history', async (req, reply) => {
     const fleet = (req.query as { fleet?: unknown }).fleet;

@@ -17,7 +17,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { applyLayer } from '../../core/apply-layer.js';
 import { diffTree } from '../../core/integrity/diff.js';
 import { encodeMeasurement } from '../../core/measurement.js';
@@ -182,13 +182,38 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
   }
 }
 
-/** Remove every cached rootfs (and abandoned staging) not in `keep`; returns what went. */
-export function collectRootfs(cacheDir: string, keep: ReadonlySet<Digest>): string[] {
+/**
+ * Move a rootfs that was changed out of the way, for good: the next start of the artifact
+ * materialises it afresh from verified blobs, and instances still running from it (all of
+ * them tainted) keep their root until they are replaced. Returns the new rootfs folder.
+ */
+export function discardRootfs(cacheDir: string, image: Digest, rootfs: string): string {
+  const dir = dirname(rootfs);
+  if (dirname(dir) !== cacheDir || !basename(dir).startsWith(digestHex(image)))
+    throw new IngotError(
+      'E_ROOTFS_DISCARD',
+      `${rootfs} is not a rootfs of ${image} in ${cacheDir}`,
+    );
+  if (basename(dir) !== digestHex(image)) return rootfs; // discarded already
+  const to = `${dir}.discarded-${Date.now()}-${process.pid}`;
+  renameSync(dir, to);
+  return join(to, 'rootfs');
+}
+
+/**
+ * Remove every cached rootfs (and abandoned staging, and discarded ones) not in `keep` and
+ * not the folder of a running instance (`foldersInUse`: rootfs paths); returns what went.
+ */
+export function collectRootfs(
+  cacheDir: string,
+  keep: ReadonlySet<Digest>,
+  foldersInUse: ReadonlySet<string> = new Set(),
+): string[] {
   if (!existsSync(cacheDir)) return [];
   const keepHex = new Set([...keep].map(digestHex));
   const removed: string[] = [];
   for (const name of readdirSync(cacheDir)) {
-    if (keepHex.has(name)) continue;
+    if (keepHex.has(name) || foldersInUse.has(join(cacheDir, name, 'rootfs'))) continue;
     rmSync(join(cacheDir, name), { recursive: true, force: true });
     removed.push(name);
   }

@@ -30,6 +30,31 @@ export function hashFile(path: string, buffer = Buffer.allocUnsafe(CHUNK)): stri
 }
 
 /**
+ * One path of a rootfs (an image path, "/etc/passwd") as a measurement would record it,
+ * or null if nothing is there. Nothing is followed: a symlink is observed as a symlink.
+ */
+export function observePath(
+  root: string,
+  path: string,
+  buffer = Buffer.allocUnsafe(CHUNK),
+): ObservedEntry | null {
+  const abs = join(root, path);
+  let st;
+  try {
+    st = lstatSync(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  if (st.isDirectory()) return { type: 'dir', ...base, size: 0 };
+  if (st.isSymbolicLink())
+    return { type: 'symlink', ...base, mode: 0o777, size: 0, target: readlinkSync(abs) };
+  if (st.isFile()) return { type: 'file', ...base, size: st.size, sha256: hashFile(abs, buffer) };
+  return { type: 'other', ...base, size: 0 };
+}
+
+/**
  * Everything under `root` as image paths ("/etc/passwd") with what a measurement records;
  * files hashed. Nothing is followed: a symlink is observed as a symlink.
  */
@@ -38,26 +63,11 @@ export function scanTree(root: string): Map<string, ObservedEntry> {
   const buffer = Buffer.allocUnsafe(CHUNK);
   const walk = (dir: string, prefix: string) => {
     for (const name of readdirSync(dir).sort()) {
-      const abs = join(dir, name);
       const path = `${prefix}/${name}`;
-      const st = lstatSync(abs);
-      const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-      if (st.isDirectory()) {
-        out.set(path, { type: 'dir', ...base, size: 0 });
-        walk(abs, path);
-      } else if (st.isSymbolicLink()) {
-        out.set(path, {
-          type: 'symlink',
-          ...base,
-          mode: 0o777,
-          size: 0,
-          target: readlinkSync(abs),
-        });
-      } else if (st.isFile()) {
-        out.set(path, { type: 'file', ...base, size: st.size, sha256: hashFile(abs, buffer) });
-      } else {
-        out.set(path, { type: 'other', ...base, size: 0 });
-      }
+      const o = observePath(root, path, buffer);
+      if (o === null) continue; // gone meanwhile
+      out.set(path, o);
+      if (o.type === 'dir') walk(join(dir, name), path);
     }
   };
   walk(root, '');

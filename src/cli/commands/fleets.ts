@@ -243,13 +243,23 @@ export function registerFleets(program: Command, run: Runner): void {
             io.out(
               '\n' +
                 table(
-                  ['INSTANCE', 'RELEASE', 'ARTIFACT', 'AGE', 'HEALTH', 'HOST', 'ADDRESS'],
+                  [
+                    'INSTANCE',
+                    'RELEASE',
+                    'ARTIFACT',
+                    'AGE',
+                    'HEALTH',
+                    'INTEGRITY',
+                    'HOST',
+                    'ADDRESS',
+                  ],
                   instances.map((i) => [
                     i.id,
                     i.release ? shortDigest(i.release as Digest) : '-',
                     shortDigest(i.artifact),
                     i.startedAt ? formatAge(now - Date.parse(i.startedAt)) : '-',
                     i.state,
+                    i.integrity ?? 'unchecked',
                     i.host ?? '-',
                     i.address ?? '-',
                   ]),

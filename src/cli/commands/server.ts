@@ -18,6 +18,7 @@ interface UpOptions {
   subnet?: string;
   cgroupParent?: string;
   stopGrace?: string;
+  verifyInterval?: string;
 }
 
 /**
@@ -46,6 +47,10 @@ export function registerServer(program: Command, run: Runner): void {
     .option('--subnet <cidr>', "instances' subnet (default 10.88.0.0/24)")
     .option('--cgroup-parent <path>', 'cgroup the instances are placed under (default /ingot)')
     .option('--stop-grace <seconds>', 'SIGTERM grace before SIGKILL when stopping (default 10)')
+    .option(
+      '--verify-interval <minutes>',
+      'hash every rootfs in use in full this often (default 10; 0: only on demand)',
+    )
     .action(async (options: UpOptions) => {
       await run(
         async (app, io) => {
@@ -56,6 +61,10 @@ export function registerServer(program: Command, run: Runner): void {
           if (options.stopGrace !== undefined && !/^\d{1,4}$/.test(options.stopGrace))
             throw new UsageError(
               `--stop-grace must be whole seconds, got ${JSON.stringify(options.stopGrace)}`,
+            );
+          if (options.verifyInterval !== undefined && !/^\d{1,5}$/.test(options.verifyInterval))
+            throw new UsageError(
+              `--verify-interval must be whole minutes, got ${JSON.stringify(options.verifyInterval)}`,
             );
           const info = serverInfo(app.home);
           if (info && isAlive(info.pid)) {
@@ -73,6 +82,7 @@ export function registerServer(program: Command, run: Runner): void {
             if (options.subnet) args.push('--subnet', options.subnet);
             if (options.cgroupParent) args.push('--cgroup-parent', options.cgroupParent);
             if (options.stopGrace) args.push('--stop-grace', options.stopGrace);
+            if (options.verifyInterval) args.push('--verify-interval', options.verifyInterval);
             const child = spawn(process.execPath, [...SERVER_FLAGS, ...args], {
               detached: true,
               stdio: ['ignore', out, out],
@@ -119,6 +129,9 @@ export function registerServer(program: Command, run: Runner): void {
             ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
             ...(options.stopGrace !== undefined && {
               stopGraceMs: Number(options.stopGrace) * 1000,
+            }),
+            ...(options.verifyInterval !== undefined && {
+              fullVerifyMs: Number(options.verifyInterval) * 60_000,
             }),
           });
           io.err(`Ingot is up at ${server.url} (Ctrl-C to stop; instances keep running)\n`);

@@ -163,36 +163,46 @@ describe('the rolling planner', () => {
 
   it('converges: tainted, unhealthy, old and aged instances are all replaced, and every release runs exactly its share', () => {
     fc.assert(
-      fc.property(
-        target.filter(allAdmitted),
-        fleet,
-        (t, observed) => {
-          let world = observed;
-          let now = NOW;
-          // 60 steps a second apart, then 10 more at the same moment, so that a repave that
-          // is under way when the clock stops can finish.
-          for (let step = 0; step < 70; step++) {
-            const p = plan(t, world, now);
-            world = applyPlan(world, p, now);
-            if (step < 60) now += 1000;
-            // Whatever was started is healthy by the next step.
-            world = world.map((i) =>
-              i.state === 'pending' || i.state === 'starting'
-                ? { ...i, state: 'healthy' as const, healthySince: now - 1000 }
-                : i,
-            );
-          }
-          for (const r of t.releases)
-            expect(world.filter((i) => i.release === r.release).length).toBe(r.count);
-          expect(world.length).toBe(t.releases.reduce((n, r) => n + r.count, 0));
-          for (const i of world) {
-            expect(i.tainted).toBe(false);
-            expect(i.state).toBe('healthy');
-            if (t.maxInstanceAgeMs !== null)
-              expect(now - i.startedAt!).toBeLessThan(t.maxInstanceAgeMs + 60_000);
-          }
-        },
-      ),
+      fc.property(target.filter(allAdmitted), fleet, (t, observed) => {
+        let world = observed;
+        let now = NOW;
+        // 60 steps a second apart, then 10 more at the same moment, so that a repave that
+        // is under way when the clock stops can finish.
+        for (let step = 0; step < 70; step++) {
+          const p = plan(t, world, now);
+          world = applyPlan(world, p, now);
+          if (step < 60) now += 1000;
+          // Whatever was started is healthy by the next step.
+          world = world.map((i) =>
+            i.state === 'pending' || i.state === 'starting'
+              ? { ...i, state: 'healthy' as const, healthySince: now - 1000 }
+              : i,
+          );
+        }
+        for (const r of t.releases)
+          expect(world.filter((i) => i.release === r.release).length).toBe(r.count);
+        expect(world.length).toBe(t.releases.reduce((n, r) => n + r.count, 0));
+        for (const i of world) {
+          expect(i.tainted).toBe(false);
+          expect(i.state).toBe('healthy');
+          if (t.maxInstanceAgeMs !== null)
+            expect(now - i.startedAt!).toBeLessThan(t.maxInstanceAgeMs + 60_000);
+        }
+      }),
+    );
+  });
+
+  it('never stops an instance held by a break-glass session, but replaces it', () => {
+    fc.assert(
+      fc.property(target, fleet, fc.nat(), (t, observed, k) => {
+        const held = observed.map((i, n) =>
+          n === k % Math.max(1, observed.length) ? { ...i, held: true, tainted: true } : i,
+        );
+        const p = plan(t, held, NOW);
+        for (const i of held)
+          if (i.held === true && live([i]).length === 1)
+            expect(p.stop.map((s) => s.id)).not.toContain(i.id);
+      }),
     );
   });
 

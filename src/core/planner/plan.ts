@@ -79,7 +79,9 @@ export function plan(
   const candidates: { i: PlannedInstanceView; reason: StopReason }[] = [];
   for (const i of live) {
     const reason = replaceReason(i);
-    if (reason !== null && (!blocked || reason === 'tainted')) candidates.push({ i, reason });
+    // Held by a break-glass session: replaced already, stopped when the session ends.
+    if (reason !== null && (!blocked || reason === 'tainted') && i.held !== true)
+      candidates.push({ i, reason });
   }
   for (const r of target.releases) {
     const current = currentOf(live, r.release);

@@ -64,9 +64,16 @@ const CPU_PERIOD_US = 100_000;
  * declares it, the only writable places are the contract's tmpfs paths (never executable)
  * and its named volumes.
  */
-export function buildRuntimeSpec(input: InstanceSpecInput): Record<string, unknown> {
+/** An OCI runtime config, typed as far as Ingot reads it back (the mount check). */
+export type RuntimeSpec = Record<string, unknown> & {
+  root: { path: string; readonly: boolean };
+  mounts: { destination: string; options: string[]; [k: string]: unknown }[];
+  linux: { maskedPaths: string[]; readonlyPaths: string[]; [k: string]: unknown };
+};
+
+export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
   const caps = [...new Set(input.runtime.capabilities)].sort();
-  const mounts: Record<string, unknown>[] = [
+  const mounts: RuntimeSpec['mounts'] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     {
       destination: '/dev',

@@ -1,0 +1,119 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { observePath, scanTree } from '../adapters/rootfs/scan.js';
+import { diffTree } from '../core/integrity/diff.js';
+import type { Digest } from '../domain/digest.js';
+import type { Evidence } from '../domain/instance.js';
+import type { MeasuredEntry } from '../domain/measurement.js';
+import { IntegrityMonitor, type IntegrityDeps, type MonitoredInstance } from './integrity.js';
+
+const ART = `sha256:${'a'.repeat(64)}` as Digest;
+const HEALTHY_MOUNTS = '1 0 8:1 /x / ro,relatime - ext4 /dev/sda1 rw\n';
+
+/** A monitor over a real folder, with the file events and /proc facts in the test's hands. */
+function setup() {
+  const findings: { ids: readonly string[]; evidence: readonly Evidence[]; rootfs?: Digest }[] = [];
+  const watchers: ((paths: string[]) => void)[] = [];
+  const world = {
+    mountinfo: HEALTHY_MOUNTS,
+    processes: [{ pid: 10, ppid: 1, pidNs: 'c', mntNs: 'c' }],
+    exe: { path: '/bin/app', deleted: false, file: { dev: 1, ino: 2 } },
+  };
+  const deps: IntegrityDeps = {
+    watch: (_root, onPaths) => {
+      watchers.push(onPaths);
+      return { close: () => undefined };
+    },
+    observe: observePath,
+    verifyTree: (r, m, allowed) => Promise.resolve(diffTree(m, scanTree(r), allowed)),
+    processes: () => [{ pid: 1, ppid: 0, pidNs: 'h', mntNs: 'h' }, ...world.processes],
+    mountinfo: () => world.mountinfo,
+    maps: () => '',
+    executable: () => world.exe,
+    mappedFile: () => null,
+    fileId: () => ({ dev: 1, ino: 2 }),
+    now: () => new Date(0),
+    onDrift: (f) => findings.push(f),
+  };
+  return { monitor: new IntegrityMonitor(deps), findings, watchers, world };
+}
+
+describe('the integrity monitor', () => {
+  let root: string;
+  let measurement: MeasuredEntry[];
+  let instance: MonitoredInstance;
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'ingot-monitor-'));
+    mkdirSync(join(root, 'bin'));
+    mkdirSync(join(root, 'tmp'));
+    writeFileSync(join(root, 'bin/app'), 'program');
+    chmodSync(join(root, 'bin/app'), 0o755);
+    measurement = [...scanTree(root)]
+      .filter(([p]) => p !== '/tmp')
+      .map(([path, o]) => ({ path, ...o }) as MeasuredEntry);
+    instance = {
+      id: 'web-1',
+      pid: 10,
+      artifact: ART,
+      rootfs: root,
+      measurement,
+      allowed: new Set(['/tmp']),
+      config: { root: { readonly: true }, mounts: [], linux: {} },
+    };
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('checks changed paths against the measurement, and reports a changed rootfs once', () => {
+    const { monitor, findings, watchers } = setup();
+    monitor.track(instance, { verified: true });
+    monitor.track({ ...instance, id: 'web-2', pid: 11 }, { verified: true });
+    expect(watchers).toHaveLength(1); // one watch per rootfs, however many instances
+    watchers[0]!(['/tmp', '/bin/app']); // a host mount point, and an unchanged file
+    expect(findings).toEqual([]);
+    expect(monitor.integrityOf('web-1')).toBe('verified');
+
+    writeFileSync(join(root, 'bin/app'), 'trojan!');
+    watchers[0]!(['/bin/app']);
+    watchers[0]!(['/bin/app']); // the same rootfs again: already reported
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ ids: ['web-1', 'web-2'], rootfs: ART });
+    // Same size: only the content tells.
+    expect(findings[0]!.evidence.map((e) => [e.detector, e.path, e.expected])).toEqual([
+      ['files', '/bin/app', expect.stringMatching(/^sha256 [0-9a-f]{64}$/)],
+    ]);
+    expect(monitor.integrityOf('web-1')).toBe('unchecked');
+  });
+
+  it('finds what changed while nobody watched, by a full verification', async () => {
+    const { monitor, findings } = setup();
+    writeFileSync(join(root, 'bin/extra'), '');
+    monitor.track(instance, { verified: false });
+    expect(monitor.integrityOf('web-1')).toBe('unchecked');
+    await monitor.verifyAll();
+    expect(findings[0]?.evidence).toEqual([
+      expect.objectContaining({ detector: 'files-full', path: '/bin/extra', actual: 'file added' }),
+    ]);
+  });
+
+  it('reports foreign processes, a changed mount table, and a program that is not the measured file', () => {
+    const { monitor, findings, world } = setup();
+    monitor.track(instance, { verified: true });
+    monitor.checkProcesses();
+    expect(findings).toEqual([]);
+
+    world.processes.push({ pid: 20, ppid: 1, pidNs: 'c', mntNs: 'c' }); // runc exec
+    world.mountinfo = HEALTHY_MOUNTS.replace(' ro,', ' rw,');
+    world.exe = { path: '/tmp/x', deleted: false, file: { dev: 9, ino: 9 } };
+    monitor.checkProcesses();
+    expect(findings[0]?.ids).toEqual(['web-1']);
+    expect(findings[0]?.evidence.map((e) => [e.detector, e.path, e.actual])).toEqual([
+      ['process', '/tmp/x', 'pid 20 entered from outside (parent 1)'],
+      ['mounts', '/', 'rw'],
+      ['exec', '/tmp/x', 'not in the artifact'],
+      ['exec', '/tmp/x', 'not in the artifact'],
+    ]);
+  });
+});
