@@ -17,6 +17,7 @@ import { watchRootfs } from '../adapters/integrity/watch-rootfs.js';
 import { collectRootfs, discardRootfs, materialiseRootfs } from '../adapters/rootfs/materialise.js';
 import { observePath, scanTree } from '../adapters/rootfs/scan.js';
 import { diffTree } from '../core/integrity/diff.js';
+import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { RuncRuntime } from '../adapters/runc/runc.js';
 import { Agent } from '../services/agent.js';
 import { loadTrust, type LoadedPolicy } from '../services/policy.js';
@@ -35,6 +36,8 @@ export interface AgentOptions {
   readonly logMaxBytes?: number;
   /** Full verification of every rootfs in use this often (default 10 min; 0: never). */
   readonly fullVerifyMs?: number;
+  /** Told of every event the ledger records. */
+  readonly onEvent?: (event: LedgerEntryDraft) => void;
 }
 
 /** What starts and deploys are admitted against, read fresh on every call. */
@@ -107,6 +110,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       },
     },
     ...(options.fullVerifyMs !== undefined && { fullVerifyMs: options.fullVerifyMs }),
+    ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
     probe,
     now: () => new Date(),
     hostName: hostname(),

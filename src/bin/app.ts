@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { LayoutBaseImages, type LayerLimits } from '../adapters/base-image/index.js';
 import { describeGit } from '../adapters/git/describe.js';
@@ -12,10 +12,11 @@ import {
 } from '../adapters/keys/key-files.js';
 import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
+import { SqliteFleetStore } from '../adapters/sqlite/fleet-store.js';
 import { walkSource } from '../adapters/source/walk.js';
 import type { AppFactory, CliApp } from '../cli/io.js';
 import { readLogs } from '../services/agent.js';
-import { build } from '../services/build.js';
+import { build, type BuildResult } from '../services/build.js';
 import { loadTrust } from '../services/policy.js';
 import { rebuildCheck } from '../services/rebuild.js';
 import { verifyArtifact } from '../services/verify.js';
@@ -58,7 +59,7 @@ export function makeApp(options: AppOptions): CliApp {
         (request.signingKeys ?? []).length === 0 && existsSync(local)
           ? { ...request, signingKeys: [local] }
           : request;
-      return build(
+      const result = await build(
         {
           store: s,
           encoder,
@@ -73,6 +74,8 @@ export function makeApp(options: AppOptions): CliApp {
         },
         signed,
       );
+      await recordBuild(home, result);
+      return result;
     },
     generateKey: generateKeyFiles,
     loadTrust: (trust) =>
@@ -114,6 +117,10 @@ export function makeApp(options: AppOptions): CliApp {
       );
     },
     logs: (id) => readLogs(home, id),
+    ledger: async (vkeyFile) => {
+      const { LedgerAudit } = await import('../adapters/sqlite/ledger-audit.js');
+      return LedgerAudit.open(home, vkeyFile);
+    },
     home,
     serve: async (serveOptions) => {
       const { runServer } = await import('./server.js');
@@ -125,6 +132,50 @@ export function makeApp(options: AppOptions): CliApp {
     },
   };
   return app;
+}
+
+/**
+ * A build goes into the home's ledger, as its signatures do: what was built, from what,
+ * by whom. Written straight to $INGOT_HOME/state.db (a running server shares it; SQLite
+ * takes the write lock in turn).
+ */
+async function recordBuild(home: string, result: BuildResult): Promise<void> {
+  const fleets = await SqliteFleetStore.open(join(home, 'state.db'));
+  try {
+    const time = Date.now();
+    const actor = process.env['SUDO_USER'] ?? userInfo().username;
+    const git = result.source.git;
+    await fleets.append([
+      {
+        time,
+        actor,
+        kind: 'build',
+        subjects: [
+          result.digest,
+          result.measurement.digest,
+          result.sbom.digest,
+          result.source.tree,
+        ],
+        detail: {
+          name: result.name,
+          version: result.version,
+          tag: result.tag,
+          base: result.base?.digest ?? 'scratch',
+          ...(git !== null && { commit: git.commit, dirty: git.dirty }),
+          signatures: result.attestations.map((a) => a.keyId),
+        },
+      },
+      ...result.attestations.map((a) => ({
+        time,
+        actor,
+        kind: 'attestation',
+        subjects: [result.digest, a.digest],
+        detail: { keyId: a.keyId, predicateType: 'https://slsa.dev/provenance/v1' },
+      })),
+    ]);
+  } finally {
+    await fleets.close();
+  }
 }
 
 export const appFactory: AppFactory = ({ home }) => makeApp({ home });

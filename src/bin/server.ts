@@ -8,17 +8,21 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { destination, multistream, pino } from 'pino';
-import { Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { buildApi } from '../adapters/http/api.js';
+import { ledgerKey } from '../adapters/keys/ledger-key.js';
+import { Checkpointer, latestCheckpoint } from '../adapters/sqlite/ledger.js';
 import { generateKeyFiles } from '../adapters/keys/key-files.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteFleetStore } from '../adapters/sqlite/fleet-store.js';
-import { isDigest, type Digest } from '../domain/digest.js';
+import { digestOf, isDigest, type Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import { Controller, shapeOf } from '../services/controller.js';
 import { deploy } from '../services/deploy.js';
+import { LedgerRecorder } from '../services/ledger.js';
 import { parseDebugRequest } from '../services/debug.js';
 import { promote } from '../services/promote.js';
 import { verifyArtifact } from '../services/verify.js';
@@ -113,6 +117,8 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
       ? multistream([{ stream: destination(join(home, 'server.log')) }, { stream: process.stdout }])
       : destination(join(home, 'server.log')),
   );
+  const tokenIsNew = !existsSync(join(home, 'token'));
+  const localKeyIsNew = !existsSync(join(home, 'keys', 'local.key'));
   const token = ensureToken(home);
   const keyFiles =
     options.policyFile === undefined && (options.keyFiles ?? []).length === 0
@@ -120,7 +126,56 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
       : (options.keyFiles ?? []);
   const store = await OciLayoutStore.open(join(home, 'store'));
   const fleets = await SqliteFleetStore.open(join(home, 'state.db'));
+  const signing = ledgerKey(home);
+  const checkpointer = new Checkpointer(signing.privateKey, signing.origin);
+  const recorder = new LedgerRecorder({
+    append: (drafts) => fleets.append(drafts),
+    checkpoint: () => checkpointer.checkpoint(fleets.ledgerDb, Date.now()),
+    onError: (err) => logger.error({ err }, 'ledger append failed; kept queued'),
+  });
+  const me = `server@${hostname()}`;
+  const started = Date.now();
+  if (signing.created)
+    recorder.record({
+      time: started,
+      actor: me,
+      kind: 'key',
+      subjects: [],
+      detail: { purpose: 'ledger checkpoints', vkey: signing.vkey },
+    });
+  if (localKeyIsNew && existsSync(join(home, 'keys', 'local.pub')))
+    recorder.record({
+      time: started,
+      actor: me,
+      kind: 'key',
+      subjects: [digestOf(readFileSync(join(home, 'keys', 'local.pub')))],
+      detail: { purpose: 'signing builds on this machine', file: join(home, 'keys', 'local.pub') },
+    });
+  if (tokenIsNew)
+    recorder.record({
+      time: started,
+      actor: me,
+      kind: 'token',
+      subjects: [],
+      // The token's digest names it without revealing it.
+      detail: { action: 'created', token: digestOf(token) },
+    });
+  recorder.record({
+    time: started,
+    actor: me,
+    kind: 'policy',
+    subjects: [],
+    detail: {
+      ...(options.policyFile !== undefined && {
+        policyFile: options.policyFile,
+        policy: digestOf(readFileSync(options.policyFile)),
+      }),
+      keys: keyFiles.map((k) => ({ file: k, key: digestOf(readFileSync(k)) })),
+    },
+  });
+  await recorder.flush();
   const agent = await createAgent({
+    onEvent: (event) => recorder.record(event),
     home,
     ...(options.policyFile !== undefined && { policyFile: options.policyFile }),
     keyFiles,
@@ -140,6 +195,7 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   const controller = new Controller({
     fleets,
     agent,
+    record: (event) => recorder.record(event),
     now: () => Date.now(),
     admitted: async (artifact) => {
       const hit = admittedCache.get(artifact);
@@ -163,6 +219,15 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
     help: 'Instances by fleet and state',
     labelNames: ['fleet', 'state'],
     registers: [registry],
+  });
+  new Counter({
+    name: 'ingot_integrity_seconds_total',
+    help: 'Time spent measuring instances: file events, processes, mounts, full verifications',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(agent.integritySeconds());
+    },
   });
   const reconcileSeconds = new Histogram({
     name: 'ingot_reconcile_seconds',
@@ -205,6 +270,11 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
     })();
   };
   loop = setInterval(tick, options.intervalMs ?? 500);
+  const checkpoints = setInterval(() => {
+    recorder
+      .maybeCheckpoint(Date.now())
+      .catch((err: unknown) => logger.error({ err }, 'ledger checkpoint failed'));
+  }, 1000);
 
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -214,10 +284,16 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
       closing = true;
       if (loop) clearInterval(loop);
       loop = null;
+      clearInterval(checkpoints);
       await running;
       await api.close();
       if (opts.stopInstances) await agent.apply([]);
       await agent.close();
+      // Everything recorded, and a checkpoint over it, before the database closes.
+      await recorder
+        .close()
+        .then(() => recorder.maybeCheckpoint(Date.now(), true))
+        .catch((err: unknown) => logger.error({ err }, 'ledger not flushed at stop'));
       await fleets.close();
       rmSync(join(home, 'server.json'), { force: true });
       releaseLock();
@@ -231,7 +307,16 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
     token,
     {
       deploy: async (body) => {
-        const record = await deploy({ store, fleets, trust, now: () => Date.now() }, body);
+        const record = await deploy(
+          {
+            store,
+            fleets,
+            trust,
+            now: () => Date.now(),
+            record: (event) => recorder.record(event),
+          },
+          body,
+        );
         tick();
         return record;
       },
@@ -285,6 +370,16 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
           'break-glass-open',
           `${id} by ${access.who}: ${access.reason} (${access.command}; for at most ${access.ttlMs / 1000} s)`,
           Date.now(),
+          {
+            actor: access.who,
+            subjects: [instance.artifact],
+            detail: {
+              instance: id,
+              reason: access.reason,
+              command: access.command,
+              ttlSeconds: access.ttlMs / 1000,
+            },
+          },
         );
         tick();
         return instance;
@@ -294,11 +389,18 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
         if (!instance)
           throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${JSON.stringify(id)}`);
         agent.closeDebug(id);
-        await fleets.note(instance.fleet, 'break-glass-close', `${id}: replaced now`, Date.now());
+        await fleets.note(instance.fleet, 'break-glass-close', `${id}: replaced now`, Date.now(), {
+          subjects: [instance.artifact],
+          detail: { instance: id },
+        });
         tick();
         return { id, closed: true };
       },
       history: (fleet) => fleets.history(fleet),
+      checkpoint: async () => {
+        await recorder.maybeCheckpoint(Date.now(), true);
+        return latestCheckpoint(fleets.ledgerDb);
+      },
       metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
       shutdown: ({ stopInstances }) => {
         setImmediate(() => void stop({ stopInstances }));

@@ -1,3 +1,4 @@
+import type { LedgerAudit } from '../adapters/sqlite/ledger-audit.js';
 import type { GeneratedKey } from '../domain/attestation.js';
 import type { Store } from '../ports/store.js';
 import type { BuildRequest, BuildResult } from '../services/build.js';
@@ -24,6 +25,8 @@ export interface CliApp {
   rebuild(request: RebuildRequest): Promise<RebuildReport>;
   /** An instance's log on this host. */
   logs(id: string): string;
+  /** This home's ledger, read-only (verifier key: `vkeyFile`, else the home's own). */
+  ledger(vkeyFile?: string): Promise<LedgerAudit>;
   /** `$INGOT_HOME`. */
   readonly home: string;
   /** Run the server (API, controller, agent) in this process. */
@@ -41,6 +44,8 @@ export interface ServeOptions {
   readonly subnet?: string;
   readonly cgroupParent?: string;
   readonly stopGraceMs?: number;
+  /** Full verification of every rootfs in use this often; 0: only on demand. */
+  readonly fullVerifyMs?: number;
 }
 
 export type AppFactory = (options: { home: string }) => CliApp;

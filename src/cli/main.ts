@@ -6,6 +6,7 @@ import { registerImages } from './commands/images.js';
 import { registerFleets } from './commands/fleets.js';
 import { registerKeys } from './commands/keys.js';
 import { registerIntegrity } from './commands/integrity.js';
+import { registerLedger } from './commands/ledger.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerServer } from './commands/server.js';
@@ -66,6 +67,7 @@ export async function main(
   registerServer(program, run);
   registerFleets(program, run);
   registerIntegrity(program, run);
+  registerLedger(program, run);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

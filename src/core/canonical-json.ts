@@ -38,7 +38,9 @@ function sortedCopy(value: unknown): unknown {
   }
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record).sort();
-  const out: Record<string, unknown> = {};
+  // No prototype: a "__proto__" key from parsed input stays a key instead of silently
+  // becoming the copy's prototype (and vanishing from the output).
+  const out = Object.create(null) as Record<string, unknown>;
   for (const key of keys) {
     if (ARRAY_INDEX.test(key)) return INTEGER_KEY;
     const v = record[key];

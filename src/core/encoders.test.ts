@@ -3,6 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson } from './canonical-json.js';
 
 describe('canonicalJson', () => {
+  it('keeps a "__proto__" key of parsed input, on both paths', () => {
+    expect(canonicalJson(JSON.parse('{"__proto__":{"a":1},"b":2}'))).toBe(
+      '{"__proto__":{"a":1},"b":2}',
+    );
+    expect(canonicalJson(JSON.parse('{"__proto__":{"a":1},"1":2}'))).toBe(
+      '{"1":2,"__proto__":{"a":1}}',
+    );
+  });
+
   it('is independent of key order and round-trips', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {

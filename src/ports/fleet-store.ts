@@ -1,3 +1,4 @@
+import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import type { Digest } from '../domain/digest.js';
 
 export type RolloutState = 'progressing' | 'complete' | 'rolled-back' | 'refused';
@@ -53,8 +54,8 @@ export interface FleetStore {
   fleets(): Promise<FleetRecord[]>;
   fleet(name: string): Promise<FleetRecord | null>;
   release(digest: Digest): Promise<ReleaseRecord | null>;
-  /** Record a release (idempotent) and point the fleet at it. */
-  deploy(release: ReleaseRecord, at: number): Promise<FleetRecord>;
+  /** Record a release (idempotent) and point the fleet at it; `actor` did it (default admin). */
+  deploy(release: ReleaseRecord, at: number, actor?: string): Promise<FleetRecord>;
   /** Judge `release`'s rollout; false (and nothing written) if the fleet moved on. */
   setRollout(
     name: string,
@@ -72,7 +73,7 @@ export interface FleetStore {
     release: Digest,
     update: StepUpdate,
     at: number,
-    note: { kind: string; detail: string },
+    note: { kind: string; detail: string; actor?: string },
   ): Promise<boolean>;
   /**
    * Point the fleet at `to` (one of its releases), else its last completed release, else
@@ -82,10 +83,21 @@ export interface FleetStore {
     name: string,
     reason: string,
     at: number,
-    options?: { to?: Digest; from?: Digest },
+    options?: { to?: Digest; from?: Digest; actor?: string },
   ): Promise<void>;
   history(fleet?: string): Promise<HistoryEntry[]>;
-  /** Record a decision in a fleet's history. */
-  note(fleet: string, kind: string, detail: string, at: number): Promise<void>;
+  /**
+   * Record a decision in a fleet's history, and in the ledger (by default as the
+   * controller's).
+   */
+  note(
+    fleet: string,
+    kind: string,
+    detail: string,
+    at: number,
+    by?: { actor?: string; subjects?: readonly string[]; detail?: Record<string, unknown> },
+  ): Promise<void>;
+  /** Append events to the ledger that no other write records (instances, admission). */
+  append(drafts: readonly LedgerEntryDraft[]): Promise<number[]>;
   close(): Promise<void>;
 }

@@ -39,6 +39,7 @@ import type { Store } from '../ports/store.js';
 import { openArtifact, type Artifact } from './artifact.js';
 import type { LoadedPolicy } from './policy.js';
 import { readSpecFile } from './spec-file.js';
+import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { IntegrityMonitor, type IntegrityDeps } from './integrity.js';
 import { verifyArtifact } from './verify.js';
 
@@ -83,6 +84,11 @@ export interface AgentDeps {
   readonly processCheckMs?: number;
   /** Verify every rootfs in use in full this often (default 10 min; 0: never). */
   readonly fullVerifyMs?: number;
+  /**
+   * Told of every event the ledger records (admission on the host, instances started,
+   * healthy and stopped, drift); it must not throw.
+   */
+  readonly onEvent?: (event: LedgerEntryDraft) => void;
   /** This host's name, reported with every instance. */
   readonly hostName?: string;
   /** Remove cached rootfs of every artifact not in use (called after instances stop). */
@@ -145,6 +151,22 @@ export class Agent {
       : null;
   }
 
+  private emit(
+    kind: string,
+    t: { id: string; fleet: string; artifact: Digest; release?: string },
+    detail: Record<string, unknown> = {},
+  ): void {
+    this.deps.onEvent?.({
+      time: this.deps.now().getTime(),
+      actor: this.deps.hostName ? `agent@${this.deps.hostName}` : 'agent',
+      kind,
+      subjects: [t.artifact, ...(t.release?.startsWith('sha256:') ? [t.release] : [])].sort(),
+      fleet: t.fleet,
+      instance: t.id,
+      detail: { ...(t.release !== undefined && { release: t.release }), ...detail },
+    });
+  }
+
   /**
    * Drift or access: the instances are tainted (the controller replaces them; nothing is
    * repaired in place), and a changed shared rootfs is moved aside for good.
@@ -168,6 +190,10 @@ export class Agent {
       if (fresh.length === 0) continue;
       t.evidence = [...known, ...fresh].slice(0, MAX_EVIDENCE);
       changed = true;
+      this.emit('drift', t, {
+        evidence: fresh.slice(0, 5),
+        ...(finding.rootfs !== undefined && { rootfsDiscarded: true }),
+      });
     }
     if (finding.rootfs !== undefined && this.deps.discardRootfs) {
       const from = this.tracked.get(finding.ids[0] ?? '')?.rootfs;
@@ -324,10 +350,20 @@ export class Agent {
     } catch (err) {
       t.state = 'refused';
       t.reason = isIngotError(err) ? `${err.message} (${err.code})` : String(err);
+      this.emit('admission', t, { where: 'host', allowed: false, reasons: [t.reason] });
       await release();
       this.persist();
       return;
     }
+    this.emit('admission', t, {
+      where: 'host',
+      allowed: report.ok,
+      reasons: [
+        ...report.problems.map((p) => `${p.message} (${p.code})`),
+        ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
+      ],
+      ...(report.provenance !== null && { provenance: report.provenance }),
+    });
     if (!report.ok) {
       t.state = 'refused';
       t.reason = [
@@ -410,6 +446,7 @@ export class Agent {
       t.health = INITIAL_HEALTH;
       t.rootfs = rootfs;
       t.addedMountPoints = [...(materialised.mountPoints ?? [])];
+      this.emit('instance-started', t, { address: t.address, pid: t.pid });
       this.monitor?.track(
         {
           id: d.id,
@@ -453,8 +490,10 @@ export class Agent {
       (err: unknown) => err,
     );
     rmSync(this.instanceDir(id), { recursive: true, force: true });
+    const t = this.tracked.get(id);
     this.tracked.delete(id);
     this.persist();
+    if (t && state) this.emit('instance-stopped', t, { wasTainted: (t.evidence?.length ?? 0) > 0 });
     if (released !== null)
       throw new IngotError(
         'E_NETWORK',
@@ -647,6 +686,7 @@ export class Agent {
       (t.state === 'starting' || t.state === 'healthy' || t.state === 'unhealthy')
     ) {
       t.state = next.phase;
+      if (next.phase === 'healthy') this.emit('instance-healthy', t);
       if (next.phase === 'healthy') t.healthySince = this.deps.now().toISOString();
       else delete t.healthySince;
       this.persist();
@@ -690,6 +730,11 @@ export class Agent {
     if (!this.monitor)
       throw new IngotError('E_INTEGRITY_OFF', 'this agent does not measure instances');
     return this.monitor.verifyAll();
+  }
+
+  /** Seconds spent measuring instances since the agent started (0 if it does not). */
+  integritySeconds(): number {
+    return this.monitor?.busySeconds() ?? 0;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { FleetSpec } from '../core/fleet/spec.js';
+import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { inMeltdown } from '../core/planner/meltdown.js';
 import { plan } from '../core/planner/plan.js';
 import {
@@ -28,6 +29,8 @@ export interface ControllerDeps {
    */
   readonly admitted: (artifact: Digest) => Promise<boolean | null>;
   readonly now: () => number;
+  /** Told of each replacement decided (which instance, and why), for the ledger. */
+  readonly record?: (event: LedgerEntryDraft) => void;
 }
 
 export interface FleetStatus {
@@ -64,6 +67,8 @@ export class Controller {
   private readonly melting = new Set<string>();
   /** Tainted instances already recorded (once each, however many passes they take to go). */
   private readonly notedTaint = new Set<string>();
+  /** Instances whose replacement was recorded. */
+  private readonly replacing = new Set<string>();
 
   constructor(private readonly deps: ControllerDeps) {}
 
@@ -118,6 +123,7 @@ export class Controller {
       );
       const p = (await this.guard(fleet, spec, mine, now)) ? held(planned) : planned;
 
+      this.recordReplacements(fleet.name, mine, p, now);
       // Instances that stay keep exactly what they were started with.
       const stopping = new Set(p.stop.map((s) => s.id));
       for (const i of mine)
@@ -152,8 +158,33 @@ export class Controller {
     const present = new Set(observed.map((i) => i.id));
     for (const id of this.seenFailing) if (!present.has(id)) this.seenFailing.delete(id);
     for (const id of this.notedTaint) if (!present.has(id)) this.notedTaint.delete(id);
+    for (const id of this.replacing) if (!present.has(id)) this.replacing.delete(id);
     this.last = statuses;
     return statuses;
+  }
+
+  /** Each live instance the plan stops, once, with its cause (tainted, old release, …). */
+  private recordReplacements(
+    fleet: string,
+    mine: readonly ObservedInstance[],
+    p: Plan,
+    now: number,
+  ): void {
+    for (const s of p.stop) {
+      if (s.reason === 'gone' || this.replacing.has(s.id)) continue;
+      this.replacing.add(s.id);
+      const i = mine.find((x) => x.id === s.id);
+      if (!i) continue;
+      this.deps.record?.({
+        time: now,
+        actor: 'controller',
+        kind: 'instance-replaced',
+        subjects: [i.artifact],
+        fleet,
+        instance: i.id,
+        detail: { cause: s.reason, ...(i.release !== undefined && { release: i.release }) },
+      });
+    }
   }
 
   /** Record each newly tainted instance with its first evidence: it is about to be replaced. */

@@ -1,4 +1,5 @@
 import { fleetSchema, releaseDigest, type FleetSpec } from '../core/fleet/spec.js';
+import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { IngotError } from '../domain/errors.js';
 import type { FleetRecord, FleetStore } from '../ports/fleet-store.js';
 import type { Store } from '../ports/store.js';
@@ -10,6 +11,8 @@ export interface DeployDeps {
   readonly fleets: FleetStore;
   readonly trust: () => Promise<LoadedPolicy>;
   readonly now: () => number;
+  /** The admission decision, for the ledger (refusals too: they change nothing else). */
+  readonly record?: (event: LedgerEntryDraft) => void;
 }
 
 /**
@@ -35,6 +38,22 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
     policy: trust.policy,
     keys: trust.keys,
     rehash: true,
+  });
+  deps.record?.({
+    time: deps.now(),
+    actor: 'admin',
+    kind: 'admission',
+    subjects: [descriptor.digest],
+    fleet: spec.name,
+    detail: {
+      where: 'deploy',
+      allowed: report.ok,
+      reasons: [
+        ...report.problems.map((p) => `${p.message} (${p.code})`),
+        ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
+      ],
+      ...(report.provenance !== null && { provenance: report.provenance }),
+    },
   });
   if (!report.ok)
     throw new IngotError(

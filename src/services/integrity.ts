@@ -93,6 +93,8 @@ export class IntegrityMonitor {
   /** Each artifact's measurement by path, built once, kept while an instance runs it. */
   private readonly measured = new Map<Digest, ReadonlyMap<string, MeasuredEntry>>();
   private readonly rootfs = new Map<string, WatchedRootfs>();
+  /** Milliseconds spent checking so far (for /metrics: what monitoring costs). */
+  private busyMs = 0;
 
   constructor(private readonly deps: IntegrityDeps) {}
 
@@ -190,8 +192,26 @@ export class IntegrityMonitor {
     });
   }
 
+  /** Time spent checking, in seconds, since the monitor started. */
+  busySeconds(): number {
+    return this.busyMs / 1000;
+  }
+
+  private timed<T>(work: () => T): T {
+    const t0 = performance.now();
+    try {
+      return work();
+    } finally {
+      this.busyMs += performance.now() - t0;
+    }
+  }
+
   /** Changed paths of one rootfs, checked against the measurement. */
   private onPaths(root: string, paths: readonly string[]): void {
+    this.timed(() => this.checkPaths(root, paths));
+  }
+
+  private checkPaths(root: string, paths: readonly string[]): void {
     const w = this.rootfs.get(root);
     if (!w || w.discarded) return;
     const drifts: Drift[] = [];
@@ -222,7 +242,10 @@ export class IntegrityMonitor {
   private async verifyRootfs(root: string): Promise<Drift[]> {
     const w = this.rootfs.get(root);
     if (!w) return [];
-    const drifts = await this.deps.verifyTree(root, w.measurement, w.allowed);
+    const t0 = performance.now();
+    const drifts = await this.deps
+      .verifyTree(root, w.measurement, w.allowed)
+      .finally(() => (this.busyMs += performance.now() - t0));
     if (drifts.length === 0) w.verified = true;
     this.reportRootfs(w, 'files-full', drifts);
     return drifts;
@@ -240,7 +263,10 @@ export class IntegrityMonitor {
 
   /** Processes, executables and mounts of every instance; one scan of /proc for all. */
   checkProcesses(): void {
-    if (this.instances.size === 0) return;
+    if (this.instances.size > 0) this.timed(() => this.checkAllProcesses());
+  }
+
+  private checkAllProcesses(): void {
     const all = this.deps.processes();
     const byPid = new Map(all.map((p) => [p.pid, p]));
     for (const i of this.instances.values()) {

@@ -13,6 +13,8 @@ export interface ApiHandlers {
   openDebug(instance: string, body: unknown): Promise<unknown>;
   closeDebug(instance: string): Promise<unknown>;
   history(fleet?: string): Promise<unknown>;
+  /** Sign a checkpoint over the ledger as it is now; returns the latest. */
+  checkpoint(): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
   shutdown(options: { stopInstances: boolean }): void;
 }
@@ -105,6 +107,7 @@ export function buildApi(
   app.post('/v1/instances/:id/debug/close', async (req) =>
     handlers.closeDebug((req.params as { id: string }).id),
   );
+  app.post('/v1/ledger/checkpoint', async () => handlers.checkpoint());
   app.get('/v1/history', async (req, reply) => {
     const fleet = (req.query as { fleet?: unknown }).fleet;
     if (fleet !== undefined && typeof fleet !== 'string')

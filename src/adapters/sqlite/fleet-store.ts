@@ -7,6 +7,7 @@ import {
   type Migration,
   type MigrationProvider,
 } from 'kysely';
+import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
 import type {
@@ -17,6 +18,7 @@ import type {
   RolloutState,
   StepUpdate,
 } from '../../ports/fleet-store.js';
+import { appendEntries, ledgerMigrations, type LedgerDb } from './ledger.js';
 
 interface Tables {
   fleets: {
@@ -95,15 +97,53 @@ migrations['003-rollout-steps'] = {
   },
 };
 
-/** One line of a fleet's history, in the caller's transaction. */
+migrations['004-ledger'] = ledgerMigrations['003-ledger']!;
+
+/** What the ledger adds to a line of history: who, and which digests it is about. */
+interface Provenance {
+  readonly actor: string;
+  readonly subjects?: readonly string[];
+  readonly detail?: Readonly<Record<string, unknown>>;
+  /** The ledger's kind, when it says more than the history's ("rollout-complete"). */
+  readonly kind?: string;
+}
+
+/**
+ * One line of a fleet's history and its ledger entry, in the caller's transaction: the
+ * action, its history and its entry commit together or not at all.
+ */
 async function record(
   db: Kysely<Tables>,
   entry: { time: number; fleet: string; kind: string; detail: string },
+  by: Provenance,
 ): Promise<void> {
   await db
     .insertInto('history')
     .values({ seq: undefined, ...entry })
     .execute();
+  await appendEntries(db, [
+    {
+      time: entry.time,
+      actor: by.actor,
+      kind: by.kind ?? entry.kind,
+      subjects: [...new Set(by.subjects ?? [])].sort(),
+      fleet: entry.fleet,
+      detail: { summary: entry.detail, ...by.detail },
+    },
+  ]);
+}
+
+/**
+ * A write transaction that takes SQLite's write lock first: the CLI may append to the
+ * ledger from another process, and a transaction that read first and wrote second would
+ * fail at once (SQLITE_BUSY_SNAPSHOT) rather than wait if the other committed in between.
+ * Its first statement writes (nothing), so the lock is taken, or waited for, up front.
+ */
+async function writing<T>(db: Kysely<Tables>, fn: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql`delete from history where 0`.execute(tx);
+    return fn(tx);
+  });
 }
 
 const FIRST_STEP = (at: number) => ({ step: 0, step_started_at: at, step_ready_at: null });
@@ -137,6 +177,8 @@ export class SqliteFleetStore implements FleetStore {
     // An acknowledged deploy survives a crash or a power cut.
     database.pragma('synchronous = FULL');
     database.pragma('foreign_keys = ON');
+    // Another process (the CLI recording a build) may hold the write lock for a moment.
+    database.pragma('busy_timeout = 10000');
     const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
     const { error } = await new Migrator({ db, provider }).migrateToLatest();
     if (error)
@@ -177,8 +219,8 @@ export class SqliteFleetStore implements FleetStore {
       : null;
   }
 
-  async deploy(release: ReleaseRecord, at: number): Promise<FleetRecord> {
-    await this.db.transaction().execute(async (tx) => {
+  async deploy(release: ReleaseRecord, at: number, actor = 'admin'): Promise<FleetRecord> {
+    await writing(this.db, async (tx) => {
       await tx
         .insertInto('releases')
         .values({
@@ -245,7 +287,15 @@ export class SqliteFleetStore implements FleetStore {
           .where('name', '=', release.fleet)
           .execute();
       }
-      await record(tx, { time: at, fleet: release.fleet, kind: 'deploy', detail: release.digest });
+      await record(
+        tx,
+        { time: at, fleet: release.fleet, kind: 'deploy', detail: release.digest },
+        {
+          actor,
+          subjects: [release.digest, release.artifact],
+          detail: { release: release.digest, artifact: release.artifact },
+        },
+      );
     });
     return (await this.fleet(release.fleet))!;
   }
@@ -261,7 +311,7 @@ export class SqliteFleetStore implements FleetStore {
     reason: string | null,
     at: number,
   ): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
+    return writing(this.db, async (tx) => {
       const result = await tx
         .updateTable('fleets')
         .set({ rollout, reason, ...(rollout === 'complete' && { stable: release }) })
@@ -270,7 +320,16 @@ export class SqliteFleetStore implements FleetStore {
         .where('rollout', '=', 'progressing')
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
-      await record(tx, { time: at, fleet: name, kind: rollout, detail: reason ?? '' });
+      await record(
+        tx,
+        { time: at, fleet: name, kind: rollout, detail: reason ?? '' },
+        {
+          actor: 'controller',
+          kind: `rollout-${rollout}`,
+          subjects: [release],
+          detail: { release, ...(reason !== null && { reason }) },
+        },
+      );
       return true;
     });
   }
@@ -280,9 +339,9 @@ export class SqliteFleetStore implements FleetStore {
     release: Digest,
     update: StepUpdate,
     at: number,
-    note: { kind: string; detail: string },
+    note: { kind: string; detail: string; actor?: string },
   ): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
+    return writing(this.db, async (tx) => {
       const result = await tx
         .updateTable('fleets')
         .set({
@@ -295,7 +354,15 @@ export class SqliteFleetStore implements FleetStore {
         .where('rollout', '=', 'progressing')
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
-      await record(tx, { time: at, fleet: name, ...note });
+      await record(
+        tx,
+        { time: at, fleet: name, kind: note.kind, detail: note.detail },
+        {
+          actor: note.actor ?? 'controller',
+          subjects: [release],
+          detail: { release, step: update.step },
+        },
+      );
       return true;
     });
   }
@@ -304,9 +371,9 @@ export class SqliteFleetStore implements FleetStore {
     name: string,
     reason: string,
     at: number,
-    options: { to?: Digest; from?: Digest } = {},
+    options: { to?: Digest; from?: Digest; actor?: string } = {},
   ): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await writing(this.db, async (tx) => {
       const f = await tx
         .selectFrom('fleets')
         .selectAll()
@@ -353,12 +420,20 @@ export class SqliteFleetStore implements FleetStore {
         })
         .where('name', '=', name)
         .execute();
-      await record(tx, {
-        time: at,
-        fleet: name,
-        kind: 'rollback',
-        detail: `${f.release} → ${prev.digest}: ${reason}`,
-      });
+      await record(
+        tx,
+        {
+          time: at,
+          fleet: name,
+          kind: 'rollback',
+          detail: `${f.release} → ${prev.digest}: ${reason}`,
+        },
+        {
+          actor: options.actor ?? (options.from !== undefined ? 'controller' : 'admin'),
+          subjects: [f.release, prev.digest],
+          detail: { from: f.release, to: prev.digest, reason },
+        },
+      );
     });
   }
 
@@ -368,8 +443,26 @@ export class SqliteFleetStore implements FleetStore {
     return (await q.execute()).map((r) => ({ ...r, seq: r.seq ?? 0 }));
   }
 
-  async note(fleet: string, kind: string, detail: string, at: number): Promise<void> {
-    await record(this.db, { time: at, fleet, kind, detail });
+  async note(
+    fleet: string,
+    kind: string,
+    detail: string,
+    at: number,
+    by: { actor?: string; subjects?: readonly string[]; detail?: Record<string, unknown> } = {},
+  ): Promise<void> {
+    await writing(this.db, (tx) =>
+      record(tx, { time: at, fleet, kind, detail }, { ...by, actor: by.actor ?? 'controller' }),
+    );
+  }
+
+  async append(drafts: readonly LedgerEntryDraft[]): Promise<number[]> {
+    if (drafts.length === 0) return [];
+    return writing(this.db, (tx) => appendEntries(tx, drafts));
+  }
+
+  /** The database handle, for the ledger's reads and checkpoints. */
+  get ledgerDb(): LedgerDb {
+    return this.db;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  encodeEntry,
+  leafHash,
+  openCheckpoint,
+  parseVkey,
+  verifyInclusion,
+  verifyLedger,
+  whatRan,
+  type LedgerEntry,
+  type LedgerExport,
+  type LedgerVerdict,
+  type RanInstance,
+  type StoredCheckpoint,
+} from '../../core/ledger/index.js';
+import { IngotError } from '../../domain/errors.js';
+import {
+  entries,
+  exportLedger,
+  inclusionProof,
+  latestCheckpoint,
+  type EntryQuery,
+} from './ledger.js';
+import { openLedgerReader } from './ledger-reader.js';
+
+/** An entry with its inclusion proof against a signed checkpoint, checked here. */
+export interface ProvenEntry {
+  readonly entry: LedgerEntry;
+  readonly checkpoint: StoredCheckpoint;
+  /** Base64 hashes, leaf to root (RFC 9162 §2.1.3). */
+  readonly proof: readonly string[];
+  readonly verified: boolean;
+}
+
+/**
+ * The auditor's view of a home's ledger, read-only, with the verifier key from
+ * `$INGOT_HOME/keys/ledger.vkey` unless one is given (a real audit brings its own).
+ */
+export class LedgerAudit {
+  private constructor(
+    private readonly reader: ReturnType<typeof openLedgerReader>,
+    readonly vkey: string,
+  ) {}
+
+  static open(home: string, vkeyFile?: string): LedgerAudit {
+    const file = vkeyFile ?? join(home, 'keys', 'ledger.vkey');
+    let vkey: string;
+    try {
+      vkey = readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new IngotError(
+        'E_LEDGER_NONE',
+        `no verifier key at ${file}: has \`ingot up\` run here?`,
+      );
+    }
+    return new LedgerAudit(openLedgerReader(join(home, 'state.db')), vkey);
+  }
+
+  get origin(): string {
+    return parseVkey(this.vkey).name;
+  }
+
+  entries(query: EntryQuery): Promise<LedgerEntry[]> {
+    return entries(this.reader.db, query);
+  }
+
+  /** Every entry, in order (what-ran and a full log need them all). */
+  async all(): Promise<LedgerEntry[]> {
+    const out: LedgerEntry[] = [];
+    for (;;) {
+      const page = await entries(this.reader.db, { from: out.length, limit: 10_000 });
+      out.push(...page);
+      if (page.length < 10_000) return out;
+    }
+  }
+
+  latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return latestCheckpoint(this.reader.db);
+  }
+
+  /** Entry `seq` with its inclusion proof against the latest checkpoint, verified. */
+  async prove(seq: number): Promise<ProvenEntry> {
+    const [entry] = await entries(this.reader.db, { from: seq, to: seq + 1 });
+    if (!entry) throw new IngotError('E_LEDGER_RANGE', `the ledger has no entry ${seq}`);
+    const checkpoint = await latestCheckpoint(this.reader.db);
+    if (!checkpoint || checkpoint.size <= seq)
+      throw new IngotError(
+        'E_LEDGER_UNANCHORED',
+        `entry ${seq} is not covered by a signed checkpoint yet: run \`ingot ledger checkpoint\``,
+      );
+    const proof = await inclusionProof(this.reader.db, seq, checkpoint.size);
+    const signed = openCheckpoint(checkpoint.note, parseVkey(this.vkey), this.origin);
+    // The stored body is canonical (decoding insists), so re-encoding gives its very bytes.
+    const body = encodeEntry(entry);
+    return {
+      entry,
+      checkpoint,
+      proof: proof.map((h) => Buffer.from(h).toString('base64')),
+      verified: verifyInclusion(leafHash(body), seq, signed.size, proof, signed.root),
+    };
+  }
+
+  export(): Promise<LedgerExport> {
+    return exportLedger(this.reader.db, { origin: this.origin, vkey: this.vkey });
+  }
+
+  async verify(options: { trusted?: string; from?: LedgerExport } = {}): Promise<LedgerVerdict> {
+    const ledger = options.from ?? (await this.export());
+    return verifyLedger(ledger, {
+      vkey: this.vkey,
+      ...(options.trusted !== undefined && { trusted: options.trusted }),
+    });
+  }
+
+  /** The instances that ran at `at`, each with proofs of the entries that say so. */
+  async whatRan(at: number, fleet?: string): Promise<(RanInstance & { proofs: ProvenEntry[] })[]> {
+    const ran = whatRan(await this.all(), at, fleet);
+    const out = [];
+    for (const r of ran) {
+      const proofs = [];
+      for (const e of [r.started, ...(r.admission ? [r.admission] : [])])
+        proofs.push(await this.prove(e.seq).catch(() => null));
+      out.push({ ...r, proofs: proofs.filter((p): p is ProvenEntry => p !== null) });
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.reader.close();
+  }
+}
