@@ -194,18 +194,23 @@ describe('integrity: drift and access are detected, and end in replacement', () 
     );
   }, 60_000);
 
-  it('a binary swapped for an identical copy: the running program is no longer the measured file', async () => {
+  it('a binary swapped for an identical copy: a change, though it reads as measured', async () => {
     const v = await serving('tamper');
     const busybox = join(rootfsOf(v.artifact), 'bin/busybox');
     // Same bytes, mode and owner, renamed into place (made outside the rootfs, so nothing
-    // else changes in it): only the running process can tell, as it runs a deleted file.
+    // else changes in it). A check of the path alone would find it as measured; the running
+    // program is now a deleted file. Nothing may write to a rootfs: the swap is drift.
     const copy = join(home, 'busybox.copy');
     copyFileSync(busybox, copy);
     chmodSync(copy, statSync(busybox).mode & 0o7777);
     renameSync(copy, busybox);
-    const { evidence } = await replaced('tamper', v, 'exec');
+    const { evidence } = await replaced('tamper', v, 'files');
     expect(evidence).toContainEqual(
-      expect.objectContaining({ detector: 'exec', path: '/bin/busybox', actual: 'a deleted file' }),
+      expect.objectContaining({
+        detector: 'files',
+        path: '/bin/busybox',
+        expected: 'no change on disk',
+      }),
     );
   }, 30_000);
 

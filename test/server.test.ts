@@ -472,7 +472,66 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
         expect(alive(f).length).toBeLessThanOrEqual(3);
       },
     );
+    // Repaving never stops by itself: the fleet goes, so that later tests see a still world.
+    const none = writeFleet('pave-0', [
+      'name: pave',
+      'artifact: hello:1.0.0',
+      'replicas: 0',
+      'progressDeadline: 5s',
+      'maxInstanceAge: 10s',
+    ]);
+    expect(cli('deploy', none).code).toBe(0);
+    await watch(
+      'pave',
+      (f) => f.instances.length === 0,
+      () => undefined,
+    );
   }, 120_000);
+
+  it('backs an artifact volume with a shared source when the fleet names one', async () => {
+    const bad = cli(
+      'deploy',
+      writeFleet('vol-bad', [
+        'name: vol',
+        'artifact: hello:1.0.0',
+        'replicas: 1',
+        'volumes: { nosuch: { source: common } }',
+      ]),
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /volumes\.nosuch: hello:1\.0\.0 declares no volume[\s\S]*E_FLEET_INVALID/,
+    );
+    const file = writeFleet('vol', [
+      'name: vol',
+      'artifact: hello:1.0.0',
+      'replicas: 1',
+      'volumes: { data: { source: common } }',
+    ]);
+    expect(cli('deploy', file, '--wait').code).toBe(0);
+    const [i] = status().find((f) => f.name === 'vol')!.instances;
+    const { pid } = JSON.parse(runcIn(home, 'state', i!.id).out) as { pid: number };
+    expect(readFileSync(`/proc/${pid}/mountinfo`, 'utf8')).toContain(
+      `${join(home, 'volumes', '_shared', 'common')} /var/lib/hello `,
+    );
+    // Scaled to nothing (the same release: only how many changes), and gone.
+    expect(
+      cli(
+        'deploy',
+        writeFleet('vol-0', [
+          'name: vol',
+          'artifact: hello:1.0.0',
+          'replicas: 0',
+          'volumes: { data: { source: common } }',
+        ]),
+      ).code,
+    ).toBe(0);
+    await watch(
+      'vol',
+      (f) => f.instances.length === 0,
+      () => undefined,
+    );
+  }, 60_000);
 
   it('down keeps instances running; down --stop-instances leaves nothing behind', () => {
     const running = status()

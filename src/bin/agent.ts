@@ -15,8 +15,8 @@ import {
 } from '../adapters/integrity/proc.js';
 import { watchRootfs } from '../adapters/integrity/watch-rootfs.js';
 import { collectRootfs, discardRootfs, materialiseRootfs } from '../adapters/rootfs/materialise.js';
-import { observePath, scanTree } from '../adapters/rootfs/scan.js';
-import { diffTree } from '../core/integrity/diff.js';
+import { observePath } from '../adapters/rootfs/scan.js';
+import { createVerifier } from '../adapters/integrity/verify-tree.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { RuncRuntime } from '../adapters/runc/runc.js';
 import { Agent } from '../services/agent.js';
@@ -63,6 +63,7 @@ export function makeTrust(options: {
 
 /** Composition root of the host agent: runc, CNI, the rootfs cache, the store. */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
+  const verifier = createVerifier();
   const { home } = options;
   const store = await OciLayoutStore.open(join(home, 'store'));
   const bridge = options.bridge ?? 'ingot0';
@@ -93,8 +94,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     integrity: {
       watch: watchRootfs,
       observe: observePath,
-      verifyTree: (root, measurement, allowed) =>
-        Promise.resolve(diffTree(measurement, scanTree(root), allowed)),
+      // One pool of hashing workers for every full verification, reused (unref'd while idle).
+      verifyTree: (root, measurement, allowed) => verifier.verify(root, measurement, { allowed }),
+      close: () => verifier.close(),
       processes: scanProcesses,
       mountinfo: readMountinfo,
       maps: readMaps,

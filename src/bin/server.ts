@@ -128,11 +128,24 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   const fleets = await SqliteFleetStore.open(join(home, 'state.db'));
   const signing = ledgerKey(home);
   const checkpointer = new Checkpointer(signing.privateKey, signing.origin);
-  const recorder = new LedgerRecorder({
-    append: (drafts) => fleets.append(drafts),
-    checkpoint: () => checkpointer.checkpoint(fleets.ledgerDb, Date.now()),
-    onError: (err) => logger.error({ err }, 'ledger append failed; kept queued'),
+  const recorder = new LedgerRecorder(
+    {
+      append: (drafts) => fleets.append(drafts),
+      checkpoint: () => checkpointer.checkpoint(fleets.ledgerDb, Date.now()),
+      onError: (err) => logger.error({ err }, 'ledger append failed; kept queued'),
+    },
+    {
+      everyMs: 10_000,
+      everyEntries: 1000,
+      batchMs: 100,
+      outbox: join(home, 'ledger-outbox.jsonl'),
+    },
+  );
+  const replayed = await recorder.recover().catch((err: unknown) => {
+    logger.error({ err }, 'ledger events of the last run not recorded yet; kept queued');
+    return 0;
   });
+  if (replayed > 0) logger.info({ replayed }, 'ledger events of the last run recorded');
   const me = `server@${hostname()}`;
   const started = Date.now();
   if (signing.created)
@@ -371,10 +384,12 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
           `${id} by ${access.who}: ${access.reason} (${access.command}; for at most ${access.ttlMs / 1000} s)`,
           Date.now(),
           {
-            actor: access.who,
+            // The token authenticates; the user name is what the client claims.
+            actor: 'admin',
+            instance: id,
             subjects: [instance.artifact],
             detail: {
-              instance: id,
+              who: access.who,
               reason: access.reason,
               command: access.command,
               ttlSeconds: access.ttlMs / 1000,
@@ -390,8 +405,9 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
           throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${JSON.stringify(id)}`);
         agent.closeDebug(id);
         await fleets.note(instance.fleet, 'break-glass-close', `${id}: replaced now`, Date.now(), {
+          actor: 'admin',
+          instance: id,
           subjects: [instance.artifact],
-          detail: { instance: id },
         });
         tick();
         return { id, closed: true };

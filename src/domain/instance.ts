@@ -10,6 +10,8 @@ export interface DesiredInstance {
   readonly release?: string;
   /** Environment over the image's, by name. */
   readonly env?: readonly (readonly [string, string])[];
+  /** Artifact volume name → shared host volume, instead of the fleet's own. */
+  readonly volumes?: readonly (readonly [string, string])[];
   readonly resources?: {
     readonly memoryBytes?: number;
     readonly cpus?: number;

@@ -25,6 +25,8 @@ export interface FleetRecord {
 }
 
 export interface StepUpdate {
+  /** The step it moves from: if the rollout is elsewhere by now, nothing is written. */
+  readonly from: number;
   readonly step: number;
   readonly stepStartedAt: number;
   readonly stepReadyAt: number | null;
@@ -95,7 +97,12 @@ export interface FleetStore {
     kind: string,
     detail: string,
     at: number,
-    by?: { actor?: string; subjects?: readonly string[]; detail?: Record<string, unknown> },
+    by?: {
+      actor?: string;
+      instance?: string;
+      subjects?: readonly string[];
+      detail?: Record<string, unknown>;
+    },
   ): Promise<void>;
   /** Append events to the ledger that no other write records (instances, admission). */
   append(drafts: readonly LedgerEntryDraft[]): Promise<number[]>;

@@ -40,7 +40,7 @@ import { openArtifact, type Artifact } from './artifact.js';
 import type { LoadedPolicy } from './policy.js';
 import { readSpecFile } from './spec-file.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
-import { IntegrityMonitor, type IntegrityDeps } from './integrity.js';
+import { IntegrityMonitor, type DriftFinding, type IntegrityDeps } from './integrity.js';
 import { verifyArtifact } from './verify.js';
 
 export interface AgentDeps {
@@ -117,6 +117,7 @@ interface Tracked {
 }
 
 const STATE_VERSION = 1;
+const VOLUME_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 /** Evidence kept per instance: the first findings say the most. */
 const MAX_EVIDENCE = 20;
 
@@ -171,11 +172,7 @@ export class Agent {
    * Drift or access: the instances are tainted (the controller replaces them; nothing is
    * repaired in place), and a changed shared rootfs is moved aside for good.
    */
-  private taint(finding: {
-    readonly ids: readonly string[];
-    readonly evidence: readonly Evidence[];
-    readonly rootfs?: Digest;
-  }): void {
+  private taint(finding: DriftFinding): void {
     let changed = false;
     for (const id of finding.ids) {
       const t = this.tracked.get(id);
@@ -196,16 +193,14 @@ export class Agent {
       });
     }
     if (finding.rootfs !== undefined && this.deps.discardRootfs) {
-      const from = this.tracked.get(finding.ids[0] ?? '')?.rootfs;
-      if (from !== undefined) {
-        try {
-          const to = this.deps.discardRootfs(finding.rootfs, from);
-          this.monitor?.moved(from, to);
-          for (const t of this.tracked.values()) if (t.rootfs === from) t.rootfs = to;
-          changed = true;
-        } catch {
-          // Not moved: its instances are tainted all the same, and replaced.
-        }
+      const from = finding.rootfs.folder;
+      try {
+        const to = this.deps.discardRootfs(finding.rootfs.artifact, from);
+        this.monitor?.moved(from, to);
+        for (const t of this.tracked.values()) if (t.rootfs === from) t.rootfs = to;
+        changed = true;
+      } catch {
+        // Not moved: its instances are tainted all the same, and replaced.
       }
     }
     if (changed) this.persist();
@@ -256,6 +251,13 @@ export class Agent {
             'E_FLEET_NAME',
             `${JSON.stringify(d.fleet)} is not a valid fleet name`,
           );
+        // Volume sources name folders under $INGOT_HOME: nothing that could climb out.
+        for (const [name, source] of d.volumes ?? [])
+          if (!VOLUME_NAME.test(name) || !VOLUME_NAME.test(source))
+            throw new IngotError(
+              'E_VOLUME_NAME',
+              `${JSON.stringify(name)} → ${JSON.stringify(source)} is not a valid volume mapping`,
+            );
         seen.add(d.id);
       }
       const wanted = new Set(desired.map((d) => d.id));
@@ -375,6 +377,7 @@ export class Agent {
       return;
     }
 
+    let watched: string | null = null;
     try {
       const artifact = await openArtifact(this.deps.store, d.artifact);
       const mountPoints = [
@@ -384,6 +387,17 @@ export class Agent {
       ];
       const materialised = await this.deps.materialise(artifact, mountPoints);
       const { rootfs } = materialised;
+      watched = rootfs;
+      // Watched before anything runs from it; verified first if it was made earlier.
+      await this.monitor?.ready(
+        {
+          artifact: d.artifact,
+          rootfs,
+          measurement: artifact.measurement.entries,
+          allowed: new Set(materialised.mountPoints ?? []),
+        },
+        { verified: materialised.reused !== true },
+      );
       const image = artifact.config.config ?? {};
       const user = resolveUser(
         image.User,
@@ -393,8 +407,20 @@ export class Agent {
       if (!user.ok) throw new IngotError('E_INSTANCE_USER', user.problem);
 
       const volumes: Record<string, string> = {};
+      const shared = new Map(d.volumes ?? []);
+      for (const name of shared.keys())
+        if (!artifact.runtime.volumes.some((v) => v.name === name))
+          throw new IngotError(
+            'E_VOLUME_UNKNOWN',
+            `the artifact declares no volume ${JSON.stringify(name)}`,
+          );
       for (const v of artifact.runtime.volumes) {
-        const dir = join(this.deps.home, 'volumes', d.fleet, v.name);
+        const source = shared.get(v.name);
+        // Names are checked by the fleet schema; "_shared" cannot be a fleet name.
+        const dir =
+          source === undefined
+            ? join(this.deps.home, 'volumes', d.fleet, v.name)
+            : join(this.deps.home, 'volumes', '_shared', source);
         if (!existsSync(dir)) {
           mkdirSync(dir, { recursive: true, mode: 0o700 });
           chownSync(dir, user.uid, user.gid);
@@ -457,10 +483,11 @@ export class Agent {
           allowed: new Set(t.addedMountPoints),
           config: spec,
         },
-        { verified: materialised.reused !== true },
+        { verified: true },
       );
       this.persist();
     } catch (err) {
+      if (watched !== null) this.monitor?.forget(watched);
       await this.deps.runtime.delete(d.id, true).catch(() => undefined);
       await release();
       t.state = 'failed';
@@ -718,6 +745,7 @@ export class Agent {
     await this.applying;
     await this.verifying;
     this.monitor?.close();
+    await this.deps.integrity?.close?.();
   }
 
   /**
@@ -750,6 +778,12 @@ export class Agent {
     if (!t || (t.state !== 'starting' && t.state !== 'healthy' && t.state !== 'unhealthy'))
       throw new IngotError('E_INSTANCE_NOT_FOUND', `no running instance ${JSON.stringify(id)}`);
     const now = this.deps.now();
+    // One session per instance, never extended: the TTL bounds how long it is held.
+    if (t.heldUntil !== undefined)
+      throw new IngotError(
+        'E_DEBUG_HELD',
+        `a session on ${id} is open until ${t.heldUntil}; it is replaced after that`,
+      );
     this.taint({
       ids: [id],
       evidence: [

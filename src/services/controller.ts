@@ -205,6 +205,11 @@ export class Controller {
           ? `${i.id}: ${e.detector} ${e.path}: expected ${e.expected}, found ${e.actual}${more > 0 ? ` (+${more} more)` : ''}; replacing it`
           : `${i.id}: tainted; replacing it`,
         now,
+        {
+          instance: i.id,
+          subjects: [i.artifact],
+          detail: { evidence: i.evidence?.slice(0, 5) ?? [] },
+        },
       );
     }
   }
@@ -266,6 +271,9 @@ export class Controller {
       artifact,
       ...(release !== undefined && { release }),
       env: Object.entries(spec.env),
+      ...(Object.keys(spec.volumes ?? {}).length > 0 && {
+        volumes: Object.entries(spec.volumes).map(([name, v]) => [name, v.source] as const),
+      }),
       resources: {
         ...(spec.resources.memory !== undefined && { memoryBytes: spec.resources.memory }),
         ...(spec.resources.cpus !== undefined && { cpus: spec.resources.cpus }),
@@ -298,8 +306,9 @@ export class Controller {
     const spec = fleet.spec as FleetSpec;
     const shape = shapeOf(fleet);
     const minReadyMs = spec.minReadySeconds * 1000;
+    // Tainted instances are on their way out: they count neither for nor against a shape.
     const live = mine
-      .filter((i) => LIVE.has(i.state))
+      .filter((i) => LIVE.has(i.state) && i.integrity !== 'tainted')
       .map((i) => {
         const v = toView(i, now);
         return {
@@ -347,7 +356,12 @@ export class Controller {
         return fleets.setStep(
           fleet.name,
           fleet.release,
-          { step: fleet.step, stepStartedAt: fleet.stepStartedAt, stepReadyAt: now },
+          {
+            from: fleet.step,
+            step: fleet.step,
+            stepStartedAt: fleet.stepStartedAt,
+            stepReadyAt: now,
+          },
           now,
           {
             kind: 'step-reached',
@@ -362,7 +376,7 @@ export class Controller {
         return fleets.setStep(
           fleet.name,
           fleet.release,
-          { step: fleet.step + 1, stepStartedAt: now, stepReadyAt: null },
+          { from: fleet.step, step: fleet.step + 1, stepStartedAt: now, stepReadyAt: null },
           now,
           { kind: 'step', detail: next.label },
         );
@@ -388,9 +402,11 @@ export function shapeOf(fleet: FleetRecord): RolloutShape {
 
 const LIVE = new Set(['pending', 'starting', 'healthy', 'unhealthy']);
 
-/** A plan on hold: dead instances are still cleaned up, nothing is started or replaced. */
+/** A plan on hold: dead and tainted instances still go; nothing is started or replaced. */
 function held(p: Plan): Plan {
-  const stop = p.stop.filter((s) => s.reason === 'gone');
+  // Dead instances are cleaned up, and tainted ones still go: the guard holds back churn,
+  // never the eviction of an instance that drifted or was accessed.
+  const stop = p.stop.filter((s) => s.reason === 'gone' || s.reason === 'tainted');
   const stopping = new Set(stop.map((s) => s.id));
   return {
     start: [],

@@ -5,10 +5,24 @@ import { IngotError } from '../domain/errors.js';
 export const DEFAULT_DEBUG_TTL_S = 900;
 const MAX_DEBUG_TTL_S = 86_400;
 
+// The record of a session must always fit in the ledger: every field is bounded, and
+// nothing that could garble a log line (control characters) gets in.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const printable = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !CONTROL.test(s), 'no control characters');
+
 const request = z.strictObject({
-  reason: z.string().trim().min(1, 'a reason is required').max(1000),
-  who: z.string().min(1).max(200),
-  command: z.array(z.string().max(4096)).min(1).max(64),
+  reason: printable(1000).trim().min(1, 'a reason is required'),
+  who: printable(200).min(1),
+  command: z
+    .array(printable(1024))
+    .min(1)
+    .max(32)
+    .refine((args) => args.join(' ').length <= 4096, 'at most 4096 characters in all'),
   ttlSeconds: z.number().int().min(1).max(MAX_DEBUG_TTL_S).default(DEFAULT_DEBUG_TTL_S),
 });
 

@@ -4,6 +4,7 @@ import { IngotError } from '../domain/errors.js';
 import type { FleetRecord, FleetStore } from '../ports/fleet-store.js';
 import type { Store } from '../ports/store.js';
 import type { LoadedPolicy } from './policy.js';
+import { openArtifact } from './artifact.js';
 import { verifyArtifact } from './verify.js';
 
 export interface DeployDeps {
@@ -64,6 +65,13 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
       ].join('; ')}`,
       { details: { problems: report.problems, reasons: report.decision.reasons } },
     );
+  const declared = (await openArtifact(deps.store, descriptor.digest)).runtime.volumes;
+  for (const name of Object.keys(spec.volumes))
+    if (!declared.some((v) => v.name === name))
+      throw new IngotError(
+        'E_FLEET_INVALID',
+        `volumes.${name}: ${spec.artifact} declares no volume ${JSON.stringify(name)} (it has ${declared.map((v) => v.name).join(', ') || 'none'})`,
+      );
   const now = deps.now();
   const release = releaseDigest(descriptor.digest, spec);
   return deps.fleets.deploy(

@@ -5,16 +5,20 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { observePath, scanTree } from '../adapters/rootfs/scan.js';
 import { diffTree } from '../core/integrity/diff.js';
 import type { Digest } from '../domain/digest.js';
-import type { Evidence } from '../domain/instance.js';
 import type { MeasuredEntry } from '../domain/measurement.js';
-import { IntegrityMonitor, type IntegrityDeps, type MonitoredInstance } from './integrity.js';
+import {
+  IntegrityMonitor,
+  type DriftFinding,
+  type IntegrityDeps,
+  type MonitoredInstance,
+} from './integrity.js';
 
 const ART = `sha256:${'a'.repeat(64)}` as Digest;
 const HEALTHY_MOUNTS = '1 0 8:1 /x / ro,relatime - ext4 /dev/sda1 rw\n';
 
 /** A monitor over a real folder, with the file events and /proc facts in the test's hands. */
 function setup() {
-  const findings: { ids: readonly string[]; evidence: readonly Evidence[]; rootfs?: Digest }[] = [];
+  const findings: DriftFinding[] = [];
   const watchers: ((paths: string[]) => void)[] = [];
   const world = {
     mountinfo: HEALTHY_MOUNTS,
@@ -66,25 +70,36 @@ describe('the integrity monitor', () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('checks changed paths against the measurement, and reports a changed rootfs once', () => {
+  it('reports any change to a rootfs, with what differs, once per rootfs', () => {
     const { monitor, findings, watchers } = setup();
     monitor.track(instance, { verified: true });
     monitor.track({ ...instance, id: 'web-2', pid: 11 }, { verified: true });
     expect(watchers).toHaveLength(1); // one watch per rootfs, however many instances
-    watchers[0]!(['/tmp', '/bin/app']); // a host mount point, and an unchanged file
-    expect(findings).toEqual([]);
     expect(monitor.integrityOf('web-1')).toBe('verified');
 
     writeFileSync(join(root, 'bin/app'), 'trojan!');
     watchers[0]!(['/bin/app']);
     watchers[0]!(['/bin/app']); // the same rootfs again: already reported
     expect(findings).toHaveLength(1);
-    expect(findings[0]).toMatchObject({ ids: ['web-1', 'web-2'], rootfs: ART });
+    expect(findings[0]).toMatchObject({ ids: ['web-1', 'web-2'], rootfs: { artifact: ART } });
     // Same size: only the content tells.
     expect(findings[0]!.evidence.map((e) => [e.detector, e.path, e.expected])).toEqual([
       ['files', '/bin/app', expect.stringMatching(/^sha256 [0-9a-f]{64}$/)],
     ]);
     expect(monitor.integrityOf('web-1')).toBe('unchecked');
+  });
+
+  it('reports a change even when the path reads as measured again (written, run, restored)', () => {
+    const { monitor, findings, watchers } = setup();
+    monitor.track(instance, { verified: true });
+    watchers[0]!(['/bin/app']);
+    expect(findings[0]?.evidence).toEqual([
+      expect.objectContaining({
+        detector: 'files',
+        path: '/bin/app',
+        expected: 'no change on disk',
+      }),
+    ]);
   });
 
   it('finds what changed while nobody watched, by a full verification', async () => {
@@ -112,6 +127,8 @@ describe('the integrity monitor', () => {
     expect(findings[0]?.evidence.map((e) => [e.detector, e.path, e.actual])).toEqual([
       ['process', '/tmp/x', 'pid 20 entered from outside (parent 1)'],
       ['mounts', '/', 'rw'],
+      ['mounts', '/', 'changed or gone'],
+      ['mounts', '/', 'ext4 relatime,rw'],
       ['exec', '/tmp/x', 'not in the artifact'],
       ['exec', '/tmp/x', 'not in the artifact'],
     ]);

@@ -1,11 +1,18 @@
 import { diffEntry, type Drift, type ObservedEntry } from '../core/integrity/diff.js';
-import { checkMounts, parseMountinfo, type ExpectedMounts } from '../core/integrity/mounts.js';
+import {
+  checkMounts,
+  compareMounts,
+  parseMountinfo,
+  type ExpectedMounts,
+  type MountEntry,
+} from '../core/integrity/mounts.js';
 import {
   executableMappings,
   foreignProcesses,
   type ProcessView,
 } from '../core/integrity/processes.js';
 import type { Digest } from '../domain/digest.js';
+import { IngotError } from '../domain/errors.js';
 import type { Evidence } from '../domain/instance.js';
 import type { MeasuredEntry } from '../domain/measurement.js';
 
@@ -29,6 +36,15 @@ export interface FileId {
   readonly ino: number;
 }
 
+/** What was found, about which instances; `rootfs` when a shared rootfs itself changed. */
+export interface DriftFinding {
+  readonly ids: readonly string[];
+  readonly evidence: readonly Evidence[];
+  readonly rootfs?: { readonly artifact: Digest; readonly folder: string };
+}
+
+export class IntegrityError extends IngotError<'E_ROOTFS_DRIFT'> {}
+
 /** The host facts the monitor reads; adapters in production, the same in tests. */
 export interface IntegrityDeps {
   readonly watch: (
@@ -50,15 +66,13 @@ export interface IntegrityDeps {
   /** Identity of a rootfs file (lstat), or null if there is none. */
   readonly fileId: (root: string, path: string) => FileId | null;
   readonly now: () => Date;
+  /** Release what the host side holds (hashing workers). */
+  readonly close?: () => Promise<void>;
   /**
    * Drift was found. `rootfs` names the artifact whose shared rootfs was changed: every
    * instance on it is tainted and the folder must not be used again.
    */
-  readonly onDrift: (finding: {
-    readonly ids: readonly string[];
-    readonly evidence: readonly Evidence[];
-    readonly rootfs?: Digest;
-  }) => void;
+  readonly onDrift: (finding: DriftFinding) => void;
 }
 
 interface WatchedRootfs {
@@ -93,42 +107,77 @@ export class IntegrityMonitor {
   /** Each artifact's measurement by path, built once, kept while an instance runs it. */
   private readonly measured = new Map<Digest, ReadonlyMap<string, MeasuredEntry>>();
   private readonly rootfs = new Map<string, WatchedRootfs>();
+  /** Each instance's mount table when it started, checked then against its config. */
+  private readonly mounts = new Map<string, MountEntry[]>();
   /** Milliseconds spent checking so far (for /metrics: what monitoring costs). */
   private busyMs = 0;
 
   constructor(private readonly deps: IntegrityDeps) {}
 
   /**
-   * Start checking an instance. Its rootfs is watched from its first instance on; one that
-   * was not verified just now (reused from an earlier start, or after a restart) is
-   * verified in full first, since it was not watched meanwhile.
+   * Watch a rootfs before anything runs from it, and verify it in full first unless it was
+   * verified just now: a rootfs taken from an earlier start was not watched meanwhile.
+   * Throws if it drifted (it is then discarded through `onDrift`).
+   */
+  async ready(
+    r: Pick<MonitoredInstance, 'artifact' | 'rootfs' | 'measurement' | 'allowed'>,
+    options: { verified: boolean },
+  ): Promise<void> {
+    const w = this.watchRootfs(r, options.verified);
+    if (!w.verified) await this.verifyRootfs(r.rootfs);
+    if (w.discarded || !w.verified)
+      throw new IntegrityError(
+        'E_ROOTFS_DRIFT',
+        `the rootfs of ${r.artifact} differs from its measurement: it is discarded, and made again from verified blobs`,
+      );
+  }
+
+  /** A rootfs that `ready` watched for a start that did not happen, unless in use. */
+  forget(rootfs: string): void {
+    if ([...this.instances.values()].some((i) => i.rootfs === rootfs)) return;
+    this.rootfs.get(rootfs)?.watch.close();
+    this.rootfs.delete(rootfs);
+  }
+
+  private watchRootfs(
+    r: Pick<MonitoredInstance, 'artifact' | 'rootfs' | 'measurement' | 'allowed'>,
+    verified: boolean,
+  ): WatchedRootfs {
+    let byPath = this.measured.get(r.artifact);
+    if (!byPath)
+      this.measured.set(r.artifact, (byPath = new Map(r.measurement.map((e) => [e.path, e]))));
+    const known = this.rootfs.get(r.rootfs);
+    if (known) return known;
+    const entry: WatchedRootfs = {
+      root: r.rootfs,
+      artifact: r.artifact,
+      byPath,
+      measurement: r.measurement,
+      allowed: r.allowed,
+      discarded: false,
+      verified,
+      watch: this.deps.watch(
+        r.rootfs,
+        (paths) => this.onPaths(r.rootfs, paths),
+        // Events may have been lost: only a full check can say what changed.
+        () => void this.verifyRootfs(r.rootfs),
+      ),
+    };
+    this.rootfs.set(r.rootfs, entry);
+    return entry;
+  }
+
+  /**
+   * Start checking an instance (its rootfs normally watched already by `ready`). One
+   * adopted after a restart is verified in full, since nothing watched it meanwhile.
    */
   track(i: MonitoredInstance, options: { verified: boolean }): void {
     this.instances.set(i.id, i);
-    let byPath = this.measured.get(i.artifact);
-    if (!byPath)
-      this.measured.set(i.artifact, (byPath = new Map(i.measurement.map((e) => [e.path, e]))));
-    if (this.rootfs.has(i.rootfs)) return;
-    const entry: WatchedRootfs = {
-      root: i.rootfs,
-      artifact: i.artifact,
-      byPath,
-      measurement: i.measurement,
-      allowed: i.allowed,
-      discarded: false,
-      verified: options.verified,
-      watch: this.deps.watch(
-        i.rootfs,
-        (paths) => this.onPaths(i.rootfs, paths),
-        (err) => {
-          // Events may be lost: only a full check can say what changed.
-          void this.verifyRootfs(i.rootfs).catch(() => undefined);
-          void err;
-        },
-      ),
-    };
-    this.rootfs.set(i.rootfs, entry);
-    if (!options.verified) void this.verifyRootfs(i.rootfs).catch(() => undefined);
+    // The mount table as runc made it, before anything else could touch it.
+    const table = this.deps.mountinfo(i.pid);
+    if (table !== null) this.mounts.set(i.id, parseMountinfo(table));
+    const w = this.watchRootfs(i, options.verified);
+    if (!w.verified) void this.verifyRootfs(i.rootfs);
   }
 
   /** verified: its rootfs was verified and has not changed since; else unchecked. */
@@ -142,6 +191,7 @@ export class IntegrityMonitor {
     const i = this.instances.get(id);
     if (!i) return;
     this.instances.delete(id);
+    this.mounts.delete(id);
     const others = [...this.instances.values()];
     if (!others.some((o) => o.artifact === i.artifact)) this.measured.delete(i.artifact);
     if (!others.some((o) => o.rootfs === i.rootfs)) {
@@ -165,6 +215,7 @@ export class IntegrityMonitor {
     for (const w of this.rootfs.values()) w.watch.close();
     this.rootfs.clear();
     this.instances.clear();
+    this.mounts.clear();
     this.measured.clear();
   }
 
@@ -177,18 +228,26 @@ export class IntegrityMonitor {
     drifts: readonly { path: string; expected: string; actual: string }[],
   ): Evidence[] {
     const time = this.deps.now().toISOString();
-    return drifts
-      .slice(0, MAX_EVIDENCE)
-      .map((d) => ({ detector, path: d.path, expected: d.expected, actual: d.actual, time }));
+    return drifts.slice(0, MAX_EVIDENCE).map((d) => ({
+      detector,
+      path: bounded(d.path),
+      expected: bounded(d.expected),
+      actual: bounded(d.actual),
+      time,
+    }));
   }
 
-  private reportRootfs(w: WatchedRootfs, detector: Evidence['detector'], drifts: Drift[]): void {
-    if (drifts.length === 0 || w.discarded) return;
+  private reportRootfs(
+    w: WatchedRootfs,
+    detector: Evidence['detector'],
+    findings: readonly { path: string; expected: string; actual: string }[],
+  ): void {
+    if (findings.length === 0 || w.discarded) return;
     w.discarded = true;
     this.deps.onDrift({
       ids: this.onRootfs(w.root),
-      evidence: this.evidence(detector, drifts.map(describeDrift)),
-      rootfs: w.artifact,
+      evidence: this.evidence(detector, findings),
+      rootfs: { artifact: w.artifact, folder: w.root },
     });
   }
 
@@ -236,18 +295,42 @@ export class IntegrityMonitor {
       } else if (!observed) drifts.push({ kind: 'removed', path, expected: expected.type });
       else drifts.push(...diffEntry(expected, observed));
     }
-    this.reportRootfs(w, 'files', drifts);
+    // Nothing may write to a rootfs: a change that reads as measured again (written, run,
+    // restored; or renamed over with an identical copy) is a change all the same.
+    const findings = drifts.map(describeDrift);
+    if (findings.length === 0)
+      findings.push({
+        path: paths[0] ?? '/',
+        expected: 'no change on disk',
+        actual: `changed on disk (${paths.length} path(s)), though it reads as measured now`,
+      });
+    this.reportRootfs(w, 'files', findings);
   }
 
   private async verifyRootfs(root: string): Promise<Drift[]> {
     const w = this.rootfs.get(root);
     if (!w) return [];
     const t0 = performance.now();
-    const drifts = await this.deps
-      .verifyTree(root, w.measurement, w.allowed)
-      .finally(() => (this.busyMs += performance.now() - t0));
+    let drifts: Drift[];
+    try {
+      drifts = await this.deps.verifyTree(root, w.measurement, w.allowed);
+    } catch (err) {
+      // Fail closed: a tree that cannot be verified (a path too long to open, a file that
+      // keeps changing) is not a tree that can be trusted.
+      drifts = [
+        {
+          kind: 'changed',
+          path: '/',
+          field: 'type',
+          expected: 'a verifiable tree',
+          actual: err instanceof Error ? err.message : 'unverifiable',
+        },
+      ];
+    } finally {
+      this.busyMs += performance.now() - t0;
+    }
     if (drifts.length === 0) w.verified = true;
-    this.reportRootfs(w, 'files-full', drifts);
+    this.reportRootfs(w, 'files-full', drifts.map(describeDrift));
     return drifts;
   }
 
@@ -285,9 +368,36 @@ export class IntegrityMonitor {
           ]),
         );
       }
-      const table = this.deps.mountinfo(i.pid);
-      if (table !== null)
-        found.push(...this.evidence('mounts', checkMounts(i.config, parseMountinfo(table))));
+      for (const p of all)
+        if (p.pidNs === init.pidNs && p.mntNs !== init.mntNs)
+          found.push(
+            ...this.evidence('process', [
+              {
+                path: `pid ${p.pid}`,
+                expected: "the instance's mount namespace",
+                actual: 'another mount namespace',
+              },
+            ]),
+          );
+      for (const p of all)
+        if ((p.tracer ?? 0) !== 0 && (p.pid === init.pid || p.pidNs === init.pidNs))
+          found.push(
+            ...this.evidence('process', [
+              { path: `pid ${p.pid}`, expected: 'not traced', actual: `traced by pid ${p.tracer}` },
+            ]),
+          );
+      const text = this.deps.mountinfo(i.pid);
+      if (text !== null) {
+        const table = parseMountinfo(text);
+        const baseline = this.mounts.get(i.id);
+        if (baseline === undefined) this.mounts.set(i.id, table);
+        found.push(
+          ...this.evidence('mounts', [
+            ...checkMounts(i.config, table),
+            ...(baseline ? compareMounts(baseline, table) : []),
+          ]),
+        );
+      }
       for (const p of all)
         if (p.pidNs === init.pidNs) found.push(...this.checkExecutables(i, p.pid));
       if (found.length > 0) this.deps.onDrift({ ids: [i.id], evidence: found });
@@ -322,6 +432,16 @@ export class IntegrityMonitor {
           check(m.path, m.deleted, this.deps.mappedFile(pid, m.range));
     return this.evidence('exec', problems);
   }
+}
+
+/**
+ * Evidence strings come from what an attacker controls (file names, link targets): kept
+ * short, and without control characters, so that the record of them can always be written.
+ */
+function bounded(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 512 ? `${clean.slice(0, 509)}...` : clean;
 }
 
 function describeDrift(d: Drift): { path: string; expected: string; actual: string } {

@@ -1,4 +1,5 @@
-import type { LedgerEntryDraft } from '../core/ledger/index.js';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { makeEntry, type LedgerEntryDraft } from '../core/ledger/index.js';
 
 export interface LedgerRecorderDeps {
   /** Append a batch in one transaction (the fleet store's). */
@@ -14,7 +15,11 @@ export interface LedgerRecorderDeps {
  * fsync, however many instances changed at once. Checkpoints are signed every `everyMs`
  * or after `everyEntries` new entries, whichever comes first, and on demand.
  *
- * Nothing is dropped: a batch that fails to append stays queued and is tried again.
+ * Nothing is dropped: a batch that fails to append stays queued and is tried again, and
+ * with an `outbox` file every event is written there before it is queued (a line, into the
+ * page cache: it survives the process being killed) and replayed by `recover()` on the next
+ * start. A crash between an append's commit and the outbox's rewrite replays that batch
+ * once more: an event may then be recorded twice, never lost.
  */
 export class LedgerRecorder {
   private queue: LedgerEntryDraft[] = [];
@@ -25,15 +30,41 @@ export class LedgerRecorder {
 
   constructor(
     private readonly deps: LedgerRecorderDeps,
-    private readonly options: { everyMs: number; everyEntries: number; batchMs: number } = {
+    private readonly options: {
+      everyMs: number;
+      everyEntries: number;
+      batchMs: number;
+      outbox?: string;
+    } = {
       everyMs: 10_000,
       everyEntries: 1000,
       batchMs: 100,
     },
   ) {}
 
+  /** Append what the outbox holds from a run that ended before recording it. */
+  async recover(): Promise<number> {
+    const file = this.options.outbox;
+    if (file === undefined || !existsSync(file)) return 0;
+    const drafts: LedgerEntryDraft[] = [];
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (line === '') continue;
+      try {
+        drafts.push(admissible(JSON.parse(line) as LedgerEntryDraft));
+      } catch {
+        // A line cut short by the crash itself: nothing of it can be trusted.
+      }
+    }
+    this.queue.unshift(...drafts);
+    await this.flush();
+    return drafts.length;
+  }
+
   record(draft: LedgerEntryDraft): void {
-    this.queue.push(draft);
+    const entry = admissible(draft);
+    if (this.options.outbox !== undefined)
+      appendFileSync(this.options.outbox, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+    this.queue.push(entry);
     this.timer ??= setTimeout(() => {
       this.timer = null;
       void this.flush().catch(this.deps.onError);
@@ -50,6 +81,7 @@ export class LedgerRecorder {
       try {
         await this.deps.append(batch);
         this.sinceCheckpoint += batch.length;
+        this.rewriteOutbox();
       } catch (err) {
         this.queue = [...batch, ...this.queue];
         throw err;
@@ -75,9 +107,40 @@ export class LedgerRecorder {
     }
   }
 
+  /** The outbox now holds exactly what is still queued (written aside, then renamed). */
+  private rewriteOutbox(): void {
+    const file = this.options.outbox;
+    if (file === undefined) return;
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, this.queue.map((d) => `${JSON.stringify(d)}\n`).join(''), { mode: 0o600 });
+    renameSync(tmp, file);
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.flush();
+  }
+}
+
+/**
+ * A draft the log would refuse (too large, malformed) must not block every entry after it:
+ * it is replaced by a small entry that says what could not be recorded and why.
+ */
+function admissible(draft: LedgerEntryDraft): LedgerEntryDraft {
+  try {
+    makeEntry(0, draft);
+    return draft;
+  } catch (err) {
+    return {
+      time: draft.time,
+      actor: typeof draft.actor === 'string' ? draft.actor.slice(0, 200) : 'unknown',
+      kind: 'ledger-error',
+      subjects: [],
+      detail: {
+        kind: String(draft.kind).slice(0, 100),
+        error: (err instanceof Error ? err.message : String(err)).slice(0, 1000),
+      },
+    };
   }
 }

@@ -29,7 +29,7 @@ export async function promote(
   const moved = await fleets.setStep(
     name,
     fleet.release,
-    { step, stepStartedAt: options.now, stepReadyAt: null },
+    { from: fleet.step, step, stepStartedAt: options.now, stepReadyAt: null },
     options.now,
     {
       kind: 'promote',

@@ -23,9 +23,18 @@ export function scanProcesses(): ProcessView[] {
     const status = quiet(() => readFileSync(`/proc/${pid}/status`, 'latin1'));
     const pidNs = quiet(() => readlinkSync(`/proc/${pid}/ns/pid`));
     const mntNs = quiet(() => readlinkSync(`/proc/${pid}/ns/mnt`));
+    const netNs = quiet(() => readlinkSync(`/proc/${pid}/ns/net`));
     const ppid = status ? /^PPid:\s+(\d+)$/m.exec(status)?.[1] : undefined;
+    const tracer = status ? /^TracerPid:\s+(\d+)$/m.exec(status)?.[1] : undefined;
     if (ppid === undefined || pidNs === null || mntNs === null) continue;
-    out.push({ pid, ppid: Number(ppid), pidNs, mntNs });
+    out.push({
+      pid,
+      ppid: Number(ppid),
+      pidNs,
+      mntNs,
+      ...(netNs !== null && { netNs }),
+      tracer: Number(tracer ?? 0),
+    });
   }
   return out;
 }

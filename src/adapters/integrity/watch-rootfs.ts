@@ -1,55 +1,73 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { readdirSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
 
 export interface RootfsWatch {
   close(): void;
 }
 
 /**
- * Watch a materialised rootfs for any change: content, mode, owner, links, entries added
- * or removed. inotify is per inode, so a write through any path reaches it: the host path,
- * /proc/<pid>/root, or another bind mount of the same folder. Node's recursive watch
- * places one inotify watch per folder and file (about 21,000 for a 20,000-file tree,
- * within the default limit of this kernel).
+ * Watch a materialised rootfs for any change: content, mode, owner, links, entries added,
+ * removed, renamed or exchanged. Nothing legitimate ever writes to a rootfs after it is
+ * verified, so every event is reported, whatever the path reads like afterwards: a file
+ * written, run and restored, or a file renamed over with an identical copy, is still a
+ * change.
  *
- * Paths are delivered in batches, coalesced over one turn of the event loop, as image
- * paths ("/etc/passwd"). If the watch fails (the kernel's queue overflowed, a limit was
- * hit) `onError` is told: events may have been lost, and only a full check can say what
- * changed.
+ * One inotify watch per folder (not per file), through Node's plain `fs.watch`: a folder's
+ * watch reports every change to its entries by name (IN_MODIFY, IN_ATTRIB, IN_CREATE,
+ * IN_DELETE, IN_MOVED_FROM/TO) and to itself. Node's recursive mode is not used: on Linux
+ * it is a JavaScript layer that follows symlinks and drops events for names it has seen, so
+ * a symlink retargeted or a file swapped by rename would go unreported. inotify is per
+ * inode, so a write through the host path, /proc/<pid>/root or another bind mount all
+ * arrive. Symlinks are never followed when the tree is walked.
+ *
+ * Paths are delivered in batches, coalesced over one turn of the event loop, as image paths
+ * ("/etc/passwd"). If a watch fails (a limit was hit, the queue overflowed) `onError` is
+ * told: events may have been lost, and only a full check can say what changed.
  */
 export function watchRootfs(
   root: string,
   onPaths: (paths: string[]) => void,
   onError: (err: Error) => void,
 ): RootfsWatch {
+  const watchers: FSWatcher[] = [];
   let pending = new Set<string>();
   let scheduled = false;
-  let watcher: FSWatcher | null = null;
+  let closed = false;
   const flush = () => {
     scheduled = false;
     const paths = [...pending];
     pending = new Set();
-    if (paths.length > 0) onPaths(paths);
+    if (paths.length > 0 && !closed) onPaths(paths);
   };
-  try {
-    watcher = watch(root, { recursive: true, persistent: false }, (_event, name) => {
-      if (name === null) {
-        onError(new Error(`an event without a path under ${root}`));
-        return;
-      }
-      pending.add(`/${name.toString()}`);
+  const fail = (err: unknown) => {
+    if (!closed) onError(err instanceof Error ? err : new Error(String(err)));
+  };
+  const add = (abs: string, image: string) => {
+    const w = watch(abs, { persistent: false }, (_event, name) => {
+      pending.add(name === null ? image || '/' : `${image}/${name.toString()}`);
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
       }
     });
-    watcher.on('error', (err) => onError(err instanceof Error ? err : new Error(String(err))));
+    w.on('error', fail);
+    watchers.push(w);
+  };
+  const walk = (abs: string, image: string) => {
+    add(abs, image);
+    for (const entry of readdirSync(abs, { withFileTypes: true }))
+      if (entry.isDirectory()) walk(join(abs, entry.name), `${image}/${entry.name}`);
+  };
+  try {
+    walk(root, '');
   } catch (err) {
-    onError(err instanceof Error ? err : new Error(String(err)));
+    fail(err);
   }
   return {
     close() {
-      watcher?.close();
-      watcher = null;
+      closed = true;
+      for (const w of watchers) w.close();
+      watchers.length = 0;
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   readlinkSync,
   readSync,
   constants,
+  fstatSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { ObservedEntry } from '../../core/integrity/diff.js';
@@ -18,10 +19,14 @@ export function hashFile(path: string, buffer = Buffer.allocUnsafe(CHUNK)): stri
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const hash = createHash('sha256');
-    for (;;) {
+    // A file that keeps growing is read at most one chunk past its size: its hash is wrong
+    // then anyway, and the reader must not be held forever.
+    const limit = fstatSync(fd).size + buffer.length;
+    for (let read = 0; read <= limit;) {
       const n = readSync(fd, buffer, 0, buffer.length, null);
       if (n === 0) break;
       hash.update(buffer.subarray(0, n));
+      read += n;
     }
     return hash.digest('hex');
   } finally {
@@ -64,8 +69,15 @@ export function scanTree(root: string): Map<string, ObservedEntry> {
   const walk = (dir: string, prefix: string) => {
     for (const name of readdirSync(dir).sort()) {
       const path = `${prefix}/${name}`;
-      const o = observePath(root, path, buffer);
-      if (o === null) continue; // gone meanwhile
+      // Listed but not found by its name: gone meanwhile, or a name that is not UTF-8 and
+      // so cannot be spelled back. Either way it is reported (as "other"), never skipped.
+      const o = observePath(root, path, buffer) ?? {
+        type: 'other',
+        mode: 0,
+        uid: 0,
+        gid: 0,
+        size: 0,
+      };
       out.set(path, o);
       if (o.type === 'dir') walk(join(dir, name), path);
     }

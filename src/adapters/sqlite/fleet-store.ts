@@ -102,6 +102,7 @@ migrations['004-ledger'] = ledgerMigrations['003-ledger']!;
 /** What the ledger adds to a line of history: who, and which digests it is about. */
 interface Provenance {
   readonly actor: string;
+  readonly instance?: string;
   readonly subjects?: readonly string[];
   readonly detail?: Readonly<Record<string, unknown>>;
   /** The ledger's kind, when it says more than the history's ("rollout-complete"). */
@@ -128,6 +129,7 @@ async function record(
       kind: by.kind ?? entry.kind,
       subjects: [...new Set(by.subjects ?? [])].sort(),
       fleet: entry.fleet,
+      ...(by.instance !== undefined && { instance: by.instance }),
       detail: { summary: entry.detail, ...by.detail },
     },
   ]);
@@ -352,6 +354,8 @@ export class SqliteFleetStore implements FleetStore {
         .where('name', '=', name)
         .where('release', '=', release)
         .where('rollout', '=', 'progressing')
+        // A decision made on a stale read (a step reached, as a promote moved on) is moot.
+        .where('step', '=', update.from)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await record(
@@ -448,7 +452,12 @@ export class SqliteFleetStore implements FleetStore {
     kind: string,
     detail: string,
     at: number,
-    by: { actor?: string; subjects?: readonly string[]; detail?: Record<string, unknown> } = {},
+    by: {
+      actor?: string;
+      instance?: string;
+      subjects?: readonly string[];
+      detail?: Record<string, unknown>;
+    } = {},
   ): Promise<void> {
     await writing(this.db, (tx) =>
       record(tx, { time: at, fleet, kind, detail }, { ...by, actor: by.actor ?? 'controller' }),

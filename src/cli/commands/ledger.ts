@@ -131,16 +131,23 @@ export function registerLedger(program: Command, run: Runner): void {
             const since =
               options.since === undefined ? undefined : parseTime(options.since, '--since');
             const found = await withLedger(app, undefined, async (l) =>
-              (
-                await l.entries({
-                  ...(options.fleet !== undefined && { fleet: options.fleet }),
-                  ...(options.instance !== undefined && { instance: options.instance }),
-                  ...(options.kind !== undefined && { kind: options.kind }),
-                  limit: since === undefined ? Number(options.limit) : 10_000,
-                })
-              )
-                .filter((e) => since === undefined || e.time >= since)
-                .slice(0, Number(options.limit)),
+              since === undefined
+                ? l.entries({
+                    ...(options.fleet !== undefined && { fleet: options.fleet }),
+                    ...(options.instance !== undefined && { instance: options.instance }),
+                    ...(options.kind !== undefined && { kind: options.kind }),
+                    limit: Number(options.limit),
+                  })
+                : // Times are not indexed: the whole log is read, then filtered.
+                  (await l.all())
+                    .filter(
+                      (e) =>
+                        e.time >= since &&
+                        (options.fleet === undefined || e.fleet === options.fleet) &&
+                        (options.instance === undefined || e.instance === options.instance) &&
+                        (options.kind === undefined || e.kind === options.kind),
+                    )
+                    .slice(0, Number(options.limit)),
             );
             if (format === 'json') io.out(json(found));
             else
@@ -201,7 +208,8 @@ export function registerLedger(program: Command, run: Runner): void {
           else {
             // Never half a file: written aside, then renamed into place.
             const tmp = `${options.out}.tmp-${process.pid}`;
-            writeFileSync(tmp, text, { mode: 0o644 });
+            // O_EXCL: never through a link someone planted at the temporary name.
+            writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
             renameSync(tmp, options.out);
             io.err(`wrote ${options.out}\n`);
           }

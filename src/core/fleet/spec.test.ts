@@ -135,3 +135,21 @@ describe('the examples', () => {
       expect(() => parseFleet(readFileSync(join(dir, f), 'utf8'), f), f).not.toThrow();
   });
 });
+
+describe('volumes', () => {
+  it('maps artifact volumes to shared sources, part of the release; none keeps old digests', () => {
+    const ART = `sha256:${'c'.repeat(64)}` as Digest;
+    const base = parseFleet('name: web\nartifact: x\nreplicas: 1\n', 'f');
+    const shared = parseFleet(
+      'name: web\nartifact: x\nreplicas: 1\nvolumes: { data: { source: common } }\n',
+      'f',
+    );
+    expect(shared.volumes).toEqual({ data: { source: 'common' } });
+    expect(releaseDigest(ART, shared)).not.toBe(releaseDigest(ART, base));
+    expect(releaseDigest(ART, base)).toBe(releaseDigest(ART, { ...base, volumes: {} }));
+    expect(
+      problems('name: web\nartifact: x\nreplicas: 1\nvolumes: { data: { source: ../etc } }\n')
+        .issues[0]?.path,
+    ).toBe('volumes.data.source');
+  });
+});

@@ -102,6 +102,20 @@ const fleetFields = z.strictObject({
       z.string().max(65_536),
     )
     .default({}),
+  /**
+   * The artifact's named volumes, backed by a named host volume instead of the fleet's own
+   * ($INGOT_HOME/volumes/<fleet>/<name>): fleets that name the same source share it.
+   */
+  volumes: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'a volume name of the artifact'),
+      z.strictObject({
+        source: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lowercase letters, digits, _ . - (at most 63)'),
+      }),
+    )
+    .default({}),
   resources: z
     .strictObject({
       memory: size.optional(),
@@ -193,11 +207,16 @@ export function rollingBudgets(
  * how fast: changing them scales or paces the fleet without replacing anything.
  */
 export function releaseDigest(artifact: Digest, spec: FleetSpec): Digest {
+  const volumes = Object.entries(spec.volumes)
+    .map(([name, v]) => [name, v.source])
+    .sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
   const doc = {
     artifact,
     env: Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     fleet: spec.name,
     resources: spec.resources,
+    // Only when set: releases made before fleets could name volumes keep their digests.
+    ...(volumes.length > 0 && { volumes }),
   };
   return digestOf(canonicalJson(doc));
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkMounts, parseMountinfo, type ExpectedMounts } from './mounts.js';
+import { checkMounts, compareMounts, parseMountinfo, type ExpectedMounts } from './mounts.js';
 
 const expected: ExpectedMounts = {
   root: { readonly: true },
@@ -76,5 +76,23 @@ describe('mount table check', () => {
 
   it('refuses a line it cannot read rather than guessing', () => {
     expect(() => parseMountinfo('1 0 0:1 / /x rw tmpfs\n')).toThrow(/unreadable mountinfo/);
+  });
+});
+
+describe('mount table against the one at start', () => {
+  it('catches a mask or read-only kernel path lifted, and a mount whose flags changed', () => {
+    const start = parseMountinfo(HEALTHY);
+    expect(compareMounts(start, parseMountinfo(HEALTHY))).toEqual([]);
+    const unmasked = HEALTHY.split('\n')
+      .filter((l) => !l.includes('/proc/kcore'))
+      .join('\n');
+    expect(compareMounts(start, parseMountinfo(unmasked))).toEqual([
+      expect.objectContaining({ path: '/proc/kcore', actual: 'changed or gone' }),
+    ]);
+    const rw = HEALTHY.replace('/proc/sys ro,', '/proc/sys rw,');
+    expect(compareMounts(start, parseMountinfo(rw)).map((d) => d.path)).toEqual([
+      '/proc/sys',
+      '/proc/sys',
+    ]);
   });
 });

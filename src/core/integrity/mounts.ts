@@ -104,3 +104,40 @@ export function checkMounts(expected: ExpectedMounts, table: readonly MountEntry
     if (!seen.has(path)) drifts.push({ path, expected: 'mounted', actual: 'not mounted' });
   return drifts;
 }
+
+/** A mount as compared with the baseline: where, and with which per-mount flags. */
+function key(m: MountEntry): string {
+  return `${m.mountPoint}\u0000${[...m.options].sort().join(',')}\u0000${m.fsType}`;
+}
+
+/**
+ * The table against the one taken when the instance started (checked then against its
+ * config): any mount gone, added, or whose flags changed. This catches what the config
+ * check allows for, such as a masked or read-only kernel path unmounted later. Pure.
+ */
+export function compareMounts(
+  baseline: readonly MountEntry[],
+  table: readonly MountEntry[],
+): MountDrift[] {
+  const count = (list: readonly MountEntry[]) => {
+    const m = new Map<string, { entry: MountEntry; n: number }>();
+    for (const e of list) {
+      const k = key(e);
+      const c = m.get(k);
+      if (c) c.n++;
+      else m.set(k, { entry: e, n: 1 });
+    }
+    return m;
+  };
+  const before = count(baseline);
+  const now = count(table);
+  const drifts: MountDrift[] = [];
+  const show = (e: MountEntry) => `${e.fsType} ${[...e.options].sort().join(',')}`;
+  for (const [k, { entry, n }] of before)
+    if ((now.get(k)?.n ?? 0) < n)
+      drifts.push({ path: entry.mountPoint, expected: show(entry), actual: 'changed or gone' });
+  for (const [k, { entry, n }] of now)
+    if ((before.get(k)?.n ?? 0) < n)
+      drifts.push({ path: entry.mountPoint, expected: 'as at start', actual: show(entry) });
+  return drifts;
+}

@@ -9,13 +9,17 @@ export interface ProcessView {
   readonly pid: number;
   /** The parent as the host sees it. */
   readonly ppid: number;
-  /** Inode numbers of its PID and mount namespaces. */
+  /** Its PID, mount and network namespaces (as /proc/<pid>/ns links read). */
   readonly pidNs: string;
   readonly mntNs: string;
+  readonly netNs?: string;
+  /** The PID of a process tracing it (ptrace), or 0. */
+  readonly tracer?: number;
 }
 
 /**
- * The processes sharing a namespace with `init` that do not descend from it. `processes`
+ * The processes sharing a namespace (PID, mount or network) with `init` that do not
+ * descend from it. `processes`
  * is every process on the host (one scan of /proc serves every instance). Pure.
  */
 export function foreignProcesses(
@@ -23,7 +27,11 @@ export function foreignProcesses(
   processes: readonly ProcessView[],
 ): ProcessView[] {
   const mine = processes.filter(
-    (p) => p.pid !== init.pid && (p.pidNs === init.pidNs || p.mntNs === init.mntNs),
+    (p) =>
+      p.pid !== init.pid &&
+      (p.pidNs === init.pidNs ||
+        p.mntNs === init.mntNs ||
+        (init.netNs !== undefined && p.netNs === init.netNs)),
   );
   const parents = new Map(processes.map((p) => [p.pid, p.ppid]));
   const descends = (pid: number): boolean => {

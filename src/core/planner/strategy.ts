@@ -75,7 +75,8 @@ export function rolloutShape(spec: FleetSpec, at: RolloutPosition): RolloutShape
           { release: at.release, count: preview },
           { release: at.base, count: replicas },
         ],
-        maxSurge: preview,
+        // At least 1: a preview of 0 must still be able to replace a tainted instance.
+        maxSurge: Math.max(1, preview),
         maxUnavailable: 0,
         final: false,
         pauseMs: spec.strategy.blueGreen.autoPromote ? 0 : null,

@@ -1,0 +1,97 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LedgerEntryDraft } from '../core/ledger/index.js';
+import { parseDebugRequest } from './debug.js';
+import { LedgerRecorder } from './ledger.js';
+
+const draft = (kind: string, detail: Record<string, unknown> = {}): LedgerEntryDraft => ({
+  time: 1,
+  actor: 'agent',
+  kind,
+  subjects: [],
+  detail,
+});
+
+describe('the ledger recorder', () => {
+  it('never lets one oversized event block the ones after it', async () => {
+    const appended: LedgerEntryDraft[][] = [];
+    const r = new LedgerRecorder({
+      append: (d) => Promise.resolve(void appended.push([...d])),
+      checkpoint: () => Promise.resolve(),
+      onError: () => undefined,
+    });
+    r.record(draft('drift', { path: 'x'.repeat(100_000) }));
+    r.record(draft('instance-started'));
+    await r.close();
+    expect(appended.flat().map((d) => d.kind)).toEqual(['ledger-error', 'instance-started']);
+    expect(appended.flat()[0]!.detail['kind']).toBe('drift');
+  });
+
+  it('keeps a batch that failed to append, in order, and appends it next time', async () => {
+    let fail = true;
+    const appended: string[] = [];
+    const r = new LedgerRecorder({
+      append: (d) => {
+        if (fail) return Promise.reject(new Error('disk full'));
+        appended.push(...d.map((x) => x.kind));
+        return Promise.resolve();
+      },
+      checkpoint: () => Promise.resolve(),
+      onError: () => undefined,
+    });
+    r.record(draft('a'));
+    await expect(r.flush()).rejects.toThrow(/disk full/);
+    r.record(draft('b'));
+    fail = false;
+    await r.close();
+    expect(appended).toEqual(['a', 'b']);
+  });
+});
+
+describe('the ledger outbox', () => {
+  it('gives the next run what a killed one had not recorded, and only that', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ingot-outbox-'));
+    try {
+      const outbox = join(dir, 'outbox.jsonl');
+      const options = { everyMs: 1e9, everyEntries: 1e9, batchMs: 1e9, outbox };
+      const appended: string[] = [];
+      const deps = {
+        append: (d: readonly LedgerEntryDraft[]) => {
+          appended.push(...d.map((x) => x.kind));
+          return Promise.resolve();
+        },
+        checkpoint: () => Promise.resolve(),
+        onError: () => undefined,
+      };
+      const first = new LedgerRecorder(deps, options);
+      first.record(draft('recorded'));
+      await first.flush();
+      first.record(draft('in-flight')); // and then the process is killed
+      const next = new LedgerRecorder(deps, options);
+      expect(await next.recover()).toBe(1);
+      expect(appended).toEqual(['recorded', 'in-flight']);
+      expect(readFileSync(outbox, 'utf8')).toBe('');
+      await next.close();
+      await first.close().catch(() => undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a break-glass request', () => {
+  const ok = { reason: 'look', who: 'alice', command: ['/bin/sh'] };
+  it('is refused without a reason, with control characters, or too long to record', () => {
+    expect(parseDebugRequest(ok)).toMatchObject({ ttlMs: 900_000, command: '"/bin/sh"' });
+    for (const bad of [
+      { ...ok, reason: '  ' },
+      { ...ok, who: 'alice\nroot' },
+      { ...ok, command: Array.from({ length: 8 }, () => 'x'.repeat(1000)) },
+      { ...ok, command: [] },
+      { ...ok, ttlSeconds: 0 },
+    ])
+      expect(() => parseDebugRequest(bad)).toThrow(/E_DEBUG_INVALID|invalid/);
+  });
+});
