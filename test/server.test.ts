@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   cpSync,
   mkdirSync,
@@ -94,12 +95,12 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     return file;
   };
 
-  // The example fleet at two instances, to keep each rollout short.
+  // The example fleet: three instances, rolled one at a time (maxSurge 1, maxUnavailable 0).
   const fleetFile = (name: string, edit: (text: string) => string = (t) => t) => {
     const file = join(root, name);
     writeFileSync(
       file,
-      edit(readFileSync(EXAMPLE, 'utf8').replace(/^replicas: \d+$/m, 'replicas: 2')),
+      edit(readFileSync(EXAMPLE, 'utf8').replace(/^replicas: \d+$/m, 'replicas: 3')),
     );
     return file;
   };
@@ -143,6 +144,21 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(ingot(['up'], { env: { INGOT_HOME: loose } }).stderr).toContain('E_HOME_UNSAFE');
   });
 
+  it('records in the ledger what admission trusts, and when that changes', async () => {
+    const policy = () =>
+      (
+        JSON.parse(cli('ledger', 'log', '--kind', 'policy', '-o', 'json').stdout) as {
+          detail: { change: string };
+        }[]
+      ).map((e) => e.detail.change);
+    for (let i = 0; i < 50 && policy().length === 0; i++) await sleep(100);
+    expect(policy()).toEqual(['loaded']);
+    // The trusted key file changes (a harmless blank line): recorded within seconds.
+    appendFileSync(join(home, 'keys', 'local.pub'), '\n');
+    for (let i = 0; i < 100 && policy().length < 2; i++) await sleep(100);
+    expect(policy()).toEqual(['loaded', 'changed']);
+  }, 30_000);
+
   it('sends the token only to a server that proves it holds it', async () => {
     // A stale server.json whose port another process now listens on.
     const other = join(root, 'impostor-home');
@@ -178,7 +194,7 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(seen).toEqual([undefined]); // asked to identify itself, never given the token
   });
 
-  it('deploys, rolls to a new release by replacement, and rolls back a bad one by itself', () => {
+  it('deploys, rolls to a new release by replacement, and rolls back a bad one by itself', async () => {
     // Built after `up`: signed with this machine's key, which the server trusts.
     expect(cli('build', '-q', HELLO).code).toBe(0);
     const first = cli('deploy', fleetFile('v1.yaml'), '--wait', '-o', 'json');
@@ -186,22 +202,28 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     let fleet = status()[0]!;
     expect(fleet.rollout).toBe('complete');
     const v1 = fleet.instances.map((i) => i.id).sort();
-    expect(v1).toHaveLength(2);
+    expect(v1).toHaveLength(3);
     expect(fleet.instances.every((i) => i.state === 'healthy')).toBe(true);
 
     const second = cli(
       'deploy',
       fleetFile('v2.yaml', (t) => t.replace('GREETING: hello', 'GREETING: bonjour')),
-      '--wait',
-    );
-    // Live progress on stderr while it waits.
-    expect(second.stderr).toMatch(
-      /hello: new 2\/2 healthy, old 0 left; all instances \(complete\)/,
     );
     expect(second.code, second.stdout + second.stderr).toBe(0);
+    // Every observation of the rolling replacement: never fewer than 3 serving (maxUnavailable
+    // 0), never more than 3 + 1 alive (maxSurge 1).
+    const seen = await watch(
+      'hello',
+      (f) => f.rollout === 'complete',
+      (f) => {
+        expect(healthy(f).length).toBeGreaterThanOrEqual(3);
+        expect(alive(f).length).toBeLessThanOrEqual(4);
+      },
+    );
+    expect(seen.some((f) => f.rollout === 'progressing')).toBe(true);
     fleet = status()[0]!;
     const v2 = fleet.instances.map((i) => i.id).sort();
-    expect(v2).toHaveLength(2);
+    expect(v2).toHaveLength(3);
     for (const id of v2) expect(v1).not.toContain(id); // replaced, not modified
 
     // A release whose health check fails: rolled back, the old instances kept serving.
@@ -221,6 +243,10 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       ),
       '--wait',
     );
+    // Live progress on stderr while it waits.
+    expect(third.stderr).toMatch(
+      /hello: new \d\/3 healthy.*old 3 left; all instances \(progressing\)/,
+    );
     expect(third.code).toBe(1);
     expect(third.stdout).toMatch(/rolled-back: hello-[0-9a-f]{8}-\d is unhealthy/);
     fleet = status()[0]!;
@@ -236,7 +262,7 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(refused('nosuch.yaml', (t) => t.replace('hello:1.0.0', 'nosuch:1'))).toContain(
       'E_REF_NOT_FOUND',
     );
-    const badSpec = refused('badspec.yaml', (t) => t.replace('replicas: 2', 'replicas: many'));
+    const badSpec = refused('badspec.yaml', (t) => t.replace('replicas: 3', 'replicas: many'));
     expect(badSpec).toMatch(/badspec\.yaml:\d+:\d+: replicas: /);
     const unsigned = join(root, 'unsigned-home');
     expect(
@@ -290,7 +316,7 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(after.release).not.toBe(before.release);
     const ids = after.instances.map((i) => i.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(after.instances).toHaveLength(2);
+    expect(after.instances).toHaveLength(3);
     expect(after.instances.every((i) => i.state === 'healthy' && i.release === after.release)).toBe(
       true,
     );
@@ -317,13 +343,13 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     for (let i = 0; i < 300; i++) {
       const f = status()[0]!;
       if (
-        f.instances.length === 2 &&
+        f.instances.length === 3 &&
         f.instances.every((x) => x.release === target && x.state === 'healthy')
       )
         break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(status()[0]!.instances.map((x) => x.release)).toEqual([target, target]);
+    expect(status()[0]!.instances.map((x) => x.release)).toEqual([target, target, target]);
   }, 180_000);
 
   it('stops replacing when too many instances fail at once (meltdown guard)', async () => {
@@ -548,6 +574,33 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
         .sort(),
     ).toEqual(running);
     expect(cli('down', '--stop-instances').code).toBe(0);
+    // Everything above, recorded: the ledger verifies, and what ran is in it.
+    const verified = cli('ledger', 'verify');
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^ok: \d+ entries/);
+    const kinds = new Set(
+      (
+        JSON.parse(cli('ledger', 'log', '--limit', '99999', '-o', 'json').stdout) as {
+          kind: string;
+        }[]
+      ).map((e) => e.kind),
+    );
+    for (const k of [
+      'build',
+      'attestation',
+      'admission',
+      'deploy',
+      'instance-started',
+      'instance-healthy',
+      'instance-stopped',
+      'instance-replaced',
+      'rollback',
+      'rollout-complete',
+      'key',
+      'token',
+      'policy',
+    ])
+      expect(kinds, k).toContain(k);
     expect(hostResidue(home, net, running)).toMatchObject({
       netns: [],
       containers: [],

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LayoutBaseImages, type LayerLimits } from '../adapters/base-image/index.js';
 import { describeGit } from '../adapters/git/describe.js';
 import {
@@ -15,6 +15,7 @@ import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteFleetStore } from '../adapters/sqlite/fleet-store.js';
 import { walkSource } from '../adapters/source/walk.js';
 import type { AppFactory, CliApp } from '../cli/io.js';
+import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { readLogs } from '../services/agent.js';
 import { build, type BuildResult } from '../services/build.js';
 import { loadTrust } from '../services/policy.js';
@@ -77,7 +78,23 @@ export function makeApp(options: AppOptions): CliApp {
       await recordBuild(home, result);
       return result;
     },
-    generateKey: generateKeyFiles,
+    async generateKey(outDir, name) {
+      const generated = generateKeyFiles(outDir, name);
+      await recordEvents(home, [
+        {
+          time: Date.now(),
+          actor: process.env['SUDO_USER'] ?? userInfo().username,
+          kind: 'key',
+          subjects: [],
+          detail: {
+            purpose: 'signing builds',
+            keyId: generated.keyId,
+            publicKey: resolve(generated.publicKey),
+          },
+        },
+      ]);
+      return generated;
+    },
     loadTrust: (trust) =>
       loadTrust(
         {
@@ -140,39 +157,40 @@ export function makeApp(options: AppOptions): CliApp {
  * takes the write lock in turn).
  */
 async function recordBuild(home: string, result: BuildResult): Promise<void> {
+  const time = Date.now();
+  const actor = process.env['SUDO_USER'] ?? userInfo().username;
+  const git = result.source.git;
+  await recordEvents(home, [
+    {
+      time,
+      actor,
+      kind: 'build',
+      subjects: [result.digest, result.measurement.digest, result.sbom.digest, result.source.tree],
+      detail: {
+        name: result.name,
+        version: result.version,
+        tag: result.tag,
+        base: result.base?.digest ?? 'scratch',
+        ...(git !== null && { commit: git.commit, dirty: git.dirty }),
+        signatures: result.attestations.map((a) => a.keyId),
+      },
+    },
+    ...result.attestations.map((a) => ({
+      time,
+      actor,
+      kind: 'attestation',
+      subjects: [result.digest, a.digest],
+      detail: { keyId: a.keyId, predicateType: 'https://slsa.dev/provenance/v1' },
+    })),
+  ]);
+}
+
+/** Events of the CLI, into the home's ledger (shared with a running server through SQLite). */
+async function recordEvents(home: string, drafts: LedgerEntryDraft[]): Promise<void> {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const fleets = await SqliteFleetStore.open(join(home, 'state.db'));
   try {
-    const time = Date.now();
-    const actor = process.env['SUDO_USER'] ?? userInfo().username;
-    const git = result.source.git;
-    await fleets.append([
-      {
-        time,
-        actor,
-        kind: 'build',
-        subjects: [
-          result.digest,
-          result.measurement.digest,
-          result.sbom.digest,
-          result.source.tree,
-        ],
-        detail: {
-          name: result.name,
-          version: result.version,
-          tag: result.tag,
-          base: result.base?.digest ?? 'scratch',
-          ...(git !== null && { commit: git.commit, dirty: git.dirty }),
-          signatures: result.attestations.map((a) => a.keyId),
-        },
-      },
-      ...result.attestations.map((a) => ({
-        time,
-        actor,
-        kind: 'attestation',
-        subjects: [result.digest, a.digest],
-        detail: { keyId: a.keyId, predicateType: 'https://slsa.dev/provenance/v1' },
-      })),
-    ]);
+    await fleets.append(drafts);
   } finally {
     await fleets.close();
   }

@@ -173,19 +173,37 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
       // The token's digest names it without revealing it.
       detail: { action: 'created', token: digestOf(token) },
     });
-  recorder.record({
-    time: started,
-    actor: me,
-    kind: 'policy',
-    subjects: [],
-    detail: {
+  // What admission trusts: the policy file and key files, by digest. Recorded at start and
+  // whenever it changes (the files are read afresh on every admission).
+  const trustState = () => {
+    const read = (file: string) => {
+      try {
+        return digestOf(readFileSync(file));
+      } catch {
+        return 'unreadable';
+      }
+    };
+    return {
       ...(options.policyFile !== undefined && {
         policyFile: options.policyFile,
-        policy: digestOf(readFileSync(options.policyFile)),
+        policy: read(options.policyFile),
       }),
-      keys: keyFiles.map((k) => ({ file: k, key: digestOf(readFileSync(k)) })),
-    },
-  });
+      keys: keyFiles.map((k) => ({ file: k, key: read(k) })),
+    };
+  };
+  let trusted = JSON.stringify(trustState());
+  const noteTrust = (change: 'loaded' | 'changed') => {
+    const state = trustState();
+    trusted = JSON.stringify(state);
+    recorder.record({
+      time: Date.now(),
+      actor: me,
+      kind: 'policy',
+      subjects: [],
+      detail: { change, ...state },
+    });
+  };
+  noteTrust('loaded');
   await recorder.flush();
   const agent = await createAgent({
     onEvent: (event) => recorder.record(event),
@@ -283,7 +301,12 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
     })();
   };
   loop = setInterval(tick, options.intervalMs ?? 500);
+  let trustChecked = 0;
   const checkpoints = setInterval(() => {
+    if (Date.now() - trustChecked >= 5000) {
+      trustChecked = Date.now();
+      if (JSON.stringify(trustState()) !== trusted) noteTrust('changed');
+    }
     recorder
       .maybeCheckpoint(Date.now())
       .catch((err: unknown) => logger.error({ err }, 'ledger checkpoint failed'));

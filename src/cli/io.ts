@@ -19,7 +19,8 @@ export interface Io {
 export interface CliApp {
   build(request: BuildRequest): Promise<BuildResult>;
   store(): Promise<Store>;
-  generateKey(outDir: string, name: string): GeneratedKey;
+  /** A signing key pair, recorded in this home's ledger. */
+  generateKey(outDir: string, name: string): Promise<GeneratedKey>;
   loadTrust(options: { policyFile?: string; keyFiles?: readonly string[] }): Promise<LoadedPolicy>;
   verify(ref: string, trust: LoadedPolicy, options: { rehash: boolean }): Promise<VerifyReport>;
   rebuild(request: RebuildRequest): Promise<RebuildReport>;

@@ -25,12 +25,12 @@ export function registerKeys(program: Command, run: Runner): void {
     .action(async (options: { out: string; name: string; output: OutputFormat }) => {
       format = options.output;
       await run(
-        (app, io) => {
+        async (app, io) => {
           if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(options.name))
             throw new UsageError(
               `--name must be letters, digits, ".", "_" or "-", got ${JSON.stringify(options.name)}`,
             );
-          const generated = app.generateKey(options.out, options.name);
+          const generated = await app.generateKey(options.out, options.name);
           if (format === 'json') io.out(json(generated));
           else {
             io.err(
@@ -38,7 +38,7 @@ export function registerKeys(program: Command, run: Runner): void {
             );
             io.out(`${generated.keyId}\n`);
           }
-          return Promise.resolve(0);
+          return 0;
         },
         () => format,
       );
