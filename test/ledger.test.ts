@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -178,6 +178,14 @@ describe('ledger: tampering with the database is caught', () => {
       { time: 9, actor: 'intruder', kind: 'deploy', subjects: [], fleet: 'web', detail: {} },
     ]);
     const key = ledgerKey(dir);
+    // The server itself, which keeps its last checkpoint beside its key, refuses to sign it.
+    await expect(
+      new Checkpointer(key.privateKey, key.origin, readFileSync(saved, 'utf8')).checkpoint(
+        handle,
+        10,
+      ),
+    ).rejects.toThrow(/does not extend checkpoint/);
+    // Whoever holds the key without that file can sign it.
     await new Checkpointer(key.privateKey, key.origin).checkpoint(handle, 10);
     await handle.destroy();
     // Self-consistent now: without an earlier checkpoint, nothing is wrong with it.

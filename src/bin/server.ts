@@ -5,6 +5,7 @@ import {
   lstatSync,
   mkdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -127,11 +128,25 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   const store = await OciLayoutStore.open(join(home, 'store'));
   const fleets = await SqliteFleetStore.open(join(home, 'state.db'));
   const signing = ledgerKey(home);
-  const checkpointer = new Checkpointer(signing.privateKey, signing.origin);
+  // The last checkpoint signed, kept beside the key: a database rewritten while the server
+  // was down (stored checkpoints deleted too) is refused a signature after the restart.
+  const lastFile = join(home, 'keys', 'ledger.last');
+  const checkpointer = new Checkpointer(
+    signing.privateKey,
+    signing.origin,
+    existsSync(lastFile) ? readFileSync(lastFile, 'utf8') : undefined,
+  );
+  const signCheckpoint = async () => {
+    const latest = await checkpointer.checkpoint(fleets.ledgerDb, Date.now());
+    const tmp = `${lastFile}.tmp-${process.pid}`;
+    writeFileSync(tmp, latest.note, { mode: 0o600 });
+    renameSync(tmp, lastFile);
+    return latest;
+  };
   const recorder = new LedgerRecorder(
     {
       append: (drafts) => fleets.append(drafts),
-      checkpoint: () => checkpointer.checkpoint(fleets.ledgerDb, Date.now()),
+      checkpoint: signCheckpoint,
       onError: (err) => logger.error({ err }, 'ledger append failed; kept queued'),
     },
     {

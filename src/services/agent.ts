@@ -520,7 +520,8 @@ export class Agent {
     const t = this.tracked.get(id);
     this.tracked.delete(id);
     this.persist();
-    if (t && state) this.emit('instance-stopped', t, { wasTainted: (t.evidence?.length ?? 0) > 0 });
+    if (t?.startedAt !== undefined)
+      this.emit('instance-stopped', t, { wasTainted: (t.evidence?.length ?? 0) > 0 });
     if (released !== null)
       throw new IngotError(
         'E_NETWORK',
@@ -590,6 +591,9 @@ export class Agent {
         await this.deps.network.detach(c.id).catch(() => undefined);
         rmSync(this.instanceDir(c.id), { recursive: true, force: true });
         removed.push(c.id);
+        // The record says when it stopped running: what ran when must not list it forever.
+        if (s?.startedAt !== undefined)
+          this.emit('instance-stopped', s, { cause: 'not adoptable after a restart' });
       }
     }
     // Saved instances with no container (a crash while starting, or they exited): release
@@ -599,7 +603,11 @@ export class Agent {
       await this.deps.network.detach(s.id).catch(() => undefined);
       rmSync(this.instanceDir(s.id), { recursive: true, force: true });
       if (s.state === 'refused' || s.state === 'failed') this.tracked.set(s.id, s);
-      else removed.push(s.id);
+      else {
+        removed.push(s.id);
+        if (s.startedAt !== undefined)
+          this.emit('instance-stopped', s, { cause: 'gone while the agent was down' });
+      }
     }
     this.persist();
     // Measured again from scratch: nothing watched them while the agent was down.

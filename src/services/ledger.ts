@@ -101,9 +101,11 @@ export class LedgerRecorder {
       this.sinceCheckpoint >= this.options.everyEntries ||
       now - this.lastCheckpoint >= this.options.everyMs
     ) {
+      // Counted as an attempt even if it fails: a refusal (a rewritten log) is reported once
+      // per interval, not on every tick.
+      this.lastCheckpoint = now;
       await this.deps.checkpoint();
       this.sinceCheckpoint = 0;
-      this.lastCheckpoint = now;
     }
   }
 

@@ -359,13 +359,20 @@ export class Checkpointer {
   private readonly verifier: NoteVerifier;
   private last: Checkpoint | undefined;
 
+  /**
+   * `last`: the last checkpoint this log signed, kept outside the database (beside the
+   * key): after a restart it is what a rewritten database must still extend, even if the
+   * checkpoints stored in it were deleted too.
+   */
   constructor(
     privateKey: KeyObject,
     readonly origin: string,
+    last?: string,
   ) {
     this.signer = noteSigner(origin, privateKey);
     this.vkey = encodeVkey(origin, privateKey);
     this.verifier = parseVkey(this.vkey);
+    if (last !== undefined) this.last = openCheckpoint(last, this.verifier, origin);
   }
 
   /**
