@@ -16,6 +16,7 @@ import {
 import { watchRootfs } from '../adapters/integrity/watch-rootfs.js';
 import { collectRootfs, discardRootfs, materialiseRootfs } from '../adapters/rootfs/materialise.js';
 import { observePath } from '../adapters/rootfs/scan.js';
+import { RootfsVerifyError } from '../adapters/integrity/verify-errors.js';
 import { createVerifier } from '../adapters/integrity/verify-tree.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { RuncRuntime } from '../adapters/runc/runc.js';
@@ -38,6 +39,16 @@ export interface AgentOptions {
   readonly fullVerifyMs?: number;
   /** Told of every event the ledger records. */
   readonly onEvent?: (event: LedgerEntryDraft) => void;
+}
+
+/** The verifier's own trouble (a worker died, it was closed or aborted): not drift. */
+function isVerifierFault(err: unknown): boolean {
+  return (
+    err instanceof RootfsVerifyError &&
+    ['E_ROOTFS_VERIFY_WORKER', 'E_ROOTFS_VERIFY_CLOSED', 'E_ROOTFS_VERIFY_ABORTED'].includes(
+      err.code,
+    )
+  );
 }
 
 /** What starts and deploys are admitted against, read fresh on every call. */
@@ -63,7 +74,7 @@ export function makeTrust(options: {
 
 /** Composition root of the host agent: runc, CNI, the rootfs cache, the store. */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
-  const verifier = createVerifier();
+  let verifier = createVerifier();
   const { home } = options;
   const store = await OciLayoutStore.open(join(home, 'store'));
   const bridge = options.bridge ?? 'ingot0';
@@ -94,8 +105,21 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     integrity: {
       watch: watchRootfs,
       observe: observePath,
-      // One pool of hashing workers for every full verification, reused (unref'd while idle).
-      verifyTree: (root, measurement, allowed) => verifier.verify(root, measurement, { allowed }),
+      // One pool of hashing workers for every full verification, reused (unref'd while idle);
+      // a pool that broke (a worker died) is replaced for the next check.
+      verifyTree: async (root, measurement, allowed) => {
+        try {
+          return await verifier.verify(root, measurement, { allowed });
+        } catch (err) {
+          if (isVerifierFault(err)) {
+            const broken = verifier;
+            verifier = createVerifier();
+            await broken.close().catch(() => undefined);
+          }
+          throw err;
+        }
+      },
+      isVerifierFault,
       close: () => verifier.close(),
       processes: scanProcesses,
       mountinfo: readMountinfo,

@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  closeSync,
   existsSync,
+  fsyncSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -131,15 +135,31 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   // The last checkpoint signed, kept beside the key: a database rewritten while the server
   // was down (stored checkpoints deleted too) is refused a signature after the restart.
   const lastFile = join(home, 'keys', 'ledger.last');
-  const checkpointer = new Checkpointer(
-    signing.privateKey,
-    signing.origin,
-    existsSync(lastFile) ? readFileSync(lastFile, 'utf8') : undefined,
-  );
+  let checkpointer: Checkpointer;
+  try {
+    checkpointer = new Checkpointer(
+      signing.privateKey,
+      signing.origin,
+      existsSync(lastFile) ? readFileSync(lastFile, 'utf8') : undefined,
+    );
+  } catch (err) {
+    await fleets.close();
+    releaseLock();
+    throw new IngotError(
+      'E_LEDGER_LAST',
+      `${lastFile} does not verify with ${join(home, 'keys', 'ledger.key')} (${err instanceof Error ? err.message : 'unreadable'}): the key or the file was replaced. If you start a new log on purpose, move the file aside`,
+    );
+  }
   const signCheckpoint = async () => {
     const latest = await checkpointer.checkpoint(fleets.ledgerDb, Date.now());
     const tmp = `${lastFile}.tmp-${process.pid}`;
-    writeFileSync(tmp, latest.note, { mode: 0o600 });
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, latest.note);
+      fsyncSync(fd); // never an empty file after a power cut
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, lastFile);
     return latest;
   };
@@ -320,7 +340,11 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   const checkpoints = setInterval(() => {
     if (Date.now() - trustChecked >= 5000) {
       trustChecked = Date.now();
-      if (JSON.stringify(trustState()) !== trusted) noteTrust('changed');
+      try {
+        if (JSON.stringify(trustState()) !== trusted) noteTrust('changed');
+      } catch (err) {
+        logger.error({ err }, 'what admission trusts could not be recorded');
+      }
     }
     recorder
       .maybeCheckpoint(Date.now())

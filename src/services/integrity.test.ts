@@ -70,10 +70,16 @@ describe('the integrity monitor', () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('reports any change to a rootfs, with what differs, once per rootfs', () => {
+  it('reports any change to a rootfs, with what differs, once per rootfs', async () => {
     const { monitor, findings, watchers } = setup();
-    monitor.track(instance, { verified: true });
-    monitor.track({ ...instance, id: 'web-2', pid: 11 }, { verified: true });
+    // As the agent does: the rootfs is watched before each start, then the instance tracked.
+    for (const [id, pid] of [
+      ['web-1', 10],
+      ['web-2', 11],
+    ] as const) {
+      await monitor.ready(instance, { verified: true });
+      monitor.track({ ...instance, id, pid }, { verified: true });
+    }
     expect(watchers).toHaveLength(1); // one watch per rootfs, however many instances
     expect(monitor.integrityOf('web-1')).toBe('verified');
 
@@ -132,5 +138,34 @@ describe('the integrity monitor', () => {
       ['exec', '/tmp/x', 'not in the artifact'],
       ['exec', '/tmp/x', 'not in the artifact'],
     ]);
+  });
+});
+
+describe('the integrity monitor, between a start and its instance', () => {
+  it('keeps the watch of a rootfs while another start of it is under way, and taints a start whose rootfs changed meanwhile', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ingot-monitor-'));
+    try {
+      writeFileSync(join(root, 'f'), 'x');
+      const measurement = [...scanTree(root)].map(([path, o]) => ({ path, ...o }) as MeasuredEntry);
+      const r = { artifact: ART, rootfs: root, measurement, allowed: new Set<string>() };
+      const { monitor, findings, watchers } = setup();
+      await monitor.ready(r, { verified: true }); // start A
+      await monitor.ready(r, { verified: true }); // start B
+      monitor.forget(root); // B failed: A still needs the watch
+      writeFileSync(join(root, 'f'), 'y');
+      watchers[0]!(['/f']);
+      expect(findings).toHaveLength(1); // seen, though no instance is tracked yet
+      monitor.moved(root, `${root}.discarded`); // as the agent does on such a finding
+      monitor.track(
+        { ...r, id: 'web-a', pid: 10, config: { root: { readonly: true }, mounts: [], linux: {} } },
+        { verified: true },
+      );
+      expect(findings[1]).toMatchObject({ ids: ['web-a'] });
+      expect(findings[1]!.evidence[0]).toMatchObject({
+        actual: 'its rootfs changed while it started',
+      });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -58,6 +58,8 @@ export interface IntegrityDeps {
     measurement: readonly MeasuredEntry[],
     allowed: ReadonlySet<string>,
   ) => Promise<Drift[]>;
+  /** Whether a failed verification is the verifier's own fault (not evidence of drift). */
+  readonly isVerifierFault?: (err: unknown) => boolean;
   readonly processes: () => ProcessView[];
   readonly mountinfo: (pid: number) => string | null;
   readonly maps: (pid: number) => string | null;
@@ -107,6 +109,10 @@ export class IntegrityMonitor {
   /** Each artifact's measurement by path, built once, kept while an instance runs it. */
   private readonly measured = new Map<Digest, ReadonlyMap<string, MeasuredEntry>>();
   private readonly rootfs = new Map<string, WatchedRootfs>();
+  /** Starts between `ready` and `track`/`forget`, per rootfs: their watch must stay. */
+  private readonly claims = new Map<string, number>();
+  /** Rootfs folders moved aside, and where to: a start still on its way is tainted. */
+  private readonly movedTo = new Map<string, string>();
   /** Each instance's mount table when it started, checked then against its config. */
   private readonly mounts = new Map<string, MountEntry[]>();
   /** Milliseconds spent checking so far (for /metrics: what monitoring costs). */
@@ -123,6 +129,8 @@ export class IntegrityMonitor {
     r: Pick<MonitoredInstance, 'artifact' | 'rootfs' | 'measurement' | 'allowed'>,
     options: { verified: boolean },
   ): Promise<void> {
+    this.movedTo.delete(r.rootfs); // made again: a new folder at that path
+    this.claims.set(r.rootfs, (this.claims.get(r.rootfs) ?? 0) + 1);
     const w = this.watchRootfs(r, options.verified);
     if (!w.verified) await this.verifyRootfs(r.rootfs);
     if (w.discarded || !w.verified)
@@ -134,7 +142,10 @@ export class IntegrityMonitor {
 
   /** A rootfs that `ready` watched for a start that did not happen, unless in use. */
   forget(rootfs: string): void {
-    if ([...this.instances.values()].some((i) => i.rootfs === rootfs)) return;
+    const claims = (this.claims.get(rootfs) ?? 1) - 1;
+    if (claims > 0) this.claims.set(rootfs, claims);
+    else this.claims.delete(rootfs);
+    if (claims > 0 || [...this.instances.values()].some((i) => i.rootfs === rootfs)) return;
     this.rootfs.get(rootfs)?.watch.close();
     this.rootfs.delete(rootfs);
   }
@@ -160,7 +171,7 @@ export class IntegrityMonitor {
         r.rootfs,
         (paths) => this.onPaths(r.rootfs, paths),
         // Events may have been lost: only a full check can say what changed.
-        () => void this.verifyRootfs(r.rootfs),
+        () => void this.verifyRootfs(r.rootfs).catch(() => undefined),
       ),
     };
     this.rootfs.set(r.rootfs, entry);
@@ -171,13 +182,35 @@ export class IntegrityMonitor {
    * Start checking an instance (its rootfs normally watched already by `ready`). One
    * adopted after a restart is verified in full, since nothing watched it meanwhile.
    */
-  track(i: MonitoredInstance, options: { verified: boolean }): void {
+  track(instance: MonitoredInstance, options: { verified: boolean }): void {
+    const claims = (this.claims.get(instance.rootfs) ?? 0) - 1;
+    if (claims > 0) this.claims.set(instance.rootfs, claims);
+    else this.claims.delete(instance.rootfs);
+    // Its rootfs changed while it was starting: it runs from the discarded folder.
+    const moved = this.movedTo.get(instance.rootfs);
+    const i = moved === undefined ? instance : { ...instance, rootfs: moved };
     this.instances.set(i.id, i);
     // The mount table as runc made it, before anything else could touch it.
     const table = this.deps.mountinfo(i.pid);
     if (table !== null) this.mounts.set(i.id, parseMountinfo(table));
-    const w = this.watchRootfs(i, options.verified);
-    if (!w.verified) void this.verifyRootfs(i.rootfs);
+    if (moved !== undefined) {
+      this.deps.onDrift({
+        ids: [i.id],
+        evidence: this.evidence('files', [
+          {
+            path: '/',
+            expected: 'no change on disk',
+            actual: 'its rootfs changed while it started',
+          },
+        ]),
+      });
+      return;
+    }
+    // A watch that `ready` set up and nobody lost meanwhile keeps its verdict; otherwise
+    // (adopted after a restart) the rootfs is verified in full, since nothing watched it.
+    const known = this.rootfs.get(i.rootfs);
+    const w = this.watchRootfs(i, known !== undefined && options.verified);
+    if (!w.verified) void this.verifyRootfs(i.rootfs).catch(() => undefined);
   }
 
   /** verified: its rootfs was verified and has not changed since; else unchecked. */
@@ -202,6 +235,7 @@ export class IntegrityMonitor {
 
   /** The rootfs folder was moved aside (discarded): instances on it keep running from there. */
   moved(from: string, to: string): void {
+    this.movedTo.set(from, to);
     const w = this.rootfs.get(from);
     if (w) {
       w.watch.close();
@@ -216,6 +250,8 @@ export class IntegrityMonitor {
     this.rootfs.clear();
     this.instances.clear();
     this.mounts.clear();
+    this.claims.clear();
+    this.movedTo.clear();
     this.measured.clear();
   }
 
@@ -315,8 +351,10 @@ export class IntegrityMonitor {
     try {
       drifts = await this.deps.verifyTree(root, w.measurement, w.allowed);
     } catch (err) {
-      // Fail closed: a tree that cannot be verified (a path too long to open, a file that
-      // keeps changing) is not a tree that can be trusted.
+      // The verifier's own failure says nothing about the tree: unchecked, tried again.
+      if (this.deps.isVerifierFault?.(err)) return [];
+      // Anything else fails closed: a tree that cannot be verified (a path too long to
+      // open, a file that keeps changing) is not a tree that can be trusted.
       drifts = [
         {
           kind: 'changed',
@@ -329,6 +367,8 @@ export class IntegrityMonitor {
     } finally {
       this.busyMs += performance.now() - t0;
     }
+    // Moved aside, forgotten or closed meanwhile: this result is about a past watch.
+    if (this.rootfs.get(root) !== w) return drifts;
     if (drifts.length === 0) w.verified = true;
     this.reportRootfs(w, 'files-full', drifts.map(describeDrift));
     return drifts;

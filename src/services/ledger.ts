@@ -63,7 +63,12 @@ export class LedgerRecorder {
   record(draft: LedgerEntryDraft): void {
     const entry = admissible(draft);
     if (this.options.outbox !== undefined)
-      appendFileSync(this.options.outbox, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+      try {
+        appendFileSync(this.options.outbox, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+      } catch (err) {
+        // Queued all the same: only a crash before the next flush could lose it now.
+        this.deps.onError(err);
+      }
     this.queue.push(entry);
     this.timer ??= setTimeout(() => {
       this.timer = null;
@@ -81,10 +86,15 @@ export class LedgerRecorder {
       try {
         await this.deps.append(batch);
         this.sinceCheckpoint += batch.length;
-        this.rewriteOutbox();
       } catch (err) {
         this.queue = [...batch, ...this.queue];
         throw err;
+      }
+      // Committed: whatever happens to the outbox now, the batch is not appended again.
+      try {
+        this.rewriteOutbox();
+      } catch (err) {
+        this.deps.onError(err);
       }
     })().finally(() => (this.flushing = null));
     await this.flushing;

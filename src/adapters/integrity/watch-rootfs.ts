@@ -1,5 +1,6 @@
-import { readdirSync, watch, type FSWatcher } from 'node:fs';
+import { lstatSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import { IngotError } from '../../domain/errors.js';
 
 export interface RootfsWatch {
   close(): void;
@@ -21,8 +22,9 @@ export interface RootfsWatch {
  * arrive. Symlinks are never followed when the tree is walked.
  *
  * Paths are delivered in batches, coalesced over one turn of the event loop, as image paths
- * ("/etc/passwd"). If a watch fails (a limit was hit, the queue overflowed) `onError` is
- * told: events may have been lost, and only a full check can say what changed.
+ * ("/etc/passwd"). Setting the watch up either covers every folder or throws
+ * (E_ROOTFS_WATCH). If a watch fails later (the queue overflowed) `onError` is told: events
+ * may have been lost, and only a full check can say what changed.
  */
 export function watchRootfs(
   root: string,
@@ -55,13 +57,25 @@ export function watchRootfs(
   };
   const walk = (abs: string, image: string) => {
     add(abs, image);
-    for (const entry of readdirSync(abs, { withFileTypes: true }))
-      if (entry.isDirectory()) walk(join(abs, entry.name), `${image}/${entry.name}`);
+    for (const entry of readdirSync(abs, { withFileTypes: true })) {
+      const path = join(abs, entry.name);
+      // Some filesystems do not say an entry's type in the listing: ask, never following.
+      const known = entry.isDirectory() || entry.isFile() || entry.isSymbolicLink();
+      if (known ? entry.isDirectory() : lstatSync(path).isDirectory())
+        walk(path, `${image}/${entry.name}`);
+    }
   };
   try {
     walk(root, '');
   } catch (err) {
-    fail(err);
+    // A tree that cannot be watched whole (the inotify limit, a folder that cannot be read)
+    // is not watched at all: the caller must not run from it as if it were.
+    closed = true;
+    for (const w of watchers) w.close();
+    throw new IngotError(
+      'E_ROOTFS_WATCH',
+      `cannot watch ${root}: ${err instanceof Error ? err.message : 'unknown error'} (raise fs.inotify.max_user_watches if it is the limit)`,
+    );
   }
   return {
     close() {
