@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempDirs, writeTree } from './helpers/fs.js';
@@ -42,6 +42,13 @@ describe('ingot CLI', () => {
     expect(build.code).toBe(0);
     expect(build.stdout).toMatch(/SOURCE_DATE_EPOCH/);
     expect(build.stdout).toMatch(/--compression <codec>/);
+  });
+
+  it('makes no home just to record a new key pair', () => {
+    const dir = tmp();
+    const r = ingot(['key', 'generate', '--out', join(dir, 'keys')], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, '.ingot'))).toBe(false);
   });
 
   it('exits 2 on usage errors', () => {

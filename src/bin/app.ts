@@ -80,6 +80,8 @@ export function makeApp(options: AppOptions): CliApp {
     },
     async generateKey(outDir, name) {
       const generated = generateKeyFiles(outDir, name);
+      // Into this home's ledger if there is one: making a key pair must not create a home.
+      if (!existsSync(join(home, 'state.db'))) return generated;
       await recordEvents(home, [
         {
           time: Date.now(),

@@ -2,6 +2,13 @@
 import { main } from '../cli/main.js';
 import { appFactory, version } from './app.js';
 
+// `ingot ledger log | head`: a reader that stops early is not an error of ours.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+
 const code = await main(
   process.argv.slice(2),
   {
