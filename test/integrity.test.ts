@@ -21,7 +21,9 @@ import {
   removeNet,
   requireHost,
   runcIn,
+  sleep,
   testNet,
+  upArgs,
   type TestNet,
 } from './helpers/agent.js';
 import { ingot } from './helpers/cli.js';
@@ -40,8 +42,6 @@ interface FleetJson {
   instances: InstanceJson[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Real tampering, as root on the host, against instances of a running Ingot: each change is
  * detected by the check that should see it, and the instance is replaced.
@@ -54,19 +54,7 @@ describe('integrity: drift and access are detected, and end in replacement', () 
   let soakStarted = 0;
   let soakIds: string[] = [];
   const cli = (...args: string[]) => ingot(args, { env });
-  const up = () =>
-    cli(
-      'up',
-      '--detach',
-      '--bridge',
-      net.bridge,
-      '--subnet',
-      net.subnet,
-      '--cgroup-parent',
-      `/ingot-test-${net.bridge}`,
-      '--stop-grace',
-      '1',
-    );
+  const up = () => cli(...upArgs(net));
   const fleets = (): FleetJson[] => {
     const r = cli('status', '-o', 'json');
     expect(r.code, r.stderr).toBe(0);

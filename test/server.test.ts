@@ -20,7 +20,9 @@ import {
   removeNet,
   requireHost,
   runcIn,
+  sleep,
   testNet,
+  upArgs,
   type TestNet,
 } from './helpers/agent.js';
 import { ingot } from './helpers/cli.js';
@@ -38,27 +40,13 @@ interface FleetJson {
   instances: { id: string; state: string; release?: string; host?: string }[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('ingot up / deploy / down: fleets replaced, never patched', () => {
   let root: string;
   let home: string;
   let net: TestNet;
   let env: Record<string, string>;
   const cli = (...args: string[]) => ingot(args, { env });
-  const up = () =>
-    cli(
-      'up',
-      '--detach',
-      '--bridge',
-      net.bridge,
-      '--subnet',
-      net.subnet,
-      '--cgroup-parent',
-      `/ingot-test-${net.bridge}`,
-      '--stop-grace',
-      '1',
-    );
+  const up = () => cli(...upArgs(net));
   const status = (): FleetJson[] => {
     const r = cli('status', '-o', 'json');
     expect(r.code, r.stderr).toBe(0);

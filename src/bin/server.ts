@@ -419,14 +419,17 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
       fleets: async () => {
         const observed = await agent.observe();
         const reasons = new Map(controller.status().map((s) => [s.fleet.name, s.reasons]));
-        return (await fleets.fleets()).map((f) => ({
-          ...f,
-          phase: shapeOf(f).label,
-          awaitingPromotion:
-            f.rollout === 'progressing' && f.stepReadyAt !== null && shapeOf(f).pauseMs === null,
-          reasons: reasons.get(f.name) ?? [],
-          instances: observed.filter((i) => i.fleet === f.name),
-        }));
+        return (await fleets.fleets()).map((f) => {
+          const shape = shapeOf(f);
+          return {
+            ...f,
+            phase: shape.label,
+            awaitingPromotion:
+              f.rollout === 'progressing' && f.stepReadyAt !== null && shape.pauseMs === null,
+            reasons: reasons.get(f.name) ?? [],
+            instances: observed.filter((i) => i.fleet === f.name),
+          };
+        });
       },
       drift: async (fleet) =>
         (await agent.observe()).filter(

@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 /** Human formatting. Only the CLI formats; everything below it returns data. */
 
 export function formatBytes(n: number): string {
@@ -41,4 +42,11 @@ export function json(value: unknown): string {
  */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** `-o, --output text|json`, as every command that prints results takes it. */
+export function outputOption(): Option {
+  return new Option('-o, --output <format>', 'output format')
+    .choices(['text', 'json'])
+    .default('text');
 }

@@ -41,7 +41,7 @@ import type { LoadedPolicy } from './policy.js';
 import { readSpecFile } from './spec-file.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { IntegrityMonitor, type DriftFinding, type IntegrityDeps } from './integrity.js';
-import { verifyArtifact } from './verify.js';
+import { refusalReasons, verifyArtifact } from './verify.js';
 
 export interface AgentDeps {
   /** `$INGOT_HOME`: instances/, volumes/, agent/state.json live here. */
@@ -294,7 +294,7 @@ export class Agent {
     return this.snapshot();
   }
 
-  private integrityOf(t: Tracked): Integrity {
+  private integrityOf(t: Pick<Tracked, 'id' | 'evidence'>): Integrity {
     if (t.evidence?.length) return 'tainted';
     return this.monitor?.integrityOf(t.id) ?? 'unchecked';
   }
@@ -303,7 +303,7 @@ export class Agent {
     return [...this.tracked.values()]
       .map(({ health: _h, lastProbe: _l, rootfs: _r, addedMountPoints: _a, ...rest }) => ({
         ...rest,
-        integrity: this.integrityOf({ ...rest }),
+        integrity: this.integrityOf(rest),
         ...(this.deps.hostName !== undefined && { host: this.deps.hostName }),
       }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -357,21 +357,16 @@ export class Agent {
       this.persist();
       return;
     }
+    const reasons = refusalReasons(report);
     this.emit('admission', t, {
       where: 'host',
       allowed: report.ok,
-      reasons: [
-        ...report.problems.map((p) => `${p.message} (${p.code})`),
-        ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
-      ],
+      reasons,
       ...(report.provenance !== null && { provenance: report.provenance }),
     });
     if (!report.ok) {
       t.state = 'refused';
-      t.reason = [
-        ...report.problems.map((p) => `${p.message} (${p.code})`),
-        ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
-      ].join('; ');
+      t.reason = reasons.join('; ');
       await release();
       this.persist();
       return;

@@ -1,7 +1,7 @@
 import type { FleetSpec } from '../core/fleet/spec.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { inMeltdown } from '../core/planner/meltdown.js';
-import { plan } from '../core/planner/plan.js';
+import { LIVE, plan } from '../core/planner/plan.js';
 import {
   decideStep,
   rolloutShape,
@@ -399,8 +399,6 @@ export function shapeOf(fleet: FleetRecord): RolloutShape {
     step: fleet.step,
   });
 }
-
-const LIVE = new Set(['pending', 'starting', 'healthy', 'unhealthy']);
 
 /** A plan on hold: dead and tainted instances still go; nothing is started or replaced. */
 function held(p: Plan): Plan {

@@ -5,7 +5,7 @@ import type { FleetRecord, FleetStore } from '../ports/fleet-store.js';
 import type { Store } from '../ports/store.js';
 import type { LoadedPolicy } from './policy.js';
 import { openArtifact } from './artifact.js';
-import { verifyArtifact } from './verify.js';
+import { refusalReasons, verifyArtifact } from './verify.js';
 
 export interface DeployDeps {
   readonly store: Store;
@@ -40,6 +40,7 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
     keys: trust.keys,
     rehash: true,
   });
+  const reasons = refusalReasons(report);
   deps.record?.({
     time: deps.now(),
     actor: 'admin',
@@ -49,20 +50,14 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
     detail: {
       where: 'deploy',
       allowed: report.ok,
-      reasons: [
-        ...report.problems.map((p) => `${p.message} (${p.code})`),
-        ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
-      ],
+      reasons,
       ...(report.provenance !== null && { provenance: report.provenance }),
     },
   });
   if (!report.ok)
     throw new IngotError(
       'E_DEPLOY_REFUSED',
-      `admission refuses ${spec.artifact} (${descriptor.digest}): ${[
-        ...report.problems.map((p) => `${p.message} (${p.code})`),
-        ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
-      ].join('; ')}`,
+      `admission refuses ${spec.artifact} (${descriptor.digest}): ${reasons.join('; ')}`,
       { details: { problems: report.problems, reasons: report.decision.reasons } },
     );
   const declared = (await openArtifact(deps.store, descriptor.digest)).runtime.volumes;

@@ -52,6 +52,14 @@ export interface VerifyReport {
   readonly blobs: { readonly count: number; readonly bytes: number } | null;
 }
 
+/** Why a report does not admit its artifact: each problem and policy reason with its code. */
+export function refusalReasons(report: VerifyReport): string[] {
+  return [
+    ...report.problems.map((p) => `${p.message} (${p.code})`),
+    ...report.decision.reasons.map((r) => `${r.message} (${r.code})`),
+  ];
+}
+
 /**
  * The checks an artifact must pass to run: its attestations are well-formed and signed by
  * trusted keys about this very artifact, the attached measurement is the one the provenance

@@ -91,3 +91,21 @@ export function removeNet(net: TestNet): void {
   spawnSync('ip', ['link', 'delete', net.bridge]);
   spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/ingot-test-${net.bridge} 2>/dev/null || true`]);
 }
+
+/** `ingot up --detach` on the test's own bridge, subnet and cgroup, with a short stop grace. */
+export function upArgs(net: TestNet): string[] {
+  return [
+    'up',
+    '--detach',
+    '--bridge',
+    net.bridge,
+    '--subnet',
+    net.subnet,
+    '--cgroup-parent',
+    `/ingot-test-${net.bridge}`,
+    '--stop-grace',
+    '1',
+  ];
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -150,6 +150,14 @@ async function writing<T>(db: Kysely<Tables>, fn: (tx: Kysely<Tables>) => Promis
 
 const FIRST_STEP = (at: number) => ({ step: 0, step_started_at: at, step_ready_at: null });
 
+/** A rollout judged afresh from `at`: progressing, at its first step, no reason yet. */
+const NEW_ROLLOUT = (at: number) => ({
+  rollout: 'progressing',
+  rollout_started_at: at,
+  reason: null,
+  ...FIRST_STEP(at),
+});
+
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
 
 function toFleet(row: Tables['fleets']): FleetRecord {
@@ -249,11 +257,8 @@ export class SqliteFleetStore implements FleetStore {
             release: release.digest,
             artifact: release.artifact,
             previous: null,
-            rollout: 'progressing',
-            rollout_started_at: at,
-            reason: null,
             stable: null,
-            ...FIRST_STEP(at),
+            ...NEW_ROLLOUT(at),
           })
           .execute();
       } else if (existing.release !== release.digest) {
@@ -264,10 +269,7 @@ export class SqliteFleetStore implements FleetStore {
             release: release.digest,
             artifact: release.artifact,
             previous: existing.release,
-            rollout: 'progressing',
-            rollout_started_at: at,
-            reason: null,
-            ...FIRST_STEP(at),
+            ...NEW_ROLLOUT(at),
           })
           .where('name', '=', release.fleet)
           .execute();
@@ -279,12 +281,7 @@ export class SqliteFleetStore implements FleetStore {
           .updateTable('fleets')
           .set({
             spec,
-            ...(again && {
-              rollout: 'progressing',
-              rollout_started_at: at,
-              reason: null,
-              ...FIRST_STEP(at),
-            }),
+            ...(again && NEW_ROLLOUT(at)),
           })
           .where('name', '=', release.fleet)
           .execute();

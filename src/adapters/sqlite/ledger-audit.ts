@@ -8,6 +8,7 @@ import {
   verifyInclusion,
   verifyLedger,
   whatRan,
+  type Checkpoint,
   type LedgerEntry,
   type LedgerExport,
   type LedgerVerdict,
@@ -83,21 +84,34 @@ export class LedgerAudit {
   async prove(seq: number): Promise<ProvenEntry> {
     const [entry] = await entries(this.reader.db, { from: seq, to: seq + 1 });
     if (!entry) throw new IngotError('E_LEDGER_RANGE', `the ledger has no entry ${seq}`);
-    const checkpoint = await latestCheckpoint(this.reader.db);
-    if (!checkpoint || checkpoint.size <= seq)
+    const anchor = await this.anchor();
+    if (!anchor || anchor.stored.size <= seq)
       throw new IngotError(
         'E_LEDGER_UNANCHORED',
         `entry ${seq} is not covered by a signed checkpoint yet: run \`ingot ledger checkpoint\``,
       );
-    const proof = await inclusionProof(this.reader.db, seq, checkpoint.size);
-    const signed = openCheckpoint(checkpoint.note, parseVkey(this.vkey), this.origin);
+    return this.proveAgainst(entry, anchor);
+  }
+
+  /** The latest checkpoint, its signature checked once for every proof made against it. */
+  private async anchor(): Promise<{ stored: StoredCheckpoint; signed: Checkpoint } | null> {
+    const stored = await latestCheckpoint(this.reader.db);
+    if (!stored) return null;
+    return { stored, signed: openCheckpoint(stored.note, parseVkey(this.vkey), this.origin) };
+  }
+
+  private async proveAgainst(
+    entry: LedgerEntry,
+    anchor: { stored: StoredCheckpoint; signed: Checkpoint },
+  ): Promise<ProvenEntry> {
+    const proof = await inclusionProof(this.reader.db, entry.seq, anchor.stored.size);
     // The stored body is canonical (decoding insists), so re-encoding gives its very bytes.
-    const body = encodeEntry(entry);
+    const leaf = leafHash(encodeEntry(entry));
     return {
       entry,
-      checkpoint,
+      checkpoint: anchor.stored,
       proof: proof.map((h) => Buffer.from(h).toString('base64')),
-      verified: verifyInclusion(leafHash(body), seq, signed.size, proof, signed.root),
+      verified: verifyInclusion(leaf, entry.seq, anchor.signed.size, proof, anchor.signed.root),
     };
   }
 
@@ -116,12 +130,15 @@ export class LedgerAudit {
   /** The instances that ran at `at`, each with proofs of the entries that say so. */
   async whatRan(at: number, fleet?: string): Promise<(RanInstance & { proofs: ProvenEntry[] })[]> {
     const ran = whatRan(await this.all(), at, fleet);
+    const anchor = await this.anchor();
     const out = [];
     for (const r of ran) {
-      const proofs = [];
-      for (const e of [r.started, ...(r.admission ? [r.admission] : [])])
-        proofs.push(await this.prove(e.seq).catch(() => null));
-      out.push({ ...r, proofs: proofs.filter((p): p is ProvenEntry => p !== null) });
+      const proofs: ProvenEntry[] = [];
+      // Entries after the latest checkpoint have no proof yet (what-ran says so).
+      if (anchor)
+        for (const e of [r.started, ...(r.admission ? [r.admission] : [])])
+          if (e.seq < anchor.stored.size) proofs.push(await this.proveAgainst(e, anchor));
+      out.push({ ...r, proofs });
     }
     return out;
   }

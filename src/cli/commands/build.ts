@@ -3,7 +3,7 @@ import { shortDigest } from '../../domain/digest.js';
 import { UsageError } from '../../domain/errors.js';
 import type { LayerCompression } from '../../domain/media-types.js';
 import type { BuildResult } from '../../services/build.js';
-import { collect, formatBytes, json } from '../format.js';
+import { collect, formatBytes, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import { progressRenderer } from '../progress.js';
 import type { Runner } from './runner.js';
@@ -45,11 +45,7 @@ export function registerBuild(program: Command, run: Runner): void {
       '--source-date-epoch <seconds>',
       'time recorded in the image (default: $SOURCE_DATE_EPOCH, else 0)',
     )
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .option(
       '--key <file>',
       'sign SLSA provenance with this private key (repeatable; default: $INGOT_SIGNING_KEY)',

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { parseFleet } from '../../core/fleet/spec.js';
 import { MAX_SPEC_BYTES } from '../../core/yaml-spec.js';
@@ -8,7 +8,7 @@ import { IngotError, UsageError } from '../../domain/errors.js';
 import type { ObservedInstance } from '../../domain/instance.js';
 import type { FleetRecord } from '../../ports/fleet-store.js';
 import { api } from '../client.js';
-import { formatAge, json, table } from '../format.js';
+import { formatAge, json, outputOption, table } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -44,11 +44,7 @@ export function registerFleets(program: Command, run: Runner): void {
     .argument('<file>', 'fleet.yaml')
     .option('--wait', 'wait for the rollout to finish')
     .option('--timeout <seconds>', 'with --wait: give up after this long', '300')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(
       async (file: string, options: { wait?: boolean; timeout: string; output: OutputFormat }) => {
         format = options.output;
@@ -172,11 +168,7 @@ export function registerFleets(program: Command, run: Runner): void {
   program
     .command('fleets')
     .summary('the fleets and their current releases')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (options: { output: OutputFormat }) => {
       format = options.output;
       await run(
@@ -206,11 +198,7 @@ export function registerFleets(program: Command, run: Runner): void {
     .command('status')
     .summary('fleets, their rollouts and instances')
     .argument('[fleet]', 'only this fleet')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (only: string | undefined, options: { output: OutputFormat }) => {
       format = options.output;
       await run(

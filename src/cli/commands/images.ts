@@ -1,7 +1,7 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { shortDigest } from '../../domain/digest.js';
 import { inspectImage, listImages } from '../../services/inspect.js';
-import { formatBytes, json, table } from '../format.js';
+import { formatBytes, json, outputOption, table } from '../format.js';
 import type { CliApp, Io, OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -13,11 +13,7 @@ export function registerImages(program: Command, run: Runner): void {
     .description(
       'List every image in the store with its tags, short digest, platform, layer count and compressed size.',
     )
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (options: { output: OutputFormat }) => {
       format = options.output;
       await run(
@@ -51,11 +47,7 @@ export function registerImages(program: Command, run: Runner): void {
       'Show one image. REF is a tag, a digest, or a unique prefix of a digest (at least 4 hex digits).\nEvery blob read is verified against its digest.',
     )
     .argument('<ref>', 'tag or digest')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (ref: string, options: { output: OutputFormat }) => {
       format = options.output;
       await run(

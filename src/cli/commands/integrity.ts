@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { Evidence, ObservedInstance } from '../../domain/instance.js';
 import { UsageError } from '../../domain/errors.js';
 import { api } from '../client.js';
-import { json, table } from '../format.js';
+import { json, outputOption, table } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -36,11 +36,7 @@ export function registerIntegrity(program: Command, run: Runner): void {
         'session), what was expected, what was found, and when. Tainted instances are replaced.',
     )
     .argument('[fleet]', 'only this fleet')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (fleet: string | undefined, options: { output: OutputFormat }) => {
       format = options.output;
       await run(
@@ -82,11 +78,7 @@ export function registerIntegrity(program: Command, run: Runner): void {
         'at the next periodic check. Drift taints the instances, which are then replaced. Exit 1 if\n' +
         'any drift was found.',
     )
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (options: { output: OutputFormat }) => {
       format = options.output;
       await run(

@@ -1,6 +1,6 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
-import { json } from '../format.js';
+import { json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -17,11 +17,7 @@ export function registerKeys(program: Command, run: Runner): void {
     )
     .option('--out <dir>', 'folder for the key files', '.')
     .option('--name <name>', 'file name without extension', 'ingot')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (options: { out: string; name: string; output: OutputFormat }) => {
       format = options.output;
       await run(

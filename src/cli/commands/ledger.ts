@@ -1,5 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import {
   formatLedgerExport,
   parseLedgerExport,
@@ -7,7 +7,7 @@ import {
 } from '../../core/ledger/index.js';
 import { IngotError, UsageError } from '../../domain/errors.js';
 import { api, serverInfo } from '../client.js';
-import { json, table } from '../format.js';
+import { json, outputOption, table } from '../format.js';
 import type { CliApp, OutputFormat } from '../io.js';
 import { isAlive } from '../process.js';
 import type { Runner } from './runner.js';
@@ -67,8 +67,6 @@ async function withLedger<T>(
 
 export function registerLedger(program: Command, run: Runner): void {
   let format: OutputFormat = 'text';
-  const output = () =>
-    new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
   const ledger = program
     .command('ledger')
     .summary('the tamper-evident record: what was built, admitted, run, changed, and by whom')
@@ -83,7 +81,7 @@ export function registerLedger(program: Command, run: Runner): void {
   ledger
     .command('checkpoint')
     .summary('sign a checkpoint now (if Ingot runs) and print the latest')
-    .addOption(output())
+    .addOption(outputOption())
     .action(async (options: { output: OutputFormat }) => {
       format = options.output;
       await run(
@@ -113,7 +111,7 @@ export function registerLedger(program: Command, run: Runner): void {
     .option('--kind <kind>', 'only this kind (deploy, instance-started, drift, …)')
     .option('--since <time>', 'only from this time (ISO 8601, or 90m / 2h / 3d ago)')
     .option('--limit <n>', 'at most this many (default 1000)', '1000')
-    .addOption(output())
+    .addOption(outputOption())
     .action(
       async (options: {
         fleet?: string;
@@ -177,7 +175,7 @@ export function registerLedger(program: Command, run: Runner): void {
     .summary('an entry with its inclusion proof against the latest signed checkpoint')
     .argument('<seq>', 'entry number')
     .option('--vkey <file>', 'verifier key (default $INGOT_HOME/keys/ledger.vkey)')
-    .addOption(output())
+    .addOption(outputOption())
     .action(async (seq: string, options: { vkey?: string; output: OutputFormat }) => {
       format = options.output;
       await run(
@@ -231,7 +229,7 @@ export function registerLedger(program: Command, run: Runner): void {
     .option('--export <file>', 'verify this export instead of the home')
     .option('--since <checkpoint-file>', 'a signed checkpoint saved earlier')
     .option('--vkey <file>', 'verifier key (default $INGOT_HOME/keys/ledger.vkey)')
-    .addOption(output())
+    .addOption(outputOption())
     .action(
       async (options: { export?: string; since?: string; vkey?: string; output: OutputFormat }) => {
         format = options.output;
@@ -287,7 +285,7 @@ export function registerLedger(program: Command, run: Runner): void {
     )
     .requiredOption('--at <time>', 'the moment (ISO 8601, or 90m / 2h / 3d ago)')
     .option('--fleet <name>', 'only this fleet')
-    .addOption(output())
+    .addOption(outputOption())
     .action(async (options: { at: string; fleet?: string; output: OutputFormat }) => {
       format = options.output;
       await run(

@@ -1,7 +1,7 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
 import type { RebuildReport } from '../../services/rebuild.js';
-import { collect, json } from '../format.js';
+import { collect, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -31,11 +31,7 @@ export function registerRebuild(program: Command, run: Runner): void {
       collect,
     )
     .option('--policy <file>', 'policy the artifact must satisfy first')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (ref: string, options: RebuildOptions) => {
       format = options.output;
       await run(

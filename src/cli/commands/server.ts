@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
 import { api, serverInfo } from '../client.js';
 import { isAlive } from '../process.js';
-import { collect, json } from '../format.js';
+import { collect, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -178,11 +178,7 @@ export function registerServer(program: Command, run: Runner): void {
     .command('history')
     .summary('what happened to fleets: deploys, completions, rollbacks')
     .argument('[fleet]', 'only this fleet')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (fleet: string | undefined, options: { output: OutputFormat }) => {
       format = options.output;
       await run(

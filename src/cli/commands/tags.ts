@@ -1,6 +1,6 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { Annotation } from '../../domain/media-types.js';
-import { json, table } from '../format.js';
+import { json, outputOption, table } from '../format.js';
 import type { CliApp, Io, OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -14,11 +14,7 @@ export function registerTags(program: Command, run: Runner): void {
     )
     .argument('[tag]', 'only this tag')
     .option('--history', 'show every move, not just the current target')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(
       async (tag: string | undefined, options: { history?: boolean; output: OutputFormat }) => {
         format = options.output;

@@ -1,7 +1,7 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { shortKeyId } from '../../domain/attestation.js';
 import type { VerifyReport } from '../../services/verify.js';
-import { collect, formatBytes, json } from '../format.js';
+import { collect, formatBytes, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -31,11 +31,7 @@ export function registerVerify(program: Command, run: Runner): void {
     )
     .option('--policy <file>', 'policy.yaml: trusted keys, threshold, builders, sources, bases')
     .option('--no-blobs', 'skip re-hashing the blobs (signatures and policy only)')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
+    .addOption(outputOption())
     .action(async (ref: string, options: VerifyOptions) => {
       format = options.output;
       await run(

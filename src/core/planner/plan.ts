@@ -1,6 +1,7 @@
 import type { FleetTarget, Plan, PlannedInstanceView, StopReason } from '../../domain/fleet.js';
 
-const LIVE = new Set(['pending', 'starting', 'healthy', 'unhealthy']);
+/** States of an instance that is, or is about to be, running. */
+export const LIVE: ReadonlySet<string> = new Set(['pending', 'starting', 'healthy', 'unhealthy']);
 
 /** Healthy for at least minReady: it serves, and counts toward availability (tainted or not). */
 export function isReady(i: PlannedInstanceView, target: FleetTarget, now: number): boolean {
