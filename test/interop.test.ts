@@ -117,6 +117,45 @@ describe('interoperability with umoci and skopeo', () => {
     expect(measureTree(join(bundle, 'rootfs'))).toEqual(comparable(measurement));
   });
 
+  it('reads, copies and unpacks a layer that was cut into parts', async () => {
+    const ctx = tmp();
+    const files: Record<string, string> = {
+      'ingot.yaml':
+        'name: parts\nversion: "1"\nlayers:\n  - source: data\n    destination: /srv/data\n',
+    };
+    // ~30 MB in 480 files: more than one part (core/layer-parts.ts), some text, some not.
+    for (let i = 0; i < 480; i++) {
+      const bytes = Buffer.alloc(64 * 1024);
+      for (let k = 0; k < bytes.length; k += 4)
+        bytes.writeUInt32LE(Math.imul(i + 1, k + 7) >>> 0, k);
+      files[`data/d${i % 12}/f${i}.bin`] =
+        i % 3 ? bytes.toString('base64') : bytes.toString('latin1');
+    }
+    writeTree(ctx, files);
+    const home = tmp();
+    const built = await buildWith(home, ctx);
+    const parts = built.layers.filter((l) => l.origin.startsWith('data'));
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.map((l) => l.origin)).toEqual(
+      parts.map((_, k) => `data → /srv/data (part ${k + 1}/${parts.length})`),
+    );
+
+    const inspected = JSON.parse(run('skopeo', ['inspect', `oci:${storeDir(home)}:parts:1`])) as {
+      Layers: string[];
+    };
+    expect(inspected.Layers).toEqual(built.layers.map((l) => l.descriptor.digest));
+    const copy = join(tmp(), 'copy');
+    run('skopeo', ['copy', `oci:${storeDir(home)}:parts:1`, `oci:${copy}:copied`]);
+    expect(
+      (JSON.parse(run('skopeo', ['inspect', `oci:${copy}:copied`])) as { Digest: string }).Digest,
+    ).toBe(built.digest);
+
+    const measurement = await readMeasurement(await openStore(home), built.digest);
+    const bundle = join(tmp(), 'bundle');
+    run('umoci', ['unpack', '--image', `${storeDir(home)}:parts:1`, bundle]);
+    expect(measureTree(join(bundle, 'rootfs'))).toEqual(comparable(measurement));
+  });
+
   it('umoci unpacks the example service to exactly its measurement', async () => {
     const home = tmp();
     const result = await buildWith(home, 'examples/hello');

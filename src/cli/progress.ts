@@ -26,7 +26,9 @@ export function progressRenderer(io: Io): { update: (e: BuildProgress) => void; 
     const label =
       e.phase === 'base'
         ? `base layer ${e.layer}/${e.layers}`
-        : `layer ${e.layer}/${e.layers} ${e.source}`;
+        : e.step === 'hash'
+          ? `hashing ${e.source} (to find parts stored by earlier builds)`
+          : `layer ${e.layer}/${e.layers} ${e.source}`;
     const fraction = e.total > 0 ? Math.min(1, e.done / e.total) : 1;
     if (io.errIsTty) {
       const now = Date.now();
@@ -40,7 +42,7 @@ export function progressRenderer(io: Io): { update: (e: BuildProgress) => void; 
       barShown = true;
       return;
     }
-    const key = `${e.phase}${e.layer}`;
+    const key = `${e.phase}${e.layer}${e.phase === 'layer' ? e.step : ''}`;
     const quarter = Math.floor(fraction * 4);
     if (key !== lastKey) {
       lastKey = key;

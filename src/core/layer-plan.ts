@@ -84,6 +84,20 @@ export function measuredFromHeader(header: TarEntryHeader, sha256?: string): Mea
   }
 }
 
+/**
+ * The regular files of a listing with the image paths planLayer will give them: enough to
+ * start reading them before the layer is planned.
+ */
+export function sourceFilesOf(
+  spec: LayerSpec,
+  listing: SourceListing,
+): { file: SourceFile; path: string }[] {
+  const root = destinationRoot(spec, listing);
+  return listing.items.flatMap((item) =>
+    item.file ? [{ file: item.file, path: joinImagePath(root, item.rel) }] : [],
+  );
+}
+
 function destinationRoot(spec: LayerSpec, listing: SourceListing): string {
   if (listing.rootKind === 'dir') return spec.destination;
   if (spec.intoDirectory || spec.destination === '/') {

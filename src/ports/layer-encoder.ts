@@ -2,6 +2,7 @@ import type { PlannedEntry } from '../core/layer-plan.js';
 import type { Digest } from '../domain/digest.js';
 import type { LayerCompression } from '../domain/media-types.js';
 import type { Descriptor } from '../domain/oci.js';
+import type { SourceFile } from '../domain/source.js';
 
 export interface EncodeRequest {
   readonly entries: readonly PlannedEntry[];
@@ -10,6 +11,18 @@ export interface EncodeRequest {
   readonly level?: number;
   /** The blob is written here (a store transaction's staging directory). */
   readonly stagingDir: string;
+  /**
+   * Bytes done of the current step: "hash" reads every file once to find which parts an
+   * earlier build already stored; "encode" writes the parts that are new.
+   */
+  readonly onProgress?: (done: number, total: number, step: 'hash' | 'encode') => void;
+}
+
+/** A layer's regular files, listed by the walk, before the layer is planned. */
+export interface HashAheadRequest {
+  readonly files: readonly { readonly file: SourceFile; readonly path: string }[];
+  readonly compression: LayerCompression;
+  readonly level?: number;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -18,14 +31,25 @@ export interface FileDigests {
   readonly sha1: string;
 }
 
-export interface EncodedLayer {
+/** One OCI layer of an encoded baseline layer (core/layer-parts.ts). */
+export interface EncodedPart {
   readonly descriptor: Descriptor;
   /** sha256 of the uncompressed tar stream (the config's rootfs.diff_ids). */
   readonly diffId: Digest;
-  /** The staged blob, inside `stagingDir`. */
-  readonly path: string;
-  /** Settles once the blob is on stable storage; commit only after it. */
-  readonly flushed: Promise<void>;
+  /**
+   * Settles once the part may be committed: with the staged blob to adopt (inside
+   * `stagingDir`, on stable storage), or null when the store's copy was re-hashed and found
+   * intact. Rejects when neither can be had.
+   */
+  readonly staged: Promise<string | null>;
+  /** Uncompressed bytes, and how many of them came from earlier builds. */
+  readonly rawBytes: number;
+  readonly reusedBytes: number;
+}
+
+export interface EncodedLayer {
+  /** In stream order: the layers' tar streams, concatenated, hold the entries in order. */
+  readonly parts: readonly EncodedPart[];
   /** Per entry (same order as the request), for regular files. */
   readonly files: readonly (FileDigests | undefined)[];
   /** Content of the files the SBOM needs (core/sbom/capture.ts), by image path. */
@@ -36,15 +60,20 @@ export interface EncodedLayer {
 }
 
 /**
- * Turns planned entries into a layer blob: reads the sources (checking that none changed
+ * Turns planned entries into layer blobs: reads the sources (checking that none changed
  * since the walk), hashes every file for the measurement and the SBOM, and writes the tar
- * stream, compressed reproducibly.
+ * streams of the parts the store lacks, compressed reproducibly.
  */
 export interface LayerEncoder {
   encode(request: EncodeRequest): Promise<EncodedLayer>;
   /** A hint that layers will follow: start whatever is slow to start. */
   warmUp(): void;
-  /** Record the layers of a committed build so a later build can reuse their segments. */
+  /**
+   * A hint that these files will be encoded: hash them now, while the caller plans, if a
+   * later `encode` will need their digests before it encodes (to find stored parts).
+   */
+  hashAhead(request: HashAheadRequest): void;
+  /** Record the layers of a committed build so a later build can reuse their parts and segments. */
   remember(committed: readonly EncodedLayer[]): void;
   close(): Promise<void>;
 }

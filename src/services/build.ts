@@ -20,6 +20,7 @@ import {
   measuredFromHeader,
   planLayer,
   planMountPoints,
+  sourceFilesOf,
   type PlannedEntry,
 } from '../core/layer-plan.js';
 import { encodeMeasurement } from '../core/measurement.js';
@@ -99,6 +100,8 @@ export type BuildProgress =
       readonly layer: number;
       readonly layers: number;
       readonly source: string;
+      /** "hash": reading every file to find what earlier builds stored; "encode": writing. */
+      readonly step: 'hash' | 'encode';
       readonly done: number;
       readonly total: number;
     }
@@ -204,6 +207,24 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
   if (baseline.layers.length > 0) deps.encoder.warmUp();
   progress({ phase: 'plan', message: `reading ${baseline.layers.length} layer source(s)` });
   const listings = baseline.layers.map((spec) => deps.walk(contextDir, spec));
+  // Reading starts now, on the encoder's threads, while this one plans.
+  baseline.layers.forEach((spec, i) =>
+    deps.encoder.hashAhead({
+      files: sourceFilesOf(spec, listings[i]!),
+      compression: request.compression,
+      ...(request.level !== undefined && { level: request.level }),
+      onProgress: (done, total) =>
+        progress({
+          phase: 'layer',
+          layer: i + 1,
+          layers: baseline.layers.length,
+          source: spec.source,
+          step: 'hash',
+          done,
+          total,
+        }),
+    }),
+  );
 
   const tx = await deps.store.begin();
   const encoded: EncodedLayer[] = [];
@@ -292,18 +313,28 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
         compression: request.compression,
         ...(request.level !== undefined && { level: request.level }),
         stagingDir: tx.stagingDir,
-        onProgress: (done, total) =>
-          progress({ phase: 'layer', layer: i + 1, layers: plans.length, source, done, total }),
+        onProgress: (done, total, step) =>
+          progress({
+            phase: 'layer',
+            layer: i + 1,
+            layers: plans.length,
+            source,
+            step,
+            done,
+            total,
+          }),
       });
-      tx.adoptFile(layer.path, layer.descriptor.digest, layer.descriptor.size);
       encoded.push(layer);
-      layers.push({
-        descriptor: layer.descriptor,
-        diffId: layer.diffId,
-        origin: origins[i]!,
-        reusedBytes: layer.reusedBytes,
-        rawBytes: layer.rawBytes,
-      });
+      for (const [k, part] of layer.parts.entries()) {
+        const n = layer.parts.length;
+        layers.push({
+          descriptor: part.descriptor,
+          diffId: part.diffId,
+          origin: n > 1 ? `${origins[i]!} (part ${k + 1}/${n})` : origins[i]!,
+          reusedBytes: part.reusedBytes,
+          rawBytes: part.rawBytes,
+        });
+      }
       layerChanges.push({
         whiteouts: [],
         opaques: [],
@@ -330,7 +361,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       platform,
       created,
       diffIds: layers.map((l) => l.diffId),
-      layerNotes: origins.map((o) => `ingot: ${o}`),
+      layerNotes: layers.filter((l) => l.origin !== 'base').map((l) => `ingot: ${l.origin}`),
     });
     const configDesc = await tx.putBlob(canonicalJsonBytes(config), MediaType.imageConfig);
     const annotations: Record<string, string> = {
@@ -450,7 +481,10 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       }
     }
 
-    await Promise.all(encoded.map((l) => l.flushed));
+    for (const part of encoded.flatMap((l) => l.parts)) {
+      const path = await part.staged;
+      if (path !== null) tx.adoptFile(path, part.descriptor.digest, part.descriptor.size);
+    }
     const { moved } = await tx.commit({
       manifests: [
         { descriptor: image, tags: [tag] },
@@ -493,7 +527,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     };
   } catch (err) {
     // Background fsyncs of staged layers must settle before their files go.
-    await Promise.allSettled(encoded.map((l) => l.flushed));
+    await Promise.allSettled(encoded.flatMap((l) => l.parts.map((p) => p.staged)));
     await tx.abort();
     throw err;
   }

@@ -1,10 +1,22 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlannedEntry } from '../../core/layer-plan.js';
 import { isIngotError } from '../../domain/errors.js';
 import type { LayerCompression } from '../../domain/media-types.js';
+import type { EncodedLayer } from '../../ports/layer-encoder.js';
 import { sourceFile } from '../source/walk.js';
 import { ParallelLayerEncoder } from './encoder.js';
 
@@ -56,9 +68,12 @@ describe('ParallelLayerEncoder', () => {
       try {
         const a = await one.encode({ entries, compression, stagingDir: staging() });
         const b = await two.encode({ entries, compression, stagingDir: staging() });
-        await Promise.all([a.flushed, b.flushed]);
-        expect(b.descriptor.digest, compression).toBe(a.descriptor.digest);
-        expect(b.diffId).toBe(a.diffId);
+        await Promise.all([...a.parts, ...b.parts].map((p) => p.staged));
+        expect(
+          b.parts.map((p) => p.descriptor.digest),
+          compression,
+        ).toEqual(a.parts.map((p) => p.descriptor.digest));
+        expect(b.parts.map((p) => p.diffId)).toEqual(a.parts.map((p) => p.diffId));
         expect(b.files).toEqual(a.files);
       } finally {
         await Promise.all([one.close(), two.close()]);
@@ -75,6 +90,114 @@ describe('ParallelLayerEncoder', () => {
         .encode({ entries, compression: 'gzip', stagingDir: staging() })
         .catch((e: unknown) => e);
       expect(isIngotError(err) && err.code).toBe('E_SOURCE_CHANGED');
+    } finally {
+      await enc.close();
+    }
+  });
+});
+
+describe('parts stored by an earlier build', () => {
+  /** A tiny store: staged blobs move into a folder by digest, as the OCI store's commit does. */
+  function store(root: string) {
+    const blobs = join(root, 'blobs');
+    mkdirSync(blobs, { recursive: true });
+    const blobPath = (d: string) => join(blobs, d.slice('sha256:'.length));
+    const commit = async (layer: EncodedLayer) => {
+      for (const part of layer.parts) {
+        const staged = await part.staged;
+        if (staged !== null) renameSync(staged, blobPath(part.descriptor.digest));
+      }
+    };
+    return { blobPath, commit };
+  }
+  const parts = { min: 1 << 20, target: 2 << 20, max: 4 << 20, maxParts: 48 };
+  const withCache = (root: string, s: ReturnType<typeof store>) =>
+    new ParallelLayerEncoder({
+      workers: 2,
+      cacheFile: join(root, 'cache.json'),
+      blobPath: s.blobPath,
+      blobExists: (d) => existsSync(s.blobPath(d)),
+      parts,
+    });
+  const cold = async (entries: PlannedEntry[], staging: () => string) => {
+    const enc = new ParallelLayerEncoder({
+      workers: 2,
+      cacheFile: null,
+      blobPath: () => '/nonexistent',
+      blobExists: () => false,
+      parts,
+    });
+    try {
+      const layer = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+      await Promise.all(layer.parts.map((p) => p.staged));
+      return layer;
+    } finally {
+      await enc.close();
+    }
+  };
+  const restat = (entries: PlannedEntry[]): PlannedEntry[] =>
+    entries.map((e) => {
+      const st = statSync(e.file!.abs);
+      return { header: { ...e.header, size: st.size }, file: sourceFile(e.file!.abs, st) };
+    });
+
+  it('uses unchanged parts as they are and encodes only the part with the changed file', async () => {
+    const { entries, staging } = fixture(40, 256 * 1024);
+    const root = dirs.at(-1)!;
+    const s = store(root);
+    const enc = withCache(root, s);
+    try {
+      const first = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+      expect(first.parts.length).toBeGreaterThan(2);
+      await s.commit(first);
+      enc.remember([first]);
+
+      writeFileSync(entries[20]!.file!.abs, 'changed\n');
+      const changed = restat(entries);
+      const steps = new Set<string>();
+      const warm = await enc.encode({
+        entries: changed,
+        compression: 'gzip',
+        stagingDir: staging(),
+        onProgress: (_d, _t, step) => steps.add(step),
+      });
+      const staged = await Promise.all(warm.parts.map((p) => p.staged));
+      expect(steps).toEqual(new Set(['hash', 'encode']));
+      // Exactly the part holding the changed file was written; the others are the store's.
+      expect(staged.filter((p) => p !== null)).toHaveLength(1);
+      for (const [i, part] of warm.parts.entries())
+        if (staged[i] === null) expect(part.reusedBytes).toBe(part.rawBytes);
+
+      const fresh = await cold(changed, staging);
+      expect(warm.parts.map((p) => [p.descriptor, p.diffId])).toEqual(
+        fresh.parts.map((p) => [p.descriptor, p.diffId]),
+      );
+      expect(warm.files).toEqual(fresh.files);
+    } finally {
+      await enc.close();
+    }
+  });
+
+  it('never refers to a damaged stored part: it encodes it again, to the same digest', async () => {
+    const { entries, staging } = fixture(40, 256 * 1024);
+    const root = dirs.at(-1)!;
+    const s = store(root);
+    const enc = withCache(root, s);
+    try {
+      const first = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+      await s.commit(first);
+      enc.remember([first]);
+      const victim = first.parts[1]!.descriptor;
+      const bytes = readFileSync(s.blobPath(victim.digest));
+      bytes[100] = bytes[100]! ^ 0xff;
+      writeFileSync(s.blobPath(victim.digest), bytes);
+
+      const again = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+      const staged = await Promise.all(again.parts.map((p) => p.staged));
+      expect(again.parts.map((p) => p.descriptor)).toEqual(first.parts.map((p) => p.descriptor));
+      expect(staged.map((p) => p !== null)).toEqual(first.parts.map((_, i) => i === 1));
+      const healed = readFileSync(staged[1]!);
+      expect(`sha256:${createHash('sha256').update(healed).digest('hex')}`).toBe(victim.digest);
     } finally {
       await enc.close();
     }

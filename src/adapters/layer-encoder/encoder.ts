@@ -1,32 +1,38 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { close, closeSync, fsync, openSync, write } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import type { PlannedEntry } from '../../core/layer-plan.js';
+import { planParts, type PartOptions, type PartRange } from '../../core/layer-parts.js';
 import { wantsContent } from '../../core/sbom/capture.js';
-import { planSegments, type StreamLayout } from '../../core/segments.js';
-import { headerLength, paddingFor } from '../../core/tar/header.js';
+import { planSegments, type StreamEntry } from '../../core/segments.js';
+import { END_OF_ARCHIVE, headerLength, paddingFor } from '../../core/tar/header.js';
 import { SourceError } from '../../domain/build-errors.js';
 import type { Digest } from '../../domain/digest.js';
 import { layerMediaType } from '../../domain/media-types.js';
+import type { SourceFile } from '../../domain/source.js';
 import type {
   EncodedLayer,
+  EncodedPart,
   EncodeRequest,
   FileDigests,
+  HashAheadRequest,
   LayerEncoder,
 } from '../../ports/layer-encoder.js';
 import { codecId, DEFAULT_LEVEL, LEVEL_RANGE, prepareCodec } from './codec.js';
+import { hashSources, type Hashed } from './hash-pass.js';
+import { fileCount, partKey } from './part-key.js';
+import { PartWriter } from './part-writer.js';
 import { WorkerPool } from './pool.js';
 import {
   envOf,
   type EncodeSetup,
-  type Piece,
+  type JobEnv,
   type SegmentResult,
   type SegmentTask,
   type WorkerReply,
+  type WorkerTask,
 } from './protocol.js';
-import { SegmentCache, type MemberLocation } from './segment-cache.js';
-import { failureOf, runSegment } from './segment-job.js';
+import { SegmentCache, type MemberLocation, type StoredPart } from './segment-cache.js';
+import { runTask } from './segment-job.js';
+import { buildTasks, type CodecChoice } from './segment-tasks.js';
 
 const EMPTY_FILE: FileDigests = {
   sha256: createHash('sha256').digest('hex'),
@@ -36,140 +42,379 @@ const EMPTY_FILE: FileDigests = {
 /** Below this a layer is encoded on the calling thread: starting workers would cost more. */
 const INLINE_BYTES = 2 * 1024 * 1024;
 
-const fsyncAsync = promisify(fsync);
-const writeAsync = promisify(write);
-
-async function writeAll(fd: number, bytes: Uint8Array, position: number): Promise<void> {
-  for (let off = 0; off < bytes.length;) {
-    const { bytesWritten } = await writeAsync(fd, bytes, off, bytes.length - off, position + off);
-    off += bytesWritten;
-  }
-}
-const closeAsync = promisify(close);
-
 export interface EncoderOptions {
   readonly workers: number;
-  /** Where the segment cache lives; null disables reuse. */
+  /** Where the segment and part cache lives; null disables reuse. */
   readonly cacheFile: string | null;
   readonly blobPath: (digest: Digest) => string;
   readonly blobExists: (digest: Digest) => boolean;
+  /** How layers are cut into parts (tests use small ones); DEFAULT_PARTS otherwise. */
+  readonly parts?: PartOptions;
 }
 
+/** What `remember` records of a layer once its build is committed. */
+interface Written {
+  readonly members: (readonly [string, MemberLocation])[];
+  readonly parts: (readonly [string, StoredPart])[];
+}
+
+type Run = (task: WorkerTask, env?: JobEnv | null) => Promise<WorkerReply>;
+type NewPart = { part: EncodedPart; members: [string, Omit<MemberLocation, 'blob'>][] };
+
 /**
- * The encoder. The calling thread plans segments and encodes tar headers; workers read and
- * hash files into shared slots and compress; the calling thread then only hashes, in stream
- * order, and writes what compression produced (an uncompressed layer is written by the
- * workers themselves, each segment at its offset). Output depends on nothing but the
- * entries, the codec and the level.
+ * The encoder. A layer is cut into parts, each an OCI layer of its own (core/layer-parts.ts),
+ * and each part into segments (core/segments.ts).
+ *
+ * When an earlier build recorded parts for this codec, every file is first hashed on the
+ * workers (started by `hashAhead` while the caller plans) and each part's key computed from
+ * its headers and file digests. A part the store already holds is used as it is, never read
+ * or written again; its blob is re-hashed in the background before the build commits, and
+ * encoded afresh if it was damaged (same content, same digest, so nothing else changes).
+ *
+ * The other parts go through the segment pipeline: the calling thread plans and orders;
+ * workers read files into shared slots, hash them and compress, reusing compressed segments
+ * of earlier builds; the calling thread then only hashes, in stream order, and writes what
+ * compression produced (an uncompressed part is written by the workers themselves, each
+ * segment at its offset). Output depends on nothing but the entries, the codec and the level.
+ *
+ * The cache (keys → blobs and members) lives in $INGOT_HOME, as the store does, and is
+ * trusted as the store is: whoever can rewrite it can rewrite the store.
  */
 export class ParallelLayerEncoder implements LayerEncoder {
   private pool: WorkerPool | null = null;
   private cache: SegmentCache | null = null;
-  private readonly written = new WeakMap<EncodedLayer, [string, Omit<MemberLocation, 'blob'>][]>();
+  private readonly written = new WeakMap<EncodedLayer, Written>();
+  private ahead: Promise<{ codecId: string; hashed: Map<SourceFile, Hashed> } | null>[] = [];
+  /** The pool holds one layer's slots at a time: pipelines run one after another. */
+  private exclusive: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: EncoderOptions) {}
 
+  hashAhead(request: HashAheadRequest): void {
+    const cache = this.segmentCache();
+    if (!cache || request.files.length === 0) return;
+    const total = request.files.reduce((n, f) => n + f.file.size, 0);
+    const run = this.runner(total);
+    const work = (async () => {
+      await prepareCodec(request.compression);
+      const id = codecId(request.compression, request.level ?? DEFAULT_LEVEL[request.compression]);
+      if (!cache.hasParts(id)) return null;
+      const sources = request.files
+        .filter((f) => f.file.size > 0)
+        .map((f) => ({ file: f.file, capture: wantsContent(f.path, f.file.size) }));
+      return { codecId: id, hashed: await hashSources(sources, run, request.onProgress) };
+    })();
+    work.catch(() => undefined); // reported by the encode that awaits it
+    this.ahead.push(work);
+  }
+
   async encode(request: EncodeRequest): Promise<EncodedLayer> {
-    const { compression } = request;
+    const { compression, entries } = request;
     const level = request.level ?? DEFAULT_LEVEL[compression];
     const [min, max] = LEVEL_RANGE[compression];
     if (compression !== 'none' && (level < min || level > max))
       throw new RangeError(`${compression} level must be ${min}-${max}`);
     await prepareCodec(compression);
-    const codec = codecId(compression, level);
+    const codec: CodecChoice = { compression, level, codecId: codecId(compression, level) };
 
-    const headers = request.entries.map((e) => headerLength(e.header));
-    const layout = planSegments(
-      request.entries.map((e, i) => ({
-        name: e.header.name,
-        headerLength: headers[i]!,
-        size: e.header.size,
-      })),
+    const headerLengths = entries.map((e) => headerLength(e.header));
+    const stream: StreamEntry[] = entries.map((e, i) => ({
+      name: e.header.name,
+      headerLength: headerLengths[i]!,
+      size: e.header.size,
+    }));
+    const ranges = planParts(stream, this.options.parts);
+    const files: (FileDigests | undefined)[] = entries.map((e) =>
+      e.header.type === 'file' && e.header.size === 0 ? EMPTY_FILE : undefined,
     );
-    const tasks = buildTasks(layout, request.entries, headers, {
-      compression,
-      level,
-      codecId: codec,
-    });
+    const captured = new Map<string, Uint8Array>();
+    for (const e of entries) {
+      if (e.header.type === 'file' && e.header.size === 0 && wantsContent(`/${e.header.name}`, 0))
+        captured.set(`/${e.header.name}`, new Uint8Array());
+    }
+    const run = this.runner(stream.reduce((n, e) => n + e.size, 0));
+    const state = { files, captured };
 
-    const inline = layout.total <= INLINE_BYTES || this.options.workers <= 1;
-    const slotSize = Math.max(...layout.segments.map((s) => s.end - s.start));
+    const cache = this.segmentCache();
+    const found: (StoredPart | null)[] = ranges.map(() => null);
+    const keys: (string | undefined)[] = [];
+    if (cache?.hasParts(codec.codecId)) {
+      const sha256s = await this.sha256s(codec.codecId, entries, captured, run, request);
+      const sha256Of = (i: number) => files[i]?.sha256 ?? sha256s[i];
+      ranges.forEach((r, i) => {
+        const part = cache.part((keys[i] = partKey(codec.codecId, entries, r, sha256Of)));
+        if (
+          !part ||
+          part.sha1s.length !== 40 * fileCount(entries, r) ||
+          !this.options.blobExists(part.digest)
+        )
+          return;
+        found[i] = part;
+        let k = 0;
+        for (let e = r.start; e < r.end; e++) {
+          if (entries[e]!.header.type !== 'file') continue;
+          files[e] = { sha256: sha256Of(e)!, sha1: part.sha1s.slice(40 * k, 40 * ++k) };
+        }
+      });
+    }
+
+    const missing = ranges.filter((_, i) => found[i] === null);
+    const written = await this.pipeline(request, codec, missing, headerLengths, state);
+
+    const parts: EncodedPart[] = [];
+    const record: Written = { members: [], parts: [] };
+    let next = 0;
+    for (const [i, range] of ranges.entries()) {
+      const key = keys[i] ?? partKey(codec.codecId, entries, range, (e) => files[e]?.sha256);
+      const stored = found[i];
+      if (stored) {
+        const rawBytes = rawBytesOf(stream, range);
+        parts.push({
+          descriptor: {
+            mediaType: layerMediaType[compression],
+            digest: stored.digest,
+            size: stored.size,
+          },
+          diffId: stored.diffId,
+          staged: this.confirm(stored, () =>
+            this.pipeline(request, codec, [range], headerLengths, state),
+          ),
+          rawBytes,
+          reusedBytes: rawBytes,
+        });
+        record.parts.push([key, stored]);
+        continue;
+      }
+      const { part, members } = written[next++]!;
+      parts.push(part);
+      const { digest, size } = part.descriptor;
+      let sha1s = '';
+      for (let e = range.start; e < range.end; e++)
+        if (entries[e]!.header.type === 'file') sha1s += files[e]!.sha1;
+      record.parts.push([key, { digest, size, diffId: part.diffId, sha1s }]);
+      for (const [memberKey, loc] of members)
+        record.members.push([memberKey, { ...loc, blob: digest }]);
+    }
+    const layer: EncodedLayer = {
+      parts,
+      files,
+      captured,
+      reusedBytes: parts.reduce((n, p) => n + p.reusedBytes, 0),
+      rawBytes: parts.reduce((n, p) => n + p.rawBytes, 0),
+    };
+    this.written.set(layer, record);
+    return layer;
+  }
+
+  remember(committed: readonly EncodedLayer[]): void {
+    this.ahead = [];
+    const cache = this.segmentCache();
+    if (!cache) return;
+    const members: (readonly [string, MemberLocation])[] = [];
+    const parts: (readonly [string, StoredPart])[] = [];
+    for (const layer of committed) {
+      const w = this.written.get(layer);
+      if (w) {
+        members.push(...w.members);
+        parts.push(...w.parts);
+      }
+    }
+    if (members.length > 0 || parts.length > 0)
+      cache.record(members, parts, this.options.blobExists);
+  }
+
+  async close(): Promise<void> {
+    this.ahead = [];
+    await this.pool?.close();
+    this.pool = null;
+  }
+
+  /** Start the workers now, so that they load while the caller plans. */
+  warmUp(): void {
+    if (this.options.workers > 1) this.workers();
+  }
+
+  /**
+   * Tasks go to the workers, or run on this thread when there is too little to share.
+   * Hashes and checks are sent at once (WorkerPool.post), segments as slots free up.
+   */
+  private runner(bytes: number): Run {
+    const inline = this.options.workers <= 1 || bytes <= INLINE_BYTES;
+    return (task, env = null) => {
+      if (inline) return Promise.resolve(runTask(task, env));
+      switch (task.type) {
+        case 'segment':
+          return this.workers().run(task);
+        case 'hash':
+          return this.workers().post(
+            task,
+            task.files.reduce((n, f) => n + f.file.size, 0),
+          );
+        case 'check':
+          return this.workers().post(task, task.size);
+      }
+    };
+  }
+
+  /** Every file's sha256: from `hashAhead` where it ran for this codec, hashed now otherwise. */
+  private async sha256s(
+    codec: string,
+    entries: readonly PlannedEntry[],
+    captured: Map<string, Uint8Array>,
+    run: Run,
+    request: EncodeRequest,
+  ): Promise<(string | undefined)[]> {
+    const known = new Map<SourceFile, Hashed>();
+    // A pass that failed (a file changed meanwhile) leaves its files to be hashed here,
+    // where the same change fails this build with the file's name.
+    for (const ahead of await Promise.allSettled(this.ahead)) {
+      if (ahead.status === 'fulfilled' && ahead.value?.codecId === codec)
+        for (const [file, h] of ahead.value.hashed) known.set(file, h);
+    }
+    const rest = entries.flatMap((e) =>
+      e.file && e.header.size > 0 && !known.has(e.file)
+        ? [{ file: e.file, capture: wantsContent(`/${e.header.name}`, e.header.size) }]
+        : [],
+    );
+    if (rest.length > 0) {
+      const hashed = await hashSources(rest, run, (done, total) =>
+        request.onProgress?.(done, total, 'hash'),
+      );
+      for (const [file, h] of hashed) known.set(file, h);
+    }
+    return entries.map((e) => {
+      if (e.header.type !== 'file') return undefined;
+      if (e.header.size === 0) return EMPTY_FILE.sha256;
+      const h = e.file && known.get(e.file);
+      if (!h) throw new Error(`no digest for ${e.header.name}`);
+      if (h.content) captured.set(`/${e.header.name}`, h.content);
+      return h.sha256;
+    });
+  }
+
+  /**
+   * A stored part is referred to again only once its blob re-hashes to its digest. A damaged
+   * blob is replaced by encoding the part again: the same content gives the same digest,
+   * which is checked, so the manifest already written stays right.
+   */
+  private async confirm(
+    stored: StoredPart,
+    encodeAgain: () => Promise<NewPart[]>,
+  ): Promise<string | null> {
+    const reply = await this.runner(stored.size)({
+      type: 'check',
+      id: 0,
+      path: this.options.blobPath(stored.digest),
+      size: stored.size,
+      sha256: stored.digest.slice('sha256:'.length),
+    });
+    if (reply.type === 'checked' && reply.intact) return null;
+    const [again] = await encodeAgain();
+    const path = await again!.part.staged;
+    if (again!.part.descriptor.digest !== stored.digest || again!.part.diffId !== stored.diffId)
+      throw new Error(
+        `the store's ${stored.digest} is damaged, and encoding its content again gave ${again!.part.descriptor.digest}: the segment cache is stale; remove ${this.options.cacheFile ?? 'it'} and build again`,
+      );
+    return path;
+  }
+
+  private pipeline(
+    request: EncodeRequest,
+    codec: CodecChoice,
+    ranges: readonly PartRange[],
+    headerLengths: readonly number[],
+    state: { files: (FileDigests | undefined)[]; captured: Map<string, Uint8Array> },
+  ): Promise<NewPart[]> {
+    const result = this.exclusive.then(() =>
+      this.encodeParts(request, codec, ranges, headerLengths, state),
+    );
+    this.exclusive = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * The segment pipeline over the given parts, in stream order. Results come back out of
+   * order and are consumed in order; a segment goes out only when a slot is free, so memory
+   * stays flat whatever the layer's size.
+   */
+  private async encodeParts(
+    request: EncodeRequest,
+    codec: CodecChoice,
+    ranges: readonly PartRange[],
+    headerLengths: readonly number[],
+    state: { files: (FileDigests | undefined)[]; captured: Map<string, Uint8Array> },
+  ): Promise<NewPart[]> {
+    if (ranges.length === 0) return [];
+    const { entries } = request;
+    const { files, captured } = state;
+    const plans = ranges.map((range) => {
+      const slice = entries.slice(range.start, range.end);
+      const layout = planSegments(
+        slice.map((e, k) => ({
+          name: e.header.name,
+          headerLength: headerLengths[range.start + k]!,
+          size: e.header.size,
+        })),
+      );
+      return { range, layout };
+    });
+    const total = plans.reduce((n, p) => n + p.layout.total, 0);
+    const slotSize = Math.max(
+      ...plans.flatMap((p) => p.layout.segments.map((s) => s.end - s.start)),
+    );
     // Enough lookahead that one slow segment does not idle the other workers.
+    const inline = this.options.workers <= 1 || total <= INLINE_BYTES;
+    const run = this.runner(total);
     const slotCount = inline ? 1 : this.workers().size * 4 + 2;
-    const path = join(request.stagingDir, `layer-${randomBytes(6).toString('hex')}`);
-    const fd = openSync(path, 'wx', 0o644);
     // Stored blocks add 5 bytes per 64 KiB and deflate at worst a little more: 1% and a
     // kilobyte of headroom, with a transfer as the fallback for anything bigger.
-    const outputSize = compression === 'none' ? 0 : Math.ceil(slotSize * 1.01) + 1024;
+    const outputSize = codec.compression === 'none' ? 0 : Math.ceil(slotSize * 1.01) + 1024;
     const setup: EncodeSetup = {
       type: 'setup',
       slots: new SharedArrayBuffer(slotSize * slotCount),
       slotSize,
       outputs: new SharedArrayBuffer(outputSize * slotCount),
       outputSize,
-      fd: compression === 'none' ? fd : null,
       cache:
-        compression === 'none'
+        codec.compression === 'none'
           ? []
-          : (this.segmentCache()?.snapshot(codec, this.options.blobPath) ?? []),
+          : (this.segmentCache()?.snapshot(codec.codecId, this.options.blobPath) ?? []),
     };
     const env = envOf(setup);
     if (!inline) this.workers().setup(setup);
-    const run = (task: SegmentTask): Promise<WorkerReply> => {
-      if (!inline) return this.workers().run(task);
-      try {
-        return Promise.resolve(runSegment(task, env));
-      } catch (err) {
-        return Promise.resolve(failureOf(task, err));
-      }
-    };
 
-    const diffHash = createHash('sha256');
-    const blobHash = createHash('sha256');
-    const files: (FileDigests | undefined)[] = request.entries.map((e) =>
-      e.header.type === 'file' && e.header.size === 0 ? EMPTY_FILE : undefined,
+    const writers = plans.map(
+      (p) => new PartWriter(request.stagingDir, codec.compression, p.layout.total),
     );
-    const captured = new Map<string, Uint8Array>();
-    for (const e of request.entries) {
-      if (e.header.type === 'file' && e.header.size === 0 && wantsContent(`/${e.header.name}`, 0))
-        captured.set(`/${e.header.name}`, new Uint8Array());
-    }
-    const written: [string, Omit<MemberLocation, 'blob'>][] = [];
-    let blobSize = 0;
-    let rawDone = 0;
-    let reusedBytes = 0;
-
-    const emit = (r: SegmentResult, task: SegmentTask): void => {
+    const tasks = plans.flatMap((p, part) =>
+      buildTasks(
+        p.layout,
+        entries,
+        p.range.start,
+        headerLengths,
+        codec,
+        codec.compression === 'none' ? writers[part]!.fd : null,
+      ).map((task) => ({ task, part })),
+    );
+    let done = 0;
+    const emit = (r: SegmentResult, task: SegmentTask, part: number): void => {
       const raw = env.slots.subarray(r.slot * slotSize, r.slot * slotSize + task.length);
-      if (r.compressedLength === null) {
-        blobHash.update(raw);
-        blobSize += raw.length;
-      } else {
+      const writer = writers[part]!;
+      if (r.compressedLength === null) writer.wroteRaw(raw);
+      else {
         const compressed =
           r.overflow ??
           env.outputs.subarray(r.slot * outputSize, r.slot * outputSize + r.compressedLength);
-        diffHash.update(raw);
-        blobHash.update(compressed);
         // Written on libuv's threads, so this thread goes straight on hashing; the slot
         // is free again once the write is done.
-        writes.set(r.slot, writeAll(fd, compressed, blobSize));
-        if (r.key !== null && r.memberSha256 !== null)
-          written.push([
-            r.key,
-            { offset: blobSize, length: compressed.length, sha256: r.memberSha256 },
-          ]);
-        blobSize += compressed.length;
+        writes.set(r.slot, writer.write(raw, compressed, r.key, r.memberSha256, r.reused));
       }
-      rawDone += raw.length;
-      if (r.reused) reusedBytes += raw.length;
       for (const f of r.files) files[f.entry] = { sha256: f.sha256, sha1: f.sha1 };
-      for (const c of r.captured)
-        captured.set(`/${request.entries[c.entry]!.header.name}`, c.bytes);
-      request.onProgress?.(rawDone, layout.total);
+      for (const c of r.captured) captured.set(`/${entries[c.entry]!.header.name}`, c.bytes);
+      done += raw.length;
+      request.onProgress?.(done, total, 'encode');
     };
 
-    // Results come back out of order and are consumed in order; a segment goes out only
-    // when a slot is free, so memory stays flat whatever the layer's size.
     const free = Array.from({ length: slotCount }, (_, i) => i);
     const pending = new Map<number, Promise<WorkerReply>>();
     const writes = new Map<number, Promise<void>>();
@@ -179,11 +424,12 @@ export class ParallelLayerEncoder implements LayerEncoder {
       writes.delete(slot);
       return slot;
     };
+    const out: NewPart[] = [];
     try {
       let next = 0;
       for (let emitted = 0; emitted < tasks.length; emitted++) {
         while (next < tasks.length && free.length > 0) {
-          pending.set(next, run({ ...tasks[next]!, slot: await takeSlot() }));
+          pending.set(next, run({ ...tasks[next]!.task, slot: await takeSlot() }, env));
           next++;
         }
         const reply = await pending.get(emitted)!;
@@ -193,53 +439,19 @@ export class ParallelLayerEncoder implements LayerEncoder {
             throw new SourceError('E_SOURCE_CHANGED', reply.path, reply.message);
           throw new Error(`layer encoding failed: ${reply.message}`);
         }
-        emit(reply, tasks[emitted]!);
+        if (reply.type !== 'result') throw new Error(`unexpected ${reply.type} reply to a segment`);
+        const { task, part } = tasks[emitted]!;
+        emit(reply, task, part);
         free.push(reply.slot);
+        if (tasks[emitted + 1]?.part !== part) out.push(writers[part]!.finish());
       }
       await Promise.all(writes.values());
     } catch (err) {
       await Promise.allSettled([...pending.values(), ...writes.values()]);
-      closeSync(fd);
+      await Promise.allSettled(writers.map((w) => w.abandon()));
       throw err;
     }
-
-    const digest = `sha256:${blobHash.digest('hex')}` as Digest;
-    const diffId = compression === 'none' ? digest : (`sha256:${diffHash.digest('hex')}` as Digest);
-    const layer: EncodedLayer = {
-      descriptor: { mediaType: layerMediaType[compression], digest, size: blobSize },
-      diffId,
-      path,
-      // Flushed in the background while the build writes the measurement and SBOM; the
-      // store's commit waits for it before the blob becomes visible.
-      flushed: fsyncAsync(fd).finally(() => closeAsync(fd)),
-      files,
-      captured,
-      reusedBytes,
-      rawBytes: layout.total,
-    };
-    this.written.set(layer, written);
-    return layer;
-  }
-
-  remember(committed: readonly EncodedLayer[]): void {
-    const cache = this.segmentCache();
-    if (!cache) return;
-    const added: [string, MemberLocation][] = [];
-    for (const layer of committed) {
-      for (const [key, loc] of this.written.get(layer) ?? [])
-        added.push([key, { ...loc, blob: layer.descriptor.digest }]);
-    }
-    if (added.length > 0) cache.record(added, this.options.blobExists);
-  }
-
-  async close(): Promise<void> {
-    await this.pool?.close();
-    this.pool = null;
-  }
-
-  /** Start the workers now, so that they load while the caller plans. */
-  warmUp(): void {
-    if (this.options.workers > 1) this.workers();
+    return out;
   }
 
   private workers(): WorkerPool {
@@ -254,68 +466,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
   }
 }
 
-/**
- * Cut the planned stream into tasks: headers, file ranges and padding per segment. Cuts
- * fall only at entry ends or inside file data (core/segments.ts), never inside a header.
- */
-function buildTasks(
-  layout: StreamLayout,
-  entries: readonly PlannedEntry[],
-  headerLengths: readonly number[],
-  codec: Pick<SegmentTask, 'compression' | 'level' | 'codecId'>,
-): SegmentTask[] {
-  const tasks: SegmentTask[] = [];
-  let i = 0;
-  // How much of the current entry's data earlier segments already took.
-  let dataDone = 0;
-  for (const seg of layout.segments) {
-    const pieces: Piece[] = [];
-    let pos = seg.start;
-    while (pos < seg.end) {
-      if (i === entries.length) {
-        pieces.push({ kind: 'zeros', length: seg.end - pos }); // end-of-archive blocks
-        break;
-      }
-      const e = entries[i]!;
-      const at = layout.offsets[i]!;
-      const dataStart = at + headerLengths[i]!;
-      const { size } = e.header;
-      const end = dataStart + size + paddingFor(size);
-      if (pos === at) {
-        pieces.push({ kind: 'header', header: e.header });
-        pos = dataStart;
-        dataDone = 0;
-      }
-      if (pos < dataStart + size && e.file) {
-        const take = Math.min(dataStart + size, seg.end) - pos;
-        pieces.push({
-          kind: 'file',
-          entry: i,
-          file: e.file,
-          offset: dataDone,
-          length: take,
-          first: dataDone === 0,
-          capture: wantsContent(`/${e.header.name}`, size),
-        });
-        dataDone += take;
-        pos += take;
-      }
-      if (pos < end && pos >= dataStart + size) {
-        const pad = Math.min(end, seg.end) - pos;
-        pieces.push({ kind: 'zeros', length: pad });
-        pos += pad;
-      }
-      if (pos === end) i++;
-    }
-    tasks.push({
-      type: 'segment',
-      id: seg.index,
-      slot: -1,
-      length: seg.end - seg.start,
-      pieces,
-      ...codec,
-      writeAt: codec.compression === 'none' ? seg.start : null,
-    });
+function rawBytesOf(stream: readonly StreamEntry[], range: PartRange): number {
+  let n = END_OF_ARCHIVE;
+  for (let i = range.start; i < range.end; i++) {
+    const e = stream[i]!;
+    n += e.headerLength + e.size + paddingFor(e.size);
   }
-  return tasks;
+  return n;
 }

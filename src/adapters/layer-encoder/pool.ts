@@ -1,24 +1,29 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { EncodeSetup, SegmentTask, WorkerReply } from './protocol.js';
+import type { EncodeSetup, WorkerReply, WorkerTask } from './protocol.js';
+
+interface Job {
+  readonly resolve: (r: WorkerReply) => void;
+  readonly reject: (e: Error) => void;
+  readonly weight: number;
+}
 
 /**
- * A fixed set of encoder workers. Tasks queue and go to whichever worker is idle. A worker
- * that dies fails its task; the pool is then unusable and the build fails cleanly.
+ * A fixed set of encoder workers. A worker answers its messages in the order they came, so
+ * each keeps a queue of jobs in flight.
+ *
+ * Two ways in. `run` hands a task to the next idle worker: for segments, which hold a slot
+ * and must flow as slots free up. `post` sends a task to the least loaded worker at once:
+ * for hashing and checking, which need nothing from this thread, so that the workers stay
+ * busy while this thread is (planning, writing the SBOM) and cannot hand out work.
+ *
+ * A worker that dies fails its jobs; the pool is then unusable and the build fails cleanly.
  */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly queue: {
-    task: SegmentTask;
-    resolve: (r: WorkerReply) => void;
-    reject: (e: Error) => void;
-  }[] = [];
-  private readonly running = new Map<
-    Worker,
-    { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
-  >();
+  private readonly inflight = new Map<Worker, Job[]>();
+  private readonly queue: { task: WorkerTask; job: Job }[] = [];
   private broken: Error | null = null;
 
   constructor(size: number) {
@@ -26,12 +31,12 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(url);
       worker.on('message', (reply: WorkerReply) => this.finish(worker, reply));
-      worker.on('error', (err) => this.fail(worker, err));
+      worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
-        if (code !== 0) this.fail(worker, new Error(`encoder worker exited with code ${code}`));
+        if (code !== 0) this.fail(new Error(`encoder worker exited with code ${code}`));
       });
       this.workers.push(worker);
-      this.idle.push(worker);
+      this.inflight.set(worker, []);
     }
   }
 
@@ -44,11 +49,26 @@ export class WorkerPool {
     for (const w of this.workers) w.postMessage(message);
   }
 
-  run(task: SegmentTask): Promise<WorkerReply> {
+  run(task: WorkerTask): Promise<WorkerReply> {
     if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
-      this.queue.push({ task, resolve, reject });
+      this.queue.push({ task, job: { resolve, reject, weight: 0 } });
       this.pump();
+    });
+  }
+
+  /** Send now to the worker with the least work in flight, `weight` being this task's share. */
+  post(task: WorkerTask, weight: number): Promise<WorkerReply> {
+    if (this.broken) return Promise.reject(this.broken);
+    let best = this.workers[0]!;
+    let least = Infinity;
+    for (const w of this.workers) {
+      const load = this.inflight.get(w)!.reduce((n, j) => n + j.weight + 1, 0);
+      if (load < least) [best, least] = [w, load];
+    }
+    return new Promise((resolve, reject) => {
+      this.inflight.get(best)!.push({ resolve, reject, weight });
+      best.postMessage(task);
     });
   }
 
@@ -57,28 +77,25 @@ export class WorkerPool {
   }
 
   private pump(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const worker = this.idle.pop()!;
-      const job = this.queue.shift()!;
-      this.running.set(worker, job);
-      worker.postMessage(job.task);
+    for (const worker of this.workers) {
+      if (this.queue.length === 0) return;
+      const jobs = this.inflight.get(worker)!;
+      if (jobs.length > 0) continue;
+      const { task, job } = this.queue.shift()!;
+      jobs.push(job);
+      worker.postMessage(task);
     }
   }
 
   private finish(worker: Worker, reply: WorkerReply): void {
-    const job = this.running.get(worker);
-    this.running.delete(worker);
-    this.idle.push(worker);
-    job?.resolve(reply);
+    this.inflight.get(worker)!.shift()?.resolve(reply);
     this.pump();
   }
 
-  private fail(worker: Worker, err: Error): void {
+  private fail(err: Error): void {
     this.broken ??= err;
-    const job = this.running.get(worker);
-    this.running.delete(worker);
-    job?.reject(err);
-    for (const queued of this.queue.splice(0)) queued.reject(err);
+    for (const jobs of this.inflight.values()) for (const job of jobs.splice(0)) job.reject(err);
+    for (const queued of this.queue.splice(0)) queued.job.reject(err);
   }
 }
 

@@ -30,7 +30,8 @@ export interface CachedMember {
 /**
  * Sent once per layer. Segments are assembled in `slots`, memory shared by all threads,
  * so no segment is ever copied or garbage-collected. For an uncompressed layer, workers
- * write their segment into the blob (`fd`, shared by the process) at its offset.
+ * write their segment into its part's blob (the task's `fd`, shared by the process) at
+ * its offset.
  */
 export interface EncodeSetup {
   readonly type: 'setup';
@@ -39,7 +40,6 @@ export interface EncodeSetup {
   /** Compressed output, one region per slot; a member too big for it is transferred instead. */
   readonly outputs: SharedArrayBuffer;
   readonly outputSize: number;
-  readonly fd: number | null;
   readonly cache: readonly (readonly [string, CachedMember])[];
 }
 
@@ -53,9 +53,45 @@ export interface SegmentTask {
   readonly level: number;
   /** Identifies the codec build and encoding rules; part of every cache key (segment-cache.ts). */
   readonly codecId: string;
-  /** Where in the blob to write the raw segment (uncompressed layers only). */
+  /** The part's blob and where in it to write the raw segment (uncompressed layers only). */
+  readonly fd: number | null;
   readonly writeAt: number | null;
 }
+
+/** Hash whole files for the measurement and the SBOM, before deciding what to encode. */
+export interface HashTask {
+  readonly type: 'hash';
+  readonly id: number;
+  readonly files: readonly {
+    readonly entry: number;
+    readonly file: SourceFile;
+    readonly capture: boolean;
+  }[];
+}
+
+export interface HashResult {
+  readonly type: 'hashed';
+  readonly id: number;
+  readonly files: readonly { readonly entry: number; readonly sha256: string }[];
+  readonly captured: SegmentResult['captured'];
+}
+
+/** Check that a stored blob still hashes to its digest before a build refers to it again. */
+export interface CheckTask {
+  readonly type: 'check';
+  readonly id: number;
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+export interface CheckResult {
+  readonly type: 'checked';
+  readonly id: number;
+  readonly intact: boolean;
+}
+
+export type WorkerTask = SegmentTask | HashTask | CheckTask;
 
 export interface SegmentResult {
   readonly type: 'result';
@@ -82,21 +118,21 @@ export interface SegmentResult {
 export interface SegmentFailure {
   readonly type: 'error';
   readonly id: number;
+  /** The segment's slot; -1 for tasks that hold none. */
   readonly slot: number;
   readonly code: string;
   readonly path: string;
   readonly message: string;
 }
 
-export type WorkerReply = SegmentResult | SegmentFailure;
+export type WorkerReply = SegmentResult | HashResult | CheckResult | SegmentFailure;
 
-/** What a segment job needs besides its task: the shared slots, the blob, the cache. */
+/** What a segment job needs besides its task: the shared slots and the cache. */
 export interface JobEnv {
   readonly slots: Buffer;
   readonly slotSize: number;
   readonly outputs: Buffer;
   readonly outputSize: number;
-  readonly fd: number | null;
   readonly cache: ReadonlyMap<string, CachedMember>;
 }
 
@@ -106,7 +142,6 @@ export function envOf(setup: EncodeSetup): JobEnv {
     slotSize: setup.slotSize,
     outputs: Buffer.from(setup.outputs),
     outputSize: setup.outputSize,
-    fd: setup.fd,
     cache: new Map(setup.cache),
   };
 }

@@ -16,18 +16,25 @@ import { errnoOf } from '../shared/errno.js';
 import { gzipMember, zstdFrame } from './codec.js';
 import type {
   CachedMember,
+  CheckResult,
+  CheckTask,
+  HashResult,
+  HashTask,
   JobEnv,
   Piece,
   SegmentFailure,
   SegmentResult,
   SegmentTask,
+  WorkerReply,
+  WorkerTask,
 } from './protocol.js';
 
 /**
- * One segment job, run by an encoder worker (or inline for tiny layers): assemble the raw
- * segment in its shared slot from headers the main thread encoded and file content read
- * here, hash each file it starts, then write it (uncompressed layers) or compress it (or
- * reuse its compressed form from an earlier build).
+ * The jobs of an encoder worker (run inline for tiny layers). A segment job assembles the
+ * raw segment in its shared slot from headers and file content read here, hashes each file
+ * it starts (unless an earlier pass did), then writes it (uncompressed layers) or
+ * compresses it (or reuses its compressed form from an earlier build). A hash job hashes
+ * whole files before anything is encoded; a check job re-hashes a stored blob.
  */
 
 export class ChangedError extends Error {
@@ -75,7 +82,7 @@ export function runSegment(task: SegmentTask, env: JobEnv): SegmentResult {
 
   const result = { type: 'result' as const, id: task.id, slot: task.slot, files, captured };
   if (!key) {
-    if (task.writeAt !== null && env.fd !== null) writeAll(env.fd, raw, task.writeAt);
+    if (task.writeAt !== null && task.fd !== null) writeAll(task.fd, raw, task.writeAt);
     return {
       ...result,
       compressedLength: null,
@@ -151,28 +158,10 @@ function place(
       try {
         readExactly(fd, file, out, pos, piece.length, piece.offset);
         if (piece.first) {
-          const sha256 = createHash('sha256');
-          const sha1 = createHash('sha1');
-          const inSegment = out.subarray(pos, pos + piece.length);
-          sha256.update(inSegment);
-          sha1.update(inSegment);
-          const chunks: Buffer[] = piece.capture ? [Buffer.from(inSegment)] : [];
-          // A file larger than its segment: hash the rest too (other workers copy it).
-          const scratch = piece.length < file.size ? Buffer.allocUnsafe(SCRATCH) : null;
-          for (let off = piece.length; scratch && off < file.size;) {
-            const n = Math.min(SCRATCH, file.size - off);
-            readExactly(fd, file, scratch, 0, n, off);
-            sha256.update(scratch.subarray(0, n));
-            sha1.update(scratch.subarray(0, n));
-            if (piece.capture) chunks.push(Buffer.from(scratch.subarray(0, n)));
-            off += n;
-          }
-          files.push({
-            entry: piece.entry,
-            sha256: sha256.digest('hex'),
-            sha1: sha1.digest('hex'),
-          });
-          if (piece.capture) captured.push({ entry: piece.entry, bytes: Buffer.concat(chunks) });
+          const head = out.subarray(pos, pos + piece.length);
+          const digests = hashRest(fd, file, head, piece.capture, true);
+          files.push({ entry: piece.entry, sha256: digests.sha256, sha1: digests.sha1! });
+          if (digests.content) captured.push({ entry: piece.entry, bytes: digests.content });
         }
         // Checked after reading: a file swapped since the walk has another inode, and a
         // write before or during the read changes mtime or ctime.
@@ -182,6 +171,100 @@ function place(
       }
       return pos + piece.length;
     }
+  }
+}
+
+let scratch: Buffer | null = null;
+
+/**
+ * sha256 (and sha1, for the SBOM, when asked) of a whole file whose first `head.length`
+ * bytes are already in `head`: the rest is read here (for a file larger than its segment,
+ * other workers copy it).
+ */
+function hashRest(
+  fd: number,
+  file: SourceFile,
+  head: Buffer,
+  capture: boolean,
+  withSha1: boolean,
+): { sha256: string; sha1: string | null; content: Buffer | null } {
+  const sha256 = createHash('sha256').update(head);
+  const sha1 = withSha1 ? createHash('sha1').update(head) : null;
+  const chunks: Buffer[] = capture ? [Buffer.from(head)] : [];
+  for (let off = head.length; off < file.size;) {
+    scratch ??= Buffer.allocUnsafeSlow(SCRATCH);
+    const n = Math.min(SCRATCH, file.size - off);
+    readExactly(fd, file, scratch, 0, n, off);
+    const bytes = scratch.subarray(0, n);
+    sha256.update(bytes);
+    sha1?.update(bytes);
+    if (capture) chunks.push(Buffer.from(bytes));
+    off += n;
+  }
+  return {
+    sha256: sha256.digest('hex'),
+    sha1: sha1?.digest('hex') ?? null,
+    content: capture ? Buffer.concat(chunks) : null,
+  };
+}
+
+/**
+ * A hash task: every file read and hashed whole (sha256 only: it is what finds stored
+ * parts), and checked unchanged since the walk.
+ */
+export function runHash(task: HashTask): HashResult {
+  const files: HashResult['files'][number][] = [];
+  const captured: HashResult['captured'][number][] = [];
+  for (const { entry, file, capture } of task.files) {
+    const fd = openSource(file);
+    try {
+      const digests = hashRest(fd, file, Buffer.alloc(0), capture, false);
+      checkUnchanged(fstatSync(fd), file);
+      files.push({ entry, sha256: digests.sha256 });
+      if (digests.content) captured.push({ entry, bytes: digests.content });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { type: 'hashed', id: task.id, files, captured };
+}
+
+/** A check task: does the stored blob still hold exactly the bytes its digest names? */
+export function runCheck(task: CheckTask): CheckResult {
+  let fd: number;
+  try {
+    fd = openSync(task.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return { type: 'checked', id: task.id, intact: false };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size !== task.size)
+      return { type: 'checked', id: task.id, intact: false };
+    const hash = createHash('sha256');
+    scratch ??= Buffer.allocUnsafeSlow(SCRATCH);
+    for (let n = readSync(fd, scratch); n > 0; n = readSync(fd, scratch))
+      hash.update(scratch.subarray(0, n));
+    return { type: 'checked', id: task.id, intact: hash.digest('hex') === task.sha256 };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Run any task, on a worker or (for small layers) on the calling thread. */
+export function runTask(task: WorkerTask, env: JobEnv | null): WorkerReply {
+  try {
+    switch (task.type) {
+      case 'segment':
+        if (!env) throw new Error('segment before setup');
+        return runSegment(task, env);
+      case 'hash':
+        return runHash(task);
+      case 'check':
+        return runCheck(task);
+    }
+  } catch (err) {
+    return failureOf(task, err);
   }
 }
 
@@ -267,8 +350,12 @@ function transferable(buf: Uint8Array): Uint8Array {
   return copy;
 }
 
-export function failureOf(task: SegmentTask, err: unknown): SegmentFailure {
-  const base = { type: 'error' as const, id: task.id, slot: task.slot };
+export function failureOf(task: WorkerTask, err: unknown): SegmentFailure {
+  const base = {
+    type: 'error' as const,
+    id: task.id,
+    slot: task.type === 'segment' ? task.slot : -1,
+  };
   return err instanceof ChangedError
     ? { ...base, code: 'E_SOURCE_CHANGED', path: err.path, message: err.message }
     : {

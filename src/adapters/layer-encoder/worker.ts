@@ -1,25 +1,29 @@
 import { parentPort } from 'node:worker_threads';
 import { prepareCodec } from './codec.js';
-import { envOf, type EncodeSetup, type JobEnv, type SegmentTask } from './protocol.js';
-import { failureOf, runSegment } from './segment-job.js';
+import { envOf, type EncodeSetup, type JobEnv, type WorkerTask } from './protocol.js';
+import { failureOf, runTask } from './segment-job.js';
 
-/** Entry point of an encoder worker thread. */
+/**
+ * Entry point of an encoder worker thread. Messages are handled strictly one after
+ * another, so replies leave in the order tasks came (the pool relies on it), even when a
+ * codec has to load first.
+ */
 
 let env: JobEnv | null = null;
+let previous: Promise<void> = Promise.resolve();
 
-parentPort?.on('message', (message: EncodeSetup | SegmentTask) => {
-  if (message.type === 'setup') {
-    env = envOf(message);
-    return;
-  }
-  void prepareCodec(message.compression).then(() => {
+parentPort?.on('message', (message: EncodeSetup | WorkerTask) => {
+  previous = previous.then(async () => {
+    if (message.type === 'setup') {
+      env = envOf(message);
+      return;
+    }
     try {
-      if (!env) throw new Error('segment before setup');
-      const result = runSegment(message, env);
-      parentPort?.postMessage(
-        result,
-        result.overflow ? [result.overflow.buffer as ArrayBuffer] : [],
-      );
+      if (message.type === 'segment') await prepareCodec(message.compression);
+      const reply = runTask(message, env);
+      const transfer =
+        reply.type === 'result' && reply.overflow ? [reply.overflow.buffer as ArrayBuffer] : [];
+      parentPort?.postMessage(reply, transfer);
     } catch (err) {
       parentPort?.postMessage(failureOf(message, err));
     }

@@ -81,7 +81,8 @@ export function walkSource(
     for (const raw of readdirSync(dir.abs, { encoding: 'buffer' })) {
       const name = raw.toString('utf8');
       const rel = dir.rel === '' ? name : `${dir.rel}/${name}`;
-      const shown = join(spec.source, rel);
+      // Only errors show it; joining costs more than the rest of an entry's checks.
+      const shown = (): string => join(spec.source, rel);
       // Invalid UTF-8 decodes to U+FFFD; only then is the exact (allocating) check needed.
       if (name.includes('\ufffd') && !Buffer.from(name, 'utf8').equals(raw)) {
         throw new SourceError(
@@ -93,14 +94,15 @@ export function walkSource(
       if (name.startsWith('.wh.')) {
         throw new SourceError(
           'E_SOURCE_NAME_INVALID',
-          shown,
+          shown(),
           'names starting with ".wh." are OCI whiteout markers and would delete files of lower layers',
         );
       }
-      if (Buffer.byteLength(rel) > limits.maxPathBytes) {
+      // A UTF-16 unit is at most 3 UTF-8 bytes: most paths need no count.
+      if (rel.length * 3 > limits.maxPathBytes && Buffer.byteLength(rel) > limits.maxPathBytes) {
         throw new SourceError(
           'E_SOURCE_NAME_INVALID',
-          shown,
+          shown(),
           `the path is longer than ${limits.maxPathBytes} bytes`,
         );
       }
@@ -113,7 +115,8 @@ export function walkSource(
         );
       }
 
-      const abs = join(dir.abs, name);
+      // dir.abs is a resolved absolute path and name a single component: nothing to normalise.
+      const abs = dir.abs === '/' ? `/${name}` : `${dir.abs}/${name}`;
       const st = lstatSync(abs);
       if (st.isFile()) items.push(fileItem(rel, abs, st));
       else if (st.isDirectory()) {
@@ -130,11 +133,11 @@ export function walkSource(
         if (!spec.followSymlinks) {
           throw new SourceError(
             'E_SOURCE_SYMLINK_ESCAPE',
-            shown,
+            shown(),
             `is a symlink to ${JSON.stringify(target)}, which leaves the source tree; point it inside the tree or set followSymlinks: true to copy its target`,
           );
         }
-        const followed = follow(abs, shown);
+        const followed = follow(abs, shown());
         // The encoder opens files without following symlinks: give it the target itself.
         if (followed.isFile()) items.push(fileItem(rel, realpathSync(abs), followed));
         else if (followed.isDirectory()) {
@@ -142,7 +145,7 @@ export function walkSource(
           if (entered.has(key))
             throw new SourceError(
               'E_SOURCE_SYMLINK_LOOP',
-              shown,
+              shown(),
               'following this symlink leads back into a folder already being copied',
             );
           entered.add(key);
@@ -151,13 +154,13 @@ export function walkSource(
         } else
           throw new SourceError(
             'E_SOURCE_SPECIAL_FILE',
-            shown,
+            shown(),
             'points to something that is neither a file nor a folder',
           );
       } else {
         throw new SourceError(
           'E_SOURCE_SPECIAL_FILE',
-          shown,
+          shown(),
           `is a ${kindOf(st)}; images hold only files, folders and symlinks`,
         );
       }
