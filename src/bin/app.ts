@@ -12,13 +12,13 @@ import {
 } from '../adapters/keys/key-files.js';
 import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
-import { SqliteFleetStore } from '../adapters/sqlite/fleet-store.js';
+import type * as FleetStoreModule from '../adapters/sqlite/fleet-store.js';
 import { walkSource } from '../adapters/source/walk.js';
 import type { AppFactory, CliApp } from '../cli/io.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
-import { readLogs } from '../services/agent.js';
 import { build, type BuildResult } from '../services/build.js';
 import { loadTrust } from '../services/policy.js';
+import { readLogs } from '../services/instance-logs.js';
 import { rebuildCheck } from '../services/rebuild.js';
 import { verifyArtifact } from '../services/verify.js';
 
@@ -46,6 +46,8 @@ export function makeApp(options: AppOptions): CliApp {
   const app: CliApp = {
     store: openStore,
     async build(request) {
+      // The ledger's modules load while the build waits on its workers, not after it.
+      void loadFleetStore().catch(() => undefined);
       const s = await openStore();
       encoder ??= new ParallelLayerEncoder({
         workers: options.workers ?? Math.max(1, Math.min(availableParallelism(), 8)),
@@ -187,9 +189,20 @@ async function recordBuild(home: string, result: BuildResult): Promise<void> {
   ]);
 }
 
+/**
+ * The fleet store and the query builder under it are a few hundred modules: loaded only by
+ * the commands that write to the ledger, so that `ingot --help` and friends start fast.
+ */
+let fleetStoreModule: Promise<typeof FleetStoreModule> | null = null;
+function loadFleetStore(): Promise<typeof FleetStoreModule> {
+  fleetStoreModule ??= import('../adapters/sqlite/fleet-store.js');
+  return fleetStoreModule;
+}
+
 /** Events of the CLI, into the home's ledger (shared with a running server through SQLite). */
 async function recordEvents(home: string, drafts: LedgerEntryDraft[]): Promise<void> {
   mkdirSync(home, { recursive: true, mode: 0o700 });
+  const { SqliteFleetStore } = await loadFleetStore();
   const fleets = await SqliteFleetStore.open(join(home, 'state.db'));
   try {
     await fleets.append(drafts);

@@ -1,3 +1,4 @@
+import { readLogs } from './instance-logs.js';
 import {
   chownSync,
   closeSync,
@@ -829,17 +830,4 @@ function readSmall(path: string): string {
   } catch {
     return ''; // not a small regular file: no names to resolve from it
   }
-}
-
-/** An instance's log files, oldest first. */
-export function readLogs(home: string, id: string): string {
-  if (!isInstanceId(id))
-    throw new IngotError('E_INSTANCE_NOT_FOUND', `${JSON.stringify(id)} is not an instance id`);
-  const dir = join(home, 'instances', id);
-  if (!existsSync(dir))
-    throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${id} on this host`);
-  return [join(dir, 'log.1'), join(dir, 'log')]
-    .filter((p) => existsSync(p))
-    .map((p) => readFileSync(p, 'utf8'))
-    .join('');
 }
