@@ -35,33 +35,44 @@ export function planLayer(
 ): PlannedEntry[] {
   const root = destinationRoot(spec, listing);
   const out: PlannedEntry[] = [];
+  // Folders and links this layer writes (a file is never anyone's parent), and the parents
+  // of everything it writes; the walk lists a folder's entries together, so consecutive
+  // duplicates are most of them.
   const emitted = new Set<string>();
+  const parents: string[] = [];
+  const { uid, gid } = spec;
 
   for (const item of listing.items) {
     const path = joinImagePath(root, item.rel);
     if (item.rel === '' && item.kind === 'dir' && tree.typeOf(path) === 'dir') continue;
     if (path === '/') continue;
+    const name = toEntryName(path);
     let header: TarEntryHeader;
-    const common = { name: toEntryName(path), uid: spec.uid, gid: spec.gid, mtime };
     if (item.kind === 'file') {
-      header = {
-        ...common,
-        type: 'file',
-        mode: fileMode(spec, item.mode, path),
-        size: item.file?.size ?? 0,
-      };
+      const mode = fileMode(spec, item.mode, path);
+      header = { name, type: 'file', mode, uid, gid, size: item.file?.size ?? 0, mtime };
     } else if (item.kind === 'dir') {
-      header = { ...common, type: 'dir', mode: spec.dirMode ?? DEFAULT_DIR_MODE, size: 0 };
+      header = {
+        name,
+        type: 'dir',
+        mode: spec.dirMode ?? DEFAULT_DIR_MODE,
+        uid,
+        gid,
+        size: 0,
+        mtime,
+      };
     } else {
-      header = { ...common, type: 'symlink', mode: 0o777, size: 0, linkname: item.target ?? '' };
+      const linkname = item.target ?? '';
+      header = { name, type: 'symlink', mode: 0o777, uid, gid, size: 0, mtime, linkname };
     }
     checkAgainstLower(tree, path, header.type);
     out.push(item.file ? { header, file: item.file } : { header });
-    emitted.add(path);
+    if (item.kind !== 'file') emitted.add(path);
+    const parent = parentOf(path);
+    if (parent !== null && parent !== parents[parents.length - 1]) parents.push(parent);
   }
 
   // Parents nobody wrote, like `mkdir -p` by root.
-  const parents = [...emitted].map(parentOf).filter((p): p is string => p !== null);
   out.push(...missingDirs(parents, tree, emitted, mtime));
   return sortInTreeOrder(out, (e) => e.header.name);
 }

@@ -128,17 +128,22 @@ function spdxIds(kind: string): (key: string) => string {
 
 /**
  * The document as canonical JSON. The `files` list (one object per file of the image, by
- * far the bulk) is written directly; the rest goes through canonicalJson. spdx.test.ts holds
- * the result to canonicalJson's bytes.
+ * far the bulk) and the `relationships` (one per file too) are written directly; the rest
+ * goes through canonicalJson. spdx.test.ts holds the result to canonicalJson's bytes.
  */
 export function encodeSpdx(doc: Json): Buffer {
-  const { files, ...rest } = doc as Json & { files: SpdxFile[] };
+  const { files, relationships, ...rest } = doc as Json & {
+    files: SpdxFile[];
+    relationships: SpdxRelationship[];
+  };
   const head = canonicalJson(rest);
-  // "files" sorts between "documentNamespace" and "name": splice it in at its place.
-  const at = head.indexOf(',"name":');
-  if (at < 0 || !head.includes('"documentNamespace"'))
+  // Keys sort as …"documentNamespace", "files", "name", "packages", "relationships",
+  // "spdxVersion": splice the two lists in at their places.
+  const filesAt = head.indexOf(',"name":');
+  const relationshipsAt = head.indexOf(',"spdxVersion":');
+  if (filesAt < 0 || relationshipsAt < filesAt || !head.includes('"documentNamespace"'))
     throw new Error('unexpected SPDX document shape');
-  const parts: string[] = [head.slice(0, at), ',"files":['];
+  const parts: string[] = [head.slice(0, filesAt), ',"files":['];
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     const [sha1, sha256] = f.checksums;
@@ -146,8 +151,21 @@ export function encodeSpdx(doc: Json): Buffer {
       `${i > 0 ? ',' : ''}{"SPDXID":${JSON.stringify(f.SPDXID)},"checksums":[{"algorithm":"SHA1","checksumValue":${JSON.stringify(sha1.checksumValue)}},{"algorithm":"SHA256","checksumValue":${JSON.stringify(sha256.checksumValue)}}],"copyrightText":"NOASSERTION","fileName":${JSON.stringify(f.fileName)},"licenseConcluded":"NOASSERTION"}`,
     );
   }
-  parts.push(']', head.slice(at));
+  parts.push(']', head.slice(filesAt, relationshipsAt), ',"relationships":[');
+  for (let i = 0; i < relationships.length; i++) {
+    const r = relationships[i]!;
+    parts.push(
+      `${i > 0 ? ',' : ''}{"relatedSpdxElement":${JSON.stringify(r.relatedSpdxElement)},"relationshipType":${JSON.stringify(r.relationshipType)},"spdxElementId":${JSON.stringify(r.spdxElementId)}}`,
+    );
+  }
+  parts.push(']', head.slice(relationshipsAt));
   return Buffer.from(parts.join(''), 'utf8');
+}
+
+interface SpdxRelationship {
+  relatedSpdxElement: string;
+  relationshipType: string;
+  spdxElementId: string;
 }
 
 interface SpdxFile {

@@ -57,6 +57,18 @@ function paxFor(entry: TarEntryHeader): [string, string][] {
 
 /** Bytes encodeHeader(entry) will produce, without producing them. */
 export function headerLength(entry: TarEntryHeader): number {
+  // The common case, checked without building the pax list: everything fits ustar.
+  if (
+    entry.name.length < 100 &&
+    (entry.linkname === undefined || entry.linkname.length <= 100) &&
+    entry.size <= MAX_OCTAL_12 &&
+    entry.mtime <= MAX_OCTAL_12 &&
+    entry.uid <= MAX_OCTAL_8 &&
+    entry.gid <= MAX_OCTAL_8 &&
+    isAscii(entry.name) &&
+    (entry.linkname === undefined || isAscii(entry.linkname))
+  )
+    return BLOCK;
   const pax = paxFor(entry);
   if (pax.length === 0) return BLOCK;
   const records = pax.reduce((n, [k, v]) => n + Buffer.byteLength(paxRecord(k, v)), 0);
