@@ -1,5 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isDigest, type Digest } from '../../domain/digest.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import type { CachedMember } from './protocol.js';
@@ -26,24 +35,34 @@ export interface StoredPart {
   readonly sha1s: string;
 }
 
+/** A part as the cache file records it: its files' sha1s are in a file of their own. */
+interface PartRecord {
+  readonly digest: Digest;
+  readonly size: number;
+  readonly diffId: Digest;
+  /** sha256 (hex) of the sha1s file, so a torn or damaged one is never believed. */
+  readonly sha1s: string;
+}
+
 const MAX_ENTRIES = 200_000;
-const MAX_PARTS = 50_000;
-/** About a million files' sha1s: the cache file stays a few tens of megabytes at most. */
-const MAX_SHA1_CHARS = 40 * 1024 * 1024;
+const MAX_PARTS = 20_000;
 const MAX_FILE_BYTES = 128 * 1024 * 1024;
 
 /**
  * Compressed segments of earlier builds, keyed by the hash of their uncompressed bytes and
  * the codec build that compressed them; and whole parts (layer blobs) of earlier builds,
- * keyed by the hash of their entries' headers and content. The cache holds no data of its own, only where the
- * bytes are in the store, so it costs no disk and can never serve a blob the store lost.
- * Losing or deleting the cache file only makes the next build slower.
+ * keyed by the hash of their entries' headers and content. The cache holds no layer data
+ * of its own, only where the bytes are in the store, so it can never serve a blob the store
+ * lost; beside it are the parts' sha1 lists (20 bytes a file), read only for parts reused.
+ * Losing or deleting the cache only makes the next build slower.
  */
 export class SegmentCache {
   private readonly entries = new Map<string, MemberLocation>();
-  private readonly parts = new Map<string, StoredPart>();
+  private readonly parts = new Map<string, PartRecord>();
+  private readonly sha1Dir: string;
 
   constructor(private readonly file: string) {
+    this.sha1Dir = join(dirname(file), 'part-sha1s');
     this.load();
   }
 
@@ -68,8 +87,19 @@ export class SegmentCache {
     return false;
   }
 
+  /** The part recorded under `key`, if its sha1 list is still whole. */
   part(key: string): StoredPart | undefined {
-    return this.parts.get(key);
+    const record = this.parts.get(key);
+    if (!record) return undefined;
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.sha1Path(record.digest));
+    } catch {
+      return undefined;
+    }
+    if (createHash('sha256').update(bytes).digest('hex') !== record.sha1s) return undefined;
+    const { digest, size, diffId } = record;
+    return { digest, size, diffId, sha1s: bytes.toString('hex') };
   }
 
   /** Add what a committed build wrote; entries whose blob is gone are dropped on the way. */
@@ -85,7 +115,7 @@ export class SegmentCache {
     }
     for (const [key, part] of addedParts) {
       this.parts.delete(key);
-      this.parts.set(key, part);
+      this.parts.set(key, this.saveSha1s(part));
     }
     const alive = new Map<Digest, boolean>();
     const exists = (d: Digest): boolean => {
@@ -94,21 +124,39 @@ export class SegmentCache {
       return ok;
     };
     for (const [key, loc] of this.entries) if (!exists(loc.blob)) this.entries.delete(key);
+    const before = new Set([...this.parts.values()].map((p) => p.digest));
     for (const [key, part] of this.parts) if (!exists(part.digest)) this.parts.delete(key);
     trim(this.entries, MAX_ENTRIES);
     trim(this.parts, MAX_PARTS);
-    let chars = 0;
-    for (const part of this.parts.values()) chars += part.sha1s.length;
-    for (const [key, part] of this.parts) {
-      if (chars <= MAX_SHA1_CHARS) break;
-      chars -= part.sha1s.length;
-      this.parts.delete(key);
-    }
     mkdirSync(dirname(this.file), { recursive: true });
     writeFileAtomic(
       this.file,
       JSON.stringify({ version: 1, entries: [...this.entries], parts: [...this.parts] }),
     );
+    // Only after the file no longer names them: sha1 lists of parts dropped.
+    for (const p of this.parts.values()) before.delete(p.digest);
+    for (const digest of before) rmSync(this.sha1Path(digest), { force: true });
+  }
+
+  /**
+   * A part's sha1s, written once per blob (same blob, same files): to a temporary name and
+   * renamed, unsynced, as it is only a cache; what is read back is checked by its hash.
+   */
+  private saveSha1s(part: StoredPart): PartRecord {
+    const bytes = Buffer.from(part.sha1s, 'hex');
+    const path = this.sha1Path(part.digest);
+    const sha1s = createHash('sha256').update(bytes).digest('hex');
+    if (!existsSync(path)) {
+      mkdirSync(this.sha1Dir, { recursive: true });
+      const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+      writeFileSync(tmp, bytes, { mode: 0o644 });
+      renameSync(tmp, path);
+    }
+    return { digest: part.digest, size: part.size, diffId: part.diffId, sha1s };
+  }
+
+  private sha1Path(digest: Digest): string {
+    return join(this.sha1Dir, digest.slice('sha256:'.length));
   }
 
   private load(): void {
@@ -131,15 +179,14 @@ export class SegmentCache {
     if (version !== 1 || !Array.isArray(list)) return;
     for (const item of Array.isArray(parts) ? (parts as unknown[]) : []) {
       if (!Array.isArray(item) || typeof item[0] !== 'string') continue;
-      const part = item[1] as Partial<StoredPart> | undefined;
+      const part = item[1] as Partial<PartRecord> | undefined;
       if (
         part &&
         isDigest(part.digest) &&
         isDigest(part.diffId) &&
         isCount(part.size) &&
         typeof part.sha1s === 'string' &&
-        part.sha1s.length % 40 === 0 &&
-        /^[0-9a-f]*$/.test(part.sha1s)
+        /^[0-9a-f]{64}$/.test(part.sha1s)
       )
         this.parts.set(item[0], {
           digest: part.digest,
