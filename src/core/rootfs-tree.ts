@@ -60,15 +60,21 @@ export class RootfsTree<T = unknown> {
    * is how a layer writes outside the rootfs on the host.
    */
   put(entry: MeasuredEntry, extra?: T): { path: string; problem: ApplyProblem } | null {
-    const blocked = this.blockingAncestor(entry.path);
-    if (blocked) return blocked;
-    this.ensureParents(entry.path);
-    const existing = this.nodes.get(entry.path);
-    if (existing && !(existing.entry.type === 'dir' && entry.type === 'dir')) {
-      this.remove(entry.path);
+    const { path } = entry;
+    const parent = parentOf(path);
+    // Entries come in tree order, so the parent is nearly always a folder already: then
+    // nothing above can block, and nothing is missing.
+    if (parent !== null && this.typeOf(parent) !== 'dir') {
+      const blocked = this.blockingAncestor(path);
+      if (blocked) return blocked;
+      this.ensureParents(path);
     }
-    this.nodes.set(entry.path, extra === undefined ? { entry } : { entry, extra });
-    this.linkToParent(entry.path);
+    const existing = this.nodes.get(path);
+    if (existing && !(existing.entry.type === 'dir' && entry.type === 'dir')) {
+      this.remove(path);
+    }
+    this.nodes.set(path, extra === undefined ? { entry } : { entry, extra });
+    if (parent !== null) this.children.get(parent)?.add(basename(path));
     if (entry.type === 'dir' && !this.children.has(entry.path)) {
       this.children.set(entry.path, new Set());
     }

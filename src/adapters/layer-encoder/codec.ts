@@ -42,6 +42,11 @@ export function codecId(compression: LayerCompression, level: number): string {
   }
 }
 
+/** codecId, or null while the codec still has to load (zstd, before prepareCodec). */
+export function codecIdIfReady(compression: LayerCompression, level: number): string | null {
+  return compression === 'zstd' && !zstdModule ? null : codecId(compression, level);
+}
+
 /**
  * One gzip member from runs: deflated runs at `level`, stored runs as stored blocks (fast,
  * and no bigger than deflating data that does not compress).

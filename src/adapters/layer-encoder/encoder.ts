@@ -16,7 +16,7 @@ import type {
   HashAheadRequest,
   LayerEncoder,
 } from '../../ports/layer-encoder.js';
-import { codecId, DEFAULT_LEVEL, LEVEL_RANGE, prepareCodec } from './codec.js';
+import { codecId, codecIdIfReady, DEFAULT_LEVEL, LEVEL_RANGE, prepareCodec } from './codec.js';
 import { hashSources, type Hashed } from './hash-pass.js';
 import { fileCount, partKey } from './part-key.js';
 import { PartWriter } from './part-writer.js';
@@ -92,18 +92,25 @@ export class ParallelLayerEncoder implements LayerEncoder {
 
   hashAhead(request: HashAheadRequest): void {
     const cache = this.segmentCache();
-    if (!cache || request.files.length === 0) return;
-    const total = request.files.reduce((n, f) => n + f.file.size, 0);
-    const run = this.runner(total);
-    const work = (async () => {
-      await prepareCodec(request.compression);
-      const id = codecId(request.compression, request.level ?? DEFAULT_LEVEL[request.compression]);
-      if (!cache.hasParts(id)) return null;
-      const sources = request.files
-        .filter((f) => f.file.size > 0)
-        .map((f) => ({ file: f.file, capture: wantsContent(f.path, f.file.size) }));
-      return { codecId: id, hashed: await hashSources(sources, run, request.onProgress) };
-    })();
+    const sources = request.files
+      .filter((f) => f.file.size > 0)
+      .map((f) => ({ file: f.file, capture: wantsContent(f.path, f.file.size) }));
+    if (!cache || sources.length === 0) return;
+    // The tasks go out now, synchronously: the caller goes on planning and will not yield.
+    const level = request.level ?? DEFAULT_LEVEL[request.compression];
+    const start = (id: string) =>
+      cache.hasParts(id)
+        ? hashSources(sources, this.runner(Infinity), request.onProgress).then((hashed) => ({
+            codecId: id,
+            hashed,
+          }))
+        : null;
+    const id = codecIdIfReady(request.compression, level);
+    const work = Promise.resolve(
+      id !== null
+        ? start(id)
+        : prepareCodec(request.compression).then(() => start(codecId(request.compression, level))),
+    );
     work.catch(() => undefined); // reported by the encode that awaits it
     this.ahead.push(work);
   }

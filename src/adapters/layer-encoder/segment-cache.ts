@@ -10,7 +10,6 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isDigest, type Digest } from '../../domain/digest.js';
-import { writeFileAtomic } from '../shared/atomic-file.js';
 import type { CachedMember } from './protocol.js';
 
 /** Where a compressed segment lives: a range of a committed layer blob. */
@@ -129,7 +128,9 @@ export class SegmentCache {
     trim(this.entries, MAX_ENTRIES);
     trim(this.parts, MAX_PARTS);
     mkdirSync(dirname(this.file), { recursive: true });
-    writeFileAtomic(
+    // Renamed into place but not synced: after a crash the cache may be older, or torn and
+    // then ignored (load), never wrong; the store it points into is what is made durable.
+    writeReplacing(
       this.file,
       JSON.stringify({ version: 1, entries: [...this.entries], parts: [...this.parts] }),
     );
@@ -148,9 +149,7 @@ export class SegmentCache {
     const sha1s = createHash('sha256').update(bytes).digest('hex');
     if (!existsSync(path)) {
       mkdirSync(this.sha1Dir, { recursive: true });
-      const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-      writeFileSync(tmp, bytes, { mode: 0o644 });
-      renameSync(tmp, path);
+      writeReplacing(path, bytes);
     }
     return { digest: part.digest, size: part.size, diffId: part.diffId, sha1s };
   }
@@ -213,6 +212,18 @@ export class SegmentCache {
         sha256: loc.sha256,
       });
     }
+  }
+}
+
+/** Readers see the old file or the new one, never a mix; nothing is synced (see record). */
+function writeReplacing(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, data, { mode: 0o644 });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
   }
 }
 
