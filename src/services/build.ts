@@ -27,7 +27,7 @@ import { encodeMeasurement } from '../core/measurement.js';
 import { RootfsTree } from '../core/rootfs-tree.js';
 import { STANDARD_MOUNT_POINTS } from '../core/runtime/oci-spec.js';
 import { detectPackages } from '../core/sbom/detect.js';
-import { buildSpdx, encodeSpdx } from '../core/sbom/spdx.js';
+import { encodeSpdx } from '../core/sbom/spdx.js';
 import { DEFAULT_BUILDER_ID, InToto, type KeyId } from '../domain/attestation.js';
 import type { Baseline } from '../domain/baseline.js';
 import { LayerError } from '../domain/build-errors.js';
@@ -403,7 +403,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
         sha256: t.entry.sha256 ?? '',
         sha1: t.extra?.sha1 ?? '',
       }));
-    const sbomDoc = buildSpdx({
+    const sbomBytes = encodeSpdx({
       name: baseline.name,
       version: baseline.version,
       imageDigest: image.digest,
@@ -412,7 +412,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       files,
       packages,
     });
-    const sbomBlob = await tx.putBlob(encodeSpdx(sbomDoc), MediaType.spdx);
+    const sbomBlob = await tx.putBlob(sbomBytes, MediaType.spdx);
     const sbomManifest = await attach(MediaType.spdx, sbomBlob);
 
     const sourceTree = sourceTreeDigest(

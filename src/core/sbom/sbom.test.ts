@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detectPackages } from './detect.js';
 import fc from 'fast-check';
 import { canonicalJson } from '../canonical-json.js';
+import type { DetectedPackage } from './packages.js';
 import { buildSpdx, encodeSpdx, verificationCode } from './spdx.js';
 
 const status = `Package: busybox-static
@@ -81,22 +82,42 @@ describe('encodeSpdx', () => {
       fc.property(
         fc.uniqueArray(fileArb, { selector: (f) => f.path, maxLength: 6 }),
         fc.string({ unit: 'binary', maxLength: 10 }),
-        (files, name) => {
-          const doc = buildSpdx({
+        fc.boolean(),
+        (files, name, withPackages) => {
+          const input = {
             name: name || 'x',
             version: '1',
             imageDigest: 'sha256:' + 'c'.repeat(64),
             created: '1970-01-01T00:00:00Z',
             tool: 'ingot-0',
             files,
-            packages: [],
-          });
-          expect(encodeSpdx(doc).toString('utf8')).toBe(canonicalJson(doc));
+            packages: withPackages ? PACKAGES : [],
+          };
+          expect(encodeSpdx(input).toString('utf8')).toBe(canonicalJson(buildSpdx(input)));
         },
       ),
     );
   });
 });
+
+const PACKAGES: DetectedPackage[] = [
+  {
+    ecosystem: 'deb',
+    name: 'a',
+    version: '1',
+    purl: 'pkg:deb/debian/a@1',
+    foundIn: '/var/lib/dpkg/status',
+  },
+  {
+    ecosystem: 'npm',
+    name: 'b"',
+    version: '2',
+    purl: 'pkg:npm/b@2',
+    foundIn: '/app/package.json',
+    license: 'MIT',
+    supplier: 'B\nInc',
+  },
+];
 
 function hex(length: number): fc.Arbitrary<string> {
   return fc.string({

@@ -26,13 +26,12 @@ export interface SbomInput {
 
 type Json = Record<string, unknown>;
 
+/** The document as a value: what encodeSpdx writes, and what its tests compare with. */
 export function buildSpdx(input: SbomInput): Json {
-  const hex = input.imageDigest.replace(/^sha256:/, '');
-  const imageId = 'SPDXRef-Image';
-  const fileId = spdxIds('File');
-  const packageId = spdxIds('Package');
-  const files = input.files.map((f) => ({
-    SPDXID: fileId(f.path),
+  const fileIds = fileIdsOf(input.files);
+  const { head, imageId, packageIds } = headOf(input);
+  const files = input.files.map((f, i) => ({
+    SPDXID: fileIds[i]!,
     fileName: `.${f.path}`,
     checksums: [
       { algorithm: 'SHA1', checksumValue: f.sha1 },
@@ -41,6 +40,34 @@ export function buildSpdx(input: SbomInput): Json {
     licenseConcluded: 'NOASSERTION',
     copyrightText: 'NOASSERTION',
   }));
+  return {
+    ...head,
+    files,
+    relationships: [
+      {
+        spdxElementId: 'SPDXRef-DOCUMENT',
+        relationshipType: 'DESCRIBES',
+        relatedSpdxElement: imageId,
+      },
+      ...[...fileIds, ...packageIds].map((id) => ({
+        spdxElementId: imageId,
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: id,
+      })),
+    ],
+  };
+}
+
+function fileIdsOf(files: readonly SbomFile[]): string[] {
+  const fileId = spdxIds('File');
+  return files.map((f) => fileId(f.path));
+}
+
+/** Everything but the two lists that grow with the files: `files` and `relationships`. */
+function headOf(input: SbomInput): { head: Json; imageId: string; packageIds: string[] } {
+  const hex = input.imageDigest.replace(/^sha256:/, '');
+  const imageId = 'SPDXRef-Image';
+  const packageId = spdxIds('Package');
   const seen = new Set<string>();
   const packages = input.packages
     .filter((p) => (seen.has(p.purl) ? false : (seen.add(p.purl), true)))
@@ -59,8 +86,7 @@ export function buildSpdx(input: SbomInput): Json {
       ],
       sourceInfo: `found in ${p.foundIn}`,
     }));
-
-  return {
+  const head = {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
     SPDXID: 'SPDXRef-DOCUMENT',
@@ -83,25 +109,8 @@ export function buildSpdx(input: SbomInput): Json {
       },
       ...packages,
     ],
-    files,
-    relationships: [
-      {
-        spdxElementId: 'SPDXRef-DOCUMENT',
-        relationshipType: 'DESCRIBES',
-        relatedSpdxElement: imageId,
-      },
-      ...files.map((f) => ({
-        spdxElementId: imageId,
-        relationshipType: 'CONTAINS',
-        relatedSpdxElement: f.SPDXID,
-      })),
-      ...packages.map((p) => ({
-        spdxElementId: imageId,
-        relationshipType: 'CONTAINS',
-        relatedSpdxElement: p.SPDXID,
-      })),
-    ],
   };
+  return { head, imageId, packageIds: packages.map((p) => p.SPDXID) };
 }
 
 /** SPDX 2.3 §7.9: SHA-1 over the sorted, concatenated SHA-1 values of the package's files. */
@@ -127,49 +136,37 @@ function spdxIds(kind: string): (key: string) => string {
 }
 
 /**
- * The document as canonical JSON. The `files` list (one object per file of the image, by
- * far the bulk) and the `relationships` (one per file too) are written directly; the rest
- * goes through canonicalJson. spdx.test.ts holds the result to canonicalJson's bytes.
+ * buildSpdx(input) as canonical JSON, written without building it: the two lists that grow
+ * with the files (an object, two checksums and a relationship per file) are written
+ * directly, the rest goes through canonicalJson. sbom.test.ts holds the result to
+ * canonicalJson(buildSpdx(input)) byte for byte.
  */
-export function encodeSpdx(doc: Json): Buffer {
-  const { files, relationships, ...rest } = doc as Json & {
-    files: SpdxFile[];
-    relationships: SpdxRelationship[];
-  };
-  const head = canonicalJson(rest);
+export function encodeSpdx(input: SbomInput): Buffer {
+  const fileIds = fileIdsOf(input.files);
+  const { head, imageId, packageIds } = headOf(input);
+  const text = canonicalJson(head);
   // Keys sort as …"documentNamespace", "files", "name", "packages", "relationships",
-  // "spdxVersion": splice the two lists in at their places.
-  const filesAt = head.indexOf(',"name":');
-  const relationshipsAt = head.indexOf(',"spdxVersion":');
-  if (filesAt < 0 || relationshipsAt < filesAt || !head.includes('"documentNamespace"'))
+  // "spdxVersion": the two lists go in at their places.
+  const filesAt = text.indexOf(',"name":');
+  const relationshipsAt = text.indexOf(',"spdxVersion":');
+  if (filesAt < 0 || relationshipsAt < filesAt || !text.includes('"documentNamespace"'))
     throw new Error('unexpected SPDX document shape');
-  const parts: string[] = [head.slice(0, filesAt), ',"files":['];
-  for (let i = 0; i < files.length; i++) {
-    const f = files[i]!;
-    const [sha1, sha256] = f.checksums;
+  const image = JSON.stringify(imageId);
+  const parts: string[] = [text.slice(0, filesAt), ',"files":['];
+  input.files.forEach((f, i) => {
     parts.push(
-      `${i > 0 ? ',' : ''}{"SPDXID":${JSON.stringify(f.SPDXID)},"checksums":[{"algorithm":"SHA1","checksumValue":${JSON.stringify(sha1.checksumValue)}},{"algorithm":"SHA256","checksumValue":${JSON.stringify(sha256.checksumValue)}}],"copyrightText":"NOASSERTION","fileName":${JSON.stringify(f.fileName)},"licenseConcluded":"NOASSERTION"}`,
+      `${i > 0 ? ',' : ''}{"SPDXID":${JSON.stringify(fileIds[i])},"checksums":[{"algorithm":"SHA1","checksumValue":${JSON.stringify(f.sha1)}},{"algorithm":"SHA256","checksumValue":${JSON.stringify(f.sha256)}}],"copyrightText":"NOASSERTION","fileName":${JSON.stringify(`.${f.path}`)},"licenseConcluded":"NOASSERTION"}`,
     );
-  }
-  parts.push(']', head.slice(filesAt, relationshipsAt), ',"relationships":[');
-  for (let i = 0; i < relationships.length; i++) {
-    const r = relationships[i]!;
+  });
+  parts.push(
+    ']',
+    text.slice(filesAt, relationshipsAt),
+    `,"relationships":[{"relatedSpdxElement":${image},"relationshipType":"DESCRIBES","spdxElementId":"SPDXRef-DOCUMENT"}`,
+  );
+  for (const id of [...fileIds, ...packageIds])
     parts.push(
-      `${i > 0 ? ',' : ''}{"relatedSpdxElement":${JSON.stringify(r.relatedSpdxElement)},"relationshipType":${JSON.stringify(r.relationshipType)},"spdxElementId":${JSON.stringify(r.spdxElementId)}}`,
+      `,{"relatedSpdxElement":${JSON.stringify(id)},"relationshipType":"CONTAINS","spdxElementId":${image}}`,
     );
-  }
-  parts.push(']', head.slice(relationshipsAt));
+  parts.push(']', text.slice(relationshipsAt));
   return Buffer.from(parts.join(''), 'utf8');
-}
-
-interface SpdxRelationship {
-  relatedSpdxElement: string;
-  relationshipType: string;
-  spdxElementId: string;
-}
-
-interface SpdxFile {
-  SPDXID: string;
-  fileName: string;
-  checksums: [{ checksumValue: string }, { checksumValue: string }];
 }
