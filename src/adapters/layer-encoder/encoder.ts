@@ -32,6 +32,7 @@ import {
 } from './protocol.js';
 import { SegmentCache, type MemberLocation, type StoredPart } from './segment-cache.js';
 import { runTask } from './segment-job.js';
+import { awaitedLater } from '../shared/later.js';
 import { buildTasks, type CodecChoice } from './segment-tasks.js';
 
 const EMPTY_FILE: FileDigests = {
@@ -183,8 +184,10 @@ export class ParallelLayerEncoder implements LayerEncoder {
             size: stored.size,
           },
           diffId: stored.diffId,
-          staged: this.confirm(stored, () =>
-            this.pipeline(request, codec, [range], headerLengths, state),
+          staged: awaitedLater(
+            this.confirm(stored, () =>
+              this.pipeline(request, codec, [range], headerLengths, state),
+            ),
           ),
           rawBytes,
           reusedBytes: rawBytes,

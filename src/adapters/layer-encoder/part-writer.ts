@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import type { Digest } from '../../domain/digest.js';
 import { layerMediaType, type LayerCompression } from '../../domain/media-types.js';
 import type { EncodedPart } from '../../ports/layer-encoder.js';
+import { awaitedLater } from '../shared/later.js';
 import type { MemberLocation } from './segment-cache.js';
 
 const fsyncAsync = promisify(fsync);
@@ -59,7 +60,7 @@ export class PartWriter {
   ): Promise<void> {
     this.diffHash.update(raw);
     this.blobHash.update(compressed);
-    const written = writeAll(this.fd, compressed, this.size);
+    const written = awaitedLater(writeAll(this.fd, compressed, this.size));
     this.writes.push(written);
     if (key !== null && memberSha256 !== null)
       this.members.push([
@@ -85,7 +86,7 @@ export class PartWriter {
           this.compression === 'none'
             ? digest
             : (`sha256:${this.diffHash.digest('hex')}` as Digest),
-        staged: this.flushed.then(() => this.path),
+        staged: awaitedLater(this.flushed.then(() => this.path)),
         rawBytes: this.rawBytes,
         reusedBytes: this.reused,
       },
