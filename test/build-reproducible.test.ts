@@ -145,6 +145,10 @@ describe('warm rebuilds', () => {
     const cold = await buildWith(tmp(), dir, { tag: 'repro:warm' });
     expect(warm.digest).toBe(cold.digest);
     expect(warm.digest).not.toBe(first.digest);
+    // The measurement and SBOM too: file digests taken from the first pass and the cache
+    // must be what reading the files gives.
+    expect(warm.measurement.digest).toBe(cold.measurement.digest);
+    expect(warm.sbom.digest).toBe(cold.sbom.digest);
     const reused = warm.layers.reduce((n, l) => n + l.reusedBytes, 0);
     const raw = warm.layers.reduce((n, l) => n + l.rawBytes, 0);
     expect(reused / raw).toBeGreaterThan(0.8);
@@ -154,6 +158,21 @@ describe('warm rebuilds', () => {
     );
     expect(unchanged.length).toBeGreaterThan(0);
     expect(unchanged.every((l) => l.reusedBytes === l.rawBytes)).toBe(true);
+
+    // A planted record (a restored CI cache, say) pointing one part at another part's blob
+    // is caught against the sources: the build is what a cold build gives.
+    const cacheFile = join(home, 'cache', 'segments-v1.json');
+    type Rec = { digest: string; size: number; diffId: string; sha1s: string };
+    const doc = JSON.parse(readFileSync(cacheFile, 'utf8')) as { parts: [string, Rec][] };
+    const ours = doc.parts.filter(([key]) => key.includes(':gzip-'));
+    const [victimRec, other] = [ours.at(-1)![1], ours.at(-2)![1]];
+    const sidecar = (d: string) => join(home, 'cache', 'part-sha1s', d.slice('sha256:'.length));
+    writeFileSync(sidecar(other.digest), readFileSync(sidecar(victimRec.digest)));
+    ours.at(-1)![1] = { ...other, sha1s: victimRec.sha1s };
+    writeFileSync(cacheFile, JSON.stringify(doc));
+    const planted = await buildWith(home, dir, { tag: 'repro:warm' });
+    expect(planted.digest).toBe(cold.digest);
+    expect(planted.sbom.digest).toBe(cold.sbom.digest);
 
     // A damaged stored part is never referred to again: the next build re-hashes it, finds
     // the damage and writes it afresh (same content, same digest), and the store is whole.

@@ -20,7 +20,7 @@ export interface PartOptions {
   readonly target: number;
   /** Past this many bytes a part ends after the next entry, whatever the hash says. */
   readonly max: number;
-  /** The target doubles until the layer needs at most this many parts. */
+  /** At most this many parts: the target doubles until the layer fits. */
   readonly maxParts: number;
 }
 
@@ -52,12 +52,21 @@ export function planParts(
   const total = entries.reduce((n, e) => n + entryBytes(e), 0);
   // Scaled by powers of two only, so the cuts of a layer stay put unless its size crosses
   // one; and a cut at twice the target is also a cut at the target (hash < s/2t ⇒ hash < s/t).
+  // Cuts fall by hash, so a scale can still give too many parts: then the next one is tried
+  // (at a scale where even `min` exceeds the layer, there is one part).
   let scale = 1;
   while (total / (options.target * scale) > options.maxParts) scale *= 2;
+  for (;;) {
+    const parts = cut(entries, options, scale);
+    if (parts.length <= Math.max(1, options.maxParts)) return parts;
+    scale *= 2;
+  }
+}
+
+function cut(entries: readonly StreamEntry[], options: PartOptions, scale: number): PartRange[] {
   const target = options.target * scale;
   const min = options.min * scale;
   const max = options.max * scale;
-
   const parts: PartRange[] = [];
   let start = 0;
   let bytes = 0;

@@ -9,6 +9,11 @@ export interface EncodeRequest {
   readonly compression: LayerCompression;
   /** gzip 1–9, zstd 1–19; the default of each codec when absent. */
   readonly level?: number;
+  /**
+   * At most this many OCI layers for this one (the image's other layers leave the rest of
+   * what runtimes stack: overlay filesystems stop at about 128).
+   */
+  readonly maxParts?: number;
   /** The blob is written here (a store transaction's staging directory). */
   readonly stagingDir: string;
   /**

@@ -138,6 +138,9 @@ export interface BuildResult {
   readonly moved: readonly TagEvent[];
 }
 
+/** Layers an image may have: overlayfs-based runtimes refuse deeper stacks (~128). */
+const MAX_IMAGE_LAYERS = 120;
+
 /** Locate and parse the baseline, as `ingot build` and later commands take it. */
 export function loadBaseline(path: string): {
   baseline: Baseline;
@@ -173,6 +176,18 @@ export function loadBaseline(path: string): {
  * any content is encoded, and a failure at any point leaves the store as it was.
  */
 export async function build(deps: BuildDeps, request: BuildRequest): Promise<BuildResult> {
+  try {
+    return await buildOnce(deps, request);
+  } catch (err) {
+    // A stored part the sources did not bear out: its record is gone, so once more encodes
+    // that part from the sources. Nothing was committed.
+    if (!(err instanceof IngotError) || err.code !== 'E_BUILD_CACHE_STALE') throw err;
+    request.onProgress?.({ phase: 'plan', message: `${err.message}: building again` });
+    return await buildOnce(deps, request);
+  }
+}
+
+async function buildOnce(deps: BuildDeps, request: BuildRequest): Promise<BuildResult> {
   const progress = request.onProgress ?? (() => undefined);
   const startedOn = deps.now().toISOString();
   const { baseline, contextDir, file, digest: baselineDigest } = loadBaseline(request.path);
@@ -306,10 +321,16 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       sources.push('(mount points)');
     }
 
+    // Runtimes stack at most about 128 layers: the base's come first, the rest is shared.
+    const maxParts = Math.max(
+      1,
+      Math.floor((MAX_IMAGE_LAYERS - baseLayerCount - plans.length) / plans.length) + 1,
+    );
     for (const [i, plan] of plans.entries()) {
       const source = sources[i]!;
       const layer = await deps.encoder.encode({
         entries: plan,
+        maxParts,
         compression: request.compression,
         ...(request.level !== undefined && { level: request.level }),
         stagingDir: tx.stagingDir,
@@ -494,7 +515,15 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       ],
       time: deps.now().toISOString(),
     });
-    deps.encoder.remember(encoded);
+    try {
+      deps.encoder.remember(encoded);
+    } catch (err) {
+      // The image is committed; a cache that cannot be written only slows the next build.
+      progress({
+        phase: 'commit',
+        message: `warning: the build cache was not updated (${err instanceof Error ? err.message : String(err)})`,
+      });
+    }
 
     return {
       name: baseline.name,

@@ -178,6 +178,52 @@ describe('parts stored by an earlier build', () => {
     }
   });
 
+  it('never uses a cache record the sources do not bear out (stale, or planted)', async () => {
+    const { entries, staging } = fixture(40, 256 * 1024);
+    const root = dirs.at(-1)!;
+    const s = store(root);
+    const first = await (async () => {
+      const enc = withCache(root, s);
+      try {
+        const layer = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+        await s.commit(layer);
+        enc.remember([layer]);
+        return layer;
+      } finally {
+        await enc.close();
+      }
+    })();
+    // Point the first part's record at the second part's blob, as a poisoned cache restored
+    // into a CI job could: an intact blob, and a sha1 list of the right length beside it.
+    const file = join(root, 'cache.json');
+    type Rec = { digest: string; size: number; diffId: string; sha1s: string };
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { parts: [string, Rec][] };
+    const [a, b] = [doc.parts[0]![1], doc.parts[1]![1]];
+    const sidecar = (d: string) => join(root, 'part-sha1s', d.slice('sha256:'.length));
+    writeFileSync(sidecar(b.digest), readFileSync(sidecar(a.digest)));
+    doc.parts[0]![1] = { ...b, sha1s: a.sha1s };
+    writeFileSync(file, JSON.stringify(doc));
+
+    const enc = withCache(root, s);
+    try {
+      // The lie is found before anything is committed, and the record dropped...
+      const lied = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+      const err = await Promise.all(lied.parts.map((p) => p.staged)).catch((e: unknown) => e);
+      expect(isIngotError(err) && err.code).toBe('E_BUILD_CACHE_STALE');
+      // ...so the next attempt encodes that part from its sources.
+      const again = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+      const staged = await Promise.all(again.parts.map((p) => p.staged));
+      expect(again.parts.map((p) => [p.descriptor, p.diffId])).toEqual(
+        first.parts.map((p) => [p.descriptor, p.diffId]),
+      );
+      expect(again.files).toEqual(first.files);
+      // The lying record was not used, nor the one whose sha1 list it overwrote.
+      expect(staged.filter((p) => p !== null)).toHaveLength(2);
+    } finally {
+      await enc.close();
+    }
+  });
+
   it('never refers to a damaged stored part: it encodes it again, to the same digest', async () => {
     const { entries, staging } = fixture(40, 256 * 1024);
     const root = dirs.at(-1)!;

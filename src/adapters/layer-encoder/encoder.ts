@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { PlannedEntry } from '../../core/layer-plan.js';
-import { planParts, type PartOptions, type PartRange } from '../../core/layer-parts.js';
+import {
+  DEFAULT_PARTS,
+  planParts,
+  type PartOptions,
+  type PartRange,
+} from '../../core/layer-parts.js';
 import { wantsContent } from '../../core/sbom/capture.js';
 import { planSegments, type StreamEntry } from '../../core/segments.js';
 import { END_OF_ARCHIVE, headerLength, paddingFor } from '../../core/tar/header.js';
 import { SourceError } from '../../domain/build-errors.js';
+import { IngotError } from '../../domain/errors.js';
 import type { Digest } from '../../domain/digest.js';
 import { layerMediaType } from '../../domain/media-types.js';
 import type { SourceFile } from '../../domain/source.js';
@@ -27,6 +33,7 @@ import {
   type JobEnv,
   type SegmentResult,
   type SegmentTask,
+  type StreamTask,
   type WorkerReply,
   type WorkerTask,
 } from './protocol.js';
@@ -131,7 +138,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
       headerLength: headerLengths[i]!,
       size: e.header.size,
     }));
-    const ranges = planParts(stream, this.options.parts);
+    const options = this.options.parts ?? DEFAULT_PARTS;
+    const ranges = planParts(stream, {
+      ...options,
+      maxParts: Math.min(options.maxParts, request.maxParts ?? Infinity),
+    });
     const files: (FileDigests | undefined)[] = entries.map((e) =>
       e.header.type === 'file' && e.header.size === 0 ? EMPTY_FILE : undefined,
     );
@@ -146,9 +157,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
     const cache = this.segmentCache();
     const found: (StoredPart | null)[] = ranges.map(() => null);
     const keys: (string | undefined)[] = [];
+    let sha256s: readonly (string | undefined)[] | null = null;
     if (cache?.hasParts(codec.codecId)) {
-      const sha256s = await this.sha256s(codec.codecId, entries, captured, run, request);
-      const sha256Of = (i: number) => files[i]?.sha256 ?? sha256s[i];
+      const hashed = await this.sha256s(codec.codecId, entries, captured, run, request);
+      sha256s = hashed;
+      const sha256Of = (i: number) => files[i]?.sha256 ?? hashed[i];
       ranges.forEach((r, i) => {
         const part = cache.part((keys[i] = partKey(codec.codecId, entries, r, sha256Of)));
         if (
@@ -166,12 +179,31 @@ export class ParallelLayerEncoder implements LayerEncoder {
       });
     }
 
-    const missing = ranges.filter((_, i) => found[i] === null);
-    const written = await this.pipeline(request, codec, missing, headerLengths, state);
+    const missing = ranges.flatMap((_, i) => (found[i] === null ? [i] : []));
+    const made = new Map<number, NewPart>();
+    const encoded = await this.pipeline(
+      request,
+      codec,
+      missing.map((i) => ranges[i]!),
+      headerLengths,
+      state,
+    );
+    missing.forEach((i, k) => made.set(i, encoded[k]!));
+    // Files read twice (hashed first, encoded second) must have read the same both times.
+    if (sha256s)
+      for (const i of made.keys())
+        for (let e = ranges[i]!.start; e < ranges[i]!.end; e++) {
+          const first = sha256s[e];
+          if (first !== undefined && files[e]?.sha256 !== first)
+            throw new SourceError(
+              'E_SOURCE_CHANGED',
+              entries[e]!.file?.abs ?? entries[e]!.header.name,
+              'changed while the build was reading it; run the build again once the sources are settled',
+            );
+        }
 
     const parts: EncodedPart[] = [];
     const record: Written = { members: [], parts: [] };
-    let next = 0;
     for (const [i, range] of ranges.entries()) {
       const key = keys[i] ?? partKey(codec.codecId, entries, range, (e) => files[e]?.sha256);
       const stored = found[i];
@@ -185,7 +217,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
           },
           diffId: stored.diffId,
           staged: awaitedLater(
-            this.confirm(stored, () =>
+            this.confirm(stored, key, streamTask(i, entries, range), () =>
               this.pipeline(request, codec, [range], headerLengths, state),
             ),
           ),
@@ -195,7 +227,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
         record.parts.push([key, stored]);
         continue;
       }
-      const { part, members } = written[next++]!;
+      const { part, members } = made.get(i)!;
       parts.push(part);
       const { digest, size } = part.descriptor;
       let sha1s = '';
@@ -262,6 +294,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
           );
         case 'check':
           return this.workers().post(task, task.size);
+        case 'stream':
+          return this.workers().post(
+            task,
+            task.entries.reduce((n, e) => n + (e.file?.size ?? 0), 0),
+          );
       }
     };
   }
@@ -303,27 +340,44 @@ export class ParallelLayerEncoder implements LayerEncoder {
   }
 
   /**
-   * A stored part is referred to again only once its blob re-hashes to its digest. A damaged
-   * blob is replaced by encoding the part again: the same content gives the same digest,
-   * which is checked, so the manifest already written stays right.
+   * A stored part is committed only once two things are shown, in the background while the
+   * build writes its measurement and SBOM. The sources, streamed as a tar, give the diff_id
+   * the cache recorded: the cache says which blob holds a part, only the sources say what
+   * the part is, so a stale record or one planted in a restored cache is refused (the
+   * record is dropped and the build fails with E_BUILD_CACHE_STALE, which build() answers
+   * by building again). And the blob re-hashes to its digest; a damaged one is encoded
+   * again, to the same digest, so the manifest already written stays right.
    */
   private async confirm(
     stored: StoredPart,
+    key: string,
+    sources: StreamTask,
     encodeAgain: () => Promise<NewPart[]>,
   ): Promise<string | null> {
-    const reply = await this.runner(stored.size)({
-      type: 'check',
-      id: 0,
-      path: this.options.blobPath(stored.digest),
-      size: stored.size,
-      sha256: stored.digest.slice('sha256:'.length),
-    });
-    if (reply.type === 'checked' && reply.intact) return null;
+    const weight = sources.entries.reduce((n, e) => n + (e.file?.size ?? 0), 0);
+    const [streamed, blob] = await Promise.all([
+      this.runner(weight)(sources).then(streamedSha256),
+      this.runner(stored.size)({
+        type: 'check',
+        id: 0,
+        path: this.options.blobPath(stored.digest),
+        size: stored.size,
+        sha256: stored.digest.slice('sha256:'.length),
+      }),
+    ]);
+    if (`sha256:${streamed}` !== stored.diffId) {
+      this.segmentCache()?.forget(key);
+      throw new IngotError(
+        'E_BUILD_CACHE_STALE',
+        `the build cache names ${stored.digest} for a part whose sources give another diff_id; the record is dropped`,
+      );
+    }
+    if (blob.type === 'checked' && blob.intact) return null;
     const [again] = await encodeAgain();
     const path = await again!.part.staged;
-    if (again!.part.descriptor.digest !== stored.digest || again!.part.diffId !== stored.diffId)
+    if (again!.part.descriptor.digest !== stored.digest)
       throw new Error(
-        `the store's ${stored.digest} is damaged, and encoding its content again gave ${again!.part.descriptor.digest}: the segment cache is stale; remove ${this.options.cacheFile ?? 'it'} and build again`,
+        `the store's ${stored.digest} is damaged, and encoding its content again gave ${again!.part.descriptor.digest}`,
       );
     return path;
   }
@@ -393,9 +447,14 @@ export class ParallelLayerEncoder implements LayerEncoder {
     const env = envOf(setup);
     if (!inline) this.workers().setup(setup);
 
-    const writers = plans.map(
-      (p) => new PartWriter(request.stagingDir, codec.compression, p.layout.total),
-    );
+    const writers: PartWriter[] = [];
+    try {
+      for (const p of plans)
+        writers.push(new PartWriter(request.stagingDir, codec.compression, p.layout.total));
+    } catch (err) {
+      await Promise.allSettled(writers.map((w) => w.abandon()));
+      throw err;
+    }
     const tasks = plans.flatMap((p, part) =>
       buildTasks(
         p.layout,
@@ -439,7 +498,9 @@ export class ParallelLayerEncoder implements LayerEncoder {
       let next = 0;
       for (let emitted = 0; emitted < tasks.length; emitted++) {
         while (next < tasks.length && free.length > 0) {
-          pending.set(next, run({ ...tasks[next]!.task, slot: await takeSlot() }, env));
+          const slot = await takeSlot();
+          // Awaited in order, later: a failing worker fails them all at once meanwhile.
+          pending.set(next, awaitedLater(run({ ...tasks[next]!.task, slot }, env)));
           next++;
         }
         const reply = await pending.get(emitted)!;
@@ -458,6 +519,9 @@ export class ParallelLayerEncoder implements LayerEncoder {
       await Promise.all(writes.values());
     } catch (err) {
       await Promise.allSettled([...pending.values(), ...writes.values()]);
+      // A worker that died fails every job at once while the others may still be writing
+      // into these files: stop them before the descriptors close (and could be reused).
+      if (this.pool?.isBroken) await this.close();
       await Promise.allSettled(writers.map((w) => w.abandon()));
       throw err;
     }
@@ -474,6 +538,25 @@ export class ParallelLayerEncoder implements LayerEncoder {
     this.cache ??= new SegmentCache(this.options.cacheFile);
     return this.cache;
   }
+}
+
+function streamTask(id: number, entries: readonly PlannedEntry[], range: PartRange): StreamTask {
+  return {
+    type: 'stream',
+    id,
+    entries: entries
+      .slice(range.start, range.end)
+      .map((e) => ({ header: e.header, file: e.file ?? null })),
+  };
+}
+
+function streamedSha256(reply: WorkerReply): string {
+  if (reply.type === 'streamed') return reply.sha256;
+  if (reply.type === 'error' && reply.code === 'E_SOURCE_CHANGED')
+    throw new SourceError('E_SOURCE_CHANGED', reply.path, reply.message);
+  throw new Error(
+    `checking a stored part failed: ${reply.type === 'error' ? reply.message : reply.type}`,
+  );
 }
 
 function rawBytesOf(stream: readonly StreamEntry[], range: PartRange): number {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PlannedEntry } from '../../core/layer-plan.js';
 import type { PartRange } from '../../core/layer-parts.js';
+import { DEFAULT_SEGMENTS, planSegments } from '../../core/segments.js';
 import { encodeHeader } from '../../core/tar/header.js';
 
 /**
@@ -15,7 +16,7 @@ export function partKey(
   range: PartRange,
   sha256Of: (entry: number) => string | undefined,
 ): string {
-  let text = `ingot-part-v1\0${headerRules()}\0${codec}\0`;
+  let text = `ingot-part-v1\0${headerRules()}\0${segmentRules()}\0${codec}\0`;
   for (let i = range.start; i < range.end; i++) {
     const { name, type, mode, uid, gid, size, mtime, linkname } = entries[i]!.header;
     let content = '';
@@ -27,6 +28,25 @@ export function partKey(
     text += `${name}\0${type}\0${mode}\0${uid}\0${gid}\0${size}\0${mtime}\0${linkname ?? ''}\0${content}\0`;
   }
   return `${createHash('sha256').update(text).digest('hex')}:${codec}`;
+}
+
+let cuts: string | null = null;
+/**
+ * A digest of where this build of Ingot cuts a part into segments (each compressed alone):
+ * the same tar stream cut elsewhere compresses to other bytes, so a change to the cutting
+ * rules must change every key too.
+ */
+function segmentRules(): string {
+  const sample = Array.from({ length: 64 }, (_, i) => ({
+    name: `d${i % 7}/f${i}`,
+    headerLength: 512,
+    size: (i * 7919) % (3 * DEFAULT_SEGMENTS.chunk),
+  }));
+  cuts ??= createHash('sha256')
+    .update(JSON.stringify([DEFAULT_SEGMENTS, planSegments(sample).segments]))
+    .digest('hex')
+    .slice(0, 16);
+  return cuts;
 }
 
 let rules: string | null = null;

@@ -44,6 +44,11 @@ export class WorkerPool {
     return this.workers.length;
   }
 
+  /** A worker died: every job failed, and the pool must be closed and replaced. */
+  get isBroken(): boolean {
+    return this.broken !== null;
+  }
+
   /** Give every worker what the next layer's tasks share (slots, blob, cache). */
   setup(message: EncodeSetup): void {
     for (const w of this.workers) w.postMessage(message);

@@ -101,6 +101,11 @@ export class SegmentCache {
     return { digest, size, diffId, sha1s: bytes.toString('hex') };
   }
 
+  /** Drop a part record found to be wrong, here and in the file. */
+  forget(key: string): void {
+    if (this.parts.delete(key)) this.record([], [], () => true);
+  }
+
   /** Add what a committed build wrote; entries whose blob is gone are dropped on the way. */
   record(
     added: readonly (readonly [string, MemberLocation])[],
@@ -147,11 +152,20 @@ export class SegmentCache {
     const bytes = Buffer.from(part.sha1s, 'hex');
     const path = this.sha1Path(part.digest);
     const sha1s = createHash('sha256').update(bytes).digest('hex');
-    if (!existsSync(path)) {
+    if (!this.sha1sIntact(path, sha1s)) {
       mkdirSync(this.sha1Dir, { recursive: true });
       writeReplacing(path, bytes);
     }
     return { digest: part.digest, size: part.size, diffId: part.diffId, sha1s };
+  }
+
+  /** Present and whole (a torn or damaged list is written again, not kept for ever). */
+  private sha1sIntact(path: string, sha256: string): boolean {
+    try {
+      return createHash('sha256').update(readFileSync(path)).digest('hex') === sha256;
+    } catch {
+      return false;
+    }
   }
 
   private sha1Path(digest: Digest): string {
