@@ -224,6 +224,41 @@ describe('parts stored by an earlier build', () => {
     }
   });
 
+  it('never copies a cached segment that does not decompress to the bytes it stands for', async () => {
+    const { entries, staging } = fixture(40, 256 * 1024);
+    const root = dirs.at(-1)!;
+    const s = store(root);
+    const enc = withCache(root, s);
+    try {
+      const first = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+      await s.commit(first);
+      enc.remember([first]);
+      // Every segment record now points at another segment's member, each still with that
+      // member's own length and sha256: intact bytes, wrong content.
+      const file = join(root, 'cache.json');
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as { entries: [string, object][] };
+      const locations = doc.entries.map(([, loc]) => loc);
+      doc.entries = doc.entries.map(([key], i) => [key, locations[(i + 1) % locations.length]!]);
+      // And no whole part is on record, so every part goes through its segments.
+      writeFileSync(file, JSON.stringify({ ...doc, parts: [] }));
+      const planted = withCache(root, s);
+      try {
+        const again = await planted.encode({
+          entries,
+          compression: 'gzip',
+          stagingDir: staging(),
+        });
+        await Promise.all(again.parts.map((p) => p.staged));
+        expect(again.parts.map((p) => p.descriptor)).toEqual(first.parts.map((p) => p.descriptor));
+        expect(again.reusedBytes).toBe(0);
+      } finally {
+        await planted.close();
+      }
+    } finally {
+      await enc.close();
+    }
+  });
+
   it('never refers to a damaged stored part: it encodes it again, to the same digest', async () => {
     const { entries, staging } = fixture(40, 256 * 1024);
     const root = dirs.at(-1)!;

@@ -75,9 +75,10 @@ type NewPart = { part: EncodedPart; members: [string, Omit<MemberLocation, 'blob
  *
  * When an earlier build recorded parts for this codec, every file is first hashed on the
  * workers (started by `hashAhead` while the caller plans) and each part's key computed from
- * its headers and file digests. A part the store already holds is used as it is, never read
- * or written again; its blob is re-hashed in the background before the build commits, and
- * encoded afresh if it was damaged (same content, same digest, so nothing else changes).
+ * its headers and file digests. A part the store already holds is used as it is, never
+ * written again. Before the build commits (in the background, see `confirm`), its diff_id is
+ * computed from the sources and must be the recorded one, and its blob must re-hash to its
+ * digest; a damaged blob is encoded afresh (same content, same digest).
  *
  * The other parts go through the segment pipeline: the calling thread plans and orders;
  * workers read files into shared slots, hash them and compress, reusing compressed segments
@@ -85,8 +86,10 @@ type NewPart = { part: EncodedPart; members: [string, Omit<MemberLocation, 'blob
  * compression produced (an uncompressed part is written by the workers themselves, each
  * segment at its offset). Output depends on nothing but the entries, the codec and the level.
  *
- * The cache (keys → blobs and members) lives in $INGOT_HOME, as the store does, and is
- * trusted as the store is: whoever can rewrite it can rewrite the store.
+ * The cache (keys → blobs and members) lives in $INGOT_HOME and is not trusted: a record only
+ * says where to look. A cache restored into a CI job from an untrusted one (cache poisoning)
+ * can make a build slower or make it fail, never put other content under its name: what a
+ * part holds is always computed from the sources, and a reused segment is hashed again.
  */
 export class ParallelLayerEncoder implements LayerEncoder {
   private pool: WorkerPool | null = null;

@@ -13,7 +13,7 @@ import { MIN_STORED_RUN, planRuns } from '../../core/gzip.js';
 import { encodeHeader, END_OF_ARCHIVE, paddingFor } from '../../core/tar/header.js';
 import type { SourceFile } from '../../domain/source.js';
 import { errnoOf } from '../shared/errno.js';
-import { gzipMember, zstdFrame } from './codec.js';
+import { decodeMember, gzipMember, zstdFrame } from './codec.js';
 import type {
   CachedMember,
   CheckResult,
@@ -97,7 +97,12 @@ export function runSegment(task: SegmentTask, env: JobEnv): SegmentResult {
   const out = env.outputs.subarray(task.slot * env.outputSize, (task.slot + 1) * env.outputSize);
   const cacheKey = `${key.digest('hex')}:${task.codecId}`;
   const cached = env.cache.get(cacheKey);
-  if (cached && cached.length <= out.length && readCached(cached, out)) {
+  if (
+    cached &&
+    cached.length <= out.length &&
+    readCached(cached, out) &&
+    decodesTo(task.compression, out.subarray(0, cached.length), raw)
+  ) {
     return {
       ...result,
       compressedLength: cached.length,
@@ -371,6 +376,19 @@ function readCached(member: CachedMember, out: Buffer): boolean {
     );
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The cache says where an earlier build put this segment's compressed form; only
+ * decompressing it shows that it holds these bytes. A member that does not (a cache
+ * planted by someone else, say) is not copied: the segment is compressed afresh.
+ */
+function decodesTo(compression: SegmentTask['compression'], member: Buffer, raw: Buffer): boolean {
+  try {
+    return decodeMember(compression, member, raw.length).equals(raw);
+  } catch {
+    return false;
   }
 }
 
