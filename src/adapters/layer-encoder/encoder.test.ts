@@ -141,16 +141,45 @@ describe('parts stored by an earlier build', () => {
       return { header: { ...e.header, size: st.size }, file: sourceFile(e.file!.abs, st) };
     });
 
-  it('uses unchanged parts as they are and encodes only the part with the changed file', async () => {
+  /** Encode once, commit to the store and record it, as a finished build does. */
+  const built = async (
+    enc: ParallelLayerEncoder,
+    s: ReturnType<typeof store>,
+    entries: PlannedEntry[],
+    stagingDir: string,
+  ): Promise<EncodedLayer> => {
+    const layer = await enc.encode({ entries, compression: 'gzip', stagingDir });
+    await s.commit(layer);
+    enc.remember([layer]);
+    return layer;
+  };
+
+  /** A 10 MB layer of 40 files, encoded once and stored; `body` goes on from there. */
+  const afterOneBuild = async (
+    body: (t: {
+      entries: PlannedEntry[];
+      staging: () => string;
+      root: string;
+      s: ReturnType<typeof store>;
+      enc: ParallelLayerEncoder;
+      first: EncodedLayer;
+    }) => Promise<void>,
+  ): Promise<void> => {
     const { entries, staging } = fixture(40, 256 * 1024);
     const root = dirs.at(-1)!;
     const s = store(root);
     const enc = withCache(root, s);
     try {
-      const first = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+      const first = await built(enc, s, entries, staging());
+      await body({ entries, staging, root, s, enc, first });
+    } finally {
+      await enc.close();
+    }
+  };
+
+  it('uses unchanged parts as they are and encodes only the part with the changed file', async () => {
+    await afterOneBuild(async ({ entries, staging, enc, first }) => {
       expect(first.parts.length).toBeGreaterThan(2);
-      await s.commit(first);
-      enc.remember([first]);
 
       writeFileSync(entries[20]!.file!.abs, 'changed\n');
       const changed = restat(entries);
@@ -173,26 +202,15 @@ describe('parts stored by an earlier build', () => {
         fresh.parts.map((p) => [p.descriptor, p.diffId]),
       );
       expect(warm.files).toEqual(fresh.files);
-    } finally {
-      await enc.close();
-    }
+    });
   });
 
   it('never uses a cache record the sources do not bear out (stale, or planted)', async () => {
     const { entries, staging } = fixture(40, 256 * 1024);
     const root = dirs.at(-1)!;
     const s = store(root);
-    const first = await (async () => {
-      const enc = withCache(root, s);
-      try {
-        const layer = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
-        await s.commit(layer);
-        enc.remember([layer]);
-        return layer;
-      } finally {
-        await enc.close();
-      }
-    })();
+    const once = withCache(root, s);
+    const first = await built(once, s, entries, staging()).finally(() => once.close());
     // Point the first part's record at the second part's blob, as a poisoned cache restored
     // into a CI job could: an intact blob, and a sha1 list of the right length beside it.
     const file = join(root, 'cache.json');
@@ -225,14 +243,7 @@ describe('parts stored by an earlier build', () => {
   });
 
   it('never copies a cached segment that does not decompress to the bytes it stands for', async () => {
-    const { entries, staging } = fixture(40, 256 * 1024);
-    const root = dirs.at(-1)!;
-    const s = store(root);
-    const enc = withCache(root, s);
-    try {
-      const first = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
-      await s.commit(first);
-      enc.remember([first]);
+    await afterOneBuild(async ({ entries, staging, root, s, first }) => {
       // Every segment record now points at another segment's member, each still with that
       // member's own length and sha256: intact bytes, wrong content.
       const file = join(root, 'cache.json');
@@ -254,20 +265,11 @@ describe('parts stored by an earlier build', () => {
       } finally {
         await planted.close();
       }
-    } finally {
-      await enc.close();
-    }
+    });
   });
 
   it('never refers to a damaged stored part: it encodes it again, to the same digest', async () => {
-    const { entries, staging } = fixture(40, 256 * 1024);
-    const root = dirs.at(-1)!;
-    const s = store(root);
-    const enc = withCache(root, s);
-    try {
-      const first = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
-      await s.commit(first);
-      enc.remember([first]);
+    await afterOneBuild(async ({ entries, staging, s, enc, first }) => {
       const victim = first.parts[1]!.descriptor;
       const bytes = readFileSync(s.blobPath(victim.digest));
       bytes[100] = bytes[100]! ^ 0xff;
@@ -279,8 +281,6 @@ describe('parts stored by an earlier build', () => {
       expect(staged.map((p) => p !== null)).toEqual(first.parts.map((_, i) => i === 1));
       const healed = readFileSync(staged[1]!);
       expect(`sha256:${createHash('sha256').update(healed).digest('hex')}`).toBe(victim.digest);
-    } finally {
-      await enc.close();
-    }
+    });
   });
 });

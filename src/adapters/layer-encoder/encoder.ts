@@ -67,6 +67,15 @@ interface Written {
 }
 
 type Run = (task: WorkerTask, env?: JobEnv | null) => Promise<WorkerReply>;
+
+/** One layer's encoding, as its parts' pipelines share it. */
+interface LayerJob {
+  readonly request: EncodeRequest;
+  readonly codec: CodecChoice;
+  readonly headerLengths: readonly number[];
+  readonly files: (FileDigests | undefined)[];
+  readonly captured: Map<string, Uint8Array>;
+}
 type NewPart = { part: EncodedPart; members: [string, Omit<MemberLocation, 'blob'>][] };
 
 /**
@@ -155,7 +164,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
         captured.set(`/${e.header.name}`, new Uint8Array());
     }
     const run = this.runner(stream.reduce((n, e) => n + e.size, 0));
-    const state = { files, captured };
+    const job: LayerJob = { request, codec, headerLengths, files, captured };
 
     const cache = this.segmentCache();
     const found: (StoredPart | null)[] = ranges.map(() => null);
@@ -185,11 +194,8 @@ export class ParallelLayerEncoder implements LayerEncoder {
     const missing = ranges.flatMap((_, i) => (found[i] === null ? [i] : []));
     const made = new Map<number, NewPart>();
     const encoded = await this.pipeline(
-      request,
-      codec,
+      job,
       missing.map((i) => ranges[i]!),
-      headerLengths,
-      state,
     );
     missing.forEach((i, k) => made.set(i, encoded[k]!));
     // Files read twice (hashed first, encoded second) must have read the same both times.
@@ -221,7 +227,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
           diffId: stored.diffId,
           staged: awaitedLater(
             this.confirm(stored, key, streamTask(i, entries, range), () =>
-              this.pipeline(request, codec, [range], headerLengths, state),
+              this.pipeline(job, [range]),
             ),
           ),
           rawBytes,
@@ -385,16 +391,8 @@ export class ParallelLayerEncoder implements LayerEncoder {
     return path;
   }
 
-  private pipeline(
-    request: EncodeRequest,
-    codec: CodecChoice,
-    ranges: readonly PartRange[],
-    headerLengths: readonly number[],
-    state: { files: (FileDigests | undefined)[]; captured: Map<string, Uint8Array> },
-  ): Promise<NewPart[]> {
-    const result = this.exclusive.then(() =>
-      this.encodeParts(request, codec, ranges, headerLengths, state),
-    );
+  private pipeline(job: LayerJob, ranges: readonly PartRange[]): Promise<NewPart[]> {
+    const result = this.exclusive.then(() => this.encodeParts(job, ranges));
     this.exclusive = result.catch(() => undefined);
     return result;
   }
@@ -404,16 +402,10 @@ export class ParallelLayerEncoder implements LayerEncoder {
    * order and are consumed in order; a segment goes out only when a slot is free, so memory
    * stays flat whatever the layer's size.
    */
-  private async encodeParts(
-    request: EncodeRequest,
-    codec: CodecChoice,
-    ranges: readonly PartRange[],
-    headerLengths: readonly number[],
-    state: { files: (FileDigests | undefined)[]; captured: Map<string, Uint8Array> },
-  ): Promise<NewPart[]> {
+  private async encodeParts(job: LayerJob, ranges: readonly PartRange[]): Promise<NewPart[]> {
     if (ranges.length === 0) return [];
+    const { request, codec, headerLengths, files, captured } = job;
     const { entries } = request;
-    const { files, captured } = state;
     const plans = ranges.map((range) => {
       const slice = entries.slice(range.start, range.end);
       const layout = planSegments(
