@@ -10,6 +10,7 @@ import {
   loadSigner,
   parsePublicKey,
 } from '../adapters/keys/key-files.js';
+import { cacheSecret } from '../adapters/keys/cache-secret.js';
 import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import type * as FleetStoreModule from '../adapters/sqlite/fleet-store.js';
@@ -52,6 +53,7 @@ export function makeApp(options: AppOptions): CliApp {
       encoder ??= new ParallelLayerEncoder({
         workers: options.workers ?? Math.max(1, Math.min(availableParallelism(), 8)),
         cacheFile: join(home, 'cache', 'segments-v1.json'),
+        cacheSecret: cacheSecret(join(home, 'keys', 'build-cache.key')),
         blobPath: (d) => s.blobPath(d),
         blobExists: (d) => existsSync(s.blobPath(d)),
       });

@@ -176,18 +176,6 @@ export function loadBaseline(path: string): {
  * any content is encoded, and a failure at any point leaves the store as it was.
  */
 export async function build(deps: BuildDeps, request: BuildRequest): Promise<BuildResult> {
-  try {
-    return await buildOnce(deps, request);
-  } catch (err) {
-    // A stored part the sources did not bear out: its record is gone, so once more encodes
-    // that part from the sources. Nothing was committed.
-    if (!(err instanceof IngotError) || err.code !== 'E_BUILD_CACHE_STALE') throw err;
-    request.onProgress?.({ phase: 'plan', message: `${err.message}: building again` });
-    return await buildOnce(deps, request);
-  }
-}
-
-async function buildOnce(deps: BuildDeps, request: BuildRequest): Promise<BuildResult> {
   const progress = request.onProgress ?? (() => undefined);
   const startedOn = deps.now().toISOString();
   const { baseline, contextDir, file, digest: baselineDigest } = loadBaseline(request.path);
@@ -436,6 +424,12 @@ async function buildOnce(deps: BuildDeps, request: BuildRequest): Promise<BuildR
     const sbomBlob = await tx.putBlob(sbomBytes, MediaType.spdx);
     const sbomManifest = await attach(MediaType.spdx, sbomBlob);
 
+    // Every part confirmed (stored ones re-hashed, new ones on disk) before anything is
+    // signed: a signature is never made over layers that might not be committed.
+    for (const part of encoded.flatMap((l) => l.parts)) {
+      const path = await part.staged;
+      if (path !== null) tx.adoptFile(path, part.descriptor.digest, part.descriptor.size);
+    }
     const sourceTree = sourceTreeDigest(
       baseline.layers.map((spec, i) => ({
         source: spec.source,
@@ -502,10 +496,6 @@ async function buildOnce(deps: BuildDeps, request: BuildRequest): Promise<BuildR
       }
     }
 
-    for (const part of encoded.flatMap((l) => l.parts)) {
-      const path = await part.staged;
-      if (path !== null) tx.adoptFile(path, part.descriptor.digest, part.descriptor.size);
-    }
     const { moved } = await tx.commit({
       manifests: [
         { descriptor: image, tags: [tag] },

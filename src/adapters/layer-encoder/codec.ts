@@ -1,4 +1,4 @@
-import { constants, crc32, deflateRawSync, gunzipSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { EMPTY_FINAL_BLOCK, GZIP_HEADER, gzipTrailer, type Run } from '../../core/gzip.js';
 import type { LayerCompression } from '../../domain/media-types.js';
 import type * as ZstdModule from '../shared/zstd.js';
@@ -63,41 +63,6 @@ export function gzipMember(raw: Uint8Array, runs: readonly Run[], level: number)
   }
   parts.push(EMPTY_FINAL_BLOCK, gzipTrailer(crc32(raw), raw.length));
   return Buffer.concat(parts);
-}
-
-/** A member or frame decompressed, refused past `limit` bytes (so never a bomb). */
-export function decodeMember(
-  compression: LayerCompression,
-  bytes: Uint8Array,
-  limit: number,
-): Buffer {
-  if (compression === 'gzip') {
-    const out = gunzipSync(bytes, { maxOutputLength: Math.max(1, limit) });
-    if (out.length > limit) throw new Error('member larger than its segment');
-    return out;
-  }
-  if (compression !== 'zstd') throw new Error(`no members in ${compression} layers`);
-  if (!zstdModule) throw new Error('zstd codec not loaded: call prepareCodec first');
-  // Ingot's frames state their size (zstdFrame): read it before zstd allocates for it.
-  const size = zstdContentSize(bytes);
-  if (size === null || size > limit) throw new Error('frame size unknown or too large');
-  return zstdModule.zstd.decompress(bytes);
-}
-
-/** Frame_Content_Size from a zstd frame header (RFC 8878 §3.1.1.1), or null if absent. */
-function zstdContentSize(b: Uint8Array): number | null {
-  if (b.length < 6 || b[0] !== 0x28 || b[1] !== 0xb5 || b[2] !== 0x2f || b[3] !== 0xfd) return null;
-  const descriptor = b[4]!;
-  const fcsFlag = descriptor >> 6;
-  const singleSegment = (descriptor >> 5) & 1;
-  const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
-  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
-  if (fcsBytes === 0) return null;
-  const at = 5 + (singleSegment ? 0 : 1) + dictBytes;
-  if (b.length < at + fcsBytes) return null;
-  let size = 0;
-  for (let i = fcsBytes - 1; i >= 0; i--) size = size * 256 + b[at + i]!;
-  return fcsBytes === 2 ? size + 256 : size;
 }
 
 /** One zstd frame: checksummed, single-threaded (so the same on every machine). */

@@ -111,10 +111,12 @@ describe('parts stored by an earlier build', () => {
     return { blobPath, commit };
   }
   const parts = { min: 1 << 20, target: 2 << 20, max: 4 << 20, maxParts: 48 };
-  const withCache = (root: string, s: ReturnType<typeof store>) =>
+  const SECRET = Buffer.alloc(32, 7);
+  const withCache = (root: string, s: ReturnType<typeof store>, secret = SECRET) =>
     new ParallelLayerEncoder({
       workers: 2,
       cacheFile: join(root, 'cache.json'),
+      cacheSecret: secret,
       blobPath: s.blobPath,
       blobExists: (d) => existsSync(s.blobPath(d)),
       parts,
@@ -205,65 +207,45 @@ describe('parts stored by an earlier build', () => {
     });
   });
 
-  it('never uses a cache record the sources do not bear out (stale, or planted)', async () => {
-    const { entries, staging } = fixture(40, 256 * 1024);
-    const root = dirs.at(-1)!;
-    const s = store(root);
-    const once = withCache(root, s);
-    const first = await built(once, s, entries, staging()).finally(() => once.close());
-    // Point the first part's record at the second part's blob, as a poisoned cache restored
-    // into a CI job could: an intact blob, and a sha1 list of the right length beside it.
-    const file = join(root, 'cache.json');
-    type Rec = { digest: string; size: number; diffId: string; sha1s: string };
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { parts: [string, Rec][] };
-    const [a, b] = [doc.parts[0]![1], doc.parts[1]![1]];
-    const sidecar = (d: string) => join(root, 'part-sha1s', d.slice('sha256:'.length));
-    writeFileSync(sidecar(b.digest), readFileSync(sidecar(a.digest)));
-    doc.parts[0]![1] = { ...b, sha1s: a.sha1s };
-    writeFileSync(file, JSON.stringify(doc));
-
-    const enc = withCache(root, s);
-    try {
-      // The lie is found before anything is committed, and the record dropped...
-      const lied = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
-      const err = await Promise.all(lied.parts.map((p) => p.staged)).catch((e: unknown) => e);
-      expect(isIngotError(err) && err.code).toBe('E_BUILD_CACHE_STALE');
-      // ...so the next attempt encodes that part from its sources.
-      const again = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
-      const staged = await Promise.all(again.parts.map((p) => p.staged));
-      expect(again.parts.map((p) => [p.descriptor, p.diffId])).toEqual(
-        first.parts.map((p) => [p.descriptor, p.diffId]),
-      );
-      expect(again.files).toEqual(first.files);
-      // The lying record was not used, nor the one whose sha1 list it overwrote.
-      expect(staged.filter((p) => p !== null)).toHaveLength(2);
-    } finally {
-      await enc.close();
-    }
-  });
-
-  it('never copies a cached segment that does not decompress to the bytes it stands for', async () => {
+  it('believes no cache file its secret does not vouch for (a planted or foreign cache)', async () => {
     await afterOneBuild(async ({ entries, staging, root, s, first }) => {
-      // Every segment record now points at another segment's member, each still with that
-      // member's own length and sha256: intact bytes, wrong content.
       const file = join(root, 'cache.json');
-      const doc = JSON.parse(readFileSync(file, 'utf8')) as { entries: [string, object][] };
-      const locations = doc.entries.map(([, loc]) => loc);
-      doc.entries = doc.entries.map(([key], i) => [key, locations[(i + 1) % locations.length]!]);
-      // And no whole part is on record, so every part goes through its segments.
-      writeFileSync(file, JSON.stringify({ ...doc, parts: [] }));
-      const planted = withCache(root, s);
-      try {
-        const again = await planted.encode({
-          entries,
-          compression: 'gzip',
-          stagingDir: staging(),
-        });
-        await Promise.all(again.parts.map((p) => p.staged));
-        expect(again.parts.map((p) => p.descriptor)).toEqual(first.parts.map((p) => p.descriptor));
-        expect(again.reusedBytes).toBe(0);
-      } finally {
-        await planted.close();
+      const written = readFileSync(file, 'utf8');
+      type Doc = { payload: string; mac: string };
+      type Rec = { digest: string; size: number; diffId: string; sha1s: string };
+      // One record pointed at another part's blob, and every segment at another's member,
+      // the file's MAC left as it was: what a cache restored from an untrusted job could be.
+      const doc = JSON.parse(written) as Doc;
+      const payload = JSON.parse(doc.payload) as {
+        entries: [string, object][];
+        parts: [string, Rec][];
+      };
+      payload.parts[0]![1] = { ...payload.parts[1]![1] };
+      const locations = payload.entries.map(([, loc]) => loc);
+      payload.entries = payload.entries.map(([key], i) => [
+        key,
+        locations[(i + 1) % locations.length]!,
+      ]);
+      const planted = JSON.stringify({ ...doc, payload: JSON.stringify(payload) });
+      // The same file, vouched for by another home's secret, is no better.
+      for (const [content, secret] of [
+        [planted, SECRET],
+        [written, Buffer.alloc(32, 8)],
+      ] as const) {
+        writeFileSync(file, content);
+        const enc = withCache(root, s, secret);
+        try {
+          const again = await enc.encode({ entries, compression: 'gzip', stagingDir: staging() });
+          const staged = await Promise.all(again.parts.map((p) => p.staged));
+          expect(again.parts.map((p) => [p.descriptor, p.diffId])).toEqual(
+            first.parts.map((p) => [p.descriptor, p.diffId]),
+          );
+          expect(again.files).toEqual(first.files);
+          expect(again.reusedBytes).toBe(0);
+          expect(staged.every((p) => p !== null)).toBe(true);
+        } finally {
+          await enc.close();
+        }
       }
     });
   });

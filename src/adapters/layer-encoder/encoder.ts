@@ -10,7 +10,6 @@ import { wantsContent } from '../../core/sbom/capture.js';
 import { planSegments, type StreamEntry } from '../../core/segments.js';
 import { END_OF_ARCHIVE, headerLength, paddingFor } from '../../core/tar/header.js';
 import { SourceError } from '../../domain/build-errors.js';
-import { IngotError } from '../../domain/errors.js';
 import type { Digest } from '../../domain/digest.js';
 import { layerMediaType } from '../../domain/media-types.js';
 import type { SourceFile } from '../../domain/source.js';
@@ -33,7 +32,6 @@ import {
   type JobEnv,
   type SegmentResult,
   type SegmentTask,
-  type StreamTask,
   type WorkerReply,
   type WorkerTask,
 } from './protocol.js';
@@ -54,6 +52,8 @@ export interface EncoderOptions {
   readonly workers: number;
   /** Where the segment and part cache lives; null disables reuse. */
   readonly cacheFile: string | null;
+  /** Authenticates the cache file (segment-cache.ts); required with a cacheFile. */
+  readonly cacheSecret?: Uint8Array;
   readonly blobPath: (digest: Digest) => string;
   readonly blobExists: (digest: Digest) => boolean;
   /** How layers are cut into parts (tests use small ones); DEFAULT_PARTS otherwise. */
@@ -85,9 +85,8 @@ type NewPart = { part: EncodedPart; members: [string, Omit<MemberLocation, 'blob
  * When an earlier build recorded parts for this codec, every file is first hashed on the
  * workers (started by `hashAhead` while the caller plans) and each part's key computed from
  * its headers and file digests. A part the store already holds is used as it is, never
- * written again. Before the build commits (in the background, see `confirm`), its diff_id is
- * computed from the sources and must be the recorded one, and its blob must re-hash to its
- * digest; a damaged blob is encoded afresh (same content, same digest).
+ * written again; its blob is re-hashed in the background before the build commits, and a
+ * damaged one is encoded afresh (same content, same digest).
  *
  * The other parts go through the segment pipeline: the calling thread plans and orders;
  * workers read files into shared slots, hash them and compress, reusing compressed segments
@@ -95,10 +94,10 @@ type NewPart = { part: EncodedPart; members: [string, Omit<MemberLocation, 'blob
  * compression produced (an uncompressed part is written by the workers themselves, each
  * segment at its offset). Output depends on nothing but the entries, the codec and the level.
  *
- * The cache (keys → blobs and members) lives in $INGOT_HOME and is not trusted: a record only
- * says where to look. A cache restored into a CI job from an untrusted one (cache poisoning)
- * can make a build slower or make it fail, never put other content under its name: what a
- * part holds is always computed from the sources, and a reused segment is hashed again.
+ * The cache (keys → blobs, diff_ids, members) lives in $INGOT_HOME/cache and is believed
+ * only when its secret (in $INGOT_HOME/keys) vouches for it: a cache restored from an
+ * untrusted CI job (cache poisoning) is an empty one, never a way to put other content
+ * under this build's name.
  */
 export class ParallelLayerEncoder implements LayerEncoder {
   private pool: WorkerPool | null = null;
@@ -225,11 +224,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
             size: stored.size,
           },
           diffId: stored.diffId,
-          staged: awaitedLater(
-            this.confirm(stored, key, streamTask(i, entries, range), () =>
-              this.pipeline(job, [range]),
-            ),
-          ),
+          staged: awaitedLater(this.confirm(stored, () => this.pipeline(job, [range]))),
           rawBytes,
           reusedBytes: rawBytes,
         });
@@ -303,11 +298,6 @@ export class ParallelLayerEncoder implements LayerEncoder {
           );
         case 'check':
           return this.workers().post(task, task.size);
-        case 'stream':
-          return this.workers().post(
-            task,
-            task.entries.reduce((n, e) => n + (e.file?.size ?? 0), 0),
-          );
       }
     };
   }
@@ -349,44 +339,29 @@ export class ParallelLayerEncoder implements LayerEncoder {
   }
 
   /**
-   * A stored part is committed only once two things are shown, in the background while the
-   * build writes its measurement and SBOM. The sources, streamed as a tar, give the diff_id
-   * the cache recorded: the cache says which blob holds a part, only the sources say what
-   * the part is, so a stale record or one planted in a restored cache is refused (the
-   * record is dropped and the build fails with E_BUILD_CACHE_STALE, which build() answers
-   * by building again). And the blob re-hashes to its digest; a damaged one is encoded
-   * again, to the same digest, so the manifest already written stays right.
+   * A stored part is committed only once its blob re-hashes to its digest (checked in the
+   * background while the build writes its measurement and SBOM). A damaged one is encoded
+   * again: the same content gives the same digest and size, which is checked, so the
+   * manifest already written stays right.
    */
   private async confirm(
     stored: StoredPart,
-    key: string,
-    sources: StreamTask,
     encodeAgain: () => Promise<NewPart[]>,
   ): Promise<string | null> {
-    const weight = sources.entries.reduce((n, e) => n + (e.file?.size ?? 0), 0);
-    const [streamed, blob] = await Promise.all([
-      this.runner(weight)(sources).then(streamedSha256),
-      this.runner(stored.size)({
-        type: 'check',
-        id: 0,
-        path: this.options.blobPath(stored.digest),
-        size: stored.size,
-        sha256: stored.digest.slice('sha256:'.length),
-      }),
-    ]);
-    if (`sha256:${streamed}` !== stored.diffId) {
-      this.segmentCache()?.forget(key);
-      throw new IngotError(
-        'E_BUILD_CACHE_STALE',
-        `the build cache names ${stored.digest} for a part whose sources give another diff_id; the record is dropped`,
-      );
-    }
-    if (blob.type === 'checked' && blob.intact) return null;
+    const reply = await this.runner(stored.size)({
+      type: 'check',
+      id: 0,
+      path: this.options.blobPath(stored.digest),
+      size: stored.size,
+      sha256: stored.digest.slice('sha256:'.length),
+    });
+    if (reply.type === 'checked' && reply.intact) return null;
     const [again] = await encodeAgain();
     const path = await again!.part.staged;
-    if (again!.part.descriptor.digest !== stored.digest)
+    const { digest, size } = again!.part.descriptor;
+    if (digest !== stored.digest || size !== stored.size)
       throw new Error(
-        `the store's ${stored.digest} is damaged, and encoding its content again gave ${again!.part.descriptor.digest}`,
+        `the store's ${stored.digest} is damaged, and encoding its content again gave ${digest}; remove ${this.options.cacheFile ?? 'the build cache'} and build again`,
       );
     return path;
   }
@@ -530,28 +505,10 @@ export class ParallelLayerEncoder implements LayerEncoder {
 
   private segmentCache(): SegmentCache | null {
     if (this.options.cacheFile === null) return null;
-    this.cache ??= new SegmentCache(this.options.cacheFile);
+    if (!this.options.cacheSecret) throw new Error('a build cache needs its secret');
+    this.cache ??= new SegmentCache(this.options.cacheFile, this.options.cacheSecret);
     return this.cache;
   }
-}
-
-function streamTask(id: number, entries: readonly PlannedEntry[], range: PartRange): StreamTask {
-  return {
-    type: 'stream',
-    id,
-    entries: entries
-      .slice(range.start, range.end)
-      .map((e) => ({ header: e.header, file: e.file ?? null })),
-  };
-}
-
-function streamedSha256(reply: WorkerReply): string {
-  if (reply.type === 'streamed') return reply.sha256;
-  if (reply.type === 'error' && reply.code === 'E_SOURCE_CHANGED')
-    throw new SourceError('E_SOURCE_CHANGED', reply.path, reply.message);
-  throw new Error(
-    `checking a stored part failed: ${reply.type === 'error' ? reply.message : reply.type}`,
-  );
 }
 
 function rawBytesOf(stream: readonly StreamEntry[], range: PartRange): number {

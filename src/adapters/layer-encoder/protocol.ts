@@ -91,27 +91,7 @@ export interface CheckResult {
   readonly intact: boolean;
 }
 
-/**
- * The sha256 of a part's whole tar stream (its diff_id) computed from the sources: what a
- * stored part must match before it is used again, so that a stale or planted cache record
- * can never put other content under this build's name.
- */
-export interface StreamTask {
-  readonly type: 'stream';
-  readonly id: number;
-  readonly entries: readonly {
-    readonly header: TarEntryHeader;
-    readonly file: SourceFile | null;
-  }[];
-}
-
-export interface StreamResult {
-  readonly type: 'streamed';
-  readonly id: number;
-  readonly sha256: string;
-}
-
-export type WorkerTask = SegmentTask | HashTask | CheckTask | StreamTask;
+export type WorkerTask = SegmentTask | HashTask | CheckTask;
 
 export interface SegmentResult {
   readonly type: 'result';
@@ -145,7 +125,7 @@ export interface SegmentFailure {
   readonly message: string;
 }
 
-export type WorkerReply = SegmentResult | HashResult | CheckResult | StreamResult | SegmentFailure;
+export type WorkerReply = SegmentResult | HashResult | CheckResult | SegmentFailure;
 
 /** What a segment job needs besides its task: the shared slots and the cache. */
 export interface JobEnv {

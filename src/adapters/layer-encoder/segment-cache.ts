@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -60,7 +60,15 @@ export class SegmentCache {
   private readonly parts = new Map<string, PartRecord>();
   private readonly sha1Dir: string;
 
-  constructor(private readonly file: string) {
+  /**
+   * `secret` authenticates the file: records are believed only if this home (or one given
+   * the same secret) wrote them. A cache copied from elsewhere, such as one restored into a
+   * CI job from an untrusted job's (cache poisoning), is an empty cache.
+   */
+  constructor(
+    private readonly file: string,
+    private readonly secret: Uint8Array,
+  ) {
     this.sha1Dir = join(dirname(file), 'part-sha1s');
     this.load();
   }
@@ -101,11 +109,6 @@ export class SegmentCache {
     return { digest, size, diffId, sha1s: bytes.toString('hex') };
   }
 
-  /** Drop a part record found to be wrong, here and in the file. */
-  forget(key: string): void {
-    if (this.parts.delete(key)) this.record([], [], () => true);
-  }
-
   /** Add what a committed build wrote; entries whose blob is gone are dropped on the way. */
   record(
     added: readonly (readonly [string, MemberLocation])[],
@@ -135,10 +138,8 @@ export class SegmentCache {
     mkdirSync(dirname(this.file), { recursive: true });
     // Renamed into place but not synced: after a crash the cache may be older, or torn and
     // then ignored (load), never wrong; the store it points into is what is made durable.
-    writeReplacing(
-      this.file,
-      JSON.stringify({ version: 1, entries: [...this.entries], parts: [...this.parts] }),
-    );
+    const payload = JSON.stringify({ entries: [...this.entries], parts: [...this.parts] });
+    writeReplacing(this.file, JSON.stringify({ version: 2, payload, mac: this.mac(payload) }));
     // Only after the file no longer names them: sha1 lists of parts dropped.
     for (const p of this.parts.values()) before.delete(p.digest);
     for (const digest of before) rmSync(this.sha1Path(digest), { force: true });
@@ -172,24 +173,29 @@ export class SegmentCache {
     return join(this.sha1Dir, digest.slice('sha256:'.length));
   }
 
+  private mac(payload: string): string {
+    return createHmac('sha256', this.secret).update(payload).digest('hex');
+  }
+
   private load(): void {
     if (!existsSync(this.file) || statSync(this.file).size > MAX_FILE_BYTES) return;
     let doc: unknown;
     try {
-      doc = JSON.parse(readFileSync(this.file, 'utf8'));
+      const outer = JSON.parse(readFileSync(this.file, 'utf8')) as {
+        version?: unknown;
+        payload?: unknown;
+        mac?: unknown;
+      };
+      if (outer.version !== 2 || typeof outer.payload !== 'string') return;
+      const mac = Buffer.from(this.mac(outer.payload), 'hex');
+      const given = Buffer.from(typeof outer.mac === 'string' ? outer.mac : '', 'hex');
+      if (given.length !== mac.length || !timingSafeEqual(given, mac)) return;
+      doc = JSON.parse(outer.payload);
     } catch {
       return; // a damaged cache is an empty cache
     }
-    const {
-      version,
-      entries: list,
-      parts,
-    } = doc as {
-      version?: unknown;
-      entries?: unknown;
-      parts?: unknown;
-    };
-    if (version !== 1 || !Array.isArray(list)) return;
+    const { entries: list, parts } = doc as { entries?: unknown; parts?: unknown };
+    if (!Array.isArray(list)) return;
     for (const item of Array.isArray(parts) ? (parts as unknown[]) : []) {
       if (!Array.isArray(item) || typeof item[0] !== 'string') continue;
       const part = item[1] as Partial<PartRecord> | undefined;

@@ -10,10 +10,10 @@ import {
 } from 'node:fs';
 import { looksIncompressible } from '../../core/entropy.js';
 import { MIN_STORED_RUN, planRuns } from '../../core/gzip.js';
-import { encodeHeader, END_OF_ARCHIVE, paddingFor } from '../../core/tar/header.js';
+import { encodeHeader } from '../../core/tar/header.js';
 import type { SourceFile } from '../../domain/source.js';
 import { errnoOf } from '../shared/errno.js';
-import { decodeMember, gzipMember, zstdFrame } from './codec.js';
+import { gzipMember, zstdFrame } from './codec.js';
 import type {
   CachedMember,
   CheckResult,
@@ -25,8 +25,6 @@ import type {
   SegmentFailure,
   SegmentResult,
   SegmentTask,
-  StreamResult,
-  StreamTask,
   WorkerReply,
   WorkerTask,
 } from './protocol.js';
@@ -97,12 +95,7 @@ export function runSegment(task: SegmentTask, env: JobEnv): SegmentResult {
   const out = env.outputs.subarray(task.slot * env.outputSize, (task.slot + 1) * env.outputSize);
   const cacheKey = `${key.digest('hex')}:${task.codecId}`;
   const cached = env.cache.get(cacheKey);
-  if (
-    cached &&
-    cached.length <= out.length &&
-    readCached(cached, out) &&
-    decodesTo(task.compression, out.subarray(0, cached.length), raw)
-  ) {
+  if (cached && cached.length <= out.length && readCached(cached, out)) {
     return {
       ...result,
       compressedLength: cached.length,
@@ -258,34 +251,6 @@ export function runCheck(task: CheckTask): CheckResult {
   }
 }
 
-/** A stream task: the part's tar stream as the encoder would write it, hashed, not kept. */
-export function runStream(task: StreamTask): StreamResult {
-  const hash = createHash('sha256');
-  scratch ??= Buffer.allocUnsafeSlow(SCRATCH);
-  for (const { header, file } of task.entries) {
-    hash.update(encodeHeader(header));
-    if (!file) continue;
-    const fd = openSource(file);
-    try {
-      for (let off = 0; off < file.size;) {
-        const n = Math.min(SCRATCH, file.size - off);
-        readExactly(fd, file, scratch, 0, n, off);
-        hash.update(scratch.subarray(0, n));
-        off += n;
-      }
-      checkUnchanged(fstatSync(fd), file);
-    } finally {
-      closeSync(fd);
-    }
-    const pad = paddingFor(file.size);
-    if (pad > 0) hash.update(ZEROS.subarray(0, pad));
-  }
-  hash.update(ZEROS.subarray(0, END_OF_ARCHIVE));
-  return { type: 'streamed', id: task.id, sha256: hash.digest('hex') };
-}
-
-const ZEROS = Buffer.alloc(END_OF_ARCHIVE);
-
 /** Run any task, on a worker or (for small layers) on the calling thread. */
 export function runTask(task: WorkerTask, env: JobEnv | null): WorkerReply {
   try {
@@ -297,8 +262,6 @@ export function runTask(task: WorkerTask, env: JobEnv | null): WorkerReply {
         return runHash(task);
       case 'check':
         return runCheck(task);
-      case 'stream':
-        return runStream(task);
     }
   } catch (err) {
     return failureOf(task, err);
@@ -376,19 +339,6 @@ function readCached(member: CachedMember, out: Buffer): boolean {
     );
   } finally {
     closeSync(fd);
-  }
-}
-
-/**
- * The cache says where an earlier build put this segment's compressed form; only
- * decompressing it shows that it holds these bytes. A member that does not (a cache
- * planted by someone else, say) is not copied: the segment is compressed afresh.
- */
-function decodesTo(compression: SegmentTask['compression'], member: Buffer, raw: Buffer): boolean {
-  try {
-    return decodeMember(compression, member, raw.length).equals(raw);
-  } catch {
-    return false;
   }
 }
 
