@@ -211,23 +211,19 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
   progress({ phase: 'plan', message: `reading ${baseline.layers.length} layer source(s)` });
   const listings = baseline.layers.map((spec) => deps.walk(contextDir, spec));
   // Reading starts now, on the encoder's threads, while this one plans.
-  baseline.layers.forEach((spec, i) =>
+  const layerProgress =
+    (layer: number, layers: number, source: string) =>
+    (done: number, total: number, step: 'hash' | 'encode') =>
+      progress({ phase: 'layer', layer, layers, source, step, done, total });
+  baseline.layers.forEach((spec, i) => {
+    const report = layerProgress(i + 1, baseline.layers.length, spec.source);
     deps.encoder.hashAhead({
       files: sourceFilesOf(spec, listings[i]!),
       compression: request.compression,
       ...(request.level !== undefined && { level: request.level }),
-      onProgress: (done, total) =>
-        progress({
-          phase: 'layer',
-          layer: i + 1,
-          layers: baseline.layers.length,
-          source: spec.source,
-          step: 'hash',
-          done,
-          total,
-        }),
-    }),
-  );
+      onProgress: (done, total) => report(done, total, 'hash'),
+    });
+  });
 
   const tx = await deps.store.begin();
   const encoded: EncodedLayer[] = [];
@@ -322,16 +318,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
         compression: request.compression,
         ...(request.level !== undefined && { level: request.level }),
         stagingDir: tx.stagingDir,
-        onProgress: (done, total, step) =>
-          progress({
-            phase: 'layer',
-            layer: i + 1,
-            layers: plans.length,
-            source,
-            step,
-            done,
-            total,
-          }),
+        onProgress: layerProgress(i + 1, plans.length, source),
       });
       encoded.push(layer);
       for (const [k, part] of layer.parts.entries()) {
@@ -370,7 +357,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       platform,
       created,
       diffIds: layers.map((l) => l.diffId),
-      layerNotes: layers.filter((l) => l.origin !== 'base').map((l) => `ingot: ${l.origin}`),
+      layerNotes: layers.slice(baseLayerCount).map((l) => `ingot: ${l.origin}`),
     });
     const configDesc = await tx.putBlob(canonicalJsonBytes(config), MediaType.imageConfig);
     const annotations: Record<string, string> = {

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import type { PlannedEntry } from '../../core/layer-plan.js';
 import {
   DEFAULT_PARTS,
+  entryBytes,
   planParts,
   type PartOptions,
   type PartRange,
 } from '../../core/layer-parts.js';
 import { wantsContent } from '../../core/sbom/capture.js';
 import { planSegments, type StreamEntry } from '../../core/segments.js';
-import { END_OF_ARCHIVE, headerLength, paddingFor } from '../../core/tar/header.js';
+import { END_OF_ARCHIVE, headerLength } from '../../core/tar/header.js';
 import { SourceError } from '../../domain/build-errors.js';
 import type { Digest } from '../../domain/digest.js';
 import { layerMediaType } from '../../domain/media-types.js';
@@ -172,7 +173,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
     if (cache?.hasParts(codec.codecId)) {
       const hashed = await this.sha256s(codec.codecId, entries, captured, run, request);
       sha256s = hashed;
-      const sha256Of = (i: number) => files[i]?.sha256 ?? hashed[i];
+      const sha256Of = (i: number) => hashed[i];
       ranges.forEach((r, i) => {
         const part = cache.part((keys[i] = partKey(codec.codecId, entries, r, sha256Of)));
         if (
@@ -280,12 +281,16 @@ export class ParallelLayerEncoder implements LayerEncoder {
     if (this.options.workers > 1) this.workers();
   }
 
+  private inline(bytes: number): boolean {
+    return this.options.workers <= 1 || bytes <= INLINE_BYTES;
+  }
+
   /**
    * Tasks go to the workers, or run on this thread when there is too little to share.
    * Hashes and checks are sent at once (WorkerPool.post), segments as slots free up.
    */
   private runner(bytes: number): Run {
-    const inline = this.options.workers <= 1 || bytes <= INLINE_BYTES;
+    const inline = this.inline(bytes);
     return (task, env = null) => {
       if (inline) return Promise.resolve(runTask(task, env));
       switch (task.type) {
@@ -353,7 +358,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
       id: 0,
       path: this.options.blobPath(stored.digest),
       size: stored.size,
-      sha256: stored.digest.slice('sha256:'.length),
+      digest: stored.digest,
     });
     if (reply.type === 'checked' && reply.intact) return null;
     const [again] = await encodeAgain();
@@ -397,7 +402,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
       ...plans.flatMap((p) => p.layout.segments.map((s) => s.end - s.start)),
     );
     // Enough lookahead that one slow segment does not idle the other workers.
-    const inline = this.options.workers <= 1 || total <= INLINE_BYTES;
+    const inline = this.inline(total);
     const run = this.runner(total);
     const slotCount = inline ? 1 : this.workers().size * 4 + 2;
     // Stored blocks add 5 bytes per 64 KiB and deflate at worst a little more: 1% and a
@@ -513,9 +518,6 @@ export class ParallelLayerEncoder implements LayerEncoder {
 
 function rawBytesOf(stream: readonly StreamEntry[], range: PartRange): number {
   let n = END_OF_ARCHIVE;
-  for (let i = range.start; i < range.end; i++) {
-    const e = stream[i]!;
-    n += e.headerLength + e.size + paddingFor(e.size);
-  }
+  for (let i = range.start; i < range.end; i++) n += entryBytes(stream[i]!);
   return n;
 }

@@ -1,3 +1,4 @@
+import type { Digest } from '../../domain/digest.js';
 import type { LayerCompression } from '../../domain/media-types.js';
 import type { TarEntryHeader } from '../../core/tar/header.js';
 import type { SourceFile } from '../../domain/source.js';
@@ -82,7 +83,7 @@ export interface CheckTask {
   readonly id: number;
   readonly path: string;
   readonly size: number;
-  readonly sha256: string;
+  readonly digest: Digest;
 }
 
 export interface CheckResult {

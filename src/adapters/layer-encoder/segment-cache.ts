@@ -1,15 +1,8 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isDigest, type Digest } from '../../domain/digest.js';
+import { writeFileReplacing } from '../shared/atomic-file.js';
 import type { CachedMember } from './protocol.js';
 
 /** Where a compressed segment lives: a range of a committed layer blob. */
@@ -139,7 +132,7 @@ export class SegmentCache {
     // Renamed into place but not synced: after a crash the cache may be older, or torn and
     // then ignored (load), never wrong; the store it points into is what is made durable.
     const payload = JSON.stringify({ entries: [...this.entries], parts: [...this.parts] });
-    writeReplacing(this.file, JSON.stringify({ version: 2, payload, mac: this.mac(payload) }));
+    writeFileReplacing(this.file, JSON.stringify({ version: 2, payload, mac: this.mac(payload) }));
     // Only after the file no longer names them: sha1 lists of parts dropped.
     for (const p of this.parts.values()) before.delete(p.digest);
     for (const digest of before) rmSync(this.sha1Path(digest), { force: true });
@@ -155,7 +148,7 @@ export class SegmentCache {
     const sha1s = createHash('sha256').update(bytes).digest('hex');
     if (!this.sha1sIntact(path, sha1s)) {
       mkdirSync(this.sha1Dir, { recursive: true });
-      writeReplacing(path, bytes);
+      writeFileReplacing(path, bytes);
     }
     return { digest: part.digest, size: part.size, diffId: part.diffId, sha1s };
   }
@@ -232,18 +225,6 @@ export class SegmentCache {
         sha256: loc.sha256,
       });
     }
-  }
-}
-
-/** Readers see the old file or the new one, never a mix; nothing is synced (see record). */
-function writeReplacing(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, data, { mode: 0o644 });
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
   }
 }
 

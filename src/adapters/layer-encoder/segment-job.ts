@@ -13,6 +13,7 @@ import { MIN_STORED_RUN, planRuns } from '../../core/gzip.js';
 import { encodeHeader } from '../../core/tar/header.js';
 import type { SourceFile } from '../../domain/source.js';
 import { errnoOf } from '../shared/errno.js';
+import { isIntact } from '../shared/intact-file.js';
 import { gzipMember, zstdFrame } from './codec.js';
 import type {
   CachedMember,
@@ -231,24 +232,12 @@ export function runHash(task: HashTask): HashResult {
 
 /** A check task: does the stored blob still hold exactly the bytes its digest names? */
 export function runCheck(task: CheckTask): CheckResult {
-  let fd: number;
-  try {
-    fd = openSync(task.path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return { type: 'checked', id: task.id, intact: false };
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size !== task.size)
-      return { type: 'checked', id: task.id, intact: false };
-    const hash = createHash('sha256');
-    scratch ??= Buffer.allocUnsafeSlow(SCRATCH);
-    for (let n = readSync(fd, scratch); n > 0; n = readSync(fd, scratch))
-      hash.update(scratch.subarray(0, n));
-    return { type: 'checked', id: task.id, intact: hash.digest('hex') === task.sha256 };
-  } finally {
-    closeSync(fd);
-  }
+  scratch ??= Buffer.allocUnsafeSlow(SCRATCH);
+  return {
+    type: 'checked',
+    id: task.id,
+    intact: isIntact(task.path, task.digest, task.size, scratch),
+  };
 }
 
 /** Run any task, on a worker or (for small layers) on the calling thread. */

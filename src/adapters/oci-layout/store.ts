@@ -1,16 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
   closeSync,
-  constants,
   existsSync,
-  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
   writeSync,
@@ -27,7 +24,7 @@ import type {
   TagEvent,
 } from '../../ports/store.js';
 import { fsyncDir, writeFileAtomic } from '../shared/atomic-file.js';
-import { errnoOf } from '../shared/errno.js';
+import { isIntact } from '../shared/intact-file.js';
 import { StoreError } from './errors.js';
 import { OciLayout, safeJson } from './layout.js';
 import { withLock } from './lock.js';
@@ -330,28 +327,6 @@ function withoutRefName(d: Descriptor): Descriptor {
 
 function emptyIndex(): ImageIndex {
   return { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [] };
-}
-
-/** A committed blob that exists, has the right size and still hashes to its name. */
-function isIntact(path: string, digest: Digest, size: number): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (err) {
-    const code = errnoOf(err);
-    if (code === 'ENOENT' || code === 'ELOOP') return false;
-    throw err;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size !== size) return false;
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
-    return `sha256:${hash.digest('hex')}` === digest;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function syncFile(path: string): void {
