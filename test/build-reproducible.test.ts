@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildWith, openStore } from './helpers/app.js';
@@ -158,6 +158,21 @@ describe('warm rebuilds', () => {
     );
     expect(unchanged.length).toBeGreaterThan(0);
     expect(unchanged.every((l) => l.reusedBytes === l.rawBytes)).toBe(true);
+
+    // --no-cache reads and encodes everything, and leaves the cache as it was.
+    const cacheDir = join(home, 'cache');
+    const cacheFiles = () =>
+      readdirSync(cacheDir).flatMap((f) =>
+        statSync(join(cacheDir, f)).isFile() ? [[f, readFileSync(join(cacheDir, f))]] : [],
+      );
+    const before = cacheFiles();
+    expect(before.map(([f]) => f)).toEqual(
+      expect.arrayContaining(['segments-v1.json', 'known-digests-v1']),
+    );
+    const uncached = await buildWith(home, dir, { tag: 'repro:warm', noCache: true });
+    expect(uncached.digest).toBe(cold.digest);
+    expect(uncached.layers.every((l) => l.reusedBytes === 0)).toBe(true);
+    expect(cacheFiles()).toEqual(before);
 
     // A planted record (a restored CI cache, say) pointing one part at another part's blob
     // is not believed: the cache's MAC does not vouch for it, and the build is what a cold

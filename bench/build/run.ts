@@ -119,76 +119,98 @@ function main(): void {
     command: () => sh(script(join(OUT, dir))) && '',
     prepare: () => fresh(dir),
   });
-  const [limit, limitWrite, gzipCold, zstdCold, noneCold, warm, umociFlow, tarGzip, buildah] =
-    measureAll([
-      {
-        label: 'limit: tar -c | openssl dgst -sha256',
-        command: () => sh(`tar -c -C ${TREE} . | openssl dgst -sha256`),
+  const [
+    limit,
+    limitWrite,
+    floor,
+    gzipCold,
+    zstdCold,
+    noneCold,
+    warm,
+    umociFlow,
+    tarGzip,
+    buildah,
+  ] = measureAll([
+    {
+      label: 'limit: tar -c | openssl dgst -sha256',
+      command: () => sh(`tar -c -C ${TREE} . | openssl dgst -sha256`),
+    },
+    // The same, also writing the archive once: what any builder must at least do to store it.
+    {
+      label: 'limit + write: tar -c | tee FILE | openssl dgst',
+      command: () =>
+        sh(`tar -c -C ${TREE} . | tee ${join(OUT, 'lw', 'layer.tar')} | openssl dgst -sha256`),
+      prepare: () => fresh('lw'),
+    },
+    // Everything an uncompressed build must do, by native tools on both cores: store the
+    // layer and hash it, and give every file the SHA-256 (measurement) and SHA-1 (SPDX)
+    // that the issue asks for. No Ingot build can beat this; it bounds the goal above.
+    {
+      label: 'floor: limit + write + per-file sha256 and sha1',
+      command: () =>
+        sh(
+          `(tar -c -C ${TREE} . | tee ${join(OUT, 'fl', 'layer.tar')} | openssl dgst -sha256 >/dev/null) & ` +
+            `(cd ${TREE} && find . -type f -print0 | xargs -0 -n 1000 -P 2 sh -c 'openssl dgst -sha256 "$@" && openssl dgst -sha1 "$@"' _ >/dev/null); wait $!`,
+        ),
+      prepare: () => fresh('fl'),
+    },
+    {
+      label: 'ingot build, cold, gzip',
+      command: () => ingotBuild(join(OUT, 'ig'), 'gzip'),
+      prepare: () => fresh('ig'),
+    },
+    {
+      label: 'ingot build, cold, zstd',
+      command: () => ingotBuild(join(OUT, 'iz'), 'zstd'),
+      prepare: () => fresh('iz'),
+    },
+    {
+      label: 'ingot build, cold, none',
+      command: () => ingotBuild(join(OUT, 'in'), 'none'),
+      prepare: () => fresh('in'),
+    },
+    {
+      // The store already holds the previous build; one file differs each time.
+      label: 'ingot build, warm, gzip, one file changed',
+      command: () => ingotBuild(warmHome, 'gzip'),
+      prepare: () => {
+        variant++;
+        writeFileSync(join(TREE, changed.path), changedContent(variant));
       },
-      // The same, also writing the archive once: what any builder must at least do to store it.
-      {
-        label: 'limit + write: tar -c | tee FILE | openssl dgst',
-        command: () =>
-          sh(`tar -c -C ${TREE} . | tee ${join(OUT, 'lw', 'layer.tar')} | openssl dgst -sha256`),
-        prepare: () => fresh('lw'),
+      // Every other case builds the canonical tree.
+      after: () => writeFileSync(join(TREE, changed.path), content(changed)),
+    },
+    peer(
+      'peer (i): umoci init/new/unpack/cp/repack',
+      'umoci',
+      (d) =>
+        `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && umoci unpack --image ${d}/layout:b ${d}/bundle >/dev/null && mkdir -p ${d}/bundle/rootfs/opt/app && cp -a ${TREE}/. ${d}/bundle/rootfs/opt/app/ && umoci repack --image ${d}/layout:b ${d}/bundle`,
+    ),
+    peer(
+      'peer (ii): GNU tar | gzip + umoci raw add-layer',
+      'tar',
+      (d) =>
+        `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C ${TREE} -c . | gzip > ${d}/layer.tar.gz && umoci raw add-layer --image ${d}/layout:b ${d}/layer.tar.gz`,
+    ),
+    {
+      label: 'peer (iii): buildah bud (vfs), FROM scratch + COPY',
+      command: () => {
+        const d = join(OUT, 'buildah');
+        sh(
+          `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run bud --quiet -f ${CTX}/Containerfile -t bench ${CTX}`,
+        );
+        return '';
       },
-      {
-        label: 'ingot build, cold, gzip',
-        command: () => ingotBuild(join(OUT, 'ig'), 'gzip'),
-        prepare: () => fresh('ig'),
+      prepare: () => {
+        const d = join(OUT, 'buildah');
+        spawnSync('bash', [
+          '-c',
+          `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run rmi --all -f >/dev/null 2>&1; true`,
+        ]);
+        fresh('buildah');
       },
-      {
-        label: 'ingot build, cold, zstd',
-        command: () => ingotBuild(join(OUT, 'iz'), 'zstd'),
-        prepare: () => fresh('iz'),
-      },
-      {
-        label: 'ingot build, cold, none',
-        command: () => ingotBuild(join(OUT, 'in'), 'none'),
-        prepare: () => fresh('in'),
-      },
-      {
-        // The store already holds the previous build; one file differs each time.
-        label: 'ingot build, warm, gzip, one file changed',
-        command: () => ingotBuild(warmHome, 'gzip'),
-        prepare: () => {
-          variant++;
-          writeFileSync(join(TREE, changed.path), changedContent(variant));
-        },
-        // Every other case builds the canonical tree.
-        after: () => writeFileSync(join(TREE, changed.path), content(changed)),
-      },
-      peer(
-        'peer (i): umoci init/new/unpack/cp/repack',
-        'umoci',
-        (d) =>
-          `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && umoci unpack --image ${d}/layout:b ${d}/bundle >/dev/null && mkdir -p ${d}/bundle/rootfs/opt/app && cp -a ${TREE}/. ${d}/bundle/rootfs/opt/app/ && umoci repack --image ${d}/layout:b ${d}/bundle`,
-      ),
-      peer(
-        'peer (ii): GNU tar | gzip + umoci raw add-layer',
-        'tar',
-        (d) =>
-          `umoci init --layout ${d}/layout && umoci new --image ${d}/layout:b && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C ${TREE} -c . | gzip > ${d}/layer.tar.gz && umoci raw add-layer --image ${d}/layout:b ${d}/layer.tar.gz`,
-      ),
-      {
-        label: 'peer (iii): buildah bud (vfs), FROM scratch + COPY',
-        command: () => {
-          const d = join(OUT, 'buildah');
-          sh(
-            `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run bud --quiet -f ${CTX}/Containerfile -t bench ${CTX}`,
-          );
-          return '';
-        },
-        prepare: () => {
-          const d = join(OUT, 'buildah');
-          spawnSync('bash', [
-            '-c',
-            `buildah --storage-driver vfs --root ${d}/root --runroot ${d}/run rmi --all -f >/dev/null 2>&1; true`,
-          ]);
-          fresh('buildah');
-        },
-      },
-    ]) as [Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing];
+    },
+  ]) as [Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing];
   // The last warm build must equal a cold build of the same tree.
   writeFileSync(join(TREE, changed.path), changedContent(variant));
   const coldOfWarm = ingotBuild(join(fresh('check'), 'h'), 'gzip');
@@ -198,6 +220,7 @@ function main(): void {
   const rows: [string, number][] = [
     [limit.label, limit.seconds],
     [limitWrite.label, limitWrite.seconds],
+    [floor.label, floor.seconds],
     [gzipCold.label, gzipCold.seconds],
     [zstdCold.label, zstdCold.seconds],
     [noneCold.label, noneCold.seconds],
@@ -218,7 +241,7 @@ function main(): void {
     'goals:',
     `  cold gzip ≤ (ii):           ${gzipCold.seconds.toFixed(2)} s vs ${tarGzip.seconds.toFixed(2)} s → ${(gzipCold.seconds / tarGzip.seconds).toFixed(2)}× ${gzipCold.seconds <= tarGzip.seconds ? 'met' : 'NOT MET'}`,
     `  cold gzip ≤ 0.5 × (i):      ${(gzipCold.seconds / umociFlow.seconds).toFixed(2)}× ${gzipCold.seconds <= 0.5 * umociFlow.seconds ? 'met' : 'NOT MET'}`,
-    `  none ≤ 1.5 × limit:         ${(noneCold.seconds / limit.seconds).toFixed(2)}× ${noneCold.seconds <= 1.5 * limit.seconds ? 'met' : 'NOT MET'} (${(noneCold.seconds / limitWrite.seconds).toFixed(2)}× the limit that also writes the layer)`,
+    `  none ≤ 1.5 × limit:         ${(noneCold.seconds / limit.seconds).toFixed(2)}× ${noneCold.seconds <= 1.5 * limit.seconds ? 'met' : 'NOT MET'} (${(noneCold.seconds / limitWrite.seconds).toFixed(2)}× limit + write; ${(noneCold.seconds / floor.seconds).toFixed(2)}× the floor, itself ${(floor.seconds / limit.seconds).toFixed(2)}× the limit)`,
     `  warm ≤ 0.1 × (ii):          ${(warm.seconds / tarGzip.seconds).toFixed(3)}× ${warm.seconds <= 0.1 * tarGzip.seconds ? 'met' : 'NOT MET'}`,
     `  reproducible: gzip ${same(gzipCold.outputs) ? 'yes' : 'NO'}, zstd ${same(zstdCold.outputs) ? 'yes' : 'NO'}, none ${same(noneCold.outputs) ? 'yes' : 'NO'}, warm = cold of same tree ${warm.outputs.at(-1) === coldOfWarm.trim() ? 'yes' : 'NO'}`,
     `  digests: gzip ${gzipCold.outputs[0]}, zstd ${zstdCold.outputs[0]}, none ${noneCold.outputs[0]}`,

@@ -41,7 +41,7 @@ export interface AppOptions {
 export function makeApp(options: AppOptions): CliApp {
   const { home } = options;
   let store: Promise<OciLayoutStore> | null = null;
-  let encoder: ParallelLayerEncoder | null = null;
+  const encoders = new Map<boolean, ParallelLayerEncoder>();
   const openStore = () => (store ??= OciLayoutStore.open(join(home, 'store')));
   const bases = new LayoutBaseImages(options.layerLimits);
   const app: CliApp = {
@@ -50,13 +50,19 @@ export function makeApp(options: AppOptions): CliApp {
       // The ledger's modules load while the build waits on its workers, not after it.
       void loadFleetStore().catch(() => undefined);
       const s = await openStore();
-      encoder ??= new ParallelLayerEncoder({
-        workers: options.workers ?? Math.max(1, Math.min(availableParallelism(), 8)),
-        cacheFile: join(home, 'cache', 'segments-v1.json'),
-        cacheSecret: cacheSecret(join(home, 'keys', 'build-cache.key')),
-        blobPath: (d) => s.blobPath(d),
-        blobExists: (d) => existsSync(s.blobPath(d)),
-      });
+      // --no-cache: an encoder that neither believes nor updates the build cache.
+      const cached = !request.noCache;
+      let encoder = encoders.get(cached);
+      if (!encoder) {
+        encoder = new ParallelLayerEncoder({
+          workers: options.workers ?? Math.max(1, Math.min(availableParallelism(), 8)),
+          cacheFile: cached ? join(home, 'cache', 'segments-v1.json') : null,
+          ...(cached && { cacheSecret: cacheSecret(join(home, 'keys', 'build-cache.key')) }),
+          blobPath: (d) => s.blobPath(d),
+          blobExists: (d) => existsSync(s.blobPath(d)),
+        });
+        encoders.set(cached, encoder);
+      }
       // With nothing configured, sign with this machine's key (made by `ingot up`), so that
       // what is built here is admitted here.
       const local = join(home, 'keys', 'local.key');
@@ -150,8 +156,8 @@ export function makeApp(options: AppOptions): CliApp {
       return runServer({ home, logToStdout: true, ...serveOptions });
     },
     async close() {
-      await encoder?.close();
-      encoder = null;
+      await Promise.all([...encoders.values()].map((e) => e.close()));
+      encoders.clear();
     },
   };
   return app;

@@ -84,6 +84,11 @@ export interface BuildRequest {
   readonly signingKeys?: readonly string[];
   /** `runDetails.builder.id` of the provenance (default DEFAULT_BUILDER_ID). */
   readonly builderId?: string;
+  /**
+   * Read and encode every byte: the build cache is neither believed nor updated (the
+   * composition root gives the build an encoder without one).
+   */
+  readonly noCache?: boolean;
 }
 
 export type BuildProgress =

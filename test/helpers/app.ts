@@ -18,6 +18,7 @@ export async function buildWith(
     level?: number;
     keys?: string[];
     builderId?: string;
+    noCache?: boolean;
   } = {},
 ): Promise<BuildResult> {
   const app = makeApp({
@@ -34,6 +35,7 @@ export async function buildWith(
       ...(options.level !== undefined && { level: options.level }),
       ...(options.keys && { signingKeys: options.keys }),
       ...(options.builderId !== undefined && { builderId: options.builderId }),
+      ...(options.noCache && { noCache: true }),
     });
   } finally {
     await app.close();

@@ -25,6 +25,8 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+const FIXTURE_TIME = 1_600_000_000;
+
 function fixture(files: number, size: number): { entries: PlannedEntry[]; staging: () => string } {
   const root = mkdtempSync(join(tmpdir(), 'ingot-enc-'));
   dirs.push(root);
@@ -35,6 +37,8 @@ function fixture(files: number, size: number): { entries: PlannedEntry[]; stagin
     for (let k = 0; k < size; k += 4)
       bytes.writeUInt32LE((Math.imul(i + 1, k + 7) * 2654435761) >>> 0, k);
     writeFileSync(abs, i % 2 ? bytes : Buffer.from('text '.repeat(size / 5)));
+    // Whole seconds, so that a test can put an mtime back exactly.
+    utimesSync(abs, FIXTURE_TIME, FIXTURE_TIME);
     const st = statSync(abs);
     entries.push({
       header: { name: `f${i}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: st.size, mtime: 0 },
@@ -112,7 +116,12 @@ describe('parts stored by an earlier build', () => {
   }
   const parts = { min: 1 << 20, target: 2 << 20, max: 4 << 20, maxParts: 48 };
   const SECRET = Buffer.alloc(32, 7);
-  const withCache = (root: string, s: ReturnType<typeof store>, secret = SECRET) =>
+  const withCache = (
+    root: string,
+    s: ReturnType<typeof store>,
+    secret = SECRET,
+    now?: () => number,
+  ) =>
     new ParallelLayerEncoder({
       workers: 2,
       cacheFile: join(root, 'cache.json'),
@@ -120,6 +129,7 @@ describe('parts stored by an earlier build', () => {
       blobPath: s.blobPath,
       blobExists: (d) => existsSync(s.blobPath(d)),
       parts,
+      ...(now && { now }),
     });
   const cold = async (entries: PlannedEntry[], staging: () => string) => {
     const enc = new ParallelLayerEncoder({
@@ -166,11 +176,12 @@ describe('parts stored by an earlier build', () => {
       enc: ParallelLayerEncoder;
       first: EncodedLayer;
     }) => Promise<void>,
+    now?: () => number,
   ): Promise<void> => {
     const { entries, staging } = fixture(40, 256 * 1024);
     const root = dirs.at(-1)!;
     const s = store(root);
-    const enc = withCache(root, s);
+    const enc = withCache(root, s, SECRET, now);
     try {
       const first = await built(enc, s, entries, staging());
       await body({ entries, staging, root, s, enc, first });
@@ -204,6 +215,63 @@ describe('parts stored by an earlier build', () => {
         fresh.parts.map((p) => [p.descriptor, p.diffId]),
       );
       expect(warm.files).toEqual(fresh.files);
+    });
+  });
+
+  /** A clock a minute ahead: the fixture's files count as settled (known-digests.ts). */
+  const later = () => Date.now() + 60_000;
+  /** Encode warm, and count the bytes the hash pass had to read. */
+  const warmRead = async (enc: ParallelLayerEncoder, entries: PlannedEntry[], dir: string) => {
+    let hashed = 0;
+    const layer = await enc.encode({
+      entries,
+      compression: 'gzip',
+      stagingDir: dir,
+      onProgress: (_d, total, step) => {
+        if (step === 'hash') hashed = total;
+      },
+    });
+    await Promise.all(layer.parts.map((p) => p.staged));
+    return { layer, hashed };
+  };
+
+  it('reads again only the files whose identity changed since the last build', async () => {
+    await afterOneBuild(async ({ entries, staging, enc }) => {
+      writeFileSync(entries[20]!.file!.abs, 'changed\n');
+      const changed = restat(entries);
+      const { layer, hashed } = await warmRead(enc, changed, staging());
+      expect(hashed).toBe('changed\n'.length);
+      const fresh = await cold(changed, staging);
+      expect(layer.parts.map((p) => p.descriptor)).toEqual(fresh.parts.map((p) => p.descriptor));
+      expect(layer.files).toEqual(fresh.files);
+    }, later);
+  });
+
+  it('sees new content behind an old mtime (ctime moved): the file is read again', async () => {
+    await afterOneBuild(async ({ entries, staging, enc, first }) => {
+      const victim = entries[20]!.file!;
+      const bytes = readFileSync(victim.abs);
+      bytes[0] = bytes[0]! ^ 0xff; // same size
+      writeFileSync(victim.abs, bytes);
+      utimesSync(victim.abs, FIXTURE_TIME, FIXTURE_TIME);
+      const changed = restat(entries);
+      expect(changed[20]!.file!.mtimeMs).toBe(victim.mtimeMs);
+      const { layer, hashed } = await warmRead(enc, changed, staging());
+      expect(hashed).toBe(victim.size);
+      expect(layer.files[20]!.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(layer.parts.map((p) => p.descriptor)).not.toEqual(
+        first.parts.map((p) => p.descriptor),
+      );
+      const fresh = await cold(changed, staging);
+      expect(layer.parts.map((p) => p.descriptor)).toEqual(fresh.parts.map((p) => p.descriptor));
+    }, later);
+  });
+
+  it('remembers no digest of a file changed just before the build (racy)', async () => {
+    // The real clock: the fixture was written a moment ago, so nothing is remembered.
+    await afterOneBuild(async ({ entries, staging, enc }) => {
+      const { hashed } = await warmRead(enc, entries, staging());
+      expect(hashed).toBe(entries.reduce((n, e) => n + e.header.size, 0));
     });
   });
 

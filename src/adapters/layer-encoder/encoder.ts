@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import type { PlannedEntry } from '../../core/layer-plan.js';
 import {
   DEFAULT_PARTS,
@@ -23,6 +24,7 @@ import type {
   LayerEncoder,
 } from '../../ports/layer-encoder.js';
 import { codecId, codecIdIfReady, DEFAULT_LEVEL, LEVEL_RANGE, prepareCodec } from './codec.js';
+import { KnownDigests } from './known-digests.js';
 import { hashSources, type Hashed } from './hash-pass.js';
 import { fileCount, partKey } from './part-key.js';
 import { PartWriter } from './part-writer.js';
@@ -59,12 +61,16 @@ export interface EncoderOptions {
   readonly blobExists: (digest: Digest) => boolean;
   /** How layers are cut into parts (tests use small ones); DEFAULT_PARTS otherwise. */
   readonly parts?: PartOptions;
+  /** The clock (ms since the epoch) that decides which files have settled (known-digests.ts). */
+  readonly now?: () => number;
 }
 
 /** What `remember` records of a layer once its build is committed. */
 interface Written {
   readonly members: (readonly [string, MemberLocation])[];
   readonly parts: (readonly [string, StoredPart])[];
+  /** Every source file read, with its sha256, for the next build's KnownDigests. */
+  readonly read: (readonly [SourceFile, string])[];
 }
 
 type Run = (task: WorkerTask, env?: JobEnv | null) => Promise<WorkerReply>;
@@ -103,6 +109,9 @@ type NewPart = { part: EncodedPart; members: [string, Omit<MemberLocation, 'blob
 export class ParallelLayerEncoder implements LayerEncoder {
   private pool: WorkerPool | null = null;
   private cache: SegmentCache | null = null;
+  private digests: KnownDigests | null = null;
+  /** When this build began reading sources: what it read after may not be settled. */
+  private startedAt: number | null = null;
   private readonly written = new WeakMap<EncodedLayer, Written>();
   private ahead: Promise<{ codecId: string; hashed: Map<SourceFile, Hashed> } | null>[] = [];
   /** The pool holds one layer's slots at a time: pipelines run one after another. */
@@ -111,6 +120,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
   constructor(private readonly options: EncoderOptions) {}
 
   hashAhead(request: HashAheadRequest): void {
+    this.startedAt ??= this.now();
     const cache = this.segmentCache();
     const sources = request.files
       .filter((f) => f.file.size > 0)
@@ -120,7 +130,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
     const level = request.level ?? DEFAULT_LEVEL[request.compression];
     const start = (id: string) =>
       cache.hasParts(id)
-        ? hashSources(sources, this.runner(Infinity), request.onProgress).then((hashed) => ({
+        ? this.hashUnknown(sources, this.runner(Infinity), request.onProgress).then((hashed) => ({
             codecId: id,
             hashed,
           }))
@@ -136,6 +146,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
   }
 
   async encode(request: EncodeRequest): Promise<EncodedLayer> {
+    this.startedAt ??= this.now();
     const { compression, entries } = request;
     const level = request.level ?? DEFAULT_LEVEL[compression];
     const [min, max] = LEVEL_RANGE[compression];
@@ -212,7 +223,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
         }
 
     const parts: EncodedPart[] = [];
-    const record: Written = { members: [], parts: [] };
+    const record: Written = { members: [], parts: [], read: [] };
+    entries.forEach((e, i) => {
+      const sha256 = files[i]?.sha256;
+      if (e.file && e.header.size > 0 && sha256) record.read.push([e.file, sha256]);
+    });
     for (const [i, range] of ranges.entries()) {
       const key = keys[i] ?? partKey(codec.codecId, entries, range, (e) => files[e]?.sha256);
       const stored = found[i];
@@ -255,23 +270,29 @@ export class ParallelLayerEncoder implements LayerEncoder {
 
   remember(committed: readonly EncodedLayer[]): void {
     this.ahead = [];
+    const startedAt = this.startedAt ?? this.now();
+    this.startedAt = null;
     const cache = this.segmentCache();
     if (!cache) return;
     const members: (readonly [string, MemberLocation])[] = [];
     const parts: (readonly [string, StoredPart])[] = [];
+    const read: (readonly [SourceFile, string])[] = [];
     for (const layer of committed) {
       const w = this.written.get(layer);
       if (w) {
         members.push(...w.members);
         parts.push(...w.parts);
+        read.push(...w.read);
       }
     }
     if (members.length > 0 || parts.length > 0)
       cache.record(members, parts, this.options.blobExists);
+    if (read.length > 0) this.knownDigests()?.record(read, startedAt);
   }
 
   async close(): Promise<void> {
     this.ahead = [];
+    this.startedAt = null;
     await this.pool?.close();
     this.pool = null;
   }
@@ -328,7 +349,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
         : [],
     );
     if (rest.length > 0) {
-      const hashed = await hashSources(rest, run, (done, total) =>
+      const hashed = await this.hashUnknown(rest, run, (done, total) =>
         request.onProgress?.(done, total, 'hash'),
       );
       for (const [file, h] of hashed) known.set(file, h);
@@ -341,6 +362,29 @@ export class ParallelLayerEncoder implements LayerEncoder {
       if (h.content) captured.set(`/${e.header.name}`, h.content);
       return h.sha256;
     });
+  }
+
+  /**
+   * Every file's sha256: as an earlier build read it where the file's identity has not
+   * changed since (known-digests.ts), read and hashed on the workers otherwise. Files the
+   * SBOM wants the content of are always read.
+   */
+  private async hashUnknown(
+    sources: readonly { readonly file: SourceFile; readonly capture: boolean }[],
+    run: Run,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Map<SourceFile, Hashed>> {
+    const digests = this.knownDigests();
+    const known = new Map<SourceFile, Hashed>();
+    const unknown = sources.filter(({ file, capture }) => {
+      const sha256 = capture ? undefined : digests?.lookup(file);
+      if (sha256 !== undefined) known.set(file, { sha256, content: null });
+      return sha256 === undefined;
+    });
+    if (unknown.length === 0) return known;
+    const hashed = await hashSources(unknown, run, onProgress);
+    for (const [file, h] of hashed) known.set(file, h);
+    return known;
   }
 
   /**
@@ -506,6 +550,21 @@ export class ParallelLayerEncoder implements LayerEncoder {
   private workers(): WorkerPool {
     this.pool ??= new WorkerPool(this.options.workers);
     return this.pool;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** Beside the segment cache, under the same secret; none without a cache. */
+  private knownDigests(): KnownDigests | null {
+    const cache = this.segmentCache();
+    if (!cache || this.options.cacheFile === null) return null;
+    this.digests ??= new KnownDigests(
+      join(dirname(this.options.cacheFile), 'known-digests-v1'),
+      this.options.cacheSecret!,
+    );
+    return this.digests;
   }
 
   private segmentCache(): SegmentCache | null {

@@ -17,6 +17,8 @@ interface BuildOptions {
   quiet?: boolean;
   key?: string[];
   builderId?: string;
+  /** false with --no-cache */
+  cache: boolean;
 }
 
 export function registerBuild(program: Command, run: Runner): void {
@@ -55,6 +57,10 @@ export function registerBuild(program: Command, run: Runner): void {
       '--builder-id <uri>',
       "builder id recorded in the provenance (default: $INGOT_BUILDER_ID, else Ingot's local builder)",
     )
+    .option(
+      '--no-cache',
+      'read and encode every source byte; neither use nor update the build cache (for release builds)',
+    )
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (dir: string, options: BuildOptions) => {
       format = options.output;
@@ -91,6 +97,7 @@ export function registerBuild(program: Command, run: Runner): void {
               sourceDateEpoch: Number(epochText),
               signingKeys: keys,
               ...(builderId !== undefined && { builderId }),
+              ...(!options.cache && { noCache: true }),
               ...(progress && { onProgress: progress.update }),
             });
           } finally {
