@@ -151,4 +151,60 @@ describe('RootfsTree', () => {
       { numRuns: 500 },
     );
   });
+
+  it('settles planned entries to what applying the settled layers gives', () => {
+    const p = fc
+      .array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 3 })
+      .map((s) => '/' + s.join('/'));
+    const entry = fc
+      .tuple(p, fc.constantFrom('file', 'dir', 'symlink'))
+      .map(([path, kind]) =>
+        kind === 'file' ? file(path, '') : kind === 'dir' ? dir(path) : link(path, 'x'),
+      );
+    const layer = fc.record({
+      whiteouts: fc.array(p, { maxLength: 2 }),
+      opaques: fc.array(p, { maxLength: 1 }),
+      entries: fc.array(
+        entry.map((e) => ({ entry: e })),
+        { maxLength: 6 },
+      ),
+    });
+    fc.assert(
+      fc.property(fc.array(layer, { minLength: 1, maxLength: 4 }), (layers) => {
+        // What reading gives each entry: a digest for files, a fresh object for the rest.
+        const settled = layers.map((l, i) => ({
+          ...l,
+          entries: l.entries.map(({ entry: e }, k) => ({
+            entry: e.type === 'file' ? { ...e, sha256: `${i}.${k}` } : { ...e },
+            extra: `${i}.${k}`,
+          })),
+        }));
+        const planned = new RootfsTree<string>();
+        const direct = new RootfsTree<string>();
+        for (const [i, l] of layers.entries()) {
+          if (applyLayer(planned, l)) return;
+          expect(applyLayer(direct, settled[i]!)).toBeNull();
+        }
+        for (const [i, l] of layers.entries())
+          l.entries.forEach(({ entry: e }, k) => {
+            const { entry: next, extra } = settled[i]!.entries[k]!;
+            planned.settle(e, next, extra);
+          });
+        expect(planned.entries()).toEqual(direct.entries());
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('settles only the entry the tree still holds', () => {
+    const t = new RootfsTree();
+    const first = file('/a', '');
+    const second = file('/a', '');
+    t.put(first);
+    t.put(second);
+    expect(t.settle(first, file('/a', '11'))).toBe(false);
+    expect(t.settle(second, dir('/a'))).toBe(false);
+    expect(t.settle(second, file('/a', '22'))).toBe(true);
+    expect(t.get('/a')?.entry.sha256).toBe('22');
+  });
 });

@@ -81,6 +81,20 @@ export class RootfsTree<T = unknown> {
     return null;
   }
 
+  /**
+   * Put `entry` (same path, same type) in place of `planned`, if `planned` is still what the
+   * tree holds there: how a planned entry gets its digest once its content has been read,
+   * without applying the layers again. Returns whether it did; an entry that a later layer
+   * replaced stays as that layer left it.
+   */
+  settle(planned: MeasuredEntry, entry: MeasuredEntry, extra?: T): boolean {
+    const node = this.nodes.get(planned.path);
+    if (node?.entry !== planned || entry.path !== planned.path || entry.type !== planned.type)
+      return false;
+    this.nodes.set(planned.path, extra === undefined ? { entry } : { entry, extra });
+    return true;
+  }
+
   /** Remove a path and everything under it (a whiteout). Absent paths are fine. */
   remove(path: string): void {
     if (!this.nodes.has(path)) return;

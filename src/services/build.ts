@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { applyLayer, type LayerChanges } from '../core/apply-layer.js';
+import { applyLayer } from '../core/apply-layer.js';
 import { parseBaseline, MAX_SPEC_BYTES } from '../core/baseline/parse.js';
 import { encodeBundle } from '../core/attest/bundle.js';
 import { pae } from '../core/attest/dsse.js';
@@ -235,7 +235,6 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
   try {
     // Base layers: read (verified), measured, and copied into the store if it lacks them.
     const shape = new RootfsTree<FileExtra>();
-    const layerChanges: LayerChanges<FileExtra>[] = [];
     const layers: BuiltLayer[] = [];
     const baseLayerCount = base?.manifest.layers.length ?? 0;
     for (let i = 0; base && i < baseLayerCount; i++) {
@@ -263,7 +262,6 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
           problem.entry,
           `would be written through ${problem.path}, which is ${problem.problem === 'parent-is-symlink' ? 'a symlink' : 'a file'}`,
         );
-      layerChanges.push(changes);
       const diffId = base.config.rootfs.diff_ids[i]!;
       layers.push({
         descriptor: {
@@ -279,7 +277,10 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     }
 
     // Our layers: planned against what lies below, in order, before any content is read.
+    // `shape` becomes the flattened rootfs: each planned entry is settled with its digests
+    // once its layer is read.
     const plans: PlannedEntry[][] = [];
+    const plannedEntries: MeasuredEntry[][] = [];
     // Every layer is applied: the mount points are planned against all of them.
     const mountPaths = [
       ...STANDARD_MOUNT_POINTS,
@@ -289,11 +290,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     baseline.layers.forEach((spec, i) => {
       const plan = planLayer(spec, listings[i]!, shape, request.sourceDateEpoch);
       plans.push(plan);
-      applyLayer(shape, {
-        whiteouts: [],
-        opaques: [],
-        entries: plan.map((p) => ({ entry: measuredFromHeader(p.header) })),
-      });
+      plannedEntries.push(applyPlanned(shape, plan));
     });
 
     const origins = baseline.layers.map((l) => `${l.source} → ${l.destination}`);
@@ -306,6 +303,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     );
     if (mounts.length > 0) {
       plans.push(mounts);
+      plannedEntries.push(applyPlanned(shape, mounts));
       origins.push('mount points of the runtime contract');
       sources.push('(mount points)');
     }
@@ -336,24 +334,18 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
           rawBytes: part.rawBytes,
         });
       }
-      layerChanges.push({
-        whiteouts: [],
-        opaques: [],
-        entries: plan.map((p, k) => {
-          const digests = layer.files[k];
-          const entry = measuredFromHeader(p.header, digests?.sha256);
-          const content = layer.captured.get(entry.path);
-          return digests
-            ? { entry, extra: content ? { sha1: digests.sha1, content } : { sha1: digests.sha1 } }
-            : { entry };
-        }),
+      plan.forEach((p, k) => {
+        const digests = layer.files[k];
+        if (!digests) return; // folders, symlinks: planned as they are
+        const entry = measuredFromHeader(p.header, digests.sha256);
+        const content = layer.captured.get(entry.path);
+        const extra = content ? { sha1: digests.sha1, content } : { sha1: digests.sha1 };
+        shape.settle(plannedEntries[i]![k]!, entry, extra);
       });
     }
 
     progress({ phase: 'commit', message: 'writing config, manifest, measurement and SBOM' });
-    const flat = new RootfsTree<FileExtra>();
-    for (const changes of layerChanges) applyLayer(flat, changes);
-    const tree = flat.entries();
+    const tree = shape.entries();
     const entries: MeasuredEntry[] = tree.map((t) => t.entry);
 
     const config = buildImageConfig({
@@ -542,4 +534,14 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     await tx.abort();
     throw err;
   }
+}
+
+/**
+ * Put a planned layer's entries into the tree (planLayer checked them against it) and
+ * return them, so that each can be settled with its digests once read.
+ */
+function applyPlanned(tree: RootfsTree<FileExtra>, plan: readonly PlannedEntry[]): MeasuredEntry[] {
+  const entries = plan.map((p) => measuredFromHeader(p.header));
+  applyLayer(tree, { whiteouts: [], opaques: [], entries: entries.map((entry) => ({ entry })) });
+  return entries;
 }
