@@ -200,6 +200,12 @@ describe('warm rebuilds', () => {
       (await buildWith(tmp(), dir, { tag: 'repro:after-damage' })).digest,
     );
     expect(afterDamage.layers.map((l) => l.descriptor.digest)).toContain(victim.digest);
+    // ...and it is not reported as reused.
+    const healed = afterDamage.layers.find((l) => l.descriptor.digest === victim.digest)!;
+    expect(healed.reusedBytes).toBe(0);
+    expect(
+      afterDamage.layers.some((l) => l.reusedBytes === l.rawBytes && l.origin !== 'base'),
+    ).toBe(true);
     await expect(store.readBlob(victim.digest, 1 << 30)).resolves.toHaveLength(victim.size);
   });
 });

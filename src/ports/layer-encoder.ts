@@ -47,9 +47,14 @@ export interface EncodedPart {
    * intact. Rejects when neither can be had.
    */
   readonly staged: Promise<string | null>;
-  /** Uncompressed bytes, and how many of them came from earlier builds. */
+  /**
+   * Uncompressed bytes, and how many of them came from earlier builds. For a part `stored`
+   * (the store's blob, referred to as it is) whose blob proves damaged, `staged` gives the
+   * blob encoded afresh, and nothing of it was reused after all.
+   */
   readonly rawBytes: number;
   readonly reusedBytes: number;
+  readonly stored: boolean;
 }
 
 export interface EncodedLayer {

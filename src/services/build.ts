@@ -410,9 +410,13 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
 
     // Every part confirmed (stored ones re-hashed, new ones on disk) before anything is
     // signed: a signature is never made over layers that might not be committed.
-    for (const part of encoded.flatMap((l) => l.parts)) {
+    for (const [k, part] of encoded.flatMap((l) => l.parts).entries()) {
       const path = await part.staged;
-      if (path !== null) tx.adoptFile(path, part.descriptor.digest, part.descriptor.size);
+      if (path === null) continue;
+      tx.adoptFile(path, part.descriptor.digest, part.descriptor.size);
+      // A stored part whose blob proved damaged was encoded afresh: nothing was reused.
+      if (part.stored)
+        layers[baseLayerCount + k] = { ...layers[baseLayerCount + k]!, reusedBytes: 0 };
     }
     const sourceTree = sourceTreeDigest(
       baseline.layers.map((spec, i) => ({

@@ -19,6 +19,7 @@ import type { LayerCompression } from '../../domain/media-types.js';
 import type { EncodedLayer } from '../../ports/layer-encoder.js';
 import { sourceFile } from '../source/walk.js';
 import { ParallelLayerEncoder } from './encoder.js';
+import { KnownDigests } from './known-digests.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -264,6 +265,31 @@ describe('parts stored by an earlier build', () => {
       );
       const fresh = await cold(changed, staging);
       expect(layer.parts.map((p) => p.descriptor)).toEqual(fresh.parts.map((p) => p.descriptor));
+    }, later);
+  });
+
+  it('fails a build whose remembered digest is not what the file reads (E_SOURCE_CHANGED)', async () => {
+    await afterOneBuild(async ({ entries, staging, root, s }) => {
+      // A digest remembered for the file's current identity that its bytes do not give:
+      // what a rewrite that kept the file's stat would leave. Reading it to encode its part
+      // must catch the difference rather than put the remembered digest in the measurement.
+      const bytes = readFileSync(entries[20]!.file!.abs);
+      bytes[0] = bytes[0]! ^ 0xff;
+      writeFileSync(entries[20]!.file!.abs, bytes);
+      const changed = restat(entries);
+      new KnownDigests(join(root, 'known-digests-v1'), SECRET).record(
+        [[changed[20]!.file!, 'ab'.repeat(32)]],
+        later(),
+      );
+      const enc = withCache(root, s, SECRET, later);
+      try {
+        const err = await enc
+          .encode({ entries: changed, compression: 'gzip', stagingDir: staging() })
+          .catch((e: unknown) => e);
+        expect(isIngotError(err) && err.code).toBe('E_SOURCE_CHANGED');
+      } finally {
+        await enc.close();
+      }
     }, later);
   });
 

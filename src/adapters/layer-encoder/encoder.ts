@@ -243,6 +243,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
           staged: awaitedLater(this.confirm(stored, () => this.pipeline(job, [range]))),
           rawBytes,
           reusedBytes: rawBytes,
+          stored: true,
         });
         record.parts.push([key, stored]);
         continue;
