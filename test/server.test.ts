@@ -3,6 +3,7 @@ import {
   appendFileSync,
   chmodSync,
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -597,5 +598,7 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       mounts: [],
       cgroups: [],
     });
+    // The bridge the instances shared goes too.
+    expect(existsSync(join('/sys/class/net', net.bridge))).toBe(false);
   });
 }, 300_000);

@@ -362,7 +362,12 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
       clearInterval(checkpoints);
       await running;
       await api.close();
-      if (opts.stopInstances) await agent.apply([]);
+      if (opts.stopInstances) {
+        await agent.apply([]);
+        await agent
+          .releaseNetwork()
+          .catch((err: unknown) => logger.warn({ err }, 'the bridge was not removed'));
+      }
       await agent.close();
       // Everything recorded, and a checkpoint over it, before the database closes.
       await recorder

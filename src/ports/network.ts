@@ -18,4 +18,9 @@ export interface Network {
   detach(id: string): Promise<void>;
   /** The namespace an earlier attach made, if it still exists (after an agent restart). */
   find(id: string): Promise<Attachment | null>;
+  /**
+   * Remove what instances shared (the bridge), once none is attached: `ingot down
+   * --stop-instances` leaves the host as it found it. Does nothing while one still is.
+   */
+  release(): Promise<void>;
 }

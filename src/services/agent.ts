@@ -742,6 +742,11 @@ export class Agent {
     this.timer ??= setInterval(() => void this.tick(), everyMs);
   }
 
+  /** Release the host network the instances shared; call once every instance stopped. */
+  async releaseNetwork(): Promise<void> {
+    await this.deps.network.release();
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -152,6 +152,18 @@ export class CniNetwork implements Network {
     if (errors.length > 0) throw errors[0];
   }
 
+  async release(): Promise<void> {
+    const { bridge } = this.options;
+    if (!existsSync(join('/sys/class/net', bridge))) return;
+    // An interface still enslaved is an instance still attached (maybe another home's).
+    const { stdout } = await run('ip', ['-o', 'link', 'show', 'master', bridge]);
+    if (stdout.trim() !== '') return;
+    await run('ip', ['link', 'delete', bridge]).catch((err: unknown) => {
+      if (existsSync(join('/sys/class/net', bridge)))
+        throw new IngotError('E_NETWORK', `ip link delete ${bridge}: ${String(err)}`);
+    });
+  }
+
   async find(id: string): Promise<Attachment | null> {
     const netns = join(NETNS_DIR, this.netnsName(id));
     if (!existsSync(netns)) return null;
