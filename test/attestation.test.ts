@@ -156,6 +156,7 @@ describe('signed provenance', () => {
       predicate: {
         buildDefinition: {
           externalParameters: Record<string, unknown>;
+          internalParameters: Record<string, unknown>;
           resolvedDependencies: { name: string; uri?: string; digest: Record<string, string> }[];
         };
         runDetails: {
@@ -177,6 +178,8 @@ describe('signed provenance', () => {
       compression: 'gzip',
       sourceDateEpoch: 1_700_000_000,
     });
+    // The builder's own setting: earlier builds' parts and digests could be used.
+    expect(s.predicate.buildDefinition.internalParameters).toEqual({ buildCache: 'enabled' });
     const deps = s.predicate.buildDefinition.resolvedDependencies;
     expect(deps.find((d) => d.name === 'git')).toEqual({
       name: 'git',

@@ -84,4 +84,9 @@ export interface ProvenanceSummary {
   /** Digests of the measurement and SBOM documents (the blobs) made with the image. */
   readonly measurement: string | null;
   readonly sbom: string | null;
+  /**
+   * Whether the build could take parts and file digests from earlier builds (false with
+   * `--no-cache`: every source byte was read); null when the provenance does not say.
+   */
+  readonly buildCache: boolean | null;
 }

@@ -48,13 +48,13 @@ export interface EncodedPart {
    */
   readonly staged: Promise<string | null>;
   /**
-   * Uncompressed bytes, and how many of them came from earlier builds. For a part `stored`
-   * (the store's blob, referred to as it is) whose blob proves damaged, `staged` gives the
-   * blob encoded afresh, and nothing of it was reused after all.
+   * Uncompressed bytes, and how many of them came from earlier builds. For a part
+   * `fromStore` (the store's blob, referred to as it is) whose blob proves damaged, `staged`
+   * gives the blob encoded afresh, and nothing of it was reused after all.
    */
   readonly rawBytes: number;
   readonly reusedBytes: number;
-  readonly stored: boolean;
+  readonly fromStore: boolean;
 }
 
 export interface EncodedLayer {

@@ -19,8 +19,10 @@ export interface Network {
   /** The namespace an earlier attach made, if it still exists (after an agent restart). */
   find(id: string): Promise<Attachment | null>;
   /**
-   * Remove what instances shared (the bridge), once none is attached: `ingot down
-   * --stop-instances` leaves the host as it found it. Does nothing while one still is.
+   * Remove what the instances shared and this home created (the bridge), once none is
+   * attached: after `ingot down --stop-instances` no Ingot device is left on the host. Does
+   * nothing while an instance (of any home) is attached. Host settings the plugins turned on,
+   * such as IPv4 forwarding, stay: other software may rely on them.
    */
   release(): Promise<void>;
 }

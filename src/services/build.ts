@@ -25,12 +25,13 @@ import {
 } from '../core/layer-plan.js';
 import { encodeMeasurement } from '../core/measurement.js';
 import { RootfsTree } from '../core/rootfs-tree.js';
+import { changedBetweenWalks } from '../core/source-identity.js';
 import { STANDARD_MOUNT_POINTS } from '../core/runtime/oci-spec.js';
 import { detectPackages } from '../core/sbom/detect.js';
 import { encodeSpdx } from '../core/sbom/spdx.js';
 import { DEFAULT_BUILDER_ID, InToto, type KeyId } from '../domain/attestation.js';
 import type { Baseline } from '../domain/baseline.js';
-import { LayerError } from '../domain/build-errors.js';
+import { LayerError, SourceError } from '../domain/build-errors.js';
 import { digestOf, type Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import {
@@ -43,7 +44,7 @@ import { Annotation, MediaType, type LayerCompression } from '../domain/media-ty
 import type { Descriptor, Platform } from '../domain/oci.js';
 import type { SourceListing } from '../domain/source.js';
 import type { BaseImageSource, OpenedBase } from '../ports/base-image.js';
-import type { EncodedLayer, LayerEncoder } from '../ports/layer-encoder.js';
+import type { EncodedLayer, EncodedPart, LayerEncoder } from '../ports/layer-encoder.js';
 import type { Signer } from '../ports/signer.js';
 import type { Store, TagEvent } from '../ports/store.js';
 import { readSpecFile } from './spec-file.js';
@@ -215,6 +216,13 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
   if (baseline.layers.length > 0) deps.encoder.warmUp();
   progress({ phase: 'plan', message: `reading ${baseline.layers.length} layer source(s)` });
   const listings = baseline.layers.map((spec) => deps.walk(contextDir, spec));
+  const changed = changedBetweenWalks(listings);
+  if (changed)
+    throw new SourceError(
+      'E_SOURCE_CHANGED',
+      changed.abs,
+      'changed while the build was listing its sources (it is copied twice and the two looks differ); run the build again once the sources are settled',
+    );
   // Reading starts now, on the encoder's threads, while this one plans.
   const layerProgress =
     (layer: number, layers: number, source: string) =>
@@ -236,6 +244,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     // Base layers: read (verified), measured, and copied into the store if it lacks them.
     const shape = new RootfsTree<FileExtra>();
     const layers: BuiltLayer[] = [];
+    const layerOf = new Map<EncodedPart, number>();
     const baseLayerCount = base?.manifest.layers.length ?? 0;
     for (let i = 0; base && i < baseLayerCount; i++) {
       const descriptor = base.manifest.layers[i]!;
@@ -326,6 +335,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       encoded.push(layer);
       for (const [k, part] of layer.parts.entries()) {
         const n = layer.parts.length;
+        layerOf.set(part, layers.length);
         layers.push({
           descriptor: part.descriptor,
           diffId: part.diffId,
@@ -391,11 +401,13 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     const packages = detectPackages(captured);
     const files = tree
       .filter((t) => t.entry.type === 'file')
-      .map((t) => ({
-        path: t.entry.path,
-        sha256: t.entry.sha256 ?? '',
-        sha1: t.extra?.sha1 ?? '',
-      }));
+      .map((t) => {
+        // Every file was settled with its digests (or came so from the base): a gap here is
+        // a bug, never something to write into an SBOM.
+        if (t.entry.sha256 === undefined || t.extra?.sha1 === undefined)
+          throw new Error(`internal: ${t.entry.path} has no digest`);
+        return { path: t.entry.path, sha256: t.entry.sha256, sha1: t.extra.sha1 };
+      });
     const sbomBytes = encodeSpdx({
       name: baseline.name,
       version: baseline.version,
@@ -410,13 +422,13 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
 
     // Every part confirmed (stored ones re-hashed, new ones on disk) before anything is
     // signed: a signature is never made over layers that might not be committed.
-    for (const [k, part] of encoded.flatMap((l) => l.parts).entries()) {
+    for (const part of encoded.flatMap((l) => l.parts)) {
       const path = await part.staged;
       if (path === null) continue;
       tx.adoptFile(path, part.descriptor.digest, part.descriptor.size);
       // A stored part whose blob proved damaged was encoded afresh: nothing was reused.
-      if (part.stored)
-        layers[baseLayerCount + k] = { ...layers[baseLayerCount + k]!, reusedBytes: 0 };
+      const at = layerOf.get(part)!;
+      if (part.fromStore) layers[at] = { ...layers[at]!, reusedBytes: 0 };
     }
     const sourceTree = sourceTreeDigest(
       baseline.layers.map((spec, i) => ({
@@ -468,6 +480,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
         finishedOn: deps.now().toISOString(),
         measurement: measurementBlob.digest,
         sbom: sbomBlob.digest,
+        buildCache: !request.noCache,
       });
       const payload = canonicalJsonBytes(statement);
       for (const signer of signers) {

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { digestHex, digestOf } from '../../domain/digest.js';
@@ -68,8 +68,15 @@ export class CniNetwork implements Network {
   ): Promise<CniResult> {
     const type = String(config['type']);
     const ifname = type === 'loopback' ? 'lo' : 'eth0';
+    const plugin = join(this.options.pluginDir, type);
+    // Adding to the bridge holds the host-wide lock shared, so that no release (held
+    // exclusive) deletes the bridge between its creation and the first port joining it.
+    const [file, args] =
+      command === 'ADD' && type === 'bridge'
+        ? ['flock', ['--shared', this.lockFile(), plugin]]
+        : [plugin, []];
     return new Promise((resolve, reject) => {
-      const child = spawn(join(this.options.pluginDir, type), [], {
+      const child = spawn(file, args, {
         env: {
           PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
           CNI_COMMAND: command,
@@ -124,9 +131,15 @@ export class CniNetwork implements Network {
 
   async attach(id: string): Promise<Attachment> {
     const netns = await this.prepare(id);
+    const creating = !existsSync(join('/sys/class/net', this.options.bridge));
     try {
       // loopback and bridge touch different interfaces: add them together.
       const results = await Promise.all(this.configs().map((c) => this.plugin('ADD', id, c)));
+      // A bridge this home brought into being is one it may take away again (release).
+      if (creating) {
+        mkdirSync(this.options.ipamDir, { recursive: true });
+        writeFileSync(this.createdMarker(), `${this.options.bridge}\n`);
+      }
       // The bridge's result carries the instance's address (loopback reports 127.0.0.1).
       const ip = results[1]?.ips?.[0]?.address;
       const address = ip?.split('/')[0] ?? '';
@@ -152,16 +165,34 @@ export class CniNetwork implements Network {
     if (errors.length > 0) throw errors[0];
   }
 
+  /**
+   * Only a bridge this home created (never one that was there before, such as docker0),
+   * only while it is a bridge with no port (another home may share it), and under the
+   * host-wide lock every ADD holds shared, so no instance joins it meanwhile.
+   */
   async release(): Promise<void> {
     const { bridge } = this.options;
-    if (!existsSync(join('/sys/class/net', bridge))) return;
-    // An interface still enslaved is an instance still attached (maybe another home's).
-    const { stdout } = await run('ip', ['-o', 'link', 'show', 'master', bridge]);
-    if (stdout.trim() !== '') return;
-    await run('ip', ['link', 'delete', bridge]).catch((err: unknown) => {
-      if (existsSync(join('/sys/class/net', bridge)))
-        throw new IngotError('E_NETWORK', `ip link delete ${bridge}: ${String(err)}`);
-    });
+    if (!existsSync(this.createdMarker())) return;
+    const script =
+      'if [ -d "/sys/class/net/$BR/bridge" ] && [ -z "$(ls -A "/sys/class/net/$BR/brif")" ]; then ip link delete "$BR"; fi';
+    try {
+      await run('flock', ['--exclusive', this.lockFile(), 'sh', '-c', script], {
+        env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', BR: bridge },
+      });
+    } catch (err) {
+      throw new IngotError('E_NETWORK', `removing the bridge ${bridge}: ${String(err)}`);
+    }
+    if (!existsSync(join('/sys/class/net', bridge))) rmSync(this.createdMarker(), { force: true });
+  }
+
+  private createdMarker(): string {
+    return join(this.options.ipamDir, `created-${this.options.bridge}`);
+  }
+
+  /** One per bridge on the host, whichever home uses it. */
+  private lockFile(): string {
+    const dir = existsSync('/run/lock') ? '/run/lock' : '/run';
+    return join(dir, `ingot-cni-${this.options.bridge.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
   }
 
   async find(id: string): Promise<Attachment | null> {

@@ -268,25 +268,33 @@ describe('parts stored by an earlier build', () => {
     }, later);
   });
 
-  it('fails a build whose remembered digest is not what the file reads (E_SOURCE_CHANGED)', async () => {
+  it('believes the bytes over a stale remembered digest, and forgets it', async () => {
     await afterOneBuild(async ({ entries, staging, root, s }) => {
       // A digest remembered for the file's current identity that its bytes do not give:
-      // what a rewrite that kept the file's stat would leave. Reading it to encode its part
-      // must catch the difference rather than put the remembered digest in the measurement.
+      // what a rewrite that kept the file's stat would leave. Reading the file to encode its
+      // part finds the difference; the bytes read are what the measurement gets.
       const bytes = readFileSync(entries[20]!.file!.abs);
       bytes[0] = bytes[0]! ^ 0xff;
       writeFileSync(entries[20]!.file!.abs, bytes);
       const changed = restat(entries);
-      new KnownDigests(join(root, 'known-digests-v1'), SECRET).record(
-        [[changed[20]!.file!, 'ab'.repeat(32)]],
-        later(),
-      );
+      const file = join(root, 'known-digests-v1');
+      const victim = changed[20]!.file!;
+      new KnownDigests(file, SECRET).record([
+        { file: victim, sha256: 'ab'.repeat(32), readSince: later() },
+      ]);
+      expect(new KnownDigests(file, SECRET).lookup(victim)).toBe('ab'.repeat(32));
       const enc = withCache(root, s, SECRET, later);
       try {
-        const err = await enc
-          .encode({ entries: changed, compression: 'gzip', stagingDir: staging() })
-          .catch((e: unknown) => e);
-        expect(isIngotError(err) && err.code).toBe('E_SOURCE_CHANGED');
+        const layer = await enc.encode({
+          entries: changed,
+          compression: 'gzip',
+          stagingDir: staging(),
+        });
+        await Promise.all(layer.parts.map((p) => p.staged));
+        expect(layer.files[20]!.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+        const fresh = await cold(changed, staging);
+        expect(layer.parts.map((p) => p.descriptor)).toEqual(fresh.parts.map((p) => p.descriptor));
+        expect(new KnownDigests(file, SECRET).lookup(victim)).toBeUndefined();
       } finally {
         await enc.close();
       }

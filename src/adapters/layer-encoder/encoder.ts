@@ -24,7 +24,7 @@ import type {
   LayerEncoder,
 } from '../../ports/layer-encoder.js';
 import { codecId, codecIdIfReady, DEFAULT_LEVEL, LEVEL_RANGE, prepareCodec } from './codec.js';
-import { KnownDigests } from './known-digests.js';
+import { KnownDigests, type ReadFile } from './known-digests.js';
 import { hashSources, type Hashed } from './hash-pass.js';
 import { fileCount, partKey } from './part-key.js';
 import { PartWriter } from './part-writer.js';
@@ -48,6 +48,8 @@ const EMPTY_FILE: FileDigests = {
   sha1: createHash('sha1').digest('hex'),
 };
 
+const EMPTY_HASHED: Hashed = { sha256: EMPTY_FILE.sha256, content: null };
+
 /** Below this a layer is encoded on the calling thread: starting workers would cost more. */
 const INLINE_BYTES = 2 * 1024 * 1024;
 
@@ -70,7 +72,7 @@ interface Written {
   readonly members: (readonly [string, MemberLocation])[];
   readonly parts: (readonly [string, StoredPart])[];
   /** Every source file read, with its sha256, for the next build's KnownDigests. */
-  readonly read: (readonly [SourceFile, string])[];
+  readonly read: ReadFile[];
 }
 
 type Run = (task: WorkerTask, env?: JobEnv | null) => Promise<WorkerReply>;
@@ -110,17 +112,19 @@ export class ParallelLayerEncoder implements LayerEncoder {
   private pool: WorkerPool | null = null;
   private cache: SegmentCache | null = null;
   private digests: KnownDigests | null = null;
-  /** When this build began reading sources: what it read after may not be settled. */
-  private startedAt: number | null = null;
   private readonly written = new WeakMap<EncodedLayer, Written>();
-  private ahead: Promise<{ codecId: string; hashed: Map<SourceFile, Hashed> } | null>[] = [];
+  /** Hash passes started by `hashAhead`, and when (files they read were read after). */
+  private ahead: {
+    readonly since: number;
+    readonly work: Promise<{ codecId: string; hashed: Map<SourceFile, Hashed> } | null>;
+  }[] = [];
   /** The pool holds one layer's slots at a time: pipelines run one after another. */
   private exclusive: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: EncoderOptions) {}
 
   hashAhead(request: HashAheadRequest): void {
-    this.startedAt ??= this.now();
+    const since = this.now();
     const cache = this.segmentCache();
     const sources = request.files
       .filter((f) => f.file.size > 0)
@@ -142,11 +146,12 @@ export class ParallelLayerEncoder implements LayerEncoder {
         : prepareCodec(request.compression).then(() => start(codecId(request.compression, level))),
     );
     work.catch(() => undefined); // reported by the encode that awaits it
-    this.ahead.push(work);
+    this.ahead.push({ since, work });
   }
 
   async encode(request: EncodeRequest): Promise<EncodedLayer> {
-    this.startedAt ??= this.now();
+    // Every file of this layer was read after this (the earliest pass that may have).
+    const readSince = Math.min(this.now(), ...this.ahead.map((a) => a.since));
     const { compression, entries } = request;
     const level = request.level ?? DEFAULT_LEVEL[compression];
     const [min, max] = LEVEL_RANGE[compression];
@@ -180,11 +185,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
     const cache = this.segmentCache();
     const found: (StoredPart | null)[] = ranges.map(() => null);
     const keys: (string | undefined)[] = [];
-    let sha256s: readonly (string | undefined)[] | null = null;
+    let first: readonly (Hashed | undefined)[] | null = null;
     if (cache?.hasParts(codec.codecId)) {
-      const hashed = await this.sha256s(codec.codecId, entries, captured, run, request);
-      sha256s = hashed;
-      const sha256Of = (i: number) => hashed[i];
+      const hashed = await this.firstDigests(codec.codecId, entries, captured, run, request);
+      first = hashed;
+      const sha256Of = (i: number) => hashed[i]?.sha256;
       ranges.forEach((r, i) => {
         const part = cache.part((keys[i] = partKey(codec.codecId, entries, r, sha256Of)));
         if (
@@ -210,23 +215,30 @@ export class ParallelLayerEncoder implements LayerEncoder {
     );
     missing.forEach((i, k) => made.set(i, encoded[k]!));
     // Files read twice (hashed first, encoded second) must have read the same both times.
-    if (sha256s)
+    // A remembered digest that the bytes do not give was stale (its identity did not move):
+    // the part was encoded from the bytes, which is what counts, and the digest is forgotten.
+    const stale: SourceFile[] = [];
+    if (first)
       for (const i of made.keys())
         for (let e = ranges[i]!.start; e < ranges[i]!.end; e++) {
-          const first = sha256s[e];
-          if (first !== undefined && files[e]?.sha256 !== first)
+          const before = first[e];
+          if (before === undefined || files[e]?.sha256 === before.sha256) continue;
+          if (before.remembered) stale.push(entries[e]!.file!);
+          else
             throw new SourceError(
               'E_SOURCE_CHANGED',
               entries[e]!.file?.abs ?? entries[e]!.header.name,
               'changed while the build was reading it; run the build again once the sources are settled',
             );
         }
+    if (stale.length > 0) this.knownDigests()?.forget(stale);
 
     const parts: EncodedPart[] = [];
     const record: Written = { members: [], parts: [], read: [] };
     entries.forEach((e, i) => {
       const sha256 = files[i]?.sha256;
-      if (e.file && e.header.size > 0 && sha256) record.read.push([e.file, sha256]);
+      if (e.file && e.header.size > 0 && sha256)
+        record.read.push({ file: e.file, sha256, readSince });
     });
     for (const [i, range] of ranges.entries()) {
       const key = keys[i] ?? partKey(codec.codecId, entries, range, (e) => files[e]?.sha256);
@@ -243,7 +255,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
           staged: awaitedLater(this.confirm(stored, () => this.pipeline(job, [range]))),
           rawBytes,
           reusedBytes: rawBytes,
-          stored: true,
+          fromStore: true,
         });
         record.parts.push([key, stored]);
         continue;
@@ -271,13 +283,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
 
   remember(committed: readonly EncodedLayer[]): void {
     this.ahead = [];
-    const startedAt = this.startedAt ?? this.now();
-    this.startedAt = null;
     const cache = this.segmentCache();
     if (!cache) return;
     const members: (readonly [string, MemberLocation])[] = [];
     const parts: (readonly [string, StoredPart])[] = [];
-    const read: (readonly [SourceFile, string])[] = [];
+    const read: ReadFile[] = [];
     for (const layer of committed) {
       const w = this.written.get(layer);
       if (w) {
@@ -288,12 +298,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
     }
     if (members.length > 0 || parts.length > 0)
       cache.record(members, parts, this.options.blobExists);
-    if (read.length > 0) this.knownDigests()?.record(read, startedAt);
+    if (read.length > 0) this.knownDigests()?.record(read);
   }
 
   async close(): Promise<void> {
     this.ahead = [];
-    this.startedAt = null;
     await this.pool?.close();
     this.pool = null;
   }
@@ -329,18 +338,21 @@ export class ParallelLayerEncoder implements LayerEncoder {
     };
   }
 
-  /** Every file's sha256: from `hashAhead` where it ran for this codec, hashed now otherwise. */
-  private async sha256s(
+  /**
+   * Every file's sha256 before encoding, to look parts up: from `hashAhead` where it ran for
+   * this codec, remembered or hashed now otherwise.
+   */
+  private async firstDigests(
     codec: string,
     entries: readonly PlannedEntry[],
     captured: Map<string, Uint8Array>,
     run: Run,
     request: EncodeRequest,
-  ): Promise<(string | undefined)[]> {
+  ): Promise<(Hashed | undefined)[]> {
     const known = new Map<SourceFile, Hashed>();
     // A pass that failed (a file changed meanwhile) leaves its files to be hashed here,
     // where the same change fails this build with the file's name.
-    for (const ahead of await Promise.allSettled(this.ahead)) {
+    for (const ahead of await Promise.allSettled(this.ahead.map((a) => a.work))) {
       if (ahead.status === 'fulfilled' && ahead.value?.codecId === codec)
         for (const [file, h] of ahead.value.hashed) known.set(file, h);
     }
@@ -357,11 +369,11 @@ export class ParallelLayerEncoder implements LayerEncoder {
     }
     return entries.map((e) => {
       if (e.header.type !== 'file') return undefined;
-      if (e.header.size === 0) return EMPTY_FILE.sha256;
+      if (e.header.size === 0) return EMPTY_HASHED;
       const h = e.file && known.get(e.file);
       if (!h) throw new Error(`no digest for ${e.header.name}`);
       if (h.content) captured.set(`/${e.header.name}`, h.content);
-      return h.sha256;
+      return h;
     });
   }
 
@@ -379,7 +391,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
     const known = new Map<SourceFile, Hashed>();
     const unknown = sources.filter(({ file, capture }) => {
       const sha256 = capture ? undefined : digests?.lookup(file);
-      if (sha256 !== undefined) known.set(file, { sha256, content: null });
+      if (sha256 !== undefined) known.set(file, { sha256, content: null, remembered: true });
       return sha256 === undefined;
     });
     if (unknown.length === 0) return known;
@@ -411,7 +423,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
     const { digest, size } = again!.part.descriptor;
     if (digest !== stored.digest || size !== stored.size)
       throw new Error(
-        `the store's ${stored.digest} is damaged, and encoding its content again gave ${digest}; remove ${this.options.cacheFile ?? 'the build cache'} and build again`,
+        `the store's ${stored.digest} is damaged, and encoding its content again gave ${digest} (a source changed without its stat showing it?); build again with --no-cache`,
       );
     return path;
   }

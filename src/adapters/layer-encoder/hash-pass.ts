@@ -10,6 +10,8 @@ export interface Hashed {
   readonly sha256: string;
   /** The file's bytes, when the SBOM wants them (core/sbom/capture.ts). */
   readonly content: Uint8Array | null;
+  /** Taken from KnownDigests rather than read by this build. */
+  readonly remembered?: boolean;
 }
 
 /**

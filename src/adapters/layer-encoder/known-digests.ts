@@ -1,20 +1,38 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SourceFile } from '../../domain/source.js';
 import { writeFileReplacing } from '../shared/atomic-file.js';
 import { readUpTo } from '../shared/read-fd.js';
 
 /**
- * A file changed less than this before a build began may change again within the same
- * timestamp tick after it was read, keeping its stat ("racy git"): it is not remembered.
+ * A file changed less than this before the build read it may change again within the same
+ * timestamp tick (file times come from a coarse clock) and keep its stat ("racy git"): it is
+ * not remembered.
  */
 export const RACY_MS = 2000;
 
-const MAX_FILES = 100_000;
-const MAX_FILE_BYTES = 64 * 1024 * 1024;
-/** Domain separation: this MAC can never be mistaken for the segment cache's. */
+/** How much is kept: the newest records, within both bounds. */
+export interface KnownDigestsLimits {
+  readonly maxFiles: number;
+  readonly maxBytes: number;
+}
+
+const DEFAULT_LIMITS: KnownDigestsLimits = { maxFiles: 100_000, maxBytes: 64 * 1024 * 1024 };
+/**
+ * Domain separation: the segment cache's MAC covers a JSON document, which never starts
+ * with this line, so neither file can be passed off as the other.
+ */
 const CONTEXT = 'ingot file digests v1\n';
+
+/**
+ * Filesystems whose ctime is a change time the kernel keeps (statfs f_type): ext4, XFS,
+ * btrfs, tmpfs, overlayfs, ZFS, F2FS. Not NFS or SMB (times from another machine's clock),
+ * FAT or exFAT (no change time on disk), FUSE (whatever the daemon reports).
+ */
+const TRUSTED_FS = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0x2fc12fc1, 0xf2f52010,
+]);
 
 type Row = readonly [
   abs: string,
@@ -25,6 +43,13 @@ type Row = readonly [
   ctimeMs: number,
   sha256: string,
 ];
+
+/** A file a build read, its sha256, and when the build began reading (ms since the epoch). */
+export interface ReadFile {
+  readonly file: SourceFile;
+  readonly sha256: string;
+  readonly readSince: number;
+}
 
 /**
  * The sha256 of source files an earlier build read, by their identity (path, device, inode,
@@ -37,19 +62,24 @@ type Row = readonly [
  *    make the build believe content it never read: the file carries an HMAC under the home's
  *    cache secret, and one this home did not write is an empty cache;
  *  - a file rewritten within one timestamp tick of being read keeps its stat: files changed
- *    less than RACY_MS before the build began are never remembered;
+ *    less than RACY_MS before the build read them are never remembered;
  *  - content changed with the old mtime put back (`touch -d`): ctime, which no unprivileged
- *    call can set, still moves, and the identity no longer matches.
- * Whoever can set the clock back and rewrite a file within the same nanosecond of ctime
- * holds root on the build machine, and with it the store and the keys.
+ *    call can set, still moves, and the identity no longer matches;
+ *  - filesystems whose times cannot be relied on (network, FAT, FUSE) are never trusted.
+ * What stays: a writer that sets the clock back holds root on the build machine, and with
+ * it the store and the keys; and writes through a shared writable mmap move the times only
+ * when a page is first dirtied (git's index has the same limit). `ingot build --no-cache`
+ * reads every byte.
  */
 export class KnownDigests {
   private readonly rows = new Map<string, Row>();
+  private readonly trustedDevs = new Map<number, boolean>();
   private loaded = false;
 
   constructor(
     private readonly file: string,
     private readonly secret: Uint8Array,
+    private readonly limits: KnownDigestsLimits = DEFAULT_LIMITS,
   ) {}
 
   /** The sha256 read from this very file before, if its identity is unchanged. */
@@ -61,22 +91,22 @@ export class KnownDigests {
       row[2] === file.dev &&
       row[3] === file.ino &&
       row[4] === file.mtimeMs &&
-      row[5] === file.ctimeMs
+      row[5] === file.ctimeMs &&
+      this.trusts(file)
       ? row[6]
       : undefined;
   }
 
   /**
-   * Remember what a committed build read and save the file (renamed into place, unsynced:
-   * after a crash it is older or ignored, never wrong). `startedAt` (ms since the epoch) is
-   * when the build began reading.
+   * Remember what a committed build read, and save (renamed into place, unsynced: after a
+   * crash the file is older or ignored, never wrong).
    */
-  record(read: readonly (readonly [SourceFile, string])[], startedAt: number): void {
+  record(read: readonly ReadFile[]): void {
     this.load();
-    const settled = startedAt - RACY_MS;
-    for (const [file, sha256] of read) {
+    for (const { file, sha256, readSince } of read) {
       this.rows.delete(file.abs);
-      if (file.ctimeMs < settled && file.mtimeMs < settled)
+      const settled = readSince - RACY_MS;
+      if (file.ctimeMs < settled && file.mtimeMs < settled && this.trusts(file))
         this.rows.set(file.abs, [
           file.abs,
           file.size,
@@ -87,14 +117,46 @@ export class KnownDigests {
           sha256,
         ]);
     }
-    // A Map's order is the order of insertion: the oldest records go first.
-    for (const key of this.rows.keys()) {
-      if (this.rows.size <= MAX_FILES) break;
-      this.rows.delete(key);
+    this.save();
+  }
+
+  /** Drop what is remembered of these files (a digest found stale), and save. */
+  forget(files: readonly SourceFile[]): void {
+    this.load();
+    for (const file of files) this.rows.delete(file.abs);
+    this.save();
+  }
+
+  private save(): void {
+    // The newest rows, as many as fit: a Map's order is the order of insertion. The file
+    // (MAC, line, brackets) must stay under what load() accepts.
+    const { maxFiles, maxBytes } = this.limits;
+    const kept: string[] = [];
+    let bytes = 64 + 1 + 2;
+    for (const row of [...this.rows.values()].reverse()) {
+      const text = JSON.stringify(row);
+      const size = Buffer.byteLength(text) + 1;
+      if (kept.length >= maxFiles || bytes + size > maxBytes) break;
+      kept.push(text);
+      bytes += size;
     }
-    const body = JSON.stringify([...this.rows.values()]);
+    const body = `[${kept.reverse().join(',')}]`;
     mkdirSync(dirname(this.file), { recursive: true });
     writeFileReplacing(this.file, `${this.mac(body)}\n${body}`);
+  }
+
+  /** Whether the file's filesystem keeps times that can be relied on (TRUSTED_FS). */
+  private trusts(file: SourceFile): boolean {
+    let trusted = this.trustedDevs.get(file.dev);
+    if (trusted === undefined) {
+      try {
+        trusted = TRUSTED_FS.has(statfsSync(file.abs).type);
+      } catch {
+        return false;
+      }
+      this.trustedDevs.set(file.dev, trusted);
+    }
+    return trusted;
   }
 
   private mac(body: string): string {
@@ -104,7 +166,7 @@ export class KnownDigests {
   private load(): void {
     if (this.loaded) return;
     this.loaded = true;
-    const text = readBounded(this.file, MAX_FILE_BYTES);
+    const text = readBounded(this.file, this.limits.maxBytes);
     if (text === null) return;
     const newline = text.indexOf('\n');
     const given = Buffer.from(text.slice(0, Math.max(newline, 0)), 'hex');

@@ -89,7 +89,7 @@ export class PartWriter {
         staged: awaitedLater(this.flushed.then(() => this.path)),
         rawBytes: this.rawBytes,
         reusedBytes: this.reused,
-        stored: false,
+        fromStore: false,
       },
       members: this.members,
     };

@@ -38,6 +38,7 @@ const input: fc.Arbitrary<ProvenanceInput> = fc.record({
   finishedOn: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
   measurement: digest,
   sbom: digest,
+  buildCache: fc.boolean(),
 });
 
 describe('SLSA provenance', () => {
@@ -65,6 +66,7 @@ describe('SLSA provenance', () => {
           git: i.git,
           measurement: i.measurement,
           sbom: i.sbom,
+          buildCache: i.buildCache,
         });
       }),
     );

@@ -32,6 +32,8 @@ export interface ProvenanceInput {
   readonly finishedOn: string;
   readonly measurement: Digest;
   readonly sbom: Digest;
+  /** Whether earlier builds' parts and file digests could be used (not with --no-cache). */
+  readonly buildCache: boolean;
 }
 
 const sha256 = (d: Digest) => ({ sha256: digestHex(d) });
@@ -72,6 +74,8 @@ export function buildProvenance(input: ProvenanceInput): unknown {
           ...(input.level !== undefined && { level: input.level }),
           sourceDateEpoch: input.sourceDateEpoch,
         },
+        // The builder's own choice, not needed to redo the build: the output is the same.
+        internalParameters: { buildCache: input.buildCache ? 'enabled' : 'disabled' },
         resolvedDependencies: dependencies,
       },
       runDetails: {
@@ -121,6 +125,7 @@ const provenanceSchema = z.object({
   buildDefinition: z.object({
     buildType: text,
     externalParameters: z.record(z.string(), z.unknown()),
+    internalParameters: z.record(z.string(), z.unknown()).optional(),
     resolvedDependencies: z.array(resourceDescriptor).max(10_000).optional(),
   }),
   runDetails: z.object({
@@ -219,8 +224,13 @@ export function parseStatement(doc: unknown): ParsedStatement | StatementProblem
           : null,
       measurement: byproduct('measurement'),
       sbom: byproduct('sbom'),
+      buildCache: buildCacheOf(buildDefinition.internalParameters?.['buildCache']),
     },
   };
+}
+
+function buildCacheOf(value: unknown): boolean | null {
+  return value === 'enabled' ? true : value === 'disabled' ? false : null;
 }
 
 function ignoredInputsOf(value: unknown): number {

@@ -34,6 +34,7 @@ function provenance(over: Partial<ProvenanceSummary> = {}): ProvenanceSummary {
     },
     measurement: null,
     sbom: null,
+    buildCache: null,
     ...over,
   };
 }
