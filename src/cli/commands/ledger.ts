@@ -6,6 +6,7 @@ import {
   type LedgerEntry,
 } from '../../core/ledger/index.js';
 import { IngotError, UsageError } from '../../domain/errors.js';
+import { DAY_MS, parseDuration } from '../../core/baseline/units.js';
 import { api, serverInfo } from '../client.js';
 import { json, outputOption, table } from '../format.js';
 import type { CliApp, OutputFormat } from '../io.js';
@@ -16,11 +17,8 @@ const MAX_FILE_BYTES = 4 * 1024 ** 3;
 
 /** "2026-11-27T10:00:00Z", "2026-11-27", or "90m"/"2h"/"3d" ago. */
 function parseTime(raw: string, flag: string): number {
-  const ago = /^(\d{1,6})(s|m|h|d)$/.exec(raw.trim());
-  if (ago) {
-    const unit = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[ago[2] as 's' | 'm' | 'h' | 'd'];
-    return Date.now() - Number(ago[1]) * unit;
-  }
+  const ago = parseDuration(raw, 100 * 366 * DAY_MS);
+  if (ago !== null) return Date.now() - ago;
   const t = Date.parse(raw);
   if (!Number.isFinite(t))
     throw new UsageError(

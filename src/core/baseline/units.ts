@@ -1,17 +1,30 @@
 /** Small parsers for the units people write in YAML. Each returns null on bad input. */
 
-const DURATION = /^(\d{1,9})(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d{1,9})(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+export const DAY_MS = 86_400_000;
 
-/** "500ms", "5s", "2m", "1h"; a bare number means seconds. */
-export function parseDuration(raw: string | number): number | null {
+/**
+ * "500ms", "5s", "2m", "1h", "7d"; a bare number means seconds. In milliseconds, or null
+ * if it is not a duration or longer than `maxMs` (a day unless said).
+ */
+export function parseDuration(raw: string | number, maxMs = DAY_MS): number | null {
+  let ms: number;
   if (typeof raw === 'number') {
-    return Number.isFinite(raw) && raw >= 0 && raw <= 86_400 ? Math.round(raw * 1000) : null;
+    if (!Number.isFinite(raw) || raw < 0) return null;
+    ms = Math.round(raw * 1000);
+  } else {
+    const m = DURATION.exec(raw.trim());
+    if (!m) return null;
+    ms = Number(m[1]) * (UNIT_MS[m[2]!] ?? NaN);
   }
-  const m = DURATION.exec(raw.trim());
-  if (!m) return null;
-  const ms = Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
-  return ms <= 86_400_000 ? ms : null;
+  return ms <= maxMs ? ms : null;
 }
 
 const SIZE = /^(\d{1,12})(Ki|Mi|Gi|k|M|G)?$/;

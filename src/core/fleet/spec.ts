@@ -1,26 +1,16 @@
 import { z } from 'zod';
 import { digestOf, type Digest } from '../../domain/digest.js';
 import { isInstanceId } from '../../domain/instance.js';
-import { parseSize } from '../baseline/units.js';
+import { DAY_MS, parseDuration, parseSize } from '../baseline/units.js';
 import { canonicalJson } from '../canonical-json.js';
 import { parseYamlSpec, type SpecCodes } from '../yaml-spec.js';
 
 export type FleetSpecErrorCode = 'E_FLEET_SYNTAX' | 'E_FLEET_INVALID' | 'E_FLEET_TOO_LARGE';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 };
-
 /** "30s", "10m", "7d", or a number of seconds; up to a year. */
 const duration = z.union([z.string(), z.number()]).transform((raw, ctx) => {
-  const m = typeof raw === 'number' ? null : /^(\d{1,9})(ms|s|m|h|d)$/.exec(raw.trim());
-  const ms =
-    typeof raw === 'number'
-      ? Number.isFinite(raw) && raw >= 0
-        ? Math.round(raw * 1000)
-        : NaN
-      : m
-        ? Number(m[1]) * (UNIT_MS[m[2]!] ?? NaN)
-        : NaN;
-  if (!Number.isFinite(ms) || ms > 366 * 8.64e7) {
+  const ms = parseDuration(raw, 366 * DAY_MS);
+  if (ms === null) {
     ctx.addIssue({
       code: 'custom',
       message: `expected a duration such as "30s", "10m" or "7d", got ${JSON.stringify(raw)}`,
