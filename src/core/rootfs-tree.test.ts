@@ -34,6 +34,27 @@ const link = (path: string, target: string): MeasuredEntry => ({
 
 const paths = (t: RootfsTree): string[] => t.entries().map((e) => e.entry.path);
 
+/** Random layer sequences over a tiny namespace, so that paths collide often. */
+const anyPath = fc
+  .array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 3 })
+  .map((s) => '/' + s.join('/'));
+const anyEntry = fc
+  .tuple(anyPath, fc.constantFrom('file', 'dir', 'symlink'))
+  .map(([path, kind]) =>
+    kind === 'file' ? file(path) : kind === 'dir' ? dir(path) : link(path, 'x'),
+  );
+const anyLayers = fc.array(
+  fc.record({
+    whiteouts: fc.array(anyPath, { maxLength: 2 }),
+    opaques: fc.array(anyPath, { maxLength: 1 }),
+    entries: fc.array(
+      anyEntry.map((e) => ({ entry: e })),
+      { maxLength: 6 },
+    ),
+  }),
+  { minLength: 1, maxLength: 4 },
+);
+
 describe('RootfsTree', () => {
   it('creates implicit parents and keeps children when a directory is re-declared', () => {
     const t = new RootfsTree();
@@ -119,24 +140,8 @@ describe('RootfsTree', () => {
   }
 
   it('agrees with a naive reference model on random layer sequences', () => {
-    const p = fc
-      .array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 3 })
-      .map((s) => '/' + s.join('/'));
-    const entry = fc
-      .tuple(p, fc.constantFrom('file', 'dir', 'symlink'))
-      .map(([path, kind]) =>
-        kind === 'file' ? file(path) : kind === 'dir' ? dir(path) : link(path, 'x'),
-      );
-    const layer = fc.record({
-      whiteouts: fc.array(p, { maxLength: 2 }),
-      opaques: fc.array(p, { maxLength: 1 }),
-      entries: fc.array(
-        entry.map((e) => ({ entry: e })),
-        { maxLength: 6 },
-      ),
-    });
     fc.assert(
-      fc.property(fc.array(layer, { minLength: 1, maxLength: 4 }), (layers) => {
+      fc.property(anyLayers, (layers) => {
         const t = new RootfsTree();
         let blocked = false;
         for (const l of layers)
@@ -153,24 +158,8 @@ describe('RootfsTree', () => {
   });
 
   it('settles planned entries to what applying the settled layers gives', () => {
-    const p = fc
-      .array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 3 })
-      .map((s) => '/' + s.join('/'));
-    const entry = fc
-      .tuple(p, fc.constantFrom('file', 'dir', 'symlink'))
-      .map(([path, kind]) =>
-        kind === 'file' ? file(path, '') : kind === 'dir' ? dir(path) : link(path, 'x'),
-      );
-    const layer = fc.record({
-      whiteouts: fc.array(p, { maxLength: 2 }),
-      opaques: fc.array(p, { maxLength: 1 }),
-      entries: fc.array(
-        entry.map((e) => ({ entry: e })),
-        { maxLength: 6 },
-      ),
-    });
     fc.assert(
-      fc.property(fc.array(layer, { minLength: 1, maxLength: 4 }), (layers) => {
+      fc.property(anyLayers, (layers) => {
         // What reading gives each entry: a digest for files, a fresh object for the rest.
         const settled = layers.map((l, i) => ({
           ...l,
