@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent } from '../../src/bin/agent.js';
 import type { Agent } from '../../src/services/agent.js';
@@ -86,9 +86,10 @@ export function hostResidue(
   };
 }
 
-/** Remove the test's bridge and its (empty) parent cgroups. */
+/** Remove the test's bridge, its lock file and its (empty) parent cgroups. */
 export function removeNet(net: TestNet): void {
   spawnSync('ip', ['link', 'delete', net.bridge]);
+  rmSync(`/run/lock/ingot-cni-${net.bridge}.lock`, { force: true });
   spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/ingot-test-${net.bridge} 2>/dev/null || true`]);
 }
 
