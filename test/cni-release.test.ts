@@ -13,13 +13,13 @@ import { removeNet, requireHost, testNet, type TestNet } from './helpers/agent.j
  */
 describe('CniNetwork.release', () => {
   beforeAll(requireHost);
-  const cleanup: (() => void)[] = [];
-  afterEach(() => {
-    for (const f of cleanup.splice(0).reverse()) f();
+  const cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0).reverse()) await f();
   });
 
-  const network = (): { net: TestNet; cni: CniNetwork } => {
-    const net = testNet();
+  const network = (subnet?: string): { net: TestNet; cni: CniNetwork } => {
+    const net = { ...testNet(), ...(subnet && { subnet }) };
     const home = mkdtempSync(join(tmpdir(), 'ingot-cni-'));
     cleanup.push(() => {
       removeNet(net);
@@ -39,7 +39,9 @@ describe('CniNetwork.release', () => {
   it('removes the bridge it created once its last instance left, not before', async () => {
     const { net, cni } = network();
     const ids = ['rel-a', 'rel-b'];
-    cleanup.push(() => ids.forEach((id) => void cni.detach(id).catch(() => undefined)));
+    cleanup.push(async () => {
+      for (const id of ids) await cni.detach(id).catch(() => undefined);
+    });
     for (const id of ids) await cni.attach(id);
     expect(bridgeExists(net)).toBe(true);
     await cni.detach('rel-a');
@@ -49,6 +51,25 @@ describe('CniNetwork.release', () => {
     await cni.release();
     expect(bridgeExists(net)).toBe(false);
     await cni.release(); // nothing left to do
+  });
+
+  it('removes the bridge it created even when the first attach failed', async () => {
+    // host-local cannot give an address out of a /31: the plugin made the bridge first.
+    const { net, cni } = network('10.213.250.0/31');
+    await expect(cni.attach('rel-d')).rejects.toThrow();
+    expect(bridgeExists(net)).toBe(true);
+    await cni.release();
+    expect(bridgeExists(net)).toBe(false);
+  });
+
+  it('keeps a bridge of the same name that someone else made after ours', async () => {
+    const { net, cni } = network();
+    await cni.attach('rel-e');
+    await cni.detach('rel-e');
+    expect(spawnSync('ip', ['link', 'delete', net.bridge]).status).toBe(0);
+    expect(spawnSync('ip', ['link', 'add', 'name', net.bridge, 'type', 'bridge']).status).toBe(0);
+    await cni.release();
+    expect(bridgeExists(net)).toBe(true);
   });
 
   it('keeps a bridge that was there before (another tool may own it)', async () => {

@@ -7,7 +7,7 @@ const file = (abs: string, ctimeMs = 1): SourceFile => ({
   abs,
   size: 3,
   dev: 1,
-  ino: 2,
+  ino: abs.charCodeAt(1),
   mtimeMs: 1,
   ctimeMs,
 });
@@ -22,6 +22,13 @@ describe('changedBetweenWalks', () => {
     expect(changedBetweenWalks([listing(file('/a')), listing(file('/a', 2))])).toEqual(
       file('/a', 2),
     );
+  });
+
+  it('finds a hard-linked file that changed between the looks at its two names', () => {
+    const a = file('/a');
+    const b = { ...file('/b', 2), dev: a.dev, ino: a.ino };
+    expect(changedBetweenWalks([listing(a), listing(b)])).toEqual(b);
+    expect(changedBetweenWalks([listing(a), listing({ ...b, ctimeMs: 1 })])).toBeNull();
   });
 
   it('accepts a file two layers saw alike, and different files', () => {

@@ -221,7 +221,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     throw new SourceError(
       'E_SOURCE_CHANGED',
       changed.abs,
-      'changed between two looks while the build listed its sources (more than one layer copies it); run the build again once the sources are settled',
+      'changed between two looks while the build listed its sources (it is listed more than once: by two layers, symlinks or hard links); run the build again once the sources are settled',
     );
   // Reading starts now, on the encoder's threads, while this one plans.
   const layerProgress =

@@ -89,7 +89,7 @@ export function hostResidue(
 /** Remove the test's bridge, its lock file and its (empty) parent cgroups. */
 export function removeNet(net: TestNet): void {
   spawnSync('ip', ['link', 'delete', net.bridge]);
-  rmSync(`/run/lock/ingot-cni-${net.bridge}.lock`, { force: true });
+  rmSync(`/run/ingot/cni-${net.bridge}.lock`, { force: true });
   spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/ingot-test-${net.bridge} 2>/dev/null || true`]);
 }
 

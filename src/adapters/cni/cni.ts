@@ -1,5 +1,15 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { digestHex, digestOf } from '../../domain/digest.js';
@@ -26,6 +36,10 @@ interface CniResult {
 }
 
 const NETNS_DIR = '/run/netns';
+/** Host-wide locks of Ingot's bridges (see lockFile). */
+const LOCK_DIR = '/run/ingot';
+/** How long a bridge ADD or release waits for the other before it fails. */
+const LOCK_WAIT_S = '30';
 
 /**
  * Networking through the CNI plugins, invoked as the CNI spec says: the command and the
@@ -69,11 +83,18 @@ export class CniNetwork implements Network {
     const type = String(config['type']);
     const ifname = type === 'loopback' ? 'lo' : 'eth0';
     const plugin = join(this.options.pluginDir, type);
+    if (!existsSync(plugin))
+      return Promise.reject(
+        new IngotError(
+          'E_NETWORK_MISSING',
+          `CNI plugin ${plugin} is missing (run ./scripts/setup)`,
+        ),
+      );
     // Adding to the bridge holds the host-wide lock shared, so that no release (held
     // exclusive) deletes the bridge between its creation and the first port joining it.
     const [file, args] =
       command === 'ADD' && type === 'bridge'
-        ? ['flock', ['--shared', this.lockFile(), plugin]]
+        ? ['flock', ['-s', '-w', LOCK_WAIT_S, this.lockFile(), plugin]]
         : [plugin, []];
     return new Promise((resolve, reject) => {
       const child = spawn(file, args, {
@@ -134,12 +155,11 @@ export class CniNetwork implements Network {
     const creating = !existsSync(join('/sys/class/net', this.options.bridge));
     try {
       // loopback and bridge touch different interfaces: add them together.
-      const results = await Promise.all(this.configs().map((c) => this.plugin('ADD', id, c)));
-      // A bridge this home brought into being is one it may take away again (release).
-      if (creating) {
-        mkdirSync(this.options.ipamDir, { recursive: true });
-        writeFileSync(this.createdMarker(), `${this.options.bridge}\n`);
-      }
+      const results = await Promise.all(
+        this.configs().map((c) => this.plugin('ADD', id, c)),
+      ).finally(() => {
+        if (creating) this.markCreated();
+      });
       // The bridge's result carries the instance's address (loopback reports 127.0.0.1).
       const ip = results[1]?.ips?.[0]?.address;
       const address = ip?.split('/')[0] ?? '';
@@ -172,12 +192,28 @@ export class CniNetwork implements Network {
    */
   async release(): Promise<void> {
     const { bridge } = this.options;
-    if (!existsSync(this.createdMarker())) return;
-    const script =
-      'if [ -d "/sys/class/net/$BR/bridge" ] && [ -z "$(ls -A "/sys/class/net/$BR/brif")" ]; then ip link delete "$BR"; fi';
+    let mark: string;
     try {
-      await run('flock', ['--exclusive', this.lockFile(), 'sh', '-c', script], {
-        env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', BR: bridge },
+      mark = readFileSync(this.createdMarker(), 'utf8').trim();
+    } catch {
+      return; // not ours
+    }
+    // Still the very device this home created (same boot, same ifindex), still a bridge,
+    // and no port on it: checked and deleted under the lock, so no ADD comes between.
+    const script = [
+      'd="/sys/class/net/$BR"',
+      'if [ -d "$d/bridge" ] && [ -z "$(ls -A "$d/brif")" ] &&',
+      '  [ "$(cat /proc/sys/kernel/random/boot_id) $(cat "$d/ifindex")" = "$MARK" ]; then',
+      '  ip link delete "$BR"',
+      'fi',
+    ].join('\n');
+    try {
+      await run('flock', ['-x', '-w', LOCK_WAIT_S, this.lockFile(), 'sh', '-c', script], {
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          BR: bridge,
+          MARK: mark,
+        },
       });
     } catch (err) {
       throw new IngotError('E_NETWORK', `removing the bridge ${bridge}: ${String(err)}`);
@@ -185,14 +221,43 @@ export class CniNetwork implements Network {
     if (!existsSync(join('/sys/class/net', bridge))) rmSync(this.createdMarker(), { force: true });
   }
 
+  /**
+   * Note that this home created the bridge: which boot and which device, so that a bridge
+   * of the same name made later by someone else is never taken for it. Written whether
+   * the first ADD worked or not, as the plugin creates the bridge before it can fail.
+   */
+  private markCreated(): void {
+    const dev = join('/sys/class/net', this.options.bridge);
+    try {
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      const ifindex = readFileSync(join(dev, 'ifindex'), 'utf8').trim();
+      mkdirSync(this.options.ipamDir, { recursive: true });
+      writeFileSync(this.createdMarker(), `${boot} ${ifindex}\n`);
+    } catch {
+      // no bridge came of it: nothing to take away later
+    }
+  }
+
   private createdMarker(): string {
     return join(this.options.ipamDir, `created-${this.options.bridge}`);
   }
 
-  /** One per bridge on the host, whichever home uses it. */
+  /**
+   * One per bridge on the host, whichever home uses it, in a folder only root can write:
+   * in world-writable /run/lock any user could hold it and stall every instance start.
+   */
   private lockFile(): string {
-    const dir = existsSync('/run/lock') ? '/run/lock' : '/run';
-    return join(dir, `ingot-cni-${this.options.bridge.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
+    const dir = LOCK_DIR;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0)
+      throw new IngotError(
+        'E_NETWORK',
+        `${dir} must be a folder owned by this user and writable by no one else`,
+      );
+    const path = join(dir, `cni-${this.options.bridge.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
+    closeSync(openSync(path, constants.O_CREAT | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600));
+    return path;
   }
 
   async find(id: string): Promise<Attachment | null> {

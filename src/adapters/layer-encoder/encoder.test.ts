@@ -268,11 +268,12 @@ describe('parts stored by an earlier build', () => {
     }, later);
   });
 
-  it('believes the bytes over a stale remembered digest, and forgets it', async () => {
+  it('fails on a stale remembered digest, forgets it, and the next build reads the file', async () => {
     await afterOneBuild(async ({ entries, staging, root, s }) => {
       // A digest remembered for the file's current identity that its bytes do not give:
       // what a rewrite that kept the file's stat would leave. Reading the file to encode its
-      // part finds the difference; the bytes read are what the measurement gets.
+      // part finds the difference. A copy of the file in a part reused on that digest would
+      // hold the old bytes, so the build fails rather than mix two versions.
       const bytes = readFileSync(entries[20]!.file!.abs);
       bytes[0] = bytes[0]! ^ 0xff;
       writeFileSync(entries[20]!.file!.abs, bytes);
@@ -283,21 +284,28 @@ describe('parts stored by an earlier build', () => {
         { file: victim, sha256: 'ab'.repeat(32), readSince: later() },
       ]);
       expect(new KnownDigests(file, SECRET).lookup(victim)).toBe('ab'.repeat(32));
-      const enc = withCache(root, s, SECRET, later);
-      try {
-        const layer = await enc.encode({
-          entries: changed,
-          compression: 'gzip',
-          stagingDir: staging(),
-        });
-        await Promise.all(layer.parts.map((p) => p.staged));
-        expect(layer.files[20]!.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
-        const fresh = await cold(changed, staging);
-        expect(layer.parts.map((p) => p.descriptor)).toEqual(fresh.parts.map((p) => p.descriptor));
-        expect(new KnownDigests(file, SECRET).lookup(victim)).toBeUndefined();
-      } finally {
-        await enc.close();
-      }
+      const encode = async () => {
+        const enc = withCache(root, s, SECRET, later);
+        try {
+          const layer = await enc.encode({
+            entries: changed,
+            compression: 'gzip',
+            stagingDir: staging(),
+          });
+          await Promise.all(layer.parts.map((p) => p.staged));
+          return layer;
+        } finally {
+          await enc.close();
+        }
+      };
+      const err = await encode().catch((e: unknown) => e);
+      expect(isIngotError(err) && err.code).toBe('E_SOURCE_CHANGED');
+      expect(new KnownDigests(file, SECRET).lookup(victim)).toBeUndefined();
+
+      const again = await encode();
+      expect(again.files[20]!.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      const fresh = await cold(changed, staging);
+      expect(again.parts.map((p) => p.descriptor)).toEqual(fresh.parts.map((p) => p.descriptor));
     }, later);
   });
 

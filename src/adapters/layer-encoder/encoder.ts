@@ -215,23 +215,24 @@ export class ParallelLayerEncoder implements LayerEncoder {
     );
     missing.forEach((i, k) => made.set(i, encoded[k]!));
     // Files read twice (hashed first, encoded second) must have read the same both times.
-    // A remembered digest that the bytes do not give was stale (its identity did not move):
-    // the part was encoded from the bytes, which is what counts, and the digest is forgotten.
-    const stale: SourceFile[] = [];
+    // A remembered digest the bytes contradict was stale (the file changed and its stat did
+    // not show it); the same file may sit in a part reused on that digest, so the build
+    // fails, having forgotten the digest so that the next build reads the file.
     if (first)
       for (const i of made.keys())
         for (let e = ranges[i]!.start; e < ranges[i]!.end; e++) {
           const before = first[e];
           if (before === undefined || files[e]?.sha256 === before.sha256) continue;
-          if (before.remembered) stale.push(entries[e]!.file!);
-          else
-            throw new SourceError(
-              'E_SOURCE_CHANGED',
-              entries[e]!.file?.abs ?? entries[e]!.header.name,
-              'changed while the build was reading it; run the build again once the sources are settled',
-            );
+          const file = entries[e]!.file!;
+          if (before.remembered) this.forgetQuietly(file);
+          throw new SourceError(
+            'E_SOURCE_CHANGED',
+            file.abs,
+            before.remembered
+              ? 'changed without its stat showing it (mtime, ctime and size as an earlier build saw them); its remembered digest is now forgotten: run the build again, or build with --no-cache'
+              : 'changed while the build was reading it; run the build again once the sources are settled',
+          );
         }
-    if (stale.length > 0) this.knownDigests()?.forget(stale);
 
     const parts: EncodedPart[] = [];
     const record: Written = { members: [], parts: [], read: [] };
@@ -398,6 +399,15 @@ export class ParallelLayerEncoder implements LayerEncoder {
     const hashed = await hashSources(unknown, run, onProgress);
     for (const [file, h] of hashed) known.set(file, h);
     return known;
+  }
+
+  /** Drop a stale remembered digest; if the cache cannot be written, the build fails anyway. */
+  private forgetQuietly(file: SourceFile): void {
+    try {
+      this.knownDigests()?.forget([file]);
+    } catch {
+      // the error the caller throws says what to do (--no-cache)
+    }
   }
 
   /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SourceFile } from '../../domain/source.js';
-import { KnownDigests, RACY_MS, type KnownDigestsLimits } from './known-digests.js';
+import { keepsTimes, KnownDigests, RACY_MS, type KnownDigestsLimits } from './known-digests.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -14,10 +14,14 @@ const SECRET = Buffer.alloc(32, 1);
 const NOW = 1_700_000_000_000;
 const SHA = 'ab'.repeat(32);
 
-/** A folder on this machine's temporary filesystem (ext4 or tmpfs: one whose times hold). */
+/** A folder on this machine's temporary filesystem, which must be one whose times hold. */
 function folder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'ingot-known-'));
   dirs.push(dir);
+  expect(
+    keepsTimes(dir),
+    `${tmpdir()} must be on ext4, XFS, btrfs, tmpfs, overlayfs, ZFS or F2FS for these tests (set TMPDIR)`,
+  ).toBe(true);
   return dir;
 }
 

@@ -103,6 +103,9 @@ export class KnownDigests {
    */
   record(read: readonly ReadFile[]): void {
     this.load();
+    // Device numbers of tmpfs, overlay or FUSE mounts are reused after a remount: what a
+    // device is gets asked again by each build.
+    this.trustedDevs.clear();
     for (const { file, sha256, readSince } of read) {
       this.rows.delete(file.abs);
       const settled = readSince - RACY_MS;
@@ -149,11 +152,7 @@ export class KnownDigests {
   private trusts(file: SourceFile): boolean {
     let trusted = this.trustedDevs.get(file.dev);
     if (trusted === undefined) {
-      try {
-        trusted = TRUSTED_FS.has(statfsSync(file.abs).type);
-      } catch {
-        return false;
-      }
+      trusted = keepsTimes(file.abs);
       this.trustedDevs.set(file.dev, trusted);
     }
     return trusted;
@@ -181,6 +180,16 @@ export class KnownDigests {
     }
     if (!Array.isArray(rows)) return;
     for (const row of rows as unknown[]) if (isRow(row)) this.rows.set(row[0], row);
+  }
+}
+
+/** Whether the filesystem holding `path` is one whose times hold (TRUSTED_FS). */
+export function keepsTimes(path: string): boolean {
+  try {
+    // f_type is an unsigned 32-bit magic; 32-bit platforms may hand it back sign-extended.
+    return TRUSTED_FS.has(statfsSync(path).type >>> 0);
+  } catch {
+    return false;
   }
 }
 

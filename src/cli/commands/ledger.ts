@@ -17,7 +17,7 @@ const MAX_FILE_BYTES = 4 * 1024 ** 3;
 
 /** "2026-11-27T10:00:00Z", "2026-11-27", or "90m"/"2h"/"3d" ago. */
 function parseTime(raw: string, flag: string): number {
-  const ago = parseDuration(raw, 100 * 366 * DAY_MS);
+  const ago = parseDuration(raw, 10_000 * 366 * DAY_MS);
   if (ago !== null) return Date.now() - ago;
   const t = Date.parse(raw);
   if (!Number.isFinite(t))

@@ -125,7 +125,8 @@ const provenanceSchema = z.object({
   buildDefinition: z.object({
     buildType: text,
     externalParameters: z.record(z.string(), z.unknown()),
-    internalParameters: z.record(z.string(), z.unknown()).optional(),
+    // Builder-specific: read defensively, never a reason to refuse a statement.
+    internalParameters: z.unknown().optional(),
     resolvedDependencies: z.array(resourceDescriptor).max(10_000).optional(),
   }),
   runDetails: z.object({
@@ -224,12 +225,16 @@ export function parseStatement(doc: unknown): ParsedStatement | StatementProblem
           : null,
       measurement: byproduct('measurement'),
       sbom: byproduct('sbom'),
-      buildCache: buildCacheOf(buildDefinition.internalParameters?.['buildCache']),
+      buildCache: buildCacheOf(buildDefinition.internalParameters),
     },
   };
 }
 
-function buildCacheOf(value: unknown): boolean | null {
+function buildCacheOf(internal: unknown): boolean | null {
+  const value =
+    typeof internal === 'object' && internal !== null && !Array.isArray(internal)
+      ? (internal as Record<string, unknown>)['buildCache']
+      : undefined;
   return value === 'enabled' ? true : value === 'disabled' ? false : null;
 }
 

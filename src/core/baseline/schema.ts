@@ -39,7 +39,7 @@ const duration = z.union([z.string(), z.number()]).transform((raw, ctx) => {
   if (ms === null) {
     ctx.addIssue({
       code: 'custom',
-      message: `expected a duration such as "500ms", "5s", "2m" or "1h", got ${JSON.stringify(raw)}`,
+      message: `expected a duration of at most a day, such as "500ms", "5s", "2m" or "1h", got ${JSON.stringify(raw)}`,
     });
     return z.NEVER;
   }

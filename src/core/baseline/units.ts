@@ -18,7 +18,7 @@ export function parseDuration(raw: string | number, maxMs = DAY_MS): number | nu
   let ms: number;
   if (typeof raw === 'number') {
     if (!Number.isFinite(raw) || raw < 0) return null;
-    ms = Math.round(raw * 1000);
+    ms = Math.round(raw * 1000) + 0; // never -0
   } else {
     const m = DURATION.exec(raw.trim());
     if (!m) return null;
