@@ -74,6 +74,18 @@ describe('ingot CLI', () => {
     );
   });
 
+  it('--no-cache builds the same image and neither reads nor writes the build cache', () => {
+    const { dir, env } = project();
+    const plain = ingot(['build', '-q', dir], { env });
+    const cache = join(env['INGOT_HOME']!, 'cache');
+    expect(existsSync(join(cache, 'segments-v1.json'))).toBe(true);
+    const { dir: other, env: otherEnv } = project();
+    const uncached = ingot(['build', '-q', '--no-cache', other], { env: otherEnv });
+    expect(uncached.code, uncached.stderr).toBe(0);
+    expect(uncached.stdout).toBe(plain.stdout);
+    expect(existsSync(join(otherEnv['INGOT_HOME']!, 'cache'))).toBe(false);
+  });
+
   it('speaks JSON for scripts, for results and for errors', () => {
     const { dir, env } = project();
     const built = JSON.parse(ingot(['build', '-q', '-o', 'json', dir], { env }).stdout) as {
