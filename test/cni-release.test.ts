@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -18,21 +18,26 @@ describe('CniNetwork.release', () => {
     for (const f of cleanup.splice(0).reverse()) await f();
   });
 
-  const network = (subnet?: string): { net: TestNet; cni: CniNetwork } => {
-    const net = { ...testNet(), ...(subnet && { subnet }) };
+  /** A home's network on the test's bridge (another home's, given the same `net`). */
+  const network = (
+    subnet?: string,
+    shared?: TestNet,
+  ): { net: TestNet; cni: CniNetwork; stateDir: string } => {
+    const net = shared ?? { ...testNet(), ...(subnet && { subnet }) };
     const home = mkdtempSync(join(tmpdir(), 'ingot-cni-'));
     cleanup.push(() => {
-      removeNet(net);
+      if (!shared) removeNet(net);
       rmSync(home, { recursive: true, force: true });
     });
+    const stateDir = join(home, 'cni');
     const cni = new CniNetwork({
       pluginDir: '/usr/lib/cni',
       bridge: net.bridge,
       subnet: net.subnet,
-      ipamDir: join(home, 'cni'),
+      stateDir,
       name: `ingot-${net.bridge}`,
     });
-    return { net, cni };
+    return { net, cni, stateDir };
   };
   const bridgeExists = (net: TestNet) => existsSync(join('/sys/class/net', net.bridge));
 
@@ -70,6 +75,38 @@ describe('CniNetwork.release', () => {
     expect(spawnSync('ip', ['link', 'add', 'name', net.bridge, 'type', 'bridge']).status).toBe(0);
     await cni.release();
     expect(bridgeExists(net)).toBe(true);
+  });
+
+  it('gives two homes on one bridge different addresses, and keeps it while either uses it', async () => {
+    const { net, cni: first } = network();
+    const { cni: second } = network(undefined, net);
+    const ids = ['home-a', 'home-b'];
+    cleanup.push(async () => {
+      await first.detach(ids[0]!).catch(() => undefined);
+      await second.detach(ids[1]!).catch(() => undefined);
+    });
+    const a = await first.attach(ids[0]!);
+    const b = await second.attach(ids[1]!);
+    expect(a.address).not.toBe(b.address);
+    await first.detach(ids[0]!);
+    await first.release();
+    expect(bridgeExists(net)).toBe(true); // the other home's instance is on it
+    await second.detach(ids[1]!);
+    await first.release();
+    expect(bridgeExists(net)).toBe(false);
+  });
+
+  it("never hands out an address this home's own IPAM folder gave a running instance", async () => {
+    // Ingot before the shared folder kept allocations under the home: carried over.
+    const { net, cni, stateDir } = network();
+    const gateway = net.subnet.replace(/0\/24$/, '1');
+    const taken = net.subnet.replace(/0\/24$/, '2');
+    mkdirSync(join(stateDir, `ingot-${net.bridge}`), { recursive: true });
+    writeFileSync(join(stateDir, `ingot-${net.bridge}`, taken), 'still-running\neth0');
+    cleanup.push(() => cni.detach('rel-f').catch(() => undefined));
+    const { address } = await cni.attach('rel-f');
+    expect([gateway, taken]).not.toContain(address);
+    await cni.detach('rel-f');
   });
 
   it('keeps a bridge that was there before (another tool may own it)', async () => {

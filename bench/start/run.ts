@@ -116,7 +116,7 @@ async function main() {
       pluginDir: '/usr/lib/cni',
       bridge: BRIDGE,
       subnet: SUBNET,
-      ipamDir: join(WORK, 'bare-cni'),
+      stateDir: join(WORK, 'bare-cni'),
       name: 'bare',
     });
     const bare = async (id: string, withNetwork: boolean) => {

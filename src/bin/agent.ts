@@ -86,7 +86,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       pluginDir: '/usr/lib/cni',
       bridge,
       subnet: options.subnet ?? '10.88.0.0/24',
-      ipamDir: join(home, 'cni'),
+      stateDir: join(home, 'cni'),
       name: `ingot-${bridge}`,
     }),
     trust: makeTrust(options),

@@ -54,7 +54,7 @@ export function hostResidue(
   // The agent names namespaces after a digest of its IPAM folder (cni.ts).
   const scope = createHash('sha256').update(join(home, 'cni')).digest('hex').slice(0, 8);
   const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim();
-  const ipam = join(home, 'cni', `ingot-${net.bridge}`);
+  const ipam = join('/run/ingot/ipam', `ingot-${net.bridge}`);
   return {
     containers: runcIn(home, 'list', '-q').out.split('\n').filter(Boolean),
     // Only this test's instances: other tests on the machine have namespaces of their own.
@@ -90,6 +90,7 @@ export function hostResidue(
 export function removeNet(net: TestNet): void {
   spawnSync('ip', ['link', 'delete', net.bridge]);
   rmSync(`/run/ingot/cni-${net.bridge}.lock`, { force: true });
+  rmSync(`/run/ingot/ipam/ingot-${net.bridge}`, { recursive: true, force: true });
   spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/ingot-test-${net.bridge} 2>/dev/null || true`]);
 }
 

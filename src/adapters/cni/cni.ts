@@ -2,15 +2,18 @@ import { execFile, spawn } from 'node:child_process';
 import {
   closeSync,
   constants,
+  copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { digestHex, digestOf } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
@@ -25,8 +28,14 @@ export interface CniOptions {
   readonly bridge: string;
   /** IPv4 subnet instances get addresses from, e.g. "10.88.0.0/24". */
   readonly subnet: string;
-  /** Where host-local IPAM keeps its allocations. */
-  readonly ipamDir: string;
+  /**
+   * Where host-local IPAM keeps its allocations: one folder for the host (default
+   * /run/ingot/ipam), as the bridge is one for the host. Homes that kept their own handed
+   * out the same addresses on a shared bridge.
+   */
+  readonly ipamDir?: string;
+  /** This home's network state: what it created, and the scope of its namespace names. */
+  readonly stateDir: string;
   /** Network name in the CNI config (also names IPAM's folder). */
   readonly name: string;
 }
@@ -36,8 +45,8 @@ interface CniResult {
 }
 
 const NETNS_DIR = '/run/netns';
-/** Host-wide locks of Ingot's bridges (see lockFile). */
-const LOCK_DIR = '/run/ingot';
+/** Host-wide state of Ingot's bridges: locks, IPAM (see lockFile, ipamDir). */
+const RUN_DIR = '/run/ingot';
 /** How long a bridge ADD or release waits for the other before it fails. */
 const LOCK_WAIT_S = '30';
 
@@ -48,6 +57,8 @@ const LOCK_WAIT_S = '30';
  * up `lo`. No IP masquerading, so nothing is added to iptables.
  */
 export class CniNetwork implements Network {
+  private ipamReady = false;
+
   constructor(private readonly options: CniOptions) {}
 
   /**
@@ -55,7 +66,7 @@ export class CniNetwork implements Network {
    * name carries a digest of this network's IPAM folder, so two Ingots never share one.
    */
   private netnsName(id: string): string {
-    const scope = digestHex(digestOf(this.options.ipamDir)).slice(0, 8);
+    const scope = digestHex(digestOf(this.options.stateDir)).slice(0, 8);
     return `ingot-${scope}-${id}`;
   }
 
@@ -70,7 +81,7 @@ export class CniNetwork implements Network {
         bridge: o.bridge,
         isGateway: true,
         ipMasq: false,
-        ipam: { type: 'host-local', ranges: [[{ subnet: o.subnet }]], dataDir: o.ipamDir },
+        ipam: { type: 'host-local', ranges: [[{ subnet: o.subnet }]], dataDir: this.ipamDir() },
       },
     ];
   }
@@ -231,7 +242,7 @@ export class CniNetwork implements Network {
     try {
       const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
       const ifindex = readFileSync(join(dev, 'ifindex'), 'utf8').trim();
-      mkdirSync(this.options.ipamDir, { recursive: true });
+      mkdirSync(this.options.stateDir, { recursive: true });
       writeFileSync(this.createdMarker(), `${boot} ${ifindex}\n`);
     } catch {
       // no bridge came of it: nothing to take away later
@@ -239,7 +250,7 @@ export class CniNetwork implements Network {
   }
 
   private createdMarker(): string {
-    return join(this.options.ipamDir, `created-${this.options.bridge}`);
+    return join(this.options.stateDir, `created-${this.options.bridge}`);
   }
 
   /**
@@ -247,17 +258,31 @@ export class CniNetwork implements Network {
    * in world-writable /run/lock any user could hold it and stall every instance start.
    */
   private lockFile(): string {
-    const dir = LOCK_DIR;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0)
-      throw new IngotError(
-        'E_NETWORK',
-        `${dir} must be a folder owned by this user and writable by no one else`,
-      );
+    const dir = privateDir(RUN_DIR);
     const path = join(dir, `cni-${this.options.bridge.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
     closeSync(openSync(path, constants.O_CREAT | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600));
     return path;
+  }
+
+  /**
+   * host-local's folder, made private; on first use, the allocations this home kept in its
+   * own folder (Ingot before the folder was shared) are carried over, so that no address
+   * of an instance still running is handed out again.
+   */
+  private ipamDir(): string {
+    const dir = this.options.ipamDir ?? join(RUN_DIR, 'ipam');
+    if (this.ipamReady) return dir;
+    privateDir(dirname(dir));
+    privateDir(dir);
+    const old = join(this.options.stateDir, this.options.name);
+    const shared = join(dir, this.options.name);
+    if (existsSync(old)) {
+      mkdirSync(shared, { recursive: true, mode: 0o700 });
+      for (const f of readdirSync(old))
+        if (isIP(f) && !existsSync(join(shared, f))) copyFileSync(join(old, f), join(shared, f));
+    }
+    this.ipamReady = true;
+    return dir;
   }
 
   async find(id: string): Promise<Attachment | null> {
@@ -280,4 +305,19 @@ export class CniNetwork implements Network {
       return null;
     }
   }
+}
+
+/**
+ * A folder only this user (root) can write, made if missing: one writable by others would
+ * let any user hold the bridge lock or forge address allocations.
+ */
+function privateDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0)
+    throw new IngotError(
+      'E_NETWORK',
+      `${dir} must be a folder owned by this user and writable by no one else`,
+    );
+  return dir;
 }
