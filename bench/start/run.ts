@@ -201,6 +201,9 @@ async function main() {
     await agent.apply([]).catch(() => undefined);
     await agent.close();
     spawnSync('ip', ['link', 'delete', BRIDGE]);
+    for (const name of [`ingot-${BRIDGE}`, 'bare'])
+      rmSync(join('/run/ingot/ipam', name), { recursive: true, force: true });
+    rmSync(`/run/ingot/cni-${BRIDGE}.lock`, { force: true });
     spawnSync('sh', [
       '-c',
       `rmdir /sys/fs/cgroup/*/${CGROUP.slice(1)} /sys/fs/cgroup/*/${CGROUP.slice(1)}-bare 2>/dev/null || true`,
