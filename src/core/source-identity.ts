@@ -1,4 +1,4 @@
-import type { SourceFile, SourceListing } from '../domain/source.js';
+import { sameIdentity, type SourceFile, type SourceListing } from '../domain/source.js';
 
 /**
  * A file the walks saw twice with different identities (two layers copying it, two
@@ -23,14 +23,4 @@ export function changedBetweenWalks(listings: readonly SourceListing[]): SourceF
         return file;
     }
   return null;
-}
-
-export function sameIdentity(a: SourceFile, b: SourceFile): boolean {
-  return (
-    a.size === b.size &&
-    a.dev === b.dev &&
-    a.ino === b.ino &&
-    a.mtimeMs === b.mtimeMs &&
-    a.ctimeMs === b.ctimeMs
-  );
 }

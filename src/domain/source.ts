@@ -12,6 +12,20 @@ export interface SourceFile {
   readonly ctimeMs: number;
 }
 
+/** What tells that a file changed: every field but where it is. */
+export type FileIdentity = Pick<SourceFile, 'size' | 'dev' | 'ino' | 'mtimeMs' | 'ctimeMs'>;
+
+/** Same size, device, inode, mtime and ctime (a Stats qualifies as well as a SourceFile). */
+export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return (
+    a.size === b.size &&
+    a.dev === b.dev &&
+    a.ino === b.ino &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs
+  );
+}
+
 export interface SourceItem {
   /** Relative to the layer's source root, "/"-separated; "" is the root itself. */
   readonly rel: string;

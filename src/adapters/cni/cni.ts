@@ -58,6 +58,8 @@ const LOCK_WAIT_S = '30';
  */
 export class CniNetwork implements Network {
   private ipamReady = false;
+  /** Made once: every instance start goes through it. */
+  private lock: string | null = null;
 
   constructor(private readonly options: CniOptions) {}
 
@@ -258,10 +260,11 @@ export class CniNetwork implements Network {
    * in world-writable /run/lock any user could hold it and stall every instance start.
    */
   private lockFile(): string {
+    if (this.lock) return this.lock;
     const dir = privateDir(RUN_DIR);
     const path = join(dir, `cni-${this.options.bridge.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
     closeSync(openSync(path, constants.O_CREAT | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600));
-    return path;
+    return (this.lock = path);
   }
 
   /**

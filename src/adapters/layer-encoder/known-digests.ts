@@ -1,9 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, statfsSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SourceFile } from '../../domain/source.js';
+import { sameIdentity, type SourceFile } from '../../domain/source.js';
 import { writeFileReplacing } from '../shared/atomic-file.js';
-import { readUpTo } from '../shared/read-fd.js';
+import { readFileUpTo } from '../shared/read-fd.js';
 
 /**
  * A file changed less than this before the build read it may change again within the same
@@ -72,7 +72,8 @@ export interface ReadFile {
  * reads every byte.
  */
 export class KnownDigests {
-  private readonly rows = new Map<string, Row>();
+  /** By path; written out as Row tuples. */
+  private readonly rows = new Map<string, { readonly file: SourceFile; readonly sha256: string }>();
   private readonly trustedDevs = new Map<number, boolean>();
   private loaded = false;
 
@@ -86,15 +87,7 @@ export class KnownDigests {
   lookup(file: SourceFile): string | undefined {
     this.load();
     const row = this.rows.get(file.abs);
-    return row &&
-      row[1] === file.size &&
-      row[2] === file.dev &&
-      row[3] === file.ino &&
-      row[4] === file.mtimeMs &&
-      row[5] === file.ctimeMs &&
-      this.trusts(file)
-      ? row[6]
-      : undefined;
+    return row && sameIdentity(row.file, file) && this.trusts(file) ? row.sha256 : undefined;
   }
 
   /**
@@ -110,15 +103,7 @@ export class KnownDigests {
       this.rows.delete(file.abs);
       const settled = readSince - RACY_MS;
       if (file.ctimeMs < settled && file.mtimeMs < settled && this.trusts(file))
-        this.rows.set(file.abs, [
-          file.abs,
-          file.size,
-          file.dev,
-          file.ino,
-          file.mtimeMs,
-          file.ctimeMs,
-          sha256,
-        ]);
+        this.rows.set(file.abs, { file, sha256 });
     }
     this.save();
   }
@@ -136,7 +121,8 @@ export class KnownDigests {
     const { maxFiles, maxBytes } = this.limits;
     const kept: string[] = [];
     let bytes = 64 + 1 + 2;
-    for (const row of [...this.rows.values()].reverse()) {
+    for (const { file: f, sha256 } of [...this.rows.values()].reverse()) {
+      const row: Row = [f.abs, f.size, f.dev, f.ino, f.mtimeMs, f.ctimeMs, sha256];
       const text = JSON.stringify(row);
       const size = Buffer.byteLength(text) + 1;
       if (kept.length >= maxFiles || bytes + size > maxBytes) break;
@@ -165,8 +151,8 @@ export class KnownDigests {
   private load(): void {
     if (this.loaded) return;
     this.loaded = true;
-    const text = readBounded(this.file, this.limits.maxBytes);
-    if (text === null) return;
+    const text = readFileUpTo(this.file, this.limits.maxBytes)?.toString('utf8');
+    if (text === undefined) return;
     const newline = text.indexOf('\n');
     const given = Buffer.from(text.slice(0, Math.max(newline, 0)), 'hex');
     const body = text.slice(newline + 1);
@@ -179,7 +165,11 @@ export class KnownDigests {
       return; // authenticated but unreadable: written by another version; start afresh
     }
     if (!Array.isArray(rows)) return;
-    for (const row of rows as unknown[]) if (isRow(row)) this.rows.set(row[0], row);
+    for (const row of rows as unknown[]) {
+      if (!isRow(row)) continue;
+      const [abs, size, dev, ino, mtimeMs, ctimeMs, sha256] = row;
+      this.rows.set(abs, { file: { abs, size, dev, ino, mtimeMs, ctimeMs }, sha256 });
+    }
   }
 }
 
@@ -190,24 +180,6 @@ export function keepsTimes(path: string): boolean {
     return TRUSTED_FS.has(statfsSync(path).type >>> 0);
   } catch {
     return false;
-  }
-}
-
-/** The file's text, or null if it is missing, unreadable or larger than `max` bytes. */
-function readBounded(path: string, max: number): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    return size > max ? null : readUpTo(fd, size).toString('utf8');
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
   }
 }
 

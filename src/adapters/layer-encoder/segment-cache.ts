@@ -1,8 +1,9 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isDigest, type Digest } from '../../domain/digest.js';
 import { writeFileReplacing } from '../shared/atomic-file.js';
+import { readFileUpTo } from '../shared/read-fd.js';
 import type { CachedMember } from './protocol.js';
 
 /** Where a compressed segment lives: a range of a committed layer blob. */
@@ -171,10 +172,11 @@ export class SegmentCache {
   }
 
   private load(): void {
-    if (!existsSync(this.file) || statSync(this.file).size > MAX_FILE_BYTES) return;
+    const text = readFileUpTo(this.file, MAX_FILE_BYTES)?.toString('utf8');
+    if (text === undefined) return;
     let doc: unknown;
     try {
-      const outer = JSON.parse(readFileSync(this.file, 'utf8')) as {
+      const outer = JSON.parse(text) as {
         version?: unknown;
         payload?: unknown;
         mac?: unknown;

@@ -11,7 +11,7 @@ import {
 import { looksIncompressible } from '../../core/entropy.js';
 import { MIN_STORED_RUN, planRuns } from '../../core/gzip.js';
 import { encodeHeader } from '../../core/tar/header.js';
-import type { SourceFile } from '../../domain/source.js';
+import { sameIdentity, type SourceFile } from '../../domain/source.js';
 import { errnoOf } from '../shared/errno.js';
 import { isIntact } from '../shared/intact-file.js';
 import { gzipMember, zstdFrame } from './codec.js';
@@ -269,14 +269,7 @@ function openSource(file: SourceFile): number {
 }
 
 function checkUnchanged(st: Stats, file: SourceFile): void {
-  if (
-    !st.isFile() ||
-    st.size !== file.size ||
-    st.ino !== file.ino ||
-    st.dev !== file.dev ||
-    st.mtimeMs !== file.mtimeMs ||
-    st.ctimeMs !== file.ctimeMs
-  ) {
+  if (!st.isFile() || !sameIdentity(st, file)) {
     throw new ChangedError(
       file.abs,
       'changed while the build was reading it; run the build again once the sources are settled',
