@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObservedInstance } from '../src/domain/instance.js';
-import type { Agent } from '../src/services/agent.js';
+import type { Agent } from '../src/services/agent/index.js';
 import { buildWith } from './helpers/app.js';
 import { ingot } from './helpers/cli.js';
 import {

@@ -5,13 +5,34 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerKey } from '../src/adapters/keys/ledger-key.js';
-import { SqliteFleetStore } from '../src/adapters/sqlite/fleet-store.js';
-import { appendEntries, Checkpointer, type LedgerDb } from '../src/adapters/sqlite/ledger.js';
+import { Checkpointer } from '../src/adapters/sqlite/checkpointer.js';
+import { appendEntries, treeSize, type LedgerDb } from '../src/adapters/sqlite/ledger.js';
+import { openLedgerReader } from '../src/adapters/sqlite/ledger-reader.js';
+import { SqliteState } from '../src/adapters/sqlite/state.js';
+import type { ReleaseRecord } from '../src/core/fleet/record.js';
+import type { FleetSpec } from '../src/core/fleet/spec.js';
+import { deployed, judged } from '../src/core/fleet/transitions.js';
 import { decodeEntry } from '../src/core/ledger/index.js';
 import type { Digest } from '../src/domain/digest.js';
+import type { FleetStore } from '../src/ports/fleet-store.js';
+import { changeFleet } from '../src/services/fleets/change-fleet.js';
+import { rollBack } from '../src/services/fleets/rollback.js';
 import { ingot } from './helpers/cli.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}` as Digest;
+
+/** A release of fleet "web"; the spec is a stand-in, the ledger only records digests. */
+const release = (d: Digest, at: number): ReleaseRecord => ({
+  digest: d,
+  fleet: 'web',
+  artifact: digest('a'),
+  spec: { replicas: 1 } as unknown as FleetSpec,
+  createdAt: at,
+});
+const deploy = (fleets: FleetStore, r: ReleaseRecord, at: number) =>
+  changeFleet(fleets, r.fleet, (f) =>
+    Promise.resolve({ change: deployed(f, r, at, 'admin'), release: r }),
+  );
 
 /**
  * The ledger as an attacker who holds the database file sees it: rows edited, deleted,
@@ -44,17 +65,14 @@ describe('ledger: tampering with the database is caught', () => {
     root = mkdtempSync(join(tmpdir(), 'ingot-ledger-'));
     home = join(root, 'home');
     mkdirSync(home, { mode: 0o700 });
-    const fleets = await SqliteFleetStore.open(join(home, 'state.db'));
+    const state = await SqliteState.open(join(home, 'state.db'));
     const key = ledgerKey(home);
-    const checkpointer = new Checkpointer(key.privateKey, key.origin);
+    const ledger = state.ledger(new Checkpointer(key.privateKey, key.origin));
     let t = 1_000;
     for (let n = 0; n < 6; n++) {
-      const release = digest(String(n));
-      await fleets.deploy(
-        { digest: release, fleet: 'web', artifact: digest('a'), spec: { n }, createdAt: t },
-        t++,
-      );
-      await fleets.append([
+      const r = release(digest(String(n)), t);
+      await deploy(state.fleets, r, t++);
+      await ledger.append([
         {
           time: t++,
           actor: 'agent',
@@ -62,14 +80,17 @@ describe('ledger: tampering with the database is caught', () => {
           subjects: [digest('a')],
           fleet: 'web',
           instance: `web-${n}`,
-          detail: { release },
+          detail: { release: r.digest },
         },
       ]);
-      await fleets.setRollout('web', release, 'complete', null, t++);
-      if (n === 2) await checkpointer.checkpoint(fleets.ledgerDb, t);
+      const at = t++;
+      await changeFleet(state.fleets, 'web', (f) =>
+        Promise.resolve({ change: judged(f!, 'complete', null, at)! }),
+      );
+      if (n === 2) await ledger.checkpoint(t);
     }
-    await checkpointer.checkpoint(fleets.ledgerDb, t);
-    await fleets.close();
+    await ledger.checkpoint(t);
+    await state.close();
     const r = ingot(['ledger', 'checkpoint'], { env: { INGOT_HOME: home } });
     expect(r.code, r.stderr).toBe(0);
     saved = join(root, 'kept-checkpoint.txt');
@@ -219,7 +240,7 @@ describe('ledger: tampering with the database is caught', () => {
 /** The attacker's tool: the entries left appended again, so every stored node matches. */
 async function rebuild(path: string): Promise<LedgerDb> {
   const database = new SQLite(path);
-  const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) }) as LedgerDb;
+  const db: LedgerDb = new Kysely({ dialect: new SqliteDialect({ database }) });
   const rows = database.prepare('select body from ledger_entries order by seq').all() as {
     body: string;
   }[];
@@ -239,38 +260,23 @@ describe('ledger: an action and its entry commit together', () => {
   it('no entry without its action, no action without its entry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ingot-ledger-tx-'));
     try {
-      const fleets = await SqliteFleetStore.open(join(dir, 'state.db'));
-      const size = async () =>
-        (
-          (await fleets.ledgerDb
-            .selectFrom('ledger_entries')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .executeTakeFirst()) as { n: number }
-        ).n;
-      await fleets.deploy(
-        { digest: digest('1'), fleet: 'web', artifact: digest('a'), spec: {}, createdAt: 1 },
-        1,
-      );
+      const state = await SqliteState.open(join(dir, 'state.db'));
+      const reader = openLedgerReader(join(dir, 'state.db'));
+      const size = () => treeSize(reader.db);
+      const fleets = state.fleets;
+      await deploy(fleets, release(digest('1'), 1), 1);
       expect(await size()).toBe(1);
       // A rollback that cannot happen writes neither history nor entry.
-      await expect(fleets.rollBack('web', 'why', 2)).rejects.toThrow(/E_ROLLBACK_NONE|no earlier/);
+      await expect(rollBack(fleets, 'web', { reason: 'why', at: 2 })).rejects.toThrow(
+        /E_ROLLBACK_NONE|no earlier/,
+      );
       // An entry that cannot be written (a subject that is no digest) undoes its action.
-      await expect(
-        fleets.deploy(
-          {
-            digest: 'not a digest' as Digest,
-            fleet: 'web',
-            artifact: digest('a'),
-            spec: {},
-            createdAt: 3,
-          },
-          3,
-        ),
-      ).rejects.toThrow();
+      await expect(deploy(fleets, release('not a digest' as Digest, 3), 3)).rejects.toThrow();
       expect(await size()).toBe(1);
       expect((await fleets.fleet('web'))?.release).toBe(digest('1'));
       expect(await fleets.history('web')).toHaveLength(1);
-      await fleets.close();
+      await reader.close();
+      await state.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,13 +5,13 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Checkpointer } from '../../src/adapters/sqlite/checkpointer.js';
+import { ledgerMigrations } from '../../src/adapters/sqlite/migrations.js';
 import {
   appendEntries,
-  Checkpointer,
   consistencyProof,
   exportLedger,
   inclusionProof,
-  ledgerMigrations,
   rootAt,
   treeSize,
   type LedgerDb,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CniNetwork } from '../../src/adapters/cni/cni.js';
 import { createAgent } from '../../src/bin/agent.js';
 import type { Digest } from '../../src/domain/digest.js';
-import type { Agent } from '../../src/services/agent.js';
+import type { Agent } from '../../src/services/agent/index.js';
 
 /**
  * bench/start: from an admitted artifact in the store (rootfs cached) to a running

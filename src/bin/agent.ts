@@ -20,7 +20,12 @@ import { RootfsVerifyError } from '../adapters/integrity/verify-errors.js';
 import { createVerifier } from '../adapters/integrity/verify-tree.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { RuncRuntime } from '../adapters/runc/runc.js';
-import { Agent } from '../services/agent.js';
+import { AgentStateFile } from '../adapters/host-files/agent-state-file.js';
+import { HomeVolumes } from '../adapters/host-files/host-volumes.js';
+import { HomeInstanceFiles } from '../adapters/host-files/instance-files.js';
+import { readUserDb } from '../adapters/rootfs/user-db.js';
+import { digestHex, digestOf } from '../domain/digest.js';
+import { Agent } from '../services/agent/index.js';
 import { loadTrust, type LoadedPolicy } from '../services/policy.js';
 
 export interface AgentOptions {
@@ -79,8 +84,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const store = await OciLayoutStore.open(join(home, 'store'));
   const bridge = options.bridge ?? 'ingot0';
   return new Agent({
-    home,
     store,
+    files: new HomeInstanceFiles(home),
+    volumes: new HomeVolumes(home),
+    state: new AgentStateFile(home),
+    readUserDb,
+    // One cgroup per $INGOT_HOME by default: instance ids are unique only within one.
+    cgroupParent: options.cgroupParent ?? `/ingot/${digestHex(digestOf(home)).slice(0, 8)}`,
     runtime: new RuncRuntime(join(home, 'runc')),
     network: new CniNetwork({
       pluginDir: '/usr/lib/cni',
@@ -142,6 +152,5 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     hostName: hostname(),
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
     ...(options.logMaxBytes !== undefined && { logMaxBytes: options.logMaxBytes }),
-    ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
   });
 }

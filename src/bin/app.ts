@@ -13,13 +13,13 @@ import {
 import { cacheSecret } from '../adapters/keys/cache-secret.js';
 import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
-import type * as FleetStoreModule from '../adapters/sqlite/fleet-store.js';
+import type * as FleetStoreModule from '../adapters/sqlite/state.js';
 import { walkSource } from '../adapters/source/walk.js';
 import type { AppFactory, CliApp } from '../cli/io.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { build, type BuildResult } from '../services/build.js';
 import { loadTrust } from '../services/policy.js';
-import { readLogs } from '../services/instance-logs.js';
+import { readInstanceLogs } from '../adapters/host-files/instance-files.js';
 import { rebuildCheck } from '../services/rebuild.js';
 import { verifyArtifact } from '../services/verify.js';
 
@@ -145,7 +145,7 @@ export function makeApp(options: AppOptions): CliApp {
         request,
       );
     },
-    logs: (id) => readLogs(home, id),
+    logs: (id) => readInstanceLogs(home, id),
     ledger: async (vkeyFile) => {
       const { LedgerAudit } = await import('../adapters/sqlite/ledger-audit.js');
       return LedgerAudit.open(home, vkeyFile);
@@ -203,19 +203,19 @@ async function recordBuild(home: string, result: BuildResult): Promise<void> {
  */
 let fleetStoreModule: Promise<typeof FleetStoreModule> | null = null;
 function loadFleetStore(): Promise<typeof FleetStoreModule> {
-  fleetStoreModule ??= import('../adapters/sqlite/fleet-store.js');
+  fleetStoreModule ??= import('../adapters/sqlite/state.js');
   return fleetStoreModule;
 }
 
 /** Events of the CLI, into the home's ledger (shared with a running server through SQLite). */
 async function recordEvents(home: string, drafts: LedgerEntryDraft[]): Promise<void> {
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  const { SqliteFleetStore } = await loadFleetStore();
-  const fleets = await SqliteFleetStore.open(join(home, 'state.db'));
+  const { SqliteState } = await loadFleetStore();
+  const state = await SqliteState.open(join(home, 'state.db'));
   try {
-    await fleets.append(drafts);
+    await state.append(drafts);
   } finally {
-    await fleets.close();
+    await state.close();
   }
 }
 

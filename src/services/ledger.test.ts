@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { JsonlOutbox } from '../adapters/outbox/jsonl-outbox.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { parseDebugRequest } from './debug.js';
 import { LedgerRecorder } from './ledger.js';
@@ -55,7 +56,12 @@ describe('the ledger outbox', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ingot-outbox-'));
     try {
       const outbox = join(dir, 'outbox.jsonl');
-      const options = { everyMs: 1e9, everyEntries: 1e9, batchMs: 1e9, outbox };
+      const options = {
+        everyMs: 1e9,
+        everyEntries: 1e9,
+        batchMs: 1e9,
+        outbox: new JsonlOutbox(outbox),
+      };
       const appended: string[] = [];
       const deps = {
         append: (d: readonly LedgerEntryDraft[]) => {

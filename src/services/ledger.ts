@@ -1,5 +1,5 @@
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { makeEntry, type LedgerEntryDraft } from '../core/ledger/index.js';
+import type { Outbox } from '../ports/outbox.js';
 
 export interface LedgerRecorderDeps {
   /** Append a batch in one transaction (the fleet store's). */
@@ -16,9 +16,8 @@ export interface LedgerRecorderDeps {
  * or after `everyEntries` new entries, whichever comes first, and on demand.
  *
  * Nothing is dropped: a batch that fails to append stays queued and is tried again, and
- * with an `outbox` file every event is written there before it is queued (a line, into the
- * page cache: it survives the process being killed) and replayed by `recover()` on the next
- * start. A crash between an append's commit and the outbox's rewrite replays that batch
+ * with an `outbox` every event is written there before it is queued (it survives the process
+ * being killed) and replayed by `recover()` on the next start. A crash between an append's commit and the outbox's rewrite replays that batch
  * once more: an event may then be recorded twice, never lost.
  */
 export class LedgerRecorder {
@@ -34,7 +33,7 @@ export class LedgerRecorder {
       everyMs: number;
       everyEntries: number;
       batchMs: number;
-      outbox?: string;
+      outbox?: Outbox;
     } = {
       everyMs: 10_000,
       everyEntries: 1000,
@@ -44,17 +43,10 @@ export class LedgerRecorder {
 
   /** Append what the outbox holds from a run that ended before recording it. */
   async recover(): Promise<number> {
-    const file = this.options.outbox;
-    if (file === undefined || !existsSync(file)) return 0;
-    const drafts: LedgerEntryDraft[] = [];
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      if (line === '') continue;
-      try {
-        drafts.push(admissible(JSON.parse(line) as LedgerEntryDraft));
-      } catch {
-        // A line cut short by the crash itself: nothing of it can be trusted.
-      }
-    }
+    const outbox = this.options.outbox;
+    if (outbox === undefined) return 0;
+    const drafts = outbox.read().map((d) => admissible(d as LedgerEntryDraft));
+    if (drafts.length === 0) return 0;
     this.queue.unshift(...drafts);
     await this.flush();
     return drafts.length;
@@ -64,7 +56,7 @@ export class LedgerRecorder {
     const entry = admissible(draft);
     if (this.options.outbox !== undefined)
       try {
-        appendFileSync(this.options.outbox, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+        this.options.outbox.add(entry);
       } catch (err) {
         // Queued all the same: only a crash before the next flush could lose it now.
         this.deps.onError(err);
@@ -119,13 +111,9 @@ export class LedgerRecorder {
     }
   }
 
-  /** The outbox now holds exactly what is still queued (written aside, then renamed). */
+  /** The outbox now holds exactly what is still queued. */
   private rewriteOutbox(): void {
-    const file = this.options.outbox;
-    if (file === undefined) return;
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, this.queue.map((d) => `${JSON.stringify(d)}\n`).join(''), { mode: 0o600 });
-    renameSync(tmp, file);
+    this.options.outbox?.replace(this.queue);
   }
 
   async close(): Promise<void> {

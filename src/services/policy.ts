@@ -7,7 +7,7 @@ import type { Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { TrustedKey } from '../core/attest/dsse.js';
-import { readSpecFile } from './spec-file.js';
+import { readSpecFile } from '../adapters/shared/spec-file.js';
 
 export interface PolicyDeps {
   readonly readPublicKey: (path: string) => { id: KeyId; key: KeyObject };

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent } from '../../src/bin/agent.js';
-import type { Agent } from '../../src/services/agent.js';
+import type { Agent } from '../../src/services/agent/index.js';
 
 /** What the agent tests need on the host; missing pieces fail loudly, never skip. */
 export function requireHost(): void {

@@ -1,23 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  routes,
+  type ApiHandlers,
+  type ApiRequest,
+  type RouteName,
+  type RouteSpec,
+} from '../../core/api/routes.js';
 import { isIngotError } from '../../domain/errors.js';
 
-export interface ApiHandlers {
-  deploy(body: unknown): Promise<unknown>;
-  rollback(fleet: string, body: unknown): Promise<unknown>;
-  promote(fleet: string, body: unknown): Promise<unknown>;
-  fleets(): Promise<unknown>;
-  /** Instances with their integrity evidence. */
-  drift(fleet?: string): Promise<unknown>;
-  verifyInstances(): Promise<unknown>;
-  openDebug(instance: string, body: unknown): Promise<unknown>;
-  closeDebug(instance: string): Promise<unknown>;
-  history(fleet?: string): Promise<unknown>;
-  /** Sign a checkpoint over the ledger as it is now; returns the latest. */
-  checkpoint(): Promise<unknown>;
-  metrics(): Promise<{ contentType: string; body: string }>;
-  shutdown(options: { stopInstances: boolean }): void;
-}
+/** Prometheus text, served beside the API. */
+export type MetricsSource = () => Promise<{ contentType: string; body: string }>;
 
 /** Codes a client caused, and the HTTP status that says so; anything else is a 500. */
 const STATUS: Record<string, number> = {
@@ -47,6 +40,7 @@ const STATUS: Record<string, number> = {
 export function buildApi(
   token: string,
   handlers: ApiHandlers,
+  metrics: MetricsSource,
   logger: FastifyBaseLogger,
 ): FastifyInstance {
   const app = Fastify({ loggerInstance: logger, bodyLimit: 1024 * 1024 });
@@ -87,41 +81,35 @@ export function buildApi(
       .code(status)
       .send({ error: { code: 'E_REQUEST', message: (err as Error).message } });
   });
-  app.get('/healthz', () => ({ ok: true }));
-  app.post('/v1/fleets', async (req) => handlers.deploy(req.body));
-  app.get('/v1/fleets', async () => handlers.fleets());
-  app.post('/v1/fleets/:name/rollback', async (req) =>
-    handlers.rollback((req.params as { name: string }).name, req.body),
-  );
-  app.post('/v1/fleets/:name/promote', async (req) =>
-    handlers.promote((req.params as { name: string }).name, req.body),
-  );
-  app.get('/v1/drift', async (req) => {
-    const fleet = (req.query as { fleet?: unknown }).fleet;
-    return handlers.drift(typeof fleet === 'string' ? fleet : undefined);
-  });
-  app.post('/v1/verify-instances', async () => handlers.verifyInstances());
-  app.post('/v1/instances/:id/debug', async (req) =>
-    handlers.openDebug((req.params as { id: string }).id, req.body),
-  );
-  app.post('/v1/instances/:id/debug/close', async (req) =>
-    handlers.closeDebug((req.params as { id: string }).id),
-  );
-  app.post('/v1/ledger/checkpoint', async () => handlers.checkpoint());
-  app.get('/v1/history', async (req, reply) => {
-    const fleet = (req.query as { fleet?: unknown }).fleet;
-    if (fleet !== undefined && typeof fleet !== 'string')
-      return reply.code(400).send({ error: { code: 'E_REQUEST', message: 'fleet: one name' } });
-    return handlers.history(fleet);
-  });
+  for (const name of Object.keys(routes) as RouteName[]) {
+    const route: RouteSpec = routes[name];
+    // Each handler is typed by its route; here they are served alike.
+    const handle = handlers[name] as (request: ApiRequest<RouteSpec>) => Promise<unknown>;
+    app.route({
+      method: route.method,
+      url: route.path,
+      handler: async (req, reply) => {
+        let query: unknown = {};
+        if (route.query) {
+          const parsed = route.query.safeParse(req.query);
+          if (!parsed.success)
+            return reply.code(400).send({
+              error: {
+                code: 'E_REQUEST',
+                message: parsed.error.issues
+                  .map((i) => `${i.path.join('.')}: ${i.message}`)
+                  .join('; '),
+              },
+            });
+          query = parsed.data;
+        }
+        return handle({ params: req.params as never, query: query as never, body: req.body });
+      },
+    });
+  }
   app.get('/metrics', async (_req, reply) => {
-    const m = await handlers.metrics();
+    const m = await metrics();
     return reply.type(m.contentType).send(m.body);
-  });
-  app.post('/v1/shutdown', (req) => {
-    const body = (req.body ?? {}) as { stopInstances?: unknown };
-    handlers.shutdown({ stopInstances: body.stopInstances === true });
-    return { ok: true };
   });
   return app;
 }

@@ -13,6 +13,6 @@ export function openLedgerReader(path: string): { db: LedgerDb; close: () => Pro
     throw new IngotError('E_LEDGER_NONE', `no ledger at ${path}: has \`ingot up\` run here?`);
   const database = new SQLite(path, { readonly: true, fileMustExist: true });
   database.pragma('busy_timeout = 10000');
-  const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) }) as LedgerDb;
+  const db: LedgerDb = new Kysely({ dialect: new SqliteDialect({ database }) });
   return { db, close: () => db.destroy() };
 }

@@ -18,15 +18,15 @@ import {
   verifyLedger,
   type LedgerEntryDraft,
 } from '../../core/ledger/index.js';
+import { Checkpointer } from './checkpointer.js';
+import { stateMigrations } from './migrations.js';
 import {
-  Checkpointer,
   appendEntries,
   consistencyProof,
   entries,
   exportLedger,
   inclusionProof,
   latestCheckpoint,
-  ledgerMigrations,
   rootAt,
   saveCheckpoint,
   treeSize,
@@ -57,18 +57,10 @@ beforeEach(async () => {
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   db = new Kysely({ dialect: new SqliteDialect({ database }) });
-  // The fleet store's tables live in the same file; one stands in for them here.
-  const migrations = {
-    '001-actions': {
-      async up(k: Kysely<unknown>) {
-        await k.schema.createTable('actions').addColumn('name', 'text').execute();
-      },
-    },
-    ...ledgerMigrations,
-  };
+  // The whole of state.db: the ledger commits with the fleet store's actions.
   const { error } = await new Migrator({
     db,
-    provider: { getMigrations: () => Promise.resolve(migrations) },
+    provider: { getMigrations: () => Promise.resolve(stateMigrations) },
   }).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error('migration failed');
 });
@@ -134,20 +126,21 @@ describe('the SQLite ledger', () => {
   });
 
   it('commits with the action it records, or not at all', async () => {
+    const action = { seq: undefined, time: 1, fleet: 'web', kind: 'deploy', detail: 'deploy web' };
     await appendEntries(db, [draft(0)]);
     await expect(
       db.transaction().execute(async (tx) => {
-        await tx.insertInto('actions').values({ name: 'deploy web' }).execute();
+        await tx.insertInto('history').values(action).execute();
         await appendEntries(tx, [draft(1), draft(2)]);
         expect(await treeSize(tx)).toBe(3);
         throw new Error('the deploy failed');
       }),
     ).rejects.toThrow('the deploy failed');
     expect(await treeSize(db)).toBe(1);
-    expect(await db.selectFrom('actions').selectAll().execute()).toEqual([]);
+    expect(await db.selectFrom('history').selectAll().execute()).toEqual([]);
 
     await db.transaction().execute(async (tx) => {
-      await tx.insertInto('actions').values({ name: 'deploy web' }).execute();
+      await tx.insertInto('history').values(action).execute();
       expect(await appendEntries(tx, [draft(1)])).toEqual([1]);
       expect(await appendEntries(tx, [draft(2), draft(3)])).toEqual([2, 3]);
     });

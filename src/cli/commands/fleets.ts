@@ -6,7 +6,7 @@ import { MAX_SPEC_BYTES } from '../../core/yaml-spec.js';
 import { shortDigest, type Digest } from '../../domain/digest.js';
 import { IngotError, UsageError } from '../../domain/errors.js';
 import type { ObservedInstance } from '../../domain/instance.js';
-import type { FleetRecord } from '../../ports/fleet-store.js';
+import type { FleetRecord } from '../../core/fleet/record.js';
 import { api } from '../client.js';
 import { formatAge, json, outputOption, table } from '../format.js';
 import type { OutputFormat } from '../io.js';

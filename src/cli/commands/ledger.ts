@@ -10,7 +10,7 @@ import { DAY_MS, parseDuration } from '../../core/baseline/units.js';
 import { api, serverInfo } from '../client.js';
 import { json, outputOption, table } from '../format.js';
 import type { CliApp, OutputFormat } from '../io.js';
-import { isAlive } from '../process.js';
+import { isAlive } from '../../adapters/shared/process-alive.js';
 import type { Runner } from './runner.js';
 
 const MAX_FILE_BYTES = 4 * 1024 ** 3;

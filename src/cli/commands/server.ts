@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.js';
 import { api, serverInfo } from '../client.js';
-import { isAlive } from '../process.js';
+import { isAlive } from '../../adapters/shared/process-alive.js';
 import { collect, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';

@@ -1,11 +1,14 @@
-import { fleetSchema, releaseDigest, type FleetSpec } from '../core/fleet/spec.js';
-import type { LedgerEntryDraft } from '../core/ledger/index.js';
-import { IngotError } from '../domain/errors.js';
-import type { FleetRecord, FleetStore } from '../ports/fleet-store.js';
-import type { Store } from '../ports/store.js';
-import type { LoadedPolicy } from './policy.js';
-import { openArtifact } from './artifact.js';
-import { refusalReasons, verifyArtifact } from './verify.js';
+import type { FleetRecord, ReleaseRecord } from '../../core/fleet/record.js';
+import { fleetSchema, releaseDigest, type FleetSpec } from '../../core/fleet/spec.js';
+import { deployed } from '../../core/fleet/transitions.js';
+import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import { IngotError } from '../../domain/errors.js';
+import type { FleetStore } from '../../ports/fleet-store.js';
+import type { Store } from '../../ports/store.js';
+import type { LoadedPolicy } from '../policy.js';
+import { openArtifact } from '../artifact.js';
+import { refusalReasons, verifyArtifact } from '../verify.js';
+import { changeFleet } from './change-fleet.js';
 
 export interface DeployDeps {
   readonly store: Store;
@@ -68,9 +71,15 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
         `volumes.${name}: ${spec.artifact} declares no volume ${JSON.stringify(name)} (it has ${declared.map((v) => v.name).join(', ') || 'none'})`,
       );
   const now = deps.now();
-  const release = releaseDigest(descriptor.digest, spec);
-  return deps.fleets.deploy(
-    { digest: release, fleet: spec.name, artifact: descriptor.digest, spec, createdAt: now },
-    now,
+  const release: ReleaseRecord = {
+    digest: releaseDigest(descriptor.digest, spec),
+    fleet: spec.name,
+    artifact: descriptor.digest,
+    spec,
+    createdAt: now,
+  };
+  const written = await changeFleet(deps.fleets, spec.name, (existing) =>
+    Promise.resolve({ change: deployed(existing, release, now, 'admin'), release }),
   );
+  return written!; // a deploy always has something to write
 }

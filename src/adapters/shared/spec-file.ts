@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { IngotError } from '../domain/errors.js';
+import { IngotError } from '../../domain/errors.js';
 
 /**
  * Read a small text file a user named (ingot.yaml, policy.yaml): it must be a regular file

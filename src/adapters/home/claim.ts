@@ -1,0 +1,41 @@
+import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IngotError } from '../../domain/errors.js';
+import { isAlive } from '../shared/process-alive.js';
+
+/**
+ * Take $INGOT_HOME for this server: a folder only its owner can write (the token and the
+ * state live there), and at most one server at a time (two controllers would fight over
+ * the same instances). Returns the release of the claim.
+ */
+export function claimHome(home: string): () => void {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const st = lstatSync(home);
+  const euid = process.geteuid?.();
+  if (!st.isDirectory() || (euid !== undefined && st.uid !== euid) || (st.mode & 0o022) !== 0)
+    throw new IngotError(
+      'E_HOME_UNSAFE',
+      `${home} must be a folder owned by this user that no one else can write (chmod 700 ${home})`,
+    );
+  const lock = join(home, 'server.lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(lock, 'utf8').trim());
+      } catch {
+        // vanished meanwhile: try again
+      }
+      if (attempt === 0 && !(Number.isInteger(holder) && holder > 0 && isAlive(holder))) {
+        rmSync(lock, { force: true }); // left by a server that died
+        continue;
+      }
+      throw new IngotError('E_ALREADY_RUNNING', `Ingot already runs for ${home} (pid ${holder})`, {
+        cause: err,
+      });
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { sql, type Kysely, type Migration } from 'kysely';
+
+/**
+ * The ledger's tables, in whatever database they share with the actions they record (the
+ * fleet store's, in production; a stand-in in the ledger's own tests and benchmark).
+ */
+export const ledgerMigrations: Record<string, Migration> = {
+  '003-ledger': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('ledger_entries')
+        .addColumn('seq', 'integer', (c) => c.primaryKey())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ledger_nodes')
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('hash', 'blob', (c) => c.notNull())
+        .addPrimaryKeyConstraint('ledger_nodes_pk', ['level', 'idx'])
+        // Clustered on its key: no rowid B-tree beside the primary-key index.
+        .modifyEnd(sql`without rowid`)
+        .execute();
+      await db.schema
+        .createTable('ledger_checkpoints')
+        .addColumn('size', 'integer', (c) => c.primaryKey())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('time', 'integer', (c) => c.notNull())
+        .execute();
+      // Append-only inside the process: a bug or an injected statement elsewhere cannot
+      // rewrite history through SQL. Whoever holds the file can drop these triggers; that
+      // attacker is what signed checkpoints and the offline verifier are for.
+      for (const table of ['ledger_entries', 'ledger_nodes', 'ledger_checkpoints'])
+        for (const op of ['update', 'delete'])
+          await sql`create trigger ${sql.raw(`${table}_no_${op}`)} before ${sql.raw(op)} on ${sql.table(table)}
+            begin select raise(abort, ${sql.lit(`${table} is append-only`)}); end`.execute(db);
+    },
+  },
+};
+
+/** state.db, from nothing to today. Names sort in the order they run; never edit one that shipped. */
+export const stateMigrations: Record<string, Migration> = {
+  '001-fleets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('releases')
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('fleet', 'text', (c) => c.notNull())
+        .addColumn('artifact', 'text', (c) => c.notNull())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('fleets')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('release', 'text', (c) => c.notNull().references('releases.digest'))
+        .addColumn('artifact', 'text', (c) => c.notNull())
+        .addColumn('previous', 'text', (c) => c.references('releases.digest'))
+        .addColumn('rollout', 'text', (c) => c.notNull())
+        .addColumn('rollout_started_at', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .execute();
+      await db.schema
+        .createTable('history')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('time', 'integer', (c) => c.notNull())
+        .addColumn('fleet', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '002-stable-release': {
+    async up(db: Kysely<unknown>) {
+      // The last release that completed: what an automatic rollback returns to.
+      await db.schema.alterTable('fleets').addColumn('stable', 'text').execute();
+    },
+  },
+  '003-rollout-steps': {
+    async up(db: Kysely<unknown>) {
+      // Canary steps and blue-green previews: where a rollout stands, so a restart resumes it.
+      await db.schema
+        .alterTable('fleets')
+        .addColumn('step', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('fleets')
+        .addColumn('step_started_at', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('fleets').addColumn('step_ready_at', 'integer').execute();
+      // A rollout under way when this migration runs keeps its deadline.
+      await sql`UPDATE fleets SET step_started_at = rollout_started_at`.execute(db);
+    },
+  },
+  '004-ledger': ledgerMigrations['003-ledger']!,
+  '005-fleet-version': {
+    async up(db: Kysely<unknown>) {
+      // Every write names the version it was decided on: a stale decision never lands.
+      await db.schema
+        .alterTable('fleets')
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
+  '006-controller-memory': {
+    async up(db: Kysely<unknown>) {
+      // Failures the meltdown guard counts, and events already recorded: a restart of the
+      // controller neither forgets a meltdown nor records an event twice.
+      await db.schema
+        .createTable('controller_memory')
+        .addColumn('fleet', 'text', (c) => c.primaryKey())
+        .addColumn('memory', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};

@@ -1,0 +1,62 @@
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import { IngotError } from '../../domain/errors.js';
+import type { FleetStore } from '../../ports/fleet-store.js';
+import type { Ledger, LedgerAppender } from '../../ports/ledger.js';
+import type { Checkpointer } from './checkpointer.js';
+import { SqliteFleetStore } from './fleet-store.js';
+import { writing } from './writing.js';
+import { appendEntries } from './ledger.js';
+import { stateMigrations } from './migrations.js';
+import type { StateDb, StateTables } from './schema.js';
+import { SqliteLedger } from './sqlite-ledger.js';
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve(stateMigrations) };
+
+/**
+ * `$INGOT_HOME/state.db` (WAL, synchronous=FULL): the fleet store and the ledger in one
+ * database, so that an action and its ledger entry commit together.
+ */
+export class SqliteState implements LedgerAppender {
+  readonly fleets: FleetStore;
+
+  private constructor(private readonly db: StateDb) {
+    this.fleets = new SqliteFleetStore(db);
+  }
+
+  static async open(path: string): Promise<SqliteState> {
+    const database = new SQLite(path);
+    database.pragma('journal_mode = WAL');
+    // An acknowledged deploy survives a crash or a power cut.
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    // Another process (the CLI recording a build) may hold the write lock for a moment.
+    database.pragma('busy_timeout = 10000');
+    const db = new Kysely<StateTables>({ dialect: new SqliteDialect({ database }) });
+    const { error } = await new Migrator({ db, provider }).migrateToLatest();
+    if (error) {
+      await db.destroy();
+      throw new IngotError(
+        'E_STATE_MIGRATION',
+        `cannot migrate ${path}: ${error instanceof Error ? error.message : 'unknown error'}`,
+      );
+    }
+    return new SqliteState(db);
+  }
+
+  /** Events that no other write records (instances, admission, builds), in one transaction. */
+  async append(drafts: readonly LedgerEntryDraft[]): Promise<number[]> {
+    if (drafts.length === 0) return [];
+    return writing(this.db, (tx) => appendEntries(tx, drafts));
+  }
+
+  /** The ledger as its owner holds it, signing checkpoints with `checkpointer`'s key. */
+  ledger(checkpointer: Checkpointer): Ledger {
+    return new SqliteLedger(this.db, checkpointer);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { LastCheckpointFile } from '../adapters/keys/ledger-last.js';
+import { ledgerKey } from '../adapters/keys/ledger-key.js';
+import { JsonlOutbox } from '../adapters/outbox/jsonl-outbox.js';
+import { Checkpointer } from '../adapters/sqlite/checkpointer.js';
+import type { SqliteState } from '../adapters/sqlite/state.js';
+import { IngotError } from '../domain/errors.js';
+import type { Ledger } from '../ports/ledger.js';
+import { LedgerRecorder } from '../services/ledger.js';
+
+/** The server's ledger: the log in state.db, its checkpoint key, and the recorder in front. */
+export interface ServerLedger {
+  readonly ledger: Ledger;
+  readonly recorder: LedgerRecorder;
+  /** The checkpoint key was made by this start: its verifier key, for the record. */
+  readonly created: { readonly vkey: string } | null;
+}
+
+/**
+ * Wire the ledger of `home`: the checkpoint key (made on the first start), the last
+ * checkpoint it signed (kept beside the key, so that a database rewritten while the server
+ * was down is refused a signature after the restart), and the recorder with its outbox,
+ * replaying what a killed run had not recorded yet.
+ */
+export async function openServerLedger(
+  home: string,
+  state: SqliteState,
+  logger: Logger,
+): Promise<ServerLedger> {
+  const signing = ledgerKey(home);
+  const last = new LastCheckpointFile(home);
+  let checkpointer: Checkpointer;
+  try {
+    checkpointer = new Checkpointer(signing.privateKey, signing.origin, last.read());
+  } catch (err) {
+    throw new IngotError(
+      'E_LEDGER_LAST',
+      `${last.path} does not verify with ${join(home, 'keys', 'ledger.key')} (${err instanceof Error ? err.message : 'unreadable'}): the key or the file was replaced. If you start a new log on purpose, move the file aside`,
+    );
+  }
+  const ledger = state.ledger(checkpointer);
+  const recorder = new LedgerRecorder(
+    {
+      append: (drafts) => ledger.append(drafts),
+      checkpoint: async () => last.keep((await ledger.checkpoint(Date.now())).note),
+      onError: (err) => logger.error({ err }, 'ledger append failed; kept queued'),
+    },
+    {
+      everyMs: 10_000,
+      everyEntries: 1000,
+      batchMs: 100,
+      outbox: new JsonlOutbox(join(home, 'ledger-outbox.jsonl')),
+    },
+  );
+  const replayed = await recorder.recover().catch((err: unknown) => {
+    logger.error({ err }, 'ledger events of the last run not recorded yet; kept queued');
+    return 0;
+  });
+  if (replayed > 0) logger.info({ replayed }, 'ledger events of the last run recorded');
+  return { ledger, recorder, created: signing.created ? { vkey: signing.vkey } : null };
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import type { FleetRecord, HistoryEntry } from '../fleet/record.js';
+import type { FleetSpec } from '../fleet/spec.js';
+import { digest, observedInstance } from './instances.js';
+
+/**
+ * A deployed spec, as the store keeps it (durations already in milliseconds): it is not
+ * fleet.yaml and must not be parsed as one again.
+ */
+const deployedSpec = z.custom<FleetSpec>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'a deployed fleet spec',
+);
+
+export const fleetRecord: z.ZodType<FleetRecord> = z.object({
+  name: z.string(),
+  spec: deployedSpec,
+  release: digest,
+  artifact: digest,
+  previous: digest.nullable(),
+  rollout: z.enum(['progressing', 'complete', 'rolled-back', 'refused']),
+  rolloutStartedAt: z.number(),
+  reason: z.string().nullable(),
+  stable: digest.nullable(),
+  step: z.number(),
+  stepStartedAt: z.number(),
+  stepReadyAt: z.number().nullable(),
+  version: z.number(),
+});
+
+/** A fleet as `GET /v1/fleets` shows it: its record, where its rollout stands, its instances. */
+export const fleetView = z.intersection(
+  fleetRecord,
+  z.object({
+    /** Where the rollout stands, for people. */
+    phase: z.string(),
+    /** A preview or canary step is ready and waits for `ingot promote`. */
+    awaitingPromotion: z.boolean(),
+    /** Why the last reconcile pass could not do everything (budgets, admission). */
+    reasons: z.array(z.string()),
+    instances: z.array(observedInstance),
+  }),
+);
+export type FleetView = z.output<typeof fleetView>;
+
+/** POST /v1/fleets/:name/rollback. */
+export const rollbackRequest = z.object({ to: digest.exactOptional() });
+
+/** POST /v1/fleets/:name/promote. */
+export const promoteRequest = z.object({ full: z.boolean().exactOptional() });
+
+export const historyEntry: z.ZodType<HistoryEntry> = z.object({
+  seq: z.number(),
+  time: z.number(),
+  fleet: z.string(),
+  kind: z.string(),
+  detail: z.string(),
+});

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { isDigest, type Digest } from '../../domain/digest.js';
+import type { Evidence, ObservedInstance } from '../../domain/instance.js';
+
+/** A digest on the wire (its syntax; a digest is checked against its bytes elsewhere). */
+export const digest = z.custom<Digest>(isDigest, 'a digest (sha256:<64 lowercase hex digits>)');
+
+export const evidence: z.ZodType<Evidence> = z.object({
+  detector: z.enum(['files', 'files-full', 'exec', 'mounts', 'process', 'break-glass']),
+  path: z.string(),
+  expected: z.string(),
+  actual: z.string(),
+  time: z.string(),
+});
+
+/** An instance as its host reports it (GET /v1/fleets, /v1/drift, a debug session). */
+export const observedInstance: z.ZodType<ObservedInstance> = z.object({
+  id: z.string(),
+  fleet: z.string(),
+  artifact: digest,
+  state: z.enum(['pending', 'starting', 'healthy', 'unhealthy', 'stopped', 'refused', 'failed']),
+  reason: z.string().exactOptional(),
+  address: z.string().exactOptional(),
+  host: z.string().exactOptional(),
+  pid: z.number().exactOptional(),
+  startedAt: z.string().exactOptional(),
+  release: z.string().exactOptional(),
+  healthySince: z.string().exactOptional(),
+  integrity: z.enum(['verified', 'tainted', 'unchecked']).exactOptional(),
+  evidence: z.array(evidence).exactOptional(),
+  heldUntil: z.string().exactOptional(),
+});
+
+/** One rootfs verified in full (POST /v1/verify-instances), with what differed. */
+export const verifiedRootfs = z.object({
+  artifact: digest,
+  instances: z.array(z.string()),
+  drift: z.array(
+    z.object({
+      kind: z.enum(['added', 'removed', 'changed']),
+      path: z.string(),
+      field: z.string().exactOptional(),
+      expected: z.string().exactOptional(),
+      actual: z.string().exactOptional(),
+    }),
+  ),
+});
+export type VerifiedRootfs = z.output<typeof verifiedRootfs>;
+
+// The record of a session must always fit in the ledger: every field is bounded, and
+// nothing that could garble a log line (control characters) gets in.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const printable = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !CONTROL.test(s), 'no control characters');
+
+/** Break-glass sessions last 15 minutes unless asked otherwise, and at most a day. */
+export const DEFAULT_DEBUG_TTL_S = 900;
+const MAX_DEBUG_TTL_S = 86_400;
+
+/** POST /v1/instances/:id/debug: who opens a session, why, for what, how long. */
+export const debugRequest = z.strictObject({
+  reason: printable(1000).trim().min(1, 'a reason is required'),
+  who: printable(200).min(1),
+  command: z
+    .array(printable(1024))
+    .min(1)
+    .max(32)
+    .refine((args) => args.join(' ').length <= 4096, 'at most 4096 characters in all'),
+  ttlSeconds: z.number().int().min(1).max(MAX_DEBUG_TTL_S).default(DEFAULT_DEBUG_TTL_S),
+});
+
+export const debugClosed = z.object({ id: z.string(), closed: z.literal(true) });

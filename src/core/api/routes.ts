@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { fleetRecord, fleetView, historyEntry, promoteRequest, rollbackRequest } from './fleets.js';
+import { debugClosed, debugRequest, observedInstance, verifiedRootfs } from './instances.js';
+import { storedCheckpoint } from './ledger.js';
+import { ok, shutdownRequest } from './server.js';
+
+/** A query string that names at most one fleet. */
+const fleetQuery = z.object({ fleet: z.string({ error: 'one name' }).exactOptional() });
+
+/**
+ * The HTTP API, one entry per route: its method, its path (`:name` is a path parameter), the
+ * schema of its body and query, and the schema of its answer. The server's routes and the
+ * CLI's calls are both made from this table, so a shape is declared once; the OpenAPI
+ * document will be generated from it. Bodies are parsed by the service that handles them,
+ * each with its own error code; answers are parsed by the client.
+ */
+export const routes = {
+  health: { method: 'GET', path: '/healthz', response: ok },
+  fleets: { method: 'GET', path: '/v1/fleets', response: z.array(fleetView) },
+  /** The body is fleet.yaml as JSON; the server validates it (E_FLEET_INVALID). */
+  deploy: { method: 'POST', path: '/v1/fleets', body: z.unknown(), response: fleetRecord },
+  rollback: {
+    method: 'POST',
+    path: '/v1/fleets/:name/rollback',
+    body: rollbackRequest,
+    response: fleetRecord,
+  },
+  promote: {
+    method: 'POST',
+    path: '/v1/fleets/:name/promote',
+    body: promoteRequest,
+    response: fleetRecord,
+  },
+  history: {
+    method: 'GET',
+    path: '/v1/history',
+    query: fleetQuery,
+    response: z.array(historyEntry),
+  },
+  /** Instances with their integrity evidence. */
+  drift: {
+    method: 'GET',
+    path: '/v1/drift',
+    query: fleetQuery,
+    response: z.array(observedInstance),
+  },
+  verifyInstances: {
+    method: 'POST',
+    path: '/v1/verify-instances',
+    response: z.array(verifiedRootfs),
+  },
+  openDebug: {
+    method: 'POST',
+    path: '/v1/instances/:id/debug',
+    body: debugRequest,
+    response: observedInstance,
+  },
+  closeDebug: {
+    method: 'POST',
+    path: '/v1/instances/:id/debug/close',
+    response: debugClosed,
+  },
+  /** Sign a checkpoint over the ledger as it is now; answers the latest. */
+  checkpoint: {
+    method: 'POST',
+    path: '/v1/ledger/checkpoint',
+    response: storedCheckpoint.nullable(),
+  },
+  shutdown: { method: 'POST', path: '/v1/shutdown', body: shutdownRequest, response: ok },
+} as const satisfies Record<string, RouteSpec>;
+
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly body?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly response: z.ZodType;
+}
+
+export type Routes = typeof routes;
+export type RouteName = keyof Routes;
+
+/** The `:param` names of a path, as a union. */
+export type ParamNames<P extends string> = P extends `${string}:${infer N}/${infer Rest}`
+  ? N | ParamNames<`/${Rest}`>
+  : P extends `${string}:${infer N}`
+    ? N
+    : never;
+
+export type ParamsOf<R extends RouteSpec> = Record<ParamNames<R['path']>, string>;
+export type QueryOf<R extends RouteSpec> = R extends { query: z.ZodType }
+  ? z.output<R['query']>
+  : Record<string, never>;
+/** What a client sends: the body's input shape (defaults may be left out). */
+export type BodyOf<R extends RouteSpec> = R extends { body: z.ZodType }
+  ? z.input<R['body']>
+  : undefined;
+export type ResponseOf<R extends RouteSpec> = z.output<R['response']>;
+
+/** A request as the server hands it to its handler: the body is still untrusted. */
+export interface ApiRequest<R extends RouteSpec> {
+  readonly params: ParamsOf<R>;
+  readonly query: QueryOf<R>;
+  readonly body: unknown;
+}
+
+/** The use cases behind the routes, one per route, typed by the table. */
+export type ApiHandlers = {
+  readonly [K in RouteName]: (request: ApiRequest<Routes[K]>) => Promise<ResponseOf<Routes[K]>>;
+};
+
+/** A route's path with its parameters filled in (each encoded). */
+export function pathOf<R extends RouteSpec>(route: R, params: ParamsOf<R>): string {
+  return route.path.replace(/:([a-z]+)/g, (_, name: string) =>
+    encodeURIComponent((params as Record<string, string>)[name] ?? ''),
+  );
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/**
+ * What the controller remembers of a fleet from one pass to the next. It is kept with the
+ * fleet (not in the controller's memory), so a restart, or another controller taking over,
+ * neither forgets a meltdown nor records an event twice.
+ */
+export interface ControllerMemory {
+  /** When the fleet's instances were seen failed or unhealthy, within the guard's window. */
+  readonly failures: readonly number[];
+  /** Instances already counted among the failures: each counts once while it is observed. */
+  readonly counted: readonly string[];
+  /** Whether the meltdown guard holds the fleet (entering and leaving it are recorded). */
+  readonly melting: boolean;
+  /** Tainted instances whose taint was recorded, once each however long they take to go. */
+  readonly taintNoted: readonly string[];
+  /** Instances whose replacement was recorded. */
+  readonly replacementNoted: readonly string[];
+}
+
+export const EMPTY_MEMORY: ControllerMemory = {
+  failures: [],
+  counted: [],
+  melting: false,
+  taintNoted: [],
+  replacementNoted: [],
+};
+
+const schema = z.object({
+  failures: z.array(z.number()).max(100_000),
+  counted: z.array(z.string()).max(100_000),
+  melting: z.boolean(),
+  taintNoted: z.array(z.string()).max(100_000),
+  replacementNoted: z.array(z.string()).max(100_000),
+});
+
+/** A stored memory; one that does not parse is forgotten (it only dedupes and paces). */
+export function parseMemory(json: string): ControllerMemory {
+  try {
+    const parsed = schema.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : EMPTY_MEMORY;
+  } catch {
+    return EMPTY_MEMORY;
+  }
+}
+
+const sameList = <T>(a: readonly T[], b: readonly T[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+export function sameMemory(a: ControllerMemory, b: ControllerMemory): boolean {
+  return (
+    a.melting === b.melting &&
+    sameList(a.failures, b.failures) &&
+    sameList(a.counted, b.counted) &&
+    sameList(a.taintNoted, b.taintNoted) &&
+    sameList(a.replacementNoted, b.replacementNoted)
+  );
+}

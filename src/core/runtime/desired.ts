@@ -1,0 +1,30 @@
+import { IngotError } from '../../domain/errors.js';
+import { isInstanceId, type DesiredInstance } from '../../domain/instance.js';
+
+const VOLUME_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+/**
+ * A host's desired set, checked before anything is done with it: ids name containers and
+ * folders, fleet names and volume sources name folders under the host's state, so nothing
+ * in them may climb out or collide. Throws on the first bad one. Pure.
+ */
+export function checkDesired(desired: readonly DesiredInstance[]): void {
+  const seen = new Set<string>();
+  for (const d of desired) {
+    if (!isInstanceId(d.id) || seen.has(d.id))
+      throw new IngotError(
+        'E_INSTANCE_ID',
+        `${JSON.stringify(d.id)} is not a valid instance id, or appears twice`,
+      );
+    // "_shared" (the shared volumes' folder) is not a valid fleet name.
+    if (!isInstanceId(d.fleet))
+      throw new IngotError('E_FLEET_NAME', `${JSON.stringify(d.fleet)} is not a valid fleet name`);
+    for (const [name, source] of d.volumes ?? [])
+      if (!VOLUME_NAME.test(name) || !VOLUME_NAME.test(source))
+        throw new IngotError(
+          'E_VOLUME_NAME',
+          `${JSON.stringify(name)} → ${JSON.stringify(source)} is not a valid volume mapping`,
+        );
+    seen.add(d.id);
+  }
+}

@@ -1,0 +1,36 @@
+import type { RuntimeSpec } from '../core/runtime/oci-spec.js';
+
+/**
+ * What a host keeps of each instance on disk: its runtime bundle (the config the runtime
+ * runs it from) and its log. Ids are checked before they get here; they name folders.
+ */
+export interface InstanceFiles {
+  /** The bundle folder the runtime runs the instance from. */
+  bundle(id: string): string;
+  /** Write the runtime config into the instance's bundle (made if missing). */
+  writeConfig(id: string, spec: RuntimeSpec): void;
+  /** The runtime config the instance was started with (to measure it after a restart). */
+  readConfig(id: string): RuntimeSpec;
+  /** The log, opened for appending: the runtime hands it to the container's stdout/stderr. */
+  openLog(id: string): { readonly fd: number; close(): void };
+  /** Keep the log under `maxBytes`: past it, the log is moved to one old file. */
+  rotateLog(id: string, maxBytes: number): void;
+  /** The instance's stdout and stderr, the rotated part first. */
+  readLogs(id: string): string;
+  /** Everything of the instance (bundle, log); safe to call for one that has nothing. */
+  remove(id: string): void;
+}
+
+/** Host folders behind the instances' named volumes: what survives a replacement. */
+export interface HostVolumes {
+  /**
+   * The host folder of a volume, made (owned by the instance's user, 0700) if it does not
+   * exist yet; an existing one is used as it is.
+   */
+  ensure(
+    source:
+      | { readonly kind: 'fleet'; readonly fleet: string; readonly name: string }
+      | { readonly kind: 'shared'; readonly source: string },
+    owner: { readonly uid: number; readonly gid: number },
+  ): string;
+}

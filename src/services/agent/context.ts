@@ -1,0 +1,39 @@
+import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import type { Digest } from '../../domain/digest.js';
+import type { IntegrityMonitor } from '../integrity.js';
+import type { AgentDeps } from './deps.js';
+
+/** The instance an event is about. */
+export interface InstanceRef {
+  readonly id: string;
+  readonly fleet: string;
+  readonly artifact: Digest;
+  readonly release?: string;
+}
+
+/** What every step of the agent shares: its deps, its monitor, and how it records. */
+export interface AgentContext {
+  readonly deps: AgentDeps;
+  readonly monitor: IntegrityMonitor | null;
+  /** Record an event about an instance in the ledger (never throws). */
+  readonly emit: (kind: string, t: InstanceRef, detail?: Record<string, unknown>) => void;
+}
+
+/** A ledger event about an instance, as this host saw it. Pure. */
+export function instanceEvent(
+  time: number,
+  hostName: string | undefined,
+  kind: string,
+  t: InstanceRef,
+  detail: Record<string, unknown> = {},
+): LedgerEntryDraft {
+  return {
+    time,
+    actor: hostName ? `agent@${hostName}` : 'agent',
+    kind,
+    subjects: [t.artifact, ...(t.release?.startsWith('sha256:') ? [t.release] : [])].sort(),
+    fleet: t.fleet,
+    instance: t.id,
+    detail: { ...(t.release !== undefined && { release: t.release }), ...detail },
+  };
+}

@@ -1,0 +1,209 @@
+import { checkDesired } from '../../core/runtime/desired.js';
+import type { Digest } from '../../domain/digest.js';
+import { IngotError } from '../../domain/errors.js';
+import type { DesiredInstance, Integrity, ObservedInstance } from '../../domain/instance.js';
+import type { DebugAccess } from '../debug.js';
+import { IntegrityMonitor } from '../integrity.js';
+import type { Drift } from '../../core/integrity/diff.js';
+import { closeDebug, openDebug } from './break-glass.js';
+import { instanceEvent, type AgentContext } from './context.js';
+import type { AgentDeps } from './deps.js';
+import { HealthProber } from './health.js';
+import { isRunning, InstanceTable, type TrackedInstance } from './instance-table.js';
+import { IntegritySchedule } from './integrity-schedule.js';
+import { recoverInstances } from './recover.js';
+import { startInstance } from './start-instance.js';
+import { stopInstance } from './stop-instance.js';
+import { taint } from './taint.js';
+
+export type { AgentDeps } from './deps.js';
+
+/**
+ * The host side of Ingot: turns admitted artifacts into running instances and reports
+ * them. Its whole surface is apply, observe, logs (and recover after a restart, verify,
+ * break-glass): it has no operation that changes a running instance. Every input and output
+ * is plain data, so the same interface can be served over HTTP. Each concern has a file of
+ * its own in this folder, the way Nomad's task runner has one per lifecycle hook.
+ */
+export class Agent {
+  private readonly table: InstanceTable;
+  private readonly ctx: AgentContext;
+  private readonly prober: HealthProber;
+  private readonly schedule: IntegritySchedule | null;
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private applying: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: AgentDeps) {
+    this.table = new InstanceTable(deps.state);
+    const monitor = deps.integrity
+      ? new IntegrityMonitor({
+          ...deps.integrity,
+          now: deps.now,
+          onDrift: (finding) => taint(this.ctx, this.table, finding),
+        })
+      : null;
+    this.ctx = {
+      deps,
+      monitor,
+      emit: (kind, t, detail) =>
+        deps.onEvent?.(instanceEvent(deps.now().getTime(), deps.hostName, kind, t, detail)),
+    };
+    this.prober = new HealthProber(this.ctx, this.table);
+    this.schedule = monitor
+      ? new IntegritySchedule(monitor, deps.processCheckMs ?? 1000, deps.fullVerifyMs ?? 600_000)
+      : null;
+  }
+
+  /**
+   * Make what runs match `desired`: start what is missing, stop what is not wanted. A
+   * desired instance that already runs is left alone, whatever else changed: replacing it
+   * is the controller's decision, made by naming a new instance.
+   */
+  apply(desired: readonly DesiredInstance[]): Promise<ObservedInstance[]> {
+    const next = this.applying.then(async () => {
+      checkDesired(desired);
+      const wanted = new Set(desired.map((d) => d.id));
+      const unwanted = [...this.table.values()].filter((t) => !wanted.has(t.id));
+      const stops = await Promise.allSettled(
+        unwanted.map((t) => stopInstance(this.ctx, this.table, t.id)),
+      );
+      const failed = stops.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      if (unwanted.length > 0) this.collectRootfs(desired);
+      await Promise.all(
+        desired
+          .filter((d) => {
+            const t = this.table.get(d.id);
+            return !t || t.state === 'stopped';
+          })
+          .map((d) => startInstance(this.ctx, this.table, d)),
+      );
+      return this.snapshot();
+    });
+    this.applying = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Every cached rootfs that nothing desired or running needs goes. */
+  private collectRootfs(desired: readonly DesiredInstance[]): void {
+    const running = [...this.table.values()];
+    this.deps.collectRootfs?.(
+      new Set([...desired.map((d) => d.artifact), ...running.map((t) => t.artifact)]),
+      // A discarded rootfs stays while a tainted instance still runs from it.
+      new Set(running.flatMap((t) => (t.rootfs ? [t.rootfs] : []))),
+    );
+  }
+
+  /** Every instance the agent knows, with the runtime's view of whether it still runs. */
+  async observe(): Promise<ObservedInstance[]> {
+    await this.refresh();
+    return this.snapshot();
+  }
+
+  private integrityOf(t: TrackedInstance): Integrity {
+    if (t.evidence?.length) return 'tainted';
+    return this.ctx.monitor?.integrityOf(t.id) ?? 'unchecked';
+  }
+
+  private snapshot(): ObservedInstance[] {
+    return this.table.snapshot((t) => this.integrityOf(t), this.deps.hostName);
+  }
+
+  /** The instance's stdout and stderr (the rotated part first). */
+  logs(id: string): string {
+    if (!this.table.has(id))
+      throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${JSON.stringify(id)}`);
+    return this.deps.files.readLogs(id);
+  }
+
+  /** Mark instances whose process has gone as failed. */
+  private async refresh(): Promise<void> {
+    const running = new Map((await this.deps.runtime.list()).map((c) => [c.id, c]));
+    for (const t of this.table.values()) {
+      if (!isRunning(t)) continue;
+      const c = running.get(t.id);
+      if (!c || c.status === 'stopped') {
+        t.state = 'failed';
+        t.reason = 'its process exited';
+        this.table.save();
+      }
+    }
+  }
+
+  /**
+   * After a restart: adopt the containers this agent started, and remove what it does not
+   * own. Nothing that runs is restarted.
+   */
+  recover(): Promise<{ adopted: string[]; removed: string[] }> {
+    return recoverInstances(this.ctx, this.table);
+  }
+
+  /** One round of integrity checks that are due, health probes and log rotation. */
+  tick(): Promise<void> {
+    this.ticking ??= this.runTick().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  private async runTick(): Promise<void> {
+    const now = this.deps.now().getTime();
+    this.schedule?.run(now);
+    const due: Promise<void>[] = [];
+    for (const t of this.table.values()) {
+      if (!isRunning(t)) continue;
+      this.deps.files.rotateLog(t.id, this.deps.logMaxBytes ?? 10 * 1024 * 1024);
+      if (!t.address) continue;
+      // One instance's probe must never take the agent down with it.
+      due.push(this.prober.probe(t, now).catch(() => undefined));
+    }
+    await Promise.all(due);
+  }
+
+  /** Probe health every `everyMs` until close(). */
+  run(everyMs = 100): void {
+    this.timer ??= setInterval(() => void this.tick(), everyMs);
+  }
+
+  /** Release the host network the instances shared; call once every instance stopped. */
+  async releaseNetwork(): Promise<void> {
+    await this.deps.network.release();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.ticking;
+    await this.applying;
+    await this.schedule?.settled();
+    this.ctx.monitor?.close();
+    await this.deps.integrity?.close?.();
+  }
+
+  /**
+   * Full verification of every rootfs in use, now (`ingot verify-instances`); drift taints
+   * as any other finding does.
+   */
+  async verifyInstances(): Promise<{ artifact: Digest; instances: string[]; drift: Drift[] }[]> {
+    if (!this.ctx.monitor)
+      throw new IngotError('E_INTEGRITY_OFF', 'this agent does not measure instances');
+    return this.ctx.monitor.verifyAll();
+  }
+
+  /** Seconds spent measuring instances since the agent started (0 if it does not). */
+  integritySeconds(): number {
+    return this.ctx.monitor?.busySeconds() ?? 0;
+  }
+
+  /** Break-glass: taint and hold the instance until the session ends (break-glass.ts). */
+  openDebug(id: string, access: DebugAccess): ObservedInstance {
+    openDebug(this.ctx, this.table, id, access);
+    return this.snapshot().find((i) => i.id === id)!;
+  }
+
+  /** The session ended: the instance is no longer held, and goes. */
+  closeDebug(id: string): void {
+    closeDebug(this.table, id);
+  }
+}

@@ -1,0 +1,262 @@
+import { INITIAL_HEALTH } from '../../core/runtime/health.js';
+import { instanceEnv } from '../../core/runtime/env.js';
+import {
+  buildRuntimeSpec,
+  STANDARD_MOUNT_POINTS,
+  type RuntimeSpec,
+} from '../../core/runtime/oci-spec.js';
+import { resolveUser } from '../../core/runtime/user.js';
+import { volumeSources } from '../../core/runtime/volumes.js';
+import { IngotError, isIngotError } from '../../domain/errors.js';
+import type { DesiredInstance } from '../../domain/instance.js';
+import { openArtifact, type Artifact } from '../artifact.js';
+import { refusalReasons, verifyArtifact } from '../verify.js';
+import type { AgentContext } from './context.js';
+import type { InstanceTable, TrackedInstance } from './instance-table.js';
+
+/**
+ * Start one desired instance, as named steps: admit on host → materialise → resolve user →
+ * volumes → runtime spec → create and attach → track. Whatever fails leaves the instance
+ * refused or failed with its reason (never half-started): the controller replaces it.
+ */
+export async function startInstance(
+  ctx: AgentContext,
+  table: InstanceTable,
+  d: DesiredInstance,
+): Promise<void> {
+  const t: TrackedInstance = {
+    id: d.id,
+    fleet: d.fleet,
+    artifact: d.artifact,
+    state: 'pending',
+    ...(d.release !== undefined && { release: d.release }),
+  };
+  table.set(t);
+  table.save();
+  const network = prepareNetwork(ctx, d.id);
+  if (!(await admitOnHost(ctx, t))) {
+    await network.release();
+    table.save();
+    return;
+  }
+  let watched: string | null = null;
+  try {
+    const artifact = await openArtifact(ctx.deps.store, d.artifact);
+    const rootfs = await materialise(ctx, d, artifact);
+    watched = rootfs.folder;
+    const user = resolveInstanceUser(ctx, artifact, rootfs.folder);
+    const volumes = prepareVolumes(ctx, d, artifact, user);
+    const netns = await network.netns();
+    const spec = runtimeSpecFor(ctx, d, artifact, { rootfs: rootfs.folder, user, volumes, netns });
+    await createAndAttach(ctx, t, spec);
+    track(ctx, t, artifact, spec, rootfs);
+    table.save();
+  } catch (err) {
+    if (watched !== null) ctx.monitor?.forget(watched);
+    await ctx.deps.runtime.delete(d.id, true).catch(() => undefined);
+    await network.release();
+    t.state = 'failed';
+    t.reason = isIngotError(err)
+      ? `${err.message} (${err.code})`
+      : `${err instanceof Error ? err.message : 'unknown error'} (E_INSTANCE_START)`;
+    delete t.address;
+    table.save();
+  }
+}
+
+/**
+ * The instance's network namespace, made while admission runs: it stays empty until
+ * admission said yes, and is taken down again if anything fails.
+ */
+function prepareNetwork(ctx: AgentContext, id: string) {
+  const preparing = ctx.deps.network.prepare(id).then(
+    (netns) => ({ netns }),
+    (error: unknown) => ({ error }),
+  );
+  return {
+    async netns(): Promise<string> {
+      const prepared = await preparing;
+      if ('error' in prepared) throw prepared.error;
+      return prepared.netns;
+    },
+    async release(): Promise<void> {
+      await preparing;
+      await ctx.deps.network.detach(id).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Admission, again, on the host: signatures, provenance, policy and every blob. An artifact
+ * that cannot even be checked (missing, unreadable policy) is refused too. The decision is
+ * recorded either way.
+ */
+async function admitOnHost(ctx: AgentContext, t: TrackedInstance): Promise<boolean> {
+  let report: Awaited<ReturnType<typeof verifyArtifact>>;
+  try {
+    const trust = await ctx.deps.trust();
+    report = await verifyArtifact(ctx.deps.store, {
+      ref: t.artifact,
+      policy: trust.policy,
+      keys: trust.keys,
+      rehash: true,
+    });
+  } catch (err) {
+    t.state = 'refused';
+    t.reason = isIngotError(err) ? `${err.message} (${err.code})` : String(err);
+    ctx.emit('admission', t, { where: 'host', allowed: false, reasons: [t.reason] });
+    return false;
+  }
+  const reasons = refusalReasons(report);
+  ctx.emit('admission', t, {
+    where: 'host',
+    allowed: report.ok,
+    reasons,
+    ...(report.provenance !== null && { provenance: report.provenance }),
+  });
+  if (report.ok) return true;
+  t.state = 'refused';
+  t.reason = reasons.join('; ');
+  return false;
+}
+
+interface Materialised {
+  readonly folder: string;
+  /** Mount points the host added to it (empty folders the measurement lacks). */
+  readonly added: readonly string[];
+}
+
+/**
+ * The artifact's verified rootfs, watched before anything runs from it; verified in full
+ * first if it was made by an earlier start (nothing watched it meanwhile).
+ */
+async function materialise(
+  ctx: AgentContext,
+  d: DesiredInstance,
+  artifact: Artifact,
+): Promise<Materialised> {
+  const mountPoints = [
+    ...STANDARD_MOUNT_POINTS,
+    ...artifact.runtime.tmpfs.map((m) => m.path),
+    ...artifact.runtime.volumes.map((m) => m.path),
+  ];
+  const made = await ctx.deps.materialise(artifact, mountPoints);
+  const added = made.mountPoints ?? [];
+  await ctx.monitor?.ready(
+    {
+      artifact: d.artifact,
+      rootfs: made.rootfs,
+      measurement: artifact.measurement.entries,
+      allowed: new Set(added),
+    },
+    { verified: made.reused !== true },
+  );
+  return { folder: made.rootfs, added };
+}
+
+/** The image's `User`, resolved against the rootfs's own passwd and group. */
+function resolveInstanceUser(
+  ctx: AgentContext,
+  artifact: Artifact,
+  rootfs: string,
+): { uid: number; gid: number } {
+  const db = ctx.deps.readUserDb(rootfs);
+  const user = resolveUser(artifact.config.config?.User, db.passwd, db.group);
+  if (!user.ok) throw new IngotError('E_INSTANCE_USER', user.problem);
+  return { uid: user.uid, gid: user.gid };
+}
+
+/** The host folder behind each volume the artifact declares, owned by the instance's user. */
+function prepareVolumes(
+  ctx: AgentContext,
+  d: DesiredInstance,
+  artifact: Artifact,
+  owner: { uid: number; gid: number },
+): Record<string, string> {
+  const volumes: Record<string, string> = {};
+  for (const { name, source } of volumeSources(artifact.runtime.volumes, d.fleet, d.volumes))
+    volumes[name] = ctx.deps.volumes.ensure(source, owner);
+  return volumes;
+}
+
+/** The OCI runtime config: the image's process and the fleet's settings, read-only root. */
+function runtimeSpecFor(
+  ctx: AgentContext,
+  d: DesiredInstance,
+  artifact: Artifact,
+  host: {
+    rootfs: string;
+    user: { uid: number; gid: number };
+    volumes: Record<string, string>;
+    netns: string;
+  },
+): RuntimeSpec {
+  const image = artifact.config.config ?? {};
+  return buildRuntimeSpec({
+    id: d.id,
+    rootfs: host.rootfs,
+    process: {
+      args: [...(image.Entrypoint ?? []), ...(image.Cmd ?? [])],
+      env: instanceEnv(image.Env, d.env),
+      cwd: image.WorkingDir || '/',
+      uid: host.user.uid,
+      gid: host.user.gid,
+    },
+    runtime: artifact.runtime,
+    volumes: host.volumes,
+    resources: d.resources ?? {},
+    netns: host.netns,
+    cgroupsPath: `${ctx.deps.cgroupParent}/${d.id}`,
+  });
+}
+
+/**
+ * As containerd does it: the container is created in its namespace while CNI configures
+ * that namespace, and its process starts only once both are done.
+ */
+async function createAndAttach(
+  ctx: AgentContext,
+  t: TrackedInstance,
+  spec: RuntimeSpec,
+): Promise<void> {
+  const { runtime, network, files } = ctx.deps;
+  files.writeConfig(t.id, spec);
+  const log = files.openLog(t.id);
+  const [created, attached] = await Promise.allSettled([
+    runtime.create(t.id, files.bundle(t.id), { stdout: log.fd, stderr: log.fd }),
+    network.attach(t.id),
+  ]).finally(() => log.close());
+  if (created.status === 'rejected') throw created.reason;
+  if (attached.status === 'rejected') throw attached.reason;
+  t.pid = created.value;
+  t.address = attached.value.address;
+  await runtime.start(t.id);
+}
+
+/** It runs: recorded, health checks from now, measured by the monitor from now. */
+function track(
+  ctx: AgentContext,
+  t: TrackedInstance,
+  artifact: Artifact,
+  spec: RuntimeSpec,
+  rootfs: Materialised,
+): void {
+  t.startedAt = ctx.deps.now().toISOString();
+  t.state = 'starting';
+  t.health = INITIAL_HEALTH;
+  t.rootfs = rootfs.folder;
+  t.addedMountPoints = [...rootfs.added];
+  ctx.emit('instance-started', t, { address: t.address, pid: t.pid });
+  ctx.monitor?.track(
+    {
+      id: t.id,
+      pid: t.pid!,
+      artifact: t.artifact,
+      rootfs: rootfs.folder,
+      measurement: artifact.measurement.entries,
+      allowed: new Set(rootfs.added),
+      config: spec,
+    },
+    { verified: true },
+  );
+}

@@ -1,0 +1,52 @@
+import { IngotError } from '../../domain/errors.js';
+import type { AgentContext } from './context.js';
+import type { InstanceTable } from './instance-table.js';
+
+/**
+ * Stop an instance and release everything it held: SIGTERM, the grace, SIGKILL; the
+ * container, its network, its files. It is stopped once its container is gone, whatever the
+ * network says; a network not fully released is reported after that.
+ */
+export async function stopInstance(
+  ctx: AgentContext,
+  table: InstanceTable,
+  id: string,
+): Promise<void> {
+  const { runtime, network, files } = ctx.deps;
+  ctx.monitor?.untrack(id);
+  const grace = ctx.deps.stopGraceMs ?? 10_000;
+  const state = await runtime.state(id);
+  if (state && state.status !== 'stopped') {
+    await runtime.kill(id, 'TERM').catch(() => undefined);
+    if (!(await waitStopped(ctx, id, grace))) {
+      await runtime.kill(id, 'KILL').catch(() => undefined);
+      await waitStopped(ctx, id, 5_000);
+    }
+  }
+  if (state) await runtime.delete(id, true);
+  const released = await network.detach(id).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  files.remove(id);
+  const t = table.get(id);
+  table.delete(id);
+  table.save();
+  if (t?.startedAt !== undefined)
+    ctx.emit('instance-stopped', t, { wasTainted: (t.evidence?.length ?? 0) > 0 });
+  if (released !== null)
+    throw new IngotError(
+      'E_NETWORK',
+      `instance ${id} stopped, but its network was not fully released: ${released instanceof Error ? released.message : 'unknown error'}`,
+    );
+}
+
+async function waitStopped(ctx: AgentContext, id: string, ms: number): Promise<boolean> {
+  const until = ctx.deps.now().getTime() + ms;
+  for (;;) {
+    const s = await ctx.deps.runtime.state(id);
+    if (!s || s.status === 'stopped') return true;
+    if (ctx.deps.now().getTime() >= until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,79 @@
+import { promoteRequest, rollbackRequest, type FleetView } from '../../core/api/fleets.js';
+import type { ApiHandlers } from '../../core/api/routes.js';
+import { shapeOf } from '../../core/controller/shape.js';
+import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import { IngotError } from '../../domain/errors.js';
+import type { ObservedInstance } from '../../domain/instance.js';
+import type { FleetStore } from '../../ports/fleet-store.js';
+import type { Store } from '../../ports/store.js';
+import type { FleetStatus } from '../controller/index.js';
+import { deploy } from '../fleets/deploy.js';
+import { promote } from '../fleets/promote.js';
+import { rollBack } from '../fleets/rollback.js';
+import type { LoadedPolicy } from '../policy.js';
+
+export interface FleetApiDeps {
+  readonly store: Store;
+  readonly fleets: FleetStore;
+  readonly trust: () => Promise<LoadedPolicy>;
+  readonly now: () => number;
+  /** Into the ledger: admission decisions at deploy time. */
+  readonly record: (event: LedgerEntryDraft) => void;
+  /** Every instance the hosts report. */
+  readonly observe: () => Promise<ObservedInstance[]>;
+  /** What the controller's last pass found (why it could not do everything). */
+  readonly status: () => readonly FleetStatus[];
+  /** Ask for a reconcile pass now: what was just written should not wait for the next. */
+  readonly reconcileSoon: () => void;
+}
+
+/** The fleets' routes: declare, roll back, promote, and look. */
+export function fleetApi(
+  deps: FleetApiDeps,
+): Pick<ApiHandlers, 'deploy' | 'fleets' | 'rollback' | 'promote' | 'history'> {
+  return {
+    async deploy({ body }) {
+      const record = await deploy(deps, body);
+      deps.reconcileSoon();
+      return record;
+    },
+    async rollback({ params, body }) {
+      const request = rollbackRequest.safeParse(body ?? {});
+      if (!request.success)
+        throw new IngotError('E_USAGE', 'to must be a release digest (sha256:…)');
+      const record = await rollBack(deps.fleets, params.name, {
+        reason: 'by hand (ingot rollback)',
+        at: deps.now(),
+        ...(request.data.to !== undefined && { to: request.data.to }),
+      });
+      deps.reconcileSoon();
+      return record;
+    },
+    async promote({ params, body }) {
+      const request = promoteRequest.safeParse(body ?? {});
+      if (!request.success) throw new IngotError('E_USAGE', 'full must be true or false');
+      const record = await promote(deps.fleets, params.name, {
+        full: request.data.full === true,
+        now: deps.now(),
+      });
+      deps.reconcileSoon();
+      return record;
+    },
+    async fleets() {
+      const observed = await deps.observe();
+      const reasons = new Map(deps.status().map((s) => [s.fleet.name, s.reasons]));
+      return (await deps.fleets.fleets()).map((f): FleetView => {
+        const shape = shapeOf(f);
+        return {
+          ...f,
+          phase: shape.label,
+          awaitingPromotion:
+            f.rollout === 'progressing' && f.stepReadyAt !== null && shape.pauseMs === null,
+          reasons: [...(reasons.get(f.name) ?? [])],
+          instances: observed.filter((i) => i.fleet === f.name),
+        };
+      });
+    },
+    history: ({ query }) => deps.fleets.history(query.fleet),
+  };
+}

@@ -1,0 +1,138 @@
+import { judgeRollout } from '../../core/controller/judge-rollout.js';
+import { EMPTY_MEMORY } from '../../core/controller/memory.js';
+import { planFleet, unmanaged } from '../../core/controller/plan-fleet.js';
+import { shapeOf } from '../../core/controller/shape.js';
+import type { FleetRecord, ReleaseRecord } from '../../core/fleet/record.js';
+import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import type { Digest } from '../../domain/digest.js';
+import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
+import type { FleetStore } from '../../ports/fleet-store.js';
+import { applyDecision, applyRollout } from './execute.js';
+
+/** What the controller needs of the host agent (in-process now, over HTTP later). */
+export interface AgentApi {
+  apply(desired: readonly DesiredInstance[]): Promise<ObservedInstance[]>;
+  observe(): Promise<ObservedInstance[]>;
+}
+
+export interface ControllerDeps {
+  readonly fleets: FleetStore;
+  readonly agent: AgentApi;
+  /**
+   * Whether admission allows an artifact now (policy and signatures; cached by the caller),
+   * or null when it could not be checked this time (a transient failure is not a verdict).
+   */
+  readonly admitted: (artifact: Digest) => Promise<boolean | null>;
+  readonly now: () => number;
+  /** Told of each replacement decided (which instance, and why), for the ledger. */
+  readonly record?: (event: LedgerEntryDraft) => void;
+}
+
+export interface FleetStatus {
+  readonly fleet: FleetRecord;
+  /** Where the rollout stands: "canary step 1/3: 1 of 4 on the new release". */
+  readonly phase: string;
+  readonly instances: readonly ObservedInstance[];
+  readonly reasons: readonly string[];
+}
+
+/**
+ * The reconcile loop, level-triggered: read what should run (the fleet store) and what runs
+ * (the agent), decide each fleet (pure: `core/controller`), apply the decisions, and hand the
+ * agent the whole desired set. It never branches on what woke it and keeps nothing between
+ * passes that the store does not: a crash and a restart plan again from the same facts, and
+ * instance names are deterministic, so nothing starts twice.
+ */
+export class Controller {
+  private last: FleetStatus[] = [];
+
+  constructor(private readonly deps: ControllerDeps) {}
+
+  status(): readonly FleetStatus[] {
+    return this.last;
+  }
+
+  async reconcile(): Promise<FleetStatus[]> {
+    const { fleets, agent } = this.deps;
+    const now = this.deps.now();
+    const observed = await agent.observe();
+    const memories = await fleets.memories();
+    const releases = new ReleaseReader(fleets);
+    const desired: DesiredInstance[] = [];
+    const statuses: FleetStatus[] = [];
+    const known = new Set<string>();
+    for (const listed of await fleets.fleets()) {
+      known.add(listed.name);
+      const mine = observed.filter((i) => i.fleet === listed.name);
+      const admitted = await this.deps.admitted(listed.artifact);
+      // Judged before planning: a release rolled back now starts nothing more this pass.
+      const judged = judgeRollout(listed, mine, admitted, now);
+      const fleet = judged ? await applyRollout(fleets, listed, judged, now) : listed;
+      const memory = memories.get(fleet.name) ?? EMPTY_MEMORY;
+      const decision = planFleet({
+        fleet,
+        mine,
+        admitted: await this.verdicts(fleet, listed, admitted, releases),
+        releases: await releases.of(mine.flatMap((i) => (i.release ? [i.release] : []))),
+        memory,
+        now,
+      });
+      await applyDecision(fleets, this.deps.record, fleet.name, memory, decision);
+      desired.push(...decision.desired);
+      statuses.push({
+        fleet,
+        phase: decision.phase,
+        instances: mine,
+        reasons: decision.plan.reasons,
+      });
+    }
+    desired.push(...unmanaged(observed, known));
+    await agent.apply(desired);
+    this.last = statuses;
+    return statuses;
+  }
+
+  /**
+   * Admission's verdict on each release the fleet's shape asks for: the release being
+   * rolled out was judged already; another one (the release a canary or preview keeps)
+   * by its artifact.
+   */
+  private async verdicts(
+    fleet: FleetRecord,
+    listed: FleetRecord,
+    admitted: boolean | null,
+    releases: ReleaseReader,
+  ): Promise<Map<string, boolean | null>> {
+    const verdicts = new Map<string, boolean | null>();
+    for (const { release } of shapeOf(fleet).releases) {
+      if (release === listed.release) verdicts.set(release, admitted);
+      else {
+        const record = await releases.get(release);
+        verdicts.set(release, record ? await this.deps.admitted(record.artifact) : false);
+      }
+    }
+    return verdicts;
+  }
+}
+
+/** Each release read once a pass, however many of its instances stay. */
+class ReleaseReader {
+  private readonly read = new Map<string, Promise<ReleaseRecord | null>>();
+
+  constructor(private readonly fleets: FleetStore) {}
+
+  get(digest: string): Promise<ReleaseRecord | null> {
+    let found = this.read.get(digest);
+    if (!found) this.read.set(digest, (found = this.fleets.release(digest as Digest)));
+    return found;
+  }
+
+  async of(digests: readonly string[]): Promise<Map<string, ReleaseRecord>> {
+    const found = new Map<string, ReleaseRecord>();
+    for (const d of new Set(digests)) {
+      const r = await this.get(d);
+      if (r) found.set(d, r);
+    }
+    return found;
+  }
+}
