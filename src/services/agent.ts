@@ -41,7 +41,7 @@ import { openArtifact, type Artifact } from './artifact.js';
 import type { LoadedPolicy } from './policy.js';
 import { readSpecFile } from './spec-file.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
-import { IntegrityMonitor, type DriftFinding, type IntegrityDeps } from './integrity.js';
+import { IntegrityMonitor, type DriftFinding, type IntegrityDeps } from './integrity/index.js';
 import { refusalReasons, verifyArtifact } from './verify.js';
 
 export interface AgentDeps {
