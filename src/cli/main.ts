@@ -6,7 +6,7 @@ import { registerImages } from './commands/images.js';
 import { registerFleets } from './commands/fleets.js';
 import { registerKeys } from './commands/keys.js';
 import { registerIntegrity } from './commands/integrity.js';
-import { registerLedger } from './commands/ledger.js';
+import { registerLedger } from './commands/ledger/index.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerServer } from './commands/server.js';
