@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAttestation } from './commands/attestation.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
-import { registerFleets } from './commands/fleets.js';
+import { registerFleets } from './commands/fleets/index.js';
 import { registerKeys } from './commands/keys.js';
 import { registerIntegrity } from './commands/integrity.js';
 import { registerLedger } from './commands/ledger/index.js';
