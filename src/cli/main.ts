@@ -9,7 +9,7 @@ import { registerIntegrity } from './commands/integrity.js';
 import { registerLedger } from './commands/ledger/index.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRebuild } from './commands/rebuild.js';
-import { registerServer } from './commands/server.js';
+import { registerServer } from './commands/server/index.js';
 import type { Runner } from './commands/runner.js';
 import { registerTags } from './commands/tags.js';
 import { registerVerify } from './commands/verify.js';
