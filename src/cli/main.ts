@@ -5,7 +5,7 @@ import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
 import { registerFleets } from './commands/fleets/index.js';
 import { registerKeys } from './commands/keys.js';
-import { registerIntegrity } from './commands/integrity.js';
+import { registerIntegrity } from './commands/integrity/index.js';
 import { registerLedger } from './commands/ledger/index.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRebuild } from './commands/rebuild.js';
