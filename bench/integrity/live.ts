@@ -18,7 +18,7 @@ import { api } from '../../src/cli/client.js';
 import type { Digest } from '../../src/domain/digest.js';
 import type { ObservedInstance } from '../../src/domain/instance.js';
 import type { MeasuredEntry } from '../../src/domain/measurement.js';
-import { IntegrityMonitor } from '../../src/services/integrity.js';
+import { IntegrityMonitor } from '../../src/services/integrity/index.js';
 import { ensureTree } from '../build/generate.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { Digest } from '../../domain/digest.js';
-import type { IntegrityMonitor } from '../integrity.js';
+import type { IntegrityMonitor } from '../integrity/index.js';
 import type { AgentDeps } from './deps.js';
 
 /** The instance an event is about. */

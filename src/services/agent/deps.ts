@@ -7,7 +7,7 @@ import type { Network } from '../../ports/network.js';
 import type { Runtime } from '../../ports/runtime.js';
 import type { Store } from '../../ports/store.js';
 import type { Artifact } from '../artifact.js';
-import type { IntegrityDeps } from '../integrity.js';
+import type { IntegrityDeps } from '../integrity/index.js';
 import type { LoadedPolicy } from '../policy.js';
 
 /** What the host agent is made of: every side effect it has comes through one of these. */

@@ -3,7 +3,7 @@ import type { Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
 import type { DesiredInstance, Integrity, ObservedInstance } from '../../domain/instance.js';
 import type { DebugAccess } from '../debug.js';
-import { IntegrityMonitor } from '../integrity.js';
+import { IntegrityMonitor } from '../integrity/index.js';
 import type { Drift } from '../../core/integrity/diff.js';
 import { closeDebug, openDebug } from './break-glass.js';
 import { instanceEvent, type AgentContext } from './context.js';

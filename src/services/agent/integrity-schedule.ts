@@ -1,4 +1,4 @@
-import type { IntegrityMonitor } from '../integrity.js';
+import type { IntegrityMonitor } from '../integrity/index.js';
 
 /**
  * When the monitor checks beyond file events: processes, mounts and executables every

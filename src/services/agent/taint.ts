@@ -1,4 +1,4 @@
-import type { DriftFinding } from '../integrity.js';
+import type { DriftFinding } from '../integrity/index.js';
 import type { AgentContext } from './context.js';
 import type { InstanceTable } from './instance-table.js';
 

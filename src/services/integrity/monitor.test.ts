@@ -2,16 +2,16 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { observePath, scanTree } from '../adapters/rootfs/scan.js';
-import { diffTree } from '../core/integrity/diff.js';
-import type { Digest } from '../domain/digest.js';
-import type { MeasuredEntry } from '../domain/measurement.js';
+import { observePath, scanTree } from '../../adapters/rootfs/scan.js';
+import { diffTree } from '../../core/integrity/diff.js';
+import type { Digest } from '../../domain/digest.js';
+import type { MeasuredEntry } from '../../domain/measurement.js';
 import {
   IntegrityMonitor,
   type DriftFinding,
   type IntegrityDeps,
   type MonitoredInstance,
-} from './integrity.js';
+} from './index.js';
 
 const ART = `sha256:${'a'.repeat(64)}` as Digest;
 const HEALTHY_MOUNTS = '1 0 8:1 /x / ro,relatime - ext4 /dev/sda1 rw\n';

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { parseFleet } from '../../../core/fleet/spec.js';
+import { MAX_SPEC_BYTES } from '../../../core/yaml-spec.js';
+import { shortDigest } from '../../../domain/digest.js';
+import { IngotError, UsageError } from '../../../domain/errors.js';
+import type { FleetRecord } from '../../../core/fleet/record.js';
+import { api } from '../../client.js';
+import { json, outputOption } from '../../format.js';
+import type { Io, OutputFormat } from '../../io.js';
+import type { Runner } from '../runner.js';
+import { listFleets, replicasOf, type FleetView } from './fleet-view.js';
+
+interface DeployOptions {
+  wait?: boolean;
+  timeout: string;
+  output: OutputFormat;
+}
+
+/** `ingot deploy FILE` */
+export function registerDeploy(program: Command, run: Runner): void {
+  program
+    .command('deploy')
+    .summary('declare what a fleet runs: Ingot replaces instances until it does')
+    .description(
+      'Send FILE (fleet.yaml) to the running Ingot: the artifact (tag or digest) is pinned to a digest and\n' +
+        "admitted, and a release is recorded. The controller then replaces instances by the fleet's strategy\n" +
+        '(rolling by default: create before destroy) and rolls back by itself if the new release fails.\n' +
+        'With --wait, return when the rollout has completed (exit 0) or was rolled back or refused (exit 1),\n' +
+        'or when a step waits for `ingot promote` (exit 0).\n\n' +
+        'Strategies (fleet.yaml `strategy`):\n' +
+        '  rolling   {maxSurge, maxUnavailable}        replace as the budgets allow (default 25%/0)\n' +
+        '  canary    {steps: [{instances|percent, pause}]}  run the new release on a part of the fleet,\n' +
+        '            step by step, each held for its pause; a failing step rolls back\n' +
+        '  blueGreen {previewReplicas, autoPromote}   run a preview beside the whole old release;\n' +
+        '            replace the old release once promoted (autoPromote, or `ingot promote`)',
+    )
+    .argument('<file>', 'fleet.yaml')
+    .option('--wait', 'wait for the rollout to finish')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', '300')
+    .addOption(outputOption())
+    .action(async (file: string, options: DeployOptions) => {
+      await run(
+        async (app, io) => {
+          if (!/^\d{1,6}$/.test(options.timeout))
+            throw new UsageError(
+              `--timeout must be whole seconds, got ${JSON.stringify(options.timeout)}`,
+            );
+          const text = readFleetFile(file);
+          const record = await api<FleetRecord>(
+            app.home,
+            'POST',
+            '/v1/fleets',
+            parseYaml(text) as unknown,
+          );
+          const final = options.wait
+            ? await waitForRollout(app.home, record.name, Number(options.timeout), io)
+            : undefined;
+          const shown = final ?? record;
+          const waiting = final?.awaitingPromotion === true;
+          if (options.output === 'json') io.out(json(shown));
+          else
+            io.out(
+              `${record.name}: release ${shortDigest(record.release)} (artifact ${shortDigest(record.artifact)}) ${
+                waiting
+                  ? `${final?.phase ?? ''}; run \`ingot promote ${record.name}\` to go on`
+                  : `${shown.rollout}${shown.reason ? `: ${shown.reason}` : ''}`
+              }\n`,
+            );
+          return options.wait && shown.rollout !== 'complete' && !waiting ? 1 : 0;
+        },
+        () => options.output,
+      );
+    });
+}
+
+/** The fleet file, checked here: every problem, with its line, before anything is sent. */
+function readFleetFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new IngotError('E_FLEET_NOT_FOUND', `${file}: cannot be read`);
+  }
+  if (Buffer.byteLength(text) > MAX_SPEC_BYTES)
+    throw new IngotError('E_FLEET_TOO_LARGE', `${file}: larger than ${MAX_SPEC_BYTES} bytes`);
+  parseFleet(text, file);
+  return text;
+}
+
+/**
+ * Poll the fleet until its rollout ends or waits for `ingot promote`, printing a line on
+ * stderr each time the picture changes.
+ */
+async function waitForRollout(
+  home: string,
+  name: string,
+  timeoutSeconds: number,
+  io: Io,
+): Promise<FleetView> {
+  const until = Date.now() + timeoutSeconds * 1000;
+  let last = '';
+  let final: FleetView | undefined;
+  for (;;) {
+    final = (await listFleets(home)).find((f) => f.name === name);
+    if (final) {
+      const line = progressLine(final);
+      if (line !== last) io.err(`${line}\n`);
+      last = line;
+    }
+    if (final && (final.rollout !== 'progressing' || final.awaitingPromotion)) return final;
+    if (Date.now() > until)
+      throw new IngotError('E_TIMEOUT', `the rollout of ${name} did not finish in time`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** "hello: new 2/3 healthy, old 1 left (progressing)" */
+function progressLine(f: FleetView): string {
+  const current = f.instances.filter((i) => i.release === f.release);
+  const old = f.instances.filter((i) => i.release !== f.release);
+  const healthy = current.filter((i) => i.state === 'healthy').length;
+  const replicas = replicasOf(f);
+  return `${f.name}: new ${healthy}/${replicas} healthy${current.length > healthy ? `, ${current.length - healthy} starting` : ''}, old ${old.length} left; ${f.phase} (${f.rollout})`;
+}

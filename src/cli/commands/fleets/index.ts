@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import type { Runner } from '../runner.js';
+import { registerDeploy } from './deploy.js';
+import { registerFleetList } from './list.js';
+import { registerPromote } from './promote.js';
+import { registerRollback } from './rollback.js';
+import { registerStatus } from './status.js';
+
+/** `ingot deploy`, `rollback`, `promote`, `fleets`, `status`: fleets through the running Ingot. */
+export function registerFleets(program: Command, run: Runner): void {
+  // In this order: it is the order of `ingot --help`.
+  registerDeploy(program, run);
+  registerRollback(program, run);
+  registerPromote(program, run);
+  registerFleetList(program, run);
+  registerStatus(program, run);
+}

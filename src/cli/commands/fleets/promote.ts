@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { shortDigest } from '../../../domain/digest.js';
+import type { FleetRecord } from '../../../core/fleet/record.js';
+import { api } from '../../client.js';
+import type { Runner } from '../runner.js';
+
+/** `ingot promote FLEET [--full]` */
+export function registerPromote(program: Command, run: Runner): void {
+  program
+    .command('promote')
+    .summary('move a paused canary to its next step, or promote a blue-green preview')
+    .description(
+      "Let FLEET's rollout go on: a canary moves to its next step (with --full, straight to all\n" +
+        'instances); a blue-green preview is promoted, and the old release is replaced once the new\n' +
+        "one is ready. The controller replaces instances within the fleet's budgets, as for any deploy.",
+    )
+    .argument('<fleet>', 'fleet name')
+    .option('--full', 'skip the remaining canary steps')
+    .action(async (fleet: string, options: { full?: boolean }) => {
+      await run(
+        async (app, io) => {
+          const record = await api<FleetRecord>(
+            app.home,
+            'POST',
+            `/v1/fleets/${encodeURIComponent(fleet)}/promote`,
+            { full: options.full === true },
+          );
+          io.out(`${record.name}: release ${shortDigest(record.release)} promoted\n`);
+          return 0;
+        },
+        () => 'text',
+      );
+    });
+}

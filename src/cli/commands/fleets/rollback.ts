@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { shortDigest } from '../../../domain/digest.js';
+import type { FleetRecord } from '../../../core/fleet/record.js';
+import { api } from '../../client.js';
+import type { Runner } from '../runner.js';
+
+/** `ingot rollback FLEET [--to RELEASE]` */
+export function registerRollback(program: Command, run: Runner): void {
+  program
+    .command('rollback')
+    .summary('point a fleet back at its previous release (or --to one of its releases)')
+    .description(
+      'Make FLEET run its previous release again (or RELEASE, a digest from `ingot history`). Nothing is\n' +
+        "patched: the controller replaces the instances, within the fleet's budgets, as for any deploy.",
+    )
+    .argument('<fleet>', 'fleet name')
+    .option('--to <release>', 'release digest to return to')
+    .action(async (fleet: string, options: { to?: string }) => {
+      await run(
+        async (app, io) => {
+          const record = await api<FleetRecord>(
+            app.home,
+            'POST',
+            `/v1/fleets/${encodeURIComponent(fleet)}/rollback`,
+            options.to !== undefined ? { to: options.to } : {},
+          );
+          io.out(
+            `${record.name}: back to release ${shortDigest(record.release)} (${record.rollout})\n`,
+          );
+          return 0;
+        },
+        () => 'text',
+      );
+    });
+}

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { shortDigest, type Digest } from '../../../domain/digest.js';
+import { IngotError } from '../../../domain/errors.js';
+import type { ObservedInstance } from '../../../domain/instance.js';
+import { formatAge, json, outputOption, table } from '../../format.js';
+import type { OutputFormat } from '../../io.js';
+import type { Runner } from '../runner.js';
+import { listFleets, replicasOf, type FleetView } from './fleet-view.js';
+
+/** `ingot status [FLEET]` */
+export function registerStatus(program: Command, run: Runner): void {
+  program
+    .command('status')
+    .summary('fleets, their rollouts and instances')
+    .argument('[fleet]', 'only this fleet')
+    .addOption(outputOption())
+    .action(async (only: string | undefined, options: { output: OutputFormat }) => {
+      await run(
+        async (app, io) => {
+          const fleets = (await listFleets(app.home)).filter(
+            (f) => only === undefined || f.name === only,
+          );
+          if (only !== undefined && fleets.length === 0)
+            throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(only)}`);
+          if (options.output === 'json') {
+            io.out(json(fleets));
+            return 0;
+          }
+          io.out(fleetTable(fleets));
+          const instances = fleets.flatMap((f) => f.instances);
+          if (instances.length > 0) io.out('\n' + instanceTable(instances, Date.now()));
+          return 0;
+        },
+        () => options.output,
+      );
+    });
+}
+
+function fleetTable(fleets: readonly FleetView[]): string {
+  return table(
+    ['FLEET', 'RELEASE', 'ROLLOUT', 'HEALTHY', 'PHASE', 'REASON'],
+    fleets.map((f) => [
+      f.name,
+      shortDigest(f.release),
+      f.rollout,
+      `${f.instances.filter((i) => i.state === 'healthy').length}/${replicasOf(f)}`,
+      f.phase,
+      [f.reason ?? '', ...f.reasons].filter(Boolean).join('; '),
+    ]),
+  );
+}
+
+function instanceTable(instances: readonly ObservedInstance[], now: number): string {
+  return table(
+    ['INSTANCE', 'RELEASE', 'ARTIFACT', 'AGE', 'HEALTH', 'INTEGRITY', 'HOST', 'ADDRESS'],
+    instances.map((i) => [
+      i.id,
+      i.release ? shortDigest(i.release as Digest) : '-',
+      shortDigest(i.artifact),
+      i.startedAt ? formatAge(now - Date.parse(i.startedAt)) : '-',
+      i.state,
+      i.integrity ?? 'unchecked',
+      i.host ?? '-',
+      i.address ?? '-',
+    ]),
+  );
+}

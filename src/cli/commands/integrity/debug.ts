@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../../../domain/errors.js';
+import { api } from '../../client.js';
+import type { Runner } from '../runner.js';
+
+const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** "15m", "90s", "1h" → seconds. */
+export function parseTtl(raw: string): number {
+  const m = /^(\d{1,6})(s|m|h)$/.exec(raw.trim());
+  if (!m) throw new UsageError(`--ttl must be a duration such as 15m, 90s or 1h, got ${raw}`);
+  return Number(m[1]) * UNIT_S[m[2]!]!;
+}
+
+/** Who opens a session, as the record keeps it: the user behind sudo, else this user. */
+function who(): string {
+  const sudo = process.env['SUDO_USER'];
+  const me = userInfo().username;
+  return sudo && sudo !== me ? `${sudo} (as ${me})` : me;
+}
+
+/** `ingot debug INSTANCE [-- CMD...]`: break-glass, recorded, and the instance replaced. */
+export function registerDebug(program: Command, run: Runner): void {
+  program
+    .command('debug')
+    .summary('break-glass: a shell in an instance, which is then replaced')
+    .description(
+      'The only way into a running instance. Opens an interactive session (runc exec, with a\n' +
+        "terminal if this is one) running CMD (default /bin/sh) as the instance's user. The access is\n" +
+        'recorded (who, why, when, what), the instance is tainted the moment the session opens, and\n' +
+        'it is replaced when the session ends or --ttl passes, whatever happened inside. A\n' +
+        'replacement starts at once.',
+    )
+    .argument('<instance>', 'instance id')
+    .argument('[cmd...]', 'command to run (after --)')
+    .requiredOption('--reason <text>', 'why (recorded; required)')
+    .option('--ttl <duration>', 'the instance is replaced after this long at most', '15m')
+    .action(async (id: string, cmd: string[], options: { reason: string; ttl: string }) => {
+      await run(
+        async (app, io) => {
+          if (options.reason.trim() === '') throw new UsageError('--reason must say why');
+          const ttlSeconds = parseTtl(options.ttl);
+          const command = cmd.length > 0 ? cmd : ['/bin/sh'];
+          // Recorded and tainted before the session opens: access is never unrecorded.
+          await api(app.home, 'POST', `/v1/instances/${encodeURIComponent(id)}/debug`, {
+            reason: options.reason,
+            who: who(),
+            command,
+            ttlSeconds,
+          });
+          io.err(
+            `${id} is tainted: it will be replaced when this session ends (at most ${options.ttl})\n`,
+          );
+          const code = await session(app.home, id, command);
+          await api(app.home, 'POST', `/v1/instances/${encodeURIComponent(id)}/debug/close`, {});
+          io.err(`session closed (exit ${code}); ${id} is being replaced\n`);
+          return code;
+        },
+        () => 'text',
+      );
+    });
+}
+
+/** The interactive session (runc exec); its exit code, 127 if runc could not be run. */
+function session(home: string, id: string, command: readonly string[]): Promise<number> {
+  const tty = process.stdin.isTTY === true;
+  return new Promise<number>((resolve) => {
+    const child = spawn(
+      'runc',
+      ['--root', join(home, 'runc'), 'exec', ...(tty ? ['-t'] : []), id, ...command],
+      { stdio: 'inherit' },
+    );
+    // Ctrl-C belongs to the session, not to this process.
+    const ignore = () => undefined;
+    process.on('SIGINT', ignore);
+    child.on('error', () => resolve(127));
+    child.on('close', (c) => {
+      process.off('SIGINT', ignore);
+      resolve(c ?? 1);
+    });
+  });
+}

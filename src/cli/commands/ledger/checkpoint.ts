@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { IngotError } from '../../../domain/errors.js';
+import { api } from '../../client.js';
+import { json, outputOption } from '../../format.js';
+import type { OutputFormat } from '../../io.js';
+import type { Runner } from '../runner.js';
+import { running, withLedger } from './ledger-access.js';
+
+/** `ingot ledger checkpoint` */
+export function registerCheckpoint(ledger: Command, run: Runner): void {
+  ledger
+    .command('checkpoint')
+    .summary('sign a checkpoint now (if Ingot runs) and print the latest')
+    .addOption(outputOption())
+    .action(async (options: { output: OutputFormat }) => {
+      await run(
+        async (app, io) => {
+          const latest = running(app.home)
+            ? await api<{ size: number; note: string; time: number } | null>(
+                app.home,
+                'POST',
+                '/v1/ledger/checkpoint',
+                {},
+              )
+            : await withLedger(app, undefined, (l) => l.latestCheckpoint());
+          if (!latest) throw new IngotError('E_LEDGER_NONE', 'no checkpoint has been signed yet');
+          if (options.output === 'json') io.out(json(latest));
+          else io.out(latest.note);
+          return 0;
+        },
+        () => options.output,
+      );
+    });
+}

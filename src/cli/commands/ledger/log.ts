@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import type { LedgerEntry } from '../../../core/ledger/index.js';
+import { UsageError } from '../../../domain/errors.js';
+import { json, outputOption, table } from '../../format.js';
+import type { OutputFormat } from '../../io.js';
+import type { Runner } from '../runner.js';
+import { parseTime, withLedger, type Ledger } from './ledger-access.js';
+
+interface LogOptions {
+  fleet?: string;
+  instance?: string;
+  kind?: string;
+  since?: string;
+  limit: string;
+  output: OutputFormat;
+}
+
+/** `ingot ledger log` */
+export function registerLog(ledger: Command, run: Runner): void {
+  ledger
+    .command('log')
+    .summary('list entries, oldest first')
+    .option('--fleet <name>', 'only this fleet')
+    .option('--instance <id>', 'only this instance')
+    .option('--kind <kind>', 'only this kind (deploy, instance-started, drift, …)')
+    .option('--since <time>', 'only from this time (ISO 8601, or 90m / 2h / 3d ago)')
+    .option('--limit <n>', 'at most this many (default 1000)', '1000')
+    .addOption(outputOption())
+    .action(async (options: LogOptions) => {
+      await run(
+        async (app, io) => {
+          if (!/^\d{1,5}$/.test(options.limit) || Number(options.limit) < 1)
+            throw new UsageError(`--limit must be 1 to 99999, got ${options.limit}`);
+          const since =
+            options.since === undefined ? undefined : parseTime(options.since, '--since');
+          const found = await withLedger(app, undefined, (l) => select(l, options, since));
+          if (options.output === 'json') io.out(json(found));
+          else io.out(logTable(found));
+          return 0;
+        },
+        () => options.output,
+      );
+    });
+}
+
+/** The entries the options ask for, oldest first. */
+async function select(
+  l: Ledger,
+  options: LogOptions,
+  since: number | undefined,
+): Promise<LedgerEntry[]> {
+  if (since === undefined)
+    return l.entries({
+      ...(options.fleet !== undefined && { fleet: options.fleet }),
+      ...(options.instance !== undefined && { instance: options.instance }),
+      ...(options.kind !== undefined && { kind: options.kind }),
+      limit: Number(options.limit),
+    });
+  // Times are not indexed: the whole log is read, then filtered.
+  return (await l.all())
+    .filter(
+      (e) =>
+        e.time >= since &&
+        (options.fleet === undefined || e.fleet === options.fleet) &&
+        (options.instance === undefined || e.instance === options.instance) &&
+        (options.kind === undefined || e.kind === options.kind),
+    )
+    .slice(0, Number(options.limit));
+}
+
+function logTable(found: readonly LedgerEntry[]): string {
+  return table(
+    ['SEQ', 'TIME', 'ACTOR', 'KIND', 'FLEET', 'INSTANCE', 'WHAT'],
+    found.map((e) => [
+      String(e.seq),
+      new Date(e.time).toISOString(),
+      e.actor,
+      e.kind,
+      e.fleet ?? '-',
+      e.instance ?? '-',
+      summary(e).slice(0, 120),
+    ]),
+  );
+}
+
+function summary(e: LedgerEntry): string {
+  const s = e.detail['summary'];
+  if (typeof s === 'string' && s !== '') return s;
+  const rest = Object.entries(e.detail).filter(([k]) => k !== 'release' && k !== 'summary');
+  return rest.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+}

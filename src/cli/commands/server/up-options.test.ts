@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../../domain/errors.js';
+import { checkUpOptions, serveOptions, upArgs } from './up-options.js';
+
+const all = {
+  port: '8080',
+  policy: 'policy.yaml',
+  key: ['a.pub', 'b.pub'],
+  bridge: 'br0',
+  subnet: '10.1.0.0/24',
+  cgroupParent: '/x',
+  stopGrace: '5',
+  verifyInterval: '0',
+};
+
+describe('ingot up options', () => {
+  it('refuses malformed numbers as usage errors', () => {
+    expect(() => checkUpOptions({ port: '80a' })).toThrow(UsageError);
+    expect(() => checkUpOptions({ port: '123456' })).toThrow(/--port must be a port number/);
+    expect(() => checkUpOptions({ stopGrace: '1.5' })).toThrow(/--stop-grace must be whole/);
+    expect(() => checkUpOptions({ verifyInterval: '-1' })).toThrow(/--verify-interval/);
+    expect(() => checkUpOptions(all)).not.toThrow();
+  });
+
+  it('passes every option on to the background server, in order', () => {
+    // prettier-ignore
+    expect(upArgs(all)).toEqual([
+      '--port', '8080', '--policy', 'policy.yaml', '--key', 'a.pub', '--key', 'b.pub',
+      '--bridge', 'br0', '--subnet', '10.1.0.0/24', '--cgroup-parent', '/x',
+      '--stop-grace', '5', '--verify-interval', '0',
+    ]);
+    expect(upArgs({})).toEqual([]);
+  });
+
+  it('gives the in-process server numbers in its units, and only what was given', () => {
+    expect(serveOptions(all)).toEqual({
+      port: 8080,
+      policyFile: 'policy.yaml',
+      keyFiles: ['a.pub', 'b.pub'],
+      bridge: 'br0',
+      subnet: '10.1.0.0/24',
+      cgroupParent: '/x',
+      stopGraceMs: 5000,
+      fullVerifyMs: 0,
+    });
+    expect(serveOptions({})).toEqual({ keyFiles: [] });
+  });
+});

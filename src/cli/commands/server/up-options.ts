@@ -1,0 +1,61 @@
+import type { ServeOptions } from '../../io.js';
+import { UsageError } from '../../../domain/errors.js';
+
+/** `ingot up`'s options as commander gives them: strings, checked here. */
+export interface UpOptions {
+  detach?: boolean;
+  port?: string;
+  policy?: string;
+  key?: string[];
+  bridge?: string;
+  subnet?: string;
+  cgroupParent?: string;
+  stopGrace?: string;
+  verifyInterval?: string;
+}
+
+/** Refuse a malformed number before anything starts (exit 2, as any usage error). */
+export function checkUpOptions(options: UpOptions): void {
+  if (options.port !== undefined && !/^\d{1,5}$/.test(options.port))
+    throw new UsageError(`--port must be a port number, got ${JSON.stringify(options.port)}`);
+  if (options.stopGrace !== undefined && !/^\d{1,4}$/.test(options.stopGrace))
+    throw new UsageError(
+      `--stop-grace must be whole seconds, got ${JSON.stringify(options.stopGrace)}`,
+    );
+  if (options.verifyInterval !== undefined && !/^\d{1,5}$/.test(options.verifyInterval))
+    throw new UsageError(
+      `--verify-interval must be whole minutes, got ${JSON.stringify(options.verifyInterval)}`,
+    );
+}
+
+/** The same options again, for the server started in the background. Pure. */
+export function upArgs(options: UpOptions): string[] {
+  const args: string[] = [];
+  if (options.port) args.push('--port', options.port);
+  if (options.policy) args.push('--policy', options.policy);
+  for (const k of options.key ?? []) args.push('--key', k);
+  if (options.bridge) args.push('--bridge', options.bridge);
+  if (options.subnet) args.push('--subnet', options.subnet);
+  if (options.cgroupParent) args.push('--cgroup-parent', options.cgroupParent);
+  if (options.stopGrace) args.push('--stop-grace', options.stopGrace);
+  if (options.verifyInterval) args.push('--verify-interval', options.verifyInterval);
+  return args;
+}
+
+/** What the server in this process is started with. Pure. */
+export function serveOptions(options: UpOptions): ServeOptions {
+  return {
+    ...(options.port !== undefined && { port: Number(options.port) }),
+    ...(options.policy !== undefined && { policyFile: options.policy }),
+    keyFiles: options.key ?? [],
+    ...(options.bridge !== undefined && { bridge: options.bridge }),
+    ...(options.subnet !== undefined && { subnet: options.subnet }),
+    ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
+    ...(options.stopGrace !== undefined && {
+      stopGraceMs: Number(options.stopGrace) * 1000,
+    }),
+    ...(options.verifyInterval !== undefined && {
+      fullVerifyMs: Number(options.verifyInterval) * 60_000,
+    }),
+  };
+}

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { serverInfo } from '../../client.js';
+import { collect } from '../../format.js';
+import { isAlive } from '../../../adapters/shared/process-alive.js';
+import type { Runner } from '../runner.js';
+import { startInBackground } from './background.js';
+import { hasServerFlags, reexecWithServerFlags, serveHere } from './foreground.js';
+import { checkUpOptions, type UpOptions } from './up-options.js';
+
+/** `ingot up`: the server in this process, or with --detach in the background. */
+export function registerUp(program: Command, run: Runner): void {
+  program
+    .command('up')
+    .summary('start Ingot on this machine: API, controller and agent')
+    .description(
+      'Run the HTTP API (127.0.0.1), the controller and a local agent in one process, with state in\n' +
+        'SQLite under $INGOT_HOME. A random admin token is written to $INGOT_HOME/token (0600); every\n' +
+        "API call needs it. With nothing configured, starts are admitted against this machine's own key\n" +
+        '($INGOT_HOME/keys/local.pub, made on first use; `ingot build` signs with it). Instances that\n' +
+        'were running are re-adopted. With --detach it runs in the background.',
+    )
+    .option('-d, --detach', 'run in the background and return once it answers')
+    .option('--port <n>', 'API port (default: any free port; see $INGOT_HOME/server.json)')
+    .option('--policy <file>', 'admission policy')
+    .option('--key <file>', 'trusted public key (repeatable)', collect)
+    .option('--bridge <name>', "instances' bridge (default ingot0)")
+    .option('--subnet <cidr>', "instances' subnet (default 10.88.0.0/24)")
+    .option('--cgroup-parent <path>', 'cgroup the instances are placed under (default /ingot)')
+    .option('--stop-grace <seconds>', 'SIGTERM grace before SIGKILL when stopping (default 10)')
+    .option(
+      '--verify-interval <minutes>',
+      'hash every rootfs in use in full this often (default 10; 0: only on demand)',
+    )
+    .action(async (options: UpOptions) => {
+      await run(
+        async (app, io) => {
+          checkUpOptions(options);
+          const info = serverInfo(app.home);
+          if (info && isAlive(info.pid)) {
+            io.err(`Ingot is already running (pid ${info.pid}, port ${info.port})\n`);
+            return 0;
+          }
+          if (options.detach) return startInBackground(app.home, options, io);
+          if (!hasServerFlags()) return reexecWithServerFlags();
+          return serveHere(app, options, io);
+        },
+        () => 'text',
+      );
+    });
+}
