@@ -14,7 +14,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { watchRootfs } from '../../src/adapters/integrity/watch-rootfs.js';
 import { observePath, scanTree } from '../../src/adapters/rootfs/scan.js';
-import { api } from '../../src/cli/client.js';
+import { call } from '../../src/cli/client.js';
+import type { FleetView } from '../../src/core/api/fleets.js';
+import { routes } from '../../src/core/api/routes.js';
 import type { Digest } from '../../src/domain/digest.js';
 import type { ObservedInstance } from '../../src/domain/instance.js';
 import type { MeasuredEntry } from '../../src/domain/measurement.js';
@@ -133,11 +135,6 @@ async function detection(): Promise<{ ingot: number[]; inotify: number[]; setupM
   return { ingot: ingotMs, inotify: inotifyMs, setupMs };
 }
 
-interface FleetView {
-  name: string;
-  instances: ObservedInstance[];
-}
-
 function fleetFile(name: string, replicas: number): string {
   const file = join(WORK, `${name}.yaml`);
   writeFileSync(
@@ -148,7 +145,7 @@ function fleetFile(name: string, replicas: number): string {
 }
 
 async function fleet(name: string): Promise<FleetView> {
-  return (await api<FleetView[]>(HOME, 'GET', '/v1/fleets')).find((f) => f.name === name)!;
+  return (await call(HOME, routes.fleets)).find((f) => f.name === name)!;
 }
 
 /** (c) Drift recorded → a fresh instance healthy, with the example's 2 s health interval. */

@@ -1,6 +1,13 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  pathOf,
+  type BodyOf,
+  type ParamsOf,
+  type ResponseOf,
+  type RouteSpec,
+} from '../core/api/routes.js';
 import { IngotError } from '../domain/errors.js';
 
 export interface ServerInfo {
@@ -51,34 +58,54 @@ async function identify(base: string, token: string): Promise<void> {
   proven.add(base);
 }
 
-/** A call to the local server's API with the admin token; errors keep their codes. */
-export async function api<T>(
-  home: string,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-): Promise<T> {
+/** The running server of `home`, and the token to call it with. */
+function connection(home: string): { base: string; token: string } {
   const info = serverInfo(home);
   if (!info)
     throw new IngotError(
       'E_NOT_RUNNING',
       `Ingot is not running for ${home}: start it with \`ingot up --detach\``,
     );
-  let token: string;
   try {
-    token = readFileSync(join(home, 'token'), 'utf8').trim();
+    const token = readFileSync(join(home, 'token'), 'utf8').trim();
+    return { base: `http://${info.host}:${info.port}`, token };
   } catch {
     throw new IngotError(
       'E_UNAUTHORIZED',
       `cannot read ${join(home, 'token')} (run as the user who ran ingot up)`,
     );
   }
-  const base = `http://${info.host}:${info.port}`;
+}
+
+export interface Call<R extends RouteSpec> {
+  readonly params?: ParamsOf<R>;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  readonly body?: BodyOf<R>;
+}
+
+/**
+ * Call a route of the local server's API (`core/api/routes.ts`) with the admin token; its
+ * answer is checked against the route's schema. Errors keep their codes.
+ */
+export async function call<R extends RouteSpec>(
+  home: string,
+  route: R,
+  request: Call<R> = {},
+): Promise<ResponseOf<R>> {
+  const { base, token } = connection(home);
   await identify(base, token);
+  const query = Object.entries(request.query ?? {}).filter(
+    (e): e is [string, string] => e[1] !== undefined,
+  );
+  const path = `${pathOf(route, (request.params ?? {}) as ParamsOf<R>)}${
+    query.length > 0 ? `?${new URLSearchParams(query).toString()}` : ''
+  }`;
+  // A POST always carries a JSON body, if only an empty one.
+  const body = request.body ?? (route.method === 'POST' ? {} : undefined);
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {
-      method,
+      method: route.method,
       headers: {
         authorization: `Bearer ${token}`,
         ...(body !== undefined && { 'content-type': 'application/json' }),
@@ -89,15 +116,19 @@ export async function api<T>(
   } catch (err) {
     throw new IngotError(
       'E_NOT_RUNNING',
-      `Ingot does not answer at ${info.host}:${info.port} (${(err as Error).message}); is it running?`,
+      `Ingot does not answer at ${base} (${(err as Error).message}); is it running?`,
     );
   }
-  const payload = (await res.json().catch(() => ({}))) as {
-    error?: { code: string; message: string };
-  };
+  const payload: unknown = await res.json().catch(() => ({}));
   if (!res.ok) {
-    const e = payload.error;
+    const e = (payload as { error?: { code?: string; message?: string } }).error;
     throw new IngotError(e?.code ?? 'E_API', e?.message ?? `HTTP ${res.status}`);
   }
-  return payload as T;
+  const parsed = route.response.safeParse(payload);
+  if (!parsed.success)
+    throw new IngotError(
+      'E_API',
+      `the answer to ${route.method} ${path} is not what this ingot expects (${parsed.error.issues[0]?.message ?? 'malformed'}): is the server another version?`,
+    );
+  return parsed.data as ResponseOf<R>;
 }

@@ -3,7 +3,9 @@ import { isDigest, type Digest } from '../../domain/digest.js';
 import type { Evidence, ObservedInstance } from '../../domain/instance.js';
 
 /** A digest on the wire (its syntax; a digest is checked against its bytes elsewhere). */
-export const digest = z.custom<Digest>(isDigest, 'a digest (sha256:<64 lowercase hex digits>)');
+export const digest: z.ZodType<Digest, string> = z
+  .string()
+  .refine(isDigest, 'a digest (sha256:<64 lowercase hex digits>)');
 
 export const evidence: z.ZodType<Evidence> = z.object({
   detector: z.enum(['files', 'files-full', 'exec', 'mounts', 'process', 'break-glass']),

@@ -5,8 +5,8 @@ import { parseFleet } from '../../../core/fleet/spec.js';
 import { MAX_SPEC_BYTES } from '../../../core/yaml-spec.js';
 import { shortDigest } from '../../../domain/digest.js';
 import { IngotError, UsageError } from '../../../domain/errors.js';
-import type { FleetRecord } from '../../../core/fleet/record.js';
-import { api } from '../../client.js';
+import { routes } from '../../../core/api/routes.js';
+import { call } from '../../client.js';
 import { json, outputOption } from '../../format.js';
 import type { Io, OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
@@ -48,12 +48,9 @@ export function registerDeploy(program: Command, run: Runner): void {
               `--timeout must be whole seconds, got ${JSON.stringify(options.timeout)}`,
             );
           const text = readFleetFile(file);
-          const record = await api<FleetRecord>(
-            app.home,
-            'POST',
-            '/v1/fleets',
-            parseYaml(text) as unknown,
-          );
+          const record = await call(app.home, routes.deploy, {
+            body: parseYaml(text) as unknown,
+          });
           const final = options.wait
             ? await waitForRollout(app.home, record.name, Number(options.timeout), io)
             : undefined;

@@ -1,24 +1,16 @@
-import type { ObservedInstance } from '../../../domain/instance.js';
+import type { FleetView } from '../../../core/api/fleets.js';
+import { routes } from '../../../core/api/routes.js';
 import type { FleetRecord } from '../../../core/fleet/record.js';
-import { api } from '../../client.js';
+import { call } from '../../client.js';
 
-/** A fleet as `GET /v1/fleets` returns it. */
-export type FleetView = FleetRecord & {
-  /** Where the rollout stands, for people. */
-  phase: string;
-  /** A preview or canary step is ready and waits for `ingot promote`. */
-  awaitingPromotion: boolean;
-  /** Why the last reconcile pass could not do everything (budgets, admission). */
-  reasons: string[];
-  instances: ObservedInstance[];
-};
+export type { FleetView } from '../../../core/api/fleets.js';
 
 /** Every fleet with its rollout and instances, from the running Ingot. */
 export function listFleets(home: string): Promise<FleetView[]> {
-  return api<FleetView[]>(home, 'GET', '/v1/fleets');
+  return call(home, routes.fleets);
 }
 
-/** How many instances the fleet asks for (its spec is the server's to validate). */
+/** How many instances the fleet asks for. */
 export function replicasOf(f: FleetRecord): number {
-  return (f.spec as { replicas: number }).replicas;
+  return f.spec.replicas;
 }

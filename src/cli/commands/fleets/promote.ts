@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { shortDigest } from '../../../domain/digest.js';
-import type { FleetRecord } from '../../../core/fleet/record.js';
-import { api } from '../../client.js';
+import { routes } from '../../../core/api/routes.js';
+import { call } from '../../client.js';
 import type { Runner } from '../runner.js';
 
 /** `ingot promote FLEET [--full]` */
@@ -19,12 +19,10 @@ export function registerPromote(program: Command, run: Runner): void {
     .action(async (fleet: string, options: { full?: boolean }) => {
       await run(
         async (app, io) => {
-          const record = await api<FleetRecord>(
-            app.home,
-            'POST',
-            `/v1/fleets/${encodeURIComponent(fleet)}/promote`,
-            { full: options.full === true },
-          );
+          const record = await call(app.home, routes.promote, {
+            params: { name: fleet },
+            body: { full: options.full === true },
+          });
           io.out(`${record.name}: release ${shortDigest(record.release)} promoted\n`);
           return 0;
         },

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { shortDigest } from '../../../domain/digest.js';
-import type { FleetRecord } from '../../../core/fleet/record.js';
-import { api } from '../../client.js';
+import { routes } from '../../../core/api/routes.js';
+import { call } from '../../client.js';
 import type { Runner } from '../runner.js';
 
 /** `ingot rollback FLEET [--to RELEASE]` */
@@ -18,12 +18,11 @@ export function registerRollback(program: Command, run: Runner): void {
     .action(async (fleet: string, options: { to?: string }) => {
       await run(
         async (app, io) => {
-          const record = await api<FleetRecord>(
-            app.home,
-            'POST',
-            `/v1/fleets/${encodeURIComponent(fleet)}/rollback`,
-            options.to !== undefined ? { to: options.to } : {},
-          );
+          const record = await call(app.home, routes.rollback, {
+            params: { name: fleet },
+            // The server checks it is a digest of one of the fleet's releases.
+            body: options.to !== undefined ? { to: options.to } : {},
+          });
           io.out(
             `${record.name}: back to release ${shortDigest(record.release)} (${record.rollout})\n`,
           );

@@ -3,7 +3,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../../domain/errors.js';
-import { api } from '../../client.js';
+import { routes } from '../../../core/api/routes.js';
+import { call } from '../../client.js';
 import type { Runner } from '../runner.js';
 
 const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600 };
@@ -45,17 +46,15 @@ export function registerDebug(program: Command, run: Runner): void {
           const ttlSeconds = parseTtl(options.ttl);
           const command = cmd.length > 0 ? cmd : ['/bin/sh'];
           // Recorded and tainted before the session opens: access is never unrecorded.
-          await api(app.home, 'POST', `/v1/instances/${encodeURIComponent(id)}/debug`, {
-            reason: options.reason,
-            who: who(),
-            command,
-            ttlSeconds,
+          await call(app.home, routes.openDebug, {
+            params: { id },
+            body: { reason: options.reason, who: who(), command, ttlSeconds },
           });
           io.err(
             `${id} is tainted: it will be replaced when this session ends (at most ${options.ttl})\n`,
           );
           const code = await session(app.home, id, command);
-          await api(app.home, 'POST', `/v1/instances/${encodeURIComponent(id)}/debug/close`, {});
+          await call(app.home, routes.closeDebug, { params: { id } });
           io.err(`session closed (exit ${code}); ${id} is being replaced\n`);
           return code;
         },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import type { Evidence, ObservedInstance } from '../../../domain/instance.js';
-import { api } from '../../client.js';
+import type { Evidence } from '../../../domain/instance.js';
+import { routes } from '../../../core/api/routes.js';
+import { call } from '../../client.js';
 import { json, outputOption, table } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
@@ -20,11 +21,7 @@ export function registerDrift(program: Command, run: Runner): void {
     .action(async (fleet: string | undefined, options: { output: OutputFormat }) => {
       await run(
         async (app, io) => {
-          const tainted = await api<ObservedInstance[]>(
-            app.home,
-            'GET',
-            `/v1/drift${fleet ? `?fleet=${encodeURIComponent(fleet)}` : ''}`,
-          );
+          const tainted = await call(app.home, routes.drift, { query: { fleet } });
           if (options.output === 'json') io.out(json(tainted));
           else if (tainted.length === 0) io.err('no drift: every instance is as built\n');
           else

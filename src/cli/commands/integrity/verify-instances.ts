@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { api } from '../../client.js';
+import { routes } from '../../../core/api/routes.js';
+import { call } from '../../client.js';
 import { json, outputOption, table } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
@@ -18,12 +19,7 @@ export function registerVerifyInstances(program: Command, run: Runner): void {
     .action(async (options: { output: OutputFormat }) => {
       await run(
         async (app, io) => {
-          const report = await api<{ artifact: string; instances: string[]; drift: unknown[] }[]>(
-            app.home,
-            'POST',
-            '/v1/verify-instances',
-            {},
-          );
+          const report = await call(app.home, routes.verifyInstances);
           if (options.output === 'json') io.out(json(report));
           else
             io.out(

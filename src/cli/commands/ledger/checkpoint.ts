@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { IngotError } from '../../../domain/errors.js';
-import { api } from '../../client.js';
+import { routes } from '../../../core/api/routes.js';
+import { call } from '../../client.js';
 import { json, outputOption } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
@@ -16,12 +17,7 @@ export function registerCheckpoint(ledger: Command, run: Runner): void {
       await run(
         async (app, io) => {
           const latest = running(app.home)
-            ? await api<{ size: number; note: string; time: number } | null>(
-                app.home,
-                'POST',
-                '/v1/ledger/checkpoint',
-                {},
-              )
+            ? await call(app.home, routes.checkpoint)
             : await withLedger(app, undefined, (l) => l.latestCheckpoint());
           if (!latest) throw new IngotError('E_LEDGER_NONE', 'no checkpoint has been signed yet');
           if (options.output === 'json') io.out(json(latest));

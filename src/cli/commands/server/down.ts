@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { api, serverInfo } from '../../client.js';
+import { routes } from '../../../core/api/routes.js';
+import { call, serverInfo } from '../../client.js';
 import { isAlive } from '../../../adapters/shared/process-alive.js';
 import type { Runner } from '../runner.js';
 
@@ -17,8 +18,8 @@ export function registerDown(program: Command, run: Runner): void {
             io.err('Ingot is not running\n');
             return 0;
           }
-          await api(app.home, 'POST', '/v1/shutdown', {
-            stopInstances: options.stopInstances === true,
+          await call(app.home, routes.shutdown, {
+            body: { stopInstances: options.stopInstances === true },
           });
           for (let i = 0; i < 600 && isAlive(info.pid); i++)
             await new Promise((r) => setTimeout(r, 100));

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { api } from '../../client.js';
+import { routes } from '../../../core/api/routes.js';
+import { call } from '../../client.js';
 import { json, outputOption } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
@@ -14,9 +15,7 @@ export function registerHistory(program: Command, run: Runner): void {
     .action(async (fleet: string | undefined, options: { output: OutputFormat }) => {
       await run(
         async (app, io) => {
-          const rows = await api<
-            { seq: number; time: number; fleet: string; kind: string; detail: string }[]
-          >(app.home, 'GET', `/v1/history${fleet ? `?fleet=${encodeURIComponent(fleet)}` : ''}`);
+          const rows = await call(app.home, routes.history, { query: { fleet } });
           if (options.output === 'json') io.out(json(rows));
           else
             for (const r of rows)
