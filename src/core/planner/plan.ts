@@ -45,13 +45,31 @@ export function plan(
   observed: readonly PlannedInstanceView[],
   now: number,
 ): Plan {
-  const stop: { id: string; reason: StopReason }[] = [];
-  const reasons: string[] = [];
+  const judge = judgeOf(target, now);
   const live = observed.filter((i) => LIVE.has(i.state));
-  for (const i of observed) if (!LIVE.has(i.state)) stop.push({ id: i.id, reason: 'gone' });
+  const stops = decideStops(target, observed, live, judge);
+  const stopping = new Set(stops.stop.map((s) => s.id));
+  const remaining = live.filter((i) => !stopping.has(i.id));
+  const starts = decideStarts(target, observed, remaining, judge);
+  return {
+    start: starts.start,
+    stop: stops.stop,
+    keep: remaining.map((i) => i.id),
+    reasons: [...stops.reasons, ...starts.reasons],
+  };
+}
 
+/** How the planner judges instances against the target at `now`. */
+interface Judge {
+  /** Why an instance must be replaced whatever its release's share, or null. */
+  replaceReason(i: PlannedInstanceView): StopReason | null;
+  ready(i: PlannedInstanceView): boolean;
+  /** A release's instances that stay on their own merits. */
+  currentOf(xs: readonly PlannedInstanceView[], release: string): PlannedInstanceView[];
+}
+
+function judgeOf(target: FleetTarget, now: number): Judge {
   const share = new Map(target.releases.map((r) => [r.release, r]));
-  const rollingOut = target.releases[0]?.release;
   const aged = (i: PlannedInstanceView) =>
     target.maxInstanceAgeMs !== null &&
     i.startedAt !== null &&
@@ -66,17 +84,66 @@ export function plan(
           : aged(i)
             ? 'aged'
             : null;
-  const ready = (i: PlannedInstanceView) => isReady(i, target, now);
-  const currentOf = (xs: readonly PlannedInstanceView[], release: string) =>
-    xs.filter((i) => i.release === release && replaceReason(i) === null);
+  return {
+    replaceReason,
+    ready: (i) => isReady(i, target, now),
+    currentOf: (xs, release) =>
+      xs.filter((i) => i.release === release && replaceReason(i) === null),
+  };
+}
 
+/** Stops: dead instances at once; the rest by urgency, within the availability budget. */
+function decideStops(
+  target: FleetTarget,
+  observed: readonly PlannedInstanceView[],
+  live: readonly PlannedInstanceView[],
+  judge: Judge,
+): { stop: { id: string; reason: StopReason }[]; reasons: string[] } {
+  const { ready } = judge;
+  const stop: { id: string; reason: StopReason }[] = [];
+  for (const i of observed) if (!LIVE.has(i.state)) stop.push({ id: i.id, reason: 'gone' });
+  const candidates = stopCandidates(target, live, judge);
+  // Not-ready ones cost no availability: they go first; then by urgency.
+  candidates.sort(
+    (a, b) =>
+      Number(ready(a.i)) - Number(ready(b.i)) ||
+      URGENCY[a.reason] - URGENCY[b.reason] ||
+      (a.i.id < b.i.id ? -1 : 1),
+  );
+  const floor = target.replicas - target.maxUnavailable;
+  let readyCount = live.filter(ready).length;
+  let waiting = 0;
+  for (const { i, reason } of candidates) {
+    if (ready(i)) {
+      if (readyCount - 1 < floor) {
+        waiting++;
+        continue;
+      }
+      readyCount--;
+    }
+    stop.push({ id: i.id, reason });
+  }
+  return {
+    stop,
+    reasons:
+      waiting > 0
+        ? [`availability budget: ${waiting} instance(s) keep serving until replacements are ready`]
+        : [],
+  };
+}
+
+/** Live instances that should go: replaced on their own merits, or beyond their share. */
+function stopCandidates(
+  target: FleetTarget,
+  live: readonly PlannedInstanceView[],
+  { replaceReason, ready, currentOf }: Judge,
+): { i: PlannedInstanceView; reason: StopReason }[] {
+  const rollingOut = target.releases[0]?.release;
   // A refused release that is short of its share would leave a gap nobody fills: then
   // nothing is displaced for its sake.
   const blocked = target.releases.some(
     (r) => !r.admitted && currentOf(live, r.release).length < r.count,
   );
-
-  // Stops, within the availability budget.
   const candidates: { i: PlannedInstanceView; reason: StopReason }[] = [];
   for (const i of live) {
     const reason = replaceReason(i);
@@ -104,34 +171,17 @@ export function plan(
           })),
       );
   }
-  // Not-ready ones cost no availability: they go first; then by urgency.
-  candidates.sort(
-    (a, b) =>
-      Number(ready(a.i)) - Number(ready(b.i)) ||
-      URGENCY[a.reason] - URGENCY[b.reason] ||
-      (a.i.id < b.i.id ? -1 : 1),
-  );
-  const floor = target.replicas - target.maxUnavailable;
-  let readyCount = live.filter(ready).length;
-  let waiting = 0;
-  for (const { i, reason } of candidates) {
-    if (ready(i)) {
-      if (readyCount - 1 < floor) {
-        waiting++;
-        continue;
-      }
-      readyCount--;
-    }
-    stop.push({ id: i.id, reason });
-  }
-  if (waiting > 0)
-    reasons.push(
-      `availability budget: ${waiting} instance(s) keep serving until replacements are ready`,
-    );
+  return candidates;
+}
 
-  // Starts: each release up to its share, in the room the stops leave under the ceiling.
-  const stopping = new Set(stop.map((s) => s.id));
-  const remaining = live.filter((i) => !stopping.has(i.id));
+/** Starts: each release up to its share, in the room the stops leave under the ceiling. */
+function decideStarts(
+  target: FleetTarget,
+  observed: readonly PlannedInstanceView[],
+  remaining: readonly PlannedInstanceView[],
+  { currentOf }: Judge,
+): { start: { id: string; release: string }[]; reasons: string[] } {
+  const reasons: string[] = [];
   let room = Math.max(0, target.replicas + target.maxSurge - remaining.length);
   const start: { id: string; release: string }[] = [];
   const taken = new Set(observed.map((i) => i.id));
@@ -158,6 +208,5 @@ export function plan(
     }
   }
   if (short > 0) reasons.push(`surge budget: ${short} start(s) wait for room`);
-
-  return { start, stop, keep: remaining.map((i) => i.id), reasons };
+  return { start, reasons };
 }
