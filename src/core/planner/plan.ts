@@ -62,10 +62,13 @@ export function plan(
 /** How the planner judges instances against the target at `now`. */
 interface Judge {
   /** Why an instance must be replaced whatever its release's share, or null. */
-  replaceReason(i: PlannedInstanceView): StopReason | null;
-  ready(i: PlannedInstanceView): boolean;
+  readonly replaceReason: (i: PlannedInstanceView) => StopReason | null;
+  readonly ready: (i: PlannedInstanceView) => boolean;
   /** A release's instances that stay on their own merits. */
-  currentOf(xs: readonly PlannedInstanceView[], release: string): PlannedInstanceView[];
+  readonly currentOf: (
+    xs: readonly PlannedInstanceView[],
+    release: string,
+  ) => PlannedInstanceView[];
 }
 
 function judgeOf(target: FleetTarget, now: number): Judge {
