@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,7 @@ import type { FileExtra as EntryExtra, MeasuredEntry } from '../../domain/measur
 import { readableLayerTypes } from '../../domain/media-types.js';
 import type { Descriptor } from '../../domain/oci.js';
 import type { OciLayout } from '../oci-layout/layout.js';
+import { createTempFile } from '../shared/atomic-file.js';
 import { zstd } from '../shared/zstd.js';
 
 export interface LayerLimits {
@@ -273,8 +274,6 @@ export async function readBaseLayer(
   return { changes: { whiteouts, opaques, entries }, uncompressedBytes: uncompressed };
 }
 
-let objectSeq = 0;
-
 async function hashEntry(
   stream: AsyncIterable<unknown>,
   capture: boolean,
@@ -286,9 +285,7 @@ async function hashEntry(
   let size = 0;
   // Content goes to a flat, private folder under names we choose: nothing in the archive
   // decides where a byte is written.
-  const tmp =
-    objectsDir === undefined ? null : join(objectsDir, `.tmp-${process.pid}-${objectSeq++}`);
-  const fd = tmp === null ? null : openSync(tmp, 'wx', 0o600);
+  const object = objectsDir === undefined ? null : createTempFile(objectsDir, 0o600);
   try {
     for await (const chunk of stream) {
       const buf = chunk as Buffer;
@@ -296,19 +293,16 @@ async function hashEntry(
       sha256.update(buf);
       sha1.update(buf);
       if (capture) chunks.push(buf);
-      if (fd !== null)
-        for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+      object?.write(buf);
     }
   } catch (err) {
-    if (fd !== null) closeSync(fd);
-    if (tmp !== null) rmSync(tmp, { force: true });
+    object?.discard();
     throw err;
   }
   const out = { size, sha256: sha256.digest('hex'), sha1: sha1.digest('hex') };
-  if (fd !== null && tmp !== null && objectsDir !== undefined) {
-    closeSync(fd);
-    renameSync(tmp, join(objectsDir, out.sha256));
-  }
+  // Not synced: the objects are a staging area that a crash throws away whole.
+  if (object !== null && objectsDir !== undefined)
+    object.commit(join(objectsDir, out.sha256), { durable: false });
   return capture ? { ...out, content: Buffer.concat(chunks) } : out;
 }
 

@@ -29,6 +29,7 @@ import type { FileExtra, MeasuredEntry } from '../../domain/measurement.js';
 import type { Descriptor } from '../../domain/oci.js';
 import { readBaseLayer } from '../base-image/read-layer.js';
 import { OciLayout } from '../oci-layout/layout.js';
+import { fsyncDir } from '../shared/atomic-file.js';
 import { scanTree } from './scan.js';
 
 export interface MaterialiseRequest {
@@ -175,6 +176,9 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
       }
       throw err;
     }
+    // A folder swap, not a file write (atomic-file.ts does not apply): syncing the parent
+    // makes the swap itself survive a crash.
+    fsyncDir(req.cacheDir);
     return { rootfs: join(final, 'rootfs'), reused: false, mountPoints: added };
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
@@ -197,6 +201,8 @@ export function discardRootfs(cacheDir: string, image: Digest, rootfs: string): 
   if (basename(dir) !== digestHex(image)) return rootfs; // discarded already
   const to = `${dir}.discarded-${Date.now()}-${process.pid}`;
   renameSync(dir, to);
+  // A rootfs that was changed must not come back after a crash as the artifact's cache.
+  fsyncDir(cacheDir);
   return join(to, 'rootfs');
 }
 
