@@ -39,7 +39,7 @@ import type { Runtime } from '../ports/runtime.js';
 import type { Store } from '../ports/store.js';
 import { openArtifact, type Artifact } from './artifact.js';
 import type { LoadedPolicy } from './policy.js';
-import { readSpecFile } from './spec-file.js';
+import { readSpecFile } from '../adapters/shared/spec-file.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { IntegrityMonitor, type DriftFinding, type IntegrityDeps } from './integrity.js';
 import { refusalReasons, verifyArtifact } from './verify.js';

@@ -47,7 +47,7 @@ import type { BaseImageSource, OpenedBase } from '../ports/base-image.js';
 import type { EncodedLayer, EncodedPart, LayerEncoder } from '../ports/layer-encoder.js';
 import type { Signer } from '../ports/signer.js';
 import type { Store, TagEvent } from '../ports/store.js';
-import { readSpecFile } from './spec-file.js';
+import { readSpecFile } from '../adapters/shared/spec-file.js';
 
 export interface BuildDeps {
   readonly store: Store;

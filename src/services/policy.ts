@@ -7,13 +7,19 @@ import type { Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { TrustedKey } from '../core/attest/dsse.js';
-import { readSpecFile } from './spec-file.js';
+import type { ReadSpecFile } from '../ports/spec-file.js';
+// Transitional: only for callers that do not pass `readSpecFile` yet (bin/agent.ts's
+// makeTrust). Once they do, make the dep required and drop this import: a service reaches
+// files only through what its composition root hands it.
+import { readSpecFile as defaultReadSpecFile } from '../adapters/shared/spec-file.js';
 
 export interface PolicyDeps {
   readonly readPublicKey: (path: string) => { id: KeyId; key: KeyObject };
   readonly parsePublicKey: (pem: string, where: string) => { id: KeyId; key: KeyObject };
   /** The digest a tag of an OCI layout points at now. */
   readonly resolveBase: (layoutDir: string, tag: string) => Promise<Digest>;
+  /** How the policy file is read (adapters/shared/spec-file.ts). */
+  readonly readSpecFile?: ReadSpecFile;
 }
 
 /** A policy ready for `evaluate`, with the public keys its signatures are checked with. */
@@ -58,6 +64,7 @@ export async function loadTrust(
   }
 
   const file = resolve(options.policyFile);
+  const readSpecFile = deps.readSpecFile ?? defaultReadSpecFile;
   const text = readSpecFile(file, options.policyFile, MAX_SPEC_BYTES, {
     notFound: 'E_POLICY_NOT_FOUND',
     tooLarge: 'E_POLICY_TOO_LARGE',
