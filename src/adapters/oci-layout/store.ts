@@ -23,8 +23,9 @@ import type {
 } from '../../ports/store.js';
 import { fsyncDir, moveIntoPlace, writeFileAtomic } from '../shared/atomic-file.js';
 import { isIntact } from '../shared/intact-file.js';
-import { StoreError } from './errors.js';
-import { OciLayout, safeJson } from './layout.js';
+import { OciLayout } from '../shared/layout-reader.js';
+import { safeJson } from '../shared/safe-json.js';
+import { StoreError } from '../shared/store-error.js';
 import { withLock } from './lock.js';
 
 /** OCI image-layout ref.name grammar (image-layout.md, "index.json"). */
