@@ -7,7 +7,7 @@ import { digestOf, type Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import type { Store } from '../ports/store.js';
 import { readAttestations } from './attestation.js';
-import type { BuildRequest, BuildResult } from './build.js';
+import type { BuildRequest, BuildResult } from './build/index.js';
 import type { LoadedPolicy } from './policy.js';
 import { verifyArtifact } from './verify.js';
 
