@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LayoutBaseImages, type LayerLimits } from '../adapters/base-image/index.js';
@@ -111,6 +111,8 @@ export function makeApp(options: AppOptions): CliApp {
         {
           store: await openStore(),
           describeSource: describeGit,
+          realpath: (path) => realpathSync(path),
+          readFile: (path) => readFileSync(path),
           buildFresh: (buildRequest) => buildInScratch(options, buildRequest),
         },
         request,
