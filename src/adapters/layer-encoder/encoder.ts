@@ -19,6 +19,7 @@ import type {
 } from '../../ports/layer-encoder.js';
 import { assembleLayer } from './assemble-layer.js';
 import { codecId, codecIdIfReady, DEFAULT_LEVEL, LEVEL_RANGE, prepareCodec } from './codec.js';
+import { createEncoderPool, type EncoderPool } from './encoder-pool.js';
 import { hashSources, type Hashed } from './hash-pass.js';
 import { KnownDigests, type ReadFile } from './known-digests.js';
 import {
@@ -30,7 +31,6 @@ import {
   type Written,
 } from './layer-job.js';
 import { SegmentCache, type MemberLocation, type StoredPart } from './segment-cache.js';
-import { WorkerPool } from './pool.js';
 import { runTask } from './segment-job.js';
 import { encodeParts, type PipelineContext } from './segment-pipeline.js';
 import type { CodecChoice } from './segment-tasks.js';
@@ -75,7 +75,7 @@ export interface EncoderOptions {
  * under this build's name.
  */
 export class ParallelLayerEncoder implements LayerEncoder {
-  private pool: WorkerPool | null = null;
+  private pool: EncoderPool | null = null;
   private cache: SegmentCache | null = null;
   private digests: KnownDigests | null = null;
   private readonly written = new WeakMap<EncodedLayer, Written>();
@@ -201,7 +201,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
 
   /** Start the workers now, so that they load while the caller plans. */
   warmUp(): void {
-    if (this.options.workers > 1) this.workers();
+    if (this.options.workers > 1) this.workers().start();
   }
 
   private inline(bytes: number): boolean {
@@ -210,7 +210,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
 
   /**
    * Tasks go to the workers, or run on this thread when there is too little to share.
-   * Hashes and checks are sent at once (WorkerPool.post), segments as slots free up.
+   * Hashes and checks are sent at once (the pool's post), segments as slots free up.
    */
   private runner(bytes: number): Run {
     const inline = this.inline(bytes);
@@ -345,8 +345,8 @@ export class ParallelLayerEncoder implements LayerEncoder {
     },
   };
 
-  private workers(): WorkerPool {
-    this.pool ??= new WorkerPool(this.options.workers);
+  private workers(): EncoderPool {
+    this.pool ??= createEncoderPool(this.options.workers);
     return this.pool;
   }
 

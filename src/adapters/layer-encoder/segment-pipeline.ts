@@ -2,9 +2,9 @@ import type { PartRange } from '../../core/layer-parts.js';
 import { planSegments } from '../../core/segments.js';
 import { SourceError } from '../../domain/build-errors.js';
 import { awaitedLater } from '../shared/later.js';
+import type { EncoderPool } from './encoder-pool.js';
 import type { LayerJob, NewPart, Run } from './layer-job.js';
 import { PartWriter } from './part-writer.js';
-import type { WorkerPool } from './pool.js';
 import {
   envOf,
   type CachedMember,
@@ -20,7 +20,7 @@ export interface PipelineContext {
   /** Whether this many bytes are encoded on the calling thread. */
   readonly inline: (bytes: number) => boolean;
   readonly runner: (bytes: number) => Run;
-  readonly workers: () => WorkerPool;
+  readonly workers: () => EncoderPool;
   /** Compressed segments earlier builds stored for this codec, for the workers to reuse. */
   readonly cached: (codecId: string) => readonly (readonly [string, CachedMember])[];
   /** Once nothing is in flight after a failure: a broken pool is closed here. */
@@ -69,7 +69,7 @@ export async function encodeParts(
     cache: codec.compression === 'none' ? [] : ctx.cached(codec.codecId),
   };
   const env = envOf(setup);
-  if (!inline) ctx.workers().setup(setup);
+  if (!inline) ctx.workers().broadcast(setup);
 
   const writers: PartWriter[] = [];
   try {
@@ -143,8 +143,8 @@ export async function encodeParts(
     await Promise.all(writes.values());
   } catch (err) {
     await Promise.allSettled([...pending.values(), ...writes.values()]);
-    // A worker that died fails every job at once while the others may still be writing
-    // into these files: stop them before the descriptors close (and could be reused).
+    // A worker that died fails every job, after the pool has ended every worker (none is
+    // still writing into these files); a broken pool is then replaced.
     await ctx.afterFailure();
     await Promise.allSettled(writers.map((w) => w.abandon()));
     throw err;
