@@ -1,4 +1,6 @@
 // @ts-check
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -13,6 +15,29 @@ const ioModules = [
   'node:worker_threads',
   'node:process',
 ];
+
+/** The clock and randomness, read directly: pure code takes them as arguments. */
+const clockAndDice = [
+  {
+    selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+    message: 'take time as an argument (deps.now)',
+  },
+  {
+    selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+    message: 'take time as an argument (deps.now)',
+  },
+  {
+    selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+    message: 'take randomness as an argument',
+  },
+];
+
+/** Folders of src/adapters (but shared): each may import only itself and adapters/shared. */
+const adapterFolders = readdirSync(join(import.meta.dirname, 'src', 'adapters'), {
+  withFileTypes: true,
+})
+  .filter((e) => e.isDirectory() && e.name !== 'shared')
+  .map((e) => e.name);
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/.work/**', '.ingot/**'] },
@@ -33,6 +58,16 @@ export default tseslint.config(
     },
   },
   {
+    // Small rooms: a file says one thing, a function does one step. Tests and their shared
+    // cases are exempt (a table of cases may be long).
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.case.ts'],
+    rules: {
+      'max-lines': ['error', { max: 450 }],
+      'max-lines-per-function': ['error', { max: 120 }],
+    },
+  },
+  {
     // The architecture is the dependency graph (DESIGN.md): core is pure and imports only
     // domain; domain imports nothing of ours.
     files: ['src/core/**/*.ts', 'src/domain/**/*.ts'],
@@ -50,31 +85,80 @@ export default tseslint.config(
         },
       ],
       'no-restricted-globals': ['error', 'process'],
-      // Time is an argument of the core, never read from the clock.
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
-          message: 'core takes time as an argument',
-        },
-        {
-          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
-          message: 'core takes time as an argument',
-        },
-        {
-          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
-          message: 'core takes randomness as an argument',
-        },
-      ],
+      'no-restricted-syntax': ['error', ...clockAndDice],
     },
   },
   {
-    // Adapters implement ports; they do not reach into each other (only bin/ wires them).
-    files: ['src/adapters/**/*.ts'],
+    // Use cases: they reach the world only through ports and the functions bin/ gives them,
+    // so that each can be run, and tested, against any implementation.
+    files: ['src/services/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/services/**', '**/cli/**', '**/bin/**'] }] },
+        {
+          paths: ioModules.map((name) => ({
+            name,
+            message: 'services do no I/O: take a port or a function from bin/',
+          })),
+          patterns: [
+            {
+              group: ['**/adapters/**', '**/cli/**', '**/bin/**'],
+              message: 'services depend on ports, not on what implements them',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'process'],
+      'no-restricted-syntax': ['error', ...clockAndDice],
+    },
+  },
+  // Adapters implement ports; they do not reach into each other (only bin/ wires them).
+  // What several of them build on lives in adapters/shared.
+  ...adapterFolders.map((folder) => ({
+    files: [`src/adapters/${folder}/**/*.ts`],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/services/**', '**/cli/**', '**/bin/**'],
+              message: 'adapters implement ports: they do not call use cases',
+            },
+            {
+              group: [
+                ...adapterFolders.filter((f) => f !== folder).map((f) => `../${f}/**`),
+                ...adapterFolders.filter((f) => f !== folder).map((f) => `**/adapters/${f}/**`),
+              ],
+              message:
+                'adapters do not import each other: share through adapters/shared, wire in bin/',
+            },
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    files: ['src/adapters/shared/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/services/**',
+                '**/cli/**',
+                '**/bin/**',
+                ...adapterFolders.map((f) => `../${f}/**`),
+              ],
+              message: 'shared helpers depend on no adapter and no use case',
+            },
+          ],
+        },
       ],
     },
   },

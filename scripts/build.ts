@@ -3,7 +3,7 @@
 // 70 ms off every `ingot` command's start; types are checked by `npm run typecheck`.
 //
 // Layout contract: every chunk lands in dist/bin, next to the worker entries, so that
-// `new URL('./worker.js', import.meta.url)` (layer encoder) and './hash-worker.js'
+// `workerEntry(import.meta.url, 'worker')` (layer encoder) and 'hash-worker'
 // (integrity verifier) find them, and '../../package.json' is the package's own.
 import { build } from 'esbuild';
 import { chmodSync, rmSync } from 'node:fs';

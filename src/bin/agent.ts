@@ -24,6 +24,7 @@ import { AgentStateFile } from '../adapters/host-files/agent-state-file.js';
 import { HomeVolumes } from '../adapters/host-files/host-volumes.js';
 import { HomeInstanceFiles } from '../adapters/host-files/instance-files.js';
 import { readUserDb } from '../adapters/rootfs/user-db.js';
+import { readSpecFile } from '../adapters/shared/spec-file.js';
 import { digestHex, digestOf } from '../domain/digest.js';
 import { Agent } from '../services/agent/index.js';
 import { loadTrust, type LoadedPolicy } from '../services/policy.js';
@@ -67,6 +68,7 @@ export function makeTrust(options: {
       {
         readPublicKey: loadPublicKey,
         parsePublicKey,
+        readSpecFile,
         resolveBase: async (layoutDir, tag) =>
           (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest,
       },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LayoutBaseImages, type LayerLimits } from '../adapters/base-image/index.js';
@@ -13,11 +13,18 @@ import {
 import { cacheSecret } from '../adapters/keys/cache-secret.js';
 import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
+import { pathKind } from '../adapters/shared/path-kind.js';
+import { readSpecFile } from '../adapters/shared/spec-file.js';
 import type * as FleetStoreModule from '../adapters/sqlite/state.js';
 import { walkSource } from '../adapters/source/walk.js';
 import type { AppFactory, CliApp } from '../cli/io.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
-import { build, type BuildResult } from '../services/build.js';
+import {
+  build,
+  type BuildDeps,
+  type BuildRequest,
+  type BuildResult,
+} from '../services/build/index.js';
 import { loadTrust } from '../services/policy.js';
 import { readInstanceLogs } from '../adapters/host-files/instance-files.js';
 import { rebuildCheck } from '../services/rebuild.js';
@@ -54,37 +61,10 @@ export function makeApp(options: AppOptions): CliApp {
       const cached = !request.noCache;
       let encoder = encoders.get(cached);
       if (!encoder) {
-        encoder = new ParallelLayerEncoder({
-          workers: options.workers ?? Math.max(1, Math.min(availableParallelism(), 8)),
-          cacheFile: cached ? join(home, 'cache', 'segments-v1.json') : null,
-          ...(cached && { cacheSecret: cacheSecret(join(home, 'keys', 'build-cache.key')) }),
-          blobPath: (d) => s.blobPath(d),
-          blobExists: (d) => existsSync(s.blobPath(d)),
-        });
+        encoder = makeEncoder(options, s, cached);
         encoders.set(cached, encoder);
       }
-      // With nothing configured, sign with this machine's key (made by `ingot up`), so that
-      // what is built here is admitted here.
-      const local = join(home, 'keys', 'local.key');
-      const signed =
-        (request.signingKeys ?? []).length === 0 && existsSync(local)
-          ? { ...request, signingKeys: [local] }
-          : request;
-      const result = await build(
-        {
-          store: s,
-          encoder,
-          bases,
-          walk: walkSource,
-          now: () => new Date(),
-          tool: `ingot-${version}`,
-          version,
-          loadSigner,
-          describeSource: describeGit,
-          invocationId: randomUUID,
-        },
-        signed,
-      );
+      const result = await build(buildDeps(s, encoder, bases), withLocalKey(home, request));
       await recordBuild(home, result);
       return result;
     },
@@ -114,6 +94,7 @@ export function makeApp(options: AppOptions): CliApp {
           parsePublicKey,
           resolveBase: async (layoutDir, tag) =>
             (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest,
+          readSpecFile,
         },
         trust,
       ),
@@ -130,17 +111,9 @@ export function makeApp(options: AppOptions): CliApp {
         {
           store: await openStore(),
           describeSource: describeGit,
-          async buildFresh(buildRequest) {
-            mkdirSync(home, { recursive: true });
-            const scratch = mkdtempSync(join(home, 'rebuild-'));
-            const fresh = makeApp({ ...options, home: scratch });
-            try {
-              return await fresh.build(buildRequest);
-            } finally {
-              await fresh.close();
-              rmSync(scratch, { recursive: true, force: true });
-            }
-          },
+          realpath: (path) => realpathSync(path),
+          readFile: (path) => readFileSync(path),
+          buildFresh: (buildRequest) => buildInScratch(options, buildRequest),
         },
         request,
       );
@@ -161,6 +134,72 @@ export function makeApp(options: AppOptions): CliApp {
     },
   };
   return app;
+}
+
+/** The build's side effects, as the CLI supplies them. */
+function buildDeps(
+  store: OciLayoutStore,
+  encoder: ParallelLayerEncoder,
+  bases: LayoutBaseImages,
+): BuildDeps {
+  return {
+    store,
+    encoder,
+    bases,
+    walk: walkSource,
+    now: () => new Date(),
+    cwd: process.cwd(),
+    pathKind,
+    readSpecFile,
+    tool: `ingot-${version}`,
+    version,
+    loadSigner,
+    describeSource: describeGit,
+    invocationId: randomUUID,
+  };
+}
+
+/** One per cache setting, reused by every build of this app (its workers stay started). */
+function makeEncoder(
+  options: AppOptions,
+  store: OciLayoutStore,
+  cached: boolean,
+): ParallelLayerEncoder {
+  const { home } = options;
+  return new ParallelLayerEncoder({
+    workers: options.workers ?? Math.max(1, Math.min(availableParallelism(), 8)),
+    cacheFile: cached ? join(home, 'cache', 'segments-v1.json') : null,
+    ...(cached && { cacheSecret: cacheSecret(join(home, 'keys', 'build-cache.key')) }),
+    blobPath: (d) => store.blobPath(d),
+    blobExists: (d) => existsSync(store.blobPath(d)),
+  });
+}
+
+/**
+ * With nothing configured, sign with this machine's key (made by `ingot up`), so that what
+ * is built here is admitted here.
+ */
+function withLocalKey(home: string, request: BuildRequest): BuildRequest {
+  const local = join(home, 'keys', 'local.key');
+  return (request.signingKeys ?? []).length === 0 && existsSync(local)
+    ? { ...request, signingKeys: [local] }
+    : request;
+}
+
+/**
+ * `ingot rebuild`'s build: into a throwaway home (store, no cache) removed afterwards, so
+ * that the check proves the build reproducible, not the cache stable.
+ */
+async function buildInScratch(options: AppOptions, request: BuildRequest): Promise<BuildResult> {
+  mkdirSync(options.home, { recursive: true });
+  const scratch = mkdtempSync(join(options.home, 'rebuild-'));
+  const fresh = makeApp({ ...options, home: scratch });
+  try {
+    return await fresh.build(request);
+  } finally {
+    await fresh.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /**

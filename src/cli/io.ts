@@ -1,7 +1,7 @@
 import type { LedgerAudit } from '../adapters/sqlite/ledger-audit.js';
 import type { GeneratedKey } from '../domain/attestation.js';
 import type { Store } from '../ports/store.js';
-import type { BuildRequest, BuildResult } from '../services/build.js';
+import type { BuildRequest, BuildResult } from '../services/build/index.js';
 import type { LoadedPolicy } from '../services/policy.js';
 import type { RebuildReport, RebuildRequest } from '../services/rebuild.js';
 import type { VerifyReport } from '../services/verify.js';

@@ -1,4 +1,4 @@
-import type { BuildProgress } from '../services/build.js';
+import type { BuildProgress } from '../services/build/index.js';
 import { formatBytes } from './format.js';
 import type { Io } from './io.js';
 

@@ -7,13 +7,15 @@ import type { Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { TrustedKey } from '../core/attest/dsse.js';
-import { readSpecFile } from '../adapters/shared/spec-file.js';
+import type { ReadSpecFile } from '../ports/spec-file.js';
 
 export interface PolicyDeps {
   readonly readPublicKey: (path: string) => { id: KeyId; key: KeyObject };
   readonly parsePublicKey: (pem: string, where: string) => { id: KeyId; key: KeyObject };
   /** The digest a tag of an OCI layout points at now. */
   readonly resolveBase: (layoutDir: string, tag: string) => Promise<Digest>;
+  /** How the policy file is read (adapters/shared/spec-file.ts). */
+  readonly readSpecFile: ReadSpecFile;
 }
 
 /** A policy ready for `evaluate`, with the public keys its signatures are checked with. */
@@ -58,10 +60,12 @@ export async function loadTrust(
   }
 
   const file = resolve(options.policyFile);
-  const text = readSpecFile(file, options.policyFile, MAX_SPEC_BYTES, {
-    notFound: 'E_POLICY_NOT_FOUND',
-    tooLarge: 'E_POLICY_TOO_LARGE',
-  }).toString('utf8');
+  const text = deps
+    .readSpecFile(file, options.policyFile, MAX_SPEC_BYTES, {
+      notFound: 'E_POLICY_NOT_FOUND',
+      tooLarge: 'E_POLICY_TOO_LARGE',
+    })
+    .toString('utf8');
   const spec = parsePolicy(text, options.policyFile);
   const dir = dirname(file);
   const listed = spec.keys.map((k, i) => {

@@ -1,13 +1,13 @@
-import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { decodeBundle } from '../core/attest/bundle.js';
 import { parseStatement, type GitSource } from '../core/attest/provenance.js';
 import { INGOT_BUILD_TYPE, InToto, type ProvenanceSummary } from '../domain/attestation.js';
 import { digestOf, type Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
+import type { Descriptor } from '../domain/oci.js';
 import type { Store } from '../ports/store.js';
 import { readAttestations } from './attestation.js';
-import type { BuildRequest, BuildResult } from './build.js';
+import type { BuildRequest, BuildResult } from './build/index.js';
 import type { LoadedPolicy } from './policy.js';
 import { verifyArtifact } from './verify.js';
 
@@ -32,9 +32,15 @@ export interface RebuildReport {
   readonly verified: boolean;
 }
 
+type WorkTree = GitSource & { readonly root: string };
+
 export interface RebuildDeps {
   readonly store: Store;
-  readonly describeSource: (dir: string) => (GitSource & { readonly root: string }) | null;
+  readonly describeSource: (dir: string) => WorkTree | null;
+  /** A path with every symlink resolved; throws if it does not exist. */
+  readonly realpath: (path: string) => string;
+  /** A whole file's bytes; throws if it cannot be read. */
+  readonly readFile: (path: string) => Buffer;
   /**
    * Build into a throwaway store with no cache: a rebuild that reused cached compressed
    * segments would prove only that the cache is stable, not that the build is.
@@ -62,37 +68,7 @@ export async function rebuildCheck(
   request: RebuildRequest,
 ): Promise<RebuildReport> {
   const image = await deps.store.resolve(request.ref);
-  let provenance: ProvenanceSummary | null = null;
-  if (request.trust) {
-    const report = await verifyArtifact(deps.store, {
-      ref: image.digest,
-      policy: request.trust.policy,
-      keys: request.trust.keys,
-      rehash: false,
-    });
-    if (!report.ok)
-      throw fail(
-        'E_REBUILD_UNTRUSTED',
-        `the artifact does not verify, so its provenance is not used: ${[...report.problems.map((p) => p.message), ...report.decision.reasons.map((r) => r.message)].join('; ')}`,
-      );
-    provenance = report.provenance;
-  } else {
-    // Unverified provenance is only a recipe here: the digests decide, not the signature.
-    for (const { bundle } of await readAttestations(deps.store, image.digest)) {
-      try {
-        const { envelope } = decodeBundle(bundle);
-        if (envelope.payloadType !== InToto.payloadType) continue;
-        const parsed = parseStatement(JSON.parse(Buffer.from(envelope.payload).toString('utf8')));
-        if ('problem' in parsed || !parsed.subjects.includes(image.digest)) continue;
-        if (parsed.provenance?.buildType === INGOT_BUILD_TYPE) {
-          provenance = parsed.provenance;
-          break;
-        }
-      } catch {
-        continue;
-      }
-    }
-  }
+  const provenance = await readProvenance(deps.store, image, request.trust);
   if (!provenance || !provenance.baseline || provenance.buildType !== INGOT_BUILD_TYPE)
     throw fail(
       'E_REBUILD_NO_PROVENANCE',
@@ -109,47 +85,11 @@ export async function rebuildCheck(
       'E_REBUILD_DIRTY',
       `the artifact was built from uncommitted changes on top of ${recorded.commit.slice(0, 12)}: no commit holds its sources`,
     );
-  const here = deps.describeSource(request.cwd);
-  if (!here)
-    throw fail(
-      'E_REBUILD_NO_GIT',
-      `${request.cwd} is not in a git work tree; check out ${recorded.remote ?? 'the source'} at ${recorded.commit}`,
-    );
-  // Without --key the path is unauthenticated: it must stay inside the checkout.
-  const recordedPath = provenance.baseline.path;
-  if (isAbsolute(recordedPath) || recordedPath.split(/[\\/]/).includes('..'))
-    throw fail(
-      'E_REBUILD_PATH',
-      `the provenance names the baseline ${JSON.stringify(recordedPath)}, which is not a path inside a work tree`,
-    );
-  const baselineFile = join(here.root, recordedPath);
-  let real: string;
-  try {
-    real = realpathSync(baselineFile);
-  } catch {
-    throw fail(
-      'E_REBUILD_NO_PROVENANCE',
-      `${recordedPath} (named by the provenance) is not in this work tree`,
-    );
-  }
-  const rootReal = realpathSync(here.root);
-  if (real !== rootReal && !real.startsWith(`${rootReal}/`))
-    throw fail('E_REBUILD_PATH', `${recordedPath} leads outside the work tree (to ${real})`);
-  const tree = deps.describeSource(dirname(baselineFile));
-  if (!tree || tree.commit !== recorded.commit)
-    throw fail(
-      'E_REBUILD_COMMIT',
-      `the work tree is at ${(tree ?? here).commit.slice(0, 12)}, but the artifact was built at ${recorded.commit.slice(0, 12)}: git checkout ${recorded.commit}`,
-    );
-  if (tree.dirty)
-    throw fail(
-      'E_REBUILD_DIRTY',
-      `${dirname(baselineFile)} has uncommitted changes: commit or stash them, then check again`,
-    );
+  const baselineFile = locateBaseline(deps, request.cwd, provenance.baseline.path, recorded);
 
   let baselineNow: Digest;
   try {
-    baselineNow = digestOf(readFileSync(baselineFile));
+    baselineNow = digestOf(deps.readFile(baselineFile));
   } catch {
     throw fail(
       'E_REBUILD_NO_PROVENANCE',
@@ -177,4 +117,90 @@ export async function rebuildCheck(
     ignoredInputs: recorded.ignoredInputs,
     verified: request.trust !== undefined,
   };
+}
+
+/**
+ * The provenance to rebuild from: with trust, only what verifies against it; without,
+ * the first Ingot provenance attached, unverified: only a recipe, as the digests decide.
+ */
+async function readProvenance(
+  store: Store,
+  image: Descriptor,
+  trust: LoadedPolicy | undefined,
+): Promise<ProvenanceSummary | null> {
+  if (trust) {
+    const report = await verifyArtifact(store, {
+      ref: image.digest,
+      policy: trust.policy,
+      keys: trust.keys,
+      rehash: false,
+    });
+    if (!report.ok)
+      throw fail(
+        'E_REBUILD_UNTRUSTED',
+        `the artifact does not verify, so its provenance is not used: ${[...report.problems.map((p) => p.message), ...report.decision.reasons.map((r) => r.message)].join('; ')}`,
+      );
+    return report.provenance;
+  }
+  for (const { bundle } of await readAttestations(store, image.digest)) {
+    try {
+      const { envelope } = decodeBundle(bundle);
+      if (envelope.payloadType !== InToto.payloadType) continue;
+      const parsed = parseStatement(JSON.parse(Buffer.from(envelope.payload).toString('utf8')));
+      if ('problem' in parsed || !parsed.subjects.includes(image.digest)) continue;
+      if (parsed.provenance?.buildType === INGOT_BUILD_TYPE) return parsed.provenance;
+    } catch {
+      continue;
+    }
+  }
+  return null;
+}
+
+/**
+ * The baseline file the provenance names, in the user's work tree at the recorded commit
+ * and clean. Without --key the recorded path is unauthenticated (whoever wrote the store
+ * chose it): it must stay inside the checkout, through symlinks too.
+ */
+function locateBaseline(
+  deps: RebuildDeps,
+  cwd: string,
+  recordedPath: string,
+  recorded: GitSource,
+): string {
+  const here = deps.describeSource(cwd);
+  if (!here)
+    throw fail(
+      'E_REBUILD_NO_GIT',
+      `${cwd} is not in a git work tree; check out ${recorded.remote ?? 'the source'} at ${recorded.commit}`,
+    );
+  if (isAbsolute(recordedPath) || recordedPath.split(/[\\/]/).includes('..'))
+    throw fail(
+      'E_REBUILD_PATH',
+      `the provenance names the baseline ${JSON.stringify(recordedPath)}, which is not a path inside a work tree`,
+    );
+  const baselineFile = join(here.root, recordedPath);
+  let real: string;
+  try {
+    real = deps.realpath(baselineFile);
+  } catch {
+    throw fail(
+      'E_REBUILD_NO_PROVENANCE',
+      `${recordedPath} (named by the provenance) is not in this work tree`,
+    );
+  }
+  const rootReal = deps.realpath(here.root);
+  if (real !== rootReal && !real.startsWith(`${rootReal}/`))
+    throw fail('E_REBUILD_PATH', `${recordedPath} leads outside the work tree (to ${real})`);
+  const tree = deps.describeSource(dirname(baselineFile));
+  if (!tree || tree.commit !== recorded.commit)
+    throw fail(
+      'E_REBUILD_COMMIT',
+      `the work tree is at ${(tree ?? here).commit.slice(0, 12)}, but the artifact was built at ${recorded.commit.slice(0, 12)}: git checkout ${recorded.commit}`,
+    );
+  if (tree.dirty)
+    throw fail(
+      'E_REBUILD_DIRTY',
+      `${dirname(baselineFile)} has uncommitted changes: commit or stash them, then check again`,
+    );
+  return baselineFile;
 }

@@ -76,11 +76,62 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
       message: `${digest} is an attachment (${manifest.artifactType ?? 'artifact'}), not an image`,
     });
 
-  const referrers = await store.referrers(digest);
+  const { attachments, verdicts, attestations } = await readAttachments(
+    store,
+    digest,
+    request.keys,
+    problems,
+  );
+  const decision = evaluate(request.policy, { subject: digest, signatures: verdicts });
+  const trustedIds = new Set(decision.signers.map((s) => s.id));
+  const trustedProvenance = verdicts.flatMap((v) =>
+    v.status === 'verified' && trustedIds.has(v.keyId) && v.statement.provenance
+      ? [v.statement.provenance]
+      : [],
+  );
+  const measurement = checkMeasurement(attachments, trustedProvenance, decision, problems);
+  const blobs = request.rehash ? await rehash(store, manifest, attachments, problems) : null;
+
+  const tag =
+    (await store.index()).manifests.find(
+      (d) => d.digest === digest && d.annotations?.[Annotation.refName] !== undefined,
+    )?.annotations?.[Annotation.refName] ?? null;
+  return {
+    ok: problems.length === 0 && decision.allowed,
+    digest,
+    tag,
+    decision,
+    problems,
+    provenance: trustedProvenance[0] ?? null,
+    attestations,
+    measurement,
+    blobs,
+  };
+}
+
+interface Attached {
+  readonly descriptor: Descriptor;
+  readonly manifest: ImageManifest;
+}
+
+/**
+ * The image's attachments, each a manifest about this very image with exactly one blob,
+ * and the verdict on each Sigstore bundle among them. What is malformed is a problem.
+ */
+async function readAttachments(
+  store: Store,
+  digest: Digest,
+  keys: readonly TrustedKey[],
+  problems: Problem[],
+): Promise<{
+  attachments: Attached[];
+  verdicts: BundleVerdict[];
+  attestations: VerifyReport['attestations'][number][];
+}> {
   const verdicts: BundleVerdict[] = [];
   const attestations: VerifyReport['attestations'][number][] = [];
-  const attachments: { descriptor: Descriptor; manifest: ImageManifest }[] = [];
-  for (const ref of referrers) {
+  const attachments: Attached[] = [];
+  for (const ref of await store.referrers(digest)) {
     let attached: ImageManifest;
     try {
       attached = await readManifest(store, ref);
@@ -106,7 +157,7 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
           `the bundle has ${blob.size} bytes, more than the ${MAX_BUNDLE_BYTES} allowed`,
         );
       const bytes = await store.readBlob(blob.digest, MAX_BUNDLE_BYTES, blob.size);
-      const verdict = verifyBundle(bytes, request.keys, digest);
+      const verdict = verifyBundle(bytes, keys, digest);
       verdicts.push(verdict);
       attestations.push(
         verdict.status === 'verified'
@@ -118,16 +169,16 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
       attestations.push({ digest: ref.digest, status: 'invalid' });
     }
   }
+  return { attachments, verdicts, attestations };
+}
 
-  const decision = evaluate(request.policy, { subject: digest, signatures: verdicts });
-  const trustedIds = new Set(decision.signers.map((s) => s.id));
-  const trustedProvenance = verdicts.flatMap((v) =>
-    v.status === 'verified' && trustedIds.has(v.keyId) && v.statement.provenance
-      ? [v.statement.provenance]
-      : [],
-  );
-
-  // The measurement that will judge the running instance must be the one that was signed.
+/** The measurement that will judge the running instance must be the one that was signed. */
+function checkMeasurement(
+  attachments: readonly Attached[],
+  trustedProvenance: readonly ProvenanceSummary[],
+  decision: PolicyDecision,
+  problems: Problem[],
+): VerifyReport['measurement'] {
   const measured = attachments.filter((a) => a.manifest.artifactType === MediaType.measurement);
   const measurement = measured[0]?.manifest.layers[0]?.digest ?? null;
   if (measured.length > 1)
@@ -156,39 +207,29 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
       code: 'E_MEASUREMENT_UNSIGNED',
       message: `no provenance signed by a trusted key names the attached measurement ${measurement}`,
     });
+  return { digest: measurement, signed };
+}
 
-  let blobs: VerifyReport['blobs'] = null;
-  if (request.rehash) {
-    const all: Descriptor[] = [manifest.config, ...manifest.layers];
-    for (const a of attachments) all.push(...a.manifest.layers);
-    const unique = [...new Map(all.map((d) => [d.digest, d])).values()];
-    let bytes = 0;
-    for (const d of unique) {
-      try {
-        await store.checkBlob(d.digest, d.size);
-        bytes += d.size;
-      } catch (err) {
-        problems.push(asProblem(err));
-      }
+/** Every blob of the image and its attachments re-hashed against its digest. */
+async function rehash(
+  store: Store,
+  manifest: ImageManifest,
+  attachments: readonly Attached[],
+  problems: Problem[],
+): Promise<NonNullable<VerifyReport['blobs']>> {
+  const all: Descriptor[] = [manifest.config, ...manifest.layers];
+  for (const a of attachments) all.push(...a.manifest.layers);
+  const unique = [...new Map(all.map((d) => [d.digest, d])).values()];
+  let bytes = 0;
+  for (const d of unique) {
+    try {
+      await store.checkBlob(d.digest, d.size);
+      bytes += d.size;
+    } catch (err) {
+      problems.push(asProblem(err));
     }
-    blobs = { count: unique.length + 1 + attachments.length, bytes };
   }
-
-  const tag =
-    (await store.index()).manifests.find(
-      (d) => d.digest === digest && d.annotations?.[Annotation.refName] !== undefined,
-    )?.annotations?.[Annotation.refName] ?? null;
-  return {
-    ok: problems.length === 0 && decision.allowed,
-    digest,
-    tag,
-    decision,
-    problems,
-    provenance: trustedProvenance[0] ?? null,
-    attestations,
-    measurement: { digest: measurement, signed },
-    blobs,
-  };
+  return { count: unique.length + 1 + attachments.length, bytes };
 }
 
 function asProblem(err: unknown, attachment?: Digest): Problem {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { LayerLimits } from '../../src/adapters/base-image/index.js';
 import { makeApp } from '../../src/bin/app.js';
 import type { LayerCompression } from '../../src/domain/media-types.js';
-import type { BuildResult } from '../../src/services/build.js';
+import type { BuildResult } from '../../src/services/build/index.js';
 import type { Store } from '../../src/ports/store.js';
 
 /** Build in-process with the same wiring as the CLI. */

@@ -1,6 +1,7 @@
 import type { BaseImageSource, BaseRequest, OpenedBase } from '../../ports/base-image.js';
 import { openBase } from './resolve.js';
-import { DEFAULT_LAYER_LIMITS, readBaseLayer, type LayerLimits } from './read-layer.js';
+import { DEFAULT_LAYER_LIMITS, type LayerLimits } from '../shared/layer-reader/limits.js';
+import { readBaseLayer } from '../shared/layer-reader/read-layer.js';
 
 /** Base images from OCI layouts on disk. */
 export class LayoutBaseImages implements BaseImageSource {
@@ -29,4 +30,4 @@ export class LayoutBaseImages implements BaseImageSource {
   }
 }
 
-export { DEFAULT_LAYER_LIMITS, type LayerLimits } from './read-layer.js';
+export { DEFAULT_LAYER_LIMITS, type LayerLimits } from '../shared/layer-reader/limits.js';

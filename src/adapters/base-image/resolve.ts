@@ -14,7 +14,8 @@ import {
   MAX_MANIFEST_BYTES,
 } from '../../domain/oci.js';
 import { LayerError } from '../../domain/build-errors.js';
-import { OciLayout, safeJson } from '../oci-layout/layout.js';
+import { OciLayout } from '../shared/layout-reader.js';
+import { safeJson } from '../shared/safe-json.js';
 import { formatPlatform } from '../../core/image.js';
 
 export interface BaseImage {

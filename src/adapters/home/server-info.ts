@@ -10,7 +10,7 @@ export interface ServerInfo {
 }
 
 export function writeServerInfo(home: string, info: ServerInfo): void {
-  writeFileAtomic(join(home, 'server.json'), JSON.stringify(info) + '\n', 0o600);
+  writeFileAtomic(join(home, 'server.json'), JSON.stringify(info) + '\n', { mode: 0o600 });
 }
 
 export function removeServerInfo(home: string): void {

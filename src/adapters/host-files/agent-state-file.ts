@@ -30,6 +30,8 @@ export class AgentStateFile implements AgentStateStore {
 
   save(instances: readonly SavedInstance[]): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(this.file, JSON.stringify({ version: STATE_VERSION, instances }) + '\n', 0o600);
+    writeFileAtomic(this.file, JSON.stringify({ version: STATE_VERSION, instances }) + '\n', {
+      mode: 0o600,
+    });
   }
 }

@@ -20,7 +20,7 @@ export function cacheSecret(path: string): Buffer {
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   try {
-    writeFileExclusive(path, randomBytes(BYTES), 0o600);
+    writeFileExclusive(path, randomBytes(BYTES), { mode: 0o600 });
   } catch (err) {
     if (errnoOf(err) !== 'EEXIST') throw err; // another build made it a moment ago
   }

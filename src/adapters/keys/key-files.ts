@@ -34,14 +34,14 @@ export function generateKeyFiles(outDir: string, name: string): GeneratedKey {
   const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' });
   const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' });
   try {
-    writeFileExclusive(privatePath, privatePem, 0o600);
+    writeFileExclusive(privatePath, privatePem, { mode: 0o600 });
   } catch (err) {
     if (errnoOf(err) === 'EEXIST')
       throw new KeyError('E_KEY_EXISTS', `${privatePath} appeared while the key was made`);
     throw err;
   }
   try {
-    writeFileExclusive(publicPath, publicPem, 0o644);
+    writeFileExclusive(publicPath, publicPem, { mode: 0o644 });
   } catch (err) {
     // Half a pair is no pair: take back the private key this call wrote.
     rmSync(privatePath, { force: true });

@@ -1,9 +1,10 @@
 import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { encodeVkey } from '../../core/ledger/index.js';
 import { IngotError } from '../../domain/errors.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
 
 export interface LedgerKey {
   readonly privateKey: KeyObject;
@@ -39,10 +40,8 @@ export function ledgerKey(home: string): LedgerKey {
   if (!existsSync(keyPath)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('ed25519');
-    const tmp = `${keyPath}.tmp-${process.pid}`;
     writeFileSync(originPath, `${originOf(home)}\n`, { mode: 0o644 });
-    writeFileSync(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    renameSync(tmp, keyPath);
+    writeFileAtomic(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     created = true;
   }
   const st = lstatSync(keyPath);

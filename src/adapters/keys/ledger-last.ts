@@ -20,6 +20,6 @@ export class LastCheckpointFile {
 
   /** Durably: never an empty file after a power cut. */
   keep(note: string): void {
-    writeFileAtomic(this.path, note, 0o600);
+    writeFileAtomic(this.path, note, { mode: 0o600 });
   }
 }

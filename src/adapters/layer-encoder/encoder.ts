@@ -1,54 +1,40 @@
-import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { PlannedEntry } from '../../core/layer-plan.js';
 import {
   DEFAULT_PARTS,
-  entryBytes,
   planParts,
   type PartOptions,
   type PartRange,
 } from '../../core/layer-parts.js';
 import { wantsContent } from '../../core/sbom/capture.js';
-import { planSegments, type StreamEntry } from '../../core/segments.js';
-import { END_OF_ARCHIVE, headerLength } from '../../core/tar/header.js';
-import { SourceError } from '../../domain/build-errors.js';
+import type { StreamEntry } from '../../core/segments.js';
+import { headerLength } from '../../core/tar/header.js';
 import type { Digest } from '../../domain/digest.js';
-import { layerMediaType } from '../../domain/media-types.js';
 import type { SourceFile } from '../../domain/source.js';
 import type {
   EncodedLayer,
-  EncodedPart,
   EncodeRequest,
-  FileDigests,
   HashAheadRequest,
   LayerEncoder,
 } from '../../ports/layer-encoder.js';
+import { assembleLayer } from './assemble-layer.js';
 import { codecId, codecIdIfReady, DEFAULT_LEVEL, LEVEL_RANGE, prepareCodec } from './codec.js';
-import { KnownDigests, type ReadFile } from './known-digests.js';
+import { createEncoderPool, type EncoderPool } from './encoder-pool.js';
 import { hashSources, type Hashed } from './hash-pass.js';
-import { fileCount, partKey } from './part-key.js';
-import { PartWriter } from './part-writer.js';
-import { WorkerPool } from './pool.js';
+import { KnownDigests, type ReadFile } from './known-digests.js';
 import {
-  envOf,
-  type EncodeSetup,
-  type JobEnv,
-  type SegmentResult,
-  type SegmentTask,
-  type WorkerReply,
-  type WorkerTask,
-} from './protocol.js';
+  EMPTY_HASHED,
+  newLayerJob,
+  type LayerJob,
+  type NewPart,
+  type Run,
+  type Written,
+} from './layer-job.js';
 import { SegmentCache, type MemberLocation, type StoredPart } from './segment-cache.js';
 import { runTask } from './segment-job.js';
-import { awaitedLater } from '../shared/later.js';
-import { buildTasks, type CodecChoice } from './segment-tasks.js';
-
-const EMPTY_FILE: FileDigests = {
-  sha256: createHash('sha256').digest('hex'),
-  sha1: createHash('sha1').digest('hex'),
-};
-
-const EMPTY_HASHED: Hashed = { sha256: EMPTY_FILE.sha256, content: null };
+import { encodeParts, type PipelineContext } from './segment-pipeline.js';
+import type { CodecChoice } from './segment-tasks.js';
+import { checkReadTwice, findStoredParts, nothingStored } from './stored-parts.js';
 
 /** Below this a layer is encoded on the calling thread: starting workers would cost more. */
 const INLINE_BYTES = 2 * 1024 * 1024;
@@ -66,26 +52,6 @@ export interface EncoderOptions {
   /** The clock (ms since the epoch) that decides which files have settled (known-digests.ts). */
   readonly now?: () => number;
 }
-
-/** What `remember` records of a layer once its build is committed. */
-interface Written {
-  readonly members: (readonly [string, MemberLocation])[];
-  readonly parts: (readonly [string, StoredPart])[];
-  /** Every source file read, with its sha256, for the next build's KnownDigests. */
-  readonly read: ReadFile[];
-}
-
-type Run = (task: WorkerTask, env?: JobEnv | null) => Promise<WorkerReply>;
-
-/** One layer's encoding, as its parts' pipelines share it. */
-interface LayerJob {
-  readonly request: EncodeRequest;
-  readonly codec: CodecChoice;
-  readonly headerLengths: readonly number[];
-  readonly files: (FileDigests | undefined)[];
-  readonly captured: Map<string, Uint8Array>;
-}
-type NewPart = { part: EncodedPart; members: [string, Omit<MemberLocation, 'blob'>][] };
 
 /**
  * The encoder. A layer is cut into parts, each an OCI layer of its own (core/layer-parts.ts),
@@ -109,7 +75,7 @@ type NewPart = { part: EncodedPart; members: [string, Omit<MemberLocation, 'blob
  * under this build's name.
  */
 export class ParallelLayerEncoder implements LayerEncoder {
-  private pool: WorkerPool | null = null;
+  private pool: EncoderPool | null = null;
   private cache: SegmentCache | null = null;
   private digests: KnownDigests | null = null;
   private readonly written = new WeakMap<EncodedLayer, Written>();
@@ -152,16 +118,49 @@ export class ParallelLayerEncoder implements LayerEncoder {
   async encode(request: EncodeRequest): Promise<EncodedLayer> {
     // Every file of this layer was read after this (the earliest pass that may have).
     const readSince = Math.min(this.now(), ...this.ahead.map((a) => a.since));
-    const { compression, entries } = request;
-    const level = request.level ?? DEFAULT_LEVEL[compression];
-    const [min, max] = LEVEL_RANGE[compression];
-    if (compression !== 'none' && (level < min || level > max))
-      throw new RangeError(`${compression} level must be ${min}-${max}`);
-    await prepareCodec(compression);
-    const codec: CodecChoice = { compression, level, codecId: codecId(compression, level) };
+    const codec = await codecOf(request);
+    const { headerLengths, stream, ranges } = this.layoutOf(request);
+    const job = newLayerJob(request, codec, headerLengths);
+    const run = this.runner(stream.reduce((n, e) => n + e.size, 0));
 
-    const headerLengths = entries.map((e) => headerLength(e.header));
-    const stream: StreamEntry[] = entries.map((e, i) => ({
+    // With parts of this codec stored, every file is hashed first to look them up.
+    const cache = this.segmentCache();
+    let stored = nothingStored(ranges);
+    let first: readonly (Hashed | undefined)[] | null = null;
+    if (cache?.hasParts(codec.codecId)) {
+      first = await this.firstDigests(codec.codecId, request.entries, job.captured, run, request);
+      stored = findStoredParts(cache, job, ranges, first, this.options.blobExists);
+    }
+
+    const missing = ranges.flatMap((_, i) => (stored.found[i] === null ? [i] : []));
+    const encoded = await this.pipeline(
+      job,
+      missing.map((i) => ranges[i]!),
+    );
+    const made = new Map<number, NewPart>(missing.map((i, k) => [i, encoded[k]!]));
+    if (first) checkReadTwice(job, ranges, made, first, (file) => this.forgetQuietly(file));
+
+    const { layer, record } = assembleLayer(
+      job,
+      stream,
+      ranges,
+      stored,
+      made,
+      readSince,
+      (part, range) => this.confirm(part, () => this.pipeline(job, [range])),
+    );
+    this.written.set(layer, record);
+    return layer;
+  }
+
+  /** Each entry's tar header length, the tar stream's shape, and its cut into parts. */
+  private layoutOf(request: EncodeRequest): {
+    headerLengths: number[];
+    stream: StreamEntry[];
+    ranges: PartRange[];
+  } {
+    const headerLengths = request.entries.map((e) => headerLength(e.header));
+    const stream: StreamEntry[] = request.entries.map((e, i) => ({
       name: e.header.name,
       headerLength: headerLengths[i]!,
       size: e.header.size,
@@ -171,115 +170,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
       ...options,
       maxParts: Math.min(options.maxParts, request.maxParts ?? Infinity),
     });
-    const files: (FileDigests | undefined)[] = entries.map((e) =>
-      e.header.type === 'file' && e.header.size === 0 ? EMPTY_FILE : undefined,
-    );
-    const captured = new Map<string, Uint8Array>();
-    for (const e of entries) {
-      if (e.header.type === 'file' && e.header.size === 0 && wantsContent(`/${e.header.name}`, 0))
-        captured.set(`/${e.header.name}`, new Uint8Array());
-    }
-    const run = this.runner(stream.reduce((n, e) => n + e.size, 0));
-    const job: LayerJob = { request, codec, headerLengths, files, captured };
-
-    const cache = this.segmentCache();
-    const found: (StoredPart | null)[] = ranges.map(() => null);
-    const keys: (string | undefined)[] = [];
-    let first: readonly (Hashed | undefined)[] | null = null;
-    if (cache?.hasParts(codec.codecId)) {
-      const hashed = await this.firstDigests(codec.codecId, entries, captured, run, request);
-      first = hashed;
-      const sha256Of = (i: number) => hashed[i]?.sha256;
-      ranges.forEach((r, i) => {
-        const part = cache.part((keys[i] = partKey(codec.codecId, entries, r, sha256Of)));
-        if (
-          !part ||
-          part.sha1s.length !== 40 * fileCount(entries, r) ||
-          !this.options.blobExists(part.digest)
-        )
-          return;
-        found[i] = part;
-        let k = 0;
-        for (let e = r.start; e < r.end; e++) {
-          if (entries[e]!.header.type !== 'file') continue;
-          files[e] = { sha256: sha256Of(e)!, sha1: part.sha1s.slice(40 * k, 40 * ++k) };
-        }
-      });
-    }
-
-    const missing = ranges.flatMap((_, i) => (found[i] === null ? [i] : []));
-    const made = new Map<number, NewPart>();
-    const encoded = await this.pipeline(
-      job,
-      missing.map((i) => ranges[i]!),
-    );
-    missing.forEach((i, k) => made.set(i, encoded[k]!));
-    // Files read twice (hashed first, encoded second) must have read the same both times.
-    // A remembered digest the bytes contradict was stale (the file changed and its stat did
-    // not show it); the same file may sit in a part reused on that digest, so the build
-    // fails, having forgotten the digest so that the next build reads the file.
-    if (first)
-      for (const i of made.keys())
-        for (let e = ranges[i]!.start; e < ranges[i]!.end; e++) {
-          const before = first[e];
-          if (before === undefined || files[e]?.sha256 === before.sha256) continue;
-          const file = entries[e]!.file!;
-          if (before.remembered) this.forgetQuietly(file);
-          throw new SourceError(
-            'E_SOURCE_CHANGED',
-            file.abs,
-            before.remembered
-              ? 'changed without its stat showing it (mtime, ctime and size as an earlier build saw them); its remembered digest is now forgotten: run the build again, or build with --no-cache'
-              : 'changed while the build was reading it; run the build again once the sources are settled',
-          );
-        }
-
-    const parts: EncodedPart[] = [];
-    const record: Written = { members: [], parts: [], read: [] };
-    entries.forEach((e, i) => {
-      const sha256 = files[i]?.sha256;
-      if (e.file && e.header.size > 0 && sha256)
-        record.read.push({ file: e.file, sha256, readSince });
-    });
-    for (const [i, range] of ranges.entries()) {
-      const key = keys[i] ?? partKey(codec.codecId, entries, range, (e) => files[e]?.sha256);
-      const stored = found[i];
-      if (stored) {
-        const rawBytes = rawBytesOf(stream, range);
-        parts.push({
-          descriptor: {
-            mediaType: layerMediaType[compression],
-            digest: stored.digest,
-            size: stored.size,
-          },
-          diffId: stored.diffId,
-          staged: awaitedLater(this.confirm(stored, () => this.pipeline(job, [range]))),
-          rawBytes,
-          reusedBytes: rawBytes,
-          fromStore: true,
-        });
-        record.parts.push([key, stored]);
-        continue;
-      }
-      const { part, members } = made.get(i)!;
-      parts.push(part);
-      const { digest, size } = part.descriptor;
-      let sha1s = '';
-      for (let e = range.start; e < range.end; e++)
-        if (entries[e]!.header.type === 'file') sha1s += files[e]!.sha1;
-      record.parts.push([key, { digest, size, diffId: part.diffId, sha1s }]);
-      for (const [memberKey, loc] of members)
-        record.members.push([memberKey, { ...loc, blob: digest }]);
-    }
-    const layer: EncodedLayer = {
-      parts,
-      files,
-      captured,
-      reusedBytes: parts.reduce((n, p) => n + p.reusedBytes, 0),
-      rawBytes: parts.reduce((n, p) => n + p.rawBytes, 0),
-    };
-    this.written.set(layer, record);
-    return layer;
+    return { headerLengths, stream, ranges };
   }
 
   remember(committed: readonly EncodedLayer[]): void {
@@ -310,7 +201,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
 
   /** Start the workers now, so that they load while the caller plans. */
   warmUp(): void {
-    if (this.options.workers > 1) this.workers();
+    if (this.options.workers > 1) this.workers().start();
   }
 
   private inline(bytes: number): boolean {
@@ -319,7 +210,7 @@ export class ParallelLayerEncoder implements LayerEncoder {
 
   /**
    * Tasks go to the workers, or run on this thread when there is too little to share.
-   * Hashes and checks are sent at once (WorkerPool.post), segments as slots free up.
+   * Hashes and checks are sent at once (the pool's post), segments as slots free up.
    */
   private runner(bytes: number): Run {
     const inline = this.inline(bytes);
@@ -439,139 +330,23 @@ export class ParallelLayerEncoder implements LayerEncoder {
   }
 
   private pipeline(job: LayerJob, ranges: readonly PartRange[]): Promise<NewPart[]> {
-    const result = this.exclusive.then(() => this.encodeParts(job, ranges));
+    const result = this.exclusive.then(() => encodeParts(this.pipelineContext, job, ranges));
     this.exclusive = result.catch(() => undefined);
     return result;
   }
 
-  /**
-   * The segment pipeline over the given parts, in stream order. Results come back out of
-   * order and are consumed in order; a segment goes out only when a slot is free, so memory
-   * stays flat whatever the layer's size.
-   */
-  private async encodeParts(job: LayerJob, ranges: readonly PartRange[]): Promise<NewPart[]> {
-    if (ranges.length === 0) return [];
-    const { request, codec, headerLengths, files, captured } = job;
-    const { entries } = request;
-    const plans = ranges.map((range) => {
-      const slice = entries.slice(range.start, range.end);
-      const layout = planSegments(
-        slice.map((e, k) => ({
-          name: e.header.name,
-          headerLength: headerLengths[range.start + k]!,
-          size: e.header.size,
-        })),
-      );
-      return { range, layout };
-    });
-    const total = plans.reduce((n, p) => n + p.layout.total, 0);
-    const slotSize = Math.max(
-      ...plans.flatMap((p) => p.layout.segments.map((s) => s.end - s.start)),
-    );
-    // Enough lookahead that one slow segment does not idle the other workers.
-    const inline = this.inline(total);
-    const run = this.runner(total);
-    const slotCount = inline ? 1 : this.workers().size * 4 + 2;
-    // Stored blocks add 5 bytes per 64 KiB and deflate at worst a little more: 1% and a
-    // kilobyte of headroom, with a transfer as the fallback for anything bigger.
-    const outputSize = codec.compression === 'none' ? 0 : Math.ceil(slotSize * 1.01) + 1024;
-    const setup: EncodeSetup = {
-      type: 'setup',
-      slots: new SharedArrayBuffer(slotSize * slotCount),
-      slotSize,
-      outputs: new SharedArrayBuffer(outputSize * slotCount),
-      outputSize,
-      cache:
-        codec.compression === 'none'
-          ? []
-          : (this.segmentCache()?.snapshot(codec.codecId, this.options.blobPath) ?? []),
-    };
-    const env = envOf(setup);
-    if (!inline) this.workers().setup(setup);
-
-    const writers: PartWriter[] = [];
-    try {
-      for (const p of plans)
-        writers.push(new PartWriter(request.stagingDir, codec.compression, p.layout.total));
-    } catch (err) {
-      await Promise.allSettled(writers.map((w) => w.abandon()));
-      throw err;
-    }
-    const tasks = plans.flatMap((p, part) =>
-      buildTasks(
-        p.layout,
-        entries,
-        p.range.start,
-        headerLengths,
-        codec,
-        codec.compression === 'none' ? writers[part]!.fd : null,
-      ).map((task) => ({ task, part })),
-    );
-    let done = 0;
-    const emit = (r: SegmentResult, task: SegmentTask, part: number): void => {
-      const raw = env.slots.subarray(r.slot * slotSize, r.slot * slotSize + task.length);
-      const writer = writers[part]!;
-      if (r.compressedLength === null) writer.wroteRaw(raw);
-      else {
-        const compressed =
-          r.overflow ??
-          env.outputs.subarray(r.slot * outputSize, r.slot * outputSize + r.compressedLength);
-        // Written on libuv's threads, so this thread goes straight on hashing; the slot
-        // is free again once the write is done.
-        writes.set(r.slot, writer.write(raw, compressed, r.key, r.memberSha256, r.reused));
-      }
-      for (const f of r.files) files[f.entry] = { sha256: f.sha256, sha1: f.sha1 };
-      for (const c of r.captured) captured.set(`/${entries[c.entry]!.header.name}`, c.bytes);
-      done += raw.length;
-      request.onProgress?.(done, total, 'encode');
-    };
-
-    const free = Array.from({ length: slotCount }, (_, i) => i);
-    const pending = new Map<number, Promise<WorkerReply>>();
-    const writes = new Map<number, Promise<void>>();
-    const takeSlot = async (): Promise<number> => {
-      const slot = free.pop()!;
-      await writes.get(slot);
-      writes.delete(slot);
-      return slot;
-    };
-    const out: NewPart[] = [];
-    try {
-      let next = 0;
-      for (let emitted = 0; emitted < tasks.length; emitted++) {
-        while (next < tasks.length && free.length > 0) {
-          const slot = await takeSlot();
-          // Awaited in order, later: a failing worker fails them all at once meanwhile.
-          pending.set(next, awaitedLater(run({ ...tasks[next]!.task, slot }, env)));
-          next++;
-        }
-        const reply = await pending.get(emitted)!;
-        pending.delete(emitted);
-        if (reply.type === 'error') {
-          if (reply.code === 'E_SOURCE_CHANGED')
-            throw new SourceError('E_SOURCE_CHANGED', reply.path, reply.message);
-          throw new Error(`layer encoding failed: ${reply.message}`);
-        }
-        if (reply.type !== 'result') throw new Error(`unexpected ${reply.type} reply to a segment`);
-        const { task, part } = tasks[emitted]!;
-        emit(reply, task, part);
-        free.push(reply.slot);
-        if (tasks[emitted + 1]?.part !== part) out.push(writers[part]!.finish());
-      }
-      await Promise.all(writes.values());
-    } catch (err) {
-      await Promise.allSettled([...pending.values(), ...writes.values()]);
-      // A worker that died fails every job at once while the others may still be writing
-      // into these files: stop them before the descriptors close (and could be reused).
+  private readonly pipelineContext: PipelineContext = {
+    inline: (bytes) => this.inline(bytes),
+    runner: (bytes) => this.runner(bytes),
+    workers: () => this.workers(),
+    cached: (id) => this.segmentCache()?.snapshot(id, this.options.blobPath) ?? [],
+    afterFailure: async () => {
       if (this.pool?.isBroken) await this.close();
-      await Promise.allSettled(writers.map((w) => w.abandon()));
-      throw err;
-    }
-    return out;
-  }
+    },
+  };
 
-  private workers(): WorkerPool {
-    this.pool ??= new WorkerPool(this.options.workers);
+  private workers(): EncoderPool {
+    this.pool ??= createEncoderPool(this.options.workers);
     return this.pool;
   }
 
@@ -598,8 +373,13 @@ export class ParallelLayerEncoder implements LayerEncoder {
   }
 }
 
-function rawBytesOf(stream: readonly StreamEntry[], range: PartRange): number {
-  let n = END_OF_ARCHIVE;
-  for (let i = range.start; i < range.end; i++) n += entryBytes(stream[i]!);
-  return n;
+/** The codec and level a request asks for, checked, with its codec loaded. */
+async function codecOf(request: EncodeRequest): Promise<CodecChoice> {
+  const { compression } = request;
+  const level = request.level ?? DEFAULT_LEVEL[compression];
+  const [min, max] = LEVEL_RANGE[compression];
+  if (compression !== 'none' && (level < min || level > max))
+    throw new RangeError(`${compression} level must be ${min}-${max}`);
+  await prepareCodec(compression);
+  return { compression, level, codecId: codecId(compression, level) };
 }

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoOf } from '../shared/errno.js';
-import { StoreError } from './errors.js';
+import { StoreError } from '../shared/store-error.js';
 
 /**
  * An exclusive lock between processes on one machine: a file created with O_EXCL holding

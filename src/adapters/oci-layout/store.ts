@@ -4,11 +4,9 @@ import {
   chmodSync,
   closeSync,
   existsSync,
-  fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
-  renameSync,
   rmSync,
   writeSync,
 } from 'node:fs';
@@ -23,10 +21,11 @@ import type {
   StoreTransaction,
   TagEvent,
 } from '../../ports/store.js';
-import { fsyncDir, writeFileAtomic } from '../shared/atomic-file.js';
+import { fsyncDir, moveIntoPlace, writeFileAtomic } from '../shared/atomic-file.js';
 import { isIntact } from '../shared/intact-file.js';
-import { StoreError } from './errors.js';
-import { OciLayout, safeJson } from './layout.js';
+import { OciLayout } from '../shared/layout-reader.js';
+import { safeJson } from '../shared/safe-json.js';
+import { StoreError } from '../shared/store-error.js';
 import { withLock } from './lock.js';
 
 /** OCI image-layout ref.name grammar (image-layout.md, "index.json"). */
@@ -187,11 +186,11 @@ export class OciLayoutStore implements Store {
         rmSync(path, { force: true });
         continue;
       }
-      syncFile(path);
       chmodSync(path, 0o444);
       // A damaged copy (after a crash, or tampered with) is replaced: content addressing
       // makes the staged one right by construction, and this is the one moment we hold it.
-      renameSync(path, final);
+      // The folder is synced once for all of them, below.
+      moveIntoPlace(path, final, { syncFolder: false });
     }
     if (staged.size > 0) fsyncDir(join(this.root, 'blobs', 'sha256'));
 
@@ -327,13 +326,4 @@ function withoutRefName(d: Descriptor): Descriptor {
 
 function emptyIndex(): ImageIndex {
   return { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [] };
-}
-
-function syncFile(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

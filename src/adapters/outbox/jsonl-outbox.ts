@@ -30,6 +30,8 @@ export class JsonlOutbox implements Outbox {
   }
 
   replace(drafts: readonly LedgerEntryDraft[]): void {
-    writeFileAtomic(this.file, drafts.map((d) => `${JSON.stringify(d)}\n`).join(''), 0o600);
+    writeFileAtomic(this.file, drafts.map((d) => `${JSON.stringify(d)}\n`).join(''), {
+      mode: 0o600,
+    });
   }
 }

@@ -27,8 +27,9 @@ import { digestHex, type Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
 import type { FileExtra, MeasuredEntry } from '../../domain/measurement.js';
 import type { Descriptor } from '../../domain/oci.js';
-import { readBaseLayer } from '../base-image/read-layer.js';
-import { OciLayout } from '../oci-layout/layout.js';
+import { fsyncDir } from '../shared/atomic-file.js';
+import { readBaseLayer } from '../shared/layer-reader/read-layer.js';
+import { OciLayout } from '../shared/layout-reader.js';
 import { scanTree } from './scan.js';
 
 export interface MaterialiseRequest {
@@ -63,7 +64,7 @@ export function rootfsDir(cacheDir: string, image: Digest): string {
  * against the measurement before anything runs from it.
  *
  * Hostile layers cannot place a byte outside it: layer content is written only to a flat
- * folder of objects named by their sha256 (read-layer.ts), and the tree is then built from
+ * folder of objects named by their sha256 (shared/layer-reader), and the tree is then built from
  * the flattened measurement, whose paths are validated and whose parents are always folders
  * this function created itself (a path under a symlink is refused when layers are applied).
  * Layers are decompressed within the same bounds as base images. The tree that results must
@@ -175,6 +176,9 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
       }
       throw err;
     }
+    // A folder swap, not a file write (atomic-file.ts does not apply): syncing the parent
+    // makes the swap itself survive a crash.
+    fsyncDir(req.cacheDir);
     return { rootfs: join(final, 'rootfs'), reused: false, mountPoints: added };
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
@@ -197,6 +201,8 @@ export function discardRootfs(cacheDir: string, image: Digest, rootfs: string): 
   if (basename(dir) !== digestHex(image)) return rootfs; // discarded already
   const to = `${dir}.discarded-${Date.now()}-${process.pid}`;
   renameSync(dir, to);
+  // A rootfs that was changed must not come back after a crash as the artifact's cache.
+  fsyncDir(cacheDir);
   return join(to, 'rootfs');
 }
 

@@ -3,66 +3,136 @@ import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync
 import { dirname, join } from 'node:path';
 
 /**
- * Write a file so that readers see either the old content or the new, never a mix, even
- * after a crash: temp name in the same directory, fsync, rename, fsync the directory.
+ * Every file Ingot replaces goes through here, so that a reader (or a crash) never sees half
+ * a file: it is written under a temporary name in its own folder, then renamed over the old
+ * one. A rename is durable only once the folder holding it is fsynced, so the durable forms
+ * sync the file, rename, then sync the folder.
+ *
+ *   writeFileAtomic(path, data, { mode })     state, indexes, keys: durable
+ *   writeFileReplacing(path, data, { mode })  caches: atomic, not durable
+ *   writeFileExclusive(path, data, { mode })  secrets: durable, never replaces anything
+ *   createTempFile(dir, mode) … commit(path)  the same for content written piece by piece
+ *   moveIntoPlace(from, to)                   a file written elsewhere in the same filesystem
  */
-export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644): void {
-  const tmp = writeTemp(path, data, mode);
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  fsyncDir(dirname(path));
+
+export interface WriteOptions {
+  /** Permission bits of the new file (before the umask); 0o644 unless said. */
+  readonly mode?: number;
+}
+
+/** Old content or new, never a mix, even after a crash; on disk when this returns. */
+export function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: WriteOptions = {},
+): void {
+  writeWhole(path, data, options.mode ?? 0o644).commit(path);
 }
 
 /**
  * Like writeFileAtomic without the syncs: readers still see the old file or the new one,
  * but after a crash it may be either, or gone. For caches, whose loss costs only time.
  */
-export function writeFileReplacing(path: string, data: Uint8Array | string, mode = 0o644): void {
-  const tmp = writeTemp(path, data, mode, false);
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+export function writeFileReplacing(
+  path: string,
+  data: Uint8Array | string,
+  options: WriteOptions = {},
+): void {
+  writeWhole(path, data, options.mode ?? 0o644).commit(path, { durable: false });
 }
 
 /**
- * Like writeFileAtomic, but never replaces an existing file: the temp file is hard-linked
- * to its name, which fails with EEXIST if something is there, even a file created a moment
- * ago by someone else. For secrets, where an overwrite is a loss.
+ * Like writeFileAtomic, but never replaces an existing file (mode 0o600 unless said): the
+ * temp file is hard-linked to its name, which fails with EEXIST if something is there, even
+ * a file created a moment ago by someone else. For secrets, where an overwrite is a loss.
  */
-export function writeFileExclusive(path: string, data: Uint8Array | string, mode = 0o600): void {
-  const tmp = writeTemp(path, data, mode);
+export function writeFileExclusive(
+  path: string,
+  data: Uint8Array | string,
+  options: WriteOptions = {},
+): void {
+  writeWhole(path, data, options.mode ?? 0o600).commit(path, { exclusive: true });
+}
+
+export interface CommitOptions {
+  /** fsync the file before, and its folder after (default true). */
+  readonly durable?: boolean;
+  /** Fail with EEXIST instead of replacing a file already at the name. */
+  readonly exclusive?: boolean;
+}
+
+/** A file being written under a temporary name, until it is committed or discarded. */
+export interface TempFile {
+  readonly path: string;
+  write(bytes: Uint8Array): void;
+  /** Close it and give it its name (in the same filesystem), replacing what was there. */
+  commit(to: string, options?: CommitOptions): void;
+  /** Close and remove it; safe after a failed commit. */
+  discard(): void;
+}
+
+/** A new, empty temp file in `dir`, created exclusively under a random name. */
+export function createTempFile(dir: string, mode = 0o644): TempFile {
+  const path = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+  let fd: number | null = openSync(path, 'wx', mode);
+  const close = (): void => {
+    if (fd === null) return;
+    const open = fd;
+    fd = null;
+    closeSync(open);
+  };
+  const discard = (): void => {
+    try {
+      close();
+    } finally {
+      rmSync(path, { force: true });
+    }
+  };
+  return {
+    path,
+    write(bytes) {
+      if (fd === null) throw new Error(`${path} is closed`);
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
+    },
+    commit(to, { durable = true, exclusive = false } = {}) {
+      try {
+        if (durable && fd !== null) fsyncSync(fd);
+        close();
+        if (exclusive) linkSync(path, to);
+        else renameSync(path, to);
+      } catch (err) {
+        discard();
+        throw err;
+      }
+      if (exclusive) rmSync(path, { force: true });
+      if (durable) fsyncDir(dirname(to));
+    },
+    discard,
+  };
+}
+
+/**
+ * Put a closed file written elsewhere on the same filesystem (a staging folder) at `to`,
+ * replacing what is there: fsynced first, so that the name never points at lost content.
+ * `syncFolder: false` is for callers that move many files into one folder and fsyncDir it
+ * once afterwards; until then the moves may be undone by a crash.
+ */
+export function moveIntoPlace(
+  from: string,
+  to: string,
+  options: { readonly syncFolder?: boolean } = {},
+): void {
+  const fd = openSync(from, 'r');
   try {
-    linkSync(tmp, path);
+    fsyncSync(fd);
   } finally {
-    rmSync(tmp, { force: true });
-  }
-  fsyncDir(dirname(path));
-}
-
-function writeTemp(path: string, data: Uint8Array | string, mode: number, sync = true): string {
-  const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    if (sync) fsyncSync(fd);
-  } catch (err) {
     closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
   }
-  closeSync(fd);
-  return tmp;
+  renameSync(from, to);
+  if (options.syncFolder ?? true) fsyncDir(dirname(to));
 }
 
+/** Make the renames, creations and removals of names in `dir` durable. */
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
@@ -70,4 +140,15 @@ export function fsyncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+function writeWhole(path: string, data: Uint8Array | string, mode: number): TempFile {
+  const tmp = createTempFile(dirname(path), mode);
+  try {
+    tmp.write(typeof data === 'string' ? Buffer.from(data) : data);
+  } catch (err) {
+    tmp.discard();
+    throw err;
+  }
+  return tmp;
 }

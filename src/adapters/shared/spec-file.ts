@@ -1,16 +1,19 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { IngotError } from '../../domain/errors.js';
+import type { SpecFileCodes } from '../../ports/spec-file.js';
+import { readUpTo } from './read-fd.js';
 
 /**
  * Read a small text file a user named (ingot.yaml, policy.yaml): it must be a regular file
  * within the bound. Opened non-blocking, so a FIFO or a device named by mistake (or by an
- * attacker) is refused instead of hanging the command.
+ * attacker) is refused instead of hanging the command. Implements ReadSpecFile
+ * (ports/spec-file.ts), which services receive from their composition root.
  */
 export function readSpecFile(
   path: string,
   shown: string,
   maxBytes: number,
-  codes: { readonly notFound: string; readonly tooLarge: string },
+  codes: SpecFileCodes,
   options: { readonly noFollow?: boolean } = {},
 ): Buffer {
   let fd: number;
@@ -29,14 +32,7 @@ export function readSpecFile(
     if (!info.isFile()) throw new IngotError(codes.notFound, `${shown}: not a regular file`);
     if (info.size > maxBytes)
       throw new IngotError(codes.tooLarge, `${shown}: larger than ${maxBytes} bytes`);
-    const buf = Buffer.alloc(info.size);
-    let total = 0;
-    while (total < info.size) {
-      const n = readSync(fd, buf, total, info.size - total, total);
-      if (n === 0) break;
-      total += n;
-    }
-    return buf.subarray(0, total);
+    return readUpTo(fd, info.size);
   } finally {
     closeSync(fd);
   }

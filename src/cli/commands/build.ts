@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { shortDigest } from '../../domain/digest.js';
 import { UsageError } from '../../domain/errors.js';
 import type { LayerCompression } from '../../domain/media-types.js';
-import type { BuildResult } from '../../services/build.js';
+import type { BuildResult } from '../../services/build/index.js';
 import { collect, formatBytes, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import { progressRenderer } from '../progress.js';

@@ -4,9 +4,10 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex, digestOf, type Digest } from '../../domain/digest.js';
 import { indexSchema, ociLayoutSchema, type ImageIndex } from '../../domain/oci.js';
-import { errnoOf } from '../shared/errno.js';
-import { readUpTo } from '../shared/read-fd.js';
-import { StoreError } from './errors.js';
+import { errnoOf } from './errno.js';
+import { readUpTo } from './read-fd.js';
+import { safeJson } from './safe-json.js';
+import { StoreError } from './store-error.js';
 
 /** index.json of a large store is still far below this; a bigger one is an attack. */
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
@@ -15,7 +16,9 @@ const CHUNK = 1024 * 1024;
 const SMALL_BLOB = 1024 * 1024;
 
 /**
- * Read access to an OCI image layout (image-spec image-layout.md), ours or anybody's. A
+ * Read access to an OCI image layout (image-spec image-layout.md), ours or anybody's: the
+ * store adapter reads its own through it, base images and the rootfs materialiser read
+ * theirs (a shared library, so that those adapters do not reach into each other). A
  * layout given to us as a base is attacker-controlled: blobs are opened without following
  * symlinks, must be regular files of the size their descriptor declares, are read within a
  * bound, and are verified against their digest before anything derived from them is used.
@@ -292,13 +295,5 @@ function readBounded(path: string, max: number, missing: () => Error): Buffer {
     return readUpTo(fd, info.size);
   } finally {
     closeSync(fd);
-  }
-}
-
-export function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
   }
 }

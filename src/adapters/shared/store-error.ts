@@ -11,6 +11,7 @@ export type StoreErrorCode =
   | 'E_REF_AMBIGUOUS'
   | 'E_TAG_INVALID';
 
+/** Errors of reading an OCI layout (layout-reader.ts) and of Ingot's store built on it. */
 export class StoreError extends IngotError<StoreErrorCode> {
   constructor(
     code: StoreErrorCode,
