@@ -97,6 +97,18 @@ describe('integrity: drift and access are detected, and end in replacement', () 
     expect(f.instances).toHaveLength(1);
     const history = cli('history', name).stdout;
     expect(history).toContain(`taint  ${victim.id}: ${detector} `);
+    // The polls may miss the moment the evidence shows (a loaded machine, a quick
+    // replacement): the ledger keeps every finding, so it completes what they saw.
+    const drift = cli('ledger', 'log', '--instance', victim.id, '--kind', 'drift', '-o', 'json');
+    expect(drift.code, drift.stderr).toBe(0);
+    for (const entry of JSON.parse(drift.stdout) as { detail: { evidence: typeof evidence } }[])
+      for (const e of entry.detail.evidence ?? [])
+        if (
+          !evidence?.some(
+            (k) => k.detector === e.detector && k.path === e.path && k.actual === e.actual,
+          )
+        )
+          evidence = [...(evidence ?? []), e];
     return { evidence, history };
   };
 
