@@ -8,6 +8,7 @@ import {
   type ResponseOf,
   type RouteSpec,
 } from '../core/api/routes.js';
+import { isErrorCode } from '../domain/error-codes.js';
 import { IngotError } from '../domain/errors.js';
 
 export interface ServerInfo {
@@ -121,8 +122,11 @@ export async function call<R extends RouteSpec>(
   }
   const payload: unknown = await res.json().catch(() => ({}));
   if (!res.ok) {
-    const e = (payload as { error?: { code?: string; message?: string } }).error;
-    throw new IngotError(e?.code ?? 'E_API', e?.message ?? `HTTP ${res.status}`);
+    const e = (payload as { error?: { code?: unknown; message?: unknown } }).error;
+    const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
+    // A code this version does not know (another server version) is kept in the message.
+    if (isErrorCode(e?.code)) throw new IngotError(e.code, message);
+    throw new IngotError('E_API', `${message}${typeof e?.code === 'string' ? ` (${e.code})` : ''}`);
   }
   const parsed = route.response.safeParse(payload);
   if (!parsed.success)

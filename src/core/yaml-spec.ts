@@ -1,9 +1,9 @@
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { IngotError } from '../domain/errors.js';
+import { IngotError, type ErrorCode } from '../domain/errors.js';
 
 /** The three ways a YAML spec is refused; each kind of spec has its own codes. */
-export interface SpecCodes<C extends string> {
+export interface SpecCodes<C extends ErrorCode> {
   readonly syntax: C;
   readonly invalid: C;
   readonly tooLarge: C;
@@ -17,7 +17,7 @@ export interface SpecIssue {
   readonly column?: number;
 }
 
-export class SpecError<C extends string = string> extends IngotError<C> {
+export class SpecError<C extends ErrorCode = ErrorCode> extends IngotError<C> {
   readonly issues: readonly SpecIssue[];
   constructor(code: C, file: string, issues: readonly SpecIssue[]) {
     const lines = issues.map(
@@ -40,7 +40,7 @@ export const MAX_SPEC_BYTES = 1024 * 1024;
  * YAML text → the schema's output. Pure. Every problem is reported at once, each with its
  * field path and, where the YAML has one, its line and column.
  */
-export function parseYamlSpec<S extends z.ZodType, C extends string>(
+export function parseYamlSpec<S extends z.ZodType, C extends ErrorCode>(
   schema: S,
   text: string,
   file: string,

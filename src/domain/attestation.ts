@@ -1,4 +1,4 @@
-import { IngotError } from './errors.js';
+import { IngotError, type CodesOf } from './errors.js';
 
 /** The identifiers of the standards Ingot's attestations follow (DESIGN.md, "Formats"). */
 export const InToto = {
@@ -28,17 +28,7 @@ export function shortKeyId(id: KeyId): string {
 }
 
 /** What went wrong with one attestation, or with the evidence as a whole. */
-export type AttestationErrorCode =
-  | 'E_BUNDLE_TOO_LARGE'
-  | 'E_BUNDLE_NOT_JSON'
-  | 'E_BUNDLE_INVALID'
-  | 'E_BUNDLE_MEDIA_TYPE'
-  | 'E_BUNDLE_SIGNATURES'
-  | 'E_PAYLOAD_TYPE'
-  | 'E_SIGNATURE_INVALID'
-  | 'E_STATEMENT_INVALID'
-  | 'E_SUBJECT_MISMATCH'
-  | 'E_ATTACHMENT_INVALID';
+export type AttestationErrorCode = CodesOf<'attestation'>;
 
 export class AttestationError extends IngotError<AttestationErrorCode> {}
 
@@ -51,8 +41,7 @@ export interface GeneratedKey {
 }
 
 /** Problems with key files. */
-export type KeyErrorCode =
-  'E_KEY_NOT_FOUND' | 'E_KEY_INVALID' | 'E_KEY_TYPE' | 'E_KEY_PERMISSIONS' | 'E_KEY_EXISTS';
+export type KeyErrorCode = CodesOf<'key'>;
 
 export class KeyError extends IngotError<KeyErrorCode> {}
 

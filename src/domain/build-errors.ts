@@ -1,4 +1,4 @@
-import { IngotError } from './errors.js';
+import { IngotError, type CodesOf } from './errors.js';
 
 /**
  * Errors of the build, by where the bad input came from. Every one names the offending
@@ -7,18 +7,7 @@ import { IngotError } from './errors.js';
  */
 
 /** The baseline's own files: sources and where they go. */
-export type SourceErrorCode =
-  | 'E_SOURCE_NOT_FOUND'
-  | 'E_SOURCE_OUTSIDE_CONTEXT'
-  | 'E_SOURCE_SYMLINK_ESCAPE'
-  | 'E_SOURCE_SYMLINK_LOOP'
-  | 'E_SOURCE_SPECIAL_FILE'
-  | 'E_SOURCE_SETUID'
-  | 'E_SOURCE_NAME_INVALID'
-  | 'E_SOURCE_CHANGED'
-  | 'E_SOURCE_TOO_LARGE'
-  | 'E_DEST_THROUGH_SYMLINK'
-  | 'E_DEST_CONFLICT';
+export type SourceErrorCode = CodesOf<'source'>;
 
 export class SourceError extends IngotError<SourceErrorCode> {
   constructor(code: SourceErrorCode, path: string, message: string, cause?: unknown) {
@@ -27,17 +16,7 @@ export class SourceError extends IngotError<SourceErrorCode> {
 }
 
 /** A base image's layers: somebody else's tar archives, hostile until proven otherwise. */
-export type LayerErrorCode =
-  | 'E_LAYER_ENTRY_NAME'
-  | 'E_LAYER_DUPLICATE_ENTRY'
-  | 'E_LAYER_HARDLINK_ESCAPE'
-  | 'E_LAYER_THROUGH_SYMLINK'
-  | 'E_LAYER_SPECIAL_FILE'
-  | 'E_LAYER_SIZE_MISMATCH'
-  | 'E_LAYER_BOMB'
-  | 'E_LAYER_CORRUPT'
-  | 'E_LAYER_MEDIA_TYPE'
-  | 'E_LAYER_DIFF_ID';
+export type LayerErrorCode = CodesOf<'layer'>;
 
 export class LayerError extends IngotError<LayerErrorCode> {
   constructor(code: LayerErrorCode, layer: string, path: string, message: string, cause?: unknown) {
@@ -49,12 +28,7 @@ export class LayerError extends IngotError<LayerErrorCode> {
 }
 
 /** Finding the base image. */
-export type BaseImageErrorCode =
-  | 'E_BASE_NOT_FOUND'
-  | 'E_BASE_TAG_NOT_FOUND'
-  | 'E_BASE_DIGEST_MISMATCH'
-  | 'E_BASE_PLATFORM'
-  | 'E_BASE_INVALID';
+export type BaseImageErrorCode = CodesOf<'baseImage'>;
 
 export class BaseImageError extends IngotError<BaseImageErrorCode> {
   constructor(code: BaseImageErrorCode, message: string, cause?: unknown) {

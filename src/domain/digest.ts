@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { IngotError } from './errors.js';
+import { IngotError, type CodesOf } from './errors.js';
 
 declare const digestBrand: unique symbol;
 
 /** A content address, `sha256:` followed by 64 lowercase hex digits. */
 export type Digest = string & { readonly [digestBrand]: true };
 
-export type DigestErrorCode = 'E_DIGEST_INVALID' | 'E_DIGEST_ALGORITHM';
+export type DigestErrorCode = CodesOf<'digest'>;
 
 const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;

@@ -1,9 +1,14 @@
+import type { ErrorCode } from './error-codes.js';
+
+export type { CodesOf, ErrorCode } from './error-codes.js';
+
 /**
- * Every error a user can meet carries a stable string `code` (tests assert the code, never
- * the message), a message that says what was wrong and where, and optional structured
- * `details` for `-o json` output. Modules narrow `C` to their own code union.
+ * Every error a user can meet carries a stable `code` (tests assert the code, never the
+ * message), one of the closed set in error-codes.ts, a message that says what was wrong and
+ * where, and optional structured `details` for `-o json` output. Modules narrow `C` to
+ * their own code union.
  */
-export class IngotError<C extends string = string> extends Error {
+export class IngotError<C extends ErrorCode = ErrorCode> extends Error {
   readonly code: C;
   readonly details: Readonly<Record<string, unknown>>;
 

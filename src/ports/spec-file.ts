@@ -1,9 +1,11 @@
+import type { ErrorCode } from '../domain/errors.js';
+
 /** The codes a spec-file read fails with: the caller's own (E_SPEC_…, E_POLICY_…). */
 export interface SpecFileCodes {
   /** Missing, unreadable, or not a regular file. */
-  readonly notFound: string;
+  readonly notFound: ErrorCode;
   /** Larger than the bound. */
-  readonly tooLarge: string;
+  readonly tooLarge: ErrorCode;
 }
 
 /**

@@ -8,29 +8,10 @@ import {
   type RouteSpec,
 } from '../../core/api/routes.js';
 import { isIngotError } from '../../domain/errors.js';
+import { STATUS } from './status.js';
 
 /** Prometheus text, served beside the API. */
 export type MetricsSource = () => Promise<{ contentType: string; body: string }>;
-
-/** Codes a client caused, and the HTTP status that says so; anything else is a 500. */
-const STATUS: Record<string, number> = {
-  E_FLEET_INVALID: 400,
-  E_FLEET_STRATEGY: 400,
-  E_USAGE: 400,
-  E_NOT_AN_IMAGE: 400,
-  E_TAG_INVALID: 400,
-  E_DIGEST_INVALID: 400,
-  E_DIGEST_ALGORITHM: 400,
-  E_BLOB_TOO_LARGE: 400,
-  E_DEPLOY_REFUSED: 403,
-  E_REF_NOT_FOUND: 404,
-  E_REF_AMBIGUOUS: 409,
-  E_FLEET_NOT_FOUND: 404,
-  E_ROLLBACK_NONE: 409,
-  E_PROMOTE_NONE: 409,
-  E_INSTANCE_NOT_FOUND: 404,
-  E_DEBUG_INVALID: 400,
-};
 
 /**
  * The HTTP API (Fastify). Only this adapter knows status codes. Every route needs the
@@ -67,7 +48,7 @@ export function buildApi(
   app.setErrorHandler((err, _req, reply) => {
     if (isIngotError(err))
       return reply
-        .code(STATUS[err.code] ?? 500)
+        .code(STATUS[err.code] ?? 500) // a code cast in from outside the union
         .send({ error: { code: err.code, message: err.message, ...err.details } });
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     if (status >= 500) {

@@ -5,7 +5,7 @@ function problems(text: string): SpecError {
   try {
     parseBaseline(text, 'ingot.yaml');
   } catch (err) {
-    if (err instanceof SpecError) return err as SpecError<string>;
+    if (err instanceof SpecError) return err as SpecError;
     throw err;
   }
   throw new Error('expected the baseline to be refused');

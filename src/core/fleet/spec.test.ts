@@ -9,11 +9,11 @@ import { parseFleet, releaseDigest, rollingBudgets } from './spec.js';
 
 const ART = `sha256:${'c'.repeat(64)}` as Digest;
 
-function problems(text: string): SpecError<string> {
+function problems(text: string): SpecError {
   try {
     parseFleet(text, 'fleet.yaml');
   } catch (err) {
-    if (err instanceof SpecError) return err as SpecError<string>;
+    if (err instanceof SpecError) return err as SpecError;
     throw err;
   }
   throw new Error('expected the fleet to be refused');

@@ -7,7 +7,7 @@ function problems(text: string): SpecError {
   try {
     parsePolicy(text, 'policy.yaml');
   } catch (err) {
-    if (err instanceof SpecError) return err as SpecError<string>;
+    if (err instanceof SpecError) return err as SpecError;
     throw err;
   }
   throw new Error('expected the policy to be refused');

@@ -1,0 +1,59 @@
+import { ERROR_CODES, type CodesOf, type ErrorModule } from '../../domain/error-codes.js';
+import type { ErrorCode } from '../../domain/errors.js';
+
+/** Every code of a module at one status. */
+function all<M extends ErrorModule>(module: M, status: number): Record<CodesOf<M>, number> {
+  return Object.fromEntries(ERROR_CODES[module].map((c) => [c, status])) as Record<
+    CodesOf<M>,
+    number
+  >;
+}
+
+/**
+ * The HTTP status of every error code. Only this adapter knows them. A code a client
+ * caused says so (4xx); anything else is the server's (500), and a new code does not
+ * compile until it is given its status here.
+ */
+export const STATUS: Record<ErrorCode, number> = {
+  // What a request can run into: bad input, missing things, moves that cannot be made.
+  ...all('usage', 400),
+  ...all('client', 500),
+  ...all('http', 500),
+  E_REQUEST: 400,
+  E_UNAUTHORIZED: 401,
+  ...all('digest', 400),
+  ...all('store', 500),
+  E_TAG_INVALID: 400,
+  E_BLOB_TOO_LARGE: 400,
+  E_REF_NOT_FOUND: 404,
+  E_REF_AMBIGUOUS: 409,
+  ...all('fleet', 500),
+  E_FLEET_INVALID: 400,
+  E_DEPLOY_REFUSED: 403,
+  E_FLEET_NOT_FOUND: 404,
+  E_FLEET_CONFLICT: 409,
+  E_ROLLBACK_NONE: 409,
+  E_PROMOTE_NONE: 409,
+  ...all('agent', 500),
+  E_INSTANCE_NOT_FOUND: 404,
+  E_DEBUG_INVALID: 400,
+  E_DEBUG_HELD: 409,
+  ...all('artifact', 500),
+  E_NOT_AN_IMAGE: 400,
+  // Raised by the build, the CLI, the host or the ledger on their own: if one reaches a
+  // response, the server failed.
+  ...all('source', 500),
+  ...all('layer', 500),
+  ...all('baseImage', 500),
+  ...all('baseline', 500),
+  ...all('build', 500),
+  ...all('attestation', 500),
+  ...all('key', 500),
+  ...all('policy', 500),
+  ...all('rebuild', 500),
+  ...all('host', 500),
+  ...all('rootfs', 500),
+  ...all('rootfsVerify', 500),
+  ...all('ledger', 500),
+  ...all('server', 500),
+};

@@ -1,0 +1,216 @@
+/**
+ * Every code an Ingot error can carry, by the module that raises it. Each module's codes
+ * are a closed union (`CodesOf<'ledger'>`): a typo in a code does not compile, scripts and
+ * tests can match on them, and the HTTP adapter must give every one a status.
+ */
+export const ERROR_CODES = {
+  /** The command line was used wrongly, or waited in vain. */
+  usage: ['E_USAGE', 'E_TIMEOUT'],
+  /** The CLI talking to its server. */
+  client: ['E_NOT_RUNNING', 'E_SERVER_IDENTITY', 'E_UNAUTHORIZED', 'E_API'],
+  /** The HTTP API itself: a request it cannot read, a fault it does not describe. */
+  http: ['E_REQUEST', 'E_INTERNAL'],
+  digest: ['E_DIGEST_INVALID', 'E_DIGEST_ALGORITHM'],
+  /** The OCI layout store. */
+  store: [
+    'E_STORE_INVALID',
+    'E_STORE_LOCKED',
+    'E_BLOB_NOT_FOUND',
+    'E_BLOB_CORRUPT',
+    'E_BLOB_SIZE_MISMATCH',
+    'E_BLOB_TOO_LARGE',
+    'E_REF_NOT_FOUND',
+    'E_REF_AMBIGUOUS',
+    'E_TAG_INVALID',
+  ],
+  /** A baseline's own files: sources and where they go. */
+  source: [
+    'E_SOURCE_NOT_FOUND',
+    'E_SOURCE_OUTSIDE_CONTEXT',
+    'E_SOURCE_SYMLINK_ESCAPE',
+    'E_SOURCE_SYMLINK_LOOP',
+    'E_SOURCE_SPECIAL_FILE',
+    'E_SOURCE_SETUID',
+    'E_SOURCE_NAME_INVALID',
+    'E_SOURCE_CHANGED',
+    'E_SOURCE_TOO_LARGE',
+    'E_DEST_THROUGH_SYMLINK',
+    'E_DEST_CONFLICT',
+  ],
+  /** A base image's layers: somebody else's tar archives. */
+  layer: [
+    'E_LAYER_ENTRY_NAME',
+    'E_LAYER_DUPLICATE_ENTRY',
+    'E_LAYER_HARDLINK_ESCAPE',
+    'E_LAYER_THROUGH_SYMLINK',
+    'E_LAYER_SPECIAL_FILE',
+    'E_LAYER_SIZE_MISMATCH',
+    'E_LAYER_BOMB',
+    'E_LAYER_CORRUPT',
+    'E_LAYER_MEDIA_TYPE',
+    'E_LAYER_DIFF_ID',
+  ],
+  /** Finding the base image. */
+  baseImage: [
+    'E_BASE_NOT_FOUND',
+    'E_BASE_TAG_NOT_FOUND',
+    'E_BASE_DIGEST_MISMATCH',
+    'E_BASE_PLATFORM',
+    'E_BASE_INVALID',
+  ],
+  /** ingot.yaml. */
+  baseline: ['E_SPEC_SYNTAX', 'E_SPEC_INVALID', 'E_SPEC_TOO_LARGE', 'E_SPEC_NOT_FOUND'],
+  /** The build's own machinery: the encoder, the build cache. */
+  build: ['E_ENCODE', 'E_CACHE_SECRET'],
+  /** One attestation, or the evidence as a whole. */
+  attestation: [
+    'E_BUNDLE_TOO_LARGE',
+    'E_BUNDLE_NOT_JSON',
+    'E_BUNDLE_INVALID',
+    'E_BUNDLE_MEDIA_TYPE',
+    'E_BUNDLE_SIGNATURES',
+    'E_PAYLOAD_TYPE',
+    'E_SIGNATURE_INVALID',
+    'E_STATEMENT_INVALID',
+    'E_SUBJECT_MISMATCH',
+    'E_ATTACHMENT_INVALID',
+  ],
+  /** Key files. */
+  key: ['E_KEY_NOT_FOUND', 'E_KEY_INVALID', 'E_KEY_TYPE', 'E_KEY_PERMISSIONS', 'E_KEY_EXISTS'],
+  /** policy.yaml and what admission trusts. */
+  policy: [
+    'E_POLICY_SYNTAX',
+    'E_POLICY_INVALID',
+    'E_POLICY_TOO_LARGE',
+    'E_POLICY_NOT_FOUND',
+    'E_NO_TRUST',
+  ],
+  /** An artifact as a host and `ingot verify` read it. */
+  artifact: [
+    'E_NOT_AN_IMAGE',
+    'E_ARTIFACT_CONTRACT',
+    'E_NO_ATTESTATION',
+    'E_MEASUREMENT_MISSING',
+    'E_MEASUREMENT_INVALID',
+    'E_MEASUREMENT_MISMATCH',
+    'E_MEASUREMENT_UNSIGNED',
+  ],
+  rebuild: [
+    'E_REBUILD_NO_PROVENANCE',
+    'E_REBUILD_NO_GIT',
+    'E_REBUILD_PATH',
+    'E_REBUILD_COMMIT',
+    'E_REBUILD_DIRTY',
+    'E_REBUILD_UNTRUSTED',
+  ],
+  /** fleet.yaml, deploys, rollouts and the state they are kept in. */
+  fleet: [
+    'E_FLEET_SYNTAX',
+    'E_FLEET_INVALID',
+    'E_FLEET_TOO_LARGE',
+    'E_FLEET_NOT_FOUND',
+    'E_FLEET_CONFLICT',
+    'E_DEPLOY_REFUSED',
+    'E_ROLLBACK_NONE',
+    'E_PROMOTE_NONE',
+    'E_STATE_MIGRATION',
+  ],
+  /** The host agent: what it is asked to run, and break-glass. */
+  agent: [
+    'E_INSTANCE_ID',
+    'E_INSTANCE_NOT_FOUND',
+    'E_INSTANCE_USER',
+    'E_FLEET_NAME',
+    'E_VOLUME_NAME',
+    'E_VOLUME_UNKNOWN',
+    'E_DEBUG_INVALID',
+    'E_DEBUG_HELD',
+    'E_INTEGRITY_OFF',
+  ],
+  /** The OCI runtime and the instances' network on a host. */
+  host: ['E_RUNTIME', 'E_RUNTIME_MISSING', 'E_NETWORK', 'E_NETWORK_MISSING'],
+  /** A materialised rootfs, and drift found in it. */
+  rootfs: [
+    'E_ROOTFS_LAYER',
+    'E_ROOTFS_MEASUREMENT',
+    'E_ROOTFS_MOUNTPOINT',
+    'E_ROOTFS_VERIFY',
+    'E_ROOTFS_DISCARD',
+    'E_ROOTFS_WATCH',
+    'E_ROOTFS_DRIFT',
+  ],
+  /** Why a rootfs could not be verified (as opposed to drift, which is a result). */
+  rootfsVerify: [
+    /** The root is missing or is not a folder. */
+    'E_ROOTFS_VERIFY_ROOT',
+    /** /proc/self/fd is not available: the tree cannot be read without following links. */
+    'E_ROOTFS_VERIFY_PROC',
+    /** An I/O error other than the path changing under the verifier. */
+    'E_ROOTFS_VERIFY_READ',
+    /** A path was replaced again on every attempt to read it. */
+    'E_ROOTFS_VERIFY_UNSTABLE',
+    /** A hashing worker died; the verifier cannot be used any more. */
+    'E_ROOTFS_VERIFY_WORKER',
+    'E_ROOTFS_VERIFY_CLOSED',
+    'E_ROOTFS_VERIFY_ABORTED',
+  ],
+  /**
+   * The ledger. The verification codes name what an auditor found broken, so that a script
+   * reading `-o json` can tell an edited entry from a rewritten history.
+   */
+  ledger: [
+    /** An entry is malformed, too large, not canonical, or does not hash to its leaf. */
+    'E_LEDGER_ENTRY',
+    /** Entries are missing, repeated or out of order. */
+    'E_LEDGER_SEQ',
+    /** A stored subtree hash is wrong, missing, or for a subtree that is not complete. */
+    'E_LEDGER_NODE',
+    /** A checkpoint's body is malformed. */
+    'E_LEDGER_CHECKPOINT_INVALID',
+    /** A checkpoint is not signed by the trusted key, or a signature on it is bad. */
+    'E_LEDGER_CHECKPOINT_SIG',
+    /** A checkpoint's root or size does not match the entries. */
+    'E_LEDGER_CHECKPOINT_ROOT',
+    /** A checkpoint names another log. */
+    'E_LEDGER_CHECKPOINT_ORIGIN',
+    /** The log is not an extension of a checkpoint trusted earlier: history was rewritten. */
+    'E_LEDGER_CONSISTENCY',
+    /** A signed note is malformed or too large. */
+    'E_LEDGER_NOTE_INVALID',
+    /** No signature on a note is by a known key. */
+    'E_LEDGER_NOTE_UNKNOWN_KEY',
+    /** A signature by a known key does not verify. */
+    'E_LEDGER_NOTE_SIGNATURE',
+    /** A verifier key ("name+keyid+base64") is malformed or its key ID does not match. */
+    'E_LEDGER_VKEY',
+    /** An exported ledger is malformed. */
+    'E_LEDGER_EXPORT',
+    /** A proof or root was asked for a size or index the log does not have. */
+    'E_LEDGER_RANGE',
+    /** Something that must commit on its own (signing a checkpoint) ran inside a transaction. */
+    'E_LEDGER_TRANSACTION',
+    /** The last checkpoint kept beside the key does not verify with it. */
+    'E_LEDGER_LAST',
+    /** This home has no ledger (or no verifier key) yet. */
+    'E_LEDGER_NONE',
+    /** No signed checkpoint covers the entry a proof was asked for. */
+    'E_LEDGER_UNANCHORED',
+  ],
+  /** A server taking its home. */
+  server: ['E_HOME_UNSAFE', 'E_ALREADY_RUNNING', 'E_SERVER_START'],
+} as const satisfies Record<string, readonly `E_${string}`[]>;
+
+export type ErrorModule = keyof typeof ERROR_CODES;
+
+/** The closed union of one module's codes. */
+export type CodesOf<M extends ErrorModule> = (typeof ERROR_CODES)[M][number];
+
+/** Every code. */
+export type ErrorCode = CodesOf<ErrorModule>;
+
+const ALL: ReadonlySet<string> = new Set(Object.values(ERROR_CODES).flat());
+
+/** A code that arrived from elsewhere (an API answer) and is one of ours. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && ALL.has(value);
+}
