@@ -113,6 +113,27 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', ...clockAndDice],
     },
   },
+  {
+    // The CLI talks to the API, or to services through what bin/ hands it (CliApp). It may
+    // use the shared helpers adapters build on, and name adapters' types, nothing more.
+    files: ['src/cli/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: adapterFolders.map((f) => `**/adapters/${f}/**`),
+              allowTypeImports: true,
+              message: 'the CLI gets adapters from bin/ (CliApp), not by importing them',
+            },
+            { group: ['**/bin/**'], message: 'bin/ wires the CLI, not the other way round' },
+          ],
+        },
+      ],
+    },
+  },
   // Adapters implement ports; they do not reach into each other (only bin/ wires them).
   // What several of them build on lives in adapters/shared.
   ...adapterFolders.map((folder) => ({

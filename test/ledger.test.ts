@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -112,6 +120,18 @@ describe('ledger: tampering with the database is caught', () => {
       'instance-started',
       'rollout-complete',
     ]);
+  });
+
+  it('exports to a file whole, and the export verifies offline', () => {
+    const dir = mkdtempSync(join(root, 'export-'));
+    const out = join(dir, 'ledger.json');
+    const r = ingot(['ledger', 'export', '--out', out], { env: { INGOT_HOME: home } });
+    expect(r.code, r.stderr).toBe(0);
+    // Written aside and renamed into place: nothing else is left in the folder.
+    expect(readdirSync(dir)).toEqual(['ledger.json']);
+    const v = verify(home, '--export', out);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/^ok: 18 entries/);
   });
 
   it('an entry edited in place', () => {

@@ -1,5 +1,5 @@
-import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../../../adapters/shared/atomic-file.js';
 import { formatLedgerExport } from '../../../core/ledger/index.js';
 import type { Runner } from '../runner.js';
 import { withLedger } from './ledger-access.js';
@@ -16,7 +16,8 @@ export function registerExport(ledger: Command, run: Runner): void {
           const text = formatLedgerExport(await withLedger(app, undefined, (l) => l.export()));
           if (options.out === undefined) io.out(text);
           else {
-            writeWhole(options.out, text);
+            // Never half a file, even after a crash: an export is evidence.
+            writeFileAtomic(options.out, text, { mode: 0o644 });
             io.err(`wrote ${options.out}\n`);
           }
           return 0;
@@ -24,15 +25,4 @@ export function registerExport(ledger: Command, run: Runner): void {
         () => 'text',
       );
     });
-}
-
-/**
- * Never half a file: written aside, then renamed into place. (The adapters' writeFileAtomic
- * does the same with fsyncs, but the CLI does not reach into adapters: only bin/ wires them.)
- */
-function writeWhole(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  // O_EXCL: never through a link someone planted at the temporary name.
-  writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
-  renameSync(tmp, path);
 }
