@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { content, ensureTree, plan } from './generate.js';
+import { content, ensureTree, plan, type FileSpec } from './generate.js';
 
 /**
  * bench/build: Ingot's build against its peers and the physical limit, in one run, on the
@@ -82,7 +82,8 @@ function ingotBuild(home: string, compression: string): string {
   return sh(`INGOT_HOME=${home} node ${INGOT} build -q --compression ${compression} ${CTX}`);
 }
 
-function main(): void {
+/** The tools checked, Ingot built, the tree and its build files in place, the page cache warm. */
+function prepare(): { mb: number; changed: FileSpec } {
   for (const t of ['umoci', 'buildah', 'tar', 'gzip', 'openssl']) need(t);
   spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
   mkdirSync(CTX, { recursive: true });
@@ -100,37 +101,65 @@ function main(): void {
   );
   // Warm the page cache so that every tool reads the tree from memory.
   sh(`tar -c -C ${TREE} . > /dev/null`);
+  return { mb, changed };
+}
 
-  const fresh = (name: string) => {
-    const dir = join(OUT, name);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    return dir;
+/** An empty folder OUT/name, made anew. */
+function fresh(name: string): string {
+  const dir = join(OUT, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A peer's whole flow, run in a fresh folder; its output is not compared. */
+function peer(label: string, dir: string, script: (d: string) => string): Case {
+  return {
+    label,
+    command: () => sh(script(join(OUT, dir))) && '',
+    prepare: () => fresh(dir),
   };
+}
 
+/**
+ * The warm case, its store given a first build here (untimed); and `coldOfLast`, a cold build
+ * into a fresh store of the tree the last warm build saw.
+ */
+function warmBuilds(changed: FileSpec): { case: Case; coldOfLast: () => string } {
   const warmHome = join(OUT, 'iw');
   fresh('iw');
   ingotBuild(warmHome, 'gzip');
   let variant = 0;
   const changedContent = (v: number) =>
     Buffer.concat([content(changed), Buffer.from(`\nchange ${v}\n`)]);
-  const peer = (label: string, dir: string, script: (d: string) => string): Case => ({
-    label,
-    command: () => sh(script(join(OUT, dir))) && '',
-    prepare: () => fresh(dir),
-  });
-  const [
-    limit,
-    limitWrite,
-    floor,
-    gzipCold,
-    zstdCold,
-    noneCold,
-    warm,
-    umociFlow,
-    tarGzip,
-    buildah,
-  ] = measureAll([
+  return {
+    case: {
+      // The store already holds the previous build; one file differs each time.
+      label: 'ingot build, warm, gzip, one file changed',
+      command: () => ingotBuild(warmHome, 'gzip'),
+      prepare: () => {
+        variant++;
+        writeFileSync(join(TREE, changed.path), changedContent(variant));
+      },
+      // Every other case builds the canonical tree.
+      after: () => writeFileSync(join(TREE, changed.path), content(changed)),
+    },
+    coldOfLast: () => {
+      // The last warm build must equal a cold build of the same tree.
+      writeFileSync(join(TREE, changed.path), changedContent(variant));
+      const coldOfWarm = ingotBuild(join(fresh('check'), 'h'), 'gzip');
+      writeFileSync(join(TREE, changed.path), content(changed));
+      return coldOfWarm;
+    },
+  };
+}
+
+/** One timing per case, in the order of `cases()`. */
+type Timings = [Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing];
+
+/** The limits, Ingot's builds and the peers, in the order of the table. */
+function cases(warm: Case): Case[] {
+  return [
     {
       label: 'limit: tar -c | openssl dgst -sha256',
       command: () => sh(`tar -c -C ${TREE} . | openssl dgst -sha256`),
@@ -169,17 +198,7 @@ function main(): void {
       command: () => ingotBuild(join(OUT, 'in'), 'none'),
       prepare: () => fresh('in'),
     },
-    {
-      // The store already holds the previous build; one file differs each time.
-      label: 'ingot build, warm, gzip, one file changed',
-      command: () => ingotBuild(warmHome, 'gzip'),
-      prepare: () => {
-        variant++;
-        writeFileSync(join(TREE, changed.path), changedContent(variant));
-      },
-      // Every other case builds the canonical tree.
-      after: () => writeFileSync(join(TREE, changed.path), content(changed)),
-    },
+    warm,
     peer(
       'peer (i): umoci init/new/unpack/cp/repack',
       'umoci',
@@ -210,12 +229,23 @@ function main(): void {
         fresh('buildah');
       },
     },
-  ]) as [Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing, Timing];
-  // The last warm build must equal a cold build of the same tree.
-  writeFileSync(join(TREE, changed.path), changedContent(variant));
-  const coldOfWarm = ingotBuild(join(fresh('check'), 'h'), 'gzip');
-  writeFileSync(join(TREE, changed.path), content(changed));
+  ];
+}
 
+/** The table and the goals, on stdout and in last-run.md. */
+function report(mb: number, timings: Timings, coldOfWarm: string): void {
+  const [
+    limit,
+    limitWrite,
+    floor,
+    gzipCold,
+    zstdCold,
+    noneCold,
+    warm,
+    umociFlow,
+    tarGzip,
+    buildah,
+  ] = timings;
   const same = (outputs: string[]) => new Set(outputs).size === 1;
   const rows: [string, number][] = [
     [limit.label, limit.seconds],
@@ -248,6 +278,14 @@ function main(): void {
   ];
   process.stdout.write(lines.join('\n') + '\n');
   writeFileSync(join(WORK, 'last-run.md'), lines.join('\n') + '\n');
+}
+
+function main(): void {
+  const { mb, changed } = prepare();
+  const warm = warmBuilds(changed);
+  const timings = measureAll(cases(warm.case)) as Timings;
+  const coldOfWarm = warm.coldOfLast();
+  report(mb, timings, coldOfWarm);
   rmSync(OUT, { recursive: true, force: true });
 }
 

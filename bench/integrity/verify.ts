@@ -147,9 +147,8 @@ function expectNoDrift(label: string, drift: readonly Drift[]): void {
     throw new Error(`${label} found drift in the untouched tree: ${JSON.stringify(drift[0])}`);
 }
 
-async function main(): Promise<void> {
-  for (const t of ['aide', 'sha256sum', 'openssl', 'tar', 'find', 'xargs']) need(t);
-  const { files, bytes } = ensureTree(TREE);
+/** Ingot's verifier and what it uses, compiled as the build compiles them, loaded by plain Node. */
+async function loadIngot() {
   compile();
   const load = <T>(p: string) => import(pathToFileURL(join(DIST, p)).href) as Promise<T>;
   const { createVerifier, verifyTree } = await load<typeof VerifierModule>(
@@ -157,8 +156,16 @@ async function main(): Promise<void> {
   );
   const { scanTree } = await load<typeof ScanModule>('adapters/rootfs/scan.js');
   const { diffTree } = await load<typeof DiffModule>('core/integrity/diff.js');
+  return { createVerifier, verifyTree, scanTree, diffTree };
+}
 
-  const workers = availableParallelism();
+type Ingot = Awaited<ReturnType<typeof loadIngot>>;
+
+/** The tree's measurement, and the command that checks the tree against it from a file. */
+function measureTree(scanTree: Ingot['scanTree']): {
+  measurement: MeasuredEntry[];
+  ingotCommand: string;
+} {
   const measurement: MeasuredEntry[] = [...scanTree(TREE)].map(([path, o]) => {
     if (o.type === 'other') throw new Error(`${path}: a special file in the benchmark tree`);
     return { path, ...o, type: o.type };
@@ -179,7 +186,15 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   const ingotCommand = `node ${script} ${measurementFile} ${TREE}`;
+  return { measurement, ingotCommand };
+}
 
+/** AIDE's configuration, and its database made by an untimed `aide --init`. */
+function prepareAide(workers: number): {
+  conf: string;
+  aideCheck: string;
+  aideInitSeconds: number;
+} {
   rmSync(AIDE, { recursive: true, force: true });
   mkdirSync(AIDE, { recursive: true });
   const conf = join(AIDE, 'aide.conf');
@@ -189,15 +204,43 @@ async function main(): Promise<void> {
   const aideInitSeconds = (performance.now() - aideInit) / 1000;
   sh(`mv ${join(AIDE, 'aide.db.new')} ${join(AIDE, 'aide.db')}`);
   const aideCheck = `aide --check -c ${conf} > /dev/null`;
+  return { conf, aideCheck, aideInitSeconds };
+}
+
+/** What every phase after the preparation works with. */
+interface Setup {
+  readonly ingot: Ingot;
+  readonly workers: number;
+  readonly bytes: number;
+  readonly measurement: MeasuredEntry[];
+  readonly ingotCommand: string;
+  readonly aide: ReturnType<typeof prepareAide>;
+}
+
+/** The tools checked; the tree, Ingot, the measurement and AIDE's database ready; cache warm. */
+async function prepare(): Promise<Setup> {
+  for (const t of ['aide', 'sha256sum', 'openssl', 'tar', 'find', 'xargs']) need(t);
+  const { files, bytes } = ensureTree(TREE);
+  const ingot = await loadIngot();
+
+  const workers = availableParallelism();
+  const { measurement, ingotCommand } = measureTree(ingot.scanTree);
+  const aide = prepareAide(workers);
 
   process.stderr.write(
     `bench/integrity: ${files} files, ${(bytes / 1e6).toFixed(0)} MB, ${measurement.length} paths; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}); node ${process.version}; ${RUNS} runs each; warm page cache\n`,
   );
   sh(`tar -c -C ${TREE} . > /dev/null`); // warm the page cache for everyone alike
+  return { ingot, workers, bytes, measurement, ingotCommand, aide };
+}
 
-  const verifier = createVerifier({ workers });
+/** The limits, the peers and Ingot's forms, in the order of the table. */
+function cases(setup: Setup, verifier: VerifierModule.Verifier): Case[] {
+  const { workers, measurement, ingotCommand } = setup;
+  const { diffTree, scanTree, verifyTree } = setup.ingot;
+  const { aideCheck } = setup.aide;
   const list = `find ${TREE} -type f -print0`;
-  const cases: Case[] = [
+  return [
     {
       label: 'limit: `tar -c | openssl dgst -sha256` (one stream)',
       run: () => sh(`tar -c -C ${TREE} . | openssl dgst -sha256 > /dev/null`),
@@ -234,8 +277,15 @@ async function main(): Promise<void> {
       },
     },
   ];
-  const timings = await measureAll(cases);
+}
 
+/** What Ingot and AIDE each report of two planted changes; the tree restored after. */
+async function findTampering(
+  setup: Setup,
+  verifier: VerifierModule.Verifier,
+): Promise<{ ingot: string[]; aide: string[] }> {
+  const { measurement } = setup;
+  const { conf } = setup.aide;
   // Both must see the same tampering: one file's content (same size) and another's mode.
   const [first, second] = plan();
   const tampered = [join(TREE, first!.path), join(TREE, second!.path)];
@@ -256,10 +306,18 @@ async function main(): Promise<void> {
     writeFileSync(tampered[0]!, content(first!));
     chmodSync(tampered[1]!, mode);
   }
-  await verifier.close();
-  const stillClean = await verifyTree(TREE, measurement);
-  expectNoDrift('ingot after restoring the tree', stillClean);
+  return seen;
+}
 
+/** The table, the runs and the goal, on stdout and in last-run.md. */
+function report(
+  setup: Setup,
+  cases: readonly Case[],
+  timings: readonly Timing[],
+  seen: { ingot: string[]; aide: string[] },
+): void {
+  const { bytes } = setup;
+  const { aideInitSeconds } = setup.aide;
   const at = (prefix: string) => timings[cases.findIndex((c) => c.label.startsWith(prefix))]!;
   const aide = at('(d)');
   const sha256sum = at('(c) `sha256sum` per file').seconds;
@@ -294,6 +352,18 @@ async function main(): Promise<void> {
   ];
   console.log(lines.join('\n'));
   writeFileSync(join(WORK, 'last-run.md'), lines.join('\n') + '\n');
+}
+
+async function main(): Promise<void> {
+  const setup = await prepare();
+  const verifier = setup.ingot.createVerifier({ workers: setup.workers });
+  const all = cases(setup, verifier);
+  const timings = await measureAll(all);
+  const seen = await findTampering(setup, verifier);
+  await verifier.close();
+  const stillClean = await setup.ingot.verifyTree(TREE, setup.measurement);
+  expectNoDrift('ingot after restoring the tree', stillClean);
+  report(setup, all, timings, seen);
   if (seen.ingot.length !== 2 || seen.aide.length !== 2)
     throw new Error('ingot and AIDE did not both find the two changes');
 }

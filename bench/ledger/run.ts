@@ -1,12 +1,9 @@
 import { generateKeyPairSync, hash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { Checkpointer } from '../../src/adapters/sqlite/checkpointer.js';
-import { ledgerMigrations } from '../../src/adapters/sqlite/migrations.js';
 import {
   appendEntries,
   consistencyProof,
@@ -14,7 +11,6 @@ import {
   inclusionProof,
   rootAt,
   treeSize,
-  type LedgerDb,
 } from '../../src/adapters/sqlite/ledger.js';
 import {
   TreeBuilder,
@@ -28,8 +24,8 @@ import {
   verifyConsistency,
   verifyInclusion,
   verifyLedger,
-  type LedgerEntryDraft,
 } from '../../src/core/ledger/index.js';
+import { drafts, fileBytes, fmt, measure, median, migrate, open, timeEach, us } from './shared.js';
 
 /**
  * bench/ledger: the ledger's append throughput into a real SQLite file (WAL,
@@ -48,82 +44,10 @@ const BIG = Number(process.env['BENCH_BIG'] ?? 1_000_000);
 const PROBES = 1000;
 const ORIGIN = 'bench.ingot/ledger';
 
-/** Deterministic, realistic entries: the kinds, subjects and evidence a fleet produces. */
-function drafts(n: number, seed = 1): LedgerEntryDraft[] {
-  let x = seed;
-  const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
-  const digest = () => `sha256:${next().toString(16).padStart(8, '0').repeat(8)}`;
-  const kinds = ['instance-started', 'instance-healthy', 'instance-stopped', 'deploy', 'drift'];
-  return Array.from({ length: n }, (_, i) => {
-    const kind = kinds[next() % kinds.length]!;
-    const fleet = `fleet-${next() % 20}`;
-    return {
-      time: 1_764_000_000_000 + i * 37,
-      actor: kind === 'deploy' ? 'user:alice' : 'controller',
-      kind,
-      subjects: [digest(), ...(kind === 'deploy' ? [digest()] : [])],
-      fleet,
-      instance: `${fleet}-${(next() % 1e6).toString(36)}`,
-      detail:
-        kind === 'drift'
-          ? { path: '/usr/bin/curl', expected: digest(), actual: digest() }
-          : { host: `host-${next() % 8}`, release: digest() },
-    };
-  });
-}
-
-function open(path: string, fresh: boolean) {
-  if (fresh) for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-  const database = new SQLite(path);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  const db: LedgerDb = new Kysely({ dialect: new SqliteDialect({ database }) });
-  return { database, db };
-}
-
-async function migrate(db: LedgerDb) {
-  const { error } = await new Migrator({
-    db,
-    provider: { getMigrations: () => Promise.resolve(ledgerMigrations) },
-  }).migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error('migration failed');
-}
-
-/** Bytes on disk once the WAL is folded into the main file. */
-function fileBytes(database: SQLite.Database, path: string): number {
-  database.pragma('wal_checkpoint(TRUNCATE)');
-  return statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const medianRate = (xs: Rate[]): Rate => ({
   rate: median(xs.map((x) => x.rate)),
   cpu: median(xs.map((x) => x.cpu)),
 });
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const us = (ms: number) => `${fmt(ms * 1000, 1)} µs`;
-
-/** Wall-clock ms and this process's CPU µs (user + system) spent in `fn`. */
-async function measure(fn: () => unknown): Promise<{ ms: number; cpu: number }> {
-  const cpu = process.cpuUsage();
-  const t = performance.now();
-  await fn();
-  const ms = performance.now() - t;
-  const used = process.cpuUsage(cpu);
-  return { ms, cpu: used.user + used.system };
-}
-
-async function timeEach(fn: (i: number) => unknown, n: number): Promise<number> {
-  for (let i = 0; i < Math.min(50, n); i++) await fn(i);
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn(i);
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
 
 // ---------------------------------------------------------------------------------------------
 // 1. Append throughput
