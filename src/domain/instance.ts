@@ -20,19 +20,21 @@ export interface DesiredInstance {
 }
 
 /** Which check saw an instance differ from its artifact or its runtime config. */
-export type Detector =
+export const DETECTORS = [
   /** A file event on the rootfs, checked against the measurement. */
-  | 'files'
+  'files',
   /** The periodic (or on-demand) full verification of the rootfs. */
-  | 'files-full'
+  'files-full',
   /** A process runs code that is not the measured file at that path. */
-  | 'exec'
+  'exec',
   /** The mount table differs from the runtime config. */
-  | 'mounts'
+  'mounts',
   /** A process entered the instance from outside (runc exec, nsenter). */
-  | 'process'
+  'process',
   /** An `ingot debug` session: access, whatever happened during it. */
-  | 'break-glass';
+  'break-glass',
+] as const;
+export type Detector = (typeof DETECTORS)[number];
 
 /** Why an instance is tainted: what was expected, what was found, by which check, when. */
 export interface Evidence {
@@ -48,18 +50,21 @@ export interface Evidence {
  * verified: every check so far found it as built; tainted: it drifted or was accessed and
  * must be replaced; unchecked: not measured yet (starting, or no rootfs watch yet).
  */
-export type Integrity = 'verified' | 'tainted' | 'unchecked';
+export const INTEGRITIES = ['verified', 'tainted', 'unchecked'] as const;
+export type Integrity = (typeof INTEGRITIES)[number];
 
-export type InstanceState =
-  | 'pending'
-  | 'starting'
-  | 'healthy'
-  | 'unhealthy'
-  | 'stopped'
+export const INSTANCE_STATES = [
+  'pending',
+  'starting',
+  'healthy',
+  'unhealthy',
+  'stopped',
   /** Admission refused the artifact: it never started. */
-  | 'refused'
+  'refused',
   /** It could not be started, or its process exited. */
-  | 'failed';
+  'failed',
+] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
 
 export interface ObservedInstance {
   readonly id: string;

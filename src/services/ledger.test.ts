@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +81,30 @@ describe('the ledger outbox', () => {
       expect(readFileSync(outbox, 'utf8')).toBe('');
       await next.close();
       await first.close().catch(() => undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the outbox file', () => {
+  it('drops what was never an event, and keeps the events beside it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ingot-outbox-'));
+    try {
+      const file = join(dir, 'outbox.jsonl');
+      writeFileSync(file, `null\n42\n${JSON.stringify(draft('kept'))}\n{"cut": \n`);
+      const appended: string[] = [];
+      const r = new LedgerRecorder(
+        {
+          append: (d) => Promise.resolve(void appended.push(...d.map((x) => x.kind))),
+          checkpoint: () => Promise.resolve(),
+          onError: () => undefined,
+        },
+        { everyMs: 1e9, everyEntries: 1e9, batchMs: 1e9, outbox: new JsonlOutbox(file) },
+      );
+      expect(await r.recover()).toBe(1);
+      expect(appended).toEqual(['kept']);
+      await r.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -21,7 +21,7 @@ export function claimHome(home: string): () => void {
   for (let attempt = 0; ; attempt++) {
     try {
       writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return () => rmSync(lock, { force: true });
+      return releaseOnce(lock);
     } catch (err) {
       let holder = 0;
       try {
@@ -38,4 +38,21 @@ export function claimHome(home: string): () => void {
       });
     }
   }
+}
+
+/**
+ * Give the claim back once, and only if the lock is still ours: a second release (a failed
+ * start cleaning up after its own stop) must not remove a lock another server took since.
+ */
+function releaseOnce(lock: string): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    try {
+      if (Number(readFileSync(lock, 'utf8').trim()) === process.pid) rmSync(lock, { force: true });
+    } catch {
+      // gone already
+    }
+  };
 }

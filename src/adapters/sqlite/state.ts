@@ -56,7 +56,11 @@ export class SqliteState implements LedgerAppender {
     return new SqliteLedger(this.db, checkpointer);
   }
 
-  async close(): Promise<void> {
-    await this.db.destroy();
+  private closing: Promise<void> | null = null;
+
+  /** Close the database; closing again waits for the first close. */
+  close(): Promise<void> {
+    this.closing ??= this.db.destroy();
+    return this.closing;
   }
 }

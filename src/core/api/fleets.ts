@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FleetRecord, HistoryEntry } from '../fleet/record.js';
+import { ROLLOUT_STATES, type FleetRecord, type HistoryEntry } from '../fleet/record.js';
 import type { FleetSpec } from '../fleet/spec.js';
 import { digest, observedInstance } from './instances.js';
 
@@ -12,13 +12,14 @@ const deployedSpec = z.custom<FleetSpec>(
   'a deployed fleet spec',
 );
 
-export const fleetRecord: z.ZodType<FleetRecord> = z.object({
+/** A fleet's record. Loose: a field a newer server adds passes through to `-o json`. */
+export const fleetRecord: z.ZodType<FleetRecord> = z.looseObject({
   name: z.string(),
   spec: deployedSpec,
   release: digest,
   artifact: digest,
   previous: digest.nullable(),
-  rollout: z.enum(['progressing', 'complete', 'rolled-back', 'refused']),
+  rollout: z.enum(ROLLOUT_STATES),
   rolloutStartedAt: z.number(),
   reason: z.string().nullable(),
   stable: digest.nullable(),
@@ -31,7 +32,7 @@ export const fleetRecord: z.ZodType<FleetRecord> = z.object({
 /** A fleet as `GET /v1/fleets` shows it: its record, where its rollout stands, its instances. */
 export const fleetView = z.intersection(
   fleetRecord,
-  z.object({
+  z.looseObject({
     /** Where the rollout stands, for people. */
     phase: z.string(),
     /** A preview or canary step is ready and waits for `ingot promote`. */
@@ -49,7 +50,7 @@ export const rollbackRequest = z.object({ to: digest.exactOptional() });
 /** POST /v1/fleets/:name/promote. */
 export const promoteRequest = z.object({ full: z.boolean().exactOptional() });
 
-export const historyEntry: z.ZodType<HistoryEntry> = z.object({
+export const historyEntry: z.ZodType<HistoryEntry> = z.looseObject({
   seq: z.number(),
   time: z.number(),
   fleet: z.string(),

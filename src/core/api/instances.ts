@@ -1,26 +1,35 @@
 import { z } from 'zod';
 import { isDigest, type Digest } from '../../domain/digest.js';
-import type { Evidence, ObservedInstance } from '../../domain/instance.js';
+import {
+  DETECTORS,
+  INSTANCE_STATES,
+  INTEGRITIES,
+  type Evidence,
+  type ObservedInstance,
+} from '../../domain/instance.js';
 
 /** A digest on the wire (its syntax; a digest is checked against its bytes elsewhere). */
 export const digest: z.ZodType<Digest, string> = z
   .string()
   .refine(isDigest, 'a digest (sha256:<64 lowercase hex digits>)');
 
-export const evidence: z.ZodType<Evidence> = z.object({
-  detector: z.enum(['files', 'files-full', 'exec', 'mounts', 'process', 'break-glass']),
+export const evidence: z.ZodType<Evidence> = z.looseObject({
+  detector: z.enum(DETECTORS),
   path: z.string(),
   expected: z.string(),
   actual: z.string(),
   time: z.string(),
 });
 
-/** An instance as its host reports it (GET /v1/fleets, /v1/drift, a debug session). */
-export const observedInstance: z.ZodType<ObservedInstance> = z.object({
+/**
+ * An instance as its host reports it (GET /v1/fleets, /v1/drift, a debug session). Loose:
+ * a field a newer server adds passes through to `-o json` instead of being dropped.
+ */
+export const observedInstance: z.ZodType<ObservedInstance> = z.looseObject({
   id: z.string(),
   fleet: z.string(),
   artifact: digest,
-  state: z.enum(['pending', 'starting', 'healthy', 'unhealthy', 'stopped', 'refused', 'failed']),
+  state: z.enum(INSTANCE_STATES),
   reason: z.string().exactOptional(),
   address: z.string().exactOptional(),
   host: z.string().exactOptional(),
@@ -28,13 +37,13 @@ export const observedInstance: z.ZodType<ObservedInstance> = z.object({
   startedAt: z.string().exactOptional(),
   release: z.string().exactOptional(),
   healthySince: z.string().exactOptional(),
-  integrity: z.enum(['verified', 'tainted', 'unchecked']).exactOptional(),
+  integrity: z.enum(INTEGRITIES).exactOptional(),
   evidence: z.array(evidence).exactOptional(),
   heldUntil: z.string().exactOptional(),
 });
 
 /** One rootfs verified in full (POST /v1/verify-instances), with what differed. */
-export const verifiedRootfs = z.object({
+export const verifiedRootfs = z.looseObject({
   artifact: digest,
   instances: z.array(z.string()),
   drift: z.array(

@@ -1,6 +1,6 @@
 import type { ObservedInstance } from '../../domain/instance.js';
 import type { FleetRecord } from '../fleet/record.js';
-import type { StepUpdate } from '../fleet/transitions.js';
+import { rollbackTarget, type StepUpdate } from '../fleet/transitions.js';
 import { LIVE } from '../planner/plan.js';
 import {
   decideStep,
@@ -54,7 +54,8 @@ export function judgeRollout(
     why = fault(fleet, shape, step, mine, now);
   }
   if (why === null) return null;
-  if (fleet.spec.autoRollback && (fleet.stable ?? fleet.previous) !== null)
+  // The same rule the rollback itself follows: nothing to go back to, nothing to roll back.
+  if (fleet.spec.autoRollback && rollbackTarget(fleet) !== null)
     return { kind: 'roll-back', reason: why };
   if (!admitted) return { kind: 'refuse', reason: why };
   return null; // nothing to return to: keep replacing within the deadline's account

@@ -1,7 +1,8 @@
 import type { Digest } from '../../domain/digest.js';
 import type { FleetSpec } from './spec.js';
 
-export type RolloutState = 'progressing' | 'complete' | 'rolled-back' | 'refused';
+export const ROLLOUT_STATES = ['progressing', 'complete', 'rolled-back', 'refused'] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
 
 /** A fleet as the control plane keeps it: what it should run and where its rollout stands. */
 export interface FleetRecord {

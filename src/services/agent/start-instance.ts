@@ -15,8 +15,8 @@ import type { AgentContext } from './context.js';
 import type { InstanceTable, TrackedInstance } from './instance-table.js';
 
 /**
- * Start one desired instance, as named steps: admit on host → materialise → resolve user →
- * volumes → runtime spec → create and attach → track. Whatever fails leaves the instance
+ * Start one desired instance, as named steps: admit on host → materialise → watch → resolve
+ * user → volumes → runtime spec → create and attach → track. Whatever fails leaves the instance
  * refused or failed with its reason (never half-started): the controller replaces it.
  */
 export async function startInstance(
@@ -42,8 +42,10 @@ export async function startInstance(
   let watched: string | null = null;
   try {
     const artifact = await openArtifact(ctx.deps.store, d.artifact);
-    const rootfs = await materialise(ctx, d, artifact);
+    const rootfs = await materialise(ctx, artifact);
+    // Claimed from here on: whatever fails next (the watch itself included) gives it back.
     watched = rootfs.folder;
+    await watchBeforeRun(ctx, artifact, rootfs);
     const user = resolveInstanceUser(ctx, artifact, rootfs.folder);
     const volumes = prepareVolumes(ctx, d, artifact, user);
     const netns = await network.netns();
@@ -124,34 +126,40 @@ interface Materialised {
   readonly folder: string;
   /** Mount points the host added to it (empty folders the measurement lacks). */
   readonly added: readonly string[];
+  /** Made by an earlier start, not verified now. */
+  readonly reused: boolean;
 }
 
-/**
- * The artifact's verified rootfs, watched before anything runs from it; verified in full
- * first if it was made by an earlier start (nothing watched it meanwhile).
- */
-async function materialise(
-  ctx: AgentContext,
-  d: DesiredInstance,
-  artifact: Artifact,
-): Promise<Materialised> {
+/** The artifact's verified rootfs (made now, or by an earlier start). */
+async function materialise(ctx: AgentContext, artifact: Artifact): Promise<Materialised> {
   const mountPoints = [
     ...STANDARD_MOUNT_POINTS,
     ...artifact.runtime.tmpfs.map((m) => m.path),
     ...artifact.runtime.volumes.map((m) => m.path),
   ];
   const made = await ctx.deps.materialise(artifact, mountPoints);
-  const added = made.mountPoints ?? [];
+  return { folder: made.rootfs, added: made.mountPoints ?? [], reused: made.reused === true };
+}
+
+/**
+ * Watch the rootfs before anything runs from it, verified in full first if an earlier start
+ * made it (nothing watched it meanwhile). The monitor counts this start as a claim on the
+ * folder from the first line, even when it throws: the caller must `forget` it on failure.
+ */
+async function watchBeforeRun(
+  ctx: AgentContext,
+  artifact: Artifact,
+  rootfs: Materialised,
+): Promise<void> {
   await ctx.monitor?.ready(
     {
-      artifact: d.artifact,
-      rootfs: made.rootfs,
+      artifact: artifact.digest,
+      rootfs: rootfs.folder,
       measurement: artifact.measurement.entries,
-      allowed: new Set(added),
+      allowed: new Set(rootfs.added),
     },
-    { verified: made.reused !== true },
+    { verified: !rootfs.reused },
   );
-  return { folder: made.rootfs, added };
 }
 
 /** The image's `User`, resolved against the rootfs's own passwd and group. */

@@ -2,6 +2,8 @@ import { IngotError } from '../../domain/errors.js';
 import type { AgentContext } from './context.js';
 import type { InstanceTable } from './instance-table.js';
 
+const POLL_MS = 20;
+
 /**
  * Stop an instance and release everything it held: SIGTERM, the grace, SIGKILL; the
  * container, its network, its files. It is stopped once its container is gone, whatever the
@@ -41,12 +43,13 @@ export async function stopInstance(
     );
 }
 
+/** Poll every 20 ms until the container is gone or `ms` has passed (by the agent's clock). */
 async function waitStopped(ctx: AgentContext, id: string, ms: number): Promise<boolean> {
   const until = ctx.deps.now().getTime() + ms;
   for (;;) {
     const s = await ctx.deps.runtime.state(id);
     if (!s || s.status === 'stopped') return true;
     if (ctx.deps.now().getTime() >= until) return false;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
