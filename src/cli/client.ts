@@ -117,7 +117,7 @@ export async function call<R extends RouteSpec>(
   } catch (err) {
     throw new IngotError(
       'E_NOT_RUNNING',
-      `Ingot does not answer at ${base} (${(err as Error).message}); is it running?`,
+      `Ingot does not answer at ${base.slice('http://'.length)} (${(err as Error).message}); is it running?`,
     );
   }
   const payload: unknown = await res.json().catch(() => ({}));
