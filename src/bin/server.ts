@@ -153,6 +153,7 @@ interface Control {
   readonly metrics: ServerMetrics;
   readonly trust: () => Promise<LoadedPolicy>;
   readonly record: (event: LedgerEntryDraft) => void;
+  readonly now: () => number;
   readonly housekeeping: NodeJS.Timeout;
 }
 
@@ -221,7 +222,7 @@ async function startControl(
       .maybeCheckpoint(Date.now())
       .catch((err: unknown) => logger.error({ err }, 'ledger checkpoint failed'));
   }, 1000);
-  return { agent, controller, loop, metrics, trust, record, housekeeping };
+  return { agent, controller, loop, metrics, trust, record, now, housekeeping };
 }
 
 /** Every route's use case, wired to this server's pieces. */
@@ -231,8 +232,7 @@ function handlers(
   shutdown: (options: { stopInstances: boolean }) => void,
 ): ApiHandlers {
   const { state, store, ledger } = opened;
-  const { agent, controller, trust, record } = control;
-  const now = () => Date.now();
+  const { agent, controller, trust, record, now } = control;
   const reconcileSoon = () => control.loop.kick();
   return {
     ...fleetApi({

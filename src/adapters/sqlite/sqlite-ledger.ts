@@ -4,6 +4,18 @@ import type { Checkpointer } from './checkpointer.js';
 import { writing } from './writing.js';
 import { appendEntries, latestCheckpoint, type LedgerDb } from './ledger.js';
 
+/**
+ * Append in one transaction that takes the write lock first (writing.ts): the CLI and the
+ * server append to the same state.db.
+ */
+export async function appendLocked(
+  db: LedgerDb,
+  drafts: readonly LedgerEntryDraft[],
+): Promise<number[]> {
+  if (drafts.length === 0) return [];
+  return writing(db, (tx) => appendEntries(tx, drafts));
+}
+
 /** The ledger in state.db, as its owner holds it: appends, and checkpoints signed with its key. */
 export class SqliteLedger implements Ledger {
   constructor(
@@ -11,9 +23,8 @@ export class SqliteLedger implements Ledger {
     private readonly checkpointer: Checkpointer,
   ) {}
 
-  async append(drafts: readonly LedgerEntryDraft[]): Promise<number[]> {
-    if (drafts.length === 0) return [];
-    return writing(this.db, (tx) => appendEntries(tx, drafts));
+  append(drafts: readonly LedgerEntryDraft[]): Promise<number[]> {
+    return appendLocked(this.db, drafts);
   }
 
   checkpoint(time: number): Promise<StoredCheckpoint> {

@@ -6,11 +6,9 @@ import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Ledger, LedgerAppender } from '../../ports/ledger.js';
 import type { Checkpointer } from './checkpointer.js';
 import { SqliteFleetStore } from './fleet-store.js';
-import { writing } from './writing.js';
-import { appendEntries } from './ledger.js';
 import { stateMigrations } from './migrations.js';
 import type { StateDb, StateTables } from './schema.js';
-import { SqliteLedger } from './sqlite-ledger.js';
+import { appendLocked, SqliteLedger } from './sqlite-ledger.js';
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(stateMigrations) };
 
@@ -46,9 +44,8 @@ export class SqliteState implements LedgerAppender {
   }
 
   /** Events that no other write records (instances, admission, builds), in one transaction. */
-  async append(drafts: readonly LedgerEntryDraft[]): Promise<number[]> {
-    if (drafts.length === 0) return [];
-    return writing(this.db, (tx) => appendEntries(tx, drafts));
+  append(drafts: readonly LedgerEntryDraft[]): Promise<number[]> {
+    return appendLocked(this.db, drafts);
   }
 
   /** The ledger as its owner holds it, signing checkpoints with `checkpointer`'s key. */
