@@ -104,6 +104,7 @@ export function makeApp(options: AppOptions): CliApp {
         policy: trust.policy,
         keys: trust.keys,
         rehash,
+        resources: null,
       });
     },
     async rebuild(request) {

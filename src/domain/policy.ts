@@ -20,6 +20,26 @@ export interface Policy {
   readonly bases: { readonly digests: readonly Digest[]; readonly scratch: boolean } | null;
   /** Predicate types a trusted key must have signed a statement of. */
   readonly predicateTypes: readonly string[];
+  /** What an admitted artifact may do when it runs (policy.yaml `runtime:`). */
+  readonly runtime: RuntimeRules;
+}
+
+/**
+ * Limits on the privileges and resources of what runs. A signature says who built an
+ * artifact, not that it is harmless: a trusted builder can still sign an image that asks for
+ * CAP_SYS_ADMIN and, with no user namespace, that is root on the host.
+ */
+export interface RuntimeRules {
+  /** Whether the process may run as uid 0 (gid 0 alone is not root). */
+  readonly allowRoot: boolean;
+  /** Capabilities ("CAP_NET_BIND_SERVICE") the runtime contract may ask for. */
+  readonly allowedCapabilities: readonly string[];
+  /** Ceilings on the fleet's `resources`; when set, the fleet must set that limit too. */
+  readonly maxMemoryBytes: number | null;
+  readonly maxCpus: number | null;
+  readonly maxPids: number | null;
+  /** Whether the contract may declare volumes: state that outlives the instance. */
+  readonly allowVolumes: boolean;
 }
 
 export type PolicyReasonCode =
@@ -30,7 +50,13 @@ export type PolicyReasonCode =
   | 'E_POLICY_BUILDER'
   | 'E_POLICY_SOURCE'
   | 'E_POLICY_DIRTY'
-  | 'E_POLICY_BASE';
+  | 'E_POLICY_BASE'
+  | 'E_POLICY_ROOT'
+  | 'E_POLICY_CAPABILITY'
+  | 'E_POLICY_MEMORY'
+  | 'E_POLICY_CPUS'
+  | 'E_POLICY_PIDS'
+  | 'E_POLICY_VOLUME';
 
 export interface PolicyReason {
   readonly code: PolicyReasonCode;

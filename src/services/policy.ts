@@ -1,6 +1,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { parsePolicy } from '../core/policy/schema.js';
+import { DEFAULT_RUNTIME_RULES } from '../core/policy/runtime.js';
+import { parsePolicy, runtimeRules } from '../core/policy/schema.js';
 import { MAX_SPEC_BYTES } from '../core/yaml-spec.js';
 import { InToto, KeyError, type KeyId } from '../domain/attestation.js';
 import type { Digest } from '../domain/digest.js';
@@ -55,6 +56,7 @@ export async function loadTrust(
         allowDirty: true,
         bases: null,
         predicateTypes: [InToto.slsaProvenance],
+        runtime: DEFAULT_RUNTIME_RULES,
       },
     };
   }
@@ -111,6 +113,7 @@ export async function loadTrust(
       allowDirty: spec.allowDirty,
       bases,
       predicateTypes: spec.predicateTypes,
+      runtime: runtimeRules(spec.runtime),
     },
   };
 }

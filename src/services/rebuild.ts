@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import { decodeBundle } from '../core/attest/bundle.js';
+import { RUNTIME_REASON_CODES } from '../core/policy/runtime.js';
 import { parseStatement, type GitSource } from '../core/attest/provenance.js';
 import { INGOT_BUILD_TYPE, InToto, type ProvenanceSummary } from '../domain/attestation.js';
 import { digestOf, type Digest } from '../domain/digest.js';
@@ -134,11 +135,14 @@ async function readProvenance(
       policy: trust.policy,
       keys: trust.keys,
       rehash: false,
+      resources: null,
     });
-    if (!report.ok)
+    // Whether it may run (its user, its capabilities) is no question of whom to believe.
+    const reasons = report.decision.reasons.filter((r) => !RUNTIME_REASON_CODES.has(r.code));
+    if (report.problems.length > 0 || (!report.decision.allowed && reasons.length > 0))
       throw fail(
         'E_REBUILD_UNTRUSTED',
-        `the artifact does not verify, so its provenance is not used: ${[...report.problems.map((p) => p.message), ...report.decision.reasons.map((r) => r.message)].join('; ')}`,
+        `the artifact does not verify, so its provenance is not used: ${[...report.problems.map((p) => p.message), ...reasons.map((r) => r.message)].join('; ')}`,
       );
     return report.provenance;
   }

@@ -1,6 +1,8 @@
 import type { TrustedKey } from '../core/attest/dsse.js';
 import { verifyBundle, type BundleVerdict } from '../core/attest/verify-bundle.js';
 import { evaluate } from '../core/policy/evaluate.js';
+import { RUNTIME_REASON_CODES, type RuntimeRequest } from '../core/policy/runtime.js';
+import { parseRuntimeContract } from '../core/runtime/contract.js';
 import {
   AttestationError,
   MAX_BUNDLE_BYTES,
@@ -12,7 +14,7 @@ import { Annotation, MediaType } from '../domain/media-types.js';
 import type { Descriptor, ImageManifest } from '../domain/oci.js';
 import type { Policy, PolicyDecision } from '../domain/policy.js';
 import type { Store } from '../ports/store.js';
-import { readManifest } from './inspect.js';
+import { readConfig, readManifest } from './inspect.js';
 
 export interface VerifyRequest {
   readonly ref: string;
@@ -23,6 +25,11 @@ export interface VerifyRequest {
    * start, where the rootfs is verified against the measurement instead.
    */
   readonly rehash: boolean;
+  /**
+   * The fleet's limits, checked against the policy's runtime maximums; null where no fleet
+   * is known (`ingot verify`, the controller's cached verdict).
+   */
+  readonly resources: RuntimeRequest['resources'];
 }
 
 /** An integrity failure: something in the store is damaged or lies. Always fatal. */
@@ -50,6 +57,8 @@ export interface VerifyReport {
   readonly measurement: { readonly digest: Digest | null; readonly signed: boolean };
   /** Blobs re-hashed (null when not asked for). */
   readonly blobs: { readonly count: number; readonly bytes: number } | null;
+  /** How it asks to run, as the policy judged it (null: no readable runtime contract). */
+  readonly runtime: RuntimeRequest | null;
 }
 
 /** Why a report does not admit its artifact: each problem and policy reason with its code. */
@@ -70,7 +79,8 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
   const manifest = await readManifest(store, descriptor);
   const digest = descriptor.digest;
   const problems: Problem[] = [];
-  if (manifest.subject !== undefined || manifest.artifactType !== undefined)
+  const isImage = manifest.subject === undefined && manifest.artifactType === undefined;
+  if (!isImage)
     problems.push({
       code: 'E_NOT_AN_IMAGE',
       message: `${digest} is an attachment (${manifest.artifactType ?? 'artifact'}), not an image`,
@@ -82,7 +92,8 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
     request.keys,
     problems,
   );
-  const decision = evaluate(request.policy, { subject: digest, signatures: verdicts });
+  const runtime = isImage ? await readRuntime(store, manifest, request.resources, problems) : null;
+  const decision = evaluate(request.policy, { subject: digest, signatures: verdicts, runtime });
   const trustedIds = new Set(decision.signers.map((s) => s.id));
   const trustedProvenance = verdicts.flatMap((v) =>
     v.status === 'verified' && trustedIds.has(v.keyId) && v.statement.provenance
@@ -106,6 +117,40 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
     attestations,
     measurement,
     blobs,
+    runtime,
+  };
+}
+
+/**
+ * What the image asks of the host: its `User`, and its runtime contract's capabilities and
+ * volumes. A contract that cannot be read is a problem: nothing could run it anyway.
+ */
+async function readRuntime(
+  store: Store,
+  manifest: ImageManifest,
+  resources: RuntimeRequest['resources'],
+  problems: Problem[],
+): Promise<RuntimeRequest | null> {
+  let config;
+  try {
+    config = await readConfig(store, manifest);
+  } catch (err) {
+    problems.push(asProblem(err));
+    return null;
+  }
+  const contract = parseRuntimeContract(config.config?.Labels?.[Annotation.runtime]);
+  if (contract === null) {
+    problems.push({
+      code: 'E_ARTIFACT_CONTRACT',
+      message: `the image's runtime contract (${Annotation.runtime}) is malformed`,
+    });
+    return null;
+  }
+  return {
+    user: config.config?.User,
+    capabilities: contract.capabilities,
+    volumes: contract.volumes.map((v) => v.name),
+    resources,
   };
 }
 
@@ -202,7 +247,9 @@ function checkMeasurement(
   // A measurement no trusted key vouches for could be anyone's: hosts would check running
   // instances against it. Reported when trust is otherwise established, to not bury the
   // first reason under a consequence of it.
-  if (decision.allowed && measurement !== null && !signed)
+  const trusted =
+    decision.allowed || decision.reasons.every((r) => RUNTIME_REASON_CODES.has(r.code));
+  if (trusted && measurement !== null && !signed)
     problems.push({
       code: 'E_MEASUREMENT_UNSIGNED',
       message: `no provenance signed by a trusted key names the attached measurement ${measurement}`,

@@ -29,7 +29,10 @@ export function registerVerify(program: Command, run: Runner): void {
       'trusted public key (PEM); repeatable; adds to the policy keys',
       collect,
     )
-    .option('--policy <file>', 'policy.yaml: trusted keys, threshold, builders, sources, bases')
+    .option(
+      '--policy <file>',
+      'policy.yaml: trusted keys, threshold, builders, sources, bases, runtime privileges',
+    )
     .option('--no-blobs', 'skip re-hashing the blobs (signatures and policy only)')
     .addOption(outputOption())
     .action(async (ref: string, options: VerifyOptions) => {
@@ -79,6 +82,11 @@ function describe(r: VerifyReport): string {
       ? `${r.measurement.digest}${r.measurement.signed ? ' (signed)' : ' (not covered by a signature)'}`
       : 'none',
   );
+  if (r.runtime)
+    row(
+      'runs as',
+      `${r.runtime.user ? `user ${r.runtime.user}` : 'root (no User)'}, capabilities: ${r.runtime.capabilities.length > 0 ? r.runtime.capabilities.join(', ') : 'none'}${r.runtime.volumes.length > 0 ? `, volumes: ${r.runtime.volumes.join(', ')}` : ''}`,
+    );
   if (r.blobs) row('blobs', `${r.blobs.count} verified (${formatBytes(r.blobs.bytes)})`);
   row(
     'policy',

@@ -5,6 +5,7 @@ import type { Digest } from '../../domain/digest.js';
 import type { Policy } from '../../domain/policy.js';
 import type { BundleVerdict } from '../attest/verify-bundle.js';
 import { evaluate, type Evidence } from './evaluate.js';
+import { DEFAULT_RUNTIME_RULES } from './runtime.js';
 
 const subject = `sha256:${'11'.repeat(32)}` as Digest;
 const baseA = `sha256:${'aa'.repeat(32)}` as Digest;
@@ -63,12 +64,13 @@ function policy(over: Partial<Policy> = {}): Policy {
     allowDirty: false,
     bases: { digests: [baseA], scratch: false },
     predicateTypes: [InToto.slsaProvenance],
+    runtime: DEFAULT_RUNTIME_RULES,
     ...over,
   };
 }
 
 const codes = (p: Policy, e: Evidence) => evaluate(p, e).reasons.map((r) => r.code);
-const ev = (...signatures: BundleVerdict[]): Evidence => ({ subject, signatures });
+const ev = (...signatures: BundleVerdict[]): Evidence => ({ subject, signatures, runtime: null });
 
 describe('evaluate(policy, evidence)', () => {
   it('allows provenance that satisfies every rule, and names the signer', () => {

@@ -3,18 +3,25 @@ import { shortKeyId } from '../../domain/attestation.js';
 import type { Digest } from '../../domain/digest.js';
 import type { Policy, PolicyDecision, PolicyReason } from '../../domain/policy.js';
 import type { BundleVerdict } from '../attest/verify-bundle.js';
+import { evaluateRuntime, type RuntimeRequest } from './runtime.js';
 
 /** What is known about an artifact when admission is decided. */
 export interface Evidence {
   readonly subject: Digest;
   /** One verdict per attached bundle that passed the integrity checks. */
   readonly signatures: readonly BundleVerdict[];
+  /**
+   * How it asks to run (user, capabilities, volumes, the fleet's limits); null only when it
+   * has no readable runtime contract, which is refused as a problem of its own.
+   */
+  readonly runtime: RuntimeRequest | null;
 }
 
 /**
  * The one admission decision, used by `ingot verify`, by deploy and by the agent before
  * every start: the same evidence and policy give the same answer everywhere. It assumes
- * integrity was checked (signatures verified, subjects matched); it decides trust.
+ * integrity was checked (signatures verified, subjects matched); it decides trust, and what
+ * the artifact may do when it runs.
  */
 export function evaluate(policy: Policy, evidence: Evidence): PolicyDecision {
   const reasons: PolicyReason[] = [];
@@ -128,6 +135,9 @@ export function evaluate(policy: Policy, evidence: Evidence): PolicyDecision {
       code: 'E_POLICY_PREDICATE',
       message: 'no signed provenance to check the builder, source and base against',
     });
+
+  if (evidence.runtime !== null)
+    for (const reason of evaluateRuntime(policy.runtime, evidence.runtime)) add(reason);
 
   const allowed = policy.mode === 'warn' || reasons.length === 0;
   return { allowed, mode: policy.mode, reasons, signers };

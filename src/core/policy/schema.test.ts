@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InToto } from '../../domain/attestation.js';
 import { SpecError } from '../yaml-spec.js';
-import { parsePolicy } from './schema.js';
+import { DEFAULT_RUNTIME_RULES } from './runtime.js';
+import { parsePolicy, runtimeRules } from './schema.js';
 
 function problems(text: string): SpecError {
   try {
@@ -75,5 +76,59 @@ describe('policy.yaml', () => {
     );
     expect(problems('keys: [a\n').code).toBe('E_POLICY_SYNTAX');
     expect(problems('keys: []\n').issues[0]?.path).toBe('keys');
+  });
+
+  it('reads the runtime rules over safe defaults; a capability may drop its CAP_ prefix', () => {
+    expect(runtimeRules(parsePolicy('keys: [{ name: ci, file: a }]\n', 'p').runtime)).toEqual(
+      DEFAULT_RUNTIME_RULES,
+    );
+    const p = parsePolicy(
+      [
+        'keys: [{ name: ci, file: a }]',
+        'runtime:',
+        '  allowRoot: false',
+        '  allowedCapabilities: [net_bind_service, CAP_CHOWN, NET_BIND_SERVICE]',
+        '  maxMemory: 512Mi',
+        '  maxCpus: 2',
+        '  maxPids: 256',
+        '  allowVolumes: false',
+      ].join('\n'),
+      'policy.yaml',
+    );
+    expect(runtimeRules(p.runtime)).toEqual({
+      allowRoot: false,
+      allowedCapabilities: ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE'],
+      maxMemoryBytes: 512 * 2 ** 20,
+      maxCpus: 2,
+      maxPids: 256,
+      allowVolumes: false,
+    });
+    // Leaving a field out keeps its default, not the most permissive value.
+    expect(
+      runtimeRules(
+        parsePolicy('keys: [{ name: ci, file: a }]\nruntime: { maxPids: 9 }\n', 'p').runtime,
+      ),
+    ).toEqual({ ...DEFAULT_RUNTIME_RULES, maxPids: 9 });
+  });
+
+  it('refuses a capability Linux does not have, a bad size and unknown runtime keys', () => {
+    const err = problems(
+      [
+        'keys: [{ name: ci, file: a }]',
+        'runtime:',
+        '  allowedCapabilities: [CAP_NET_BIND_SERIVCE]',
+        '  maxMemory: lots',
+        '  maxCpus: 0',
+        '  privileged: true',
+      ].join('\n'),
+    );
+    expect(err.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining([
+        'runtime.allowedCapabilities[0]',
+        'runtime.maxMemory',
+        'runtime.maxCpus',
+        'runtime.privileged',
+      ]),
+    );
   });
 });

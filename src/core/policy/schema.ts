@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { InToto } from '../../domain/attestation.js';
 import { isDigest } from '../../domain/digest.js';
+import type { RuntimeRules } from '../../domain/policy.js';
+import { parseSize } from '../baseline/units.js';
 import { parseYamlSpec, type SpecCodes } from '../yaml-spec.js';
+import { DEFAULT_RUNTIME_RULES, LINUX_CAPABILITIES } from './runtime.js';
 
 export type PolicySpecErrorCode = 'E_POLICY_SYNTAX' | 'E_POLICY_INVALID' | 'E_POLICY_TOO_LARGE';
 
@@ -37,6 +40,40 @@ const base = z.union([
   }),
 ]);
 
+/** "NET_BIND_SERVICE" or "CAP_NET_BIND_SERVICE", any case; a typo is refused, not ignored. */
+const capability = z
+  .string()
+  .max(64)
+  .transform((c) =>
+    c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`,
+  )
+  .refine(
+    (c) => (LINUX_CAPABILITIES as readonly string[]).includes(c),
+    'a Linux capability such as CAP_NET_BIND_SERVICE',
+  );
+
+const size = z.union([z.string(), z.number()]).transform((raw, ctx) => {
+  const bytes = parseSize(raw);
+  if (bytes === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size such as "512Mi", got ${JSON.stringify(raw)}`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** What admitted artifacts may do when they run; each field left out keeps its default. */
+const runtime = z.strictObject({
+  allowRoot: z.boolean().optional(),
+  allowedCapabilities: z.array(capability).max(64).optional(),
+  maxMemory: size.optional(),
+  maxCpus: z.number().positive().max(1024).optional(),
+  maxPids: z.number().int().min(1).max(4_194_304).optional(),
+  allowVolumes: z.boolean().optional(),
+});
+
 export const policySchema = z
   .strictObject({
     mode: z.enum(['enforce', 'warn']).default('enforce'),
@@ -47,6 +84,7 @@ export const policySchema = z
     allowDirty: z.boolean().default(false),
     bases: z.array(base).max(1024).optional(),
     predicateTypes: z.array(z.string().min(1).max(4096)).max(64).default([InToto.slsaProvenance]),
+    runtime: runtime.optional(),
   })
   .refine((p) => p.threshold <= p.keys.length, {
     message: 'threshold is larger than the number of trusted keys',
@@ -68,4 +106,19 @@ const codes: SpecCodes<PolicySpecErrorCode> = {
 /** policy.yaml text → a validated spec; keys and base tags are resolved by the caller. */
 export function parsePolicy(text: string, file: string): PolicySpec {
   return parseYamlSpec(policySchema, text, file, codes);
+}
+
+/** The `runtime:` section over the defaults (core/policy/runtime.ts). */
+export function runtimeRules(spec: PolicySpec['runtime']): RuntimeRules {
+  const d = DEFAULT_RUNTIME_RULES;
+  return {
+    allowRoot: spec?.allowRoot ?? d.allowRoot,
+    allowedCapabilities: spec?.allowedCapabilities
+      ? [...new Set(spec.allowedCapabilities)].sort()
+      : d.allowedCapabilities,
+    maxMemoryBytes: spec?.maxMemory ?? d.maxMemoryBytes,
+    maxCpus: spec?.maxCpus ?? d.maxCpus,
+    maxPids: spec?.maxPids ?? d.maxPids,
+    allowVolumes: spec?.allowVolumes ?? d.allowVolumes,
+  };
 }

@@ -51,7 +51,16 @@ interface Spec {
   hostname: string;
   process: { noNewPrivileges: boolean; capabilities: Record<string, string[]>; user: unknown };
   mounts: { destination: string; type: string; options?: string[] }[];
-  linux: { maskedPaths: string[]; readonlyPaths: string[]; resources: Record<string, unknown> };
+  linux: {
+    maskedPaths: string[];
+    readonlyPaths: string[];
+    resources: Record<string, unknown>;
+    seccomp: {
+      defaultAction: string;
+      architectures: string[];
+      syscalls: { names: string[]; action: string }[];
+    };
+  };
 }
 
 describe('the OCI runtime config of an instance', () => {
@@ -67,6 +76,16 @@ describe('the OCI runtime config of an instance', () => {
           for (const cap of set) expect(i.runtime.capabilities).toContain(cap);
         expect(spec.linux.maskedPaths).toEqual([...MASKED_PATHS]);
         expect(spec.linux.readonlyPaths).toEqual([...READONLY_PATHS]);
+        // Whatever capability it holds, nothing in it mounts: the root stays read-only and
+        // the masks stay in place (CAP_SYS_ADMIN with no user namespace is the host's).
+        const denied = spec.linux.seccomp.syscalls
+          .filter((c) => c.action === 'SCMP_ACT_ERRNO')
+          .flatMap((c) => c.names);
+        for (const call of ['mount', 'umount2', 'fsmount', 'move_mount', 'mount_setattr'])
+          expect(denied).toContain(call);
+        expect(spec.linux.seccomp.architectures).toEqual(
+          expect.arrayContaining(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']),
+        );
         // The only writable mounts are the contract's tmpfs paths and volumes (and runc's
         // own /dev tmpfs, shm and mqueue), and nothing on them can be executed.
         for (const m of spec.mounts) {

@@ -1,4 +1,5 @@
 import type { RuntimeContract } from '../../domain/baseline.js';
+import { instanceSeccomp } from './seccomp.js';
 
 /** What an instance runs, after the image config and the fleet's settings are resolved. */
 export interface InstanceSpecInput {
@@ -62,7 +63,7 @@ const CPU_PERIOD_US = 100_000;
  * The OCI runtime config of one instance. Pure. Immutability is decided here: the root is
  * read-only, no process can gain privileges, no capability is granted unless the artifact
  * declares it, the only writable places are the contract's tmpfs paths (never executable)
- * and its named volumes.
+ * and its named volumes, and no process mounts anything or touches the kernel (seccomp.ts).
  */
 /** An OCI runtime config, typed as far as Ingot reads it back (the mount check). */
 export type RuntimeSpec = Record<string, unknown> & {
@@ -165,6 +166,7 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
       ],
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
+      seccomp: instanceSeccomp(),
     },
   };
 }

@@ -34,7 +34,7 @@ export async function startInstance(
   table.set(t);
   table.save();
   const network = prepareNetwork(ctx, d.id);
-  if (!(await admitOnHost(ctx, t))) {
+  if (!(await admitOnHost(ctx, t, d.resources ?? {}))) {
     await network.release();
     table.save();
     return;
@@ -89,11 +89,15 @@ function prepareNetwork(ctx: AgentContext, id: string) {
 }
 
 /**
- * Admission, again, on the host: signatures, provenance, policy and every blob. An artifact
- * that cannot even be checked (missing, unreadable policy) is refused too. The decision is
- * recorded either way.
+ * Admission, again, on the host: signatures, provenance, policy (its runtime rules against
+ * this instance's limits too) and every blob. An artifact that cannot even be checked
+ * (missing, unreadable policy) is refused too. The decision is recorded either way.
  */
-async function admitOnHost(ctx: AgentContext, t: TrackedInstance): Promise<boolean> {
+async function admitOnHost(
+  ctx: AgentContext,
+  t: TrackedInstance,
+  resources: NonNullable<DesiredInstance['resources']>,
+): Promise<boolean> {
   let report: Awaited<ReturnType<typeof verifyArtifact>>;
   try {
     const trust = await ctx.deps.trust();
@@ -102,6 +106,8 @@ async function admitOnHost(ctx: AgentContext, t: TrackedInstance): Promise<boole
       policy: trust.policy,
       keys: trust.keys,
       rehash: true,
+      // The host holds its own policy: it may be stricter than the server's at deploy.
+      resources,
     });
   } catch (err) {
     t.state = 'refused';

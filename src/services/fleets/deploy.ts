@@ -2,6 +2,7 @@ import type { FleetRecord, ReleaseRecord } from '../../core/fleet/record.js';
 import { fleetSchema, releaseDigest, type FleetSpec } from '../../core/fleet/spec.js';
 import { deployed } from '../../core/fleet/transitions.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import { fleetLimits } from '../../core/policy/runtime.js';
 import { IngotError } from '../../domain/errors.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Store } from '../../ports/store.js';
@@ -42,6 +43,7 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
     policy: trust.policy,
     keys: trust.keys,
     rehash: true,
+    resources: fleetLimits(spec.resources),
   });
   const reasons = refusalReasons(report);
   deps.record?.({

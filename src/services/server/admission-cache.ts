@@ -30,6 +30,7 @@ export function cachedAdmission(
       policy: t.policy,
       keys: t.keys,
       rehash: false,
+      resources: null,
     }).catch(() => null);
     if (report === null) return null;
     verdicts.set(artifact, { ok: report.ok, at: deps.now() });
