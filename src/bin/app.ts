@@ -11,6 +11,7 @@ import {
   parsePublicKey,
 } from '../adapters/keys/key-files.js';
 import { cacheSecret } from '../adapters/keys/cache-secret.js';
+import { localSigningKey } from '../adapters/keys/local-keys.js';
 import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { pathKind } from '../adapters/shared/path-kind.js';
@@ -180,10 +181,9 @@ function makeEncoder(
  * is built here is admitted here.
  */
 function withLocalKey(home: string, request: BuildRequest): BuildRequest {
-  const local = join(home, 'keys', 'local.key');
-  return (request.signingKeys ?? []).length === 0 && existsSync(local)
-    ? { ...request, signingKeys: [local] }
-    : request;
+  if ((request.signingKeys ?? []).length > 0) return request;
+  const local = localSigningKey(home);
+  return local ? { ...request, signingKeys: [local] } : request;
 }
 
 /**

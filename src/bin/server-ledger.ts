@@ -28,7 +28,7 @@ export async function openServerLedger(
   state: SqliteState,
   logger: Logger,
 ): Promise<ServerLedger> {
-  const signing = ledgerKey(home);
+  const signing = ledgerKey(home, { signedBefore: (await state.latestCheckpoint()) !== null });
   const last = new LastCheckpointFile(home);
   let checkpointer: Checkpointer;
   try {

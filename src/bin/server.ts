@@ -65,6 +65,9 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   const logger = serverLogger(home, options.logToStdout);
   let state: SqliteState | null = null;
   try {
+    // The ledger first: a lost key must be refused before this start writes anything else.
+    state = await SqliteState.open(join(home, 'state.db'));
+    const ledger = await openServerLedger(home, state, logger);
     const token = ensureToken(home);
     // With nothing configured, trust this machine's own key (made now on a first start).
     const local =
@@ -73,8 +76,6 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
         : null;
     const keyFiles = local ? [local.pub] : (options.keyFiles ?? []);
     const store = await OciLayoutStore.open(join(home, 'store'));
-    state = await SqliteState.open(join(home, 'state.db'));
-    const ledger = await openServerLedger(home, state, logger);
     const actor = `server@${hostname()}`;
     for (const event of firstStartEvents({
       time: Date.now(),

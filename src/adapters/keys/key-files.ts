@@ -99,6 +99,12 @@ export function loadSigner(path: string): Signer {
   };
 }
 
+/** The public half of the private key at `path` (checked by loadSigner first), as PEM. */
+export function publicPemOf(path: string): string {
+  const key = createPrivateKey({ key: readKeyFile(path).bytes.toString('utf8'), format: 'pem' });
+  return createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
+}
+
 /** A trusted public key from a PEM file or text. */
 export function loadPublicKey(path: string): { id: KeyId; key: KeyObject } {
   return parsePublicKey(readKeyFile(path).bytes.toString('utf8'), path);

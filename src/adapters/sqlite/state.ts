@@ -1,10 +1,11 @@
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
-import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import type { LedgerEntryDraft, StoredCheckpoint } from '../../core/ledger/index.js';
 import { IngotError } from '../../domain/errors.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Ledger, LedgerAppender } from '../../ports/ledger.js';
 import type { Checkpointer } from './checkpointer.js';
+import { latestCheckpoint } from './ledger.js';
 import { SqliteFleetStore } from './fleet-store.js';
 import { stateMigrations } from './migrations.js';
 import type { StateDb, StateTables } from './schema.js';
@@ -51,6 +52,11 @@ export class SqliteState implements LedgerAppender {
   /** The ledger as its owner holds it, signing checkpoints with `checkpointer`'s key. */
   ledger(checkpointer: Checkpointer): Ledger {
     return new SqliteLedger(this.db, checkpointer);
+  }
+
+  /** The latest checkpoint stored, whichever key signed it (unverified). */
+  latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return latestCheckpoint(this.db);
   }
 
   private closing: Promise<void> | null = null;
