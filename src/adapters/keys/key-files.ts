@@ -21,7 +21,11 @@ const MAX_KEY_BYTES = 64 * 1024;
  * A new ECDSA P-256 pair as `<name>.key` (PKCS#8 PEM, 0600) and `<name>.pub` (SPKI PEM).
  * Neither file may exist yet: overwriting a signing key loses the only copy of a secret.
  */
-export function generateKeyFiles(outDir: string, name: string): GeneratedKey {
+export function generateKeyFiles(
+  outDir: string,
+  name: string,
+  options: { readonly publicMode?: number } = {},
+): GeneratedKey {
   const privatePath = join(outDir, `${name}.key`);
   const publicPath = join(outDir, `${name}.pub`);
   for (const path of [privatePath, publicPath])
@@ -41,7 +45,7 @@ export function generateKeyFiles(outDir: string, name: string): GeneratedKey {
     throw err;
   }
   try {
-    writeFileExclusive(publicPath, publicPem, { mode: 0o644 });
+    writeFileExclusive(publicPath, publicPem, { mode: options.publicMode ?? 0o644 });
   } catch (err) {
     // Half a pair is no pair: take back the private key this call wrote.
     rmSync(privatePath, { force: true });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyError } from '../../domain/attestation.js';
 import { digestOf, type Digest } from '../../domain/digest.js';
@@ -23,7 +23,9 @@ export function localKeys(home: string): {
 } {
   const { key, pub } = localKeyPaths(home);
   if (!existsSync(key) && !existsSync(pub)) {
-    generateKeyFiles(join(home, 'keys'), 'local');
+    // Inside the home, 0700/0600 like everything else in it.
+    mkdirSync(join(home, 'keys'), { recursive: true, mode: 0o700 });
+    generateKeyFiles(join(home, 'keys'), 'local', { publicMode: 0o600 });
     return { key, pub, created: { digest: digestOf(readFileSync(pub)) } };
   }
   checkLocalPair(home);

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
 import type { LedgerEntryDraft, StoredCheckpoint } from '../../core/ledger/index.js';
@@ -25,6 +26,9 @@ export class SqliteState implements LedgerAppender {
   }
 
   static async open(path: string): Promise<SqliteState> {
+    // Made 0600 before SQLite sees it: SQLite creates it 0644, and gives its -wal and -shm
+    // the database's mode. It holds every fleet's environment, passwords included.
+    closeSync(openSync(path, 'a', 0o600));
     const database = new SQLite(path);
     database.pragma('journal_mode = WAL');
     // An acknowledged deploy survives a crash or a power cut.
