@@ -77,7 +77,7 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   let state: SqliteState | null = null;
   try {
     // The ledger first: a lost key must be refused before this start writes anything else.
-    state = await SqliteState.open(join(home, 'state.db'));
+    state = await SqliteState.open(join(home, 'state.db'), { check: true });
     const ledger = await openServerLedger(home, state, logger);
     const token = ensureToken(home);
     // With nothing configured, trust this machine's own key (made now on a first start).
@@ -201,7 +201,10 @@ async function startControl(
     now,
     admitted: cachedAdmission({ store, trust, now }),
   });
-  const metrics = new ServerMetrics(() => agent.integritySeconds());
+  const metrics = new ServerMetrics(
+    () => agent.integritySeconds(),
+    () => ledger.health.view(),
+  );
   const loop = new ReconcileLoop(
     async () => {
       const end = metrics.reconcileTimer();
@@ -259,7 +262,7 @@ function handlers(
     }),
     ...instanceApi({ agent, fleets: state.fleets, now, reconcileSoon }),
     ...ledgerApi({ recorder: ledger.recorder, ledger: ledger.ledger, now }),
-    ...serverApi({ shutdown }),
+    ...serverApi({ shutdown, checkpoints: () => ledger.health.view() }),
   };
 }
 

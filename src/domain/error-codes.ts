@@ -210,6 +210,13 @@ export const ERROR_CODES = {
     /** No signed checkpoint covers the entry a proof was asked for. */
     'E_LEDGER_UNANCHORED',
   ],
+  /** The disk and the files Ingot keeps its state in, as the machine gives them. */
+  storage: [
+    /** No space (or quota) left where Ingot writes: ENOSPC, EDQUOT, SQLITE_FULL. */
+    'E_DISK_FULL',
+    /** state.db is damaged: truncated, a corrupt page, not a database at all. */
+    'E_STATE_CORRUPT',
+  ],
   /** A server taking its home. */
   server: ['E_HOME_UNSAFE', 'E_ALREADY_RUNNING', 'E_SERVER_START'],
 } as const satisfies Record<string, readonly `E_${string}`[]>;
