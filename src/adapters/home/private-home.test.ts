@@ -52,3 +52,25 @@ describe('the private home', () => {
     expect(repairHome(home)).toEqual([]);
   });
 });
+
+describe('what others could write is not repaired', () => {
+  it('leaves a home others can write to for the claim to refuse', () => {
+    const home = join(root(), 'home');
+    mkdirSync(home);
+    chmodSync(home, 0o777);
+    expect(repairHome(home)).toEqual([]);
+    expect(mode(home)).toBe(0o777);
+  });
+
+  it('refuses a file of its own others could change in a home they could enter', () => {
+    const home = join(root(), 'home');
+    mkdirSync(home, { mode: 0o755 });
+    chmodSync(home, 0o755);
+    writeFileSync(join(home, 'token'), 'x', { mode: 0o666 });
+    chmodSync(join(home, 'token'), 0o666);
+    expect(() => repairHome(home)).toThrow(expect.objectContaining({ code: 'E_HOME_UNSAFE' }));
+    // Behind a home only its owner could enter, no one else could have written it.
+    chmodSync(home, 0o700);
+    expect(repairHome(home)).toEqual(['token 666→600']);
+  });
+});

@@ -1,5 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { IngotError } from '../../domain/errors.js';
 import { errnoOf } from '../shared/errno.js';
 
 /**
@@ -21,7 +22,10 @@ const OWN = new Set(['keys', 'agent', 'cache', 'cni', 'runc', 'instances']);
  * Take group and other access away from the home and Ingot's own files in it, as a home
  * made by an older version or under a looser umask left them (state.db 0644, its WAL, the
  * log, the keys). Returns what was changed ("state.db 644→600"), to be said out loud.
- * A home that is not a folder owned by this user is left alone (the claim refuses it).
+ * A home that is not a folder owned by this user, or that others can write to, is left
+ * alone: the claim refuses it (E_HOME_UNSAFE). Read access is repaired; write access is
+ * not, where others could reach the file: what they could write cannot be trusted, so a
+ * file of Ingot's that others could change is refused too, for the owner to check.
  * The artifacts' trees (rootfs), volumes and the store keep their modes: those are content
  * (a rootfs's modes are measured; changing them would be drift), and they sit behind the
  * home's 0700.
@@ -29,11 +33,19 @@ const OWN = new Set(['keys', 'agent', 'cache', 'cni', 'runc', 'instances']);
 export function repairHome(home: string): string[] {
   const st = lstatOrNull(home);
   const euid = process.geteuid?.();
-  if (!st?.isDirectory() || (euid !== undefined && st.uid !== euid)) return [];
+  if (!st?.isDirectory() || (euid !== undefined && st.uid !== euid) || (st.mode & 0o022) !== 0)
+    return [];
+  const reachable = (st.mode & 0o011) !== 0;
   const repaired: string[] = [];
   const fix = (path: string, name: string, info: Stats): void => {
     if ((info.mode & 0o077) === 0 || info.isSymbolicLink()) return;
     if (euid !== undefined && info.uid !== euid) return;
+    if (reachable && (info.mode & 0o022) !== 0)
+      throw new IngotError(
+        'E_HOME_UNSAFE',
+        `${path} could be changed by other users (mode ${octal(info.mode & 0o777)}, in a home they could enter): its content cannot be trusted. Check it or restore it from a backup, run chmod go-w ${path}, then ingot up again`,
+        { details: { path } },
+      );
     const before = info.mode & 0o777;
     chmodSync(path, before & 0o700);
     repaired.push(`${name} ${octal(before)}→${octal(before & 0o700)}`);
