@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LayoutBaseImages, type LayerLimits } from '../adapters/base-image/index.js';
 import { describeGit } from '../adapters/git/describe.js';
+import { makeHome } from '../adapters/home/private-home.js';
 import {
   generateKeyFiles,
   loadPublicKey,
@@ -11,6 +12,7 @@ import {
   parsePublicKey,
 } from '../adapters/keys/key-files.js';
 import { cacheSecret } from '../adapters/keys/cache-secret.js';
+import { localSigningKey } from '../adapters/keys/local-keys.js';
 import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { pathKind } from '../adapters/shared/path-kind.js';
@@ -49,7 +51,10 @@ export function makeApp(options: AppOptions): CliApp {
   const { home } = options;
   let store: Promise<OciLayoutStore> | null = null;
   const encoders = new Map<boolean, ParallelLayerEncoder>();
-  const openStore = () => (store ??= OciLayoutStore.open(join(home, 'store')));
+  const openStore = () => {
+    makeHome(home);
+    return (store ??= OciLayoutStore.open(join(home, 'store')));
+  };
   const bases = new LayoutBaseImages(options.layerLimits);
   const app: CliApp = {
     store: openStore,
@@ -181,10 +186,9 @@ function makeEncoder(
  * is built here is admitted here.
  */
 function withLocalKey(home: string, request: BuildRequest): BuildRequest {
-  const local = join(home, 'keys', 'local.key');
-  return (request.signingKeys ?? []).length === 0 && existsSync(local)
-    ? { ...request, signingKeys: [local] }
-    : request;
+  if ((request.signingKeys ?? []).length > 0) return request;
+  const local = localSigningKey(home);
+  return local ? { ...request, signingKeys: [local] } : request;
 }
 
 /**
@@ -192,7 +196,7 @@ function withLocalKey(home: string, request: BuildRequest): BuildRequest {
  * that the check proves the build reproducible, not the cache stable.
  */
 async function buildInScratch(options: AppOptions, request: BuildRequest): Promise<BuildResult> {
-  mkdirSync(options.home, { recursive: true });
+  makeHome(options.home);
   const scratch = mkdtempSync(join(options.home, 'rebuild-'));
   const fresh = makeApp({ ...options, home: scratch });
   try {
@@ -249,7 +253,7 @@ function loadFleetStore(): Promise<typeof FleetStoreModule> {
 
 /** Events of the CLI, into the home's ledger (shared with a running server through SQLite). */
 async function recordEvents(home: string, drafts: LedgerEntryDraft[]): Promise<void> {
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  makeHome(home);
   const { SqliteState } = await loadFleetStore();
   const state = await SqliteState.open(join(home, 'state.db'));
   try {

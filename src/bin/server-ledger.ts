@@ -5,7 +5,9 @@ import { ledgerKey } from '../adapters/keys/ledger-key.js';
 import { JsonlOutbox } from '../adapters/outbox/jsonl-outbox.js';
 import { Checkpointer } from '../adapters/sqlite/checkpointer.js';
 import type { SqliteState } from '../adapters/sqlite/state.js';
-import { IngotError } from '../domain/errors.js';
+import { systemFault } from '../adapters/shared/system-fault.js';
+import { IngotError, isIngotError } from '../domain/errors.js';
+import { CheckpointHealth } from '../services/server/checkpoint-health.js';
 import type { Ledger } from '../ports/ledger.js';
 import { LedgerRecorder } from '../services/ledger.js';
 
@@ -15,6 +17,8 @@ export interface ServerLedger {
   readonly recorder: LedgerRecorder;
   /** The checkpoint key was made by this start: its verifier key, for the record. */
   readonly created: { readonly vkey: string } | null;
+  /** Whether checkpoints are being signed (the log, /metrics and `ingot status` say). */
+  readonly health: CheckpointHealth;
 }
 
 /**
@@ -28,7 +32,7 @@ export async function openServerLedger(
   state: SqliteState,
   logger: Logger,
 ): Promise<ServerLedger> {
-  const signing = ledgerKey(home);
+  const signing = ledgerKey(home, { signedBefore: (await state.latestCheckpoint()) !== null });
   const last = new LastCheckpointFile(home);
   let checkpointer: Checkpointer;
   try {
@@ -40,10 +44,11 @@ export async function openServerLedger(
     );
   }
   const ledger = state.ledger(checkpointer);
+  const health = new CheckpointHealth();
   const recorder = new LedgerRecorder(
     {
       append: (drafts) => ledger.append(drafts),
-      checkpoint: async () => last.keep((await ledger.checkpoint(Date.now())).note),
+      checkpoint: () => signCheckpoint(ledger, last, health, logger),
       onError: (err) => logger.error({ err }, 'ledger append failed; kept queued'),
     },
     {
@@ -58,5 +63,38 @@ export async function openServerLedger(
     return 0;
   });
   if (replayed > 0) logger.info({ replayed }, 'ledger events of the last run recorded');
-  return { ledger, recorder, created: signing.created ? { vkey: signing.vkey } : null };
+  return {
+    ledger,
+    recorder,
+    created: signing.created ? { vkey: signing.vkey } : null,
+    health,
+  };
+}
+
+/**
+ * Sign a checkpoint and keep it beside the key. A failure is said loudly, once per run of
+ * failures at error level with its code and what to do, and stays visible in /metrics and
+ * `ingot status` until a checkpoint is signed again: entries recorded meanwhile are
+ * vouched for by nothing.
+ */
+async function signCheckpoint(
+  ledger: Ledger,
+  last: LastCheckpointFile,
+  health: CheckpointHealth,
+  logger: Logger,
+): Promise<void> {
+  try {
+    last.keep((await ledger.checkpoint(Date.now())).note);
+    health.signed(Date.now());
+  } catch (thrown) {
+    const err = systemFault(thrown) ?? thrown;
+    const code = isIngotError(err) ? err.code : 'E_INTERNAL';
+    const message = err instanceof Error ? err.message : String(err);
+    if (health.failed({ code, message }, Date.now()))
+      logger.error(
+        { err: thrown, code },
+        `LEDGER CHECKPOINTS CANNOT BE SIGNED (${code}): ${message}. Entries recorded from now on are not vouched for by any checkpoint; run \`ingot ledger verify\` and fix the cause`,
+      );
+    throw err;
+  }
 }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { destination, multistream, pino, type Logger } from 'pino';
 import { claimHome } from '../adapters/home/claim.js';
+import { repairHome } from '../adapters/home/private-home.js';
 import { removeServerInfo, writeServerInfo } from '../adapters/home/server-info.js';
 import { ensureToken } from '../adapters/home/token.js';
 import type { FastifyInstance } from 'fastify';
@@ -47,7 +48,7 @@ export interface RunningServer {
 }
 
 function serverLogger(home: string, toStdout: boolean | undefined): Logger {
-  const file = destination(join(home, 'server.log'));
+  const file = destination({ dest: join(home, 'server.log'), mode: 0o600 });
   return pino(
     { level: 'info', base: { pid: process.pid } },
     toStdout ? multistream([{ stream: file }, { stream: process.stdout }]) : file,
@@ -61,10 +62,23 @@ function serverLogger(home: string, toStdout: boolean | undefined): Logger {
  */
 export async function runServer(options: ServerOptions): Promise<RunningServer> {
   const { home } = options;
+  // Whatever the caller's umask: what this process and its children (runc's pid files and
+  // fifos, the store, the agent's files) create in the home is its owner's alone. Files
+  // meant for others (an instance's rootfs) are given their modes explicitly.
+  process.umask(0o077);
+  const repaired = repairHome(home);
   const releaseLock = claimHome(home);
   const logger = serverLogger(home, options.logToStdout);
+  if (repaired.length > 0) {
+    // Said out loud: until now other local users could read what these hold.
+    logger.warn({ repaired }, 'file modes in the home repaired: others could read them');
+    process.stderr.write(`ingot: made private in ${home}: ${repaired.join(', ')}\n`);
+  }
   let state: SqliteState | null = null;
   try {
+    // The ledger first: a lost key must be refused before this start writes anything else.
+    state = await SqliteState.open(join(home, 'state.db'), { check: true });
+    const ledger = await openServerLedger(home, state, logger);
     const token = ensureToken(home);
     // With nothing configured, trust this machine's own key (made now on a first start).
     const local =
@@ -73,8 +87,6 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
         : null;
     const keyFiles = local ? [local.pub] : (options.keyFiles ?? []);
     const store = await OciLayoutStore.open(join(home, 'store'));
-    state = await SqliteState.open(join(home, 'state.db'));
-    const ledger = await openServerLedger(home, state, logger);
     const actor = `server@${hostname()}`;
     for (const event of firstStartEvents({
       time: Date.now(),
@@ -189,7 +201,10 @@ async function startControl(
     now,
     admitted: cachedAdmission({ store, trust, now }),
   });
-  const metrics = new ServerMetrics(() => agent.integritySeconds());
+  const metrics = new ServerMetrics(
+    () => agent.integritySeconds(),
+    () => ledger.health.view(),
+  );
   const loop = new ReconcileLoop(
     async () => {
       const end = metrics.reconcileTimer();
@@ -247,7 +262,7 @@ function handlers(
     }),
     ...instanceApi({ agent, fleets: state.fleets, now, reconcileSoon }),
     ...ledgerApi({ recorder: ledger.recorder, ledger: ledger.ledger, now }),
-    ...serverApi({ shutdown }),
+    ...serverApi({ shutdown, checkpoints: () => ledger.health.view() }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { systemFault } from '../adapters/shared/system-fault.js';
 import { isIngotError } from '../domain/errors.js';
 import { json } from './format.js';
 import type { Io, OutputFormat } from './io.js';
@@ -7,7 +8,9 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** Report an error the way the user asked for output; return the exit code. */
-export function reportError(err: unknown, io: Io, format: OutputFormat): number {
+export function reportError(thrown: unknown, io: Io, format: OutputFormat): number {
+  // A full disk or a damaged database is the machine's doing, not a bug: its own code.
+  const err = systemFault(thrown) ?? thrown;
   const usage = isIngotError(err) && err.code === 'E_USAGE';
   if (isIngotError(err)) {
     if (format === 'json')

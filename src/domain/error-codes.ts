@@ -76,7 +76,17 @@ export const ERROR_CODES = {
     'E_ATTACHMENT_INVALID',
   ],
   /** Key files. */
-  key: ['E_KEY_NOT_FOUND', 'E_KEY_INVALID', 'E_KEY_TYPE', 'E_KEY_PERMISSIONS', 'E_KEY_EXISTS'],
+  key: [
+    'E_KEY_NOT_FOUND',
+    'E_KEY_INVALID',
+    'E_KEY_TYPE',
+    'E_KEY_PERMISSIONS',
+    'E_KEY_EXISTS',
+    /** A private key is gone while its public half is still trusted. */
+    'E_KEY_LOST',
+    /** A private key and the public key kept beside it are not one pair. */
+    'E_KEY_MISMATCH',
+  ],
   /** policy.yaml and what admission trusts. */
   policy: [
     'E_POLICY_SYNTAX',
@@ -191,10 +201,21 @@ export const ERROR_CODES = {
     'E_LEDGER_TRANSACTION',
     /** The last checkpoint kept beside the key does not verify with it. */
     'E_LEDGER_LAST',
+    /** The checkpoint key is gone while files or checkpoints say the log was signed with it. */
+    'E_LEDGER_KEY_LOST',
+    /** The checkpoint key is not the one the kept verifier key names. */
+    'E_LEDGER_KEY_MISMATCH',
     /** This home has no ledger (or no verifier key) yet. */
     'E_LEDGER_NONE',
     /** No signed checkpoint covers the entry a proof was asked for. */
     'E_LEDGER_UNANCHORED',
+  ],
+  /** The disk and the files Ingot keeps its state in, as the machine gives them. */
+  storage: [
+    /** No space (or quota) left where Ingot writes: ENOSPC, EDQUOT, SQLITE_FULL. */
+    'E_DISK_FULL',
+    /** state.db is damaged: truncated, a corrupt page, not a database at all. */
+    'E_STATE_CORRUPT',
   ],
   /** A server taking its home. */
   server: ['E_HOME_UNSAFE', 'E_ALREADY_RUNNING', 'E_SERVER_START'],

@@ -244,8 +244,8 @@ export class CniNetwork implements Network {
     try {
       const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
       const ifindex = readFileSync(join(dev, 'ifindex'), 'utf8').trim();
-      mkdirSync(this.options.stateDir, { recursive: true });
-      writeFileSync(this.createdMarker(), `${boot} ${ifindex}\n`);
+      mkdirSync(this.options.stateDir, { recursive: true, mode: 0o700 });
+      writeFileSync(this.createdMarker(), `${boot} ${ifindex}\n`, { mode: 0o600 });
     } catch {
       // no bridge came of it: nothing to take away later
     }

@@ -42,7 +42,8 @@ export class HomeInstanceFiles implements InstanceFiles {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // Written once, into the instance's own folder, before anything runs from it: a crash
     // halfway leaves an instance that never started, and recovery removes its folder.
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+    // 0600: the spec holds the fleet's environment, secrets included.
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2), { mode: 0o600 });
   }
 
   readConfig(id: string): RuntimeSpec {

@@ -8,6 +8,7 @@ import {
   type RouteSpec,
 } from '../../core/api/routes.js';
 import { isIngotError } from '../../domain/errors.js';
+import { systemFault } from '../shared/system-fault.js';
 import { STATUS } from './status.js';
 
 /** Prometheus text, served beside the API. */
@@ -45,7 +46,9 @@ export function buildApi(
         .send({ error: { code: 'E_UNAUTHORIZED', message: 'a valid admin token is required' } });
     return undefined;
   });
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((thrown, _req, reply) => {
+    const err = systemFault(thrown) ?? thrown;
+    if (err !== thrown) app.log.error({ err: thrown }, 'request failed');
     if (isIngotError(err))
       return reply
         .code(STATUS[err.code] ?? 500) // a code cast in from outside the union

@@ -56,4 +56,6 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('rootfsVerify', 500),
   ...all('ledger', 500),
   ...all('server', 500),
+  ...all('storage', 500),
+  E_DISK_FULL: 507,
 };

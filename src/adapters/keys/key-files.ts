@@ -21,7 +21,11 @@ const MAX_KEY_BYTES = 64 * 1024;
  * A new ECDSA P-256 pair as `<name>.key` (PKCS#8 PEM, 0600) and `<name>.pub` (SPKI PEM).
  * Neither file may exist yet: overwriting a signing key loses the only copy of a secret.
  */
-export function generateKeyFiles(outDir: string, name: string): GeneratedKey {
+export function generateKeyFiles(
+  outDir: string,
+  name: string,
+  options: { readonly publicMode?: number } = {},
+): GeneratedKey {
   const privatePath = join(outDir, `${name}.key`);
   const publicPath = join(outDir, `${name}.pub`);
   for (const path of [privatePath, publicPath])
@@ -41,7 +45,7 @@ export function generateKeyFiles(outDir: string, name: string): GeneratedKey {
     throw err;
   }
   try {
-    writeFileExclusive(publicPath, publicPem, { mode: 0o644 });
+    writeFileExclusive(publicPath, publicPem, { mode: options.publicMode ?? 0o644 });
   } catch (err) {
     // Half a pair is no pair: take back the private key this call wrote.
     rmSync(privatePath, { force: true });
@@ -97,6 +101,12 @@ export function loadSigner(path: string): Signer {
     keyId,
     sign: (data) => Promise.resolve(sign('sha256', data, key)),
   };
+}
+
+/** The public half of the private key at `path` (checked by loadSigner first), as PEM. */
+export function publicPemOf(path: string): string {
+  const key = createPrivateKey({ key: readKeyFile(path).bytes.toString('utf8'), format: 'pem' });
+  return createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
 }
 
 /** A trusted public key from a PEM file or text. */

@@ -130,8 +130,8 @@ export class KnownDigests {
       bytes += size;
     }
     const body = `[${kept.reverse().join(',')}]`;
-    mkdirSync(dirname(this.file), { recursive: true });
-    writeFileReplacing(this.file, `${this.mac(body)}\n${body}`);
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    writeFileReplacing(this.file, `${this.mac(body)}\n${body}`, { mode: 0o600 });
   }
 
   /** Whether the file's filesystem keeps times that can be relied on (TRUSTED_FS). */

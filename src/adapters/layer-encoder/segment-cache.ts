@@ -129,11 +129,13 @@ export class SegmentCache {
     for (const [key, part] of this.parts) if (!exists(part.digest)) this.parts.delete(key);
     trim(this.entries, MAX_ENTRIES);
     trim(this.parts, MAX_PARTS);
-    mkdirSync(dirname(this.file), { recursive: true });
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     // Renamed into place but not synced: after a crash the cache may be older, or torn and
     // then ignored (load), never wrong; the store it points into is what is made durable.
     const payload = JSON.stringify({ entries: [...this.entries], parts: [...this.parts] });
-    writeFileReplacing(this.file, JSON.stringify({ version: 2, payload, mac: this.mac(payload) }));
+    writeFileReplacing(this.file, JSON.stringify({ version: 2, payload, mac: this.mac(payload) }), {
+      mode: 0o600,
+    });
     // Only after the file no longer names them: sha1 lists of parts dropped.
     for (const p of this.parts.values()) before.delete(p.digest);
     for (const digest of before) rmSync(this.sha1Path(digest), { force: true });
@@ -148,8 +150,8 @@ export class SegmentCache {
     const path = this.sha1Path(part.digest);
     const sha1s = createHash('sha256').update(bytes).digest('hex');
     if (!this.sha1sIntact(path, sha1s)) {
-      mkdirSync(this.sha1Dir, { recursive: true });
-      writeFileReplacing(path, bytes);
+      mkdirSync(this.sha1Dir, { recursive: true, mode: 0o700 });
+      writeFileReplacing(path, bytes, { mode: 0o600 });
     }
     return { digest: part.digest, size: part.size, diffId: part.diffId, sha1s };
   }

@@ -63,8 +63,10 @@ export class OciLayoutStore implements Store {
   /** Open the store, creating an empty layout if there is none. */
   static async open(root: string): Promise<OciLayoutStore> {
     const store = new OciLayoutStore(root);
-    mkdirSync(join(root, 'blobs', 'sha256'), { recursive: true });
-    mkdirSync(join(store.meta, 'staging'), { recursive: true });
+    // Private folders whatever the umask: a store another user could write into would let
+    // them plant blobs (verified on read, but a denial of service all the same).
+    mkdirSync(join(root, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(store.meta, 'staging'), { recursive: true, mode: 0o700 });
     if (!existsSync(join(root, 'oci-layout'))) {
       writeFileAtomic(join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     }

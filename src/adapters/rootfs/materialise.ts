@@ -85,6 +85,9 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
   const rootfs = join(staging, 'rootfs');
   mkdirSync(objects, { recursive: true, mode: 0o700 });
   mkdirSync(rootfs, { mode: 0o755 });
+  // Explicitly: the server runs under umask 077, and an instance's unprivileged user must
+  // still reach its own "/".
+  chmodSync(rootfs, 0o755);
   try {
     const layout = new OciLayout(req.storeRoot);
     const tree = new RootfsTree<FileExtra>();
@@ -153,6 +156,7 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
           `${req.image} has no folder at ${m}, where the runtime mounts: rebuild it with Ingot`,
         );
       mkdirSync(join(rootfs, m), { mode: 0o755 });
+      chmodSync(join(rootfs, m), 0o755);
     }
 
     const drift = diffTree(req.measurement.entries, scanTree(rootfs), new Set(added));

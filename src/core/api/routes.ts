@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fleetRecord, fleetView, historyEntry, promoteRequest, rollbackRequest } from './fleets.js';
 import { debugClosed, debugRequest, observedInstance, verifiedRootfs } from './instances.js';
 import { storedCheckpoint } from './ledger.js';
-import { ok, shutdownRequest } from './server.js';
+import { ok, serverHealth, shutdownRequest } from './server.js';
 
 /** A query string that names at most one fleet. */
 const fleetQuery = z.object({ fleet: z.string({ error: 'one name' }).exactOptional() });
@@ -15,7 +15,7 @@ const fleetQuery = z.object({ fleet: z.string({ error: 'one name' }).exactOption
  * each with its own error code; answers are parsed by the client.
  */
 export const routes = {
-  health: { method: 'GET', path: '/healthz', response: ok },
+  health: { method: 'GET', path: '/healthz', response: serverHealth },
   fleets: { method: 'GET', path: '/v1/fleets', response: z.array(fleetView) },
   /** The body is fleet.yaml as JSON; the server validates it (E_FLEET_INVALID). */
   deploy: { method: 'POST', path: '/v1/fleets', body: z.unknown(), response: fleetRecord },

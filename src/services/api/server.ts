@@ -1,13 +1,15 @@
 import type { ApiHandlers } from '../../core/api/routes.js';
 import { shutdownRequest } from '../../core/api/server.js';
+import type { CheckpointView } from '../server/checkpoint-health.js';
 
-/** The server's own routes: is it there, and stop it. */
+/** The server's own routes: is it there (and is its ledger signed), and stop it. */
 export function serverApi(deps: {
   /** Stop the server soon (after this answer has gone), its instances too if asked. */
   readonly shutdown: (options: { stopInstances: boolean }) => void;
+  readonly checkpoints: () => CheckpointView;
 }): Pick<ApiHandlers, 'health' | 'shutdown'> {
   return {
-    health: () => Promise.resolve({ ok: true }),
+    health: () => Promise.resolve({ ok: true, ledger: deps.checkpoints() }),
     shutdown({ body }) {
       // Only an explicit true stops the instances: anything else keeps them running.
       const request = shutdownRequest.safeParse(body ?? {});

@@ -3,7 +3,9 @@ import { shortDigest, type Digest } from '../../../domain/digest.js';
 import { IngotError } from '../../../domain/errors.js';
 import type { ObservedInstance } from '../../../domain/instance.js';
 import { formatAge, json, outputOption, table } from '../../format.js';
-import type { OutputFormat } from '../../io.js';
+import { routes, type ResponseOf } from '../../../core/api/routes.js';
+import { call } from '../../client.js';
+import type { Io, OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
 import { listFleets, replicasOf, type FleetView } from './fleet-view.js';
 
@@ -20,6 +22,7 @@ export function registerStatus(program: Command, run: Runner): void {
           const fleets = (await listFleets(app.home)).filter(
             (f) => only === undefined || f.name === only,
           );
+          warnIfUnsigned(await call(app.home, routes.health), io);
           if (only !== undefined && fleets.length === 0)
             throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(only)}`);
           if (options.output === 'json') {
@@ -34,6 +37,16 @@ export function registerStatus(program: Command, run: Runner): void {
         () => options.output,
       );
     });
+}
+
+/** Said on stderr, whatever the output format: the ledger has stopped vouching for itself. */
+function warnIfUnsigned(health: ResponseOf<typeof routes.health>, io: Io): void {
+  const ledger = health.ledger;
+  if (ledger?.checkpoints !== 'failing') return;
+  const since = ledger.since !== undefined ? ` since ${new Date(ledger.since).toISOString()}` : '';
+  io.err(
+    `ingot: WARNING: ledger checkpoints cannot be signed${since} (${ledger.error?.code ?? 'unknown'}): ${ledger.error?.message ?? 'see server.log'}\n`,
+  );
 }
 
 function fleetTable(fleets: readonly FleetView[]): string {
