@@ -15,8 +15,10 @@
  *   (nsenter waits for its child; runc forks with CLONE_PARENT, its parent is runc itself).
  * - EXEC names the program; a command that exited before the read is still known from its
  *   FORK.
- * - The kernel drops events when the socket's buffer is full (ENOBUFS): that is reported
- *   ("lost"), and the monitor scans /proc at once, since an event may be missing.
+ * - Reading never waits for the agent: lines queue for a writer thread, so a busy agent
+ *   delays the taint, not the read of /proc.
+ * - The kernel drops events when the socket's buffer is full (ENOBUFS), and the queue has
+ *   a bound: either is reported ("lost"), and the monitor scans /proc at once.
  *
  * Output: one JSON object a line on stdout ({"ready":…}, {"error":…}, {"lost":…}, or a
  * process). It exits when stdin closes: the agent that started it is gone.
@@ -25,7 +27,7 @@
  * (ensure_ascii), so a newline or quote in a program's name cannot forge a line.
  */
 export const HELPER = String.raw`
-import errno, json, os, select, socket, struct, sys
+import collections, errno, json, os, select, socket, struct, sys, threading
 
 NETLINK_CONNECTOR = 11
 CN_IDX_PROC = 1
@@ -36,11 +38,40 @@ EV_NONE, EV_FORK, EV_EXEC = 0, 1, 2
 SO_RCVBUFFORCE = 33
 EVENT_AT = 16 + 20  # nlmsghdr + cn_msg
 
-out = sys.stdout
+# Lines wait here for a writer thread: /proc is read the moment an event arrives, even when
+# the agent is slow to read its pipe (a blocked write would delay the reads past a short
+# process's exit). Bounded: past it, lines are dropped and reported lost.
+MAX_QUEUED = 100000
+queue = collections.deque()
+queued = threading.Condition()
+dropped = False
 
 def emit(obj):
-    out.write(json.dumps(obj) + '\n')
-    out.flush()
+    global dropped
+    with queued:
+        if len(queue) >= MAX_QUEUED:
+            dropped = True
+            return
+        queue.append(json.dumps(obj) + '\n')
+        queued.notify()
+
+def writer():
+    global dropped
+    out = sys.stdout
+    while True:
+        with queued:
+            while not queue and not dropped:
+                queued.wait()
+            lines = list(queue)
+            queue.clear()
+            if dropped:
+                lines.append(json.dumps({'lost': True}) + '\n')
+                dropped = False
+        try:
+            out.write(''.join(lines))
+            out.flush()
+        except (BrokenPipeError, OSError):
+            os._exit(0)
 
 def link(path):
     try:
@@ -102,6 +133,7 @@ def main():
     except OSError as e:
         emit({'error': 'cannot subscribe to process events: ' + str(e)})
         return 1
+    threading.Thread(target=writer, daemon=True).start()
     ready = False
     polls = [sock, sys.stdin]
     while True:
@@ -151,8 +183,17 @@ def main():
             if v is not None:
                 emit(v)
 
-try:
-    sys.exit(main())
-except BrokenPipeError:
-    sys.exit(0)
+def flushed(code):
+    # What is queued (an error line above all) is written before the end.
+    with queued:
+        lines = list(queue)
+        queue.clear()
+    try:
+        sys.stdout.write(''.join(lines))
+        sys.stdout.flush()
+    except OSError:
+        pass
+    return code
+
+sys.exit(flushed(main()))
 `;

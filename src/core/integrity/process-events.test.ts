@@ -61,6 +61,7 @@ describe('parseEventLine', () => {
         exe: '/',
         comm: 'runc:[1:CHILD]',
         cgroup: '0::/\n',
+        ts: 12043534333867,
       },
     });
     expect(parseEventLine('{"ready": true, "pid": 4}')).toEqual({ type: 'ready', pid: 4 });

@@ -25,6 +25,8 @@ export interface ProcessEvent {
   readonly exe: string | null;
   readonly comm: string | null;
   readonly cgroup: string | null;
+  /** When the kernel saw it (CLOCK_MONOTONIC, ns), if known: what latency is measured from. */
+  readonly ts?: number;
 }
 
 /** What the event source says on each line. */
@@ -91,6 +93,7 @@ export function parseEventLine(line: string): EventMessage | null {
       exe: str(r['exe']),
       comm: str(r['comm']),
       cgroup: str(r['cgroup']),
+      ...(typeof r['ts'] === 'number' && Number.isSafeInteger(r['ts']) && { ts: r['ts'] }),
     },
   };
 }

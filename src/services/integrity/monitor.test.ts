@@ -183,9 +183,13 @@ describe('the integrity monitor', () => {
     world.processes.push({ pid: 20, ppid: 1, pidNs: 'c', mntNs: 'c' });
     listeners[0]!.onLost();
     expect(findings[1]?.evidence[0]).toMatchObject({ detector: 'process', path: '/bin/app' });
+    // Being stopped, it still runs and can be entered: recorded until its container is gone.
     monitor.untrack('web-1');
-    listeners[0]!.onProcess(event);
-    expect(findings).toHaveLength(2);
+    listeners[0]!.onProcess({ ...event, pid: 32 });
+    expect(findings[2]?.evidence[0]?.actual).toMatch(/^pid 32 /);
+    monitor.gone('web-1');
+    listeners[0]!.onProcess({ ...event, pid: 33 });
+    expect(findings).toHaveLength(3);
     monitor.close();
     expect(listeners).toHaveLength(0);
   });

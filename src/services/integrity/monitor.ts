@@ -123,10 +123,15 @@ export class IntegrityMonitor {
     if (!i) return;
     this.instances.delete(id);
     this.processChecks.forget(id);
-    this.processEvents.forget(id);
+    // Its process events are still matched: until `gone`, it runs, and can be entered.
     const others = [...this.instances.values()];
     if (!others.some((o) => o.artifact === i.artifact)) this.watched.forgetMeasured(i.artifact);
     if (!others.some((o) => o.rootfs === i.rootfs)) this.watched.unwatch(i.rootfs);
+  }
+
+  /** Its container is gone (after `untrack`): nothing can enter it any more. */
+  gone(id: string): void {
+    this.processEvents.forget(id);
   }
 
   /** The rootfs folder was moved aside (discarded): instances on it keep running from there. */

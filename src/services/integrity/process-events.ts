@@ -27,7 +27,12 @@ export class ProcessEventChecks {
    */
   started(i: MonitoredInstance): void {
     const found = this.deps.identity(i.pid);
-    if (found !== null) this.identities.set(i.id, { ...found, id: i.id, pid: i.pid });
+    if (found === null) return;
+    // A namespace's number is reused once it is freed: one an instance left behind (its
+    // `gone` never came) must not claim a new instance's events.
+    for (const [id, o] of this.identities)
+      if (o.pidNs === found.pidNs || o.mntNs === found.mntNs) this.identities.delete(id);
+    this.identities.set(i.id, { ...found, id: i.id, pid: i.pid });
   }
 
   forget(id: string): void {
