@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,14 +19,18 @@ describe('process events: the source itself', () => {
     const seen: ProcessEvent[] = [];
     const sub = source.subscribe({ onProcess: (e) => seen.push(e), onLost: () => undefined });
     try {
-      const marker = `/tmp/ingot-exec-${process.pid}-${Date.now()}`;
-      // A program that lives about a millisecond, in a PID and mount namespace of its own.
-      const r = spawnSync('unshare', ['-fpm', '--mount-proc', '/bin/busybox', 'ls', marker]);
-      expect(r.error).toBeUndefined();
-      spawnSync('/bin/busybox', ['ls', marker]); // the same on the host: not reported
-      for (let n = 0; n < 50 && !seen.some((e) => e.kind === 'exec'); n++) await sleep(20);
-      const execs = seen.filter((e) => e.kind === 'exec' && e.exe?.endsWith('/busybox'));
+      // A program that lives about a millisecond, in a PID and mount namespace of its own
+      // (other tests on the machine run such processes too: this one is unshare's child).
+      const unshare = spawn('unshare', ['-fpm', '--mount-proc', '/bin/busybox', 'true']);
+      await new Promise((r) => unshare.on('close', r));
+      const host = spawn('/bin/busybox', ['true']); // the same on the host: not reported
+      await new Promise((r) => host.on('close', r));
+      const mine = () => seen.filter((e) => e.ppid === unshare.pid || e.pid === host.pid);
+      for (let n = 0; n < 100 && !mine().some((e) => e.kind === 'exec'); n++) await sleep(20);
+      await sleep(200);
+      const execs = mine().filter((e) => e.kind === 'exec');
       expect(execs).toHaveLength(1);
+      expect(execs[0]!.exe).toMatch(/\/busybox$/);
       expect(execs[0]!.pidNs).not.toBe(readlink('/proc/self/ns/pid'));
       expect(execs[0]!.parentPidNs).toBe(readlink('/proc/self/ns/pid'));
     } finally {
