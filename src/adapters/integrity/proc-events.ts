@@ -25,7 +25,7 @@ export interface ProcessEventOptions {
   readonly python?: string;
   /** The source failed after it started (it restarts): say so loudly. */
   readonly onError?: (err: Error) => void;
-  /** How long the helper may take to subscribe (default 10 s: a loaded host). */
+  /** How long the helper may take to subscribe (default 30 s: python3 on a loaded host). */
   readonly startTimeoutMs?: number;
 }
 
@@ -98,7 +98,7 @@ export async function startProcessEvents(
   options: ProcessEventOptions = {},
 ): Promise<ProcessEventSource> {
   const python = options.python ?? 'python3';
-  const timeoutMs = options.startTimeoutMs ?? 10_000;
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
   const listeners = new Set<ProcessEventListener>();
   let closed = false;
   let child: ChildProcess | null = null;
