@@ -75,6 +75,9 @@ describe('a start whose rootfs drifted while cached', () => {
             { kind: 'changed', path: '/bin/busybox', field: 'sha256', expected: 'a', actual: 'b' },
           ]),
         processes: () => [],
+        // Never reached: the start fails before anything runs.
+        processEvents: { subscribe: () => ({ close: () => undefined }) },
+        identity: () => null,
         mountinfo: () => null,
         maps: () => null,
         executable: () => null,

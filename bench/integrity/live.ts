@@ -99,6 +99,9 @@ async function detection(): Promise<{ ingot: number[]; inotify: number[]; setupM
       observe: observePath,
       verifyTree: () => Promise.resolve([]),
       processes: () => [],
+      // Files only: no process events in this benchmark.
+      processEvents: { subscribe: () => ({ close: () => undefined }) },
+      identity: () => null,
       mountinfo: () => null,
       maps: () => null,
       executable: () => null,

@@ -9,10 +9,12 @@ import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import {
   mappedFile,
   readExecutable,
+  readIdentity,
   readMaps,
   readMountinfo,
   scanProcesses,
 } from '../adapters/integrity/proc.js';
+import { startProcessEvents } from '../adapters/integrity/proc-events.js';
 import { watchRootfs } from '../adapters/integrity/watch-rootfs.js';
 import { collectRootfs, discardRootfs, materialiseRootfs } from '../adapters/rootfs/materialise.js';
 import { observePath } from '../adapters/rootfs/scan.js';
@@ -45,6 +47,8 @@ export interface AgentOptions {
   readonly fullVerifyMs?: number;
   /** Told of every event the ledger records. */
   readonly onEvent?: (event: LedgerEntryDraft) => void;
+  /** The process-event source failed after it started (default: written to stderr). */
+  readonly onIntegrityError?: (err: Error) => void;
 }
 
 /** The verifier's own trouble (a worker died, it was closed or aborted): not drift. */
@@ -85,6 +89,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const { home } = options;
   const store = await OciLayoutStore.open(join(home, 'store'));
   const bridge = options.bridge ?? 'ingot0';
+  // Refuses to start (E_PROCESS_EVENTS) rather than run blind to short exec sessions.
+  const processEvents = await startProcessEvents({
+    onError:
+      options.onIntegrityError ??
+      ((err) => process.stderr.write(`ingot agent: integrity: ${err.message}\n`)),
+  });
   return new Agent({
     store,
     files: new HomeInstanceFiles(home),
@@ -132,8 +142,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         }
       },
       isVerifierFault,
-      close: () => verifier.close(),
+      close: async () => {
+        await verifier.close();
+        await processEvents.close();
+      },
       processes: scanProcesses,
+      processEvents,
+      identity: readIdentity,
       mountinfo: readMountinfo,
       maps: readMaps,
       executable: readExecutable,

@@ -138,7 +138,7 @@ export const ERROR_CODES = {
     'E_INTEGRITY_OFF',
   ],
   /** The OCI runtime and the instances' network on a host. */
-  host: ['E_RUNTIME', 'E_RUNTIME_MISSING', 'E_NETWORK', 'E_NETWORK_MISSING'],
+  host: ['E_RUNTIME', 'E_RUNTIME_MISSING', 'E_NETWORK', 'E_NETWORK_MISSING', 'E_PROCESS_EVENTS'],
   /** A materialised rootfs, and drift found in it. */
   rootfs: [
     'E_ROOTFS_LAYER',

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { cgroupPaths } from '../../core/integrity/process-events.js';
 import type { ProcessView } from '../../core/integrity/processes.js';
 
 /**
@@ -78,4 +79,20 @@ export function mappedFile(pid: number, range: string): FileIdentity | null {
     const st = statSync(`/proc/${pid}/map_files/${range}`);
     return { dev: st.dev, ino: st.ino };
   });
+}
+
+/** A process's namespaces and cgroup paths (an instance's init, when it is tracked). */
+export function readIdentity(
+  pid: number,
+): { pidNs: string; mntNs: string; netNs: string | null; cgroups: string[] } | null {
+  const pidNs = quiet(() => readlinkSync(`/proc/${pid}/ns/pid`));
+  const mntNs = quiet(() => readlinkSync(`/proc/${pid}/ns/mnt`));
+  const cgroup = quiet(() => readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+  if (pidNs === null || mntNs === null || cgroup === null) return null;
+  return {
+    pidNs,
+    mntNs,
+    netNs: quiet(() => readlinkSync(`/proc/${pid}/ns/net`)),
+    cgroups: cgroupPaths(cgroup),
+  };
 }

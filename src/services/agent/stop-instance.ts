@@ -26,6 +26,8 @@ export async function stopInstance(
     }
   }
   if (state) await runtime.delete(id, true);
+  // Until now it ran, and whoever entered it while it stopped was still recorded.
+  ctx.monitor?.gone(id);
   const released = await network.detach(id).then(
     () => null,
     (err: unknown) => err,

@@ -1,6 +1,7 @@
 import type { Drift, ObservedEntry } from '../../core/integrity/diff.js';
 import type { FileId } from '../../core/integrity/executables.js';
 import type { ExpectedMounts } from '../../core/integrity/mounts.js';
+import type { InstanceIdentity, ProcessEvent } from '../../core/integrity/process-events.js';
 import type { ProcessView } from '../../core/integrity/processes.js';
 import type { Digest } from '../../domain/digest.js';
 import type { Evidence } from '../../domain/instance.js';
@@ -33,6 +34,15 @@ export interface DriftFinding {
   readonly rootfs?: { readonly artifact: Digest; readonly folder: string };
 }
 
+/** Processes as they fork and exec, from the kernel (what a poll of /proc would miss). */
+export interface ProcessEvents {
+  subscribe(listener: {
+    onProcess(e: ProcessEvent): void;
+    /** Events may have been lost: only a scan of /proc can say what runs now. */
+    onLost(): void;
+  }): { close(): void };
+}
+
 /** The host facts the monitor reads; adapters in production, the same in tests. */
 export interface IntegrityDeps {
   readonly watch: (
@@ -49,6 +59,13 @@ export interface IntegrityDeps {
   /** Whether a failed verification is the verifier's own fault (not evidence of drift). */
   readonly isVerifierFault?: (err: unknown) => boolean;
   readonly processes: () => ProcessView[];
+  /**
+   * Required, not optional: without an event source a `runc exec` shorter than the /proc
+   * scan's period goes unseen, so a composition root cannot leave it out by accident.
+   */
+  readonly processEvents: ProcessEvents;
+  /** An init's namespaces and cgroups, to match process events to its instance. */
+  readonly identity: (pid: number) => Omit<InstanceIdentity, 'id' | 'pid'> | null;
   readonly mountinfo: (pid: number) => string | null;
   readonly maps: (pid: number) => string | null;
   readonly executable: (pid: number) => { path: string; deleted: boolean; file: FileId } | null;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { observePath, scanTree } from '../../adapters/rootfs/scan.js';
 import { diffTree } from '../../core/integrity/diff.js';
+import type { ProcessEvent } from '../../core/integrity/process-events.js';
 import type { Digest } from '../../domain/digest.js';
 import type { MeasuredEntry } from '../../domain/measurement.js';
 import {
@@ -20,6 +21,7 @@ const HEALTHY_MOUNTS = '1 0 8:1 /x / ro,relatime - ext4 /dev/sda1 rw\n';
 function setup() {
   const findings: DriftFinding[] = [];
   const watchers: ((paths: string[]) => void)[] = [];
+  const listeners: { onProcess(e: ProcessEvent): void; onLost(): void }[] = [];
   const world = {
     mountinfo: HEALTHY_MOUNTS,
     processes: [{ pid: 10, ppid: 1, pidNs: 'c', mntNs: 'c' }],
@@ -33,6 +35,14 @@ function setup() {
     observe: observePath,
     verifyTree: (r, m, allowed) => Promise.resolve(diffTree(m, scanTree(r), allowed)),
     processes: () => [{ pid: 1, ppid: 0, pidNs: 'h', mntNs: 'h' }, ...world.processes],
+    processEvents: {
+      subscribe: (l) => {
+        listeners.push(l);
+        return { close: () => void listeners.splice(listeners.indexOf(l), 1) };
+      },
+    },
+    identity: (pid) =>
+      pid === 10 ? { pidNs: 'c', mntNs: 'c', netNs: null, cgroups: ['/ingot/x/web-1'] } : null,
     mountinfo: () => world.mountinfo,
     maps: () => '',
     executable: () => world.exe,
@@ -41,7 +51,7 @@ function setup() {
     now: () => new Date(0),
     onDrift: (f) => findings.push(f),
   };
-  return { monitor: new IntegrityMonitor(deps), findings, watchers, world };
+  return { monitor: new IntegrityMonitor(deps), findings, watchers, world, listeners };
 }
 
 describe('the integrity monitor', () => {
@@ -138,6 +148,50 @@ describe('the integrity monitor', () => {
       ['exec', '/tmp/x', 'not in the artifact'],
       ['exec', '/tmp/x', 'not in the artifact'],
     ]);
+  });
+
+  it('taints on a process event at once, and scans /proc when events were lost', () => {
+    const { monitor, findings, world, listeners } = setup();
+    monitor.track(instance, { verified: true });
+    const event: ProcessEvent = {
+      kind: 'exec',
+      pid: 30,
+      ppid: 7,
+      pidNs: 'c',
+      mntNs: 'c',
+      netNs: null,
+      parentPidNs: 'h',
+      exe: '/bin/cat',
+      comm: 'cat',
+      cgroup: null,
+    };
+    listeners[0]!.onProcess({ ...event, pid: 31, ppid: 10, parentPidNs: 'c' }); // its own child
+    expect(findings).toEqual([]);
+    listeners[0]!.onProcess(event); // `runc exec`: no scan ran, the event alone taints
+    expect(findings).toEqual([
+      {
+        ids: ['web-1'],
+        evidence: [
+          expect.objectContaining({
+            detector: 'process',
+            path: '/bin/cat',
+            actual: 'pid 30 entered from outside (parent 7), seen at exec',
+          }),
+        ],
+      },
+    ]);
+    world.processes.push({ pid: 20, ppid: 1, pidNs: 'c', mntNs: 'c' });
+    listeners[0]!.onLost();
+    expect(findings[1]?.evidence[0]).toMatchObject({ detector: 'process', path: '/bin/app' });
+    // Being stopped, it still runs and can be entered: recorded until its container is gone.
+    monitor.untrack('web-1');
+    listeners[0]!.onProcess({ ...event, pid: 32 });
+    expect(findings[2]?.evidence[0]?.actual).toMatch(/^pid 32 /);
+    monitor.gone('web-1');
+    listeners[0]!.onProcess({ ...event, pid: 33 });
+    expect(findings).toHaveLength(3);
+    monitor.close();
+    expect(listeners).toHaveLength(0);
   });
 });
 

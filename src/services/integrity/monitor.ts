@@ -9,6 +9,7 @@ import { IntegrityError } from './error.js';
 import { evidenceAt, type EvidenceOf } from './evidence.js';
 import { verifyInFull } from './full-verification.js';
 import { ProcessChecks } from './process-checks.js';
+import { ProcessEventChecks } from './process-events.js';
 import { RootfsRegistry, type WatchedRootfs } from './rootfs-registry.js';
 
 /**
@@ -19,6 +20,8 @@ import { RootfsRegistry, type WatchedRootfs } from './rootfs-registry.js';
  *   the measurement at once.
  * - Files, in full: `verifyAll` re-hashes every rootfs in use; it catches what events
  *   cannot (changes made while the agent was down, a lost event).
+ * - Processes, by event: every fork and exec in an instance's namespaces, as it happens
+ *   (`deps.processEvents`); one that entered from outside taints at once, however short.
  * - Processes, mounts and executables, by `checkProcesses` (called on the agent's tick):
  *   a process that entered from outside, a program or mapped file that is not the measured
  *   file at its path, a mount table that differs from the config.
@@ -27,6 +30,8 @@ export class IntegrityMonitor {
   private readonly instances = new Map<string, MonitoredInstance>();
   private readonly watched: RootfsRegistry;
   private readonly processChecks: ProcessChecks;
+  private readonly processEvents: ProcessEventChecks;
+  private readonly subscription: { close(): void };
   private readonly meter = new BusyMeter();
   private readonly evidence: EvidenceOf;
 
@@ -37,6 +42,18 @@ export class IntegrityMonitor {
     });
     this.processChecks = new ProcessChecks(deps, (artifact) => this.watched.measuredOf(artifact));
     this.evidence = evidenceAt(() => deps.now());
+    this.processEvents = new ProcessEventChecks(deps);
+    this.subscription = deps.processEvents.subscribe({
+      onProcess: (e) => this.meter.time(() => this.processEvents.onProcess(e)),
+      // Something may have entered unseen: the scan looks now, not a second from now.
+      onLost: () => {
+        try {
+          this.checkProcesses();
+        } catch {
+          // A /proc read that failed is checked again on the next tick.
+        }
+      },
+    });
   }
 
   /**
@@ -73,6 +90,7 @@ export class IntegrityMonitor {
     const i = moved === undefined ? instance : { ...instance, rootfs: moved };
     this.instances.set(i.id, i);
     this.processChecks.started(i);
+    this.processEvents.started(i);
     if (moved !== undefined) {
       this.deps.onDrift({
         ids: [i.id],
@@ -105,9 +123,15 @@ export class IntegrityMonitor {
     if (!i) return;
     this.instances.delete(id);
     this.processChecks.forget(id);
+    // Its process events are still matched: until `gone`, it runs, and can be entered.
     const others = [...this.instances.values()];
     if (!others.some((o) => o.artifact === i.artifact)) this.watched.forgetMeasured(i.artifact);
     if (!others.some((o) => o.rootfs === i.rootfs)) this.watched.unwatch(i.rootfs);
+  }
+
+  /** Its container is gone (after `untrack`): nothing can enter it any more. */
+  gone(id: string): void {
+    this.processEvents.forget(id);
   }
 
   /** The rootfs folder was moved aside (discarded): instances on it keep running from there. */
@@ -118,9 +142,11 @@ export class IntegrityMonitor {
   }
 
   close(): void {
+    this.subscription.close();
     this.watched.close();
     this.instances.clear();
     this.processChecks.clear();
+    this.processEvents.clear();
   }
 
   /** Time spent checking, in seconds, since the monitor started. */
