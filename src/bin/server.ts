@@ -7,12 +7,14 @@ import { ensureToken } from '../adapters/home/token.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../adapters/http/api.js';
 import { fingerprint } from '../adapters/keys/fingerprint.js';
+import { raiseNoFileLimit } from '../adapters/process-limits/nofile.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteState } from '../adapters/sqlite/state.js';
 import type { ApiHandlers } from '../core/api/routes.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
+import { apiConnectionBudget } from '../core/runtime/descriptor-budget.js';
 import { digestOf } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import { fleetApi } from '../services/api/fleets.js';
@@ -119,12 +121,17 @@ interface Own {
 
 /** The API in front of the running control loop; listening, with its address published. */
 async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<RunningServer> {
+  // The API's connections never take the descriptors the agent needs (issue 15).
+  const noFile = raiseNoFileLimit();
+  const maxConnections = apiConnectionBudget(noFile?.soft ?? 1024);
+  own.logger.info({ noFile, maxConnections }, 'descriptors');
   const control = await startControl(options, opened, own.logger);
   const api: FastifyInstance = buildApi(
     opened.token,
     handlers(opened, control, (o) => setImmediate(() => void lifecycle.stop(o))),
     () => control.metrics.render(),
     own.logger,
+    { maxConnections, unprovenMs: 10_000 },
   );
   const lifecycle = stopper(options.home, opened, control, api, own);
   const host = options.host ?? '127.0.0.1';
