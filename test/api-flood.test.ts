@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,28 @@ function flood(port: number, count: number): { stop(): void; dropped(): number }
     },
     dropped: () => dropped,
   };
+}
+
+/** An authenticated GET over TCP: its status, or the error's code. */
+function getTcp(port: number, path: string, token: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        headers: { authorization: `Bearer ${token}` },
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.end();
+  });
 }
 
 /**
@@ -100,6 +123,11 @@ describe('the API under a flood of idle connections', () => {
       port: number;
     };
     const descriptors = () => readdirSync(`/proc/${pid}/fd`).length;
+    const token = readFileSync(join(home, 'token'), 'utf8').trim();
+    // The CLI's own way in: a socket only this user can open.
+    const info = JSON.parse(readFileSync(join(home, 'server.json'), 'utf8')) as { socket: string };
+    expect(lstatSync(info.socket).isSocket()).toBe(true);
+    expect(lstatSync(info.socket).mode & 0o777).toBe(0o600);
 
     const attack = flood(port, 1500);
     try {
@@ -107,7 +135,9 @@ describe('the API under a flood of idle connections', () => {
       let most = 0;
       for (const until = Date.now() + 12_000; Date.now() < until; await sleep(500)) {
         most = Math.max(most, descriptors());
-        const now = status()[0]!; // the owner's own request, through the flood
+        // The owner's requests: by TCP, where the flood is, and by the CLI (its socket).
+        expect(await getTcp(port, '/v1/fleets', token)).toBe(200);
+        const now = status()[0]!;
         expect(now.instances.map((i) => i.id).sort()).toEqual(ids);
         expect(
           now.instances.every((i) => i.state === 'healthy'),
@@ -121,10 +151,20 @@ describe('the API under a flood of idle connections', () => {
     } finally {
       attack.stop();
     }
-    expect(
+    const idsNow = () =>
       status()[0]!
         .instances.map((i) => i.id)
-        .sort(),
-    ).toEqual(ids);
+        .sort();
+    expect(idsNow()).toEqual(ids);
+
+    // The CLI goes by the socket: with server.json's port made useless, it still answers.
+    const file = join(home, 'server.json');
+    const saved = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(saved), port: 1 }));
+      expect(idsNow()).toEqual(ids);
+    } finally {
+      writeFileSync(file, saved);
+    }
   });
 });

@@ -6,6 +6,7 @@ import { removeServerInfo, writeServerInfo } from '../adapters/home/server-info.
 import { ensureToken } from '../adapters/home/token.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../adapters/http/api.js';
+import { listenLocal, type LocalApi } from '../adapters/http/local-socket.js';
 import { fingerprint } from '../adapters/keys/fingerprint.js';
 import { raiseNoFileLimit } from '../adapters/process-limits/nofile.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
@@ -133,7 +134,11 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
     own.logger,
     { maxConnections, unprovenMs: 10_000 },
   );
-  const lifecycle = stopper(options.home, opened, control, api, own);
+  let local: LocalApi | null = null;
+  const lifecycle = stopper(options.home, opened, control, api, {
+    ...own,
+    closeLocal: () => local?.close() ?? Promise.resolve(),
+  });
   const host = options.host ?? '127.0.0.1';
   try {
     await api.listen({ host, port: options.port ?? 0 });
@@ -147,7 +152,17 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
   }
   const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  writeServerInfo(options.home, { pid: process.pid, port, host });
+  // The CLI's own way in, which no other user can crowd out; without it, TCP alone.
+  local = await listenLocal(api, join(options.home, 'local', 'api.sock')).catch((err: unknown) => {
+    own.logger.warn({ err }, 'no local API socket: the CLI uses TCP');
+    return null;
+  });
+  writeServerInfo(options.home, {
+    pid: process.pid,
+    port,
+    host,
+    ...(local && { socket: local.path }),
+  });
   own.logger.info({ host, port }, 'listening');
   control.loop.kick();
   return { url: `http://${host}:${port}`, port, ...lifecycle };
@@ -268,7 +283,7 @@ function stopper(
   opened: Opened,
   control: Control,
   api: FastifyInstance,
-  own: Own,
+  own: Own & { readonly closeLocal: () => Promise<void> },
 ): Pick<RunningServer, 'stop' | 'stopped'> {
   const { logger } = own;
   const { recorder } = opened.ledger;
@@ -280,6 +295,7 @@ function stopper(
       clearInterval(control.housekeeping);
       await control.loop.stop();
       await api.close();
+      await own.closeLocal();
       if (opts.stopInstances) {
         await control.agent.apply([]);
         await control.agent

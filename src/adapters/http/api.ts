@@ -10,6 +10,7 @@ import {
 import { isIngotError } from '../../domain/errors.js';
 import { guardConnections, type ConnectionLimits } from './connection-guard.js';
 import { STATUS } from './status.js';
+import { API_TIMEOUTS } from './timeouts.js';
 
 /** Prometheus text, served beside the API. */
 export type MetricsSource = () => Promise<{ contentType: string; body: string }>;
@@ -29,12 +30,12 @@ export function buildApi(
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 1024 * 1024,
-    // Every connection is a descriptor the agent may need (issue 15): none is held long
-    // for nothing. Idle between requests 5 s; a request's headers within 10 s and all of
-    // it within 30 s (checked each second: Node's default of 30 s let them pile up).
-    keepAliveTimeout: 5000,
-    requestTimeout: 30_000,
-    http: { headersTimeout: 10_000, connectionsCheckingInterval: 1000 },
+    keepAliveTimeout: API_TIMEOUTS.keepAliveMs,
+    requestTimeout: API_TIMEOUTS.requestMs,
+    http: {
+      headersTimeout: API_TIMEOUTS.headersMs,
+      connectionsCheckingInterval: API_TIMEOUTS.checkEveryMs,
+    },
   });
   const guard = guardConnections(app.server, limits);
   const expected = Buffer.from(`Bearer ${token}`);
