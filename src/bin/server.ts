@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../adapters/http/api.js';
 import { listenLocal, type LocalApi } from '../adapters/http/local-socket.js';
 import { fingerprint } from '../adapters/keys/fingerprint.js';
-import { raiseNoFileLimit } from '../adapters/process-limits/nofile.js';
+import { noFileLimit } from '../adapters/process-limits/nofile.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
@@ -123,7 +123,7 @@ interface Own {
 /** The API in front of the running control loop; listening, with its address published. */
 async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<RunningServer> {
   // The API's connections never take the descriptors the agent needs (issue 15).
-  const noFile = raiseNoFileLimit();
+  const noFile = noFileLimit();
   const maxConnections = apiConnectionBudget(noFile?.soft ?? 1024);
   own.logger.info({ noFile, maxConnections }, 'descriptors');
   const control = await startControl(options, opened, own.logger);
