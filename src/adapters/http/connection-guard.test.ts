@@ -72,6 +72,13 @@ describe('guardConnections', () => {
     const started = performance.now();
     await closed(idle);
     expect(performance.now() - started).toBeLessThan(2000);
+    // Busy with requests that lack the token: closed all the same.
+    const busy = await opened(port);
+    sockets.push(busy);
+    const asking = setInterval(() => busy.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'), 50);
+    await closed(busy);
+    clearInterval(asking);
+    expect(performance.now() - started).toBeLessThan(4000);
   });
 
   it('keeps a proved connection past the time an unproved one gets', async () => {
