@@ -60,7 +60,7 @@ describe('a start whose rootfs drifted while cached', () => {
       // Made by an earlier start: verified in full before anything runs from it.
       materialise: () => Promise.resolve({ rootfs, reused: true, mountPoints: [] }),
       readUserDb,
-      probe: () => Promise.resolve(true),
+      probe: () => Promise.resolve('passed' as const),
       now: () => new Date(),
       cgroupParent: '/ingot-test-none',
       integrity: {

@@ -7,13 +7,16 @@ import { removeServerInfo, writeServerInfo } from '../adapters/home/server-info.
 import { ensureToken } from '../adapters/home/token.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../adapters/http/api.js';
+import { listenLocal, type LocalApi } from '../adapters/http/local-socket.js';
 import { fingerprint } from '../adapters/keys/fingerprint.js';
+import { noFileLimit } from '../adapters/process-limits/nofile.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteState } from '../adapters/sqlite/state.js';
 import type { ApiHandlers } from '../core/api/routes.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
+import { apiConnectionBudget } from '../core/runtime/descriptor-budget.js';
 import { digestOf } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import { fleetApi } from '../services/api/fleets.js';
@@ -131,14 +134,23 @@ interface Own {
 
 /** The API in front of the running control loop; listening, with its address published. */
 async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<RunningServer> {
+  // The API's connections never take the descriptors the agent needs (issue 15).
+  const noFile = noFileLimit();
+  const maxConnections = apiConnectionBudget(noFile?.soft ?? 1024);
+  own.logger.info({ noFile, maxConnections }, 'descriptors');
   const control = await startControl(options, opened, own.logger);
   const api: FastifyInstance = buildApi(
     opened.token,
     handlers(opened, control, (o) => setImmediate(() => void lifecycle.stop(o))),
     () => control.metrics.render(),
     own.logger,
+    { maxConnections, unprovenMs: 10_000 },
   );
-  const lifecycle = stopper(options.home, opened, control, api, own);
+  let local: LocalApi | null = null;
+  const lifecycle = stopper(options.home, opened, control, api, {
+    ...own,
+    closeLocal: () => local?.close() ?? Promise.resolve(),
+  });
   const host = options.host ?? '127.0.0.1';
   try {
     await api.listen({ host, port: options.port ?? 0 });
@@ -152,7 +164,17 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
   }
   const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  writeServerInfo(options.home, { pid: process.pid, port, host });
+  // The CLI's own way in, which no other user can crowd out; without it, TCP alone.
+  local = await listenLocal(api, join(options.home, 'local', 'api.sock')).catch((err: unknown) => {
+    own.logger.warn({ err }, 'no local API socket: the CLI uses TCP');
+    return null;
+  });
+  writeServerInfo(options.home, {
+    pid: process.pid,
+    port,
+    host,
+    ...(local && { socket: local.path }),
+  });
   own.logger.info({ host, port }, 'listening');
   control.loop.kick();
   return { url: `http://${host}:${port}`, port, ...lifecycle };
@@ -276,7 +298,7 @@ function stopper(
   opened: Opened,
   control: Control,
   api: FastifyInstance,
-  own: Own,
+  own: Own & { readonly closeLocal: () => Promise<void> },
 ): Pick<RunningServer, 'stop' | 'stopped'> {
   const { logger } = own;
   const { recorder } = opened.ledger;
@@ -288,6 +310,7 @@ function stopper(
       clearInterval(control.housekeeping);
       await control.loop.stop();
       await api.close();
+      await own.closeLocal();
       if (opts.stopInstances) {
         await control.agent.apply([]);
         await control.agent

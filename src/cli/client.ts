@@ -10,11 +10,14 @@ import {
 } from '../core/api/routes.js';
 import { isErrorCode } from '../domain/error-codes.js';
 import { IngotError } from '../domain/errors.js';
+import { send, usableSocket, type Endpoint } from './transport.js';
 
 export interface ServerInfo {
   readonly pid: number;
   readonly port: number;
   readonly host: string;
+  /** The API's 0600 Unix socket (servers before it had none). */
+  readonly socket?: string;
 }
 
 export function serverInfo(home: string): ServerInfo | null {
@@ -27,23 +30,25 @@ export function serverInfo(home: string): ServerInfo | null {
 
 const proven = new Set<string>();
 
+/** What messages name: the socket when it is used, else host:port. */
+const where = (to: Endpoint) => to.socket ?? to.base.slice('http://'.length);
+
 /**
- * Make the server at `base` prove it holds the token before the token is sent: server.json
+ * Make the server at `to` prove it holds the token before the token is sent: server.json
  * can outlive its server, and another local user could be listening on that port now.
  */
-async function identify(base: string, token: string): Promise<void> {
-  if (proven.has(base)) return;
+async function identify(to: Endpoint, token: string): Promise<void> {
+  const key = to.socket ?? to.base;
+  if (proven.has(key)) return;
   const nonce = randomBytes(32).toString('hex');
   let proof: unknown;
   try {
-    const res = await fetch(`${base}/v1/identify?nonce=${nonce}`, {
-      signal: AbortSignal.timeout(10_000),
-    });
-    proof = ((await res.json()) as { proof?: unknown }).proof;
+    const res = await send(to, 'GET', `/v1/identify?nonce=${nonce}`, { timeoutMs: 10_000 });
+    proof = (res.json as { proof?: unknown } | null)?.proof;
   } catch (err) {
     throw new IngotError(
       'E_NOT_RUNNING',
-      `Ingot does not answer at ${base} (${(err as Error).message}); start it with \`ingot up --detach\``,
+      `Ingot does not answer at ${where(to)} (${(err as Error).message}); start it with \`ingot up --detach\``,
     );
   }
   const expected = createHmac('sha256', token).update(nonce).digest('hex');
@@ -54,13 +59,13 @@ async function identify(base: string, token: string): Promise<void> {
   )
     throw new IngotError(
       'E_SERVER_IDENTITY',
-      `the process at ${base} is not this Ingot (it cannot prove it knows the token): the server may have died; run \`ingot up --detach\``,
+      `the process at ${where(to)} is not this Ingot (it cannot prove it knows the token): the server may have died; run \`ingot up --detach\``,
     );
-  proven.add(base);
+  proven.add(key);
 }
 
 /** The running server of `home`, and the token to call it with. */
-function connection(home: string): { base: string; token: string } {
+function connection(home: string): { to: Endpoint; token: string } {
   const info = serverInfo(home);
   if (!info)
     throw new IngotError(
@@ -69,7 +74,14 @@ function connection(home: string): { base: string; token: string } {
     );
   try {
     const token = readFileSync(join(home, 'token'), 'utf8').trim();
-    return { base: `http://${info.host}:${info.port}`, token };
+    const socket = usableSocket(info.socket);
+    const to: Endpoint = {
+      base: `http://${info.host}:${info.port}`,
+      host: info.host,
+      port: info.port,
+      ...(socket !== undefined && { socket }),
+    };
+    return { to, token };
   } catch {
     throw new IngotError(
       'E_UNAUTHORIZED',
@@ -93,8 +105,8 @@ export async function call<R extends RouteSpec>(
   route: R,
   request: Call<R> = {},
 ): Promise<ResponseOf<R>> {
-  const { base, token } = connection(home);
-  await identify(base, token);
+  const { to, token } = connection(home);
+  await identify(to, token);
   const query = Object.entries(request.query ?? {}).filter(
     (e): e is [string, string] => e[1] !== undefined,
   );
@@ -103,26 +115,25 @@ export async function call<R extends RouteSpec>(
   }`;
   // A POST always carries a JSON body, if only an empty one.
   const body = request.body ?? (route.method === 'POST' ? {} : undefined);
-  let res: Response;
+  let res: Awaited<ReturnType<typeof send>>;
   try {
-    res = await fetch(`${base}${path}`, {
-      method: route.method,
+    res = await send(to, route.method, path, {
       headers: {
         authorization: `Bearer ${token}`,
         ...(body !== undefined && { 'content-type': 'application/json' }),
       },
       ...(body !== undefined && { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
+      timeoutMs: 30_000,
     });
   } catch (err) {
     throw new IngotError(
       'E_NOT_RUNNING',
-      `Ingot does not answer at ${base.slice('http://'.length)} (${(err as Error).message}); is it running?`,
+      `Ingot does not answer at ${where(to)} (${(err as Error).message}); is it running?`,
     );
   }
-  const payload: unknown = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const e = (payload as { error?: { code?: unknown; message?: unknown } }).error;
+  const payload: unknown = res.json;
+  if (res.status < 200 || res.status >= 300) {
+    const e = (payload as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
     // A code this version does not know (another server version) is kept in the message.
     if (isErrorCode(e?.code)) throw new IngotError(e.code, message);

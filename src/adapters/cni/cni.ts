@@ -177,6 +177,7 @@ export class CniNetwork implements Network {
       const ip = results[1]?.ips?.[0]?.address;
       const address = ip?.split('/')[0] ?? '';
       if (!address) throw new IngotError('E_NETWORK', `CNI gave ${id} no address`);
+      await this.forgetNeighbour(address);
       return { netns, address };
     } catch (err) {
       await this.detach(id).catch(() => undefined);
@@ -187,8 +188,12 @@ export class CniNetwork implements Network {
   /** Every step runs even if an earlier one failed; the first failure is reported. */
   async detach(id: string): Promise<void> {
     const errors: unknown[] = [];
+    const released = await this.find(id);
     for (const config of this.configs().reverse())
       await this.plugin('DEL', id, config).catch((err: unknown) => errors.push(err));
+    // The address goes back to host-local's pool; the host must not keep its MAC either.
+    if (released)
+      await this.forgetNeighbour(released.address).catch((err: unknown) => errors.push(err));
     if (existsSync(join(NETNS_DIR, this.netnsName(id))))
       await run('ip', ['netns', 'delete', this.netnsName(id)]).catch((err: unknown) =>
         errors.push(
@@ -196,6 +201,28 @@ export class CniNetwork implements Network {
         ),
       );
     if (errors.length > 0) throw errors[0];
+  }
+
+  /**
+   * Drop the host's neighbour entry for `address` on the bridge. host-local hands addresses
+   * out round robin, so an address comes back to a new instance with a new MAC; while the
+   * host still holds the old MAC (REACHABLE for up to 45 s, then STALE, DELAY, unicast
+   * probes) it sends the new instance's traffic nowhere for 5-10 s: health checks fail and
+   * a healthy release is rolled back. Without an entry the first packet asks by broadcast,
+   * which the new instance answers at once.
+   */
+  private async forgetNeighbour(address: string): Promise<void> {
+    // The address came from host-local or from the instance's own namespace: check it all
+    // the same before it goes into a command line.
+    if (isIP(address) !== 4) throw new IngotError('E_NETWORK', `not an IPv4 address: ${address}`);
+    try {
+      await run('ip', ['neigh', 'flush', 'to', address, 'dev', this.options.bridge]);
+    } catch (err) {
+      throw new IngotError(
+        'E_NETWORK',
+        `ip neigh flush ${address} on ${this.options.bridge}: ${String(err)}`,
+      );
+    }
   }
 
   /**

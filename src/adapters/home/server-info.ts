@@ -7,6 +7,8 @@ export interface ServerInfo {
   readonly pid: number;
   readonly port: number;
   readonly host: string;
+  /** The API's 0600 Unix socket, which the CLI prefers (absent: TCP only). */
+  readonly socket?: string;
 }
 
 export function writeServerInfo(home: string, info: ServerInfo): void {

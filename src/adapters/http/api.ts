@@ -9,7 +9,9 @@ import {
 } from '../../core/api/routes.js';
 import { isIngotError } from '../../domain/errors.js';
 import { systemFault } from '../shared/system-fault.js';
+import { guardConnections, type ConnectionLimits } from './connection-guard.js';
 import { STATUS } from './status.js';
+import { API_TIMEOUTS } from './timeouts.js';
 
 /** Prometheus text, served beside the API. */
 export type MetricsSource = () => Promise<{ contentType: string; body: string }>;
@@ -24,8 +26,19 @@ export function buildApi(
   handlers: ApiHandlers,
   metrics: MetricsSource,
   logger: FastifyBaseLogger,
+  limits: ConnectionLimits = { maxConnections: 256, unprovenMs: 10_000 },
 ): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: 1024 * 1024,
+    keepAliveTimeout: API_TIMEOUTS.keepAliveMs,
+    requestTimeout: API_TIMEOUTS.requestMs,
+    http: {
+      headersTimeout: API_TIMEOUTS.headersMs,
+      connectionsCheckingInterval: API_TIMEOUTS.checkEveryMs,
+    },
+  });
+  const guard = guardConnections(app.server, limits);
   const expected = Buffer.from(`Bearer ${token}`);
   // Before a client sends the token, the server proves it knows it: whoever took over the
   // port of a server that died cannot collect the token (HMAC of the client's nonce).
@@ -35,6 +48,8 @@ export function buildApi(
       return reply
         .code(400)
         .send({ error: { code: 'E_REQUEST', message: 'nonce: 32-128 hex digits' } });
+    // Answered without the token: the connection does not stay (connection-guard.ts).
+    void reply.header('connection', 'close');
     return { proof: createHmac('sha256', token).update(nonce).digest('hex') };
   });
   app.addHook('onRequest', async (req, reply) => {
@@ -43,7 +58,9 @@ export function buildApi(
     if (got.length !== expected.length || !timingSafeEqual(got, expected))
       return reply
         .code(401)
+        .header('connection', 'close')
         .send({ error: { code: 'E_UNAUTHORIZED', message: 'a valid admin token is required' } });
+    guard.prove(req.raw.socket);
     return undefined;
   });
   app.setErrorHandler((thrown, _req, reply) => {

@@ -1,4 +1,5 @@
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import type { ProbeOutcome } from '../../core/runtime/health.js';
 import type { HealthProbe } from '../../domain/baseline.js';
 import type { Digest } from '../../domain/digest.js';
 import type { AgentStateStore } from '../../ports/agent-state.js';
@@ -36,7 +37,8 @@ export interface AgentDeps {
   }>;
   /** A verified rootfs's /etc/passwd and /etc/group (empty when absent or unsafe to read). */
   readonly readUserDb: (rootfs: string) => { passwd: string; group: string };
-  readonly probe: (address: string, probe: HealthProbe, timeoutMs: number) => Promise<boolean>;
+  /** 'unprobed' when the agent could not make the probe (it never counts against one). */
+  readonly probe: (address: string, probe: HealthProbe, timeoutMs: number) => Promise<ProbeOutcome>;
   readonly now: () => Date;
   /** cgroup under which instances are placed, one child each. */
   readonly cgroupParent: string;

@@ -32,9 +32,9 @@ export class HealthProber {
     }
     if (t.lastProbe !== undefined && now - t.lastProbe < check.intervalMs) return;
     t.lastProbe = now;
-    const passed = await this.ctx.deps.probe(t.address!, check.probe, check.timeoutMs);
+    const outcome = await this.ctx.deps.probe(t.address!, check.probe, check.timeoutMs);
     const since = now - Date.parse(t.startedAt ?? new Date(now).toISOString());
-    const next = nextHealth(t.health ?? INITIAL_HEALTH, passed, since, check);
+    const next = nextHealth(t.health ?? INITIAL_HEALTH, outcome, since, check);
     t.health = next;
     if (next.phase !== t.state && isRunning(t)) {
       t.state = next.phase;
