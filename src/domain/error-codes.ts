@@ -121,6 +121,8 @@ export const ERROR_CODES = {
     'E_FLEET_NOT_FOUND',
     'E_FLEET_CONFLICT',
     'E_DEPLOY_REFUSED',
+    /** The fleet asks for what runc or the kernel refuses: it could never start. */
+    'E_FLEET_UNRUNNABLE',
     'E_ROLLBACK_NONE',
     'E_PROMOTE_NONE',
     'E_STATE_MIGRATION',

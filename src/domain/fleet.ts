@@ -29,6 +29,8 @@ export interface ReleaseShare {
   readonly count: number;
   /** Whether admission allows the release's artifact: a refused one is never started. */
   readonly admitted: boolean;
+  /** Why nothing of it is started now (its starts fail and wait, its rollout failed). */
+  readonly held?: string;
 }
 
 /** What the planner needs to know of an instance. */

@@ -46,10 +46,16 @@ export class RuncRuntime implements Runtime {
     // container to exit (FIELD-NOTES). The pid comes from --pid-file, which saves a second
     // runc call (`state`) on every start.
     const pidFile = join(bundle, 'pid');
+    // runc's own account of a refusal, kept apart from the instance's output, so that the
+    // reason the rollout fails with says what runc refused (the log goes with the instance).
+    const logFile = join(bundle, 'runc.log');
     return new Promise((resolve, reject) => {
       const child = spawn(
         this.binary,
-        ['--root', this.root, 'create', '--pid-file', pidFile, '--bundle', bundle, id],
+        [
+          ...['--root', this.root, '--log', logFile, '--log-format', 'json'],
+          ...['create', '--pid-file', pidFile, '--bundle', bundle, id],
+        ],
         { stdio: ['ignore', stdio.stdout, stdio.stderr] },
       );
       child.on('error', (err) =>
@@ -60,7 +66,7 @@ export class RuncRuntime implements Runtime {
           reject(
             new IngotError(
               'E_RUNTIME',
-              `runc create ${id} exited with ${code} (see the instance log)`,
+              `runc create ${id} exited with ${code}: ${lastError(logFile) ?? 'see the instance log'}`,
             ),
           );
           return;
@@ -129,4 +135,28 @@ function toState(raw: RawState): ContainerState {
       ? raw.status
       : 'stopped';
   return { id: raw.id, status, pid: raw.pid ?? 0, bundle: raw.bundle };
+}
+
+/**
+ * The last error runc logged (JSON lines), bounded and printable, or null. What it says can
+ * quote the image's config (a signed artifact, but not one to trust with a terminal).
+ */
+function lastError(logFile: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8').slice(-65_536);
+  } catch {
+    return null;
+  }
+  for (const line of text.split('\n').reverse()) {
+    try {
+      const entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
+      if (entry.level === 'error' && typeof entry.msg === 'string')
+        // eslint-disable-next-line no-control-regex
+        return entry.msg.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 1000);
+    } catch {
+      // a partial or foreign line: look further back
+    }
+  }
+  return null;
 }

@@ -81,4 +81,40 @@ describe('judging a rollout', () => {
     const failed = [instance(NEW, 0, now, { state: 'failed' })];
     expect(judgeRollout(manual, failed, true, now)).toBeNull();
   });
+
+  it('retries a release that never started, and fails it after 3 rounds with the reason', () => {
+    const {
+      startedAt: _s,
+      healthySince: _h,
+      ...never
+    } = instance(NEW, 0, now, {
+      state: 'failed',
+      reason: 'runc create: unable to set memory limit (E_RUNTIME)',
+    });
+    const streak = (failures: number) => ({
+      release: NEW,
+      failures,
+      lastAt: now,
+      reason: never.reason!,
+    });
+    // One or two rounds: no verdict yet (a host's passing trouble must not roll back).
+    expect(judgeRollout(fleet(), [never], true, now)).toBeNull();
+    expect(judgeRollout(fleet(), [never], true, now, streak(2))).toBeNull();
+    const reason = `it failed to start 3 times in a row: ${never.reason!}`;
+    // With somewhere to go back to: back.
+    expect(judgeRollout(fleet(), [never], true, now, streak(3))).toEqual({
+      kind: 'roll-back',
+      reason,
+    });
+    // A first deploy, or no automatic rollback: the rollout fails, with the reason.
+    const first = fleet({ stable: null, previous: null });
+    expect(judgeRollout(first, [never], true, now, streak(3))).toEqual({ kind: 'fail', reason });
+    const manual = fleet({ spec: spec({ autoRollback: false }) });
+    expect(judgeRollout(manual, [never], true, now, streak(3))).toEqual({ kind: 'fail', reason });
+    // Another release's streak says nothing of this one.
+    expect(judgeRollout(first, [], true, now, { ...streak(3), release: OLD })).toBeNull();
+    // Refused on the host counts the same way.
+    const refused = { ...never, state: 'refused' as const, reason: 'blob tampered' };
+    expect(judgeRollout(fleet(), [refused], true, now)).toBeNull();
+  });
 });

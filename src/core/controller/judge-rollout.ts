@@ -8,7 +8,9 @@ import {
   type RolloutShape,
   type StepDecision,
 } from '../planner/strategy.js';
+import type { StartStreak } from './memory.js';
 import { shapeOf } from './shape.js';
+import { failedToStart, START_FAILURES_TO_FAIL } from './start-failures.js';
 import { toView } from './views.js';
 
 /** What the rollout of a fleet's release needs now; the executor writes it. */
@@ -24,24 +26,35 @@ export type RolloutDecision =
   /** The release failed: back to the last stable release (autoRollback). */
   | { readonly kind: 'roll-back'; readonly reason: string }
   /** Admission refuses the release and there is nothing to go back to. */
-  | { readonly kind: 'refuse'; readonly reason: string };
+  | { readonly kind: 'refuse'; readonly reason: string }
+  /** It cannot start, and there is nothing to go back to (or no going back): it stops here. */
+  | { readonly kind: 'fail'; readonly reason: string };
 
 /**
  * Move the rollout on, or judge it failed: complete it, hold or advance a canary step or a
  * preview, or roll back when the new release fails, is refused, or misses its step's
  * deadline. Null: nothing to write now. `admitted` is admission's verdict on the fleet's
  * artifact, null when it could not be checked this time (a transient failure is no verdict,
- * so nothing is judged). Pure.
+ * so nothing is judged). `starts` is the release's streak of failed starts this pass: one
+ * round of them is retried after its back-off, START_FAILURES_TO_FAIL rounds fail the
+ * release, rolled back if it can be, else stopped with the reason. Pure.
  */
 export function judgeRollout(
   fleet: FleetRecord,
   mine: readonly ObservedInstance[],
   admitted: boolean | null,
   now: number,
+  starts?: StartStreak,
 ): RolloutDecision | null {
   if (fleet.rollout !== 'progressing' || admitted === null) return null;
   let why: string | null = 'admission refuses the artifact';
-  if (admitted) {
+  const cannotStart =
+    starts !== undefined &&
+    starts.release === fleet.release &&
+    starts.failures >= START_FAILURES_TO_FAIL
+      ? `it failed to start ${starts.failures} times in a row: ${starts.reason}`
+      : null;
+  if (admitted && cannotStart === null) {
     const shape = shapeOf(fleet);
     const step = decideStep(
       shape,
@@ -52,12 +65,14 @@ export function judgeRollout(
     const moved = move(fleet, shape, step, now);
     if (moved) return moved;
     why = fault(fleet, shape, step, mine, now);
-  }
+  } else if (admitted) why = cannotStart;
   if (why === null) return null;
   // The same rule the rollback itself follows: nothing to go back to, nothing to roll back.
   if (fleet.spec.autoRollback && rollbackTarget(fleet) !== null)
     return { kind: 'roll-back', reason: why };
   if (!admitted) return { kind: 'refuse', reason: why };
+  // Retrying what cannot start only fills the ledger: it stops, with the reason.
+  if (cannotStart !== null) return { kind: 'fail', reason: why };
   return null; // nothing to return to: keep replacing within the deadline's account
 }
 
@@ -122,10 +137,13 @@ function fault(
   mine: readonly ObservedInstance[],
   now: number,
 ): string | null {
+  // One that never started is retried after a back-off (judged by its streak): a host's
+  // passing trouble must not roll a release back.
   const failed = mine.find(
     (i) =>
       i.release === fleet.release &&
-      (i.state === 'failed' || i.state === 'unhealthy' || i.state === 'refused'),
+      (i.state === 'failed' || i.state === 'unhealthy') &&
+      !failedToStart(i),
   );
   if (failed) return `${failed.id} is ${failed.state}${failed.reason ? `: ${failed.reason}` : ''}`;
   const deadline = fleet.spec.progressDeadline;

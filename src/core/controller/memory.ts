@@ -16,6 +16,21 @@ export interface ControllerMemory {
   readonly taintNoted: readonly string[];
   /** Instances whose replacement was recorded. */
   readonly replacementNoted: readonly string[];
+  /** Releases whose starts fail, in a row: what paces their retries and fails the rollout. */
+  readonly startStreaks: readonly StartStreak[];
+  /** Instances already counted in a start streak (each counts once while observed). */
+  readonly startCounted: readonly string[];
+}
+
+/** A release whose last start attempts failed, each round of them counted once. */
+export interface StartStreak {
+  readonly release: string;
+  /** Rounds of attempts in a row in which its instances failed to start. */
+  readonly failures: number;
+  /** When the last failed round was seen: the back-off counts from here. */
+  readonly lastAt: number;
+  /** Why the last round failed, as the host said. */
+  readonly reason: string;
 }
 
 export const EMPTY_MEMORY: ControllerMemory = {
@@ -24,6 +39,8 @@ export const EMPTY_MEMORY: ControllerMemory = {
   melting: false,
   taintNoted: [],
   replacementNoted: [],
+  startStreaks: [],
+  startCounted: [],
 };
 
 const schema = z.object({
@@ -32,6 +49,19 @@ const schema = z.object({
   melting: z.boolean(),
   taintNoted: z.array(z.string()).max(100_000),
   replacementNoted: z.array(z.string()).max(100_000),
+  // Absent in what older versions stored: no streak.
+  startStreaks: z
+    .array(
+      z.object({
+        release: z.string(),
+        failures: z.number().int().min(1),
+        lastAt: z.number(),
+        reason: z.string().max(4096),
+      }),
+    )
+    .max(64)
+    .default([]),
+  startCounted: z.array(z.string()).max(100_000).default([]),
 });
 
 /** A stored memory; one that does not parse is forgotten (it only dedupes and paces). */
@@ -44,8 +74,17 @@ export function parseMemory(json: string): ControllerMemory {
   }
 }
 
-const sameList = <T>(a: readonly T[], b: readonly T[]) =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
+const sameList = <T>(
+  a: readonly T[],
+  b: readonly T[],
+  same: (x: T, y: T) => boolean = (x, y) => x === y,
+) => a.length === b.length && a.every((x, i) => same(x, b[i]!));
+
+const sameStreak = (a: StartStreak, b: StartStreak) =>
+  a.release === b.release &&
+  a.failures === b.failures &&
+  a.lastAt === b.lastAt &&
+  a.reason === b.reason;
 
 export function sameMemory(a: ControllerMemory, b: ControllerMemory): boolean {
   return (
@@ -53,6 +92,8 @@ export function sameMemory(a: ControllerMemory, b: ControllerMemory): boolean {
     sameList(a.failures, b.failures) &&
     sameList(a.counted, b.counted) &&
     sameList(a.taintNoted, b.taintNoted) &&
-    sameList(a.replacementNoted, b.replacementNoted)
+    sameList(a.replacementNoted, b.replacementNoted) &&
+    sameList(a.startCounted, b.startCounted) &&
+    sameList(a.startStreaks, b.startStreaks, sameStreak)
   );
 }

@@ -8,6 +8,7 @@ import { plan } from '../planner/plan.js';
 import { held, judgeGuard } from './guard.js';
 import type { ControllerMemory } from './memory.js';
 import { shapeOf } from './shape.js';
+import { judgeStarts, type StartVerdict } from './start-failures.js';
 import { toView } from './views.js';
 
 /** What one pass knows of a fleet: read by the controller, decided on here. */
@@ -46,13 +47,24 @@ export interface FleetDecision {
 export function planFleet(pass: FleetPass): FleetDecision {
   const { fleet, mine, memory, now } = pass;
   const shape = shapeOf(fleet);
+  const starts = judgeStarts(
+    fleet.name,
+    shape.releases.map((r) => r.release),
+    memory,
+    mine,
+    now,
+  );
   const target: FleetTarget = {
     fleet: fleet.name,
     // Unknown this pass: start nothing of it, stop nothing for its sake.
-    releases: shape.releases.map((r) => ({
-      ...r,
-      admitted: pass.admitted.get(r.release) === true,
-    })),
+    releases: shape.releases.map((r) => {
+      const held = heldBecause(fleet, r.release, starts);
+      return {
+        ...r,
+        admitted: pass.admitted.get(r.release) === true,
+        ...(held !== undefined && { held }),
+      };
+    }),
     replicas: fleet.spec.replicas,
     maxSurge: shape.maxSurge,
     maxUnavailable: shape.maxUnavailable,
@@ -73,6 +85,7 @@ export function planFleet(pass: FleetPass): FleetDecision {
     desired: desiredOf(pass, p),
     notes: [
       ...taints.notes,
+      ...starts.notes,
       ...(guard.change
         ? [{ fleet: fleet.name, time: now, actor: 'controller', ...guard.change }]
         : []),
@@ -84,10 +97,26 @@ export function planFleet(pass: FleetPass): FleetDecision {
       melting: guard.on,
       taintNoted: taints.noted.filter((id) => present.has(id)),
       replacementNoted: replaced.noted.filter((id) => present.has(id)),
+      startStreaks: starts.streaks,
+      startCounted: starts.counted,
     },
     plan: p,
     phase: shape.label,
   };
+}
+
+/**
+ * Why nothing of `release` is started now: its rollout failed (a deploy tries it again), or
+ * its last starts failed and their back-off lasts.
+ */
+function heldBecause(
+  fleet: FleetRecord,
+  release: string,
+  starts: StartVerdict,
+): string | undefined {
+  if (fleet.rollout === 'failed' && release === fleet.release)
+    return `the rollout failed (${fleet.reason ?? 'no reason recorded'}): nothing of it is started until it is deployed again`;
+  return starts.held.get(release);
 }
 
 /** Each newly tainted instance with its first evidence: it is about to be replaced. */

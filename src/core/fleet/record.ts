@@ -1,7 +1,18 @@
 import type { Digest } from '../../domain/digest.js';
 import type { FleetSpec } from './spec.js';
 
-export const ROLLOUT_STATES = ['progressing', 'complete', 'rolled-back', 'refused'] as const;
+/**
+ * progressing → complete (it becomes the stable release), rolled-back (to the stable one),
+ * refused (admission says no, nothing to go back to) or failed (it could not start, nothing
+ * to go back to: nothing more of it starts until it is deployed again).
+ */
+export const ROLLOUT_STATES = [
+  'progressing',
+  'complete',
+  'rolled-back',
+  'refused',
+  'failed',
+] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
 
 /** A fleet as the control plane keeps it: what it should run and where its rollout stands. */

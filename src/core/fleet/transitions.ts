@@ -34,8 +34,8 @@ function state({ version: _version, ...rest }: FleetRecord): FleetState {
 
 /**
  * Point the fleet at `release`. A new release starts a rollout and remembers the one it
- * replaces; the same release again changes only how many and how fast (and a refused or
- * rolled-back release deployed again is judged again).
+ * replaces; the same release again changes only how many and how fast (and a refused,
+ * failed or rolled-back release deployed again is judged again).
  */
 export function deployed(
   existing: FleetRecord | null,
@@ -77,17 +77,20 @@ export function deployed(
       },
       note,
     };
-  const again = existing.rollout === 'refused' || existing.rollout === 'rolled-back';
+  const again =
+    existing.rollout === 'refused' ||
+    existing.rollout === 'rolled-back' ||
+    existing.rollout === 'failed';
   return { next: { ...state(existing), spec: release.spec, ...(again && newRollout(at)) }, note };
 }
 
 /**
  * The controller's verdict on the rollout of the fleet's release: complete (it becomes the
- * stable release) or refused. Null if the rollout is no longer progressing.
+ * stable release), refused or failed. Null if the rollout is no longer progressing.
  */
 export function judged(
   fleet: FleetRecord,
-  rollout: 'complete' | 'refused',
+  rollout: 'complete' | 'refused' | 'failed',
   reason: string | null,
   at: number,
 ): FleetChange | null {

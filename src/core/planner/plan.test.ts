@@ -23,28 +23,31 @@ const target: fc.Arbitrary<FleetTarget> = fc
     maxInstanceAgeMs: fc.option(fc.constantFrom(10_000, 100_000), { nil: null }),
     admitted: fc.boolean(),
     oldAdmitted: fc.boolean(),
+    // Its starts fail and wait out a back-off (or its rollout failed).
+    held: fc.boolean(),
     shape: fc.constantFrom('rolling', 'canary', 'preview'),
     part: fc.integer({ min: 0, max: 6 }),
   })
   .filter((t) => t.maxSurge + t.maxUnavailable > 0)
-  .map(({ shape, part, admitted, oldAdmitted, ...t }) => {
+  .map(({ shape, part, admitted, oldAdmitted, held, ...t }) => {
     const k = Math.min(part, t.replicas);
+    const hold = held ? { held: 'its starts fail: next attempt in 4 s' } : {};
     const releases =
       shape === 'rolling'
-        ? [{ release: NEW, count: t.replicas, admitted }]
+        ? [{ release: NEW, count: t.replicas, admitted, ...hold }]
         : shape === 'canary'
           ? [
-              { release: NEW, count: k, admitted },
+              { release: NEW, count: k, admitted, ...hold },
               { release: OLD, count: t.replicas - k, admitted: oldAdmitted },
             ]
           : [
-              { release: NEW, count: Math.min(k, t.maxSurge), admitted },
+              { release: NEW, count: Math.min(k, t.maxSurge), admitted, ...hold },
               { release: OLD, count: t.replicas, admitted: oldAdmitted },
             ];
     return { fleet: 'web', releases, ...t };
   });
 
-const allAdmitted = (t: FleetTarget) => t.releases.every((r) => r.admitted);
+const allAdmitted = (t: FleetTarget) => t.releases.every((r) => r.admitted && r.held === undefined);
 
 const instance = (n: number): fc.Arbitrary<PlannedInstanceView> =>
   fc
@@ -139,7 +142,8 @@ describe('the rolling planner', () => {
         if (p.start.length > 0)
           expect(live(after).length).toBeLessThanOrEqual(t.replicas + t.maxSurge);
         for (const r of t.releases)
-          if (!r.admitted) expect(p.start.filter((s) => s.release === r.release)).toEqual([]);
+          if (!r.admitted || r.held !== undefined)
+            expect(p.start.filter((s) => s.release === r.release)).toEqual([]);
         // Names are new and unique; every observed instance is kept or stopped, once.
         const ids = p.start.map((s) => s.id);
         expect(new Set(ids).size).toBe(ids.length);

@@ -33,12 +33,12 @@ const URGENCY: Record<StopReason, number> = {
  *
  * Safety: it never stops a ready instance if fewer than `replicas - maxUnavailable` would
  * stay ready, never plans more live instances than `replicas + maxSurge`, and never starts
- * a release that admission refused (and then keeps what runs serving: only taint still
- * evicts). Progress: tainted instances first, then those of releases no longer wanted or
- * beyond their release's share, then those past their age are replaced as the budgets
- * allow; dead ones are cleaned up at once. Stops are decided first and starts fill the room
- * they leave, the release being rolled out first, so applying a plan and planning again at
- * the same moment gives nothing more to do.
+ * a release that admission refused or that is held (its starts fail and wait); then it keeps
+ * what runs serving: only taint still evicts. Progress: tainted instances first, then those
+ * of releases no longer wanted or beyond their release's share, then those past their age
+ * are replaced as the budgets allow; dead ones are cleaned up at once. Stops are decided
+ * first and starts fill the room they leave, the release being rolled out first, so applying
+ * a plan and planning again at the same moment gives nothing more to do.
  */
 export function plan(
   target: FleetTarget,
@@ -145,7 +145,7 @@ function stopCandidates(
   // A refused release that is short of its share would leave a gap nobody fills: then
   // nothing is displaced for its sake.
   const blocked = target.releases.some(
-    (r) => !r.admitted && currentOf(live, r.release).length < r.count,
+    (r) => (!r.admitted || r.held !== undefined) && currentOf(live, r.release).length < r.count,
   );
   const candidates: { i: PlannedInstanceView; reason: StopReason }[] = [];
   for (const i of live) {
@@ -196,6 +196,10 @@ function decideStarts(
       reasons.push(
         `release ${r.release.replace(/^sha256:/, '').slice(0, 12)} is refused by admission: nothing of it is started`,
       );
+      continue;
+    }
+    if (r.held !== undefined) {
+      reasons.push(r.held);
       continue;
     }
     const count = Math.min(wanted, room);

@@ -2,6 +2,7 @@ import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { Digest } from '../../domain/digest.js';
 import type { IntegrityMonitor } from '../integrity/index.js';
 import type { AgentDeps } from './deps.js';
+import type { StartRecords } from './start-records.js';
 
 /** The instance an event is about. */
 export interface InstanceRef {
@@ -17,6 +18,8 @@ export interface AgentContext {
   readonly monitor: IntegrityMonitor | null;
   /** Record an event about an instance in the ledger (never throws). */
   readonly emit: (kind: string, t: InstanceRef, detail?: Record<string, unknown>) => void;
+  /** Each start attempt's admission, recorded by its outcome (start-records.ts). */
+  readonly records: StartRecords;
 }
 
 /** A ledger event about an instance, as this host saw it. Pure. */

@@ -13,6 +13,7 @@ import { isRunning, InstanceTable, type TrackedInstance } from './instance-table
 import { IntegritySchedule } from './integrity-schedule.js';
 import { recoverInstances } from './recover.js';
 import { startInstance } from './start-instance.js';
+import { StartRecords } from './start-records.js';
 import { stopInstance } from './stop-instance.js';
 import { taint } from './taint.js';
 
@@ -43,12 +44,9 @@ export class Agent {
           onDrift: (finding) => taint(this.ctx, this.table, finding),
         })
       : null;
-    this.ctx = {
-      deps,
-      monitor,
-      emit: (kind, t, detail) =>
-        deps.onEvent?.(instanceEvent(deps.now().getTime(), deps.hostName, kind, t, detail)),
-    };
+    const emit: AgentContext['emit'] = (kind, t, detail) =>
+      deps.onEvent?.(instanceEvent(deps.now().getTime(), deps.hostName, kind, t, detail));
+    this.ctx = { deps, monitor, emit, records: new StartRecords(emit) };
     this.prober = new HealthProber(this.ctx, this.table);
     this.schedule = monitor
       ? new IntegritySchedule(monitor, deps.processCheckMs ?? 1000, deps.fullVerifyMs ?? 600_000)

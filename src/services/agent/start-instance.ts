@@ -34,7 +34,9 @@ export async function startInstance(
   table.set(t);
   table.save();
   const network = prepareNetwork(ctx, d.id);
-  if (!(await admitOnHost(ctx, t, d.resources ?? {}))) {
+  const admission = await admitOnHost(ctx, t, d.resources ?? {});
+  if (!admission.allowed) {
+    ctx.records.failed(t, admission);
     await network.release();
     table.save();
     return;
@@ -51,6 +53,7 @@ export async function startInstance(
     const netns = await network.netns();
     const spec = runtimeSpecFor(ctx, d, artifact, { rootfs: rootfs.folder, user, volumes, netns });
     await createAndAttach(ctx, t, spec);
+    ctx.records.started(t, admission);
     track(ctx, t, artifact, spec, rootfs);
     table.save();
   } catch (err) {
@@ -63,6 +66,7 @@ export async function startInstance(
       : `${err instanceof Error ? err.message : 'unknown error'} (E_INSTANCE_START)`;
     delete t.address;
     table.save();
+    ctx.records.failed(t, admission);
   }
 }
 
@@ -91,13 +95,14 @@ function prepareNetwork(ctx: AgentContext, id: string) {
 /**
  * Admission, again, on the host: signatures, provenance, policy (its runtime rules against
  * this instance's limits too) and every blob. An artifact that cannot even be checked
- * (missing, unreadable policy) is refused too. The decision is recorded either way.
+ * (missing, unreadable policy) is refused too. Returns the decision as the ledger records
+ * it (once the start's outcome is known: start-records.ts).
  */
 async function admitOnHost(
   ctx: AgentContext,
   t: TrackedInstance,
   resources: NonNullable<DesiredInstance['resources']>,
-): Promise<boolean> {
+): Promise<{ allowed: boolean } & Record<string, unknown>> {
   let report: Awaited<ReturnType<typeof verifyArtifact>>;
   try {
     const trust = await ctx.deps.trust();
@@ -112,20 +117,19 @@ async function admitOnHost(
   } catch (err) {
     t.state = 'refused';
     t.reason = isIngotError(err) ? `${err.message} (${err.code})` : String(err);
-    ctx.emit('admission', t, { where: 'host', allowed: false, reasons: [t.reason] });
-    return false;
+    return { where: 'host', allowed: false, reasons: [t.reason] };
   }
   const reasons = refusalReasons(report);
-  ctx.emit('admission', t, {
+  if (!report.ok) {
+    t.state = 'refused';
+    t.reason = reasons.join('; ');
+  }
+  return {
     where: 'host',
     allowed: report.ok,
     reasons,
     ...(report.provenance !== null && { provenance: report.provenance }),
-  });
-  if (report.ok) return true;
-  t.state = 'refused';
-  t.reason = reasons.join('; ');
-  return false;
+  };
 }
 
 interface Materialised {

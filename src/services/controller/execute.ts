@@ -40,6 +40,8 @@ async function changeFor(
       return judged(fleet, 'complete', null, now);
     case 'refuse':
       return judged(fleet, 'refused', decision.reason, now);
+    case 'fail':
+      return judged(fleet, 'failed', decision.reason, now);
     case 'step':
       return stepped(fleet, decision.update, now, decision.why);
     case 'roll-back': {

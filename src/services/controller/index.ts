@@ -1,7 +1,12 @@
 import { judgeRollout } from '../../core/controller/judge-rollout.js';
-import { EMPTY_MEMORY } from '../../core/controller/memory.js';
+import {
+  EMPTY_MEMORY,
+  type ControllerMemory,
+  type StartStreak,
+} from '../../core/controller/memory.js';
 import { planFleet, unmanaged } from '../../core/controller/plan-fleet.js';
 import { shapeOf } from '../../core/controller/shape.js';
+import { judgeStarts } from '../../core/controller/start-failures.js';
 import type { FleetRecord, ReleaseRecord } from '../../core/fleet/record.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { Digest } from '../../domain/digest.js';
@@ -65,10 +70,16 @@ export class Controller {
       known.add(listed.name);
       const mine = observed.filter((i) => i.fleet === listed.name);
       const admitted = await this.deps.admitted(listed.artifact);
+      const memory = memories.get(listed.name) ?? EMPTY_MEMORY;
       // Judged before planning: a release rolled back now starts nothing more this pass.
-      const judged = judgeRollout(listed, mine, admitted, now);
+      const judged = judgeRollout(
+        listed,
+        mine,
+        admitted,
+        now,
+        startStreak(listed, memory, mine, now),
+      );
       const fleet = judged ? await applyRollout(fleets, listed, judged, now) : listed;
-      const memory = memories.get(fleet.name) ?? EMPTY_MEMORY;
       const decision = planFleet({
         fleet,
         mine,
@@ -113,6 +124,16 @@ export class Controller {
     }
     return verdicts;
   }
+}
+
+/** The streak of failed starts of the release being rolled out, as this pass sees it. */
+function startStreak(
+  fleet: FleetRecord,
+  memory: ControllerMemory,
+  mine: readonly ObservedInstance[],
+  now: number,
+): StartStreak | undefined {
+  return judgeStarts(fleet.name, [fleet.release], memory, mine, now).streaks[0];
 }
 
 /** Each release read once a pass, however many of its instances stay. */

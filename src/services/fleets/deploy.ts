@@ -1,4 +1,5 @@
 import type { FleetRecord, ReleaseRecord } from '../../core/fleet/record.js';
+import { runtimeProblems } from '../../core/fleet/runtime-limits.js';
 import { fleetSchema, releaseDigest, type FleetSpec } from '../../core/fleet/spec.js';
 import { deployed } from '../../core/fleet/transitions.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
@@ -65,7 +66,15 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
       `admission refuses ${spec.artifact} (${descriptor.digest}): ${reasons.join('; ')}`,
       { details: { problems: report.problems, reasons: report.decision.reasons } },
     );
-  const declared = (await openArtifact(deps.store, descriptor.digest)).runtime.volumes;
+  const artifact = await openArtifact(deps.store, descriptor.digest);
+  const unrunnable = runtimeProblems(spec, artifact.config.config ?? {});
+  if (unrunnable.length > 0)
+    throw new IngotError(
+      'E_FLEET_UNRUNNABLE',
+      `no instance of this fleet could start (the runtime refuses it): ${unrunnable.join('; ')}`,
+      { details: { problems: unrunnable } },
+    );
+  const declared = artifact.runtime.volumes;
   for (const name of Object.keys(spec.volumes))
     if (!declared.some((v) => v.name === name))
       throw new IngotError(
