@@ -13,10 +13,12 @@ import { isRunning, InstanceTable, type TrackedInstance } from './instance-table
 import { IntegritySchedule } from './integrity-schedule.js';
 import { recoverInstances } from './recover.js';
 import { startInstance } from './start-instance.js';
+import { stopAll, type StopAllReport } from './stop-all.js';
 import { stopInstance } from './stop-instance.js';
 import { taint } from './taint.js';
 
 export type { AgentDeps } from './deps.js';
+export type { StopAllReport } from './stop-all.js';
 
 /**
  * The host side of Ingot: turns admitted artifacts into running instances and reports
@@ -164,6 +166,15 @@ export class Agent {
   /** Probe health every `everyMs` until close(). */
   run(everyMs = 100): void {
     this.timer ??= setInterval(() => void this.tick(), everyMs);
+  }
+
+  /**
+   * Without a control plane: stop every container this agent's runtime lists and release
+   * what every saved instance held (stop-all.ts); `why` goes into each stop's record. Not with recover() or apply() in the same
+   * agent: it is for `ingot down --stop-instances` when no server runs.
+   */
+  stopAll(why: Readonly<Record<string, unknown>>): Promise<StopAllReport> {
+    return stopAll(this.ctx, this.table, why);
   }
 
   /** Release the host network the instances shared; call once every instance stopped. */
