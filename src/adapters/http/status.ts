@@ -29,6 +29,7 @@ export const STATUS: Record<ErrorCode, number> = {
   E_REF_AMBIGUOUS: 409,
   ...all('fleet', 500),
   E_FLEET_INVALID: 400,
+  E_FLEET_ENCODING: 400,
   E_DEPLOY_REFUSED: 403,
   E_FLEET_NOT_FOUND: 404,
   E_FLEET_CONFLICT: 409,

@@ -3,7 +3,8 @@ import { InToto } from '../../domain/attestation.js';
 import { isDigest } from '../../domain/digest.js';
 import { parseYamlSpec, type SpecCodes } from '../yaml-spec.js';
 
-export type PolicySpecErrorCode = 'E_POLICY_SYNTAX' | 'E_POLICY_INVALID' | 'E_POLICY_TOO_LARGE';
+export type PolicySpecErrorCode =
+  'E_POLICY_SYNTAX' | 'E_POLICY_INVALID' | 'E_POLICY_TOO_LARGE' | 'E_POLICY_ENCODING';
 
 const name = z
   .string()
@@ -63,9 +64,10 @@ const codes: SpecCodes<PolicySpecErrorCode> = {
   syntax: 'E_POLICY_SYNTAX',
   invalid: 'E_POLICY_INVALID',
   tooLarge: 'E_POLICY_TOO_LARGE',
+  encoding: 'E_POLICY_ENCODING',
 };
 
 /** policy.yaml text → a validated spec; keys and base tags are resolved by the caller. */
-export function parsePolicy(text: string, file: string): PolicySpec {
-  return parseYamlSpec(policySchema, text, file, codes);
+export function parsePolicy(source: string | Uint8Array, file: string): PolicySpec {
+  return parseYamlSpec(policySchema, source, file, codes);
 }
