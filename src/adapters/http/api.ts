@@ -8,6 +8,7 @@ import {
   type RouteSpec,
 } from '../../core/api/routes.js';
 import { isIngotError } from '../../domain/errors.js';
+import { peerUser } from './peer.js';
 import { STATUS } from './status.js';
 
 /** Prometheus text, served beside the API. */
@@ -84,7 +85,14 @@ export function buildApi(
             });
           query = parsed.data;
         }
-        return handle({ params: req.params as never, query: query as never, body: req.body });
+        // Every request got here with the admin token (onRequest): that is the credential.
+        const caller = () => ({ credential: 'admin token', ...peerUser(req.socket) });
+        return handle({
+          params: req.params as never,
+          query: query as never,
+          body: req.body,
+          caller,
+        });
       },
     });
   }
