@@ -7,7 +7,7 @@ import { IntegrityMonitor } from '../integrity/index.js';
 import type { Drift } from '../../core/integrity/diff.js';
 import { closeDebug, openDebug } from './break-glass.js';
 import { instanceEvent, type AgentContext } from './context.js';
-import type { AgentDeps } from './deps.js';
+import { DEFAULT_LOG_MAX_BYTES, type AgentDeps } from './deps.js';
 import { HealthProber } from './health.js';
 import { isRunning, InstanceTable, type TrackedInstance } from './instance-table.js';
 import { IntegritySchedule } from './integrity-schedule.js';
@@ -155,7 +155,7 @@ export class Agent {
     const due: Promise<void>[] = [];
     for (const t of this.table.values()) {
       if (!isRunning(t)) continue;
-      this.deps.files.rotateLog(t.id, this.deps.logMaxBytes ?? 10 * 1024 * 1024);
+      this.deps.files.rotateLog(t.id, this.deps.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES);
       if (!t.address) continue;
       // One instance's probe must never take the agent down with it.
       due.push(this.prober.probe(t, now).catch(() => undefined));
