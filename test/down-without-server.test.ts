@@ -67,6 +67,7 @@ describe('a server that died leaves nothing stuck', () => {
       netns: [],
       veths: [],
       addresses: [],
+      mounts: [],
       cgroups: [],
     });
     expect(existsSync(join('/sys/class/net', net.bridge))).toBe(false);
