@@ -111,20 +111,58 @@ describe('ingot CLI', () => {
     );
   });
 
-  it('reports every problem of a bad baseline with its location, exit 1', () => {
+  it('reports every problem of a bad baseline with its location, exit 2 (usage)', () => {
     const dir = tmp();
     writeFileSync(
       join(dir, 'ingot.yaml'),
       'name: Web\nversion: 1.0\nlayers:\n  - { source: x, destination: relative }\n',
     );
     const r = ingot(['build', dir], { env: { INGOT_HOME: join(dir, '.s') } });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/ingot\.yaml: 3 problems/);
     expect(r.stderr).toMatch(/ingot\.yaml:1:7: name:/);
     expect(r.stderr).toMatch(/ingot\.yaml:2:10: version:/);
     expect(r.stderr).toMatch(/ingot\.yaml:4:\d+: layers\[0\]\.destination:/);
     expect(r.stderr).toMatch(/\(E_SPEC_INVALID\)/);
     expect(ingot(['build', join(dir, 'nowhere')]).code).toBe(1);
+  });
+
+  it('refuses YAML that is not UTF-8, with where, and exits 2 for every YAML problem', () => {
+    const dir = tmp();
+    const env = { INGOT_HOME: join(dir, '.s') };
+    // "café" in Latin-1 on line 2: a lenient read would make it "caf\uFFFD" without a word.
+    const latin1 = (head: string, tail: string) =>
+      Buffer.concat([Buffer.from(head), Buffer.from([0xe9]), Buffer.from(tail)]);
+    writeFileSync(join(dir, 'ingot.yaml'), latin1('name: web\nversion: "caf', '"\nlayers: []\n'));
+    writeFileSync(join(dir, 'fleet.yaml'), latin1('name: web\nartifact: "caf', '"\nreplicas: 1\n'));
+    writeFileSync(join(dir, 'policy.yaml'), latin1('version: 1\n# caf', '\nkeys: []\n'));
+    const cases = [
+      [['build', dir], 'ingot.yaml:2:14', 'E_SPEC_ENCODING'],
+      [['deploy', join(dir, 'fleet.yaml')], 'fleet.yaml:2:15', 'E_FLEET_ENCODING'],
+      [
+        ['verify', 'web:1', '--policy', join(dir, 'policy.yaml')],
+        'policy.yaml:2:6',
+        'E_POLICY_ENCODING',
+      ],
+    ] as const;
+    for (const [args, where, code] of cases) {
+      const r = ingot(args, { env, cwd: dir });
+      expect(r.stderr).toContain(where);
+      expect(r.stderr).toMatch(/not UTF-8 at byte \d+ \(0xe9/);
+      expect(r.stderr).toContain(`(${code})`);
+      expect(r.code, r.stderr).toBe(2);
+    }
+    // Syntax, fields and size: usage errors too; a missing file is a failure (exit 1).
+    writeFileSync(join(dir, 'fleet.yaml'), 'name: [unclosed\n');
+    const syntax = ingot(['deploy', join(dir, 'fleet.yaml')], { env });
+    expect([syntax.code, syntax.stderr]).toEqual([2, expect.stringContaining('E_FLEET_SYNTAX')]);
+    writeFileSync(join(dir, 'fleet.yaml'), 'name: web\nreplicas: -1\n');
+    const invalid = ingot(['deploy', join(dir, 'fleet.yaml'), '-o', 'json'], { env });
+    expect(invalid.code).toBe(2);
+    expect(JSON.parse(invalid.stdout)).toMatchObject({ error: { code: 'E_FLEET_INVALID' } });
+    writeFileSync(join(dir, 'policy.yaml'), 'x'.repeat(2 * 1024 * 1024));
+    expect(ingot(['verify', 'web:1', '--policy', join(dir, 'policy.yaml')], { env }).code).toBe(2);
+    expect(ingot(['deploy', join(dir, 'nowhere.yaml')], { env }).code).toBe(1);
   });
 
   it('lists images and tags, and keeps the history of a tag that moved', () => {

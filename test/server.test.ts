@@ -513,7 +513,8 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
         'volumes: { nosuch: { source: common } }',
       ]),
     );
-    expect(bad.code).toBe(1);
+    // A fleet.yaml the server finds wrong is a usage error too (exit 2), as the CLI's own.
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(
       /volumes\.nosuch: hello:1\.0\.0 declares no volume[\s\S]*E_FLEET_INVALID/,
     );

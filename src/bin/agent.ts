@@ -23,6 +23,7 @@ import { createVerifier } from '../adapters/integrity/verify-tree.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { RuncRuntime } from '../adapters/runc/runc.js';
 import { AgentStateFile } from '../adapters/host-files/agent-state-file.js';
+import { saveHostSettings } from '../adapters/host-files/host-settings.js';
 import { HomeVolumes } from '../adapters/host-files/host-volumes.js';
 import { HomeInstanceFiles } from '../adapters/host-files/instance-files.js';
 import { readUserDb } from '../adapters/rootfs/user-db.js';
@@ -89,6 +90,16 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const { home } = options;
   const store = await OciLayoutStore.open(join(home, 'store'));
   const bridge = options.bridge ?? 'ingot0';
+  const subnet = options.subnet ?? '10.88.0.0/24';
+  // One cgroup per $INGOT_HOME by default: instance ids are unique only within one.
+  const cgroupParent = options.cgroupParent ?? `/ingot/${digestHex(digestOf(home)).slice(0, 8)}`;
+  // For `ingot down --stop-instances` without a server: how to undo what is made here.
+  saveHostSettings(home, {
+    bridge,
+    subnet,
+    cgroupParent,
+    ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
+  });
   // Refuses to start (E_PROCESS_EVENTS) rather than run blind to short exec sessions.
   const processEvents = await startProcessEvents({
     onError:
@@ -101,13 +112,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     volumes: new HomeVolumes(home),
     state: new AgentStateFile(home),
     readUserDb,
-    // One cgroup per $INGOT_HOME by default: instance ids are unique only within one.
-    cgroupParent: options.cgroupParent ?? `/ingot/${digestHex(digestOf(home)).slice(0, 8)}`,
+    cgroupParent,
     runtime: new RuncRuntime(join(home, 'runc')),
     network: new CniNetwork({
       pluginDir: '/usr/lib/cni',
       bridge,
-      subnet: options.subnet ?? '10.88.0.0/24',
+      subnet,
       stateDir: join(home, 'cni'),
       name: `ingot-${bridge}`,
     }),

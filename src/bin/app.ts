@@ -130,6 +130,17 @@ export function makeApp(options: AppOptions): CliApp {
       return LedgerAudit.open(home, vkeyFile);
     },
     home,
+    stopInstancesWithoutServer: async () => {
+      const { stopWithoutServer } = await import('./offline-stop.js');
+      const actor = process.env['SUDO_USER'] ?? userInfo().username;
+      const events: LedgerEntryDraft[] = [];
+      try {
+        return await stopWithoutServer(home, actor, (e) => events.push(e));
+      } finally {
+        // What was stopped is recorded even if the rest failed.
+        if (events.length > 0) await recordEvents(home, events);
+      }
+    },
     serve: async (serveOptions) => {
       const { runServer } = await import('./server.js');
       return runServer({ home, logToStdout: true, ...serveOptions });

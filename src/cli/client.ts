@@ -8,6 +8,7 @@ import {
   type ResponseOf,
   type RouteSpec,
 } from '../core/api/routes.js';
+import { isSameProcess, looksLikeIngotUp } from '../adapters/shared/process-alive.js';
 import { isErrorCode } from '../domain/error-codes.js';
 import { IngotError } from '../domain/errors.js';
 import { send, usableSocket, type Endpoint } from './transport.js';
@@ -18,14 +19,29 @@ export interface ServerInfo {
   readonly host: string;
   /** The API's 0600 Unix socket (servers before it had none). */
   readonly socket?: string;
+  /** The server process's boot and start time (absent in files of older versions). */
+  readonly started?: string;
 }
 
 export function serverInfo(home: string): ServerInfo | null {
   try {
-    return JSON.parse(readFileSync(join(home, 'server.json'), 'utf8')) as ServerInfo;
+    const info = JSON.parse(readFileSync(join(home, 'server.json'), 'utf8')) as ServerInfo;
+    return Number.isInteger(info.pid) && info.pid > 0 ? info : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The server of this home, if the process server.json names is still that server: after a
+ * kill -9 the file stays, and its pid can belong to any other process by now.
+ */
+export function runningServer(home: string): ServerInfo | null {
+  const info = serverInfo(home);
+  if (!info) return null;
+  const started = typeof info.started === 'string' ? info.started : undefined;
+  // An older file has no start time: then the pid must at least run `ingot … up`.
+  return isSameProcess(info.pid, started, looksLikeIngotUp) ? info : null;
 }
 
 const proven = new Set<string>();

@@ -30,11 +30,24 @@ export interface CliApp {
   ledger(vkeyFile?: string): Promise<LedgerAudit>;
   /** `$INGOT_HOME`. */
   readonly home: string;
+  /**
+   * With no server running: stop every instance of this home from the agent's saved record
+   * and the runtime's list, release their network, and record the stops in the ledger.
+   */
+  stopInstancesWithoutServer(): Promise<OfflineStopReport>;
   /** Run the server (API, controller, agent) in this process. */
   serve(
     options: ServeOptions,
   ): Promise<{ url: string; stopped: Promise<void>; stop(): Promise<void> }>;
   close(): Promise<void>;
+}
+
+export interface OfflineStopReport {
+  readonly stopped: readonly string[];
+  readonly released: readonly string[];
+  readonly failed: readonly { readonly id: string; readonly message: string }[];
+  /** Why the shared bridge stayed (another home's instances on it, or an error). */
+  readonly bridgeKept?: string;
 }
 
 export interface ServeOptions {

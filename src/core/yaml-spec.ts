@@ -1,12 +1,15 @@
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { IngotError, type ErrorCode } from '../domain/errors.js';
+import { firstInvalidUtf8 } from './utf8.js';
 
-/** The three ways a YAML spec is refused; each kind of spec has its own codes. */
+/** The four ways a YAML spec is refused; each kind of spec has its own codes. */
 export interface SpecCodes<C extends ErrorCode> {
   readonly syntax: C;
   readonly invalid: C;
   readonly tooLarge: C;
+  /** Bytes that are not UTF-8. */
+  readonly encoding: C;
 }
 
 export interface SpecIssue {
@@ -37,20 +40,46 @@ function locate(file: string, issue: SpecIssue): string {
 export const MAX_SPEC_BYTES = 1024 * 1024;
 
 /**
- * YAML text → the schema's output. Pure. Every problem is reported at once, each with its
- * field path and, where the YAML has one, its line and column.
+ * A spec file's bytes as text: UTF-8, or refused with where the first bad byte is. Pure.
+ * Replacing bad bytes with U+FFFD (what a lenient decode does) would make the spec mean
+ * something other than its bytes, which are what provenance records and git shows.
+ */
+export function decodeSpec<C extends ErrorCode>(bytes: Uint8Array, file: string, code: C): string {
+  const at = firstInvalidUtf8(bytes);
+  if (at < 0) return new TextDecoder().decode(bytes);
+  const before = bytes.subarray(0, at);
+  const lineStart = before.lastIndexOf(0x0a) + 1;
+  const line = before.reduce((n, b) => (b === 0x0a ? n + 1 : n), 1);
+  const column = [...new TextDecoder().decode(before.subarray(lineStart))].length + 1;
+  const shown = [...bytes.subarray(at, at + 4)].map((b) => b.toString(16).padStart(2, '0'));
+  throw new SpecError(code, file, [
+    {
+      path: '',
+      message: `not UTF-8 at byte ${at} (0x${shown.join(' 0x')}): save the file as UTF-8`,
+      line,
+      column,
+    },
+  ]);
+}
+
+/**
+ * YAML text (or the file's bytes, which must be UTF-8) → the schema's output. Pure. Every
+ * problem is reported at once, each with its field path and, where the YAML has one, its
+ * line and column.
  */
 export function parseYamlSpec<S extends z.ZodType, C extends ErrorCode>(
   schema: S,
-  text: string,
+  source: string | Uint8Array,
   file: string,
   codes: SpecCodes<C>,
 ): z.output<S> {
-  if (Buffer.byteLength(text) > MAX_SPEC_BYTES) {
+  const size = typeof source === 'string' ? Buffer.byteLength(source) : source.length;
+  if (size > MAX_SPEC_BYTES) {
     throw new SpecError(codes.tooLarge, file, [
       { path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes` },
     ]);
   }
+  const text = typeof source === 'string' ? source : decodeSpec(source, file, codes.encoding);
   const lineCounter = new LineCounter();
   // Aliases are capped: a few nested anchors can otherwise expand to gigabytes.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });

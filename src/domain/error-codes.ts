@@ -59,7 +59,13 @@ export const ERROR_CODES = {
     'E_BASE_INVALID',
   ],
   /** ingot.yaml. */
-  baseline: ['E_SPEC_SYNTAX', 'E_SPEC_INVALID', 'E_SPEC_TOO_LARGE', 'E_SPEC_NOT_FOUND'],
+  baseline: [
+    'E_SPEC_SYNTAX',
+    'E_SPEC_INVALID',
+    'E_SPEC_TOO_LARGE',
+    'E_SPEC_NOT_FOUND',
+    'E_SPEC_ENCODING',
+  ],
   /** The build's own machinery: the encoder, the build cache. */
   build: ['E_ENCODE', 'E_CACHE_SECRET'],
   /** One attestation, or the evidence as a whole. */
@@ -93,6 +99,7 @@ export const ERROR_CODES = {
     'E_POLICY_INVALID',
     'E_POLICY_TOO_LARGE',
     'E_POLICY_NOT_FOUND',
+    'E_POLICY_ENCODING',
     'E_NO_TRUST',
   ],
   /** An artifact as a host and `ingot verify` read it. */
@@ -119,6 +126,7 @@ export const ERROR_CODES = {
     'E_FLEET_INVALID',
     'E_FLEET_TOO_LARGE',
     'E_FLEET_NOT_FOUND',
+    'E_FLEET_ENCODING',
     'E_FLEET_CONFLICT',
     'E_DEPLOY_REFUSED',
     /** The fleet asks for what runc or the kernel refuses: it could never start. */

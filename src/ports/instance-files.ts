@@ -11,9 +11,12 @@ export interface InstanceFiles {
   writeConfig(id: string, spec: RuntimeSpec): void;
   /** The runtime config the instance was started with (to measure it after a restart). */
   readConfig(id: string): RuntimeSpec;
-  /** The log, opened for appending: the runtime hands it to the container's stdout/stderr. */
-  openLog(id: string): { readonly fd: number; close(): void };
-  /** Keep the log under `maxBytes`: past it, the log is moved to one old file. */
+  /**
+   * The log, opened for appending: the runtime hands it to the container's stdout/stderr.
+   * Its files never hold more than `maxBytes` in all, however fast the instance writes.
+   */
+  openLog(id: string, maxBytes: number): { readonly fd: number; close(): void };
+  /** Make room in the log (its older part goes to one old file); same `maxBytes`. */
   rotateLog(id: string, maxBytes: number): void;
   /** The instance's stdout and stderr, the rotated part first. */
   readLogs(id: string): string;

@@ -1,16 +1,29 @@
 import { debugRequest } from '../core/api/instances.js';
+import type { Caller } from '../core/api/routes.js';
 import { IngotError } from '../domain/errors.js';
 
 export interface DebugAccess {
+  /** Who the client says opens the session: its claim, recorded as such. */
   readonly who: string;
+  /** Who the server knows sent the request: the credential, and the local user behind it. */
+  readonly authenticated: Caller;
   readonly reason: string;
   /** The command, as one line for the record. */
   readonly command: string;
   readonly ttlMs: number;
 }
 
-/** A break-glass request from the API body (untrusted): refused without a reason. */
-export function parseDebugRequest(body: unknown): DebugAccess {
+/** "admin token, uid 1000 (alice)": the authenticated identity in a line of the record. */
+export function describeCaller(c: Caller): string {
+  if (c.uid === undefined) return `${c.credential}, local user unknown`;
+  return `${c.credential}, uid ${c.uid}${c.user !== undefined ? ` (${c.user})` : ''}`;
+}
+
+/**
+ * A break-glass request from the API body (untrusted): refused without a reason. The body's
+ * `who` is only what the client claims; `caller` is who the server authenticated.
+ */
+export function parseDebugRequest(body: unknown, caller: Caller): DebugAccess {
   const parsed = debugRequest.safeParse(body);
   if (!parsed.success)
     throw new IngotError(
@@ -21,6 +34,7 @@ export function parseDebugRequest(body: unknown): DebugAccess {
     );
   return {
     who: parsed.data.who,
+    authenticated: caller,
     reason: parsed.data.reason,
     command: parsed.data.command.map((a) => JSON.stringify(a)).join(' '),
     ttlMs: parsed.data.ttlSeconds * 1000,

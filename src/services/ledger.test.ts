@@ -113,8 +113,18 @@ describe('the outbox file', () => {
 
 describe('a break-glass request', () => {
   const ok = { reason: 'look', who: 'alice', command: ['/bin/sh'] };
+  const caller = { credential: 'admin token', uid: 1000, user: 'bob' };
   it('is refused without a reason, with control characters, or too long to record', () => {
-    expect(parseDebugRequest(ok)).toMatchObject({ ttlMs: 900_000, command: '"/bin/sh"' });
+    // The claim is kept as a claim; who was authenticated comes from the server, not the body.
+    expect(parseDebugRequest(ok, caller)).toMatchObject({
+      ttlMs: 900_000,
+      command: '"/bin/sh"',
+      who: 'alice',
+      authenticated: caller,
+    });
+    expect(() => parseDebugRequest({ ...ok, authenticated: caller }, caller)).toThrow(
+      /E_DEBUG_INVALID|invalid/,
+    );
     for (const bad of [
       { ...ok, reason: '  ' },
       { ...ok, who: 'alice\nroot' },
@@ -122,6 +132,6 @@ describe('a break-glass request', () => {
       { ...ok, command: [] },
       { ...ok, ttlSeconds: 0 },
     ])
-      expect(() => parseDebugRequest(bad)).toThrow(/E_DEBUG_INVALID|invalid/);
+      expect(() => parseDebugRequest(bad, caller)).toThrow(/E_DEBUG_INVALID|invalid/);
   });
 });

@@ -62,13 +62,11 @@ export async function loadTrust(
   }
 
   const file = resolve(options.policyFile);
-  const text = deps
-    .readSpecFile(file, options.policyFile, MAX_SPEC_BYTES, {
-      notFound: 'E_POLICY_NOT_FOUND',
-      tooLarge: 'E_POLICY_TOO_LARGE',
-    })
-    .toString('utf8');
-  const spec = parsePolicy(text, options.policyFile);
+  const bytes = deps.readSpecFile(file, options.policyFile, MAX_SPEC_BYTES, {
+    notFound: 'E_POLICY_NOT_FOUND',
+    tooLarge: 'E_POLICY_TOO_LARGE',
+  });
+  const spec = parsePolicy(bytes, options.policyFile);
   const dir = dirname(file);
   const listed = spec.keys.map((k, i) => {
     const where = `${options.policyFile}: keys[${i}] (${k.name})`;

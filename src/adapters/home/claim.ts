@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IngotError } from '../../domain/errors.js';
-import { isAlive } from '../shared/process-alive.js';
+import { isSameProcess, looksLikeIngotUp, processStart } from '../shared/process-alive.js';
 
 /**
  * Take $INGOT_HOME for this server: a folder only its owner can write (the token and the
@@ -20,16 +20,23 @@ export function claimHome(home: string): () => void {
   const lock = join(home, 'server.lock');
   for (let attempt = 0; ; attempt++) {
     try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      // With its start time: after a kill -9 the lock stays, and its pid may be reused.
+      writeFileSync(lock, `${process.pid} ${processStart(process.pid) ?? ''}\n`, {
+        flag: 'wx',
+        mode: 0o600,
+      });
       return releaseOnce(lock);
     } catch (err) {
       let holder = 0;
+      let started: string | undefined;
       try {
-        holder = Number(readFileSync(lock, 'utf8').trim());
+        const [pid, start] = readFileSync(lock, 'utf8').trim().split(' ');
+        holder = Number(pid);
+        started = start || undefined;
       } catch {
         // vanished meanwhile: try again
       }
-      if (attempt === 0 && !(Number.isInteger(holder) && holder > 0 && isAlive(holder))) {
+      if (attempt === 0 && !isSameProcess(holder, started, looksLikeIngotUp)) {
         rmSync(lock, { force: true }); // left by a server that died
         continue;
       }
@@ -50,7 +57,8 @@ function releaseOnce(lock: string): () => void {
     if (released) return;
     released = true;
     try {
-      if (Number(readFileSync(lock, 'utf8').trim()) === process.pid) rmSync(lock, { force: true });
+      if (Number(readFileSync(lock, 'utf8').split(' ')[0]) === process.pid)
+        rmSync(lock, { force: true });
     } catch {
       // gone already
     }

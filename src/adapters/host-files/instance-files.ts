@@ -1,20 +1,10 @@
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RuntimeSpec } from '../../core/runtime/oci-spec.js';
 import { IngotError } from '../../domain/errors.js';
 import { isInstanceId } from '../../domain/instance.js';
 import type { InstanceFiles } from '../../ports/instance-files.js';
+import { openBoundedLog, readBoundedLog, rotateBoundedLog, unmountLog } from './instance-log.js';
 
 /** An instance's log files, oldest first, under `$INGOT_HOME/instances/<id>`. */
 export function readInstanceLogs(home: string, id: string): string {
@@ -23,10 +13,7 @@ export function readInstanceLogs(home: string, id: string): string {
   const dir = join(home, 'instances', id);
   if (!existsSync(dir))
     throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${id} on this host`);
-  return [join(dir, 'log.1'), join(dir, 'log')]
-    .filter((p) => existsSync(p))
-    .map((p) => readFileSync(p, 'utf8'))
-    .join('');
+  return readBoundedLog(dir);
 }
 
 /** Each instance's bundle and log in `$INGOT_HOME/instances/<id>`, only root can read. */
@@ -50,21 +37,13 @@ export class HomeInstanceFiles implements InstanceFiles {
     return JSON.parse(readFileSync(join(this.bundle(id), 'config.json'), 'utf8')) as RuntimeSpec;
   }
 
-  openLog(id: string): { fd: number; close(): void } {
-    const fd = openSync(join(this.bundle(id), 'log'), 'a', 0o600);
+  openLog(id: string, maxBytes: number): { fd: number; close(): void } {
+    const fd = openBoundedLog(this.bundle(id), maxBytes);
     return { fd, close: () => closeSync(fd) };
   }
 
   rotateLog(id: string, maxBytes: number): void {
-    const log = join(this.bundle(id), 'log');
-    try {
-      if (statSync(log).size <= maxBytes) return;
-      // Copy, then truncate: the container keeps writing (O_APPEND) to the same file.
-      copyFileSync(log, `${log}.1`);
-      truncateSync(log, 0);
-    } catch {
-      // no log yet
-    }
+    rotateBoundedLog(this.bundle(id), maxBytes);
   }
 
   readLogs(id: string): string {
@@ -72,6 +51,7 @@ export class HomeInstanceFiles implements InstanceFiles {
   }
 
   remove(id: string): void {
+    unmountLog(this.bundle(id));
     rmSync(this.bundle(id), { recursive: true, force: true });
   }
 }

@@ -10,6 +10,8 @@ import {
 import { isIngotError } from '../../domain/errors.js';
 import { systemFault } from '../shared/system-fault.js';
 import { guardConnections, type ConnectionLimits } from './connection-guard.js';
+import { arrivedLocally } from './local-socket.js';
+import { peerUser, socketOwner } from './peer.js';
 import { STATUS } from './status.js';
 import { API_TIMEOUTS } from './timeouts.js';
 
@@ -104,7 +106,17 @@ export function buildApi(
             });
           query = parsed.data;
         }
-        return handle({ params: req.params as never, query: query as never, body: req.body });
+        // Every request got here with the admin token (onRequest): that is the credential.
+        const caller = () => ({
+          credential: 'admin token',
+          ...(arrivedLocally(req.socket) ? socketOwner() : peerUser(req.socket)),
+        });
+        return handle({
+          params: req.params as never,
+          query: query as never,
+          body: req.body,
+          caller,
+        });
       },
     });
   }

@@ -5,6 +5,14 @@ import type { FastifyInstance } from 'fastify';
 import { IngotError } from '../../domain/errors.js';
 import { API_TIMEOUTS } from './timeouts.js';
 
+/** Connections accepted on a local socket: their peer is its owner (see `socketOwner`). */
+const accepted = new WeakSet<object>();
+
+/** Whether a request's connection came through the 0600 local socket rather than TCP. */
+export function arrivedLocally(socket: object): boolean {
+  return accepted.has(socket);
+}
+
 export interface LocalApi {
   /** The socket's path, for server.json. */
   readonly path: string;
@@ -43,6 +51,7 @@ export async function listenLocal(app: FastifyInstance, path: string): Promise<L
     (req, res) => app.routing(req, res),
   );
   server.keepAliveTimeout = API_TIMEOUTS.keepAliveMs;
+  server.on('connection', (sock) => accepted.add(sock));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {

@@ -30,6 +30,7 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('fleet', 500),
   E_FLEET_INVALID: 400,
   E_FLEET_UNRUNNABLE: 400,
+  E_FLEET_ENCODING: 400,
   E_DEPLOY_REFUSED: 403,
   E_FLEET_NOT_FOUND: 404,
   E_FLEET_CONFLICT: 409,

@@ -97,11 +97,22 @@ export type BodyOf<R extends RouteSpec> = R extends { body: z.ZodType }
   : undefined;
 export type ResponseOf<R extends RouteSpec> = z.output<R['response']>;
 
+/** Who sent a request, as the server established it: never what the request claims. */
+export interface Caller {
+  /** The credential that authenticated the request (e.g. "admin token"). */
+  readonly credential: string;
+  /** The local user owning the client's end of the connection, as the kernel records it. */
+  readonly uid?: number;
+  readonly user?: string;
+}
+
 /** A request as the server hands it to its handler: the body is still untrusted. */
 export interface ApiRequest<R extends RouteSpec> {
   readonly params: ParamsOf<R>;
   readonly query: QueryOf<R>;
   readonly body: unknown;
+  /** Who sent it (looked up when asked: it reads the kernel's connection table). */
+  readonly caller: () => Caller;
 }
 
 /** The use cases behind the routes, one per route, typed by the table. */

@@ -4,17 +4,19 @@ import { baselineSchema, type BaselineParsed } from './schema.js';
 
 export { MAX_SPEC_BYTES, SpecError };
 
-export type SpecErrorCode = 'E_SPEC_SYNTAX' | 'E_SPEC_INVALID' | 'E_SPEC_TOO_LARGE';
+export type SpecErrorCode =
+  'E_SPEC_SYNTAX' | 'E_SPEC_INVALID' | 'E_SPEC_TOO_LARGE' | 'E_SPEC_ENCODING';
 
 const codes: SpecCodes<SpecErrorCode> = {
   syntax: 'E_SPEC_SYNTAX',
   invalid: 'E_SPEC_INVALID',
   tooLarge: 'E_SPEC_TOO_LARGE',
+  encoding: 'E_SPEC_ENCODING',
 };
 
 /** ingot.yaml text → a validated, normalised Baseline. Pure; every problem at once. */
-export function parseBaseline(text: string, file: string): Baseline {
-  return toBaseline(parseYamlSpec(baselineSchema, text, file, codes));
+export function parseBaseline(source: string | Uint8Array, file: string): Baseline {
+  return toBaseline(parseYamlSpec(baselineSchema, source, file, codes));
 }
 
 function toBaseline(p: BaselineParsed): Baseline {

@@ -5,7 +5,8 @@ import { DAY_MS, parseDuration, parseSize } from '../baseline/units.js';
 import { canonicalJson } from '../canonical-json.js';
 import { parseYamlSpec, type SpecCodes } from '../yaml-spec.js';
 
-export type FleetSpecErrorCode = 'E_FLEET_SYNTAX' | 'E_FLEET_INVALID' | 'E_FLEET_TOO_LARGE';
+export type FleetSpecErrorCode =
+  'E_FLEET_SYNTAX' | 'E_FLEET_INVALID' | 'E_FLEET_TOO_LARGE' | 'E_FLEET_ENCODING';
 
 /** "30s", "10m", "7d", or a number of seconds; up to a year. */
 const duration = z.union([z.string(), z.number()]).transform((raw, ctx) => {
@@ -165,11 +166,12 @@ const codes: SpecCodes<FleetSpecErrorCode> = {
   syntax: 'E_FLEET_SYNTAX',
   invalid: 'E_FLEET_INVALID',
   tooLarge: 'E_FLEET_TOO_LARGE',
+  encoding: 'E_FLEET_ENCODING',
 };
 
 /** fleet.yaml → a validated spec, every problem at once with its path and line. */
-export function parseFleet(text: string, file: string): FleetSpec {
-  return parseYamlSpec(fleetSchema, text, file, codes);
+export function parseFleet(source: string | Uint8Array, file: string): FleetSpec {
+  return parseYamlSpec(fleetSchema, source, file, codes);
 }
 
 /**

@@ -6,7 +6,8 @@ import { parseSize } from '../baseline/units.js';
 import { parseYamlSpec, type SpecCodes } from '../yaml-spec.js';
 import { DEFAULT_RUNTIME_RULES, LINUX_CAPABILITIES } from './runtime.js';
 
-export type PolicySpecErrorCode = 'E_POLICY_SYNTAX' | 'E_POLICY_INVALID' | 'E_POLICY_TOO_LARGE';
+export type PolicySpecErrorCode =
+  'E_POLICY_SYNTAX' | 'E_POLICY_INVALID' | 'E_POLICY_TOO_LARGE' | 'E_POLICY_ENCODING';
 
 const name = z
   .string()
@@ -101,11 +102,12 @@ const codes: SpecCodes<PolicySpecErrorCode> = {
   syntax: 'E_POLICY_SYNTAX',
   invalid: 'E_POLICY_INVALID',
   tooLarge: 'E_POLICY_TOO_LARGE',
+  encoding: 'E_POLICY_ENCODING',
 };
 
 /** policy.yaml text → a validated spec; keys and base tags are resolved by the caller. */
-export function parsePolicy(text: string, file: string): PolicySpec {
-  return parseYamlSpec(policySchema, text, file, codes);
+export function parsePolicy(source: string | Uint8Array, file: string): PolicySpec {
+  return parseYamlSpec(policySchema, source, file, codes);
 }
 
 /** The `runtime:` section over the defaults (core/policy/runtime.ts). */

@@ -1,5 +1,5 @@
 import { IngotError } from '../../domain/errors.js';
-import type { DebugAccess } from '../debug.js';
+import { describeCaller, type DebugAccess } from '../debug.js';
 import type { AgentContext } from './context.js';
 import { isRunning, type InstanceTable } from './instance-table.js';
 import { taint } from './taint.js';
@@ -32,7 +32,8 @@ export function openDebug(
         detector: 'break-glass',
         path: access.command,
         expected: 'no access',
-        actual: `${access.who}: ${access.reason}`,
+        // The claimed name beside the authenticated one: a client can write any `who`.
+        actual: `${access.who} (authenticated: ${describeCaller(access.authenticated)}): ${access.reason}`,
         time: now.toISOString(),
       },
     ],

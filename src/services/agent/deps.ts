@@ -11,6 +11,8 @@ import type { Artifact } from '../artifact.js';
 import type { IntegrityDeps } from '../integrity/index.js';
 import type { LoadedPolicy } from '../policy.js';
 
+export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
+
 /** What the host agent is made of: every side effect it has comes through one of these. */
 export interface AgentDeps {
   readonly store: Store;
@@ -44,7 +46,7 @@ export interface AgentDeps {
   readonly cgroupParent: string;
   /** SIGTERM, then this long, then SIGKILL (default 10 s). */
   readonly stopGraceMs?: number;
-  /** Each instance's log is rotated past this size, one old file kept (default 10 MiB). */
+  /** Each instance's log files hold at most this much in all (default 10 MiB). */
   readonly logMaxBytes?: number;
   /**
    * How instances are measured while they run (files, processes, mounts, executables);

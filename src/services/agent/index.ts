@@ -7,17 +7,19 @@ import { IntegrityMonitor } from '../integrity/index.js';
 import type { Drift } from '../../core/integrity/diff.js';
 import { closeDebug, openDebug } from './break-glass.js';
 import { instanceEvent, type AgentContext } from './context.js';
-import type { AgentDeps } from './deps.js';
+import { DEFAULT_LOG_MAX_BYTES, type AgentDeps } from './deps.js';
 import { HealthProber } from './health.js';
 import { isRunning, InstanceTable, type TrackedInstance } from './instance-table.js';
 import { IntegritySchedule } from './integrity-schedule.js';
 import { recoverInstances } from './recover.js';
 import { startInstance } from './start-instance.js';
 import { StartRecords } from './start-records.js';
+import { stopAll, type StopAllReport } from './stop-all.js';
 import { stopInstance } from './stop-instance.js';
 import { taint } from './taint.js';
 
 export type { AgentDeps } from './deps.js';
+export type { StopAllReport } from './stop-all.js';
 
 /**
  * The host side of Ingot: turns admitted artifacts into running instances and reports
@@ -151,7 +153,7 @@ export class Agent {
     const due: Promise<void>[] = [];
     for (const t of this.table.values()) {
       if (!isRunning(t)) continue;
-      this.deps.files.rotateLog(t.id, this.deps.logMaxBytes ?? 10 * 1024 * 1024);
+      this.deps.files.rotateLog(t.id, this.deps.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES);
       if (!t.address) continue;
       // One instance's probe must never take the agent down with it.
       due.push(this.prober.probe(t, now).catch(() => undefined));
@@ -162,6 +164,15 @@ export class Agent {
   /** Probe health every `everyMs` until close(). */
   run(everyMs = 100): void {
     this.timer ??= setInterval(() => void this.tick(), everyMs);
+  }
+
+  /**
+   * Without a control plane: stop every container this agent's runtime lists and release
+   * what every saved instance held (stop-all.ts); `why` goes into each stop's record. Not with recover() or apply() in the same
+   * agent: it is for `ingot down --stop-instances` when no server runs.
+   */
+  stopAll(why: Readonly<Record<string, unknown>>): Promise<StopAllReport> {
+    return stopAll(this.ctx, this.table, why);
   }
 
   /** Release the host network the instances shared; call once every instance stopped. */

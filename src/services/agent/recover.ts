@@ -60,7 +60,7 @@ export async function recoverInstances(
 }
 
 /** The saved record, as far as it names instances this agent could have made. */
-function savedInstances(ctx: AgentContext): TrackedInstance[] {
+export function savedInstances(ctx: AgentContext): TrackedInstance[] {
   return (ctx.deps.state.load() as TrackedInstance[]).filter(
     (s) =>
       typeof s === 'object' &&

@@ -12,6 +12,7 @@ import type { DesiredInstance } from '../../domain/instance.js';
 import { openArtifact, type Artifact } from '../artifact.js';
 import { refusalReasons, verifyArtifact } from '../verify.js';
 import type { AgentContext } from './context.js';
+import { DEFAULT_LOG_MAX_BYTES } from './deps.js';
 import type { InstanceTable, TrackedInstance } from './instance-table.js';
 
 /**
@@ -239,7 +240,7 @@ async function createAndAttach(
 ): Promise<void> {
   const { runtime, network, files } = ctx.deps;
   files.writeConfig(t.id, spec);
-  const log = files.openLog(t.id);
+  const log = files.openLog(t.id, ctx.deps.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES);
   const [created, attached] = await Promise.allSettled([
     runtime.create(t.id, files.bundle(t.id), { stdout: log.fd, stderr: log.fd }),
     network.attach(t.id),

@@ -13,6 +13,7 @@ export async function stopInstance(
   ctx: AgentContext,
   table: InstanceTable,
   id: string,
+  why: Record<string, unknown> = {},
 ): Promise<void> {
   const { runtime, network, files } = ctx.deps;
   ctx.monitor?.untrack(id);
@@ -37,7 +38,7 @@ export async function stopInstance(
   table.delete(id);
   table.save();
   if (t?.startedAt !== undefined)
-    ctx.emit('instance-stopped', t, { wasTainted: (t.evidence?.length ?? 0) > 0 });
+    ctx.emit('instance-stopped', t, { wasTainted: (t.evidence?.length ?? 0) > 0, ...why });
   if (released !== null)
     throw new IngotError(
       'E_NETWORK',

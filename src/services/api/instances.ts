@@ -3,7 +3,7 @@ import { IngotError } from '../../domain/errors.js';
 import type { ObservedInstance } from '../../domain/instance.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Agent } from '../agent/index.js';
-import { parseDebugRequest } from '../debug.js';
+import { describeCaller, parseDebugRequest } from '../debug.js';
 
 export interface InstanceApiDeps {
   readonly agent: Pick<Agent, 'observe' | 'verifyInstances' | 'openDebug' | 'closeDebug'>;
@@ -29,20 +29,22 @@ export function instanceApi(
       deps.reconcileSoon();
       return report;
     },
-    async openDebug({ params, body }) {
-      const access = parseDebugRequest(body);
+    async openDebug({ params, body, caller }) {
+      const access = parseDebugRequest(body, caller());
+      const by = describeCaller(access.authenticated);
       const instance = agent.openDebug(params.id, access);
       await fleets.note({
         fleet: instance.fleet,
         time: deps.now(),
         kind: 'break-glass-open',
-        summary: `${params.id} by ${access.who}: ${access.reason} (${access.command}; for at most ${access.ttlMs / 1000} s)`,
-        // The token authenticates; the user name is what the client claims.
+        summary: `${params.id} by ${access.who} (authenticated: ${by}): ${access.reason} (${access.command}; for at most ${access.ttlMs / 1000} s)`,
+        // The token authenticates; `who` is what the client claims, `authenticated` is not.
         actor: 'admin',
         instance: params.id,
         subjects: [instance.artifact],
         detail: {
           who: access.who,
+          authenticated: { ...access.authenticated },
           reason: access.reason,
           command: access.command,
           ttlSeconds: access.ttlMs / 1000,

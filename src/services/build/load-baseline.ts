@@ -30,7 +30,7 @@ export function loadBaseline(files: BaselineFiles, path: string): LoadedBaseline
     tooLarge: 'E_SPEC_TOO_LARGE',
   });
   return {
-    baseline: parseBaseline(bytes.toString('utf8'), shown),
+    baseline: parseBaseline(bytes, shown),
     file,
     contextDir: dirname(file),
     digest: digestOf(bytes),

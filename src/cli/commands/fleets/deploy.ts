@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { readSpecFile } from '../../../adapters/shared/spec-file.js';
 import { parseFleet } from '../../../core/fleet/spec.js';
-import { MAX_SPEC_BYTES } from '../../../core/yaml-spec.js';
+import { decodeSpec, MAX_SPEC_BYTES } from '../../../core/yaml-spec.js';
 import { shortDigest } from '../../../domain/digest.js';
 import { IngotError, UsageError } from '../../../domain/errors.js';
 import { routes } from '../../../core/api/routes.js';
@@ -75,14 +75,12 @@ export function registerDeploy(program: Command, run: Runner): void {
 
 /** The fleet file, checked here: every problem, with its line, before anything is sent. */
 function readFleetFile(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new IngotError('E_FLEET_NOT_FOUND', `${file}: cannot be read`);
-  }
-  if (Buffer.byteLength(text) > MAX_SPEC_BYTES)
-    throw new IngotError('E_FLEET_TOO_LARGE', `${file}: larger than ${MAX_SPEC_BYTES} bytes`);
+  // Read as every spec file is: a regular file within the bound (a FIFO does not hang it).
+  const bytes = readSpecFile(file, file, MAX_SPEC_BYTES, {
+    notFound: 'E_FLEET_NOT_FOUND',
+    tooLarge: 'E_FLEET_TOO_LARGE',
+  });
+  const text = decodeSpec(bytes, file, 'E_FLEET_ENCODING');
   parseFleet(text, file);
   return text;
 }

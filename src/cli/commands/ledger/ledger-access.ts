@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { DAY_MS, parseDuration } from '../../../core/baseline/units.js';
 import { IngotError, UsageError } from '../../../domain/errors.js';
-import { serverInfo } from '../../client.js';
+import { runningServer } from '../../client.js';
 import type { CliApp } from '../../io.js';
-import { isAlive } from '../../../adapters/shared/process-alive.js';
 
 /** Files the ledger commands read (exports, checkpoints, keys) are bounded: never all memory. */
 const MAX_FILE_BYTES = 4 * 1024 ** 3;
@@ -32,10 +31,7 @@ export function readBounded(path: string, what: string): string {
 }
 
 /** Whether Ingot runs for this home (then it, not the CLI, signs checkpoints). */
-export const running = (home: string): boolean => {
-  const info = serverInfo(home);
-  return info !== null && isAlive(info.pid);
-};
+export const running = (home: string): boolean => runningServer(home) !== null;
 
 export type Ledger = Awaited<ReturnType<CliApp['ledger']>>;
 

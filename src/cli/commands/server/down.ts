@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { routes } from '../../../core/api/routes.js';
-import { call, serverInfo } from '../../client.js';
-import { isAlive } from '../../../adapters/shared/process-alive.js';
+import { call, runningServer } from '../../client.js';
+import { isSameProcess } from '../../../adapters/shared/process-alive.js';
+import type { CliApp, Io } from '../../io.js';
 import type { Runner } from '../runner.js';
 
 /** `ingot down [--stop-instances]` */
@@ -9,21 +12,28 @@ export function registerDown(program: Command, run: Runner): void {
   program
     .command('down')
     .summary('stop Ingot (instances keep running unless --stop-instances)')
+    .description(
+      'Stop the server of this home. Its instances keep running (and are adopted by the next\n' +
+        '`ingot up`) unless --stop-instances: then each gets SIGTERM, its grace, then SIGKILL, and\n' +
+        'its network is released. With no server running, --stop-instances does this from the\n' +
+        "agent's saved record and runc's list alone.",
+    )
     .option('--stop-instances', 'stop every instance first')
     .action(async (options: { stopInstances?: boolean }) => {
       await run(
         async (app, io) => {
-          const info = serverInfo(app.home);
-          if (!info || !isAlive(info.pid)) {
+          const info = runningServer(app.home);
+          if (!info) {
+            if (options.stopInstances) return stopWithoutServer(app, io);
             io.err('Ingot is not running\n');
             return 0;
           }
           await call(app.home, routes.shutdown, {
             body: { stopInstances: options.stopInstances === true },
           });
-          for (let i = 0; i < 600 && isAlive(info.pid); i++)
-            await new Promise((r) => setTimeout(r, 100));
-          if (isAlive(info.pid)) {
+          const alive = () => isSameProcess(info.pid, info.started, () => true);
+          for (let i = 0; i < 600 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+          if (alive()) {
             io.err(`Ingot (pid ${info.pid}) did not stop within 60 s\n`);
             return 1;
           }
@@ -35,4 +45,26 @@ export function registerDown(program: Command, run: Runner): void {
         () => 'text',
       );
     });
+}
+
+/**
+ * No server (it refused to start, or was killed): its instances must not be orphaned. The
+ * agent's record and runc's list say what runs; exit 1 if anything could not be stopped.
+ */
+async function stopWithoutServer(app: CliApp, io: Io): Promise<number> {
+  // A home that never ran an instance has nothing to stop (and is not created here).
+  if (!existsSync(join(app.home, 'runc')) && !existsSync(join(app.home, 'agent'))) {
+    io.err('Ingot is not running, and has no instances here\n');
+    return 0;
+  }
+  const report = await app.stopInstancesWithoutServer();
+  const n = report.stopped.length;
+  io.err(
+    `Ingot is not running; stopped ${n} instance${n === 1 ? '' : 's'} without it${n > 0 ? `: ${report.stopped.join(', ')}` : ''}\n`,
+  );
+  if (report.released.length > 0)
+    io.err(`released what ${report.released.join(', ')} still held (no container left)\n`);
+  for (const f of report.failed) io.err(`could not stop ${f.id}: ${f.message}\n`);
+  if (report.bridgeKept !== undefined) io.err(`the bridge stays: ${report.bridgeKept}\n`);
+  return report.failed.length > 0 ? 1 : 0;
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { serverInfo } from '../../client.js';
+import { runningServer } from '../../client.js';
 import { collect } from '../../format.js';
-import { isAlive } from '../../../adapters/shared/process-alive.js';
 import type { Runner } from '../runner.js';
 import { startInBackground } from './background.js';
 import { hasServerFlags, reexecWithServerFlags, serveHere } from './foreground.js';
@@ -35,8 +34,8 @@ export function registerUp(program: Command, run: Runner): void {
       await run(
         async (app, io) => {
           checkUpOptions(options);
-          const info = serverInfo(app.home);
-          if (info && isAlive(info.pid)) {
+          const info = runningServer(app.home);
+          if (info) {
             io.err(`Ingot is already running (pid ${info.pid}, port ${info.port})\n`);
             return 0;
           }
