@@ -126,7 +126,7 @@ export class Agent {
       if (!c || c.status === 'stopped') {
         t.state = 'failed';
         t.reason = 'its process exited';
-        this.table.save();
+        this.table.save(t.id);
       }
     }
   }
@@ -179,6 +179,7 @@ export class Agent {
     await this.schedule?.settled();
     this.ctx.monitor?.close();
     await this.deps.integrity?.close?.();
+    await this.deps.state.close();
   }
 
   /**

@@ -15,7 +15,7 @@ export async function recoverInstances(
   table: InstanceTable,
 ): Promise<{ adopted: string[]; removed: string[] }> {
   const { runtime, network, files } = ctx.deps;
-  const known = new Map(savedInstances(ctx).map((s) => [s.id, s]));
+  const known = new Map(savedInstances(table).map((s) => [s.id, s]));
   const adopted: string[] = [];
   const removed: string[] = [];
   for (const c of await runtime.list()) {
@@ -60,8 +60,8 @@ export async function recoverInstances(
 }
 
 /** The saved record, as far as it names instances this agent could have made. */
-function savedInstances(ctx: AgentContext): TrackedInstance[] {
-  return (ctx.deps.state.load() as TrackedInstance[]).filter(
+function savedInstances(table: InstanceTable): TrackedInstance[] {
+  return (table.load() as TrackedInstance[]).filter(
     (s) =>
       typeof s === 'object' &&
       s !== null &&

@@ -32,11 +32,11 @@ export async function startInstance(
     ...(d.release !== undefined && { release: d.release }),
   };
   table.set(t);
-  table.save();
+  table.save(t.id);
   const network = prepareNetwork(ctx, d.id);
   if (!(await admitOnHost(ctx, t))) {
     await network.release();
-    table.save();
+    table.save(t.id);
     return;
   }
   let watched: string | null = null;
@@ -52,7 +52,7 @@ export async function startInstance(
     const spec = runtimeSpecFor(ctx, d, artifact, { rootfs: rootfs.folder, user, volumes, netns });
     await createAndAttach(ctx, t, spec);
     track(ctx, t, artifact, spec, rootfs);
-    table.save();
+    table.save(t.id);
   } catch (err) {
     if (watched !== null) ctx.monitor?.forget(watched);
     await ctx.deps.runtime.delete(d.id, true).catch(() => undefined);
@@ -62,7 +62,7 @@ export async function startInstance(
       ? `${err.message} (${err.code})`
       : `${err instanceof Error ? err.message : 'unknown error'} (E_INSTANCE_START)`;
     delete t.address;
-    table.save();
+    table.save(t.id);
   }
 }
 

@@ -33,7 +33,7 @@ export async function stopInstance(
   files.remove(id);
   const t = table.get(id);
   table.delete(id);
-  table.save();
+  table.save(id);
   if (t?.startedAt !== undefined)
     ctx.emit('instance-stopped', t, { wasTainted: (t.evidence?.length ?? 0) > 0 });
   if (released !== null)
