@@ -25,6 +25,7 @@ import { HomeVolumes } from '../adapters/host-files/host-volumes.js';
 import { HomeInstanceFiles } from '../adapters/host-files/instance-files.js';
 import { readUserDb } from '../adapters/rootfs/user-db.js';
 import { readSpecFile } from '../adapters/shared/spec-file.js';
+import { DEFAULT_MAX_INSTANCES } from '../core/capacity/host-capacity.js';
 import { digestHex, digestOf } from '../domain/digest.js';
 import { Agent } from '../services/agent/index.js';
 import { loadTrust, type LoadedPolicy } from '../services/policy.js';
@@ -45,7 +46,12 @@ export interface AgentOptions {
   readonly fullVerifyMs?: number;
   /** Told of every event the ledger records. */
   readonly onEvent?: (event: LedgerEntryDraft) => void;
+  /** Instances this host runs at most (default DEFAULT_MAX_INSTANCES); more wait, pending. */
+  readonly maxInstances?: number;
 }
+
+/** The instances' subnet unless configured. */
+export const DEFAULT_SUBNET = '10.88.0.0/24';
 
 /** The verifier's own trouble (a worker died, it was closed or aborted): not drift. */
 function isVerifierFault(err: unknown): boolean {
@@ -97,7 +103,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     network: new CniNetwork({
       pluginDir: '/usr/lib/cni',
       bridge,
-      subnet: options.subnet ?? '10.88.0.0/24',
+      subnet: options.subnet ?? DEFAULT_SUBNET,
       stateDir: join(home, 'cni'),
       name: `ingot-${bridge}`,
     }),
@@ -154,5 +160,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     hostName: hostname(),
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
     ...(options.logMaxBytes !== undefined && { logMaxBytes: options.logMaxBytes }),
+    maxInstances: options.maxInstances ?? DEFAULT_MAX_INSTANCES,
   });
 }

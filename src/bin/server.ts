@@ -26,7 +26,13 @@ import { cachedAdmission } from '../services/server/admission-cache.js';
 import { firstStartEvents } from '../services/server/first-start.js';
 import { ReconcileLoop } from '../services/server/reconcile-loop.js';
 import { TrustWatch } from '../services/server/trust-watch.js';
-import { createAgent, makeTrust, type AgentOptions } from './agent.js';
+import { ProcHostReader } from '../adapters/host-capacity/proc-readings.js';
+import {
+  DEFAULT_MAX_INSTANCES,
+  subnetAddresses,
+  type HostCapacity,
+} from '../core/capacity/host-capacity.js';
+import { createAgent, DEFAULT_SUBNET, makeTrust, type AgentOptions } from './agent.js';
 import { openServerLedger, type ServerLedger } from './server-ledger.js';
 
 export interface ServerOptions extends Omit<AgentOptions, 'logMaxBytes'> {
@@ -154,6 +160,7 @@ interface Control {
   readonly trust: () => Promise<LoadedPolicy>;
   readonly record: (event: LedgerEntryDraft) => void;
   readonly now: () => number;
+  readonly capacity: () => HostCapacity;
   readonly housekeeping: NodeJS.Timeout;
 }
 
@@ -178,6 +185,7 @@ async function startControl(
     ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
     ...(options.fullVerifyMs !== undefined && { fullVerifyMs: options.fullVerifyMs }),
+    ...(options.maxInstances !== undefined && { maxInstances: options.maxInstances }),
   });
   logger.info(await agent.recover(), 'agent recovered');
   const trust = makeTrust(policy);
@@ -222,7 +230,13 @@ async function startControl(
       .maybeCheckpoint(Date.now())
       .catch((err: unknown) => logger.error({ err }, 'ledger checkpoint failed'));
   }, 1000);
-  return { agent, controller, loop, metrics, trust, record, now, housekeeping };
+  const host = new ProcHostReader();
+  const capacity = (): HostCapacity => ({
+    ...host.read(),
+    addresses: subnetAddresses(options.subnet ?? DEFAULT_SUBNET),
+    maxInstances: options.maxInstances ?? DEFAULT_MAX_INSTANCES,
+  });
+  return { agent, controller, loop, metrics, trust, record, now, capacity, housekeeping };
 }
 
 /** Every route's use case, wired to this server's pieces. */
@@ -241,6 +255,7 @@ function handlers(
       trust,
       now,
       record,
+      capacity: control.capacity,
       observe: () => agent.observe(),
       status: () => controller.status(),
       reconcileSoon,

@@ -111,6 +111,8 @@ export const ERROR_CODES = {
     'E_FLEET_NOT_FOUND',
     'E_FLEET_CONFLICT',
     'E_DEPLOY_REFUSED',
+    /** The fleet does not fit on the host beside the others (addresses, limits, resources). */
+    'E_CAPACITY',
     'E_ROLLBACK_NONE',
     'E_PROMOTE_NONE',
     'E_STATE_MIGRATION',

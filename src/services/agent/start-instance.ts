@@ -33,12 +33,13 @@ export async function startInstance(
   };
   table.set(t);
   table.save(t.id);
-  const network = prepareNetwork(ctx, d.id);
+  // Nothing of the instance is made before admission said yes: a refused or unwanted start
+  // must cost the host no namespace.
   if (!(await admitOnHost(ctx, t))) {
-    await network.release();
     table.save(t.id);
     return;
   }
+  const network = prepareNetwork(ctx, d.id);
   let watched: string | null = null;
   try {
     const artifact = await openArtifact(ctx.deps.store, d.artifact);
@@ -67,8 +68,8 @@ export async function startInstance(
 }
 
 /**
- * The instance's network namespace, made while admission runs: it stays empty until
- * admission said yes, and is taken down again if anything fails.
+ * The instance's network namespace, made once admission said yes, while the rootfs is
+ * materialised; taken down again if anything fails.
  */
 function prepareNetwork(ctx: AgentContext, id: string) {
   const preparing = ctx.deps.network.prepare(id).then(
