@@ -256,7 +256,8 @@ function handlers(
       now,
       record,
       capacity: control.capacity,
-      observe: () => agent.observe(),
+      // As last observed (the controller does twice a second): status never waits on runc.
+      observe: () => Promise.resolve(agent.known()),
       status: () => controller.status(),
       reconcileSoon,
     }),

@@ -21,7 +21,9 @@ import { taint } from './taint.js';
 export type { AgentDeps } from './deps.js';
 
 /** Stops and clean-ups under way at once: each spawns runc and CNI, and waits on a grace. */
-const STOP_CONCURRENCY = 8;
+const STOP_CONCURRENCY = 4;
+/** A runtime list this recent is still the answer (the controller passes twice a second). */
+const LIST_REUSE_MS = 400;
 
 /**
  * The host side of Ingot: turns admitted artifacts into running instances and reports
@@ -41,6 +43,11 @@ export class Agent {
   private readonly starts: StartQueue;
   /** What the latest apply wants: starts an earlier one queued are dropped if it does not. */
   private wanted: ReadonlySet<string> = new Set();
+  private listing: {
+    at: number;
+    pending: boolean;
+    result: ReturnType<AgentDeps['runtime']['list']>;
+  } | null = null;
 
   constructor(private readonly deps: AgentDeps) {
     this.table = new InstanceTable(deps.state);
@@ -144,6 +151,15 @@ export class Agent {
     return this.snapshot();
   }
 
+  /**
+   * Every instance as the agent last saw it, without asking the runtime: what the API serves,
+   * so that reading status never waits on spawning runc (seconds on a loaded host). The
+   * controller's passes observe() twice a second, which keeps it current.
+   */
+  known(): ObservedInstance[] {
+    return this.snapshot();
+  }
+
   private integrityOf(t: TrackedInstance): Integrity {
     if (t.evidence?.length) return 'tainted';
     return this.ctx.monitor?.integrityOf(t.id) ?? 'unchecked';
@@ -160,9 +176,31 @@ export class Agent {
     return this.deps.files.readLogs(id);
   }
 
+  /**
+   * The runtime's list, shared: one `runc list` at a time, and one made less than
+   * LIST_REUSE_MS ago answers too. Each spawn blocks the event loop while the process forks
+   * (hundreds of ms on a loaded host, measured), and a controller pass, the API and a start
+   * storm all ask.
+   */
+  private listRuntime(): Promise<Awaited<ReturnType<AgentDeps['runtime']['list']>>> {
+    const now = this.deps.now().getTime();
+    if (this.listing && (this.listing.pending || now - this.listing.at < LIST_REUSE_MS))
+      return this.listing.result;
+    const listing = {
+      at: now,
+      pending: true,
+      result: this.deps.runtime.list().finally(() => {
+        listing.pending = false;
+        listing.at = this.deps.now().getTime();
+      }),
+    };
+    this.listing = listing;
+    return listing.result;
+  }
+
   /** Mark instances whose process has gone as failed. */
   private async refresh(): Promise<void> {
-    const running = new Map((await this.deps.runtime.list()).map((c) => [c.id, c]));
+    const running = new Map((await this.listRuntime()).map((c) => [c.id, c]));
     for (const t of this.table.values()) {
       if (!isRunning(t)) continue;
       const c = running.get(t.id);

@@ -27,7 +27,8 @@ interface Queued {
  */
 export class StartQueue {
   private readonly queue: Queued[] = [];
-  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Starts under way, by instance id, with their fleet. */
+  private readonly inFlight = new Map<string, { fleet: string; run: Promise<void> }>();
   private closed = false;
 
   constructor(
@@ -61,13 +62,14 @@ export class StartQueue {
 
   /** Resolves when the start of `id` under way (if any) has ended. */
   async settled(id: string): Promise<void> {
-    await this.inFlight.get(id);
+    await this.inFlight.get(id)?.run;
   }
 
   /** Begin what there is room for: a free slot, and the host under its maximum. */
   pump(): void {
     while (!this.closed && this.inFlight.size < this.options.concurrency && this.queue.length) {
-      const next = this.queue[0]!;
+      const at = this.fairest();
+      const next = this.queue[at]!;
       if (!this.options.wanted(next.d.id)) {
         this.cancel(next.d.id);
         continue;
@@ -76,7 +78,7 @@ export class StartQueue {
         this.hold();
         return;
       }
-      this.queue.shift();
+      this.queue.splice(at, 1);
       const id = next.d.id;
       const run = startInstance(this.ctx, this.table, next.d)
         .catch(() => undefined) // startInstance records its own failures
@@ -85,8 +87,25 @@ export class StartQueue {
           next.done();
           this.pump();
         });
-      this.inFlight.set(id, run);
+      this.inFlight.set(id, { fleet: next.d.fleet, run });
     }
+  }
+
+  /**
+   * The first queued start of the fleet with the fewest starts under way: a fleet's storm
+   * takes the free slots only while no other fleet waits, so that another fleet's replacement
+   * (a drifted instance, say) waits for one slot, not for the storm.
+   */
+  private fairest(): number {
+    const busy = new Map<string, number>();
+    for (const { fleet } of this.inFlight.values()) busy.set(fleet, (busy.get(fleet) ?? 0) + 1);
+    let best = 0;
+    let least = Infinity;
+    for (let at = 0; at < this.queue.length && least > 0; at++) {
+      const n = busy.get(this.queue[at]!.d.fleet) ?? 0;
+      if (n < least) [best, least] = [at, n];
+    }
+    return best;
   }
 
   /** No more starts begin; the queued are dropped. Resolves when those under way ended. */
@@ -96,7 +115,7 @@ export class StartQueue {
       this.forget(q.d.id);
       q.done();
     }
-    await Promise.all(this.inFlight.values());
+    await Promise.all([...this.inFlight.values()].map((f) => f.run));
   }
 
   /** Instances that run or are being started. */
