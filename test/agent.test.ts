@@ -3,6 +3,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentStateFile } from '../src/adapters/host-files/agent-state-file.js';
 import type { ObservedInstance } from '../src/domain/instance.js';
 import type { Agent } from '../src/services/agent/index.js';
 import { buildWith } from './helpers/app.js';
@@ -187,11 +188,13 @@ describe('the agent runs artifacts as read-only runc containers', () => {
     await until(agent, 'hello-c', ['starting', 'healthy']);
     const before = runcIn(home, 'state', 'hello-b').out;
     await agent.close();
-    // hello-c is not in the state file any more: a container the agent does not own.
-    const stateFile = join(home, 'agent', 'state.json');
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { instances: { id: string }[] };
-    state.instances = state.instances.filter((i) => i.id !== 'hello-c');
-    writeFileSync(stateFile, JSON.stringify(state));
+    // hello-c is not in the record any more: a container the agent does not own. The record
+    // is written back in an earlier version's form (state.json), which the agent migrates.
+    const instances = new AgentStateFile(home)
+      .load()
+      .filter((i) => (i as { id: string }).id !== 'hello-c');
+    rmSync(join(home, 'agent', 'state.journal'));
+    writeFileSync(join(home, 'agent', 'state.json'), JSON.stringify({ version: 1, instances }));
     const again = await makeAgent(home, net, pub);
     const { adopted, removed } = await again.recover();
     expect(adopted).toEqual(['hello-b']);

@@ -28,6 +28,7 @@ import { HomeVolumes } from '../adapters/host-files/host-volumes.js';
 import { HomeInstanceFiles } from '../adapters/host-files/instance-files.js';
 import { readUserDb } from '../adapters/rootfs/user-db.js';
 import { readSpecFile } from '../adapters/shared/spec-file.js';
+import { DEFAULT_MAX_INSTANCES } from '../core/capacity/host-capacity.js';
 import { digestHex, digestOf } from '../domain/digest.js';
 import { Agent } from '../services/agent/index.js';
 import { loadTrust, type LoadedPolicy } from '../services/policy.js';
@@ -50,7 +51,12 @@ export interface AgentOptions {
   readonly onEvent?: (event: LedgerEntryDraft) => void;
   /** The process-event source failed after it started (default: written to stderr). */
   readonly onIntegrityError?: (err: Error) => void;
+  /** Instances this host runs at most (default DEFAULT_MAX_INSTANCES); more wait, pending. */
+  readonly maxInstances?: number;
 }
+
+/** The instances' subnet unless configured. */
+export const DEFAULT_SUBNET = '10.88.0.0/24';
 
 /** The verifier's own trouble (a worker died, it was closed or aborted): not drift. */
 function isVerifierFault(err: unknown): boolean {
@@ -90,7 +96,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const { home } = options;
   const store = await OciLayoutStore.open(join(home, 'store'));
   const bridge = options.bridge ?? 'ingot0';
-  const subnet = options.subnet ?? '10.88.0.0/24';
+  const subnet = options.subnet ?? DEFAULT_SUBNET;
   // One cgroup per $INGOT_HOME by default: instance ids are unique only within one.
   const cgroupParent = options.cgroupParent ?? `/ingot/${digestHex(digestOf(home)).slice(0, 8)}`;
   // For `ingot down --stop-instances` without a server: how to undo what is made here.
@@ -179,5 +185,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     hostName: hostname(),
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
     ...(options.logMaxBytes !== undefined && { logMaxBytes: options.logMaxBytes }),
+    maxInstances: options.maxInstances ?? DEFAULT_MAX_INSTANCES,
   });
 }

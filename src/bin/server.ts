@@ -30,7 +30,13 @@ import { cachedAdmission } from '../services/server/admission-cache.js';
 import { firstStartEvents } from '../services/server/first-start.js';
 import { ReconcileLoop } from '../services/server/reconcile-loop.js';
 import { TrustWatch } from '../services/server/trust-watch.js';
-import { createAgent, makeTrust, type AgentOptions } from './agent.js';
+import { ProcHostReader } from '../adapters/host-capacity/proc-readings.js';
+import {
+  DEFAULT_MAX_INSTANCES,
+  subnetAddresses,
+  type HostCapacity,
+} from '../core/capacity/host-capacity.js';
+import { createAgent, DEFAULT_SUBNET, makeTrust, type AgentOptions } from './agent.js';
 import { openServerLedger, type ServerLedger } from './server-ledger.js';
 
 export interface ServerOptions extends Omit<AgentOptions, 'logMaxBytes'> {
@@ -188,6 +194,7 @@ interface Control {
   readonly trust: () => Promise<LoadedPolicy>;
   readonly record: (event: LedgerEntryDraft) => void;
   readonly now: () => number;
+  readonly capacity: () => HostCapacity;
   readonly housekeeping: NodeJS.Timeout;
 }
 
@@ -212,6 +219,7 @@ async function startControl(
     ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
     ...(options.fullVerifyMs !== undefined && { fullVerifyMs: options.fullVerifyMs }),
+    ...(options.maxInstances !== undefined && { maxInstances: options.maxInstances }),
   });
   logger.info(await agent.recover(), 'agent recovered');
   const trust = makeTrust(policy);
@@ -259,7 +267,13 @@ async function startControl(
       .maybeCheckpoint(Date.now())
       .catch((err: unknown) => logger.error({ err }, 'ledger checkpoint failed'));
   }, 1000);
-  return { agent, controller, loop, metrics, trust, record, now, housekeeping };
+  const host = new ProcHostReader();
+  const capacity = (): HostCapacity => ({
+    ...host.read(),
+    addresses: subnetAddresses(options.subnet ?? DEFAULT_SUBNET),
+    maxInstances: options.maxInstances ?? DEFAULT_MAX_INSTANCES,
+  });
+  return { agent, controller, loop, metrics, trust, record, now, capacity, housekeeping };
 }
 
 /** Every route's use case, wired to this server's pieces. */
@@ -278,7 +292,9 @@ function handlers(
       trust,
       now,
       record,
-      observe: () => agent.observe(),
+      capacity: control.capacity,
+      // As last observed (the controller does twice a second): status never waits on runc.
+      observe: () => Promise.resolve(agent.known()),
       status: () => controller.status(),
       reconcileSoon,
     }),

@@ -60,6 +60,8 @@ export interface ServeOptions {
   readonly stopGraceMs?: number;
   /** Full verification of every rootfs in use this often; 0: only on demand. */
   readonly fullVerifyMs?: number;
+  /** Instances this host takes at most (deploys beyond it are refused). */
+  readonly maxInstances?: number;
 }
 
 export type AppFactory = (options: { home: string }) => CliApp;

@@ -131,6 +131,8 @@ export const ERROR_CODES = {
     'E_DEPLOY_REFUSED',
     /** The fleet asks for what runc or the kernel refuses: it could never start. */
     'E_FLEET_UNRUNNABLE',
+    /** The fleet does not fit on the host beside the others (addresses, limits, resources). */
+    'E_CAPACITY',
     'E_ROLLBACK_NONE',
     'E_PROMOTE_NONE',
     'E_STATE_MIGRATION',

@@ -34,6 +34,7 @@ export const STATUS: Record<ErrorCode, number> = {
   E_DEPLOY_REFUSED: 403,
   E_FLEET_NOT_FOUND: 404,
   E_FLEET_CONFLICT: 409,
+  E_CAPACITY: 409,
   E_ROLLBACK_NONE: 409,
   E_PROMOTE_NONE: 409,
   ...all('agent', 500),

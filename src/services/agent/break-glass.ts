@@ -39,7 +39,7 @@ export function openDebug(
     ],
   });
   t.heldUntil = new Date(now.getTime() + access.ttlMs).toISOString();
-  table.save();
+  table.save(id);
 }
 
 /** The session ended: the instance is no longer held, and goes. */
@@ -47,5 +47,5 @@ export function closeDebug(table: InstanceTable, id: string): void {
   const t = table.get(id);
   if (!t) return;
   delete t.heldUntil;
-  table.save();
+  table.save(id);
 }

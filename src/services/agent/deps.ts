@@ -67,6 +67,10 @@ export interface AgentDeps {
    * healthy and stopped, drift); it must not throw.
    */
   readonly onEvent?: (event: LedgerEntryDraft) => void;
+  /** Instances this host runs at most; more wait, pending (default 250). */
+  readonly maxInstances?: number;
+  /** Starts under way at once (default 3): a fleet's start storm must not starve the rest. */
+  readonly startConcurrency?: number;
   /** This host's name, reported with every instance. */
   readonly hostName?: string;
   /** Remove cached rootfs of every artifact not in use (called after instances stop). */

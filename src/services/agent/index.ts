@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_INSTANCES } from '../../core/capacity/host-capacity.js';
 import { checkDesired } from '../../core/runtime/desired.js';
 import type { Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
@@ -12,7 +13,8 @@ import { HealthProber } from './health.js';
 import { isRunning, InstanceTable, type TrackedInstance } from './instance-table.js';
 import { IntegritySchedule } from './integrity-schedule.js';
 import { recoverInstances } from './recover.js';
-import { startInstance } from './start-instance.js';
+import { settleBounded } from './bounded.js';
+import { StartQueue } from './start-queue.js';
 import { StartRecords } from './start-records.js';
 import { stopAll, type StopAllReport } from './stop-all.js';
 import { stopInstance } from './stop-instance.js';
@@ -20,6 +22,11 @@ import { taint } from './taint.js';
 
 export type { AgentDeps } from './deps.js';
 export type { StopAllReport } from './stop-all.js';
+
+/** Stops and clean-ups under way at once: each spawns runc and CNI, and waits on a grace. */
+const STOP_CONCURRENCY = 4;
+/** A runtime list this recent is still the answer (the controller passes twice a second). */
+const LIST_REUSE_MS = 400;
 
 /**
  * The host side of Ingot: turns admitted artifacts into running instances and reports
@@ -36,6 +43,14 @@ export class Agent {
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private applying: Promise<unknown> = Promise.resolve();
+  private readonly starts: StartQueue;
+  /** What the latest apply wants: starts an earlier one queued are dropped if it does not. */
+  private wanted: ReadonlySet<string> = new Set();
+  private listing: {
+    at: number;
+    pending: boolean;
+    result: ReturnType<AgentDeps['runtime']['list']>;
+  } | null = null;
 
   constructor(private readonly deps: AgentDeps) {
     this.table = new InstanceTable(deps.state);
@@ -50,6 +65,11 @@ export class Agent {
       deps.onEvent?.(instanceEvent(deps.now().getTime(), deps.hostName, kind, t, detail));
     this.ctx = { deps, monitor, emit, records: new StartRecords(emit) };
     this.prober = new HealthProber(this.ctx, this.table);
+    this.starts = new StartQueue(this.ctx, this.table, {
+      concurrency: deps.startConcurrency ?? 3,
+      maxInstances: deps.maxInstances ?? DEFAULT_MAX_INSTANCES,
+      wanted: (id) => this.wanted.has(id),
+    });
     this.schedule = monitor
       ? new IntegritySchedule(monitor, deps.processCheckMs ?? 1000, deps.fullVerifyMs ?? 600_000)
       : null;
@@ -59,30 +79,60 @@ export class Agent {
    * Make what runs match `desired`: start what is missing, stop what is not wanted. A
    * desired instance that already runs is left alone, whatever else changed: replacing it
    * is the controller's decision, made by naming a new instance.
+   *
+   * Stops are done, and starts queued (pending), in the order applies were called; starts
+   * then run a few at a time (start-queue.ts). By default this resolves once this call's
+   * starts have ended; `{ settle: false }` resolves once they are queued, so that a
+   * controller is never held up by one fleet's start storm. A later apply that no longer
+   * wants a queued instance drops it, so a shrink gets through at once.
    */
-  apply(desired: readonly DesiredInstance[]): Promise<ObservedInstance[]> {
-    const next = this.applying.then(async () => {
+  apply(
+    desired: readonly DesiredInstance[],
+    options: { readonly settle?: boolean } = {},
+  ): Promise<ObservedInstance[]> {
+    try {
       checkDesired(desired);
-      const wanted = new Set(desired.map((d) => d.id));
-      const unwanted = [...this.table.values()].filter((t) => !wanted.has(t.id));
-      const stops = await Promise.allSettled(
-        unwanted.map((t) => stopInstance(this.ctx, this.table, t.id)),
-      );
-      const failed = stops.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      if (unwanted.length > 0) this.collectRootfs(desired);
-      await Promise.all(
-        desired
-          .filter((d) => {
-            const t = this.table.get(d.id);
-            return !t || t.state === 'stopped';
-          })
-          .map((d) => startInstance(this.ctx, this.table, d)),
-      );
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const wanted = new Set(desired.map((d) => d.id));
+    this.wanted = wanted;
+    const taken = this.applying.then(async () => {
+      await this.stopUnwanted(desired, wanted);
+      const started = desired
+        .filter((d) => {
+          const t = this.table.get(d.id);
+          return !t || t.state === 'stopped';
+        })
+        .map((d) => this.starts.enqueue(d));
+      this.starts.pump();
+      return started;
+    });
+    this.applying = taken.catch(() => undefined);
+    return taken.then(async (started) => {
+      if (options.settle !== false) await Promise.all(started);
       return this.snapshot();
     });
-    this.applying = next.catch(() => undefined);
-    return next;
+  }
+
+  /** What is not wanted goes: dropped if only queued, else stopped (after its start ended). */
+  private async stopUnwanted(
+    desired: readonly DesiredInstance[],
+    wanted: ReadonlySet<string>,
+  ): Promise<void> {
+    const unwanted = [...this.table.values()]
+      .filter((t) => !wanted.has(t.id))
+      .map((t) => t.id)
+      .filter((id) => !this.starts.cancel(id));
+    const stops = await settleBounded(unwanted, STOP_CONCURRENCY, async (id) => {
+      await this.starts.settled(id);
+      await stopInstance(this.ctx, this.table, id);
+    });
+    if (unwanted.length > 0) this.collectRootfs(desired);
+    // Room made: what waited for the host's maximum may start.
+    this.starts.pump();
+    const failed = stops.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Every cached rootfs that nothing desired or running needs goes. */
@@ -98,6 +148,15 @@ export class Agent {
   /** Every instance the agent knows, with the runtime's view of whether it still runs. */
   async observe(): Promise<ObservedInstance[]> {
     await this.refresh();
+    return this.snapshot();
+  }
+
+  /**
+   * Every instance as the agent last saw it, without asking the runtime: what the API serves,
+   * so that reading status never waits on spawning runc (seconds on a loaded host). The
+   * controller's passes observe() twice a second, which keeps it current.
+   */
+  known(): ObservedInstance[] {
     return this.snapshot();
   }
 
@@ -117,26 +176,60 @@ export class Agent {
     return this.deps.files.readLogs(id);
   }
 
+  /**
+   * The runtime's list, shared: one `runc list` at a time, and one made less than
+   * LIST_REUSE_MS ago answers too. Each spawn blocks the event loop while the process forks
+   * (hundreds of ms on a loaded host, measured), and a controller pass, the API and a start
+   * storm all ask.
+   */
+  private listRuntime(): Promise<Awaited<ReturnType<AgentDeps['runtime']['list']>>> {
+    const now = this.deps.now().getTime();
+    if (this.listing && (this.listing.pending || now - this.listing.at < LIST_REUSE_MS))
+      return this.listing.result;
+    const listing = {
+      at: now,
+      pending: true,
+      result: this.deps.runtime.list().finally(() => {
+        listing.pending = false;
+        listing.at = this.deps.now().getTime();
+      }),
+    };
+    this.listing = listing;
+    return listing.result;
+  }
+
   /** Mark instances whose process has gone as failed. */
   private async refresh(): Promise<void> {
-    const running = new Map((await this.deps.runtime.list()).map((c) => [c.id, c]));
+    const running = new Map((await this.listRuntime()).map((c) => [c.id, c]));
     for (const t of this.table.values()) {
       if (!isRunning(t)) continue;
       const c = running.get(t.id);
       if (!c || c.status === 'stopped') {
         t.state = 'failed';
         t.reason = 'its process exited';
-        this.table.save();
+        this.table.save(t.id);
       }
     }
   }
 
   /**
    * After a restart: adopt the containers this agent started, and remove what it does not
-   * own. Nothing that runs is restarted.
+   * own. Nothing that runs is restarted. Resolves once adoption is done; what it removes goes
+   * on in the background, and applies wait for it (recover.ts).
    */
-  recover(): Promise<{ adopted: string[]; removed: string[] }> {
-    return recoverInstances(this.ctx, this.table);
+  async recover(): Promise<{ adopted: string[]; removed: string[] }> {
+    const recovered = recoverInstances(this.ctx, this.table);
+    this.applying = this.applying
+      .then(() => recovered)
+      .then((r) => r.cleanup)
+      .catch(() => undefined);
+    const { adopted, removed } = await recovered;
+    return { adopted, removed };
+  }
+
+  /** Resolves when every apply so far (and a recovery's clean-up) has been taken. */
+  async settled(): Promise<void> {
+    await this.applying;
   }
 
   /** One round of integrity checks that are due, health probes and log rotation. */
@@ -185,9 +278,11 @@ export class Agent {
     this.timer = null;
     await this.ticking;
     await this.applying;
+    await this.starts.close();
     await this.schedule?.settled();
     this.ctx.monitor?.close();
     await this.deps.integrity?.close?.();
+    await this.deps.state.close();
   }
 
   /**

@@ -6,7 +6,7 @@ import type {
   Integrity,
   ObservedInstance,
 } from '../../domain/instance.js';
-import type { AgentStateStore, SavedInstance } from '../../ports/agent-state.js';
+import type { AgentStateStore } from '../../ports/agent-state.js';
 
 /** An instance as the agent tracks it; the step that owns a change makes it. */
 export interface TrackedInstance {
@@ -39,10 +39,13 @@ export function isRunning(t: Pick<TrackedInstance, 'state'>): boolean {
 
 /**
  * The instances this agent knows, and its record of them. Every change is saved through the
- * agent's state port by whoever made it (`save()`), so a restarted agent knows what it ran.
+ * agent's state port by whoever made it (`save(id)`), so a restarted agent knows what it ran.
+ * Only what changed is written: the record of one instance, or its removal.
  */
 export class InstanceTable {
   private readonly byId = new Map<string, TrackedInstance>();
+  /** What the record holds of each instance (its JSON), to write only what changed. */
+  private readonly saved = new Map<string, string>();
 
   constructor(private readonly state: AgentStateStore) {}
 
@@ -58,6 +61,10 @@ export class InstanceTable {
     return this.byId.values();
   }
 
+  get size(): number {
+    return this.byId.size;
+  }
+
   set(t: TrackedInstance): void {
     this.byId.set(t.id, t);
   }
@@ -66,12 +73,38 @@ export class InstanceTable {
     this.byId.delete(id);
   }
 
-  /** The record, as it is now, replaces the saved one. */
-  save(): void {
-    const instances: SavedInstance[] = [...this.byId.values()].map(
-      ({ health: _h, lastProbe: _l, ...rest }) => rest,
-    );
-    this.state.save(instances);
+  /**
+   * The instance `id` as it is now (or its absence) replaces what the record holds of it.
+   * Without an id every instance is compared with the record and what differs is written:
+   * O(instances) in memory, but only the changes reach the disk.
+   */
+  save(id?: string): void {
+    if (id !== undefined) return this.saveOne(id);
+    for (const known of this.byId.keys()) this.saveOne(known);
+    for (const gone of [...this.saved.keys()]) if (!this.byId.has(gone)) this.saveOne(gone);
+  }
+
+  private saveOne(id: string): void {
+    const t = this.byId.get(id);
+    if (!t) {
+      if (!this.saved.delete(id)) return;
+      this.state.remove(id);
+      return;
+    }
+    const { health: _h, lastProbe: _l, ...rest } = t;
+    const json = JSON.stringify(rest);
+    if (this.saved.get(id) === json) return;
+    this.saved.set(id, json);
+    this.state.put(rest);
+  }
+
+  /** What the record holds (after a restart); the table starts knowing it is there. */
+  load(): unknown[] {
+    const saved = this.state.load();
+    for (const s of saved)
+      if (typeof s === 'object' && s !== null && typeof (s as { id?: unknown }).id === 'string')
+        this.saved.set((s as { id: string }).id, '');
+    return saved;
   }
 
   /** Every instance as its host reports it, sorted by id. */

@@ -3,21 +3,31 @@ import { isInstanceId } from '../../domain/instance.js';
 import { openArtifact } from '../artifact.js';
 import type { AgentContext } from './context.js';
 import type { InstanceTable, TrackedInstance } from './instance-table.js';
+import { settleBounded } from './bounded.js';
 import { taint } from './taint.js';
+
+/** Leftovers removed at once after a restart. */
+const CLEANUP_CONCURRENCY = 4;
 
 /**
  * After a restart: adopt the containers this agent started (its saved record and the
  * runtime's state agree), and remove what it does not own. Nothing that runs is restarted;
  * what it adopts is measured again from scratch, as nothing watched it meanwhile.
+ *
+ * Adoption is done when this resolves; removal goes on in `cleanup`, a few at a time, so
+ * that thousands of leftovers (a fleet too large, then kill -9) keep neither the API nor the
+ * health checks and monitoring of what was adopted waiting. Nothing may start before
+ * `cleanup` ends (an instance of the same name would meet the leftover).
  */
 export async function recoverInstances(
   ctx: AgentContext,
   table: InstanceTable,
-): Promise<{ adopted: string[]; removed: string[] }> {
+): Promise<{ adopted: string[]; removed: string[]; cleanup: Promise<void> }> {
   const { runtime, network, files } = ctx.deps;
-  const known = new Map(savedInstances(ctx).map((s) => [s.id, s]));
+  const known = new Map(savedInstances(table).map((s) => [s.id, s]));
   const adopted: string[] = [];
   const removed: string[] = [];
+  const removals: (() => Promise<void>)[] = [];
   for (const c of await runtime.list()) {
     const s = known.get(c.id);
     // Adopted only if it runs from the bundle this agent wrote for that id.
@@ -32,9 +42,11 @@ export async function recoverInstances(
       });
       adopted.push(c.id);
     } else {
-      await runtime.delete(c.id, true).catch(() => undefined);
-      await network.detach(c.id).catch(() => undefined);
-      files.remove(c.id);
+      removals.push(async () => {
+        await runtime.delete(c.id, true).catch(() => undefined);
+        await network.detach(c.id).catch(() => undefined);
+        files.remove(c.id);
+      });
       removed.push(c.id);
       // The record says when it stopped running: what ran when must not list it forever.
       if (s?.startedAt !== undefined)
@@ -45,8 +57,10 @@ export async function recoverInstances(
   // whatever they may still hold. Refusals and failures stay visible with their reasons.
   for (const s of known.values()) {
     if (table.has(s.id) || removed.includes(s.id)) continue;
-    await network.detach(s.id).catch(() => undefined);
-    files.remove(s.id);
+    removals.push(async () => {
+      await network.detach(s.id).catch(() => undefined);
+      files.remove(s.id);
+    });
     if (s.state === 'refused' || s.state === 'failed') table.set(s);
     else {
       removed.push(s.id);
@@ -56,12 +70,15 @@ export async function recoverInstances(
   }
   table.save();
   for (const id of adopted) await watchAdopted(ctx, table, id);
-  return { adopted, removed };
+  const cleanup = settleBounded(removals, CLEANUP_CONCURRENCY, (remove) => remove()).then(
+    () => undefined,
+  );
+  return { adopted, removed, cleanup };
 }
 
 /** The saved record, as far as it names instances this agent could have made. */
-export function savedInstances(ctx: AgentContext): TrackedInstance[] {
-  return (ctx.deps.state.load() as TrackedInstance[]).filter(
+export function savedInstances(table: InstanceTable): TrackedInstance[] {
+  return (table.load() as TrackedInstance[]).filter(
     (s) =>
       typeof s === 'object' &&
       s !== null &&

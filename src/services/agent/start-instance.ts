@@ -33,15 +33,16 @@ export async function startInstance(
     ...(d.release !== undefined && { release: d.release }),
   };
   table.set(t);
-  table.save();
-  const network = prepareNetwork(ctx, d.id);
+  table.save(t.id);
+  // Nothing of the instance is made before admission said yes: a refused or unwanted start
+  // must cost the host no namespace.
   const admission = await admitOnHost(ctx, t, d.resources ?? {});
   if (!admission.allowed) {
     ctx.records.failed(t, admission);
-    await network.release();
-    table.save();
+    table.save(t.id);
     return;
   }
+  const network = prepareNetwork(ctx, d.id);
   let watched: string | null = null;
   try {
     const artifact = await openArtifact(ctx.deps.store, d.artifact);
@@ -56,7 +57,7 @@ export async function startInstance(
     await createAndAttach(ctx, t, spec);
     ctx.records.started(t, admission);
     track(ctx, t, artifact, spec, rootfs);
-    table.save();
+    table.save(t.id);
   } catch (err) {
     if (watched !== null) ctx.monitor?.forget(watched);
     await ctx.deps.runtime.delete(d.id, true).catch(() => undefined);
@@ -66,14 +67,14 @@ export async function startInstance(
       ? `${err.message} (${err.code})`
       : `${err instanceof Error ? err.message : 'unknown error'} (E_INSTANCE_START)`;
     delete t.address;
-    table.save();
+    table.save(t.id);
     ctx.records.failed(t, admission);
   }
 }
 
 /**
- * The instance's network namespace, made while admission runs: it stays empty until
- * admission said yes, and is taken down again if anything fails.
+ * The instance's network namespace, made once admission said yes, while the rootfs is
+ * materialised; taken down again if anything fails.
  */
 function prepareNetwork(ctx: AgentContext, id: string) {
   const preparing = ctx.deps.network.prepare(id).then(

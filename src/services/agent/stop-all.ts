@@ -29,7 +29,7 @@ export async function stopAll(
   table: InstanceTable,
   why: Readonly<Record<string, unknown>>,
 ): Promise<StopAllReport> {
-  const saved = savedInstances(ctx);
+  const saved = savedInstances(table);
   for (const s of saved) table.set(s);
   const containers = (await ctx.deps.runtime.list()).map((c) => c.id);
   const stopped: string[] = [];

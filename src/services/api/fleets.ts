@@ -7,13 +7,15 @@ import type { ObservedInstance } from '../../domain/instance.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Store } from '../../ports/store.js';
 import type { FleetStatus } from '../controller/index.js';
-import { deploy } from '../fleets/deploy.js';
+import { deploy, type DeployDeps } from '../fleets/deploy.js';
 import { promote } from '../fleets/promote.js';
 import { rollBack } from '../fleets/rollback.js';
 import type { LoadedPolicy } from '../policy.js';
 
 export interface FleetApiDeps {
   readonly store: Store;
+  /** What the host takes (deploy.ts): a fleet that does not fit is refused. */
+  readonly capacity?: NonNullable<DeployDeps['capacity']>;
   readonly fleets: FleetStore;
   readonly trust: () => Promise<LoadedPolicy>;
   readonly now: () => number;
@@ -31,9 +33,13 @@ export interface FleetApiDeps {
 export function fleetApi(
   deps: FleetApiDeps,
 ): Pick<ApiHandlers, 'deploy' | 'fleets' | 'rollback' | 'promote' | 'history'> {
+  // One deploy at a time: two that each fit alone must not both pass the capacity check.
+  let deploying: Promise<unknown> = Promise.resolve();
   return {
     async deploy({ body }) {
-      const record = await deploy(deps, body);
+      const run = deploying.then(() => deploy(deps, body));
+      deploying = run.catch(() => undefined);
+      const record = await run;
       deps.reconcileSoon();
       return record;
     },

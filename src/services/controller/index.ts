@@ -16,7 +16,14 @@ import { applyDecision, applyRollout } from './execute.js';
 
 /** What the controller needs of the host agent (in-process now, over HTTP later). */
 export interface AgentApi {
-  apply(desired: readonly DesiredInstance[]): Promise<ObservedInstance[]>;
+  /**
+   * Make the host run `desired`. With `settle: false` it resolves once the agent took the
+   * set (stops done, starts queued as pending instances), not when every start ended.
+   */
+  apply(
+    desired: readonly DesiredInstance[],
+    options?: { readonly settle?: boolean },
+  ): Promise<ObservedInstance[]>;
   observe(): Promise<ObservedInstance[]>;
 }
 
@@ -98,7 +105,8 @@ export class Controller {
       });
     }
     desired.push(...unmanaged(observed, known));
-    await agent.apply(desired);
+    // Not held up by starts: the next pass sees them pending and plans on (level-triggered).
+    await agent.apply(desired, { settle: false });
     this.last = statuses;
     return statuses;
   }

@@ -1,3 +1,4 @@
+import { decideCapacity, type HostCapacity } from '../../core/capacity/host-capacity.js';
 import type { FleetRecord, ReleaseRecord } from '../../core/fleet/record.js';
 import { runtimeProblems } from '../../core/fleet/runtime-limits.js';
 import { fleetSchema, releaseDigest, type FleetSpec } from '../../core/fleet/spec.js';
@@ -19,6 +20,8 @@ export interface DeployDeps {
   readonly now: () => number;
   /** The admission decision, for the ledger (refusals too: they change nothing else). */
   readonly record?: (event: LedgerEntryDraft) => void;
+  /** What the host takes, read now; without it nothing is bounded but the schema. */
+  readonly capacity?: () => HostCapacity;
 }
 
 /**
@@ -37,6 +40,8 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
         .join('; ')}`,
     );
   const spec: FleetSpec = parsed.data;
+  // Before anything costly: a fleet that cannot fit is refused on its numbers alone.
+  await checkCapacity(deps, spec);
   const descriptor = await deps.store.resolve(spec.artifact);
   const trust = await deps.trust();
   const report = await verifyArtifact(deps.store, {
@@ -93,4 +98,27 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
     Promise.resolve({ change: deployed(existing, release, now, 'admin'), release }),
   );
   return written!; // a deploy always has something to write
+}
+
+/**
+ * The fleet must fit on the host beside every other fleet, at the peak of each one's rollout:
+ * a schema-valid `replicas: 10000` once made the agent create namespaces by the thousand and
+ * took the control plane down. Asking for no more than the fleet has (replicas 0, any
+ * shrink) always gets through: that is how room is made.
+ */
+async function checkCapacity(deps: DeployDeps, spec: FleetSpec): Promise<void> {
+  if (!deps.capacity) return;
+  const fleets = await deps.fleets.fleets();
+  const decision = decideCapacity(
+    deps.capacity(),
+    fleets.filter((f) => f.name !== spec.name).map((f) => f.spec),
+    spec,
+    fleets.find((f) => f.name === spec.name)?.spec ?? null,
+  );
+  if (decision.ok) return;
+  throw new IngotError(
+    'E_CAPACITY',
+    `fleet ${spec.name} does not fit on this host: ${decision.reasons.join('; ')}. Deploy fewer replicas (or a smaller surge or preview), make room by shrinking another fleet, or start the server with a larger --max-instances or --subnet`,
+    { details: { demand: decision.demand, limits: decision.limits } },
+  );
 }

@@ -11,6 +11,7 @@ const all = {
   cgroupParent: '/x',
   stopGrace: '5',
   verifyInterval: '0',
+  maxInstances: '40',
 };
 
 describe('ingot up options', () => {
@@ -19,6 +20,8 @@ describe('ingot up options', () => {
     expect(() => checkUpOptions({ port: '123456' })).toThrow(/--port must be a port number/);
     expect(() => checkUpOptions({ stopGrace: '1.5' })).toThrow(/--stop-grace must be whole/);
     expect(() => checkUpOptions({ verifyInterval: '-1' })).toThrow(/--verify-interval/);
+    expect(() => checkUpOptions({ maxInstances: '0' })).toThrow(/--max-instances/);
+    expect(() => checkUpOptions({ maxInstances: '1e9' })).toThrow(/--max-instances/);
     expect(() => checkUpOptions(all)).not.toThrow();
   });
 
@@ -27,7 +30,7 @@ describe('ingot up options', () => {
     expect(upArgs(all)).toEqual([
       '--port', '8080', '--policy', 'policy.yaml', '--key', 'a.pub', '--key', 'b.pub',
       '--bridge', 'br0', '--subnet', '10.1.0.0/24', '--cgroup-parent', '/x',
-      '--stop-grace', '5', '--verify-interval', '0',
+      '--stop-grace', '5', '--verify-interval', '0', '--max-instances', '40',
     ]);
     expect(upArgs({})).toEqual([]);
   });
@@ -42,6 +45,7 @@ describe('ingot up options', () => {
       cgroupParent: '/x',
       stopGraceMs: 5000,
       fullVerifyMs: 0,
+      maxInstances: 40,
     });
     expect(serveOptions({})).toEqual({ keyFiles: [] });
   });

@@ -12,6 +12,7 @@ export interface UpOptions {
   cgroupParent?: string;
   stopGrace?: string;
   verifyInterval?: string;
+  maxInstances?: string;
 }
 
 /** Refuse a malformed number before anything starts (exit 2, as any usage error). */
@@ -21,6 +22,13 @@ export function checkUpOptions(options: UpOptions): void {
   if (options.stopGrace !== undefined && !/^\d{1,4}$/.test(options.stopGrace))
     throw new UsageError(
       `--stop-grace must be whole seconds, got ${JSON.stringify(options.stopGrace)}`,
+    );
+  if (
+    options.maxInstances !== undefined &&
+    (!/^\d{1,6}$/.test(options.maxInstances) || Number(options.maxInstances) < 1)
+  )
+    throw new UsageError(
+      `--max-instances must be a whole number of at least 1, got ${JSON.stringify(options.maxInstances)}`,
     );
   if (options.verifyInterval !== undefined && !/^\d{1,5}$/.test(options.verifyInterval))
     throw new UsageError(
@@ -39,6 +47,7 @@ export function upArgs(options: UpOptions): string[] {
   if (options.cgroupParent) args.push('--cgroup-parent', options.cgroupParent);
   if (options.stopGrace) args.push('--stop-grace', options.stopGrace);
   if (options.verifyInterval) args.push('--verify-interval', options.verifyInterval);
+  if (options.maxInstances) args.push('--max-instances', options.maxInstances);
   return args;
 }
 
@@ -57,5 +66,6 @@ export function serveOptions(options: UpOptions): ServeOptions {
     ...(options.verifyInterval !== undefined && {
       fullVerifyMs: Number(options.verifyInterval) * 60_000,
     }),
+    ...(options.maxInstances !== undefined && { maxInstances: Number(options.maxInstances) }),
   };
 }

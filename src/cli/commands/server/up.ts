@@ -30,6 +30,10 @@ export function registerUp(program: Command, run: Runner): void {
       '--verify-interval <minutes>',
       'hash every rootfs in use in full this often (default 10; 0: only on demand)',
     )
+    .option(
+      '--max-instances <n>',
+      'instances this host takes at most; deploys beyond it, its subnet or its memory are refused (default 250)',
+    )
     .action(async (options: UpOptions) => {
       await run(
         async (app, io) => {
