@@ -358,13 +358,17 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     for (let i = 0; i < 150 && !cli('history', 'melt').stdout.includes('meltdown'); i++)
       await new Promise((r) => setTimeout(r, 200));
     expect(cli('history', 'melt').stdout).toMatch(/meltdown +more than 50% of instances failed/);
-    // Held: the unhealthy instances are neither replaced nor joined by new ones.
+    // Held: the unhealthy instances are neither replaced nor joined by new ones. (Which ones
+    // they are depends on timing: one failing alone is 50%, not more, and is replaced.)
+    const ids = () =>
+      status()
+        .find((f) => f.name === 'melt')!
+        .instances.map((i) => i.id)
+        .sort();
+    const held = ids();
+    expect(held).toHaveLength(2);
     await new Promise((r) => setTimeout(r, 2000));
-    const melt = status().find((f) => f.name === 'melt')!;
-    expect(melt.instances.map((i) => i.id).sort()).toEqual([
-      expect.stringMatching(/^melt-[0-9a-f]{8}-0$/),
-      expect.stringMatching(/^melt-[0-9a-f]{8}-1$/),
-    ]);
+    expect(ids()).toEqual(held);
   }, 60_000);
 
   it('rolls a canary step by step, holding each pause, and rolls back a failing canary', async () => {

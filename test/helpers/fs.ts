@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -94,4 +95,14 @@ export function scrambleMtimes(root: string, seed: number): void {
     }
   };
   walk(root);
+}
+
+/** Unmount whatever a failed test left mounted under `root` (deepest first), so rm can go. */
+export function unmountUnder(root: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p === root || p.startsWith(`${root}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) spawnSync('umount', ['-l', p]);
 }

@@ -47,6 +47,8 @@ export class Agent {
   /** What the latest apply wants: starts an earlier one queued are dropped if it does not. */
   private wanted: ReadonlySet<string> = new Set();
   private listing: {
+    /** When the list was asked for: containers made after it may be missing from it. */
+    began: number;
     at: number;
     pending: boolean;
     result: ReturnType<AgentDeps['runtime']['list']>;
@@ -182,11 +184,15 @@ export class Agent {
    * (hundreds of ms on a loaded host, measured), and a controller pass, the API and a start
    * storm all ask.
    */
-  private listRuntime(): Promise<Awaited<ReturnType<AgentDeps['runtime']['list']>>> {
+  private async listRuntime(): Promise<{
+    began: number;
+    containers: Awaited<ReturnType<AgentDeps['runtime']['list']>>;
+  }> {
     const now = this.deps.now().getTime();
     if (this.listing && (this.listing.pending || now - this.listing.at < LIST_REUSE_MS))
-      return this.listing.result;
+      return { began: this.listing.began, containers: await this.listing.result };
     const listing = {
+      began: now,
       at: now,
       pending: true,
       result: this.deps.runtime.list().finally(() => {
@@ -195,14 +201,20 @@ export class Agent {
       }),
     };
     this.listing = listing;
-    return listing.result;
+    return { began: now, containers: await listing.result };
   }
 
-  /** Mark instances whose process has gone as failed. */
+  /**
+   * Mark instances whose process has gone as failed. A list asked for before an instance was
+   * started says nothing about it: shared lists once marked new instances failed ("its
+   * process exited") and rolled back a healthy release on a busy host.
+   */
   private async refresh(): Promise<void> {
-    const running = new Map((await this.listRuntime()).map((c) => [c.id, c]));
+    const { began, containers } = await this.listRuntime();
+    const running = new Map(containers.map((c) => [c.id, c]));
     for (const t of this.table.values()) {
       if (!isRunning(t)) continue;
+      if (t.startedAt !== undefined && Date.parse(t.startedAt) >= began) continue;
       const c = running.get(t.id);
       if (!c || c.status === 'stopped') {
         t.state = 'failed';

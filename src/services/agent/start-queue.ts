@@ -1,3 +1,4 @@
+import { fairestStart } from '../../core/capacity/fair-start.js';
 import type { DesiredInstance } from '../../domain/instance.js';
 import type { AgentContext } from './context.js';
 import { isRunning, type InstanceTable } from './instance-table.js';
@@ -91,21 +92,12 @@ export class StartQueue {
     }
   }
 
-  /**
-   * The first queued start of the fleet with the fewest starts under way: a fleet's storm
-   * takes the free slots only while no other fleet waits, so that another fleet's replacement
-   * (a drifted instance, say) waits for one slot, not for the storm.
-   */
+  /** The next start to begin: fair across fleets (core/capacity/fair-start.ts). */
   private fairest(): number {
-    const busy = new Map<string, number>();
-    for (const { fleet } of this.inFlight.values()) busy.set(fleet, (busy.get(fleet) ?? 0) + 1);
-    let best = 0;
-    let least = Infinity;
-    for (let at = 0; at < this.queue.length && least > 0; at++) {
-      const n = busy.get(this.queue[at]!.d.fleet) ?? 0;
-      if (n < least) [best, least] = [at, n];
-    }
-    return best;
+    return fairestStart(
+      this.queue.map((q) => q.d.fleet),
+      [...this.inFlight.values()].map((f) => f.fleet),
+    );
   }
 
   /** No more starts begin; the queued are dropped. Resolves when those under way ended. */
