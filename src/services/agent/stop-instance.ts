@@ -17,6 +17,15 @@ export async function stopInstance(
   why: Record<string, unknown> = {},
 ): Promise<void> {
   const { runtime, network, files } = ctx.deps;
+  // A tainted instance is evidence: what was done in it since the first finding is recorded
+  // before it goes (a failed /proc read only loses that last look).
+  if (table.get(id)?.evidence?.length) {
+    try {
+      ctx.monitor?.lookOnceMore(id);
+    } catch {
+      // the stop goes on
+    }
+  }
   ctx.monitor?.untrack(id);
   const grace = ctx.deps.stopGraceMs ?? 10_000;
   const state = await runtime.state(id);

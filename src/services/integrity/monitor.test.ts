@@ -180,6 +180,16 @@ describe('the integrity monitor', () => {
         ],
       },
     ]);
+    // What the intruder does after its first exec is looked for once more before the stop.
+    world.mountinfo = HEALTHY_MOUNTS.replace(' ro,', ' rw,');
+    monitor.lookOnceMore('web-1');
+    expect(findings[1]?.evidence.map((e) => [e.detector, e.path, e.actual])).toContainEqual([
+      'mounts',
+      '/',
+      'rw',
+    ]);
+    findings.pop();
+    world.mountinfo = HEALTHY_MOUNTS;
     world.processes.push({ pid: 20, ppid: 1, pidNs: 'c', mntNs: 'c' });
     listeners[0]!.onLost();
     expect(findings[1]?.evidence[0]).toMatchObject({ detector: 'process', path: '/bin/app' });

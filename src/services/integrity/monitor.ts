@@ -170,6 +170,17 @@ export class IntegrityMonitor {
       this.meter.time(() => this.processChecks.checkAll(this.instances.values()));
   }
 
+  /**
+   * One more look at one instance's processes, executables and mounts (before a tainted
+   * instance is stopped). Access is seen at its first exec, before the intruder did anything:
+   * a remount a moment later would otherwise go with the instance unrecorded, the stop
+   * coming before the next tick's scan.
+   */
+  lookOnceMore(id: string): void {
+    const i = this.instances.get(id);
+    if (i) this.meter.time(() => this.processChecks.checkAll([i]));
+  }
+
   private onRootfs(root: string): string[] {
     return [...this.instances.values()].filter((i) => i.rootfs === root).map((i) => i.id);
   }
