@@ -1,22 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeNet, requireHost, sleep, testNet, upArgs, type TestNet } from './helpers/agent.js';
-import { ingot } from './helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { sleep, upArgs } from './helpers/agent.js';
+import { HELLO, useServer } from './helpers/server.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin/ingot.js', import.meta.url));
-const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
-const EXAMPLE = fileURLToPath(new URL('../examples/hello/fleet.yaml', import.meta.url));
-
-interface FleetJson {
-  name: string;
-  instances: { id: string; state: string }[];
-}
 
 /**
  * Idle connections to the API from a local user without the token: `count` of them held
@@ -77,32 +69,11 @@ function getTcp(port: number, path: string, token: string): Promise<number | str
  * descriptors, and 1,500 idle connections are held against it, renewed as it drops them.
  */
 describe('the API under a flood of idle connections', () => {
-  let root: string;
-  let home: string;
-  let net: TestNet;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => ingot(args, { env });
-  const status = (): FleetJson[] => {
-    const r = cli('status', '-o', 'json');
-    expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as FleetJson[];
-  };
-
-  beforeAll(() => {
-    requireHost();
-    root = mkdtempSync(join(tmpdir(), 'ingot-flood-'));
-    home = join(root, 'home');
-    net = testNet();
-    env = { INGOT_HOME: home };
-  });
-
-  afterAll(() => {
-    cli('down', '--stop-instances');
-    removeNet(net);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const server = useServer('flood');
+  const { cli, status } = server;
 
   it('keeps answering the owner, probing, and every healthy instance', async () => {
+    const { home, net, env } = server;
     // The server and its agent get 1024 descriptors, soft and hard, as on a stock host.
     const up = spawnSync('prlimit', ['--nofile=1024:1024', process.execPath, BIN, ...upArgs(net)], {
       env: { ...process.env, ...env },
@@ -111,9 +82,7 @@ describe('the API under a flood of idle connections', () => {
     });
     expect(up.status, up.stderr).toBe(0);
     expect(cli('build', '-q', HELLO).code).toBe(0);
-    const fleet = join(root, 'fleet.yaml');
-    writeFileSync(fleet, readFileSync(EXAMPLE, 'utf8').replace(/^replicas: \d+$/m, 'replicas: 2'));
-    const deployed = cli('deploy', fleet, '--wait');
+    const deployed = cli('deploy', server.helloFleet(2), '--wait');
     expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
     const before = status()[0]!;
     const ids = before.instances.map((i) => i.id).sort();

@@ -1,20 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeNet, requireHost, sleep, testNet, upArgs, type TestNet } from './helpers/agent.js';
+import { describe, expect, it } from 'vitest';
+import { sleep } from './helpers/agent.js';
 import { ingot } from './helpers/cli.js';
+import { HELLO, useServer, type InstanceJson } from './helpers/server.js';
 
-const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
-const EXAMPLE = fileURLToPath(new URL('../examples/hello/fleet.yaml', import.meta.url));
-
-interface Instance {
-  id: string;
-  state: string;
-  evidence?: { detector: string; actual: string }[];
-}
 interface Entry {
   kind: string;
   instance?: string;
@@ -27,14 +18,10 @@ interface Entry {
  * the kernel says owns the client's end of the connection.
  */
 describe('break-glass records the authenticated identity beside the claimed one', () => {
-  let root: string;
-  let home: string;
-  let net: TestNet;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => ingot(args, { env });
-  const instances = (): Instance[] =>
-    (JSON.parse(cli('status', '-o', 'json').stdout) as { instances: Instance[] }[])[0]!.instances;
-  const healthyOne = async (not?: string): Promise<Instance> => {
+  const server = useServer('debug');
+  const { cli } = server;
+  const instances = (): InstanceJson[] => server.status()[0]!.instances;
+  const healthyOne = async (not?: string): Promise<InstanceJson> => {
     for (let n = 0; n < 300; n++) {
       const i = instances().find((x) => x.state === 'healthy' && x.id !== not);
       if (i && instances().length === 1) return i;
@@ -50,26 +37,11 @@ describe('break-glass records the authenticated identity beside the claimed one'
     return log[0]!;
   };
 
-  beforeAll(() => {
-    requireHost();
-    root = mkdtempSync(join(tmpdir(), 'ingot-debug-'));
-    home = join(root, 'home');
-    net = testNet();
-    env = { INGOT_HOME: home };
-  });
-
-  afterAll(() => {
-    cli('down', '--stop-instances');
-    removeNet(net);
-    rmSync(root, { recursive: true, force: true });
-  });
-
   it('names the token and the local user, whatever the client claims', async () => {
-    expect(cli(...upArgs(net)).code).toBe(0);
+    const { home, env } = server;
+    server.up();
     expect(cli('build', '-q', HELLO).code).toBe(0);
-    const fleet = join(root, 'fleet.yaml');
-    writeFileSync(fleet, readFileSync(EXAMPLE, 'utf8').replace(/^replicas: \d+$/m, 'replicas: 1'));
-    const deployed = cli('deploy', fleet, '--wait');
+    const deployed = cli('deploy', server.helloFleet(1), '--wait');
     expect(deployed.code, deployed.stderr).toBe(0);
 
     // Through the CLI, claiming to be someone else (SUDO_USER is the client's word).

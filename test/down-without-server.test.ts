@@ -1,54 +1,19 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  hostResidue,
-  removeNet,
-  requireHost,
-  runcIn,
-  sleep,
-  testNet,
-  upArgs,
-  type TestNet,
-} from './helpers/agent.js';
-import { ingot } from './helpers/cli.js';
-
-const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
-const EXAMPLE = fileURLToPath(new URL('../examples/hello/fleet.yaml', import.meta.url));
+import { describe, expect, it } from 'vitest';
+import { hostResidue, runcIn, sleep, upArgs } from './helpers/agent.js';
+import { HELLO, useServer } from './helpers/server.js';
 
 describe('a server that died leaves nothing stuck', () => {
-  let root: string;
-  let home: string;
-  let net: TestNet;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => ingot(args, { env });
-  const serverPid = () =>
-    (JSON.parse(readFileSync(join(home, 'server.json'), 'utf8')) as { pid: number }).pid;
-
-  beforeAll(() => {
-    requireHost();
-    root = mkdtempSync(join(tmpdir(), 'ingot-down-'));
-    home = join(root, 'home');
-    net = testNet();
-    env = { INGOT_HOME: home };
-  });
-
-  afterAll(() => {
-    cli('down', '--stop-instances');
-    removeNet(net);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const server = useServer('down');
+  const { cli, serverPid } = server;
 
   it('down --stop-instances with no server stops what runs, from the record and runc alone', async () => {
-    const up = cli(...upArgs(net));
-    expect(up.code, up.stderr).toBe(0);
+    const { home, net } = server;
+    server.up();
     expect(cli('build', '-q', HELLO).code).toBe(0);
-    const fleet = join(root, 'fleet.yaml');
-    writeFileSync(fleet, readFileSync(EXAMPLE, 'utf8').replace(/^replicas: \d+$/m, 'replicas: 2'));
-    const deployed = cli('deploy', fleet, '--wait');
+    const deployed = cli('deploy', server.helloFleet(2), '--wait');
     expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
     const ids = runcIn(home, 'list', '-q').out.split('\n').filter(Boolean).sort();
     expect(ids).toHaveLength(2);
@@ -72,14 +37,10 @@ describe('a server that died leaves nothing stuck', () => {
     });
     expect(existsSync(join('/sys/class/net', net.bridge))).toBe(false);
     // What was done is recorded, and the record still verifies.
-    const log = JSON.parse(cli('ledger', 'log', '--limit', '99999', '-o', 'json').stdout) as {
-      kind: string;
-      instance?: string;
-      detail: { cause?: string };
-    }[];
+    const log = server.ledger();
     const stops = log.filter((e) => e.kind === 'instance-stopped' && ids.includes(e.instance!));
     expect(stops.map((e) => e.instance).sort()).toEqual(ids);
-    for (const s of stops) expect(s.detail.cause).toMatch(/no server running/);
+    for (const s of stops) expect(s.detail['cause']).toMatch(/no server running/);
     const verified = cli('ledger', 'verify');
     expect(verified.code, verified.stderr).toBe(0);
     // Nothing is left to adopt or remove: a second run finds nothing.
@@ -88,6 +49,7 @@ describe('a server that died leaves nothing stuck', () => {
 
   it('up starts although server.json and the lock name a pid that is now another process', async () => {
     // A live process that is not Ingot, as a reused pid would be.
+    const { home, net } = server;
     const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
     mkdirSync(home, { recursive: true, mode: 0o700 });
     try {

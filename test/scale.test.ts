@@ -1,25 +1,9 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeNet, requireHost, sleep, testNet, upArgs, type TestNet } from './helpers/agent.js';
-import { ingot } from './helpers/cli.js';
-
-const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
-
-interface InstanceJson {
-  id: string;
-  state: string;
-  artifact: string;
-  integrity: string;
-  evidence?: { detector: string; path: string }[];
-}
-interface FleetJson {
-  name: string;
-  artifact: string;
-  instances: InstanceJson[];
-}
+import { describe, expect, it } from 'vitest';
+import { sleep } from './helpers/agent.js';
+import { HELLO, useServer, type FleetJson } from './helpers/server.js';
 
 /**
  * Issue 15: a schema-valid fleet once took the control plane down for good (replicas: 10000
@@ -30,32 +14,24 @@ interface FleetJson {
  * storming fleet gets through and ends the storm.
  */
 describe('a fleet far larger than the host', () => {
-  let root: string;
-  let home: string;
-  let net: TestNet;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => ingot(args, { env });
-  const fleetSpec = (name: string, artifact: string, replicas: number) => {
-    const file = join(root, `${name}-${replicas}.yaml`);
-    const lines = [
-      `name: ${name}`,
+  const server = useServer('scale');
+  const { cli } = server;
+  const fleetSpec = (name: string, artifact: string, replicas: number) =>
+    server.writeFleet(name, [
       `artifact: ${artifact}`,
       `replicas: ${replicas}`,
       // No CPU limit: 40 of the example's 0.5 CPUs would not fit 2 cores (a refusal too).
       'resources: { memory: 16Mi, pids: 32 }',
       'strategy: { rolling: { maxSurge: 1, maxUnavailable: 0 } }',
       'progressDeadline: 5m',
-    ];
-    writeFileSync(file, lines.join('\n') + '\n');
-    return file;
-  };
+    ]);
 
   /** GET /v1/fleets straight from the API, timed. */
   const api = async (): Promise<{ ms: number; fleets: FleetJson[] }> => {
-    const { port } = JSON.parse(readFileSync(join(home, 'server.json'), 'utf8')) as {
+    const { port } = JSON.parse(readFileSync(join(server.home, 'server.json'), 'utf8')) as {
       port: number;
     };
-    const token = readFileSync(join(home, 'token'), 'utf8').trim();
+    const token = readFileSync(join(server.home, 'token'), 'utf8').trim();
     const t0 = performance.now();
     const res = await fetch(`http://127.0.0.1:${port}/v1/fleets`, {
       headers: { authorization: `Bearer ${token}` },
@@ -65,27 +41,11 @@ describe('a fleet far larger than the host', () => {
     return { ms: performance.now() - t0, fleets };
   };
 
-  beforeAll(() => {
-    requireHost();
-    root = mkdtempSync(join(tmpdir(), 'ingot-scale-'));
-    home = join(root, 'home');
-    net = testNet();
-    env = { INGOT_HOME: home };
-  });
-
-  afterAll(() => {
-    cli(...upArgs(net), '--max-instances', '48');
-    cli('down', '--stop-instances');
-    removeNet(net);
-    rmSync(root, { recursive: true, force: true });
-  }, 120_000);
-
   it('refuses what does not fit, and stays responsive through a start storm it accepted', async () => {
     const began = performance.now();
     const mark = (what: string) =>
       console.log(`${((performance.now() - began) / 1000).toFixed(1)} s: ${what}`);
-    const up = cli(...upArgs(net), '--max-instances', '48');
-    expect(up.code, up.stderr).toBe(0);
+    server.up('--max-instances', '48');
     expect(cli('build', '-q', HELLO).code).toBe(0);
     // The other fleet runs from an artifact of its own: a rootfs the storm does not share.
     expect(cli('build', '-q', '-t', 'hello:other', '--source-date-epoch', '7', HELLO).code).toBe(0);
@@ -121,7 +81,7 @@ describe('a fleet far larger than the host', () => {
     // Mid-storm, the other fleet's file changes on the host: found and replaced meanwhile.
     const victim = fleetOf(fleets, 'other').instances.find((i) => i.state === 'healthy')!;
     expect(victim).toBeDefined();
-    const rootfs = join(home, 'rootfs', victim.artifact.replace('sha256:', ''), 'rootfs');
+    const rootfs = join(server.home, 'rootfs', victim.artifact.replace('sha256:', ''), 'rootfs');
     appendFileSync(join(rootfs, 'srv', 'www', 'index.html'), '<!-- tampered -->\n');
     let tainted = false;
     let pendingAtTaint = -1;

@@ -1,27 +1,8 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeNet, requireHost, sleep, testNet, upArgs, type TestNet } from './helpers/agent.js';
-import { ingot } from './helpers/cli.js';
-
-const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
-
-interface FleetJson {
-  name: string;
-  release: string;
-  rollout: string;
-  reason: string | null;
-  reasons: string[];
-  instances: { id: string; state: string; release?: string }[];
-}
-
-interface EntryJson {
-  kind: string;
-  fleet?: string;
-  detail: Record<string, unknown>;
-}
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from './helpers/agent.js';
+import { HELLO, useServer } from './helpers/server.js';
 
 /**
  * Deploys that can never start, against a real server, runc and store (issue 15, item 4):
@@ -29,50 +10,17 @@ interface EntryJson {
  * fails the rollout with the reason within seconds, and leaves a bounded ledger.
  */
 describe('a deploy that can never start', () => {
-  let root: string;
-  let home: string;
-  let net: TestNet;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => ingot(args, { env });
-  const status = (name: string): FleetJson => {
-    const r = cli('status', '-o', 'json');
-    expect(r.code, r.stderr).toBe(0);
-    return (JSON.parse(r.stdout) as FleetJson[]).find((f) => f.name === name)!;
-  };
-  const ledger = (fleet: string): EntryJson[] =>
-    (
-      JSON.parse(cli('ledger', 'log', '--limit', '99999', '-o', 'json').stdout) as EntryJson[]
-    ).filter((e) => e.fleet === fleet);
-  const fleetFile = (name: string, lines: string[]) => {
-    const file = join(root, `${name}.yaml`);
-    writeFileSync(file, [`name: ${name}`, ...lines, ''].join('\n'));
-    return file;
-  };
-  /** The hello example, changed by `edit`, built into this home's store. */
-  const variant = (dir: string, edit: (yaml: string) => string) => {
-    const at = join(root, dir);
-    cpSync(HELLO, at, { recursive: true, verbatimSymlinks: true });
-    writeFileSync(join(at, 'ingot.yaml'), edit(readFileSync(join(at, 'ingot.yaml'), 'utf8')));
-    return at;
-  };
+  const server = useServer('startfail');
+  const cli = (...args: string[]) => server.cli(...args);
+  const status = (name: string) => server.fleet(name)!;
+  const ledger = (fleet: string) => server.ledger(fleet);
+  const fleetFile = (name: string, lines: string[]) => server.writeFleet(name, lines);
+  const variant = (dir: string, edit: (yaml: string) => string) => server.helloVariant(dir, edit);
 
   beforeAll(() => {
-    requireHost();
-    root = mkdtempSync(join(tmpdir(), 'ingot-startfail-'));
-    home = join(root, 'home');
-    net = testNet();
-    env = { INGOT_HOME: home };
-    const r = cli(...upArgs(net));
-    expect(r.code, r.stderr).toBe(0);
+    server.up();
     expect(cli('build', '-q', HELLO).code).toBe(0);
   }, 120_000);
-
-  afterAll(() => {
-    cli(...upArgs(net));
-    cli('down', '--stop-instances');
-    removeNet(net);
-    rmSync(root, { recursive: true, force: true });
-  });
 
   it('refuses at deploy a memory limit runc cannot set, with its field and a code of its own', () => {
     const r = cli(
@@ -162,7 +110,7 @@ describe('a deploy that can never start', () => {
     const serving = status('tamp').instances.filter((i) => i.state === 'healthy');
     expect(serving).toHaveLength(3);
     // Tampered in the store after deploy admission: v2's own layer, one byte.
-    const layer = ownLayer(home, 'hello:2.0.0', 'hello:1.0.0');
+    const layer = ownLayer(server.home, 'hello:2.0.0', 'hello:1.0.0');
     const bytes = readFileSync(layer);
     const at = bytes.length >> 1;
     bytes[at] = bytes[at]! ^ 0xff;
