@@ -25,7 +25,7 @@ import { RootfsTree } from '../../core/rootfs-tree.js';
 import { STANDARD_MOUNT_POINTS } from '../../core/runtime/oci-spec.js';
 import { digestHex, type Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
-import type { FileExtra, MeasuredEntry } from '../../domain/measurement.js';
+import type { DroppedEntry, FileExtra, MeasuredEntry } from '../../domain/measurement.js';
 import type { Descriptor } from '../../domain/oci.js';
 import { fsyncDir } from '../shared/atomic-file.js';
 import { readBaseLayer } from '../shared/layer-reader/read-layer.js';
@@ -89,25 +89,7 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
   // still reach its own "/".
   chmodSync(rootfs, 0o755);
   try {
-    const layout = new OciLayout(req.storeRoot);
-    const tree = new RootfsTree<FileExtra>();
-    for (const [i, descriptor] of req.layers.entries()) {
-      const { changes } = await readBaseLayer(layout, descriptor, req.diffIds[i]!, {
-        objectsDir: objects,
-      });
-      const problem = applyLayer(tree, changes);
-      if (problem)
-        throw new IngotError(
-          'E_ROOTFS_LAYER',
-          `layer ${descriptor.digest}: ${problem.entry} would be written through ${problem.path}`,
-        );
-    }
-    const entries = tree.entries().map((t) => t.entry);
-    if (!encodeMeasurement(entries).equals(req.measurement.bytes))
-      throw new IngotError(
-        'E_ROOTFS_MEASUREMENT',
-        `the layers of ${req.image} do not flatten to its measurement`,
-      );
+    const entries = await flattenLayers(req, objects);
 
     // Every path is made by us under folders made by us (the tree refuses entries under a
     // symlink), and owners and modes are set through a descriptor opened without following
@@ -188,6 +170,40 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
     rmSync(staging, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * The artifact's layers read (each blob verified, within bounds, content kept as objects)
+ * and flattened; the result must be the signed measurement byte for byte.
+ */
+async function flattenLayers(
+  req: MaterialiseRequest,
+  objects: string,
+): Promise<readonly MeasuredEntry[]> {
+  const layout = new OciLayout(req.storeRoot);
+  const tree = new RootfsTree<FileExtra>();
+  // Device nodes under /dev are never created on the host (the build left them out by the
+  // same rule, and the measurement lists them).
+  const dropped: DroppedEntry[] = [];
+  for (const [i, descriptor] of req.layers.entries()) {
+    const read = await readBaseLayer(layout, descriptor, req.diffIds[i]!, {
+      objectsDir: objects,
+    });
+    dropped.push(...read.dropped);
+    const problem = applyLayer(tree, read.changes);
+    if (problem)
+      throw new IngotError(
+        'E_ROOTFS_LAYER',
+        `layer ${descriptor.digest}: ${problem.entry} would be written through ${problem.path}`,
+      );
+  }
+  const entries = tree.entries().map((t) => t.entry);
+  if (!encodeMeasurement(entries, dropped).equals(req.measurement.bytes))
+    throw new IngotError(
+      'E_ROOTFS_MEASUREMENT',
+      `the layers of ${req.image} do not flatten to its measurement`,
+    );
+  return entries;
 }
 
 /**

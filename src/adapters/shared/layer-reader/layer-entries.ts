@@ -4,7 +4,11 @@ import { parseEntryName, pathProblemText, toImagePath } from '../../../core/path
 import { wantsContent } from '../../../core/sbom/capture.js';
 import { classifyEntry } from '../../../core/whiteout.js';
 import { LayerError } from '../../../domain/build-errors.js';
-import type { FileExtra as EntryExtra, MeasuredEntry } from '../../../domain/measurement.js';
+import type {
+  DroppedEntry,
+  FileExtra as EntryExtra,
+  MeasuredEntry,
+} from '../../../domain/measurement.js';
 import { hashEntry } from './hash-entry.js';
 
 type Owner = Pick<MeasuredEntry, 'mode' | 'uid' | 'gid'>;
@@ -19,7 +23,9 @@ export interface TarEntry extends AsyncIterable<unknown> {
  * A layer's tar entries, one by one, turned into changes to the rootfs. The archive is
  * hostile: names that climb, absolute or malformed names, duplicates, hard links to anything
  * but an earlier file of the same layer, device nodes and FIFOs are each refused with their
- * own code, and the entry count is bounded.
+ * own code, and the entry count is bounded. Device nodes under /dev alone are dropped and
+ * listed (`dropped`): real Debian roots carry /dev/null and friends, and the runtime mounts
+ * its own /dev over the image's, so they could never be reached.
  */
 export class LayerEntries {
   private readonly whiteouts: string[] = [];
@@ -27,6 +33,8 @@ export class LayerEntries {
   private readonly entries: { entry: MeasuredEntry; extra?: EntryExtra }[] = [];
   private readonly seen = new Set<string>();
   private readonly files = new Map<string, { entry: MeasuredEntry; extra: EntryExtra }>();
+  /** Device nodes under /dev, left out of the rootfs. */
+  readonly dropped: DroppedEntry[] = [];
 
   constructor(
     private readonly id: string,
@@ -148,13 +156,17 @@ export class LayerEntries {
       }
       case 'character-device':
       case 'block-device':
+        // Only beneath /dev, which the runtime replaces whole with its own tmpfs: a device
+        // node anywhere else would be reachable inside the instance (a raw disk at
+        // /opt/sda), and is refused below. The host never creates device nodes from an image.
+        if (path.startsWith('/dev/')) {
+          this.dropped.push({ path, type: h.type, layer: this.id });
+          item.resume();
+          return;
+        }
+        throw specialFile(this.id, path, h.type);
       case 'fifo':
-        throw new LayerError(
-          'E_LAYER_SPECIAL_FILE',
-          this.id,
-          path,
-          `is a ${h.type}; Ingot does not run images with device nodes or FIFOs`,
-        );
+        throw specialFile(this.id, path, h.type);
       default:
         throw new LayerError(
           'E_LAYER_CORRUPT',
@@ -164,6 +176,15 @@ export class LayerEntries {
         );
     }
   }
+}
+
+function specialFile(id: string, path: string, type: string): LayerError {
+  return new LayerError(
+    'E_LAYER_SPECIAL_FILE',
+    id,
+    path,
+    `is a ${type}; Ingot does not run images with device nodes or FIFOs (device nodes under /dev are dropped, since the runtime provides /dev)`,
+  );
 }
 
 function paxNumber(value: string | undefined): number | undefined {

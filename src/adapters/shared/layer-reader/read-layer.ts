@@ -7,7 +7,7 @@ import type { LayerChanges } from '../../../core/apply-layer.js';
 import { LayerError } from '../../../domain/build-errors.js';
 import type { Digest } from '../../../domain/digest.js';
 import { isIngotError } from '../../../domain/errors.js';
-import type { FileExtra as EntryExtra } from '../../../domain/measurement.js';
+import type { DroppedEntry, FileExtra as EntryExtra } from '../../../domain/measurement.js';
 import { readableLayerTypes, type LayerCompression } from '../../../domain/media-types.js';
 import type { Descriptor } from '../../../domain/oci.js';
 import { zstd } from '../zstd.js';
@@ -34,6 +34,8 @@ export interface ReadLayerOptions {
 export interface ReadLayerResult {
   readonly changes: LayerChanges<EntryExtra>;
   readonly uncompressedBytes: number;
+  /** Device nodes under /dev that the layer carried and the rootfs leaves out. */
+  readonly dropped: readonly DroppedEntry[];
 }
 
 /**
@@ -108,7 +110,7 @@ export async function readBaseLayer(
       `uncompressed content hashes to ${actual}, but the config's diff_id says ${diffId}`,
     );
   }
-  return { changes: entries.changes, uncompressedBytes: meter.bytes };
+  return { changes: entries.changes, uncompressedBytes: meter.bytes, dropped: entries.dropped };
 }
 
 function decompressor(compression: LayerCompression): Transform {
