@@ -10,6 +10,7 @@ import type {
   MeasuredEntry,
 } from '../../../domain/measurement.js';
 import { hashEntry } from './hash-entry.js';
+import { ObjectWriter } from './object-writer.js';
 
 type Owner = Pick<MeasuredEntry, 'mode' | 'uid' | 'gid'>;
 
@@ -35,13 +36,26 @@ export class LayerEntries {
   private readonly files = new Map<string, { entry: MeasuredEntry; extra: EntryExtra }>();
   /** Device nodes under /dev, left out of the rootfs. */
   readonly dropped: DroppedEntry[] = [];
+  private readonly objects: ObjectWriter | undefined;
 
   constructor(
     private readonly id: string,
     private readonly maxEntries: number,
     /** Where regular files' content is kept by its sha256 (materialising), if anywhere. */
-    private readonly objectsDir?: string,
-  ) {}
+    objectsDir?: string,
+  ) {
+    this.objects = objectsDir === undefined ? undefined : new ObjectWriter(objectsDir);
+  }
+
+  /** Every content written to the objects folder (the first failure thrown). */
+  async flush(): Promise<void> {
+    await this.objects?.flush();
+  }
+
+  /** Every write to the objects folder finished, failed or not: before it is removed. */
+  async settle(): Promise<void> {
+    await this.objects?.settle();
+  }
 
   get changes(): LayerChanges<EntryExtra> {
     return { whiteouts: this.whiteouts, opaques: this.opaques, entries: this.entries };
@@ -95,7 +109,7 @@ export class LayerEntries {
     const { size, sha256, sha1, content } = await hashEntry(
       item,
       wantsContent(path, declared),
-      this.objectsDir,
+      this.objects,
     );
     if (size !== declared)
       throw new LayerError(
@@ -105,7 +119,10 @@ export class LayerEntries {
         `declares ${item.header.size} bytes but holds ${size}`,
       );
     const entry: MeasuredEntry = { path, type: 'file', ...owner, size, sha256 };
-    const extra: EntryExtra = content ? { sha1, content } : { sha1 };
+    const extra: EntryExtra = {
+      ...(sha1 !== undefined && { sha1 }),
+      ...(content !== undefined && { content }),
+    };
     this.files.set(path, { entry, extra });
     this.entries.push({ entry, extra });
   }

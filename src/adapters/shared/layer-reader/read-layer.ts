@@ -90,9 +90,12 @@ export async function readBaseLayer(
   try {
     for await (const item of extract) await entries.add(item);
     await feeding;
+    await entries.flush();
   } catch (err) {
     extract.destroy();
     await feeding.catch(() => undefined);
+    // No write may land in the objects folder after the caller removed it.
+    await entries.settle();
     // A blob that does not match its digest is the root cause of whatever the decoder or
     // the tar parser then tripped on: report that.
     if (!isIngotError(err)) await layout.readBlob(id, descriptor.size, descriptor.size);
