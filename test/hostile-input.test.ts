@@ -1,11 +1,20 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { materialiseRootfs } from '../src/adapters/rootfs/materialise.js';
 import { isIngotError } from '../src/domain/errors.js';
+import { openArtifact } from '../src/services/artifact.js';
 import { readMeasurement } from '../src/services/inspect.js';
 import { buildWith, openStore, storeDir } from './helpers/app.js';
 import { snapshot, useTempDirs, writeTree } from './helpers/fs.js';
@@ -216,11 +225,29 @@ describe('hostile base images', () => {
       'E_LAYER_THROUGH_SYMLINK',
     ],
     [
-      'a device node',
-      () => [{ name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0 }],
+      'a device node outside /dev',
+      () => [{ name: 'opt/sda', type: 'block-device', devmajor: 8, devminor: 0 }],
+      'E_LAYER_SPECIAL_FILE',
+    ],
+    [
+      'a device node named like /dev but elsewhere',
+      () => [
+        { name: 'devices', type: 'directory' },
+        { name: 'devices/null', type: 'character-device', devmajor: 1, devminor: 3 },
+      ],
+      'E_LAYER_SPECIAL_FILE',
+    ],
+    [
+      'a device node at /dev itself',
+      () => [{ name: 'dev', type: 'character-device', devmajor: 1, devminor: 3 }],
       'E_LAYER_SPECIAL_FILE',
     ],
     ['a FIFO', () => [{ name: 'run/pipe', type: 'fifo' }], 'E_LAYER_SPECIAL_FILE'],
+    [
+      'a FIFO even under /dev',
+      () => [{ name: 'dev/initctl', type: 'fifo' }],
+      'E_LAYER_SPECIAL_FILE',
+    ],
   ];
   for (const [what, entries, code] of cases) {
     it(`refuses a layer with ${what}: ${code}`, async () => {
@@ -353,6 +380,75 @@ describe('hostile base images', () => {
       hardlink: '/etc/a',
     });
     expect(result.base?.digest).toMatch(/^sha256:/);
+  });
+});
+
+describe('real base images: device nodes under /dev', () => {
+  it('drops them, lists them in the signed measurement, and materialises without them', async () => {
+    const root = tmp();
+    const dev = (
+      name: string,
+      type: 'character-device' | 'block-device',
+      major: number,
+      minor: number,
+    ): RawEntry => ({
+      name,
+      type,
+      mode: 0o666,
+      devmajor: major,
+      devminor: minor,
+    });
+    // What debootstrap and mmdebstrap leave in /dev.
+    const layer = await rawTar([
+      { name: 'dev/', type: 'directory', mode: 0o755 },
+      dev('dev/console', 'character-device', 5, 1),
+      { name: 'dev/fd', type: 'symlink', linkname: '/proc/self/fd' },
+      dev('dev/null', 'character-device', 1, 3),
+      { name: 'dev/pts/', type: 'directory', mode: 0o755 },
+      dev('dev/loop0', 'block-device', 7, 0),
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/hostname', type: 'file', content: Buffer.from('debian\n') },
+    ]);
+    writeLayout(join(root, 'base'), [{ tar: layer }]);
+    writeTree(join(root, 'ctx'), { f: 'f' });
+    baseline(
+      join(root, 'ctx'),
+      '  - { source: f, destination: /opt/f }\n',
+      '{ layout: ../base, tag: base }',
+    );
+    const result = await buildWith(home, join(root, 'ctx'));
+    expect(result.base?.dropped).toEqual([
+      { path: '/dev/console', type: 'character-device' },
+      { path: '/dev/null', type: 'character-device' },
+      { path: '/dev/loop0', type: 'block-device' },
+    ]);
+    const store = await openStore(home);
+    const artifact = await openArtifact(store, result.digest);
+    const doc = JSON.parse(artifact.measurement.bytes.toString('utf8')) as {
+      dropped: { path: string; type: string; layer: string }[];
+    };
+    expect(doc.dropped.map((d) => d.path)).toEqual(['/dev/console', '/dev/null', '/dev/loop0']);
+    expect(doc.dropped.every((d) => d.layer === artifact.manifest.layers[0]!.digest)).toBe(true);
+    const paths = artifact.measurement.entries.map((e) => e.path);
+    expect(paths.filter((p) => p.startsWith('/dev'))).toEqual(['/dev', '/dev/fd', '/dev/pts']);
+
+    // The same rule when a host unpacks the artifact: the layers flatten to the signed
+    // measurement (dropped list included), and no device node reaches the host.
+    const made = await materialiseRootfs({
+      cacheDir: join(home, 'rootfs'),
+      storeRoot: storeDir(home),
+      image: result.digest,
+      layers: artifact.manifest.layers,
+      diffIds: artifact.config.rootfs.diff_ids,
+      measurement: artifact.measurement,
+      mountPoints: ['/proc', '/dev', '/sys'],
+    });
+    expect(readdirSync(join(made.rootfs, 'dev')).sort()).toEqual(['fd', 'pts']);
+    expect(readFileSync(join(made.rootfs, 'etc/hostname'), 'utf8')).toBe('debian\n');
+
+    // A rebuild gives the same measurement (and so the same signed digest).
+    const again = await buildWith(home, join(root, 'ctx'));
+    expect(again.measurement.digest).toBe(result.measurement.digest);
   });
 });
 

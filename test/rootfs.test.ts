@@ -24,6 +24,7 @@ import type { Descriptor } from '../src/domain/oci.js';
 import { openArtifact } from '../src/services/artifact.js';
 import { buildWith, openStore, storeDir } from './helpers/app.js';
 import { useTempDirs } from './helpers/fs.js';
+import { comparable, measureTree } from './helpers/rootfs.js';
 import { rawTar, writeLayout } from './helpers/layout.js';
 
 const tmp = useTempDirs();
@@ -155,6 +156,52 @@ describe('rootfs materialisation', () => {
       expect(existsSync(outside)).toBe(false);
       expect(readdirSync(cache)).toEqual([]);
     }
+  });
+
+  it('keeps paths of the same content independent, for small and large files alike', async () => {
+    const root = tmp();
+    const layout = join(root, 'layout');
+    // Above and below the size up to which contents are hashed in memory (object-writer.ts).
+    const big = Buffer.alloc(3 << 20);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const f = (name: string, content: Buffer, mode: number, uid = 0) =>
+      ({ name, type: 'file', mode, uid, content }) as const;
+    const layer = await rawTar([
+      f('x', Buffer.from('same'), 0o644, 1),
+      f('y', Buffer.from('same'), 0o600, 2),
+      { name: 'z', type: 'link', linkname: 'x', mode: 0o644, uid: 1 },
+      f('big1', big, 0o755),
+      f('big2', big, 0o640, 3),
+      f('big3', Buffer.concat([big, Buffer.from('!')]), 0o644),
+      f('u', Buffer.from('unique'), 0o4755),
+    ]);
+    const digest = writeLayout(layout, [{ tar: layer }]) as Digest;
+    const manifest = JSON.parse(
+      readFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), 'utf8'),
+    ) as { layers: Descriptor[] };
+    const diffIds = [`sha256:${createHash('sha256').update(layer).digest('hex')}` as Digest];
+    const tree = new RootfsTree();
+    applyLayer(
+      tree,
+      (await readBaseLayer(new OciLayout(layout), manifest.layers[0]!, diffIds[0]!)).changes,
+    );
+    const entries = tree.entries().map((t) => t.entry);
+    const cacheDir = join(root, 'cache');
+    const made = await materialiseRootfs({
+      cacheDir,
+      storeRoot: layout,
+      image: digest,
+      layers: manifest.layers,
+      diffIds,
+      measurement: { entries, bytes: encodeMeasurement(entries) },
+      mountPoints: [],
+    });
+    expect(measureTree(made.rootfs)).toEqual(comparable(entries));
+    const ino = (p: string) => lstatSync(join(made.rootfs, p)).ino;
+    expect(new Set(['x', 'y', 'z', 'big1', 'big2'].map(ino)).size).toBe(5);
+    // Nothing but the rootfs is left: no objects, no staging.
+    expect(readdirSync(cacheDir)).toEqual([digest.slice(7)]);
+    expect(readdirSync(join(cacheDir, digest.slice(7))).sort()).toEqual(['ready.json', 'rootfs']);
   });
 
   it('never reaches the host through a hard link whose folder a later layer made a symlink', async () => {

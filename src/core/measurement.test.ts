@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { MeasuredEntry } from '../domain/measurement.js';
+import type { DroppedEntry, MeasuredEntry } from '../domain/measurement.js';
 import { MediaType } from '../domain/media-types.js';
 import { canonicalJson } from './canonical-json.js';
 import { encodeMeasurement } from './measurement.js';
@@ -20,7 +20,31 @@ const entryArb: fc.Arbitrary<MeasuredEntry> = fc.record(
   { requiredKeys: ['path', 'type', 'mode', 'uid', 'gid', 'size'] },
 );
 
+const droppedArb: fc.Arbitrary<DroppedEntry> = fc.record({
+  path: fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }).map((s) => `/dev/${s}`),
+  type: fc.constantFrom('character-device' as const, 'block-device' as const),
+  layer: hex(64).map((h) => `sha256:${h}`),
+});
+
 describe('encodeMeasurement', () => {
+  it('writes the dropped device nodes, when there are any, as canonical JSON too', () => {
+    fc.assert(
+      fc.property(
+        fc.array(entryArb, { maxLength: 4 }),
+        fc.array(droppedArb, { minLength: 1, maxLength: 4 }),
+        (entries, dropped) => {
+          expect(encodeMeasurement(entries, dropped).toString('utf8')).toBe(
+            canonicalJson({ mediaType: MediaType.measurement, entries, dropped }),
+          );
+        },
+      ),
+    );
+    // Nothing dropped: the document is exactly what it was before device nodes were dropped.
+    expect(encodeMeasurement([], []).toString('utf8')).toBe(
+      canonicalJson({ mediaType: MediaType.measurement, entries: [] }),
+    );
+  });
+
   it('writes exactly the canonical JSON of the measurement', () => {
     fc.assert(
       fc.property(fc.array(entryArb, { maxLength: 8 }), (entries) => {

@@ -29,6 +29,21 @@ export interface Measurement {
   readonly mediaType: typeof MediaType.measurement;
   /** In tree order (see core/paths.ts). */
   readonly entries: readonly MeasuredEntry[];
+  /** Device nodes under /dev that a base's layers carried and the image leaves out. */
+  readonly dropped?: readonly DroppedEntry[];
+}
+
+/**
+ * A device node under /dev that a base's layer carried (Debian roots made by debootstrap or
+ * mmdebstrap do) and that is left out of the rootfs: the runtime mounts its own /dev over
+ * the image's, so the node could never be reached, and the host never creates device nodes
+ * from an image. Recorded so that the signed measurement says what was left out.
+ */
+export interface DroppedEntry {
+  readonly path: string;
+  readonly type: 'character-device' | 'block-device';
+  /** The layer (blob digest) that carried it. */
+  readonly layer: string;
 }
 
 export interface MeasurementSummary {

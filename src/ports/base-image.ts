@@ -1,6 +1,6 @@
 import type { LayerChanges } from '../core/apply-layer.js';
 import type { Digest } from '../domain/digest.js';
-import type { FileExtra } from '../domain/measurement.js';
+import type { DroppedEntry, FileExtra } from '../domain/measurement.js';
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../domain/oci.js';
 
 export interface BaseRequest {
@@ -21,7 +21,12 @@ export interface OpenedBase {
   readLayer(
     index: number,
     options: { copyTo: string | null; onBytes?: (done: number) => void },
-  ): Promise<{ changes: LayerChanges<FileExtra>; uncompressedBytes: number }>;
+  ): Promise<{
+    changes: LayerChanges<FileExtra>;
+    uncompressedBytes: number;
+    /** Device nodes under /dev that the layer carried and the rootfs leaves out. */
+    dropped: readonly DroppedEntry[];
+  }>;
 }
 
 export interface BaseImageSource {

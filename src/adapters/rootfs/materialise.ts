@@ -1,16 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
-  closeSync,
   constants,
   copyFileSync,
   existsSync,
-  fchmodSync,
-  fchownSync,
   lchownSync,
   linkSync,
   mkdirSync,
-  openSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -25,7 +21,7 @@ import { RootfsTree } from '../../core/rootfs-tree.js';
 import { STANDARD_MOUNT_POINTS } from '../../core/runtime/oci-spec.js';
 import { digestHex, type Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
-import type { FileExtra, MeasuredEntry } from '../../domain/measurement.js';
+import type { DroppedEntry, FileExtra, MeasuredEntry } from '../../domain/measurement.js';
 import type { Descriptor } from '../../domain/oci.js';
 import { fsyncDir } from '../shared/atomic-file.js';
 import { readBaseLayer } from '../shared/layer-reader/read-layer.js';
@@ -89,31 +85,24 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
   // still reach its own "/".
   chmodSync(rootfs, 0o755);
   try {
-    const layout = new OciLayout(req.storeRoot);
-    const tree = new RootfsTree<FileExtra>();
-    for (const [i, descriptor] of req.layers.entries()) {
-      const { changes } = await readBaseLayer(layout, descriptor, req.diffIds[i]!, {
-        objectsDir: objects,
-      });
-      const problem = applyLayer(tree, changes);
-      if (problem)
-        throw new IngotError(
-          'E_ROOTFS_LAYER',
-          `layer ${descriptor.digest}: ${problem.entry} would be written through ${problem.path}`,
-        );
-    }
-    const entries = tree.entries().map((t) => t.entry);
-    if (!encodeMeasurement(entries).equals(req.measurement.bytes))
-      throw new IngotError(
-        'E_ROOTFS_MEASUREMENT',
-        `the layers of ${req.image} do not flatten to its measurement`,
-      );
+    const entries = await flattenLayers(req, objects);
 
     // Every path is made by us under folders made by us (the tree refuses entries under a
-    // symlink), and owners and modes are set through a descriptor opened without following
-    // links. Content always comes from the objects, never from another path of the tree:
-    // a hard link whose target a later layer replaced by a symlink must not reach the host.
-    const used = new Set<string>();
+    // symlink), in a folder only root can enter, so a path we just made is what we made:
+    // owners and modes are set by path (lchown; chmod never meets a symlink here), two calls
+    // per path instead of four through a descriptor. Content always comes from the objects,
+    // never from another path of the tree: a hard link whose target a later layer replaced
+    // by a symlink must not reach the host.
+    const uses = new Map<string, number>();
+    for (const e of entries)
+      if (e.type === 'file') {
+        const object = join(objects, e.sha256!);
+        uses.set(object, (uses.get(object) ?? 0) + 1);
+      }
+    const linked = new Set<string>();
+    // Each file's content as hashed while its object was written (layer-reader): the check
+    // below need not read 200 MB back from the disk it just wrote them to.
+    const written = new Map<string, string>();
     for (const e of entries) {
       const abs = join(rootfs, e.path);
       if (e.type === 'symlink') {
@@ -122,26 +111,10 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
         continue;
       }
       if (e.type === 'dir') mkdirSync(abs, { mode: 0o700 });
-      else {
-        const object = join(objects, e.sha256 ?? '');
-        // The first path of a content takes the object's inode; others get copies, so that
-        // paths with the same content but other owners or modes stay independent.
-        if (used.has(object)) copyFileSync(object, abs, constants.COPYFILE_EXCL);
-        else {
-          linkSync(object, abs);
-          used.add(object);
-        }
-      }
-      const fd = openSync(
-        abs,
-        constants.O_RDONLY | constants.O_NOFOLLOW | (e.type === 'dir' ? constants.O_DIRECTORY : 0),
-      );
-      try {
-        fchownSync(fd, e.uid, e.gid);
-        fchmodSync(fd, e.mode); // after chown, which clears set-id bits
-      } finally {
-        closeSync(fd);
-      }
+      else placeFile(join(objects, e.sha256!), abs, uses, linked);
+      if (e.type === 'file') written.set(e.path, e.sha256!);
+      lchownSync(abs, e.uid, e.gid);
+      chmodSync(abs, e.mode); // after chown, which clears set-id bits
     }
     // Mount points: Ingot's images carry them. Only /proc, /dev and /sys may be missing (from
     // images built elsewhere), and only at the top, where the parent is the rootfs itself.
@@ -159,7 +132,7 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
       chmodSync(join(rootfs, m), 0o755);
     }
 
-    const drift = diffTree(req.measurement.entries, scanTree(rootfs), new Set(added));
+    const drift = diffTree(req.measurement.entries, scanTree(rootfs, written), new Set(added));
     if (drift.length > 0)
       throw new IngotError(
         'E_ROOTFS_VERIFY',
@@ -188,6 +161,60 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
     rmSync(staging, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * A file's content from its object. A content that only this path has is moved into place
+ * (no copy, nothing left to delete); one that several paths have is linked to the first
+ * and copied for the others, so that paths with the same content but other owners or modes
+ * stay independent.
+ */
+function placeFile(
+  object: string,
+  abs: string,
+  uses: ReadonlyMap<string, number>,
+  linked: Set<string>,
+): void {
+  if (uses.get(object) === 1) renameSync(object, abs);
+  else if (linked.has(object)) copyFileSync(object, abs, constants.COPYFILE_EXCL);
+  else {
+    linkSync(object, abs);
+    linked.add(object);
+  }
+}
+
+/**
+ * The artifact's layers read (each blob verified, within bounds, content kept as objects)
+ * and flattened; the result must be the signed measurement byte for byte.
+ */
+async function flattenLayers(
+  req: MaterialiseRequest,
+  objects: string,
+): Promise<readonly MeasuredEntry[]> {
+  const layout = new OciLayout(req.storeRoot);
+  const tree = new RootfsTree<FileExtra>();
+  // Device nodes under /dev are never created on the host (the build left them out by the
+  // same rule, and the measurement lists them).
+  const dropped: DroppedEntry[] = [];
+  for (const [i, descriptor] of req.layers.entries()) {
+    const read = await readBaseLayer(layout, descriptor, req.diffIds[i]!, {
+      objectsDir: objects,
+    });
+    dropped.push(...read.dropped);
+    const problem = applyLayer(tree, read.changes);
+    if (problem)
+      throw new IngotError(
+        'E_ROOTFS_LAYER',
+        `layer ${descriptor.digest}: ${problem.entry} would be written through ${problem.path}`,
+      );
+  }
+  const entries = tree.entries().map((t) => t.entry);
+  if (!encodeMeasurement(entries, dropped).equals(req.measurement.bytes))
+    throw new IngotError(
+      'E_ROOTFS_MEASUREMENT',
+      `the layers of ${req.image} do not flatten to its measurement`,
+    );
+  return entries;
 }
 
 /**

@@ -62,8 +62,15 @@ export function observePath(
 /**
  * Everything under `root` as image paths ("/etc/passwd") with what a measurement records;
  * files hashed. Nothing is followed: a symlink is observed as a symlink.
+ *
+ * `written` gives, for files the caller wrote itself and hashed while writing them (the
+ * materialiser, into its own private folder), that hash: their content is not read again.
+ * Every other file is read and hashed, so that anything unexpected is still seen as it is.
  */
-export function scanTree(root: string): Map<string, ObservedEntry> {
+export function scanTree(
+  root: string,
+  written?: ReadonlyMap<string, string>,
+): Map<string, ObservedEntry> {
   const out = new Map<string, ObservedEntry>();
   const buffer = Buffer.allocUnsafe(CHUNK);
   const walk = (dir: string, prefix: string) => {
@@ -71,17 +78,31 @@ export function scanTree(root: string): Map<string, ObservedEntry> {
       const path = `${prefix}/${name}`;
       // Listed but not found by its name: gone meanwhile, or a name that is not UTF-8 and
       // so cannot be spelled back. Either way it is reported (as "other"), never skipped.
-      const o = observePath(root, path, buffer) ?? {
-        type: 'other',
-        mode: 0,
-        uid: 0,
-        gid: 0,
-        size: 0,
-      };
+      const known = written?.get(path);
+      const o = (known !== undefined ? observeWritten(root, path, known, buffer) : null) ??
+        observePath(root, path, buffer) ?? {
+          type: 'other',
+          mode: 0,
+          uid: 0,
+          gid: 0,
+          size: 0,
+        };
       out.set(path, o);
       if (o.type === 'dir') walk(join(dir, name), path);
     }
   };
   walk(root, '');
   return out;
+}
+
+/** A file the caller wrote and hashed itself, observed without reading it; null otherwise. */
+function observeWritten(
+  root: string,
+  path: string,
+  sha256: string,
+  buffer: Buffer<ArrayBuffer>,
+): ObservedEntry | null {
+  const st = lstatSync(join(root, path), { throwIfNoEntry: false });
+  if (!st?.isFile()) return observePath(root, path, buffer);
+  return { type: 'file', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, sha256 };
 }

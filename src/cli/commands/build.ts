@@ -124,6 +124,14 @@ function describe(r: BuildResult): string {
     `built ${r.name} ${r.version} for ${r.platform}`,
     `  base     ${r.base ? `${r.base.tag ?? ''}${r.base.tag ? ' ' : ''}${r.base.digest}` : 'scratch'}`,
     `  layers   ${r.layers.length} (${formatBytes(r.layers.reduce((n, l) => n + l.descriptor.size, 0))})${raw > 0 && reused > 0 ? `, ${Math.round((100 * reused) / raw)}% of new layer bytes reused from earlier builds` : ''}`,
+    ...(r.base && r.base.dropped.length > 0
+      ? [
+          `  dropped  ${r.base.dropped.length} device node(s) of the base under /dev, which the runtime provides: ${r.base.dropped
+            .slice(0, 8)
+            .map((d) => d.path)
+            .join(', ')}${r.base.dropped.length > 8 ? ', …' : ''} (listed in the measurement)`,
+        ]
+      : []),
     `  rootfs   ${s.files} files, ${s.dirs} folders, ${s.symlinks} symlinks, ${formatBytes(s.bytes)}${s.privileged.length > 0 ? `; setuid/setgid: ${s.privileged.join(', ')}` : ''}`,
     `  sbom     ${r.sbom.packages} package(s), ${r.sbom.files} files`,
     ...(r.attestations.length > 0

@@ -1,5 +1,5 @@
 import { formatPlatform } from '../../core/image.js';
-import { summarize, type MeasuredEntry } from '../../domain/measurement.js';
+import { summarize, type DroppedEntry, type MeasuredEntry } from '../../domain/measurement.js';
 import type { Descriptor } from '../../domain/oci.js';
 import type { EncodedLayer } from '../../ports/layer-encoder.js';
 import type { TagEvent } from '../../ports/store.js';
@@ -46,7 +46,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
   const tx = await deps.store.begin();
   const encoded: EncodedLayer[] = [];
   try {
-    const { shape, layers } = await readBaseLayers(deps.store, tx, base, progress);
+    const { shape, layers, dropped } = await readBaseLayers(deps.store, tx, base, progress);
     const baseLayers = layers.length;
     const planned = planLayers(baseline, inputs.listings, shape, request.sourceDateEpoch);
     const layerOf = await encodeLayers(
@@ -65,13 +65,20 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     const entries = tree.map((t) => t.entry);
     const { config, image } = await writeImage(tx, inputs, layers, baseLayers);
     const attach = attacher(tx, image, created);
-    const attached = await writeAttachments(tx, attach, entries, tree, {
-      name: baseline.name,
-      version: baseline.version,
-      image: image.digest,
-      created,
-      tool: deps.tool,
-    });
+    const attached = await writeAttachments(
+      tx,
+      attach,
+      entries,
+      tree,
+      {
+        name: baseline.name,
+        version: baseline.version,
+        image: image.digest,
+        created,
+        tool: deps.tool,
+      },
+      dropped,
+    );
 
     await adoptParts(encoded, tx, layers, layerOf);
     const source = describeSources(deps, inputs, planned, encoded);
@@ -104,6 +111,7 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       attestations,
       source,
       moved,
+      dropped,
     });
   } catch (err) {
     // Background fsyncs of staged layers must settle before their files go.
@@ -125,6 +133,7 @@ function resultOf(
     readonly attestations: readonly Attestation[];
     readonly source: SourceDescription;
     readonly moved: readonly TagEvent[];
+    readonly dropped: readonly DroppedEntry[];
   },
 ): BuildResult {
   const { baseline, base } = inputs;
@@ -143,6 +152,7 @@ function resultOf(
       ...(baseline.from.kind === 'layout' &&
         baseline.from.tag !== undefined && { tag: baseline.from.tag }),
       location: base.location,
+      dropped: made.dropped.map(({ path, type }) => ({ path, type })),
     },
     measurement: {
       digest: attached.measurement.manifest.digest,

@@ -2,7 +2,7 @@ import type { GitSource } from '../../core/attest/provenance.js';
 import type { KeyId } from '../../domain/attestation.js';
 import type { Baseline } from '../../domain/baseline.js';
 import type { Digest } from '../../domain/digest.js';
-import type { MeasurementSummary } from '../../domain/measurement.js';
+import type { DroppedEntry, MeasurementSummary } from '../../domain/measurement.js';
 import type { LayerCompression } from '../../domain/media-types.js';
 import type { Descriptor } from '../../domain/oci.js';
 import type { SourceListing } from '../../domain/source.js';
@@ -109,6 +109,8 @@ export interface BuildResult {
     readonly digest: Digest;
     readonly tag?: string;
     readonly location: string;
+    /** Device nodes under /dev the base carried, left out (and listed in the measurement). */
+    readonly dropped: readonly Pick<DroppedEntry, 'path' | 'type'>[];
   } | null;
   readonly measurement: { readonly digest: Digest; readonly summary: MeasurementSummary };
   readonly sbom: { readonly digest: Digest; readonly packages: number; readonly files: number };

@@ -6,7 +6,7 @@ import { detectPackages } from '../../core/sbom/detect.js';
 import type { DetectedPackage } from '../../core/sbom/packages.js';
 import { encodeSpdx } from '../../core/sbom/spdx.js';
 import type { Digest } from '../../domain/digest.js';
-import type { FileExtra, MeasuredEntry } from '../../domain/measurement.js';
+import type { DroppedEntry, FileExtra, MeasuredEntry } from '../../domain/measurement.js';
 import { Annotation, MediaType } from '../../domain/media-types.js';
 import type { Descriptor } from '../../domain/oci.js';
 import type { StoreTransaction } from '../../ports/store.js';
@@ -70,8 +70,12 @@ export async function writeAttachments(
   entries: readonly MeasuredEntry[],
   tree: readonly TreeEntry<FileExtra>[],
   sbom: { name: string; version: string; image: Digest; created: string; tool: string },
+  dropped: readonly DroppedEntry[] = [],
 ): Promise<WrittenAttachments> {
-  const measurementBlob = await tx.putBlob(encodeMeasurement(entries), MediaType.measurement);
+  const measurementBlob = await tx.putBlob(
+    encodeMeasurement(entries, dropped),
+    MediaType.measurement,
+  );
   await tx.putBlob(EMPTY_CONFIG_BYTES, MediaType.empty);
   const measurementManifest = await attach(MediaType.measurement, measurementBlob);
 

@@ -1,47 +1,58 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { createTempFile } from '../atomic-file.js';
+import type { TempFile } from '../atomic-file.js';
+import { SMALL_OBJECT, type ObjectWriter } from './object-writer.js';
 
 export interface HashedEntry {
   readonly size: number;
   readonly sha256: string;
-  readonly sha1: string;
+  /** Only when no objects folder is given: the SBOM wants it, materialising does not. */
+  readonly sha1?: string;
   /** The bytes, when asked for (the SBOM reads some files). */
   readonly content?: Uint8Array;
 }
 
 /**
  * A regular file's content from the archive: hashed, kept in memory if `capture`, and kept
- * as `<objectsDir>/<sha256>` when an objects folder is given (for materialising).
+ * as `<objects>/<sha256>` when an object writer is given (for materialising).
  */
 export async function hashEntry(
   stream: AsyncIterable<unknown>,
   capture: boolean,
-  objectsDir?: string,
+  objects?: ObjectWriter,
 ): Promise<HashedEntry> {
   const sha256 = createHash('sha256');
-  const sha1 = createHash('sha1');
+  // A second pass over every byte that only the build's SBOM reads: not when materialising.
+  const sha1 = objects === undefined ? createHash('sha1') : null;
   const chunks: Buffer[] = [];
   let size = 0;
-  // Content goes to a flat, private folder under names we choose: nothing in the archive
-  // decides where a byte is written.
-  const object = objectsDir === undefined ? null : createTempFile(objectsDir, 0o600);
+  let file: TempFile | null = null;
   try {
     for await (const chunk of stream) {
       const buf = chunk as Buffer;
       size += buf.length;
       sha256.update(buf);
-      sha1.update(buf);
-      if (capture) chunks.push(buf);
-      object?.write(buf);
+      sha1?.update(buf);
+      if (file !== null) file.write(buf);
+      else if (capture || objects !== undefined) chunks.push(buf);
+      // Too large to hold: from here on it is streamed to a file of its own.
+      if (objects !== undefined && file === null && !capture && size > SMALL_OBJECT) {
+        file = objects.begin();
+        for (const c of chunks) file.write(c);
+        chunks.length = 0;
+      }
     }
   } catch (err) {
-    object?.discard();
+    file?.discard();
     throw err;
   }
-  const out = { size, sha256: sha256.digest('hex'), sha1: sha1.digest('hex') };
-  // Not synced: the objects are a staging area that a crash throws away whole.
-  if (object !== null && objectsDir !== undefined)
-    object.commit(join(objectsDir, out.sha256), { durable: false });
+  const out = {
+    size,
+    sha256: sha256.digest('hex'),
+    ...(sha1 !== null && { sha1: sha1.digest('hex') }),
+  };
+  if (objects !== undefined) {
+    if (file !== null) objects.commit(file, out.sha256);
+    else await objects.put(out.sha256, Buffer.concat(chunks, size));
+  }
   return capture ? { ...out, content: Buffer.concat(chunks) } : out;
 }

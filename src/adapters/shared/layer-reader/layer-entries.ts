@@ -4,8 +4,13 @@ import { parseEntryName, pathProblemText, toImagePath } from '../../../core/path
 import { wantsContent } from '../../../core/sbom/capture.js';
 import { classifyEntry } from '../../../core/whiteout.js';
 import { LayerError } from '../../../domain/build-errors.js';
-import type { FileExtra as EntryExtra, MeasuredEntry } from '../../../domain/measurement.js';
+import type {
+  DroppedEntry,
+  FileExtra as EntryExtra,
+  MeasuredEntry,
+} from '../../../domain/measurement.js';
 import { hashEntry } from './hash-entry.js';
+import { ObjectWriter } from './object-writer.js';
 
 type Owner = Pick<MeasuredEntry, 'mode' | 'uid' | 'gid'>;
 
@@ -19,7 +24,9 @@ export interface TarEntry extends AsyncIterable<unknown> {
  * A layer's tar entries, one by one, turned into changes to the rootfs. The archive is
  * hostile: names that climb, absolute or malformed names, duplicates, hard links to anything
  * but an earlier file of the same layer, device nodes and FIFOs are each refused with their
- * own code, and the entry count is bounded.
+ * own code, and the entry count is bounded. Device nodes under /dev alone are dropped and
+ * listed (`dropped`): real Debian roots carry /dev/null and friends, and the runtime mounts
+ * its own /dev over the image's, so they could never be reached.
  */
 export class LayerEntries {
   private readonly whiteouts: string[] = [];
@@ -27,13 +34,28 @@ export class LayerEntries {
   private readonly entries: { entry: MeasuredEntry; extra?: EntryExtra }[] = [];
   private readonly seen = new Set<string>();
   private readonly files = new Map<string, { entry: MeasuredEntry; extra: EntryExtra }>();
+  /** Device nodes under /dev, left out of the rootfs. */
+  readonly dropped: DroppedEntry[] = [];
+  private readonly objects: ObjectWriter | undefined;
 
   constructor(
     private readonly id: string,
     private readonly maxEntries: number,
     /** Where regular files' content is kept by its sha256 (materialising), if anywhere. */
-    private readonly objectsDir?: string,
-  ) {}
+    objectsDir?: string,
+  ) {
+    this.objects = objectsDir === undefined ? undefined : new ObjectWriter(objectsDir);
+  }
+
+  /** Every content written to the objects folder (the first failure thrown). */
+  async flush(): Promise<void> {
+    await this.objects?.flush();
+  }
+
+  /** Every write to the objects folder finished, failed or not: before it is removed. */
+  async settle(): Promise<void> {
+    await this.objects?.settle();
+  }
 
   get changes(): LayerChanges<EntryExtra> {
     return { whiteouts: this.whiteouts, opaques: this.opaques, entries: this.entries };
@@ -87,7 +109,7 @@ export class LayerEntries {
     const { size, sha256, sha1, content } = await hashEntry(
       item,
       wantsContent(path, declared),
-      this.objectsDir,
+      this.objects,
     );
     if (size !== declared)
       throw new LayerError(
@@ -97,7 +119,10 @@ export class LayerEntries {
         `declares ${item.header.size} bytes but holds ${size}`,
       );
     const entry: MeasuredEntry = { path, type: 'file', ...owner, size, sha256 };
-    const extra: EntryExtra = content ? { sha1, content } : { sha1 };
+    const extra: EntryExtra = {
+      ...(sha1 !== undefined && { sha1 }),
+      ...(content !== undefined && { content }),
+    };
     this.files.set(path, { entry, extra });
     this.entries.push({ entry, extra });
   }
@@ -148,13 +173,17 @@ export class LayerEntries {
       }
       case 'character-device':
       case 'block-device':
+        // Only beneath /dev, which the runtime replaces whole with its own tmpfs: a device
+        // node anywhere else would be reachable inside the instance (a raw disk at
+        // /opt/sda), and is refused below. The host never creates device nodes from an image.
+        if (path.startsWith('/dev/')) {
+          this.dropped.push({ path, type: h.type, layer: this.id });
+          item.resume();
+          return;
+        }
+        throw specialFile(this.id, path, h.type);
       case 'fifo':
-        throw new LayerError(
-          'E_LAYER_SPECIAL_FILE',
-          this.id,
-          path,
-          `is a ${h.type}; Ingot does not run images with device nodes or FIFOs`,
-        );
+        throw specialFile(this.id, path, h.type);
       default:
         throw new LayerError(
           'E_LAYER_CORRUPT',
@@ -164,6 +193,15 @@ export class LayerEntries {
         );
     }
   }
+}
+
+function specialFile(id: string, path: string, type: string): LayerError {
+  return new LayerError(
+    'E_LAYER_SPECIAL_FILE',
+    id,
+    path,
+    `is a ${type}; Ingot does not run images with device nodes or FIFOs (device nodes under /dev are dropped, since the runtime provides /dev)`,
+  );
 }
 
 function paxNumber(value: string | undefined): number | undefined {

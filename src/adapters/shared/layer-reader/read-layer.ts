@@ -7,7 +7,7 @@ import type { LayerChanges } from '../../../core/apply-layer.js';
 import { LayerError } from '../../../domain/build-errors.js';
 import type { Digest } from '../../../domain/digest.js';
 import { isIngotError } from '../../../domain/errors.js';
-import type { FileExtra as EntryExtra } from '../../../domain/measurement.js';
+import type { DroppedEntry, FileExtra as EntryExtra } from '../../../domain/measurement.js';
 import { readableLayerTypes, type LayerCompression } from '../../../domain/media-types.js';
 import type { Descriptor } from '../../../domain/oci.js';
 import { zstd } from '../zstd.js';
@@ -34,6 +34,8 @@ export interface ReadLayerOptions {
 export interface ReadLayerResult {
   readonly changes: LayerChanges<EntryExtra>;
   readonly uncompressedBytes: number;
+  /** Device nodes under /dev that the layer carried and the rootfs leaves out. */
+  readonly dropped: readonly DroppedEntry[];
 }
 
 /**
@@ -88,9 +90,12 @@ export async function readBaseLayer(
   try {
     for await (const item of extract) await entries.add(item);
     await feeding;
+    await entries.flush();
   } catch (err) {
     extract.destroy();
     await feeding.catch(() => undefined);
+    // No write may land in the objects folder after the caller removed it.
+    await entries.settle();
     // A blob that does not match its digest is the root cause of whatever the decoder or
     // the tar parser then tripped on: report that.
     if (!isIngotError(err)) await layout.readBlob(id, descriptor.size, descriptor.size);
@@ -108,7 +113,7 @@ export async function readBaseLayer(
       `uncompressed content hashes to ${actual}, but the config's diff_id says ${diffId}`,
     );
   }
-  return { changes: entries.changes, uncompressedBytes: meter.bytes };
+  return { changes: entries.changes, uncompressedBytes: meter.bytes, dropped: entries.dropped };
 }
 
 function decompressor(compression: LayerCompression): Transform {
