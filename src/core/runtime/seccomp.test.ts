@@ -6,8 +6,11 @@ import { instanceSeccomp, NEVER_ALLOWED, type OciSeccomp } from './seccomp.js';
 import { CLONE_NAMESPACE_FLAGS, DEFAULT_RULES, ENOSYS, EPERM } from './seccomp-default.js';
 
 /** Every name the profile lets through in some form (unconditionally or with args). */
-const allowed = (p: OciSeccomp) =>
-  new Set(p.syscalls.filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names));
+const allowed = (p: OciSeccomp) => {
+  // Only an allowlist can be read this way: with any other default, everything unnamed passes.
+  expect(p.defaultAction).toBe('SCMP_ACT_ERRNO');
+  return new Set(p.syscalls.filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names));
+};
 const profile = (capabilities: readonly string[] = [], deny: readonly string[] = []) =>
   instanceSeccomp({ capabilities, deny });
 
@@ -119,6 +122,15 @@ describe('the default seccomp profile', () => {
         for (const n of NEVER_ALLOWED) expect(ok.has(n), n).toBe(false);
       }),
     );
+    // Even if someone puts them back into the data, as Docker has them for CAP_SYS_ADMIN.
+    const edited = instanceSeccomp({ capabilities: ['CAP_SYS_ADMIN'], deny: [] }, [
+      ...DEFAULT_RULES,
+      { names: ['mount', 'umount2', 'keyctl', 'sethostname'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['move_mount'], action: 'SCMP_ACT_ALLOW', ifCapability: 'CAP_SYS_ADMIN' },
+    ]);
+    expect(allowed(edited)).toContain('sethostname');
+    for (const n of ['mount', 'umount2', 'keyctl', 'move_mount'])
+      expect(allowed(edited).has(n), n).toBe(false);
     const all = allowed(profile([...LINUX_CAPABILITIES]));
     for (const n of ['mount', 'umount2', 'fsmount', 'move_mount', 'init_module', 'kexec_load'])
       expect(all.has(n), n).toBe(false);

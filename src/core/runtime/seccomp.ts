@@ -38,11 +38,14 @@ export interface SeccompInput {
  * an ERRNO rule is kept as it is: it denies already); NEVER_ALLOWED is taken out last, so no
  * capability and no edit of the data can bring back a mount or a module load.
  */
-export function instanceSeccomp(input: SeccompInput): OciSeccomp {
+export function instanceSeccomp(
+  input: SeccompInput,
+  rules: readonly SeccompRule[] = DEFAULT_RULES,
+): OciSeccomp {
   const held = new Set(input.capabilities);
   const removed = new Set<string>([...input.deny, ...NEVER_ALLOWED]);
   const syscalls: OciSyscall[] = [];
-  for (const rule of DEFAULT_RULES) {
+  for (const rule of rules) {
     if (rule.ifCapability !== undefined && !held.has(rule.ifCapability)) continue;
     if (rule.unlessCapability !== undefined && held.has(rule.unlessCapability)) continue;
     const names =
