@@ -119,7 +119,8 @@ const PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff] as const;
  * open_by_handle_at (opens a file by handle, outside the root: the "shocker" escape),
  * acct, swapon/swapoff, reboot, settimeofday/clock_settime (the host's clock), sethostname,
  * syslog (the host's kernel log), quotactl, lookup_dcookie, iopl/ioperm, vhangup, NUMA
- * memory policy, chroot, uselib, nfsservctl, and any call newer than the names below.
+ * memory policy, chroot, uselib, nfsservctl. A call newer than any named here is answered
+ * ENOSYS by runc (so that libc falls back to an older one), not EPERM.
  */
 const BASE: readonly string[] = [
   // Files and directories.
