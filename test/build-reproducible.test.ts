@@ -6,6 +6,7 @@ import { buildWith, openStore } from './helpers/app.js';
 import { scrambleMtimes, useTempDirs, writeTree, type TreeSpec } from './helpers/fs.js';
 import { requireTool } from './helpers/tools.js';
 import type { Digest } from '../src/domain/digest.js';
+import { openArtifact } from '../src/services/artifact.js';
 
 const tmp = useTempDirs();
 
@@ -122,6 +123,30 @@ describe('reproducible builds', () => {
     expect(listings.size).toBe(1);
     expect([...listings][0]).toMatch(/^-rwxr-xr-x 0\/0 .* opt\/app\/run\.sh$/m);
     expect([...listings][0]).toMatch(/^lrwxrwxrwx 0\/0 .* opt\/app\/link -> a\/z\.txt$/m);
+  });
+
+  it("bakes the contract's seccomp.deny into the image, the same however it is written", async () => {
+    const withDeny = (deny: string) => {
+      const dir = tmp();
+      makeBaseline(dir, 'forward', 0o022, Buffer.from('x'));
+      writeFileSync(join(dir, 'ingot.yaml'), `${BASELINE}runtime:\n  seccomp: { deny: ${deny} }\n`);
+      return dir;
+    };
+    const home = tmp();
+    const a = await buildWith(home, withDeny('[uname, getcwd]'));
+    const b = await buildWith(tmp(), withDeny('[getcwd, uname, uname]'));
+    expect(b.digest).toBe(a.digest);
+    // Read back as the agent reads it before a start: the image config's runtime label.
+    const artifact = await openArtifact(await openStore(home), a.digest);
+    expect(artifact.runtime.seccomp).toEqual({ deny: ['getcwd', 'uname'] });
+    // An image that asks for nothing is not the same image.
+    const plain = tmp();
+    makeBaseline(plain, 'forward', 0o022, Buffer.from('x'));
+    const c = await buildWith(home, plain, { tag: 'repro:plain' });
+    expect(c.digest).not.toBe(a.digest);
+    expect((await openArtifact(await openStore(home), c.digest)).runtime).not.toHaveProperty(
+      'seccomp',
+    );
   });
 });
 

@@ -73,4 +73,6 @@ export interface RuntimeContract {
   readonly tmpfs: readonly { readonly path: string; readonly sizeBytes?: number }[];
   readonly volumes: readonly { readonly name: string; readonly path: string }[];
   readonly capabilities: readonly string[];
+  /** System calls taken out of the default seccomp allowlist for this image: never added. */
+  readonly seccomp?: { readonly deny: readonly string[] };
 }

@@ -123,6 +123,29 @@ runtime:
     expect(problems(bomb.join('\n') + '\n').code).toBe('E_SPEC_SYNTAX');
   });
 
+  it('reads runtime.seccomp.deny sorted and once each, and refuses what is not a name', () => {
+    const head = 'name: a\nversion: "1"\nruntime:\n';
+    const deny = (list: string) => parseBaseline(`${head}  seccomp: { deny: ${list} }\n`, 'y');
+    expect(deny('[uname, getcwd, uname, no_such_call]').runtime.seccomp).toEqual({
+      deny: ['getcwd', 'no_such_call', 'uname'],
+    });
+    // Absent stays absent: the label of an image that never asked is byte for byte as before.
+    expect(parseBaseline(head + '  tmpfs: [/tmp]\n', 'y').runtime).not.toHaveProperty('seccomp');
+    const bad = problems(`${head}  seccomp: { deny: [Mount, "a b"], allow: [mount] }\n`);
+    expect(bad.issues.map((i) => i.path).sort()).toEqual([
+      'runtime.seccomp.allow',
+      'runtime.seccomp.deny[0]',
+      'runtime.seccomp.deny[1]',
+    ]);
+    expect(bad.issues.find((i) => i.path === 'runtime.seccomp.deny[0]')?.message).toMatch(
+      /system call name/,
+    );
+    const many = Array.from({ length: 513 }, (_, i) => `s${i}`).join(', ');
+    expect(problems(`${head}  seccomp: { deny: [${many}] }\n`).issues[0]?.path).toBe(
+      'runtime.seccomp.deny',
+    );
+  });
+
   it('refuses a file too large to be a baseline', () => {
     expect(problems(`name: a\n#${'x'.repeat(1024 * 1024)}\n`).code).toBe('E_SPEC_TOO_LARGE');
   });

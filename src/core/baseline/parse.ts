@@ -76,6 +76,11 @@ function toBaseline(p: BaselineParsed): Baseline {
       ),
       volumes: p.runtime.volumes,
       capabilities: [...new Set(p.runtime.capabilities)].sort(),
+      // Sorted and once each, so that the label (and so the image digest) does not depend
+      // on how the list was written; absent stays absent, so older images keep their bytes.
+      ...(p.runtime.seccomp !== undefined && {
+        seccomp: { deny: [...new Set(p.runtime.seccomp.deny)].sort() },
+      }),
     },
   };
 }

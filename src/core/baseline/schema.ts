@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isDigest } from '../../domain/digest.js';
 import { parseImagePath, pathProblemText } from '../paths.js';
+import { MAX_SECCOMP_DENY, SYSCALL_NAME } from '../runtime/seccomp-default.js';
 import { parseDuration, parseOctalMode, parseSize } from './units.js';
 
 /**
@@ -269,6 +270,14 @@ const runtimeSchema = z
         });
       }),
     capabilities: z.array(capability).max(64).default([]),
+    // Only ever narrows Ingot's default allowlist: there is no `allow`.
+    seccomp: z
+      .strictObject({
+        deny: z
+          .array(z.string().regex(SYSCALL_NAME, 'expected a system call name such as "ptrace"'))
+          .max(MAX_SECCOMP_DENY),
+      })
+      .optional(),
   })
   .superRefine((r, ctx) => {
     const tmpfs = new Set(r.tmpfs.map((t) => t.path));

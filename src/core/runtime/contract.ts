@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RuntimeContract } from '../../domain/baseline.js';
 import { parseImagePath } from '../paths.js';
 import { STANDARD_MOUNT_POINTS } from './oci-spec.js';
+import { MAX_SECCOMP_DENY, SYSCALL_NAME } from './seccomp-default.js';
 
 /**
  * A mount point: a normalised absolute path, not the root, and not in or over what the
@@ -45,6 +46,9 @@ const contractSchema = z
       .array(z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/), path: imagePath }))
       .max(64),
     capabilities: z.array(z.string().regex(/^CAP_[A-Z_]{1,32}$/)).max(64),
+    seccomp: z
+      .object({ deny: z.array(z.string().regex(SYSCALL_NAME)).max(MAX_SECCOMP_DENY) })
+      .optional(),
   })
   .refine(
     (c) => {

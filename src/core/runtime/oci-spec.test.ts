@@ -7,6 +7,7 @@ import {
   type InstanceSpecInput,
 } from './oci-spec.js';
 import { parseRuntimeContract } from './contract.js';
+import { instanceSeccomp } from './seccomp.js';
 import { resolveUser } from './user.js';
 
 const path = fc
@@ -78,11 +79,17 @@ describe('the OCI runtime config of an instance', () => {
         expect(spec.linux.readonlyPaths).toEqual([...READONLY_PATHS]);
         // Whatever capability it holds, nothing in it mounts: the root stays read-only and
         // the masks stay in place (CAP_SYS_ADMIN with no user namespace is the host's).
-        const denied = spec.linux.seccomp.syscalls
-          .filter((c) => c.action === 'SCMP_ACT_ERRNO')
+        // An allowlist: what is not named fails, and no rule names the mount family.
+        expect(spec.linux.seccomp.defaultAction).toBe('SCMP_ACT_ERRNO');
+        const allowed = spec.linux.seccomp.syscalls
+          .filter((c) => c.action === 'SCMP_ACT_ALLOW')
           .flatMap((c) => c.names);
         for (const call of ['mount', 'umount2', 'fsmount', 'move_mount', 'mount_setattr'])
-          expect(denied).toContain(call);
+          expect(allowed).not.toContain(call);
+        // Its capability rules follow the capabilities the instance holds, and no others.
+        expect(spec.linux.seccomp).toEqual(
+          instanceSeccomp({ capabilities: spec.process.capabilities['bounding']!, deny: [] }),
+        );
         expect(spec.linux.seccomp.architectures).toEqual(
           expect.arrayContaining(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']),
         );

@@ -166,7 +166,7 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
       ],
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
-      seccomp: instanceSeccomp(),
+      seccomp: instanceSeccomp({ capabilities: caps, deny: input.runtime.seccomp?.deny ?? [] }),
     },
   };
 }

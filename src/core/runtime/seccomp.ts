@@ -1,51 +1,67 @@
-/**
- * System calls no instance may make, whatever capabilities the policy lets it hold. With no
- * user namespace an instance's CAP_SYS_ADMIN is the host's: it could `mount -o remount,rw /`
- * and write into the host's rootfs cache, or unmount the masks over /proc/kcore and
- * /sys/firmware. The runtime config defines every mount an instance has; it never mounts,
- * unmounts or moves one itself, nor changes the running kernel. Denied by seccomp, which
- * no capability lifts and which runc installs last, after its own mounts, just before exec.
- */
-export const DENIED_SYSCALLS = [
-  // Mounts, old API and new (5.2+): each can remount, reveal or replace a path.
-  'mount',
-  'umount',
-  'umount2',
-  'pivot_root',
-  'move_mount',
-  'open_tree',
-  'fsopen',
-  'fsconfig',
-  'fsmount',
-  'fspick',
-  'mount_setattr',
-  // The kernel itself: modules and a new kernel to boot into.
-  'init_module',
-  'finit_module',
-  'delete_module',
-  'kexec_load',
-  'kexec_file_load',
-] as const;
+import {
+  ARCHITECTURES,
+  DEFAULT_RULES,
+  EPERM,
+  NEVER_ALLOWED,
+  type SeccompArg,
+  type SeccompRule,
+} from './seccomp-default.js';
+
+export { NEVER_ALLOWED } from './seccomp-default.js';
+
+/** OCI `linux.seccomp`, as runc reads it. */
+export interface OciSeccomp {
+  readonly defaultAction: 'SCMP_ACT_ERRNO';
+  readonly defaultErrnoRet: number;
+  readonly architectures: readonly string[];
+  readonly syscalls: readonly OciSyscall[];
+}
+
+export interface OciSyscall {
+  readonly names: readonly string[];
+  readonly action: SeccompRule['action'];
+  readonly errnoRet?: number;
+  readonly args?: readonly SeccompArg[];
+}
+
+export interface SeccompInput {
+  /** The capabilities the instance holds (its bounding set). */
+  readonly capabilities: readonly string[];
+  /** The image contract's `seccomp.deny`: names taken out of every allow rule. */
+  readonly deny: readonly string[];
+}
 
 /**
- * Every ABI a process on an x86-64 or arm64 host can call the kernel through: a filter that
- * names only the native one would let `int 0x80` (i386) or x32 calls slip past it.
+ * The OCI `linux.seccomp` of one instance. Pure. Everything not allowed fails with EPERM,
+ * as in Docker; the rules for a capability apply only when the instance holds it; the
+ * image's contract may only take names away (an allow rule left with no names is dropped,
+ * an ERRNO rule is kept as it is: it denies already); NEVER_ALLOWED is taken out last, so no
+ * capability and no edit of the data can bring back a mount or a module load.
  */
-const ARCHITECTURES = [
-  'SCMP_ARCH_X86_64',
-  'SCMP_ARCH_X86',
-  'SCMP_ARCH_X32',
-  'SCMP_ARCH_AARCH64',
-  'SCMP_ARCH_ARM',
-] as const;
-
-const EPERM = 1;
-
-/** The OCI `linux.seccomp` of every instance: allow all but the above, which fail EPERM. */
-export function instanceSeccomp(): Record<string, unknown> {
+export function instanceSeccomp(
+  input: SeccompInput,
+  rules: readonly SeccompRule[] = DEFAULT_RULES,
+): OciSeccomp {
+  const held = new Set(input.capabilities);
+  const removed = new Set<string>([...input.deny, ...NEVER_ALLOWED]);
+  const syscalls: OciSyscall[] = [];
+  for (const rule of rules) {
+    if (rule.ifCapability !== undefined && !held.has(rule.ifCapability)) continue;
+    if (rule.unlessCapability !== undefined && held.has(rule.unlessCapability)) continue;
+    const names =
+      rule.action === 'SCMP_ACT_ALLOW' ? rule.names.filter((n) => !removed.has(n)) : rule.names;
+    if (names.length === 0) continue;
+    syscalls.push({
+      names: [...names],
+      action: rule.action,
+      ...(rule.errnoRet !== undefined && { errnoRet: rule.errnoRet }),
+      ...(rule.args !== undefined && { args: rule.args.map((a) => ({ ...a })) }),
+    });
+  }
   return {
-    defaultAction: 'SCMP_ACT_ALLOW',
+    defaultAction: 'SCMP_ACT_ERRNO',
+    defaultErrnoRet: EPERM,
     architectures: [...ARCHITECTURES],
-    syscalls: [{ names: [...DENIED_SYSCALLS], action: 'SCMP_ACT_ERRNO', errnoRet: EPERM }],
+    syscalls,
   };
 }
