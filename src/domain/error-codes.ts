@@ -145,6 +145,8 @@ export const ERROR_CODES = {
     'E_FLEET_NAME',
     'E_VOLUME_NAME',
     'E_VOLUME_UNKNOWN',
+    /** A desired instance's stop grace is not a whole number of ms within the bound. */
+    'E_STOP_GRACE',
     'E_DEBUG_INVALID',
     'E_DEBUG_HELD',
     'E_INTEGRITY_OFF',

@@ -30,6 +30,8 @@ export interface TrackedInstance {
   addedMountPoints?: string[];
   evidence?: Evidence[];
   heldUntil?: string;
+  /** SIGTERM, then this long, then SIGKILL: the latest grace its fleet gave (else the host's). */
+  stopGraceMs?: number;
 }
 
 /** States of an instance whose process is meant to be running. */

@@ -31,6 +31,7 @@ export async function startInstance(
     artifact: d.artifact,
     state: 'pending',
     ...(d.release !== undefined && { release: d.release }),
+    ...(d.stopGraceMs !== undefined && { stopGraceMs: d.stopGraceMs }),
   };
   table.set(t);
   table.save(t.id);
