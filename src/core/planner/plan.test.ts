@@ -121,21 +121,18 @@ function applyPlanTerminating(
 
 /** Instances being stopped, named apart from `fleet`'s. */
 const terminating = fc
-  .array(
-    fc.record({ release: fc.constantFrom(NEW, OLD, OLDER), tainted: fc.boolean() }),
-    { maxLength: 6 },
-  )
+  .array(fc.record({ release: fc.constantFrom(NEW, OLD, OLDER), tainted: fc.boolean() }), {
+    maxLength: 6,
+  })
   .map((xs) =>
-    xs.map(
-      (x, n): PlannedInstanceView => ({
-        id: `t-${n}`,
-        release: x.release,
-        state: 'stopping',
-        startedAt: 0,
-        healthySince: null,
-        tainted: x.tainted,
-      }),
-    ),
+    xs.map((x, n): PlannedInstanceView => ({
+      id: `t-${n}`,
+      release: x.release,
+      state: 'stopping',
+      startedAt: 0,
+      healthySince: null,
+      tainted: x.tainted,
+    })),
   );
 
 const live = (xs: readonly PlannedInstanceView[]) =>

@@ -50,7 +50,7 @@ export class Agent {
   private desired: readonly DesiredInstance[] = [];
   private readonly stops: StopQueue;
   /** A stop that failed after a `settle: false` apply returned: the next apply reports it. */
-  private stopFailure: unknown = null;
+  private stopFailure: Error | null = null;
   private closing = false;
   private listing: {
     /** When the list was asked for: containers made after it may be missing from it. */
@@ -131,7 +131,10 @@ export class Agent {
         if (failed) throw failed.reason;
       } else {
         void stops.then((results) => {
-          this.stopFailure ??= results.find((r) => r.status === 'rejected')?.reason ?? null;
+          const failed = results.find((r) => r.status === 'rejected');
+          if (failed)
+            this.stopFailure ??=
+              failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
         });
         const failure = this.stopFailure;
         this.stopFailure = null;
