@@ -73,4 +73,6 @@ export interface RuntimeContract {
   readonly tmpfs: readonly { readonly path: string; readonly sizeBytes?: number }[];
   readonly volumes: readonly { readonly name: string; readonly path: string }[];
   readonly capabilities: readonly string[];
+  /** Run the host's static init as PID 1 before the entrypoint; absent: the entrypoint is. */
+  readonly init?: true;
 }

@@ -152,7 +152,15 @@ export const ERROR_CODES = {
     'E_INTEGRITY_OFF',
   ],
   /** The OCI runtime and the instances' network on a host. */
-  host: ['E_RUNTIME', 'E_RUNTIME_MISSING', 'E_NETWORK', 'E_NETWORK_MISSING', 'E_PROCESS_EVENTS'],
+  host: [
+    'E_RUNTIME',
+    'E_RUNTIME_MISSING',
+    'E_NETWORK',
+    'E_NETWORK_MISSING',
+    'E_PROCESS_EVENTS',
+    /** An image asks for an init (runtime: init: true) and the host has none to give. */
+    'E_INIT',
+  ],
   /** A materialised rootfs, and drift found in it. */
   rootfs: [
     'E_ROOTFS_LAYER',

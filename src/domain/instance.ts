@@ -96,8 +96,6 @@ export interface ObservedInstance {
   readonly evidence?: readonly Evidence[];
   /** An open `ingot debug` session holds it until this time (ISO 8601), then it is replaced. */
   readonly heldUntil?: string;
-  /** The grace it will be stopped with (ms), if its fleet set one. */
-  readonly stopGraceMs?: number;
 }
 
 export function isInstanceId(id: string): boolean {

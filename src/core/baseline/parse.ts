@@ -76,6 +76,8 @@ function toBaseline(p: BaselineParsed): Baseline {
       ),
       volumes: p.runtime.volumes,
       capabilities: [...new Set(p.runtime.capabilities)].sort(),
+      // Only when asked for: images built before keep their config, and so their digest.
+      ...(p.runtime.init && { init: true }),
     },
   };
 }

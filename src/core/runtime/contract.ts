@@ -13,8 +13,8 @@ const imagePath = z
   .refine((p) => {
     const parsed = parseImagePath(p);
     if (!parsed.ok || parsed.path !== p || p === '/') return false;
-    return !STANDARD_MOUNT_POINTS.some((m) => p === m || p.startsWith(`${m}/`));
-  }, 'a normalised absolute path outside /proc, /dev and /sys');
+    return ![...STANDARD_MOUNT_POINTS, '/.ingot'].some((m) => p === m || p.startsWith(`${m}/`));
+  }, 'a normalised absolute path outside /proc, /dev, /sys and /.ingot');
 
 const contractSchema = z
   .object({
@@ -45,6 +45,7 @@ const contractSchema = z
       .array(z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/), path: imagePath }))
       .max(64),
     capabilities: z.array(z.string().regex(/^CAP_[A-Z_]{1,32}$/)).max(64),
+    init: z.literal(true).optional(),
   })
   .refine(
     (c) => {
