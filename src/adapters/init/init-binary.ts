@@ -61,11 +61,13 @@ function prepare(dir: string, name: string, source: string): InitBinary {
   const hex = createHash('sha256').update(bytes).digest('hex');
   const folder = join(dir, `sha256-${hex}`);
   const file = join(folder, name);
-  if (!matches(file, hex)) {
+  if (!matches(folder, file, hex)) {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const temp = join(dir, `.tmp-${hex}-${process.pid}`);
     rmSync(temp, { recursive: true, force: true });
-    mkdirSync(temp, { mode: 0o755 });
+    mkdirSync(temp);
+    // Whatever the umask (the server's is 077): the instance's user must reach and run it.
+    chmodSync(temp, 0o755);
     const fd = openSync(join(temp, name), 'wx', 0o555);
     try {
       writeSync(fd, bytes);
@@ -81,9 +83,13 @@ function prepare(dir: string, name: string, source: string): InitBinary {
   return { folder, digest: `sha256:${hex}`, file: { dev: st.dev, ino: st.ino } };
 }
 
-/** Whether the prepared copy is there and still holds what its name says. */
-function matches(file: string, hex: string): boolean {
+/** Whether the prepared copy is there, as it was made, and still holds what its name says. */
+function matches(folder: string, file: string, hex: string): boolean {
   try {
+    const uid = process.getuid?.() ?? 0;
+    const [d, f] = [statSync(folder), statSync(file)];
+    if (d.uid !== uid || f.uid !== uid || (d.mode & 0o7777) !== 0o755) return false;
+    if ((f.mode & 0o7777) !== 0o555) return false;
     return createHash('sha256').update(readFileSync(file)).digest('hex') === hex;
   } catch {
     return false;
