@@ -147,7 +147,9 @@ describe('instances of fleets the store does not know', () => {
   it('are left running, never stopped; dead ones are not kept', () => {
     const stray = { ...instance(OLD, 0, now), fleet: 'gone' };
     const dead = { ...instance(OLD, 1, now, { state: 'failed' }), fleet: 'gone' };
-    expect(unmanaged([stray, dead, instance(NEW, 0, now)], new Set(['web']))).toEqual([
+    // Being stopped already: wanted again, it would be started again once stopped.
+    const going = { ...instance(OLD, 2, now, { state: 'stopping' }), fleet: 'gone' };
+    expect(unmanaged([stray, dead, going, instance(NEW, 0, now)], new Set(['web']))).toEqual([
       { id: stray.id, fleet: 'gone', artifact: stray.artifact, release: OLD },
     ]);
   });

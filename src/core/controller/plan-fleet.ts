@@ -231,14 +231,21 @@ export function desiredInstance(
 
 /**
  * Instances of fleets the store does not know are left alone, never stopped: an empty or
- * lost database must not take every instance down. (They are reported, not managed.) Pure.
+ * lost database must not take every instance down. (They are reported, not managed.) One
+ * being stopped already is not wanted back. Pure.
  */
 export function unmanaged(
   observed: readonly ObservedInstance[],
   known: ReadonlySet<string>,
 ): DesiredInstance[] {
   return observed
-    .filter((i) => !known.has(i.fleet) && i.state !== 'refused' && i.state !== 'failed')
+    .filter(
+      (i) =>
+        !known.has(i.fleet) &&
+        i.state !== 'refused' &&
+        i.state !== 'failed' &&
+        i.state !== 'stopping',
+    )
     .map((i) => ({
       id: i.id,
       fleet: i.fleet,
