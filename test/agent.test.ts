@@ -206,9 +206,28 @@ describe('the agent runs artifacts as read-only runc containers', () => {
     expect((await httpGet(b.address!, '/healthz')).status).toBe(200);
   }, 60_000);
 
+  it('stops in the background, reporting "stopping", and starts a name again only once its stop ended', async () => {
+    const d = { id: 'hello-d', fleet: 'hello', artifact: signed, stopGraceMs: 1500 };
+    const e = { id: 'hello-e', fleet: 'hello', artifact: signed };
+    await agent.apply([d]);
+    const first = await until(agent, 'hello-d', ['healthy']);
+    // busybox httpd as PID 1 ignores SIGTERM: the stop takes the fleet's grace (1.5 s).
+    const began = Date.now();
+    const after = await agent.apply([e], { settle: false });
+    expect(Date.now() - began).toBeLessThan(1000); // not held up by the stop
+    expect(after.find((i) => i.id === 'hello-d')?.state).toBe('stopping');
+    // Wanted again at once: the same name waits for its old container to be gone.
+    await agent.apply([d, e]);
+    const again = await until(agent, 'hello-d', ['healthy']);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1500);
+    expect(again.startedAt! > first.startedAt!).toBe(true);
+    expect(again.pid).not.toBe(first.pid);
+    await until(agent, 'hello-e', ['healthy']);
+  }, 60_000);
+
   it('stops (SIGTERM, then SIGKILL after the grace) and leaves nothing behind', async () => {
     await agent.apply([]);
-    const ids = ['hello-a', 'hello-b', 'hello-c', 'hello-evil'];
+    const ids = ['hello-a', 'hello-b', 'hello-c', 'hello-d', 'hello-e', 'hello-evil'];
     expect(hostResidue(home, net, ids)).toEqual({
       containers: [],
       netns: [],

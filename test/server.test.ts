@@ -76,8 +76,9 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     f.instances.filter(
       (i) => i.state === 'healthy' && (release === undefined || i.release === release),
     );
+  // Not "stopping" either: a terminating instance is not counted against the surge ceiling.
   const alive = (f: FleetJson) =>
-    f.instances.filter((i) => !['failed', 'refused', 'stopped'].includes(i.state));
+    f.instances.filter((i) => !['failed', 'refused', 'stopped', 'stopping'].includes(i.state));
   const writeFleet = (name: string, lines: string[]) => {
     const file = join(root, `${name}.yaml`);
     writeFileSync(file, lines.join('\n') + '\n');

@@ -27,6 +27,8 @@ import { saveHostSettings } from '../adapters/host-files/host-settings.js';
 import { HomeVolumes } from '../adapters/host-files/host-volumes.js';
 import { HomeInstanceFiles } from '../adapters/host-files/instance-files.js';
 import { readUserDb } from '../adapters/rootfs/user-db.js';
+import { initBinary } from '../adapters/init/init-binary.js';
+import { INIT_FILE } from '../core/runtime/init.js';
 import { readSpecFile } from '../adapters/shared/spec-file.js';
 import { DEFAULT_MAX_INSTANCES } from '../core/capacity/host-capacity.js';
 import { digestHex, digestOf } from '../domain/digest.js';
@@ -118,6 +120,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     volumes: new HomeVolumes(home),
     state: new AgentStateFile(home),
     readUserDb,
+    // The host's static init for images that ask for one: copied once, by its digest.
+    init: initBinary(join(home, 'init'), INIT_FILE),
     cgroupParent,
     runtime: new RuncRuntime(join(home, 'runc')),
     network: new CniNetwork({

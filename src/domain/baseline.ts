@@ -75,4 +75,6 @@ export interface RuntimeContract {
   readonly capabilities: readonly string[];
   /** System calls taken out of the default seccomp allowlist for this image: never added. */
   readonly seccomp?: { readonly deny: readonly string[] };
+  /** Run the host's static init as PID 1 before the entrypoint; absent: the entrypoint is. */
+  readonly init?: true;
 }

@@ -145,12 +145,22 @@ export const ERROR_CODES = {
     'E_FLEET_NAME',
     'E_VOLUME_NAME',
     'E_VOLUME_UNKNOWN',
+    /** A desired instance's stop grace is not a whole number of ms within the bound. */
+    'E_STOP_GRACE',
     'E_DEBUG_INVALID',
     'E_DEBUG_HELD',
     'E_INTEGRITY_OFF',
   ],
   /** The OCI runtime and the instances' network on a host. */
-  host: ['E_RUNTIME', 'E_RUNTIME_MISSING', 'E_NETWORK', 'E_NETWORK_MISSING', 'E_PROCESS_EVENTS'],
+  host: [
+    'E_RUNTIME',
+    'E_RUNTIME_MISSING',
+    'E_NETWORK',
+    'E_NETWORK_MISSING',
+    'E_PROCESS_EVENTS',
+    /** An image asks for an init (runtime: init: true) and the host has none to give. */
+    'E_INIT',
+  ],
   /** A materialised rootfs, and drift found in it. */
   rootfs: [
     'E_ROOTFS_LAYER',

@@ -37,8 +37,16 @@ export interface ReleaseShare {
 export interface PlannedInstanceView {
   readonly id: string;
   readonly release: string;
+  /** "stopping": terminating; neither serving nor counted against the surge ceiling. */
   readonly state:
-    'pending' | 'starting' | 'healthy' | 'unhealthy' | 'stopped' | 'refused' | 'failed';
+    | 'pending'
+    | 'starting'
+    | 'healthy'
+    | 'unhealthy'
+    | 'stopped'
+    | 'refused'
+    | 'failed'
+    | 'stopping';
   readonly startedAt: number | null;
   /** Since when it has been healthy without interruption, or null. */
   readonly healthySince: number | null;

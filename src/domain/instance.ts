@@ -17,6 +17,11 @@ export interface DesiredInstance {
     readonly cpus?: number;
     readonly pids?: number;
   };
+  /**
+   * SIGTERM, then this long (ms), then SIGKILL; absent: the host's grace. The fleet's
+   * current value: the agent stops an instance with the latest grace it was told.
+   */
+  readonly stopGraceMs?: number;
 }
 
 /** Which check saw an instance differ from its artifact or its runtime config. */
@@ -63,6 +68,11 @@ export const INSTANCE_STATES = [
   'refused',
   /** It could not be started, or its process exited. */
   'failed',
+  /**
+   * Being stopped (SIGTERM, its grace, SIGKILL): it no longer serves, and no longer counts
+   * against its fleet's surge ceiling.
+   */
+  'stopping',
 ] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 

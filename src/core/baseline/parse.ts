@@ -81,6 +81,8 @@ function toBaseline(p: BaselineParsed): Baseline {
       ...(p.runtime.seccomp !== undefined && {
         seccomp: { deny: [...new Set(p.runtime.seccomp.deny)].sort() },
       }),
+      // Only when asked for: images built before keep their config, and so their digest.
+      ...(p.runtime.init && { init: true }),
     },
   };
 }

@@ -221,6 +221,8 @@ function uniquePaths(items: readonly { path: string }[], ctx: z.RefinementCtx, w
 const runtimeSchema = z
   .strictObject({
     health: healthSchema.optional(),
+    /** Run the host's static init (tini) as PID 1 before the entrypoint (core/runtime/init.ts). */
+    init: z.boolean().default(false),
     tmpfs: z
       .array(tmpfsSchema)
       .max(64)
@@ -280,6 +282,16 @@ const runtimeSchema = z
       .optional(),
   })
   .superRefine((r, ctx) => {
+    // The init's folder belongs to the host: nothing of the contract may cover or fill it.
+    for (const kind of ['tmpfs', 'volumes'] as const)
+      r[kind].forEach((m, i) => {
+        if (m.path === '/.ingot' || m.path.startsWith('/.ingot/'))
+          ctx.addIssue({
+            code: 'custom',
+            path: [kind, i, 'path'],
+            message: "/.ingot is the host's (the init is mounted there)",
+          });
+      });
     const tmpfs = new Set(r.tmpfs.map((t) => t.path));
     r.volumes.forEach((v, i) => {
       if (tmpfs.has(v.path))
@@ -304,7 +316,7 @@ export const baselineSchema = z.strictObject({
     .optional(),
   layers: z.array(layerSchema).max(256).default([]),
   config: configSchema.default({ env: {}, ports: [], labels: {} }),
-  runtime: runtimeSchema.default({ tmpfs: [], volumes: [], capabilities: [] }),
+  runtime: runtimeSchema.default({ init: false, tmpfs: [], volumes: [], capabilities: [] }),
 });
 
 export type BaselineInput = z.input<typeof baselineSchema>;

@@ -47,6 +47,21 @@ describe('one fleet’s pass', () => {
     expect(kept[0]).toMatchObject({ artifact: ART_OLD, env: [['V', '1']] });
   });
 
+  it('gives every instance the fleet’s stop grace now, whatever release it runs', () => {
+    const mine = [instance(OLD, 0, now), instance(OLD, 1, now)];
+    const decision = planFleet(
+      pass({
+        fleet: fleet({ spec: spec({ stopGrace: '1s' }) }),
+        mine,
+        releases: new Map([[OLD, releaseRecord(OLD, spec({ stopGrace: '30s' }))]]),
+      }),
+    );
+    expect(decision.desired.length).toBe(3);
+    for (const d of decision.desired) expect(d.stopGraceMs).toBe(1000);
+    const none = planFleet(pass({ mine }));
+    for (const d of none.desired) expect(d).not.toHaveProperty('stopGraceMs');
+  });
+
   it('records a taint and a replacement once, however many passes the instance takes to go', () => {
     const tainted = instance(NEW, 0, now, {
       integrity: 'tainted',
@@ -132,7 +147,9 @@ describe('instances of fleets the store does not know', () => {
   it('are left running, never stopped; dead ones are not kept', () => {
     const stray = { ...instance(OLD, 0, now), fleet: 'gone' };
     const dead = { ...instance(OLD, 1, now, { state: 'failed' }), fleet: 'gone' };
-    expect(unmanaged([stray, dead, instance(NEW, 0, now)], new Set(['web']))).toEqual([
+    // Being stopped already: wanted again, it would be started again once stopped.
+    const going = { ...instance(OLD, 2, now, { state: 'stopping' }), fleet: 'gone' };
+    expect(unmanaged([stray, dead, going, instance(NEW, 0, now)], new Set(['web']))).toEqual([
       { id: stray.id, fleet: 'gone', artifact: stray.artifact, release: OLD },
     ]);
   });

@@ -185,11 +185,22 @@ function desiredOf(pass: FleetPass, p: Plan): DesiredInstance[] {
   for (const i of mine)
     if (!stopping.has(i.id)) {
       const spec = (i.release !== undefined && releases.get(i.release)?.spec) || fleet.spec;
-      desired.push(desiredInstance(i.id, fleet.name, i.artifact, i.release, spec));
+      desired.push(
+        withGrace(desiredInstance(i.id, fleet.name, i.artifact, i.release, spec), fleet.spec),
+      );
     }
   for (const s of p.start)
     desired.push(desiredInstance(s.id, fleet.name, fleet.artifact, s.release, fleet.spec));
   return desired;
+}
+
+/**
+ * The fleet's grace now, whatever release an instance runs: it paces stops and is no part of
+ * the release, so a fleet that shortens it stops its old instances with the new grace.
+ */
+function withGrace(d: DesiredInstance, spec: FleetSpec): DesiredInstance {
+  const { stopGraceMs: _old, ...rest } = d;
+  return { ...rest, ...(spec.stopGrace !== undefined && { stopGraceMs: spec.stopGrace }) };
 }
 
 /** An instance of a release, with the settings of its spec. Pure. */
@@ -214,19 +225,27 @@ export function desiredInstance(
       ...(spec.resources.cpus !== undefined && { cpus: spec.resources.cpus }),
       ...(spec.resources.pids !== undefined && { pids: spec.resources.pids }),
     },
+    ...(spec.stopGrace !== undefined && { stopGraceMs: spec.stopGrace }),
   };
 }
 
 /**
  * Instances of fleets the store does not know are left alone, never stopped: an empty or
- * lost database must not take every instance down. (They are reported, not managed.) Pure.
+ * lost database must not take every instance down. (They are reported, not managed.) One
+ * being stopped already is not wanted back. Pure.
  */
 export function unmanaged(
   observed: readonly ObservedInstance[],
   known: ReadonlySet<string>,
 ): DesiredInstance[] {
   return observed
-    .filter((i) => !known.has(i.fleet) && i.state !== 'refused' && i.state !== 'failed')
+    .filter(
+      (i) =>
+        !known.has(i.fleet) &&
+        i.state !== 'refused' &&
+        i.state !== 'failed' &&
+        i.state !== 'stopping',
+    )
     .map((i) => ({
       id: i.id,
       fleet: i.fleet,

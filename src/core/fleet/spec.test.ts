@@ -95,6 +95,27 @@ describe('fleet.yaml', () => {
   });
 });
 
+describe('stopGrace', () => {
+  it('reads a grace from 0 to 10 minutes, and refuses anything else with its path', () => {
+    const grace = (g: string) =>
+      parseFleet(`name: web\nartifact: x\nreplicas: 1\nstopGrace: ${g}\n`, 'f');
+    expect(grace('5s').stopGrace).toBe(5000);
+    expect(grace('0').stopGrace).toBe(0);
+    expect(grace('10m').stopGrace).toBe(600_000);
+    expect(parseFleet('name: web\nartifact: x\nreplicas: 1\n', 'f').stopGrace).toBeUndefined();
+    for (const bad of ['11m', '-1', 'soon', '"1h"']) {
+      const err = problems(`name: web\nartifact: x\nreplicas: 1\nstopGrace: ${bad}\n`);
+      expect(err.code).toBe('E_FLEET_INVALID');
+      expect(err.issues.map((i) => i.path)).toEqual(['stopGrace']);
+    }
+  });
+
+  it('paces stops: changing it alone makes no new release', () => {
+    const base = parseFleet('name: web\nartifact: x\nreplicas: 3\n', 'f');
+    expect(releaseDigest(ART, { ...base, stopGrace: 1000 })).toBe(releaseDigest(ART, base));
+  });
+});
+
 describe('maxInstanceAge', () => {
   it('refuses ages that would replace instances before they can serve', () => {
     for (const age of ['0s', '5m', '29m'])

@@ -82,6 +82,22 @@ const strategy = z.union([
   }),
 ]);
 
+/** The longest grace a fleet may ask for: a stop that may take longer holds up its host. */
+export const MAX_STOP_GRACE_MS = 600_000;
+
+/** "5s", "1m", 0: how long an instance has between SIGTERM and SIGKILL, up to 10 minutes. */
+const stopGrace = z.union([z.string(), z.number()]).transform((raw, ctx) => {
+  const ms = parseDuration(raw, MAX_STOP_GRACE_MS);
+  if (ms === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration from 0 to 10m such as "5s", got ${JSON.stringify(raw)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const fleetFields = z.strictObject({
   name,
   /** A tag (resolved to a digest at deploy time and recorded) or a digest. */
@@ -119,6 +135,11 @@ const fleetFields = z.strictObject({
   progressDeadline: duration.default(600_000),
   autoRollback: z.boolean().default(true),
   maxInstanceAge: duration.optional(),
+  /**
+   * Between SIGTERM and SIGKILL when an instance stops (ms); absent: the host's (10 s).
+   * Pacing, not an instance setting: it is not part of the release (releaseDigest).
+   */
+  stopGrace: stopGrace.optional(),
   meltdown: z
     .strictObject({
       maxFailedPercent: z.number().int().min(1).max(100),
@@ -195,8 +216,8 @@ export function rollingBudgets(
 /**
  * A release is what every instance of it runs: the artifact and the instance-level
  * settings (environment, resources). Its digest names its instances; any change to these
- * makes a new release and so new instances. Replicas and the strategy say how many and
- * how fast: changing them scales or paces the fleet without replacing anything.
+ * makes a new release and so new instances. Replicas, the strategy and the stop grace say
+ * how many and how fast: changing them scales or paces the fleet without replacing anything.
  */
 export function releaseDigest(artifact: Digest, spec: FleetSpec): Digest {
   const volumes = Object.entries(spec.volumes)

@@ -33,3 +33,25 @@ export function executableFinding(
     };
   return null;
 }
+
+/**
+ * Whether what runs at the init's path (runtime: init: true) is the host's init the agent
+ * mounted and recorded: the very file (device and inode), not merely one of that name. Its
+ * mount is checked apart (read-only, mounted once); a process that runs anything else there,
+ * or a deleted file, is drift. Pure.
+ */
+export function initFinding(
+  path: string,
+  running: { readonly deleted: boolean; readonly file: FileId | null },
+  recorded: FileId,
+): Finding | null {
+  if (running.deleted) return { path, expected: 'the recorded init', actual: 'a deleted file' };
+  const file = running.file;
+  if (!file || file.dev !== recorded.dev || file.ino !== recorded.ino)
+    return {
+      path,
+      expected: `the recorded init (device ${recorded.dev}, inode ${recorded.ino})`,
+      actual: file ? `another file (device ${file.dev}, inode ${file.ino})` : 'an unreadable file',
+    };
+  return null;
+}

@@ -61,6 +61,7 @@ const instance = (n: number): fc.Arbitrary<PlannedInstanceView> =>
         'unhealthy',
         'failed',
         'refused',
+        'stopping',
       ),
       age: fc.integer({ min: 0, max: 200_000 }),
       healthyFor: fc.integer({ min: 0, max: 2000 }),
@@ -98,6 +99,41 @@ function applyPlan(
     })),
   ];
 }
+
+/**
+ * The world after a plan as an agent makes it: what it stops stays, "stopping", for as long
+ * as its grace lasts (a program that ignores SIGTERM takes all of it); starts pending.
+ */
+function applyPlanTerminating(
+  observed: readonly PlannedInstanceView[],
+  p: Plan,
+  now: number,
+): PlannedInstanceView[] {
+  const stopping = new Set(p.stop.map((s) => s.id));
+  const gone = applyPlan(observed, p, now);
+  return [
+    ...gone,
+    ...observed
+      .filter((i) => stopping.has(i.id))
+      .map((i) => ({ ...i, state: 'stopping' as const, healthySince: null })),
+  ];
+}
+
+/** Instances being stopped, named apart from `fleet`'s. */
+const terminating = fc
+  .array(fc.record({ release: fc.constantFrom(NEW, OLD, OLDER), tainted: fc.boolean() }), {
+    maxLength: 6,
+  })
+  .map((xs) =>
+    xs.map((x, n): PlannedInstanceView => ({
+      id: `t-${n}`,
+      release: x.release,
+      state: 'stopping',
+      startedAt: 0,
+      healthySince: null,
+      tainted: x.tainted,
+    })),
+  );
 
 const live = (xs: readonly PlannedInstanceView[]) =>
   xs.filter((i) => ['pending', 'starting', 'healthy', 'unhealthy'].includes(i.state));
@@ -150,6 +186,47 @@ describe('the rolling planner', () => {
         for (const id of ids) expect(observed.some((i) => i.id === id)).toBe(false);
         const decided = [...p.keep, ...p.stop.map((s) => s.id)].sort();
         expect(decided).toEqual(observed.map((i) => i.id).sort());
+      }),
+    );
+  });
+
+  it('with stops that take their grace: never below the floor, never above the ceiling without the terminating', () => {
+    fc.assert(
+      fc.property(target, fleet, (t, observed) => {
+        let world: PlannedInstanceView[] = [...observed];
+        // Three passes while nothing stopped has ended yet (every stop takes its whole grace).
+        for (let pass = 0; pass < 3; pass++) {
+          const readyBefore = world.filter((i) => isReady(i, t, NOW)).length;
+          const p = plan(t, world, NOW);
+          world = applyPlanTerminating(world, p, NOW);
+          const readyAfter = world.filter((i) => isReady(i, t, NOW)).length;
+          expect(readyAfter).toBeGreaterThanOrEqual(
+            Math.min(readyBefore, t.replicas - t.maxUnavailable),
+          );
+          if (p.start.length > 0)
+            expect(live(world).length).toBeLessThanOrEqual(t.replicas + t.maxSurge);
+          // An id is never named again while an instance of that name is still there.
+          const ids = world.map((i) => i.id);
+          expect(new Set(ids).size).toBe(ids.length);
+        }
+      }),
+    );
+  });
+
+  it('terminating instances never block a start that fits the ceiling without them', () => {
+    fc.assert(
+      fc.property(target, fleet, terminating, (t, observed, going) => {
+        const without = plan(t, observed, NOW);
+        const withThem = plan(t, [...observed, ...going], NOW);
+        const count = (p: Plan, r: string) => p.start.filter((s) => s.release === r).length;
+        for (const r of t.releases)
+          expect(count(withThem, r.release)).toBe(count(without, r.release));
+        expect(withThem.stop.filter((s) => !s.id.startsWith('t-'))).toEqual(without.stop);
+        // They are going already: nothing keeps them, and their names are not taken again.
+        for (const g of going) {
+          expect(withThem.keep).not.toContain(g.id);
+          expect(withThem.start.map((s) => s.id)).not.toContain(g.id);
+        }
       }),
     );
   });

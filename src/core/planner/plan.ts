@@ -1,6 +1,11 @@
 import type { FleetTarget, Plan, PlannedInstanceView, StopReason } from '../../domain/fleet.js';
 
-/** States of an instance that is, or is about to be, running. */
+/**
+ * States of an instance that is, or is about to be, running. Not "stopping": as Kubernetes
+ * does with terminating pods, an instance being stopped neither serves nor counts against
+ * the surge ceiling, or a program that takes its whole grace to stop would make a rollout
+ * take a grace per batch. (It is planned as a stop, "gone", and its name is not reused.)
+ */
 export const LIVE: ReadonlySet<string> = new Set(['pending', 'starting', 'healthy', 'unhealthy']);
 
 /** Healthy for at least minReady: it serves, and counts toward availability (tainted or not). */

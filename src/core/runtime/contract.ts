@@ -14,8 +14,8 @@ const imagePath = z
   .refine((p) => {
     const parsed = parseImagePath(p);
     if (!parsed.ok || parsed.path !== p || p === '/') return false;
-    return !STANDARD_MOUNT_POINTS.some((m) => p === m || p.startsWith(`${m}/`));
-  }, 'a normalised absolute path outside /proc, /dev and /sys');
+    return ![...STANDARD_MOUNT_POINTS, '/.ingot'].some((m) => p === m || p.startsWith(`${m}/`));
+  }, 'a normalised absolute path outside /proc, /dev, /sys and /.ingot');
 
 const contractSchema = z
   .object({
@@ -49,6 +49,7 @@ const contractSchema = z
     seccomp: z
       .object({ deny: z.array(z.string().regex(SYSCALL_NAME)).max(MAX_SECCOMP_DENY) })
       .optional(),
+    init: z.literal(true).optional(),
   })
   .refine(
     (c) => {

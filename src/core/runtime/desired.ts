@@ -1,6 +1,8 @@
 import { IngotError } from '../../domain/errors.js';
 import { isInstanceId, type DesiredInstance } from '../../domain/instance.js';
 
+/** As fleet.yaml's bound (10 minutes): a longer stop would hold up the host's stops. */
+const MAX_GRACE_MS = 600_000;
 const VOLUME_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 /**
@@ -25,6 +27,15 @@ export function checkDesired(desired: readonly DesiredInstance[]): void {
           'E_VOLUME_NAME',
           `${JSON.stringify(name)} → ${JSON.stringify(source)} is not a valid volume mapping`,
         );
+    const grace = d.stopGraceMs;
+    if (
+      grace !== undefined &&
+      !(Number.isSafeInteger(grace) && grace >= 0 && grace <= MAX_GRACE_MS)
+    )
+      throw new IngotError(
+        'E_STOP_GRACE',
+        `instance ${d.id}: stop grace ${JSON.stringify(grace)} is not a whole number of ms from 0 to ${MAX_GRACE_MS}`,
+      );
     seen.add(d.id);
   }
 }

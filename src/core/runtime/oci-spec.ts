@@ -1,4 +1,5 @@
 import type { RuntimeContract } from '../../domain/baseline.js';
+import { INIT_MOUNT_OPTIONS, INIT_MOUNT_POINT, withInit } from './init.js';
 import { instanceSeccomp } from './seccomp.js';
 
 /** What an instance runs, after the image config and the fleet's settings are resolved. */
@@ -26,6 +27,8 @@ export interface InstanceSpecInput {
   /** Path of the instance's network namespace, or null for a private one with no links. */
   readonly netns: string | null;
   readonly cgroupsPath: string;
+  /** The host folder holding the init, when the contract asks for one (init.ts). */
+  readonly init?: string;
 }
 
 /** runc's defaults (`runc spec`): kernel interfaces a container must not read or change. */
@@ -123,6 +126,16 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
         options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec', 'rprivate'],
       };
     }),
+    ...(input.init === undefined
+      ? []
+      : [
+          {
+            destination: INIT_MOUNT_POINT,
+            type: 'bind',
+            source: input.init,
+            options: [...INIT_MOUNT_OPTIONS],
+          },
+        ]),
   ];
   const r = input.resources;
   return {
@@ -130,7 +143,7 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
     process: {
       terminal: false,
       user: { uid: input.process.uid, gid: input.process.gid },
-      args: [...input.process.args],
+      args: input.init === undefined ? [...input.process.args] : withInit(input.process.args),
       env: [...input.process.env],
       cwd: input.process.cwd,
       capabilities: {

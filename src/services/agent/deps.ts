@@ -8,8 +8,15 @@ import type { Network } from '../../ports/network.js';
 import type { Runtime } from '../../ports/runtime.js';
 import type { Store } from '../../ports/store.js';
 import type { Artifact } from '../artifact.js';
-import type { IntegrityDeps } from '../integrity/index.js';
+import type { FileId, IntegrityDeps } from '../integrity/index.js';
 import type { LoadedPolicy } from '../policy.js';
+
+/** The host's init as an instance gets it (prepared once, read-only). */
+export interface InitBinary {
+  readonly folder: string;
+  readonly digest: string;
+  readonly file: FileId;
+}
 
 export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
 
@@ -44,6 +51,12 @@ export interface AgentDeps {
   readonly now: () => Date;
   /** cgroup under which instances are placed, one child each. */
   readonly cgroupParent: string;
+  /**
+   * The host's static init, for images whose contract asks for one (core/runtime/init.ts):
+   * a folder holding only it, its digest and its file's identity. Throws (E_INIT) if the host
+   * has none; absent: such images fail to start.
+   */
+  readonly init?: () => InitBinary;
   /** SIGTERM, then this long, then SIGKILL (default 10 s). */
   readonly stopGraceMs?: number;
   /** Each instance's log files hold at most this much in all (default 10 MiB). */

@@ -13,11 +13,11 @@ import { HealthProber } from './health.js';
 import { isRunning, InstanceTable, type TrackedInstance } from './instance-table.js';
 import { IntegritySchedule } from './integrity-schedule.js';
 import { recoverInstances } from './recover.js';
-import { settleBounded } from './bounded.js';
 import { StartQueue } from './start-queue.js';
 import { StartRecords } from './start-records.js';
 import { stopAll, type StopAllReport } from './stop-all.js';
-import { stopInstance } from './stop-instance.js';
+import { markStopping, stopInstance } from './stop-instance.js';
+import { StopQueue } from './stop-queue.js';
 import { taint } from './taint.js';
 
 export type { AgentDeps } from './deps.js';
@@ -46,6 +46,12 @@ export class Agent {
   private readonly starts: StartQueue;
   /** What the latest apply wants: starts an earlier one queued are dropped if it does not. */
   private wanted: ReadonlySet<string> = new Set();
+  /** The latest desired set taken (its artifacts' rootfs stay cached). */
+  private desired: readonly DesiredInstance[] = [];
+  private readonly stops: StopQueue;
+  /** A stop that failed after a `settle: false` apply returned: the next apply reports it. */
+  private stopFailure: Error | null = null;
+  private closing = false;
   private listing: {
     /** When the list was asked for: containers made after it may be missing from it. */
     began: number;
@@ -72,6 +78,7 @@ export class Agent {
       maxInstances: deps.maxInstances ?? DEFAULT_MAX_INSTANCES,
       wanted: (id) => this.wanted.has(id),
     });
+    this.stops = new StopQueue(STOP_CONCURRENCY, (id) => this.stopOne(id));
     this.schedule = monitor
       ? new IntegritySchedule(monitor, deps.processCheckMs ?? 1000, deps.fullVerifyMs ?? 600_000)
       : null;
@@ -79,14 +86,18 @@ export class Agent {
 
   /**
    * Make what runs match `desired`: start what is missing, stop what is not wanted. A
-   * desired instance that already runs is left alone, whatever else changed: replacing it
-   * is the controller's decision, made by naming a new instance.
+   * desired instance that already runs is left alone, whatever else changed (only the grace
+   * it will be stopped with follows the latest set): replacing it is the controller's
+   * decision, made by naming a new instance.
    *
-   * Stops are done, and starts queued (pending), in the order applies were called; starts
-   * then run a few at a time (start-queue.ts). By default this resolves once this call's
-   * starts have ended; `{ settle: false }` resolves once they are queued, so that a
-   * controller is never held up by one fleet's start storm. A later apply that no longer
-   * wants a queued instance drops it, so a shrink gets through at once.
+   * Stops and starts are queued in the order applies were called and then run side by side:
+   * stops a few at a time in the background (stop-queue.ts), starts a few at a time
+   * (start-queue.ts). An instance being stopped reports "stopping" at once, and an id being
+   * stopped is started again only once its stop has ended. By default this resolves once this
+   * call's stops and starts have ended; `{ settle: false }` resolves once they are queued, so
+   * that a controller is never held up by one fleet's start storm or by a program that takes
+   * its whole grace to stop (a failed stop is then reported by the next apply). A later apply
+   * that no longer wants a queued instance drops it, so a shrink gets through at once.
    */
   apply(
     desired: readonly DesiredInstance[],
@@ -99,42 +110,89 @@ export class Agent {
     }
     const wanted = new Set(desired.map((d) => d.id));
     this.wanted = wanted;
-    const taken = this.applying.then(async () => {
-      await this.stopUnwanted(desired, wanted);
+    const taken = this.applying.then(() => {
+      this.desired = desired;
+      this.followGraces(desired);
+      const stops = this.stopUnwanted(wanted);
       const started = desired
         .filter((d) => {
           const t = this.table.get(d.id);
-          return !t || t.state === 'stopped';
+          return !t || t.state === 'stopped' || this.stops.has(d.id);
         })
-        .map((d) => this.starts.enqueue(d));
+        .map((d) => this.startAfterStop(d));
       this.starts.pump();
-      return started;
+      return { started, stops };
     });
     this.applying = taken.catch(() => undefined);
-    return taken.then(async (started) => {
-      if (options.settle !== false) await Promise.all(started);
+    return taken.then(async ({ started, stops }) => {
+      if (options.settle !== false) {
+        await Promise.all(started);
+        const failed = (await stops).find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      } else {
+        void stops.then((results) => {
+          const failed = results.find((r) => r.status === 'rejected');
+          if (failed)
+            this.stopFailure ??=
+              failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+        });
+        const failure = this.stopFailure;
+        this.stopFailure = null;
+        if (failure !== null) throw failure;
+      }
       return this.snapshot();
     });
   }
 
-  /** What is not wanted goes: dropped if only queued, else stopped (after its start ended). */
-  private async stopUnwanted(
-    desired: readonly DesiredInstance[],
-    wanted: ReadonlySet<string>,
-  ): Promise<void> {
+  /**
+   * Start `d`, or, if its id is still being stopped, once that stop has ended and if it is
+   * still wanted then: the old container of the same name must be gone first.
+   */
+  private startAfterStop(d: DesiredInstance): Promise<void> {
+    const stopping = this.stops.ended(d.id);
+    if (!stopping) return this.starts.enqueue(d);
+    return stopping.then(() => {
+      if (this.closing || !this.wanted.has(d.id) || this.table.has(d.id)) return;
+      const started = this.starts.enqueue(d);
+      this.starts.pump();
+      return started;
+    });
+  }
+
+  /** The grace each running instance will be stopped with is the latest one it was told. */
+  private followGraces(desired: readonly DesiredInstance[]): void {
+    for (const d of desired) {
+      const t = this.table.get(d.id);
+      if (!t || t.stopGraceMs === d.stopGraceMs) continue;
+      if (d.stopGraceMs === undefined) delete t.stopGraceMs;
+      else t.stopGraceMs = d.stopGraceMs;
+      this.table.save(d.id);
+    }
+  }
+
+  /**
+   * What is not wanted goes: dropped if only queued, else marked stopping at once and stopped
+   * in the background (after its start ended). Resolves with each stop's outcome.
+   */
+  private stopUnwanted(wanted: ReadonlySet<string>): Promise<PromiseSettledResult<void>[]> {
     const unwanted = [...this.table.values()]
-      .filter((t) => !wanted.has(t.id))
+      .filter((t) => !wanted.has(t.id) && !this.stops.has(t.id))
       .map((t) => t.id)
       .filter((id) => !this.starts.cancel(id));
-    const stops = await settleBounded(unwanted, STOP_CONCURRENCY, async (id) => {
+    for (const id of unwanted) markStopping(this.table, id);
+    return Promise.allSettled(unwanted.map((id) => this.stops.stop(id)));
+  }
+
+  /** One stop, once the instance's start (if under way) has ended; room made is used. */
+  private async stopOne(id: string): Promise<void> {
+    try {
       await this.starts.settled(id);
       await stopInstance(this.ctx, this.table, id);
-    });
-    if (unwanted.length > 0) this.collectRootfs(desired);
-    // Room made: what waited for the host's maximum may start.
-    this.starts.pump();
-    const failed = stops.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    } finally {
+      this.collectRootfs(this.desired);
+      // Room made: what waited for the host's maximum may start.
+      this.starts.pump();
+    }
   }
 
   /** Every cached rootfs that nothing desired or running needs goes. */
@@ -290,6 +348,8 @@ export class Agent {
     this.timer = null;
     await this.ticking;
     await this.applying;
+    this.closing = true;
+    await this.stops.drain();
     await this.starts.close();
     await this.schedule?.settled();
     this.ctx.monitor?.close();

@@ -30,6 +30,10 @@ export interface TrackedInstance {
   addedMountPoints?: string[];
   evidence?: Evidence[];
   heldUntil?: string;
+  /** The host's init it runs as PID 1 (runtime: init: true): its digest and file identity. */
+  init?: { digest: string; dev: number; ino: number };
+  /** SIGTERM, then this long, then SIGKILL: the latest grace its fleet gave (else the host's). */
+  stopGraceMs?: number;
 }
 
 /** States of an instance whose process is meant to be running. */
@@ -111,7 +115,15 @@ export class InstanceTable {
   snapshot(integrityOf: (t: TrackedInstance) => Integrity, host?: string): ObservedInstance[] {
     return [...this.byId.values()]
       .map((t) => {
-        const { health: _h, lastProbe: _l, rootfs: _r, addedMountPoints: _a, ...rest } = t;
+        const {
+          health: _h,
+          lastProbe: _l,
+          rootfs: _r,
+          addedMountPoints: _a,
+          init: _i,
+          stopGraceMs: _g,
+          ...rest
+        } = t;
         return { ...rest, integrity: integrityOf(t), ...(host !== undefined && { host }) };
       })
       .sort((a, b) => (a.id < b.id ? -1 : 1));

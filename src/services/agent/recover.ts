@@ -1,4 +1,5 @@
 import { INITIAL_HEALTH } from '../../core/runtime/health.js';
+import { INIT_PATH } from '../../core/runtime/init.js';
 import { isInstanceId } from '../../domain/instance.js';
 import { openArtifact } from '../artifact.js';
 import type { AgentContext } from './context.js';
@@ -104,6 +105,7 @@ async function watchAdopted(ctx: AgentContext, table: InstanceTable, id: string)
         measurement: artifact.measurement.entries,
         allowed: new Set(t.addedMountPoints ?? []),
         config: ctx.deps.files.readConfig(id),
+        ...(t.init && { init: { path: INIT_PATH, file: { dev: t.init.dev, ino: t.init.ino } } }),
       },
       { verified: false },
     );

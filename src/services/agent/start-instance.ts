@@ -5,6 +5,7 @@ import {
   STANDARD_MOUNT_POINTS,
   type RuntimeSpec,
 } from '../../core/runtime/oci-spec.js';
+import { INIT_MOUNT_POINT, INIT_PATH } from '../../core/runtime/init.js';
 import { resolveUser } from '../../core/runtime/user.js';
 import { volumeSources } from '../../core/runtime/volumes.js';
 import { IngotError, isIngotError } from '../../domain/errors.js';
@@ -12,7 +13,7 @@ import type { DesiredInstance } from '../../domain/instance.js';
 import { openArtifact, type Artifact } from '../artifact.js';
 import { refusalReasons, verifyArtifact } from '../verify.js';
 import type { AgentContext } from './context.js';
-import { DEFAULT_LOG_MAX_BYTES } from './deps.js';
+import { DEFAULT_LOG_MAX_BYTES, type InitBinary } from './deps.js';
 import type { InstanceTable, TrackedInstance } from './instance-table.js';
 
 /**
@@ -31,6 +32,7 @@ export async function startInstance(
     artifact: d.artifact,
     state: 'pending',
     ...(d.release !== undefined && { release: d.release }),
+    ...(d.stopGraceMs !== undefined && { stopGraceMs: d.stopGraceMs }),
   };
   table.set(t);
   table.save(t.id);
@@ -52,11 +54,18 @@ export async function startInstance(
     await watchBeforeRun(ctx, artifact, rootfs);
     const user = resolveInstanceUser(ctx, artifact, rootfs.folder);
     const volumes = prepareVolumes(ctx, d, artifact, user);
+    const init = artifact.runtime.init ? hostInit(ctx) : undefined;
     const netns = await network.netns();
-    const spec = runtimeSpecFor(ctx, d, artifact, { rootfs: rootfs.folder, user, volumes, netns });
+    const spec = runtimeSpecFor(ctx, d, artifact, {
+      rootfs: rootfs.folder,
+      user,
+      volumes,
+      netns,
+      ...(init && { init: init.folder }),
+    });
     await createAndAttach(ctx, t, spec);
     ctx.records.started(t, admission);
-    track(ctx, t, artifact, spec, rootfs);
+    track(ctx, t, artifact, spec, rootfs, init);
     table.save(t.id);
   } catch (err) {
     if (watched !== null) ctx.monitor?.forget(watched);
@@ -148,6 +157,7 @@ async function materialise(ctx: AgentContext, artifact: Artifact): Promise<Mater
     ...STANDARD_MOUNT_POINTS,
     ...artifact.runtime.tmpfs.map((m) => m.path),
     ...artifact.runtime.volumes.map((m) => m.path),
+    ...(artifact.runtime.init ? [INIT_MOUNT_POINT] : []),
   ];
   const made = await ctx.deps.materialise(artifact, mountPoints);
   return { folder: made.rootfs, added: made.mountPoints ?? [], reused: made.reused === true };
@@ -172,6 +182,16 @@ async function watchBeforeRun(
     },
     { verified: !rootfs.reused },
   );
+}
+
+/** The host's init, for an image that asks for one: a host without one cannot start it. */
+function hostInit(ctx: AgentContext): InitBinary {
+  if (!ctx.deps.init)
+    throw new IngotError(
+      'E_INIT',
+      'this image asks for an init (runtime: init: true), and this host has none',
+    );
+  return ctx.deps.init();
 }
 
 /** The image's `User`, resolved against the rootfs's own passwd and group. */
@@ -209,6 +229,7 @@ function runtimeSpecFor(
     user: { uid: number; gid: number };
     volumes: Record<string, string>;
     netns: string;
+    init?: string;
   },
 ): RuntimeSpec {
   const image = artifact.config.config ?? {};
@@ -227,6 +248,7 @@ function runtimeSpecFor(
     resources: d.resources ?? {},
     netns: host.netns,
     cgroupsPath: `${ctx.deps.cgroupParent}/${d.id}`,
+    ...(host.init !== undefined && { init: host.init }),
   });
 }
 
@@ -260,13 +282,20 @@ function track(
   artifact: Artifact,
   spec: RuntimeSpec,
   rootfs: Materialised,
+  init: InitBinary | undefined,
 ): void {
   t.startedAt = ctx.deps.now().toISOString();
   t.state = 'starting';
   t.health = INITIAL_HEALTH;
   t.rootfs = rootfs.folder;
   t.addedMountPoints = [...rootfs.added];
-  ctx.emit('instance-started', t, { address: t.address, pid: t.pid });
+  if (init) t.init = { digest: init.digest, ...init.file };
+  // What runs as PID 1 is evidence too: the init comes from the host, not the artifact.
+  ctx.emit('instance-started', t, {
+    address: t.address,
+    pid: t.pid,
+    ...(init && { init: { path: INIT_PATH, digest: init.digest } }),
+  });
   ctx.monitor?.track(
     {
       id: t.id,
@@ -276,6 +305,7 @@ function track(
       measurement: artifact.measurement.entries,
       allowed: new Set(rootfs.added),
       config: spec,
+      ...(init && { init: { path: INIT_PATH, file: init.file } }),
     },
     { verified: true },
   );

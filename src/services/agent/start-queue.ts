@@ -110,10 +110,10 @@ export class StartQueue {
     await Promise.all([...this.inFlight.values()].map((f) => f.run));
   }
 
-  /** Instances that run or are being started. */
+  /** Instances that run, are being started, or are being stopped (still on the host). */
   private live(): number {
     let n = this.inFlight.size;
-    for (const t of this.table.values()) if (isRunning(t)) n++;
+    for (const t of this.table.values()) if (isRunning(t) || t.state === 'stopping') n++;
     return n;
   }
 

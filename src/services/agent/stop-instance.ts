@@ -27,7 +27,9 @@ export async function stopInstance(
     }
   }
   ctx.monitor?.untrack(id);
-  const grace = ctx.deps.stopGraceMs ?? 10_000;
+  markStopping(table, id);
+  // The fleet's grace (the latest the instance was told), else the host's.
+  const grace = table.get(id)?.stopGraceMs ?? ctx.deps.stopGraceMs ?? 10_000;
   const state = await runtime.state(id);
   if (state && state.status !== 'stopped') {
     await runtime.kill(id, 'TERM').catch(() => undefined);
@@ -54,6 +56,20 @@ export async function stopInstance(
       'E_NETWORK',
       `instance ${id} stopped, but its network was not fully released: ${released instanceof Error ? released.message : 'unknown error'}`,
     );
+}
+
+/**
+ * From now on it reports "stopping": the controller counts it neither as serving nor against
+ * the fleet's surge ceiling (as Kubernetes does with terminating pods), so that a program
+ * that takes its whole grace to stop does not hold up its replacements. An instance that
+ * never ran (refused, failed) keeps its state and reason.
+ */
+export function markStopping(table: InstanceTable, id: string): void {
+  const t = table.get(id);
+  if (!t || t.state === 'refused' || t.state === 'failed' || t.state === 'stopping') return;
+  t.state = 'stopping';
+  delete t.healthySince;
+  table.save(id);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
 } from '../../core/layer-plan.js';
 import type { RootfsTree } from '../../core/rootfs-tree.js';
 import { STANDARD_MOUNT_POINTS } from '../../core/runtime/oci-spec.js';
+import { INIT_MOUNT_POINT } from '../../core/runtime/init.js';
 import type { Baseline } from '../../domain/baseline.js';
 import type { FileExtra, MeasuredEntry } from '../../domain/measurement.js';
 import type { SourceListing } from '../../domain/source.js';
@@ -50,6 +51,7 @@ export function planLayers(
       ...STANDARD_MOUNT_POINTS,
       ...baseline.runtime.tmpfs.map((m) => m.path),
       ...baseline.runtime.volumes.map((m) => m.path),
+      ...(baseline.runtime.init ? [INIT_MOUNT_POINT] : []),
     ],
     shape,
     sourceDateEpoch,

@@ -22,6 +22,11 @@ export interface MonitoredInstance {
   readonly allowed: ReadonlySet<string>;
   /** The runtime config the agent wrote for it. */
   readonly config: ExpectedMounts;
+  /**
+   * The host's init it runs as PID 1, bind-mounted at `path` (runtime: init: true): the one
+   * program not in the measurement that may run, and only as that very file.
+   */
+  readonly init?: { readonly path: string; readonly file: FileId };
 }
 
 /** What a rootfs watch is made from: the part of an instance that names its files. */

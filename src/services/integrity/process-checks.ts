@@ -1,5 +1,5 @@
 import type { Finding } from '../../core/integrity/evidence.js';
-import { executableFinding } from '../../core/integrity/executables.js';
+import { executableFinding, initFinding } from '../../core/integrity/executables.js';
 import {
   checkMounts,
   compareMounts,
@@ -98,8 +98,12 @@ export class ProcessChecks {
     const byPath = this.measuredOf(i.artifact);
     const problems: Finding[] = [];
     const check = (path: string, running: Parameters<typeof executableFinding>[1]) => {
-      const onDisk = () => this.deps.fileId(i.rootfs, path);
-      const found = executableFinding(path, running, byPath?.get(path), onDisk);
+      const found =
+        i.init && path === i.init.path
+          ? initFinding(path, running, i.init.file)
+          : executableFinding(path, running, byPath?.get(path), () =>
+              this.deps.fileId(i.rootfs, path),
+            );
       if (found) problems.push(found);
     };
     const exe = this.deps.executable(pid);

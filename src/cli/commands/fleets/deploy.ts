@@ -114,9 +114,12 @@ async function waitForRollout(
 
 /** "hello: new 2/3 healthy, old 1 left (progressing)" */
 function progressLine(f: FleetView): string {
-  const current = f.instances.filter((i) => i.release === f.release);
-  const old = f.instances.filter((i) => i.release !== f.release);
+  // Being stopped: neither new nor left to replace (they take their grace in the background).
+  const live = f.instances.filter((i) => i.state !== 'stopping');
+  const stopping = f.instances.length - live.length;
+  const current = live.filter((i) => i.release === f.release);
+  const old = live.filter((i) => i.release !== f.release);
   const healthy = current.filter((i) => i.state === 'healthy').length;
   const replicas = replicasOf(f);
-  return `${f.name}: new ${healthy}/${replicas} healthy${current.length > healthy ? `, ${current.length - healthy} starting` : ''}, old ${old.length} left; ${f.phase} (${f.rollout})`;
+  return `${f.name}: new ${healthy}/${replicas} healthy${current.length > healthy ? `, ${current.length - healthy} starting` : ''}, old ${old.length} left${stopping > 0 ? `, ${stopping} stopping` : ''}; ${f.phase} (${f.rollout})`;
 }
