@@ -2,6 +2,7 @@ import type { HealthState } from '../../core/runtime/health.js';
 import type { Digest } from '../../domain/digest.js';
 import type {
   Evidence,
+  InstanceExit,
   InstanceState,
   Integrity,
   ObservedInstance,
@@ -30,6 +31,7 @@ export interface TrackedInstance {
   addedMountPoints?: string[];
   evidence?: Evidence[];
   heldUntil?: string;
+  exit?: InstanceExit;
 }
 
 /** States of an instance whose process is meant to be running. */

@@ -1,5 +1,6 @@
 import { IngotError } from '../../domain/errors.js';
 import type { AgentContext } from './context.js';
+import { keepExited } from './exits.js';
 import type { InstanceTable } from './instance-table.js';
 
 const POLL_MS = 20;
@@ -43,8 +44,9 @@ export async function stopInstance(
     () => null,
     (err: unknown) => err,
   );
-  files.remove(id);
   const t = table.get(id);
+  if (t) keepExited(ctx, t);
+  files.remove(id);
   table.delete(id);
   table.save(id);
   if (t?.startedAt !== undefined)
