@@ -1,11 +1,10 @@
 # crashy: a program that dies at once, the way a Python service with a missing module does.
-# CRASHY=oom instead allocates past its memory limit (one 200 MB line held by tail).
+# CRASHY=oom instead allocates past its memory limit: tail, as the instance's process
+# (exec), holds the last line of /dev/zero, which has no end and no newline.
 echo "crashy: starting"
 if [ "$CRASHY" = oom ]; then
-  echo "crashy: reading 200 MB into memory"
-  busybox head -c 200m /dev/zero | busybox tail -n 1 >/dev/null
-  echo "crashy: still alive?"
-  exit 0
+  echo "crashy: reading /dev/zero into memory"
+  exec busybox tail -n 1 /dev/zero
 fi
 echo 'Traceback (most recent call last):' >&2
 echo '  File "/app/main.py", line 1, in <module>' >&2

@@ -95,7 +95,10 @@ export function readShimExit(bundle: string): ShimExit | null {
 export function oomKills(cgroupsPath: string, root = '/sys/fs/cgroup'): number {
   const rel = cgroupsPath.replace(/^\/+/, '');
   if (rel.split('/').some((p) => p === '..' || p === '.')) return 0;
-  for (const file of [join(root, rel, 'memory.events'), join(root, 'memory', rel, 'memory.oom_control')]) {
+  for (const file of [
+    join(root, rel, 'memory.events'),
+    join(root, 'memory', rel, 'memory.oom_control'),
+  ]) {
     try {
       const m = /^oom_kill (\d+)$/m.exec(readFileSync(file, 'utf8'));
       if (m) return Number(m[1]);

@@ -40,7 +40,8 @@ export function lastMeaningfulLine(output: string): string | undefined {
   for (let i = lines.length - 1; i >= 0; i--) {
     // eslint-disable-next-line no-control-regex
     const line = lines[i]!.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').trim();
-    if (/[\p{L}\p{N}]/u.test(line)) return line.length > LINE_MAX ? `${line.slice(0, LINE_MAX)}…` : line;
+    if (/[\p{L}\p{N}]/u.test(line))
+      return line.length > LINE_MAX ? `${line.slice(0, LINE_MAX)}…` : line;
   }
   return undefined;
 }
