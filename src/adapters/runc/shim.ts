@@ -11,7 +11,9 @@ import { join } from 'node:path';
  *
  * Why perl: it must outlive the agent (a restarted agent still learns how an instance it
  * adopted ended) and call prctl, which Node cannot. perl-base is Essential in Debian (on
- * every host), and its `syscall` makes the call with no module to install. Considered and
+ * every host), and its `syscall` makes the call with no module to install; it starts in a
+ * few ms, where python3 (also on the host, for the process-event helper) with ctypes takes
+ * tens, on every start. The cost: prctl's number is per architecture (prctlNumber). Considered and
  * not taken: `runc run` in the foreground as the parent — it puts a pipe between the
  * container and its log (runc copies), so a full log tmpfs would block the instance instead
  * of failing its writes, and it starts the process before the network is attached.
