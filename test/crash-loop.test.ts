@@ -156,6 +156,26 @@ describe('a program that crashes at once', () => {
     ).toEqual(healthy.map((i) => i.id));
   }, 150_000);
 
+  it('an instance the agent stops is no crash: nothing is recorded or kept of it', async () => {
+    const up = cli(
+      'deploy',
+      fleetFile('calm', ['artifact: hello:1.0.0', 'replicas: 2']),
+      '--wait',
+      '--timeout',
+      '60',
+    );
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const ids = status('calm').instances.map((i) => i.id);
+    // busybox httpd ignores SIGTERM: each stop waits the grace, while passes observe.
+    expect(cli('deploy', fleetFile('calm', ['artifact: hello:1.0.0', 'replicas: 0'])).code).toBe(0);
+    const began = Date.now();
+    while (status('calm').instances.length > 0 && Date.now() - began < 30_000) await sleep(250);
+    await sleep(1_000);
+    expect(ledger('calm').filter((e) => e.kind === 'instance-crashed')).toEqual([]);
+    for (const id of ids)
+      expect(cli('logs', id, '--previous').stderr).toContain('E_PREVIOUS_NOT_FOUND');
+  }, 90_000);
+
   it('an instance past its memory limit is reported killed by the OOM killer', async () => {
     expect(
       cli(

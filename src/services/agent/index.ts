@@ -215,7 +215,8 @@ export class Agent {
     const running = new Map(containers.map((c) => [c.id, c]));
     const exited: TrackedInstance[] = [];
     for (const t of this.table.values()) {
-      if (!isRunning(t)) continue;
+      // One the agent is stopping ends because it is told to: no crash (stop-instance.ts).
+      if (!isRunning(t) || t.stopping) continue;
       if (t.startedAt !== undefined && Date.parse(t.startedAt) >= began) continue;
       const c = running.get(t.id);
       if (!c || c.status === 'stopped') exited.push(t);

@@ -32,6 +32,8 @@ export interface TrackedInstance {
   evidence?: Evidence[];
   heldUntil?: string;
   exit?: InstanceExit;
+  /** The agent is stopping it: its process ending now is no crash (not saved). */
+  stopping?: boolean;
 }
 
 /** States of an instance whose process is meant to be running. */
@@ -93,7 +95,7 @@ export class InstanceTable {
       this.state.remove(id);
       return;
     }
-    const { health: _h, lastProbe: _l, ...rest } = t;
+    const { health: _h, lastProbe: _l, stopping: _s, ...rest } = t;
     const json = JSON.stringify(rest);
     if (this.saved.get(id) === json) return;
     this.saved.set(id, json);
@@ -113,7 +115,14 @@ export class InstanceTable {
   snapshot(integrityOf: (t: TrackedInstance) => Integrity, host?: string): ObservedInstance[] {
     return [...this.byId.values()]
       .map((t) => {
-        const { health: _h, lastProbe: _l, rootfs: _r, addedMountPoints: _a, ...rest } = t;
+        const {
+          health: _h,
+          lastProbe: _l,
+          rootfs: _r,
+          addedMountPoints: _a,
+          stopping: _s,
+          ...rest
+        } = t;
         return { ...rest, integrity: integrityOf(t), ...(host !== undefined && { host }) };
       })
       .sort((a, b) => (a.id < b.id ? -1 : 1));

@@ -28,6 +28,9 @@ export async function stopInstance(
     }
   }
   ctx.monitor?.untrack(id);
+  // From here its process ends because we end it: refresh() must not take that for a crash.
+  const stopping = table.get(id);
+  if (stopping) stopping.stopping = true;
   const grace = ctx.deps.stopGraceMs ?? 10_000;
   const state = await runtime.state(id);
   if (state && state.status !== 'stopped') {
