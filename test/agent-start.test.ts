@@ -132,6 +132,7 @@ describe('a runtime list older than an instance', () => {
       delete: () => Promise.resolve(),
       state: () => Promise.resolve(null),
       list: () => new Promise<ContainerState[]>((resolve) => lists.push(resolve)),
+      exitOf: () => null,
     } satisfies Runtime;
     const agent = new Agent({
       store,
@@ -180,7 +181,7 @@ describe('a runtime list older than an instance', () => {
     const after = await later;
     expect(after.find((i) => i.id === 'web-1')).toMatchObject({
       state: 'failed',
-      reason: 'its process exited',
+      reason: 'its process exited (status unknown)',
     });
     // Stopped like any other: its files (and the tmpfs its log lives on) go.
     const stopping = agent.apply([]);

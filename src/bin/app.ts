@@ -29,6 +29,7 @@ import {
 } from '../services/build/index.js';
 import { loadTrust } from '../services/policy.js';
 import { readInstanceLogs } from '../adapters/host-files/instance-files.js';
+import { readPrevious } from '../adapters/host-files/previous-instances.js';
 import { rebuildCheck } from '../services/rebuild.js';
 import { verifyArtifact } from '../services/verify.js';
 
@@ -125,6 +126,7 @@ export function makeApp(options: AppOptions): CliApp {
       );
     },
     logs: (id) => readInstanceLogs(home, id),
+    previousLogs: (id) => readPrevious(home, id),
     ledger: async (vkeyFile) => {
       const { LedgerAudit } = await import('../adapters/sqlite/ledger-audit.js');
       return LedgerAudit.open(home, vkeyFile);

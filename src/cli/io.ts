@@ -5,6 +5,7 @@ import type { BuildRequest, BuildResult } from '../services/build/index.js';
 import type { LoadedPolicy } from '../services/policy.js';
 import type { RebuildReport, RebuildRequest } from '../services/rebuild.js';
 import type { VerifyReport } from '../services/verify.js';
+import type { PreviousInstance } from '../domain/instance.js';
 
 /** Where the CLI writes, and what it knows of the terminal. Tests supply their own. */
 export interface Io {
@@ -26,6 +27,8 @@ export interface CliApp {
   rebuild(request: RebuildRequest): Promise<RebuildReport>;
   /** An instance's log on this host. */
   logs(id: string): string;
+  /** What an exited instance left on this host (its exit, its last 64 KiB of output). */
+  previousLogs(id: string): PreviousInstance;
   /** This home's ledger, read-only (verifier key: `vkeyFile`, else the home's own). */
   ledger(vkeyFile?: string): Promise<LedgerAudit>;
   /** `$INGOT_HOME`. */

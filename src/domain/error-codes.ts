@@ -141,6 +141,8 @@ export const ERROR_CODES = {
   agent: [
     'E_INSTANCE_ID',
     'E_INSTANCE_NOT_FOUND',
+    /** `ingot logs --previous`: no exited instance of that id is kept on this host. */
+    'E_PREVIOUS_NOT_FOUND',
     'E_INSTANCE_USER',
     'E_FLEET_NAME',
     'E_VOLUME_NAME',

@@ -76,6 +76,20 @@ export const INSTANCE_STATES = [
 ] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
+/** How an instance's process ended on its own (it exited, or a signal killed it). */
+export interface InstanceExit {
+  /** Its exit status, when it exited. */
+  readonly code?: number;
+  /** The signal that killed it ("SIGKILL"), when one did. */
+  readonly signal?: string;
+  /** The kernel's OOM killer killed a process of it (its memory limit was reached). */
+  readonly oomKilled: boolean;
+  /** When the agent saw it ended (ISO 8601). */
+  readonly at: string;
+  /** The last line it wrote that says something (bounded, printable). */
+  readonly lastLine?: string;
+}
+
 export interface ObservedInstance {
   readonly id: string;
   readonly fleet: string;
@@ -96,6 +110,21 @@ export interface ObservedInstance {
   readonly evidence?: readonly Evidence[];
   /** An open `ingot debug` session holds it until this time (ISO 8601), then it is replaced. */
   readonly heldUntil?: string;
+  /** How its process ended, when it ended on its own (state failed). */
+  readonly exit?: InstanceExit;
+}
+
+/** What is kept of an instance whose process ended on its own, once it is removed. */
+export interface PreviousInstance {
+  readonly id: string;
+  readonly fleet: string;
+  readonly artifact: Digest;
+  readonly release?: string;
+  readonly startedAt?: string;
+  readonly reason?: string;
+  readonly exit: InstanceExit;
+  /** The last 64 KiB of its stdout and stderr. */
+  readonly output: string;
 }
 
 export function isInstanceId(id: string): boolean {

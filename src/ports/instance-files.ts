@@ -1,4 +1,5 @@
 import type { RuntimeSpec } from '../core/runtime/oci-spec.js';
+import type { PreviousInstance } from '../domain/instance.js';
 
 /**
  * What a host keeps of each instance on disk: its runtime bundle (the config the runtime
@@ -20,6 +21,11 @@ export interface InstanceFiles {
   rotateLog(id: string, maxBytes: number): void;
   /** The instance's stdout and stderr, the rotated part first. */
   readLogs(id: string): string;
+  /**
+   * Keep what an exited instance left (its exit and last output) after it is removed, for
+   * `ingot logs --previous`: a few per fleet, the oldest dropped.
+   */
+  keepPrevious(record: PreviousInstance): void;
   /** Everything of the instance (bundle, log); safe to call for one that has nothing. */
   remove(id: string): void;
 }

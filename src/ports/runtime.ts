@@ -7,6 +7,13 @@ export interface ContainerState {
   readonly bundle: string;
 }
 
+/** How a container's process ended, as the runtime saw it. */
+export interface RuntimeExit {
+  readonly code?: number;
+  readonly signal?: number;
+  readonly oomKills: number;
+}
+
 /**
  * The OCI runtime, as the agent needs it: create from a bundle with given output files,
  * start, signal, delete, and report. Deliberately no exec, no update, no pause: nothing
@@ -28,5 +35,11 @@ export interface Runtime {
   /** Remove a stopped container (with force, a running one too). */
   delete(id: string, force?: boolean): Promise<void>;
   state(id: string): Promise<ContainerState | null>;
+  /**
+   * How the container's process ended (exit code, or the signal that killed it) and how many
+   * times the OOM killer struck in its cgroup; null while unknown (still running, or nobody
+   * saw it end). Read before delete: delete removes the cgroup.
+   */
+  exitOf(bundle: string): RuntimeExit | null;
   list(): Promise<ContainerState[]>;
 }

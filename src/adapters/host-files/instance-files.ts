@@ -4,6 +4,8 @@ import type { RuntimeSpec } from '../../core/runtime/oci-spec.js';
 import { IngotError } from '../../domain/errors.js';
 import { isInstanceId } from '../../domain/instance.js';
 import type { InstanceFiles } from '../../ports/instance-files.js';
+import type { PreviousInstance } from '../../domain/instance.js';
+import { keepPrevious } from './previous-instances.js';
 import { openBoundedLog, readBoundedLog, rotateBoundedLog, unmountLog } from './instance-log.js';
 
 /** An instance's log files, oldest first, under `$INGOT_HOME/instances/<id>`. */
@@ -48,6 +50,10 @@ export class HomeInstanceFiles implements InstanceFiles {
 
   readLogs(id: string): string {
     return readInstanceLogs(this.home, id);
+  }
+
+  keepPrevious(record: PreviousInstance): void {
+    keepPrevious(this.home, record);
   }
 
   remove(id: string): void {

@@ -39,6 +39,7 @@ export const STATUS: Record<ErrorCode, number> = {
   E_PROMOTE_NONE: 409,
   ...all('agent', 500),
   E_INSTANCE_NOT_FOUND: 404,
+  E_PREVIOUS_NOT_FOUND: 404,
   E_DEBUG_INVALID: 400,
   E_DEBUG_HELD: 409,
   ...all('artifact', 500),

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { IngotError } from '../../domain/errors.js';
-import type { ContainerState, Runtime } from '../../ports/runtime.js';
+import type { ContainerState, Runtime, RuntimeExit } from '../../ports/runtime.js';
+import { exitFileOf, oomKills, prctlNumber, readShimExit, SHIM_SCRIPT } from './shim.js';
 
 const run = promisify(execFile);
 
@@ -49,24 +50,36 @@ export class RuncRuntime implements Runtime {
     // runc's own account of a refusal, kept apart from the instance's output, so that the
     // reason the rollout fails with says what runc refused (the log goes with the instance).
     const logFile = join(bundle, 'runc.log');
+    const runc = [
+      ...[this.binary, '--root', this.root, '--log', logFile, '--log-format', 'json'],
+      ...['create', '--pid-file', pidFile, '--bundle', bundle, id],
+    ];
     return new Promise((resolve, reject) => {
+      // The shim (shim.ts) runs runc create and stays, detached, as the parent that learns
+      // how the container ends; fd 3 tells us how runc create went.
       const child = spawn(
-        this.binary,
-        [
-          ...['--root', this.root, '--log', logFile, '--log-format', 'json'],
-          ...['create', '--pid-file', pidFile, '--bundle', bundle, id],
-        ],
-        { stdio: ['ignore', stdio.stdout, stdio.stderr] },
+        'perl',
+        ['-e', SHIM_SCRIPT, String(prctlNumber()), exitFileOf(bundle), pidFile, ...runc],
+        { stdio: ['ignore', stdio.stdout, stdio.stderr, 'pipe'], detached: true, cwd: '/' },
       );
+      child.unref();
+      let said = '';
+      const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
+      pipe?.setEncoding('utf8');
+      pipe?.on('data', (chunk: string) => {
+        said = (said + chunk).slice(0, 64);
+      });
+      pipe?.on('error', () => undefined);
       child.on('error', (err) =>
-        reject(new IngotError('E_RUNTIME_MISSING', `${this.binary}: ${err.message}`)),
+        reject(new IngotError('E_RUNTIME_MISSING', `perl (the runc shim): ${err.message}`)),
       );
-      child.on('exit', (code) => {
+      const done = () => {
+        const code = /^\d+\n/.test(said) ? Number(said.trim()) : null;
         if (code !== 0) {
           reject(
             new IngotError(
               'E_RUNTIME',
-              `runc create ${id} exited with ${code}: ${lastError(logFile) ?? 'see the instance log'}`,
+              `runc create ${id} exited with ${code ?? 'an unknown status'}: ${lastError(logFile) ?? 'see the instance log'}`,
             ),
           );
           return;
@@ -76,8 +89,26 @@ export class RuncRuntime implements Runtime {
         } catch {
           resolve(0);
         }
-      });
+      };
+      // Ends when the shim closed it (runc create is done) or died.
+      if (pipe) pipe.on('end', done);
+      else child.on('exit', done);
     });
+  }
+
+  exitOf(bundle: string): RuntimeExit | null {
+    const exit = readShimExit(bundle);
+    if (!exit) return null;
+    let cgroupsPath = '';
+    try {
+      const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as {
+        linux?: { cgroupsPath?: unknown };
+      };
+      if (typeof spec.linux?.cgroupsPath === 'string') cgroupsPath = spec.linux.cgroupsPath;
+    } catch {
+      // no config: no cgroup to read
+    }
+    return { ...exit, oomKills: cgroupsPath ? oomKills(cgroupsPath) : 0 };
   }
 
   async start(id: string): Promise<void> {

@@ -40,6 +40,15 @@ export const observedInstance: z.ZodType<ObservedInstance> = z.looseObject({
   integrity: z.enum(INTEGRITIES).exactOptional(),
   evidence: z.array(evidence).exactOptional(),
   heldUntil: z.string().exactOptional(),
+  exit: z
+    .looseObject({
+      code: z.number().exactOptional(),
+      signal: z.string().exactOptional(),
+      oomKilled: z.boolean(),
+      at: z.string(),
+      lastLine: z.string().exactOptional(),
+    })
+    .exactOptional(),
 });
 
 /** One rootfs verified in full (POST /v1/verify-instances), with what differed. */

@@ -8,7 +8,8 @@ import {
   type RolloutShape,
   type StepDecision,
 } from '../planner/strategy.js';
-import type { StartStreak } from './memory.js';
+import { crashLine, CRASHES_TO_FAIL } from './crash-streaks.js';
+import type { CrashStreak, StartStreak } from './memory.js';
 import { shapeOf } from './shape.js';
 import { failedToStart, START_FAILURES_TO_FAIL } from './start-failures.js';
 import { toView } from './views.js';
@@ -37,7 +38,9 @@ export type RolloutDecision =
  * artifact, null when it could not be checked this time (a transient failure is no verdict,
  * so nothing is judged). `starts` is the release's streak of failed starts this pass: one
  * round of them is retried after its back-off, START_FAILURES_TO_FAIL rounds fail the
- * release, rolled back if it can be, else stopped with the reason. Pure.
+ * release, rolled back if it can be, else stopped with the reason. `crashes` is the release's
+ * crash streak: CRASHES_TO_FAIL crashes fail it the same way (its first crash already rolls
+ * back a release that has a stable one to go back to, as any failed instance does). Pure.
  */
 export function judgeRollout(
   fleet: FleetRecord,
@@ -45,6 +48,7 @@ export function judgeRollout(
   admitted: boolean | null,
   now: number,
   starts?: StartStreak,
+  crashes?: CrashStreak,
 ): RolloutDecision | null {
   if (fleet.rollout !== 'progressing' || admitted === null) return null;
   let why: string | null = 'admission refuses the artifact';
@@ -53,7 +57,11 @@ export function judgeRollout(
     starts.release === fleet.release &&
     starts.failures >= START_FAILURES_TO_FAIL
       ? `it failed to start ${starts.failures} times in a row: ${starts.reason}`
-      : null;
+      : crashes !== undefined &&
+          crashes.release === fleet.release &&
+          crashes.crashes >= CRASHES_TO_FAIL
+        ? crashLine(crashes)
+        : null;
   if (admitted && cannotStart === null) {
     const shape = shapeOf(fleet);
     const step = decideStep(

@@ -14,6 +14,8 @@ describe('what the controller remembers of a fleet', () => {
       ...old,
       startStreaks: [],
       startCounted: [],
+      crashStreaks: [],
+      crashCounted: [],
     });
   });
 
@@ -26,5 +28,23 @@ describe('what the controller remembers of a fleet', () => {
       false,
     );
     expect(sameMemory(memory, EMPTY_MEMORY)).toBe(false);
+  });
+
+  it('keeps a crash streak across a restart, and tells a changed one from the same', () => {
+    const streak = {
+      release: 'sha256:1',
+      crashes: 2,
+      firstAt: 5,
+      lastAt: 15,
+      exit: 'exited 1',
+      said: "ModuleNotFoundError: No module named 'http'",
+    };
+    const memory = { ...EMPTY_MEMORY, crashStreaks: [streak], crashCounted: ['web-1'] };
+    expect(parseMemory(JSON.stringify(memory))).toEqual(memory);
+    expect(sameMemory(memory, { ...memory, crashStreaks: [{ ...streak }] })).toBe(true);
+    expect(sameMemory(memory, { ...memory, crashStreaks: [{ ...streak, crashes: 3 }] })).toBe(
+      false,
+    );
+    expect(sameMemory(memory, { ...memory, crashCounted: [] })).toBe(false);
   });
 });

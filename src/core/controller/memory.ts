@@ -20,6 +20,24 @@ export interface ControllerMemory {
   readonly startStreaks: readonly StartStreak[];
   /** Instances already counted in a start streak (each counts once while observed). */
   readonly startCounted: readonly string[];
+  /** Releases whose instances start and then exit, in a row: what paces their restarts. */
+  readonly crashStreaks: readonly CrashStreak[];
+  /** Instances already counted in a crash streak (each counts once while observed). */
+  readonly crashCounted: readonly string[];
+}
+
+/** A release whose instances ran and exited, crash after crash (crash-streaks.ts). */
+export interface CrashStreak {
+  readonly release: string;
+  /** Its instances that exited on their own since the streak began. */
+  readonly crashes: number;
+  /** When the first and the last crash of the streak were seen (the window of the count). */
+  readonly firstAt: number;
+  readonly lastAt: number;
+  /** How the last one ended ("exited 1", "killed by SIGKILL (out of memory)"). */
+  readonly exit: string;
+  /** The last line it wrote that says something, if any. */
+  readonly said?: string;
 }
 
 /** A release whose last start attempts failed, each round of them counted once. */
@@ -41,6 +59,8 @@ export const EMPTY_MEMORY: ControllerMemory = {
   replacementNoted: [],
   startStreaks: [],
   startCounted: [],
+  crashStreaks: [],
+  crashCounted: [],
 };
 
 const schema = z.object({
@@ -62,6 +82,20 @@ const schema = z.object({
     .max(64)
     .default([]),
   startCounted: z.array(z.string()).max(100_000).default([]),
+  crashStreaks: z
+    .array(
+      z.object({
+        release: z.string(),
+        crashes: z.number().int().min(1),
+        firstAt: z.number(),
+        lastAt: z.number(),
+        exit: z.string().max(200),
+        said: z.string().max(1000).exactOptional(),
+      }),
+    )
+    .max(64)
+    .default([]),
+  crashCounted: z.array(z.string()).max(100_000).default([]),
 });
 
 /** A stored memory; one that does not parse is forgotten (it only dedupes and paces). */
@@ -86,8 +120,18 @@ const sameStreak = (a: StartStreak, b: StartStreak) =>
   a.lastAt === b.lastAt &&
   a.reason === b.reason;
 
+const sameCrash = (a: CrashStreak, b: CrashStreak) =>
+  a.release === b.release &&
+  a.crashes === b.crashes &&
+  a.firstAt === b.firstAt &&
+  a.lastAt === b.lastAt &&
+  a.exit === b.exit &&
+  a.said === b.said;
+
 export function sameMemory(a: ControllerMemory, b: ControllerMemory): boolean {
   return (
+    sameList(a.crashCounted, b.crashCounted) &&
+    sameList(a.crashStreaks, b.crashStreaks, sameCrash) &&
     a.melting === b.melting &&
     sameList(a.failures, b.failures) &&
     sameList(a.counted, b.counted) &&

@@ -5,6 +5,7 @@ import type { FleetNote, FleetRecord, ReleaseRecord } from '../fleet/record.js';
 import type { FleetSpec } from '../fleet/spec.js';
 import type { LedgerEntryDraft } from '../ledger/index.js';
 import { plan } from '../planner/plan.js';
+import { judgeCrashes, type CrashVerdict } from './crash-streaks.js';
 import { held, judgeGuard } from './guard.js';
 import type { ControllerMemory } from './memory.js';
 import { shapeOf } from './shape.js';
@@ -47,18 +48,14 @@ export interface FleetDecision {
 export function planFleet(pass: FleetPass): FleetDecision {
   const { fleet, mine, memory, now } = pass;
   const shape = shapeOf(fleet);
-  const starts = judgeStarts(
-    fleet.name,
-    shape.releases.map((r) => r.release),
-    memory,
-    mine,
-    now,
-  );
+  const releases = shape.releases.map((r) => r.release);
+  const starts = judgeStarts(fleet.name, releases, memory, mine, now);
+  const crashes = judgeCrashes(fleet.name, releases, memory, mine, now);
   const target: FleetTarget = {
     fleet: fleet.name,
     // Unknown this pass: start nothing of it, stop nothing for its sake.
     releases: shape.releases.map((r) => {
-      const held = heldBecause(fleet, r.release, starts);
+      const held = heldBecause(fleet, r.release, starts, crashes);
       return {
         ...r,
         admitted: pass.admitted.get(r.release) === true,
@@ -86,6 +83,7 @@ export function planFleet(pass: FleetPass): FleetDecision {
     notes: [
       ...taints.notes,
       ...starts.notes,
+      ...crashes.notes,
       ...(guard.change
         ? [{ fleet: fleet.name, time: now, actor: 'controller', ...guard.change }]
         : []),
@@ -98,6 +96,8 @@ export function planFleet(pass: FleetPass): FleetDecision {
       taintNoted: taints.noted.filter((id) => present.has(id)),
       replacementNoted: replaced.noted.filter((id) => present.has(id)),
       startStreaks: starts.streaks,
+      crashStreaks: crashes.streaks,
+      crashCounted: crashes.counted,
       startCounted: starts.counted,
     },
     plan: p,
@@ -107,16 +107,17 @@ export function planFleet(pass: FleetPass): FleetDecision {
 
 /**
  * Why nothing of `release` is started now: its rollout failed (a deploy tries it again), or
- * its last starts failed and their back-off lasts.
+ * its last starts failed, or its instances crash, and their back-off lasts.
  */
 function heldBecause(
   fleet: FleetRecord,
   release: string,
   starts: StartVerdict,
+  crashes: CrashVerdict,
 ): string | undefined {
   if (fleet.rollout === 'failed' && release === fleet.release)
     return `the rollout failed (${fleet.reason ?? 'no reason recorded'}): nothing of it is started until it is deployed again`;
-  return starts.held.get(release);
+  return starts.held.get(release) ?? crashes.held.get(release);
 }
 
 /** Each newly tainted instance with its first evidence: it is about to be replaced. */

@@ -36,6 +36,8 @@ export const LEDGER_KINDS = [
   'instance-healthy',
   'instance-stopped',
   'instance-replaced',
+  /** Instances of a release exited on their own (the 1st, 2nd, 4th … of a streak). */
+  'instance-crashed',
   'drift',
   'taint',
   'rollback',

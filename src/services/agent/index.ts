@@ -12,6 +12,7 @@ import { DEFAULT_LOG_MAX_BYTES, type AgentDeps } from './deps.js';
 import { HealthProber } from './health.js';
 import { isRunning, InstanceTable, type TrackedInstance } from './instance-table.js';
 import { IntegritySchedule } from './integrity-schedule.js';
+import { noteExit } from './exits.js';
 import { recoverInstances } from './recover.js';
 import { StartQueue } from './start-queue.js';
 import { StartRecords } from './start-records.js';
@@ -270,16 +271,30 @@ export class Agent {
   private async refresh(): Promise<void> {
     const { began, containers } = await this.listRuntime();
     const running = new Map(containers.map((c) => [c.id, c]));
+    const exited: TrackedInstance[] = [];
     for (const t of this.table.values()) {
+      // One the agent is stopping is no longer running (state "stopping"): its process ends
+      // because it is told to, and that is no crash (stop-instance.ts).
       if (!isRunning(t)) continue;
       if (t.startedAt !== undefined && Date.parse(t.startedAt) >= began) continue;
       const c = running.get(t.id);
-      if (!c || c.status === 'stopped') {
-        t.state = 'failed';
-        t.reason = 'its process exited';
-        this.table.save(t.id);
-      }
+      if (!c || c.status === 'stopped') exited.push(t);
     }
+    // Marked at once (the controller must not count it as running meanwhile), then how it
+    // ended once the shim has said (exits.ts).
+    for (const t of exited) {
+      t.state = 'failed';
+      t.reason = 'its process exited';
+      this.table.save(t.id);
+    }
+    await Promise.all(
+      exited.map((t) =>
+        noteExit(this.ctx, t).then(
+          () => this.table.save(t.id),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   /**

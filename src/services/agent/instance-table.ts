@@ -2,6 +2,7 @@ import type { HealthState } from '../../core/runtime/health.js';
 import type { Digest } from '../../domain/digest.js';
 import type {
   Evidence,
+  InstanceExit,
   InstanceState,
   Integrity,
   ObservedInstance,
@@ -34,6 +35,7 @@ export interface TrackedInstance {
   init?: { digest: string; dev: number; ino: number };
   /** SIGTERM, then this long, then SIGKILL: the latest grace its fleet gave (else the host's). */
   stopGraceMs?: number;
+  exit?: InstanceExit;
 }
 
 /** States of an instance whose process is meant to be running. */

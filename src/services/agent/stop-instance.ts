@@ -1,5 +1,6 @@
 import { IngotError } from '../../domain/errors.js';
 import type { AgentContext } from './context.js';
+import { keepExited } from './exits.js';
 import type { InstanceTable } from './instance-table.js';
 
 const POLL_MS = 20;
@@ -27,6 +28,8 @@ export async function stopInstance(
     }
   }
   ctx.monitor?.untrack(id);
+  // From here it reports "stopping", and its process ends because we end it: refresh() does
+  // not take that for a crash.
   markStopping(table, id);
   // The fleet's grace (the latest the instance was told), else the host's.
   const grace = table.get(id)?.stopGraceMs ?? ctx.deps.stopGraceMs ?? 10_000;
@@ -45,8 +48,9 @@ export async function stopInstance(
     () => null,
     (err: unknown) => err,
   );
-  files.remove(id);
   const t = table.get(id);
+  if (t) keepExited(ctx, t);
+  files.remove(id);
   table.delete(id);
   table.save(id);
   if (t?.startedAt !== undefined)

@@ -7,6 +7,7 @@ import {
 import { planFleet, unmanaged } from '../../core/controller/plan-fleet.js';
 import { shapeOf } from '../../core/controller/shape.js';
 import { judgeStarts } from '../../core/controller/start-failures.js';
+import { judgeCrashes } from '../../core/controller/crash-streaks.js';
 import type { FleetRecord, ReleaseRecord } from '../../core/fleet/record.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { Digest } from '../../domain/digest.js';
@@ -85,6 +86,7 @@ export class Controller {
         admitted,
         now,
         startStreak(listed, memory, mine, now),
+        judgeCrashes(listed.name, [listed.release], memory, mine, now).streaks[0],
       );
       const fleet = judged ? await applyRollout(fleets, listed, judged, now) : listed;
       const decision = planFleet({

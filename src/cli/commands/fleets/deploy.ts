@@ -28,7 +28,8 @@ export function registerDeploy(program: Command, run: Runner): void {
         "admitted, and a release is recorded. The controller then replaces instances by the fleet's strategy\n" +
         '(rolling by default: create before destroy) and rolls back by itself if the new release fails.\n' +
         'With --wait, return when the rollout has completed (exit 0) or was rolled back, refused or failed\n' +
-        '(exit 1; failed: its instances could not start, 3 rounds of attempts backed off 2 s, 4 s),\n' +
+        '(exit 1; failed: its instances could not start, 3 rounds of attempts backed off 2 s, 4 s,\n' +
+        'or crashed 3 times, restarts backed off 10 s, 20 s: the reason says how they exited),\n' +
         'or when a step waits for `ingot promote` (exit 0).\n\n' +
         'Strategies (fleet.yaml `strategy`):\n' +
         '  rolling   {maxSurge, maxUnavailable}        replace as the budgets allow (default 25%/0)\n' +
