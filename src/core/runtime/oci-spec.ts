@@ -1,4 +1,5 @@
 import type { RuntimeContract } from '../../domain/baseline.js';
+import type { IdMap } from './id-map.js';
 import { instanceSeccomp } from './seccomp.js';
 
 /** What an instance runs, after the image config and the fleet's settings are resolved. */
@@ -26,6 +27,8 @@ export interface InstanceSpecInput {
   /** Path of the instance's network namespace, or null for a private one with no links. */
   readonly netns: string | null;
   readonly cgroupsPath: string;
+  /** The instance's user namespace: its ids on the host (null: the host's own, no userns). */
+  readonly idMap?: IdMap | null;
 }
 
 /** runc's defaults (`runc spec`): kernel interfaces a container must not read or change. */
@@ -100,12 +103,7 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
       source: 'mqueue',
       options: ['nosuid', 'noexec', 'nodev'],
     },
-    {
-      destination: '/sys',
-      type: 'sysfs',
-      source: 'sysfs',
-      options: ['nosuid', 'noexec', 'nodev', 'ro'],
-    },
+    sysMount(input.idMap ?? null),
     ...input.runtime.tmpfs.map((t) => ({
       destination: t.path,
       type: 'tmpfs',
@@ -163,10 +161,52 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
+        ...userNamespace(input.idMap ?? null),
       ],
-      maskedPaths: [...MASKED_PATHS],
+      ...idMappings(input.idMap ?? null),
+      maskedPaths: [...MASKED_PATHS, ...(input.idMap ? USERNS_MASKED_PATHS : [])],
       readonlyPaths: [...READONLY_PATHS],
       seccomp: instanceSeccomp(),
     },
   };
+}
+
+/**
+ * Host kernel views a bind of the host's /sys brings along (see sysMount): the host's cgroup
+ * tree names every other instance and its limits.
+ */
+export const USERNS_MASKED_PATHS = ['/sys/fs/cgroup'] as const;
+
+/**
+ * /sys. In a user namespace the kernel refuses a new sysfs unless that namespace owns the
+ * network namespace, and ours is made by CNI on the host before runc runs: so, as Podman
+ * does then, the host's /sys is bound read-only instead (recursively: a plain bind of a
+ * mount with locked submounts is refused in a user namespace). Its submounts stay the
+ * host's, writable only by host ids the instance does not have; the cgroup tree is masked.
+ */
+function sysMount(idMap: IdMap | null): RuntimeSpec['mounts'][number] {
+  if (idMap === null)
+    return {
+      destination: '/sys',
+      type: 'sysfs',
+      source: 'sysfs',
+      options: ['nosuid', 'noexec', 'nodev', 'ro'],
+    };
+  return {
+    destination: '/sys',
+    type: 'bind',
+    source: '/sys',
+    options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro', 'rprivate'],
+  };
+}
+
+function userNamespace(idMap: IdMap | null): { type: 'user' }[] {
+  return idMap === null ? [] : [{ type: 'user' }];
+}
+
+/** Root inside is `idMap.hostId` outside; uids and gids alike. */
+function idMappings(idMap: IdMap | null): Record<string, unknown> {
+  if (idMap === null) return {};
+  const one = [{ containerID: 0, hostID: idMap.hostId, size: idMap.size }];
+  return { uidMappings: one, gidMappings: one.map((m) => ({ ...m })) };
 }
