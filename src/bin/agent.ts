@@ -25,6 +25,8 @@ import { RuncRuntime } from '../adapters/runc/runc.js';
 import { AgentStateFile } from '../adapters/host-files/agent-state-file.js';
 import { saveHostSettings } from '../adapters/host-files/host-settings.js';
 import { HomeVolumes } from '../adapters/host-files/host-volumes.js';
+import { HostIdRanges } from '../adapters/host-files/id-ranges.js';
+import { openForSearch } from '../adapters/rootfs/id-gate.js';
 import { HomeInstanceFiles } from '../adapters/host-files/instance-files.js';
 import { readUserDb } from '../adapters/rootfs/user-db.js';
 import { readSpecFile } from '../adapters/shared/spec-file.js';
@@ -53,6 +55,11 @@ export interface AgentOptions {
   readonly onIntegrityError?: (err: Error) => void;
   /** Instances this host runs at most (default DEFAULT_MAX_INSTANCES); more wait, pending. */
   readonly maxInstances?: number;
+  /**
+   * Each fleet's instances in a user namespace of their own (default true): root inside is
+   * an unprivileged id range on the host. false: they share the host's ids, as before.
+   */
+  readonly userNamespaces?: boolean;
 }
 
 /** The instances' subnet unless configured. */
@@ -112,8 +119,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       options.onIntegrityError ??
       ((err) => process.stderr.write(`ingot agent: integrity: ${err.message}\n`)),
   });
+  const idRanges = options.userNamespaces === false ? null : new HostIdRanges(home);
+  // runc reaches each rootfs and volume from inside the instance's user namespace: the home
+  // is passable (search-only, nothing listed or read) down to each range's gate (id-gate.ts).
+  if (idRanges) openForSearch(home);
   return new Agent({
     store,
+    ...(idRanges && { idRange: (fleet: string) => idRanges.rangeFor(fleet) }),
     files: new HomeInstanceFiles(home),
     volumes: new HomeVolumes(home),
     state: new AgentStateFile(home),
@@ -128,8 +140,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       name: `ingot-${bridge}`,
     }),
     trust: makeTrust(options),
-    materialise: (artifact, mountPoints) =>
+    materialise: (artifact, mountPoints, idMap) =>
       materialiseRootfs({
+        idMap,
         cacheDir: join(home, 'rootfs'),
         storeRoot: store.root,
         image: artifact.digest,

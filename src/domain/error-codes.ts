@@ -150,7 +150,17 @@ export const ERROR_CODES = {
     'E_INTEGRITY_OFF',
   ],
   /** The OCI runtime and the instances' network on a host. */
-  host: ['E_RUNTIME', 'E_RUNTIME_MISSING', 'E_NETWORK', 'E_NETWORK_MISSING', 'E_PROCESS_EVENTS'],
+  host: [
+    'E_RUNTIME',
+    'E_RUNTIME_MISSING',
+    'E_NETWORK',
+    'E_NETWORK_MISSING',
+    'E_PROCESS_EVENTS',
+    /** The host-wide registry of user-namespace id ranges is unsafe or unusable. */
+    'E_USERNS',
+    /** Every id range of the pool is claimed. */
+    'E_USERNS_EXHAUSTED',
+  ],
   /** A materialised rootfs, and drift found in it. */
   rootfs: [
     'E_ROOTFS_LAYER',
@@ -160,6 +170,8 @@ export const ERROR_CODES = {
     'E_ROOTFS_DISCARD',
     'E_ROOTFS_WATCH',
     'E_ROOTFS_DRIFT',
+    /** A file's owner lies outside the instance's id range (65,536 ids). */
+    'E_ROOTFS_IDMAP',
   ],
   /** Why a rootfs could not be verified (as opposed to drift, which is a result). */
   rootfsVerify: [

@@ -29,6 +29,8 @@ export interface InstanceSpecInput {
   readonly cgroupsPath: string;
   /** The instance's user namespace: its ids on the host (null: the host's own, no userns). */
   readonly idMap?: IdMap | null;
+  /** Path of that user namespace if it exists already (made with the network namespace). */
+  readonly usernsPath?: string | null;
 }
 
 /** runc's defaults (`runc spec`): kernel interfaces a container must not read or change. */
@@ -103,7 +105,12 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
       source: 'mqueue',
       options: ['nosuid', 'noexec', 'nodev'],
     },
-    sysMount(input.idMap ?? null),
+    {
+      destination: '/sys',
+      type: 'sysfs',
+      source: 'sysfs',
+      options: ['nosuid', 'noexec', 'nodev', 'ro'],
+    },
     ...input.runtime.tmpfs.map((t) => ({
       destination: t.path,
       type: 'tmpfs',
@@ -161,10 +168,10 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
-        ...userNamespace(input.idMap ?? null),
+        ...userNamespace(input),
       ],
       ...idMappings(input.idMap ?? null),
-      maskedPaths: [...MASKED_PATHS, ...(input.idMap ? USERNS_MASKED_PATHS : [])],
+      maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
       seccomp: instanceSeccomp(),
     },
@@ -172,36 +179,13 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
 }
 
 /**
- * Host kernel views a bind of the host's /sys brings along (see sysMount): the host's cgroup
- * tree names every other instance and its limits.
+ * The instance's user namespace: the one its network namespace was made in (usernsPath),
+ * so that it owns that network namespace: the kernel then lets it mount its own sysfs, and
+ * `runc exec` (break-glass) can join both. Without a path runc makes a new one.
  */
-export const USERNS_MASKED_PATHS = ['/sys/fs/cgroup'] as const;
-
-/**
- * /sys. In a user namespace the kernel refuses a new sysfs unless that namespace owns the
- * network namespace, and ours is made by CNI on the host before runc runs: so, as Podman
- * does then, the host's /sys is bound read-only instead (recursively: a plain bind of a
- * mount with locked submounts is refused in a user namespace). Its submounts stay the
- * host's, writable only by host ids the instance does not have; the cgroup tree is masked.
- */
-function sysMount(idMap: IdMap | null): RuntimeSpec['mounts'][number] {
-  if (idMap === null)
-    return {
-      destination: '/sys',
-      type: 'sysfs',
-      source: 'sysfs',
-      options: ['nosuid', 'noexec', 'nodev', 'ro'],
-    };
-  return {
-    destination: '/sys',
-    type: 'bind',
-    source: '/sys',
-    options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro', 'rprivate'],
-  };
-}
-
-function userNamespace(idMap: IdMap | null): { type: 'user' }[] {
-  return idMap === null ? [] : [{ type: 'user' }];
+function userNamespace(input: InstanceSpecInput): { type: 'user'; path?: string }[] {
+  if (!input.idMap) return [];
+  return [input.usernsPath ? { type: 'user', path: input.usernsPath } : { type: 'user' }];
 }
 
 /** Root inside is `idMap.hostId` outside; uids and gids alike. */
