@@ -3,7 +3,15 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeNet, requireHost, sleep, testNet, upArgs, type TestNet } from './helpers/agent.js';
+import {
+  removeNet,
+  requireHost,
+  rootfsOf,
+  sleep,
+  testNet,
+  upArgs,
+  type TestNet,
+} from './helpers/agent.js';
 import { ingot } from './helpers/cli.js';
 
 const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
@@ -121,7 +129,7 @@ describe('a fleet far larger than the host', () => {
     // Mid-storm, the other fleet's file changes on the host: found and replaced meanwhile.
     const victim = fleetOf(fleets, 'other').instances.find((i) => i.state === 'healthy')!;
     expect(victim).toBeDefined();
-    const rootfs = join(home, 'rootfs', victim.artifact.replace('sha256:', ''), 'rootfs');
+    const rootfs = rootfsOf(home, victim.artifact);
     appendFileSync(join(rootfs, 'srv', 'www', 'index.html'), '<!-- tampered -->\n');
     let tainted = false;
     let pendingAtTaint = -1;
