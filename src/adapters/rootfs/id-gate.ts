@@ -1,4 +1,5 @@
-import { chmodSync, chownSync, lchownSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { shiftOwners, type IdMap } from '../../core/runtime/id-map.js';
 import type { Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
@@ -46,4 +47,16 @@ export function ownersInRange(
       `${image}: ${shifted.unmapped.path} is owned by ${shifted.unmapped.uid}:${shifted.unmapped.gid}, outside the ${idMap?.size ?? 0} ids of an instance's user namespace: rebuild it with owners below ${idMap?.size ?? 0}`,
     );
   return shifted.entries;
+}
+
+/**
+ * The first folder above `home` that others cannot pass (no search bit for them), or null.
+ * runc reaches a rootfs from inside the instance's user namespace, as a stranger to every
+ * host folder on the way: a home under /root (0700) cannot serve one.
+ */
+export function blockingAncestor(home: string): string | null {
+  for (let dir = dirname(resolve(home)); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return dir;
+    if (dir === dirname(dir)) return null;
+  }
 }
