@@ -51,7 +51,7 @@ describe('a start whose rootfs drifted while cached', () => {
       store: await openStore(home),
       runtime: { delete: () => Promise.resolve() } as unknown as Runtime,
       network: {
-        prepare: () => Promise.resolve('/run/netns/none'),
+        prepare: () => Promise.resolve({ netns: '/run/netns/none', userns: null }),
         detach: () => Promise.resolve(),
         attach: unreachable,
       } as unknown as Network,
@@ -138,7 +138,7 @@ describe('a runtime list older than an instance', () => {
       store,
       runtime,
       network: {
-        prepare: () => Promise.resolve('/run/netns/none'),
+        prepare: () => Promise.resolve({ netns: '/run/netns/none', userns: null }),
         detach: () => Promise.resolve(),
         attach: () => Promise.resolve({ address: '10.0.0.2', netns: '/run/netns/none' }),
       } as unknown as Network,

@@ -235,6 +235,7 @@ describe('the agent runs artifacts as read-only runc containers', () => {
       addresses: [],
       mounts: [],
       iptables: [],
+      userns: [],
       cgroups: [],
     });
     // No instance uses the artifact any more: its cached rootfs is collected.

@@ -33,6 +33,7 @@ describe('a server that died leaves nothing stuck', () => {
       veths: [],
       addresses: [],
       mounts: [],
+      userns: [],
       cgroups: [],
     });
     expect(existsSync(join('/sys/class/net', net.bridge))).toBe(false);

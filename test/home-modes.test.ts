@@ -30,6 +30,13 @@ function ingotUmask0(args: readonly string[], env: Record<string, string>): CliR
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * Search (x, never r or w) for others on the folders runc passes through into an instance's
+ * user namespace (rootfs/id-gate.ts): nothing can be listed or read through them.
+ */
+const searchOnly = (name: string, dir: boolean): number =>
+  dir && ['.', 'rootfs', 'volumes'].includes(name) ? 0o011 : 0;
+
 /** Every path in the home others can reach: modes with group or other bits set. */
 function openToOthers(home: string): string[] {
   const found: string[] = [];
@@ -39,12 +46,13 @@ function openToOthers(home: string): string[] {
       const name = rel ? `${rel}/${entry}` : entry;
       const st = lstatSync(path);
       if (st.isSymbolicLink()) continue;
-      if ((st.mode & 0o077) !== 0) found.push(`${name} ${(st.mode & 0o777).toString(8)}`);
+      if ((st.mode & 0o077 & ~searchOnly(name, st.isDirectory())) !== 0)
+        found.push(`${name} ${(st.mode & 0o777).toString(8)}`);
       // Artifact content keeps its modes (measured): it sits behind private folders.
       if (st.isDirectory() && !['store', 'rootfs', 'volumes'].includes(name)) walk(path, name);
     }
   };
-  if ((statSync(home).mode & 0o077) !== 0) found.push('.');
+  if ((statSync(home).mode & 0o077 & ~searchOnly('.', true)) !== 0) found.push('.');
   walk(home, '');
   return found;
 }

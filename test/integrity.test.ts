@@ -20,6 +20,7 @@ import {
   hostResidue,
   removeNet,
   requireHost,
+  rootfsOf as rootfsOfArtifact,
   runcIn,
   sleep,
   testNet,
@@ -62,8 +63,7 @@ describe('integrity: drift and access are detected, and end in replacement', () 
   };
   const fleet = (name: string) => fleets().find((f) => f.name === name)!;
   const pidOf = (id: string) => (JSON.parse(runcIn(home, 'state', id).out) as { pid: number }).pid;
-  const rootfsOf = (artifact: string) =>
-    join(home, 'rootfs', artifact.replace('sha256:', ''), 'rootfs');
+  const rootfsOf = (artifact: string) => rootfsOfArtifact(home, artifact);
 
   /** The fleet's one instance once it is healthy and verified, alone (waiting for it). */
   const serving = async (name: string): Promise<InstanceJson> => {
@@ -334,6 +334,7 @@ describe('integrity: drift and access are detected, and end in replacement', () 
     expect(hostResidue(home, net, soakIds)).toMatchObject({
       containers: [],
       netns: [],
+      userns: [],
       mounts: [],
     });
   }, 200_000);

@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sleep } from './helpers/agent.js';
+import { rootfsOf, sleep } from './helpers/agent.js';
 import { HELLO, useServer, type FleetJson } from './helpers/server.js';
 
 /**
@@ -81,7 +81,7 @@ describe('a fleet far larger than the host', () => {
     // Mid-storm, the other fleet's file changes on the host: found and replaced meanwhile.
     const victim = fleetOf(fleets, 'other').instances.find((i) => i.state === 'healthy')!;
     expect(victim).toBeDefined();
-    const rootfs = join(server.home, 'rootfs', victim.artifact.replace('sha256:', ''), 'rootfs');
+    const rootfs = rootfsOf(server.home, victim.artifact);
     appendFileSync(join(rootfs, 'srv', 'www', 'index.html'), '<!-- tampered -->\n');
     let tainted = false;
     let pendingAtTaint = -1;

@@ -602,6 +602,7 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       veths: [],
       addresses: [],
       mounts: [],
+      userns: [],
       cgroups: [],
     });
     // The bridge the instances shared goes too.

@@ -25,6 +25,9 @@ import { RuncRuntime } from '../adapters/runc/runc.js';
 import { AgentStateFile } from '../adapters/host-files/agent-state-file.js';
 import { saveHostSettings } from '../adapters/host-files/host-settings.js';
 import { HomeVolumes } from '../adapters/host-files/host-volumes.js';
+import { HostIdRanges } from '../adapters/host-files/id-ranges.js';
+import { blockingAncestor, openForSearch } from '../adapters/rootfs/id-gate.js';
+import { IngotError } from '../domain/errors.js';
 import { HomeInstanceFiles } from '../adapters/host-files/instance-files.js';
 import { readUserDb } from '../adapters/rootfs/user-db.js';
 import { initBinary } from '../adapters/init/init-binary.js';
@@ -55,6 +58,11 @@ export interface AgentOptions {
   readonly onIntegrityError?: (err: Error) => void;
   /** Instances this host runs at most (default DEFAULT_MAX_INSTANCES); more wait, pending. */
   readonly maxInstances?: number;
+  /**
+   * Each fleet's instances in a user namespace of their own (default true): root inside is
+   * an unprivileged id range on the host. false: they share the host's ids, as before.
+   */
+  readonly userNamespaces?: boolean;
 }
 
 /** The instances' subnet unless configured. */
@@ -92,6 +100,24 @@ export function makeTrust(options: {
     );
 }
 
+/**
+ * Whether instances get user namespaces: as asked, or by default whenever the home can serve
+ * them. A home under a folder others cannot pass (/root is 0700) cannot: it is said out loud,
+ * with the fix, and instances share the host's ids; asked for explicitly, it is refused.
+ */
+function userNamespacesFor(home: string, asked: boolean | undefined): boolean {
+  if (asked === false) return false;
+  const blocking = blockingAncestor(home);
+  if (blocking === null) return true;
+  const why = `${blocking} (above ${home}) cannot be passed by other users, so runc cannot reach a rootfs from inside an instance's user namespace`;
+  if (asked === true)
+    throw new IngotError('E_USERNS', `${why}: chmod o+x ${blocking}, or use another INGOT_HOME`);
+  process.stderr.write(
+    `ingot agent: WARNING: instances run WITHOUT user namespaces (root inside is root outside): ${why}. Fix: chmod o+x ${blocking}, or use another INGOT_HOME\n`,
+  );
+  return false;
+}
+
 /** Composition root of the host agent: runc, CNI, the rootfs cache, the store. */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
   let verifier = createVerifier();
@@ -114,8 +140,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       options.onIntegrityError ??
       ((err) => process.stderr.write(`ingot agent: integrity: ${err.message}\n`)),
   });
+  const idRanges = userNamespacesFor(home, options.userNamespaces) ? new HostIdRanges(home) : null;
+  // runc reaches each rootfs and volume from inside the instance's user namespace: the home
+  // is passable (search-only, nothing listed or read) down to each range's gate (id-gate.ts).
+  if (idRanges) openForSearch(home);
   return new Agent({
     store,
+    ...(idRanges && { idRange: (fleet: string) => idRanges.rangeFor(fleet) }),
     files: new HomeInstanceFiles(home),
     volumes: new HomeVolumes(home),
     state: new AgentStateFile(home),
@@ -132,8 +163,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       name: `ingot-${bridge}`,
     }),
     trust: makeTrust(options),
-    materialise: (artifact, mountPoints) =>
+    materialise: (artifact, mountPoints, idMap) =>
       materialiseRootfs({
+        idMap,
         cacheDir: join(home, 'rootfs'),
         storeRoot: store.root,
         image: artifact.digest,

@@ -162,6 +162,10 @@ export const ERROR_CODES = {
     'E_PROCESS_EVENTS',
     /** An image asks for an init (runtime: init: true) and the host has none to give. */
     'E_INIT',
+    /** The host-wide registry of user-namespace id ranges is unsafe or unusable. */
+    'E_USERNS',
+    /** Every id range of the pool is claimed. */
+    'E_USERNS_EXHAUSTED',
   ],
   /** A materialised rootfs, and drift found in it. */
   rootfs: [
@@ -172,6 +176,8 @@ export const ERROR_CODES = {
     'E_ROOTFS_DISCARD',
     'E_ROOTFS_WATCH',
     'E_ROOTFS_DRIFT',
+    /** A file's owner lies outside the instance's id range (65,536 ids). */
+    'E_ROOTFS_IDMAP',
   ],
   /** Why a rootfs could not be verified (as opposed to drift, which is a result). */
   rootfsVerify: [

@@ -1,3 +1,4 @@
+import type { IdMap } from '../core/runtime/id-map.js';
 import type { RuntimeSpec } from '../core/runtime/oci-spec.js';
 import type { PreviousInstance } from '../domain/instance.js';
 
@@ -41,5 +42,7 @@ export interface HostVolumes {
       | { readonly kind: 'fleet'; readonly fleet: string; readonly name: string }
       | { readonly kind: 'shared'; readonly source: string },
     owner: { readonly uid: number; readonly gid: number },
+    /** The user namespace of the instances that mount it: only they may pass its folders. */
+    idMap?: IdMap | null,
   ): string;
 }

@@ -1,3 +1,5 @@
+import type { IdMap } from '../core/runtime/id-map.js';
+
 /** An instance's own network: a namespace with an address the host can reach. */
 export interface Attachment {
   /** Path of the network namespace, for the runtime config. */
@@ -9,9 +11,14 @@ export interface Attachment {
 export interface Network {
   /**
    * Make the instance's network namespace (empty) and return its path. The runtime can
-   * create the container in it while attach configures it.
+   * create the container in it while attach configures it. With `idMap`, it is made inside
+   * a new user namespace of that mapping (returned as `userns`), which then owns it: the
+   * instance is run in that user namespace.
    */
-  prepare(id: string): Promise<string>;
+  prepare(
+    id: string,
+    idMap?: IdMap | null,
+  ): Promise<{ readonly netns: string; readonly userns: string | null }>;
   /** Give the namespace its interfaces and address (prepares it first if needed). */
   attach(id: string): Promise<Attachment>;
   /** Release everything attach made; safe to call twice or after a half-made attach. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent } from '../../src/bin/agent.js';
 import type { Agent } from '../../src/services/agent/index.js';
@@ -78,12 +78,26 @@ export function hostResidue(
     )
       .split('\n')
       .filter(Boolean),
+    // The user namespaces the instances' network namespaces were made in (cni/user-netns.ts).
+    userns: ids.map((id) => `/run/ingot/user-ns/ingot-${scope}-${id}`).filter((f) => existsSync(f)),
     cgroups: sh(
       `find /sys/fs/cgroup/*/ingot-test-${net.bridge} -mindepth 1 -maxdepth 1 -type d 2>/dev/null || true`,
     )
       .split('\n')
       .filter(Boolean),
   };
+}
+
+/**
+ * The rootfs folder the agent of `home` runs `artifact` from: one per artifact and id range
+ * ("<hex>-u<host id>", instances in user namespaces), or "<hex>" without them.
+ */
+export function rootfsOf(home: string, artifact: string): string {
+  const hex = artifact.replace('sha256:', '');
+  const name = readdirSync(join(home, 'rootfs')).find(
+    (n) => n === hex || new RegExp(`^${hex}-u\\d+$`).test(n),
+  );
+  return join(home, 'rootfs', name ?? hex, 'rootfs');
 }
 
 /** Remove the test's bridge, its lock file and its (empty) parent cgroups. */

@@ -17,7 +17,9 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { digestHex, digestOf } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
+import type { IdMap } from '../../core/runtime/id-map.js';
 import type { Attachment, Network } from '../../ports/network.js';
+import { addUserNetns, removeUserns } from './user-netns.js';
 
 const run = promisify(execFile);
 
@@ -157,14 +159,25 @@ export class CniNetwork implements Network {
     });
   }
 
-  async prepare(id: string): Promise<string> {
+  async prepare(
+    id: string,
+    idMap: IdMap | null = null,
+  ): Promise<{ netns: string; userns: string | null }> {
     const netns = join(NETNS_DIR, this.netnsName(id));
-    if (!existsSync(netns)) await run('ip', ['netns', 'add', this.netnsName(id)]);
-    return netns;
+    const userns = this.usernsFile(id);
+    if (!existsSync(netns))
+      if (idMap === null) await run('ip', ['netns', 'add', this.netnsName(id)]);
+      else await addUserNetns(this.netnsName(id), userns, idMap);
+    return { netns, userns: existsSync(userns) ? userns : null };
+  }
+
+  /** Where the user namespace an instance's netns was made in is kept (user-netns.ts). */
+  private usernsFile(id: string): string {
+    return join(RUN_DIR, 'user-ns', this.netnsName(id));
   }
 
   async attach(id: string): Promise<Attachment> {
-    const netns = await this.prepare(id);
+    const { netns } = await this.prepare(id);
     const creating = !existsSync(join('/sys/class/net', this.options.bridge));
     try {
       // loopback and bridge touch different interfaces: add them together.
@@ -200,6 +213,7 @@ export class CniNetwork implements Network {
           new IngotError('E_NETWORK', `ip netns delete ${this.netnsName(id)}: ${String(err)}`),
         ),
       );
+    await removeUserns(this.usernsFile(id)).catch((err: unknown) => errors.push(err));
     if (errors.length > 0) throw errors[0];
   }
 

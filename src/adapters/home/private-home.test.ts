@@ -51,6 +51,19 @@ describe('the private home', () => {
     expect(repaired).toContain('instances/web-1/config.json 644→600');
     expect(repairHome(home)).toEqual([]);
   });
+
+  it('leaves search-only the folders runc passes into a user namespace, and nothing else', () => {
+    const home = join(root(), 'home');
+    for (const d of ['', 'rootfs', 'volumes', 'keys'])
+      mkdirSync(join(home, d), { recursive: true });
+    for (const d of ['', 'rootfs', 'volumes', 'keys']) chmodSync(join(home, d), 0o711);
+    writeFileSync(join(home, 'state.db'), 'x', { mode: 0o600 });
+    expect(repairHome(home)).toEqual(['keys 711→700']);
+    for (const d of ['', 'rootfs', 'volumes']) expect(mode(join(home, d)), d).toBe(0o711);
+    // Listable is not search-only: repaired to private, as before.
+    chmodSync(home, 0o751);
+    expect(repairHome(home)).toEqual(['. 751→700']);
+  });
 });
 
 describe('what others could write is not repaired', () => {

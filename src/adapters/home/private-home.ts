@@ -15,6 +15,13 @@ export function makeHome(home: string): void {
 
 /** Folders whose content is the user's or the artifact's, modes and all: never changed. */
 const OPAQUE = new Set(['rootfs', 'volumes', 'store']);
+/**
+ * Folders that are search-only for others (0711) where instances run in user namespaces:
+ * runc mounts their rootfs and volumes from inside the namespace, through them (see
+ * rootfs/id-gate.ts). Search lets no one list or read anything: every name in them is
+ * private itself, and each id range's own folder below is a 0710 gate for its group alone.
+ */
+const SEARCHABLE = new Set(['.', 'rootfs', 'volumes']);
 /** Folders of Ingot's own files, one level deep (instances/<id>/ two). */
 const OWN = new Set(['keys', 'agent', 'cache', 'cni', 'runc', 'instances']);
 
@@ -38,7 +45,8 @@ export function repairHome(home: string): string[] {
   const reachable = (st.mode & 0o011) !== 0;
   const repaired: string[] = [];
   const fix = (path: string, name: string, info: Stats): void => {
-    if ((info.mode & 0o077) === 0 || info.isSymbolicLink()) return;
+    const allowed = info.isDirectory() && SEARCHABLE.has(name) ? 0o711 : 0o700;
+    if ((info.mode & 0o777 & ~allowed) === 0 || info.isSymbolicLink()) return;
     if (euid !== undefined && info.uid !== euid) return;
     if (reachable && (info.mode & 0o022) !== 0)
       throw new IngotError(

@@ -18,6 +18,7 @@ import { applyLayer } from '../../core/apply-layer.js';
 import { diffTree } from '../../core/integrity/diff.js';
 import { encodeMeasurement } from '../../core/measurement.js';
 import { RootfsTree } from '../../core/rootfs-tree.js';
+import type { IdMap } from '../../core/runtime/id-map.js';
 import { STANDARD_MOUNT_POINTS } from '../../core/runtime/oci-spec.js';
 import { digestHex, type Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
@@ -26,6 +27,7 @@ import type { Descriptor } from '../../domain/oci.js';
 import { fsyncDir } from '../shared/atomic-file.js';
 import { readBaseLayer } from '../shared/layer-reader/read-layer.js';
 import { OciLayout } from '../shared/layout-reader.js';
+import { gateFolder, GATE_PARENT_MODE, ownersInRange } from './id-gate.js';
 import { scanTree } from './scan.js';
 
 export interface MaterialiseRequest {
@@ -39,6 +41,8 @@ export interface MaterialiseRequest {
   readonly measurement: { readonly entries: readonly MeasuredEntry[]; readonly bytes: Buffer };
   /** Folders the runtime mounts over; created if the image lacks them. */
   readonly mountPoints: readonly string[];
+  /** The user namespace of the instances it is for: owners on disk are shifted into it. */
+  readonly idMap?: IdMap | null;
 }
 
 export interface Materialised {
@@ -51,13 +55,18 @@ export interface Materialised {
 
 const READY = 'ready.json';
 
-export function rootfsDir(cacheDir: string, image: Digest): string {
-  return join(cacheDir, digestHex(image));
+/** One per artifact and id range: a rootfs's owners are those of the instances' range. */
+export function rootfsDir(cacheDir: string, image: Digest, idMap: IdMap | null = null): string {
+  return join(cacheDir, digestHex(image) + (idMap === null ? '' : `-u${idMap.hostId}`));
 }
 
+/** The artifact a cached rootfs folder's name is for ("<hex>" or "<hex>-u<host id>"). */
+const artifactHexOf = (name: string): string => name.replace(/-u\d+$/, '');
+
 /**
- * Unpack an artifact once into `$INGOT_HOME/rootfs/<digest>/rootfs`, root-owned, and verify it
- * against the measurement before anything runs from it.
+ * Unpack an artifact once into `$INGOT_HOME/rootfs/<digest>/rootfs` (or, for instances in a
+ * user namespace, once per id range into `<digest>-u<host id>/rootfs`, every owner shifted into
+ * the range), and verify it against the measurement (shifted alike) before anything runs from it.
  *
  * Hostile layers cannot place a byte outside it: layer content is written only to a flat
  * folder of objects named by their sha256 (shared/layer-reader), and the tree is then built from
@@ -67,9 +76,11 @@ export function rootfsDir(cacheDir: string, image: Digest): string {
  * equal the signed measurement byte for byte, and the files on disk must match it.
  */
 export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materialised> {
+  const idMap = req.idMap ?? null;
   mkdirSync(req.cacheDir, { recursive: true, mode: 0o700 });
-  chmodSync(req.cacheDir, 0o700);
-  const final = rootfsDir(req.cacheDir, req.image);
+  // Search-only for others when a user namespace must reach its rootfs (see id-gate.ts).
+  chmodSync(req.cacheDir, idMap === null ? 0o700 : GATE_PARENT_MODE);
+  const final = rootfsDir(req.cacheDir, req.image, idMap);
   const added = req.mountPoints.filter(
     (m) => !req.measurement.entries.some((e) => e.path === m && e.type === 'dir'),
   );
@@ -85,7 +96,9 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
   // still reach its own "/".
   chmodSync(rootfs, 0o755);
   try {
-    const entries = await flattenLayers(req, objects);
+    // Owners as the host sees them for this range: the files are made so, and the signed
+    // measurement is compared shifted alike (here and by the integrity monitor).
+    const entries = ownersInRange(req.image, await flattenLayers(req, objects), idMap);
 
     // Every path is made by us under folders made by us (the tree refuses entries under a
     // symlink), in a folder only root can enter, so a path we just made is what we made:
@@ -116,23 +129,9 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
       lchownSync(abs, e.uid, e.gid);
       chmodSync(abs, e.mode); // after chown, which clears set-id bits
     }
-    // Mount points: Ingot's images carry them. Only /proc, /dev and /sys may be missing (from
-    // images built elsewhere), and only at the top, where the parent is the rootfs itself.
-    const present = new Set(entries.map((e) => e.path));
-    for (const m of added) {
-      if (
-        !STANDARD_MOUNT_POINTS.includes(m as (typeof STANDARD_MOUNT_POINTS)[number]) ||
-        present.has(m)
-      )
-        throw new IngotError(
-          'E_ROOTFS_MOUNTPOINT',
-          `${req.image} has no folder at ${m}, where the runtime mounts: rebuild it with Ingot`,
-        );
-      mkdirSync(join(rootfs, m), { mode: 0o755 });
-      chmodSync(join(rootfs, m), 0o755);
-    }
-
-    const drift = diffTree(req.measurement.entries, scanTree(rootfs, written), new Set(added));
+    addMountPoints(req.image, rootfs, entries, added);
+    if (idMap !== null) gateFolder(staging, rootfs, idMap);
+    const drift = diffTree(entries, scanTree(rootfs, written), new Set(added));
     if (drift.length > 0)
       throw new IngotError(
         'E_ROOTFS_VERIFY',
@@ -218,6 +217,31 @@ async function flattenLayers(
 }
 
 /**
+ * Mount points: Ingot's images carry them. Only /proc, /dev and /sys may be missing (from
+ * images built elsewhere), and only at the top, where the parent is the rootfs itself.
+ */
+function addMountPoints(
+  image: Digest,
+  rootfs: string,
+  entries: readonly MeasuredEntry[],
+  added: readonly string[],
+): void {
+  const present = new Set(entries.map((e) => e.path));
+  for (const m of added) {
+    if (
+      !STANDARD_MOUNT_POINTS.includes(m as (typeof STANDARD_MOUNT_POINTS)[number]) ||
+      present.has(m)
+    )
+      throw new IngotError(
+        'E_ROOTFS_MOUNTPOINT',
+        `${image} has no folder at ${m}, where the runtime mounts: rebuild it with Ingot`,
+      );
+    mkdirSync(join(rootfs, m), { mode: 0o755 });
+    chmodSync(join(rootfs, m), 0o755);
+  }
+}
+
+/**
  * Move a rootfs that was changed out of the way, for good: the next start of the artifact
  * materialises it afresh from verified blobs, and instances still running from it (all of
  * them tainted) keep their root until they are replaced. Returns the new rootfs folder.
@@ -229,7 +253,7 @@ export function discardRootfs(cacheDir: string, image: Digest, rootfs: string): 
       'E_ROOTFS_DISCARD',
       `${rootfs} is not a rootfs of ${image} in ${cacheDir}`,
     );
-  if (basename(dir) !== digestHex(image)) return rootfs; // discarded already
+  if (basename(dir).includes('.discarded-')) return rootfs; // discarded already
   const to = `${dir}.discarded-${Date.now()}-${process.pid}`;
   renameSync(dir, to);
   // A rootfs that was changed must not come back after a crash as the artifact's cache.
@@ -250,7 +274,8 @@ export function collectRootfs(
   const keepHex = new Set([...keep].map(digestHex));
   const removed: string[] = [];
   for (const name of readdirSync(cacheDir)) {
-    if (keepHex.has(name) || foldersInUse.has(join(cacheDir, name, 'rootfs'))) continue;
+    if (keepHex.has(artifactHexOf(name)) || foldersInUse.has(join(cacheDir, name, 'rootfs')))
+      continue;
     rmSync(join(cacheDir, name), { recursive: true, force: true });
     removed.push(name);
   }

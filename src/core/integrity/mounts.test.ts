@@ -29,6 +29,23 @@ describe('mount table check', () => {
     expect(checkMounts(expected, parseMountinfo(HEALTHY))).toEqual([]);
   });
 
+  it('in a user namespace, allows the device nodes runc binds from the host, once each', () => {
+    const devices = [
+      '610 602 0:5 /null /dev/null rw,nosuid,noexec,relatime - devtmpfs udev rw',
+      '611 602 0:5 /tty /dev/tty rw,nosuid,noexec,relatime - devtmpfs udev rw',
+    ];
+    const table = parseMountinfo([HEALTHY, ...devices].join('\n'));
+    const userns = { ...expected, linux: { ...expected.linux, uidMappings: [{}] } };
+    expect(checkMounts(userns, table)).toEqual([]);
+    // Without a user namespace runc makes device nodes: a mount there is something else.
+    expect(checkMounts(expected, table).map((d) => d.path)).toEqual(['/dev/null', '/dev/tty']);
+    // And twice is still stacked, user namespace or not.
+    const twice = parseMountinfo([HEALTHY, ...devices, devices[0]!].join('\n'));
+    expect(checkMounts(userns, twice)).toEqual([
+      { path: '/dev/null', expected: 'mounted once', actual: 'mounted 2 times' },
+    ]);
+  });
+
   it('catches a root remounted read-write', () => {
     const t = HEALTHY.replace(' / ro,relatime', ' / rw,relatime');
     expect(checkMounts(expected, parseMountinfo(t))).toEqual([

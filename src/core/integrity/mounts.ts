@@ -25,8 +25,23 @@ export interface ExpectedMounts {
   readonly linux: {
     readonly maskedPaths?: readonly string[];
     readonly readonlyPaths?: readonly string[];
+    /** Present when the instance has a user namespace (see USERNS_DEVICES). */
+    readonly uidMappings?: readonly unknown[];
   };
 }
+
+/**
+ * runc's default devices. In a user namespace the kernel lets no one make a device node, so
+ * runc bind-mounts the host's instead: each is then a mount of its own in the instance.
+ */
+export const USERNS_DEVICES = [
+  '/dev/null',
+  '/dev/zero',
+  '/dev/full',
+  '/dev/random',
+  '/dev/urandom',
+  '/dev/tty',
+] as const;
 
 export interface MountDrift {
   readonly path: string;
@@ -75,6 +90,7 @@ export function checkMounts(expected: ExpectedMounts, table: readonly MountEntry
   const optional = new Set([
     ...(expected.linux.maskedPaths ?? []),
     ...(expected.linux.readonlyPaths ?? []),
+    ...((expected.linux.uidMappings ?? []).length > 0 ? USERNS_DEVICES : []),
   ]);
   const seen = new Map<string, number>();
   for (const m of table) {

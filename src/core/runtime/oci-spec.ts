@@ -1,5 +1,6 @@
 import type { RuntimeContract } from '../../domain/baseline.js';
 import { INIT_MOUNT_OPTIONS, INIT_MOUNT_POINT, withInit } from './init.js';
+import type { IdMap } from './id-map.js';
 import { instanceSeccomp } from './seccomp.js';
 
 /** What an instance runs, after the image config and the fleet's settings are resolved. */
@@ -29,6 +30,10 @@ export interface InstanceSpecInput {
   readonly cgroupsPath: string;
   /** The host folder holding the init, when the contract asks for one (init.ts). */
   readonly init?: string;
+  /** The instance's user namespace: its ids on the host (null: the host's own, no userns). */
+  readonly idMap?: IdMap | null;
+  /** Path of that user namespace if it exists already (made with the network namespace). */
+  readonly usernsPath?: string | null;
 }
 
 /** runc's defaults (`runc spec`): kernel interfaces a container must not read or change. */
@@ -176,10 +181,29 @@ export function buildRuntimeSpec(input: InstanceSpecInput): RuntimeSpec {
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
+        ...userNamespace(input),
       ],
+      ...idMappings(input.idMap ?? null),
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
       seccomp: instanceSeccomp({ capabilities: caps, deny: input.runtime.seccomp?.deny ?? [] }),
     },
   };
+}
+
+/**
+ * The instance's user namespace: the one its network namespace was made in (usernsPath),
+ * so that it owns that network namespace: the kernel then lets it mount its own sysfs, and
+ * `runc exec` (break-glass) can join both. Without a path runc makes a new one.
+ */
+function userNamespace(input: InstanceSpecInput): { type: 'user'; path?: string }[] {
+  if (!input.idMap) return [];
+  return [input.usernsPath ? { type: 'user', path: input.usernsPath } : { type: 'user' }];
+}
+
+/** Root inside is `idMap.hostId` outside; uids and gids alike. */
+function idMappings(idMap: IdMap | null): Record<string, unknown> {
+  if (idMap === null) return {};
+  const one = [{ containerID: 0, hostID: idMap.hostId, size: idMap.size }];
+  return { uidMappings: one, gidMappings: one.map((m) => ({ ...m })) };
 }

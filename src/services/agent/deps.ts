@@ -1,4 +1,5 @@
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import type { IdMap } from '../../core/runtime/id-map.js';
 import type { ProbeOutcome } from '../../core/runtime/health.js';
 import type { HealthProbe } from '../../domain/baseline.js';
 import type { Digest } from '../../domain/digest.js';
@@ -33,10 +34,11 @@ export interface AgentDeps {
   readonly state: AgentStateStore;
   /** The policy and keys every start is admitted against, read fresh each time. */
   readonly trust: () => Promise<LoadedPolicy>;
-  /** Unpack and verify an artifact's rootfs (cached per digest). */
+  /** Unpack and verify an artifact's rootfs (cached per digest and id range). */
   readonly materialise: (
     artifact: Artifact,
     mountPoints: readonly string[],
+    idMap: IdMap | null,
   ) => Promise<{
     readonly rootfs: string;
     /** Taken from an earlier start rather than made and verified now. */
@@ -44,6 +46,11 @@ export interface AgentDeps {
     /** Mount points the host added (empty folders the measurement lacks). */
     readonly mountPoints?: readonly string[];
   }>;
+  /**
+   * The fleet's id range on this host: its instances run in a user namespace whose root is
+   * the range's first id. Absent: instances share the host's ids (no user namespace).
+   */
+  readonly idRange?: (fleet: string) => IdMap;
   /** A verified rootfs's /etc/passwd and /etc/group (empty when absent or unsafe to read). */
   readonly readUserDb: (rootfs: string) => { passwd: string; group: string };
   /** 'unprobed' when the agent could not make the probe (it never counts against one). */

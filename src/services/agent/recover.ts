@@ -1,10 +1,12 @@
 import { INITIAL_HEALTH } from '../../core/runtime/health.js';
 import { INIT_PATH } from '../../core/runtime/init.js';
+import { idMapOfSpec } from '../../core/runtime/id-map.js';
 import { isInstanceId } from '../../domain/instance.js';
 import { openArtifact } from '../artifact.js';
 import type { AgentContext } from './context.js';
 import type { InstanceTable, TrackedInstance } from './instance-table.js';
 import { settleBounded } from './bounded.js';
+import { measurementFor } from './id-mapping.js';
 import { taint } from './taint.js';
 
 /** Leftovers removed at once after a restart. */
@@ -96,15 +98,17 @@ async function watchAdopted(ctx: AgentContext, table: InstanceTable, id: string)
   if (!ctx.monitor || !t || t.pid === undefined || t.rootfs === undefined) return;
   try {
     const artifact = await openArtifact(ctx.deps.store, t.artifact);
+    // Its rootfs was made for the id range its config names: checked with owners shifted so.
+    const config = ctx.deps.files.readConfig(id);
     ctx.monitor.track(
       {
         id,
         pid: t.pid,
         artifact: t.artifact,
         rootfs: t.rootfs,
-        measurement: artifact.measurement.entries,
+        measurement: measurementFor(artifact, idMapOfSpec(config)),
         allowed: new Set(t.addedMountPoints ?? []),
-        config: ctx.deps.files.readConfig(id),
+        config,
         ...(t.init && { init: { path: INIT_PATH, file: { dev: t.init.dev, ino: t.init.ino } } }),
       },
       { verified: false },

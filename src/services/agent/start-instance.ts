@@ -6,6 +6,7 @@ import {
   type RuntimeSpec,
 } from '../../core/runtime/oci-spec.js';
 import { INIT_MOUNT_POINT, INIT_PATH } from '../../core/runtime/init.js';
+import type { IdMap } from '../../core/runtime/id-map.js';
 import { resolveUser } from '../../core/runtime/user.js';
 import { volumeSources } from '../../core/runtime/volumes.js';
 import { IngotError, isIngotError } from '../../domain/errors.js';
@@ -14,6 +15,7 @@ import { openArtifact, type Artifact } from '../artifact.js';
 import { refusalReasons, verifyArtifact } from '../verify.js';
 import type { AgentContext } from './context.js';
 import { DEFAULT_LOG_MAX_BYTES, type InitBinary } from './deps.js';
+import { hostOwner, measurementFor } from './id-mapping.js';
 import type { InstanceTable, TrackedInstance } from './instance-table.js';
 
 /**
@@ -44,33 +46,37 @@ export async function startInstance(
     table.save(t.id);
     return;
   }
-  const network = prepareNetwork(ctx, d.id);
+  let network: ReturnType<typeof prepareNetwork> | null = null;
   let watched: string | null = null;
   try {
+    // The fleet's user namespace: root inside is an unprivileged id range outside.
+    const idMap = ctx.deps.idRange?.(d.fleet) ?? null;
+    network = prepareNetwork(ctx, d.id, idMap);
     const artifact = await openArtifact(ctx.deps.store, d.artifact);
-    const rootfs = await materialise(ctx, artifact);
+    const rootfs = await materialise(ctx, artifact, idMap);
     // Claimed from here on: whatever fails next (the watch itself included) gives it back.
     watched = rootfs.folder;
     await watchBeforeRun(ctx, artifact, rootfs);
     const user = resolveInstanceUser(ctx, artifact, rootfs.folder);
-    const volumes = prepareVolumes(ctx, d, artifact, user);
+    const volumes = prepareVolumes(ctx, d, artifact, user, idMap);
     const init = artifact.runtime.init ? hostInit(ctx) : undefined;
-    const netns = await network.netns();
+    const namespaces = await network.namespaces();
     const spec = runtimeSpecFor(ctx, d, artifact, {
       rootfs: rootfs.folder,
       user,
       volumes,
-      netns,
+      ...namespaces,
+      idMap,
       ...(init && { init: init.folder }),
     });
     await createAndAttach(ctx, t, spec);
     ctx.records.started(t, admission);
-    track(ctx, t, artifact, spec, rootfs, init);
+    track(ctx, t, spec, rootfs, init);
     table.save(t.id);
   } catch (err) {
     if (watched !== null) ctx.monitor?.forget(watched);
     await ctx.deps.runtime.delete(d.id, true).catch(() => undefined);
-    await network.release();
+    await network?.release();
     t.state = 'failed';
     t.reason = isIngotError(err)
       ? `${err.message} (${err.code})`
@@ -85,16 +91,16 @@ export async function startInstance(
  * The instance's network namespace, made once admission said yes, while the rootfs is
  * materialised; taken down again if anything fails.
  */
-function prepareNetwork(ctx: AgentContext, id: string) {
-  const preparing = ctx.deps.network.prepare(id).then(
-    (netns) => ({ netns }),
+function prepareNetwork(ctx: AgentContext, id: string, idMap: IdMap | null) {
+  const preparing = ctx.deps.network.prepare(id, idMap).then(
+    (made) => ({ made }),
     (error: unknown) => ({ error }),
   );
   return {
-    async netns(): Promise<string> {
+    async namespaces(): Promise<{ netns: string; userns: string | null }> {
       const prepared = await preparing;
       if ('error' in prepared) throw prepared.error;
-      return prepared.netns;
+      return prepared.made;
     },
     async release(): Promise<void> {
       await preparing;
@@ -145,6 +151,8 @@ async function admitOnHost(
 
 interface Materialised {
   readonly folder: string;
+  /** What it is checked against: the measurement, owners shifted into its id range. */
+  readonly measurement: ReturnType<typeof measurementFor>;
   /** Mount points the host added to it (empty folders the measurement lacks). */
   readonly added: readonly string[];
   /** Made by an earlier start, not verified now. */
@@ -152,15 +160,25 @@ interface Materialised {
 }
 
 /** The artifact's verified rootfs (made now, or by an earlier start). */
-async function materialise(ctx: AgentContext, artifact: Artifact): Promise<Materialised> {
+async function materialise(
+  ctx: AgentContext,
+  artifact: Artifact,
+  idMap: IdMap | null,
+): Promise<Materialised> {
   const mountPoints = [
     ...STANDARD_MOUNT_POINTS,
     ...artifact.runtime.tmpfs.map((m) => m.path),
     ...artifact.runtime.volumes.map((m) => m.path),
     ...(artifact.runtime.init ? [INIT_MOUNT_POINT] : []),
   ];
-  const made = await ctx.deps.materialise(artifact, mountPoints);
-  return { folder: made.rootfs, added: made.mountPoints ?? [], reused: made.reused === true };
+  const measurement = measurementFor(artifact, idMap);
+  const made = await ctx.deps.materialise(artifact, mountPoints, idMap);
+  return {
+    folder: made.rootfs,
+    measurement,
+    added: made.mountPoints ?? [],
+    reused: made.reused === true,
+  };
 }
 
 /**
@@ -177,7 +195,7 @@ async function watchBeforeRun(
     {
       artifact: artifact.digest,
       rootfs: rootfs.folder,
-      measurement: artifact.measurement.entries,
+      measurement: rootfs.measurement,
       allowed: new Set(rootfs.added),
     },
     { verified: !rootfs.reused },
@@ -206,16 +224,21 @@ function resolveInstanceUser(
   return { uid: user.uid, gid: user.gid };
 }
 
-/** The host folder behind each volume the artifact declares, owned by the instance's user. */
+/**
+ * The host folder behind each volume the artifact declares, owned by the instance's user as
+ * the host sees it (in its id range): what root inside writes there is not host root's.
+ */
 function prepareVolumes(
   ctx: AgentContext,
   d: DesiredInstance,
   artifact: Artifact,
-  owner: { uid: number; gid: number },
+  user: { uid: number; gid: number },
+  idMap: IdMap | null,
 ): Record<string, string> {
   const volumes: Record<string, string> = {};
+  const owner = hostOwner(user, idMap);
   for (const { name, source } of volumeSources(artifact.runtime.volumes, d.fleet, d.volumes))
-    volumes[name] = ctx.deps.volumes.ensure(source, owner);
+    volumes[name] = ctx.deps.volumes.ensure(source, owner, idMap);
   return volumes;
 }
 
@@ -230,6 +253,8 @@ function runtimeSpecFor(
     volumes: Record<string, string>;
     netns: string;
     init?: string;
+    userns: string | null;
+    idMap: IdMap | null;
   },
 ): RuntimeSpec {
   const image = artifact.config.config ?? {};
@@ -249,6 +274,8 @@ function runtimeSpecFor(
     netns: host.netns,
     cgroupsPath: `${ctx.deps.cgroupParent}/${d.id}`,
     ...(host.init !== undefined && { init: host.init }),
+    idMap: host.idMap,
+    usernsPath: host.userns,
   });
 }
 
@@ -279,7 +306,6 @@ async function createAndAttach(
 function track(
   ctx: AgentContext,
   t: TrackedInstance,
-  artifact: Artifact,
   spec: RuntimeSpec,
   rootfs: Materialised,
   init: InitBinary | undefined,
@@ -302,7 +328,7 @@ function track(
       pid: t.pid!,
       artifact: t.artifact,
       rootfs: rootfs.folder,
-      measurement: artifact.measurement.entries,
+      measurement: rootfs.measurement,
       allowed: new Set(rootfs.added),
       config: spec,
       ...(init && { init: { path: INIT_PATH, file: init.file } }),

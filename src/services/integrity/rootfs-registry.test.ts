@@ -36,11 +36,23 @@ describe('the rootfs registry', () => {
     expect(registry.watch(rootfs('/r'), false)).toBe(a); // the first verdict stands
     expect(a.verified).toBe(true);
     expect(a.byPath.get('/f')?.type).toBe('file');
-    expect(registry.measuredOf(ART)).toBe(a.byPath);
+    expect(registry.measuredOf(ART)).toEqual(a.byPath);
     expect(events).toEqual(['watch /r', 'paths /r /f', 'lost /r']);
     registry.unwatch('/r');
     expect(open.size).toBe(0);
     expect(registry.get('/r')).toBeUndefined();
+  });
+
+  it('checks each folder of one artifact against its own owners (one per id range)', () => {
+    const { registry } = setup();
+    const shifted = (root: string, by: number) => {
+      const r = rootfs(root);
+      return { ...r, measurement: r.measurement.map((e) => ({ ...e, uid: e.uid + by })) };
+    };
+    registry.watch(shifted('/r-u100000000', 100_000_000), true);
+    const b = registry.watch(shifted('/r-u100065536', 100_065_536), true);
+    expect(registry.get('/r-u100000000')?.byPath.get('/f')?.uid).toBe(100_000_000);
+    expect(b.byPath.get('/f')?.uid).toBe(100_065_536);
   });
 
   it('counts the starts under way, and never below none', () => {

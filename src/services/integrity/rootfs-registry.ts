@@ -31,7 +31,10 @@ export interface RootfsEvents {
  */
 export class RootfsRegistry {
   private readonly byRoot = new Map<string, WatchedRootfs>();
-  /** Each artifact's measurement by path, built once, kept while an instance runs it. */
+  /**
+   * Each artifact's measurement by path, built once, kept while an instance runs it: for
+   * what is the same in every id range (which file is at a path), never for owners.
+   */
   private readonly measured = new Map<Digest, ReadonlyMap<string, MeasuredEntry>>();
   /** Starts between `ready` and `track`/`forget`, per rootfs: their watch must stay. */
   private readonly claims = new Map<string, number>();
@@ -64,11 +67,13 @@ export class RootfsRegistry {
 
   /** The watch of `r.rootfs`, set up now (with `verified` as its verdict) if it has none. */
   watch(r: RootfsOf, verified: boolean): WatchedRootfs {
-    let byPath = this.measured.get(r.artifact);
-    if (!byPath)
-      this.measured.set(r.artifact, (byPath = new Map(r.measurement.map((e) => [e.path, e]))));
+    if (!this.measured.has(r.artifact))
+      this.measured.set(r.artifact, new Map(r.measurement.map((e) => [e.path, e])));
     const known = this.byRoot.get(r.rootfs);
     if (known) return known;
+    // Per folder, not per artifact: rootfs of one artifact made for two id ranges have the
+    // same paths but other owners (its measurement shifted for each range).
+    const byPath = new Map(r.measurement.map((e) => [e.path, e]));
     const entry: WatchedRootfs = {
       root: r.rootfs,
       artifact: r.artifact,
