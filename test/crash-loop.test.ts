@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { passableTempDir } from './helpers/fs.js';
 import type { InstanceExit } from '../src/domain/instance.js';
 import { removeNet, requireHost, sleep, testNet, upArgs, type TestNet } from './helpers/agent.js';
 import { ingot } from './helpers/cli.js';
@@ -53,7 +53,7 @@ describe('a program that crashes at once', () => {
 
   beforeAll(() => {
     requireHost();
-    root = mkdtempSync(join(tmpdir(), 'ingot-crash-'));
+    root = passableTempDir('ingot-crash-');
     home = join(root, 'home');
     net = testNet();
     env = { INGOT_HOME: home };

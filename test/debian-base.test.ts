@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { passableTempDir } from './helpers/fs.js';
 import { removeNet, requireHost, testNet, upArgs, type TestNet } from './helpers/agent.js';
 import { ingot } from './helpers/cli.js';
 import { debianBaseLayout } from './helpers/debian-base.js';
@@ -58,7 +58,7 @@ describe('a real Debian base made by mmdebstrap', () => {
     requireHost();
     // Made once per machine and month (about a minute), then reused: test/helpers/debian-base.ts.
     const base = debianBaseLayout();
-    root = mkdtempSync(join(tmpdir(), 'ingot-debian-'));
+    root = passableTempDir('ingot-debian-');
     home = join(root, 'home');
     net = testNet();
     env = { INGOT_HOME: home };

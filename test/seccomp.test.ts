@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { passableTempDir } from './helpers/fs.js';
 import type { Digest } from '../src/domain/digest.js';
 import type { ObservedInstance } from '../src/domain/instance.js';
 import type { Agent } from '../src/services/agent/index.js';
@@ -120,7 +120,7 @@ describe('the default seccomp profile, inside a real instance', () => {
 
   beforeAll(async () => {
     requireHost();
-    root = mkdtempSync(join(tmpdir(), 'ingot-seccomp-'));
+    root = passableTempDir('ingot-seccomp-');
     // Static, so that it runs on hello's busybox-only root; built here, from source.
     execFileSync('gcc', ['-static', '-O2', '-pthread', '-o', join(root, 'probe'), PROBE_C]);
     expect(ingot(['key', 'generate', '--out', join(root, 'keys'), '--name', 'ci']).code).toBe(0);

@@ -1,10 +1,18 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeNet, requireHost, sleep, testNet, upArgs, type TestNet } from './helpers/agent.js';
+import { passableTempDir } from './helpers/fs.js';
+import {
+  removeNet,
+  requireHost,
+  runcIn,
+  sleep,
+  testNet,
+  upArgs,
+  type TestNet,
+} from './helpers/agent.js';
 import { ingot } from './helpers/cli.js';
 
 const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
@@ -71,7 +79,7 @@ describe('stops that are graceful and fast', () => {
 
   beforeAll(() => {
     requireHost();
-    root = mkdtempSync(join(tmpdir(), 'ingot-stop-'));
+    root = passableTempDir('ingot-stop-');
     home = join(root, 'home');
     net = testNet();
     env = { INGOT_HOME: home };
@@ -112,6 +120,13 @@ describe('stops that are graceful and fast', () => {
     expect(started.map((e) => e.detail.init)).toEqual([
       { path: '/.ingot/init/tini', digest: tini },
     ]);
+    // The init runs in the fleet's user namespace (the default, as the home is passable):
+    // the bind-mounted tini is reachable from there, and root inside is not root outside.
+    const state = runcIn(home, 'state', first!.id);
+    expect(state.code, state.out).toBe(0);
+    const pid = (JSON.parse(state.out) as { pid: number }).pid;
+    const [inside, outside] = readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/);
+    expect([inside, Number(outside) > 0]).toEqual(['0', true]);
     // Processes, executables and mounts are checked every second: seconds of them find no
     // drift in the init (not in the artifact) nor in its mount (not in the image).
     for (let n = 0; n < 5; n++) {

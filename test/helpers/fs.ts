@@ -106,3 +106,14 @@ export function unmountUnder(root: string): void {
     .sort((a, b) => b.length - a.length);
   for (const p of points) spawnSync('umount', ['-l', p]);
 }
+
+/**
+ * A test's own folder that other users may pass through (0711), as the folders above a real
+ * home are: the agent then runs instances in user namespaces, its default, instead of
+ * falling back to none because mkdtemp's 0700 blocks runc inside the namespace.
+ */
+export function passableTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o711);
+  return dir;
+}

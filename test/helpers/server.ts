@@ -1,8 +1,8 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { passableTempDir } from './fs.js';
 import { removeNet, requireHost, testNet, upArgs, type TestNet } from './agent.js';
 import { ingot, type CliResult } from './cli.js';
 
@@ -92,7 +92,7 @@ export function useServer(prefix: string): ServerHarness {
 
   beforeAll(() => {
     requireHost();
-    root = mkdtempSync(join(tmpdir(), `ingot-${prefix}-`));
+    root = passableTempDir(`ingot-${prefix}-`);
     net = testNet();
   });
 
