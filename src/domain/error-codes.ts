@@ -147,6 +147,8 @@ export const ERROR_CODES = {
     'E_FLEET_NAME',
     'E_VOLUME_NAME',
     'E_VOLUME_UNKNOWN',
+    /** A volume could not be moved into its instances' id range (user namespaces). */
+    'E_VOLUME_OWNER',
     /** A desired instance's stop grace is not a whole number of ms within the bound. */
     'E_STOP_GRACE',
     'E_DEBUG_INVALID',

@@ -35,7 +35,7 @@ export interface InstanceFiles {
 export interface HostVolumes {
   /**
    * The host folder of a volume, made (owned by the instance's user, 0700) if it does not
-   * exist yet; an existing one is used as it is.
+   * exist yet; an existing one is used as it is, once its owners are those of `idMap`.
    */
   ensure(
     source:
@@ -44,5 +44,5 @@ export interface HostVolumes {
     owner: { readonly uid: number; readonly gid: number },
     /** The user namespace of the instances that mount it: only they may pass its folders. */
     idMap?: IdMap | null,
-  ): string;
+  ): Promise<string>;
 }

@@ -1,7 +1,9 @@
-import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { IdMap } from '../../core/runtime/id-map.js';
+import { ID_RANGE_SIZE, type IdMap } from '../../core/runtime/id-map.js';
+import { reownedId } from '../../core/runtime/id-ranges.js';
 import type { HostVolumes } from '../../ports/instance-files.js';
+import { reownVolume } from './reown-volume.js';
 
 const SEARCH_ONLY = 0o711;
 
@@ -13,11 +15,11 @@ const SEARCH_ONLY = 0o711;
 export class HomeVolumes implements HostVolumes {
   constructor(private readonly home: string) {}
 
-  ensure(
+  async ensure(
     source: Parameters<HostVolumes['ensure']>[0],
     owner: { readonly uid: number; readonly gid: number },
     idMap: IdMap | null = null,
-  ): string {
+  ): Promise<string> {
     const dir =
       source.kind === 'fleet'
         ? join(this.home, 'volumes', source.fleet, source.name)
@@ -25,7 +27,7 @@ export class HomeVolumes implements HostVolumes {
     if (!existsSync(dir)) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       chownSync(dir, owner.uid, owner.gid);
-    }
+    } else if (needsReowning(lstatSync(dir).uid, source.kind, idMap)) await reownVolume(dir, idMap);
     if (idMap !== null) {
       // runc mounts it from inside the instance's user namespace (see rootfs/id-gate.ts):
       // the folders above are search-only for others; a fleet's own folder is the gate,
@@ -39,4 +41,16 @@ export class HomeVolumes implements HostVolumes {
     }
     return dir;
   }
+}
+
+/**
+ * Whether a volume whose folder `uid` owns must move into `idMap` first: a fleet's own
+ * volume follows its fleet's ids (made before user namespaces, or when the fleet's range was
+ * handed out again after its record was lost), else root inside could not write to it. A
+ * shared one moves only out of the host's own ids (made before user namespaces): fleets of
+ * other ranges share it, and moving it to each in turn would take it from the others.
+ */
+function needsReowning(uid: number, kind: 'fleet' | 'shared', idMap: IdMap | null): boolean {
+  if (kind === 'fleet') return reownedId(uid, idMap) !== uid;
+  return idMap !== null && uid < ID_RANGE_SIZE;
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ID_RANGE_SIZE } from './id-map.js';
-import { chooseSlot, POOL_SLOTS, POOL_START, slotOf, slotRange } from './id-ranges.js';
+import { chooseSlot, POOL_SLOTS, POOL_START, reownedId, slotOf, slotRange } from './id-ranges.js';
 
 /** Allocate owners one after another, as a host-wide registry does. */
 function allocate(owners: readonly string[], slots: number): Map<string, number | null> {
@@ -89,5 +89,39 @@ describe('host id ranges', () => {
     );
     expect(slotOf(0)).toBeNull();
     expect(slotOf(POOL_START + POOL_SLOTS * ID_RANGE_SIZE)).toBeNull();
+  });
+
+  describe('re-owning a volume', () => {
+    const slot = fc.integer({ min: 0, max: POOL_SLOTS - 1 });
+    const map = fc.option(slot.map(slotRange), { nil: null });
+    const id = fc.oneof(
+      fc.integer({ min: 0, max: ID_RANGE_SIZE - 1 }),
+      slot.chain((s) =>
+        fc.integer({ min: 0, max: ID_RANGE_SIZE - 1 }).map((i) => slotRange(s).hostId + i),
+      ),
+      fc.integer({ min: 0, max: 2 ** 32 - 2 }),
+    );
+
+    it("keeps the id inside: an unshifted or any range's id lands in the map at the same offset", () => {
+      fc.assert(
+        fc.property(map, fc.integer({ min: 0, max: ID_RANGE_SIZE - 1 }), slot, (m, inside, s) => {
+          const base = m?.hostId ?? 0;
+          expect(reownedId(inside, m)).toBe(base + inside);
+          expect(reownedId(slotRange(s).hostId + inside, m)).toBe(base + inside);
+        }),
+      );
+    });
+
+    it("is idempotent, and leaves ids that were never an instance's alone", () => {
+      fc.assert(
+        fc.property(map, id, (m, i) => {
+          const once = reownedId(i, m);
+          expect(reownedId(once, m)).toBe(once);
+          if (i >= ID_RANGE_SIZE && i < POOL_START) expect(once).toBe(i);
+        }),
+      );
+      // A file nobody inside owns (65534) stays nobody's, in the range.
+      expect(reownedId(65_534, slotRange(3))).toBe(slotRange(3).hostId + 65_534);
+    });
   });
 });

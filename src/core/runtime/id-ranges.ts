@@ -40,3 +40,15 @@ export function chooseSlot(
   }
   return null;
 }
+
+/**
+ * The owner a file of a volume gets when the volume moves into `map` (null: the host's own
+ * ids, no user namespace). An id is read as the id inside it stood for: below
+ * ID_RANGE_SIZE an unshifted one (a volume from before user namespaces), in the pool one of
+ * some range's (the fleet's range was handed out again). Any other id is left as it is: it
+ * was never an instance's. Pure and idempotent, so a walk cut short can simply run again.
+ */
+export function reownedId(id: number, map: IdMap | null): number {
+  const inside = id >= POOL_START ? (id - POOL_START) % ID_RANGE_SIZE : id;
+  return inside < ID_RANGE_SIZE ? (map?.hostId ?? 0) + inside : id;
+}

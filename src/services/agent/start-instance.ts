@@ -58,7 +58,7 @@ export async function startInstance(
     watched = rootfs.folder;
     await watchBeforeRun(ctx, artifact, rootfs);
     const user = resolveInstanceUser(ctx, artifact, rootfs.folder);
-    const volumes = prepareVolumes(ctx, d, artifact, user, idMap);
+    const volumes = await prepareVolumes(ctx, d, artifact, user, idMap);
     const init = artifact.runtime.init ? hostInit(ctx) : undefined;
     const namespaces = await network.namespaces();
     const spec = runtimeSpecFor(ctx, d, artifact, {
@@ -228,17 +228,17 @@ function resolveInstanceUser(
  * The host folder behind each volume the artifact declares, owned by the instance's user as
  * the host sees it (in its id range): what root inside writes there is not host root's.
  */
-function prepareVolumes(
+async function prepareVolumes(
   ctx: AgentContext,
   d: DesiredInstance,
   artifact: Artifact,
   user: { uid: number; gid: number },
   idMap: IdMap | null,
-): Record<string, string> {
+): Promise<Record<string, string>> {
   const volumes: Record<string, string> = {};
   const owner = hostOwner(user, idMap);
   for (const { name, source } of volumeSources(artifact.runtime.volumes, d.fleet, d.volumes))
-    volumes[name] = ctx.deps.volumes.ensure(source, owner, idMap);
+    volumes[name] = await ctx.deps.volumes.ensure(source, owner, idMap);
   return volumes;
 }
 
