@@ -79,6 +79,10 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
   // Not "stopping" either: a terminating instance is not counted against the surge ceiling.
   const alive = (f: FleetJson) =>
     f.instances.filter((i) => !['failed', 'refused', 'stopped', 'stopping'].includes(i.state));
+  // A rollout is complete once the new release serves; the old instances it replaced may
+  // still be stopping in the background (a grace each). Settled: those are gone too.
+  const settled = (f: FleetJson) =>
+    f.rollout === 'complete' && f.instances.every((i) => i.state !== 'stopping');
   const writeFleet = (name: string, lines: string[]) => {
     const file = join(root, `${name}.yaml`);
     writeFileSync(file, lines.join('\n') + '\n');
@@ -204,7 +208,7 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     // 0), never more than 3 + 1 alive (maxSurge 1).
     const seen = await watch(
       'hello',
-      (f) => f.rollout === 'complete',
+      (f) => settled(f),
       (f) => {
         expect(healthy(f).length).toBeGreaterThanOrEqual(3);
         expect(alive(f).length).toBeLessThanOrEqual(4);
@@ -298,7 +302,7 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     rmSync(join(home, 'server.json'), { force: true });
     expect(up().code).toBe(0);
     for (let i = 0; i < 300; i++) {
-      if (status()[0]!.rollout === 'complete') break;
+      if (settled(status()[0]!)) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const after = status()[0]!;
@@ -390,7 +394,7 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(cli('deploy', spec('two')).code).toBe(0);
     const seen = await watch(
       'canary',
-      (f) => f.rollout === 'complete',
+      (f) => settled(f),
       (f) => {
         // Every observation: never below 2 serving, never above 2 + 1, and while the
         // canary step holds, never more than one instance on the new release.
@@ -467,8 +471,14 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       (f) => f.rollout === 'complete' && alive(f).length === 2,
       (f) => expect(healthy(f).length).toBeGreaterThanOrEqual(2),
     );
-    const ids = done.at(-1)!.instances.map((i) => i.id);
+    // What serves is green alone; blue may still be stopping, in the background.
+    const ids = alive(done.at(-1)!).map((i) => i.id);
     for (const id of ids) expect(blue).not.toContain(id);
+    await watch(
+      'bg',
+      (f) => f.instances.every((i) => !blue.includes(i.id)),
+      () => undefined,
+    );
     expect(cli('history', 'bg').stdout).toMatch(/promote +by hand \(ingot promote\)/);
   }, 120_000);
 
