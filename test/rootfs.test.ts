@@ -79,6 +79,15 @@ describe('rootfs materialisation', () => {
     expect(collectRootfs(join(home, 'rootfs'), new Set([built.digest]))).toEqual([]);
     expect(collectRootfs(join(home, 'rootfs'), new Set())).toHaveLength(1);
     expect(readdirSync(join(home, 'rootfs'))).toEqual([]);
+
+    // A clean-up while another rootfs is being made leaves its staging alone (it once
+    // removed it mid-way, and the start failed with ENOENT on its objects).
+    const making = materialiseRootfs(request);
+    await new Promise((r) => setImmediate(r));
+    expect(readdirSync(join(home, 'rootfs')).some((n) => n.startsWith('.staging-'))).toBe(true);
+    expect(collectRootfs(join(home, 'rootfs'), new Set())).toEqual([]);
+    expect((await making).reused).toBe(false);
+    expect(collectRootfs(join(home, 'rootfs'), new Set())).toHaveLength(1);
   });
 
   it('refuses layers that do not flatten to the signed measurement, and keeps nothing', async () => {

@@ -55,6 +55,13 @@ export interface Materialised {
 
 const READY = 'ready.json';
 
+/**
+ * Staging folders of materialisations under way in this process. The collector must not
+ * take them for abandoned ones: removing one mid-way failed a start with ENOENT on its
+ * objects (a stop's clean-up ran while another instance's rootfs was being made).
+ */
+const inProgress = new Set<string>();
+
 /** One per artifact and id range: a rootfs's owners are those of the instances' range. */
 export function rootfsDir(cacheDir: string, image: Digest, idMap: IdMap | null = null): string {
   return join(cacheDir, digestHex(image) + (idMap === null ? '' : `-u${idMap.hostId}`));
@@ -90,6 +97,7 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
   const staging = join(req.cacheDir, `.staging-${randomBytes(6).toString('hex')}`);
   const objects = join(staging, 'objects');
   const rootfs = join(staging, 'rootfs');
+  inProgress.add(staging);
   mkdirSync(objects, { recursive: true, mode: 0o700 });
   mkdirSync(rootfs, { mode: 0o755 });
   // Explicitly: the server runs under umask 077, and an instance's unprivileged user must
@@ -159,6 +167,8 @@ export async function materialiseRootfs(req: MaterialiseRequest): Promise<Materi
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
     throw err;
+  } finally {
+    inProgress.delete(staging);
   }
 }
 
@@ -274,7 +284,11 @@ export function collectRootfs(
   const keepHex = new Set([...keep].map(digestHex));
   const removed: string[] = [];
   for (const name of readdirSync(cacheDir)) {
-    if (keepHex.has(artifactHexOf(name)) || foldersInUse.has(join(cacheDir, name, 'rootfs')))
+    if (
+      keepHex.has(artifactHexOf(name)) ||
+      foldersInUse.has(join(cacheDir, name, 'rootfs')) ||
+      inProgress.has(join(cacheDir, name))
+    )
       continue;
     rmSync(join(cacheDir, name), { recursive: true, force: true });
     removed.push(name);
