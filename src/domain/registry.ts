@@ -32,3 +32,9 @@ export interface RegistryReference {
 export function registryAuthority(ref: Pick<RegistryReference, 'host' | 'port'>): string {
   return ref.port === null ? ref.host : `${ref.host}:${ref.port}`;
 }
+
+/** A user name and password for a registry (basic auth, or exchanged for a bearer token). */
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}

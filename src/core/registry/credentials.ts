@@ -1,9 +1,6 @@
-import { RegistryError } from '../../domain/registry.js';
+import { RegistryError, type Credentials } from '../../domain/registry.js';
 
-export interface Credentials {
-  readonly username: string;
-  readonly password: string;
-}
+export type { Credentials } from '../../domain/registry.js';
 
 /** A docker config or containers auth.json is small; a bigger one is not one of them. */
 export const MAX_AUTH_FILE_BYTES = 1024 * 1024;
