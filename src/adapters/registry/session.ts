@@ -80,7 +80,12 @@ export class Session {
           },
         );
       } catch (err) {
-        if (!isIngotError(err) || err.code !== 'E_REGISTRY_CONNECT') throw err;
+        if (
+          !isIngotError(err) ||
+          err.code !== 'E_REGISTRY_CONNECT' ||
+          err.details['transient'] !== true
+        )
+          throw err;
         const d = retryDecision(policy, attempt, 0, null, now(), Math.random());
         if (!d.retry) throw err;
         await sleep(d.delayMs);

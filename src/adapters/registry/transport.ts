@@ -7,6 +7,17 @@ import { RegistryError } from '../../domain/registry.js';
 export type Body =
   { readonly bytes: Uint8Array } | { readonly path: string; readonly size: number };
 
+/** Network failures that may not happen again on the next try. */
+const TRANSIENT = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+
 export interface Exchange {
   readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT';
   readonly url: URL;
@@ -43,12 +54,13 @@ export function exchange(x: Exchange, options: TransportOptions): Promise<Answer
       ...(https && options.ca !== undefined && { ca: options.ca }),
       rejectUnauthorized: true,
     });
-    const fail = (err: Error) =>
+    const fail = (err: NodeJS.ErrnoException) =>
       reject(
         new RegistryError(
           'E_REGISTRY_CONNECT',
-          `cannot reach ${x.url.origin}: ${err.message}${https ? ' (for a private CA, pass --ca-file)' : ''}`,
-          { url: x.url.origin },
+          `cannot reach ${x.url.origin}: ${err.message}${https && !TRANSIENT.has(err.code ?? '') ? ' (for a private CA, pass --ca-file)' : ''}`,
+          // A refused certificate stays refused: only a dropped or slow connection is worth retrying.
+          { url: x.url.origin, transient: TRANSIENT.has(err.code ?? '') || err.code === undefined },
           err,
         ),
       );

@@ -83,6 +83,9 @@ describe('referrers tag schema', () => {
     ]).index;
     expect(parseReferrersIndex(Buffer.from(JSON.stringify(index)))).toEqual(index);
     expect(parseReferrersIndex(Buffer.from('404 page not found'))).toBeNull();
+    // Read back from a registry (keys reordered by the schema), merging the same again is no change.
+    const again = parseReferrersIndex(Buffer.from(JSON.stringify(index)))!;
+    expect(mergeReferrers(again, index.manifests).changed).toBe(false);
     expect(
       parseReferrersIndex(Buffer.from(JSON.stringify({ errors: [{ code: 'NAME_UNKNOWN' }] }))),
     ).toBeNull();

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../canonical-json.js';
 import { digestHex, type Digest } from '../../domain/digest.js';
 import { MediaType } from '../../domain/media-types.js';
 import {
@@ -59,7 +60,8 @@ export function mergeReferrers(
     if (at < 0) {
       manifests.push(add);
       changed = true;
-    } else if (JSON.stringify(manifests[at]) !== JSON.stringify(add)) {
+    } else if (canonicalJson(manifests[at]) !== canonicalJson(add)) {
+      // Canonical: an index read back from a registry has its keys in another order.
       manifests[at] = add;
       changed = true;
     }
