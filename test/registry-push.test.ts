@@ -1,15 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DistributionRegistry } from '../src/adapters/registry/client.js';
+import { digestOf } from '../src/domain/digest.js';
 import { MediaType } from '../src/domain/media-types.js';
 import { ingot } from './helpers/cli.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { requireTool, run } from './helpers/tools.js';
 
-/** `ingot push` of the example, read back by skopeo and by a plain HTTP client. */
+/**
+ * `ingot push` of the example, read back by skopeo and by a plain HTTP client; `ingot pull`
+ * of it into fresh homes, admitted before any layer is fetched.
+ */
 
 const HELLO = fileURLToPath(new URL('../examples/hello', import.meta.url));
 let plain: TestRegistry;
@@ -163,5 +168,159 @@ describe('ingot push', () => {
       expect(r.code, dest).toBe(1);
       expect(JSON.parse(r.stdout)).toMatchObject({ error: { code } });
     }
+  });
+});
+
+/** Blobs in a home's store (none in a home that was never written to). */
+function storeBlobs(home: string): string[] {
+  const dir = join(home, 'store', 'blobs', 'sha256');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+describe('ingot pull', () => {
+  it('pulls into a fresh home what ingot verify then admits, blobs re-hashed', () => {
+    const fresh = { INGOT_HOME: join(root, 'fresh') };
+    const src = `${plain.authority}/ingot/hello:1.0.0`;
+    const pub = join(root, 'keys', 'ci.pub');
+    const r = ingot(['pull', src, '--plain-http', '--key', pub], { env: fresh });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe(digest);
+    const v = ingot(['verify', src, '--key', pub, '-o', 'json'], { env: fresh });
+    expect(v.code, v.stdout).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, digest, measurement: { signed: true } });
+    // Pulling again fetches no layer.
+    const again = ingot(
+      [
+        'pull',
+        `${plain.authority}/ingot/hello@${digest}`,
+        '--plain-http',
+        '--key',
+        pub,
+        '-o',
+        'json',
+      ],
+      {
+        env: fresh,
+      },
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, layers: { fetched: 0 } });
+  });
+
+  it('refuses an image no trusted key signed, before any layer, writing nothing', async () => {
+    // Every layer damaged in the registry: had any been fetched, the pull would fail on its
+    // digest instead of ending in the admission's refusal.
+    const manifest = await get(
+      plain.authority,
+      `/v2/ingot/hello/manifests/${digest}`,
+      MediaType.imageManifest,
+    );
+    for (const layer of (
+      JSON.parse(manifest.body) as { layers: { digest: string; size: number }[] }
+    ).layers)
+      writeFileSync(plain.blobFile(layer.digest), Buffer.alloc(layer.size, 1));
+    const home = join(root, 'stranger-home');
+    const stranger = ingot(['key', 'generate', '--out', join(root, 'keys'), '--name', 'stranger']);
+    expect(stranger.code).toBe(0);
+    const r = ingot(
+      [
+        'pull',
+        `${plain.authority}/ingot/hello:1.0.0`,
+        '--plain-http',
+        '--key',
+        join(root, 'keys', 'stranger.pub'),
+        '-o',
+        'json',
+      ],
+      { env: { INGOT_HOME: home } },
+    );
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean;
+      layers: unknown;
+      verify: { decision: { reasons: { code: string }[] } };
+    };
+    expect(report).toMatchObject({ ok: false, layers: null });
+    expect(report.verify.decision.reasons.length).toBeGreaterThan(0);
+    expect(storeBlobs(home)).toEqual([]);
+
+    // Admitted, then the damaged layer is refused as it streams: still nothing in the store.
+    const trusting = join(root, 'trusting-home');
+    const admitted = ingot(
+      [
+        'pull',
+        `${plain.authority}/ingot/hello:1.0.0`,
+        '--plain-http',
+        '--key',
+        join(root, 'keys', 'ci.pub'),
+        '-o',
+        'json',
+      ],
+      { env: { INGOT_HOME: trusting } },
+    );
+    expect(admitted.code).toBe(1);
+    expect(JSON.parse(admitted.stdout)).toMatchObject({
+      error: { code: 'E_REGISTRY_DIGEST_MISMATCH' },
+    });
+    expect(storeBlobs(trusting)).toEqual([]);
+  });
+
+  it("refuses a fallback index that lists another image's referrer, writing nothing", async () => {
+    const repo = 'evil/hello';
+    const push = ingot(['push', 'hello:1.0.0', `${plain.authority}/${repo}:1`, '--plain-http'], {
+      env,
+    });
+    expect(push.code, push.stderr).toBe(0);
+    const client = new DistributionRegistry({
+      authority: plain.authority,
+      plainHttp: true,
+      credentials: null,
+    });
+    // A signature-shaped artifact about another image, slipped into this image's list.
+    const foreign = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.imageManifest,
+        artifactType: MediaType.sigstoreBundle,
+        config: { mediaType: MediaType.empty, digest: digestOf('{}'), size: 2 },
+        layers: [],
+        subject: { mediaType: MediaType.imageManifest, digest: digestOf('another image'), size: 1 },
+      }),
+    );
+    const foreignDigest = await client.putManifest(
+      repo,
+      digestOf(foreign),
+      MediaType.imageManifest,
+      foreign,
+    );
+    const tag = `sha256-${digest.slice(7)}`;
+    const index = JSON.parse((await client.getManifest(repo, tag)).bytes.toString('utf8')) as {
+      manifests: { digest: string }[];
+    };
+    index.manifests.unshift({
+      mediaType: MediaType.imageManifest,
+      digest: foreignDigest,
+      size: foreign.length,
+      artifactType: MediaType.sigstoreBundle,
+    } as { digest: string });
+    await client.putManifest(repo, tag, MediaType.imageIndex, Buffer.from(JSON.stringify(index)));
+
+    const home = join(root, 'evil-home');
+    const r = ingot(
+      [
+        'pull',
+        `${plain.authority}/${repo}:1`,
+        '--plain-http',
+        '--key',
+        join(root, 'keys', 'ci.pub'),
+        '-o',
+        'json',
+      ],
+      { env: { INGOT_HOME: home } },
+    );
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'E_REGISTRY_REFERRER_SUBJECT' } });
+    expect(storeBlobs(home)).toEqual([]);
+    expect(readFileSync(join(root, 'keys', 'ci.pub'), 'utf8')).toContain('PUBLIC KEY');
   });
 });

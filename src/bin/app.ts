@@ -30,10 +30,7 @@ import {
 import { loadTrust } from '../services/policy.js';
 import { readInstanceLogs } from '../adapters/host-files/instance-files.js';
 import { readPrevious } from '../adapters/host-files/previous-instances.js';
-import { connectRegistry } from '../adapters/registry/connect.js';
-import { parseReference } from '../core/registry/reference.js';
-import { RegistryError } from '../domain/registry.js';
-import { pushImage } from '../services/registry/push.js';
+import { registryCommands } from './registry-app.js';
 import { rebuildCheck } from '../services/rebuild.js';
 import { verifyArtifact } from '../services/verify.js';
 
@@ -117,16 +114,7 @@ export function makeApp(options: AppOptions): CliApp {
         resources: null,
       });
     },
-    async push(ref, destination, options) {
-      const dest = parseReference(destination);
-      if (dest.digest !== null)
-        throw new RegistryError(
-          'E_REGISTRY_REF_INVALID',
-          `push to ${destination}: name a tag or nothing, not a digest (the registry names the content)`,
-        );
-      const registry = connectRegistry(dest, options);
-      return pushImage({ store: await openStore(), registry }, { ref, dest });
-    },
+    ...registryCommands(openStore),
     async rebuild(request) {
       return rebuildCheck(
         {

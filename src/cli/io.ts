@@ -3,6 +3,7 @@ import type { GeneratedKey } from '../domain/attestation.js';
 import type { Store } from '../ports/store.js';
 import type { BuildRequest, BuildResult } from '../services/build/index.js';
 import type { LoadedPolicy } from '../services/policy.js';
+import type { PullReport } from '../services/registry/pull.js';
 import type { PushReport } from '../services/registry/push.js';
 import type { RebuildReport, RebuildRequest } from '../services/rebuild.js';
 import type { VerifyReport } from '../services/verify.js';
@@ -28,6 +29,11 @@ export interface CliApp {
   rebuild(request: RebuildRequest): Promise<RebuildReport>;
   /** Push an image and its attachments to a registry (`dest` as the user typed it). */
   push(ref: string, dest: string, options: RegistryCliOptions): Promise<PushReport>;
+  /** Pull an image and its attachments, admitted under `trust` before any layer is fetched. */
+  pull(
+    src: string,
+    options: RegistryCliOptions & { readonly tag?: string; readonly trust: LoadedPolicy },
+  ): Promise<PullReport>;
   /** An instance's log on this host. */
   logs(id: string): string;
   /** What an exited instance left on this host (its exit, its last 64 KiB of output). */

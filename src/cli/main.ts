@@ -8,6 +8,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerIntegrity } from './commands/integrity/index.js';
 import { registerLedger } from './commands/ledger/index.js';
 import { registerLogs } from './commands/logs.js';
+import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerServer } from './commands/server/index.js';
@@ -64,6 +65,7 @@ export async function main(
   registerAttestation(program, run);
   registerVerify(program, run);
   registerPush(program, run);
+  registerPull(program, run);
   registerRebuild(program, run);
   registerLogs(program, run);
   registerServer(program, run);
