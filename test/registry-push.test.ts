@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DistributionRegistry } from '../src/adapters/registry/client.js';
-import { digestOf } from '../src/domain/digest.js';
+import { OciLayoutStore } from '../src/adapters/oci-layout/store.js';
+import { makeApp } from '../src/bin/app.js';
+import { parseReference } from '../src/core/registry/reference.js';
+import { digestOf, type Digest } from '../src/domain/digest.js';
+import { isIngotError } from '../src/domain/errors.js';
+import { pullImage } from '../src/services/registry/pull.js';
+import { verifyArtifact } from '../src/services/verify.js';
 import { MediaType } from '../src/domain/media-types.js';
 import { ingot } from './helpers/cli.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
@@ -77,6 +83,13 @@ describe('ingot push', () => {
     };
     expect(inspected.Digest).toBe(digest);
     expect(inspected.Labels['dev.ingot.runtime.v1']).toBeDefined();
+    // skopeo copy reads every layer back, checking each against its digest.
+    const copied = join(root, 'copied');
+    run('skopeo', ['copy', '--src-tls-verify=false', `docker://${dest}`, `oci:${copied}:hello`]);
+    const copiedIndex = JSON.parse(readFileSync(join(copied, 'index.json'), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
+    expect(copiedIndex.manifests.map((m) => m.digest)).toEqual([digest]);
 
     const tag = `sha256-${digest.slice(7)}`;
     const index = await get(
@@ -205,6 +218,62 @@ describe('ingot pull', () => {
     );
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, layers: { fetched: 0 } });
+  });
+
+  it('refuses a tag that moved between the manifest and the commit, writing nothing', async () => {
+    const dest = `${plain.authority}/race/hello:1`;
+    expect(ingot(['push', 'hello:1.0.0', dest, '--plain-http'], { env }).code).toBe(0);
+    const client = new DistributionRegistry({
+      authority: plain.authority,
+      plainHttp: true,
+      credentials: null,
+    });
+    const home = join(root, 'race-home');
+    const app = makeApp({ home });
+    const trust = await app.loadTrust({ keyFiles: [join(root, 'keys', 'ci.pub')] });
+    const store = await OciLayoutStore.open(join(home, 'store'));
+    let moved = false;
+    const pull = pullImage(
+      {
+        store,
+        registry: client,
+        scratch: async () => {
+          const dir = mkdtempSync(join(root, 'race-scratch-'));
+          return {
+            store: await OciLayoutStore.open(dir),
+            dispose: () => rmSync(dir, { recursive: true, force: true }),
+          };
+        },
+        verify: async (scratch, d: Digest) => {
+          const report = await verifyArtifact(scratch, {
+            ref: d,
+            policy: trust.policy,
+            keys: trust.keys,
+            rehash: false,
+            resources: null,
+          });
+          // Somebody pushes another image to the tag while we admit this one.
+          const other = (await client.getManifest('race/hello', `sha256-${d.slice(7)}`)).bytes;
+          await client.putManifest('race/hello', '1', MediaType.imageIndex, other);
+          moved = true;
+          return report;
+        },
+        now: () => new Date(),
+        copyFile: (from, to) => writeFileSync(to, readFileSync(from)),
+      },
+      { src: parseReference(dest), tag: 'race:1' },
+    );
+    let code = 'none';
+    try {
+      await pull;
+    } catch (err) {
+      if (isIngotError(err)) code = err.code;
+      else throw err;
+    }
+    await app.close();
+    expect(moved).toBe(true);
+    expect(code).toBe('E_REGISTRY_TAG_MOVED');
+    expect(storeBlobs(home)).toEqual([]);
   });
 
   it('refuses an image no trusted key signed, before any layer, writing nothing', async () => {
