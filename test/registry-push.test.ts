@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DistributionRegistry } from '../src/adapters/registry/client.js';
 import { OciLayoutStore } from '../src/adapters/oci-layout/store.js';
+import { FileBlobLocations } from '../src/adapters/registry/blob-locations.js';
 import { makeApp } from '../src/bin/app.js';
 import { parseReference } from '../src/core/registry/reference.js';
 import { digestOf, type Digest } from '../src/domain/digest.js';
@@ -122,7 +123,7 @@ describe('ingot push', () => {
     }
   });
 
-  it('sends nothing the registry has and leaves the fallback index alone on a second push', () => {
+  it('sends nothing the registry has, leaves the fallback index alone, and mounts into another repository', () => {
     const again = ingot(
       ['push', 'hello:1.0.0', `${plain.authority}/ingot/hello:1.0.0`, '--plain-http', '-o', 'json'],
       {
@@ -139,6 +140,20 @@ describe('ingot push', () => {
     expect(report.blobs.uploaded).toBe(0);
     expect(report.blobs.present).toBeGreaterThan(3);
     expect(report.referrers).toMatchObject({ via: 'tag-schema', updated: false });
+
+    // To another repository of the same registry: every blob mounted, none uploaded.
+    const elsewhere = ingot(
+      ['push', 'hello:1.0.0', `${plain.authority}/mirror/hello:1`, '--plain-http', '-o', 'json'],
+      {
+        env,
+      },
+    );
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    const mirrored = JSON.parse(elsewhere.stdout) as {
+      blobs: { uploaded: number; mounted: number };
+    };
+    expect(mirrored.blobs.uploaded).toBe(0);
+    expect(mirrored.blobs.mounted).toBeGreaterThan(3);
   });
 
   it('pushes over TLS with a private CA and credentials from --creds or $REGISTRY_AUTH_FILE; refuses without', () => {
@@ -260,6 +275,7 @@ describe('ingot pull', () => {
         },
         now: () => new Date(),
         copyFile: (from, to) => writeFileSync(to, readFileSync(from)),
+        locations: new FileBlobLocations(join(root, 'race-locations.json')),
       },
       { src: parseReference(dest), tag: 'race:1' },
     );

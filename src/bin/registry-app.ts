@@ -1,6 +1,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
+import { FileBlobLocations } from '../adapters/registry/blob-locations.js';
 import { connectRegistry } from '../adapters/registry/connect.js';
 import type { CliApp } from '../cli/io.js';
 import { formatReference, parseReference } from '../core/registry/reference.js';
@@ -22,7 +23,8 @@ export function registryCommands(
           `push to ${destination}: name a tag or nothing, not a digest (the registry names the content)`,
         );
       const registry = connectRegistry(dest, options);
-      return pushImage({ store: await openStore(), registry }, { ref, dest });
+      const store = await openStore();
+      return pushImage({ store, registry, locations: locationsOf(store) }, { ref, dest });
     },
     async pull(source, options) {
       const src = parseReference(source);
@@ -53,9 +55,15 @@ export function registryCommands(
             }),
           now: () => new Date(),
           copyFile: (from, to) => copyFileSync(from, to),
+          locations: locationsOf(store),
         },
         { src, tag },
       );
     },
   };
+}
+
+/** Kept beside the store (Ingot's own folder in it), private like the rest of the home. */
+function locationsOf(store: OciLayoutStore): FileBlobLocations {
+  return new FileBlobLocations(join(store.root, '.ingot', 'registry-blobs.json'));
 }

@@ -58,3 +58,15 @@ export interface Registry {
 }
 
 export type RegistryFactory = (options: RegistryOptions) => Registry;
+
+/**
+ * Where this home has put or found blobs in registries, so that a push to another
+ * repository of the same registry mounts them instead of uploading them again. A cache: a
+ * wrong or lost entry costs one refused mount and an upload, never correctness.
+ */
+export interface BlobLocations {
+  /** Repositories of `authority` known to hold `digest`, most recent first. */
+  repositories(authority: string, digest: Digest): readonly string[];
+  /** Remember that `repository` holds these blobs now. */
+  record(authority: string, repository: string, digests: readonly Digest[]): void;
+}

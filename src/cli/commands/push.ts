@@ -53,7 +53,7 @@ export function registerPush(program: Command, run: Runner): void {
 function describe(r: PushReport): string {
   const lines = [`pushed ${r.destination}`];
   lines.push(
-    `  blobs        ${r.blobs.uploaded} uploaded (${formatBytes(r.blobs.uploadedBytes)}), ${r.blobs.present} already there`,
+    `  blobs        ${r.blobs.uploaded} uploaded (${formatBytes(r.blobs.uploadedBytes)}), ${r.blobs.mounted} mounted, ${r.blobs.present} already there`,
   );
   lines.push(
     `  attachments  ${r.attachments.map((a) => a.artifactType ?? a.digest).join(', ') || 'none'}`,

@@ -16,7 +16,7 @@ import {
   type ImageManifest,
 } from '../../domain/oci.js';
 import { RegistryError, type RegistryReference } from '../../domain/registry.js';
-import type { Registry } from '../../ports/registry.js';
+import type { BlobLocations, Registry } from '../../ports/registry.js';
 import type { Store, StoreTransaction } from '../../ports/store.js';
 import type { VerifyReport } from '../verify.js';
 
@@ -42,6 +42,8 @@ export interface PullDeps {
   readonly now: () => Date;
   /** Copy a committed blob of the scratch store into the real store's staging folder. */
   readonly copyFile: (from: string, to: string) => void;
+  /** Remember where the blobs came from, so that a push to another repository mounts them. */
+  readonly locations: BlobLocations;
 }
 
 export interface PullReport {
@@ -138,6 +140,10 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
         manifests: listing(image, attachments, tags),
         time: deps.now().toISOString(),
       });
+      deps.locations.record(registry.authority, repo, [
+        ...image.manifest.layers.map((l) => l.digest),
+        ...documentBlobs(image, attachments).map((b) => b.digest),
+      ]);
       return { ok: true, digest, source, tag: request.tag, verify: report, layers };
     } catch (err) {
       await real.abort();

@@ -10,7 +10,7 @@ import { isIngotError } from '../../domain/errors.js';
 import { MediaType } from '../../domain/media-types.js';
 import { MAX_MANIFEST_BYTES, type Descriptor, type ImageIndex } from '../../domain/oci.js';
 import type { RegistryReference } from '../../domain/registry.js';
-import type { Registry } from '../../ports/registry.js';
+import type { BlobLocations, Registry } from '../../ports/registry.js';
 import type { Store } from '../../ports/store.js';
 import { readManifest } from '../inspect.js';
 
@@ -30,6 +30,8 @@ export interface PushReport {
     readonly uploadedBytes: number;
     /** Already in the repository (HEAD): not sent. */
     readonly present: number;
+    /** Mounted from another repository of the same registry: not sent. */
+    readonly mounted: number;
   };
   readonly attachments: readonly {
     readonly digest: Digest;
@@ -44,6 +46,8 @@ export interface PushReport {
 export interface PushDeps {
   readonly store: Store;
   readonly registry: Registry;
+  /** Where blobs were seen on this registry: mount from there rather than upload. */
+  readonly locations: BlobLocations;
 }
 
 /**
@@ -57,12 +61,21 @@ export interface PushDeps {
 export async function pushImage(deps: PushDeps, request: PushRequest): Promise<PushReport> {
   const { store, registry } = deps;
   const repo = request.dest.repository;
-  const counts = { uploaded: 0, uploadedBytes: 0, present: 0 };
+  const counts = { uploaded: 0, uploadedBytes: 0, present: 0, mounted: 0 };
+  const sent = new Set<Digest>();
 
   const sendBlob = async (blob: Descriptor): Promise<void> => {
+    sent.add(blob.digest);
     if (await registry.hasBlob(repo, blob)) {
       counts.present++;
       return;
+    }
+    for (const from of deps.locations.repositories(registry.authority, blob.digest)) {
+      if (from === repo) continue;
+      if (await registry.mountBlob(repo, blob, from)) {
+        counts.mounted++;
+        return;
+      }
     }
     // Streamed from the store's file without re-hashing it here: the registry hashes what
     // it receives against the digest we announce (distribution spec), so a damaged local
@@ -104,6 +117,7 @@ export async function pushImage(deps: PushDeps, request: PushRequest): Promise<P
     referrers = { via: 'tag-schema', tag, updated: merged.changed };
   }
 
+  deps.locations.record(registry.authority, repo, [...sent]);
   return {
     digest,
     destination: formatReference({ ...request.dest, digest }),
