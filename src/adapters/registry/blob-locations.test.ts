@@ -29,7 +29,10 @@ describe('blob locations', () => {
 
   it('treat a damaged file as empty: it is only a hint', () => {
     const path = file();
-    writeFileSync(path, '{"reg:5000": {"not a digest": ["r"], "' + digestOf('x') + '": [1, "ok"]}}');
+    writeFileSync(
+      path,
+      '{"reg:5000": {"not a digest": ["r"], "' + digestOf('x') + '": [1, "ok"]}}',
+    );
     const l = new FileBlobLocations(path);
     expect(l.repositories('reg:5000', digestOf('x'))).toEqual(['ok']);
     writeFileSync(path, 'garbage');
