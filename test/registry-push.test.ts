@@ -408,4 +408,35 @@ describe('ingot pull', () => {
     expect(storeBlobs(home)).toEqual([]);
     expect(readFileSync(join(root, 'keys', 'ci.pub'), 'utf8')).toContain('PUBLIC KEY');
   });
+
+  it('reads an unsigned image skopeo pushed (made with umoci) and refuses it with the codes of verify', () => {
+    requireTool('umoci');
+    const dir = mkdtempSync(join(root, 'umoci-'));
+    const layout = join(dir, 'layout');
+    run('umoci', ['init', '--layout', layout]);
+    run('umoci', ['new', '--image', `${layout}:v1`]);
+    run('umoci', ['unpack', '--rootless', '--image', `${layout}:v1`, join(dir, 'bundle')]);
+    writeFileSync(join(dir, 'bundle', 'rootfs', 'hello.txt'), 'from umoci\n');
+    run('umoci', ['repack', '--image', `${layout}:v1`, join(dir, 'bundle')]);
+    const src = `${plain.authority}/base/umoci:v1`;
+    run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${src}`]);
+
+    const home = join(root, 'umoci-home');
+    const r = ingot(
+      ['pull', src, '--plain-http', '--key', join(root, 'keys', 'ci.pub'), '-o', 'json'],
+      {
+        env: { INGOT_HOME: home },
+      },
+    );
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean;
+      layers: unknown;
+      verify: { problems: { code: string }[]; decision: { reasons: { code: string }[] } };
+    };
+    expect(report).toMatchObject({ ok: false, layers: null });
+    const codes = [...report.verify.problems, ...report.verify.decision.reasons].map((p) => p.code);
+    expect(codes).toEqual(expect.arrayContaining(['E_MEASUREMENT_MISSING', 'E_NO_ATTESTATION']));
+    expect(storeBlobs(home)).toEqual([]);
+  });
 });
