@@ -27,6 +27,8 @@ describe('ingot CLI', () => {
       'key',
       'attestation',
       'verify',
+      'push',
+      'pull',
       'rebuild',
       'logs',
       'up',

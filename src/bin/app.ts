@@ -30,6 +30,7 @@ import {
 import { loadTrust } from '../services/policy.js';
 import { readInstanceLogs } from '../adapters/host-files/instance-files.js';
 import { readPrevious } from '../adapters/host-files/previous-instances.js';
+import { registryCommands } from './registry-app.js';
 import { rebuildCheck } from '../services/rebuild.js';
 import { verifyArtifact } from '../services/verify.js';
 
@@ -113,6 +114,7 @@ export function makeApp(options: AppOptions): CliApp {
         resources: null,
       });
     },
+    ...registryCommands(openStore),
     async rebuild(request) {
       return rebuildCheck(
         {

@@ -3,6 +3,8 @@ import type { GeneratedKey } from '../domain/attestation.js';
 import type { Store } from '../ports/store.js';
 import type { BuildRequest, BuildResult } from '../services/build/index.js';
 import type { LoadedPolicy } from '../services/policy.js';
+import type { PullReport } from '../services/registry/pull.js';
+import type { PushReport } from '../services/registry/push.js';
 import type { RebuildReport, RebuildRequest } from '../services/rebuild.js';
 import type { VerifyReport } from '../services/verify.js';
 import type { PreviousInstance } from '../domain/instance.js';
@@ -25,6 +27,13 @@ export interface CliApp {
   loadTrust(options: { policyFile?: string; keyFiles?: readonly string[] }): Promise<LoadedPolicy>;
   verify(ref: string, trust: LoadedPolicy, options: { rehash: boolean }): Promise<VerifyReport>;
   rebuild(request: RebuildRequest): Promise<RebuildReport>;
+  /** Push an image and its attachments to a registry (`dest` as the user typed it). */
+  push(ref: string, dest: string, options: RegistryCliOptions): Promise<PushReport>;
+  /** Pull an image and its attachments, admitted under `trust` before any layer is fetched. */
+  pull(
+    src: string,
+    options: RegistryCliOptions & { readonly tag?: string; readonly trust: LoadedPolicy },
+  ): Promise<PullReport>;
   /** An instance's log on this host. */
   logs(id: string): string;
   /** What an exited instance left on this host (its exit, its last 64 KiB of output). */
@@ -65,6 +74,16 @@ export interface ServeOptions {
   readonly fullVerifyMs?: number;
   /** Instances this host takes at most (deploys beyond it are refused). */
   readonly maxInstances?: number;
+}
+
+/** How the user asked to reach a registry. */
+export interface RegistryCliOptions {
+  readonly plainHttp: boolean;
+  /** `USER:PASS`; else $REGISTRY_AUTH_FILE, else ~/.docker/config.json. */
+  readonly creds?: string;
+  readonly caFile?: string;
+  /** Where to look for $REGISTRY_AUTH_FILE and $HOME. */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 export type AppFactory = (options: { home: string }) => CliApp;

@@ -8,6 +8,8 @@ import { registerKeys } from './commands/keys.js';
 import { registerIntegrity } from './commands/integrity/index.js';
 import { registerLedger } from './commands/ledger/index.js';
 import { registerLogs } from './commands/logs.js';
+import { registerPull } from './commands/pull.js';
+import { registerPush } from './commands/push.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerServer } from './commands/server/index.js';
 import type { Runner } from './commands/runner.js';
@@ -62,6 +64,8 @@ export async function main(
   registerKeys(program, run);
   registerAttestation(program, run);
   registerVerify(program, run);
+  registerPush(program, run);
+  registerPull(program, run);
   registerRebuild(program, run);
   registerLogs(program, run);
   registerServer(program, run);

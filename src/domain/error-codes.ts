@@ -242,6 +242,46 @@ export const ERROR_CODES = {
     /** No signed checkpoint covers the entry a proof was asked for. */
     'E_LEDGER_UNANCHORED',
   ],
+  /**
+   * OCI distribution registries: references typed by a user, credentials, and what a
+   * registry answers (hostile until its digest is checked).
+   */
+  registry: [
+    /** A registry reference is not HOST[:PORT]/REPO[:TAG][@sha256:…]. */
+    'E_REGISTRY_REF_INVALID',
+    /** The HOST[:PORT] part of a reference is not a host name, address or port. */
+    'E_REGISTRY_HOST_INVALID',
+    /** A repository name breaks the distribution spec's grammar. */
+    'E_REGISTRY_REPO_INVALID',
+    /** A tag breaks the distribution spec's grammar. */
+    'E_REGISTRY_TAG_INVALID',
+    /** `--creds`, $REGISTRY_AUTH_FILE or ~/.docker/config.json cannot be read or parsed. */
+    'E_REGISTRY_CREDENTIALS',
+    /** A WWW-Authenticate challenge cannot be parsed or names no scheme we can answer. */
+    'E_REGISTRY_CHALLENGE',
+    /** The registry refused us: 401 even with credentials or a token, or 403. */
+    'E_REGISTRY_UNAUTHORIZED',
+    /** The registry does not have the manifest or blob. */
+    'E_REGISTRY_NOT_FOUND',
+    /** A manifest or other document is larger than its bound (4 MiB for manifests). */
+    'E_REGISTRY_TOO_LARGE',
+    /** Content does not hash to the digest that names it. */
+    'E_REGISTRY_DIGEST_MISMATCH',
+    /** Content is not the size its descriptor says. */
+    'E_REGISTRY_SIZE_MISMATCH',
+    /** Too many redirects, or a redirect loop or to a scheme we may not follow. */
+    'E_REGISTRY_REDIRECT',
+    /** Still 429 or 5xx after the bounded retries (or it asked to wait too long). */
+    'E_REGISTRY_UNAVAILABLE',
+    /** An answer that breaks the distribution spec (status, headers, body). */
+    'E_REGISTRY_PROTOCOL',
+    /** The registry cannot be reached: connection, DNS or TLS failure. */
+    'E_REGISTRY_CONNECT',
+    /** A referrer names another subject than the image it was listed for. */
+    'E_REGISTRY_REFERRER_SUBJECT',
+    /** A tag pointed at another digest between two requests. */
+    'E_REGISTRY_TAG_MOVED',
+  ],
   /** The disk and the files Ingot keeps its state in, as the machine gives them. */
   storage: [
     /** No space (or quota) left where Ingot writes: ENOSPC, EDQUOT, SQLITE_FULL. */

@@ -60,6 +60,14 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('rootfsVerify', 500),
   ...all('ledger', 500),
   ...all('server', 500),
+  // A registry is reached only by the CLI and the agent; a reference or credentials typed
+  // wrongly are the client's, anything the registry did is the server's to report.
+  ...all('registry', 500),
+  E_REGISTRY_REF_INVALID: 400,
+  E_REGISTRY_HOST_INVALID: 400,
+  E_REGISTRY_REPO_INVALID: 400,
+  E_REGISTRY_TAG_INVALID: 400,
+  E_REGISTRY_CREDENTIALS: 400,
   ...all('storage', 500),
   E_DISK_FULL: 507,
 };

@@ -44,7 +44,7 @@ export function registerVerify(program: Command, run: Runner): void {
             keyFiles: options.key ?? [],
           });
           const report = await app.verify(ref, trust, { rehash: options.blobs });
-          io.out(format === 'json' ? json(report) : describe(report));
+          io.out(format === 'json' ? json(report) : describeVerify(report));
           return report.ok ? 0 : 1;
         },
         () => format,
@@ -52,7 +52,8 @@ export function registerVerify(program: Command, run: Runner): void {
     });
 }
 
-function describe(r: VerifyReport): string {
+/** The report as `ingot verify` prints it (also `ingot pull`, which admits the same way). */
+export function describeVerify(r: VerifyReport): string {
   const name = r.tag ? `${r.tag} ${r.digest}` : r.digest;
   const lines = [r.ok ? `verified ${name}` : `REFUSED ${name}`];
   const row = (label: string, value: string) => lines.push(`  ${label.padEnd(12)}${value}`);

@@ -1,0 +1,69 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { OciLayoutStore } from '../adapters/oci-layout/store.js';
+import { FileBlobLocations } from '../adapters/registry/blob-locations.js';
+import { connectRegistry } from '../adapters/registry/connect.js';
+import type { CliApp } from '../cli/io.js';
+import { formatReference, parseReference } from '../core/registry/reference.js';
+import { RegistryError } from '../domain/registry.js';
+import { pullImage } from '../services/registry/pull.js';
+import { pushImage } from '../services/registry/push.js';
+import { verifyArtifact } from '../services/verify.js';
+
+/** `ingot push` and `ingot pull`, wired to the store and the registry client. */
+export function registryCommands(
+  openStore: () => Promise<OciLayoutStore>,
+): Pick<CliApp, 'push' | 'pull'> {
+  return {
+    async push(ref, destination, options) {
+      const dest = parseReference(destination);
+      if (dest.digest !== null)
+        throw new RegistryError(
+          'E_REGISTRY_REF_INVALID',
+          `push to ${destination}: name a tag or nothing, not a digest (the registry names the content)`,
+        );
+      const registry = connectRegistry(dest, options);
+      const store = await openStore();
+      return pushImage({ store, registry, locations: locationsOf(store) }, { ref, dest });
+    },
+    async pull(source, options) {
+      const src = parseReference(source);
+      const registry = connectRegistry(src, options);
+      const store = await openStore();
+      // By default the local tag is the reference as typed, without a digest.
+      const tag =
+        options.tag ?? (src.tag === null ? null : formatReference({ ...src, digest: null }));
+      return pullImage(
+        {
+          store,
+          registry,
+          scratch: async () => {
+            // On the store's filesystem, under its private staging folder.
+            const dir = mkdtempSync(join(store.root, '.ingot', 'staging', 'pull-'));
+            return {
+              store: await OciLayoutStore.open(dir),
+              dispose: () => rmSync(dir, { recursive: true, force: true }),
+            };
+          },
+          verify: (scratch, digest) =>
+            verifyArtifact(scratch, {
+              ref: digest,
+              policy: options.trust.policy,
+              keys: options.trust.keys,
+              rehash: false,
+              resources: null,
+            }),
+          now: () => new Date(),
+          copyFile: (from, to) => copyFileSync(from, to),
+          locations: locationsOf(store),
+        },
+        { src, tag },
+      );
+    },
+  };
+}
+
+/** Kept beside the store (Ingot's own folder in it), private like the rest of the home. */
+function locationsOf(store: OciLayoutStore): FileBlobLocations {
+  return new FileBlobLocations(join(store.root, '.ingot', 'registry-blobs.json'));
+}
