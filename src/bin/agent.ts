@@ -37,6 +37,7 @@ import { DEFAULT_MAX_INSTANCES } from '../core/capacity/host-capacity.js';
 import { digestHex, digestOf } from '../domain/digest.js';
 import { Agent } from '../services/agent/index.js';
 import { loadTrust, type LoadedPolicy } from '../services/policy.js';
+import { registryPuller, type RegistryAccess } from './registry-app.js';
 
 export interface AgentOptions {
   /** `$INGOT_HOME`. */
@@ -63,6 +64,8 @@ export interface AgentOptions {
    * an unprivileged id range on the host. false: they share the host's ids, as before.
    */
   readonly userNamespaces?: boolean;
+  /** How registries are reached when a start needs an artifact the store lacks. */
+  readonly registries?: Omit<RegistryAccess, 'env'>;
 }
 
 /** The instances' subnet unless configured. */
@@ -163,6 +166,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       name: `ingot-${bridge}`,
     }),
     trust: makeTrust(options),
+    pull: registryPuller(
+      store,
+      { insecure: [], ...options.registries, env: process.env },
+      makeTrust(options),
+    ),
     materialise: (artifact, mountPoints, idMap) =>
       materialiseRootfs({
         idMap,

@@ -2,11 +2,12 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { FileBlobLocations } from '../adapters/registry/blob-locations.js';
-import { connectRegistry } from '../adapters/registry/connect.js';
+import { connectRegistry, type ConnectOptions } from '../adapters/registry/connect.js';
 import type { CliApp } from '../cli/io.js';
 import { formatReference, parseReference } from '../core/registry/reference.js';
-import { RegistryError } from '../domain/registry.js';
-import { pullImage } from '../services/registry/pull.js';
+import { registryAuthority, RegistryError, type RegistryReference } from '../domain/registry.js';
+import type { LoadedPolicy } from '../services/policy.js';
+import { pullImage, type PullReport } from '../services/registry/pull.js';
 import { pushImage } from '../services/registry/push.js';
 import { verifyArtifact } from '../services/verify.js';
 
@@ -28,39 +29,84 @@ export function registryCommands(
     },
     async pull(source, options) {
       const src = parseReference(source);
-      const registry = connectRegistry(src, options);
       const store = await openStore();
-      // By default the local tag is the reference as typed, without a digest.
-      const tag =
-        options.tag ?? (src.tag === null ? null : formatReference({ ...src, digest: null }));
-      return pullImage(
-        {
-          store,
-          registry,
-          scratch: async () => {
-            // On the store's filesystem, under its private staging folder.
-            const dir = mkdtempSync(join(store.root, '.ingot', 'staging', 'pull-'));
-            return {
-              store: await OciLayoutStore.open(dir),
-              dispose: () => rmSync(dir, { recursive: true, force: true }),
-            };
-          },
-          verify: (scratch, digest) =>
-            verifyArtifact(scratch, {
-              ref: digest,
-              policy: options.trust.policy,
-              keys: options.trust.keys,
-              rehash: false,
-              resources: null,
-            }),
-          now: () => new Date(),
-          copyFile: (from, to) => copyFileSync(from, to),
-          locations: locationsOf(store),
-        },
-        { src, tag },
-      );
+      return pullInto(store, src, {
+        connect: options,
+        trust: options.trust,
+        ...(options.tag !== undefined && { tag: options.tag }),
+      });
     },
   };
+}
+
+/**
+ * How a long-running process (the server, an agent) reaches registries: like Docker's
+ * daemon, plain HTTP only for the registries named, else TLS against the system CAs or the
+ * given file; credentials from $REGISTRY_AUTH_FILE, then ~/.docker/config.json.
+ */
+export interface RegistryAccess {
+  /** `HOST[:PORT]` of registries spoken to in plain HTTP (`ingot up --insecure-registry`). */
+  readonly insecure: readonly string[];
+  readonly caFile?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Pull a registry reference into `store` with its attachments, admitted under `trust`
+ * before any layer is fetched (as `ingot pull`); by default tagged as typed, without a digest.
+ */
+export function registryPuller(
+  store: OciLayoutStore,
+  access: RegistryAccess,
+  trust: () => Promise<LoadedPolicy>,
+): (reference: string) => Promise<PullReport> {
+  return async (reference) => {
+    const src = parseReference(reference);
+    return pullInto(store, src, {
+      connect: {
+        plainHttp: access.insecure.includes(registryAuthority(src)),
+        ...(access.caFile !== undefined && { caFile: access.caFile }),
+        env: access.env,
+      },
+      trust: await trust(),
+    });
+  };
+}
+
+async function pullInto(
+  store: OciLayoutStore,
+  src: RegistryReference,
+  options: { connect: ConnectOptions; trust: LoadedPolicy; tag?: string },
+): Promise<PullReport> {
+  const registry = connectRegistry(src, options.connect);
+  const tag = options.tag ?? (src.tag === null ? null : formatReference({ ...src, digest: null }));
+  return pullImage(
+    {
+      store,
+      registry,
+      scratch: async () => {
+        // On the store's filesystem, under its private staging folder; named after this
+        // process so that a later open can tell an abandoned one (see the store's sweep).
+        const dir = mkdtempSync(join(store.root, '.ingot', 'staging', `${process.pid}-pull-`));
+        return {
+          store: await OciLayoutStore.open(dir),
+          dispose: () => rmSync(dir, { recursive: true, force: true }),
+        };
+      },
+      verify: (scratch, digest) =>
+        verifyArtifact(scratch, {
+          ref: digest,
+          policy: options.trust.policy,
+          keys: options.trust.keys,
+          rehash: false,
+          resources: null,
+        }),
+      now: () => new Date(),
+      copyFile: (from, to) => copyFileSync(from, to),
+      locations: locationsOf(store),
+    },
+    { src, tag },
+  );
 }
 
 /** Kept beside the store (Ingot's own folder in it), private like the rest of the home. */

@@ -37,6 +37,7 @@ import {
   type HostCapacity,
 } from '../core/capacity/host-capacity.js';
 import { createAgent, DEFAULT_SUBNET, makeTrust, type AgentOptions } from './agent.js';
+import { registryPuller } from './registry-app.js';
 import { openServerLedger, type ServerLedger } from './server-ledger.js';
 
 export interface ServerOptions extends Omit<AgentOptions, 'logMaxBytes'> {
@@ -147,7 +148,7 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
   const control = await startControl(options, opened, own.logger);
   const api: FastifyInstance = buildApi(
     opened.token,
-    handlers(opened, control, (o) => setImmediate(() => void lifecycle.stop(o))),
+    handlers(options, opened, control, (o) => setImmediate(() => void lifecycle.stop(o))),
     () => control.metrics.render(),
     own.logger,
     { maxConnections, unprovenMs: 10_000 },
@@ -220,6 +221,7 @@ async function startControl(
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
     ...(options.fullVerifyMs !== undefined && { fullVerifyMs: options.fullVerifyMs }),
     ...(options.maxInstances !== undefined && { maxInstances: options.maxInstances }),
+    ...(options.registries !== undefined && { registries: options.registries }),
   });
   logger.info(await agent.recover(), 'agent recovered');
   const trust = makeTrust(policy);
@@ -278,6 +280,7 @@ async function startControl(
 
 /** Every route's use case, wired to this server's pieces. */
 function handlers(
+  options: ServerOptions,
   opened: Opened,
   control: Control,
   shutdown: (options: { stopInstances: boolean }) => void,
@@ -293,6 +296,7 @@ function handlers(
       now,
       record,
       capacity: control.capacity,
+      pull: registryPuller(store, { insecure: [], ...options.registries, env: process.env }, trust),
       // As last observed (the controller does twice a second): status never waits on runc.
       observe: () => Promise.resolve(agent.known()),
       status: () => controller.status(),

@@ -110,6 +110,8 @@ export interface Call<R extends RouteSpec> {
   readonly params?: ParamsOf<R>;
   readonly query?: Readonly<Record<string, string | undefined>>;
   readonly body?: BodyOf<R>;
+  /** How long the server may take (default 30 s): a deploy that pulls takes longer. */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -139,7 +141,7 @@ export async function call<R extends RouteSpec>(
         ...(body !== undefined && { 'content-type': 'application/json' }),
       },
       ...(body !== undefined && { body: JSON.stringify(body) }),
-      timeoutMs: 30_000,
+      timeoutMs: request.timeoutMs ?? 30_000,
     });
   } catch (err) {
     throw new IngotError(

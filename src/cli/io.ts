@@ -74,6 +74,12 @@ export interface ServeOptions {
   readonly fullVerifyMs?: number;
   /** Instances this host takes at most (deploys beyond it are refused). */
   readonly maxInstances?: number;
+  /** How deploys and starts reach registries for artifacts named by a registry reference. */
+  readonly registries?: {
+    /** `HOST[:PORT]` spoken to in plain HTTP. */
+    readonly insecure: readonly string[];
+    readonly caFile?: string;
+  };
 }
 
 /** How the user asked to reach a registry. */

@@ -151,6 +151,8 @@ export const ERROR_CODES = {
     'E_VOLUME_OWNER',
     /** A desired instance's stop grace is not a whole number of ms within the bound. */
     'E_STOP_GRACE',
+    /** A desired instance's source is not a registry reference pinning its artifact. */
+    'E_INSTANCE_SOURCE',
     'E_DEBUG_INVALID',
     'E_DEBUG_HELD',
     'E_INTEGRITY_OFF',

@@ -6,6 +6,12 @@ export interface DesiredInstance {
   readonly id: string;
   readonly fleet: string;
   readonly artifact: Digest;
+  /**
+   * Where a host whose store lacks the artifact pulls it: `HOST[:PORT]/REPO@sha256:…`, by
+   * digest (admitted before any layer, as `ingot pull` does). Absent: the artifact must be
+   * in the host's store already.
+   */
+  readonly source?: string;
   /** The release it belongs to (a label the agent keeps and reports; the controller's). */
   readonly release?: string;
   /** Environment over the image's, by name. */

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../dist/bin/ingot.js', import.meta.url));
+/** The built CLI, for tests that must run it as a child of their own (to kill it, say). */
+export const INGOT_BIN = fileURLToPath(new URL('../../dist/bin/ingot.js', import.meta.url));
 
 export interface CliResult {
   readonly code: number;
@@ -15,9 +16,9 @@ export function ingot(
   args: readonly string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): CliResult {
-  if (!existsSync(BIN))
-    throw new Error(`${BIN} is missing: run npm run build (npm test does it first)`);
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  if (!existsSync(INGOT_BIN))
+    throw new Error(`${INGOT_BIN} is missing: run npm run build (npm test does it first)`);
+  const r = spawnSync(process.execPath, [INGOT_BIN, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',

@@ -26,6 +26,7 @@ import { isIntact } from '../shared/intact-file.js';
 import { OciLayout } from '../shared/layout-reader.js';
 import { safeJson } from '../shared/safe-json.js';
 import { StoreError } from '../shared/store-error.js';
+import { sweepAbandonedStaging } from './abandoned-staging.js';
 import { withLock } from './lock.js';
 
 /** OCI image-layout ref.name grammar (image-layout.md, "index.json"). */
@@ -67,6 +68,7 @@ export class OciLayoutStore implements Store {
     // them plant blobs (verified on read, but a denial of service all the same).
     mkdirSync(join(root, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
     mkdirSync(join(store.meta, 'staging'), { recursive: true, mode: 0o700 });
+    sweepAbandonedStaging(join(store.meta, 'staging'));
     if (!existsSync(join(root, 'oci-layout'))) {
       writeFileAtomic(join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     }

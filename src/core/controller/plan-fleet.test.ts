@@ -62,6 +62,24 @@ describe('one fleet’s pass', () => {
     for (const d of none.desired) expect(d).not.toHaveProperty('stopGraceMs');
   });
 
+  it('tells a host where to pull a registry artifact: by the digest pinned at deploy, not the tag', () => {
+    const mine = [instance(OLD, 0, now)];
+    const decision = planFleet(
+      pass({
+        fleet: fleet({ spec: spec({ artifact: '127.0.0.1:5000/team/web:2' }) }),
+        mine,
+        releases: new Map([
+          [OLD, releaseRecord(OLD, spec({ artifact: 'registry.example/web:1' }))],
+        ]),
+      }),
+    );
+    const byRelease = new Map(decision.desired.map((d) => [d.release, d.source]));
+    expect(byRelease.get(NEW)).toBe(`127.0.0.1:5000/team/web@${ART_NEW}`);
+    expect(byRelease.get(OLD)).toBe(`registry.example/web@${ART_OLD}`);
+    // A local tag has nowhere to be pulled from: the host's store must have it.
+    for (const d of planFleet(pass({ mine })).desired) expect(d).not.toHaveProperty('source');
+  });
+
   it('records a taint and a replacement once, however many passes the instance takes to go', () => {
     const tainted = instance(NEW, 0, now, {
       integrity: 'tainted',

@@ -31,6 +31,8 @@ export type LedgerEntryDraft = Omit<LedgerEntry, 'seq'>;
 export const LEDGER_KINDS = [
   'build',
   'admission',
+  /** A host pulled an artifact it lacked from a registry, by digest (the source in detail). */
+  'artifact-pulled',
   'deploy',
   'instance-started',
   'instance-healthy',

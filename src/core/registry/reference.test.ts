@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { isIngotError } from '../../domain/errors.js';
 import type { Digest } from '../../domain/digest.js';
 import type { RegistryReference } from '../../domain/registry.js';
-import { formatReference, parseReference } from './reference.js';
+import {
+  formatReference,
+  isRegistryReference,
+  parseReference,
+  pinnedReference,
+} from './reference.js';
 
 const D = `sha256:${'ab'.repeat(32)}` as Digest;
 
@@ -101,6 +106,35 @@ describe('registry references', () => {
       fc.property(fc.string({ maxLength: 80 }), (s) => {
         const code = codeOf(() => parseReference(s));
         expect(code).toMatch(/^(none|E_REGISTRY_[A-Z_]+|E_DIGEST_[A-Z]+)$/);
+      }),
+    );
+  });
+
+  it('tell a registry image from a local tag as Docker does: by a host in front', () => {
+    for (const local of ['hello:1.0.0', 'team/hello:1', 'hello', D, 'a/b/c:1', 'Hello:1'])
+      expect(isRegistryReference(local), local).toBe(false);
+    for (const remote of [
+      '127.0.0.1:5000/hello:1.0.0',
+      'localhost/hello',
+      'registry.example/team/hello@' + D,
+      '[::1]:5000/a',
+    ])
+      expect(isRegistryReference(remote), remote).toBe(true);
+    // A host-looking first part that does not parse is no reference (deploy says not found).
+    expect(isRegistryReference('bad_host.x/repo')).toBe(false);
+    fc.assert(
+      fc.property(reference, (ref) => {
+        const typed = formatReference(ref);
+        const hostLike = ref.port !== null || ref.host.includes('.') || ref.host.includes(':');
+        expect(isRegistryReference(typed)).toBe(hostLike || ref.host === 'localhost');
+      }),
+    );
+  });
+
+  it('pin a reference to a digest without its tag, which may move', () => {
+    fc.assert(
+      fc.property(reference, digest, (ref, d) => {
+        expect(parseReference(pinnedReference(ref, d))).toEqual({ ...ref, tag: null, digest: d });
       }),
     );
   });

@@ -116,3 +116,28 @@ export function parseReference(input: string): RegistryReference {
 export function formatReference(ref: RegistryReference): string {
   return `${registryAuthority(ref)}/${ref.repository}${ref.tag === null ? '' : `:${ref.tag}`}${ref.digest === null ? '' : `@${ref.digest}`}`;
 }
+
+/**
+ * Whether a fleet's `artifact` names a registry image rather than a local tag: its first
+ * component is a host as Docker tells them apart (a `.` or a `:` in it, or `localhost`), and
+ * the whole parses as a reference. A local tag such as `hello:1.0` or `team/hello:1.0` is not
+ * one; a store tag spelled like a reference (what `ingot pull` leaves) is read as the
+ * reference, so deploy asks the registry what it names now.
+ */
+export function isRegistryReference(input: string): boolean {
+  const slash = input.indexOf('/');
+  if (slash <= 0) return false;
+  const first = input.slice(0, slash);
+  if (!(first.includes('.') || first.includes(':') || first === 'localhost')) return false;
+  try {
+    parseReference(input);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The reference by digest alone, as a host pulls it: the tag may have moved since. */
+export function pinnedReference(ref: RegistryReference, digest: Digest): string {
+  return formatReference({ ...ref, tag: null, digest });
+}

@@ -29,4 +29,17 @@ describe('a host’s desired set', () => {
     for (const stopGraceMs of [-1, 1.5, 600_001, Number.NaN, Infinity, '5' as unknown as number])
       expect(codeOf([one({ stopGraceMs })])).toBe('E_STOP_GRACE');
   });
+
+  it('pulls only what the release pinned: a source must name the artifact’s digest', () => {
+    const a = `sha256:${'a'.repeat(64)}`;
+    expect(codeOf([one({ source: `127.0.0.1:5000/web@${a}` })])).toBeNull();
+    for (const source of [
+      '127.0.0.1:5000/web:1',
+      `127.0.0.1:5000/web@sha256:${'b'.repeat(64)}`,
+      `web@${a}`,
+      `../../etc@${a}`,
+      '',
+    ])
+      expect(codeOf([one({ source })]), source).toBe('E_INSTANCE_SOURCE');
+  });
 });

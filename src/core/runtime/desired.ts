@@ -1,5 +1,7 @@
 import { IngotError } from '../../domain/errors.js';
+import type { Digest } from '../../domain/digest.js';
 import { isInstanceId, type DesiredInstance } from '../../domain/instance.js';
+import { parseReference } from '../registry/reference.js';
 
 /** As fleet.yaml's bound (10 minutes): a longer stop would hold up the host's stops. */
 const MAX_GRACE_MS = 600_000;
@@ -36,6 +38,20 @@ export function checkDesired(desired: readonly DesiredInstance[]): void {
         'E_STOP_GRACE',
         `instance ${d.id}: stop grace ${JSON.stringify(grace)} is not a whole number of ms from 0 to ${MAX_GRACE_MS}`,
       );
+    if (d.source !== undefined && !pinsArtifact(d.source, d.artifact))
+      throw new IngotError(
+        'E_INSTANCE_SOURCE',
+        `instance ${d.id}: source ${JSON.stringify(d.source.slice(0, 200))} is not HOST/REPO@${d.artifact}`,
+      );
     seen.add(d.id);
+  }
+}
+
+/** A host pulls what the release pinned, nothing else: the reference must name that digest. */
+function pinsArtifact(source: string, artifact: Digest): boolean {
+  try {
+    return parseReference(source).digest === artifact;
+  } catch {
+    return false;
   }
 }

@@ -2,6 +2,7 @@ import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { Digest } from '../../domain/digest.js';
 import type { IntegrityMonitor } from '../integrity/index.js';
 import type { AgentDeps } from './deps.js';
+import type { artifactFetcher } from './fetch-artifact.js';
 import type { StartRecords } from './start-records.js';
 
 /** The instance an event is about. */
@@ -20,6 +21,8 @@ export interface AgentContext {
   readonly emit: (kind: string, t: InstanceRef, detail?: Record<string, unknown>) => void;
   /** Each start attempt's admission, recorded by its outcome (start-records.ts). */
   readonly records: StartRecords;
+  /** The artifact into the store, pulled by digest if it is not there (fetch-artifact.ts). */
+  readonly fetchArtifact: ReturnType<typeof artifactFetcher>;
 }
 
 /** A ledger event about an instance, as this host saw it. Pure. */

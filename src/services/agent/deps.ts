@@ -10,6 +10,7 @@ import type { Runtime } from '../../ports/runtime.js';
 import type { Store } from '../../ports/store.js';
 import type { Artifact } from '../artifact.js';
 import type { FileId, IntegrityDeps } from '../integrity/index.js';
+import type { PullArtifact } from './fetch-artifact.js';
 import type { LoadedPolicy } from '../policy.js';
 
 /** The host's init as an instance gets it (prepared once, read-only). */
@@ -95,4 +96,9 @@ export interface AgentDeps {
   readonly hostName?: string;
   /** Remove cached rootfs of every artifact not in use (called after instances stop). */
   readonly collectRootfs?: (inUse: ReadonlySet<Digest>, foldersInUse: ReadonlySet<string>) => void;
+  /**
+   * Pull a registry reference (by digest) into the store, admitted before any layer, when a
+   * start needs an artifact the store lacks. Without it such a start fails.
+   */
+  readonly pull?: PullArtifact;
 }

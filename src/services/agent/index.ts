@@ -9,6 +9,7 @@ import type { Drift } from '../../core/integrity/diff.js';
 import { closeDebug, openDebug } from './break-glass.js';
 import { instanceEvent, type AgentContext } from './context.js';
 import { DEFAULT_LOG_MAX_BYTES, type AgentDeps } from './deps.js';
+import { artifactFetcher } from './fetch-artifact.js';
 import { HealthProber } from './health.js';
 import { isRunning, InstanceTable, type TrackedInstance } from './instance-table.js';
 import { IntegritySchedule } from './integrity-schedule.js';
@@ -72,7 +73,15 @@ export class Agent {
       : null;
     const emit: AgentContext['emit'] = (kind, t, detail) =>
       deps.onEvent?.(instanceEvent(deps.now().getTime(), deps.hostName, kind, t, detail));
-    this.ctx = { deps, monitor, emit, records: new StartRecords(emit) };
+    const listed = async (digest: Digest) =>
+      (await deps.store.index()).manifests.some((m) => m.digest === digest);
+    this.ctx = {
+      deps,
+      monitor,
+      emit,
+      records: new StartRecords(emit),
+      fetchArtifact: artifactFetcher(listed, deps.pull),
+    };
     this.prober = new HealthProber(this.ctx, this.table);
     this.starts = new StartQueue(this.ctx, this.table, {
       concurrency: deps.startConcurrency ?? 3,

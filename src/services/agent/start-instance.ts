@@ -38,6 +38,17 @@ export async function startInstance(
   };
   table.set(t);
   table.save(t.id);
+  // A host that lacks the artifact pulls it by digest first (admitted before any layer).
+  const fetched = await ctx.fetchArtifact(d.artifact, d.source);
+  if (!fetched.ok) {
+    t.state = fetched.state;
+    t.reason = fetched.reason;
+    const admission = { where: 'host', allowed: false, reasons: [fetched.reason] };
+    ctx.records.failed(t, admission);
+    table.save(t.id);
+    return;
+  }
+  if (fetched.pulled) ctx.emit('artifact-pulled', t, { source: d.source });
   // Nothing of the instance is made before admission said yes: a refused or unwanted start
   // must cost the host no namespace.
   const admission = await admitOnHost(ctx, t, d.resources ?? {});

@@ -16,6 +16,8 @@ export interface FleetApiDeps {
   readonly store: Store;
   /** What the host takes (deploy.ts): a fleet that does not fit is refused. */
   readonly capacity?: NonNullable<DeployDeps['capacity']>;
+  /** Registry references are pulled at deploy (deploy.ts). */
+  readonly pull?: NonNullable<DeployDeps['pull']>;
   readonly fleets: FleetStore;
   readonly trust: () => Promise<LoadedPolicy>;
   readonly now: () => number;

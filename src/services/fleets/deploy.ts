@@ -5,11 +5,14 @@ import { fleetSchema, releaseDigest, type FleetSpec } from '../../core/fleet/spe
 import { deployed } from '../../core/fleet/transitions.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import { fleetLimits } from '../../core/policy/runtime.js';
+import { isRegistryReference, parseReference } from '../../core/registry/reference.js';
 import { IngotError } from '../../domain/errors.js';
+import type { Descriptor } from '../../domain/oci.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Store } from '../../ports/store.js';
 import type { LoadedPolicy } from '../policy.js';
 import { openArtifact } from '../artifact.js';
+import type { PullReport } from '../registry/pull.js';
 import { refusalReasons, verifyArtifact } from '../verify.js';
 import { changeFleet } from './change-fleet.js';
 
@@ -22,6 +25,11 @@ export interface DeployDeps {
   readonly record?: (event: LedgerEntryDraft) => void;
   /** What the host takes, read now; without it nothing is bounded but the schema. */
   readonly capacity?: () => HostCapacity;
+  /**
+   * Pull a registry reference into the store, admitted before any layer is fetched (as
+   * `ingot pull`). Without it a registry reference is looked up in the store as a tag.
+   */
+  readonly pull?: (reference: string) => Promise<PullReport>;
 }
 
 /**
@@ -42,7 +50,7 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
   const spec: FleetSpec = parsed.data;
   // Before anything costly: a fleet that cannot fit is refused on its numbers alone.
   await checkCapacity(deps, spec);
-  const descriptor = await deps.store.resolve(spec.artifact);
+  const descriptor = await resolveArtifact(deps, spec);
   const trust = await deps.trust();
   const report = await verifyArtifact(deps.store, {
     ref: descriptor.digest,
@@ -98,6 +106,37 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
     Promise.resolve({ change: deployed(existing, release, now, 'admin'), release }),
   );
   return written!; // a deploy always has something to write
+}
+
+/**
+ * The artifact's descriptor in the store. A registry reference is asked of the registry now
+ * (a tag names what it names at this moment; the release pins that digest) and pulled, only
+ * what the store lacks; a digest the store holds already needs no registry at all. A refusal
+ * at the pull is the deploy's refusal, recorded as any other.
+ */
+async function resolveArtifact(deps: DeployDeps, spec: FleetSpec): Promise<Descriptor> {
+  if (!deps.pull || !isRegistryReference(spec.artifact)) return deps.store.resolve(spec.artifact);
+  const { digest } = parseReference(spec.artifact);
+  if (digest !== null && (await deps.store.index()).manifests.some((m) => m.digest === digest))
+    return deps.store.resolve(digest);
+  const pulled = await deps.pull(spec.artifact);
+  if (!pulled.ok) {
+    const reasons = refusalReasons(pulled.verify);
+    deps.record?.({
+      time: deps.now(),
+      actor: 'admin',
+      kind: 'admission',
+      subjects: [pulled.digest],
+      fleet: spec.name,
+      detail: { where: 'deploy', allowed: false, reasons, source: pulled.source },
+    });
+    throw new IngotError(
+      'E_DEPLOY_REFUSED',
+      `admission refuses ${pulled.source}, nothing of it was fetched past its manifest: ${reasons.join('; ')}`,
+      { details: { problems: pulled.verify.problems, reasons: pulled.verify.decision.reasons } },
+    );
+  }
+  return deps.store.resolve(pulled.digest);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { readSpecFile } from '../../../adapters/shared/spec-file.js';
 import { parseFleet } from '../../../core/fleet/spec.js';
+import { isRegistryReference } from '../../../core/registry/reference.js';
 import { decodeSpec, MAX_SPEC_BYTES } from '../../../core/yaml-spec.js';
 import { shortDigest } from '../../../domain/digest.js';
 import { IngotError, UsageError } from '../../../domain/errors.js';
@@ -11,6 +12,9 @@ import { json, outputOption } from '../../format.js';
 import type { Io, OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
 import { listFleets, replicasOf, type FleetView } from './fleet-view.js';
+
+/** How long a deploy that pulls its artifact from a registry may take to answer. */
+const PULL_TIMEOUT_MS = 15 * 60_000;
 
 interface DeployOptions {
   wait?: boolean;
@@ -25,7 +29,10 @@ export function registerDeploy(program: Command, run: Runner): void {
     .summary('declare what a fleet runs: Ingot replaces instances until it does')
     .description(
       'Send FILE (fleet.yaml) to the running Ingot: the artifact (tag or digest) is pinned to a digest and\n' +
-        "admitted, and a release is recorded. The controller then replaces instances by the fleet's strategy\n" +
+        'admitted, and a release is recorded. An artifact named HOST[:PORT]/REPO:TAG (or @sha256:…) is\n' +
+        'pulled from that registry first, admitted before any layer (`ingot up --insecure-registry` for\n' +
+        'plain HTTP); a host that lacks it pulls it by digest.\n' +
+        "The controller then replaces instances by the fleet's strategy\n" +
         '(rolling by default: create before destroy) and rolls back by itself if the new release fails.\n' +
         'With --wait, return when the rollout has completed (exit 0) or was rolled back, refused or failed\n' +
         '(exit 1; failed: its instances could not start, 3 rounds of attempts backed off 2 s, 4 s,\n' +
@@ -50,8 +57,12 @@ export function registerDeploy(program: Command, run: Runner): void {
               `--timeout must be whole seconds, got ${JSON.stringify(options.timeout)}`,
             );
           const text = readFleetFile(file);
+          const body = parseYaml(text) as { artifact?: unknown };
           const record = await call(app.home, routes.deploy, {
-            body: parseYaml(text) as unknown,
+            body,
+            // The server pulls a registry artifact before it answers: layers take their time.
+            ...(typeof body.artifact === 'string' &&
+              isRegistryReference(body.artifact) && { timeoutMs: PULL_TIMEOUT_MS }),
           });
           const final = options.wait
             ? await waitForRollout(app.home, record.name, Number(options.timeout), io)

@@ -12,6 +12,8 @@ const all = {
   stopGrace: '5',
   verifyInterval: '0',
   maxInstances: '40',
+  insecureRegistry: ['127.0.0.1:5000', 'registry.local'],
+  registryCaFile: 'ca.pem',
 };
 
 describe('ingot up options', () => {
@@ -22,6 +24,8 @@ describe('ingot up options', () => {
     expect(() => checkUpOptions({ verifyInterval: '-1' })).toThrow(/--verify-interval/);
     expect(() => checkUpOptions({ maxInstances: '0' })).toThrow(/--max-instances/);
     expect(() => checkUpOptions({ maxInstances: '1e9' })).toThrow(/--max-instances/);
+    for (const bad of ['127.0.0.1:5000/x', 'http://r', 'bad_host', 'r:99999', ''])
+      expect(() => checkUpOptions({ insecureRegistry: [bad] }), bad).toThrow(/--insecure-registry/);
     expect(() => checkUpOptions(all)).not.toThrow();
   });
 
@@ -31,6 +35,8 @@ describe('ingot up options', () => {
       '--port', '8080', '--policy', 'policy.yaml', '--key', 'a.pub', '--key', 'b.pub',
       '--bridge', 'br0', '--subnet', '10.1.0.0/24', '--cgroup-parent', '/x',
       '--stop-grace', '5', '--verify-interval', '0', '--max-instances', '40',
+      '--insecure-registry', '127.0.0.1:5000', '--insecure-registry', 'registry.local',
+      '--registry-ca-file', 'ca.pem',
     ]);
     expect(upArgs({})).toEqual([]);
   });
@@ -46,6 +52,7 @@ describe('ingot up options', () => {
       stopGraceMs: 5000,
       fullVerifyMs: 0,
       maxInstances: 40,
+      registries: { insecure: ['127.0.0.1:5000', 'registry.local'], caFile: 'ca.pem' },
     });
     expect(serveOptions({})).toEqual({ keyFiles: [] });
   });

@@ -1,5 +1,7 @@
 import type { ServeOptions } from '../../io.js';
+import { parseReference } from '../../../core/registry/reference.js';
 import { UsageError } from '../../../domain/errors.js';
+import { registryAuthority } from '../../../domain/registry.js';
 
 /** `ingot up`'s options as commander gives them: strings, checked here. */
 export interface UpOptions {
@@ -13,6 +15,8 @@ export interface UpOptions {
   stopGrace?: string;
   verifyInterval?: string;
   maxInstances?: string;
+  insecureRegistry?: string[];
+  registryCaFile?: string;
 }
 
 /** Refuse a malformed number before anything starts (exit 2, as any usage error). */
@@ -30,6 +34,11 @@ export function checkUpOptions(options: UpOptions): void {
     throw new UsageError(
       `--max-instances must be a whole number of at least 1, got ${JSON.stringify(options.maxInstances)}`,
     );
+  for (const authority of options.insecureRegistry ?? [])
+    if (!isAuthority(authority))
+      throw new UsageError(
+        `--insecure-registry takes HOST[:PORT] of one registry, got ${JSON.stringify(authority.slice(0, 100))}`,
+      );
   if (options.verifyInterval !== undefined && !/^\d{1,5}$/.test(options.verifyInterval))
     throw new UsageError(
       `--verify-interval must be whole minutes, got ${JSON.stringify(options.verifyInterval)}`,
@@ -48,6 +57,8 @@ export function upArgs(options: UpOptions): string[] {
   if (options.stopGrace) args.push('--stop-grace', options.stopGrace);
   if (options.verifyInterval) args.push('--verify-interval', options.verifyInterval);
   if (options.maxInstances) args.push('--max-instances', options.maxInstances);
+  for (const r of options.insecureRegistry ?? []) args.push('--insecure-registry', r);
+  if (options.registryCaFile) args.push('--registry-ca-file', options.registryCaFile);
   return args;
 }
 
@@ -67,5 +78,21 @@ export function serveOptions(options: UpOptions): ServeOptions {
       fullVerifyMs: Number(options.verifyInterval) * 60_000,
     }),
     ...(options.maxInstances !== undefined && { maxInstances: Number(options.maxInstances) }),
+    ...((options.insecureRegistry !== undefined || options.registryCaFile !== undefined) && {
+      registries: {
+        insecure: options.insecureRegistry ?? [],
+        ...(options.registryCaFile !== undefined && { caFile: options.registryCaFile }),
+      },
+    }),
   };
+}
+
+/** `HOST[:PORT]` exactly as a registry reference spells it (what the allowlist is matched to). */
+function isAuthority(value: string): boolean {
+  try {
+    const ref = parseReference(`${value}/x`);
+    return registryAuthority(ref) === value;
+  } catch {
+    return false;
+  }
 }

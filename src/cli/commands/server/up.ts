@@ -34,6 +34,15 @@ export function registerUp(program: Command, run: Runner): void {
       '--max-instances <n>',
       'instances this host takes at most; deploys beyond it, its subnet or its memory are refused (default 250)',
     )
+    .option(
+      '--insecure-registry <host[:port]>',
+      'speak plain HTTP to this registry when pulling artifacts a fleet names by registry reference (repeatable)',
+      collect,
+    )
+    .option(
+      '--registry-ca-file <file>',
+      'PEM of the CA(s) to trust for registries instead of the system ones',
+    )
     .action(async (options: UpOptions) => {
       await run(
         async (app, io) => {
