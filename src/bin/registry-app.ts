@@ -64,6 +64,6 @@ export function registryCommands(
 }
 
 /** Kept beside the store (Ingot's own folder in it), private like the rest of the home. */
-function locationsOf(store: OciLayoutStore): FileBlobLocations {
+export function locationsOf(store: OciLayoutStore): FileBlobLocations {
   return new FileBlobLocations(join(store.root, '.ingot', 'registry-blobs.json'));
 }
