@@ -9,6 +9,7 @@ import { gitInit } from './helpers/attest.js';
 import { ingot } from './helpers/cli.js';
 import { writeTree } from './helpers/fs.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { requireTool, run } from './helpers/tools.js';
 
 /**
  * `from: { image: HOST:PORT/REPO:TAG, digest }`: a base in a real registry (Debian's
@@ -257,6 +258,40 @@ describe('from: { image, digest }', () => {
     );
     const notFound = buildJson(missing, home);
     expect(notFound.json.error?.code).toBe('E_REGISTRY_NOT_FOUND');
+  });
+
+  it('builds on an unsigned image umoci made and skopeo pushed, asking no signature of it', async () => {
+    requireTool('umoci');
+    requireTool('skopeo');
+    const dir = mkdtempSync(join(root, 'umoci-'));
+    const layout = join(dir, 'layout');
+    run('umoci', ['init', '--layout', layout]);
+    run('umoci', ['new', '--image', `${layout}:v1`]);
+    run('umoci', ['unpack', '--rootless', '--image', `${layout}:v1`, join(dir, 'bundle')]);
+    writeFileSync(join(dir, 'bundle', 'rootfs', 'hello.txt'), 'from umoci\n');
+    run('umoci', ['repack', '--image', `${layout}:v1`, join(dir, 'bundle')]);
+    const src = `${registry.authority}/foreign/umoci:v1`;
+    run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${src}`]);
+    const pinned = await client.resolveTag('foreign/umoci', 'v1');
+    const layers = (
+      JSON.parse((await client.getManifest('foreign/umoci', pinned!)).bytes.toString('utf8')) as {
+        layers: Layer[];
+      }
+    ).layers;
+
+    const home = join(root, 'home-umoci');
+    const built = buildJson(child('on-umoci', `{ image: ${src}, digest: "${pinned}" }`), home);
+    expect(built.code, built.stdout).toBe(0);
+    expect(built.json.layers.slice(0, layers.length).map((l) => l.descriptor.digest)).toEqual(
+      layers.map((l) => l.digest),
+    );
+    const inspected = JSON.parse(
+      ingot(['inspect', 'child:1', '-o', 'json'], { env: { INGOT_HOME: home } }).stdout,
+    ) as {
+      measurement: { summary: { files: number } };
+    };
+    // umoci's file and the child's own.
+    expect(inspected.measurement.summary.files).toBe(2);
   });
 
   // Last: it damages a blob the registry shares between its repositories.
