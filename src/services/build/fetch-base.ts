@@ -81,9 +81,10 @@ export async function fetchRegistryBase(
         );
     }
     checkBlobs(manifest, shown);
-    const blobs = [manifest.config, ...manifest.layers];
+    // Once each: a manifest may list one (empty) layer twice, and a staged file is written once.
+    const blobs = new Map([manifest.config, ...manifest.layers].map((b) => [b.digest, b]));
     const missing: Descriptor[] = [];
-    for (const blob of blobs) if (!(await cache.hasBlob(blob.digest))) missing.push(blob);
+    for (const blob of blobs.values()) if (!(await cache.hasBlob(blob.digest))) missing.push(blob);
     let done = 0;
     for (const blob of missing) {
       done++;
