@@ -19,18 +19,20 @@ import { pathKind } from '../adapters/shared/path-kind.js';
 import { readSpecFile } from '../adapters/shared/spec-file.js';
 import type * as FleetStoreModule from '../adapters/sqlite/state.js';
 import { walkSource } from '../adapters/source/walk.js';
-import type { AppFactory, CliApp } from '../cli/io.js';
+import { connectRegistry } from '../adapters/registry/connect.js';
+import type { AppFactory, CliApp, RegistryCliOptions } from '../cli/io.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import {
   build,
   type BuildDeps,
   type BuildRequest,
   type BuildResult,
+  type RegistryBases,
 } from '../services/build/index.js';
 import { loadTrust } from '../services/policy.js';
 import { readInstanceLogs } from '../adapters/host-files/instance-files.js';
 import { readPrevious } from '../adapters/host-files/previous-instances.js';
-import { registryCommands } from './registry-app.js';
+import { locationsOf, registryCommands } from './registry-app.js';
 import { rebuildCheck } from '../services/rebuild.js';
 import { verifyArtifact } from '../services/verify.js';
 
@@ -47,7 +49,15 @@ export interface AppOptions {
   /** Encoder threads (default: one per core, at most 8). */
   readonly workers?: number;
   readonly layerLimits?: LayerLimits;
+  /**
+   * Where registry bases are kept (default `$INGOT_HOME/cache/bases`). A rebuild's throwaway
+   * home shares its home's: bases are pinned inputs, verified by digest on every read.
+   */
+  readonly baseCache?: string;
 }
+
+/** No flags: TLS against the system CAs, credentials from the usual files. */
+const DEFAULT_REGISTRY: RegistryCliOptions = { plainHttp: false, env: process.env };
 
 export function makeApp(options: AppOptions): CliApp {
   const { home } = options;
@@ -58,9 +68,14 @@ export function makeApp(options: AppOptions): CliApp {
     return (store ??= OciLayoutStore.open(join(home, 'store')));
   };
   const bases = new LayoutBaseImages(options.layerLimits);
+  let baseCache: Promise<OciLayoutStore> | null = null;
+  const openBaseCache = () => {
+    makeHome(home);
+    return (baseCache ??= OciLayoutStore.open(options.baseCache ?? join(home, 'cache', 'bases')));
+  };
   const app: CliApp = {
     store: openStore,
-    async build(request) {
+    async build(request, registry = DEFAULT_REGISTRY) {
       // The ledger's modules load while the build waits on its workers, not after it.
       void loadFleetStore().catch(() => undefined);
       const s = await openStore();
@@ -71,7 +86,15 @@ export function makeApp(options: AppOptions): CliApp {
         encoder = makeEncoder(options, s, cached);
         encoders.set(cached, encoder);
       }
-      const result = await build(buildDeps(s, encoder, bases), withLocalKey(home, request));
+      const registryBases: RegistryBases = {
+        connect: (ref) => connectRegistry(ref, registry),
+        cache: openBaseCache,
+        locations: locationsOf(s),
+      };
+      const result = await build(
+        buildDeps(s, encoder, bases, registryBases),
+        withLocalKey(home, request),
+      );
       await recordBuild(home, result);
       return result;
     },
@@ -115,14 +138,14 @@ export function makeApp(options: AppOptions): CliApp {
       });
     },
     ...registryCommands(openStore),
-    async rebuild(request) {
+    async rebuild(request, registry = DEFAULT_REGISTRY) {
       return rebuildCheck(
         {
           store: await openStore(),
           describeSource: describeGit,
           realpath: (path) => realpathSync(path),
           readFile: (path) => readFileSync(path),
-          buildFresh: (buildRequest) => buildInScratch(options, buildRequest),
+          buildFresh: (buildRequest) => buildInScratch(options, buildRequest, registry),
         },
         request,
       );
@@ -162,11 +185,13 @@ function buildDeps(
   store: OciLayoutStore,
   encoder: ParallelLayerEncoder,
   bases: LayoutBaseImages,
+  registryBases: RegistryBases,
 ): BuildDeps {
   return {
     store,
     encoder,
     bases,
+    registryBases,
     walk: walkSource,
     now: () => new Date(),
     cwd: process.cwd(),
@@ -210,12 +235,20 @@ function withLocalKey(home: string, request: BuildRequest): BuildRequest {
  * `ingot rebuild`'s build: into a throwaway home (store, no cache) removed afterwards, so
  * that the check proves the build reproducible, not the cache stable.
  */
-async function buildInScratch(options: AppOptions, request: BuildRequest): Promise<BuildResult> {
+async function buildInScratch(
+  options: AppOptions,
+  request: BuildRequest,
+  registry: RegistryCliOptions,
+): Promise<BuildResult> {
   makeHome(options.home);
   const scratch = mkdtempSync(join(options.home, 'rebuild-'));
-  const fresh = makeApp({ ...options, home: scratch });
+  const fresh = makeApp({
+    ...options,
+    home: scratch,
+    baseCache: options.baseCache ?? join(options.home, 'cache', 'bases'),
+  });
   try {
-    return await fresh.build(request);
+    return await fresh.build(request, registry);
   } finally {
     await fresh.close();
     rmSync(scratch, { recursive: true, force: true });

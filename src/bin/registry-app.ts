@@ -110,6 +110,6 @@ async function pullInto(
 }
 
 /** Kept beside the store (Ingot's own folder in it), private like the rest of the home. */
-function locationsOf(store: OciLayoutStore): FileBlobLocations {
+export function locationsOf(store: OciLayoutStore): FileBlobLocations {
   return new FileBlobLocations(join(store.root, '.ingot', 'registry-blobs.json'));
 }

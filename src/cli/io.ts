@@ -20,13 +20,14 @@ export interface Io {
 
 /** What the composition root (bin/) gives the CLI: services with their adapters wired. */
 export interface CliApp {
-  build(request: BuildRequest): Promise<BuildResult>;
+  /** `registry`: how to reach the registry of a `from: { image }` base (default: TLS, no flags). */
+  build(request: BuildRequest, registry?: RegistryCliOptions): Promise<BuildResult>;
   store(): Promise<Store>;
   /** A signing key pair, recorded in this home's ledger. */
   generateKey(outDir: string, name: string): Promise<GeneratedKey>;
   loadTrust(options: { policyFile?: string; keyFiles?: readonly string[] }): Promise<LoadedPolicy>;
   verify(ref: string, trust: LoadedPolicy, options: { rehash: boolean }): Promise<VerifyReport>;
-  rebuild(request: RebuildRequest): Promise<RebuildReport>;
+  rebuild(request: RebuildRequest, registry?: RegistryCliOptions): Promise<RebuildReport>;
   /** Push an image and its attachments to a registry (`dest` as the user typed it). */
   push(ref: string, dest: string, options: RegistryCliOptions): Promise<PushReport>;
   /** Pull an image and its attachments, admitted under `trust` before any layer is fetched. */

@@ -1,4 +1,5 @@
 import type { Digest } from './digest.js';
+import type { RegistryReference } from './registry.js';
 
 /**
  * `ingot.yaml`, validated and normalised (see core/baseline/parse.ts for the rules and
@@ -24,6 +25,14 @@ export type BaseRef =
       readonly layout: string;
       readonly tag?: string;
       readonly digest?: Digest;
+    }
+  | {
+      /** An image in an OCI distribution registry, fetched by its pinned digest. */
+      readonly kind: 'registry';
+      /** `HOST[:PORT]/REPO[:TAG]`; its `digest` is always null (the pin is below). */
+      readonly image: RegistryReference;
+      /** Required: the manifest (or index) digest every fetched byte is checked against. */
+      readonly digest: Digest;
     };
 
 export interface LayerSpec {

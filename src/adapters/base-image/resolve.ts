@@ -17,6 +17,7 @@ import { LayerError } from '../../domain/build-errors.js';
 import { OciLayout } from '../shared/layout-reader.js';
 import { safeJson } from '../shared/safe-json.js';
 import { formatPlatform } from '../../core/image.js';
+import { choosePlatform, DEFAULT_PLATFORM, samePlatform } from '../../core/platform.js';
 
 export interface BaseImage {
   readonly layout: OciLayout;
@@ -176,20 +177,14 @@ async function selectManifest(
         'E_BASE_INVALID',
         `base index ${top.digest} is not a valid OCI image index: ${firstIssue(index.error)}`,
       );
-    const want = platform ?? 'linux/amd64';
-    const choice = index.data.manifests.find(
-      (d) => d.platform && samePlatform(formatPlatform(d.platform), want),
-    );
-    if (!choice) {
-      const offered = index.data.manifests
-        .map((d) => (d.platform ? formatPlatform(d.platform) : '?'))
-        .join(', ');
+    const want = platform ?? DEFAULT_PLATFORM;
+    const choice = choosePlatform(index.data, want);
+    if ('offered' in choice)
       throw new BaseImageError(
         'E_BASE_PLATFORM',
-        `base index ${top.digest} has no image for ${want} (it has: ${offered})`,
+        `base index ${top.digest} has no image for ${want} (it has: ${choice.offered || 'nothing'})`,
       );
-    }
-    return selectManifest(layout, choice, platform);
+    return selectManifest(layout, choice.chosen, platform);
   }
   const manifest = manifestSchema.safeParse(doc);
   if (!manifest.success)
@@ -202,12 +197,6 @@ async function selectManifest(
     manifest: manifest.data,
     manifestBytes: bytes,
   };
-}
-
-/** "linux/arm64" and "linux/arm64/v8" are the same platform (v8 is arm64's only variant). */
-function samePlatform(a: string, b: string): boolean {
-  const norm = (p: string) => p.replace(/^(linux\/arm64)\/v8$/, '$1');
-  return norm(a) === norm(b);
 }
 
 function firstIssue(err: {

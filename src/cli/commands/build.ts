@@ -6,9 +6,10 @@ import type { BuildResult } from '../../services/build/index.js';
 import { collect, formatBytes, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import { progressRenderer } from '../progress.js';
+import { registryFlags, registryOptions, type RegistryFlags } from '../registry-flags.js';
 import type { Runner } from './runner.js';
 
-interface BuildOptions {
+interface BuildOptions extends RegistryFlags {
   tag?: string;
   compression: LayerCompression;
   level?: string;
@@ -23,7 +24,7 @@ interface BuildOptions {
 
 export function registerBuild(program: Command, run: Runner): void {
   let format: OutputFormat = 'text';
-  program
+  const command = program
     .command('build')
     .summary('build a baseline into a reproducible OCI image')
     .description(
@@ -61,8 +62,10 @@ export function registerBuild(program: Command, run: Runner): void {
       '--no-cache',
       'read and encode every source byte; neither use nor update the build cache (for release builds)',
     )
-    .option('-q, --quiet', 'no progress on stderr')
-    .action(async (dir: string, options: BuildOptions) => {
+    .option('-q, --quiet', 'no progress on stderr');
+  // For `from: { image: HOST[:PORT]/REPO[:TAG], digest }`: the base's registry, as pull reaches one.
+  registryFlags(command, "base image's registry").action(
+    async (dir: string, options: BuildOptions) => {
       format = options.output;
       await run(
         async (app, io) => {
@@ -89,17 +92,20 @@ export function registerBuild(program: Command, run: Runner): void {
           const progress = options.quiet ? null : progressRenderer(io);
           let result: BuildResult;
           try {
-            result = await app.build({
-              path: dir,
-              ...(options.tag !== undefined && { tag: options.tag }),
-              compression: options.compression,
-              ...(level !== undefined && { level }),
-              sourceDateEpoch: Number(epochText),
-              signingKeys: keys,
-              ...(builderId !== undefined && { builderId }),
-              ...(!options.cache && { noCache: true }),
-              ...(progress && { onProgress: progress.update }),
-            });
+            result = await app.build(
+              {
+                path: dir,
+                ...(options.tag !== undefined && { tag: options.tag }),
+                compression: options.compression,
+                ...(level !== undefined && { level }),
+                sourceDateEpoch: Number(epochText),
+                signingKeys: keys,
+                ...(builderId !== undefined && { builderId }),
+                ...(!options.cache && { noCache: true }),
+                ...(progress && { onProgress: progress.update }),
+              },
+              registryOptions(options, io),
+            );
           } finally {
             progress?.done();
           }
@@ -112,7 +118,8 @@ export function registerBuild(program: Command, run: Runner): void {
         },
         () => format,
       );
-    });
+    },
+  );
 }
 
 function describe(r: BuildResult): string {
@@ -146,5 +153,7 @@ function describe(r: BuildResult): string {
     ...(r.moved.length === 0 ? [`  tag      ${r.tag} (unchanged)`] : []),
   ];
   if (r.base && !r.base.tag) lines.splice(1, 1, `  base     ${r.base.digest}`);
+  if (r.base?.kind === 'registry')
+    lines.splice(1, 1, `  base     ${r.base.location} ${r.base.digest}`);
   return lines.join('\n') + '\n';
 }

@@ -2,13 +2,11 @@ import type { Command } from 'commander';
 import type { PullReport } from '../../services/registry/pull.js';
 import { collect, formatBytes, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
+import { registryFlags, registryOptions, type RegistryFlags } from '../registry-flags.js';
 import type { Runner } from './runner.js';
 import { describeVerify } from './verify.js';
 
-interface PullOptions {
-  plainHttp?: boolean;
-  creds?: string;
-  caFile?: string;
+interface PullOptions extends RegistryFlags {
   key?: string[];
   policy?: string;
   tag?: string;
@@ -17,7 +15,7 @@ interface PullOptions {
 
 export function registerPull(program: Command, run: Runner): void {
   let format: OutputFormat = 'text';
-  program
+  const command = program
     .command('pull')
     .summary('pull an image with its attachments, admitted before any layer is fetched')
     .description(
@@ -27,13 +25,8 @@ export function registerPull(program: Command, run: Runner): void {
         'each verified against its digest. A refused image leaves the store untouched (exit 1).\n' +
         'Prints the digest last.',
     )
-    .argument('<src>', 'HOST[:PORT]/REPO:TAG or HOST[:PORT]/REPO@sha256:…')
-    .option('--plain-http', 'speak plain HTTP (credentials and content travel in clear)')
-    .option('--creds <user:pass>', 'registry credentials')
-    .option(
-      '--ca-file <file>',
-      'PEM of the CA(s) to trust for this registry instead of the system ones',
-    )
+    .argument('<src>', 'HOST[:PORT]/REPO:TAG or HOST[:PORT]/REPO@sha256:…');
+  registryFlags(command)
     .option(
       '--key <file>',
       'trusted public key (PEM); repeatable; adds to the policy keys',
@@ -51,12 +44,9 @@ export function registerPull(program: Command, run: Runner): void {
             keyFiles: options.key ?? [],
           });
           const report = await app.pull(src, {
-            plainHttp: options.plainHttp === true,
-            ...(options.creds !== undefined && { creds: options.creds }),
-            ...(options.caFile !== undefined && { caFile: options.caFile }),
+            ...registryOptions(options, io),
             ...(options.tag !== undefined && { tag: options.tag }),
             trust,
-            env: io.env,
           });
           io.out(format === 'json' ? json(report) : describe(report));
           return report.ok ? 0 : 1;

@@ -2,18 +2,16 @@ import type { Command } from 'commander';
 import type { PushReport } from '../../services/registry/push.js';
 import { formatBytes, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
+import { registryFlags, registryOptions, type RegistryFlags } from '../registry-flags.js';
 import type { Runner } from './runner.js';
 
-interface PushOptions {
-  plainHttp?: boolean;
-  creds?: string;
-  caFile?: string;
+interface PushOptions extends RegistryFlags {
   output: OutputFormat;
 }
 
 export function registerPush(program: Command, run: Runner): void {
   let format: OutputFormat = 'text';
-  program
+  const command = program
     .command('push')
     .summary('push an image with its signatures, measurement and SBOM to a registry')
     .description(
@@ -24,24 +22,14 @@ export function registerPush(program: Command, run: Runner): void {
         '~/.docker/config.json. Prints the pushed digest last.',
     )
     .argument('<ref>', 'tag, digest or unique digest prefix in the store')
-    .argument('<dest>', 'HOST[:PORT]/REPO[:TAG]')
-    .option('--plain-http', 'speak plain HTTP (credentials and content travel in clear)')
-    .option('--creds <user:pass>', 'registry credentials')
-    .option(
-      '--ca-file <file>',
-      'PEM of the CA(s) to trust for this registry instead of the system ones',
-    )
+    .argument('<dest>', 'HOST[:PORT]/REPO[:TAG]');
+  registryFlags(command)
     .addOption(outputOption())
     .action(async (ref: string, dest: string, options: PushOptions) => {
       format = options.output;
       await run(
         async (app, io) => {
-          const report = await app.push(ref, dest, {
-            plainHttp: options.plainHttp === true,
-            ...(options.creds !== undefined && { creds: options.creds }),
-            ...(options.caFile !== undefined && { caFile: options.caFile }),
-            env: io.env,
-          });
+          const report = await app.push(ref, dest, registryOptions(options, io));
           io.out(format === 'json' ? json(report) : describe(report));
           return 0;
         },

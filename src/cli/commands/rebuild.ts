@@ -3,9 +3,10 @@ import { UsageError } from '../../domain/errors.js';
 import type { RebuildReport } from '../../services/rebuild.js';
 import { collect, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
+import { registryFlags, registryOptions, type RegistryFlags } from '../registry-flags.js';
 import type { Runner } from './runner.js';
 
-interface RebuildOptions {
+interface RebuildOptions extends RegistryFlags {
   check?: boolean;
   key?: string[];
   policy?: string;
@@ -14,7 +15,7 @@ interface RebuildOptions {
 
 export function registerRebuild(program: Command, run: Runner): void {
   let format: OutputFormat = 'text';
-  program
+  const command = program
     .command('rebuild')
     .summary('rebuild an image from the sources its provenance names and compare')
     .description(
@@ -30,7 +31,8 @@ export function registerRebuild(program: Command, run: Runner): void {
       'trusted public key (PEM) the provenance must verify with (repeatable)',
       collect,
     )
-    .option('--policy <file>', 'policy the artifact must satisfy first')
+    .option('--policy <file>', 'policy the artifact must satisfy first');
+  registryFlags(command, "base image's registry")
     .addOption(outputOption())
     .action(async (ref: string, options: RebuildOptions) => {
       format = options.output;
@@ -47,11 +49,10 @@ export function registerRebuild(program: Command, run: Runner): void {
                 keyFiles: options.key ?? [],
               })
             : undefined;
-          const report = await app.rebuild({
-            ref,
-            cwd: process.cwd(),
-            ...(trust && { trust }),
-          });
+          const report = await app.rebuild(
+            { ref, cwd: process.cwd(), ...(trust && { trust }) },
+            registryOptions(options, io),
+          );
           io.out(format === 'json' ? json(report) : describe(report));
           return report.identical ? 0 : 1;
         },

@@ -101,6 +101,22 @@ describe('SLSA provenance', () => {
     expect(other).toMatchObject({ provenance: null, predicateType: 'https://example.com/test/v1' });
   });
 
+  it('names a registry base by its reference, and a layout base by its tag', () => {
+    const i = fc.sample(input, { numRuns: 1, seed: 5 })[0]!;
+    const baseOf = (base: ProvenanceInput['base']) => {
+      const parsed = parseStatement(JSON.parse(canonicalJson(buildProvenance({ ...i, base }))));
+      if ('problem' in parsed) throw new Error(parsed.problem);
+      return parsed.provenance;
+    };
+    const uri = 'oci://127.0.0.1:5000/team/base';
+    expect(baseOf({ digest: i.sbom, name: '1', uri, index: i.measurement })).toMatchObject({
+      base: i.sbom,
+      baseName: '127.0.0.1:5000/team/base:1',
+    });
+    expect(baseOf({ digest: i.sbom, uri })?.baseName).toBe('127.0.0.1:5000/team/base');
+    expect(baseOf({ digest: i.sbom, name: 'stable' })?.baseName).toBe('stable');
+  });
+
   it('refuses a base dependency without a sha256 digest', () => {
     const i = fc.sample(input, { numRuns: 1, seed: 3 })[0]!;
     const doc = JSON.parse(canonicalJson(buildProvenance({ ...i, base: { digest: i.sbom } }))) as {

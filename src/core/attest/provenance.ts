@@ -21,7 +21,16 @@ export interface ProvenanceInput {
   readonly compression: string;
   readonly level?: number;
   readonly sourceDateEpoch: number;
-  readonly base: { readonly digest: Digest; readonly name?: string } | null;
+  /**
+   * The image manifest built on; its tag; for a registry base `oci://HOST[:PORT]/REPO`, and
+   * the index digest the baseline pinned when the manifest was chosen from one.
+   */
+  readonly base: {
+    readonly digest: Digest;
+    readonly name?: string;
+    readonly uri?: string;
+    readonly index?: Digest;
+  } | null;
   /** Digest of the source files as placed in the layers (see sourceTreeDigest). */
   readonly sourceTree: Digest;
   readonly git: GitSource | null;
@@ -39,6 +48,12 @@ export interface ProvenanceInput {
 const sha256 = (d: Digest) => ({ sha256: digestHex(d) });
 
 /**
+ * How resolvedDependencies names a registry base: `uri: oci://HOST[:PORT]/REPO`, the digest
+ * beside it and the tag in its annotations. Read back only to be shown, never trusted.
+ */
+export const OCI_SCHEME = 'oci://';
+
+/**
  * An in-toto Statement v1 with an SLSA Provenance v1 predicate. `externalParameters` are
  * exactly what a user chose (and what `ingot rebuild` needs to redo the build); everything
  * the build pinned on its own — base digest, source tree, commit — is a resolved dependency.
@@ -53,13 +68,20 @@ export function buildProvenance(input: ProvenanceInput): unknown {
       annotations: { dirty: input.git.dirty, ignoredInputs: input.git.ignoredInputs },
     });
   dependencies.push({ name: 'source-tree', digest: sha256(input.sourceTree) });
-  if (input.base)
+  if (input.base) {
+    const { name, uri, index } = input.base;
+    const annotations = {
+      ...(name !== undefined && { tag: name }),
+      ...(index !== undefined && { index }),
+    };
     dependencies.push({
       name: 'base',
+      ...(uri !== undefined && { uri }),
       digest: sha256(input.base.digest),
       mediaType: MediaType.imageManifest,
-      ...(input.base.name !== undefined && { annotations: { tag: input.base.name } }),
+      ...(Object.keys(annotations).length > 0 && { annotations }),
     });
+  }
   return {
     _type: InToto.statementType,
     subject: [{ name: input.subject.name, digest: sha256(input.subject.digest) }],
@@ -212,7 +234,7 @@ export function parseStatement(doc: unknown): ParsedStatement | StatementProblem
       level: p.level ?? null,
       sourceDateEpoch: p.sourceDateEpoch ?? null,
       base: base ? asDigest(base.digest?.['sha256']) : null,
-      baseName: typeof base?.annotations?.['tag'] === 'string' ? base.annotations['tag'] : null,
+      baseName: baseNameOf(base),
       sourceTree: asDigest(byName('source-tree')?.digest?.['sha256']),
       git:
         commit !== undefined
@@ -228,6 +250,18 @@ export function parseStatement(doc: unknown): ParsedStatement | StatementProblem
       buildCache: buildCacheOf(buildDefinition.internalParameters),
     },
   };
+}
+
+/** A layout base by its tag; a registry base by its reference, `HOST[:PORT]/REPO[:TAG]`. */
+function baseNameOf(base: z.output<typeof resourceDescriptor> | undefined): string | null {
+  const tag = base?.annotations?.['tag'];
+  const shownTag = typeof tag === 'string' ? tag : null;
+  const uri = base?.uri;
+  if (uri?.startsWith(OCI_SCHEME)) {
+    const name = uri.slice(OCI_SCHEME.length);
+    return shownTag === null ? name : `${name}:${shownTag}`;
+  }
+  return shownTag;
 }
 
 function buildCacheOf(internal: unknown): boolean | null {

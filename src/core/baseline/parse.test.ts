@@ -159,3 +159,65 @@ runtime:
     expect(problems('name: a\nversion: "1"\nfrom: ubuntu\n').issues[0]?.message).toMatch(/scratch/);
   });
 });
+
+describe('from: a registry image', () => {
+  const pin = `sha256:${'b'.repeat(64)}`;
+  const head = 'name: a\nversion: "1"\n';
+  const issuesOf = (from: string) =>
+    Object.fromEntries(problems(`${head}from: ${from}\n`).issues.map((i) => [i.path, i.message]));
+
+  it('reads HOST[:PORT]/REPO[:TAG] pinned by digest', () => {
+    expect(
+      parseBaseline(`${head}from: { image: 127.0.0.1:5000/team/base:1, digest: "${pin}" }\n`, 'y')
+        .from,
+    ).toEqual({
+      kind: 'registry',
+      image: { host: '127.0.0.1', port: 5000, repository: 'team/base', tag: '1', digest: null },
+      digest: pin,
+    });
+    expect(
+      parseBaseline(`${head}from: { image: registry.example/debian, digest: "${pin}" }\n`, 'y')
+        .from,
+    ).toMatchObject({ image: { host: 'registry.example', port: null, tag: null } });
+  });
+
+  it('requires the digest: a tag alone is whatever was pushed last', () => {
+    const issues = issuesOf('{ image: 127.0.0.1:5000/base:1 }');
+    expect(Object.keys(issues)).toEqual(['from.digest']);
+    expect(issues['from.digest']).toMatch(/required with image:.*pinned by digest/);
+  });
+
+  it('refuses a bad reference at from.image, with every other problem at once', () => {
+    const cases: [string, RegExp][] = [
+      ['debian', /not HOST\[:PORT\]\/REPO/],
+      ['127.0.0.1:5000/Base:1', /repository "Base" is not valid/],
+      ['127.0.0.1:99999/base', /port 99999/],
+      ['127.0.0.1:5000/base:-x', /tag "-x" is not valid/],
+      [`127.0.0.1:5000/base@${pin}`, /give the digest as digest:/],
+    ];
+    for (const [image, message] of cases) {
+      const issues = issuesOf(`{ image: "${image}", digest: "${pin}" }`);
+      expect(Object.keys(issues), image).toEqual(['from.image']);
+      expect(issues['from.image'], image).toMatch(message);
+    }
+    // A bad reference does not hide the missing pin, nor the misplaced tag.
+    expect(Object.keys(issuesOf('{ image: debian, tag: stable }')).sort()).toEqual([
+      'from.digest',
+      'from.image',
+      'from.tag',
+    ]);
+    const badPin = issuesOf('{ image: 127.0.0.1/base, digest: "sha256:abc" }');
+    expect(Object.keys(badPin)).toEqual(['from.digest']);
+    expect(badPin['from.digest']).toMatch(/sha256:<64/);
+  });
+
+  it('takes layout or image, not both, not neither', () => {
+    expect(Object.keys(issuesOf(`{ layout: ../base, image: h/base, digest: "${pin}" }`))).toEqual([
+      'from',
+    ]);
+    expect(issuesOf(`{ digest: "${pin}" }`)['from']).toMatch(/layout: DIR .* or image:/);
+    const unknown = issuesOf(`{ image: h/base, digest: "${pin}", registry: x }`);
+    expect(Object.keys(unknown)).toEqual(['from.registry']);
+    expect(unknown['from.registry']).toMatch(/unknown field/);
+  });
+});

@@ -20,15 +20,7 @@ export function parseBaseline(source: string | Uint8Array, file: string): Baseli
 }
 
 function toBaseline(p: BaselineParsed): Baseline {
-  const from: Baseline['from'] =
-    p.from === 'scratch'
-      ? { kind: 'scratch' }
-      : {
-          kind: 'layout',
-          layout: p.from.layout,
-          ...(p.from.tag !== undefined && { tag: p.from.tag }),
-          ...(p.from.digest !== undefined && { digest: p.from.digest }),
-        };
+  const from: Baseline['from'] = p.from === 'scratch' ? { kind: 'scratch' } : p.from;
   const c = p.config;
   const h = p.runtime.health;
   return {

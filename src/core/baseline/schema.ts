@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { isDigest } from '../../domain/digest.js';
 import { parseImagePath, pathProblemText } from '../paths.js';
 import { MAX_SECCOMP_DENY, SYSCALL_NAME } from '../runtime/seccomp-default.js';
+import { fromSchema } from './from.js';
 import { parseDuration, parseOctalMode, parseSize } from './units.js';
 
 /**
@@ -74,23 +74,6 @@ const relativeSource = z
   .min(1)
   .max(4096)
   .refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
-
-const fromSchema = z.union([
-  z.literal('scratch'),
-  z
-    .strictObject({
-      layout: relativeSource,
-      tag: z
-        .string()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,254}$/, 'expected a tag such as "1.0" or "stable"')
-        .optional(),
-      digest: z.string().refine(isDigest, 'expected sha256:<64 lowercase hex digits>').optional(),
-    })
-    .refine(
-      (v) => v.tag !== undefined || v.digest !== undefined,
-      'give a tag, a digest, or both (a digest pins the base)',
-    ),
-]);
 
 const layerSchema = z.strictObject({
   source: relativeSource,

@@ -4,6 +4,7 @@ import type { Descriptor } from '../../domain/oci.js';
 import type { EncodedLayer } from '../../ports/layer-encoder.js';
 import type { TagEvent } from '../../ports/store.js';
 import { readBaseLayers } from './base-layers.js';
+import { baseNames } from './base-names.js';
 import { adoptParts, encodeLayers } from './encode-layers.js';
 import { planLayers } from './plan-layers.js';
 import { readInputs, type BuildInputs } from './read-inputs.js';
@@ -25,6 +26,7 @@ export type {
   BuildRequest,
   BuildResult,
   BuiltLayer,
+  RegistryBases,
 } from './types.js';
 export { loadBaseline, type LoadedBaseline } from './load-baseline.js';
 
@@ -138,6 +140,7 @@ function resultOf(
 ): BuildResult {
   const { baseline, base } = inputs;
   const { image, attached, source } = made;
+  const baseTag = base && baseNames(baseline.from, base.descriptor.digest).tag;
   return {
     name: baseline.name,
     version: baseline.version,
@@ -148,9 +151,9 @@ function resultOf(
     config: made.config.digest,
     layers: made.layers,
     base: base && {
+      kind: baseline.from.kind === 'registry' ? 'registry' : 'layout',
       digest: base.descriptor.digest,
-      ...(baseline.from.kind === 'layout' &&
-        baseline.from.tag !== undefined && { tag: baseline.from.tag }),
+      ...(baseTag !== undefined && baseTag !== null && { tag: baseTag }),
       location: base.location,
       dropped: made.dropped.map(({ path, type }) => ({ path, type })),
     },

@@ -1,5 +1,6 @@
 import { epochToRfc3339, parsePlatform } from '../../core/image.js';
 import { sourceFilesOf } from '../../core/layer-plan.js';
+import { formatReference } from '../../core/registry/reference.js';
 import { changedBetweenWalks } from '../../core/source-identity.js';
 import type { Baseline } from '../../domain/baseline.js';
 import { SourceError } from '../../domain/build-errors.js';
@@ -7,6 +8,7 @@ import type { Platform } from '../../domain/oci.js';
 import type { SourceListing } from '../../domain/source.js';
 import type { OpenedBase } from '../../ports/base-image.js';
 import type { Signer } from '../../ports/signer.js';
+import { fetchRegistryBase, type RegistryBase } from './fetch-base.js';
 import { loadBaseline, type LoadedBaseline } from './load-baseline.js';
 import type { BuildDeps, BuildRequest, Progress } from './types.js';
 
@@ -64,20 +66,54 @@ async function openBase(
   contextDir: string,
   progress: Progress,
 ): Promise<OpenedBase | null> {
-  if (baseline.from.kind !== 'layout') return null;
+  const { from } = baseline;
+  if (from.kind === 'scratch') return null;
+  if (from.kind === 'registry') return openRegistryBase(deps, from, baseline.platform, progress);
   progress({
     phase: 'plan',
-    message: `resolving base ${baseline.from.layout}${baseline.from.tag ? `:${baseline.from.tag}` : ''}`,
+    message: `resolving base ${from.layout}${from.tag ? `:${from.tag}` : ''}`,
   });
   return deps.bases.open(
     {
-      layoutDir: baseline.from.layout,
-      ...(baseline.from.tag !== undefined && { tag: baseline.from.tag }),
-      ...(baseline.from.digest !== undefined && { digest: baseline.from.digest }),
+      layoutDir: from.layout,
+      ...(from.tag !== undefined && { tag: from.tag }),
+      ...(from.digest !== undefined && { digest: from.digest }),
       ...(baseline.platform !== undefined && { platform: baseline.platform }),
     },
     contextDir,
   );
+}
+
+/**
+ * Fetched by its pin into the base cache (fetch-base.ts), then read from there exactly as a
+ * layout base is: one reader, one set of checks, whatever brought the bytes.
+ */
+async function openRegistryBase(
+  deps: BuildDeps,
+  from: RegistryBase,
+  platform: string | undefined,
+  progress: Progress,
+): Promise<OpenedBase> {
+  const shown = formatReference(from.image);
+  progress({ phase: 'plan', message: `resolving base ${shown}@${from.digest}` });
+  const { registryBases } = deps;
+  const cache = await registryBases.cache();
+  await fetchRegistryBase(
+    {
+      cache,
+      registry: registryBases.connect(from.image),
+      locations: registryBases.locations,
+      now: deps.now,
+    },
+    from,
+    platform,
+    progress,
+  );
+  const opened = await deps.bases.open(
+    { layoutDir: cache.root, digest: from.digest, ...(platform !== undefined && { platform }) },
+    cache.root,
+  );
+  return { ...opened, location: shown };
 }
 
 function listSources(

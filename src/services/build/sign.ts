@@ -10,6 +10,7 @@ import { MediaType } from '../../domain/media-types.js';
 import type { Descriptor } from '../../domain/oci.js';
 import type { EncodedLayer } from '../../ports/layer-encoder.js';
 import type { StoreTransaction } from '../../ports/store.js';
+import { baseNames, type BaseNames } from './base-names.js';
 import { shownName } from './load-baseline.js';
 import type { LayerPlans } from './plan-layers.js';
 import type { BuildInputs } from './read-inputs.js';
@@ -52,6 +53,15 @@ export function describeSources(
   return { tree, git };
 }
 
+function provenanceBase(names: BaseNames, base: { readonly descriptor: Descriptor }) {
+  return {
+    digest: base.descriptor.digest,
+    ...(names.tag !== undefined && { name: names.tag }),
+    ...(names.uri !== undefined && { uri: names.uri }),
+    ...(names.index !== undefined && { index: names.index }),
+  };
+}
+
 export interface Attestation {
   readonly keyId: KeyId;
   readonly digest: Digest;
@@ -89,11 +99,7 @@ export async function signProvenance(
     compression: request.compression,
     ...(request.level !== undefined && { level: request.level }),
     sourceDateEpoch: request.sourceDateEpoch,
-    base: base && {
-      digest: base.descriptor.digest,
-      ...(baseline.from.kind === 'layout' &&
-        baseline.from.tag !== undefined && { name: baseline.from.tag }),
-    },
+    base: base && provenanceBase(baseNames(baseline.from, base.descriptor.digest), base),
     sourceTree: made.source.tree,
     git: git && gitFields(git),
     builderId: request.builderId ?? DEFAULT_BUILDER_ID,

@@ -11,6 +11,8 @@ import type { LayerEncoder } from '../../ports/layer-encoder.js';
 import type { Signer } from '../../ports/signer.js';
 import type { ReadSpecFile } from '../../ports/spec-file.js';
 import type { Store, TagEvent } from '../../ports/store.js';
+import type { BlobLocations, Registry } from '../../ports/registry.js';
+import type { RegistryReference } from '../../domain/registry.js';
 
 /** How a build reaches the baseline's files: supplied by the composition root. */
 export interface BaselineFiles {
@@ -26,6 +28,8 @@ export interface BuildDeps extends BaselineFiles {
   readonly store: Store;
   readonly encoder: LayerEncoder;
   readonly bases: BaseImageSource;
+  /** Bases in registries (`from: { image, digest }`): how to reach them, where they are kept. */
+  readonly registryBases: RegistryBases;
   readonly walk: (contextDir: string, spec: Baseline['layers'][number]) => SourceListing;
   readonly now: () => Date;
   /** "ingot-<version>", for the SBOM's creator. */
@@ -41,6 +45,18 @@ export interface BuildDeps extends BaselineFiles {
   ) => (GitSource & { readonly root: string }) | null;
   /** A fresh, unique id for each build (the provenance's invocation id). */
   readonly invocationId: () => string;
+}
+
+export interface RegistryBases {
+  /** A client for the registry a reference names, as the command line asked to reach it. */
+  readonly connect: (ref: RegistryReference) => Registry;
+  /**
+   * The OCI layout fetched bases are kept in, apart from the store: a refused build leaves
+   * the store as it was, and a base is nobody's artifact. A cache: deleting it costs a fetch.
+   */
+  readonly cache: () => Promise<Store>;
+  /** Where blobs were found, so that a push to the same registry mounts the base's layers. */
+  readonly locations: BlobLocations;
 }
 
 export interface BuildRequest {
@@ -106,8 +122,11 @@ export interface BuildResult {
   readonly config: Digest;
   readonly layers: readonly BuiltLayer[];
   readonly base: {
+    /** Where it came from: an OCI layout on disk, or a registry (fetched by its pin). */
+    readonly kind: 'layout' | 'registry';
     readonly digest: Digest;
     readonly tag?: string;
+    /** The layout's folder, or `HOST[:PORT]/REPO[:TAG]` of a registry base. */
     readonly location: string;
     /** Device nodes under /dev the base carried, left out (and listed in the measurement). */
     readonly dropped: readonly Pick<DroppedEntry, 'path' | 'type'>[];

@@ -3,8 +3,16 @@ import { buildImageConfig, buildImageManifest } from '../../core/image.js';
 import { Annotation, MediaType } from '../../domain/media-types.js';
 import type { Descriptor } from '../../domain/oci.js';
 import type { StoreTransaction } from '../../ports/store.js';
+import type { BaseRef } from '../../domain/baseline.js';
+import type { Digest } from '../../domain/digest.js';
+import { baseNames } from './base-names.js';
 import type { BuildInputs } from './read-inputs.js';
 import type { BuiltLayer } from './types.js';
+
+function baseNamed(from: BaseRef, built: Digest): Record<string, string> {
+  const { annotation } = baseNames(from, built);
+  return annotation === undefined ? {} : { [Annotation.baseName]: annotation };
+}
 
 /** The image's config and manifest, staged: the manifest's digest is the artifact's name. */
 export async function writeImage(
@@ -28,9 +36,7 @@ export async function writeImage(
     [Annotation.title]: baseline.name,
     [Annotation.version]: baseline.version,
     ...(base && { [Annotation.baseDigest]: base.descriptor.digest }),
-    ...(base &&
-      baseline.from.kind === 'layout' &&
-      baseline.from.tag !== undefined && { [Annotation.baseName]: baseline.from.tag }),
+    ...(base && baseNamed(baseline.from, base.descriptor.digest)),
   };
   const manifestBytes = canonicalJsonBytes(
     buildImageManifest(
