@@ -72,7 +72,13 @@ describe('registry client against docker-registry', () => {
       credentials: secure.credentials,
       retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
     });
-    expect(await codeOf(untrusted.hasBlob('team/app', b))).toBe('E_REGISTRY_CONNECT');
+    // A certificate nobody vouched for is refused for good (not retried), with what to do.
+    const refusal = await untrusted.hasBlob('team/app', b).catch((err: unknown) => err);
+    expect(refusal).toMatchObject({
+      code: 'E_REGISTRY_CONNECT',
+      details: { transient: false, reason: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
+    });
+    expect((refusal as Error).message).toContain('--ca-file');
 
     const ok = new DistributionRegistry({ ...base, credentials: secure.credentials });
     expect(await ok.hasBlob('team/app', b)).toBe(false);

@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ import { isIngotError } from '../src/domain/errors.js';
 import { pullImage } from '../src/services/registry/pull.js';
 import { verifyArtifact } from '../src/services/verify.js';
 import { MediaType } from '../src/domain/media-types.js';
-import { ingot } from './helpers/cli.js';
+import { ingot, ingotAsync } from './helpers/cli.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { requireTool, run } from './helpers/tools.js';
 
@@ -438,5 +439,47 @@ describe('ingot pull', () => {
     const codes = [...report.verify.problems, ...report.verify.decision.reasons].map((p) => p.code);
     expect(codes).toEqual(expect.arrayContaining(['E_MEASUREMENT_MISSING', 'E_NO_ATTESTATION']));
     expect(storeBlobs(home)).toEqual([]);
+  });
+});
+
+describe('ingot push and pull exit once done', () => {
+  it('do not wait on a connection the registry would keep open for ten minutes', async () => {
+    const seen: string[] = [];
+    const open = new Set<Socket>();
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res
+        .writeHead(403, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"DENIED","message":"not today"}]}');
+    });
+    // Announced as Keep-Alive: timeout=600: a client that let its idle connection hold the
+    // process would outlive this test.
+    server.keepAliveTimeout = 600_000;
+    server.on('connection', (socket) => {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const authority = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const args of [
+        ['push', 'hello:1.0.0', `${authority}/held/hello:1`],
+        ['pull', `${authority}/held/hello:1`, '--key', join(root, 'keys', 'ci.pub')],
+      ]) {
+        const r = await ingotAsync([...args, '--plain-http', '-o', 'json'], {
+          env,
+          timeoutMs: 60_000,
+        });
+        expect(r.code, `${args[0]}: ${r.stderr}`).toBe(1);
+        expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'E_REGISTRY_UNAUTHORIZED' } });
+        // Start-up, the store and one refused request: well under a second on an idle machine.
+        expect(r.ms, args[0]).toBeLessThan(20_000);
+      }
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      await expect.poll(() => open.size, { timeout: 5_000 }).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

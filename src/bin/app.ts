@@ -19,7 +19,6 @@ import { pathKind } from '../adapters/shared/path-kind.js';
 import { readSpecFile } from '../adapters/shared/spec-file.js';
 import type * as FleetStoreModule from '../adapters/sqlite/state.js';
 import { walkSource } from '../adapters/source/walk.js';
-import { connectRegistry } from '../adapters/registry/connect.js';
 import type { AppFactory, CliApp, RegistryCliOptions } from '../cli/io.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import {
@@ -87,7 +86,9 @@ export function makeApp(options: AppOptions): CliApp {
         encoders.set(cached, encoder);
       }
       const registryBases: RegistryBases = {
-        connect: (ref) => connectRegistry(ref, registry),
+        // Loaded only by a build from a registry base: the HTTP client is 1 MB of JavaScript.
+        connect: async (ref) =>
+          (await import('../adapters/registry/connect.js')).connectRegistry(ref, registry),
         cache: openBaseCache,
         locations: locationsOf(s),
       };

@@ -2,10 +2,11 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { FileBlobLocations } from '../adapters/registry/blob-locations.js';
-import { connectRegistry, type ConnectOptions } from '../adapters/registry/connect.js';
+import type { ConnectOptions } from '../adapters/registry/connect.js';
 import type { CliApp } from '../cli/io.js';
 import { formatReference, parseReference } from '../core/registry/reference.js';
 import { registryAuthority, RegistryError, type RegistryReference } from '../domain/registry.js';
+import type { Registry } from '../ports/registry.js';
 import type { LoadedPolicy } from '../services/policy.js';
 import { pullImage, type PullReport } from '../services/registry/pull.js';
 import { pushImage } from '../services/registry/push.js';
@@ -23,9 +24,10 @@ export function registryCommands(
           'E_REGISTRY_REF_INVALID',
           `push to ${destination}: name a tag or nothing, not a digest (the registry names the content)`,
         );
-      const registry = connectRegistry(dest, options);
-      const store = await openStore();
-      return pushImage({ store, registry, locations: locationsOf(store) }, { ref, dest });
+      return withRegistry(dest, options, async (registry) => {
+        const store = await openStore();
+        return pushImage({ store, registry, locations: locationsOf(store) }, { ref, dest });
+      });
     },
     async pull(source, options) {
       const src = parseReference(source);
@@ -78,35 +80,56 @@ async function pullInto(
   src: RegistryReference,
   options: { connect: ConnectOptions; trust: LoadedPolicy; tag?: string },
 ): Promise<PullReport> {
-  const registry = connectRegistry(src, options.connect);
   const tag = options.tag ?? (src.tag === null ? null : formatReference({ ...src, digest: null }));
-  return pullImage(
-    {
-      store,
-      registry,
-      scratch: async () => {
-        // On the store's filesystem, under its private staging folder; named after this
-        // process so that a later open can tell an abandoned one (see the store's sweep).
-        const dir = mkdtempSync(join(store.root, '.ingot', 'staging', `${process.pid}-pull-`));
-        return {
-          store: await OciLayoutStore.open(dir),
-          dispose: () => rmSync(dir, { recursive: true, force: true }),
-        };
+  return withRegistry(src, options.connect, (registry) =>
+    pullImage(
+      {
+        store,
+        registry,
+        scratch: async () => {
+          // On the store's filesystem, under its private staging folder; named after this
+          // process so that a later open can tell an abandoned one (see the store's sweep).
+          const dir = mkdtempSync(join(store.root, '.ingot', 'staging', `${process.pid}-pull-`));
+          return {
+            store: await OciLayoutStore.open(dir),
+            dispose: () => rmSync(dir, { recursive: true, force: true }),
+          };
+        },
+        verify: (scratch, digest) =>
+          verifyArtifact(scratch, {
+            ref: digest,
+            policy: options.trust.policy,
+            keys: options.trust.keys,
+            rehash: false,
+            resources: null,
+          }),
+        now: () => new Date(),
+        copyFile: (from, to) => copyFileSync(from, to),
+        locations: locationsOf(store),
       },
-      verify: (scratch, digest) =>
-        verifyArtifact(scratch, {
-          ref: digest,
-          policy: options.trust.policy,
-          keys: options.trust.keys,
-          rehash: false,
-          resources: null,
-        }),
-      now: () => new Date(),
-      copyFile: (from, to) => copyFileSync(from, to),
-      locations: locationsOf(store),
-    },
-    { src, tag },
+      { src, tag },
+    ),
   );
+}
+
+/**
+ * A client lives for one command or one pull: the connections it keeps alive are closed
+ * when it ends, however it ends.
+ */
+async function withRegistry<T>(
+  ref: RegistryReference,
+  options: ConnectOptions,
+  use: (registry: Registry) => Promise<T>,
+): Promise<T> {
+  // Loaded by what talks to a registry only: the HTTP client (undici) is about 1 MB of
+  // JavaScript that every other command would parse at start-up for nothing.
+  const { connectRegistry } = await import('../adapters/registry/connect.js');
+  const registry = connectRegistry(ref, options);
+  try {
+    return await use(registry);
+  } finally {
+    await registry.close();
+  }
 }
 
 /** Kept beside the store (Ingot's own folder in it), private like the rest of the home. */

@@ -55,6 +55,8 @@ export interface Registry {
   fetchBlob(repo: string, blob: Descriptor, path: string): Promise<void>;
   /** The referrers API's list for `subject`, or null when the registry has no such API. */
   referrers(repo: string, subject: Digest): Promise<ImageIndex | null>;
+  /** Close the connections it keeps alive; whoever opened the client calls it, once done. */
+  close(): Promise<void>;
 }
 
 export type RegistryFactory = (options: RegistryOptions) => Registry;

@@ -9,7 +9,7 @@ import { RegistryError } from '../../domain/registry.js';
 import type { BlobSource, FetchedManifest, Registry } from '../../ports/registry.js';
 import { safeJson } from '../shared/safe-json.js';
 import { Session, type SessionOptions } from './session.js';
-import { discard, readBounded, type Answer } from './transport.js';
+import { chunks, discard, readBounded, type Answer } from './transport.js';
 
 /** Every manifest type we read; a registry converts or refuses what is not listed. */
 const MANIFEST_ACCEPT = [
@@ -35,6 +35,10 @@ export class DistributionRegistry implements Registry {
     this.session = new Session(options);
   }
 
+  close(): Promise<void> {
+    return this.session.close();
+  }
+
   async hasBlob(repo: string, blob: Descriptor): Promise<boolean> {
     const a = await this.session.send({
       method: 'HEAD',
@@ -57,16 +61,14 @@ export class DistributionRegistry implements Registry {
       scope: scope(repo, 'pull,push'),
       headers: { 'content-length': '0' },
     });
-    await discard(a);
-    if (a.status === 201) return true;
-    if (a.status === 202) {
-      const location = a.headers.location;
-      if (typeof location === 'string') this.openUploads.set(`${repo}@${blob.digest}`, location);
-      return false;
-    }
     // Registries that do not mount may also refuse outright; the caller uploads instead.
-    if (a.status === 404 || a.status === 400 || a.status === 405) return false;
-    throw await unexpected(a, 'POST (mount)', `blob ${blob.digest}`);
+    if (![201, 202, 400, 404, 405].includes(a.status))
+      throw await unexpected(a, 'POST (mount)', `blob ${blob.digest}`);
+    await discard(a);
+    const location = a.headers.location;
+    if (a.status === 202 && location !== undefined)
+      this.openUploads.set(`${repo}@${blob.digest}`, location);
+    return a.status === 201;
   }
 
   async pushBlob(repo: string, blob: Descriptor, source: BlobSource): Promise<void> {
@@ -81,10 +83,10 @@ export class DistributionRegistry implements Registry {
         scope: scope(repo, 'pull,push'),
         headers: { 'content-length': '0' },
       });
-      await discard(start);
       const loc = start.headers.location;
-      if (start.status !== 202 || typeof loc !== 'string')
+      if (start.status !== 202 || loc === undefined)
         throw await unexpected(start, 'POST (upload)', `blob ${blob.digest}`);
+      await discard(start);
       location = loc;
     }
     const url = new URL(location, this.session.origin);
@@ -103,8 +105,8 @@ export class DistributionRegistry implements Registry {
       headers: { 'content-type': 'application/octet-stream' },
       body,
     });
-    await discard(put);
     if (put.status !== 201) throw await unexpected(put, 'PUT (upload)', `blob ${blob.digest}`);
+    await discard(put);
     checkDigestHeader(put, blob.digest, `blob ${blob.digest}`);
   }
 
@@ -211,7 +213,7 @@ export class DistributionRegistry implements Registry {
     const hash = createHash('sha256');
     let size = 0;
     try {
-      for await (const chunk of a.body as AsyncIterable<Buffer>) {
+      for await (const chunk of chunks(a)) {
         size += chunk.length;
         // Threat: an endless or oversized body; stop at the first byte past the descriptor.
         if (size > blob.size) throw sizeMismatch(blob, size);

@@ -11,8 +11,8 @@ import { RegistryError } from '../../domain/registry.js';
 import { safeJson } from '../shared/safe-json.js';
 import type { RegistryOptions } from '../../ports/registry.js';
 import {
+  Transport,
   discard,
-  exchange,
   readBounded,
   type Answer,
   type Body,
@@ -51,9 +51,20 @@ export class Session {
   readonly origin: string;
   private readonly tokens = new Map<string, string>();
   private basic = false;
+  /** Its connections, kept alive across calls (and shared with the token service). */
+  private readonly transport: Transport;
 
   constructor(private readonly options: SessionOptions) {
     this.origin = `${options.plainHttp ? 'http' : 'https'}://${options.authority}`;
+    this.transport = new Transport({
+      ...(options.ca !== undefined && { ca: options.ca }),
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+  }
+
+  /** Close its connections; the session is not used after. */
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   async send(call: Call): Promise<Answer> {
@@ -72,13 +83,7 @@ export class Session {
       const headers = { ...call.headers, ...this.authHeader(url, call.scope) };
       let answer: Answer;
       try {
-        answer = await exchange(
-          { method, url, headers, ...(body && { body }) },
-          {
-            ...(this.options.ca !== undefined && { ca: this.options.ca }),
-            timeoutMs: this.options.timeoutMs ?? 30_000,
-          },
-        );
+        answer = await this.transport.exchange({ method, url, headers, ...(body && { body }) });
       } catch (err) {
         if (
           !isIngotError(err) ||
@@ -104,7 +109,7 @@ export class Session {
           );
         authTried = true;
         attempt--;
-        await this.authenticate(typeof challenge === 'string' ? challenge : '', call.scope);
+        await this.authenticate(challenge ?? '', call.scope);
         continue;
       }
       if (status === 403) {
@@ -119,7 +124,7 @@ export class Session {
       if (REDIRECTS.has(status)) {
         const location = answer.headers.location;
         await discard(answer);
-        const next = typeof location === 'string' ? safeUrl(location, url) : null;
+        const next = location === undefined ? null : safeUrl(location, url);
         if (next === null) throw redirectError(`a ${status} without a usable Location`, url);
         // Threat: a redirect from https to http would expose tokens and content to the path.
         if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.options.plainHttp))
@@ -146,14 +151,7 @@ export class Session {
       if (isRetryableStatus(status)) {
         const retryAfter = answer.headers['retry-after'];
         await discard(answer);
-        const d = retryDecision(
-          policy,
-          attempt,
-          status,
-          typeof retryAfter === 'string' ? retryAfter : null,
-          now(),
-          Math.random(),
-        );
+        const d = retryDecision(policy, attempt, status, retryAfter ?? null, now(), Math.random());
         if (!d.retry)
           throw new RegistryError(
             'E_REGISTRY_UNAVAILABLE',
@@ -204,19 +202,13 @@ export class Session {
       );
     if (plan.service !== null) realm.searchParams.set('service', plan.service);
     realm.searchParams.set('scope', plan.scope ?? scope);
-    const answer = await exchange(
-      {
-        method: 'GET',
-        url: realm,
-        headers: this.options.credentials
-          ? { authorization: basicAuth(this.options.credentials) }
-          : {},
-      },
-      {
-        ...(this.options.ca !== undefined && { ca: this.options.ca }),
-        timeoutMs: this.options.timeoutMs ?? 30_000,
-      },
-    );
+    const answer = await this.transport.exchange({
+      method: 'GET',
+      url: realm,
+      headers: this.options.credentials
+        ? { authorization: basicAuth(this.options.credentials) }
+        : {},
+    });
     if (answer.status === 401 || answer.status === 403) {
       await discard(answer);
       if (!this.options.credentials) throw this.noCredentials();

@@ -30,6 +30,7 @@ function fakeRegistry(tags: Record<string, Digest> = {}) {
   };
   const registry: Registry = {
     authority: 'registry.test',
+    close: () => Promise.resolve(),
     hasBlob: () => Promise.reject(new Error('unused')),
     mountBlob: () => Promise.reject(new Error('unused')),
     pushBlob: () => Promise.reject(new Error('unused')),

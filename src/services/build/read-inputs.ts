@@ -98,17 +98,17 @@ async function openRegistryBase(
   progress({ phase: 'plan', message: `resolving base ${shown}@${from.digest}` });
   const { registryBases } = deps;
   const cache = await registryBases.cache();
-  await fetchRegistryBase(
-    {
-      cache,
-      registry: registryBases.connect(from.image),
-      locations: registryBases.locations,
-      now: deps.now,
-    },
-    from,
-    platform,
-    progress,
-  );
+  const registry = await registryBases.connect(from.image);
+  try {
+    await fetchRegistryBase(
+      { cache, registry, locations: registryBases.locations, now: deps.now },
+      from,
+      platform,
+      progress,
+    );
+  } finally {
+    await registry.close();
+  }
   const opened = await deps.bases.open(
     { layoutDir: cache.root, digest: from.digest, ...(platform !== undefined && { platform }) },
     cache.root,

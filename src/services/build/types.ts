@@ -48,8 +48,11 @@ export interface BuildDeps extends BaselineFiles {
 }
 
 export interface RegistryBases {
-  /** A client for the registry a reference names, as the command line asked to reach it. */
-  readonly connect: (ref: RegistryReference) => Registry;
+  /**
+   * A client for the registry a reference names, as the command line asked to reach it;
+   * the caller closes it when done.
+   */
+  readonly connect: (ref: RegistryReference) => Promise<Registry>;
   /**
    * The OCI layout fetched bases are kept in, apart from the store: a refused build leaves
    * the store as it was, and a base is nobody's artifact. A cache: deleting it costs a fetch.
