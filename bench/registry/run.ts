@@ -150,7 +150,7 @@ function report(digest: string, treeBytes: number, r: Results): string {
     `  last re-push, Ingot's bytes and time by what they carried (request heads included; time until the next request, through the proxy):`,
     ...[...last.breakdown].map(
       ([k, v]) =>
-        `    ${k.padEnd(44)} ${mb(v.bytes).padStart(9)} ${v.ms.toFixed(0).padStart(5)} ms`,
+        `    ${k.padEnd(44)} ${String(v.requests).padStart(3)} req ${mb(v.bytes).padStart(9)} ${v.ms.toFixed(0).padStart(5)} ms`,
     ),
     '',
     'goals:',
