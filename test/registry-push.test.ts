@@ -233,7 +233,12 @@ describe('ingot pull', () => {
       },
     );
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, layers: { fetched: 0 } });
+    const report = JSON.parse(again.stdout) as { timings: { started: string; decided: string } };
+    expect(report).toMatchObject({ ok: true, layers: { fetched: 0 } });
+    // The decision's time, which bench/registry compares with the first layer request.
+    expect(Date.parse(report.timings.decided)).toBeGreaterThanOrEqual(
+      Date.parse(report.timings.started),
+    );
   });
 
   it('refuses a tag that moved between the manifest and the commit, writing nothing', async () => {

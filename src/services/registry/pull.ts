@@ -58,6 +58,11 @@ export interface PullReport {
     readonly fetchedBytes: number;
     readonly present: number;
   } | null;
+  /**
+   * When the pull began and when admission decided (ISO 8601, deps.now()): the decision
+   * comes before any layer is requested. For benchmarks and logs; nothing depends on it.
+   */
+  readonly timings: { readonly started: string; readonly decided: string };
 }
 
 interface Fetched {
@@ -74,6 +79,7 @@ interface Fetched {
 export async function pullImage(deps: PullDeps, request: PullRequest): Promise<PullReport> {
   const { registry, store } = deps;
   const { src } = request;
+  const started = deps.now().toISOString();
   const repo = src.repository;
   const reference = src.digest ?? src.tag;
   if (reference === null)
@@ -101,8 +107,10 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
       throw err;
     }
     const report = await deps.verify(scratch.store, digest);
+    const timings = { started, decided: deps.now().toISOString() };
     const source = formatReference({ ...src, digest });
-    if (!report.ok) return { ok: false, digest, source, tag: null, verify: report, layers: null };
+    if (!report.ok)
+      return { ok: false, digest, source, tag: null, verify: report, layers: null, timings };
 
     const real = await store.begin();
     try {
@@ -144,7 +152,7 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
         ...image.manifest.layers.map((l) => l.digest),
         ...documentBlobs(image, attachments).map((b) => b.digest),
       ]);
-      return { ok: true, digest, source, tag: request.tag, verify: report, layers };
+      return { ok: true, digest, source, tag: request.tag, verify: report, layers, timings };
     } catch (err) {
       await real.abort();
       throw err;
