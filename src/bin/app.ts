@@ -58,6 +58,21 @@ export interface AppOptions {
 /** No flags: TLS against the system CAs, credentials from the usual files. */
 const DEFAULT_REGISTRY: RegistryCliOptions = { plainHttp: false, env: process.env };
 
+/** Where a build's registry base comes from and is kept. */
+function registryBasesOf(
+  registry: RegistryCliOptions,
+  cache: () => Promise<OciLayoutStore>,
+  store: OciLayoutStore,
+): RegistryBases {
+  return {
+    // Loaded only by a build from a registry base: the HTTP client is 1 MB of JavaScript.
+    connect: async (ref) =>
+      (await import('../adapters/registry/connect.js')).connectRegistry(ref, registry),
+    cache,
+    locations: locationsOf(store),
+  };
+}
+
 export function makeApp(options: AppOptions): CliApp {
   const { home } = options;
   let store: Promise<OciLayoutStore> | null = null;
@@ -85,13 +100,7 @@ export function makeApp(options: AppOptions): CliApp {
         encoder = makeEncoder(options, s, cached);
         encoders.set(cached, encoder);
       }
-      const registryBases: RegistryBases = {
-        // Loaded only by a build from a registry base: the HTTP client is 1 MB of JavaScript.
-        connect: async (ref) =>
-          (await import('../adapters/registry/connect.js')).connectRegistry(ref, registry),
-        cache: openBaseCache,
-        locations: locationsOf(s),
-      };
+      const registryBases = registryBasesOf(registry, openBaseCache, s);
       const result = await build(
         buildDeps(s, encoder, bases, registryBases),
         withLocalKey(home, request),

@@ -14,6 +14,7 @@ const report = (ok: boolean): PullReport => ({
   source: src(A),
   tag: null,
   layers: null,
+  timings: { started: '2026-12-04T00:00:00.000Z', decided: '2026-12-04T00:00:00.100Z' },
   verify: {
     ok,
     problems: ok ? [] : [{ code: 'E_SIG_INVALID', message: 'no signature by a trusted key' }],
