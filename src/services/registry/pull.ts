@@ -19,6 +19,7 @@ import { RegistryError, type RegistryReference } from '../../domain/registry.js'
 import type { BlobLocations, Registry } from '../../ports/registry.js';
 import type { Store, StoreTransaction } from '../../ports/store.js';
 import type { VerifyReport } from '../verify.js';
+import { inParallel, TRANSFERS } from './in-parallel.js';
 
 /** An attachment's blob (a bundle, the measurement, the SBOM) is never this large. */
 const MAX_ATTACHMENT_BLOB = 512 * 1024 * 1024;
@@ -115,17 +116,19 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
     const real = await store.begin();
     try {
       const layers = { fetched: 0, fetchedBytes: 0, present: 0 };
-      for (const layer of image.manifest.layers) {
+      // A layer listed twice is fetched once.
+      const wanted = [...new Map(image.manifest.layers.map((l) => [l.digest, l])).values()];
+      await inParallel(wanted, TRANSFERS, async (layer) => {
         if (await store.hasBlob(layer.digest)) {
           layers.present++;
-          continue;
+          return;
         }
         const path = join(real.stagingDir, digestHex(layer.digest));
         await registry.fetchBlob(repo, layer, path);
         real.adoptFile(path, layer.digest, layer.size);
         layers.fetched++;
         layers.fetchedBytes += layer.size;
-      }
+      });
       // The documents admitted above, copied from the scratch store (verified as fetched).
       for (const blob of documentBlobs(image, attachments)) {
         if (await store.hasBlob(blob.digest)) continue;

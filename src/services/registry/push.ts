@@ -13,6 +13,7 @@ import type { RegistryReference } from '../../domain/registry.js';
 import type { BlobLocations, Registry } from '../../ports/registry.js';
 import type { Store } from '../../ports/store.js';
 import { readManifest } from '../inspect.js';
+import { inParallel, TRANSFERS } from './in-parallel.js';
 
 export interface PushRequest {
   /** Tag, digest or unique digest prefix in the local store. */
@@ -87,7 +88,7 @@ export async function pushImage(deps: PushDeps, request: PushRequest): Promise<P
 
   const sendManifest = async (descriptor: Descriptor, reference: string): Promise<void> => {
     const manifest = await readManifest(store, descriptor);
-    for (const blob of [manifest.config, ...manifest.layers]) await sendBlob(blob);
+    await inParallel([manifest.config, ...manifest.layers], TRANSFERS, sendBlob);
     const bytes = await store.readBlob(descriptor.digest, MAX_MANIFEST_BYTES, descriptor.size);
     await registry.putManifest(repo, reference, manifest.mediaType ?? descriptor.mediaType, bytes);
   };

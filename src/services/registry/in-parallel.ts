@@ -1,0 +1,31 @@
+/**
+ * Blobs a push or a pull moves at once: one stream at a time leaves the link idle between
+ * blobs and while the registry hashes what it received (skopeo moves several too).
+ */
+export const TRANSFERS = 4;
+
+/**
+ * Run `work` on every item, at most `limit` at a time, and wait for all of them. The first
+ * failure is thrown once every started task has settled: nothing is left running behind a
+ * caller that aborts its transaction and removes the files those tasks write.
+ */
+export async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async () => {
+    while (failure === null && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
+}
