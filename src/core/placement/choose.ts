@@ -42,12 +42,12 @@ export function chooseHost(
   let bestHost = 0;
   let bestShare = 0;
   for (const h of eligible) {
-    if (!table.fits(h, need)) continue;
+    const share = table.shareIfFits(h, need);
+    if (share < 0) continue;
     const z = zoneOf === null ? 0 : zoneOf[h]!;
     const missing = z < 0 ? 1 : 0;
     const inThisZone = inZone !== null && z >= 0 ? inZone[z]! : 0;
     const here = onHost[h]!;
-    const share = table.shareAfter(h, need);
     if (best >= 0) {
       // Lexicographic: the first criterion that differs decides; a full tie keeps the
       // earlier host by name.

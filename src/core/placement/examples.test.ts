@@ -251,6 +251,16 @@ describe('where new instances go', () => {
     ).toBe('E_PLACEMENT_INPUT');
   });
 
+  it('counts a host figure that is not a number as none', () => {
+    const broken = { ...small('a'), capacity: { ...small('a').capacity, memoryBytes: NaN } };
+    const result = place({
+      hosts: [broken],
+      instances: [instance('web-0', { memoryBytes: MIB })],
+      current: {},
+    });
+    expect(result.unplaceable[0]!.message).toBe('1 host: 1 lacks 1Mi memory');
+  });
+
   it('takes any id, "__proto__" too, as data', () => {
     const result = place({ hosts: [roomy('a')], instances: [instance('__proto__')], current: {} });
     expect(Object.entries(result.assignments)).toEqual([['__proto__', 'a']]);

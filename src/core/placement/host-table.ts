@@ -34,77 +34,81 @@ export function needOf(instance: PlacementInstance): Need {
  * The hosts as one placement fills them: limits and use per host, in arrays indexed by the
  * host's rank by name. Mutable, and local to one call of `place`, which stays pure.
  */
+/** A host's figure as placement counts it: anything but a positive number (NaN too) is 0. */
+function amount(n: number | undefined): number {
+  return n !== undefined && n > 0 ? n : 0;
+}
+
 export class HostTable {
   /** Sorted by name. */
   readonly hosts: readonly PlacementHost[];
   readonly ready: readonly boolean[];
-  private readonly limit: { memory: number[]; cpus: number[]; pids: number[]; instances: number[] };
-  private readonly used: { memory: number[]; cpus: number[]; pids: number[]; instances: number[] };
+  // One flat array per dimension (not an object per host): the scoring loop reads them for
+  // every host and every instance placed.
+  private readonly limMemory: Float64Array;
+  private readonly limCpus: Float64Array;
+  private readonly limPids: Float64Array;
+  private readonly limInstances: Float64Array;
+  private readonly useMemory: Float64Array;
+  private readonly useCpus: Float64Array;
+  private readonly usePids: Float64Array;
+  private readonly useInstances: Float64Array;
 
   /** `hosts` sorted by name, names unique. */
   constructor(hosts: readonly PlacementHost[]) {
     this.hosts = hosts;
     this.ready = hosts.map((h) => h.state === 'ready');
     const limits = hosts.map((h) => hostLimits(h.capacity));
-    this.limit = {
-      memory: limits.map((l) => l.memoryBytes),
-      // Rounded down: the host's CPUs are the bound, the instances' are rounded up.
-      cpus: limits.map((l) => Math.floor(Math.round(l.cpus * 1e6) / 1000)),
-      pids: limits.map((l) => l.pids),
-      instances: limits.map((l) => l.instances),
-    };
+    this.limMemory = Float64Array.from(limits, (l) => amount(l.memoryBytes));
+    // Rounded down: the host's CPUs are the bound, the instances' are rounded up.
+    this.limCpus = Float64Array.from(limits, (l) =>
+      Math.floor(Math.round(amount(l.cpus) * 1e6) / 1000),
+    );
+    this.limPids = Float64Array.from(limits, (l) => amount(l.pids));
+    this.limInstances = Float64Array.from(limits, (l) => amount(l.instances));
     const r = hosts.map((h) => h.reserved ?? {});
-    this.used = {
-      memory: r.map((x) => x.memoryBytes ?? 0),
-      cpus: r.map((x) => millicpus(x.cpus ?? 0)),
-      pids: r.map((x) => x.pids ?? 0),
-      instances: r.map((x) => x.instances ?? 0),
-    };
+    this.useMemory = Float64Array.from(r, (x) => amount(x.memoryBytes));
+    this.useCpus = Float64Array.from(r, (x) => millicpus(amount(x.cpus)));
+    this.usePids = Float64Array.from(r, (x) => amount(x.pids));
+    this.useInstances = Float64Array.from(r, (x) => amount(x.instances));
   }
 
   /** The first dimension in which host `h` lacks room for `need`, or null if it fits. */
   lacking(h: number, need: Need): Dimension | null {
-    const { limit: l, used: u } = this;
-    if (u.memory[h]! + need.memory > l.memory[h]!) return 'memory';
-    if (u.cpus[h]! + need.millicpus > l.cpus[h]!) return 'cpus';
-    if (u.pids[h]! + need.pids > l.pids[h]!) return 'pids';
-    if (u.instances[h]! + 1 > l.instances[h]!) return 'instances';
+    if (this.useMemory[h]! + need.memory > this.limMemory[h]!) return 'memory';
+    if (this.useCpus[h]! + need.millicpus > this.limCpus[h]!) return 'cpus';
+    if (this.usePids[h]! + need.pids > this.limPids[h]!) return 'pids';
+    if (this.useInstances[h]! + 1 > this.limInstances[h]!) return 'instances';
     return null;
   }
 
-  fits(h: number, need: Need): boolean {
-    const { limit: l, used: u } = this;
-    return (
-      u.memory[h]! + need.memory <= l.memory[h]! &&
-      u.cpus[h]! + need.millicpus <= l.cpus[h]! &&
-      u.pids[h]! + need.pids <= l.pids[h]! &&
-      u.instances[h]! + 1 <= l.instances[h]!
-    );
-  }
-
   add(h: number, need: Need): void {
-    const u = this.used;
-    u.memory[h]! += need.memory;
-    u.cpus[h]! += need.millicpus;
-    u.pids[h]! += need.pids;
-    u.instances[h]! += 1;
+    this.useMemory[h]! += need.memory;
+    this.useCpus[h]! += need.millicpus;
+    this.usePids[h]! += need.pids;
+    this.useInstances[h]! += 1;
   }
 
   /**
    * How full host `h` would be with `need` added: the largest fraction used of any
-   * dimension (its dominant share). Lower is emptier.
+   * dimension (its dominant share; lower is emptier), or -1 if it has no room for it. The
+   * same comparisons as `lacking`.
    */
-  shareAfter(h: number, need: Need): number {
-    const { limit: l, used: u } = this;
+  shareIfFits(h: number, need: Need): number {
+    const memory = this.useMemory[h]! + need.memory;
+    const cpus = this.useCpus[h]! + need.millicpus;
+    const pids = this.usePids[h]! + need.pids;
+    const instances = this.useInstances[h]! + 1;
+    const lm = this.limMemory[h]!;
+    const lc = this.limCpus[h]!;
+    const lp = this.limPids[h]!;
+    const li = this.limInstances[h]!;
+    if (!(memory <= lm && cpus <= lc && pids <= lp && instances <= li)) return -1;
     return Math.max(
-      fraction(u.memory[h]! + need.memory, l.memory[h]!),
-      fraction(u.cpus[h]! + need.millicpus, l.cpus[h]!),
-      fraction(u.pids[h]! + need.pids, l.pids[h]!),
-      fraction(u.instances[h]! + 1, l.instances[h]!),
+      memory === 0 ? 0 : memory / lm,
+      cpus === 0 ? 0 : cpus / lc,
+      pids === 0 ? 0 : pids / lp,
+      instances / li,
     );
   }
-}
-
-function fraction(used: number, limit: number): number {
-  return used === 0 ? 0 : used / limit;
 }

@@ -35,29 +35,41 @@ export function keepCurrent(
     if (!Object.hasOwn(current, instance.id)) return;
     const from = current[instance.id]!;
     const h = hostIndex.get(from);
-    const leave = (cause: MoveCause, detail: string) =>
-      void leaving.push({ index, from, cause, detail });
-    if (h === undefined) return leave('host-gone', `host ${from} is not among the hosts any more`);
-    const host = table.hosts[h]!;
-    if (host.state !== 'ready') return leave(`host-${host.state}`, `host ${from} is ${host.state}`);
-    const failed = instance.rules.constraints.find((c) => !holds(c, host.labels));
-    if (failed) return leave('constraint', `host ${from} fails ${failed.text}`);
-    const need = needs[index]!;
-    const lacking = table.lacking(h, need);
-    if (lacking !== null) {
-      const what =
-        lacking === 'memory'
-          ? `${formatSize(need.memory)} memory`
-          : lacking === 'cpus'
-            ? formatCpus(instance.resources.cpus ?? 0)
-            : lacking === 'pids'
-              ? formatPids(need.pids)
-              : 'an instance slot';
-      return leave('capacity', `host ${from} lacks ${what} for it beside the instances it keeps`);
-    }
-    table.add(h, need);
-    counts.add(instance.fleet, h);
-    at[index] = h;
+    const why = h === undefined ? gone(from) : cause(table, h, instance, needs[index]!);
+    if (why) return void leaving.push({ index, from, ...why });
+    table.add(h!, needs[index]!);
+    counts.add(instance.fleet, h!);
+    at[index] = h!;
   });
   return { at, leaving };
+}
+
+type Cause = { readonly cause: MoveCause; readonly detail: string };
+
+function gone(from: string): Cause {
+  return { cause: 'host-gone', detail: `host ${from} is not among the hosts any more` };
+}
+
+/** Why the instance leaves host `h`, or null if it stays. */
+function cause(table: HostTable, h: number, instance: PlacementInstance, need: Need): Cause | null {
+  const host = table.hosts[h]!;
+  const from = host.name;
+  if (host.state !== 'ready')
+    return { cause: `host-${host.state}`, detail: `host ${from} is ${host.state}` };
+  const failed = instance.rules.constraints.find((c) => !holds(c, host.labels));
+  if (failed) return { cause: 'constraint', detail: `host ${from} fails ${failed.text}` };
+  const lacking = table.lacking(h, need);
+  if (lacking === null) return null;
+  const what =
+    lacking === 'memory'
+      ? `${formatSize(need.memory)} memory`
+      : lacking === 'cpus'
+        ? formatCpus(instance.resources.cpus ?? 0)
+        : lacking === 'pids'
+          ? formatPids(need.pids)
+          : 'an instance slot';
+  return {
+    cause: 'capacity',
+    detail: `host ${from} lacks ${what} for it beside the instances it keeps`,
+  };
 }

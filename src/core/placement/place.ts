@@ -98,12 +98,18 @@ function sortedUnique<T>(items: readonly T[], name: (t: T) => string, what: stri
 /** Its need, refused when a resource is not a finite amount ≥ 0 (a fault of the caller). */
 function checkedNeed(instance: PlacementInstance): Need {
   const need = needOf(instance);
-  for (const [what, n] of Object.entries(need))
-    if (!Number.isFinite(n) || n < 0)
-      throw new PlacementError(
-        'E_PLACEMENT_INPUT',
-        `instance ${instance.id}: ${what} is ${n}, not an amount`,
-      );
+  const bad = !(need.memory >= 0 && Number.isFinite(need.memory))
+    ? ['memory', need.memory]
+    : !(need.millicpus >= 0 && Number.isFinite(need.millicpus))
+      ? ['cpus', instance.resources.cpus]
+      : !(need.pids >= 0 && Number.isFinite(need.pids))
+        ? ['pids', need.pids]
+        : null;
+  if (bad)
+    throw new PlacementError(
+      'E_PLACEMENT_INPUT',
+      `instance ${instance.id}: ${bad[0]} is ${bad[1]}, not an amount`,
+    );
   return need;
 }
 
