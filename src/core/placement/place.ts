@@ -23,8 +23,9 @@ import type {
  *    are in the result.
  * 2. Place the rest, largest first (memory, then CPUs, then pids; then by fleet and id),
  *    each on the best ready host that meets its constraints and has room (choose.ts).
- *    Largest first is first-fit decreasing: small instances fill the gaps large ones leave,
- *    instead of large ones finding no gap left.
+ *    Largest first, as first-fit decreasing packs: small instances fill the gaps large ones
+ *    leave, instead of large ones finding no gap left. When room runs short, the smallest
+ *    are the ones left out.
  * 3. An instance no host takes is reported with every host's reason (reasons.ts).
  *
  * Never over a host's capacity (its `hostLimits`, as a single host's deploy is checked),
