@@ -284,6 +284,13 @@ export const ERROR_CODES = {
     /** A tag pointed at another digest between two requests. */
     'E_REGISTRY_TAG_MOVED',
   ],
+  /** Deciding which host runs each instance. */
+  placement: [
+    /** A fleet's placement constraint or spread label breaks the grammar (kept specs only). */
+    'E_PLACEMENT_CONSTRAINT',
+    /** Placement was given two hosts of one name or two instances of one id. */
+    'E_PLACEMENT_INPUT',
+  ],
   /** The disk and the files Ingot keeps its state in, as the machine gives them. */
   storage: [
     /** No space (or quota) left where Ingot writes: ENOSPC, EDQUOT, SQLITE_FULL. */

@@ -68,6 +68,8 @@ export const STATUS: Record<ErrorCode, number> = {
   E_REGISTRY_REPO_INVALID: 400,
   E_REGISTRY_TAG_INVALID: 400,
   E_REGISTRY_CREDENTIALS: 400,
+  // Placement refuses what the control plane itself assembled: a fault of the server.
+  ...all('placement', 500),
   ...all('storage', 500),
   E_DISK_FULL: 507,
 };

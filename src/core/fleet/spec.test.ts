@@ -116,6 +116,46 @@ describe('stopGrace', () => {
   });
 });
 
+describe('placement', () => {
+  const fleet = (placement: string) =>
+    parseFleet(`name: web\nartifact: x\nreplicas: 3\nplacement: ${placement}\n`, 'f');
+
+  it('reads the label to spread over and the constraints, as written', () => {
+    expect(fleet("{ spread: zone, constraints: ['disk=ssd', 'zone!=eu-1c'] }").placement).toEqual({
+      spread: 'zone',
+      constraints: ['disk=ssd', 'zone!=eu-1c'],
+    });
+    expect(fleet('{}').placement).toEqual({ constraints: [] });
+    expect(parseFleet('name: web\nartifact: x\nreplicas: 1\n', 'f').placement).toBeUndefined();
+  });
+
+  it('refuses every bad constraint at once, each at its path and quoted', () => {
+    const err = problems(
+      "name: web\nartifact: x\nreplicas: 1\nplacement:\n  spread: Zone\n  constraints: ['disk=ssd', 'disk = ssd', 'disk=hdd', 'gpu']\n  zone: a\n",
+    );
+    expect(err.code).toBe('E_FLEET_INVALID');
+    expect(err.issues.map((i) => i.path)).toEqual([
+      'placement.spread',
+      'placement.constraints[1]',
+      'placement.constraints[2]',
+      'placement.constraints[3]',
+      'placement.zone',
+    ]);
+    const [spread, spaces, clash, bare] = err.issues;
+    expect(spread!.message).toMatch(/label key/);
+    expect(spaces!.message).toMatch(/^constraint "disk = ssd": no spaces/);
+    expect(clash!.message).toMatch(/"disk=ssd" and "disk=hdd" can never both hold/);
+    expect(bare!.message).toMatch(/^constraint "gpu": no operator/);
+    expect(spaces!.line).toBe(6);
+  });
+
+  it('says where, not what: changing it makes no new release', () => {
+    const base = parseFleet('name: web\nartifact: x\nreplicas: 3\n', 'f');
+    const placed = fleet("{ spread: zone, constraints: ['disk=ssd'] }");
+    expect(releaseDigest(ART, placed)).toBe(releaseDigest(ART, base));
+  });
+});
+
 describe('maxInstanceAge', () => {
   it('refuses ages that would replace instances before they can serve', () => {
     for (const age of ['0s', '5m', '29m'])

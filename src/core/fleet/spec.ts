@@ -3,6 +3,7 @@ import { digestOf, type Digest } from '../../domain/digest.js';
 import { isInstanceId } from '../../domain/instance.js';
 import { DAY_MS, parseDuration, parseSize } from '../baseline/units.js';
 import { canonicalJson } from '../canonical-json.js';
+import { isLabelKey, LABEL_KEY_RULE, parseConstraints } from '../placement/constraint.js';
 import { parseYamlSpec, type SpecCodes } from '../yaml-spec.js';
 
 export type FleetSpecErrorCode =
@@ -98,6 +99,23 @@ const stopGrace = z.union([z.string(), z.number()]).transform((raw, ctx) => {
   return ms;
 });
 
+/**
+ * Where the fleet's instances may run (`constraints` on the hosts' labels, as
+ * core/placement/constraint.ts reads them) and the label they spread over (`spread: zone`).
+ * Every bad constraint is reported, at its index.
+ */
+const placement = z.strictObject({
+  spread: z.string().refine(isLabelKey, `expected ${LABEL_KEY_RULE}`).optional(),
+  constraints: z
+    .array(z.string())
+    .max(32)
+    .superRefine((list, ctx) => {
+      for (const { index, message } of parseConstraints(list).problems)
+        ctx.addIssue({ code: 'custom', message, path: [index] });
+    })
+    .default([]),
+});
+
 const fleetFields = z.strictObject({
   name,
   /** A tag (resolved to a digest at deploy time and recorded) or a digest. */
@@ -140,6 +158,11 @@ const fleetFields = z.strictObject({
    * Pacing, not an instance setting: it is not part of the release (releaseDigest).
    */
   stopGrace: stopGrace.optional(),
+  /**
+   * Which hosts its instances may run on and how they spread. Where, not what: it is not part
+   * of the release (releaseDigest); an instance whose host no longer meets it is moved.
+   */
+  placement: placement.optional(),
   meltdown: z
     .strictObject({
       maxFailedPercent: z.number().int().min(1).max(100),
@@ -216,8 +239,10 @@ export function rollingBudgets(
 /**
  * A release is what every instance of it runs: the artifact and the instance-level
  * settings (environment, resources). Its digest names its instances; any change to these
- * makes a new release and so new instances. Replicas, the strategy and the stop grace say
- * how many and how fast: changing them scales or paces the fleet without replacing anything.
+ * makes a new release and so new instances. Replicas, the strategy, the stop grace and the
+ * placement say how many, how fast and where: changing them scales, paces or moves the fleet
+ * without making a new release (a move re-places an instance only where its host no longer
+ * meets the placement: core/placement).
  */
 export function releaseDigest(artifact: Digest, spec: FleetSpec): Digest {
   const volumes = Object.entries(spec.volumes)
