@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { LastCheckpointFile } from '../adapters/keys/ledger-last.js';
 import { ledgerKey } from '../adapters/keys/ledger-key.js';
 import { JsonlOutbox } from '../adapters/outbox/jsonl-outbox.js';
-import { Checkpointer } from '../adapters/sqlite/checkpointer.js';
+import { Checkpointer } from '../adapters/sql/checkpointer.js';
 import type { SqliteState } from '../adapters/sqlite/state.js';
 import { systemFault } from '../adapters/shared/system-fault.js';
 import { IngotError, isIngotError } from '../domain/errors.js';

@@ -18,8 +18,8 @@ import {
   verifyLedger,
   type LedgerEntryDraft,
 } from '../../core/ledger/index.js';
-import { Checkpointer } from './checkpointer.js';
-import { stateMigrations } from './migrations.js';
+import { Checkpointer } from '../sql/checkpointer.js';
+import { stateMigrations } from '../sql/migrations.js';
 import {
   appendEntries,
   consistencyProof,
@@ -31,7 +31,7 @@ import {
   saveCheckpoint,
   treeSize,
   type LedgerDb,
-} from './ledger.js';
+} from '../sql/ledger.js';
 
 const ORIGIN = 'ingot.test/ledger';
 const A = `sha256:${'a'.repeat(64)}`;

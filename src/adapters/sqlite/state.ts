@@ -6,12 +6,12 @@ import { IngotError } from '../../domain/errors.js';
 import { systemFault } from '../shared/system-fault.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Ledger, LedgerAppender } from '../../ports/ledger.js';
-import type { Checkpointer } from './checkpointer.js';
-import { latestCheckpoint } from './ledger.js';
-import { SqliteFleetStore } from './fleet-store.js';
-import { stateMigrations } from './migrations.js';
-import type { StateDb, StateTables } from './schema.js';
-import { appendLocked, SqliteLedger } from './sqlite-ledger.js';
+import type { Checkpointer } from '../sql/checkpointer.js';
+import { latestCheckpoint } from '../sql/ledger.js';
+import { SqliteFleetStore } from '../sql/fleet-store.js';
+import { stateMigrations } from '../sql/migrations.js';
+import type { StateDb, StateTables } from '../sql/schema.js';
+import { appendLocked, SqliteLedger } from '../sql/sql-ledger.js';
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(stateMigrations) };
 
