@@ -70,4 +70,5 @@ export const STATUS: Record<ErrorCode, number> = {
   E_REGISTRY_CREDENTIALS: 400,
   ...all('storage', 500),
   E_DISK_FULL: 507,
+  E_STATE_UNREACHABLE: 503,
 };
