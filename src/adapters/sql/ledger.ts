@@ -55,15 +55,11 @@ async function insertRows(
   width: number,
   values: unknown[],
 ): Promise<void> {
-  const { param } = dialectOf(db);
+  const { tuples } = dialectOf(db);
   const rows = values.length / width;
   for (let first = 0; first < rows; first += ROWS_PER_INSERT) {
     const count = Math.min(ROWS_PER_INSERT, rows - first);
-    const tuples = Array.from({ length: count }, (_, row) => {
-      const params = Array.from({ length: width }, (_, col) => param(row * width + col));
-      return `(${params.join(', ')})`;
-    });
-    const text = `insert into ${into} values ${tuples.join(', ')}`;
+    const text = `insert into ${into} values ${tuples(count, width)}`;
     await db.executeQuery(
       CompiledQuery.raw(text, values.slice(first * width, (first + count) * width)),
     );
