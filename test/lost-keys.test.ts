@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LastCheckpointFile } from '../src/adapters/keys/ledger-last.js';
 import { ledgerKey } from '../src/adapters/keys/ledger-key.js';
-import { Checkpointer } from '../src/adapters/sqlite/checkpointer.js';
+import { Checkpointer } from '../src/adapters/sql/checkpointer.js';
 import { SqliteState } from '../src/adapters/sqlite/state.js';
 import { ingot } from './helpers/cli.js';
 import { useTempDirs } from './helpers/fs.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Checkpointer } from '../../src/adapters/sqlite/checkpointer.js';
+import { Checkpointer } from '../../src/adapters/sql/checkpointer.js';
 import {
   appendEntries,
   consistencyProof,
@@ -11,7 +11,7 @@ import {
   inclusionProof,
   rootAt,
   treeSize,
-} from '../../src/adapters/sqlite/ledger.js';
+} from '../../src/adapters/sql/ledger.js';
 import {
   TreeBuilder,
   formatLedgerExport,

@@ -2,8 +2,8 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
-import { ledgerMigrations } from '../../src/adapters/sqlite/migrations.js';
-import type { LedgerDb } from '../../src/adapters/sqlite/ledger.js';
+import { ledgerMigrations } from '../../src/adapters/sql/migrations.js';
+import type { LedgerDb } from '../../src/adapters/sql/ledger.js';
 import type { LedgerEntryDraft } from '../../src/core/ledger/index.js';
 
 /**

@@ -3,15 +3,15 @@ import type { Logger } from 'pino';
 import { LastCheckpointFile } from '../adapters/keys/ledger-last.js';
 import { ledgerKey } from '../adapters/keys/ledger-key.js';
 import { JsonlOutbox } from '../adapters/outbox/jsonl-outbox.js';
-import { Checkpointer } from '../adapters/sqlite/checkpointer.js';
-import type { SqliteState } from '../adapters/sqlite/state.js';
+import { Checkpointer } from '../adapters/sql/checkpointer.js';
+import type { SqlState } from '../adapters/sql/state.js';
 import { systemFault } from '../adapters/shared/system-fault.js';
 import { IngotError, isIngotError } from '../domain/errors.js';
 import { CheckpointHealth } from '../services/server/checkpoint-health.js';
 import type { Ledger } from '../ports/ledger.js';
 import { LedgerRecorder } from '../services/ledger.js';
 
-/** The server's ledger: the log in state.db, its checkpoint key, and the recorder in front. */
+/** The server's ledger: the state's log, its checkpoint key, and the recorder in front. */
 export interface ServerLedger {
   readonly ledger: Ledger;
   readonly recorder: LedgerRecorder;
@@ -29,7 +29,7 @@ export interface ServerLedger {
  */
 export async function openServerLedger(
   home: string,
-  state: SqliteState,
+  state: SqlState,
   logger: Logger,
 ): Promise<ServerLedger> {
   const signing = ledgerKey(home, { signedBefore: (await state.latestCheckpoint()) !== null });

@@ -297,6 +297,8 @@ export const ERROR_CODES = {
     'E_DISK_FULL',
     /** state.db is damaged: truncated, a corrupt page, not a database at all. */
     'E_STATE_CORRUPT',
+    /** The state's PostgreSQL cannot be reached, or refuses the login. */
+    'E_STATE_UNREACHABLE',
   ],
   /** A server taking its home. */
   server: ['E_HOME_UNSAFE', 'E_ALREADY_RUNNING', 'E_SERVER_START'],

@@ -72,4 +72,5 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('placement', 500),
   ...all('storage', 500),
   E_DISK_FULL: 507,
+  E_STATE_UNREACHABLE: 503,
 };

@@ -22,7 +22,7 @@ import {
   inclusionProof,
   latestCheckpoint,
   type EntryQuery,
-} from './ledger.js';
+} from '../sql/ledger.js';
 import { openLedgerReader } from './ledger-reader.js';
 
 /** An entry with its inclusion proof against a signed checkpoint, checked here. */

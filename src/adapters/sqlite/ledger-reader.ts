@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { IngotError } from '../../domain/errors.js';
-import type { LedgerDb } from './ledger.js';
+import type { LedgerDb } from '../sql/ledger.js';
 
 /**
  * The ledger of a home, opened read-only: an auditor's commands (log, prove, export,

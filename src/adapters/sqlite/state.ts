@@ -1,37 +1,26 @@
 import { closeSync, openSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
-import type { LedgerEntryDraft, StoredCheckpoint } from '../../core/ledger/index.js';
+import { Kysely, SqliteDialect } from 'kysely';
 import { IngotError } from '../../domain/errors.js';
 import { systemFault } from '../shared/system-fault.js';
-import type { FleetStore } from '../../ports/fleet-store.js';
-import type { Ledger, LedgerAppender } from '../../ports/ledger.js';
-import type { Checkpointer } from './checkpointer.js';
-import { latestCheckpoint } from './ledger.js';
-import { SqliteFleetStore } from './fleet-store.js';
-import { stateMigrations } from './migrations.js';
-import type { StateDb, StateTables } from './schema.js';
-import { appendLocked, SqliteLedger } from './sqlite-ledger.js';
-
-const provider: MigrationProvider = { getMigrations: () => Promise.resolve(stateMigrations) };
+import type { StateTables } from '../sql/schema.js';
+import { migrateState, SqlState, type StateOptions } from '../sql/state.js';
 
 /**
  * `$INGOT_HOME/state.db` (WAL, synchronous=FULL): the fleet store and the ledger in one
- * database, so that an action and its ledger entry commit together.
+ * database, so that an action and its ledger entry commit together. `ingot up`'s state; the
+ * shared code is adapters/sql, this is the connection.
  */
-export class SqliteState implements LedgerAppender {
-  readonly fleets: FleetStore;
-
-  private constructor(private readonly db: StateDb) {
-    this.fleets = new SqliteFleetStore(db);
-  }
-
+export class SqliteState extends SqlState {
   /**
    * `check`: run SQLite's quick_check first (the server's start): a damaged page found now
    * is a refusal with E_STATE_CORRUPT, not a server that runs on while its checkpoints and
    * writes fail one by one. A full disk or a damaged file is E_DISK_FULL / E_STATE_CORRUPT.
    */
-  static async open(path: string, options: { check?: boolean } = {}): Promise<SqliteState> {
+  static async open(
+    path: string,
+    options: StateOptions & { check?: boolean } = {},
+  ): Promise<SqliteState> {
     let database: SQLite.Database | null = null;
     try {
       // Made 0600 before SQLite sees it: SQLite creates it 0644, and gives its -wal and -shm
@@ -50,7 +39,7 @@ export class SqliteState implements LedgerAppender {
       throw systemFault(err, path) ?? err;
     }
     const db = new Kysely<StateTables>({ dialect: new SqliteDialect({ database }) });
-    const { error } = await new Migrator({ db, provider }).migrateToLatest();
+    const error = await migrateState(db);
     if (error) {
       await db.destroy();
       throw (
@@ -61,30 +50,7 @@ export class SqliteState implements LedgerAppender {
         )
       );
     }
-    return new SqliteState(db);
-  }
-
-  /** Events that no other write records (instances, admission, builds), in one transaction. */
-  append(drafts: readonly LedgerEntryDraft[]): Promise<number[]> {
-    return appendLocked(this.db, drafts);
-  }
-
-  /** The ledger as its owner holds it, signing checkpoints with `checkpointer`'s key. */
-  ledger(checkpointer: Checkpointer): Ledger {
-    return new SqliteLedger(this.db, checkpointer);
-  }
-
-  /** The latest checkpoint stored, whichever key signed it (unverified). */
-  latestCheckpoint(): Promise<StoredCheckpoint | null> {
-    return latestCheckpoint(this.db);
-  }
-
-  private closing: Promise<void> | null = null;
-
-  /** Close the database; closing again waits for the first close. */
-  close(): Promise<void> {
-    this.closing ??= this.db.destroy();
-    return this.closing;
+    return new SqliteState(db, options);
   }
 }
 

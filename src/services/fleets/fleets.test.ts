@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { entries } from '../../adapters/sqlite/ledger.js';
+import { entries } from '../../adapters/sql/ledger.js';
 import { openLedgerReader } from '../../adapters/sqlite/ledger-reader.js';
 import { SqliteState } from '../../adapters/sqlite/state.js';
 import { NEW, OLD, releaseRecord, spec, T0 } from '../../core/controller/fixtures.case.js';

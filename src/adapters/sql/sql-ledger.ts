@@ -1,34 +1,36 @@
 import type { LedgerEntryDraft, StoredCheckpoint } from '../../core/ledger/index.js';
 import type { Ledger } from '../../ports/ledger.js';
 import type { Checkpointer } from './checkpointer.js';
-import { writing } from './writing.js';
+import { writing, type WriteGuard } from './writing.js';
 import { appendEntries, latestCheckpoint, type LedgerDb } from './ledger.js';
 
 /**
- * Append in one transaction that takes the write lock first (writing.ts): the CLI and the
- * server append to the same state.db.
+ * Append in one write transaction (writing.ts): the writer lock first, then the guard. The
+ * CLI and the server append to the same state.db; two servers to the same PostgreSQL.
  */
 export async function appendLocked(
   db: LedgerDb,
   drafts: readonly LedgerEntryDraft[],
+  guard?: WriteGuard,
 ): Promise<number[]> {
   if (drafts.length === 0) return [];
-  return writing(db, (tx) => appendEntries(tx, drafts));
+  return writing(db, (tx) => appendEntries(tx, drafts), guard);
 }
 
-/** The ledger in state.db, as its owner holds it: appends, and checkpoints signed with its key. */
-export class SqliteLedger implements Ledger {
+/** The ledger in the state's database, as its owner holds it: appends, and signed checkpoints. */
+export class SqlLedger implements Ledger {
   constructor(
     private readonly db: LedgerDb,
     private readonly checkpointer: Checkpointer,
+    private readonly guard?: WriteGuard,
   ) {}
 
   append(drafts: readonly LedgerEntryDraft[]): Promise<number[]> {
-    return appendLocked(this.db, drafts);
+    return appendLocked(this.db, drafts, this.guard);
   }
 
   checkpoint(time: number): Promise<StoredCheckpoint> {
-    return this.checkpointer.checkpoint(this.db, time);
+    return this.checkpointer.checkpoint(this.db, time, this.guard);
   }
 
   latestCheckpoint(): Promise<StoredCheckpoint | null> {

@@ -12,6 +12,7 @@ import {
   type NoteVerifier,
   type StoredCheckpoint,
 } from '../../core/ledger/index.js';
+import { dialectOf } from './dialect.js';
 import {
   consistencyProof,
   inTransaction,
@@ -21,6 +22,7 @@ import {
   treeSize,
   type LedgerDb,
 } from './ledger.js';
+import type { WriteGuard } from './writing.js';
 
 /**
  * Signs checkpoints for the log, and refuses to sign one that does not extend the last it
@@ -55,15 +57,18 @@ export class Checkpointer {
    * A signed checkpoint for the log's current size, saved; the latest one if it is current.
    * Never inside another transaction: if that one rolled back, a signature would be out in
    * the world over entries that no longer exist, and the next entries at those seqs would
-   * be a fork the log itself signed.
+   * be a fork the log itself signed. It holds the append lock (PostgreSQL: no append lands
+   * between reading the size and the root), and runs `guard` like any write.
    */
-  async checkpoint(db: LedgerDb, time: number): Promise<StoredCheckpoint> {
+  async checkpoint(db: LedgerDb, time: number, guard?: WriteGuard): Promise<StoredCheckpoint> {
     if (db.isTransaction)
       throw new LedgerError(
         'E_LEDGER_TRANSACTION',
         'sign checkpoints after the entries commit, not inside a transaction',
       );
     const { saved, checkpoint } = await inTransaction(db, async (tx) => {
+      await dialectOf(tx).lockForAppend(tx);
+      if (guard) await guard(tx);
       const size = await treeSize(tx);
       const latest = await latestCheckpoint(tx);
       const stored = latest ? openCheckpoint(latest.note, this.verifier, this.origin) : undefined;

@@ -1,4 +1,4 @@
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import {
   LedgerError,
   TreeBuilder,
@@ -21,12 +21,13 @@ import {
   type Subtree,
   type SubtreeHash,
 } from '../../core/ledger/index.js';
+import { dialectOf } from './dialect.js';
 import type { StateDb } from './schema.js';
 
 /**
- * The ledger's tables in state.db (schema.ts), so that an action and the entry that records
- * it commit in one transaction. The functions take any handle: the store's own, or a
- * transaction the caller opened.
+ * The ledger's tables in the state's database (schema.ts), so that an action and the entry
+ * that records it commit in one transaction. The functions take any handle, SQLite or
+ * PostgreSQL: the store's own, or a transaction the caller opened.
  */
 
 /** A handle or transaction on a database that has run `ledgerMigrations`. */
@@ -34,10 +35,13 @@ export type LedgerDb = StateDb;
 
 /** Run `fn` in the caller's transaction if there is one, else in a transaction of its own. */
 export function inTransaction<T>(db: LedgerDb, fn: (tx: LedgerDb) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+  return db.isTransaction ? fn(db) : dialectOf(db).begin(db).execute(fn);
 }
 
-/** SQLite allows 32,766 bound parameters per statement; this stays well under it. */
+/**
+ * SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535; this stays well
+ * under both.
+ */
 const ROWS_PER_INSERT = 4000;
 
 /**
@@ -51,11 +55,11 @@ async function insertRows(
   width: number,
   values: unknown[],
 ): Promise<void> {
-  const perRow = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  const { tuples } = dialectOf(db);
   const rows = values.length / width;
   for (let first = 0; first < rows; first += ROWS_PER_INSERT) {
     const count = Math.min(ROWS_PER_INSERT, rows - first);
-    const text = `insert into ${into} values ${Array.from({ length: count }, () => perRow).join(', ')}`;
+    const text = `insert into ${into} values ${tuples(count, width)}`;
     await db.executeQuery(
       CompiledQuery.raw(text, values.slice(first * width, (first + count) * width)),
     );
@@ -74,6 +78,8 @@ export async function appendEntries(
 ): Promise<number[]> {
   if (drafts.length === 0) return [];
   return inTransaction(db, async (tx) => {
+    // PostgreSQL: another server may append now; wait until it has committed (dialect.ts).
+    await dialectOf(tx).lockForAppend(tx);
     const size = await treeSize(tx);
     const frontier = frontierOf(size);
     const hashAt = await readSubtrees(tx, frontier);
@@ -115,9 +121,13 @@ export async function treeSize(db: LedgerDb): Promise<number> {
 async function readSubtrees(db: LedgerDb, subtrees: readonly Subtree[]): Promise<SubtreeHash> {
   const found = new Map<string, Uint8Array>();
   if (subtrees.length > 0) {
+    const { param } = dialectOf(db);
+    const keys = subtrees.map(
+      (_, i) => `(${param(2 * i, 'integer')}, ${param(2 * i + 1, 'bigint')})`,
+    );
     const { rows } = await db.executeQuery<{ level: number; idx: number; hash: Uint8Array }>(
       CompiledQuery.raw(
-        `select level, idx, hash from ledger_nodes where (level, idx) in (values ${subtrees.map(() => '(?, ?)').join(', ')})`,
+        `select level, idx, hash from ledger_nodes where (level, idx) in (values ${keys.join(', ')})`,
         subtrees.flatMap((s) => [s.level, s.index]),
       ),
     );
@@ -199,18 +209,15 @@ export interface EntryQuery {
  */
 export async function entries(db: LedgerDb, query: EntryQuery = {}): Promise<LedgerEntry[]> {
   const limit = Math.min(Math.max(1, Math.floor(query.limit ?? 1000)), 10_000);
+  const dialect = dialectOf(db);
   let q = db.selectFrom('ledger_entries').select(['seq', 'body']);
   if (query.from !== undefined) q = q.where('seq', '>=', query.from);
   if (query.to !== undefined) q = q.where('seq', '<', query.to);
   for (const field of ['kind', 'actor', 'fleet', 'instance'] as const) {
     const value = query[field];
-    if (value !== undefined)
-      q = q.where(sql<string>`json_extract(body, ${`$.${field}`})`, '=', value);
+    if (value !== undefined) q = q.where(dialect.bodyField(field), '=', value);
   }
-  if (query.subject !== undefined)
-    q = q.where(
-      sql<boolean>`exists (select 1 from json_each(body, '$.subjects') where value = ${query.subject})`,
-    );
+  if (query.subject !== undefined) q = q.where(dialect.bodyHasSubject(query.subject));
   const rows = await q
     .orderBy('seq', query.order ?? 'asc')
     .limit(limit)
@@ -254,15 +261,15 @@ export async function latestCheckpoint(db: LedgerDb): Promise<StoredCheckpoint |
 }
 
 /**
- * Everything an auditor needs, read in one transaction so entries, nodes and checkpoints
- * are one snapshot. Held in memory: fine to millions of entries; a streaming export is the
- * next step beyond that.
+ * Everything an auditor needs, read in one snapshot (PostgreSQL: REPEATABLE READ, since its
+ * default gives each statement its own), so entries, nodes and checkpoints agree. Held in
+ * memory: fine to millions of entries; a streaming export is the next step beyond that.
  */
 export async function exportLedger(
   db: LedgerDb,
   header: { readonly origin: string; readonly vkey: string },
 ): Promise<LedgerExport> {
-  return inTransaction(db, async (tx) => {
+  return dialectOf(db).snapshot(db, async (tx) => {
     const bodies = await tx.selectFrom('ledger_entries').select('body').orderBy('seq').execute();
     const nodes = await tx
       .selectFrom('ledger_nodes')

@@ -1,4 +1,11 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { dialectOf } from './dialect.js';
+
+/*
+ * One set of migrations for SQLite and PostgreSQL. Where the engines differ (64-bit integers,
+ * bytes, the history's numbering, append-only triggers) dialect.ts says how; on SQLite every
+ * statement is exactly what it was before PostgreSQL was added, so no database file changes.
+ */
 
 /**
  * The ledger's tables, in whatever database they share with the actions they record (the
@@ -7,33 +14,33 @@ import { sql, type Kysely, type Migration } from 'kysely';
 export const ledgerMigrations: Record<string, Migration> = {
   '003-ledger': {
     async up(db: Kysely<unknown>) {
+      const d = dialectOf(db);
       await db.schema
         .createTable('ledger_entries')
-        .addColumn('seq', 'integer', (c) => c.primaryKey())
+        .addColumn('seq', d.int64, (c) => c.primaryKey())
         .addColumn('body', 'text', (c) => c.notNull())
         .execute();
-      await db.schema
-        .createTable('ledger_nodes')
-        .addColumn('level', 'integer', (c) => c.notNull())
-        .addColumn('idx', 'integer', (c) => c.notNull())
-        .addColumn('hash', 'blob', (c) => c.notNull())
-        .addPrimaryKeyConstraint('ledger_nodes_pk', ['level', 'idx'])
-        // Clustered on its key: no rowid B-tree beside the primary-key index.
-        .modifyEnd(sql`without rowid`)
+      await d
+        .clustered(
+          db.schema
+            .createTable('ledger_nodes')
+            .addColumn('level', 'integer', (c) => c.notNull())
+            .addColumn('idx', d.int64, (c) => c.notNull())
+            .addColumn('hash', d.bytes, (c) => c.notNull())
+            .addPrimaryKeyConstraint('ledger_nodes_pk', ['level', 'idx']),
+        )
         .execute();
       await db.schema
         .createTable('ledger_checkpoints')
-        .addColumn('size', 'integer', (c) => c.primaryKey())
+        .addColumn('size', d.int64, (c) => c.primaryKey())
         .addColumn('note', 'text', (c) => c.notNull())
-        .addColumn('time', 'integer', (c) => c.notNull())
+        .addColumn('time', d.int64, (c) => c.notNull())
         .execute();
       // Append-only inside the process: a bug or an injected statement elsewhere cannot
-      // rewrite history through SQL. Whoever holds the file can drop these triggers; that
+      // rewrite history through SQL. Whoever owns the tables can drop these triggers; that
       // attacker is what signed checkpoints and the offline verifier are for.
       for (const table of ['ledger_entries', 'ledger_nodes', 'ledger_checkpoints'])
-        for (const op of ['update', 'delete'])
-          await sql`create trigger ${sql.raw(`${table}_no_${op}`)} before ${sql.raw(op)} on ${sql.table(table)}
-            begin select raise(abort, ${sql.lit(`${table} is append-only`)}); end`.execute(db);
+        await d.appendOnly(db, table);
     },
   },
 };
@@ -42,13 +49,14 @@ export const ledgerMigrations: Record<string, Migration> = {
 export const stateMigrations: Record<string, Migration> = {
   '001-fleets': {
     async up(db: Kysely<unknown>) {
+      const d = dialectOf(db);
       await db.schema
         .createTable('releases')
         .addColumn('digest', 'text', (c) => c.primaryKey())
         .addColumn('fleet', 'text', (c) => c.notNull())
         .addColumn('artifact', 'text', (c) => c.notNull())
         .addColumn('spec', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('created_at', d.int64, (c) => c.notNull())
         .execute();
       await db.schema
         .createTable('fleets')
@@ -58,13 +66,13 @@ export const stateMigrations: Record<string, Migration> = {
         .addColumn('artifact', 'text', (c) => c.notNull())
         .addColumn('previous', 'text', (c) => c.references('releases.digest'))
         .addColumn('rollout', 'text', (c) => c.notNull())
-        .addColumn('rollout_started_at', 'integer', (c) => c.notNull())
+        .addColumn('rollout_started_at', d.int64, (c) => c.notNull())
         .addColumn('reason', 'text')
         .execute();
       await db.schema
         .createTable('history')
-        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('time', 'integer', (c) => c.notNull())
+        .addColumn('seq', d.int64, (c) => d.serialKey(c))
+        .addColumn('time', d.int64, (c) => c.notNull())
         .addColumn('fleet', 'text', (c) => c.notNull())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('detail', 'text', (c) => c.notNull())
@@ -79,6 +87,7 @@ export const stateMigrations: Record<string, Migration> = {
   },
   '003-rollout-steps': {
     async up(db: Kysely<unknown>) {
+      const d = dialectOf(db);
       // Canary steps and blue-green previews: where a rollout stands, so a restart resumes it.
       await db.schema
         .alterTable('fleets')
@@ -86,9 +95,9 @@ export const stateMigrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .alterTable('fleets')
-        .addColumn('step_started_at', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('step_started_at', d.int64, (c) => c.notNull().defaultTo(0))
         .execute();
-      await db.schema.alterTable('fleets').addColumn('step_ready_at', 'integer').execute();
+      await db.schema.alterTable('fleets').addColumn('step_ready_at', d.int64).execute();
       // A rollout under way when this migration runs keeps its deadline.
       await sql`UPDATE fleets SET step_started_at = rollout_started_at`.execute(db);
     },

@@ -12,7 +12,7 @@ import type { Digest } from '../../domain/digest.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import { appendEntries } from './ledger.js';
 import type { FleetTables, StateDb } from './schema.js';
-import { writing } from './writing.js';
+import { writing, type WriteGuard } from './writing.js';
 
 type FleetRow = FleetTables['fleets'];
 
@@ -78,9 +78,57 @@ function toRow(f: FleetState, version: number): FleetRow {
   };
 }
 
-/** The control plane's state in SQLite (state.db, shared with the ledger), through Kysely. */
-export class SqliteFleetStore implements FleetStore {
-  constructor(private readonly db: StateDb) {}
+/** Thrown inside a write to roll it back: the fleet moved on (or appeared) meanwhile. */
+class Stale extends Error {}
+
+/** Record a release; one already recorded stays as it is (a release is its digest). */
+async function saveRelease(tx: StateDb, release: ReleaseRecord): Promise<void> {
+  await tx
+    .insertInto('releases')
+    .values({
+      digest: release.digest,
+      fleet: release.fleet,
+      artifact: release.artifact,
+      spec: JSON.stringify(release.spec),
+      created_at: release.createdAt,
+    })
+    .onConflict((oc) => oc.column('digest').doNothing())
+    .execute();
+}
+
+/**
+ * Write the fleet's row if it is still at `expected` (absent when null); false if not. The
+ * version is compared in the statement itself (compare-and-swap): the writer lock already
+ * keeps it from moving during the transaction, and a writer that skipped the lock would
+ * still change no row rather than overwrite a newer version.
+ */
+async function putFleet(tx: StateDb, row: FleetRow, expected: number | null): Promise<boolean> {
+  if (expected === null) {
+    const r = await tx
+      .insertInto('fleets')
+      .values(row)
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+  const r = await tx
+    .updateTable('fleets')
+    .set(row)
+    .where('name', '=', row.name)
+    .where('version', '=', expected)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * The control plane's state in SQLite or PostgreSQL (the ledger's database), through Kysely.
+ * Every write is one write transaction (writing.ts) with its history line and ledger entry.
+ */
+export class SqlFleetStore implements FleetStore {
+  constructor(
+    private readonly db: StateDb,
+    private readonly guard?: WriteGuard,
+  ) {}
 
   async fleets(): Promise<FleetRecord[]> {
     return (await this.db.selectFrom('fleets').selectAll().orderBy('name').execute()).map(toFleet);
@@ -118,46 +166,32 @@ export class SqliteFleetStore implements FleetStore {
     return (await q.execute()).map((r) => ({ ...r, seq: r.seq ?? 0 }));
   }
 
-  writeFleet(
+  async writeFleet(
     next: FleetState,
     expected: number | null,
     note: FleetNote,
     release?: ReleaseRecord,
   ): Promise<FleetRecord | null> {
-    return writing(this.db, async (tx) => {
-      const current = await tx
-        .selectFrom('fleets')
-        .select('version')
-        .where('name', '=', next.name)
-        .executeTakeFirst();
-      if ((current?.version ?? null) !== expected) return null;
-      if (release)
-        await tx
-          .insertInto('releases')
-          .values({
-            digest: release.digest,
-            fleet: release.fleet,
-            artifact: release.artifact,
-            spec: JSON.stringify(release.spec),
-            created_at: release.createdAt,
-          })
-          .onConflict((oc) => oc.column('digest').doNothing())
-          .execute();
-      const version = (expected ?? 0) + 1;
-      if (expected === null) await tx.insertInto('fleets').values(toRow(next, version)).execute();
-      else
-        await tx
-          .updateTable('fleets')
-          .set(toRow(next, version))
-          .where('name', '=', next.name)
-          .execute();
-      await record(tx, note);
-      return { ...next, version };
-    });
+    try {
+      return await writing(
+        this.db,
+        async (tx) => {
+          if (release) await saveRelease(tx, release);
+          const version = (expected ?? 0) + 1;
+          if (!(await putFleet(tx, toRow(next, version), expected))) throw new Stale();
+          await record(tx, note);
+          return { ...next, version };
+        },
+        this.guard,
+      );
+    } catch (err) {
+      if (err instanceof Stale) return null;
+      throw err;
+    }
   }
 
   async note(note: FleetNote): Promise<void> {
-    await writing(this.db, (tx) => record(tx, note));
+    await writing(this.db, (tx) => record(tx, note), this.guard);
   }
 
   async memories(): Promise<Map<string, ControllerMemory>> {
@@ -170,14 +204,18 @@ export class SqliteFleetStore implements FleetStore {
     memory: ControllerMemory,
     notes: readonly FleetNote[],
   ): Promise<void> {
-    await writing(this.db, async (tx) => {
-      const json = JSON.stringify(memory);
-      await tx
-        .insertInto('controller_memory')
-        .values({ fleet, memory: json })
-        .onConflict((oc) => oc.column('fleet').doUpdateSet({ memory: json }))
-        .execute();
-      for (const note of notes) await record(tx, note);
-    });
+    await writing(
+      this.db,
+      async (tx) => {
+        const json = JSON.stringify(memory);
+        await tx
+          .insertInto('controller_memory')
+          .values({ fleet, memory: json })
+          .onConflict((oc) => oc.column('fleet').doUpdateSet({ memory: json }))
+          .execute();
+        for (const note of notes) await record(tx, note);
+      },
+      this.guard,
+    );
   }
 }
