@@ -21,8 +21,8 @@ const code = await main(
   appFactory,
   version,
 );
-// The command is over, its output written (stdout and stderr are synchronous on Linux for
-// files, pipes and terminals). Exit now rather than when the event loop drains: V8 may still
-// be compiling the registry client's HTTP parser (WebAssembly) in the background, which held
-// every push and pull open for up to 0.3 s after its work was done.
-process.exit(code);
+// The process ends when the event loop drains, not by process.exit: pino's destinations
+// (the server's log, opened asynchronously) flush on exit and throw if exit comes before
+// they are open. The cost: a push or pull may wait up to 0.3 s after its work while V8
+// finishes compiling undici's HTTP parser in the background.
+process.exitCode = code;
