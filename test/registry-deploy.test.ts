@@ -165,14 +165,16 @@ describe('a host whose store lacks the artifact', () => {
       const absent = seen.find((i) => i.id === 'absent-0');
       expect(absent?.state).toBe('failed');
       expect(absent?.reason).toContain('E_REGISTRY_NOT_FOUND');
-    } finally {
       await agent.apply([]);
+      for (const [what, left] of Object.entries(hostResidue(home, net, ids)))
+        expect(left, what).toEqual([]);
+    } finally {
+      // Also when an assertion failed: nothing of the test may outlive it.
+      await agent.apply([]).catch(() => undefined);
       await agent.releaseNetwork().catch(() => undefined);
       await agent.close();
+      removeNet(net);
+      rmSync(root, { recursive: true, force: true });
     }
-    for (const [what, left] of Object.entries(hostResidue(home, net, ids)))
-      expect(left, what).toEqual([]);
-    removeNet(net);
-    rmSync(root, { recursive: true, force: true });
   }, 180_000);
 });
