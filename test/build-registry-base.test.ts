@@ -8,8 +8,7 @@ import { MediaType } from '../src/domain/media-types.js';
 import { gitInit } from './helpers/attest.js';
 import { ingot } from './helpers/cli.js';
 import { writeTree } from './helpers/fs.js';
-import { startRegistry, type TestRegistry } from './helpers/registry.js';
-import { requireTool, run } from './helpers/tools.js';
+import { pushUmociImage, startRegistry, type TestRegistry } from './helpers/registry.js';
 
 /**
  * `from: { image: HOST:PORT/REPO:TAG, digest }`: a base in a real registry (Debian's
@@ -261,17 +260,8 @@ describe('from: { image, digest }', () => {
   });
 
   it('builds on an unsigned image umoci made and skopeo pushed, asking no signature of it', async () => {
-    requireTool('umoci');
-    requireTool('skopeo');
-    const dir = mkdtempSync(join(root, 'umoci-'));
-    const layout = join(dir, 'layout');
-    run('umoci', ['init', '--layout', layout]);
-    run('umoci', ['new', '--image', `${layout}:v1`]);
-    run('umoci', ['unpack', '--rootless', '--image', `${layout}:v1`, join(dir, 'bundle')]);
-    writeFileSync(join(dir, 'bundle', 'rootfs', 'hello.txt'), 'from umoci\n');
-    run('umoci', ['repack', '--image', `${layout}:v1`, join(dir, 'bundle')]);
     const src = `${registry.authority}/foreign/umoci:v1`;
-    run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${src}`]);
+    pushUmociImage(root, src);
     const pinned = await client.resolveTag('foreign/umoci', 'v1');
     const layers = (
       JSON.parse((await client.getManifest('foreign/umoci', pinned!)).bytes.toString('utf8')) as {

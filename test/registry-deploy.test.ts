@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../src/bin/agent.js';
 import type { LedgerEntryDraft } from '../src/core/ledger/index.js';
 import type { Digest } from '../src/domain/digest.js';
 import type { ObservedInstance } from '../src/domain/instance.js';
-import { hostResidue, removeNet, sleep, testNet } from './helpers/agent.js';
+import { hostResidue, makeAgent, removeNet, sleep, testNet } from './helpers/agent.js';
 import { ingot } from './helpers/cli.js';
 import { passableTempDir } from './helpers/fs.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
@@ -120,12 +119,7 @@ describe('a host whose store lacks the artifact', () => {
     mkdirSync(home, { recursive: true });
     const net = testNet();
     const events: LedgerEntryDraft[] = [];
-    const agent = await createAgent({
-      home,
-      keyFiles: [join(keys, 'ci.pub')],
-      bridge: net.bridge,
-      subnet: net.subnet,
-      cgroupParent: `/ingot-test-${net.bridge}`,
+    const agent = await makeAgent(home, net, join(keys, 'ci.pub'), {
       stopGraceMs: 1000,
       registries: { insecure: [registry.authority] },
       onEvent: (e) => events.push(e),

@@ -16,7 +16,7 @@ import { pullImage } from '../src/services/registry/pull.js';
 import { verifyArtifact } from '../src/services/verify.js';
 import { MediaType } from '../src/domain/media-types.js';
 import { ingot, ingotAsync } from './helpers/cli.js';
-import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { pushUmociImage, startRegistry, type TestRegistry } from './helpers/registry.js';
 import { requireTool, run } from './helpers/tools.js';
 
 /**
@@ -416,16 +416,8 @@ describe('ingot pull', () => {
   });
 
   it('reads an unsigned image skopeo pushed (made with umoci) and refuses it with the codes of verify', () => {
-    requireTool('umoci');
-    const dir = mkdtempSync(join(root, 'umoci-'));
-    const layout = join(dir, 'layout');
-    run('umoci', ['init', '--layout', layout]);
-    run('umoci', ['new', '--image', `${layout}:v1`]);
-    run('umoci', ['unpack', '--rootless', '--image', `${layout}:v1`, join(dir, 'bundle')]);
-    writeFileSync(join(dir, 'bundle', 'rootfs', 'hello.txt'), 'from umoci\n');
-    run('umoci', ['repack', '--image', `${layout}:v1`, join(dir, 'bundle')]);
     const src = `${plain.authority}/base/umoci:v1`;
-    run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${src}`]);
+    pushUmociImage(root, src);
 
     const home = join(root, 'umoci-home');
     const r = ingot(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createAgent } from '../../src/bin/agent.js';
+import { createAgent, type AgentOptions } from '../../src/bin/agent.js';
 import type { Agent } from '../../src/services/agent/index.js';
 
 /** What the agent tests need on the host; missing pieces fail loudly, never skip. */
@@ -28,7 +28,12 @@ export function testNet(): TestNet {
   return { bridge: `ingt${n}x${process.pid % 1000}`, subnet: `10.213.${n}.0/24` };
 }
 
-export function makeAgent(home: string, net: TestNet, keyFile: string): Promise<Agent> {
+export function makeAgent(
+  home: string,
+  net: TestNet,
+  keyFile: string,
+  more: Partial<AgentOptions> = {},
+): Promise<Agent> {
   return createAgent({
     home,
     keyFiles: [keyFile],
@@ -37,6 +42,7 @@ export function makeAgent(home: string, net: TestNet, keyFile: string): Promise<
     cgroupParent: `/ingot-test-${net.bridge}`,
     stopGraceMs: 2000,
     logMaxBytes: 4096,
+    ...more,
   });
 }
 

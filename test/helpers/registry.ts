@@ -220,3 +220,20 @@ function probe(port: number, ca: string | null): Promise<number> {
     req.end();
   });
 }
+
+/**
+ * An unsigned image made by umoci (one file, /hello.txt) and pushed by skopeo to `dest`
+ * (`HOST:PORT/REPO:TAG`, plain HTTP): what a registry holds that Ingot never built.
+ */
+export function pushUmociImage(workDir: string, dest: string): void {
+  requireTool('umoci');
+  requireTool('skopeo');
+  const dir = mkdtempSync(join(workDir, 'umoci-'));
+  const layout = join(dir, 'layout');
+  run('umoci', ['init', '--layout', layout]);
+  run('umoci', ['new', '--image', `${layout}:v1`]);
+  run('umoci', ['unpack', '--rootless', '--image', `${layout}:v1`, join(dir, 'bundle')]);
+  writeFileSync(join(dir, 'bundle', 'rootfs', 'hello.txt'), 'from umoci\n');
+  run('umoci', ['repack', '--image', `${layout}:v1`, join(dir, 'bundle')]);
+  run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${dest}`]);
+}

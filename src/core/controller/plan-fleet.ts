@@ -5,7 +5,7 @@ import type { FleetNote, FleetRecord, ReleaseRecord } from '../fleet/record.js';
 import type { FleetSpec } from '../fleet/spec.js';
 import type { LedgerEntryDraft } from '../ledger/index.js';
 import { plan } from '../planner/plan.js';
-import { isRegistryReference, parseReference, pinnedReference } from '../registry/reference.js';
+import { pinnedReference, registryReferenceOf } from '../registry/reference.js';
 import { judgeCrashes, type CrashVerdict } from './crash-streaks.js';
 import { held, judgeGuard } from './guard.js';
 import type { ControllerMemory } from './memory.js';
@@ -213,13 +213,12 @@ export function desiredInstance(
   release: string | undefined,
   spec: FleetSpec,
 ): DesiredInstance {
+  const registry = registryReferenceOf(spec.artifact);
   return {
     id,
     fleet,
     artifact,
-    ...(isRegistryReference(spec.artifact) && {
-      source: pinnedReference(parseReference(spec.artifact), artifact),
-    }),
+    ...(registry !== null && { source: pinnedReference(registry, artifact) }),
     ...(release !== undefined && { release }),
     env: Object.entries(spec.env),
     ...(Object.keys(spec.volumes ?? {}).length > 0 && {

@@ -118,23 +118,26 @@ export function formatReference(ref: RegistryReference): string {
 }
 
 /**
- * Whether a fleet's `artifact` names a registry image rather than a local tag: its first
+ * A fleet's `artifact` read as a registry image, or null for a local tag: its first
  * component is a host as Docker tells them apart (a `.` or a `:` in it, or `localhost`), and
  * the whole parses as a reference. A local tag such as `hello:1.0` or `team/hello:1.0` is not
  * one; a store tag spelled like a reference (what `ingot pull` leaves) is read as the
  * reference, so deploy asks the registry what it names now.
  */
-export function isRegistryReference(input: string): boolean {
+export function registryReferenceOf(input: string): RegistryReference | null {
   const slash = input.indexOf('/');
-  if (slash <= 0) return false;
+  if (slash <= 0) return null;
   const first = input.slice(0, slash);
-  if (!(first.includes('.') || first.includes(':') || first === 'localhost')) return false;
+  if (!(first.includes('.') || first.includes(':') || first === 'localhost')) return null;
   try {
-    parseReference(input);
-    return true;
+    return parseReference(input);
   } catch {
-    return false;
+    return null;
   }
+}
+
+export function isRegistryReference(input: string): boolean {
+  return registryReferenceOf(input) !== null;
 }
 
 /** The reference by digest alone, as a host pulls it: the tag may have moved since. */

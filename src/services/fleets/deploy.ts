@@ -5,7 +5,7 @@ import { fleetSchema, releaseDigest, type FleetSpec } from '../../core/fleet/spe
 import { deployed } from '../../core/fleet/transitions.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import { fleetLimits } from '../../core/policy/runtime.js';
-import { isRegistryReference, parseReference } from '../../core/registry/reference.js';
+import { registryReferenceOf } from '../../core/registry/reference.js';
 import { IngotError } from '../../domain/errors.js';
 import type { Descriptor } from '../../domain/oci.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
@@ -115,8 +115,9 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
  * at the pull is the deploy's refusal, recorded as any other.
  */
 async function resolveArtifact(deps: DeployDeps, spec: FleetSpec): Promise<Descriptor> {
-  if (!deps.pull || !isRegistryReference(spec.artifact)) return deps.store.resolve(spec.artifact);
-  const { digest } = parseReference(spec.artifact);
+  const registry = deps.pull ? registryReferenceOf(spec.artifact) : null;
+  if (!deps.pull || registry === null) return deps.store.resolve(spec.artifact);
+  const { digest } = registry;
   if (digest !== null && (await deps.store.index()).manifests.some((m) => m.digest === digest))
     return deps.store.resolve(digest);
   const pulled = await deps.pull(spec.artifact);
