@@ -68,6 +68,11 @@ export const STATUS: Record<ErrorCode, number> = {
   E_REGISTRY_REPO_INVALID: 400,
   E_REGISTRY_TAG_INVALID: 400,
   E_REGISTRY_CREDENTIALS: 400,
+  // Coordination is the server's own business; when etcd has no quorum, or another server
+  // leads, the request may succeed later or elsewhere.
+  ...all('cluster', 500),
+  E_CLUSTER_UNAVAILABLE: 503,
+  E_CLUSTER_FENCED: 503,
   ...all('storage', 500),
   E_DISK_FULL: 507,
 };
