@@ -1,7 +1,9 @@
+import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
 import { Etcd3, type IOptions } from 'etcd3';
 import { IngotError } from '../../domain/errors.js';
 import type { CoordinationOptions } from '../../ports/coordination.js';
-import { withDeadline } from './errors.js';
+import { clusterError, withDeadline } from './errors.js';
+import { hostGate } from './host-gate.js';
 
 /** etcd's default `--max-txn-ops`: a transaction with more operations is refused. */
 export const MAX_TXN_OPS = 128;
@@ -57,13 +59,28 @@ export function connect(options: CoordinationOptions): Connection {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 100)
     throw new IngotError('E_CLUSTER_CONFIG', `etcd timeout ${timeoutMs} ms: give at least 100 ms`);
-  // Each gRPC call gets a share of the whole deadline, so that a call held by a member that
-  // lost its quorum (or is electing) leaves time to retry on another member.
-  const callMs = Math.max(50, Math.floor(timeoutMs / 2.5));
+  // Each gRPC call is short: one sent to a member that is electing (or has lost its quorum)
+  // is held, not refused, so `run` gives up on it and tries again, on another member, until
+  // the whole deadline is spent.
+  const callMs = Math.min(1_000, timeoutMs);
   const etcdOptions: IOptions = {
     hosts,
     dialTimeout: callMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callMs }),
+    // etcd3's defaults shut a member out for 5 s after three failed calls, and wait up to
+    // 30 s before reconnecting a watch: long after a member came back. See hostGate for why
+    // not cockatiel's circuit breaker; every operation is bounded by `run` anyway.
+    faultHandling: {
+      host: hostGate,
+      // Retries are `run`'s: it knows the operation's deadline, etcd3's policy does not.
+      global: noop,
+      // etcd3 types this as a backoff, but uses it as a factory of backoffs (its default is
+      // `new ExponentialBackoff()`, as here).
+      watchBackoff: new ExponentialBackoff({
+        initialDelay: 100,
+        maxDelay: 2_000,
+      }) as unknown as IBackoff<unknown>,
+    },
     grpcOptions: {
       'grpc.max_receive_message_length': MAX_MESSAGE,
       // Find a dead connection (a member behind a cut link) on an idle watch or keep-alive
@@ -99,7 +116,7 @@ export function connect(options: CoordinationOptions): Connection {
         return Promise.reject(
           new IngotError('E_CLUSTER_CLOSED', `${what}: the connection is closed`),
         );
-      return withDeadline(work(), timeoutMs, what);
+      return retrying(work, timeoutMs, what, () => connection.closed);
     },
     async close(): Promise<void> {
       if (connection.closed) return;
@@ -110,6 +127,41 @@ export function connect(options: CoordinationOptions): Connection {
     },
   };
   return connection;
+}
+
+/**
+ * `work()` until it succeeds, fails for a reason other than etcd being unavailable, or the
+ * deadline passes. Every operation here may be repeated: puts and deletes set a state, fenced
+ * transactions compare before they write, a lease granted twice leaves one to expire unused,
+ * and the campaign recognises its own leader key.
+ */
+async function retrying<T>(
+  work: () => Promise<T>,
+  timeoutMs: number,
+  what: string,
+  closed: () => boolean,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const left = deadline - Date.now();
+    try {
+      return await withDeadline(work(), Math.max(1, left), what);
+    } catch (err) {
+      const e = clusterError(err, what);
+      const pause = Math.min(50 * 2 ** attempt, 400);
+      if (e.code !== 'E_CLUSTER_UNAVAILABLE' || closed()) throw e;
+      if (Date.now() + pause >= deadline) throw late(what, timeoutMs, e);
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
+function late(what: string, timeoutMs: number, last: IngotError): IngotError {
+  return new IngotError(
+    'E_CLUSTER_UNAVAILABLE',
+    `${what}: no answer from etcd within ${timeoutMs} ms (is most of the cluster down?); a write may or may not have been applied`,
+    { cause: last },
+  );
 }
 
 /** The end of etcd's range for every key starting with `prefix`. */

@@ -51,9 +51,16 @@ export async function campaign(
       throwIfStopped(options.signal, lease, what);
       const record: LeaderRecord = { ...candidate, since: now().toISOString() };
       const res = await tryToLead(conn, lease.id, record, what);
+      const holder = res.responses[0]?.response_range?.kvs[0];
       if (res.succeeded) {
         const epoch = revisionOf(res.header.revision, what);
         return new Term(conn, record, epoch, lease, now);
+      }
+      // Ours already: an earlier attempt of this transaction landed and its answer was lost.
+      if (holder && String(holder.lease) === lease.id) {
+        const epoch = revisionOf(holder.create_revision, what);
+        const stored = decodeValue('leader', holder.value);
+        return new Term(conn, stored.ok ? stored.value : record, epoch, lease, now);
       }
       const after = revisionOf(res.header.revision, what);
       await untilLeaderKeyGone(conn, after, lease, options, what);
@@ -87,7 +94,7 @@ function tryToLead(
     conn.client.kv.txn({
       compare: [{ key: leaderKey, target: 'Create', result: 'Equal', create_revision: 0 }],
       success: [put],
-      failure: [],
+      failure: [{ request_range: { key: leaderKey } }],
     }),
   );
 }

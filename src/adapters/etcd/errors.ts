@@ -1,23 +1,23 @@
+import { isBrokenCircuitError } from 'cockatiel';
 import {
   ClientClosedError,
   EtcdAuthenticationFailedError,
   EtcdInvalidAuthTokenError,
   EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
-  GRPCDeadlineExceededError,
-  GRPCResourceExhastedError,
   GRPCUnauthenticatedError,
-  GRPCUnavailableError,
+  isRecoverableError,
 } from 'etcd3';
 import { IngotError, type CodesOf } from '../../domain/errors.js';
 
 export type ClusterCode = CodesOf<'cluster'>;
-export type ClusterError = IngotError<ClusterCode | 'E_INSTANCE_ID'>;
 
 /** Messages etcd sends while it has no quorum or is changing leaders: try again later. */
 const UNAVAILABLE = [
   'etcdserver: request timed out',
   'etcdserver: no leader',
+  'etcdserver: not leader',
+  'etcdserver: unhealthy cluster',
   'etcdserver: leader changed',
   'etcdserver: too many requests',
   'etcdserver: server stopped',
@@ -53,10 +53,10 @@ export function clusterError(err: unknown, what: string): IngotError {
     return wrap('E_CLUSTER_LEASE_LOST', 'the lease expired or was revoked');
   if (err instanceof ClientClosedError) return wrap('E_CLUSTER_CLOSED', 'the connection is closed');
   if (
-    err instanceof GRPCUnavailableError ||
-    err instanceof GRPCDeadlineExceededError ||
-    err instanceof GRPCResourceExhastedError ||
-    (err instanceof Error && err.name === 'BrokenCircuitError') ||
+    // What etcd3 itself would try on another member: the transport broke (unavailable,
+    // cancelled, internal, unknown), the deadline passed, the member was too busy.
+    (err instanceof Error && isRecoverableError(err)) ||
+    isBrokenCircuitError(err) ||
     UNAVAILABLE.some((m) => message.includes(m))
   )
     return wrap(

@@ -2,7 +2,6 @@ import type { Lease } from 'etcd3';
 import { IngotError } from '../../domain/errors.js';
 import type { LeaseHandle } from '../../ports/coordination.js';
 import type { Connection } from './connect.js';
-import { clusterError } from './errors.js';
 
 /** etcd's shortest lease with default timing is 1.5 × the election timeout (1 s): 2 s. */
 export const MIN_TTL_SECONDS = 2;
@@ -32,30 +31,27 @@ export async function keepLease(
       'E_CLUSTER_CONFIG',
       `${what}: a lease TTL of ${ttlSeconds} s is too short; give a whole number of seconds, at least ${MIN_TTL_SECONDS}`,
     );
+  const { lease, id, confirmedAt } = await grant(conn, ttlSeconds, what);
   const ttlMs = ttlSeconds * 1000;
-  let confirmed = Date.now();
-  // When each keep-alive still unanswered was sent: answers come back in order on the stream.
-  const fired: number[] = [];
-  const lease: Lease = conn.client.lease(ttlSeconds);
   let state: 'alive' | 'released' | 'revoked' | 'lost' = 'alive';
   let resolveLost: (err: IngotError) => void = () => undefined;
   const lost = new Promise<IngotError>((resolve) => (resolveLost = resolve));
-  const loseWith = (err: IngotError) => {
-    if (state === 'revoked' || state === 'lost') return;
-    state = 'lost';
+  const stop = () => {
     clearInterval(timer);
     lease.release();
     conn.closers.delete(stop);
+  };
+  const loseWith = (err: IngotError) => {
+    if (state === 'revoked' || state === 'lost') return;
+    state = 'lost';
+    stop();
     resolveLost(err);
   };
-  lease.on('keepaliveFired', () => fired.push(Date.now()));
-  lease.on('keepaliveSucceeded', () => (confirmed = fired.shift() ?? confirmed));
-  lease.on('keepaliveFailed', () => (fired.length = 0)); // a new stream starts afresh
   lease.on('lost', (err) =>
     loseWith(
       new IngotError(
         'E_CLUSTER_LEASE_LOST',
-        `${what}: etcd says the lease is gone (${err.message})`,
+        `${what}: etcd says lease ${id} is gone (${err.message})`,
         {
           cause: err,
         },
@@ -64,30 +60,17 @@ export async function keepLease(
   );
   const timer = setInterval(
     () => {
-      if (Date.now() - confirmed > ttlMs)
+      if (Date.now() - confirmedAt() > ttlMs)
         loseWith(
           new IngotError(
             'E_CLUSTER_LEASE_LOST',
-            `${what}: no keep-alive confirmed for ${ttlSeconds} s; the lease may have expired`,
+            `${what}: no keep-alive of lease ${id} confirmed for ${ttlSeconds} s; it may have expired`,
           ),
         );
     },
     Math.max(100, Math.floor(ttlMs / 8)),
   );
-  const stop = () => {
-    clearInterval(timer);
-    lease.release();
-  };
   conn.closers.add(stop);
-  let id: string;
-  try {
-    id = await conn.run(`${what}: granting a lease`, () => lease.grant());
-  } catch (err) {
-    state = 'revoked';
-    stop();
-    conn.closers.delete(stop);
-    throw clusterError(err, what);
-  }
   return {
     id,
     ttlSeconds,
@@ -103,8 +86,38 @@ export async function keepLease(
       if (state === 'revoked') return;
       state = 'revoked';
       stop();
-      conn.closers.delete(stop);
       await conn.run(`${what}: revoking lease ${id}`, () => lease.revoke());
     },
   };
+}
+
+/**
+ * A granted lease with its keep-alives running, and when the latest confirmed keep-alive was
+ * sent. Each attempt is a new etcd3 lease (one whose grant failed stays failed); attempts
+ * given up on are released, so none is kept alive unseen: one etcd granted anyway expires.
+ */
+async function grant(
+  conn: Connection,
+  ttlSeconds: number,
+  what: string,
+): Promise<{ lease: Lease; id: string; confirmedAt: () => number }> {
+  const attempts: Lease[] = [];
+  let chosen: { lease: Lease; id: string; confirmedAt: () => number } | null = null;
+  try {
+    chosen = await conn.run(`${what}: granting a lease`, async () => {
+      let confirmed = Date.now(); // etcd granted it no earlier than this
+      // When each keep-alive still unanswered was sent: answers come in order on the stream.
+      const fired: number[] = [];
+      const lease = conn.client.lease(ttlSeconds);
+      attempts.push(lease);
+      lease.on('keepaliveFired', () => fired.push(Date.now()));
+      lease.on('keepaliveSucceeded', () => (confirmed = fired.shift() ?? confirmed));
+      lease.on('keepaliveFailed', () => (fired.length = 0)); // a new stream starts afresh
+      const id = await lease.grant();
+      return { lease, id, confirmedAt: () => confirmed };
+    });
+    return chosen;
+  } finally {
+    for (const lease of attempts) if (lease !== chosen?.lease) lease.release();
+  }
 }
