@@ -12,9 +12,10 @@ import {
 } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './registry.js';
+import type { CoordinationOptions } from '../../src/ports/coordination.js';
 import { run } from './tools.js';
 
 const ETCD = '/usr/bin/etcd';
@@ -22,14 +23,25 @@ const ETCDCTL = '/usr/bin/etcdctl';
 
 /** A real etcd cluster (Debian's etcd-server 3.4) on 127.0.0.1, for one test file. */
 export interface EtcdCluster {
+  /** The temp folder of all members' data, logs and certificates. */
+  readonly dir: string;
   /** Every member's client URL (`http(s)://127.0.0.1:PORT`), as clients are given them. */
   readonly endpoints: readonly string[];
   /** PEM of the CA that signed the members' certificate and the client's (TLS only). */
   readonly tls: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer } | null;
   /** The root user's password once auth is on (null: auth is off). */
   readonly rootPassword: string | null;
+  /** How a client reaches every member: endpoints, TLS material, and these credentials. */
+  clientOptions(
+    auth?: { readonly username: string; readonly password: string },
+    timeoutMs?: number,
+  ): CoordinationOptions;
+  /** The root user's credentials (auth on only). */
+  readonly root: { readonly username: 'root'; readonly password: string } | null;
   /** The member's client URL. */
   endpoint(member: number): string;
+  /** The index of the member that is etcd's Raft leader now (etcdctl endpoint status). */
+  raftLeader(): Promise<number>;
   /** Is the member's process running? */
   running(member: number): boolean;
   /** SIGKILL one member (0-based) and wait until its process is gone. */
@@ -111,6 +123,18 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
     throw new Error(
       `${ETCD} or ${ETCDCTL} is missing: run ./scripts/setup (it installs the Debian packages etcd-server and etcd-client)`,
     );
+  // A port found free can be taken before etcd binds it (by another test file's member):
+  // then start again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('address already in use')) throw err;
+    }
+  }
+}
+
+async function startOnce(options: EtcdClusterOptions): Promise<EtcdCluster> {
   const count = options.members ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'ingot-etcd-'));
   liveDirs.add(dir);
@@ -125,12 +149,13 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
   };
   try {
     const scheme = cluster.tls ? 'https' : 'http';
+    const ports = await freePorts(count * 2);
     for (let i = 0; i < count; i++) {
       const name = `e${i + 1}`;
       members.push({
         name,
-        clientUrl: `${scheme}://127.0.0.1:${await freePort()}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        clientUrl: `${scheme}://127.0.0.1:${ports[2 * i]}`,
+        peerUrl: `http://127.0.0.1:${ports[2 * i + 1]}`,
         dataDir: join(dir, name),
         logPath: join(dir, `${name}.log`),
         child: null,
@@ -147,6 +172,33 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
   }
 }
 
+/**
+ * Distinct loopback ports that bind now, chosen at random below the kernel's ephemeral range:
+ * a port from that range is soon reused for some outgoing connection (etcd's own peers dial
+ * out all the time), and a sequential pick collides with a neighbour test's pick.
+ */
+async function freePorts(count: number): Promise<number[]> {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  const top = Math.min(low ?? 32768, 32768);
+  const ports = new Set<number>();
+  while (ports.size < count) {
+    const port = 10_000 + Math.floor(Math.random() * (top - 10_000));
+    if (!ports.has(port) && (await bindable(port))) ports.add(port);
+  }
+  return [...ports];
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 interface ClusterState {
   readonly dir: string;
   readonly members: Member[];
@@ -161,14 +213,35 @@ function view(cluster: ClusterState): EtcdCluster {
     if (!m) throw new Error(`no etcd member ${i}`);
     return m;
   };
+  const endpoints = cluster.members.map((m) => m.clientUrl);
+  const tls = cluster.tls && {
+    ca: readFileSync(cluster.tls.ca),
+    cert: readFileSync(cluster.tls.clientCert),
+    key: readFileSync(cluster.tls.clientKey),
+  };
   return {
-    endpoints: cluster.members.map((m) => m.clientUrl),
-    tls: cluster.tls && {
-      ca: readFileSync(cluster.tls.ca),
-      cert: readFileSync(cluster.tls.clientCert),
-      key: readFileSync(cluster.tls.clientKey),
-    },
+    dir: cluster.dir,
+    endpoints,
+    tls,
     rootPassword: cluster.rootPassword,
+    root:
+      cluster.rootPassword === null ? null : { username: 'root', password: cluster.rootPassword },
+    clientOptions: (auth, timeoutMs) => ({
+      endpoints,
+      ...(tls && { tls }),
+      ...(auth && { auth }),
+      ...(timeoutMs !== undefined && { timeoutMs }),
+    }),
+    raftLeader: async () => {
+      // One line per member: endpoint, id, version, db size, is leader, is learner, …
+      const out = await etcdctl(cluster, ['endpoint', 'status', '-w', 'simple']);
+      for (const line of out.trim().split('\n')) {
+        const [endpoint, , , , isLeader] = line.split(', ');
+        const index = cluster.members.findIndex((m) => m.clientUrl === endpoint);
+        if (isLeader === 'true' && index >= 0) return index;
+      }
+      throw new Error(`no etcd member says it leads:\n${out}`);
+    },
     endpoint: (i) => member(i).clientUrl,
     running: (i) => member(i).child !== null,
     kill: async (i) => {
@@ -387,7 +460,9 @@ function makeCertificates(dir: string): Certificates {
   const server = issue(
     'server',
     '127.0.0.1',
-    'subjectAltName = IP:127.0.0.1, DNS:localhost\nextendedKeyUsage = serverAuth\n',
+    // clientAuth too: a member dials its own client URL (the gRPC gateway behind /health and
+    // the JSON API) with this certificate, and --client-cert-auth checks it as a client's.
+    'subjectAltName = IP:127.0.0.1, DNS:localhost\nextendedKeyUsage = serverAuth, clientAuth\n',
   );
   // With --client-cert-auth etcd takes a certificate's CN as the user when a request carries
   // no token: this CN names no etcd user, so the certificate alone grants nothing.
