@@ -32,7 +32,7 @@ const hostView = (name: string): HostCoordination => {
 
 beforeAll(async () => {
   const started = performance.now();
-  cluster = await startSecuredCluster(['web-1', 'web-2', 'web-3', 'web-4']);
+  cluster = await startSecuredCluster(['web-1', 'web-2', 'web-3', 'web-4', 'web-5']);
   console.log(
     `etcd: 3 members with TLS and auth, users made, in ${Math.round(performance.now() - started)} ms`,
   );
@@ -184,6 +184,43 @@ describe('assignment watches', () => {
     await leader.writeAssignments('web-4', { remove: ['y'] });
     await until(() => events.length > 1, 5_000, 'the change after the re-list');
     expect(events[1]).toMatchObject({ kind: 'delete', host: 'web-4', id: 'y' });
+    await leader.resign();
+  });
+});
+
+describe('values written by another process', () => {
+  it('are checked on read: a bad one is reported with why, never used, in listings and watches', async () => {
+    const ctl = control();
+    const leader = await ctl.campaign({ name: 'srv-hostile' }, { ttlSeconds: 5 });
+    await leader.writeAssignments('web-5', { put: [instance('good')] });
+    const host = hostView('web-5');
+    const start = await host.listAssignments();
+    const events: WatchEvent<Assignment>[] = [];
+    opened.push(await host.watchAssignments(start.revision + 1, { event: (e) => events.push(e) }));
+
+    // Root writes what no Ingot server would: an unknown field, a path in an id, junk, a stray key.
+    const good = JSON.stringify({ instance: instance('x'), epoch: 1 });
+    const put = (key: string, value: string) => cluster.etcd.etcdctl(['put', key, value]);
+    await put(
+      '/ingot/assignments/web-5/priv',
+      good.replace('"fleet"', '"privileged":true,"fleet"'),
+    );
+    await put('/ingot/assignments/web-5/x', good.replace('"id":"x"', '"id":"../../etc"'));
+    await put('/ingot/assignments/web-5/junk', '{"instance":');
+    await put('/ingot/assignments/web-5/a/b', good);
+    await put('/ingot/assignments/web-5/y', good);
+
+    const listing = await host.listAssignments();
+    expect(listing.entries.map((e) => e.id)).toEqual(['good']);
+    const reasons = Object.fromEntries(listing.invalid.map((i) => [i.key, i.reason]));
+    expect(reasons['"/ingot/assignments/web-5/priv"']).toMatch(/privileged/);
+    expect(reasons['"/ingot/assignments/web-5/x"']).toMatch(/not a valid instance id/);
+    expect(reasons['"/ingot/assignments/web-5/junk"']).toBe('not UTF-8 JSON');
+    expect(reasons['"/ingot/assignments/web-5/a/b"']).toBe('not a key of this layout');
+    expect(reasons['"/ingot/assignments/web-5/y"']).toMatch(/for instance "x", the key for y/);
+
+    await until(() => events.length >= 5, 5_000, 'the watch events');
+    expect(events.map((e) => e.kind)).toEqual(Array(5).fill('invalid'));
     await leader.resign();
   });
 });

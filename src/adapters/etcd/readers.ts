@@ -5,6 +5,7 @@ import {
   STATUS,
   assignmentsPrefix,
   hostAndInstanceIn,
+  assignmentUnderKey,
   nameIn,
   statusPrefix,
   statusUnderKey,
@@ -46,6 +47,7 @@ export const assignmentsReader = (host?: string): Reader<Assignment> => ({
   prefix: host === undefined ? ASSIGNMENTS : assignmentsPrefix(host),
   kind: 'assignment',
   parseKey: perInstance(ASSIGNMENTS, host),
+  check: (_host, id, value) => assignmentUnderKey(id, value as Assignment),
 });
 
 export const statusReader = (host?: string): Reader<ObservedInstance> => ({

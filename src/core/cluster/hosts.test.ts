@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDigest } from '../../domain/digest.js';
 import type { HostRegistration } from '../../domain/cluster.js';
-import { hostViews, statusUnderKey } from './hosts.js';
+import { assignmentUnderKey, hostViews, statusUnderKey } from './hosts.js';
 
 const reg = (name: string): HostRegistration => ({
   name,
@@ -33,5 +33,14 @@ describe('host states', () => {
     } as const;
     expect(statusUnderKey('h', 'x', seen)).toEqual({ ok: true, value: { ...seen, host: 'h' } });
     expect(statusUnderKey('h', 'y', seen).ok).toBe(false);
+  });
+
+  it('refuse an assignment filed under another instance id', () => {
+    const assignment = {
+      instance: { id: 'x', fleet: 'f', artifact: parseDigest(`sha256:${'a'.repeat(64)}`) },
+      epoch: 3,
+    };
+    expect(assignmentUnderKey('x', assignment)).toEqual({ ok: true, value: assignment });
+    expect(assignmentUnderKey('y', assignment)).toMatchObject({ ok: false });
   });
 });

@@ -1,4 +1,4 @@
-import type { HostRegistration, HostView, MemberRecord } from '../../domain/cluster.js';
+import type { Assignment, HostRegistration, HostView, MemberRecord } from '../../domain/cluster.js';
 import type { ObservedInstance } from '../../domain/instance.js';
 
 /**
@@ -36,4 +36,21 @@ export function statusUnderKey(
       reason: `the value is for instance ${JSON.stringify(value.id.slice(0, 64))}, the key for ${id}`,
     };
   return { ok: true, value: { ...value, host } };
+}
+
+/**
+ * An assignment read under `/ingot/assignments/<host>/<id>`: it must be for the key's
+ * instance, or the host would run (and name its container after) something else than the key
+ * says, and a later delete of the key would not stop it.
+ */
+export function assignmentUnderKey(
+  id: string,
+  value: Assignment,
+): { ok: true; value: Assignment } | { ok: false; reason: string } {
+  if (value.instance.id !== id)
+    return {
+      ok: false,
+      reason: `the value is for instance ${JSON.stringify(value.instance.id.slice(0, 64))}, the key for ${id}`,
+    };
+  return { ok: true, value };
 }
