@@ -11,8 +11,8 @@ const already = (err: unknown, what: string) =>
 export function openCoordinationAdmin(options: CoordinationOptions): CoordinationAdmin {
   const conn = connect(options);
   return {
-    grantServers: (password) => apply(conn, serverGrant(), password),
-    grantHost: (host, password) => apply(conn, hostGrant(host), password),
+    grantServers: async (password) => apply(conn, serverGrant(), password),
+    grantHost: async (host, password) => apply(conn, hostGrant(host), password),
     revokeHost: async (host) => {
       const name = hostUser(host);
       const auth = conn.client.auth;

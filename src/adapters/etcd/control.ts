@@ -41,10 +41,10 @@ class EtcdControlCoordination implements ControlCoordination {
   watchHosts: ControlCoordination['watchHosts'] = (from, handler) =>
     watchPrefix(this.conn, registrationsReader, from, handler, 'watching the registered hosts');
 
-  listAssignments: ControlCoordination['listAssignments'] = (host) =>
+  listAssignments: ControlCoordination['listAssignments'] = async (host) =>
     listAll(this.conn, assignmentsReader(host), `listing the assignments of ${host}`);
 
-  listStatus: ControlCoordination['listStatus'] = (host) =>
+  listStatus: ControlCoordination['listStatus'] = async (host) =>
     listAll(this.conn, statusReader(host), `listing the status of ${host ?? 'every host'}`);
 
   watchStatus: ControlCoordination['watchStatus'] = (from, handler) =>

@@ -117,7 +117,7 @@ export class FencedWriter {
   }
 
   /** The member record, assignments and status of a host, gone in one transaction. */
-  forgetHost(host: string): Promise<number> {
+  async forgetHost(host: string): Promise<number> {
     const what = `${this.name} forgetting host ${checkNodeName(host)}`;
     const range = (prefix: string): IRequestOp => ({
       request_delete_range: { key: bytes(prefix), range_end: prefixEnd(prefix) },

@@ -80,7 +80,13 @@ class EtcdHostCoordination implements HostCoordination {
       `watching the assignments of ${this.host}`,
     );
 
-  putStatus(instances: readonly ObservedInstance[]): Promise<number> {
+  async putStatus(instances: readonly ObservedInstance[]): Promise<number> {
+    const ids = instances.map((i) => i.id);
+    if (new Set(ids).size !== ids.length)
+      throw new IngotError(
+        'E_INSTANCE_ID',
+        `writing the status of ${this.host}: an instance appears twice`,
+      );
     const ops = instances.map((instance): IRequestOp => ({
       request_put: {
         key: bytes(statusKey(this.host, instance.id)),
@@ -90,7 +96,7 @@ class EtcdHostCoordination implements HostCoordination {
     return inChunks(this.conn, `writing the status of ${this.host}`, ops);
   }
 
-  deleteStatus(ids: readonly string[]): Promise<number> {
+  async deleteStatus(ids: readonly string[]): Promise<number> {
     const ops = ids.map((id): IRequestOp => ({
       request_delete_range: { key: bytes(statusKey(this.host, id)) },
     }));

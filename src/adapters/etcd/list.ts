@@ -60,28 +60,46 @@ export async function listAll<T>(
   at?: number,
 ): Promise<Listing<T>> {
   return conn.run(what, async () => {
-    const entries: Entry<T>[] = [];
-    const invalid: InvalidValue[] = [];
-    const end = prefixEnd(reader.prefix);
-    let start = Buffer.from(reader.prefix, 'utf8');
-    let revision: number | null = at ?? null;
-    for (;;) {
-      const res = await conn.client.kv.range({
-        key: start,
-        range_end: end,
-        limit: PAGE,
-        ...(revision !== null && { revision }),
-      });
-      revision ??= revisionOf(res.header.revision, what);
-      for (const kv of res.kvs) {
-        const read = readKv(reader, kv);
-        if ('entry' in read) entries.push(read.entry);
-        else invalid.push(read.invalid);
+    // The snapshot's revision can be compacted between two pages: then start again, at a
+    // newer one (unless the caller fixed the revision).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await pages(conn, reader, what, at);
+      } catch (err) {
+        const compacted = err instanceof Error && err.message.includes('compacted');
+        if (!compacted || at !== undefined || attempt >= 3) throw err;
       }
-      const last = res.kvs.at(-1);
-      if (!res.more || last === undefined) break;
-      start = Buffer.concat([last.key, Buffer.from([0])]);
     }
-    return { revision, entries, invalid };
   });
+}
+
+async function pages<T>(
+  conn: Connection,
+  reader: Reader<T>,
+  what: string,
+  at: number | undefined,
+): Promise<Listing<T>> {
+  const entries: Entry<T>[] = [];
+  const invalid: InvalidValue[] = [];
+  const end = prefixEnd(reader.prefix);
+  let start = Buffer.from(reader.prefix, 'utf8');
+  let revision: number | null = at ?? null;
+  for (;;) {
+    const res = await conn.client.kv.range({
+      key: start,
+      range_end: end,
+      limit: PAGE,
+      ...(revision !== null && { revision }),
+    });
+    revision ??= revisionOf(res.header.revision, what);
+    for (const kv of res.kvs) {
+      const read = readKv(reader, kv);
+      if ('entry' in read) entries.push(read.entry);
+      else invalid.push(read.invalid);
+    }
+    const last = res.kvs.at(-1);
+    if (!res.more || last === undefined) break;
+    start = Buffer.concat([last.key, Buffer.from([0])]);
+  }
+  return { revision, entries, invalid };
 }
