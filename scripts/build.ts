@@ -26,8 +26,9 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  // Native addons stay in node_modules.
-  external: ['better-sqlite3', 'zstd-napi'],
+  // Native addons stay in node_modules; so does etcd3, which reads its .proto files from
+  // beside its own code at load time (`${__dirname}/../proto/rpc.proto`).
+  external: ['better-sqlite3', 'zstd-napi', 'etcd3'],
   // Bundled CommonJS dependencies require Node's own modules.
   banner: {
     js: "import { createRequire as __ingotCreateRequire } from 'node:module'; const require = __ingotCreateRequire(import.meta.url);",

@@ -291,6 +291,33 @@ export const ERROR_CODES = {
     /** Placement was given two hosts of one name or two instances of one id. */
     'E_PLACEMENT_INPUT',
   ],
+  /**
+   * Coordination of a cluster (etcd): host leases, assignments, status and the leader. A
+   * caller tells "another server leads now" (FENCED) from "etcd cannot answer" (UNAVAILABLE)
+   * from "these credentials may not do that" (DENIED).
+   */
+  cluster: [
+    /** Endpoints, TLS material or credentials given to connect are malformed. */
+    'E_CLUSTER_CONFIG',
+    /** A host or server name is not a DNS label: it would not make a safe key or user name. */
+    'E_CLUSTER_NAME',
+    /** No quorum, no member reachable, or no answer within the deadline (a write's outcome is then unknown). */
+    'E_CLUSTER_UNAVAILABLE',
+    /** etcd refused the credentials themselves (wrong user or password, bad token). */
+    'E_CLUSTER_AUTH',
+    /** etcd's RBAC refused the operation: these credentials may not read or write that key. */
+    'E_CLUSTER_DENIED',
+    /** A leader's write carried an epoch that is no longer the current one: another server leads, or none does. */
+    'E_CLUSTER_FENCED',
+    /** A lease (a host's registration, a leader's term) expired or was revoked. */
+    'E_CLUSTER_LEASE_LOST',
+    /** A value is malformed or over its bound (read: another process wrote it; write: refused before sending). */
+    'E_CLUSTER_VALUE',
+    /** etcd's answer is not what the protocol promises (a revision that is not a number). */
+    'E_CLUSTER_PROTOCOL',
+    /** The coordination session was closed. */
+    'E_CLUSTER_CLOSED',
+  ],
   /** The disk and the files Ingot keeps its state in, as the machine gives them. */
   storage: [
     /** No space (or quota) left where Ingot writes: ENOSPC, EDQUOT, SQLITE_FULL. */

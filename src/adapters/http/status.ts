@@ -70,6 +70,11 @@ export const STATUS: Record<ErrorCode, number> = {
   E_REGISTRY_CREDENTIALS: 400,
   // Placement refuses what the control plane itself assembled: a fault of the server.
   ...all('placement', 500),
+  // Coordination is the server's own business; when etcd has no quorum, or another server
+  // leads, the request may succeed later or elsewhere.
+  ...all('cluster', 500),
+  E_CLUSTER_UNAVAILABLE: 503,
+  E_CLUSTER_FENCED: 503,
   ...all('storage', 500),
   E_DISK_FULL: 507,
   E_STATE_UNREACHABLE: 503,
