@@ -164,7 +164,8 @@ export function makeApp(options: AppOptions): CliApp {
     previousLogs: (id) => readPrevious(home, id),
     ledger: async (vkeyFile) => {
       const { LedgerAudit } = await import('../adapters/sqlite/ledger-audit.js');
-      return LedgerAudit.open(home, vkeyFile);
+      // A cluster's ledger is in its PostgreSQL database (INGOT_DATABASE names it).
+      return LedgerAudit.open(home, vkeyFile, process.env['INGOT_DATABASE']);
     },
     home,
     stopInstancesWithoutServer: async () => {
@@ -178,10 +179,7 @@ export function makeApp(options: AppOptions): CliApp {
         if (events.length > 0) await recordEvents(home, events);
       }
     },
-    serve: async (serveOptions) => {
-      const { runServer } = await import('./server.js');
-      return runServer({ home, logToStdout: true, ...serveOptions });
-    },
+    ...serverProcesses(home),
     async close() {
       await Promise.all([...encoders.values()].map((e) => e.close()));
       encoders.clear();
@@ -307,6 +305,24 @@ let fleetStoreModule: Promise<typeof FleetStoreModule> | null = null;
 function loadFleetStore(): Promise<typeof FleetStoreModule> {
   fleetStoreModule ??= import('../adapters/sqlite/state.js');
   return fleetStoreModule;
+}
+
+/** The long-running processes the CLI can become: `up`, `server`, `agent`. */
+function serverProcesses(home: string): Pick<CliApp, 'serve' | 'serveCluster' | 'runClusterAgent'> {
+  return {
+    serve: async (serveOptions) => {
+      const { runServer } = await import('./server.js');
+      return runServer({ home, logToStdout: true, ...serveOptions });
+    },
+    serveCluster: async (options) => {
+      const { runClusterServer } = await import('./cluster-server.js');
+      return runClusterServer({ home, logToStdout: true, ...options });
+    },
+    runClusterAgent: async (options) => {
+      const { runClusterAgent } = await import('./cluster-agent.js');
+      return runClusterAgent({ home, logToStdout: true, ...options });
+    },
+  };
 }
 
 /** Events of the CLI, into the home's ledger (shared with a running server through SQLite). */

@@ -52,6 +52,10 @@ export interface CliApp {
   serve(
     options: ServeOptions,
   ): Promise<{ url: string; stopped: Promise<void>; stop(): Promise<void> }>;
+  /** Run one server of a cluster in this process (bin/cluster-server.ts). */
+  serveCluster(options: ClusterServeOptions): Promise<RunningClusterServer>;
+  /** Run a cluster's host agent in this process (bin/cluster-agent.ts). */
+  runClusterAgent(options: ClusterAgentRunOptions): Promise<RunningClusterAgent>;
   close(): Promise<void>;
 }
 
@@ -81,6 +85,47 @@ export interface ServeOptions {
     readonly insecure: readonly string[];
     readonly caFile?: string;
   };
+}
+
+/** `ingot server`: one server of a cluster (bin/cluster-server.ts). */
+export interface ClusterServeOptions {
+  readonly etcd: {
+    readonly endpoints: readonly string[];
+    readonly caFile?: string;
+    readonly certFile?: string;
+    readonly keyFile?: string;
+    /** etcd's root `USER:PASSWORD`, in a file. */
+    readonly credentialsFile?: string;
+  };
+  /** `postgres://…` */
+  readonly database: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly name?: string;
+  readonly policyFile?: string;
+  readonly keyFiles?: readonly string[];
+  readonly registries?: NonNullable<ServeOptions['registries']>;
+}
+
+export interface RunningClusterServer {
+  readonly url: string;
+  readonly name: string;
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `ingot agent`: a cluster's host (bin/cluster-agent.ts). */
+export interface ClusterAgentRunOptions extends Omit<ServeOptions, 'port' | 'maxInstances'> {
+  readonly server: string;
+  readonly joinTokenFile: string;
+  readonly name?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface RunningClusterAgent {
+  readonly name: string;
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** How the user asked to reach a registry. */

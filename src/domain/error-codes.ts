@@ -317,6 +317,10 @@ export const ERROR_CODES = {
     'E_CLUSTER_PROTOCOL',
     /** The coordination session was closed. */
     'E_CLUSTER_CLOSED',
+    /** A join token or a host's credential is missing or wrong. */
+    'E_CLUSTER_JOIN',
+    /** The operation acts on one host's agent (debug, verify now); a cluster's servers do not offer it yet. */
+    'E_CLUSTER_HOST_ONLY',
   ],
   /** The disk and the files Ingot keeps its state in, as the machine gives them. */
   storage: [

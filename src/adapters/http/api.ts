@@ -19,6 +19,15 @@ import { API_TIMEOUTS } from './timeouts.js';
 export type MetricsSource = () => Promise<{ contentType: string; body: string }>;
 
 /**
+ * Routes outside the admin API's table, each authenticating its callers itself (a cluster's
+ * join, with the join token; a host's events, with its host credential).
+ */
+export interface ExtraRoutes {
+  readonly ownAuth: readonly string[];
+  register(app: FastifyInstance): void;
+}
+
+/**
  * The HTTP API (Fastify). Only this adapter knows status codes. Every route needs the
  * admin token: a process on this machine that cannot read `$INGOT_HOME/token` cannot
  * deploy, read state or stop the server.
@@ -29,6 +38,7 @@ export function buildApi(
   metrics: MetricsSource,
   logger: FastifyBaseLogger,
   limits: ConnectionLimits = { maxConnections: 256, unprovenMs: 10_000 },
+  more?: ExtraRoutes,
 ): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
@@ -56,6 +66,10 @@ export function buildApi(
   });
   app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.url === '/v1/identify') return undefined;
+    // Not proven here: until its handler accepts the credential, such a connection is
+    // still one the guard may close.
+    if (req.routeOptions.url !== undefined && more?.ownAuth.includes(req.routeOptions.url))
+      return undefined;
     const got = Buffer.from(req.headers.authorization ?? '');
     if (got.length !== expected.length || !timingSafeEqual(got, expected))
       return reply
@@ -120,6 +134,7 @@ export function buildApi(
       },
     });
   }
+  more?.register(app);
   app.get('/metrics', async (_req, reply) => {
     const m = await metrics();
     return reply.type(m.contentType).send(m.body);

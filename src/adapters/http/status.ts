@@ -75,6 +75,8 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('cluster', 500),
   E_CLUSTER_UNAVAILABLE: 503,
   E_CLUSTER_FENCED: 503,
+  E_CLUSTER_JOIN: 401,
+  E_CLUSTER_HOST_ONLY: 501,
   ...all('storage', 500),
   E_DISK_FULL: 507,
   E_STATE_UNREACHABLE: 503,

@@ -44,7 +44,11 @@ export class LedgerAudit {
     readonly vkey: string,
   ) {}
 
-  static open(home: string, vkeyFile?: string): LedgerAudit {
+  /**
+   * `database`: a cluster's `postgres://` URL (read-only sessions) instead of the home's
+   * state.db; the verifier key still comes from the home unless given.
+   */
+  static async open(home: string, vkeyFile?: string, database?: string): Promise<LedgerAudit> {
     const file = vkeyFile ?? join(home, 'keys', 'ledger.vkey');
     let vkey: string;
     try {
@@ -54,6 +58,10 @@ export class LedgerAudit {
         'E_LEDGER_NONE',
         `no verifier key at ${file}: has \`ingot up\` run here?`,
       );
+    }
+    if (database !== undefined && /^postgres(ql)?:\/\//i.test(database)) {
+      const { openPostgresLedgerReader } = await import('../postgres/ledger-reader.js');
+      return new LedgerAudit(openPostgresLedgerReader(database), vkey);
     }
     return new LedgerAudit(openLedgerReader(join(home, 'state.db')), vkey);
   }

@@ -48,6 +48,8 @@ export const LEDGER_KINDS = [
   'key',
   'policy',
   'token',
+  /** A cluster's host was admitted, was lost (its lease ended), or came back. */
+  'host',
 ] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 

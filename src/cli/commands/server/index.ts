@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../runner.js';
+import { registerCluster } from './cluster.js';
 import { registerDown } from './down.js';
 import { registerHistory } from './history.js';
 import { registerUp } from './up.js';
@@ -10,4 +11,5 @@ export function registerServer(program: Command, run: Runner): void {
   registerUp(program, run);
   registerDown(program, run);
   registerHistory(program, run);
+  registerCluster(program, run);
 }

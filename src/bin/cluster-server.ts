@@ -1,0 +1,321 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { destination, multistream, pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { claimHome } from '../adapters/home/claim.js';
+import { repairHome } from '../adapters/home/private-home.js';
+import { ensureToken } from '../adapters/home/token.js';
+import { buildApi } from '../adapters/http/api.js';
+import { clusterRoutes, type ClusterHandlers } from '../adapters/http/cluster-routes.js';
+import { localKeys } from '../adapters/keys/local-keys.js';
+import { ServerMetrics } from '../adapters/metrics/prometheus.js';
+import { OciLayoutStore } from '../adapters/oci-layout/store.js';
+import { checkNodeName } from '../core/cluster/index.js';
+import { observedOf } from '../core/cluster/observed.js';
+import type { ApiHandlers } from '../core/api/routes.js';
+import type { ControlCoordination, CoordinationAdmin } from '../ports/coordination.js';
+import type { LedgerEntryDraft } from '../core/ledger/index.js';
+import { IngotError } from '../domain/errors.js';
+import { fleetApi } from '../services/api/fleets.js';
+import { ledgerApi } from '../services/api/ledger.js';
+import { serverApi } from '../services/api/server.js';
+import { readPicture } from '../services/cluster/cluster-agents.js';
+import { joinHost, recordHostEvents } from '../services/cluster/join.js';
+import { campaignForever, Term } from '../services/cluster/term.js';
+import { cachedAdmission } from '../services/server/admission-cache.js';
+import { makeTrust } from './agent.js';
+import { openState, type State } from './open-state.js';
+import { etcdOptions, type EtcdAccess } from './etcd-access.js';
+import { registryPuller, type RegistryAccess } from './registry-app.js';
+import { openServerLedger, type ServerLedger } from './server-ledger.js';
+
+export interface ClusterServerOptions {
+  /** This server's own folder: its tokens, ledger key copy, log, store. */
+  readonly home: string;
+  /** Its name among the servers (a DNS label; default: the machine's). */
+  readonly name?: string;
+  readonly etcd: EtcdAccess;
+  /** `postgres://…`: the state every server shares. */
+  readonly database: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly policyFile?: string;
+  readonly keyFiles?: readonly string[];
+  readonly intervalMs?: number;
+  /** The leader's lease: how long a dead leader holds the cluster (default 3 s). */
+  readonly leaderTtlSeconds?: number;
+  readonly registries?: Omit<RegistryAccess, 'env'>;
+  readonly logToStdout?: boolean;
+}
+
+export interface RunningClusterServer {
+  readonly url: string;
+  readonly name: string;
+  readonly stopped: Promise<void>;
+  /** Whether this server leads now. */
+  leading(): boolean;
+  stop(): Promise<void>;
+}
+
+/** The join token hosts present to join (0600, made on the first start; copy it to every server). */
+export function ensureJoinToken(home: string): string {
+  const path = join(home, 'join-token');
+  if (!existsSync(path))
+    writeFileSync(path, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+  return readFileSync(path, 'utf8').trim();
+}
+
+/**
+ * Composition root of `ingot server`: one of several servers of a cluster. Every server serves
+ * the API on the shared state (PostgreSQL); the one that wins etcd's election also runs the
+ * controller, whose agent is every host (ClusterAgents), and writes their assignments, each
+ * write fenced by its term's epoch. Losing the term stops the controller at once; the server
+ * campaigns again and stands by meanwhile.
+ */
+export async function runClusterServer(
+  options: ClusterServerOptions,
+): Promise<RunningClusterServer> {
+  const { home } = options;
+  process.umask(0o077);
+  repairHome(home);
+  const releaseLock = claimHome(home);
+  const name = checkNodeName(
+    options.name ??
+      hostname()
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 63),
+    'server',
+  );
+  const file = destination({ dest: join(home, 'server.log'), mode: 0o600 });
+  const logger: Logger = pino(
+    { level: 'info', base: { pid: process.pid, server: name } },
+    options.logToStdout ? multistream([{ stream: file }, { stream: process.stdout }]) : file,
+  );
+  let state: State | null = null;
+  try {
+    state = await openState(options.database);
+    const ledger = await openServerLedger(home, state, logger);
+    const token = ensureToken(home).token;
+    const joinToken = ensureJoinToken(home);
+    const local =
+      options.policyFile === undefined && (options.keyFiles ?? []).length === 0
+        ? localKeys(home)
+        : null;
+    const keyFiles = local ? [local.pub] : (options.keyFiles ?? []);
+    const store = await OciLayoutStore.open(join(home, 'store'));
+    return await serve(options, {
+      name,
+      state,
+      ledger,
+      token,
+      joinToken,
+      keyFiles,
+      store,
+      logger,
+      releaseLock,
+    });
+  } catch (err) {
+    await state?.close().catch(() => undefined);
+    releaseLock();
+    throw err;
+  }
+}
+
+interface Opened {
+  readonly name: string;
+  readonly state: State;
+  readonly ledger: ServerLedger;
+  readonly token: string;
+  readonly joinToken: string;
+  readonly keyFiles: readonly string[];
+  readonly store: OciLayoutStore;
+  readonly logger: Logger;
+  readonly releaseLock: () => void;
+}
+
+async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningClusterServer> {
+  const { logger, state, ledger, store } = o;
+  const { openControlCoordination, openCoordinationAdmin } =
+    await import('../adapters/etcd/index.js');
+  const coordination = etcdOptions(options.etcd);
+  const control = openControlCoordination(coordination);
+  const admin = openCoordinationAdmin(coordination);
+  const actor = `server@${o.name}`;
+  const record = (event: LedgerEntryDraft) => ledger.recorder.record(event);
+  const now = () => Date.now();
+  const policy = {
+    ...(options.policyFile !== undefined && { policyFile: options.policyFile }),
+    keyFiles: o.keyFiles,
+  };
+  const trust = makeTrust(policy);
+  const admitted = cachedAdmission({ store, trust, now });
+  const metrics = new ServerMetrics(
+    () => 0,
+    () => ledger.health.view(),
+  );
+  const term = new Term({
+    control,
+    fleets: state.fleets,
+    record,
+    now,
+    actor,
+    admitted,
+    log: logger,
+    intervalMs: options.intervalMs ?? 500,
+  });
+  const abort = new AbortController();
+  const campaigning = campaignForever(control, term, {
+    name: o.name,
+    ttlSeconds: options.leaderTtlSeconds ?? 3,
+    signal: abort.signal,
+    log: logger,
+    api: () => url,
+  });
+  const handlers = apiHandlers(options, o, {
+    control,
+    term,
+    trust,
+    record,
+    now,
+    stop: () => stop(),
+  });
+  const api: FastifyInstance = buildApi(
+    o.token,
+    handlers,
+    () => metrics.render(),
+    logger,
+    { maxConnections: 512, unprovenMs: 10_000 },
+    clusterRoutes(hostHandlers(o, options, admin, record, actor)),
+  );
+  const housekeeping = setInterval(() => {
+    ledger.recorder
+      .maybeCheckpoint(Date.now())
+      .catch((err: unknown) => logger.error({ err }, 'ledger checkpoint failed'));
+  }, 1000);
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      clearInterval(housekeeping);
+      abort.abort();
+      await term.end();
+      await campaigning.catch(() => undefined);
+      await api.close();
+      await control.close().catch(() => undefined);
+      await admin.close().catch(() => undefined);
+      await ledger.recorder
+        .close()
+        .then(() => ledger.recorder.maybeCheckpoint(Date.now(), true))
+        .catch((err: unknown) => logger.error({ err }, 'ledger not flushed at stop'));
+      await state.close();
+      o.releaseLock();
+      logger.info('stopped');
+      resolveStopped();
+    })());
+  const host = options.host ?? '127.0.0.1';
+  let url = '';
+  try {
+    await api.listen({ host, port: options.port ?? 0 });
+  } catch (err) {
+    await stop();
+    throw new IngotError(
+      'E_SERVER_START',
+      `cannot listen on ${host}:${options.port ?? 0}: ${err instanceof Error ? err.message : 'unknown error'}`,
+    );
+  }
+  const address = api.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  writeFileSync(
+    join(options.home, 'server.json'),
+    JSON.stringify({ pid: process.pid, port, host, name: o.name }) + '\n',
+    { mode: 0o600 },
+  );
+  logger.info({ host, port }, 'listening');
+  return { url, name: o.name, stopped, leading: () => term.agents !== null, stop };
+}
+
+function hostOnly(what: string): () => Promise<never> {
+  return () =>
+    Promise.reject(
+      new IngotError(
+        'E_CLUSTER_HOST_ONLY',
+        `${what} acts on one host's agent, which a cluster's servers do not offer yet`,
+      ),
+    );
+}
+
+/** The hosts' routes: join (the join token) and events (a host's credential). */
+function hostHandlers(
+  o: Opened,
+  options: ClusterServerOptions,
+  admin: Pick<CoordinationAdmin, 'grantHost'>,
+  record: (event: LedgerEntryDraft) => void,
+  actor: string,
+): ClusterHandlers {
+  const deps = {
+    joinToken: o.joinToken,
+    admin,
+    etcd: {
+      endpoints: options.etcd.endpoints,
+      ...(options.etcd.caFile !== undefined && { ca: readFileSync(options.etcd.caFile, 'utf8') }),
+    },
+    record,
+    now: () => Date.now(),
+    actor,
+  };
+  return {
+    join: (authorization, body) => joinHost(deps, authorization, body),
+    events: (authorization, body) => Promise.resolve(recordHostEvents(deps, authorization, body)),
+  };
+}
+
+/** Every route's use case, on the cluster's pieces. */
+function apiHandlers(
+  options: ClusterServerOptions,
+  o: Opened,
+  more: {
+    readonly control: ControlCoordination;
+    readonly term: Term;
+    readonly trust: ReturnType<typeof makeTrust>;
+    readonly record: (event: LedgerEntryDraft) => void;
+    readonly now: () => number;
+    readonly stop: () => Promise<void>;
+  },
+): ApiHandlers {
+  const { control, term, trust, record, now } = more;
+  const { state, ledger, store } = o;
+  // As the leader's last pass saw it (reading changes nothing), or etcd now on a standby.
+  const observe = async () => term.agents?.view() ?? observedOf(await readPicture(control), false);
+  return {
+    ...fleetApi({
+      store,
+      fleets: state.fleets,
+      trust,
+      now,
+      record,
+      pull: registryPuller(store, { insecure: [], ...options.registries, env: process.env }, trust),
+      observe,
+      status: () => term.status(),
+      reconcileSoon: () => term.kick(),
+    }),
+    drift: async ({ query }) =>
+      (await observe()).filter(
+        (i) =>
+          (query.fleet === undefined || i.fleet === query.fleet) && (i.evidence?.length ?? 0) > 0,
+      ),
+    verifyInstances: hostOnly('verifying instances now'),
+    openDebug: hostOnly('a debug session'),
+    closeDebug: hostOnly('closing a debug session'),
+    ...ledgerApi({ recorder: ledger.recorder, ledger: ledger.ledger, now }),
+    ...serverApi({
+      shutdown: () => setImmediate(() => void more.stop()),
+      checkpoints: () => ledger.health.view(),
+    }),
+  };
+}

@@ -1,0 +1,213 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../../domain/errors.js';
+import { collect } from '../../format.js';
+import type { Runner } from '../runner.js';
+import { checkUpOptions } from './up-options.js';
+
+interface ServerFlags {
+  etcd: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  etcdCredentials?: string;
+  database: string;
+  listen?: string;
+  name?: string;
+  policy?: string;
+  key?: string[];
+  insecureRegistry?: string[];
+  registryCaFile?: string;
+}
+
+interface AgentFlags {
+  server: string;
+  joinToken: string;
+  name?: string;
+  labels?: string;
+  policy?: string;
+  key?: string[];
+  bridge?: string;
+  subnet?: string;
+  cgroupParent?: string;
+  stopGrace?: string;
+  verifyInterval?: string;
+  insecureRegistry?: string[];
+  registryCaFile?: string;
+}
+
+/** `HOST:PORT` or `[V6]:PORT` → host and port. Pure. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/i.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535)
+    throw new UsageError(`--listen takes HOST:PORT, got ${JSON.stringify(listen.slice(0, 100))}`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** `zone=a,disk=ssd` → labels. Pure. */
+export function parseLabels(text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (text === undefined || text === '') return labels;
+  for (const pair of text.split(',')) {
+    const m = /^([a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?)=([A-Za-z0-9._-]{0,63})$/.exec(pair);
+    if (!m)
+      throw new UsageError(
+        `--labels takes k=v,… (lowercase keys), got ${JSON.stringify(pair.slice(0, 100))}`,
+      );
+    if (m[1]! in labels) throw new UsageError(`--labels names ${m[1]} twice`);
+    labels[m[1]!] = m[3]!;
+  }
+  return labels;
+}
+
+function endpoints(list: string): string[] {
+  const urls = list.split(',').filter((u) => u !== '');
+  for (const u of urls)
+    if (!/^https?:\/\/[^/]+$/.test(u))
+      throw new UsageError(
+        `--etcd takes URL[,URL…] of etcd members (http(s)://HOST:PORT), got ${JSON.stringify(u.slice(0, 100))}`,
+      );
+  if (urls.length === 0) throw new UsageError('--etcd names no member');
+  return urls;
+}
+
+function registries(flags: { insecureRegistry?: string[]; registryCaFile?: string }) {
+  return {
+    insecure: flags.insecureRegistry ?? [],
+    ...(flags.registryCaFile !== undefined && { caFile: flags.registryCaFile }),
+  };
+}
+
+/** `ingot server` and `ingot agent`: the two processes of a cluster. */
+export function registerCluster(program: Command, run: Runner): void {
+  registerClusterServer(program, run);
+  registerClusterAgent(program, run);
+}
+
+function registerClusterServer(program: Command, run: Runner): void {
+  program
+    .command('server')
+    .summary('run one server of a cluster: API, and the controller while it leads')
+    .description(
+      'Serve the API on --listen with state in PostgreSQL (--database), and campaign in etcd to lead.\n' +
+        "Run two or more: the leader runs the controller and writes every host's assignments, each\n" +
+        'write fenced by its term; the others serve the API and stand by. Copy $INGOT_HOME/token (the\n' +
+        'admin token), join-token and keys/ledger.key of the first server to the others.',
+    )
+    .requiredOption('--etcd <urls>', 'etcd members, URL[,URL…]')
+    .option('--etcd-ca <file>', "CA of the members' certificates")
+    .option('--etcd-cert <file>', 'client certificate for etcd')
+    .option('--etcd-key <file>', 'client key for etcd')
+    .option(
+      '--etcd-credentials <file>',
+      "etcd's root USER:PASSWORD (grants each host its own user)",
+    )
+    .requiredOption('--database <url>', 'postgres://… shared by every server')
+    .option('--listen <host:port>', 'API address (default 127.0.0.1:0)')
+    .option('--name <name>', "this server's name (default: the machine's)")
+    .option('--policy <file>', 'admission policy')
+    .option('--key <file>', 'trusted public key (repeatable)', collect)
+    .option(
+      '--insecure-registry <host[:port]>',
+      'plain HTTP to this registry (repeatable)',
+      collect,
+    )
+    .option('--registry-ca-file <file>', 'PEM of the CA(s) to trust for registries')
+    .action(async (flags: ServerFlags) => {
+      await run(
+        async (app, io) => {
+          const listen =
+            flags.listen === undefined ? { host: '127.0.0.1', port: 0 } : parseListen(flags.listen);
+          const server = await app.serveCluster({
+            etcd: {
+              endpoints: endpoints(flags.etcd),
+              ...(flags.etcdCa !== undefined && { caFile: flags.etcdCa }),
+              ...(flags.etcdCert !== undefined && { certFile: flags.etcdCert }),
+              ...(flags.etcdKey !== undefined && { keyFile: flags.etcdKey }),
+              ...(flags.etcdCredentials !== undefined && {
+                credentialsFile: flags.etcdCredentials,
+              }),
+            },
+            database: flags.database,
+            ...listen,
+            ...(flags.name !== undefined && { name: flags.name }),
+            ...(flags.policy !== undefined && { policyFile: flags.policy }),
+            ...(flags.key !== undefined && { keyFiles: flags.key }),
+            registries: registries(flags),
+          });
+          const stop = () => void server.stop();
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+          io.err(`Ingot server ${server.name} is up at ${server.url}\n`);
+          await server.stopped;
+          return 0;
+        },
+        () => 'text',
+      );
+    });
+}
+
+function registerClusterAgent(program: Command, run: Runner): void {
+  program
+    .command('agent')
+    .summary("run a cluster's host agent on this machine")
+    .description(
+      "Join the cluster through a server (--join-token: a copy of a server's join-token, mode 0600),\n" +
+        'register this host (lease TTL 10 s) and run exactly the instances assigned to it, as `ingot up`\n' +
+        'runs them. Stopping the agent, or losing the control plane, leaves its instances running.',
+    )
+    .requiredOption('--server <url>', "a server's API, http(s)://HOST:PORT")
+    .requiredOption('--join-token <file>', "the cluster's join token")
+    .option('--name <name>', "this host's name (default: the machine's)")
+    .option('--labels <k=v,…>', 'placement labels, e.g. zone=a,disk=ssd')
+    .option('--policy <file>', 'admission policy')
+    .option('--key <file>', 'trusted public key (repeatable)', collect)
+    .option('--bridge <name>', "instances' bridge (default ingot0)")
+    .option('--subnet <cidr>', "instances' subnet (default 10.88.0.0/24)")
+    .option('--cgroup-parent <path>', 'cgroup the instances are placed under (default /ingot)')
+    .option('--stop-grace <seconds>', 'SIGTERM grace before SIGKILL when stopping (default 10)')
+    .option(
+      '--verify-interval <minutes>',
+      'hash every rootfs in use in full this often (default 10)',
+    )
+    .option(
+      '--insecure-registry <host[:port]>',
+      'plain HTTP to this registry (repeatable)',
+      collect,
+    )
+    .option('--registry-ca-file <file>', 'PEM of the CA(s) to trust for registries')
+    .action(async (flags: AgentFlags) => {
+      await run(
+        async (app, io) => {
+          checkUpOptions(flags);
+          if (!/^https?:\/\/[^/]+\/?$/.test(flags.server))
+            throw new UsageError(
+              `--server takes http(s)://HOST:PORT, got ${JSON.stringify(flags.server.slice(0, 100))}`,
+            );
+          const agent = await app.runClusterAgent({
+            server: flags.server,
+            joinTokenFile: flags.joinToken,
+            labels: parseLabels(flags.labels),
+            ...(flags.name !== undefined && { name: flags.name }),
+            ...(flags.policy !== undefined && { policyFile: flags.policy }),
+            ...(flags.key !== undefined && { keyFiles: flags.key }),
+            ...(flags.bridge !== undefined && { bridge: flags.bridge }),
+            ...(flags.subnet !== undefined && { subnet: flags.subnet }),
+            ...(flags.cgroupParent !== undefined && { cgroupParent: flags.cgroupParent }),
+            ...(flags.stopGrace !== undefined && { stopGraceMs: Number(flags.stopGrace) * 1000 }),
+            ...(flags.verifyInterval !== undefined && {
+              fullVerifyMs: Number(flags.verifyInterval) * 60_000,
+            }),
+            registries: registries(flags),
+          });
+          const stop = () => void agent.stop();
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+          io.err(`Ingot agent ${agent.name} follows ${flags.server}\n`);
+          await agent.stopped;
+          return 0;
+        },
+        () => 'text',
+      );
+    });
+}
