@@ -180,7 +180,7 @@ export function makeApp(options: AppOptions): CliApp {
     },
     serve: async (serveOptions) => {
       const { runServer } = await import('./server.js');
-      return runServer({ home, logToStdout: true, ...serveOptions });
+      return runServer({ home, logToStdout: true, version, ...serveOptions });
     },
     async close() {
       await Promise.all([...encoders.values()].map((e) => e.close()));
