@@ -4,6 +4,7 @@ import { registerAttestation } from './commands/attestation.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
 import { registerFleets } from './commands/fleets/index.js';
+import { registerHosts } from './commands/hosts.js';
 import { registerKeys } from './commands/keys.js';
 import { registerIntegrity } from './commands/integrity/index.js';
 import { registerLedger } from './commands/ledger/index.js';
@@ -99,6 +100,7 @@ export async function main(
   registerLogs(program, run);
   registerServer(program, run);
   registerFleets(program, run);
+  registerHosts(program, run);
   registerIntegrity(program, run);
   registerLedger(program, run);
 
