@@ -129,6 +129,17 @@ describe('calls to a server named by URL', () => {
     }
   });
 
+  it('say so when https meets a server of plain http', async () => {
+    const err = await failure(
+      call(api({ server: `https://127.0.0.1:${port(plain)}`, tokenFile }), routes.health),
+    );
+    expect(err.code).toBe('E_TLS');
+    expect(err.message).toMatch(
+      /does not answer in TLS .*does it serve http:\/\/ rather than https/,
+    );
+    expect(err.message).not.toContain('\n');
+  });
+
   it('say so when nothing answers, naming the setting to check', async () => {
     const closed = createHttpServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));

@@ -144,6 +144,21 @@ function connection(api: ApiSettings): Connection {
   };
 }
 
+/** A TLS failure, said as what to do: a private CA to give, or http:// to use. */
+function tlsError(to: Endpoint, err: unknown): IngotError {
+  // OpenSSL's messages run over lines; the first says it.
+  const said = ((err as Error).message.split('\n')[0] ?? '').trim();
+  if (/wrong version number/i.test(said))
+    return new IngotError(
+      'E_TLS',
+      `the server at ${where(to)} does not answer in TLS (${said}): does it serve http:// rather than https://?`,
+    );
+  return new IngotError(
+    'E_TLS',
+    `cannot verify the server at ${where(to)} (${said}): if its certificate is from a private CA, give that CA with --server-ca-file or INGOT_CA_FILE`,
+  );
+}
+
 export interface Call<R extends RouteSpec> {
   readonly params?: ParamsOf<R>;
   readonly query?: Readonly<Record<string, string | undefined>>;
@@ -183,11 +198,7 @@ export async function call<R extends RouteSpec>(
       timeoutMs: request.timeoutMs ?? 30_000,
     });
   } catch (err) {
-    if (isTlsFailure(err))
-      throw new IngotError(
-        'E_TLS',
-        `cannot verify the server at ${where(to)} (${(err as Error).message}): if its certificate is from a private CA, give that CA with --server-ca-file or INGOT_CA_FILE`,
-      );
+    if (isTlsFailure(err)) throw tlsError(to, err);
     throw new IngotError(
       'E_NOT_RUNNING',
       `Ingot does not answer at ${where(to)} (${(err as Error).message}); ${how.hint}`,
