@@ -112,6 +112,23 @@ describe('calls to a server named by URL', () => {
     expect(err.message).toContain(`refused the token from ${bad} (INGOT_TOKEN_FILE)`);
   });
 
+  it('take a bare 401 (a proxy in front of the server) as a refused token', async () => {
+    const proxy = createHttpServer((_req, res) => {
+      res.writeHead(401, { 'content-type': 'text/html' });
+      res.end('<h1>401 Authorization Required</h1>');
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const err = await failure(
+        call(api({ server: `http://127.0.0.1:${port(proxy)}`, tokenFile }), routes.health),
+      );
+      expect(err.code).toBe('E_UNAUTHORIZED');
+      expect(err.message).toContain(`refused the token from ${tokenFile} (--token-file): HTTP 401`);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+
   it('over https, verify the certificate: against the CA given, never without', async () => {
     const server = `https://127.0.0.1:${port(tls)}`;
     expect(await call(api({ server, tokenFile, caFile }), routes.health)).toEqual({ ok: true });

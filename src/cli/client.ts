@@ -208,12 +208,13 @@ export async function call<R extends RouteSpec>(
   if (res.status < 200 || res.status >= 300) {
     const e = (payload as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
-    // A code this version does not know (another server version) is kept in the message.
-    if (e?.code === 'E_UNAUTHORIZED')
+    // A 401 without an Ingot error is a proxy's in front of the server: a refusal all the same.
+    if (e?.code === 'E_UNAUTHORIZED' || (res.status === 401 && !isErrorCode(e?.code)))
       throw new IngotError(
         'E_UNAUTHORIZED',
         `${where(to)} refused the token from ${how.tokenFrom}: ${message}`,
       );
+    // A code this version does not know (another server version) is kept in the message.
     if (isErrorCode(e?.code)) throw new IngotError(e.code, message);
     throw new IngotError('E_API', `${message}${typeof e?.code === 'string' ? ` (${e.code})` : ''}`);
   }
