@@ -38,8 +38,13 @@ describe('ingot CLI', () => {
       'fleets',
       'history',
       'rollback',
+      'hosts',
     ])
       expect(top.stdout).toContain(cmd);
+    // How to reach a server other than the home's, in the help every command shows.
+    for (const option of ['--server <url>', '--token-file <file>', '--server-ca-file <file>'])
+      expect(top.stdout).toContain(option);
+    expect(top.stdout).toMatch(/INGOT_SERVER .*INGOT_TOKEN_FILE .*INGOT_CA_FILE/s);
     const build = ingot(['build', '--help']);
     expect(build.code).toBe(0);
     expect(build.stdout).toMatch(/SOURCE_DATE_EPOCH/);

@@ -121,7 +121,10 @@ beforeAll(async () => {
   for (const [name, agent] of agents)
     await waitFor(
       `${name} registered`,
-      () => agent.output().includes('"msg":"registered"'),
+      () => {
+        if (!agent.running()) throw new Error(`agent ${name} exited:\n${agent.output()}`);
+        return agent.output().includes('"msg":"registered"');
+      },
       60_000,
       agent.output,
     );
@@ -162,6 +165,21 @@ describe('a fleet across hosts', () => {
       () => JSON.stringify(fleet('web'), null, 1) + agents.get('h1')!.output().slice(-3000),
     );
     expect(new Set(on.values())).toEqual(new Set(['h1', 'h2']));
+    // The CLI reaches the cluster by URL and token file, from anywhere.
+    const hosts = ingot(
+      ['--server', url, '--token-file', join(servers[0]!.home, 'token'), 'hosts', '-o', 'json'],
+      { env: { INGOT_HOME: join(root, 'elsewhere') } },
+    );
+    expect(hosts.code, hosts.stderr).toBe(0);
+    const listed = JSON.parse(hosts.stdout) as {
+      hosts: { name: string; state: string; used: { instances: number } }[];
+      leader: { name: string } | null;
+    };
+    expect(listed.hosts.map((h) => [h.name, h.state, h.used.instances])).toEqual([
+      ['h1', 'live', 1],
+      ['h2', 'live', 1],
+    ]);
+    expect(['s1', 's2']).toContain(listed.leader?.name);
   }, 180_000);
 
   it('replaces the instances of a host whose agent died, under new names, within the lease', async () => {

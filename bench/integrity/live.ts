@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { watchRootfs } from '../../src/adapters/integrity/watch-rootfs.js';
 import { observePath, scanTree } from '../../src/adapters/rootfs/scan.js';
 import { call } from '../../src/cli/client.js';
+import { homeApi } from '../../src/cli/target.js';
 import type { FleetView } from '../../src/core/api/fleets.js';
 import { routes } from '../../src/core/api/routes.js';
 import type { Digest } from '../../src/domain/digest.js';
@@ -148,7 +149,7 @@ function fleetFile(name: string, replicas: number): string {
 }
 
 async function fleet(name: string): Promise<FleetView> {
-  return (await call(HOME, routes.fleets)).find((f) => f.name === name)!;
+  return (await call(homeApi(HOME), routes.fleets)).find((f) => f.name === name)!;
 }
 
 /** (c) Drift recorded → a fresh instance healthy, with the example's 2 s health interval. */

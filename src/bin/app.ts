@@ -312,7 +312,7 @@ function serverProcesses(home: string): Pick<CliApp, 'serve' | 'serveCluster' | 
   return {
     serve: async (serveOptions) => {
       const { runServer } = await import('./server.js');
-      return runServer({ home, logToStdout: true, ...serveOptions });
+      return runServer({ home, logToStdout: true, version, ...serveOptions });
     },
     serveCluster: async (options) => {
       const { runClusterServer } = await import('./cluster-server.js');

@@ -14,6 +14,7 @@ import { joinAnswer, type JoinAnswer } from '../services/cluster/join.js';
 import { HostLoop } from '../services/cluster/host-loop.js';
 import { LedgerRecorder } from '../services/ledger.js';
 import { createAgent, type AgentOptions } from './agent.js';
+import { version } from './app.js';
 
 export interface ClusterAgentOptions extends Omit<
   AgentOptions,
@@ -181,7 +182,7 @@ async function run(
       name,
       labels: { ...options.labels },
       capacity: { memoryBytes: r.memoryBytes, cpus: r.cpus, pids: r.pids },
-      agent: 'ingot',
+      agent: version,
       startedAt,
     };
   };

@@ -22,6 +22,7 @@ import { fleetApi } from '../services/api/fleets.js';
 import { ledgerApi } from '../services/api/ledger.js';
 import { serverApi } from '../services/api/server.js';
 import { readPicture } from '../services/cluster/cluster-agents.js';
+import { clusterHostsApi } from '../services/cluster/hosts-api.js';
 import { joinHost, recordHostEvents } from '../services/cluster/join.js';
 import { campaignForever, Term } from '../services/cluster/term.js';
 import { cachedAdmission } from '../services/server/admission-cache.js';
@@ -309,6 +310,7 @@ function apiHandlers(
         (i) =>
           (query.fleet === undefined || i.fleet === query.fleet) && (i.evidence?.length ?? 0) > 0,
       ),
+    ...clusterHostsApi({ control, now }),
     verifyInstances: hostOnly('verifying instances now'),
     openDebug: hostOnly('a debug session'),
     closeDebug: hostOnly('closing a debug session'),

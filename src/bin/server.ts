@@ -17,12 +17,14 @@ import { SqliteState } from '../adapters/sqlite/state.js';
 import type { ApiHandlers } from '../core/api/routes.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { apiConnectionBudget } from '../core/runtime/descriptor-budget.js';
+import { nodeNameOf } from '../domain/cluster.js';
 import { digestOf } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import { fleetApi } from '../services/api/fleets.js';
 import { instanceApi } from '../services/api/instances.js';
 import { ledgerApi } from '../services/api/ledger.js';
 import { serverApi } from '../services/api/server.js';
+import { singleHostApi } from '../services/api/hosts.js';
 import type { Agent } from '../services/agent/index.js';
 import { Controller } from '../services/controller/index.js';
 import type { LoadedPolicy } from '../services/policy.js';
@@ -47,6 +49,8 @@ export interface ServerOptions extends Omit<AgentOptions, 'logMaxBytes'> {
   readonly intervalMs?: number;
   /** Log to stdout too (foreground). */
   readonly logToStdout?: boolean;
+  /** Ingot's version, as `ingot hosts` shows the host's agent. */
+  readonly version?: string;
 }
 
 export interface RunningServer {
@@ -305,6 +309,14 @@ function handlers(
     ...instanceApi({ agent, fleets: state.fleets, now, reconcileSoon }),
     ...ledgerApi({ recorder: ledger.recorder, ledger: ledger.ledger, now }),
     ...serverApi({ shutdown, checkpoints: () => ledger.health.view() }),
+    ...singleHostApi({
+      name: nodeNameOf(hostname()),
+      agent: options.version ?? null,
+      startedAt: new Date(now()),
+      capacity: control.capacity,
+      usage: () => agent.usage(),
+      now,
+    }),
   };
 }
 

@@ -11,7 +11,9 @@ import {
 import { isSameProcess, looksLikeIngotUp } from '../adapters/shared/process-alive.js';
 import { isErrorCode } from '../domain/error-codes.js';
 import { IngotError } from '../domain/errors.js';
-import { send, usableSocket, type Endpoint } from './transport.js';
+import { resolveTarget, WAYS_TO_A_SERVER, type ApiSettings } from './target.js';
+import { readCaFile, readTokenFile } from './token-file.js';
+import { isTlsFailure, send, usableSocket, type Endpoint } from './transport.js';
 
 export interface ServerInfo {
   readonly pid: number;
@@ -46,12 +48,13 @@ export function runningServer(home: string): ServerInfo | null {
 
 const proven = new Set<string>();
 
-/** What messages name: the socket when it is used, else host:port. */
-const where = (to: Endpoint) => to.socket ?? to.base.slice('http://'.length);
+/** What messages name: the socket when it is used, else host:port (or the URL given). */
+const where = (to: Endpoint) => to.socket ?? to.base.replace(/^http:\/\//, '');
 
 /**
- * Make the server at `to` prove it holds the token before the token is sent: server.json
- * can outlive its server, and another local user could be listening on that port now.
+ * Make the home's server prove it holds the token before the token is sent: server.json can
+ * outlive its server, and another local user could be listening on that port now. (A server
+ * named by URL is the user's word, and with https its certificate's.)
  */
 async function identify(to: Endpoint, token: string): Promise<void> {
   const key = to.socket ?? to.base;
@@ -80,16 +83,29 @@ async function identify(to: Endpoint, token: string): Promise<void> {
   proven.add(key);
 }
 
+/** How a call reaches the API, with what token, and what to say when it fails. */
+interface Connection {
+  readonly to: Endpoint;
+  readonly token: string;
+  /** The home's server proves it knows the token first (identify). */
+  readonly identify: boolean;
+  /** Where the token came from, for a refusal's message. */
+  readonly tokenFrom: string;
+  /** What to check when nothing answers. */
+  readonly hint: string;
+}
+
 /** The running server of `home`, and the token to call it with. */
-function connection(home: string): { to: Endpoint; token: string } {
+function homeConnection(home: string): Connection {
   const info = serverInfo(home);
   if (!info)
     throw new IngotError(
       'E_NOT_RUNNING',
-      `Ingot is not running for ${home}: start it with \`ingot up --detach\``,
+      `Ingot is not running for ${home}, and no other server is named: ${WAYS_TO_A_SERVER}`,
     );
+  const file = join(home, 'token');
   try {
-    const token = readFileSync(join(home, 'token'), 'utf8').trim();
+    const token = readFileSync(file, 'utf8').trim();
     const socket = usableSocket(info.socket);
     const to: Endpoint = {
       base: `http://${info.host}:${info.port}`,
@@ -97,13 +113,50 @@ function connection(home: string): { to: Endpoint; token: string } {
       port: info.port,
       ...(socket !== undefined && { socket }),
     };
-    return { to, token };
+    return { to, token, identify: true, tokenFrom: file, hint: 'is it running?' };
   } catch {
     throw new IngotError(
       'E_UNAUTHORIZED',
-      `cannot read ${join(home, 'token')} (run as the user who ran ingot up)`,
+      `cannot read ${file} (run as the user who ran ingot up)`,
     );
   }
+}
+
+/** Where `api` says the server is, and the token to call it with (files read now). */
+function connection(api: ApiSettings): Connection {
+  const target = resolveTarget(api);
+  if (target.kind === 'home') return homeConnection(target.home);
+  const token = readTokenFile(target.tokenFile);
+  const ca = target.caFile && readCaFile(target.caFile);
+  const to: Endpoint = {
+    base: target.base,
+    host: target.host,
+    port: target.port,
+    prefix: target.prefix,
+    ...(target.tls && { tls: ca ? { ca } : {} }),
+  };
+  return {
+    to,
+    token,
+    identify: false,
+    tokenFrom: `${target.tokenFile.value} (${target.tokenFile.from})`,
+    hint: `is the server running, and is ${target.server.from} right?`,
+  };
+}
+
+/** A TLS failure, said as what to do: a private CA to give, or http:// to use. */
+function tlsError(to: Endpoint, err: unknown): IngotError {
+  // OpenSSL's messages run over lines; the first says it.
+  const said = ((err as Error).message.split('\n')[0] ?? '').trim();
+  if (/wrong version number/i.test(said))
+    return new IngotError(
+      'E_TLS',
+      `the server at ${where(to)} does not answer in TLS (${said}): does it serve http:// rather than https://?`,
+    );
+  return new IngotError(
+    'E_TLS',
+    `cannot verify the server at ${where(to)} (${said}): if its certificate is from a private CA, give that CA with --server-ca-file or INGOT_CA_FILE`,
+  );
 }
 
 export interface Call<R extends RouteSpec> {
@@ -115,16 +168,17 @@ export interface Call<R extends RouteSpec> {
 }
 
 /**
- * Call a route of the local server's API (`core/api/routes.ts`) with the admin token; its
- * answer is checked against the route's schema. Errors keep their codes.
+ * Call a route of the API (`core/api/routes.ts`) where `api` says it is (this home's server,
+ * or one named by --server or INGOT_SERVER) with its token; the answer is checked against the
+ * route's schema. Errors keep their codes.
  */
 export async function call<R extends RouteSpec>(
-  home: string,
+  api: ApiSettings,
   route: R,
   request: Call<R> = {},
 ): Promise<ResponseOf<R>> {
-  const { to, token } = connection(home);
-  await identify(to, token);
+  const { to, token, ...how } = connection(api);
+  if (how.identify) await identify(to, token);
   const query = Object.entries(request.query ?? {}).filter(
     (e): e is [string, string] => e[1] !== undefined,
   );
@@ -144,15 +198,22 @@ export async function call<R extends RouteSpec>(
       timeoutMs: request.timeoutMs ?? 30_000,
     });
   } catch (err) {
+    if (isTlsFailure(err)) throw tlsError(to, err);
     throw new IngotError(
       'E_NOT_RUNNING',
-      `Ingot does not answer at ${where(to)} (${(err as Error).message}); is it running?`,
+      `Ingot does not answer at ${where(to)} (${(err as Error).message}); ${how.hint}`,
     );
   }
   const payload: unknown = res.json;
   if (res.status < 200 || res.status >= 300) {
     const e = (payload as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
+    // A 401 without an Ingot error is a proxy's in front of the server: a refusal all the same.
+    if (e?.code === 'E_UNAUTHORIZED' || (res.status === 401 && !isErrorCode(e?.code)))
+      throw new IngotError(
+        'E_UNAUTHORIZED',
+        `${where(to)} refused the token from ${how.tokenFrom}: ${message}`,
+      );
     // A code this version does not know (another server version) is kept in the message.
     if (isErrorCode(e?.code)) throw new IngotError(e.code, message);
     throw new IngotError('E_API', `${message}${typeof e?.code === 'string' ? ` (${e.code})` : ''}`);

@@ -4,6 +4,7 @@ import { registerAttestation } from './commands/attestation.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
 import { registerFleets } from './commands/fleets/index.js';
+import { registerHosts } from './commands/hosts.js';
 import { registerKeys } from './commands/keys.js';
 import { registerIntegrity } from './commands/integrity/index.js';
 import { registerLedger } from './commands/ledger/index.js';
@@ -17,6 +18,15 @@ import { registerTags } from './commands/tags.js';
 import { registerVerify } from './commands/verify.js';
 import { EXIT_FAILURE, EXIT_USAGE, reportError } from './errors.js';
 import type { AppFactory, CliApp, Io } from './io.js';
+import type { ApiSettings } from './target.js';
+
+/** The options every command takes (before or after its name). */
+interface GlobalOptions {
+  home?: string;
+  server?: string;
+  tokenFile?: string;
+  serverCaFile?: string;
+}
 
 /**
  * The `ingot` command line. Returns the exit code: 0 ok, 1 failure, 2 usage. The app (with
@@ -34,23 +44,43 @@ export async function main(
       'Ingot: immutable infrastructure. Baselines become reproducible, measured, signed OCI images; instances run from them and are replaced, never patched.',
     )
     .option('--home <dir>', 'state folder (default: $INGOT_HOME, else ./.ingot)')
+    .option(
+      '--server <url>',
+      "the API to talk to, http(s)://HOST[:PORT] (default: $INGOT_SERVER, else this home's server)",
+    )
+    .option(
+      '--token-file <file>',
+      "with --server: the API token's file, 0600 (or $INGOT_TOKEN_FILE)",
+    )
+    .option(
+      '--server-ca-file <file>',
+      'with an https --server: PEM of a private CA to verify it (or $INGOT_CA_FILE)',
+    )
     .version(version, '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      '\nEnvironment:\n  INGOT_HOME          state folder (store, cache)\n  SOURCE_DATE_EPOCH   time recorded in built images (default 0)\n  INGOT_SIGNING_KEY   private key that signs builds (like build --key)\n  INGOT_BUILDER_ID    builder id recorded in provenance\n\nExit codes: 0 ok, 1 failure, 2 usage error.',
+      '\nEnvironment:\n  INGOT_HOME          state folder (store, cache)\n  INGOT_SERVER        the API to talk to (like --server)\n  INGOT_TOKEN_FILE    its token (like --token-file)\n  INGOT_CA_FILE       its private CA (like --server-ca-file)\n  SOURCE_DATE_EPOCH   time recorded in built images (default 0)\n  INGOT_SIGNING_KEY   private key that signs builds (like build --key)\n  INGOT_BUILDER_ID    builder id recorded in provenance\n\nExit codes: 0 ok, 1 failure, 2 usage error.',
     );
 
   const run: Runner = async (fn, format) => {
-    const home = resolve(
-      program.opts<{ home?: string }>().home ?? io.env['INGOT_HOME'] ?? '.ingot',
-    );
+    const global = program.opts<GlobalOptions>();
+    const home = resolve(global.home ?? io.env['INGOT_HOME'] ?? '.ingot');
+    const api: ApiSettings = {
+      home,
+      flags: {
+        ...(global.server !== undefined && { server: global.server }),
+        ...(global.tokenFile !== undefined && { tokenFile: global.tokenFile }),
+        ...(global.serverCaFile !== undefined && { caFile: global.serverCaFile }),
+      },
+      env: io.env,
+    };
     let app: CliApp | null = null;
     try {
       app = makeApp({ home });
-      exitCode = await fn(app, io);
+      exitCode = await fn(app, io, api);
     } catch (err) {
       exitCode = reportError(err, io, format());
     } finally {
@@ -70,6 +100,7 @@ export async function main(
   registerLogs(program, run);
   registerServer(program, run);
   registerFleets(program, run);
+  registerHosts(program, run);
   registerIntegrity(program, run);
   registerLedger(program, run);
 

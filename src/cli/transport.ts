@@ -1,14 +1,27 @@
 import { lstatSync } from 'node:fs';
-import { request } from 'node:http';
+import {
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 /** Where the API answers: its TCP address, and its Unix socket when it has one. */
 export interface Endpoint {
-  /** `http://host:port`, also what messages name. */
+  /** `http(s)://host:port[/prefix]`, also what messages name. */
   readonly base: string;
   readonly host: string;
   readonly port: number;
   /** The server's 0600 socket; preferred, as no other local user can crowd it out. */
   readonly socket?: string;
+  /**
+   * HTTPS, its certificate verified against the system's CAs, or against `ca` (PEM) alone
+   * when given (a private CA). Never unverified: there is no flag for that.
+   */
+  readonly tls?: { readonly ca?: string };
+  /** A path the API is served under (behind a proxy), prepended to every route's. */
+  readonly prefix?: string;
 }
 
 export interface Answer {
@@ -29,7 +42,53 @@ export function usableSocket(path: string | undefined): string | undefined {
   }
 }
 
-/** One HTTP request to the API, over its Unix socket when there is one, else TCP. */
+/** Certificate and handshake failures (Node's codes): reported as such, not as "no answer". */
+const TLS_FAILURES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+/** Whether a failed request failed at TLS: the server could not be verified. */
+export function isTlsFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (TLS_FAILURES.has(code) || code.startsWith('ERR_SSL_'));
+}
+
+function open(
+  to: Endpoint,
+  options: RequestOptions,
+  onAnswer: (res: IncomingMessage) => void,
+): ClientRequest {
+  if (to.socket) return httpRequest({ ...options, socketPath: to.socket }, onAnswer);
+  const address = { host: to.host, port: to.port };
+  if (!to.tls) return httpRequest({ ...options, ...address }, onAnswer);
+  return httpsRequest(
+    {
+      ...options,
+      ...address,
+      // Explicit, whatever NODE_TLS_REJECT_UNAUTHORIZED says: the token goes only to a
+      // server whose certificate holds.
+      rejectUnauthorized: true,
+      ...(to.tls.ca !== undefined && { ca: to.tls.ca }),
+    },
+    onAnswer,
+  );
+}
+
+/**
+ * One HTTP request to the API: over its Unix socket when there is one, else TCP, in TLS when
+ * the endpoint says so.
+ */
 export function send(
   to: Endpoint,
   method: string,
@@ -37,9 +96,9 @@ export function send(
   options: { headers?: Record<string, string>; body?: string; timeoutMs: number },
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const where = to.socket ? { socketPath: to.socket } : { host: to.host, port: to.port };
-    const req = request(
-      { ...where, method, path, headers: options.headers ?? {}, agent: false },
+    const req = open(
+      to,
+      { method, path: `${to.prefix ?? ''}${path}`, headers: options.headers ?? {}, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

@@ -9,6 +9,20 @@ export function isNodeName(name: string): boolean {
   return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(name);
 }
 
+/**
+ * A machine's host name made a node name: its first label (`hostname -s`), lowercased, every
+ * other character a hyphen, at most 63; `host` if nothing is left. Pure.
+ */
+export function nodeNameOf(hostname: string): string {
+  const name = (hostname.split('.')[0] ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return name === '' ? 'host' : name;
+}
+
 /** What a host says about itself when it registers (and while its lease lives). */
 export interface HostRegistration {
   readonly name: string;

@@ -6,8 +6,20 @@
 export const ERROR_CODES = {
   /** The command line was used wrongly, or waited in vain. */
   usage: ['E_USAGE', 'E_TIMEOUT'],
-  /** The CLI talking to its server. */
-  client: ['E_NOT_RUNNING', 'E_SERVER_IDENTITY', 'E_UNAUTHORIZED', 'E_API'],
+  /** The CLI talking to its server (the home's, or one named by --server). */
+  client: [
+    'E_NOT_RUNNING',
+    'E_SERVER_IDENTITY',
+    'E_UNAUTHORIZED',
+    'E_API',
+    /** The token file cannot be read, or holds no token. */
+    'E_TOKEN_FILE',
+    /** The token file is open to the file's group or others (as ssh refuses such a key). */
+    'E_TOKEN_FILE_INSECURE',
+    'E_CA_FILE',
+    /** The server's certificate could not be verified. */
+    'E_TLS',
+  ],
   /** The HTTP API itself: a request it cannot read, a fault it does not describe. */
   http: ['E_REQUEST', 'E_INTERNAL'],
   digest: ['E_DIGEST_INVALID', 'E_DIGEST_ALGORITHM'],

@@ -76,6 +76,7 @@ export async function waitFor<T>(
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
+    // A check may throw to give up early (a process it waits on exited).
     const got = await check();
     if (got) return got;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${detail()}`);

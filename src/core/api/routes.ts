@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fleetRecord, fleetView, historyEntry, promoteRequest, rollbackRequest } from './fleets.js';
+import { hostsAnswer } from './hosts.js';
 import { debugClosed, debugRequest, observedInstance, verifiedRootfs } from './instances.js';
 import { storedCheckpoint } from './ledger.js';
 import { ok, serverHealth, shutdownRequest } from './server.js';
@@ -67,6 +68,8 @@ export const routes = {
     response: storedCheckpoint.nullable(),
   },
   shutdown: { method: 'POST', path: '/v1/shutdown', body: shutdownRequest, response: ok },
+  /** Every host with its capacity, what is used of it, and its agent's heartbeat; the leader. */
+  hosts: { method: 'GET', path: '/v1/hosts', response: hostsAnswer },
 } as const satisfies Record<string, RouteSpec>;
 
 export interface RouteSpec {

@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_INSTANCES } from '../../core/capacity/host-capacity.js';
+import { hostUsage, type HostUsage } from '../../core/capacity/host-usage.js';
 import { checkDesired } from '../../core/runtime/desired.js';
 import type { Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
@@ -228,6 +229,11 @@ export class Agent {
    */
   known(): ObservedInstance[] {
     return this.snapshot();
+  }
+
+  /** What its instances reserve of the host, as last seen (`ingot hosts`). */
+  usage(): HostUsage {
+    return hostUsage(this.snapshot(), this.desired);
   }
 
   private integrityOf(t: TrackedInstance): Integrity {

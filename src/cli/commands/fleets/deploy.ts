@@ -8,6 +8,7 @@ import { shortDigest } from '../../../domain/digest.js';
 import { IngotError, UsageError } from '../../../domain/errors.js';
 import { routes } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
+import type { ApiSettings } from '../../target.js';
 import { json, outputOption } from '../../format.js';
 import type { Io, OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
@@ -51,21 +52,21 @@ export function registerDeploy(program: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (file: string, options: DeployOptions) => {
       await run(
-        async (app, io) => {
+        async (_app, io, api) => {
           if (!/^\d{1,6}$/.test(options.timeout))
             throw new UsageError(
               `--timeout must be whole seconds, got ${JSON.stringify(options.timeout)}`,
             );
           const text = readFleetFile(file);
           const body = parseYaml(text) as { artifact?: unknown };
-          const record = await call(app.home, routes.deploy, {
+          const record = await call(api, routes.deploy, {
             body,
             // The server pulls a registry artifact before it answers: layers take their time.
             ...(typeof body.artifact === 'string' &&
               isRegistryReference(body.artifact) && { timeoutMs: PULL_TIMEOUT_MS }),
           });
           const final = options.wait
-            ? await waitForRollout(app.home, record.name, Number(options.timeout), io)
+            ? await waitForRollout(api, record.name, Number(options.timeout), io)
             : undefined;
           const shown = final ?? record;
           const waiting = final?.awaitingPromotion === true;
@@ -102,7 +103,7 @@ function readFleetFile(file: string): string {
  * stderr each time the picture changes.
  */
 async function waitForRollout(
-  home: string,
+  api: ApiSettings,
   name: string,
   timeoutSeconds: number,
   io: Io,
@@ -111,7 +112,7 @@ async function waitForRollout(
   let last = '';
   let final: FleetView | undefined;
   for (;;) {
-    final = (await listFleets(home)).find((f) => f.name === name);
+    final = (await listFleets(api)).find((f) => f.name === name);
     if (final) {
       const line = progressLine(final);
       if (line !== last) io.err(`${line}\n`);

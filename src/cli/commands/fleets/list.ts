@@ -13,8 +13,8 @@ export function registerFleetList(program: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (options: { output: OutputFormat }) => {
       await run(
-        async (app, io) => {
-          const fleets = await listFleets(app.home);
+        async (_app, io, api) => {
+          const fleets = await listFleets(api);
           if (options.output === 'json') io.out(json(fleets.map(({ instances: _i, ...f }) => f)));
           else
             io.out(

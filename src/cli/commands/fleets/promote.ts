@@ -18,8 +18,8 @@ export function registerPromote(program: Command, run: Runner): void {
     .option('--full', 'skip the remaining canary steps')
     .action(async (fleet: string, options: { full?: boolean }) => {
       await run(
-        async (app, io) => {
-          const record = await call(app.home, routes.promote, {
+        async (_app, io, api) => {
+          const record = await call(api, routes.promote, {
             params: { name: fleet },
             body: { full: options.full === true },
           });

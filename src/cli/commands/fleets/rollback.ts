@@ -17,8 +17,8 @@ export function registerRollback(program: Command, run: Runner): void {
     .option('--to <release>', 'release digest to return to')
     .action(async (fleet: string, options: { to?: string }) => {
       await run(
-        async (app, io) => {
-          const record = await call(app.home, routes.rollback, {
+        async (_app, io, api) => {
+          const record = await call(api, routes.rollback, {
             params: { name: fleet },
             // The server checks it is a digest of one of the fleet's releases.
             body: options.to !== undefined ? { to: options.to } : {},

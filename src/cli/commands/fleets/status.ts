@@ -18,11 +18,11 @@ export function registerStatus(program: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (only: string | undefined, options: { output: OutputFormat }) => {
       await run(
-        async (app, io) => {
-          const fleets = (await listFleets(app.home)).filter(
+        async (_app, io, api) => {
+          const fleets = (await listFleets(api)).filter(
             (f) => only === undefined || f.name === only,
           );
-          warnIfUnsigned(await call(app.home, routes.health), io);
+          warnIfUnsigned(await call(api, routes.health), io);
           if (only !== undefined && fleets.length === 0)
             throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(only)}`);
           if (options.output === 'json') {

@@ -41,12 +41,12 @@ export function registerDebug(program: Command, run: Runner): void {
     .option('--ttl <duration>', 'the instance is replaced after this long at most', '15m')
     .action(async (id: string, cmd: string[], options: { reason: string; ttl: string }) => {
       await run(
-        async (app, io) => {
+        async (app, io, api) => {
           if (options.reason.trim() === '') throw new UsageError('--reason must say why');
           const ttlSeconds = parseTtl(options.ttl);
           const command = cmd.length > 0 ? cmd : ['/bin/sh'];
           // Recorded and tainted before the session opens: access is never unrecorded.
-          await call(app.home, routes.openDebug, {
+          await call(api, routes.openDebug, {
             params: { id },
             body: { reason: options.reason, who: who(), command, ttlSeconds },
           });
@@ -54,7 +54,7 @@ export function registerDebug(program: Command, run: Runner): void {
             `${id} is tainted: it will be replaced when this session ends (at most ${options.ttl})\n`,
           );
           const code = await session(app.home, id, command);
-          await call(app.home, routes.closeDebug, { params: { id } });
+          await call(api, routes.closeDebug, { params: { id } });
           io.err(`session closed (exit ${code}); ${id} is being replaced\n`);
           return code;
         },

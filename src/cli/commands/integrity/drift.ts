@@ -20,8 +20,8 @@ export function registerDrift(program: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (fleet: string | undefined, options: { output: OutputFormat }) => {
       await run(
-        async (app, io) => {
-          const tainted = await call(app.home, routes.drift, { query: { fleet } });
+        async (_app, io, api) => {
+          const tainted = await call(api, routes.drift, { query: { fleet } });
           if (options.output === 'json') io.out(json(tainted));
           else if (tainted.length === 0) io.err('no drift: every instance is as built\n');
           else

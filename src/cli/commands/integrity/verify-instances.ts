@@ -18,8 +18,8 @@ export function registerVerifyInstances(program: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (options: { output: OutputFormat }) => {
       await run(
-        async (app, io) => {
-          const report = await call(app.home, routes.verifyInstances);
+        async (_app, io, api) => {
+          const report = await call(api, routes.verifyInstances);
           if (options.output === 'json') io.out(json(report));
           else
             io.out(

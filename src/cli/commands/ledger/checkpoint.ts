@@ -15,9 +15,10 @@ export function registerCheckpoint(ledger: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (options: { output: OutputFormat }) => {
       await run(
-        async (app, io) => {
-          const latest = running(app.home)
-            ? await call(app.home, routes.checkpoint)
+        async (app, io, api) => {
+          // A server named by URL signs its own; else the home's, if it runs.
+          const latest = running(api)
+            ? await call(api, routes.checkpoint)
             : await withLedger(app, undefined, (l) => l.latestCheckpoint());
           if (!latest) throw new IngotError('E_LEDGER_NONE', 'no checkpoint has been signed yet');
           if (options.output === 'json') io.out(json(latest));

@@ -3,6 +3,7 @@ import { DAY_MS, parseDuration } from '../../../core/baseline/units.js';
 import { IngotError, UsageError } from '../../../domain/errors.js';
 import { runningServer } from '../../client.js';
 import type { CliApp } from '../../io.js';
+import { resolveTarget, type ApiSettings } from '../../target.js';
 
 /** Files the ledger commands read (exports, checkpoints, keys) are bounded: never all memory. */
 const MAX_FILE_BYTES = 4 * 1024 ** 3;
@@ -30,8 +31,12 @@ export function readBounded(path: string, what: string): string {
   return text.toString('utf8');
 }
 
-/** Whether Ingot runs for this home (then it, not the CLI, signs checkpoints). */
-export const running = (home: string): boolean => runningServer(home) !== null;
+/**
+ * Whether a server is to be asked (then it, not the CLI, signs checkpoints): one named by
+ * --server or INGOT_SERVER, or this home's while it runs.
+ */
+export const running = (api: ApiSettings): boolean =>
+  resolveTarget(api).kind === 'url' || runningServer(api.home) !== null;
 
 export type Ledger = Awaited<ReturnType<CliApp['ledger']>>;
 

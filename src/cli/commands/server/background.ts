@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { routes } from '../../../core/api/routes.js';
 import { call, serverInfo } from '../../client.js';
 import type { Io } from '../../io.js';
+import { homeApi } from '../../target.js';
 import { SERVER_FLAGS } from './server-flags.js';
 import { upArgs, type UpOptions } from './up-options.js';
 
@@ -25,7 +26,7 @@ export async function startInBackground(home: string, options: UpOptions, io: Io
     // server.json can be an earlier server's: only the child's own pid says it is up.
     const now = serverInfo(home);
     if (now && now.pid === child.pid) {
-      await call(home, routes.health);
+      await call(homeApi(home), routes.health);
       io.err(`Ingot is up (pid ${now.pid}) at http://${now.host}:${now.port}\n`);
       return 0;
     }

@@ -20,7 +20,7 @@ interface ServerFlags {
 }
 
 interface AgentFlags {
-  server: string;
+  server?: string;
   joinToken: string;
   name?: string;
   labels?: string;
@@ -152,11 +152,11 @@ function registerClusterAgent(program: Command, run: Runner): void {
     .command('agent')
     .summary("run a cluster's host agent on this machine")
     .description(
-      "Join the cluster through a server (--join-token: a copy of a server's join-token, mode 0600),\n" +
+      'Join the cluster through a server (the global --server URL, or INGOT_SERVER; --join-token: a\n' +
+        "copy of a server's join-token, mode 0600),\n" +
         'register this host (lease TTL 10 s) and run exactly the instances assigned to it, as `ingot up`\n' +
         'runs them. Stopping the agent, or losing the control plane, leaves its instances running.',
     )
-    .requiredOption('--server <url>', "a server's API, http(s)://HOST:PORT")
     .requiredOption('--join-token <file>', "the cluster's join token")
     .option('--name <name>', "this host's name (default: the machine's)")
     .option('--labels <k=v,…>', 'placement labels, e.g. zone=a,disk=ssd')
@@ -176,16 +176,23 @@ function registerClusterAgent(program: Command, run: Runner): void {
       collect,
     )
     .option('--registry-ca-file <file>', 'PEM of the CA(s) to trust for registries')
-    .action(async (flags: AgentFlags) => {
+    .action(async (_local: AgentFlags, command: Command) => {
+      // --server is the CLI's global option (the API to reach): here, the server to join.
+      const flags: AgentFlags = command.optsWithGlobals();
       await run(
         async (app, io) => {
           checkUpOptions(flags);
-          if (!/^https?:\/\/[^/]+\/?$/.test(flags.server))
+          const server = flags.server ?? process.env['INGOT_SERVER'];
+          if (server === undefined)
             throw new UsageError(
-              `--server takes http(s)://HOST:PORT, got ${JSON.stringify(flags.server.slice(0, 100))}`,
+              'ingot agent needs --server URL (or INGOT_SERVER): a server of the cluster',
+            );
+          if (!/^https?:\/\/[^/]+\/?$/.test(server))
+            throw new UsageError(
+              `--server takes http(s)://HOST:PORT, got ${JSON.stringify(server.slice(0, 100))}`,
             );
           const agent = await app.runClusterAgent({
-            server: flags.server,
+            server,
             joinTokenFile: flags.joinToken,
             labels: parseLabels(flags.labels),
             ...(flags.name !== undefined && { name: flags.name }),
@@ -203,7 +210,7 @@ function registerClusterAgent(program: Command, run: Runner): void {
           const stop = () => void agent.stop();
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);
-          io.err(`Ingot agent ${agent.name} follows ${flags.server}\n`);
+          io.err(`Ingot agent ${agent.name} follows ${server}\n`);
           await agent.stopped;
           return 0;
         },

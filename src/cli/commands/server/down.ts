@@ -5,6 +5,7 @@ import { routes } from '../../../core/api/routes.js';
 import { call, runningServer } from '../../client.js';
 import { isSameProcess } from '../../../adapters/shared/process-alive.js';
 import type { CliApp, Io } from '../../io.js';
+import { resolveTarget } from '../../target.js';
 import type { Runner } from '../runner.js';
 
 /** `ingot down [--stop-instances]` */
@@ -21,14 +22,25 @@ export function registerDown(program: Command, run: Runner): void {
     .option('--stop-instances', 'stop every instance first')
     .action(async (options: { stopInstances?: boolean }) => {
       await run(
-        async (app, io) => {
+        async (app, io, api) => {
+          const target = resolveTarget(api);
+          if (target.kind === 'url') {
+            // Not this machine's process: it is asked, and cannot be watched until it exits.
+            await call(api, routes.shutdown, {
+              body: { stopInstances: options.stopInstances === true },
+            });
+            io.err(
+              `asked the server at ${target.base} to stop${options.stopInstances ? ', and its instances' : '; instances keep running'}\n`,
+            );
+            return 0;
+          }
           const info = runningServer(app.home);
           if (!info) {
             if (options.stopInstances) return stopWithoutServer(app, io);
             io.err('Ingot is not running\n');
             return 0;
           }
-          await call(app.home, routes.shutdown, {
+          await call(api, routes.shutdown, {
             body: { stopInstances: options.stopInstances === true },
           });
           const alive = () => isSameProcess(info.pid, info.started, () => true);

@@ -14,8 +14,8 @@ export function registerHistory(program: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (fleet: string | undefined, options: { output: OutputFormat }) => {
       await run(
-        async (app, io) => {
-          const rows = await call(app.home, routes.history, { query: { fleet } });
+        async (_app, io, api) => {
+          const rows = await call(api, routes.history, { query: { fleet } });
           if (options.output === 'json') io.out(json(rows));
           else
             for (const r of rows)

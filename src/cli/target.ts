@@ -1,0 +1,133 @@
+import { join } from 'node:path';
+import { UsageError } from '../domain/errors.js';
+
+/**
+ * How the user said to reach the API, unchecked: the global flags, the environment and the
+ * home. Commands carry it and check it only when they call the API, so a command that works
+ * offline (build, verify, key) never fails over a malformed `INGOT_SERVER`.
+ */
+export interface ApiSettings {
+  readonly home: string;
+  readonly flags: {
+    readonly server?: string;
+    readonly tokenFile?: string;
+    readonly caFile?: string;
+  };
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Where a setting came from, as messages name it: the flag, or the environment variable. */
+export interface Named {
+  readonly value: string;
+  readonly from: string;
+}
+
+/**
+ * Where the API is: the server this home runs (`$INGOT_HOME/server.json`, its token in the
+ * home), or a server named by URL with a token file of its own.
+ */
+export type ApiTarget =
+  | { readonly kind: 'home'; readonly home: string }
+  | {
+      readonly kind: 'url';
+      /** `http(s)://host:port[/prefix]`, what messages name. */
+      readonly base: string;
+      readonly tls: boolean;
+      /** As a socket takes it: an IPv6 address without its brackets. */
+      readonly host: string;
+      readonly port: number;
+      /** A path the API is served under (behind a proxy); '' for none. */
+      readonly prefix: string;
+      readonly server: Named;
+      readonly tokenFile: Named;
+      readonly caFile?: Named;
+    };
+
+/** The three ways to a server, as every "none found" message names them. */
+export const WAYS_TO_A_SERVER =
+  'start one here with `ingot up --detach`, or name one with --server URL or INGOT_SERVER (its token with --token-file FILE or INGOT_TOKEN_FILE)';
+
+/** A flag, else its environment variable; an empty value is no value (`INGOT_SERVER= ingot …`). */
+function pick(
+  flag: string | undefined,
+  flagName: string,
+  env: string | undefined,
+  envName: string,
+) {
+  if (flag !== undefined && flag !== '') return { value: flag, from: flagName };
+  if (env !== undefined && env !== '') return { value: env, from: envName };
+  return undefined;
+}
+
+/**
+ * Where the API is, from the flags, then the environment, then the home. Pure: files are read
+ * by the caller. Throws a usage error (exit 2) for settings that cannot go together, such as a
+ * token file without a server (it would be sent to whatever the home's server.json names).
+ */
+export function resolveTarget(settings: ApiSettings): ApiTarget {
+  const { flags, env } = settings;
+  const server = pick(flags.server, '--server', env['INGOT_SERVER'], 'INGOT_SERVER');
+  const tokenFile = pick(
+    flags.tokenFile,
+    '--token-file',
+    env['INGOT_TOKEN_FILE'],
+    'INGOT_TOKEN_FILE',
+  );
+  const caFile = pick(flags.caFile, '--server-ca-file', env['INGOT_CA_FILE'], 'INGOT_CA_FILE');
+  if (!server) {
+    const stray = tokenFile ?? caFile;
+    if (stray)
+      throw new UsageError(
+        `${stray.from} is for a server named by --server or INGOT_SERVER, and none is: name the server, or unset ${stray.from} to use this home's (${join(settings.home, 'server.json')})`,
+      );
+    return { kind: 'home', home: settings.home };
+  }
+  const url = parseServerUrl(server);
+  if (!tokenFile)
+    throw new UsageError(
+      `${server.from} names ${url.base}, but no token for it: give --token-file FILE or INGOT_TOKEN_FILE (a file only you can read, as \`ingot up\` writes $INGOT_HOME/token)`,
+    );
+  if (caFile && !url.tls)
+    throw new UsageError(
+      `${caFile.from} is for https, but ${server.from} is ${url.base}: use https://, or unset ${caFile.from}`,
+    );
+  return { kind: 'url', ...url, server, tokenFile, ...(caFile && { caFile }) };
+}
+
+/** `http(s)://host[:port][/prefix]`, nothing else: no credentials, query or fragment. */
+function parseServerUrl(server: Named) {
+  const bad = (why: string) =>
+    new UsageError(
+      `${server.from} must be http://HOST[:PORT] or https://HOST[:PORT] (${why}), got ${JSON.stringify(server.value.slice(0, 200))}`,
+    );
+  let url: URL;
+  try {
+    url = new URL(server.value);
+  } catch {
+    throw bad('not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad(`not ${url.protocol}`);
+  if (url.username !== '' || url.password !== '')
+    throw bad('no credentials in it: the token comes from --token-file');
+  if (url.search !== '' || url.hash !== '') throw bad('no query or fragment');
+  if (url.hostname === '') throw bad('no host');
+  if (url.port === '0') throw bad('port 0');
+  const tls = url.protocol === 'https:';
+  const prefix = url.pathname.replace(/\/+$/, '');
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return {
+    base: `${url.protocol}//${url.host}${prefix}`,
+    tls,
+    host,
+    port: url.port === '' ? (tls ? 443 : 80) : Number(url.port),
+    prefix,
+  };
+}
+
+/**
+ * This home's own server, whatever the environment names: for what concerns the server of
+ * this machine alone (`ingot up --detach` checking the child it started).
+ */
+export function homeApi(home: string): ApiSettings {
+  return { home, flags: {}, env: {} };
+}

@@ -1,0 +1,147 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { hostname, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nodeNameOf } from '../src/domain/cluster.js';
+import { ingot } from './helpers/cli.js';
+import { HELLO, useServer } from './helpers/server.js';
+
+/** `ingot hosts -o json` (the fields the test reads). */
+interface HostsJson {
+  hosts: {
+    name: string;
+    state: string;
+    labels: Record<string, string>;
+    capacity: { memoryBytes: number; cpus: number; pids: number };
+    used: { memoryBytes: number; cpus: number; pids: number; instances: number };
+    lastHeartbeat: string | null;
+    agent: string | null;
+    startedAt: string | null;
+  }[];
+  leader: unknown;
+}
+
+const MIB = 1024 * 1024;
+
+/** A loopback port nothing listens on (just freed). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/**
+ * Issue 18: the CLI reaches a server by URL, not only its home's. A server runs (`ingot up`)
+ * with its home; the CLI runs from another folder with another INGOT_HOME, where no server
+ * runs, and is given --server/INGOT_SERVER and a token file.
+ */
+describe('the CLI against a server named by URL', () => {
+  const server = useServer('remote');
+
+  it('lists hosts, deploys and shows status from elsewhere; refuses open and wrong tokens', async () => {
+    server.up();
+    expect(server.cli('build', '-q', HELLO).code).toBe(0);
+    const { port } = JSON.parse(readFileSync(join(server.home, 'server.json'), 'utf8')) as {
+      port: number;
+    };
+    const url = `http://127.0.0.1:${port}`;
+    const elsewhere = join(server.root, 'elsewhere');
+    mkdirSync(elsewhere);
+    const otherHome = join(elsewhere, 'home');
+    const tokenFile = join(elsewhere, 'token');
+    writeFileSync(tokenFile, readFileSync(join(server.home, 'token')), { mode: 0o600 });
+    const there = (args: string[], env: Record<string, string> = {}) =>
+      ingot(args, { cwd: elsewhere, env: { INGOT_HOME: otherHome, ...env } });
+
+    // The flags: one host, this machine, live, heard from now, no leader.
+    let r = there(['--server', url, '--token-file', tokenFile, 'hosts', '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const idle = JSON.parse(r.stdout) as HostsJson;
+    expect(idle.leader).toBeNull();
+    expect(idle.hosts).toHaveLength(1);
+    const [host] = idle.hosts;
+    expect(host).toMatchObject({
+      name: nodeNameOf(hostname()),
+      state: 'live',
+      labels: {},
+      capacity: { memoryBytes: totalmem() },
+      used: { memoryBytes: 0, cpus: 0, pids: 0, instances: 0 },
+    });
+    expect(Date.now() - Date.parse(host!.lastHeartbeat!)).toBeLessThan(30_000);
+    expect(Date.parse(host!.startedAt!)).toBeLessThanOrEqual(Date.parse(host!.lastHeartbeat!));
+
+    // The environment, for every command: a deploy, then status and the hosts' table.
+    const env = { INGOT_SERVER: url, INGOT_TOKEN_FILE: tokenFile };
+    r = there(['deploy', '--wait', server.helloFleet(2)], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    r = there(['status', '-o', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const [hello] = JSON.parse(r.stdout) as { name: string; instances: { state: string }[] }[];
+    expect(hello?.name).toBe('hello');
+    expect(hello?.instances.filter((i) => i.state === 'healthy')).toHaveLength(2);
+    r = there(['hosts', '-o', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    // hello's limits: 64 MiB, half a core and 64 processes each.
+    expect((JSON.parse(r.stdout) as HostsJson).hosts[0]!.used).toEqual({
+      memoryBytes: 128 * MIB,
+      cpus: 1,
+      pids: 128,
+      instances: 2,
+    });
+    r = there(['hosts'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^NAME +STATE +LABELS +CPUS +MEMORY +INSTANCES +LAST-HEARTBEAT\\n${nodeNameOf(hostname())} +live +- +1/\\d+ +128 MiB/\\S+ GiB +2 +\\d+s ago\\n$`,
+      ),
+    );
+    // The same commands, unchanged, through the home (its server.json).
+    expect(server.cli('hosts', '-o', 'json').code).toBe(0);
+    // Nothing was made where the CLI ran: its home is not needed to talk to a server.
+    expect(existsSync(otherHome)).toBe(false);
+
+    // A token file others can read is refused before anything is sent, as ssh refuses keys.
+    const open = join(elsewhere, 'open-token');
+    writeFileSync(open, readFileSync(tokenFile));
+    chmodSync(open, 0o644);
+    r = there(['--server', url, '--token-file', open, 'status', '-o', 'json']);
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe(
+      'E_TOKEN_FILE_INSECURE',
+    );
+    expect(r.stderr).toContain(`chmod 600 ${open}`);
+
+    // A wrong token: the server's refusal, with its code, naming the file.
+    const wrong = join(elsewhere, 'wrong-token');
+    writeFileSync(wrong, 'f'.repeat(64) + '\n', { mode: 0o600 });
+    r = there(['hosts'], { INGOT_SERVER: url, INGOT_TOKEN_FILE: wrong });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('(E_UNAUTHORIZED)');
+    expect(r.stderr).toContain(`refused the token from ${wrong} (INGOT_TOKEN_FILE)`);
+
+    // Nothing listening there.
+    const gone = `http://127.0.0.1:${await closedPort()}`;
+    r = there(['--server', gone, '--token-file', tokenFile, 'hosts']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ECONNREFUSED.*is the server running, and is --server right\?/);
+    expect(r.stderr).toContain('(E_NOT_RUNNING)');
+
+    // No server here and none named: the three ways to one.
+    r = there(['status']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('ingot up --detach');
+    expect(r.stderr).toContain('--server URL or INGOT_SERVER');
+
+    // A malformed INGOT_SERVER is a usage error where a server is needed, and none elsewhere.
+    r = there(['hosts'], { INGOT_SERVER: 'localhost:7070', INGOT_TOKEN_FILE: tokenFile });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/INGOT_SERVER must be http:\/\/HOST\[:PORT\]/);
+    r = there(['key', 'generate', '--out', elsewhere, '--name', 'k'], {
+      INGOT_SERVER: 'localhost:7070',
+    });
+    expect(r.code, r.stderr).toBe(0);
+  }, 300_000);
+});
