@@ -64,6 +64,47 @@ describe('process events: the source itself', () => {
     }
   }, 60_000);
 
+  it('works for an agent in a network namespace of its own (the cluster test bed)', () => {
+    // The proc connector answers in the initial network namespace only (proc-events.ts): an
+    // agent whose host is a network namespace must still see a process enter its instances.
+    const source = fileURLToPath(
+      new URL('../src/adapters/integrity/proc-events.ts', import.meta.url),
+    );
+    const script = [
+      `const { startProcessEvents } = await import(${JSON.stringify(source)});`,
+      "const { spawn } = await import('node:child_process');",
+      'const s = await startProcessEvents();',
+      'const seen = [];',
+      's.subscribe({ onProcess: (e) => seen.push(e), onLost: () => undefined });',
+      // Other tests on the machine run namespaced processes too: only these two count.
+      'const pids = [];',
+      'const run = (f, a) => new Promise((r) => {',
+      "  const c = spawn(f, a).on('close', r).on('error', r);",
+      '  pids.push(c.pid);',
+      '});',
+      "await run('unshare', ['-fpm', '--mount-proc', '/bin/busybox', 'sleep', '0.05']);",
+      "await run('/bin/busybox', ['sleep', '0.05']);", // the host's own: not reported
+      'const mine = () => seen.filter((e) => e.ppid === pids[0] || e.pid === pids[1]);',
+      'for (let n = 0; n < 100 && !mine().some((e) => e.kind === "exec"); n++)',
+      '  await new Promise((r) => setTimeout(r, 20));',
+      'await new Promise((r) => setTimeout(r, 200));',
+      'console.log(JSON.stringify(mine().map((e) => [e.kind, e.exe, e.netNs])));',
+      'await s.close();',
+    ].join('\n');
+    const r = spawnSync(
+      'unshare',
+      ['--net', '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const seen = JSON.parse(r.stdout) as [string, string | null, string | null][];
+    // Only the namespaced program: busybox on the agent's host (its netns) is dropped.
+    const execs = seen.filter(([kind]) => kind === 'exec');
+    expect(execs).toHaveLength(1);
+    expect(execs[0]?.[1]).toMatch(/\/busybox$/);
+    expect(seen[0]?.[2]).not.toBe(readlink('/proc/self/ns/net'));
+  }, 40_000);
+
   it('fails loudly when it cannot start, and restarts a helper that died', async () => {
     await expect(startProcessEvents({ python: '/nonexistent/python3' })).rejects.toMatchObject({
       code: 'E_PROCESS_EVENTS',

@@ -48,6 +48,12 @@ export interface AgentOptions {
   /** The instances' bridge and subnet (default ingot0, 10.88.0.0/24). */
   readonly bridge?: string;
   readonly subnet?: string;
+  /**
+   * Networks instances reach beyond their own subnet, through their bridge's address (the
+   * host routes them on): other hosts' instances and the servers, in a cluster. Default
+   * none: an instance has no route off its subnet, as on one host before.
+   */
+  readonly routes?: readonly string[];
   readonly cgroupParent?: string;
   readonly stopGraceMs?: number;
   readonly logMaxBytes?: number;
@@ -162,6 +168,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       pluginDir: '/usr/lib/cni',
       bridge,
       subnet,
+      ...(options.routes !== undefined && { routes: options.routes }),
       stateDir: join(home, 'cni'),
       name: `ingot-${bridge}`,
     }),

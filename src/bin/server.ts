@@ -221,6 +221,7 @@ async function startControl(
     onEvent: record,
     ...(options.bridge !== undefined && { bridge: options.bridge }),
     ...(options.subnet !== undefined && { subnet: options.subnet }),
+    ...(options.routes !== undefined && { routes: options.routes }),
     ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
     ...(options.fullVerifyMs !== undefined && { fullVerifyMs: options.fullVerifyMs }),

@@ -73,6 +73,8 @@ export interface ServeOptions {
   readonly keyFiles?: readonly string[];
   readonly bridge?: string;
   readonly subnet?: string;
+  /** Networks instances reach beyond their subnet, through the host (default none). */
+  readonly routes?: readonly string[];
   readonly cgroupParent?: string;
   readonly stopGraceMs?: number;
   /** Full verification of every rootfs in use this often; 0: only on demand. */

@@ -345,6 +345,15 @@ export const ERROR_CODES = {
   ],
   /** A server taking its home. */
   server: ['E_HOME_UNSAFE', 'E_ALREADY_RUNNING', 'E_SERVER_START'],
+  /** The test bed of hosts simulated as network namespaces on one machine. */
+  testbed: [
+    /** A prefix, subnet, host number or command line that is not one the bed accepts. */
+    'E_TESTBED_INPUT',
+    /** The bed's addresses overlap a route the machine already has. */
+    'E_TESTBED_CONFLICT',
+    /** A command that makes or removes part of the bed failed. */
+    'E_TESTBED_COMMAND',
+  ],
 } as const satisfies Record<string, readonly `E_${string}`[]>;
 
 export type ErrorModule = keyof typeof ERROR_CODES;

@@ -31,6 +31,12 @@ export interface CniOptions {
   /** IPv4 subnet instances get addresses from, e.g. "10.88.0.0/24". */
   readonly subnet: string;
   /**
+   * Networks instances get a route to, through the bridge's address (host-local puts them
+   * in its result, the bridge plugin adds them with the gateway). None by default: an
+   * instance reaches its own subnet only, which is all one host needs.
+   */
+  readonly routes?: readonly string[];
+  /**
    * Where host-local IPAM keeps its allocations: one folder for the host (default
    * /run/ingot/ipam), as the bridge is one for the host. Homes that kept their own handed
    * out the same addresses on a shared bridge.
@@ -85,7 +91,13 @@ export class CniNetwork implements Network {
         bridge: o.bridge,
         isGateway: true,
         ipMasq: false,
-        ipam: { type: 'host-local', ranges: [[{ subnet: o.subnet }]], dataDir: this.ipamDir() },
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: o.subnet }]],
+          ...(o.routes !== undefined &&
+            o.routes.length > 0 && { routes: o.routes.map((dst) => ({ dst })) }),
+          dataDir: this.ipamDir(),
+        },
       },
     ];
   }

@@ -80,4 +80,6 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('storage', 500),
   E_DISK_FULL: 507,
   E_STATE_UNREACHABLE: 503,
+  // Made by tests and scripts on one machine, never by a request.
+  ...all('testbed', 500),
 };

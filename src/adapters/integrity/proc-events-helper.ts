@@ -1,11 +1,12 @@
 /**
- * The process-event helper, run as `python3 -I -S -c HELPER`: Node cannot open a netlink
- * socket, Python's standard library can (socket.AF_NETLINK), and python3 needs no compiler
- * on the host. It subscribes to the kernel's proc connector (NETLINK_CONNECTOR, CN_IDX_PROC)
- * and, for every process FORK and EXEC, reads /proc/PID at once: its namespaces, its parent
- * and the parent's PID namespace, its program, its name and its cgroups. A process that
- * lives entirely in the host's namespaces (the helper's own) is dropped here, so a fork
- * storm on the host costs three readlinks per event and never reaches Node.
+ * The process-event helper, run as `python3 -I -S -c HELPER [HOST_NET]`: Node cannot open a
+ * netlink socket, Python's standard library can (socket.AF_NETLINK), and python3 needs no
+ * compiler on the host. It subscribes to the kernel's proc connector (NETLINK_CONNECTOR,
+ * CN_IDX_PROC) and, for every process FORK and EXEC, reads /proc/PID at once: its
+ * namespaces, its parent and the parent's PID namespace, its program, its name and its
+ * cgroups. A process that lives entirely in the host's namespaces (the agent's: the
+ * helper's own, but for the network namespace HOST_NET names when given) is dropped here,
+ * so a fork storm on the host costs three readlinks per event and never reaches Node.
  *
  * Races with exit, and how they are handled:
  * - FORK is read while the child still runs its parent's code: for `runc exec` that is
@@ -92,7 +93,11 @@ def field(status, name):
             return line[len(name) + 1:].strip()
     return None
 
-host = [link('/proc/self/ns/' + n) for n in ('pid', 'mnt', 'net')]
+# The host's namespaces are the agent's. Its network namespace comes as an argument when the
+# helper runs in another one (the initial one, where alone the proc connector answers: see
+# proc-events.ts); the PID and mount namespaces are always its own.
+host = [link('/proc/self/ns/pid'), link('/proc/self/ns/mnt'),
+        sys.argv[1] if len(sys.argv) > 1 else link('/proc/self/ns/net')]
 
 def namespaces(pid):
     return [link('/proc/%d/ns/%s' % (pid, n)) for n in ('pid', 'mnt', 'net')]

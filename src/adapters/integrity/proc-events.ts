@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import {
   parseEventLine,
@@ -39,15 +40,66 @@ function unavailable(why: string): IngotError {
   );
 }
 
+/** How the helper is run: a program and its arguments. */
+interface HelperCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+/**
+ * The kernel's proc connector answers in the initial network namespace only: its netlink
+ * socket exists in init_net alone, and a subscription from any other network namespace is
+ * refused (ECONNREFUSED; tried on Linux 6.18). An agent whose host is itself a network
+ * namespace (the cluster test bed's hosts, an agent in a container with a network of its
+ * own) could then not start, or worse, would run blind: a `runc exec` or `nsenter` into one
+ * of its instances would go unseen. So there, and there only, the helper is started in the
+ * initial network namespace through nsenter. It keeps the agent's PID and mount namespaces
+ * (it reads the same /proc) and is told the agent's network namespace, so that it still
+ * drops the host's own processes. Joining the initial network namespace gives root nothing
+ * it did not have, and the helper opens no socket but the netlink one.
+ */
+function helperCommand(python: string): HelperCommand {
+  // -I: no PYTHON* variables, no user site: the environment cannot change what runs as root.
+  const direct = { file: python, args: ['-I', '-S', '-c', HELPER] };
+  const own = nsLink('/proc/self/ns/net');
+  const initial = initialNetns();
+  if (own === null || initial === null || nsLink(initial) === own) return direct;
+  return { file: 'nsenter', args: [`--net=${initial}`, '--', python, ...direct.args, own] };
+}
+
+/**
+ * The initial network namespace, as kthreadd's (PID 2, a kernel thread: made in the initial
+ * namespaces and never moved), or null where PID 2 is not kthreadd (in a PID namespace of
+ * its own the agent cannot name it, and subscribing fails loudly). Not PID 1's: an init may
+ * have moved, and a sandbox's init may not be readable even by root.
+ */
+function initialNetns(): string | null {
+  try {
+    // "2 (kthreadd) S 0 …": pid, name, state, parent 0 (made by the kernel itself).
+    if (!/^2 \(kthreadd\) \S+ 0 /.test(readFileSync('/proc/2/stat', 'utf8'))) return null;
+  } catch {
+    return null;
+  }
+  return '/proc/2/ns/net';
+}
+
+function nsLink(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /** Start the helper; resolves once the kernel has it subscribed, rejects loudly if not. */
 function startHelper(
-  python: string,
+  command: HelperCommand,
   timeoutMs: number,
   onMessage: (m: EventMessage) => void,
 ): Promise<ChildProcess> {
+  const { file } = command;
   return new Promise((resolve, reject) => {
-    // -I: no PYTHON* variables, no user site: the environment cannot change what runs as root.
-    const child = spawn(python, ['-I', '-S', '-c', HELPER], {
+    const child = spawn(file, command.args, {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let settled = false;
@@ -60,15 +112,15 @@ function startHelper(
       reject(unavailable(why));
     };
     const timer = setTimeout(
-      () => fail(`no answer from ${python} within ${timeoutMs} ms`),
+      () => fail(`no answer from ${file} within ${timeoutMs} ms`),
       timeoutMs,
     );
-    child.on('error', (err) => fail(`${python}: ${err.message}`));
+    child.on('error', (err) => fail(`${file}: ${err.message}`));
     child.stderr.on('data', (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString('utf8');
     });
     child.on('exit', (code, signal) => {
-      if (!settled) fail(`${python} exited (${signal ?? code}): ${stderr.trim().slice(0, 500)}`);
+      if (!settled) fail(`${file} exited (${signal ?? code}): ${stderr.trim().slice(0, 500)}`);
     });
     child.stdin.on('error', () => undefined);
     const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
@@ -97,7 +149,7 @@ function startHelper(
 export async function startProcessEvents(
   options: ProcessEventOptions = {},
 ): Promise<ProcessEventSource> {
-  const python = options.python ?? 'python3';
+  const command = helperCommand(options.python ?? 'python3');
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const listeners = new Set<ProcessEventListener>();
   let closed = false;
@@ -116,7 +168,7 @@ export async function startProcessEvents(
       );
       deliver({ type: 'lost' });
       const retry = (): void =>
-        void startHelper(python, timeoutMs, deliver).then(
+        void startHelper(command, timeoutMs, deliver).then(
           (c2) => {
             if (closed) return void c2.kill('SIGKILL');
             child = c2;
@@ -130,7 +182,7 @@ export async function startProcessEvents(
         );
       setTimeout(retry, 100).unref();
     });
-  child = await startHelper(python, timeoutMs, deliver);
+  child = await startHelper(command, timeoutMs, deliver);
   watchExit(child);
   return {
     subscribe(listener) {

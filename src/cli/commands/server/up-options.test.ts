@@ -8,6 +8,7 @@ const all = {
   key: ['a.pub', 'b.pub'],
   bridge: 'br0',
   subnet: '10.1.0.0/24',
+  route: ['10.88.0.0/16', '10.87.0.0/24'],
   cgroupParent: '/x',
   stopGrace: '5',
   verifyInterval: '0',
@@ -26,6 +27,8 @@ describe('ingot up options', () => {
     expect(() => checkUpOptions({ maxInstances: '1e9' })).toThrow(/--max-instances/);
     for (const bad of ['127.0.0.1:5000/x', 'http://r', 'bad_host', 'r:99999', ''])
       expect(() => checkUpOptions({ insecureRegistry: [bad] }), bad).toThrow(/--insecure-registry/);
+    for (const bad of ['10.88.0.1/16', '10.88.0.0', '10.300.0.0/16', '10.88.0.0/33', 'default'])
+      expect(() => checkUpOptions({ route: [bad] }), bad).toThrow(/--route/);
     expect(() => checkUpOptions(all)).not.toThrow();
   });
 
@@ -33,7 +36,8 @@ describe('ingot up options', () => {
     // prettier-ignore
     expect(upArgs(all)).toEqual([
       '--port', '8080', '--policy', 'policy.yaml', '--key', 'a.pub', '--key', 'b.pub',
-      '--bridge', 'br0', '--subnet', '10.1.0.0/24', '--cgroup-parent', '/x',
+      '--bridge', 'br0', '--subnet', '10.1.0.0/24',
+      '--route', '10.88.0.0/16', '--route', '10.87.0.0/24', '--cgroup-parent', '/x',
       '--stop-grace', '5', '--verify-interval', '0', '--max-instances', '40',
       '--insecure-registry', '127.0.0.1:5000', '--insecure-registry', 'registry.local',
       '--registry-ca-file', 'ca.pem',
@@ -48,6 +52,7 @@ describe('ingot up options', () => {
       keyFiles: ['a.pub', 'b.pub'],
       bridge: 'br0',
       subnet: '10.1.0.0/24',
+      routes: ['10.88.0.0/16', '10.87.0.0/24'],
       cgroupParent: '/x',
       stopGraceMs: 5000,
       fullVerifyMs: 0,

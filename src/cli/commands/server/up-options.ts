@@ -11,6 +11,7 @@ export interface UpOptions {
   key?: string[];
   bridge?: string;
   subnet?: string;
+  route?: string[];
   cgroupParent?: string;
   stopGrace?: string;
   verifyInterval?: string;
@@ -34,6 +35,11 @@ export function checkUpOptions(options: UpOptions): void {
     throw new UsageError(
       `--max-instances must be a whole number of at least 1, got ${JSON.stringify(options.maxInstances)}`,
     );
+  for (const cidr of options.route ?? [])
+    if (!isIpv4Cidr(cidr))
+      throw new UsageError(
+        `--route takes an IPv4 network such as 10.88.0.0/16, got ${JSON.stringify(cidr.slice(0, 100))}`,
+      );
   for (const authority of options.insecureRegistry ?? [])
     if (!isAuthority(authority))
       throw new UsageError(
@@ -53,6 +59,7 @@ export function upArgs(options: UpOptions): string[] {
   for (const k of options.key ?? []) args.push('--key', k);
   if (options.bridge) args.push('--bridge', options.bridge);
   if (options.subnet) args.push('--subnet', options.subnet);
+  for (const r of options.route ?? []) args.push('--route', r);
   if (options.cgroupParent) args.push('--cgroup-parent', options.cgroupParent);
   if (options.stopGrace) args.push('--stop-grace', options.stopGrace);
   if (options.verifyInterval) args.push('--verify-interval', options.verifyInterval);
@@ -70,6 +77,7 @@ export function serveOptions(options: UpOptions): ServeOptions {
     keyFiles: options.key ?? [],
     ...(options.bridge !== undefined && { bridge: options.bridge }),
     ...(options.subnet !== undefined && { subnet: options.subnet }),
+    ...(options.route !== undefined && { routes: options.route }),
     ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
     ...(options.stopGrace !== undefined && {
       stopGraceMs: Number(options.stopGrace) * 1000,
@@ -85,6 +93,17 @@ export function serveOptions(options: UpOptions): ServeOptions {
       },
     }),
   };
+}
+
+/** "a.b.c.d/n" with no host bits set: what the CNI plugins take as a route's destination. */
+function isIpv4Cidr(value: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits > 32) return false;
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  return address % 2 ** (32 - bits) === 0;
 }
 
 /** `HOST[:PORT]` exactly as a registry reference spells it (what the allowlist is matched to). */
