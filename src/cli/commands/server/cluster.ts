@@ -28,6 +28,7 @@ interface AgentFlags {
   key?: string[];
   bridge?: string;
   subnet?: string;
+  route?: string[];
   cgroupParent?: string;
   stopGrace?: string;
   verifyInterval?: string;
@@ -200,6 +201,7 @@ function registerClusterAgent(program: Command, run: Runner): void {
             ...(flags.key !== undefined && { keyFiles: flags.key }),
             ...(flags.bridge !== undefined && { bridge: flags.bridge }),
             ...(flags.subnet !== undefined && { subnet: flags.subnet }),
+            ...(flags.route !== undefined && { routes: flags.route }),
             ...(flags.cgroupParent !== undefined && { cgroupParent: flags.cgroupParent }),
             ...(flags.stopGrace !== undefined && { stopGraceMs: Number(flags.stopGrace) * 1000 }),
             ...(flags.verifyInterval !== undefined && {
