@@ -59,8 +59,34 @@ function readSecret(file: string, what: string): string {
   return text;
 }
 
+/** How long an agent waits for a server to answer its join before it gives up. */
+const JOIN_PATIENCE_MS = 120_000;
+
+/**
+ * Join, trying again while no server answers (an agent may start before the servers, or
+ * while one restarts); a refusal of the token ends it at once.
+ */
+async function joinPatiently(
+  server: string,
+  token: string,
+  host: string,
+  logger: Logger,
+): Promise<JoinAnswer> {
+  const end = Date.now() + JOIN_PATIENCE_MS;
+  for (let wait = 500; ; wait = Math.min(wait * 2, 5000)) {
+    try {
+      return await requestJoin(server, token, host);
+    } catch (err) {
+      if (!(err instanceof IngotError) || err.code !== 'E_CLUSTER_UNAVAILABLE' || Date.now() > end)
+        throw err;
+      logger.warn({ err: err.message }, 'no server answers the join yet; trying again');
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 /** Ask a server for this host's etcd user and credential. */
-async function join_(server: string, token: string, host: string): Promise<JoinAnswer> {
+async function requestJoin(server: string, token: string, host: string): Promise<JoinAnswer> {
   let res: Response;
   try {
     res = await fetch(new URL('/v1/cluster/join', server), {
@@ -115,7 +141,7 @@ export async function runClusterAgent(options: ClusterAgentOptions): Promise<Run
   );
   try {
     const token = readSecret(options.joinTokenFile, 'join token');
-    const joined = await join_(options.server, token, name);
+    const joined = await joinPatiently(options.server, token, name, logger);
     const saved = join(home, 'cluster.json');
     writeFileSync(
       `${saved}.tmp`,

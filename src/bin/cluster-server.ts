@@ -24,6 +24,7 @@ import { serverApi } from '../services/api/server.js';
 import { readPicture } from '../services/cluster/cluster-agents.js';
 import { clusterHostsApi } from '../services/cluster/hosts-api.js';
 import { joinHost, recordHostEvents } from '../services/cluster/join.js';
+import { leaderAdmission } from '../services/cluster/leader-admission.js';
 import { campaignForever, Term } from '../services/cluster/term.js';
 import { cachedAdmission } from '../services/server/admission-cache.js';
 import { makeTrust } from './agent.js';
@@ -153,7 +154,18 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     keyFiles: o.keyFiles,
   };
   const trust = makeTrust(policy);
-  const admitted = cachedAdmission({ store, trust, now });
+  const pull = registryPuller(
+    store,
+    { insecure: [], ...options.registries, env: process.env },
+    trust,
+  );
+  const admitted = leaderAdmission({
+    admitted: cachedAdmission({ store, trust, now }),
+    fleets: state.fleets,
+    pull,
+    onPullError: (source, err) =>
+      logger.warn({ err, source }, 'the leader cannot pull an artifact to admit it'),
+  });
   const metrics = new ServerMetrics(
     () => 0,
     () => ledger.health.view(),

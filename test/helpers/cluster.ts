@@ -23,21 +23,29 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
+/** Starts a process (argv, environment) somewhere: here, or in a simulated host. */
+export type Spawner = (argv: readonly string[], env: NodeJS.ProcessEnv) => ChildProcess;
+
+const spawnHere: Spawner = (argv, env) =>
+  spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+
 /** Start `ingot ARGS` in the background with INGOT_HOME=home, and keep its output. */
 export function startIngot(
   home: string,
   args: readonly string[],
   env: Record<string, string> = {},
+  spawner: Spawner = spawnHere,
 ): IngotProcess {
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  const child = spawn(process.execPath, [INGOT_BIN, ...args], {
-    env: { ...process.env, INGOT_HOME: home, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawner([process.execPath, INGOT_BIN, ...args], {
+    ...process.env,
+    INGOT_HOME: home,
+    ...env,
   });
   live.add(child);
   let text = '';
-  child.stdout.setEncoding('utf8').on('data', (t: string) => (text = (text + t).slice(-200_000)));
-  child.stderr.setEncoding('utf8').on('data', (t: string) => (text = (text + t).slice(-200_000)));
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => (text = (text + t).slice(-200_000)));
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (text = (text + t).slice(-200_000)));
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
       live.delete(child);
@@ -104,11 +112,20 @@ export async function serverUrl(server: IngotProcess): Promise<string> {
 
 /**
  * Copy what every server of a cluster must share from the first server's home: the admin
- * token, the join token, the ledger's checkpoint key and the local signing key.
+ * token, the join token, the ledger's checkpoint key (with its origin and verifier key) and
+ * the local signing key.
  */
 export function shareServerSecrets(from: string, to: string): void {
   mkdirSync(join(to, 'keys'), { recursive: true, mode: 0o700 });
-  for (const f of ['token', 'join-token', 'keys/ledger.key', 'keys/local.key', 'keys/local.pub'])
+  for (const f of [
+    'token',
+    'join-token',
+    'keys/ledger.key',
+    'keys/ledger.origin',
+    'keys/ledger.vkey',
+    'keys/local.key',
+    'keys/local.pub',
+  ])
     if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
 }
 

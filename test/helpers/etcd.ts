@@ -63,6 +63,8 @@ export interface EtcdClusterOptions {
   readonly tls?: boolean;
   /** Make a root user (random password) and turn etcd's auth on. */
   readonly auth?: boolean;
+  /** The IPv4 address clients reach the members at (default 127.0.0.1; plain HTTP only otherwise). */
+  readonly clientHost?: string;
 }
 
 /** Folders of clusters this process started and has not removed yet. */
@@ -154,7 +156,7 @@ async function startOnce(options: EtcdClusterOptions): Promise<EtcdCluster> {
       const name = `e${i + 1}`;
       members.push({
         name,
-        clientUrl: `${scheme}://127.0.0.1:${ports[2 * i]}`,
+        clientUrl: `${scheme}://${options.clientHost ?? '127.0.0.1'}:${ports[2 * i]}`,
         peerUrl: `http://127.0.0.1:${ports[2 * i + 1]}`,
         dataDir: join(dir, name),
         logPath: join(dir, `${name}.log`),

@@ -41,6 +41,8 @@ export interface RegistryOptions {
   readonly tls?: boolean;
   /** Require htpasswd (bcrypt) basic auth with these credentials. */
   readonly auth?: { readonly username: string; readonly password: string };
+  /** The IPv4 address to listen on (default 127.0.0.1; plain HTTP only otherwise). */
+  readonly host?: string;
 }
 
 export function freePort(): Promise<number> {
@@ -109,6 +111,9 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
  */
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   requireTool('docker-registry');
+  const host = options.host ?? '127.0.0.1';
+  if (options.tls && host !== '127.0.0.1')
+    throw new Error('a TLS test registry serves 127.0.0.1 only');
   if (options.auth) requireTool('htpasswd');
   if (options.tls) requireTool('openssl');
   const dir = mkdtempSync(join(tmpdir(), 'ingot-registry-'));
@@ -128,7 +133,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       '  delete:',
       '    enabled: true',
       'http:',
-      `  addr: 127.0.0.1:${port}`,
+      `  addr: ${host}:${port}`,
       `  secret: ${randomBytes(16).toString('hex')}`,
     ];
     if (tls) lines.push('  tls:', `    certificate: ${tls.cert}`, `    key: ${tls.key}`);
@@ -156,14 +161,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (state.exited !== null) throw new Error(`docker-registry ${state.exited}:\n${log()}`);
-      const status = await probe(port, caPem);
+      const status = await probe(host, port, caPem);
       if (status === 200 || status === 401) break;
       if (Date.now() > deadline)
         throw new Error(`docker-registry did not answer /v2/ within 15 s:\n${log()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     return {
-      authority: `127.0.0.1:${port}`,
+      authority: `${host}:${port}`,
       tls: tls !== null,
       credentials: options.auth ?? null,
       caPem,
@@ -206,10 +211,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** GET /v2/: the status, or 0 while nothing listens yet. */
-function probe(port: number, ca: string | null): Promise<number> {
+function probe(host: string, port: number, ca: string | null): Promise<number> {
   return new Promise((resolve) => {
     const req = (ca ? httpsRequest : httpRequest)(
-      { host: '127.0.0.1', port, path: '/v2/', method: 'GET', ...(ca && { ca }) },
+      { host, port, path: '/v2/', method: 'GET', ...(ca && { ca }) },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);

@@ -1,0 +1,228 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { ObservedInstance } from '../../src/domain/instance.js';
+import { removeNet, requireHost, runcIn, testNet, type TestNet } from './agent.js';
+import { ingot, type CliResult } from './cli.js';
+import {
+  agentArgs,
+  secretFile,
+  serverUrl,
+  shareServerSecrets,
+  startIngot,
+  waitFor,
+  type IngotProcess,
+} from './cluster.js';
+import { startEtcdCluster, type EtcdCluster } from './etcd.js';
+import { passableTempDir } from './fs.js';
+import { startPostgres } from './postgres.js';
+import { startRegistry, type TestRegistry } from './registry.js';
+import { HELLO } from './server.js';
+import type { Testbed } from '../../src/adapters/netns-testbed/index.js';
+
+export interface FleetView {
+  name: string;
+  release: string;
+  phase?: string;
+  instances: ObservedInstance[];
+  reasons?: string[];
+}
+
+/**
+ * A whole cluster on real parts, for one test file: three etcd members (auth on), PostgreSQL,
+ * a registry holding examples/hello (signed by a key servers and hosts trust), servers and
+ * host agents as child processes of the built CLI, each host on a bridge and subnet of its own.
+ */
+export interface TestCluster {
+  readonly root: string;
+  readonly etcd: EtcdCluster;
+  readonly registry: TestRegistry;
+  readonly database: string;
+  /** The hello image in the registry, by tag. */
+  readonly image: string;
+  readonly servers: IngotProcess[];
+  readonly agents: Map<string, IngotProcess>;
+  /** The first server's API. */
+  readonly url: string;
+  /** The CLI against the cluster (the given server's home, the cluster's ledger). */
+  cli(args: readonly string[], server?: number): CliResult;
+  fleet(name: string, server?: number): FleetView | undefined;
+  /** Healthy instances of a fleet: id → host. */
+  healthyOn(name: string): Map<string, string>;
+  /** Start (or start again) server `i` (0-based); resolves once it listens. */
+  startServer(i: number): Promise<IngotProcess>;
+  /** Start (or start again) a host's agent; resolves once it registered. */
+  startAgent(name: string): Promise<IngotProcess>;
+  /** Instances running in a host's runtime (runc), whatever the control plane says. */
+  runningOn(name: string): number;
+  writeFleet(name: string, lines: readonly string[]): string;
+  /** Who leads, as etcd says (through `ingot hosts`). */
+  leader(server?: number): string | null;
+  /** The leader's record: its name, and since when it leads (ms). */
+  leaderRecord(server?: number): { name: string; since: number } | null;
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(options: {
+  readonly hosts: readonly string[];
+  readonly servers: number;
+  /**
+   * Run host i (0-based, in `hosts` order) in simulated host i + 1 of this bed (created by
+   * the caller), servers on its gateway: a host's link can then be cut.
+   */
+  readonly bed?: Testbed;
+}): Promise<TestCluster> {
+  const { bed } = options;
+  requireHost();
+  const root = passableTempDir('ingot-cluster-');
+  const [etcd, pg, registry] = await Promise.all([
+    startEtcdCluster({ auth: true, ...(bed && { clientHost: bed.gateway }) }),
+    startPostgres({ fast: true }),
+    startRegistry(bed ? { host: bed.gateway } : {}),
+  ]);
+  const servers: IngotProcess[] = [];
+  const agents = new Map<string, IngotProcess>();
+  const nets = new Map<string, TestNet>();
+  const database = await pg.createDatabase('ingot');
+  const creds = secretFile(join(root, 'etcd-root'), `root:${etcd.rootPassword}\n`);
+  const keys = join(root, 'keys');
+  const key = join(keys, 'ci.pub');
+  const serverArgs = (i: number) => [
+    'server',
+    '--etcd',
+    etcd.endpoints.join(','),
+    '--etcd-credentials',
+    creds,
+    '--database',
+    database,
+    '--insecure-registry',
+    registry.authority,
+    '--name',
+    `s${i + 1}`,
+    '--key',
+    key,
+    ...(bed ? ['--listen', `${bed.gateway}:0`] : []),
+  ];
+  const builder = { INGOT_HOME: join(root, 'builder') };
+  expect(ingot(['key', 'generate', '--out', keys, '--name', 'ci']).code).toBe(0);
+  const built = ingot(['build', '-q', '--key', join(keys, 'ci.key'), HELLO], { env: builder });
+  expect(built.code, built.stderr).toBe(0);
+  const image = `${registry.authority}/team/hello:1`;
+  const pushed = ingot(['push', built.stdout.trim(), image, '--plain-http'], { env: builder });
+  expect(pushed.code, pushed.stderr).toBe(0);
+  const home = (i: number) => join(root, `s${i + 1}`);
+  let url = '';
+  const cli = (args: readonly string[], server = 0) =>
+    ingot(args, { env: { INGOT_HOME: home(server), INGOT_DATABASE: database } });
+  const fleet = (name: string, server = 0) => {
+    const r = cli(['status', '-o', 'json'], server);
+    if (r.code !== 0) return undefined;
+    return (JSON.parse(r.stdout) as FleetView[]).find((f) => f.name === name);
+  };
+  const cluster: TestCluster = {
+    root,
+    etcd,
+    registry,
+    database,
+    image,
+    servers,
+    agents,
+    get url() {
+      return url;
+    },
+    cli,
+    fleet,
+    healthyOn(name) {
+      const found = new Map<string, string>();
+      for (const i of fleet(name)?.instances ?? [])
+        if (i.state === 'healthy' && i.host !== undefined) found.set(i.id, i.host);
+      return found;
+    },
+    async startServer(i) {
+      if (i > 0) shareServerSecrets(home(0), home(i));
+      const server = startIngot(home(i), serverArgs(i));
+      servers[i] = server;
+      const at = await serverUrl(server);
+      if (i === 0) url = at;
+      return server;
+    },
+    async startAgent(name) {
+      const n = options.hosts.indexOf(name) + 1;
+      const simulated = bed?.host(n);
+      let net = nets.get(name);
+      if (!net)
+        nets.set(
+          name,
+          (net = simulated
+            ? { bridge: simulated.bridge, subnet: simulated.instanceSubnet }
+            : testNet()),
+        );
+      const routes = bed ? ['--route', bed.instanceSubnets, '--route', bed.linkSubnet] : [];
+      const agent = startIngot(
+        join(root, `host-${name}`),
+        agentArgs(url, join(home(0), 'join-token'), name, net, [
+          '--key',
+          key,
+          '--insecure-registry',
+          registry.authority,
+          ...routes,
+        ]),
+        {},
+        bed && ((argv, env) => bed.spawn(n, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] })),
+      );
+      agents.set(name, agent);
+      await waitFor(
+        `${name} registered`,
+        () => {
+          if (!agent.running())
+            throw new Error(
+              `agent ${name} exited (${agent.child.exitCode ?? agent.child.signalCode}):\n${agent.output()}`,
+            );
+          return agent.output().includes('"msg":"registered"');
+        },
+        60_000,
+      );
+      return agent;
+    },
+    runningOn(name) {
+      const listed = runcIn(join(root, `host-${name}`), 'list', '--format', 'json');
+      return ((JSON.parse(listed.out || 'null') as { status: string }[] | null) ?? []).filter(
+        (c) => c.status === 'running',
+      ).length;
+    },
+    writeFleet(name, lines) {
+      const file = join(root, `${name}-${Date.now()}.yaml`);
+      writeFileSync(file, [`name: ${name}`, ...lines, ''].join('\n'));
+      return file;
+    },
+    leader(server = 0) {
+      return cluster.leaderRecord(server)?.name ?? null;
+    },
+    leaderRecord(server = 0) {
+      const r = cli(['hosts', '-o', 'json'], server);
+      if (r.code !== 0) return null;
+      const leader = (JSON.parse(r.stdout) as { leader: { name: string; since: string } | null })
+        .leader;
+      return leader && { name: leader.name, since: Date.parse(leader.since) };
+    },
+    async stop() {
+      for (const a of agents.values()) await a.stop();
+      // Agents leave their instances running when they stop: stop them from each host's record.
+      for (const name of agents.keys())
+        ingot(['down', '--stop-instances'], { env: { INGOT_HOME: join(root, `host-${name}`) } });
+      for (const net of nets.values()) removeNet(net);
+      for (const s of servers) await s?.stop();
+      await Promise.all([etcd.stop(), pg.stop(), registry.stop()]);
+    },
+  };
+  try {
+    for (let i = 0; i < options.servers; i++) await cluster.startServer(i);
+    for (const h of options.hosts) await cluster.startAgent(h);
+    // Admitted by the leader on its next pass.
+    await new Promise((r) => setTimeout(r, 1500));
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
+}
