@@ -145,6 +145,13 @@ describe('the control plane fails', () => {
   }, 420_000);
 
   it('two hosts of three lost at once: the guard holds replacements, and history says so', async () => {
+    // The last rollout's old instances stopped and reported so, before the hosts go.
+    await waitFor(
+      "only the fleet's 3 running",
+      () => ['h1', 'h2', 'h3'].reduce((n, h) => n + c.runningOn(h), 0) === 3,
+      60_000,
+    );
+    await waitFor('3 reported', () => c.fleet('web')?.instances.length === 3, 30_000);
     const before = c.healthyOn('web');
     await c.agents.get('h1')!.kill();
     await c.agents.get('h2')!.kill();

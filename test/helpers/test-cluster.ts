@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { ObservedInstance } from '../../src/domain/instance.js';
@@ -140,6 +140,8 @@ export async function startTestCluster(options: {
     },
     async startServer(i) {
       if (i > 0) shareServerSecrets(home(0), home(i));
+      // A server killed before left its address behind: wait for the new one's.
+      rmSync(join(home(i), 'server.json'), { force: true });
       const server = startIngot(home(i), serverArgs(i));
       servers[i] = server;
       const at = await serverUrl(server);
@@ -181,6 +183,7 @@ export async function startTestCluster(options: {
           return agent.output().includes('"msg":"registered"');
         },
         60_000,
+        () => agent.output().slice(-4000),
       );
       return agent;
     },
