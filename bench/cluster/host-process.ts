@@ -20,10 +20,14 @@ interface Running {
 const hosts = new Map<string, Running>();
 const warnings: Record<string, number> = {};
 const send = (m: FromHosts): void => void process.send?.(m);
+/** Warnings counted by message and the error's code (E_CLUSTER_UNAVAILABLE: etcd too slow). */
 const log = {
   info: () => undefined,
-  warn: (_fields: object, message: string) =>
-    void (warnings[message] = (warnings[message] ?? 0) + 1),
+  warn: (fields: object, message: string) => {
+    const f = fields as { err?: { code?: string }; code?: string };
+    const key = `${message} (${f.err?.code ?? f.code ?? 'no code'})`;
+    warnings[key] = (warnings[key] ?? 0) + 1;
+  },
 };
 
 function startHost(

@@ -41,15 +41,23 @@ class TimedAgent implements AgentApi {
   }
 }
 
-/** One controller pass: when it began, how long it took and its parts, what it saw. */
+/**
+ * One controller pass: when it began, how long it took and its parts, what it saw (counted:
+ * a pass's statuses are not kept, or the bench would hold every pass's 10,000 instances).
+ */
 export interface Pass {
   readonly start: number;
   readonly ms: number;
+  /** This process's CPU time (user + system) during the pass. */
+  readonly cpuMs: number;
   /** Reading hosts, status (and, once a term, assignments) from etcd. */
   readonly observeMs: number;
   /** Placement and the fenced writes of assignments. */
   readonly applyMs: number;
-  readonly statuses: readonly FleetStatus[];
+  /** Instances the pass saw healthy. */
+  readonly healthy: number;
+  /** Every fleet had all its replicas healthy and its rollout complete. */
+  readonly settled: boolean;
 }
 
 /** Instances a pass saw healthy, and whether every fleet has all its replicas healthy. */
@@ -106,13 +114,19 @@ export class Leader {
 
   async pass(): Promise<Pass> {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     const statuses = await this.controller.reconcile();
+    const ms = performance.now() - start;
+    const { user, system } = process.cpuUsage(cpu);
+    const seen = healthy(statuses);
     const pass: Pass = {
       start,
-      ms: performance.now() - start,
+      ms,
+      cpuMs: (user + system) / 1000,
       observeMs: this.timed.observeMs,
       applyMs: this.timed.applyMs,
-      statuses,
+      healthy: seen.count,
+      settled: seen.all && statuses.every((s) => s.fleet.rollout === 'complete'),
     };
     this.passes.push(pass);
     for (const w of [...this.waiters]) w(pass);

@@ -67,12 +67,13 @@ export function median(xs: readonly number[]): number {
 function table(title: string, rows: readonly (readonly [string, string, string])[]): string[] {
   const w0 = Math.max(6, ...rows.map((r) => r[0].length));
   const w1 = Math.max(5, ...rows.map((r) => r[1].length));
+  const w2 = Math.max(7, ...rows.map((r) => r[2].length));
   const line = (a: string, b: string, c: string) =>
-    `| ${a.padEnd(w0)} | ${b.padStart(w1)} | ${c} |`;
+    `| ${a.padEnd(w0)} | ${b.padStart(w1)} | ${c.padEnd(w2)} |`;
   return [
     title,
     line('figure', 'value', 'against'),
-    `| ${'-'.repeat(w0)} | ${'-'.repeat(w1 - 1)}: | --- |`,
+    `| ${'-'.repeat(w0)} | ${'-'.repeat(w1 - 1)}: | ${'-'.repeat(w2)} |`,
     ...rows.map(([a, b, c]) => line(a, b, c)),
     '',
   ];
@@ -91,7 +92,7 @@ function placementRows(f: PlacementFigures): [string, string, string][] {
     [
       `first pass placing all ${n}`,
       sec(f.cold.ms),
-      `read ${sec(f.cold.observeMs)}, place + write ${sec(f.cold.applyMs)}`,
+      `read ${sec(f.cold.observeMs)}, place + write ${sec(f.cold.applyMs)}; this process's CPU ${sec(f.cold.cpuMs)}`,
     ],
     [
       'placement rate (placed ÷ that pass)',
@@ -106,7 +107,7 @@ function placementRows(f: PlacementFigures): [string, string, string][] {
     [
       'one pass at steady state, median (max)',
       `${sec(median(steadyMs))} (${sec(Math.max(...steadyMs))})`,
-      `goal < ${sec(GOAL_PASS_MS)}: ${x(median(steadyMs) / GOAL_PASS_MS)}; read ${sec(median(f.steady.map((p) => p.observeMs)))}, apply ${sec(median(f.steady.map((p) => p.applyMs)))}`,
+      `goal < ${sec(GOAL_PASS_MS)}: ${x(median(steadyMs) / GOAL_PASS_MS)}; read ${sec(median(f.steady.map((p) => p.observeMs)))}, apply ${sec(median(f.steady.map((p) => p.applyMs)))}; this process's CPU ${sec(median(f.steady.map((p) => p.cpuMs)))}`,
     ],
     [
       `passes of the loop in the ${STEADY_S} s window`,
@@ -172,12 +173,12 @@ export function report(p: PlacementFigures, l: LossFigures, f: FailoverFigures):
       [
         'leader stopped → the standby leads',
         sec(f.leadMs),
-        `leader lease TTL ${LEADER_TTL_S} s: ${x(f.leadMs / 1000 / LEADER_TTL_S)}`,
+        `leader lease TTL ${LEADER_TTL_S} s: ${x(f.leadMs / 1000 / LEADER_TTL_S)}; the issue's "within 5 s": ${met(f.leadMs < 5000)}`,
       ],
       [
         "leader stopped → the standby's first pass done",
         sec(f.firstPassMs),
-        `TTL: ${x(f.firstPassMs / 1000 / LEADER_TTL_S)}; issue's bound 5 s: ${met(f.firstPassMs < 5000)}`,
+        `TTL: ${x(f.firstPassMs / 1000 / LEADER_TTL_S)}; that pass alone ${sec(f.firstPassMs - f.leadMs)}`,
       ],
       [
         'instances its first pass saw healthy',

@@ -145,7 +145,7 @@ async function placement(
     log(`  NOT all placed: ${leader.agents.reasonsOf('fleet-00').slice(0, 3).join('; ')}`);
   leader.run();
   const done = await leader.until(
-    (p) => healthy(p.statuses).all && p.statuses.every((s) => s.fleet.rollout === 'complete'),
+    (p) => p.settled,
     300_000,
     'every instance healthy and every rollout complete',
   );
@@ -192,17 +192,18 @@ async function hostLoss(c: Cluster, leader: Leader): Promise<LossFigures> {
   const host = 'host-007';
   const moved = leader.assigned(host);
   const t = performance.now();
+  // Counted to the end of the pass's reading: when the leader knows.
+  const read = (p: Pass) => p.start + p.observeMs - t;
   const lost = (p: Pass) => p.start >= t && leader.hostState(host) === 'lost';
   const seen = leader.until(lost, 60_000, `${host} seen lost`);
   const replaced = leader.until(
-    (p) => lost(p) && healthy(p.statuses).all,
+    (p) => lost(p) && p.settled,
     120_000,
     `${host}'s instances replaced`,
   );
   await c.hosts.kill(host);
-  const lostSeenMs = (await seen).start - t;
-  const done = await replaced;
-  const healthyMs = done.start + done.ms - t;
+  const lostSeenMs = read(await seen);
+  const healthyMs = read(await replaced);
   log(`host lost → ${moved} replacements healthy in ${sec(healthyMs)}; load ${load()}`);
   return { host, moved, lostSeenMs, healthyMs };
 }
