@@ -28,9 +28,16 @@ export interface PlacementFigures {
   readonly writes: EtcdCounters;
   readonly writesSeconds: number;
   readonly loopPasses: readonly Pass[];
-  readonly memoryBefore: NodeJS.MemoryUsage;
-  readonly memory: NodeJS.MemoryUsage;
+  readonly memoryBefore: Memory;
+  readonly memory: Memory;
   readonly hostMemory: readonly { rss: number; heapUsed: number }[];
+}
+
+/** Resident memory, heap used, and the heap's live part (after a full collection). */
+export interface Memory {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly liveHeap: number;
 }
 
 export interface LossFigures {
@@ -130,9 +137,9 @@ function placementRows(f: PlacementFigures): [string, string, string][] {
       `${f.writes.txns} transactions`,
     ],
     [
-      'leader process: RSS, heap used',
-      `${mib(f.memory.rss)}, ${mib(f.memory.heapUsed)}`,
-      `no host, no fleet yet: ${mib(f.memoryBefore.rss)}, ${mib(f.memoryBefore.heapUsed)}`,
+      'leader process: RSS, heap used (live)',
+      `${mib(f.memory.rss)}, ${mib(f.memory.heapUsed)} (${mib(f.memory.liveHeap)})`,
+      `no host, no fleet yet: ${mib(f.memoryBefore.rss)}, ${mib(f.memoryBefore.heapUsed)} (${mib(f.memoryBefore.liveHeap)})`,
     ],
     [
       "simulated hosts' processes, RSS",
