@@ -7,8 +7,11 @@ import { hostGate } from './host-gate.js';
 
 /** etcd's default `--max-txn-ops`: a transaction with more operations is refused. */
 export const MAX_TXN_OPS = 128;
-/** Keys per page when listing: 128 values of at most 64 KiB stay well under the message cap. */
-export const PAGE = 128;
+/**
+ * Keys per page when listing: 256 values of at most 64 KiB (MAX_BYTES) stay well under the
+ * message cap. Each page is a round trip: the leader lists 10,000 statuses every pass.
+ */
+export const PAGE = 256;
 const MAX_MESSAGE = 32 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 5_000;
 

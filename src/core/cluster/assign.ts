@@ -1,6 +1,6 @@
 import type { HostView } from '../../domain/cluster.js';
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
-import { canonicalJson } from '../canonical-json.js';
+import { sameCanonicalJson } from '../canonical-json.js';
 import { DEFAULT_MAX_INSTANCES } from '../capacity/host-capacity.js';
 import { place } from '../placement/place.js';
 import type { PlacementHost, PlacementRules, Unplaceable } from '../placement/types.js';
@@ -109,7 +109,7 @@ export function assignmentChanges(input: AssignInput): AssignDecision {
     const put = [...want.values()]
       .filter((d) => {
         const was = now.get(d.id);
-        return was === undefined || canonicalJson(was) !== canonicalJson(d);
+        return was === undefined || !sameCanonicalJson(was, d);
       })
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     if (put.length > 0 || remove.length > 0) changes.set(host, { put, remove });

@@ -9,6 +9,7 @@ import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js
 import type { ControlCoordination, Leadership } from '../../ports/coordination.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import type { AgentApi } from '../controller/index.js';
+import { inParallel } from '../registry/in-parallel.js';
 
 export interface ClusterAgentsDeps {
   readonly control: ControlCoordination;
@@ -135,28 +136,25 @@ export class ClusterAgents implements AgentApi {
     for (const w of decision.waiting)
       add(fleetOf.get(w.id) ?? '', `${w.id} moves to ${w.host} once ${w.on} has stopped it`);
     this.reasons = reasons;
-    for (const [host, change] of decision.changes) {
+    const assignments = this.assignments!;
+    // Each host's change is its own fenced transaction, independent of the others': written
+    // a few at a time, a pass that places on 200 hosts waits for etcd's commits in batches
+    // instead of one after the other. Only what was written is remembered.
+    await inParallel([...decision.changes], WRITES_AT_ONCE, async ([host, change]) => {
       await this.deps.leadership.writeAssignments(host, change);
-      const mine = this.assignments!.get(host) ?? new Map<string, DesiredInstance>();
+      const mine = assignments.get(host) ?? new Map<string, DesiredInstance>();
       for (const id of change.remove) mine.delete(id);
       for (const d of change.put) mine.set(d.id, d);
-      this.assignments!.set(host, mine);
-    }
-    return observedOf({ ...picture, assignments: this.assignments! }, this.holding);
+      assignments.set(host, mine);
+    });
+    return observedOf({ ...picture, assignments }, this.holding);
   }
 
   /** Hosts, status and (once a term) assignments; the host-loss guard judged on them. */
   private async read(): Promise<ClusterPicture> {
     const { control } = this.deps;
     const [{ hosts }, status] = await Promise.all([control.listHosts(), control.listStatus()]);
-    if (this.assignments === null) {
-      const loaded = new Map<string, Map<string, DesiredInstance>>();
-      for (const h of hosts) {
-        const listing = await control.listAssignments(h.name);
-        loaded.set(h.name, new Map(listing.entries.map((e) => [e.id, e.value.instance])));
-      }
-      this.assignments = loaded;
-    }
+    this.assignments ??= await readAssignments(control, hosts);
     const picture = { hosts, status: groupByHost(status.entries), assignments: this.assignments };
     await this.judgeLosses(hosts, picture);
     this.picture = picture;
@@ -225,12 +223,24 @@ export class ClusterAgents implements AgentApi {
 /** Hosts, status and every host's assignments, as etcd has them now (a standby's view). */
 export async function readPicture(control: ControlCoordination): Promise<ClusterPicture> {
   const [{ hosts }, status] = await Promise.all([control.listHosts(), control.listStatus()]);
+  const assignments = await readAssignments(control, hosts);
+  return { hosts, status: groupByHost(status.entries), assignments };
+}
+
+/** Host changes written, and hosts' assignments listed, at once (each its own etcd request). */
+const WRITES_AT_ONCE = 16;
+
+/** Every host's assignments, by host, then instance id; a few hosts listed at a time. */
+async function readAssignments(
+  control: ControlCoordination,
+  hosts: readonly HostView[],
+): Promise<Map<string, Map<string, DesiredInstance>>> {
   const assignments = new Map<string, Map<string, DesiredInstance>>();
-  for (const h of hosts) {
+  await inParallel(hosts, WRITES_AT_ONCE, async (h) => {
     const listing = await control.listAssignments(h.name);
     assignments.set(h.name, new Map(listing.entries.map((e) => [e.id, e.value.instance])));
-  }
-  return { hosts, status: groupByHost(status.entries), assignments };
+  });
+  return assignments;
 }
 
 function groupByHost(
