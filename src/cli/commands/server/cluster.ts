@@ -165,6 +165,11 @@ function registerClusterAgent(program: Command, run: Runner): void {
     .option('--key <file>', 'trusted public key (repeatable)', collect)
     .option('--bridge <name>', "instances' bridge (default ingot0)")
     .option('--subnet <cidr>', "instances' subnet (default 10.88.0.0/24)")
+    .option(
+      '--route <cidr>',
+      "a network instances may reach beyond their own subnet, through this host's bridge: the other hosts' instances and the servers (repeatable; default none)",
+      collect,
+    )
     .option('--cgroup-parent <path>', 'cgroup the instances are placed under (default /ingot)')
     .option('--stop-grace <seconds>', 'SIGTERM grace before SIGKILL when stopping (default 10)')
     .option(
