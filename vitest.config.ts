@@ -8,5 +8,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // The CLIs tests run never read the developer's contexts (~/.config/ingot/config.yaml):
+    // with `scripts/local-cluster up` current, they would all talk to that cluster. A test
+    // that needs contexts gives its children an XDG_CONFIG_HOME of its own.
+    env: { XDG_CONFIG_HOME: '/nonexistent/ingot-tests' },
   },
 });

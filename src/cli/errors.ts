@@ -15,7 +15,7 @@ export const EXIT_USAGE = 2;
  */
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'E_USAGE',
-  ...(['SPEC', 'FLEET', 'POLICY'] as const).flatMap(
+  ...(['SPEC', 'FLEET', 'POLICY', 'CONTEXT'] as const).flatMap(
     (kind) =>
       [
         `E_${kind}_SYNTAX`,

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerAttestation } from './commands/attestation.js';
 import { registerBuild } from './commands/build.js';
+import { registerContexts } from './commands/contexts.js';
 import { registerImages } from './commands/images.js';
 import { registerFleets } from './commands/fleets/index.js';
 import { registerHosts } from './commands/hosts.js';
@@ -17,6 +18,7 @@ import type { Runner } from './commands/runner.js';
 import { registerTags } from './commands/tags.js';
 import { registerVerify } from './commands/verify.js';
 import { EXIT_FAILURE, EXIT_USAGE, reportError } from './errors.js';
+import { loadCurrentContext } from './contexts-file.js';
 import type { AppFactory, CliApp, Io } from './io.js';
 import type { ApiSettings } from './target.js';
 
@@ -46,7 +48,7 @@ export async function main(
     .option('--home <dir>', 'state folder (default: $INGOT_HOME, else ./.ingot)')
     .option(
       '--server <url>',
-      "the API to talk to, http(s)://HOST[:PORT] (default: $INGOT_SERVER, else this home's server)",
+      "the API to talk to, http(s)://HOST[:PORT] (default: $INGOT_SERVER, else the current context's, else this home's server)",
     )
     .option(
       '--token-file <file>',
@@ -62,7 +64,7 @@ export async function main(
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      '\nEnvironment:\n  INGOT_HOME          state folder (store, cache)\n  INGOT_SERVER        the API to talk to (like --server)\n  INGOT_TOKEN_FILE    its token (like --token-file)\n  INGOT_CA_FILE       its private CA (like --server-ca-file)\n  SOURCE_DATE_EPOCH   time recorded in built images (default 0)\n  INGOT_SIGNING_KEY   private key that signs builds (like build --key)\n  INGOT_BUILDER_ID    builder id recorded in provenance\n\nExit codes: 0 ok, 1 failure, 2 usage error.',
+      '\nEnvironment:\n  INGOT_HOME          state folder (store, cache)\n  INGOT_SERVER        the API to talk to (like --server)\n  INGOT_TOKEN_FILE    its token (like --token-file)\n  INGOT_CA_FILE       its private CA (like --server-ca-file)\n  XDG_CONFIG_HOME     where ingot/config.yaml keeps contexts (default ~/.config)\n  SOURCE_DATE_EPOCH   time recorded in built images (default 0)\n  INGOT_SIGNING_KEY   private key that signs builds (like build --key)\n  INGOT_BUILDER_ID    builder id recorded in provenance\n\nExit codes: 0 ok, 1 failure, 2 usage error.',
     );
 
   const run: Runner = async (fn, format) => {
@@ -76,6 +78,7 @@ export async function main(
         ...(global.serverCaFile !== undefined && { caFile: global.serverCaFile }),
       },
       env: io.env,
+      context: () => loadCurrentContext(io.env),
     };
     let app: CliApp | null = null;
     try {
@@ -101,6 +104,7 @@ export async function main(
   registerServer(program, run);
   registerFleets(program, run);
   registerHosts(program, run);
+  registerContexts(program, run);
   registerIntegrity(program, run);
   registerLedger(program, run);
 

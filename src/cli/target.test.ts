@@ -126,3 +126,64 @@ describe('where the CLI reaches the API', () => {
     ).toMatch(/--server-ca-file is for https, but --server is http:\/\/h/);
   });
 });
+
+describe('the current context', () => {
+  const FILE = '/home/u/.config/ingot/config.yaml';
+  const lc = {
+    name: 'lc',
+    file: FILE,
+    server: 'http://10.87.0.1:7070',
+    tokenFile: '/lc/token',
+  };
+  const withContext = (
+    flags: ApiSettings['flags'] = {},
+    env: Record<string, string | undefined> = {},
+    context: ApiSettings['context'] = () => lc,
+  ): ApiSettings => ({ home: HOME, flags, env, context });
+
+  it('is reached when neither --server nor INGOT_SERVER names a server, each setting named as from it', () => {
+    const from = `the context "lc" of ${FILE}`;
+    expect(resolveTarget(withContext())).toEqual({
+      kind: 'url',
+      base: 'http://10.87.0.1:7070',
+      tls: false,
+      host: '10.87.0.1',
+      port: 7070,
+      prefix: '',
+      server: { value: 'http://10.87.0.1:7070', from },
+      tokenFile: { value: '/lc/token', from },
+    });
+    expect(
+      resolveTarget(
+        withContext({}, {}, () => ({ ...lc, server: 'https://h/', caFile: '/ca.pem' })),
+      ),
+    ).toMatchObject({ tls: true, caFile: { value: '/ca.pem', from } });
+  });
+
+  it('gives way to the flag and the environment, and is not even read then', () => {
+    const unread = () => {
+      throw new Error('the context file was read');
+    };
+    expect(
+      resolveTarget(withContext({ server: 'http://flag:1', tokenFile: '/t' }, {}, unread)),
+    ).toMatchObject({ base: 'http://flag:1', server: { from: '--server' } });
+    expect(
+      resolveTarget(
+        withContext({}, { INGOT_SERVER: 'http://env:1', INGOT_TOKEN_FILE: '/t' }, unread),
+      ),
+    ).toMatchObject({ base: 'http://env:1', tokenFile: { from: 'INGOT_TOKEN_FILE' } });
+  });
+
+  it("is this home's server again when none is current", () => {
+    expect(resolveTarget(withContext({}, {}, () => null))).toEqual({ kind: 'home', home: HOME });
+  });
+
+  it("never gets another token file: a stray --token-file is refused, not sent to the context's server", () => {
+    expect(refusal(withContext({ tokenFile: '/mine' })).message).toMatch(
+      /^--token-file is for a server named by --server or INGOT_SERVER, and none is: .*the current context/,
+    );
+    expect(refusal(withContext({}, { INGOT_CA_FILE: '/ca' })).message).toMatch(
+      /^INGOT_CA_FILE is for/,
+    );
+  });
+});

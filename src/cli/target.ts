@@ -1,10 +1,13 @@
 import { join } from 'node:path';
+import { parseServerUrl, type ServerUrl } from '../core/api/server-url.js';
 import { UsageError } from '../domain/errors.js';
+import type { CurrentContext } from './contexts-file.js';
 
 /**
- * How the user said to reach the API, unchecked: the global flags, the environment and the
- * home. Commands carry it and check it only when they call the API, so a command that works
- * offline (build, verify, key) never fails over a malformed `INGOT_SERVER`.
+ * How the user said to reach the API, unchecked: the global flags, the environment, the
+ * current context and the home. Commands carry it and check it only when they call the API,
+ * so a command that works offline (build, verify, key) never fails over a malformed
+ * `INGOT_SERVER` or context file.
  */
 export interface ApiSettings {
   readonly home: string;
@@ -14,6 +17,11 @@ export interface ApiSettings {
     readonly caFile?: string;
   };
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * The context file's current context (`ingot context use`), read only when neither the flag
+   * nor the environment names a server; absent or null: none.
+   */
+  readonly context?: () => CurrentContext | null;
 }
 
 /** Where a setting came from, as messages name it: the flag, or the environment variable. */
@@ -43,9 +51,9 @@ export type ApiTarget =
       readonly caFile?: Named;
     };
 
-/** The three ways to a server, as every "none found" message names them. */
+/** The ways to a server, as every "none found" message names them. */
 export const WAYS_TO_A_SERVER =
-  'start one here with `ingot up --detach`, or name one with --server URL or INGOT_SERVER (its token with --token-file FILE or INGOT_TOKEN_FILE)';
+  'start one here with `ingot up --detach`, name one with --server URL or INGOT_SERVER (its token with --token-file FILE or INGOT_TOKEN_FILE), or make a context current with `ingot context use NAME`';
 
 /** A flag, else its environment variable; an empty value is no value (`INGOT_SERVER= ingot …`). */
 function pick(
@@ -60,9 +68,10 @@ function pick(
 }
 
 /**
- * Where the API is, from the flags, then the environment, then the home. Pure: files are read
- * by the caller. Throws a usage error (exit 2) for settings that cannot go together, such as a
- * token file without a server (it would be sent to whatever the home's server.json names).
+ * Where the API is: the flag, else the environment, else the current context, else the home.
+ * Pure: files are read by the caller (the context through `settings.context`). Throws a usage
+ * error (exit 2) for settings that cannot go together, such as a token file without a server
+ * (it would be sent to whatever server the context or the home's server.json names).
  */
 export function resolveTarget(settings: ApiSettings): ApiTarget {
   const { flags, env } = settings;
@@ -78,11 +87,12 @@ export function resolveTarget(settings: ApiSettings): ApiTarget {
     const stray = tokenFile ?? caFile;
     if (stray)
       throw new UsageError(
-        `${stray.from} is for a server named by --server or INGOT_SERVER, and none is: name the server, or unset ${stray.from} to use this home's (${join(settings.home, 'server.json')})`,
+        `${stray.from} is for a server named by --server or INGOT_SERVER, and none is: name the server, or unset ${stray.from} to use the current context or this home's server (${join(settings.home, 'server.json')})`,
       );
-    return { kind: 'home', home: settings.home };
+    const context = settings.context?.() ?? null;
+    return context ? contextTarget(context) : { kind: 'home', home: settings.home };
   }
-  const url = parseServerUrl(server);
+  const url = serverUrl(server);
   if (!tokenFile)
     throw new UsageError(
       `${server.from} names ${url.base}, but no token for it: give --token-file FILE or INGOT_TOKEN_FILE (a file only you can read, as \`ingot up\` writes $INGOT_HOME/token)`,
@@ -94,34 +104,27 @@ export function resolveTarget(settings: ApiSettings): ApiTarget {
   return { kind: 'url', ...url, server, tokenFile, ...(caFile && { caFile }) };
 }
 
-/** `http(s)://host[:port][/prefix]`, nothing else: no credentials, query or fragment. */
-function parseServerUrl(server: Named) {
-  const bad = (why: string) =>
-    new UsageError(
-      `${server.from} must be http://HOST[:PORT] or https://HOST[:PORT] (${why}), got ${JSON.stringify(server.value.slice(0, 200))}`,
-    );
-  let url: URL;
-  try {
-    url = new URL(server.value);
-  } catch {
-    throw bad('not a URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad(`not ${url.protocol}`);
-  if (url.username !== '' || url.password !== '')
-    throw bad('no credentials in it: the token comes from --token-file');
-  if (url.search !== '' || url.hash !== '') throw bad('no query or fragment');
-  if (url.hostname === '') throw bad('no host');
-  if (url.port === '0') throw bad('port 0');
-  const tls = url.protocol === 'https:';
-  const prefix = url.pathname.replace(/\/+$/, '');
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+/** The current context's server, each setting named as coming from it (the file checked it). */
+function contextTarget(context: CurrentContext): ApiTarget {
+  const from = `the context ${JSON.stringify(context.name)} of ${context.file}`;
+  const named = (value: string): Named => ({ value, from });
   return {
-    base: `${url.protocol}//${url.host}${prefix}`,
-    tls,
-    host,
-    port: url.port === '' ? (tls ? 443 : 80) : Number(url.port),
-    prefix,
+    kind: 'url',
+    ...serverUrl(named(context.server)),
+    server: named(context.server),
+    tokenFile: named(context.tokenFile),
+    ...(context.caFile !== undefined && { caFile: named(context.caFile) }),
   };
+}
+
+/** The server's URL, or a usage error naming where it came from. */
+function serverUrl(server: Named): ServerUrl {
+  const url = parseServerUrl(server.value);
+  if ('problem' in url)
+    throw new UsageError(
+      `${server.from} must be http://HOST[:PORT] or https://HOST[:PORT] (${url.problem}), got ${JSON.stringify(server.value.slice(0, 200))}`,
+    );
+  return url;
 }
 
 /**

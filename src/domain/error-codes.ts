@@ -20,6 +20,18 @@ export const ERROR_CODES = {
     /** The server's certificate could not be verified. */
     'E_TLS',
   ],
+  /** The CLI's context file ($XDG_CONFIG_HOME/ingot/config.yaml): the servers it can reach by name. */
+  context: [
+    /** The file cannot be read: not a regular file, unreadable, or it cannot be written back. */
+    'E_CONTEXT_FILE',
+    'E_CONTEXT_SYNTAX',
+    /** Its fields are not those of a context file (every problem named, with its line). */
+    'E_CONTEXT_INVALID',
+    'E_CONTEXT_TOO_LARGE',
+    'E_CONTEXT_ENCODING',
+    /** No context of that name. */
+    'E_CONTEXT_NOT_FOUND',
+  ],
   /** The HTTP API itself: a request it cannot read, a fault it does not describe. */
   http: ['E_REQUEST', 'E_INTERNAL'],
   digest: ['E_DIGEST_INVALID', 'E_DIGEST_ALGORITHM'],

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -10,16 +10,19 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  enableEtcdAuth,
+  ETCD,
+  etcdHealthy,
+  etcdMemberArgs,
+  requireEtcd,
+  runEtcdctl,
+} from '../../scripts/engines/etcd.js';
+import { freePorts } from '../../scripts/engines/ports.js';
 import type { CoordinationOptions } from '../../src/ports/coordination.js';
 import { run } from './tools.js';
-
-const ETCD = '/usr/bin/etcd';
-const ETCDCTL = '/usr/bin/etcdctl';
 
 /** A real etcd cluster (Debian's etcd-server 3.4) on 127.0.0.1, for one test file. */
 export interface EtcdCluster {
@@ -121,10 +124,7 @@ interface Member {
  * is stopped and removed.
  */
 export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
-  if (!existsSync(ETCD) || !existsSync(ETCDCTL))
-    throw new Error(
-      `${ETCD} or ${ETCDCTL} is missing: run ./scripts/setup (it installs the Debian packages etcd-server and etcd-client)`,
-    );
+  requireEtcd();
   // A port found free can be taken before etcd binds it (by another test file's member):
   // then start again on other ports.
   for (let attempt = 1; ; attempt++) {
@@ -172,33 +172,6 @@ async function startOnce(options: EtcdClusterOptions): Promise<EtcdCluster> {
     await removeCluster(cluster);
     throw err;
   }
-}
-
-/**
- * Distinct loopback ports that bind now, chosen at random below the kernel's ephemeral range:
- * a port from that range is soon reused for some outgoing connection (etcd's own peers dial
- * out all the time), and a sequential pick collides with a neighbour test's pick.
- */
-async function freePorts(count: number): Promise<number[]> {
-  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
-    .trim()
-    .split(/\s+/)
-    .map(Number);
-  const top = Math.min(low ?? 32768, 32768);
-  const ports = new Set<number>();
-  while (ports.size < count) {
-    const port = 10_000 + Math.floor(Math.random() * (top - 10_000));
-    if (!ports.has(port) && (await bindable(port))) ports.add(port);
-  }
-  return [...ports];
-}
-
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 interface ClusterState {
@@ -264,32 +237,7 @@ function view(cluster: ClusterState): EtcdCluster {
 }
 
 function launch(cluster: ClusterState, m: Member, initialCluster: string | null): void {
-  const args = [
-    `--name=${m.name}`,
-    `--data-dir=${m.dataDir}`,
-    `--listen-peer-urls=${m.peerUrl}`,
-    `--initial-advertise-peer-urls=${m.peerUrl}`,
-    `--listen-client-urls=${m.clientUrl}`,
-    `--advertise-client-urls=${m.clientUrl}`,
-    // Only the metrics of the member itself; nothing else listens.
-    '--listen-metrics-urls=',
-    '--logger=zap',
-    '--log-outputs=stderr',
-  ];
-  // A restarted member reads its cluster from its WAL; the flags would be ignored anyway.
-  if (initialCluster !== null)
-    args.push(
-      `--initial-cluster=${initialCluster}`,
-      '--initial-cluster-state=new',
-      `--initial-cluster-token=${cluster.token}`,
-    );
-  if (cluster.tls)
-    args.push(
-      `--cert-file=${cluster.tls.serverCert}`,
-      `--key-file=${cluster.tls.serverKey}`,
-      `--trusted-ca-file=${cluster.tls.ca}`,
-      '--client-cert-auth',
-    );
+  const args = etcdMemberArgs(m, { initialCluster, token: cluster.token }, cluster.tls);
   const logFd = openSync(m.logPath, 'a');
   // A file, not a pipe: nobody reads a pipe while the tests run, and a full one would stall etcd.
   const child = spawn(ETCD, args, { stdio: ['ignore', logFd, logFd] });
@@ -324,30 +272,15 @@ async function waitServing(cluster: ClusterState, m: Member, timeoutMs: number):
 }
 
 function healthy(cluster: ClusterState, m: Member): Promise<boolean> {
-  return new Promise((resolve) => {
-    const url = new URL('/health', m.clientUrl);
-    const tls = cluster.tls;
-    const req = (tls ? httpsRequest : httpRequest)(
-      url,
-      {
-        method: 'GET',
-        ...(tls && {
-          ca: readFileSync(tls.ca),
-          cert: readFileSync(tls.clientCert),
-          key: readFileSync(tls.clientKey),
-        }),
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve(res.statusCode === 200 && body.includes('"true"')));
-      },
-    );
-    req.on('error', () => resolve(false));
-    req.setTimeout(2_000, () => req.destroy());
-    req.end();
-  });
+  const tls = cluster.tls;
+  return etcdHealthy(
+    m.clientUrl,
+    tls && {
+      ca: readFileSync(tls.ca),
+      cert: readFileSync(tls.clientCert),
+      key: readFileSync(tls.clientKey),
+    },
+  );
 }
 
 function etcdctl(
@@ -356,35 +289,12 @@ function etcdctl(
   timeoutMs = 10_000,
 ): Promise<string> {
   const running = cluster.members.filter((m) => m.child !== null).map((m) => m.clientUrl);
-  const flags = [`--endpoints=${running.join(',')}`, '--dial-timeout=3s', '--command-timeout=5s'];
-  if (cluster.tls)
-    flags.push(
-      `--cacert=${cluster.tls.ca}`,
-      `--cert=${cluster.tls.clientCert}`,
-      `--key=${cluster.tls.clientKey}`,
-    );
-  if (cluster.rootPassword !== null) flags.push(`--user=root:${cluster.rootPassword}`);
-  return new Promise((resolve, reject) => {
-    execFile(
-      ETCDCTL,
-      [...flags, ...args],
-      { env: { ...process.env, ETCDCTL_API: '3' }, timeout: timeoutMs, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`etcdctl ${args.join(' ')}: ${err.message}\n${stderr}`));
-        else resolve(stdout);
-      },
-    );
-  });
+  return runEtcdctl(running, cluster, args, timeoutMs);
 }
 
 /** A root user with a random password, the root role, and auth turned on (etcdctl, as an operator would). */
-async function enableAuth(cluster: ClusterState): Promise<string> {
-  const password = randomBytes(18).toString('base64url');
-  await etcdctl(cluster, ['user', 'add', 'root', `--new-user-password=${password}`]);
-  await etcdctl(cluster, ['role', 'add', 'root']);
-  await etcdctl(cluster, ['user', 'grant-role', 'root', 'root']);
-  await etcdctl(cluster, ['auth', 'enable']);
-  return password;
+function enableAuth(cluster: ClusterState): Promise<string> {
+  return enableEtcdAuth((args) => etcdctl(cluster, args));
 }
 
 async function removeCluster(cluster: ClusterState): Promise<void> {

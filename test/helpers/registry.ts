@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   mkdirSync,
@@ -9,12 +8,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../scripts/engines/ports.js';
+import { probeRegistry, registryConfig } from '../../scripts/engines/registry.js';
 import { requireTool, run } from './tools.js';
+
+export { freePort } from '../../scripts/engines/ports.js';
 
 /** A real CNCF Distribution registry (Debian's docker-registry) on 127.0.0.1, for one test file. */
 export interface TestRegistry {
@@ -43,18 +43,6 @@ export interface RegistryOptions {
   readonly auth?: { readonly username: string; readonly password: string };
   /** The IPv4 address to listen on (default 127.0.0.1; plain HTTP only otherwise). */
   readonly host?: string;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** A CA and a server certificate for 127.0.0.1 and localhost, made with openssl. */
@@ -121,32 +109,22 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   try {
     const port = await freePort();
     const tls = options.tls ? makeCertificates(dir) : null;
-    const lines = [
-      'version: 0.1',
-      'log:',
-      '  level: info',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${join(dir, 'data')}`,
-      '  delete:',
-      '    enabled: true',
-      'http:',
-      `  addr: ${host}:${port}`,
-      `  secret: ${randomBytes(16).toString('hex')}`,
-    ];
-    if (tls) lines.push('  tls:', `    certificate: ${tls.cert}`, `    key: ${tls.key}`);
+    let htpasswd: string | undefined;
     if (options.auth) {
-      const htpasswd = join(dir, 'htpasswd');
+      htpasswd = join(dir, 'htpasswd');
       writeFileSync(
         htpasswd,
         run('htpasswd', ['-Bbn', options.auth.username, options.auth.password]),
       );
-      lines.push('auth:', '  htpasswd:', '    realm: ingot-test', `    path: ${htpasswd}`);
     }
+    const text = registryConfig({
+      storage: join(dir, 'data'),
+      addr: `${host}:${port}`,
+      ...(tls && { tls }),
+      ...(htpasswd !== undefined && { htpasswd }),
+    });
     const config = join(dir, 'config.yml');
-    writeFileSync(config, lines.join('\n') + '\n');
+    writeFileSync(config, text);
     mkdirSync(join(dir, 'data'));
     const logPath = join(dir, 'registry.log');
     const logFd = openSync(logPath, 'a');
@@ -161,7 +139,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (state.exited !== null) throw new Error(`docker-registry ${state.exited}:\n${log()}`);
-      const status = await probe(host, port, caPem);
+      const status = await probeRegistry(host, port, caPem);
       if (status === 200 || status === 401) break;
       if (Date.now() > deadline)
         throw new Error(`docker-registry did not answer /v2/ within 15 s:\n${log()}`);
@@ -208,22 +186,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await gone;
   clearTimeout(timer);
-}
-
-/** GET /v2/: the status, or 0 while nothing listens yet. */
-function probe(host: string, port: number, ca: string | null): Promise<number> {
-  return new Promise((resolve) => {
-    const req = (ca ? httpsRequest : httpRequest)(
-      { host, port, path: '/v2/', method: 'GET', ...(ca && { ca }) },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', () => resolve(0));
-    req.setTimeout(2_000, () => req.destroy());
-    req.end();
-  });
 }
 
 /**

@@ -19,6 +19,8 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('usage', 400),
   ...all('client', 500),
   ...all('http', 500),
+  // The CLI's own file: it never reaches a server.
+  ...all('context', 500),
   E_REQUEST: 400,
   E_UNAUTHORIZED: 401,
   ...all('digest', 400),

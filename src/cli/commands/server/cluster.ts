@@ -167,7 +167,7 @@ function registerClusterAgent(program: Command, run: Runner): void {
     .option('--subnet <cidr>', "instances' subnet (default 10.88.0.0/24)")
     .option(
       '--route <cidr>',
-      "a network the instances reach through this host: other hosts' instance subnets, the servers' (repeatable)",
+      "a network instances may reach beyond their own subnet, through this host's bridge: the other hosts' instances and the servers (repeatable; default none)",
       collect,
     )
     .option('--cgroup-parent <path>', 'cgroup the instances are placed under (default /ingot)')
