@@ -138,20 +138,34 @@ describe('scripts/local-cluster', () => {
   }, 120_000);
 
   it('kill-host 1 makes h1 lost within its lease', async () => {
-    const killed = Date.now();
     const r = await script('kill-host', '1');
     expect(r.code, r.out).toBe(0);
-    let state = '';
-    while (Date.now() - killed < 25_000) {
-      state = hosts().hosts.find((h) => h.name === 'h1')?.state ?? '';
-      if (state === 'lost') break;
-      await new Promise((done) => setTimeout(done, 250));
-    }
+    // The agent is gone once kill-host returns. Polled on s1 itself, every 100 ms: a CLI per
+    // poll would add its own start to the time measured.
+    const killed = Date.now();
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as {
+      servers: { url: string; home: string }[];
+    };
+    const s1 = state.servers[0]!;
+    const token = readFileSync(join(s1.home, 'token'), 'utf8').trim();
+    const h1 = async () => {
+      const res = await fetch(`${s1.url}/v1/hosts`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const answer = (await res.json()) as { hosts: { name: string; state: string }[] };
+      return answer.hosts.find((h) => h.name === 'h1')?.state;
+    };
+    while ((await h1()) !== 'lost' && Date.now() - killed < 30_000)
+      await new Promise((done) => setTimeout(done, 100));
     const took = Date.now() - killed;
-    console.log(`h1 lost ${(took / 1000).toFixed(1)} s after kill-host 1 (lease TTL 10 s)`);
-    expect(state).toBe('lost');
-    expect(took).toBeLessThan(20_000);
-    expect(hosts().hosts.find((h) => h.name === 'h2')?.state).toBe('live');
+    console.log(
+      `h1 lost ${(took / 1000).toFixed(1)} s after its agent was killed (lease TTL 10 s)`,
+    );
+    expect(took).toBeLessThan(15_000);
+    // And so the CLI says, through the context.
+    const listed = hosts().hosts;
+    expect(listed.find((h) => h.name === 'h1')?.state).toBe('lost');
+    expect(listed.find((h) => h.name === 'h2')?.state).toBe('live');
   }, 60_000);
 
   it('down leaves nothing behind, and the previous context is current again', async () => {

@@ -23,6 +23,7 @@ and N hosts, each a network namespace running \`ingot agent\`. Needs root.
   cut-host N        pull host N's cable (its link goes down); heal-host N plugs it back
 
 State, pids and logs: $INGOT_LOCAL_CLUSTER_DIR (default /var/tmp/ingot-local-cluster).
+An \`up\` interrupted leaves what it started recorded there: \`down\` removes it.
 `;
 
 const began = Date.now();
