@@ -50,6 +50,85 @@ describe('a fleet across hosts', () => {
     expect(['s1', 's2']).toContain(listed.leader?.name);
   }, 180_000);
 
+  it("logs, verify-instances and debug reach the instance's host through the servers", async () => {
+    const on = c.healthyOn('web');
+    const [id, host] = [...on].find(([, h]) => h === 'h2')!;
+    // Logs: the server asks h2's agent (its own API, signed calls). httpd -vv logs the probes.
+    const logs = await waitFor(
+      'the health probes in the log',
+      () => {
+        const r = c.cli(['logs', id]);
+        return r.code === 0 && r.stdout.includes('healthz') && r;
+      },
+      30_000,
+      () => c.cli(['logs', id]).stderr,
+    );
+    expect(logs.stdout).toContain('healthz');
+    const missing = c.cli(['logs', 'web-nope']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('E_INSTANCE_NOT_FOUND');
+
+    // Verification now, on every host: each rootfs named with its host, none drifted.
+    const verified = c.cli(['verify-instances', '-o', 'json']);
+    expect(verified.code, verified.stderr).toBe(0);
+    const report = JSON.parse(verified.stdout) as {
+      host?: string;
+      instances: string[];
+      drift: unknown[];
+    }[];
+    expect(new Set(report.map((r) => r.host))).toEqual(new Set(['h1', 'h2']));
+    expect(report.flatMap((r) => r.instances).sort()).toEqual([...on.keys()].sort());
+    expect(report.every((r) => r.drift.length === 0)).toBe(true);
+
+    // Break-glass runs on the instance's host: refused elsewhere before anything is recorded…
+    const elsewhere = c.cli(['debug', id, '--reason', 'look', '--', 'true']);
+    expect(elsewhere.code).not.toBe(0);
+    expect(elsewhere.stderr).toContain('E_DEBUG_NOT_HERE');
+    expect(elsewhere.stderr).toContain(`on host ${host}`);
+    // …and on the host, with its agent's home, recorded through the servers; then replaced.
+    const session = ingot(
+      [
+        '--server',
+        c.url,
+        '--token-file',
+        join(c.servers[0]!.home, 'token'),
+        'debug',
+        id,
+        '--reason',
+        'look at the page',
+        '--',
+        '/bin/busybox',
+        'cat',
+        '/srv/www/index.html',
+      ],
+      { env: { INGOT_HOME: join(c.root, `host-${host}`) } },
+    );
+    expect(session.code, session.stderr).toBe(0);
+    expect(session.stdout).toContain('<');
+    const history = c.cli(['history', 'web']).stdout;
+    expect(history).toMatch(new RegExp(`break-glass-open  ${id} by \\S+.*: look at the page`));
+    expect(history).toContain(`break-glass-close  ${id}`);
+    await waitFor(
+      'the opened instance replaced',
+      () => {
+        const now = c.healthyOn('web');
+        return now.size === 2 && !now.has(id) && now;
+      },
+      90_000,
+      () => JSON.stringify(c.fleet('web'), null, 1),
+    );
+    // Its host signed nothing it did not get from a server: a call without one is refused.
+    const api = (
+      JSON.parse(c.cli(['hosts', '-o', 'json']).stdout) as {
+        hosts: { name: string; api?: string }[];
+      }
+    ).hosts.find((h) => h.name === host)?.api;
+    expect(api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const unsigned = await fetch(`${api}/v1/host/instances/${id}/logs`);
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.text()).toContain('E_CLUSTER_CALL');
+  }, 240_000);
+
   it('replaces the instances of a host whose agent died, under new names, within the lease', async () => {
     const before = c.healthyOn('web');
     const [lostId] = [...before].find(([, h]) => h === 'h1')!;

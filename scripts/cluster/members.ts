@@ -105,8 +105,12 @@ export function startAgent(
   const labels = labelsOf(n);
   const args = [
     'agent',
+    // Every server started so far: the agent joins and sends its events through any of them.
     '--server',
-    s1.url,
+    state.servers.flatMap((s) => (s.url ? [s.url] : [])).join(','),
+    // Its own API, which the servers call for `ingot logs`, `verify-instances` and `debug`.
+    '--listen',
+    `${host.address}:7071`,
     '--join-token',
     join(s1.home, 'join-token'),
     '--name',

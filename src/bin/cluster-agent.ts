@@ -13,6 +13,11 @@ import { IngotError, UsageError } from '../domain/errors.js';
 import { joinAnswer, type JoinAnswer } from '../services/cluster/join.js';
 import { HostLoop } from '../services/cluster/host-loop.js';
 import { LedgerRecorder } from '../services/ledger.js';
+import { readInstanceLogBytes } from '../adapters/host-files/instance-files.js';
+import { readPrevious } from '../adapters/host-files/previous-instances.js';
+import { buildHostApi } from '../adapters/http/host-api.js';
+import type { Agent } from '../services/agent/index.js';
+import { localInstanceHosts } from '../services/api/instance-hosts.js';
 import { createAgent, type AgentOptions } from './agent.js';
 import { version } from './app.js';
 
@@ -20,8 +25,10 @@ export interface ClusterAgentOptions extends Omit<
   AgentOptions,
   'onEvent' | 'logMaxBytes' | 'maxInstances'
 > {
-  /** A server's API, `http(s)://HOST:PORT`. */
-  readonly server: string;
+  /** The cluster's servers' APIs, `http(s)://HOST:PORT`, tried in turn. */
+  readonly servers: readonly string[];
+  /** Where this agent's own API listens for the servers (logs, verification, break-glass). */
+  readonly listen?: { readonly host: string; readonly port: number };
   /** The file holding the cluster's join token. */
   readonly joinTokenFile: string;
   /** This host's name (a DNS label; default: the machine's). */
@@ -67,21 +74,27 @@ const JOIN_PATIENCE_MS = 120_000;
  * while one restarts); a refusal of the token ends it at once.
  */
 async function joinPatiently(
-  server: string,
+  servers: readonly string[],
   token: string,
   host: string,
   logger: Logger,
-): Promise<JoinAnswer> {
+): Promise<{ readonly server: string; readonly joined: JoinAnswer }> {
   const end = Date.now() + JOIN_PATIENCE_MS;
   for (let wait = 500; ; wait = Math.min(wait * 2, 5000)) {
-    try {
-      return await requestJoin(server, token, host);
-    } catch (err) {
-      if (!(err instanceof IngotError) || err.code !== 'E_CLUSTER_UNAVAILABLE' || Date.now() > end)
-        throw err;
-      logger.warn({ err: err.message }, 'no server answers the join yet; trying again');
-      await new Promise((r) => setTimeout(r, wait));
+    for (const server of servers) {
+      try {
+        return { server, joined: await requestJoin(server, token, host) };
+      } catch (err) {
+        if (
+          !(err instanceof IngotError) ||
+          err.code !== 'E_CLUSTER_UNAVAILABLE' ||
+          Date.now() > end
+        )
+          throw err;
+        logger.warn({ err: err.message }, 'this server does not answer the join; trying another');
+      }
     }
+    await new Promise((r) => setTimeout(r, wait));
   }
 }
 
@@ -141,19 +154,19 @@ export async function runClusterAgent(options: ClusterAgentOptions): Promise<Run
   );
   try {
     const token = readSecret(options.joinTokenFile, 'join token');
-    const joined = await joinPatiently(options.server, token, name, logger);
+    const { server, joined } = await joinPatiently(options.servers, token, name, logger);
     const saved = join(home, 'cluster.json');
     writeFileSync(
       `${saved}.tmp`,
       JSON.stringify({
-        server: options.server,
+        servers: options.servers,
         host: name,
         etcd: { ...joined.etcd, password: undefined },
       }) + '\n',
       { mode: 0o600 },
     );
     renameSync(`${saved}.tmp`, saved);
-    logger.info({ server: options.server, endpoints: joined.etcd.endpoints }, 'joined');
+    logger.info({ server, endpoints: joined.etcd.endpoints }, 'joined');
     return await run(options, name, joined, logger, releaseLock);
   } catch (err) {
     releaseLock();
@@ -168,9 +181,10 @@ async function run(
   logger: Logger,
   releaseLock: () => void,
 ): Promise<RunningClusterAgent> {
+  const delivery = new EventDelivery(options.servers, name, joined.credential);
   const events = new LedgerRecorder(
     {
-      append: (drafts) => postEvents(options.server, name, joined.credential, drafts),
+      append: (drafts) => delivery.post(drafts),
       checkpoint: () => Promise.resolve(),
       onError: (err) => logger.warn({ err }, 'events not delivered to a server yet; kept'),
     },
@@ -183,7 +197,8 @@ async function run(
   );
   await events.recover().catch(() => 0);
   const {
-    server: _s,
+    servers: _s,
+    listen: _listen,
     joinTokenFile: _j,
     name: _n,
     labels: _l,
@@ -200,6 +215,9 @@ async function run(
     ...(joined.etcd.ca !== undefined && { tls: { ca: Buffer.from(joined.etcd.ca) } }),
     auth: { username: joined.etcd.username, password: joined.etcd.password },
   });
+  const hostApi = options.listen
+    ? await listenHostApi(options.home, options.listen, joined.credential, agent, logger)
+    : null;
   const reader = new ProcHostReader();
   const startedAt = new Date().toISOString();
   const registration = (): HostRegistration => {
@@ -209,6 +227,7 @@ async function run(
       labels: { ...options.labels },
       capacity: { memoryBytes: r.memoryBytes, cpus: r.cpus, pids: r.pids },
       agent: version,
+      ...(hostApi !== null && { api: hostApi.url }),
       startedAt,
     };
   };
@@ -231,6 +250,7 @@ async function run(
     (stopping ??= (async () => {
       clearInterval(retry);
       await loop.close();
+      await hostApi?.close();
       await agent.close();
       await coordination.close().catch(() => undefined);
       await events.close().catch(() => undefined);
@@ -239,6 +259,70 @@ async function run(
       resolveStopped();
     })());
   return { name, stopped, stop };
+}
+
+/**
+ * This agent's own API for the servers' calls (adapters/http/host-api.ts) on `listen`: what
+ * `ingot logs`, `verify-instances` and `debug` through a cluster reach. Its URL goes into the
+ * host's registration.
+ */
+async function listenHostApi(
+  home: string,
+  listen: { readonly host: string; readonly port: number },
+  credential: string,
+  agent: Agent,
+  logger: Logger,
+): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const api = buildHostApi(
+    credential,
+    localInstanceHosts(agent, {
+      readLogs: (id) => readInstanceLogBytes(home, id),
+      readPrevious: (id) => readPrevious(home, id),
+    }),
+    logger,
+  );
+  try {
+    await api.listen({ host: listen.host, port: listen.port });
+  } catch (err) {
+    throw new IngotError(
+      'E_SERVER_START',
+      `cannot listen on ${listen.host}:${listen.port}: ${err instanceof Error ? err.message : 'unknown error'}`,
+    );
+  }
+  const address = api.server.address();
+  const port = typeof address === 'object' && address ? address.port : listen.port;
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  logger.info({ host: listen.host, port }, 'host API listening');
+  return { url: `http://${host}:${port}`, close: () => api.close() };
+}
+
+/**
+ * The host's ledger events, to whichever server takes them: the one that took the last batch
+ * first, then the others in turn. A batch no server takes stays in the outbox.
+ */
+class EventDelivery {
+  private first = 0;
+
+  constructor(
+    private readonly servers: readonly string[],
+    private readonly host: string,
+    private readonly credential: string,
+  ) {}
+
+  async post(drafts: readonly LedgerEntryDraft[]): Promise<void> {
+    let failure: unknown;
+    for (let k = 0; k < this.servers.length; k++) {
+      const at = (this.first + k) % this.servers.length;
+      try {
+        await postEvents(this.servers[at]!, this.host, this.credential, drafts);
+        this.first = at;
+        return;
+      } catch (err) {
+        failure = err;
+      }
+    }
+    throw failure;
+  }
 }
 
 async function postEvents(

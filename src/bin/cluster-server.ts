@@ -6,9 +6,11 @@ import { destination, multistream, pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { claimHome } from '../adapters/home/claim.js';
 import { repairHome } from '../adapters/home/private-home.js';
+import { writeServerInfo } from '../adapters/home/server-info.js';
 import { ensureToken } from '../adapters/home/token.js';
 import { buildApi } from '../adapters/http/api.js';
 import { clusterRoutes, type ClusterHandlers } from '../adapters/http/cluster-routes.js';
+import { callHost } from '../adapters/host-calls/client.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
@@ -19,12 +21,14 @@ import type { ControlCoordination, CoordinationAdmin } from '../ports/coordinati
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import { IngotError } from '../domain/errors.js';
 import { fleetApi } from '../services/api/fleets.js';
+import { instanceApi } from '../services/api/instances.js';
 import { ledgerApi } from '../services/api/ledger.js';
 import { serverApi } from '../services/api/server.js';
 import { readPicture } from '../services/cluster/cluster-agents.js';
 import { clusterHostsApi } from '../services/cluster/hosts-api.js';
-import { joinHost, recordHostEvents } from '../services/cluster/join.js';
+import { hostCredential, joinHost, recordHostEvents } from '../services/cluster/join.js';
 import { leaderAdmission } from '../services/cluster/leader-admission.js';
+import { remoteInstanceHosts } from '../services/cluster/remote-hosts.js';
 import { campaignForever, Term } from '../services/cluster/term.js';
 import { cachedAdmission } from '../services/server/admission-cache.js';
 import { makeTrust } from './agent.js';
@@ -244,23 +248,10 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
   const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  writeFileSync(
-    join(options.home, 'server.json'),
-    JSON.stringify({ pid: process.pid, port, host, name: o.name }) + '\n',
-    { mode: 0o600 },
-  );
+  // With the process's start: the CLI then knows a stale file from this server (client.ts).
+  writeServerInfo(options.home, { pid: process.pid, port, host, name: o.name });
   logger.info({ host, port }, 'listening');
   return { url, name: o.name, stopped, leading: () => term.agents !== null, stop };
-}
-
-function hostOnly(what: string): () => Promise<never> {
-  return () =>
-    Promise.reject(
-      new IngotError(
-        'E_CLUSTER_HOST_ONLY',
-        `${what} acts on one host's agent, which a cluster's servers do not offer yet`,
-      ),
-    );
 }
 
 /** The hosts' routes: join (the join token) and events (a host's credential). */
@@ -317,15 +308,23 @@ function apiHandlers(
       status: () => term.status(),
       reconcileSoon: () => term.kick(),
     }),
-    drift: async ({ query }) =>
-      (await observe()).filter(
-        (i) =>
-          (query.fleet === undefined || i.fleet === query.fleet) && (i.evidence?.length ?? 0) > 0,
-      ),
+    ...instanceApi({
+      hosts: remoteInstanceHosts({
+        observe,
+        hosts: async () => (await control.listHosts()).hosts,
+        call: (host, method, path, body) =>
+          callHost(
+            { ...host, credential: hostCredential(o.joinToken, host.name) },
+            method,
+            path,
+            body,
+          ),
+      }),
+      fleets: state.fleets,
+      now,
+      reconcileSoon: () => term.kick(),
+    }),
     ...clusterHostsApi({ control, now }),
-    verifyInstances: hostOnly('verifying instances now'),
-    openDebug: hostOnly('a debug session'),
-    closeDebug: hostOnly('closing a debug session'),
     ...ledgerApi({ recorder: ledger.recorder, ledger: ledger.ledger, now }),
     ...serverApi({
       shutdown: () => setImmediate(() => void more.stop()),

@@ -12,6 +12,8 @@ import { fingerprint } from '../adapters/keys/fingerprint.js';
 import { noFileLimit } from '../adapters/process-limits/nofile.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
+import { readInstanceLogBytes } from '../adapters/host-files/instance-files.js';
+import { readPrevious } from '../adapters/host-files/previous-instances.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteState } from '../adapters/sqlite/state.js';
 import type { ApiHandlers } from '../core/api/routes.js';
@@ -21,6 +23,7 @@ import { nodeNameOf } from '../domain/cluster.js';
 import { digestOf } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import { fleetApi } from '../services/api/fleets.js';
+import { localInstanceHosts } from '../services/api/instance-hosts.js';
 import { instanceApi } from '../services/api/instances.js';
 import { ledgerApi } from '../services/api/ledger.js';
 import { serverApi } from '../services/api/server.js';
@@ -307,7 +310,15 @@ function handlers(
       status: () => controller.status(),
       reconcileSoon,
     }),
-    ...instanceApi({ agent, fleets: state.fleets, now, reconcileSoon }),
+    ...instanceApi({
+      hosts: localInstanceHosts(agent, {
+        readLogs: (id) => readInstanceLogBytes(options.home, id),
+        readPrevious: (id) => readPrevious(options.home, id),
+      }),
+      fleets: state.fleets,
+      now,
+      reconcileSoon,
+    }),
     ...ledgerApi({ recorder: ledger.recorder, ledger: ledger.ledger, now }),
     ...serverApi({ shutdown, checkpoints: () => ledger.health.view() }),
     ...singleHostApi({

@@ -118,7 +118,10 @@ export interface RunningClusterServer {
 
 /** `ingot agent`: a cluster's host (bin/cluster-agent.ts). */
 export interface ClusterAgentRunOptions extends Omit<ServeOptions, 'port' | 'maxInstances'> {
-  readonly server: string;
+  /** The cluster's servers, tried in turn (join, events). */
+  readonly servers: readonly string[];
+  /** Where this agent's own API listens for the servers' calls; none when absent. */
+  readonly listen?: { readonly host: string; readonly port: number };
   readonly joinTokenFile: string;
   readonly name?: string;
   readonly labels?: Readonly<Record<string, string>>;

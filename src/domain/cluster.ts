@@ -36,6 +36,11 @@ export interface HostRegistration {
   };
   /** The agent's version, for `ingot hosts`. */
   readonly agent: string;
+  /**
+   * Where its agent's own API listens (`ingot agent --listen`), `http://ADDR:PORT`: what the
+   * servers call for logs, verification and break-glass. Absent: the agent offers none.
+   */
+  readonly api?: string;
   /** When this registration (this agent process) began, ISO 8601. */
   readonly startedAt: string;
 }

@@ -179,6 +179,8 @@ export const ERROR_CODES = {
     'E_INSTANCE_SOURCE',
     'E_DEBUG_INVALID',
     'E_DEBUG_HELD',
+    /** A break-glass session runs on the instance's host, and this machine's home does not run it. */
+    'E_DEBUG_NOT_HERE',
     'E_INTEGRITY_OFF',
   ],
   /** The OCI runtime and the instances' network on a host. */
@@ -343,8 +345,12 @@ export const ERROR_CODES = {
     'E_CLUSTER_CLOSED',
     /** A join token or a host's credential is missing or wrong. */
     'E_CLUSTER_JOIN',
-    /** The operation acts on one host's agent (debug, verify now); a cluster's servers do not offer it yet. */
+    /** The operation acts on a host's agent (logs, debug, verify now), and that agent offers no API (started without --listen). */
     'E_CLUSTER_HOST_ONLY',
+    /** A host's agent did not answer a server's call (down, cut off, or it answered something else). */
+    'E_CLUSTER_HOST_UNREACHABLE',
+    /** A host refused a server's call: its signature, its time, or a replay. */
+    'E_CLUSTER_CALL',
   ],
   /** The disk and the files Ingot keeps its state in, as the machine gives them. */
   storage: [

@@ -1,17 +1,9 @@
 import { debugRequest } from '../core/api/instances.js';
 import type { Caller } from '../core/api/routes.js';
 import { IngotError } from '../domain/errors.js';
+import type { DebugAccess } from '../core/api/host-routes.js';
 
-export interface DebugAccess {
-  /** Who the client says opens the session: its claim, recorded as such. */
-  readonly who: string;
-  /** Who the server knows sent the request: the credential, and the local user behind it. */
-  readonly authenticated: Caller;
-  readonly reason: string;
-  /** The command, as one line for the record. */
-  readonly command: string;
-  readonly ttlMs: number;
-}
+export type { DebugAccess } from '../core/api/host-routes.js';
 
 /** "admin token, uid 1000 (alice)": the authenticated identity in a line of the record. */
 export function describeCaller(c: Caller): string {

@@ -168,6 +168,9 @@ export async function startTestCluster(options: {
           '--insecure-registry',
           registry.authority,
           ...routes,
+          // Its own API, for the servers' calls (logs, verify-instances, debug).
+          '--listen',
+          `${simulated ? simulated.address : '127.0.0.1'}:0`,
         ]),
         {},
         bed && ((argv, env) => bed.spawn(n, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] })),

@@ -10,6 +10,8 @@ export interface ServerInfo {
   readonly host: string;
   /** The API's 0600 Unix socket, which the CLI prefers (absent: TCP only). */
   readonly socket?: string;
+  /** A cluster's server: its name. */
+  readonly name?: string;
 }
 
 /**

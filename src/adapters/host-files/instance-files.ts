@@ -6,16 +6,31 @@ import { isInstanceId } from '../../domain/instance.js';
 import type { InstanceFiles } from '../../ports/instance-files.js';
 import type { PreviousInstance } from '../../domain/instance.js';
 import { keepPrevious } from './previous-instances.js';
-import { openBoundedLog, readBoundedLog, rotateBoundedLog, unmountLog } from './instance-log.js';
+import {
+  openBoundedLog,
+  readBoundedLog,
+  readBoundedLogBytes,
+  rotateBoundedLog,
+  unmountLog,
+} from './instance-log.js';
 
 /** An instance's log files, oldest first, under `$INGOT_HOME/instances/<id>`. */
 export function readInstanceLogs(home: string, id: string): string {
+  return readBoundedLog(instanceDir(home, id));
+}
+
+/** The same, as bytes. */
+export function readInstanceLogBytes(home: string, id: string): Buffer {
+  return readBoundedLogBytes(instanceDir(home, id));
+}
+
+function instanceDir(home: string, id: string): string {
   if (!isInstanceId(id))
     throw new IngotError('E_INSTANCE_NOT_FOUND', `${JSON.stringify(id)} is not an instance id`);
   const dir = join(home, 'instances', id);
   if (!existsSync(dir))
     throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${id} on this host`);
-  return readBoundedLog(dir);
+  return dir;
 }
 
 /** Each instance's bundle and log in `$INGOT_HOME/instances/<id>`, only root can read. */

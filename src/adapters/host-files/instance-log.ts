@@ -85,10 +85,16 @@ export function rotateBoundedLog(bundle: string, maxBytes: number): void {
 
 /** The log files, oldest first. */
 export function readBoundedLog(bundle: string): string {
-  return [join(bundle, 'log.1'), join(bundle, 'log'), join(outDir(bundle), 'log')]
-    .filter((p) => existsSync(p))
-    .map((p) => readFileSync(p, 'utf8'))
-    .join('');
+  return readBoundedLogBytes(bundle).toString('utf8');
+}
+
+/** The same, as bytes: offsets into it are what `logs -f` through a server resumes from. */
+export function readBoundedLogBytes(bundle: string): Buffer {
+  return Buffer.concat(
+    [join(bundle, 'log.1'), join(bundle, 'log'), join(outDir(bundle), 'log')]
+      .filter((p) => existsSync(p))
+      .map((p) => readFileSync(p)),
+  );
 }
 
 /** Unmount the current log's tmpfs, if there is one (before its folder is removed). */

@@ -44,6 +44,7 @@ export const STATUS: Record<ErrorCode, number> = {
   E_PREVIOUS_NOT_FOUND: 404,
   E_DEBUG_INVALID: 400,
   E_DEBUG_HELD: 409,
+  E_DEBUG_NOT_HERE: 400,
   ...all('artifact', 500),
   E_NOT_AN_IMAGE: 400,
   // Raised by the build, the CLI, the host or the ledger on their own: if one reaches a
@@ -79,6 +80,8 @@ export const STATUS: Record<ErrorCode, number> = {
   E_CLUSTER_FENCED: 503,
   E_CLUSTER_JOIN: 401,
   E_CLUSTER_HOST_ONLY: 501,
+  E_CLUSTER_HOST_UNREACHABLE: 502,
+  E_CLUSTER_CALL: 401,
   ...all('storage', 500),
   E_DISK_FULL: 507,
   E_STATE_UNREACHABLE: 503,

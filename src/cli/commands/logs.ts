@@ -1,61 +1,139 @@
 import type { Command } from 'commander';
+import { routes } from '../../core/api/routes.js';
 import { exitStatusText } from '../../core/runtime/exit.js';
+import type { PreviousInstance } from '../../domain/instance.js';
+import { IngotError } from '../../domain/errors.js';
+import { call, runningServer } from '../client.js';
 import { json, outputOption } from '../format.js';
-import type { OutputFormat } from '../io.js';
+import type { CliApp, Io, OutputFormat } from '../io.js';
+import { resolveTarget, type ApiSettings } from '../target.js';
 import type { Runner } from './runner.js';
+
+interface LogsOptions {
+  follow?: boolean;
+  previous?: boolean;
+  output: OutputFormat;
+}
 
 export function registerLogs(program: Command, run: Runner): void {
   program
     .command('logs')
     .summary("print an instance's stdout and stderr")
     .description(
-      'Print what INSTANCE wrote to stdout and stderr (kept in size-capped, rotated files on this\n' +
+      'Print what INSTANCE wrote to stdout and stderr (kept in size-capped, rotated files on its\n' +
         'host). With -f, keep printing as it writes, until interrupted.\n' +
         'With --previous, print what an instance whose process exited left: its last 64 KiB of\n' +
         'output (stdout), and how it ended (stderr; with -o json, one object with both). The last\n' +
-        '5 exited instances of each fleet are kept, after they were replaced.',
+        '5 exited instances of each fleet are kept, after they were replaced.\n' +
+        'Against a server named by --server, INGOT_SERVER or a context (a cluster), the server asks\n' +
+        "the agent of the instance's host (which must run with --listen); otherwise this home's\n" +
+        'files are read.',
     )
     .argument('<instance>', 'instance id')
     .option('-f, --follow', 'keep printing new output')
     .option('-p, --previous', 'the output and exit of an instance that exited (crashed)')
     .addOption(outputOption())
-    .action(
-      async (
-        id: string,
-        options: { follow?: boolean; previous?: boolean; output: OutputFormat },
-      ) => {
-        await run(
-          async (app, io) => {
-            if (options.previous) {
-              const kept = app.previousLogs(id);
-              if (options.output === 'json') {
-                io.out(json(kept));
-                return 0;
-              }
-              io.out(kept.output);
-              io.err(
-                `ingot: ${kept.id} (fleet ${kept.fleet}) ${exitStatusText(kept.exit)} at ${kept.exit.at}\n`,
-              );
-              return 0;
-            }
-            let shown = app.logs(id);
-            io.out(shown);
-            if (!options.follow) return 0;
-            for (;;) {
-              await new Promise((r) => setTimeout(r, 250));
-              let now: string;
-              try {
-                now = app.logs(id);
-              } catch {
-                return 0; // the instance was removed
-              }
-              // Rotation shortens the text: start over from what is there now.
-              io.out(now.startsWith(shown) ? now.slice(shown.length) : now);
-              shown = now;
-            }
-          },
-          () => (options.previous ? options.output : 'text'),
-        );
-      },
-    );
+    .action(async (id: string, options: LogsOptions) => {
+      await run(
+        async (app, io, api) => {
+          const source = pickSource(app, api, id, options.previous === true);
+          if (options.previous) {
+            printPrevious(await source.previous(), options.output, io);
+            return 0;
+          }
+          await follow(source, io, options.follow === true);
+          return 0;
+        },
+        () => (options.previous ? options.output : 'text'),
+      );
+    });
+}
+
+/**
+ * A server named by URL (a cluster, or a host elsewhere) is asked. Otherwise this home's files
+ * are read, and the home's server is asked only for an instance they do not hold: the home
+ * of a cluster's server runs no instances, its hosts do.
+ */
+function pickSource(app: CliApp, api: ApiSettings, id: string, previous: boolean): LogSource {
+  if (resolveTarget(api).kind === 'url') return remoteLogs(api, id);
+  const local = localLogs(app, id);
+  if (runningServer(api.home) === null) return local;
+  try {
+    if (previous) app.previousLogs(id);
+    else app.logs(id);
+    return local;
+  } catch (err) {
+    if (
+      err instanceof IngotError &&
+      (err.code === 'E_INSTANCE_NOT_FOUND' || err.code === 'E_PREVIOUS_NOT_FOUND')
+    )
+      return remoteLogs(api, id);
+    throw err;
+  }
+}
+
+/** Where an instance's output is read: this home's files, or its host through a server. */
+interface LogSource {
+  /** The log from a byte offset (or all of it), and its size now. */
+  read(from: number | undefined): Promise<{ text: string; size: number }>;
+  previous(): Promise<PreviousInstance>;
+  /** How often -f asks. */
+  readonly everyMs: number;
+}
+
+function localLogs(app: CliApp, id: string): LogSource {
+  return {
+    read: (from) => {
+      const bytes = Buffer.from(app.logs(id));
+      // Rotation shortens the log: its text starts over.
+      const start = from === undefined || from > bytes.length ? 0 : from;
+      return Promise.resolve({
+        text: bytes.subarray(start).toString('utf8'),
+        size: bytes.length,
+      });
+    },
+    previous: () => Promise.resolve(app.previousLogs(id)),
+    everyMs: 250,
+  };
+}
+
+function remoteLogs(api: ApiSettings, id: string): LogSource {
+  return {
+    read: (from) =>
+      call(api, routes.logs, {
+        params: { id },
+        query: from === undefined ? {} : { from: String(from) },
+      }),
+    previous: () => call(api, routes.previousLogs, { params: { id } }),
+    // Each ask reaches the host through a server: less often than a file is read.
+    everyMs: 1000,
+  };
+}
+
+async function follow(source: LogSource, io: Io, keepGoing: boolean): Promise<void> {
+  let { text, size } = await source.read(undefined);
+  io.out(text);
+  while (keepGoing) {
+    await new Promise((r) => setTimeout(r, source.everyMs));
+    try {
+      ({ text, size } = await source.read(size));
+    } catch (err) {
+      // Removed (its files went, maybe while being read): the output has ended. A host or
+      // server that does not answer is said.
+      if (err instanceof IngotError && err.code !== 'E_INSTANCE_NOT_FOUND') throw err;
+      return;
+    }
+    io.out(text);
+  }
+}
+
+function printPrevious(kept: PreviousInstance, output: OutputFormat, io: Io): void {
+  if (output === 'json') {
+    io.out(json(kept));
+    return;
+  }
+  io.out(kept.output);
+  io.err(
+    `ingot: ${kept.id} (fleet ${kept.fleet}) ${exitStatusText(kept.exit)} at ${kept.exit.at}\n`,
+  );
 }

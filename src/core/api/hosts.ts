@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { HOST_STATES, isNodeName, type LeaderRecord } from '../../domain/cluster.js';
 
 /**
@@ -55,6 +55,8 @@ export interface ListedHost {
   readonly agent: string | null;
   /** When its agent process began (ISO 8601); null when none is registered. */
   readonly startedAt: string | null;
+  /** Where its agent's own API listens for the servers' calls, when it has one. */
+  readonly api?: string;
 }
 
 /** The answer of GET /v1/hosts: hosts sorted by name, and the leader (null on one host). */
@@ -81,6 +83,7 @@ export const listedHost: z.ZodType<ListedHost> = z.looseObject({
   lastHeartbeat: isoTime.nullable(),
   agent: printable(64).nullable(),
   startedAt: isoTime.nullable(),
+  api: printable(256).exactOptional(),
 });
 
 export const listedLeader: z.ZodType<LeaderRecord> = z.looseObject({

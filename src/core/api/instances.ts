@@ -6,6 +6,7 @@ import {
   INTEGRITIES,
   type Evidence,
   type ObservedInstance,
+  type PreviousInstance,
 } from '../../domain/instance.js';
 
 /** A digest on the wire (its syntax; a digest is checked against its bytes elsewhere). */
@@ -94,3 +95,45 @@ export const debugRequest = z.strictObject({
 });
 
 export const debugClosed = z.object({ id: z.string(), closed: z.literal(true) });
+
+/** How much of an instance's log one answer carries at most (GET /v1/instances/:id/logs). */
+export const MAX_LOG_ANSWER_BYTES = 4 * 1024 * 1024;
+
+/** `from`: a byte offset into the instance's log, as the previous answer's `size` gave it. */
+export const logsQuery = z.object({
+  from: z
+    .string()
+    .regex(/^\d{1,15}$/, 'a byte offset')
+    .exactOptional(),
+});
+
+/**
+ * The instance's log from `start` (at most the last MAX_LOG_ANSWER_BYTES of it), and its size
+ * now: ask again `from` that size for what it writes next. `start` is below the asked offset
+ * when the log was rotated meanwhile (its text starts over).
+ */
+export const instanceLogs = z.object({
+  id: z.string(),
+  text: z.string(),
+  start: z.number().int().min(0),
+  size: z.number().int().min(0),
+});
+export type InstanceLogs = z.output<typeof instanceLogs>;
+
+/** What is kept of an instance whose process exited (GET /v1/instances/:id/previous). */
+export const previousInstance: z.ZodType<PreviousInstance> = z.looseObject({
+  id: z.string(),
+  fleet: z.string(),
+  artifact: digest,
+  release: z.string().exactOptional(),
+  startedAt: z.string().exactOptional(),
+  reason: z.string().exactOptional(),
+  exit: z.looseObject({
+    code: z.number().exactOptional(),
+    signal: z.string().exactOptional(),
+    oomKilled: z.boolean(),
+    at: z.string(),
+    lastLine: z.string().exactOptional(),
+  }),
+  output: z.string(),
+});

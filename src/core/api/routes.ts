@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { fleetRecord, fleetView, historyEntry, promoteRequest, rollbackRequest } from './fleets.js';
 import { hostsAnswer } from './hosts.js';
-import { debugClosed, debugRequest, observedInstance, verifiedRootfs } from './instances.js';
+import {
+  debugClosed,
+  debugRequest,
+  instanceLogs,
+  logsQuery,
+  observedInstance,
+  previousInstance,
+  verifiedRootfs,
+} from './instances.js';
 import { storedCheckpoint } from './ledger.js';
 import { ok, serverHealth, shutdownRequest } from './server.js';
 
@@ -60,6 +68,19 @@ export const routes = {
     method: 'POST',
     path: '/v1/instances/:id/debug/close',
     response: debugClosed,
+  },
+  /** What an instance wrote to stdout and stderr, read on its host. */
+  logs: {
+    method: 'GET',
+    path: '/v1/instances/:id/logs',
+    query: logsQuery,
+    response: instanceLogs,
+  },
+  /** The output and exit of an instance whose process exited, kept on its host. */
+  previousLogs: {
+    method: 'GET',
+    path: '/v1/instances/:id/previous',
+    response: previousInstance,
   },
   /** Sign a checkpoint over the ledger as it is now; answers the latest. */
   checkpoint: {

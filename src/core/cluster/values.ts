@@ -55,6 +55,9 @@ const registration: z.ZodType<HostRegistration> = z.strictObject({
     pids: count,
   }),
   agent: printable(64),
+  api: printable(256)
+    .regex(/^https?:\/\/[^/?#@\s]+$/, 'http(s)://ADDR:PORT')
+    .exactOptional(),
   startedAt: isoTime,
 });
 

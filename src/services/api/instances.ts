@@ -1,38 +1,39 @@
 import type { ApiHandlers } from '../../core/api/routes.js';
 import { IngotError } from '../../domain/errors.js';
-import type { ObservedInstance } from '../../domain/instance.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
-import type { Agent } from '../agent/index.js';
 import { describeCaller, parseDebugRequest } from '../debug.js';
+import type { InstanceHosts } from '../../ports/instance-hosts.js';
 
 export interface InstanceApiDeps {
-  readonly agent: Pick<Agent, 'observe' | 'verifyInstances' | 'openDebug' | 'closeDebug'>;
+  /** The hosts the instances run on: this one (`ingot up`), or a cluster's agents. */
+  readonly hosts: InstanceHosts;
   readonly fleets: FleetStore;
   readonly now: () => number;
   /** Ask for a reconcile pass now (a tainted instance is replaced at once). */
   readonly reconcileSoon: () => void;
 }
 
-/** The instances' routes: drift evidence, full verification, and break-glass. */
-export function instanceApi(
-  deps: InstanceApiDeps,
-): Pick<ApiHandlers, 'drift' | 'verifyInstances' | 'openDebug' | 'closeDebug'> {
-  const { agent, fleets } = deps;
+type InstanceRoutes =
+  'drift' | 'verifyInstances' | 'openDebug' | 'closeDebug' | 'logs' | 'previousLogs';
+
+/** The instances' routes: drift evidence, full verification, break-glass, and logs. */
+export function instanceApi(deps: InstanceApiDeps): Pick<ApiHandlers, InstanceRoutes> {
+  const { hosts, fleets } = deps;
   return {
     drift: async ({ query }) =>
-      (await agent.observe()).filter(
+      (await hosts.observe()).filter(
         (i) =>
           (query.fleet === undefined || i.fleet === query.fleet) && (i.evidence?.length ?? 0) > 0,
       ),
     async verifyInstances() {
-      const report = await agent.verifyInstances();
+      const report = await hosts.verifyInstances();
       deps.reconcileSoon();
       return report;
     },
     async openDebug({ params, body, caller }) {
       const access = parseDebugRequest(body, caller());
       const by = describeCaller(access.authenticated);
-      const instance = agent.openDebug(params.id, access);
+      const instance = await hosts.openDebug(params.id, access);
       await fleets.note({
         fleet: instance.fleet,
         time: deps.now(),
@@ -54,12 +55,10 @@ export function instanceApi(
       return instance;
     },
     async closeDebug({ params }) {
-      const instance: ObservedInstance | undefined = (await agent.observe()).find(
-        (i) => i.id === params.id,
-      );
+      const instance = (await hosts.observe()).find((i) => i.id === params.id);
       if (!instance)
         throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${JSON.stringify(params.id)}`);
-      agent.closeDebug(params.id);
+      await hosts.closeDebug(params.id);
       await fleets.note({
         fleet: instance.fleet,
         time: deps.now(),
@@ -72,5 +71,8 @@ export function instanceApi(
       deps.reconcileSoon();
       return { id: params.id, closed: true };
     },
+    logs: ({ params, query }) =>
+      hosts.logs(params.id, query.from === undefined ? undefined : Number(query.from)),
+    previousLogs: ({ params }) => hosts.previous(params.id),
   };
 }

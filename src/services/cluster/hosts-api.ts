@@ -39,6 +39,7 @@ export function clusterHostsApi(deps: {
             lastHeartbeat: h.state === 'lost' ? null : now,
             agent: r?.agent ?? null,
             startedAt: r?.startedAt ?? null,
+            ...(r?.api !== undefined && { api: r.api }),
           };
         }),
         leader: leader?.record ?? null,

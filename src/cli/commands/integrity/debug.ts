@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../../../domain/errors.js';
+import { IngotError, UsageError } from '../../../domain/errors.js';
 import { routes } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
+import type { ApiSettings } from '../../target.js';
 import type { Runner } from '../runner.js';
 
 const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600 };
@@ -45,6 +46,9 @@ export function registerDebug(program: Command, run: Runner): void {
           if (options.reason.trim() === '') throw new UsageError('--reason must say why');
           const ttlSeconds = parseTtl(options.ttl);
           const command = cmd.length > 0 ? cmd : ['/bin/sh'];
+          // Checked before anything is recorded: a session that cannot open here would
+          // still taint the instance.
+          await mustRunHere(app.home, id, api);
           // Recorded and tainted before the session opens: access is never unrecorded.
           await call(api, routes.openDebug, {
             params: { id },
@@ -61,6 +65,33 @@ export function registerDebug(program: Command, run: Runner): void {
         () => 'text',
       );
     });
+}
+
+/**
+ * The session is runc's, on the instance's host: this home's runtime must run the instance.
+ * Through a cluster that means running `ingot debug` on the instance's host with the home of
+ * its agent (the server records the access and the host taints the instance, as on one host).
+ */
+async function mustRunHere(home: string, id: string, api: ApiSettings): Promise<void> {
+  const root = join(home, 'runc');
+  const here = await new Promise<boolean>((resolve) => {
+    const child = spawn('runc', ['--root', root, 'state', id], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (c) => resolve(c === 0));
+  });
+  if (here) return;
+  let where = '';
+  try {
+    for (const fleet of await call(api, routes.fleets))
+      for (const i of fleet.instances)
+        if (i.id === id && i.host !== undefined) where = ` on host ${i.host}`;
+  } catch {
+    // Where it runs is a hint; the refusal stands without it.
+  }
+  throw new IngotError(
+    'E_DEBUG_NOT_HERE',
+    `${id} does not run in this home (${home})${where}: a break-glass session runs on the instance's host, with its agent's home (--home or INGOT_HOME); the access is recorded through the server`,
+  );
 }
 
 /** The interactive session (runc exec); its exit code, 127 if runc could not be run. */

@@ -23,6 +23,7 @@ interface AgentFlags {
   server?: string;
   joinToken: string;
   name?: string;
+  listen?: string;
   labels?: string;
   policy?: string;
   key?: string[];
@@ -153,13 +154,18 @@ function registerClusterAgent(program: Command, run: Runner): void {
     .command('agent')
     .summary("run a cluster's host agent on this machine")
     .description(
-      'Join the cluster through a server (the global --server URL, or INGOT_SERVER; --join-token: a\n' +
+      'Join the cluster through a server (the global --server URL[,URL…], or INGOT_SERVER: each is tried\n' +
+        'in turn; --join-token: a\n' +
         "copy of a server's join-token, mode 0600),\n" +
         'register this host (lease TTL 10 s) and run exactly the instances assigned to it, as `ingot up`\n' +
         'runs them. Stopping the agent, or losing the control plane, leaves its instances running.',
     )
     .requiredOption('--join-token <file>', "the cluster's join token")
     .option('--name <name>', "this host's name (default: the machine's)")
+    .option(
+      '--listen <host:port>',
+      "this agent's own API, which the servers call for `ingot logs`, `verify-instances` and `debug` on this host's instances (an address the servers reach; default: none, and those commands are refused for this host)",
+    )
     .option('--labels <k=v,…>', 'placement labels, e.g. zone=a,disk=ssd')
     .option('--policy <file>', 'admission policy')
     .option('--key <file>', 'trusted public key (repeatable)', collect)
@@ -193,12 +199,20 @@ function registerClusterAgent(program: Command, run: Runner): void {
             throw new UsageError(
               'ingot agent needs --server URL (or INGOT_SERVER): a server of the cluster',
             );
-          if (!/^https?:\/\/[^/]+\/?$/.test(server))
+          const servers = server.split(',').map((s) => s.trim());
+          for (const s of servers)
+            if (!/^https?:\/\/[^/]+\/?$/.test(s))
+              throw new UsageError(
+                `--server takes http(s)://HOST:PORT[,…], got ${JSON.stringify(s.slice(0, 100))}`,
+              );
+          const listen = flags.listen === undefined ? undefined : parseListen(flags.listen);
+          if (listen && (listen.host === '0.0.0.0' || listen.host === '::'))
             throw new UsageError(
-              `--server takes http(s)://HOST:PORT, got ${JSON.stringify(server.slice(0, 100))}`,
+              '--listen needs the address the servers reach this host at, not a wildcard: it is what the host registers',
             );
           const agent = await app.runClusterAgent({
-            server,
+            servers,
+            ...(listen !== undefined && { listen }),
             joinTokenFile: flags.joinToken,
             labels: parseLabels(flags.labels),
             ...(flags.name !== undefined && { name: flags.name }),
@@ -217,7 +231,7 @@ function registerClusterAgent(program: Command, run: Runner): void {
           const stop = () => void agent.stop();
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);
-          io.err(`Ingot agent ${agent.name} follows ${server}\n`);
+          io.err(`Ingot agent ${agent.name} follows ${servers.join(', ')}\n`);
           await agent.stopped;
           return 0;
         },

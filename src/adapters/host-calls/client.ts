@@ -1,0 +1,112 @@
+import { signHostCall } from '../../core/cluster/host-call.js';
+import { isErrorCode } from '../../domain/error-codes.js';
+import { IngotError, type ErrorCode } from '../../domain/errors.js';
+
+/** The most a host's answer may hold: a log answer (4 MiB of text, escaped as JSON) and room. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+const TIMEOUT_MS = 30_000;
+
+export interface HostCallTarget {
+  readonly name: string;
+  /** As its registration says: `http(s)://ADDR:PORT`. */
+  readonly api: string;
+  /** The host's credential (join.ts), which signs the call and never crosses the wire. */
+  readonly credential: string;
+}
+
+/**
+ * Call a host's agent API (adapters/http/host-api.ts), signed. The answer is the host's: it
+ * is bounded here and parsed by the caller's schema. The address comes from the host's own
+ * registration, so a compromised host can point it anywhere: the call carries nothing but
+ * its signature (useless to anybody but that host), its paths are fixed, and what answers is
+ * read as hostile.
+ */
+export async function callHost(
+  target: HostCallTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const bytes = body === undefined ? new Uint8Array() : Buffer.from(JSON.stringify(body));
+  const authorization = signHostCall(target.credential, {
+    method,
+    path,
+    body: bytes,
+    time: Date.now(),
+  });
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, target.api), {
+      method,
+      headers: {
+        authorization,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
+      ...(body !== undefined && { body: bytes }),
+      redirect: 'error',
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (err) {
+    throw unreachable(target, (err as Error).message);
+  }
+  const text = await boundedText(res, target);
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    throw unreachable(target, `it answered ${res.status} with something that is not JSON`);
+  }
+  if (res.ok) return answer;
+  const error = (answer as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const code = typeof error?.code === 'string' && isErrorCode(error.code) ? error.code : null;
+  const message = (typeof error?.message === 'string' ? error.message : '')
+    .slice(0, 2000)
+    .replace(CONTROL, ' ');
+  if (code === null || !RELAYED.has(code))
+    throw unreachable(target, `it answered ${res.status} ${code ?? ''}: ${message}`);
+  throw new IngotError(code, `host ${target.name}: ${message}`);
+}
+
+/**
+ * The refusals a host's answer may pass on to the server's client as they are. Any other code
+ * is the host's trouble, not the client's request: a host that answers E_UNAUTHORIZED must
+ * not make the client think its own token was refused.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+
+const RELAYED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'E_INSTANCE_NOT_FOUND',
+  'E_PREVIOUS_NOT_FOUND',
+  'E_DEBUG_HELD',
+  'E_DEBUG_INVALID',
+  'E_INTEGRITY_OFF',
+  'E_CLUSTER_CALL',
+]);
+
+function unreachable(target: HostCallTarget, why: string): IngotError {
+  return new IngotError(
+    'E_CLUSTER_HOST_UNREACHABLE',
+    `host ${target.name}'s agent (${target.api}) did not answer: ${why}`,
+    { details: { host: target.name } },
+  );
+}
+
+async function boundedText(res: Response, target: HostCallTarget): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body ?? []) {
+      size += (chunk as Uint8Array).length;
+      if (size > MAX_ANSWER_BYTES) {
+        await res.body?.cancel();
+        throw unreachable(target, `its answer is larger than ${MAX_ANSWER_BYTES} bytes`);
+      }
+      chunks.push(chunk as Uint8Array);
+    }
+  } catch (err) {
+    if (err instanceof IngotError) throw err;
+    throw unreachable(target, (err as Error).message);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,20 @@
+import type { DebugAccess } from '../core/api/host-routes.js';
+import type { InstanceLogs, VerifiedRootfs } from '../core/api/instances.js';
+import type { ObservedInstance, PreviousInstance } from '../domain/instance.js';
+
+/**
+ * What acts on the host that runs an instance: its agent and its files. On one host (`ingot
+ * up`, and each cluster agent's own API) that is the local agent; in a cluster's servers, a
+ * signed call to the agent of the instance's host (services/cluster/remote-hosts.ts).
+ */
+export interface InstanceHosts {
+  observe(): Promise<readonly ObservedInstance[]>;
+  /** Every running instance's rootfs verified in full against its artifact, now. */
+  verifyInstances(): Promise<VerifiedRootfs[]>;
+  /** Break-glass: taint and hold the instance (break-glass.ts); the instance as it is now. */
+  openDebug(id: string, access: DebugAccess): Promise<ObservedInstance>;
+  /** The session ended: the instance goes. */
+  closeDebug(id: string): Promise<void>;
+  logs(id: string, from: number | undefined): Promise<InstanceLogs>;
+  previous(id: string): Promise<PreviousInstance>;
+}
