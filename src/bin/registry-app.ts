@@ -1,6 +1,5 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { OciLayoutStore } from '../adapters/oci-layout/store.js';
+import type { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { FileBlobLocations } from '../adapters/registry/blob-locations.js';
 import type { ConnectOptions } from '../adapters/registry/connect.js';
 import type { CliApp } from '../cli/io.js';
@@ -86,17 +85,8 @@ async function pullInto(
       {
         store,
         registry,
-        scratch: async () => {
-          // On the store's filesystem, under its private staging folder; named after this
-          // process so that a later open can tell an abandoned one (see the store's sweep).
-          const dir = mkdtempSync(join(store.root, '.ingot', 'staging', `${process.pid}-pull-`));
-          return {
-            store: await OciLayoutStore.open(dir),
-            dispose: () => rmSync(dir, { recursive: true, force: true }),
-          };
-        },
-        verify: (scratch, digest) =>
-          verifyArtifact(scratch, {
+        verify: (documents, digest) =>
+          verifyArtifact(documents, {
             ref: digest,
             policy: options.trust.policy,
             keys: options.trust.keys,
@@ -104,7 +94,6 @@ async function pullInto(
             resources: null,
           }),
         now: () => new Date(),
-        copyFile: (from, to) => copyFileSync(from, to),
         locations: locationsOf(store),
       },
       { src, tag },

@@ -53,6 +53,11 @@ export interface Registry {
    * mismatch, or any failure, the file is removed and the error thrown.
    */
   fetchBlob(repo: string, blob: Descriptor, path: string): Promise<void>;
+  /**
+   * GET a small blob (a config, a signature bundle) into memory, verified against its
+   * digest; refused if its descriptor or the registry says it is larger than `maxBytes`.
+   */
+  getBlob(repo: string, blob: Descriptor, maxBytes: number): Promise<Buffer>;
   /** The referrers API's list for `subject`, or null when the registry has no such API. */
   referrers(repo: string, subject: Digest): Promise<ImageIndex | null>;
   /** Close the connections it keeps alive; whoever opened the client calls it, once done. */

@@ -28,6 +28,15 @@ export interface Store {
   begin(): Promise<StoreTransaction>;
 }
 
+/**
+ * What reading and verifying an artifact needs of a store (`ingot verify`, admission): a
+ * pull's admission implements it over the documents it fetched, held in memory.
+ */
+export type StoreReader = Pick<
+  Store,
+  'readBlob' | 'hasBlob' | 'checkBlob' | 'index' | 'resolve' | 'referrers'
+>;
+
 export interface TagEvent {
   readonly time: string;
   readonly tag: string;

@@ -12,7 +12,7 @@ import {
   MAX_MANIFEST_BYTES,
 } from '../domain/oci.js';
 import type { RuntimeContract } from '../domain/baseline.js';
-import type { Store } from '../ports/store.js';
+import type { Store, StoreReader } from '../ports/store.js';
 
 const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
 
@@ -48,7 +48,10 @@ export interface ImageDetails extends ImageSummary {
 }
 
 /** A manifest from the store, verified and parsed. */
-export async function readManifest(store: Store, descriptor: Descriptor): Promise<ImageManifest> {
+export async function readManifest(
+  store: Pick<StoreReader, 'readBlob'>,
+  descriptor: Descriptor,
+): Promise<ImageManifest> {
   const bytes = await store.readBlob(descriptor.digest, MAX_MANIFEST_BYTES, descriptor.size);
   let doc: unknown;
   try {
@@ -62,7 +65,10 @@ export async function readManifest(store: Store, descriptor: Descriptor): Promis
   return parsed.data;
 }
 
-export async function readConfig(store: Store, manifest: ImageManifest): Promise<ImageConfig> {
+export async function readConfig(
+  store: Pick<StoreReader, 'readBlob'>,
+  manifest: ImageManifest,
+): Promise<ImageConfig> {
   const bytes = await store.readBlob(
     manifest.config.digest,
     MAX_CONFIG_BYTES,

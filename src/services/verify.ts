@@ -13,7 +13,7 @@ import { isIngotError } from '../domain/errors.js';
 import { Annotation, MediaType } from '../domain/media-types.js';
 import type { Descriptor, ImageManifest } from '../domain/oci.js';
 import type { Policy, PolicyDecision } from '../domain/policy.js';
-import type { Store } from '../ports/store.js';
+import type { StoreReader } from '../ports/store.js';
 import { readConfig, readManifest } from './inspect.js';
 
 export interface VerifyRequest {
@@ -74,7 +74,10 @@ export function refusalReasons(report: VerifyReport): string[] {
  * trusted keys about this very artifact, the attached measurement is the one the provenance
  * signed, (optionally) every blob matches its digest, and the policy allows it.
  */
-export async function verifyArtifact(store: Store, request: VerifyRequest): Promise<VerifyReport> {
+export async function verifyArtifact(
+  store: StoreReader,
+  request: VerifyRequest,
+): Promise<VerifyReport> {
   const descriptor = await store.resolve(request.ref);
   const manifest = await readManifest(store, descriptor);
   const digest = descriptor.digest;
@@ -126,7 +129,7 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
  * volumes. A contract that cannot be read is a problem: nothing could run it anyway.
  */
 async function readRuntime(
-  store: Store,
+  store: StoreReader,
   manifest: ImageManifest,
   resources: RuntimeRequest['resources'],
   problems: Problem[],
@@ -164,7 +167,7 @@ interface Attached {
  * and the verdict on each Sigstore bundle among them. What is malformed is a problem.
  */
 async function readAttachments(
-  store: Store,
+  store: StoreReader,
   digest: Digest,
   keys: readonly TrustedKey[],
   problems: Problem[],
@@ -259,7 +262,7 @@ function checkMeasurement(
 
 /** Every blob of the image and its attachments re-hashed against its digest. */
 async function rehash(
-  store: Store,
+  store: StoreReader,
   manifest: ImageManifest,
   attachments: readonly Attached[],
   problems: Problem[],

@@ -3,6 +3,7 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { isValidRegistryTag, isValidRepository } from '../../core/registry/reference.js';
 import { parseReferrersIndex } from '../../core/registry/referrers.js';
 import { digestOf, isDigest, parseDigest, type Digest } from '../../domain/digest.js';
+import { isIngotError } from '../../domain/errors.js';
 import { MediaType } from '../../domain/media-types.js';
 import { MAX_MANIFEST_BYTES, type Descriptor, type ImageIndex } from '../../domain/oci.js';
 import { RegistryError } from '../../domain/registry.js';
@@ -187,27 +188,7 @@ export class DistributionRegistry implements Registry {
   }
 
   async fetchBlob(repo: string, blob: Descriptor, path: string): Promise<void> {
-    const a = await this.session.send({
-      method: 'GET',
-      path: `/v2/${checkRepo(repo)}/blobs/${blob.digest}`,
-      scope: scope(repo, 'pull'),
-    });
-    if (a.status === 404) {
-      await discard(a);
-      throw new RegistryError(
-        'E_REGISTRY_NOT_FOUND',
-        `${this.authority}/${repo} has no blob ${blob.digest}`,
-        {
-          digest: blob.digest,
-        },
-      );
-    }
-    if (a.status !== 200) throw await unexpected(a, 'GET', `blob ${blob.digest}`);
-    const declared = a.headers['content-length'];
-    if (declared !== undefined && Number(declared) !== blob.size) {
-      a.body.destroy();
-      throw sizeMismatch(blob, Number(declared));
-    }
+    const a = await this.getBlobAnswer(repo, blob);
     // 'wx': never write through a file (or link) somebody put there before us.
     const out = createWriteStream(path, { flags: 'wx', mode: 0o644 });
     const hash = createHash('sha256');
@@ -232,6 +213,52 @@ export class DistributionRegistry implements Registry {
       rmSync(path, { force: true });
       throw err;
     }
+  }
+
+  async getBlob(repo: string, blob: Descriptor, maxBytes: number): Promise<Buffer> {
+    if (blob.size > maxBytes)
+      throw new RegistryError(
+        'E_REGISTRY_TOO_LARGE',
+        `blob ${blob.digest} declares ${blob.size} bytes (more than ${maxBytes})`,
+        { digest: blob.digest, max: maxBytes },
+      );
+    const a = await this.getBlobAnswer(repo, blob);
+    // Threat: an endless body; cut off at the first byte past the descriptor's size.
+    const bytes = await readBounded(a, blob.size, `blob ${blob.digest}`).catch((err) => {
+      throw isIngotError(err) && err.code === 'E_REGISTRY_TOO_LARGE'
+        ? sizeMismatch(blob, blob.size + 1)
+        : err;
+    });
+    if (bytes.length !== blob.size) throw sizeMismatch(blob, bytes.length);
+    const actual = digestOf(bytes);
+    if (actual !== blob.digest) throw mismatch(`blob ${blob.digest}`, actual);
+    return bytes;
+  }
+
+  /** The answer to a blob GET whose status and declared size are as they must be. */
+  private async getBlobAnswer(repo: string, blob: Descriptor): Promise<Answer> {
+    const a = await this.session.send({
+      method: 'GET',
+      path: `/v2/${checkRepo(repo)}/blobs/${blob.digest}`,
+      scope: scope(repo, 'pull'),
+    });
+    if (a.status === 404) {
+      await discard(a);
+      throw new RegistryError(
+        'E_REGISTRY_NOT_FOUND',
+        `${this.authority}/${repo} has no blob ${blob.digest}`,
+        {
+          digest: blob.digest,
+        },
+      );
+    }
+    if (a.status !== 200) throw await unexpected(a, 'GET', `blob ${blob.digest}`);
+    const declared = a.headers['content-length'];
+    if (declared !== undefined && Number(declared) !== blob.size) {
+      a.body.destroy();
+      throw sizeMismatch(blob, Number(declared));
+    }
+    return a;
   }
 
   async referrers(repo: string, subject: Digest): Promise<ImageIndex | null> {

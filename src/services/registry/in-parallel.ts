@@ -5,6 +5,12 @@
 export const TRANSFERS = 4;
 
 /**
+ * Small documents (referrer manifests, signature bundles) a pull asks for at once: each is
+ * a round trip of little data, and an index may list up to MAX_REFERRERS of them.
+ */
+export const DOCUMENTS = 8;
+
+/**
  * Run `work` on every item, at most `limit` at a time, and wait for all of them. The first
  * failure is thrown once every started task has settled: nothing is left running behind a
  * caller that aborts its transaction and removes the files those tasks write.
