@@ -21,7 +21,7 @@ import type {
   StoreTransaction,
   TagEvent,
 } from '../../ports/store.js';
-import { fsyncDir, moveIntoPlace, writeFileAtomic } from '../shared/atomic-file.js';
+import { fsyncDir, moveIntoPlace, syncFile, writeFileAtomic } from '../shared/atomic-file.js';
 import { isIntact } from '../shared/intact-file.js';
 import { OciLayout } from '../shared/layout-reader.js';
 import { safeJson } from '../shared/safe-json.js';
@@ -177,7 +177,10 @@ export class OciLayoutStore implements Store {
     return Promise.resolve(new LayoutTransaction(this, dir));
   }
 
-  /** Move staged blobs into place, then publish them in index.json: never the other way round. */
+  /**
+   * Move staged blobs into place, then publish them in index.json: never the other way round.
+   * The staged files are read-only and fsynced already (LayoutTransaction.stage).
+   */
   async commitStaged(
     staged: ReadonlyMap<Digest, { path: string; size: number }>,
     request: CommitRequest,
@@ -190,11 +193,10 @@ export class OciLayoutStore implements Store {
         rmSync(path, { force: true });
         continue;
       }
-      chmodSync(path, 0o444);
       // A damaged copy (after a crash, or tampered with) is replaced: content addressing
       // makes the staged one right by construction, and this is the one moment we hold it.
       // The folder is synced once for all of them, below.
-      moveIntoPlace(path, final, { syncFolder: false });
+      moveIntoPlace(path, final, { syncFolder: false, synced: true });
     }
     if (staged.size > 0) fsyncDir(join(this.root, 'blobs', 'sha256'));
 
@@ -220,6 +222,13 @@ export class OciLayoutStore implements Store {
 class LayoutTransaction implements StoreTransaction {
   private readonly staged = new Map<Digest, { path: string; size: number }>();
   private done = false;
+  /**
+   * The fsyncs of the staged files, one after the other in the background, each started as
+   * its file is staged: a pull's or a build's blobs reach the disk while the next ones are
+   * still being fetched or encoded, and the commit waits only for what is left. One at a
+   * time, so that at most one of libuv's four threads waits on the disk.
+   */
+  private syncing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: OciLayoutStore,
@@ -237,7 +246,7 @@ class LayoutTransaction implements StoreTransaction {
       } finally {
         closeSync(fd);
       }
-      this.staged.set(digest, { path, size: bytes.length });
+      this.stage(digest, path, bytes.length);
     }
     return Promise.resolve({ mediaType, digest, size: bytes.length });
   }
@@ -248,12 +257,23 @@ class LayoutTransaction implements StoreTransaction {
       throw new Error(`${path} is not inside the staging directory`);
     const existing = this.staged.get(digest);
     if (existing && existing.path !== path) rmSync(path, { force: true });
-    else this.staged.set(digest, { path, size });
+    else if (!existing) this.stage(digest, path, size);
+  }
+
+  /** A complete file, made read-only and queued for its fsync before it is named. */
+  private stage(digest: Digest, path: string, size: number): void {
+    chmodSync(path, 0o444);
+    this.staged.set(digest, { path, size });
+    const next = this.syncing.then(() => syncFile(path));
+    // Seen by commit(); an aborted transaction's failures (its files removed) by nobody.
+    next.catch(() => undefined);
+    this.syncing = next;
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
     if (this.done) throw new Error('transaction already finished');
     try {
+      await this.syncing;
       return await this.store.commitStaged(this.staged, request);
     } finally {
       await this.abort();
