@@ -1,6 +1,9 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+// Their own files, not the package's index: see undici-parts.d.ts.
+import Agent from 'undici/lib/dispatcher/agent.js';
+import request from 'undici/lib/api/api-request.js';
 import { RegistryError } from '../../domain/registry.js';
 
 /** A request body we can send again on a retry or a 307: bytes, or a file read afresh. */
@@ -63,7 +66,7 @@ const SINGLE = new Set([
  * the session's, not this layer's: undici's `request` follows no redirect.
  */
 export class Transport {
-  private readonly agent: Agent;
+  private readonly agent: InstanceType<typeof Agent>;
 
   constructor(private readonly options: TransportOptions) {
     this.agent = new Agent({
@@ -87,10 +90,11 @@ export class Transport {
       headers['content-length'] = String(x.body.size);
       body = createReadStream(x.body.path, { highWaterMark: UPLOAD_CHUNK });
     }
-    let answer: Awaited<ReturnType<typeof request>>;
+    let answer: Dispatcher.ResponseData;
     try {
-      answer = await request(x.url, {
-        dispatcher: this.agent,
+      answer = await request.call(this.agent, {
+        origin: x.url.origin,
+        path: `${x.url.pathname}${x.url.search}`,
         method: x.method,
         headers,
         body,
