@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream, rmSync } from 'node:fs';
 import { isValidRegistryTag, isValidRepository } from '../../core/registry/reference.js';
 import { parseReferrersIndex } from '../../core/registry/referrers.js';
@@ -10,7 +11,7 @@ import { RegistryError } from '../../domain/registry.js';
 import type { BlobSource, FetchedManifest, Registry } from '../../ports/registry.js';
 import { safeJson } from '../shared/safe-json.js';
 import { Session, type SessionOptions } from './session.js';
-import { chunks, discard, readBounded, type Answer } from './transport.js';
+import { discard, eachChunk, readBounded, type Answer } from './transport.js';
 
 /** Every manifest type we read; a registry converts or refuses what is not listed. */
 const MANIFEST_ACCEPT = [
@@ -191,25 +192,31 @@ export class DistributionRegistry implements Registry {
     const a = await this.getBlobAnswer(repo, blob);
     // 'wx': never write through a file (or link) somebody put there before us.
     const out = createWriteStream(path, { flags: 'wx', mode: 0o644 });
+    // Settles when the file is closed, or fails with its first error (awaited below).
+    const written = new Promise<void>((resolve, reject) => {
+      out.once('error', reject).once('close', resolve);
+    });
+    written.catch(() => undefined);
     const hash = createHash('sha256');
     let size = 0;
     try {
-      for await (const chunk of chunks(a)) {
+      await eachChunk(a, (chunk) => {
         size += chunk.length;
         // Threat: an endless or oversized body; stop at the first byte past the descriptor.
         if (size > blob.size) throw sizeMismatch(blob, size);
         hash.update(chunk);
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
-      }
+        if (out.write(chunk)) return undefined;
+        return Promise.race([once(out, 'drain'), written]).then(() => undefined);
+      });
       if (size !== blob.size) throw sizeMismatch(blob, size);
-      await new Promise<void>((resolve, reject) =>
-        out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-      );
+      out.end();
+      await written;
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== blob.digest) throw mismatch(`blob ${blob.digest}`, actual);
     } catch (err) {
       a.body.destroy();
       out.destroy();
+      await written.catch(() => undefined);
       rmSync(path, { force: true });
       throw err;
     }

@@ -22,13 +22,18 @@ export interface Exchange {
 /** What we use of undici's response body: a stream read once, or let go of. */
 export interface AnswerBody extends AsyncIterable<unknown> {
   destroy(error?: Error): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
 }
 
 export interface Answer {
   readonly status: number;
   /** Lower-case names; a list header given twice is joined with ", " (RFC 9110 §5.3). */
   readonly headers: Readonly<Record<string, string>>;
-  /** Must be read (`readBounded`, `discard`, `chunks`) or destroyed by whoever receives it. */
+  /** Must be read (`readBounded`, `discard`, `eachChunk`) or destroyed by whoever receives it. */
   readonly body: AnswerBody;
   /** What was asked where, and how long it may stall: for the message of a body that fails. */
   readonly method: Exchange['method'];
@@ -242,6 +247,46 @@ export async function* chunks(answer: Answer): AsyncGenerator<Buffer> {
   } catch (err) {
     throw connectError(err, answer.url, answer.timeoutMs);
   }
+}
+
+/**
+ * Hand each chunk of the body to `onChunk` as it arrives, for a large body read once: its
+ * 'data' events pass on the buffers the socket filled, where async iteration joins those
+ * that queued up into new ones (a copy of much of a layer, into fresh memory). While the
+ * promise `onChunk` may return is pending, the body is paused (a slower disk holds the
+ * registry back, not memory); what `onChunk` throws or rejects with ends the read.
+ */
+export function eachChunk(
+  answer: Answer,
+  onChunk: (chunk: Buffer) => Promise<void> | undefined,
+): Promise<void> {
+  const body = answer.body;
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      body.destroy();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    body.on('data', (chunk) => {
+      if (failed) return;
+      let wait;
+      try {
+        wait = onChunk(chunk);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (wait === undefined) return;
+      body.pause();
+      wait.then(() => body.resume(), fail);
+    });
+    body.on('end', () => {
+      if (!failed) resolve();
+    });
+    body.on('error', (err) => fail(connectError(err, answer.url, answer.timeoutMs)));
+  });
 }
 
 /**
