@@ -135,6 +135,8 @@ export const ERROR_CODES = {
     'E_MEASUREMENT_INVALID',
     'E_MEASUREMENT_MISMATCH',
     'E_MEASUREMENT_UNSIGNED',
+    /** An attached document's gzip parts do not come back to its digest and size. */
+    'E_DOCUMENT_INVALID',
   ],
   rebuild: [
     'E_REBUILD_NO_PROVENANCE',

@@ -13,8 +13,7 @@ import {
 } from '../domain/oci.js';
 import type { RuntimeContract } from '../domain/baseline.js';
 import type { Store, StoreReader } from '../ports/store.js';
-
-const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
+import { MAX_DOCUMENT_BYTES, readDocument } from './attached-document.js';
 
 export interface ImageSummary {
   readonly digest: Digest;
@@ -134,13 +133,12 @@ export async function inspectImage(store: Store, ref: string): Promise<ImageDeta
     const d = referrers.find((r) => r.artifactType === artifactType);
     if (!d) return null;
     const m = await readManifest(store, d);
-    const blob = m.layers[0];
-    if (m.subject?.digest !== descriptor.digest || !blob)
+    if (m.subject?.digest !== descriptor.digest)
       throw new IngotError(
         'E_ATTACHMENT_INVALID',
         `attachment ${d.digest} does not describe ${descriptor.digest}`,
       );
-    const bytes = await store.readBlob(blob.digest, MAX_DOCUMENT_BYTES, blob.size);
+    const { bytes } = await readDocument(store, m, MAX_DOCUMENT_BYTES);
     return { digest: d.digest, body: JSON.parse(bytes.toString('utf8')) as unknown };
   };
 
@@ -184,14 +182,13 @@ export async function readMeasurement(
       `image ${shortDigest(image)} has no measurement attached`,
     );
   const m = await readManifest(store, d);
-  const blob = m.layers[0];
-  if (!blob || m.subject?.digest !== image)
+  if (m.subject?.digest !== image)
     throw new IngotError(
       'E_ATTACHMENT_INVALID',
       `attachment ${d.digest} does not describe ${image}`,
     );
   const doc = JSON.parse(
-    (await store.readBlob(blob.digest, MAX_DOCUMENT_BYTES, blob.size)).toString('utf8'),
+    (await readDocument(store, m, MAX_DOCUMENT_BYTES)).bytes.toString('utf8'),
   ) as { entries: MeasuredEntry[] };
   return doc.entries;
 }
