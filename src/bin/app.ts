@@ -194,14 +194,17 @@ function loadFleetStore(): Promise<typeof FleetStoreModule> {
 function serverProcesses(home: string): Pick<CliApp, 'serve' | 'serveCluster' | 'runClusterAgent'> {
   return {
     serve: async (serveOptions) => {
+      serverRan = true;
       const { runServer } = await import('./server.js');
       return runServer({ home, logToStdout: true, version, ...serveOptions });
     },
     serveCluster: async (options) => {
+      serverRan = true;
       const { runClusterServer } = await import('./cluster-server.js');
       return runClusterServer({ home, logToStdout: true, ...options });
     },
     runClusterAgent: async (options) => {
+      serverRan = true;
       const { runClusterAgent } = await import('./cluster-agent.js');
       return runClusterAgent({ home, logToStdout: true, ...options });
     },
@@ -221,3 +224,13 @@ async function recordEvents(home: string, drafts: LedgerEntryDraft[]): Promise<v
 }
 
 export const appFactory: AppFactory = ({ home }) => makeApp({ home });
+
+let serverRan = false;
+/**
+ * Whether this process ran a server (`ingot serve`, `ingot server`, `ingot agent`): its log destinations (pino) are opened
+ * asynchronously and flush on exit, and throw if the process exits before they are open, so
+ * such a process must end by draining its event loop rather than by exiting.
+ */
+export function ranServer(): boolean {
+  return serverRan;
+}
