@@ -190,8 +190,10 @@ export class DistributionRegistry implements Registry {
 
   async fetchBlob(repo: string, blob: Descriptor, path: string): Promise<void> {
     const a = await this.getBlobAnswer(repo, blob);
-    // 'wx': never write through a file (or link) somebody put there before us.
-    const out = createWriteStream(path, { flags: 'wx', mode: 0o644 });
+    // 'wx': never write through a file (or link) somebody put there before us. Up to 1 MiB
+    // queued for the disk before the body is paused: at the default 16 KiB every 64 KiB chunk
+    // paused it, and each pause stops and restarts reading the socket.
+    const out = createWriteStream(path, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
     // Settles when the file is closed, or fails with its first error (awaited below).
     const written = new Promise<void>((resolve, reject) => {
       out.once('error', reject).once('close', resolve);
