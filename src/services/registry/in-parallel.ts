@@ -5,8 +5,9 @@
 export const TRANSFERS = 4;
 
 /**
- * Small documents (referrer manifests, signature bundles) a pull asks for at once: each is
- * a round trip of little data, and an index may list up to MAX_REFERRERS of them.
+ * Small requests made at once: a pull's referrer manifests and signature bundles, a push's
+ * HEAD of each blob and its referrers' manifests. Each is a round trip of little data, and
+ * an index may list up to MAX_REFERRERS referrers.
  */
 export const DOCUMENTS = 8;
 
