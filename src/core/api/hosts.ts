@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { HOST_STATES, isNodeName, type LeaderRecord } from '../../domain/cluster.js';
 
 /**
