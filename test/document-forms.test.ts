@@ -105,6 +105,17 @@ describe('attached documents', () => {
     }
   });
 
+  it('give SBOM tools the whole SPDX document with one command: inspect --sbom', () => {
+    const env = { INGOT_HOME: home() };
+    const shown = ingot(['inspect', 'hello:1.0.0', '--sbom'], { env });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ spdxVersion: 'SPDX-2.3' });
+    // Byte for byte the document provenance signed, not a re-serialisation of it.
+    const v = ingot(['verify', digest, '--key', pub(), '-o', 'json'], { env });
+    const signed = (JSON.parse(v.stdout) as { provenance: { sbom: string } }).provenance.sbom;
+    expect(digestOf(Buffer.from(shown.stdout, 'utf8'))).toBe(signed);
+  });
+
   it('refuse a part that is not the one named, when blobs are checked', async () => {
     const store = await openStore(home());
     const sbom = documents().find((d) => d.artifactType === MediaType.spdx)!;

@@ -135,6 +135,8 @@ export const ERROR_CODES = {
     'E_MEASUREMENT_INVALID',
     'E_MEASUREMENT_MISMATCH',
     'E_MEASUREMENT_UNSIGNED',
+    /** No SBOM is attached to the image (`ingot inspect --sbom`). */
+    'E_SBOM_MISSING',
     /** An attached document's gzip parts do not come back to its digest and size. */
     'E_DOCUMENT_INVALID',
   ],

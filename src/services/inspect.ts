@@ -111,14 +111,7 @@ export async function listImages(store: Store): Promise<ImageSummary[]> {
 }
 
 export async function inspectImage(store: Store, ref: string): Promise<ImageDetails> {
-  const descriptor = await store.resolve(ref);
-  const manifest = await readManifest(store, descriptor);
-  if (manifest.artifactType !== undefined || manifest.config.mediaType !== MediaType.imageConfig) {
-    throw new IngotError(
-      'E_NOT_AN_IMAGE',
-      `${ref} is an attachment (${manifest.artifactType ?? manifest.config.mediaType}), not an image`,
-    );
-  }
+  const { descriptor, manifest } = await resolveImage(store, ref);
   const config = await readConfig(store, manifest);
   const index = await store.index();
   const tags = index.manifests
@@ -130,16 +123,10 @@ export async function inspectImage(store: Store, ref: string): Promise<ImageDeta
   const attachment = async (
     artifactType: string,
   ): Promise<{ digest: Digest; body: unknown } | null> => {
-    const d = referrers.find((r) => r.artifactType === artifactType);
-    if (!d) return null;
-    const m = await readManifest(store, d);
-    if (m.subject?.digest !== descriptor.digest)
-      throw new IngotError(
-        'E_ATTACHMENT_INVALID',
-        `attachment ${d.digest} does not describe ${descriptor.digest}`,
-      );
-    const { bytes } = await readDocument(store, m, MAX_DOCUMENT_BYTES);
-    return { digest: d.digest, body: JSON.parse(bytes.toString('utf8')) as unknown };
+    const found = await attachedDocument(store, descriptor.digest, referrers, artifactType);
+    return (
+      found && { digest: found.digest, body: JSON.parse(found.bytes.toString('utf8')) as unknown }
+    );
   };
 
   const m = await attachment(MediaType.measurement);
@@ -167,6 +154,63 @@ export async function inspectImage(store: Store, ref: string): Promise<ImageDeta
     },
     sbom: s && sbomSummary(s.digest, s.body),
   };
+}
+
+/**
+ * The image's SBOM, the whole SPDX JSON document byte for byte as it was built and signed
+ * (`ingot inspect REF --sbom`): it is stored in gzip parts, which SBOM tools do not read as
+ * one document; reassembled here and checked against its digest. The first attached, as
+ * `ingot inspect` summarises it.
+ */
+export async function readSbom(store: Store, ref: string): Promise<Buffer> {
+  const { descriptor } = await resolveImage(store, ref);
+  const referrers = await store.referrers(descriptor.digest);
+  const found = await attachedDocument(store, descriptor.digest, referrers, MediaType.spdx);
+  if (found === null)
+    throw new IngotError(
+      'E_SBOM_MISSING',
+      `image ${shortDigest(descriptor.digest)} has no SBOM attached (images built by Ingot have one: was it pulled or copied without its attachments?)`,
+    );
+  return found.bytes;
+}
+
+/** An image of the store by tag, digest or prefix; an attachment is refused. */
+async function resolveImage(
+  store: Store,
+  ref: string,
+): Promise<{ descriptor: Descriptor; manifest: ImageManifest }> {
+  const descriptor = await store.resolve(ref);
+  const manifest = await readManifest(store, descriptor);
+  if (manifest.artifactType !== undefined || manifest.config.mediaType !== MediaType.imageConfig) {
+    throw new IngotError(
+      'E_NOT_AN_IMAGE',
+      `${ref} is an attachment (${manifest.artifactType ?? manifest.config.mediaType}), not an image`,
+    );
+  }
+  return { descriptor, manifest };
+}
+
+/**
+ * The document of the first of `referrers` of this type, whole (reassembled from its parts
+ * if it is in parts) and checked against its digest; null when none is attached. `digest`
+ * is the attachment manifest's, as `ingot inspect` shows it.
+ */
+async function attachedDocument(
+  store: Store,
+  image: Digest,
+  referrers: readonly Descriptor[],
+  artifactType: string,
+): Promise<{ digest: Digest; bytes: Buffer } | null> {
+  const d = referrers.find((r) => r.artifactType === artifactType);
+  if (!d) return null;
+  const m = await readManifest(store, d);
+  if (m.subject?.digest !== image)
+    throw new IngotError(
+      'E_ATTACHMENT_INVALID',
+      `attachment ${d.digest} does not describe ${image}`,
+    );
+  const { bytes } = await readDocument(store, m, MAX_DOCUMENT_BYTES);
+  return { digest: d.digest, bytes };
 }
 
 /** The measurement attached to an image, verified. */
