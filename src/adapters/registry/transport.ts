@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 // Their own files, not the package's index: see undici-parts.d.ts.
@@ -75,7 +74,6 @@ export class Transport {
   private readonly agent: InstanceType<typeof Agent>;
 
   constructor(private readonly options: TransportOptions) {
-    baselineWebAssemblyOnly();
     this.agent = new Agent({
       connect: {
         rejectUnauthorized: true,
@@ -146,19 +144,6 @@ export class Transport {
   close(): Promise<void> {
     return this.agent.destroy();
   }
-}
-
-/**
- * undici parses HTTP/1.1 with llhttp, compiled to WebAssembly when its first connection opens.
- * V8 compiles it with its baseline compiler (Liftoff), then again with TurboFan on a
- * background thread once the parser is hot: for llhttp's one large state machine that is
- * about 0.45 s of CPU on this project's 2-core machines, more than a whole pull spends in
- * the parser, taken from the transfer beside it and holding up the exit until it is done.
- * Baseline code is enough here: it parses status lines and headers, and hands bodies on in
- * spans. The flag is process-wide, as V8's flags are; nothing else in Ingot is WebAssembly.
- */
-function baselineWebAssemblyOnly(): void {
-  setFlagsFromString('--liftoff-only');
 }
 
 /** Network failures that may not happen again on the next try. */
