@@ -22,7 +22,7 @@ export interface Exchange {
 export interface AnswerBody extends AsyncIterable<unknown> {
   destroy(error?: Error): unknown;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  on(event: 'end', listener: () => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   pause(): unknown;
   resume(): unknown;
@@ -239,7 +239,9 @@ export async function* chunks(answer: Answer): AsyncGenerator<Buffer> {
  * 'data' events pass on the buffers the socket filled, where async iteration joins those
  * that queued up into new ones (a copy of much of a layer, into fresh memory). While the
  * promise `onChunk` may return is pending, the body is paused (a slower disk holds the
- * registry back, not memory); what `onChunk` throws or rejects with ends the read.
+ * registry back, not memory); what `onChunk` throws or rejects with ends the read. A body
+ * that closes before its end without an error (destroyed by someone else) fails it too: it
+ * would otherwise leave the promise, and the pull waiting on it, pending for ever.
  */
 export function eachChunk(
   answer: Answer,
@@ -267,10 +269,23 @@ export function eachChunk(
       body.pause();
       wait.then(() => body.resume(), fail);
     });
+    let ended = false;
     body.on('end', () => {
+      ended = true;
       if (!failed) resolve();
     });
     body.on('error', (err) => fail(connectError(err, answer.url, answer.timeoutMs)));
+    // After 'end' or 'error' when all is well; alone when the body was cut short silently.
+    body.on('close', () => {
+      if (!ended)
+        fail(
+          new RegistryError(
+            'E_REGISTRY_CONNECT',
+            `the answer of ${answer.url.origin} to ${answer.method} ${answer.url.pathname} closed before its end`,
+            { url: answer.url.origin, transient: true },
+          ),
+        );
+    });
   });
 }
 
