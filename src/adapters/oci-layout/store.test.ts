@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -150,5 +150,36 @@ describe('OciLayoutStore', () => {
       .catch((e: unknown) => e);
     expect(isIngotError(err) && err.code).toBe('E_TAG_INVALID');
     expect((await store.index()).manifests).toEqual([]);
+  });
+
+  it('fails the commit before index.json changes when a background fsync failed, and stays failed', async () => {
+    const root = tmp();
+    const synced: string[] = [];
+    const store = await OciLayoutStore.open(root, {
+      syncFile: (path) => {
+        synced.push(path);
+        return synced.length === 2
+          ? Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }))
+          : Promise.resolve();
+      },
+    });
+    const index = readFileSync(join(root, 'index.json'));
+    const tx = await store.begin();
+    const a = await tx.putBlob(Buffer.from('{"n":1}'), MediaType.imageManifest);
+    await tx.putBlob(Buffer.from('{"n":2}'), MediaType.imageManifest);
+    // The second fsync has failed by now; what is staged after it must not clear that.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(synced).toHaveLength(2);
+    await tx.putBlob(Buffer.from('{"n":3}'), MediaType.imageManifest);
+    const err = await tx
+      .commit({ manifests: [{ descriptor: a, tags: ['a:1'] }], time: 't' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'EIO' });
+    // Nothing published, nothing moved into place, the staging area gone.
+    expect(readFileSync(join(root, 'index.json')).equals(index)).toBe(true);
+    expect(readdirSync(join(root, 'blobs/sha256'))).toEqual([]);
+    expect(readdirSync(join(root, '.ingot/staging'))).toEqual([]);
+    // The third file was never synced: the chain stopped at the failure.
+    expect(synced).toHaveLength(2);
   });
 });

@@ -56,14 +56,21 @@ export class OciLayoutStore implements Store {
   private readonly layout: OciLayout;
   private readonly meta: string;
 
-  private constructor(readonly root: string) {
+  private constructor(
+    readonly root: string,
+    /** fsync a staged file (atomic-file.ts); a test gives one that fails. */
+    readonly syncFile: (path: string) => Promise<void>,
+  ) {
     this.layout = new OciLayout(root);
     this.meta = join(root, '.ingot');
   }
 
   /** Open the store, creating an empty layout if there is none. */
-  static async open(root: string): Promise<OciLayoutStore> {
-    const store = new OciLayoutStore(root);
+  static async open(
+    root: string,
+    options: { readonly syncFile?: (path: string) => Promise<void> } = {},
+  ): Promise<OciLayoutStore> {
+    const store = new OciLayoutStore(root, options.syncFile ?? syncFile);
     // Private folders whatever the umask: a store another user could write into would let
     // them plant blobs (verified on read, but a denial of service all the same).
     mkdirSync(join(root, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
@@ -264,8 +271,9 @@ class LayoutTransaction implements StoreTransaction {
   private stage(digest: Digest, path: string, size: number): void {
     chmodSync(path, 0o444);
     this.staged.set(digest, { path, size });
-    const next = this.syncing.then(() => syncFile(path));
-    // Seen by commit(); an aborted transaction's failures (its files removed) by nobody.
+    // After a failure the chain stays failed: a later fsync that succeeds does not make the
+    // lost one good. Seen by commit(); an aborted transaction's failures by nobody.
+    const next = this.syncing.then(() => this.store.syncFile(path));
     next.catch(() => undefined);
     this.syncing = next;
   }
