@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw, gunzipSync } from 'node:zlib';
+import { constants, crc32, deflateRaw, gunzip as gunzipCallback } from 'node:zlib';
 import { IngotError } from '../domain/errors.js';
 import { GZIP_HEADER, gzipTrailer } from './gzip.js';
 
@@ -97,6 +97,7 @@ export function documentParts(
 }
 
 const deflate = promisify(deflateRaw);
+const gunzip = promisify(gunzipCallback);
 
 /**
  * One gzip member with a fixed header (no name, no time, OS "unknown"), so that the same
@@ -112,14 +113,17 @@ async function gzipMember(raw: Uint8Array): Promise<Buffer> {
  * from a registry or a store that decompress to far more than they are (a gzip bomb): no
  * part may produce more than what is left of `size`, which the caller bounded. The caller
  * checks the result against the document's digest.
+ *
+ * Inflated in libuv's threads, one part after the other: a document may be hundreds of MiB,
+ * read by the server and agents before each start, whose event loop must not stop for it.
  */
-export function joinParts(parts: readonly Uint8Array[], size: number): Buffer {
+export async function joinParts(parts: readonly Uint8Array[], size: number): Promise<Buffer> {
   const out: Buffer[] = [];
   let total = 0;
   for (const part of parts) {
     let raw: Buffer;
     try {
-      raw = gunzipSync(part, { maxOutputLength: Math.max(1, size - total) });
+      raw = await gunzip(part, { maxOutputLength: Math.max(1, size - total) });
     } catch (err) {
       const tooLarge = (err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
       throw new IngotError(

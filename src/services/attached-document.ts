@@ -71,7 +71,7 @@ export async function readDocument(
   const parts: Buffer[] = [];
   for (const layer of manifest.layers)
     parts.push(await store.readBlob(layer.digest, budget, layer.size));
-  const bytes = joinParts(parts, form.size);
+  const bytes = await joinParts(parts, form.size);
   if (digestOf(bytes) !== form.digest)
     throw new IngotError(
       'E_DOCUMENT_INVALID',
