@@ -55,19 +55,7 @@ export async function readDocument(
     const [blob] = manifest.layers as [Descriptor];
     return { digest: form.digest, bytes: await store.readBlob(blob.digest, maxBytes, blob.size) };
   }
-  if (form.size > maxBytes)
-    throw new IngotError(
-      'E_DOCUMENT_INVALID',
-      `the ${manifest.artifactType ?? 'attached'} document declares ${form.size} bytes (more than ${maxBytes})`,
-    );
-  // What the parts may weigh together: deflate makes nothing much larger than it was (a
-  // stored block costs 5 bytes in 64 KiB), plus each member's header and trailer.
-  const budget = form.size + (form.size >> 10) + 64 * manifest.layers.length + 1024;
-  if (manifest.layers.reduce((n, l) => n + l.size, 0) > budget)
-    throw new IngotError(
-      'E_DOCUMENT_INVALID',
-      `the parts of the ${manifest.artifactType ?? 'attached'} document are larger than ${form.size} bytes compress to`,
-    );
+  const budget = partsBudget(manifest, form, maxBytes);
   const parts: Buffer[] = [];
   for (const layer of manifest.layers)
     parts.push(await store.readBlob(layer.digest, budget, layer.size));
@@ -78,6 +66,42 @@ export async function readDocument(
       `the parts of the ${manifest.artifactType ?? 'attached'} document do not make ${form.digest}`,
     );
   return { digest: form.digest, bytes };
+}
+
+/**
+ * Refuse, before any of them is read or fetched, the parts of a document that come to more
+ * than `maxBytes` or weigh more than such a document compresses to (partsBudget). A document
+ * in one blob, or not a document, passes: the caller bounds that one blob.
+ */
+export function checkPartsWeight(manifest: ImageManifest, maxBytes: number): void {
+  const form = documentForm(manifest);
+  if (form?.kind === 'parts') partsBudget(manifest, form, maxBytes);
+}
+
+/**
+ * What the parts of a document in parts may weigh together, which is also the most any one
+ * of them may: deflate makes nothing much larger than it was (a stored block costs 5 bytes in
+ * 64 KiB), plus each member's header and trailer. Threat: a store or a registry that names a
+ * small document and serves parts that would fill memory or the disk.
+ */
+function partsBudget(
+  manifest: ImageManifest,
+  form: { readonly size: number },
+  maxBytes: number,
+): number {
+  const what = manifest.artifactType ?? 'attached';
+  if (form.size > maxBytes)
+    throw new IngotError(
+      'E_DOCUMENT_INVALID',
+      `the ${what} document declares ${form.size} bytes (more than ${maxBytes})`,
+    );
+  const budget = form.size + (form.size >> 10) + 64 * manifest.layers.length + 1024;
+  if (manifest.layers.reduce((n, l) => n + l.size, 0) > budget)
+    throw new IngotError(
+      'E_DOCUMENT_INVALID',
+      `the parts of the ${what} document are larger than ${form.size} bytes compress to`,
+    );
+  return budget;
 }
 
 type Form =

@@ -154,8 +154,42 @@ async function pull(fake: ReturnType<typeof fakeRegistry>, digest: Digest, allow
     code = err.code;
   }
   const blobs = join(dir, 'blobs', 'sha256');
-  return { code, report, seen, blobs: existsSync(blobs) ? readdirSync(blobs) : [] };
+  const listed = (await store.index()).manifests.map((d) => d.digest);
+  return { code, report, seen, listed, blobs: existsSync(blobs) ? readdirSync(blobs) : [] };
 }
+
+/** List one more attachment of the image in its referrers tag; its manifest's descriptor. */
+function attachMore(
+  fake: ReturnType<typeof fakeRegistry>,
+  img: ReturnType<typeof signedImage>,
+  manifest: { artifactType: string; layers: object[]; annotations?: Record<string, string> },
+) {
+  const descriptor = fake.put(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.imageManifest,
+      config: { mediaType: MediaType.empty, ...img.empty },
+      subject: { mediaType: MediaType.imageManifest, ...img.image },
+      ...manifest,
+    }),
+  );
+  const tag = `sha256-${img.image.digest.slice(7)}`;
+  const index = JSON.parse(fake.blobs.get(tag)!.toString()) as { manifests: unknown[] };
+  index.manifests.push({
+    mediaType: MediaType.imageManifest,
+    artifactType: manifest.artifactType,
+    ...descriptor,
+  });
+  fake.blobs.set(tag, Buffer.from(JSON.stringify(index)));
+  return descriptor;
+}
+
+/** A blob that the registry does not hold: asking for it is the failure. */
+const absent = (mediaType: string, size: number) => ({
+  mediaType,
+  digest: digestOf(`absent ${size}`),
+  size,
+});
 
 describe('pullImage', () => {
   it('fetches only what admission reads before it decides: no layer, measurement or SBOM', async () => {
@@ -228,5 +262,45 @@ describe('pullImage', () => {
     expect(r).toMatchObject({ code: 'E_REGISTRY_REFERRER_SUBJECT', blobs: [] });
     expect(r.seen.documents).toBeNull();
     for (const layer of img.layers) expect(fake.requests).not.toContain(`blob ${layer.digest}`);
+  });
+
+  it('refuses, before it fetches anything, document parts heavier than the document they name', async () => {
+    for (const [size, partSize] of [
+      [100, 10 * 1024 * 1024], // 10 MiB of gzip for 100 bytes of JSON
+      [1024 * 1024 * 1024, 1024], // a document over the 512 MiB any reader accepts
+    ] as const) {
+      const fake = fakeRegistry();
+      const img = signedImage(fake);
+      const sbom = attachMore(fake, img, {
+        artifactType: MediaType.spdx,
+        layers: [absent(`${MediaType.spdx}+gzip`, partSize)],
+        annotations: {
+          [Annotation.documentDigest]: digestOf('{}'),
+          [Annotation.documentSize]: String(size),
+        },
+      });
+      const r = await pull(fake, img.image.digest, true);
+      expect(r).toMatchObject({ code: 'E_REGISTRY_TOO_LARGE', blobs: [] });
+      expect(r.seen.documents).not.toBeNull();
+      // Nothing asked for after admission: not the part, not a layer.
+      expect(fake.requests).toEqual(r.seen.before);
+      expect(r.listed).not.toContain(sbom.digest);
+    }
+  });
+
+  it('leaves attachments of types admission does not know in the registry', async () => {
+    const fake = fakeRegistry();
+    const img = signedImage(fake);
+    const other = attachMore(fake, img, {
+      artifactType: 'application/vnd.example.scan+json',
+      layers: [absent('application/vnd.example.scan+json', 300 * 1024 * 1024)],
+    });
+    const r = await pull(fake, img.image.digest, true);
+    expect(r.code).toBeNull();
+    expect(r.report).toMatchObject({ ok: true });
+    expect(r.listed).toContain(img.image.digest);
+    expect(r.listed).not.toContain(other.digest);
+    expect(r.blobs).not.toContain(other.digest.slice(7));
+    expect(fake.requests).not.toContain(`blob ${absent('', 300 * 1024 * 1024).digest}`);
   });
 });

@@ -19,12 +19,21 @@ import {
 import { RegistryError, type RegistryReference } from '../../domain/registry.js';
 import type { BlobLocations, Registry } from '../../ports/registry.js';
 import type { Store, StoreReader } from '../../ports/store.js';
+import { checkPartsWeight, MAX_DOCUMENT_BYTES } from '../attached-document.js';
 import type { VerifyReport } from '../verify.js';
 import { FetchedDocuments } from './fetched-documents.js';
 import { DOCUMENTS, inParallel, TRANSFERS } from './in-parallel.js';
 
-/** An attachment's blob (a bundle, the measurement, the SBOM) is never this large. */
-const MAX_ATTACHMENT_BLOB = 512 * 1024 * 1024;
+/**
+ * The attachments a pull keeps: those admission reads (signature bundles) and vouches for
+ * (the measurement, the SBOM beside it). Another tool's stay in the registry: nothing here
+ * reads them, so nothing would bound what they cost.
+ */
+const KEPT: ReadonlySet<string> = new Set([
+  MediaType.sigstoreBundle,
+  MediaType.measurement,
+  MediaType.spdx,
+]);
 
 export interface PullRequest {
   readonly src: RegistryReference;
@@ -82,7 +91,7 @@ interface Admission {
  * bundles first, in parallel, admitted from memory by the same verification as `ingot verify`
  * before any layer is fetched; then, a few at a time, the layers and the attachments' other
  * blobs (measurement, SBOM) that the store lacks, each hashed as it streams; all of it
- * committed in one transaction.
+ * committed in one transaction. Attachments of other types are not pulled.
  */
 export async function pullImage(deps: PullDeps, request: PullRequest): Promise<PullReport> {
   const { registry, store } = deps;
@@ -109,12 +118,15 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
   if (!report.ok)
     return { ok: false, digest, source, tag: null, verify: report, layers: null, timings };
 
+  const kept = attachments.filter((a) => KEPT.has(a.manifest.artifactType ?? ''));
+  // Every bound checked here, before anything is fetched.
+  const blobs = allBlobs(image, kept);
   const tx = await store.begin();
   try {
     const layers = { fetched: 0, fetchedBytes: 0, present: 0 };
     const isLayer = new Set(image.manifest.layers.map((l) => l.digest));
     const toFetch: Descriptor[] = [];
-    for (const blob of allBlobs(image, attachments)) {
+    for (const blob of blobs) {
       if (await store.hasBlob(blob.digest)) {
         if (isLayer.has(blob.digest)) layers.present++;
       } else if (documents.has(blob.digest)) {
@@ -129,11 +141,6 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
     toFetch.sort((x, y) => y.size - x.size);
     await inParallel(toFetch, TRANSFERS, async (blob) => {
       const layer = isLayer.has(blob.digest);
-      if (!layer && blob.size > MAX_ATTACHMENT_BLOB)
-        throw new RegistryError(
-          'E_REGISTRY_TOO_LARGE',
-          `blob ${blob.digest} declares ${blob.size} bytes (more than ${MAX_ATTACHMENT_BLOB})`,
-        );
       const path = join(tx.stagingDir, digestHex(blob.digest));
       await registry.fetchBlob(repo, blob, path);
       tx.adoptFile(path, blob.digest, blob.size);
@@ -154,13 +161,13 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
     }
     const tags = request.tag === null ? [] : [request.tag];
     await tx.commit({
-      manifests: listing(image, attachments, tags),
+      manifests: listing(image, kept, tags),
       time: deps.now().toISOString(),
     });
     deps.locations.record(
       registry.authority,
       repo,
-      allBlobs(image, attachments).map((b) => b.digest),
+      blobs.map((b) => b.digest),
     );
     return { ok: true, digest, source, tag: request.tag, verify: report, layers, timings };
   } catch (err) {
@@ -316,9 +323,43 @@ function allBlobs(image: Fetched, attachments: readonly Fetched[]): Descriptor[]
     image.descriptor,
     image.manifest.config,
     ...image.manifest.layers,
-    ...attachments.flatMap((a) => [a.descriptor, a.manifest.config, ...a.manifest.layers]),
+    ...attachments.flatMap((a) => [a.descriptor, ...attachmentBlobs(a)]),
   ];
   return [...new Map(all.map((d) => [d.digest, d])).values()];
+}
+
+/**
+ * An attachment's config and layers, each within what its readers after the pull accept,
+ * and a document's parts together within what the document compresses to (the bound
+ * readDocument enforces). Threat: a registry that, once the image is admitted, serves
+ * attachments that would fill the disk; they are refused before any blob is fetched.
+ */
+function attachmentBlobs(a: Fetched): Descriptor[] {
+  const { config, layers, artifactType } = a.manifest;
+  try {
+    checkPartsWeight(a.manifest, MAX_DOCUMENT_BYTES);
+  } catch (err) {
+    if (!isIngotError(err)) throw err;
+    throw new RegistryError(
+      'E_REGISTRY_TOO_LARGE',
+      `attachment ${a.descriptor.digest}: ${err.message}`,
+      { digest: a.descriptor.digest },
+      err,
+    );
+  }
+  const max = artifactType === MediaType.sigstoreBundle ? MAX_BUNDLE_BYTES : MAX_DOCUMENT_BYTES;
+  const bounded = [
+    { blob: config, max: MAX_CONFIG_BYTES },
+    ...layers.map((blob) => ({ blob, max })),
+  ];
+  for (const { blob, max } of bounded)
+    if (blob.size > max)
+      throw new RegistryError(
+        'E_REGISTRY_TOO_LARGE',
+        `blob ${blob.digest} of attachment ${a.descriptor.digest} declares ${blob.size} bytes (more than ${max})`,
+        { digest: blob.digest, max },
+      );
+  return [config, ...layers];
 }
 
 /** index.json entries as the store keeps them: attachments annotated with their subject. */
