@@ -311,6 +311,11 @@ export const ERROR_CODES = {
     'E_REGISTRY_REFERRER_SUBJECT',
     /** A tag pointed at another digest between two requests. */
     'E_REGISTRY_TAG_MOVED',
+    /**
+     * A measurement's or SBOM's parts, as the registry served them, do not make the document
+     * their attachment names (and admission checked): nothing of the pull is committed.
+     */
+    'E_REGISTRY_DOCUMENT_INVALID',
   ],
   /** Deciding which host runs each instance. */
   placement: [

@@ -69,6 +69,11 @@ export interface StoreTransaction {
    * computed while writing it. It is not re-read: the caller vouches for the digest.
    */
   adoptFile(path: string, digest: Digest, size: number): void;
+  /**
+   * A blob as the commit would leave it: staged here, else already in the store; read whole
+   * and verified. For checks of what was staged before it is committed (a pull's documents).
+   */
+  readBlob(digest: Digest, maxBytes: number, expectedSize?: number): Promise<Buffer>;
   commit(request: CommitRequest): Promise<CommitResult>;
   /** Remove everything staged. Safe to call after a failed commit or twice. */
   abort(): Promise<void>;

@@ -182,4 +182,20 @@ describe('OciLayoutStore', () => {
     // The third file was never synced: the chain stopped at the failure.
     expect(synced).toHaveLength(2);
   });
+
+  it('reads in a transaction what it staged, and what the store holds, each verified', async () => {
+    const store = await OciLayoutStore.open(tmp());
+    const first = await store.begin();
+    const old = await first.putBlob(Buffer.from('{"n":"stored"}'), MediaType.imageManifest);
+    await first.commit({ manifests: [{ descriptor: old, tags: [] }], time: 't' });
+    const tx = await store.begin();
+    const staged = await tx.putBlob(Buffer.from('{"n":"staged"}'), MediaType.imageManifest);
+    expect((await tx.readBlob(staged.digest, 1024, staged.size)).toString()).toBe('{"n":"staged"}');
+    expect((await tx.readBlob(old.digest, 1024, old.size)).toString()).toBe('{"n":"stored"}');
+    await expect(tx.readBlob(staged.digest, 1024, staged.size + 1)).rejects.toMatchObject({
+      code: 'E_BLOB_SIZE_MISMATCH',
+    });
+    await expect(tx.readBlob(staged.digest, 4)).rejects.toMatchObject({ code: 'E_BLOB_TOO_LARGE' });
+    await tx.abort();
+  });
 });

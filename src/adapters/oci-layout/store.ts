@@ -10,6 +10,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
 import { digestOf, isDigest, type Digest } from '../../domain/digest.js';
 import { Annotation, MediaType } from '../../domain/media-types.js';
@@ -265,6 +266,28 @@ class LayoutTransaction implements StoreTransaction {
     const existing = this.staged.get(digest);
     if (existing && existing.path !== path) rmSync(path, { force: true });
     else if (!existing) this.stage(digest, path, size);
+  }
+
+  async readBlob(digest: Digest, maxBytes: number, expectedSize?: number): Promise<Buffer> {
+    const staged = this.staged.get(digest);
+    if (staged === undefined) return this.store.readBlob(digest, maxBytes, expectedSize);
+    if (expectedSize !== undefined && staged.size !== expectedSize)
+      throw new StoreError(
+        'E_BLOB_SIZE_MISMATCH',
+        `blob ${digest} has ${staged.size} bytes but its descriptor declares ${expectedSize}`,
+        { digest, actual: staged.size, declared: expectedSize },
+      );
+    if (staged.size > maxBytes)
+      throw new StoreError('E_BLOB_TOO_LARGE', `blob ${digest} is larger than ${maxBytes} bytes`, {
+        digest,
+      });
+    // Our own file in a private folder, but read as any blob is: checked against its name.
+    const bytes = await readFile(staged.path);
+    if (bytes.length !== staged.size || digestOf(bytes) !== digest)
+      throw new StoreError('E_BLOB_CORRUPT', `staged blob ${digest} is not what was staged`, {
+        digest,
+      });
+    return bytes;
   }
 
   /** A complete file, made read-only and queued for its fsync before it is named. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OciLayoutStore } from '../../adapters/oci-layout/store.js';
+import { documentParts } from '../../core/document-parts.js';
 import { digestOf, type Digest } from '../../domain/digest.js';
 import { isIngotError } from '../../domain/errors.js';
 import { Annotation, MediaType } from '../../domain/media-types.js';
@@ -31,7 +32,7 @@ const settle = <T>(f: () => T) => new Promise<T>((resolve) => resolve(f()));
 function fakeRegistry() {
   const blobs = new Map<string, Buffer>();
   const requests: string[] = [];
-  const put = (bytes: string) => {
+  const put = (bytes: string | Buffer) => {
     const b = Buffer.from(bytes);
     blobs.set(digestOf(b), b);
     return { digest: digestOf(b), size: b.length };
@@ -302,5 +303,36 @@ describe('pullImage', () => {
     expect(r.listed).not.toContain(other.digest);
     expect(r.blobs).not.toContain(other.digest.slice(7));
     expect(fake.requests).not.toContain(`blob ${absent('', 300 * 1024 * 1024).digest}`);
+  });
+
+  it('stores a document in parts once its parts make it, and nothing when they make another', async () => {
+    const sbom = Buffer.from(JSON.stringify({ spdxVersion: 'SPDX-2.3', files: ['/a', '/b'] }));
+    const forged = Buffer.from(JSON.stringify({ spdxVersion: 'SPDX-2.3', files: ['/a', '/c'] }));
+    for (const served of [sbom, forged]) {
+      const fake = fakeRegistry();
+      const img = signedImage(fake);
+      const parts = (await documentParts(served)).map((p) => ({
+        mediaType: `${MediaType.spdx}+gzip`,
+        ...fake.put(p),
+      }));
+      // The attachment names the real SBOM (as admission sees it); the parts may not make it.
+      attachMore(fake, img, {
+        artifactType: MediaType.spdx,
+        layers: parts,
+        annotations: {
+          [Annotation.documentDigest]: digestOf(sbom),
+          [Annotation.documentSize]: String(sbom.length),
+        },
+      });
+      const r = await pull(fake, img.image.digest, true);
+      if (served === sbom) {
+        expect(r.code).toBeNull();
+        expect(r.blobs).toEqual(expect.arrayContaining(parts.map((p) => p.digest.slice(7))));
+      } else {
+        expect(r).toMatchObject({ code: 'E_REGISTRY_DOCUMENT_INVALID', blobs: [], listed: [] });
+        // It was fetched, and refused before the commit.
+        for (const p of parts) expect(fake.requests).toContain(`blob ${p.digest}`);
+      }
+    }
   });
 });

@@ -18,8 +18,13 @@ import {
 } from '../../domain/oci.js';
 import { RegistryError, type RegistryReference } from '../../domain/registry.js';
 import type { BlobLocations, Registry } from '../../ports/registry.js';
-import type { Store, StoreReader } from '../../ports/store.js';
-import { checkPartsWeight, MAX_DOCUMENT_BYTES } from '../attached-document.js';
+import type { Store, StoreReader, StoreTransaction } from '../../ports/store.js';
+import {
+  checkPartsWeight,
+  inParts,
+  MAX_DOCUMENT_BYTES,
+  readDocument,
+} from '../attached-document.js';
 import type { VerifyReport } from '../verify.js';
 import { FetchedDocuments } from './fetched-documents.js';
 import { DOCUMENTS, inParallel, TRANSFERS } from './in-parallel.js';
@@ -91,7 +96,8 @@ interface Admission {
  * bundles first, in parallel, admitted from memory by the same verification as `ingot verify`
  * before any layer is fetched; then, a few at a time, the layers and the attachments' other
  * blobs (measurement, SBOM) that the store lacks, each hashed as it streams; all of it
- * committed in one transaction. Attachments of other types are not pulled.
+ * committed in one transaction, once each document in parts is found to make the document
+ * its attachment names. Attachments of other types are not pulled.
  */
 export async function pullImage(deps: PullDeps, request: PullRequest): Promise<PullReport> {
   const { registry, store } = deps;
@@ -149,6 +155,7 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
         layers.fetchedBytes += blob.size;
       }
     });
+    await checkDocuments(tx, kept);
     // A tag that moved while we pulled names something we did not admit: refuse to name it.
     if (src.digest === null && src.tag !== null) {
       const current = await registry.resolveTag(repo, src.tag);
@@ -173,6 +180,33 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
   } catch (err) {
     await tx.abort();
     throw err;
+  }
+}
+
+/**
+ * Each document in parts, reassembled from what is staged (or stored already) and checked
+ * against the digest its attachment names, before anything is committed. Admission compared
+ * only that name (the measurement's against the digest provenance signs), without the parts.
+ * Threat: a registry that serves parts making another document; committed, the image would
+ * be admitted here, fail E_DOCUMENT_INVALID before every start, and never be pulled again.
+ */
+async function checkDocuments(
+  tx: StoreTransaction,
+  attachments: readonly Fetched[],
+): Promise<void> {
+  for (const a of attachments) {
+    if (!inParts(a.manifest)) continue;
+    try {
+      await readDocument(tx, a.manifest, MAX_DOCUMENT_BYTES);
+    } catch (err) {
+      if (!isIngotError(err) || err.code !== 'E_DOCUMENT_INVALID') throw err;
+      throw new RegistryError(
+        'E_REGISTRY_DOCUMENT_INVALID',
+        `the ${a.manifest.artifactType ?? 'attached'} document of ${a.descriptor.digest}, as the registry served it: ${err.message}; nothing of the pull was stored`,
+        { digest: a.descriptor.digest },
+        err,
+      );
+    }
   }
 }
 
