@@ -37,8 +37,11 @@ export interface Registry {
   mountBlob(repo: string, blob: Descriptor, from: string): Promise<boolean>;
   /** Upload a blob whole (POST, then PUT with ?digest=). */
   pushBlob(repo: string, blob: Descriptor, source: BlobSource): Promise<void>;
-  /** GET a manifest by tag or digest (at most 4 MiB); by digest it must hash to it. */
-  getManifest(repo: string, reference: string): Promise<FetchedManifest>;
+  /**
+   * GET a manifest by tag or digest, at most `maxBytes` (default and most: 4 MiB, else
+   * E_REGISTRY_TOO_LARGE); by digest it must hash to it.
+   */
+  getManifest(repo: string, reference: string, maxBytes?: number): Promise<FetchedManifest>;
   /** The digest a tag names now (HEAD), or null when the tag does not exist. */
   resolveTag(repo: string, tag: string): Promise<Digest | null>;
   /** PUT a manifest under a tag or its digest; returns its digest. */

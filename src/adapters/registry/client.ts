@@ -112,7 +112,11 @@ export class DistributionRegistry implements Registry {
     checkDigestHeader(put, blob.digest, `blob ${blob.digest}`);
   }
 
-  async getManifest(repo: string, reference: string): Promise<FetchedManifest> {
+  async getManifest(
+    repo: string,
+    reference: string,
+    maxBytes = MAX_MANIFEST_BYTES,
+  ): Promise<FetchedManifest> {
     const a = await this.session.send({
       method: 'GET',
       path: `/v2/${checkRepo(repo)}/manifests/${checkReference(reference)}`,
@@ -133,7 +137,7 @@ export class DistributionRegistry implements Registry {
     if (a.status !== 200) throw await unexpected(a, 'GET', `manifest ${reference}`);
     const bytes = await readBounded(
       a,
-      MAX_MANIFEST_BYTES,
+      Math.min(maxBytes, MAX_MANIFEST_BYTES),
       `manifest ${reference} of ${this.authority}/${repo}`,
     );
     const digest = digestOf(bytes);

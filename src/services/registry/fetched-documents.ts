@@ -2,7 +2,14 @@ import { digestOf, type Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
 import { Annotation, MediaType } from '../../domain/media-types.js';
 import type { Descriptor, ImageIndex } from '../../domain/oci.js';
+import { RegistryError } from '../../domain/registry.js';
 import type { StoreReader } from '../../ports/store.js';
+
+/**
+ * All that admission reads of one image, together. The fetches in flight (a few manifests and
+ * bundles at a time, and the config) may pass it by their own bounds before one is refused.
+ */
+export const MAX_FETCHED_BYTES = 64 * 1024 * 1024;
 
 /**
  * What a pull's admission reads, held in memory: the image's manifest and config, its
@@ -10,16 +17,36 @@ import type { StoreReader } from '../../ports/store.js';
  * digest. Admission runs `ingot verify`'s checks over this as over a store, so that nothing
  * of an image reaches the disk before it is admitted. A blob that was not fetched (a layer,
  * the measurement, the SBOM) reads as missing: a check that needed it fails closed.
+ *
+ * Threat: a registry that lists a thousand referrers, each with a large manifest and bundle,
+ * to make a pull (in the server or an agent too) hold gigabytes before admission decides:
+ * what is kept is bounded as a whole, beside each document's own bound.
  */
 export class FetchedDocuments implements StoreReader {
   private readonly blobs = new Map<Digest, Buffer>();
   private readonly attachments: Descriptor[] = [];
+  private bytes = 0;
 
-  constructor(private readonly image: Descriptor) {}
+  constructor(
+    private readonly image: Descriptor,
+    /** What all documents together may hold; an image of Ingot's needs well under 1 MiB. */
+    private readonly maxBytes = MAX_FETCHED_BYTES,
+  ) {}
 
-  /** Keep a document; its digest is computed here, so that no name can lie about its bytes. */
+  /**
+   * Keep a document; its digest is computed here, so that no name can lie about its bytes.
+   * E_REGISTRY_TOO_LARGE once all of them come to more than the budget.
+   */
   add(bytes: Buffer): Digest {
     const digest = digestOf(bytes);
+    if (this.blobs.has(digest)) return digest;
+    this.bytes += bytes.length;
+    if (this.bytes > this.maxBytes)
+      throw new RegistryError(
+        'E_REGISTRY_TOO_LARGE',
+        `the image's manifest, config, referrers and signature bundles come to more than ${this.maxBytes} bytes`,
+        { max: this.maxBytes },
+      );
     this.blobs.set(digest, bytes);
     return digest;
   }

@@ -55,10 +55,11 @@ function fakeRegistry() {
       requests.push('referrers API');
       return Promise.resolve(null);
     },
-    getManifest: (_repo, reference) =>
+    getManifest: (_repo, reference, maxBytes = 4 * 1024 * 1024) =>
       settle(() => {
         requests.push(`manifest ${reference}`);
         const bytes = get(reference);
+        if (bytes.length > maxBytes) throw new RegistryError('E_REGISTRY_TOO_LARGE', reference);
         return { digest: digestOf(bytes), mediaType: MediaType.imageManifest, bytes };
       }),
     getBlob: (_repo, blob) =>
@@ -334,5 +335,18 @@ describe('pullImage', () => {
         for (const p of parts) expect(fake.requests).toContain(`blob ${p.digest}`);
       }
     }
+  });
+
+  it('refuses a referrer manifest over 1 MiB, before admission', async () => {
+    const fake = fakeRegistry();
+    const img = signedImage(fake);
+    attachMore(fake, img, {
+      artifactType: MediaType.spdx,
+      layers: [absent(MediaType.spdx, 10)],
+      annotations: { padding: 'x'.repeat(1024 * 1024) },
+    });
+    const r = await pull(fake, img.image.digest, true);
+    expect(r).toMatchObject({ code: 'E_REGISTRY_TOO_LARGE', blobs: [] });
+    expect(r.seen.documents).toBeNull();
   });
 });

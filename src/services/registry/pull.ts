@@ -30,6 +30,13 @@ import { FetchedDocuments } from './fetched-documents.js';
 import { DOCUMENTS, inParallel, TRANSFERS } from './in-parallel.js';
 
 /**
+ * A referrer's manifest is at most this large: a bundle's or a document's names a few blobs
+ * (a 512 MiB document in parts, about 1,000 of them: 0.2 MiB). Well below a manifest's 4 MiB,
+ * as a thousand referrers may be listed.
+ */
+const MAX_REFERRER_BYTES = 1024 * 1024;
+
+/**
  * The attachments a pull keeps: those admission reads (signature bundles) and vouches for
  * (the measurement, the SBOM beside it). Another tool's stay in the registry: nothing here
  * reads them, so nothing would bound what they cost.
@@ -254,8 +261,9 @@ async function fetchManifest(
   registry: Registry,
   repo: string,
   reference: string,
+  maxBytes?: number,
 ): Promise<Fetched> {
-  const fetched = await registry.getManifest(repo, reference);
+  const fetched = await registry.getManifest(repo, reference, maxBytes);
   const manifest = parseManifest(fetched.bytes, fetched.digest);
   return {
     descriptor: {
@@ -327,7 +335,7 @@ async function fetchReferrer(
   digest: Digest,
   subject: Digest,
 ): Promise<Fetched> {
-  const fetched = await fetchManifest(registry, repo, digest);
+  const fetched = await fetchManifest(registry, repo, digest, MAX_REFERRER_BYTES);
   checkReferrerSubject(fetched.manifest, digest, subject);
   return {
     ...fetched,
