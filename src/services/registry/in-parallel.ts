@@ -36,3 +36,16 @@ export async function inParallel<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failure !== null) throw (failure as { error: unknown }).error;
 }
+
+/**
+ * Promise.all that waits for every promise to settle before it throws the first failure, as
+ * inParallel does: a pull that fails must not leave a request running behind it (one still
+ * adding to what it holds, or reaching a registry after the command has closed its client).
+ */
+export async function allOrNothing<T extends readonly unknown[]>(promises: {
+  readonly [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

@@ -349,4 +349,23 @@ describe('pullImage', () => {
     expect(r).toMatchObject({ code: 'E_REGISTRY_TOO_LARGE', blobs: [] });
     expect(r.seen.documents).toBeNull();
   });
+
+  it('fails only once every request it started has settled', async () => {
+    const fake = fakeRegistry();
+    const img = signedImage(fake);
+    const finished: string[] = [];
+    const getBlob = fake.registry.getBlob.bind(fake.registry);
+    // The config fails at once; the bundle comes later, and must have come before the throw.
+    fake.registry.getBlob = async (repo, blob, max) => {
+      if (blob.digest === img.config.digest)
+        throw new RegistryError('E_REGISTRY_UNAVAILABLE', 'config');
+      await new Promise((r) => setTimeout(r, 50));
+      const bytes = await getBlob(repo, blob, max);
+      finished.push(blob.digest);
+      return bytes;
+    };
+    const r = await pull(fake, img.image.digest, true);
+    expect(r).toMatchObject({ code: 'E_REGISTRY_UNAVAILABLE', blobs: [] });
+    expect(finished).toEqual([img.attachments[0]!.blob.digest]);
+  });
 });

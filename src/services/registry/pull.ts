@@ -27,7 +27,7 @@ import {
 } from '../attached-document.js';
 import type { VerifyReport } from '../verify.js';
 import { FetchedDocuments } from './fetched-documents.js';
-import { DOCUMENTS, inParallel, TRANSFERS } from './in-parallel.js';
+import { allOrNothing, DOCUMENTS, inParallel, TRANSFERS } from './in-parallel.js';
 
 /**
  * A referrer's manifest is at most this large: a bundle's or a document's names a few blobs
@@ -229,9 +229,9 @@ async function fetchForAdmission(
   pinned: Digest | null,
   reference: string,
 ): Promise<Admission> {
-  const [image, index] = await Promise.all([
+  const [image, index] = await allOrNothing([
     fetchManifest(registry, repo, reference),
-    pinned === null ? null : referrersIndex(registry, repo, pinned),
+    pinned === null ? Promise.resolve(null) : referrersIndex(registry, repo, pinned),
   ]);
   const digest = image.descriptor.digest;
   const documents = new FetchedDocuments(image.descriptor);
@@ -241,7 +241,7 @@ async function fetchForAdmission(
   const unique = [...new Set((entries?.manifests ?? []).map((e) => e.digest))];
   const attachments: (Fetched | undefined)[] = [];
   const config = image.manifest.config;
-  await Promise.all([
+  await allOrNothing([
     registry.getBlob(repo, config, MAX_CONFIG_BYTES).then((b) => documents.add(b)),
     inParallel([...unique.keys()], DOCUMENTS, async (i) => {
       const fetched = await fetchReferrer(registry, repo, unique[i]!, digest);
@@ -305,7 +305,10 @@ async function referrersIndex(
     (index) => ({ index }),
     (error: unknown) => ({ index: null, error }),
   );
-  const api = await registry.referrers(repo, subject);
+  const api = await registry.referrers(repo, subject).catch(async (err: unknown) => {
+    await fallback; // settled, never rejects: nothing left running behind the failure
+    throw err;
+  });
   if (api !== null) return api;
   const answer = await fallback;
   if ('error' in answer) throw answer.error;
