@@ -143,4 +143,25 @@ describe('pushImage', () => {
     expect(calls.filter((c) => c.startsWith('blob'))).toEqual([]);
     expect(calls.filter((c) => c.startsWith('head'))).toHaveLength(all.size);
   });
+
+  it('asks for the referrers API once the image is there, not before', async () => {
+    const { store, image } = await storeWithImage();
+    const { registry, calls } = recordingRegistry(new Set());
+    // Like a registry that answers 404 about a subject it does not hold: no API, it seems.
+    registry.referrers = () =>
+      Promise.resolve(
+        calls.includes('manifest 1')
+          ? { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [] }
+          : null,
+      );
+    const report = await pushImage(
+      { store, registry, locations: { repositories: () => [], record: () => undefined } },
+      {
+        ref: 'app:1',
+        dest: { host: 'registry.test', port: null, repository: 'app', tag: '1', digest: null },
+      },
+    );
+    expect(report.referrers).toEqual({ via: 'api' });
+    expect(calls).not.toContain(`manifest sha256-${image.digest.slice(7)}`);
+  });
 });

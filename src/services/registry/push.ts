@@ -18,7 +18,7 @@ import type { RegistryReference } from '../../domain/registry.js';
 import type { BlobLocations, Registry } from '../../ports/registry.js';
 import type { Store } from '../../ports/store.js';
 import { readManifest } from '../inspect.js';
-import { DOCUMENTS, inParallel, TRANSFERS } from './in-parallel.js';
+import { allOrNothing, DOCUMENTS, inParallel, TRANSFERS } from './in-parallel.js';
 
 export interface PushRequest {
   /** Tag, digest or unique digest prefix in the local store. */
@@ -66,7 +66,8 @@ export interface PushDeps {
  *
  * Round trips in a row are what a push after a small change costs, so every blob's presence
  * is asked at once (a few at a time), the missing ones are sent a few at a time, largest
- * first, and whether the registry has the referrers API is asked meanwhile.
+ * first, and whether the registry has the referrers API is asked while the referrers' own
+ * manifests are put.
  */
 export async function pushImage(deps: PushDeps, request: PushRequest): Promise<PushReport> {
   const { store, registry } = deps;
@@ -106,11 +107,6 @@ export async function pushImage(deps: PushDeps, request: PushRequest): Promise<P
     counts.uploadedBytes += blob.size;
   };
 
-  // Asked now, answered while the blobs go: it depends on nothing we send.
-  const api = registry.referrers(repo, digest).then(
-    (index) => ({ index }),
-    (error: unknown) => ({ index: null, error }),
-  );
   const missing: Descriptor[] = [];
   await inParallel(blobs, DOCUMENTS, async (blob) => {
     if (await registry.hasBlob(repo, blob)) counts.present++;
@@ -125,17 +121,21 @@ export async function pushImage(deps: PushDeps, request: PushRequest): Promise<P
   };
   const [own, ...others] = manifests;
   await put(image, own!.manifest, request.dest.tag ?? digest);
-  await inParallel(others, DOCUMENTS, ({ descriptor, manifest }) =>
-    put(descriptor, manifest, descriptor.digest),
-  );
+  // Whether the registry has the referrers API, asked once the image is there (a registry
+  // may answer 404, which reads as no API, about a subject it does not hold), and answered
+  // while the referrers go up.
+  const [api] = await allOrNothing([
+    registry.referrers(repo, digest),
+    inParallel(others, DOCUMENTS, ({ descriptor, manifest }) =>
+      put(descriptor, manifest, descriptor.digest),
+    ),
+  ]);
   const listed = others.map(({ descriptor, manifest }) =>
     referrerDescriptor(manifest, descriptor.digest, descriptor.size),
   );
 
   let referrers: PushReport['referrers'];
-  const asked = await api;
-  if ('error' in asked) throw asked.error;
-  if (asked.index !== null) referrers = { via: 'api' };
+  if (api !== null) referrers = { via: 'api' };
   else {
     const tag = referrersTag(digest);
     const current = await currentFallbackIndex(registry, repo, tag);
