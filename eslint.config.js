@@ -32,6 +32,15 @@ const clockAndDice = [
   },
 ];
 
+/**
+ * zod as a namespace only: `import { z }` binds zod's namespace object, which the bundler
+ * cannot tree-shake, and every command then compiles all of zod's locales (~550 KB) at start.
+ */
+const zodAsNamespace = {
+  selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier",
+  message: "import * as z from 'zod' (a named import pulls all of zod into every command)",
+};
+
 /** Folders of src/adapters (but shared): each may import only itself and adapters/shared. */
 const adapterFolders = readdirSync(join(import.meta.dirname, 'src', 'adapters'), {
   withFileTypes: true,
@@ -61,6 +70,7 @@ export default tseslint.config(
       ],
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       eqeqeq: ['error', 'always'],
+      'no-restricted-syntax': ['error', zodAsNamespace],
     },
   },
   {
@@ -91,7 +101,7 @@ export default tseslint.config(
         },
       ],
       'no-restricted-globals': ['error', 'process'],
-      'no-restricted-syntax': ['error', ...clockAndDice],
+      'no-restricted-syntax': ['error', ...clockAndDice, zodAsNamespace],
     },
   },
   {
@@ -116,7 +126,7 @@ export default tseslint.config(
         },
       ],
       'no-restricted-globals': ['error', 'process'],
-      'no-restricted-syntax': ['error', ...clockAndDice],
+      'no-restricted-syntax': ['error', ...clockAndDice, zodAsNamespace],
     },
   },
   {

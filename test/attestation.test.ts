@@ -17,8 +17,10 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
 import { InToto } from '../src/domain/attestation.js';
-import type { Digest } from '../src/domain/digest.js';
+import { digestOf, type Digest } from '../src/domain/digest.js';
 import { isIngotError } from '../src/domain/errors.js';
+import { readDocument } from '../src/services/attached-document.js';
+import { readManifest } from '../src/services/inspect.js';
 import { buildWith, openStore, storeDir } from './helpers/app.js';
 import {
   attachBundle,
@@ -197,12 +199,12 @@ describe('signed provenance', () => {
     const measurement = (await store.referrers(built.digest)).find(
       (d) => d.artifactType === 'application/vnd.ingot.measurement.v1+json',
     )!;
-    const mManifest = JSON.parse(
-      (await store.readBlob(measurement.digest, 1 << 20)).toString(),
-    ) as { layers: { digest: string }[] };
+    // The measurement is stored in gzip parts: provenance names the document they make.
+    const mManifest = await readManifest(store, measurement);
+    const document = await readDocument(store, mManifest, 1 << 24);
     expect(
       s.predicate.runDetails.byproducts.find((b) => b.name === 'measurement')?.digest.sha256,
-    ).toBe(mManifest.layers[0]!.digest.slice(7));
+    ).toBe(digestOf(document.bytes).slice(7));
   });
 
   it('marks a build from uncommitted changes as dirty, and signing never changes the image', async () => {

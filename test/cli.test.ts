@@ -1,8 +1,13 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Digest } from '../src/domain/digest.js';
+import { Annotation, MediaType } from '../src/domain/media-types.js';
+import { readManifest } from '../src/services/inspect.js';
+import { openStore } from './helpers/app.js';
 import { useTempDirs, writeTree } from './helpers/fs.js';
-import { ingot } from './helpers/cli.js';
+import { INGOT_BIN, ingot } from './helpers/cli.js';
 
 const tmp = useTempDirs();
 
@@ -204,5 +209,33 @@ describe('ingot CLI', () => {
     const r = ingot(['inspect', 'web:1.0'], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/is corrupt.*\(E_BLOB_CORRUPT\)/s);
+  });
+
+  it('writes all of a large output into a pipe whose reader is slow, before it exits', async () => {
+    // An SBOM of 3,000 files is about 1.5 MB of JSON; a pipe holds 64 KiB, and what it does
+    // not take at once waits in the process, which must not exit before it is written.
+    const { dir, env } = project();
+    mkdirSync(join(dir, 'many'));
+    for (let i = 0; i < 3000; i++)
+      writeFileSync(join(dir, 'many', `${String(i).padStart(5, '0')}-${'x'.repeat(60)}`), `${i}`);
+    writeFileSync(
+      join(dir, 'ingot.yaml'),
+      'name: many\nversion: "1"\nlayers:\n  - { source: many, destination: /data }\n',
+    );
+    const built = ingot(['build', '-q', dir], { env });
+    expect(built.code, built.stderr).toBe(0);
+    const store = await openStore(env.INGOT_HOME!);
+    const image = built.stdout.trim() as Digest;
+    const sbom = (await store.referrers(image)).find((d) => d.artifactType === MediaType.spdx)!;
+    const named = (await readManifest(store, sbom)).annotations!;
+    expect(Number(named[Annotation.documentSize])).toBeGreaterThan(1024 * 1024);
+
+    const piped = spawnSync(
+      'sh',
+      ['-c', '"$0" "$1" inspect many:1 --sbom | (sleep 1; sha256sum)', process.execPath, INGOT_BIN],
+      { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(`sha256:${piped.stdout.split(' ')[0]}`).toBe(named[Annotation.documentDigest]);
   });
 });

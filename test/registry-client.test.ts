@@ -179,6 +179,19 @@ describe('registry client against docker-registry', () => {
     expect(readdirSync(dir)).toEqual(['ok']);
   });
 
+  it('reads a small blob into memory within its bound, verified like a streamed one', async () => {
+    const r = plainClient();
+    const b = blob(Buffer.alloc(64 * 1024, 4));
+    await r.pushBlob('small', b, { bytes: b.bytes });
+    expect((await r.getBlob('small', b, b.size)).equals(b.bytes)).toBe(true);
+    // Over the bound: refused on its descriptor, before any request.
+    expect(await codeOf(r.getBlob('small', b, b.size - 1))).toBe('E_REGISTRY_TOO_LARGE');
+    const shorter: Descriptor = { mediaType: b.mediaType, digest: b.digest, size: b.size - 1 };
+    expect(await codeOf(r.getBlob('small', shorter, b.size))).toBe('E_REGISTRY_SIZE_MISMATCH');
+    writeFileSync(plain.blobFile(b.digest), Buffer.alloc(b.size, 9));
+    expect(await codeOf(r.getBlob('small', b, b.size))).toBe('E_REGISTRY_DIGEST_MISMATCH');
+  });
+
   it('refuses a manifest fetched by digest whose bytes hash to something else', async () => {
     const r = plainClient();
     const config = blob('{}', MediaType.empty);

@@ -258,15 +258,8 @@ describe('ingot pull', () => {
       {
         store,
         registry: client,
-        scratch: async () => {
-          const dir = mkdtempSync(join(root, 'race-scratch-'));
-          return {
-            store: await OciLayoutStore.open(dir),
-            dispose: () => rmSync(dir, { recursive: true, force: true }),
-          };
-        },
-        verify: async (scratch, d: Digest) => {
-          const report = await verifyArtifact(scratch, {
+        verify: async (documents, d: Digest) => {
+          const report = await verifyArtifact(documents, {
             ref: d,
             policy: trust.policy,
             keys: trust.keys,
@@ -280,7 +273,6 @@ describe('ingot pull', () => {
           return report;
         },
         now: () => new Date(),
-        copyFile: (from, to) => writeFileSync(to, readFileSync(from)),
         locations: new FileBlobLocations(join(root, 'race-locations.json')),
       },
       { src: parseReference(dest), tag: 'race:1' },

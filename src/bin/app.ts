@@ -1,38 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { availableParallelism, userInfo } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LayoutBaseImages, type LayerLimits } from '../adapters/base-image/index.js';
-import { describeGit } from '../adapters/git/describe.js';
+import type { LayerLimits } from '../adapters/base-image/index.js';
 import { makeHome } from '../adapters/home/private-home.js';
-import {
-  generateKeyFiles,
-  loadPublicKey,
-  loadSigner,
-  parsePublicKey,
-} from '../adapters/keys/key-files.js';
-import { cacheSecret } from '../adapters/keys/cache-secret.js';
-import { localSigningKey } from '../adapters/keys/local-keys.js';
-import { ParallelLayerEncoder } from '../adapters/layer-encoder/encoder.js';
+import { generateKeyFiles, loadPublicKey, parsePublicKey } from '../adapters/keys/key-files.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
-import { pathKind } from '../adapters/shared/path-kind.js';
 import { readSpecFile } from '../adapters/shared/spec-file.js';
 import type * as FleetStoreModule from '../adapters/sqlite/state.js';
-import { walkSource } from '../adapters/source/walk.js';
 import type { AppFactory, CliApp, RegistryCliOptions } from '../cli/io.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
-import {
-  build,
-  type BuildDeps,
-  type BuildRequest,
-  type BuildResult,
-  type RegistryBases,
-} from '../services/build/index.js';
+import type { BuildResult } from '../services/build/index.js';
 import { loadTrust } from '../services/policy.js';
 import { readInstanceLogs } from '../adapters/host-files/instance-files.js';
 import { readPrevious } from '../adapters/host-files/previous-instances.js';
-import { locationsOf, registryCommands } from './registry-app.js';
-import { rebuildCheck } from '../services/rebuild.js';
+import type { Builder } from './build-app.js';
+import { registryCommands } from './registry-app.js';
 import { verifyArtifact } from '../services/verify.js';
 
 /** Composition root of the `ingot` command: the only place adapters meet services. */
@@ -58,53 +40,31 @@ export interface AppOptions {
 /** No flags: TLS against the system CAs, credentials from the usual files. */
 const DEFAULT_REGISTRY: RegistryCliOptions = { plainHttp: false, env: process.env };
 
-/** Where a build's registry base comes from and is kept. */
-function registryBasesOf(
-  registry: RegistryCliOptions,
-  cache: () => Promise<OciLayoutStore>,
-  store: OciLayoutStore,
-): RegistryBases {
-  return {
-    // Loaded only by a build from a registry base: the HTTP client is 1 MB of JavaScript.
-    connect: async (ref) =>
-      (await import('../adapters/registry/connect.js')).connectRegistry(ref, registry),
-    cache,
-    locations: locationsOf(store),
-  };
-}
-
 export function makeApp(options: AppOptions): CliApp {
   const { home } = options;
   let store: Promise<OciLayoutStore> | null = null;
-  const encoders = new Map<boolean, ParallelLayerEncoder>();
   const openStore = () => {
     makeHome(home);
     return (store ??= OciLayoutStore.open(join(home, 'store')));
   };
-  const bases = new LayoutBaseImages(options.layerLimits);
   let baseCache: Promise<OciLayoutStore> | null = null;
   const openBaseCache = () => {
     makeHome(home);
     return (baseCache ??= OciLayoutStore.open(options.baseCache ?? join(home, 'cache', 'bases')));
   };
+  // The build's machinery (encoder and its workers, source walker, base images, git) is
+  // loaded by the commands that build, not compiled by every command at start-up.
+  let builder: Promise<Builder> | null = null;
+  const openBuilder = () =>
+    (builder ??= import('./build-app.js').then((m) =>
+      m.makeBuilder(options, version, openStore, openBaseCache),
+    ));
   const app: CliApp = {
     store: openStore,
     async build(request, registry = DEFAULT_REGISTRY) {
       // The ledger's modules load while the build waits on its workers, not after it.
       void loadFleetStore().catch(() => undefined);
-      const s = await openStore();
-      // --no-cache: an encoder that neither believes nor updates the build cache.
-      const cached = !request.noCache;
-      let encoder = encoders.get(cached);
-      if (!encoder) {
-        encoder = makeEncoder(options, s, cached);
-        encoders.set(cached, encoder);
-      }
-      const registryBases = registryBasesOf(registry, openBaseCache, s);
-      const result = await build(
-        buildDeps(s, encoder, bases, registryBases),
-        withLocalKey(home, request),
-      );
+      const result = await (await openBuilder()).build(request, registry);
       await recordBuild(home, result);
       return result;
     },
@@ -132,8 +92,11 @@ export function makeApp(options: AppOptions): CliApp {
         {
           readPublicKey: loadPublicKey,
           parsePublicKey,
-          resolveBase: async (layoutDir, tag) =>
-            (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest,
+          resolveBase: async (layoutDir, tag) => {
+            const { LayoutBaseImages } = await import('../adapters/base-image/index.js');
+            const bases = new LayoutBaseImages(options.layerLimits);
+            return (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest;
+          },
           readSpecFile,
         },
         trust,
@@ -149,16 +112,7 @@ export function makeApp(options: AppOptions): CliApp {
     },
     ...registryCommands(openStore),
     async rebuild(request, registry = DEFAULT_REGISTRY) {
-      return rebuildCheck(
-        {
-          store: await openStore(),
-          describeSource: describeGit,
-          realpath: (path) => realpathSync(path),
-          readFile: (path) => readFileSync(path),
-          buildFresh: (buildRequest) => buildInScratch(options, buildRequest, registry),
-        },
-        request,
-      );
+      return (await openBuilder()).rebuild(request, registry);
     },
     logs: (id) => readInstanceLogs(home, id),
     previousLogs: (id) => readPrevious(home, id),
@@ -181,86 +135,15 @@ export function makeApp(options: AppOptions): CliApp {
     },
     ...serverProcesses(home),
     async close() {
-      await Promise.all([...encoders.values()].map((e) => e.close()));
-      encoders.clear();
+      // A builder that failed to load has nothing to close (its error was the command's).
+      if (builder !== null)
+        await builder.then(
+          (b) => b.close(),
+          () => undefined,
+        );
     },
   };
   return app;
-}
-
-/** The build's side effects, as the CLI supplies them. */
-function buildDeps(
-  store: OciLayoutStore,
-  encoder: ParallelLayerEncoder,
-  bases: LayoutBaseImages,
-  registryBases: RegistryBases,
-): BuildDeps {
-  return {
-    store,
-    encoder,
-    bases,
-    registryBases,
-    walk: walkSource,
-    now: () => new Date(),
-    cwd: process.cwd(),
-    pathKind,
-    readSpecFile,
-    tool: `ingot-${version}`,
-    version,
-    loadSigner,
-    describeSource: describeGit,
-    invocationId: randomUUID,
-  };
-}
-
-/** One per cache setting, reused by every build of this app (its workers stay started). */
-function makeEncoder(
-  options: AppOptions,
-  store: OciLayoutStore,
-  cached: boolean,
-): ParallelLayerEncoder {
-  const { home } = options;
-  return new ParallelLayerEncoder({
-    workers: options.workers ?? Math.max(1, Math.min(availableParallelism(), 8)),
-    cacheFile: cached ? join(home, 'cache', 'segments-v1.json') : null,
-    ...(cached && { cacheSecret: cacheSecret(join(home, 'keys', 'build-cache.key')) }),
-    blobPath: (d) => store.blobPath(d),
-    blobExists: (d) => existsSync(store.blobPath(d)),
-  });
-}
-
-/**
- * With nothing configured, sign with this machine's key (made by `ingot up`), so that what
- * is built here is admitted here.
- */
-function withLocalKey(home: string, request: BuildRequest): BuildRequest {
-  if ((request.signingKeys ?? []).length > 0) return request;
-  const local = localSigningKey(home);
-  return local ? { ...request, signingKeys: [local] } : request;
-}
-
-/**
- * `ingot rebuild`'s build: into a throwaway home (store, no cache) removed afterwards, so
- * that the check proves the build reproducible, not the cache stable.
- */
-async function buildInScratch(
-  options: AppOptions,
-  request: BuildRequest,
-  registry: RegistryCliOptions,
-): Promise<BuildResult> {
-  makeHome(options.home);
-  const scratch = mkdtempSync(join(options.home, 'rebuild-'));
-  const fresh = makeApp({
-    ...options,
-    home: scratch,
-    baseCache: options.baseCache ?? join(options.home, 'cache', 'bases'),
-  });
-  try {
-    return await fresh.build(request, registry);
-  } finally {
-    await fresh.close();
-    rmSync(scratch, { recursive: true, force: true });
-  }
 }
 
 /**
@@ -311,14 +194,17 @@ function loadFleetStore(): Promise<typeof FleetStoreModule> {
 function serverProcesses(home: string): Pick<CliApp, 'serve' | 'serveCluster' | 'runClusterAgent'> {
   return {
     serve: async (serveOptions) => {
+      serverRan = true;
       const { runServer } = await import('./server.js');
       return runServer({ home, logToStdout: true, version, ...serveOptions });
     },
     serveCluster: async (options) => {
+      serverRan = true;
       const { runClusterServer } = await import('./cluster-server.js');
       return runClusterServer({ home, logToStdout: true, ...options });
     },
     runClusterAgent: async (options) => {
+      serverRan = true;
       const { runClusterAgent } = await import('./cluster-agent.js');
       return runClusterAgent({ home, logToStdout: true, ...options });
     },
@@ -338,3 +224,13 @@ async function recordEvents(home: string, drafts: LedgerEntryDraft[]): Promise<v
 }
 
 export const appFactory: AppFactory = ({ home }) => makeApp({ home });
+
+let serverRan = false;
+/**
+ * Whether this process ran a server (`ingot serve`, `ingot server`, `ingot agent`): its log destinations (pino) are opened
+ * asynchronously and flush on exit, and throw if the process exits before they are open, so
+ * such a process must end by draining its event loop rather than by exiting.
+ */
+export function ranServer(): boolean {
+  return serverRan;
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { main } from '../cli/main.js';
-import { appFactory, version } from './app.js';
+import { appFactory, ranServer, version } from './app.js';
 
 // `ingot ledger log | head`: a reader that stops early is not an error of ours.
 for (const stream of [process.stdout, process.stderr])
@@ -21,8 +21,25 @@ const code = await main(
   appFactory,
   version,
 );
-// The process ends when the event loop drains, not by process.exit: pino's destinations
-// (the server's log, opened asynchronously) flush on exit and throw if exit comes before
-// they are open. The cost: a push or pull may wait up to 0.3 s after its work while V8
-// finishes compiling undici's HTTP parser in the background.
 process.exitCode = code;
+// A command is done when main returns, and what it opened is closed; its output may not be
+// out yet: to a pipe, Node writes what the pipe takes at once and queues the rest in libuv
+// (`ingot inspect --sbom | less`: megabytes, of which the pipe takes 64 KiB), and
+// process.exit drops that queue. So wait for both streams to hand everything to the OS,
+// then end the process: that spares tearing V8's heap down page by page and waiting for its
+// background compiler, 50-100 ms after the output of a pull, more on a busy machine. Not
+// after the server ran here: pino's log destinations flush on exit and throw if they are not
+// open yet (a server refused at start), so that process ends when its event loop drains.
+if (!ranServer()) {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+/**
+ * Resolves once everything written to `stream` before has been written out: writes complete
+ * in order, so an empty write's callback comes after theirs. A reader that went away fails
+ * it (EPIPE, handled above); it resolves then too.
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}

@@ -1,6 +1,6 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { OciLayoutStore } from '../adapters/oci-layout/store.js';
+import { setFlagsFromString } from 'node:v8';
+import type { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { FileBlobLocations } from '../adapters/registry/blob-locations.js';
 import type { ConnectOptions } from '../adapters/registry/connect.js';
 import type { CliApp } from '../cli/io.js';
@@ -18,6 +18,7 @@ export function registryCommands(
 ): Pick<CliApp, 'push' | 'pull'> {
   return {
     async push(ref, destination, options) {
+      baselineWebAssemblyOnly();
       const dest = parseReference(destination);
       if (dest.digest !== null)
         throw new RegistryError(
@@ -30,6 +31,7 @@ export function registryCommands(
       });
     },
     async pull(source, options) {
+      baselineWebAssemblyOnly();
       const src = parseReference(source);
       const store = await openStore();
       return pullInto(store, src, {
@@ -39,6 +41,29 @@ export function registryCommands(
       });
     },
   };
+}
+
+let baselineOnly = false;
+
+/**
+ * undici parses HTTP/1.1 with llhttp, compiled to WebAssembly when its first connection opens.
+ * V8 compiles it with its baseline compiler (Liftoff), then again with TurboFan on a
+ * background thread once the parser is hot: for llhttp's one large state machine that is
+ * about 0.45 s of CPU on this project's 2-core machines (a fifth of a pull's), more than a
+ * whole pull spends in the parser, taken from the transfer beside it and holding up the exit
+ * until it is done. Baseline code is enough here: it parses status lines and headers, and
+ * hands bodies on in spans.
+ *
+ * Set once, by the CLI's push and pull alone, before their first connection: V8's flags are
+ * process-wide and meant to be set at start-up (changing them later is undefined behaviour
+ * by V8's own word), which a command that ends with its transfer comes close to. Not in the
+ * server or an agent (registryPuller), which run for weeks: there the one-time compile cost
+ * does not matter, and the risk would.
+ */
+function baselineWebAssemblyOnly(): void {
+  if (baselineOnly) return;
+  baselineOnly = true;
+  setFlagsFromString('--liftoff-only');
 }
 
 /**
@@ -86,17 +111,8 @@ async function pullInto(
       {
         store,
         registry,
-        scratch: async () => {
-          // On the store's filesystem, under its private staging folder; named after this
-          // process so that a later open can tell an abandoned one (see the store's sweep).
-          const dir = mkdtempSync(join(store.root, '.ingot', 'staging', `${process.pid}-pull-`));
-          return {
-            store: await OciLayoutStore.open(dir),
-            dispose: () => rmSync(dir, { recursive: true, force: true }),
-          };
-        },
-        verify: (scratch, digest) =>
-          verifyArtifact(scratch, {
+        verify: (documents, digest) =>
+          verifyArtifact(documents, {
             ref: digest,
             policy: options.trust.policy,
             keys: options.trust.keys,
@@ -104,7 +120,6 @@ async function pullInto(
             resources: null,
           }),
         now: () => new Date(),
-        copyFile: (from, to) => copyFileSync(from, to),
         locations: locationsOf(store),
       },
       { src, tag },

@@ -116,7 +116,7 @@ export function buildImageManifest(
 /** An artifact attached to an image (image-spec 1.1 `subject`): measurement, SBOM, … */
 export function buildArtifactManifest(
   artifactType: string,
-  blob: Descriptor,
+  layers: readonly Descriptor[],
   subject: Descriptor,
   annotations: Readonly<Record<string, string>>,
 ): ImageManifest {
@@ -125,7 +125,7 @@ export function buildArtifactManifest(
     mediaType: MediaType.imageManifest,
     artifactType,
     config: EMPTY_CONFIG,
-    layers: [blob],
+    layers: [...layers],
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     annotations: { ...annotations },
   };

@@ -135,6 +135,10 @@ export const ERROR_CODES = {
     'E_MEASUREMENT_INVALID',
     'E_MEASUREMENT_MISMATCH',
     'E_MEASUREMENT_UNSIGNED',
+    /** No SBOM is attached to the image (`ingot inspect --sbom`). */
+    'E_SBOM_MISSING',
+    /** An attached document's gzip parts do not come back to its digest and size. */
+    'E_DOCUMENT_INVALID',
   ],
   rebuild: [
     'E_REBUILD_NO_PROVENANCE',
@@ -309,6 +313,11 @@ export const ERROR_CODES = {
     'E_REGISTRY_REFERRER_SUBJECT',
     /** A tag pointed at another digest between two requests. */
     'E_REGISTRY_TAG_MOVED',
+    /**
+     * A measurement's or SBOM's parts, as the registry served them, do not make the document
+     * their attachment names (and admission checked): nothing of the pull is committed.
+     */
+    'E_REGISTRY_DOCUMENT_INVALID',
   ],
   /** Deciding which host runs each instance. */
   placement: [

@@ -46,4 +46,10 @@ export const Annotation = {
   subject: 'dev.ingot.subject',
   /** The runtime contract, canonical JSON, as an image config label. */
   runtime: 'dev.ingot.runtime.v1',
+  /**
+   * On an attachment whose document (measurement, SBOM) is stored in gzip parts: the digest
+   * and size in bytes of the whole document (services/attached-document.ts).
+   */
+  documentDigest: 'dev.ingot.document.digest',
+  documentSize: 'dev.ingot.document.size',
 } as const;

@@ -37,8 +37,11 @@ export interface Registry {
   mountBlob(repo: string, blob: Descriptor, from: string): Promise<boolean>;
   /** Upload a blob whole (POST, then PUT with ?digest=). */
   pushBlob(repo: string, blob: Descriptor, source: BlobSource): Promise<void>;
-  /** GET a manifest by tag or digest (at most 4 MiB); by digest it must hash to it. */
-  getManifest(repo: string, reference: string): Promise<FetchedManifest>;
+  /**
+   * GET a manifest by tag or digest, at most `maxBytes` (default and most: 4 MiB, else
+   * E_REGISTRY_TOO_LARGE); by digest it must hash to it.
+   */
+  getManifest(repo: string, reference: string, maxBytes?: number): Promise<FetchedManifest>;
   /** The digest a tag names now (HEAD), or null when the tag does not exist. */
   resolveTag(repo: string, tag: string): Promise<Digest | null>;
   /** PUT a manifest under a tag or its digest; returns its digest. */
@@ -53,6 +56,11 @@ export interface Registry {
    * mismatch, or any failure, the file is removed and the error thrown.
    */
   fetchBlob(repo: string, blob: Descriptor, path: string): Promise<void>;
+  /**
+   * GET a small blob (a config, a signature bundle) into memory, verified against its
+   * digest; refused if its descriptor or the registry says it is larger than `maxBytes`.
+   */
+  getBlob(repo: string, blob: Descriptor, maxBytes: number): Promise<Buffer>;
   /** The referrers API's list for `subject`, or null when the registry has no such API. */
   referrers(repo: string, subject: Digest): Promise<ImageIndex | null>;
   /** Close the connections it keeps alive; whoever opened the client calls it, once done. */

@@ -28,6 +28,15 @@ export interface Store {
   begin(): Promise<StoreTransaction>;
 }
 
+/**
+ * What reading and verifying an artifact needs of a store (`ingot verify`, admission): a
+ * pull's admission implements it over the documents it fetched, held in memory.
+ */
+export type StoreReader = Pick<
+  Store,
+  'readBlob' | 'hasBlob' | 'checkBlob' | 'index' | 'resolve' | 'referrers'
+>;
+
 export interface TagEvent {
   readonly time: string;
   readonly tag: string;
@@ -60,6 +69,11 @@ export interface StoreTransaction {
    * computed while writing it. It is not re-read: the caller vouches for the digest.
    */
   adoptFile(path: string, digest: Digest, size: number): void;
+  /**
+   * A blob as the commit would leave it: staged here, else already in the store; read whole
+   * and verified. For checks of what was staged before it is committed (a pull's documents).
+   */
+  readBlob(digest: Digest, maxBytes: number, expectedSize?: number): Promise<Buffer>;
   commit(request: CommitRequest): Promise<CommitResult>;
   /** Remove everything staged. Safe to call after a failed commit or twice. */
   abort(): Promise<void>;

@@ -6,10 +6,8 @@ import type { MeasuredEntry } from '../domain/measurement.js';
 import { Annotation, MediaType } from '../domain/media-types.js';
 import type { ImageConfig, ImageManifest } from '../domain/oci.js';
 import type { Store } from '../ports/store.js';
+import { MAX_DOCUMENT_BYTES, readDocument } from './attached-document.js';
 import { readConfig, readManifest } from './inspect.js';
-
-/** A measurement is at most a few hundred bytes per path. */
-const MAX_MEASUREMENT_BYTES = 512 * 1024 * 1024;
 
 /** What a host needs of an artifact to run it, every piece read verified. */
 export interface Artifact {
@@ -40,10 +38,10 @@ export async function openArtifact(store: Store, digest: Digest): Promise<Artifa
       `image ${digest} has ${attached.length} measurements attached; it needs exactly one`,
     );
   const m = await readManifest(store, attached[0]!);
-  const blob = m.layers[0];
-  if (!blob || m.subject?.digest !== digest)
+  if (m.subject?.digest !== digest)
     throw new IngotError('E_ATTACHMENT_INVALID', `the measurement does not describe ${digest}`);
-  const bytes = await store.readBlob(blob.digest, MAX_MEASUREMENT_BYTES, blob.size);
+  const document = await readDocument(store, m, MAX_DOCUMENT_BYTES);
+  const bytes = document.bytes;
   let entries: MeasuredEntry[];
   try {
     entries = (JSON.parse(bytes.toString('utf8')) as { entries: MeasuredEntry[] }).entries;
@@ -56,6 +54,6 @@ export async function openArtifact(store: Store, digest: Digest): Promise<Artifa
     manifest,
     config,
     runtime,
-    measurement: { digest: blob.digest, bytes, entries },
+    measurement: { digest: document.digest, bytes, entries },
   };
 }

@@ -12,9 +12,8 @@ import {
   MAX_MANIFEST_BYTES,
 } from '../domain/oci.js';
 import type { RuntimeContract } from '../domain/baseline.js';
-import type { Store } from '../ports/store.js';
-
-const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
+import type { Store, StoreReader } from '../ports/store.js';
+import { MAX_DOCUMENT_BYTES, readDocument } from './attached-document.js';
 
 export interface ImageSummary {
   readonly digest: Digest;
@@ -48,7 +47,10 @@ export interface ImageDetails extends ImageSummary {
 }
 
 /** A manifest from the store, verified and parsed. */
-export async function readManifest(store: Store, descriptor: Descriptor): Promise<ImageManifest> {
+export async function readManifest(
+  store: Pick<StoreReader, 'readBlob'>,
+  descriptor: Descriptor,
+): Promise<ImageManifest> {
   const bytes = await store.readBlob(descriptor.digest, MAX_MANIFEST_BYTES, descriptor.size);
   let doc: unknown;
   try {
@@ -62,7 +64,10 @@ export async function readManifest(store: Store, descriptor: Descriptor): Promis
   return parsed.data;
 }
 
-export async function readConfig(store: Store, manifest: ImageManifest): Promise<ImageConfig> {
+export async function readConfig(
+  store: Pick<StoreReader, 'readBlob'>,
+  manifest: ImageManifest,
+): Promise<ImageConfig> {
   const bytes = await store.readBlob(
     manifest.config.digest,
     MAX_CONFIG_BYTES,
@@ -106,14 +111,7 @@ export async function listImages(store: Store): Promise<ImageSummary[]> {
 }
 
 export async function inspectImage(store: Store, ref: string): Promise<ImageDetails> {
-  const descriptor = await store.resolve(ref);
-  const manifest = await readManifest(store, descriptor);
-  if (manifest.artifactType !== undefined || manifest.config.mediaType !== MediaType.imageConfig) {
-    throw new IngotError(
-      'E_NOT_AN_IMAGE',
-      `${ref} is an attachment (${manifest.artifactType ?? manifest.config.mediaType}), not an image`,
-    );
-  }
+  const { descriptor, manifest } = await resolveImage(store, ref);
   const config = await readConfig(store, manifest);
   const index = await store.index();
   const tags = index.manifests
@@ -125,17 +123,10 @@ export async function inspectImage(store: Store, ref: string): Promise<ImageDeta
   const attachment = async (
     artifactType: string,
   ): Promise<{ digest: Digest; body: unknown } | null> => {
-    const d = referrers.find((r) => r.artifactType === artifactType);
-    if (!d) return null;
-    const m = await readManifest(store, d);
-    const blob = m.layers[0];
-    if (m.subject?.digest !== descriptor.digest || !blob)
-      throw new IngotError(
-        'E_ATTACHMENT_INVALID',
-        `attachment ${d.digest} does not describe ${descriptor.digest}`,
-      );
-    const bytes = await store.readBlob(blob.digest, MAX_DOCUMENT_BYTES, blob.size);
-    return { digest: d.digest, body: JSON.parse(bytes.toString('utf8')) as unknown };
+    const found = await attachedDocument(store, descriptor.digest, referrers, artifactType);
+    return (
+      found && { digest: found.digest, body: JSON.parse(found.bytes.toString('utf8')) as unknown }
+    );
   };
 
   const m = await attachment(MediaType.measurement);
@@ -165,6 +156,63 @@ export async function inspectImage(store: Store, ref: string): Promise<ImageDeta
   };
 }
 
+/**
+ * The image's SBOM, the whole SPDX JSON document byte for byte as it was built and signed
+ * (`ingot inspect REF --sbom`): it is stored in gzip parts, which SBOM tools do not read as
+ * one document; reassembled here and checked against its digest. The first attached, as
+ * `ingot inspect` summarises it.
+ */
+export async function readSbom(store: Store, ref: string): Promise<Buffer> {
+  const { descriptor } = await resolveImage(store, ref);
+  const referrers = await store.referrers(descriptor.digest);
+  const found = await attachedDocument(store, descriptor.digest, referrers, MediaType.spdx);
+  if (found === null)
+    throw new IngotError(
+      'E_SBOM_MISSING',
+      `image ${shortDigest(descriptor.digest)} has no SBOM attached (images built by Ingot have one: was it pulled or copied without its attachments?)`,
+    );
+  return found.bytes;
+}
+
+/** An image of the store by tag, digest or prefix; an attachment is refused. */
+async function resolveImage(
+  store: Store,
+  ref: string,
+): Promise<{ descriptor: Descriptor; manifest: ImageManifest }> {
+  const descriptor = await store.resolve(ref);
+  const manifest = await readManifest(store, descriptor);
+  if (manifest.artifactType !== undefined || manifest.config.mediaType !== MediaType.imageConfig) {
+    throw new IngotError(
+      'E_NOT_AN_IMAGE',
+      `${ref} is an attachment (${manifest.artifactType ?? manifest.config.mediaType}), not an image`,
+    );
+  }
+  return { descriptor, manifest };
+}
+
+/**
+ * The document of the first of `referrers` of this type, whole (reassembled from its parts
+ * if it is in parts) and checked against its digest; null when none is attached. `digest`
+ * is the attachment manifest's, as `ingot inspect` shows it.
+ */
+async function attachedDocument(
+  store: Store,
+  image: Digest,
+  referrers: readonly Descriptor[],
+  artifactType: string,
+): Promise<{ digest: Digest; bytes: Buffer } | null> {
+  const d = referrers.find((r) => r.artifactType === artifactType);
+  if (!d) return null;
+  const m = await readManifest(store, d);
+  if (m.subject?.digest !== image)
+    throw new IngotError(
+      'E_ATTACHMENT_INVALID',
+      `attachment ${d.digest} does not describe ${image}`,
+    );
+  const { bytes } = await readDocument(store, m, MAX_DOCUMENT_BYTES);
+  return { digest: d.digest, bytes };
+}
+
 /** The measurement attached to an image, verified. */
 export async function readMeasurement(
   store: Store,
@@ -178,14 +226,13 @@ export async function readMeasurement(
       `image ${shortDigest(image)} has no measurement attached`,
     );
   const m = await readManifest(store, d);
-  const blob = m.layers[0];
-  if (!blob || m.subject?.digest !== image)
+  if (m.subject?.digest !== image)
     throw new IngotError(
       'E_ATTACHMENT_INVALID',
       `attachment ${d.digest} does not describe ${image}`,
     );
   const doc = JSON.parse(
-    (await store.readBlob(blob.digest, MAX_DOCUMENT_BYTES, blob.size)).toString('utf8'),
+    (await readDocument(store, m, MAX_DOCUMENT_BYTES)).bytes.toString('utf8'),
   ) as { entries: MeasuredEntry[] };
   return doc.entries;
 }

@@ -1,8 +1,6 @@
 import { basename, dirname, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { DEFAULT_RUNTIME_RULES } from '../core/policy/runtime.js';
-import { parsePolicy, runtimeRules } from '../core/policy/schema.js';
-import { MAX_SPEC_BYTES } from '../core/yaml-spec.js';
 import { InToto, KeyError, type KeyId } from '../domain/attestation.js';
 import type { Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
@@ -61,6 +59,12 @@ export async function loadTrust(
     };
   }
 
+  // A policy file is YAML: its parser and the policy's schema load only when one is given
+  // (`ingot pull --key` and friends do not compile them).
+  const [{ parsePolicy, runtimeRules }, { MAX_SPEC_BYTES }] = await Promise.all([
+    import('../core/policy/schema.js'),
+    import('../core/yaml-spec.js'),
+  ]);
   const file = resolve(options.policyFile);
   const bytes = deps.readSpecFile(file, options.policyFile, MAX_SPEC_BYTES, {
     notFound: 'E_POLICY_NOT_FOUND',

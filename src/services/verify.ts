@@ -13,7 +13,8 @@ import { isIngotError } from '../domain/errors.js';
 import { Annotation, MediaType } from '../domain/media-types.js';
 import type { Descriptor, ImageManifest } from '../domain/oci.js';
 import type { Policy, PolicyDecision } from '../domain/policy.js';
-import type { Store } from '../ports/store.js';
+import type { StoreReader } from '../ports/store.js';
+import { documentDigest, inParts, MAX_DOCUMENT_BYTES, readDocument } from './attached-document.js';
 import { readConfig, readManifest } from './inspect.js';
 
 export interface VerifyRequest {
@@ -74,7 +75,10 @@ export function refusalReasons(report: VerifyReport): string[] {
  * trusted keys about this very artifact, the attached measurement is the one the provenance
  * signed, (optionally) every blob matches its digest, and the policy allows it.
  */
-export async function verifyArtifact(store: Store, request: VerifyRequest): Promise<VerifyReport> {
+export async function verifyArtifact(
+  store: StoreReader,
+  request: VerifyRequest,
+): Promise<VerifyReport> {
   const descriptor = await store.resolve(request.ref);
   const manifest = await readManifest(store, descriptor);
   const digest = descriptor.digest;
@@ -126,7 +130,7 @@ export async function verifyArtifact(store: Store, request: VerifyRequest): Prom
  * volumes. A contract that cannot be read is a problem: nothing could run it anyway.
  */
 async function readRuntime(
-  store: Store,
+  store: StoreReader,
   manifest: ImageManifest,
   resources: RuntimeRequest['resources'],
   problems: Problem[],
@@ -164,7 +168,7 @@ interface Attached {
  * and the verdict on each Sigstore bundle among them. What is malformed is a problem.
  */
 async function readAttachments(
-  store: Store,
+  store: StoreReader,
   digest: Digest,
   keys: readonly TrustedKey[],
   problems: Problem[],
@@ -185,10 +189,12 @@ async function readAttachments(
       continue;
     }
     const blob = attached.layers[0];
-    if (attached.subject?.digest !== digest || !blob || attached.layers.length !== 1) {
+    // One blob, or a document in parts (attached-document.ts).
+    const shaped = attached.layers.length === 1 || documentDigest(attached) !== null;
+    if (attached.subject?.digest !== digest || !blob || !shaped) {
       problems.push({
         code: 'E_ATTACHMENT_INVALID',
-        message: `attachment ${ref.digest} does not describe ${digest} with exactly one blob`,
+        message: `attachment ${ref.digest} does not describe ${digest} with exactly one blob or a document's parts`,
         attachment: ref.digest,
       });
       continue;
@@ -196,6 +202,11 @@ async function readAttachments(
     attachments.push({ descriptor: ref, manifest: attached });
     if (attached.artifactType !== MediaType.sigstoreBundle) continue;
     try {
+      if (attached.layers.length !== 1)
+        throw new AttestationError(
+          'E_ATTACHMENT_INVALID',
+          `the bundle attachment ${ref.digest} has ${attached.layers.length} blobs, not one`,
+        );
       if (blob.size > MAX_BUNDLE_BYTES)
         throw new AttestationError(
           'E_BUNDLE_TOO_LARGE',
@@ -225,7 +236,8 @@ function checkMeasurement(
   problems: Problem[],
 ): VerifyReport['measurement'] {
   const measured = attachments.filter((a) => a.manifest.artifactType === MediaType.measurement);
-  const measurement = measured[0]?.manifest.layers[0]?.digest ?? null;
+  // The document's own digest, whichever form it is stored in: what provenance signs.
+  const measurement = measured[0] ? documentDigest(measured[0].manifest) : null;
   if (measured.length > 1)
     problems.push({
       code: 'E_MEASUREMENT_MISMATCH',
@@ -259,7 +271,7 @@ function checkMeasurement(
 
 /** Every blob of the image and its attachments re-hashed against its digest. */
 async function rehash(
-  store: Store,
+  store: StoreReader,
   manifest: ImageManifest,
   attachments: readonly Attached[],
   problems: Problem[],
@@ -274,6 +286,15 @@ async function rehash(
       bytes += d.size;
     } catch (err) {
       problems.push(asProblem(err));
+    }
+  }
+  // A document in parts is named by an annotation: its parts must come back to it.
+  for (const a of attachments) {
+    if (!inParts(a.manifest)) continue;
+    try {
+      await readDocument(store, a.manifest, MAX_DOCUMENT_BYTES);
+    } catch (err) {
+      problems.push(asProblem(err, a.descriptor.digest));
     }
   }
   return { count: unique.length + 1 + attachments.length, bytes };

@@ -34,7 +34,7 @@ export async function attachBundle(home: string, image: Digest, bytes: Buffer): 
   const blob = await tx.putBlob(bytes, MediaType.sigstoreBundle);
   await tx.putBlob(Buffer.from('{}'), MediaType.empty);
   const manifest = await tx.putBlob(
-    canonicalJsonBytes(buildArtifactManifest(MediaType.sigstoreBundle, blob, subject, {})),
+    canonicalJsonBytes(buildArtifactManifest(MediaType.sigstoreBundle, [blob], subject, {})),
     MediaType.imageManifest,
   );
   await tx.commit({

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -150,5 +150,52 @@ describe('OciLayoutStore', () => {
       .catch((e: unknown) => e);
     expect(isIngotError(err) && err.code).toBe('E_TAG_INVALID');
     expect((await store.index()).manifests).toEqual([]);
+  });
+
+  it('fails the commit before index.json changes when a background fsync failed, and stays failed', async () => {
+    const root = tmp();
+    const synced: string[] = [];
+    const store = await OciLayoutStore.open(root, {
+      syncFile: (path) => {
+        synced.push(path);
+        return synced.length === 2
+          ? Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }))
+          : Promise.resolve();
+      },
+    });
+    const index = readFileSync(join(root, 'index.json'));
+    const tx = await store.begin();
+    const a = await tx.putBlob(Buffer.from('{"n":1}'), MediaType.imageManifest);
+    await tx.putBlob(Buffer.from('{"n":2}'), MediaType.imageManifest);
+    // The second fsync has failed by now; what is staged after it must not clear that.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(synced).toHaveLength(2);
+    await tx.putBlob(Buffer.from('{"n":3}'), MediaType.imageManifest);
+    const err = await tx
+      .commit({ manifests: [{ descriptor: a, tags: ['a:1'] }], time: 't' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'EIO' });
+    // Nothing published, nothing moved into place, the staging area gone.
+    expect(readFileSync(join(root, 'index.json')).equals(index)).toBe(true);
+    expect(readdirSync(join(root, 'blobs/sha256'))).toEqual([]);
+    expect(readdirSync(join(root, '.ingot/staging'))).toEqual([]);
+    // The third file was never synced: the chain stopped at the failure.
+    expect(synced).toHaveLength(2);
+  });
+
+  it('reads in a transaction what it staged, and what the store holds, each verified', async () => {
+    const store = await OciLayoutStore.open(tmp());
+    const first = await store.begin();
+    const old = await first.putBlob(Buffer.from('{"n":"stored"}'), MediaType.imageManifest);
+    await first.commit({ manifests: [{ descriptor: old, tags: [] }], time: 't' });
+    const tx = await store.begin();
+    const staged = await tx.putBlob(Buffer.from('{"n":"staged"}'), MediaType.imageManifest);
+    expect((await tx.readBlob(staged.digest, 1024, staged.size)).toString()).toBe('{"n":"staged"}');
+    expect((await tx.readBlob(old.digest, 1024, old.size)).toString()).toBe('{"n":"stored"}');
+    await expect(tx.readBlob(staged.digest, 1024, staged.size + 1)).rejects.toMatchObject({
+      code: 'E_BLOB_SIZE_MISMATCH',
+    });
+    await expect(tx.readBlob(staged.digest, 4)).rejects.toMatchObject({ code: 'E_BLOB_TOO_LARGE' });
+    await tx.abort();
   });
 });

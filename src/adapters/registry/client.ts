@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream, rmSync } from 'node:fs';
 import { isValidRegistryTag, isValidRepository } from '../../core/registry/reference.js';
 import { parseReferrersIndex } from '../../core/registry/referrers.js';
 import { digestOf, isDigest, parseDigest, type Digest } from '../../domain/digest.js';
+import { isIngotError } from '../../domain/errors.js';
 import { MediaType } from '../../domain/media-types.js';
 import { MAX_MANIFEST_BYTES, type Descriptor, type ImageIndex } from '../../domain/oci.js';
 import { RegistryError } from '../../domain/registry.js';
 import type { BlobSource, FetchedManifest, Registry } from '../../ports/registry.js';
 import { safeJson } from '../shared/safe-json.js';
 import { Session, type SessionOptions } from './session.js';
-import { chunks, discard, readBounded, type Answer } from './transport.js';
+import { discard, eachChunk, readBounded, type Answer } from './transport.js';
 
 /** Every manifest type we read; a registry converts or refuses what is not listed. */
 const MANIFEST_ACCEPT = [
@@ -110,7 +112,11 @@ export class DistributionRegistry implements Registry {
     checkDigestHeader(put, blob.digest, `blob ${blob.digest}`);
   }
 
-  async getManifest(repo: string, reference: string): Promise<FetchedManifest> {
+  async getManifest(
+    repo: string,
+    reference: string,
+    maxBytes = MAX_MANIFEST_BYTES,
+  ): Promise<FetchedManifest> {
     const a = await this.session.send({
       method: 'GET',
       path: `/v2/${checkRepo(repo)}/manifests/${checkReference(reference)}`,
@@ -131,7 +137,7 @@ export class DistributionRegistry implements Registry {
     if (a.status !== 200) throw await unexpected(a, 'GET', `manifest ${reference}`);
     const bytes = await readBounded(
       a,
-      MAX_MANIFEST_BYTES,
+      Math.min(maxBytes, MAX_MANIFEST_BYTES),
       `manifest ${reference} of ${this.authority}/${repo}`,
     );
     const digest = digestOf(bytes);
@@ -187,6 +193,63 @@ export class DistributionRegistry implements Registry {
   }
 
   async fetchBlob(repo: string, blob: Descriptor, path: string): Promise<void> {
+    const a = await this.getBlobAnswer(repo, blob);
+    // 'wx': never write through a file (or link) somebody put there before us. Up to 1 MiB
+    // queued for the disk before the body is paused: at the default 16 KiB every 64 KiB chunk
+    // paused it, and each pause stops and restarts reading the socket.
+    const out = createWriteStream(path, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
+    // Settles when the file is closed, or fails with its first error (awaited below).
+    const written = new Promise<void>((resolve, reject) => {
+      out.once('error', reject).once('close', resolve);
+    });
+    written.catch(() => undefined);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await eachChunk(a, (chunk) => {
+        size += chunk.length;
+        // Threat: an endless or oversized body; stop at the first byte past the descriptor.
+        if (size > blob.size) throw sizeMismatch(blob, size);
+        hash.update(chunk);
+        if (out.write(chunk)) return undefined;
+        return Promise.race([once(out, 'drain'), written]).then(() => undefined);
+      });
+      if (size !== blob.size) throw sizeMismatch(blob, size);
+      out.end();
+      await written;
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (actual !== blob.digest) throw mismatch(`blob ${blob.digest}`, actual);
+    } catch (err) {
+      a.body.destroy();
+      out.destroy();
+      await written.catch(() => undefined);
+      rmSync(path, { force: true });
+      throw err;
+    }
+  }
+
+  async getBlob(repo: string, blob: Descriptor, maxBytes: number): Promise<Buffer> {
+    if (blob.size > maxBytes)
+      throw new RegistryError(
+        'E_REGISTRY_TOO_LARGE',
+        `blob ${blob.digest} declares ${blob.size} bytes (more than ${maxBytes})`,
+        { digest: blob.digest, max: maxBytes },
+      );
+    const a = await this.getBlobAnswer(repo, blob);
+    // Threat: an endless body; cut off at the first byte past the descriptor's size.
+    const bytes = await readBounded(a, blob.size, `blob ${blob.digest}`).catch((err) => {
+      throw isIngotError(err) && err.code === 'E_REGISTRY_TOO_LARGE'
+        ? sizeMismatch(blob, blob.size + 1)
+        : err;
+    });
+    if (bytes.length !== blob.size) throw sizeMismatch(blob, bytes.length);
+    const actual = digestOf(bytes);
+    if (actual !== blob.digest) throw mismatch(`blob ${blob.digest}`, actual);
+    return bytes;
+  }
+
+  /** The answer to a blob GET whose status and declared size are as they must be. */
+  private async getBlobAnswer(repo: string, blob: Descriptor): Promise<Answer> {
     const a = await this.session.send({
       method: 'GET',
       path: `/v2/${checkRepo(repo)}/blobs/${blob.digest}`,
@@ -208,30 +271,7 @@ export class DistributionRegistry implements Registry {
       a.body.destroy();
       throw sizeMismatch(blob, Number(declared));
     }
-    // 'wx': never write through a file (or link) somebody put there before us.
-    const out = createWriteStream(path, { flags: 'wx', mode: 0o644 });
-    const hash = createHash('sha256');
-    let size = 0;
-    try {
-      for await (const chunk of chunks(a)) {
-        size += chunk.length;
-        // Threat: an endless or oversized body; stop at the first byte past the descriptor.
-        if (size > blob.size) throw sizeMismatch(blob, size);
-        hash.update(chunk);
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
-      }
-      if (size !== blob.size) throw sizeMismatch(blob, size);
-      await new Promise<void>((resolve, reject) =>
-        out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-      );
-      const actual = `sha256:${hash.digest('hex')}`;
-      if (actual !== blob.digest) throw mismatch(`blob ${blob.digest}`, actual);
-    } catch (err) {
-      a.body.destroy();
-      out.destroy();
-      rmSync(path, { force: true });
-      throw err;
-    }
+    return a;
   }
 
   async referrers(repo: string, subject: Digest): Promise<ImageIndex | null> {

@@ -56,7 +56,7 @@ function client(
 const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: {}, layers: [] }));
 
 describe('registry client against hostile answers', () => {
-  it('refuses a manifest over 4 MiB, declared or streamed', async () => {
+  it('refuses a manifest over 4 MiB, or the bound asked for, declared or streamed', async () => {
     const big = await serve((req, res) => {
       if (req.url?.includes('declared')) {
         res.writeHead(200, { 'content-length': String(5 * 1024 * 1024) });
@@ -70,6 +70,9 @@ describe('registry client against hostile answers', () => {
     });
     expect(await codeOf(client(big).getManifest('a', 'streamed'))).toBe('E_REGISTRY_TOO_LARGE');
     expect(await codeOf(client(big).getManifest('a', 'declared'))).toBe('E_REGISTRY_TOO_LARGE');
+    // A pull asks no more than 1 MiB of a referrer's manifest.
+    const tight = client(big).getManifest('a', 'streamed', 1024 * 1024);
+    expect(await codeOf(tight)).toBe('E_REGISTRY_TOO_LARGE');
   });
 
   it('refuses a redirect loop, too many redirects and a redirect off https', async () => {

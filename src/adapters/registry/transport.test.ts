@@ -3,12 +3,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { digestOf } from '../../domain/digest.js';
 import { isIngotError, type IngotError } from '../../domain/errors.js';
 import { MediaType } from '../../domain/media-types.js';
 import { DistributionRegistry } from './client.js';
 import type { SessionOptions } from './session.js';
+import { eachChunk, type Answer } from './transport.js';
 
 /**
  * The connection layer under the session: what undici must do for the registry client
@@ -207,5 +209,35 @@ describe('registry transport (undici)', () => {
     });
     await client(s.authority).pushBlob('a', descriptor(layer), { path });
     expect(received).toEqual({ '/v2/a/blobs/uploads/second': layer.length });
+  });
+});
+
+describe('eachChunk', () => {
+  const answer = (body: PassThrough): Answer => ({
+    status: 200,
+    headers: {},
+    body,
+    method: 'GET',
+    url: new URL('http://registry.test/v2/a/blobs/sha256:0'),
+    timeoutMs: 1000,
+  });
+
+  it('ends with the body, and fails a body that closes before its end without an error', async () => {
+    const whole = new PassThrough();
+    const seen: string[] = [];
+    const read = eachChunk(answer(whole), (c) => void seen.push(c.toString()));
+    whole.end('one');
+    await read;
+    expect(seen).toEqual(['one']);
+
+    // Destroyed by someone else: 'close' comes, neither 'end' nor 'error' does.
+    const cut = new PassThrough();
+    const cutRead = eachChunk(answer(cut), () => undefined);
+    cut.write('half');
+    cut.destroy();
+    expect(await failure(cutRead)).toMatchObject({
+      code: 'E_REGISTRY_CONNECT',
+      details: { transient: true },
+    });
   });
 });

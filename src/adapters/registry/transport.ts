@@ -1,6 +1,9 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+// Their own files, not the package's index: see undici-parts.d.ts.
+import Agent from 'undici/lib/dispatcher/agent.js';
+import request from 'undici/lib/api/api-request.js';
 import { RegistryError } from '../../domain/registry.js';
 
 /** A request body we can send again on a retry or a 307: bytes, or a file read afresh. */
@@ -18,13 +21,18 @@ export interface Exchange {
 /** What we use of undici's response body: a stream read once, or let go of. */
 export interface AnswerBody extends AsyncIterable<unknown> {
   destroy(error?: Error): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
 }
 
 export interface Answer {
   readonly status: number;
   /** Lower-case names; a list header given twice is joined with ", " (RFC 9110 §5.3). */
   readonly headers: Readonly<Record<string, string>>;
-  /** Must be read (`readBounded`, `discard`, `chunks`) or destroyed by whoever receives it. */
+  /** Must be read (`readBounded`, `discard`, `eachChunk`) or destroyed by whoever receives it. */
   readonly body: AnswerBody;
   /** What was asked where, and how long it may stall: for the message of a body that fails. */
   readonly method: Exchange['method'];
@@ -63,7 +71,7 @@ const SINGLE = new Set([
  * the session's, not this layer's: undici's `request` follows no redirect.
  */
 export class Transport {
-  private readonly agent: Agent;
+  private readonly agent: InstanceType<typeof Agent>;
 
   constructor(private readonly options: TransportOptions) {
     this.agent = new Agent({
@@ -87,10 +95,11 @@ export class Transport {
       headers['content-length'] = String(x.body.size);
       body = createReadStream(x.body.path, { highWaterMark: UPLOAD_CHUNK });
     }
-    let answer: Awaited<ReturnType<typeof request>>;
+    let answer: Dispatcher.ResponseData;
     try {
-      answer = await request(x.url, {
-        dispatcher: this.agent,
+      answer = await request.call(this.agent, {
+        origin: x.url.origin,
+        path: `${x.url.pathname}${x.url.search}`,
         method: x.method,
         headers,
         body,
@@ -223,6 +232,61 @@ export async function* chunks(answer: Answer): AsyncGenerator<Buffer> {
   } catch (err) {
     throw connectError(err, answer.url, answer.timeoutMs);
   }
+}
+
+/**
+ * Hand each chunk of the body to `onChunk` as it arrives, for a large body read once: its
+ * 'data' events pass on the buffers the socket filled, where async iteration joins those
+ * that queued up into new ones (a copy of much of a layer, into fresh memory). While the
+ * promise `onChunk` may return is pending, the body is paused (a slower disk holds the
+ * registry back, not memory); what `onChunk` throws or rejects with ends the read. A body
+ * that closes before its end without an error (destroyed by someone else) fails it too: it
+ * would otherwise leave the promise, and the pull waiting on it, pending for ever.
+ */
+export function eachChunk(
+  answer: Answer,
+  onChunk: (chunk: Buffer) => Promise<void> | undefined,
+): Promise<void> {
+  const body = answer.body;
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      body.destroy();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    body.on('data', (chunk) => {
+      if (failed) return;
+      let wait;
+      try {
+        wait = onChunk(chunk);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (wait === undefined) return;
+      body.pause();
+      wait.then(() => body.resume(), fail);
+    });
+    let ended = false;
+    body.on('end', () => {
+      ended = true;
+      if (!failed) resolve();
+    });
+    body.on('error', (err) => fail(connectError(err, answer.url, answer.timeoutMs)));
+    // After 'end' or 'error' when all is well; alone when the body was cut short silently.
+    body.on('close', () => {
+      if (!ended)
+        fail(
+          new RegistryError(
+            'E_REGISTRY_CONNECT',
+            `the answer of ${answer.url.origin} to ${answer.method} ${answer.url.pathname} closed before its end`,
+            { url: answer.url.origin, transient: true },
+          ),
+        );
+    });
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
@@ -13,6 +14,7 @@ import { dirname, join } from 'node:path';
  *   writeFileExclusive(path, data, { mode })  secrets: durable, never replaces anything
  *   createTempFile(dir, mode) … commit(path)  the same for content written piece by piece
  *   moveIntoPlace(from, to)                   a file written elsewhere in the same filesystem
+ *   syncFile(path)                            …its fsync started early, off the event loop
  */
 
 export interface WriteOptions {
@@ -120,16 +122,36 @@ export function createTempFile(dir: string, mode = 0o644): TempFile {
 export function moveIntoPlace(
   from: string,
   to: string,
-  options: { readonly syncFolder?: boolean } = {},
+  options: {
+    readonly syncFolder?: boolean;
+    /** `from` was fsynced (syncFile) after its last change: only the rename is left. */
+    readonly synced?: boolean;
+  } = {},
 ): void {
-  const fd = openSync(from, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+  if (options.synced !== true) {
+    const fd = openSync(from, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
   renameSync(from, to);
   if (options.syncFolder ?? true) fsyncDir(dirname(to));
+}
+
+/**
+ * fsync a closed file in libuv's thread pool rather than on the event loop: for callers that
+ * stage many files, so that each is written back to disk while the next ones still arrive,
+ * instead of all of them at the end; moveIntoPlace(…, { synced: true }) then only renames.
+ */
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Make the renames, creations and removals of names in `dir` durable. */

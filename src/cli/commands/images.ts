@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { shortDigest } from '../../domain/digest.js';
-import { inspectImage, listImages } from '../../services/inspect.js';
+import { inspectImage, listImages, readSbom, type ImageDetails } from '../../services/inspect.js';
 import { formatBytes, json, outputOption, table } from '../format.js';
 import type { CliApp, Io, OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
@@ -44,82 +44,90 @@ export function registerImages(program: Command, run: Runner): void {
     .command('inspect')
     .summary('show an image: config, runtime contract, layers, measurement and SBOM')
     .description(
-      'Show one image. REF is a tag, a digest, or a unique prefix of a digest (at least 4 hex digits).\nEvery blob read is verified against its digest.',
+      'Show one image. REF is a tag, a digest, or a unique prefix of a digest (at least 4 hex digits).\nEvery blob read is verified against its digest.\n' +
+        'With --sbom, print instead the whole SBOM (SPDX 2.3 JSON) as built and signed, for SBOM tools:\nit is attached in gzip parts, which they do not read as one document.',
     )
     .argument('<ref>', 'tag or digest')
     .addOption(outputOption())
-    .action(async (ref: string, options: { output: OutputFormat }) => {
+    .option(
+      '--sbom',
+      'print the whole SPDX JSON document (its sha256 is the digest provenance signs)',
+    )
+    .action(async (ref: string, options: { output: OutputFormat; sbom?: true }) => {
       format = options.output;
       await run(
         async (app: CliApp, io: Io) => {
-          const d = await inspectImage(await app.store(), ref);
-          if (format === 'json') {
-            io.out(json(d));
+          if (options.sbom) {
+            io.out((await readSbom(await app.store(), ref)).toString('utf8'));
             return 0;
           }
-          const c = d.config.config ?? {};
-          const s = d.measurement?.summary;
-          const lines = [
-            `image      ${d.digest}`,
-            `tags       ${d.tags.join(', ') || '<none>'}`,
-            `name       ${d.name ?? '?'} ${d.version ?? ''}`.trimEnd(),
-            `platform   ${d.platform}`,
-            `created    ${d.config.created ?? '?'}`,
-            `base       ${d.base.digest ? `${d.base.name ? `${d.base.name} ` : ''}${d.base.digest}` : 'scratch'}`,
-            '',
-            'config',
-            `  entrypoint ${JSON.stringify(c.Entrypoint ?? [])}`,
-            `  cmd        ${JSON.stringify(c.Cmd ?? [])}`,
-            `  user       ${c.User ?? '(root)'}`,
-            `  workdir    ${c.WorkingDir ?? '/'}`,
-            `  ports      ${Object.keys(c.ExposedPorts ?? {}).join(', ') || '-'}`,
-            `  env        ${(c.Env ?? []).join(' ') || '-'}`,
-            '',
-            'runtime contract',
-            ...(d.runtime
-              ? [
-                  `  health     ${d.runtime.health ? `${d.runtime.health.probe.kind === 'http' ? `http :${d.runtime.health.probe.port}${d.runtime.health.probe.path}` : `tcp :${d.runtime.health.probe.port}`} every ${d.runtime.health.intervalMs} ms, timeout ${d.runtime.health.timeoutMs} ms, ${d.runtime.health.retries} retries, grace ${d.runtime.health.startGraceMs} ms` : 'none'}`,
-                  `  tmpfs      ${d.runtime.tmpfs.map((t) => t.path).join(', ') || '-'}`,
-                  `  volumes    ${d.runtime.volumes.map((v) => `${v.name}:${v.path}`).join(', ') || '-'}`,
-                  `  caps       ${d.runtime.capabilities.join(', ') || 'none'}`,
-                ]
-              : ['  none (not built by Ingot)']),
-            '',
-            `layers (${d.layers})`,
-            ...d.manifest.layers.map(
-              (l, i) =>
-                `  ${l.digest}  ${formatBytes(l.size).padStart(9)}  ${d.config.history?.filter((h) => !h.empty_layer)[i]?.created_by ?? ''}`,
-            ),
-            '',
-            `measurement ${d.measurement ? d.measurement.digest : 'none attached'}`,
-            ...(s
-              ? [
-                  `  ${s.files} files, ${s.dirs} folders, ${s.symlinks} symlinks, ${formatBytes(s.bytes)}`,
-                  ...(s.privileged.length > 0
-                    ? [`  setuid/setgid: ${s.privileged.join(', ')}`]
-                    : []),
-                ]
-              : []),
-            `sbom        ${d.sbom ? d.sbom.digest : 'none attached'}`,
-            ...(d.sbom
-              ? [
-                  `  ${d.sbom.files} files, ${d.sbom.packages.length} package(s)${
-                    d.sbom.packages.length
-                      ? ': ' +
-                        d.sbom.packages
-                          .slice(0, 8)
-                          .map((p) => `${p.name} ${p.version}`)
-                          .join(', ') +
-                        (d.sbom.packages.length > 8 ? ', …' : '')
-                      : ''
-                  }`,
-                ]
-              : []),
-          ];
-          io.out(lines.join('\n') + '\n');
+          const d = await inspectImage(await app.store(), ref);
+          io.out(format === 'json' ? json(d) : describeImage(d));
           return 0;
         },
         () => format,
       );
     });
+}
+
+/** `ingot inspect` as text. */
+function describeImage(d: ImageDetails): string {
+  const c = d.config.config ?? {};
+  const s = d.measurement?.summary;
+  const lines = [
+    `image      ${d.digest}`,
+    `tags       ${d.tags.join(', ') || '<none>'}`,
+    `name       ${d.name ?? '?'} ${d.version ?? ''}`.trimEnd(),
+    `platform   ${d.platform}`,
+    `created    ${d.config.created ?? '?'}`,
+    `base       ${d.base.digest ? `${d.base.name ? `${d.base.name} ` : ''}${d.base.digest}` : 'scratch'}`,
+    '',
+    'config',
+    `  entrypoint ${JSON.stringify(c.Entrypoint ?? [])}`,
+    `  cmd        ${JSON.stringify(c.Cmd ?? [])}`,
+    `  user       ${c.User ?? '(root)'}`,
+    `  workdir    ${c.WorkingDir ?? '/'}`,
+    `  ports      ${Object.keys(c.ExposedPorts ?? {}).join(', ') || '-'}`,
+    `  env        ${(c.Env ?? []).join(' ') || '-'}`,
+    '',
+    'runtime contract',
+    ...(d.runtime
+      ? [
+          `  health     ${d.runtime.health ? `${d.runtime.health.probe.kind === 'http' ? `http :${d.runtime.health.probe.port}${d.runtime.health.probe.path}` : `tcp :${d.runtime.health.probe.port}`} every ${d.runtime.health.intervalMs} ms, timeout ${d.runtime.health.timeoutMs} ms, ${d.runtime.health.retries} retries, grace ${d.runtime.health.startGraceMs} ms` : 'none'}`,
+          `  tmpfs      ${d.runtime.tmpfs.map((t) => t.path).join(', ') || '-'}`,
+          `  volumes    ${d.runtime.volumes.map((v) => `${v.name}:${v.path}`).join(', ') || '-'}`,
+          `  caps       ${d.runtime.capabilities.join(', ') || 'none'}`,
+        ]
+      : ['  none (not built by Ingot)']),
+    '',
+    `layers (${d.layers})`,
+    ...d.manifest.layers.map(
+      (l, i) =>
+        `  ${l.digest}  ${formatBytes(l.size).padStart(9)}  ${d.config.history?.filter((h) => !h.empty_layer)[i]?.created_by ?? ''}`,
+    ),
+    '',
+    `measurement ${d.measurement ? d.measurement.digest : 'none attached'}`,
+    ...(s
+      ? [
+          `  ${s.files} files, ${s.dirs} folders, ${s.symlinks} symlinks, ${formatBytes(s.bytes)}`,
+          ...(s.privileged.length > 0 ? [`  setuid/setgid: ${s.privileged.join(', ')}`] : []),
+        ]
+      : []),
+    `sbom        ${d.sbom ? d.sbom.digest : 'none attached'}`,
+    ...(d.sbom
+      ? [
+          `  ${d.sbom.files} files, ${d.sbom.packages.length} package(s)${
+            d.sbom.packages.length
+              ? ': ' +
+                d.sbom.packages
+                  .slice(0, 8)
+                  .map((p) => `${p.name} ${p.version}`)
+                  .join(', ') +
+                (d.sbom.packages.length > 8 ? ', …' : '')
+              : ''
+          }`,
+        ]
+      : []),
+  ];
+  return lines.join('\n') + '\n';
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROLLOUT_STATES, type FleetRecord, type HistoryEntry } from '../fleet/record.js';
 import type { FleetSpec } from '../fleet/spec.js';
 import { digest, observedInstance } from './instances.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StoredCheckpoint } from '../ledger/index.js';
 
 /** POST /v1/ledger/checkpoint: the latest signed checkpoint, null for an empty log. */

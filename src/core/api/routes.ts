@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { fleetRecord, fleetView, historyEntry, promoteRequest, rollbackRequest } from './fleets.js';
 import { hostsAnswer } from './hosts.js';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** POST /v1/shutdown: stop the server, and its instances with `stopInstances`. */
 export const shutdownRequest = z.object({ stopInstances: z.boolean().exactOptional() });

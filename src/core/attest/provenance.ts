@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { INGOT_BUILD_TYPE, InToto, type ProvenanceSummary } from '../../domain/attestation.js';
 import { digestHex, isDigest, type Digest } from '../../domain/digest.js';
 import { MediaType } from '../../domain/media-types.js';

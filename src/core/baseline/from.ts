@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BaseRef } from '../../domain/baseline.js';
 import { isDigest } from '../../domain/digest.js';
 import { isIngotError } from '../../domain/errors.js';

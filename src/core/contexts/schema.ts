@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseServerUrl } from '../api/server-url.js';
 import { parseYamlSpec, SpecError, type SpecCodes } from '../yaml-spec.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What the controller remembers of a fleet from one pass to the next. It is kept with the

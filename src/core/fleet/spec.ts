@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { digestOf, type Digest } from '../../domain/digest.js';
 import { isInstanceId } from '../../domain/instance.js';
 import { DAY_MS, parseDuration, parseSize } from '../baseline/units.js';

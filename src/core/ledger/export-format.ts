@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_ENTRY_BYTES, describeIssues } from './entry.js';
 import { LedgerError } from './errors.js';
 import { HASH_SIZE } from './merkle.js';

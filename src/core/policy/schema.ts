@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InToto } from '../../domain/attestation.js';
 import { isDigest } from '../../domain/digest.js';
 import type { RuntimeRules } from '../../domain/policy.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RuntimeContract } from '../../domain/baseline.js';
 import { parseImagePath } from '../paths.js';
 import { STANDARD_MOUNT_POINTS } from './oci-spec.js';

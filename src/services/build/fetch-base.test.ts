@@ -36,6 +36,7 @@ function fakeRegistry(tags: Record<string, Digest> = {}) {
     pushBlob: () => Promise.reject(new Error('unused')),
     putManifest: () => Promise.reject(new Error('unused')),
     referrers: () => Promise.reject(new Error('unused')),
+    getBlob: () => Promise.reject(new Error('unused')),
     resolveTag: (_repo, tag) => {
       requests.push(`tag ${tag}`);
       return Promise.resolve(tags[tag] ?? null);

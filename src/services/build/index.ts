@@ -89,8 +89,8 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
       attach,
       image,
       source,
-      measurement: attached.measurement.blob.digest,
-      sbom: attached.sbom.blob.digest,
+      measurement: attached.measurement.digest,
+      sbom: attached.sbom.digest,
       startedOn,
     });
 

@@ -122,7 +122,7 @@ export async function signProvenance(
       keyId: signer.keyId,
     });
     const blob = await made.tx.putBlob(bundle, MediaType.sigstoreBundle);
-    const descriptor = await made.attach(MediaType.sigstoreBundle, blob);
+    const descriptor = await made.attach(MediaType.sigstoreBundle, [blob]);
     attestations.push({ keyId: signer.keyId, digest: descriptor.digest, descriptor });
   }
   return attestations;

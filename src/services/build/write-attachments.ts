@@ -1,30 +1,61 @@
 import { canonicalJsonBytes } from '../../core/canonical-json.js';
 import { buildArtifactManifest, EMPTY_CONFIG_BYTES } from '../../core/image.js';
+import { documentParts } from '../../core/document-parts.js';
 import { encodeMeasurement } from '../../core/measurement.js';
 import type { TreeEntry } from '../../core/rootfs-tree.js';
 import { detectPackages } from '../../core/sbom/detect.js';
 import type { DetectedPackage } from '../../core/sbom/packages.js';
 import { encodeSpdx } from '../../core/sbom/spdx.js';
-import type { Digest } from '../../domain/digest.js';
+import { digestOf, type Digest } from '../../domain/digest.js';
 import type { DroppedEntry, FileExtra, MeasuredEntry } from '../../domain/measurement.js';
 import { Annotation, MediaType } from '../../domain/media-types.js';
 import type { Descriptor } from '../../domain/oci.js';
 import type { StoreTransaction } from '../../ports/store.js';
+import { partMediaType } from '../attached-document.js';
 
 /** A manifest in the index that describes another (annotated with its `subject`). */
 export type Attachment = Descriptor & { readonly artifactType: string };
 
-/** Stage a blob's artifact manifest about `image` (OCI referrers). */
-export type Attach = (artifactType: string, blob: Descriptor) => Promise<Attachment>;
+/** Stage an artifact manifest about `image` (OCI referrers) with these layers. */
+export type Attach = (
+  artifactType: string,
+  layers: readonly Descriptor[],
+  annotations?: Readonly<Record<string, string>>,
+) => Promise<Attachment>;
 
 export function attacher(tx: StoreTransaction, image: Descriptor, created: string): Attach {
-  return async (artifactType, blob) => {
+  return async (artifactType, layers, annotations = {}) => {
     const bytes = canonicalJsonBytes(
-      buildArtifactManifest(artifactType, blob, image, { [Annotation.created]: created }),
+      buildArtifactManifest(artifactType, layers, image, {
+        ...annotations,
+        [Annotation.created]: created,
+      }),
     );
     const desc = await tx.putBlob(bytes, MediaType.imageManifest);
     return { ...desc, artifactType, annotations: { [Annotation.subject]: image.digest } };
   };
+}
+
+/**
+ * A document (the measurement, the SBOM) staged in gzip parts cut by content, and attached:
+ * a one-file change gives one or two new parts, the rest are blobs every store and registry
+ * already has (core/document-parts.ts). Named by the digest of its own bytes.
+ */
+async function attachDocument(
+  tx: StoreTransaction,
+  attach: Attach,
+  artifactType: string,
+  bytes: Buffer,
+): Promise<{ readonly digest: Digest; readonly manifest: Attachment }> {
+  const layers: Descriptor[] = [];
+  for (const part of await documentParts(bytes))
+    layers.push(await tx.putBlob(part, partMediaType(artifactType)));
+  const digest = digestOf(bytes);
+  const manifest = await attach(artifactType, layers, {
+    [Annotation.documentDigest]: digest,
+    [Annotation.documentSize]: String(bytes.length),
+  });
+  return { digest, manifest };
 }
 
 export interface SbomFile {
@@ -54,9 +85,10 @@ export function sbomContents(tree: readonly TreeEntry<FileExtra>[]): {
 }
 
 export interface WrittenAttachments {
-  readonly measurement: { readonly blob: Descriptor; readonly manifest: Attachment };
+  /** `digest`: the document's own (what provenance signs); `manifest`: its attachment. */
+  readonly measurement: { readonly digest: Digest; readonly manifest: Attachment };
   readonly sbom: {
-    readonly blob: Descriptor;
+    readonly digest: Digest;
     readonly manifest: Attachment;
     readonly files: number;
     readonly packages: number;
@@ -72,13 +104,13 @@ export async function writeAttachments(
   sbom: { name: string; version: string; image: Digest; created: string; tool: string },
   dropped: readonly DroppedEntry[] = [],
 ): Promise<WrittenAttachments> {
-  const measurementBlob = await tx.putBlob(
-    encodeMeasurement(entries, dropped),
-    MediaType.measurement,
-  );
   await tx.putBlob(EMPTY_CONFIG_BYTES, MediaType.empty);
-  const measurementManifest = await attach(MediaType.measurement, measurementBlob);
-
+  const measurement = await attachDocument(
+    tx,
+    attach,
+    MediaType.measurement,
+    encodeMeasurement(entries, dropped),
+  );
   const { files, packages } = sbomContents(tree);
   const sbomBytes = encodeSpdx({
     name: sbom.name,
@@ -89,15 +121,9 @@ export async function writeAttachments(
     files,
     packages,
   });
-  const sbomBlob = await tx.putBlob(sbomBytes, MediaType.spdx);
-  const sbomManifest = await attach(MediaType.spdx, sbomBlob);
+  const spdx = await attachDocument(tx, attach, MediaType.spdx, sbomBytes);
   return {
-    measurement: { blob: measurementBlob, manifest: measurementManifest },
-    sbom: {
-      blob: sbomBlob,
-      manifest: sbomManifest,
-      files: files.length,
-      packages: packages.length,
-    },
+    measurement,
+    sbom: { ...spdx, files: files.length, packages: packages.length },
   };
 }

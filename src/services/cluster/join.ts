@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkNodeName, hostUser } from '../../core/cluster/index.js';
 import { entrySchema, type LedgerEntryDraft } from '../../core/ledger/index.js';
 import { IngotError } from '../../domain/errors.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { inParallel } from './in-parallel.js';
+import { allOrNothing, inParallel } from './in-parallel.js';
 
 describe('inParallel', () => {
   it('does every item once, never more than the limit at a time', async () => {
@@ -37,5 +37,18 @@ describe('inParallel', () => {
     // 1 and 2 had started beside 0: they finished before the failure was thrown; 3 and 4
     // were never started.
     expect(settled.sort()).toEqual([1, 2]);
+  });
+});
+
+describe('allOrNothing', () => {
+  it('gives every value, or throws the first failure once every promise has settled', async () => {
+    expect(await allOrNothing([Promise.resolve(1), Promise.resolve('two')])).toEqual([1, 'two']);
+    let slowDone = false;
+    const slow = new Promise<void>((r) => setTimeout(r, 30)).then(() => {
+      slowDone = true;
+    });
+    const run = allOrNothing([Promise.reject(new Error('first')), slow]);
+    await expect(run).rejects.toThrow('first');
+    expect(slowDone).toBe(true);
   });
 });

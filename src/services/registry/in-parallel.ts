@@ -5,6 +5,13 @@
 export const TRANSFERS = 4;
 
 /**
+ * Small requests made at once: a pull's referrer manifests and signature bundles, a push's
+ * HEAD of each blob and its referrers' manifests. Each is a round trip of little data, and
+ * an index may list up to MAX_REFERRERS referrers.
+ */
+export const DOCUMENTS = 8;
+
+/**
  * Run `work` on every item, at most `limit` at a time, and wait for all of them. The first
  * failure is thrown once every started task has settled: nothing is left running behind a
  * caller that aborts its transaction and removes the files those tasks write.
@@ -28,4 +35,17 @@ export async function inParallel<T>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failure !== null) throw (failure as { error: unknown }).error;
+}
+
+/**
+ * Promise.all that waits for every promise to settle before it throws the first failure, as
+ * inParallel does: a pull that fails must not leave a request running behind it (one still
+ * adding to what it holds, or reaching a registry after the command has closed its client).
+ */
+export async function allOrNothing<T extends readonly unknown[]>(promises: {
+  readonly [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }

@@ -8,12 +8,17 @@ import { formatReference } from '../../core/registry/reference.js';
 import type { Digest } from '../../domain/digest.js';
 import { isIngotError } from '../../domain/errors.js';
 import { MediaType } from '../../domain/media-types.js';
-import { MAX_MANIFEST_BYTES, type Descriptor, type ImageIndex } from '../../domain/oci.js';
+import {
+  MAX_MANIFEST_BYTES,
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+} from '../../domain/oci.js';
 import type { RegistryReference } from '../../domain/registry.js';
 import type { BlobLocations, Registry } from '../../ports/registry.js';
 import type { Store } from '../../ports/store.js';
 import { readManifest } from '../inspect.js';
-import { inParallel, TRANSFERS } from './in-parallel.js';
+import { allOrNothing, DOCUMENTS, inParallel, TRANSFERS } from './in-parallel.js';
 
 export interface PushRequest {
   /** Tag, digest or unique digest prefix in the local store. */
@@ -58,19 +63,35 @@ export interface PushDeps {
  * the image before its referrers, the referrers before the fallback index that lists them.
  * A push interrupted anywhere leaves only content-addressed pieces behind, and running it
  * again finishes it: blobs the registry has are not sent again.
+ *
+ * Round trips in a row are what a push after a small change costs, so every blob's presence
+ * is asked at once (a few at a time), the missing ones are sent a few at a time, largest
+ * first, and whether the registry has the referrers API is asked while the referrers' own
+ * manifests are put.
  */
 export async function pushImage(deps: PushDeps, request: PushRequest): Promise<PushReport> {
   const { store, registry } = deps;
   const repo = request.dest.repository;
   const counts = { uploaded: 0, uploadedBytes: 0, present: 0, mounted: 0 };
-  const sent = new Set<Digest>();
+
+  const image = await store.resolve(request.ref);
+  const digest = image.digest;
+  const attached = await store.referrers(digest);
+  const manifests = await Promise.all(
+    [image, ...attached].map(async (descriptor) => ({
+      descriptor,
+      manifest: await readManifest(store, descriptor),
+    })),
+  );
+  const blobs = [
+    ...new Map(
+      manifests.flatMap(({ manifest }) =>
+        [manifest.config, ...manifest.layers].map((b) => [b.digest, b] as const),
+      ),
+    ).values(),
+  ];
 
   const sendBlob = async (blob: Descriptor): Promise<void> => {
-    sent.add(blob.digest);
-    if (await registry.hasBlob(repo, blob)) {
-      counts.present++;
-      return;
-    }
     for (const from of deps.locations.repositories(registry.authority, blob.digest)) {
       if (from === repo) continue;
       if (await registry.mountBlob(repo, blob, from)) {
@@ -86,27 +107,35 @@ export async function pushImage(deps: PushDeps, request: PushRequest): Promise<P
     counts.uploadedBytes += blob.size;
   };
 
-  const sendManifest = async (descriptor: Descriptor, reference: string): Promise<void> => {
-    const manifest = await readManifest(store, descriptor);
-    await inParallel([manifest.config, ...manifest.layers], TRANSFERS, sendBlob);
+  const missing: Descriptor[] = [];
+  await inParallel(blobs, DOCUMENTS, async (blob) => {
+    if (await registry.hasBlob(repo, blob)) counts.present++;
+    else missing.push(blob);
+  });
+  missing.sort((x, y) => y.size - x.size);
+  await inParallel(missing, TRANSFERS, sendBlob);
+
+  const put = async (descriptor: Descriptor, manifest: ImageManifest, reference: string) => {
     const bytes = await store.readBlob(descriptor.digest, MAX_MANIFEST_BYTES, descriptor.size);
     await registry.putManifest(repo, reference, manifest.mediaType ?? descriptor.mediaType, bytes);
   };
-
-  const image = await store.resolve(request.ref);
-  const digest = image.digest;
-  await sendManifest(image, request.dest.tag ?? digest);
-
-  const attached = await store.referrers(digest);
-  const listed: Descriptor[] = [];
-  for (const a of attached) {
-    await sendManifest(a, a.digest);
-    const manifest = await readManifest(store, a);
-    listed.push(referrerDescriptor(manifest, a.digest, a.size));
-  }
+  const [own, ...others] = manifests;
+  await put(image, own!.manifest, request.dest.tag ?? digest);
+  // Whether the registry has the referrers API, asked once the image is there (a registry
+  // may answer 404, which reads as no API, about a subject it does not hold), and answered
+  // while the referrers go up.
+  const [api] = await allOrNothing([
+    registry.referrers(repo, digest),
+    inParallel(others, DOCUMENTS, ({ descriptor, manifest }) =>
+      put(descriptor, manifest, descriptor.digest),
+    ),
+  ]);
+  const listed = others.map(({ descriptor, manifest }) =>
+    referrerDescriptor(manifest, descriptor.digest, descriptor.size),
+  );
 
   let referrers: PushReport['referrers'];
-  if ((await registry.referrers(repo, digest)) !== null) referrers = { via: 'api' };
+  if (api !== null) referrers = { via: 'api' };
   else {
     const tag = referrersTag(digest);
     const current = await currentFallbackIndex(registry, repo, tag);
@@ -118,7 +147,11 @@ export async function pushImage(deps: PushDeps, request: PushRequest): Promise<P
     referrers = { via: 'tag-schema', tag, updated: merged.changed };
   }
 
-  deps.locations.record(registry.authority, repo, [...sent]);
+  deps.locations.record(
+    registry.authority,
+    repo,
+    blobs.map((b) => b.digest),
+  );
   return {
     digest,
     destination: formatReference({ ...request.dest, digest }),

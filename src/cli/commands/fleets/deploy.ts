@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { readSpecFile } from '../../../adapters/shared/spec-file.js';
-import { parseFleet } from '../../../core/fleet/spec.js';
 import { isRegistryReference } from '../../../core/registry/reference.js';
-import { decodeSpec, MAX_SPEC_BYTES } from '../../../core/yaml-spec.js';
 import { shortDigest } from '../../../domain/digest.js';
 import { IngotError, UsageError } from '../../../domain/errors.js';
 import { routes } from '../../../core/api/routes.js';
@@ -57,8 +53,9 @@ export function registerDeploy(program: Command, run: Runner): void {
             throw new UsageError(
               `--timeout must be whole seconds, got ${JSON.stringify(options.timeout)}`,
             );
-          const text = readFleetFile(file);
-          const body = parseYaml(text) as { artifact?: unknown };
+          // YAML and the fleet's schema are loaded by this command only.
+          const { readFleetFile } = await import('./fleet-file.js');
+          const body = readFleetFile(file);
           const record = await call(api, routes.deploy, {
             body,
             // The server pulls a registry artifact before it answers: layers take their time.
@@ -84,18 +81,6 @@ export function registerDeploy(program: Command, run: Runner): void {
         () => options.output,
       );
     });
-}
-
-/** The fleet file, checked here: every problem, with its line, before anything is sent. */
-function readFleetFile(file: string): string {
-  // Read as every spec file is: a regular file within the bound (a FIFO does not hang it).
-  const bytes = readSpecFile(file, file, MAX_SPEC_BYTES, {
-    notFound: 'E_FLEET_NOT_FOUND',
-    tooLarge: 'E_FLEET_TOO_LARGE',
-  });
-  const text = decodeSpec(bytes, file, 'E_FLEET_ENCODING');
-  parseFleet(text, file);
-  return text;
 }
 
 /**
