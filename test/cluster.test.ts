@@ -48,6 +48,20 @@ describe('a fleet across hosts', () => {
       ['h2', 'live', 1],
     ]);
     expect(['s1', 's2']).toContain(listed.leader?.name);
+    // Several servers named at once: one that refuses the connection is passed over.
+    const second = ingot(
+      [
+        '--server',
+        `http://127.0.0.1:1,${c.url}`,
+        '--token-file',
+        join(c.servers[0]!.home, 'token'),
+        'hosts',
+        '-o',
+        'json',
+      ],
+      { env: { INGOT_HOME: join(c.root, 'elsewhere') } },
+    );
+    expect(second.code, second.stderr).toBe(0);
   }, 180_000);
 
   it("logs, verify-instances and debug reach the instance's host through the servers", async () => {

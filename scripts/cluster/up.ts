@@ -93,7 +93,11 @@ export async function up(
     );
     const s1 = state.servers[0]!;
     say(`context ${CONTEXT_NAME} (current)`);
-    const contextFile = useClusterContext(s1.url, join(s1.home, 'token'));
+    // Both servers (they share the token): the CLI goes on through s2 while s1 is down.
+    const contextFile = useClusterContext(
+      state.servers.map((s) => s.url).join(','),
+      join(s1.home, 'token'),
+    );
     return { state, contextFile };
   } catch (err) {
     say(`up failed: taking down what was started (the logs stay in ${folder.path('logs')})`);

@@ -11,6 +11,7 @@ import {
 import { isSameProcess, looksLikeIngotUp } from '../adapters/shared/process-alive.js';
 import { isErrorCode } from '../domain/error-codes.js';
 import { IngotError } from '../domain/errors.js';
+import type { ServerUrl } from '../core/api/server-url.js';
 import { resolveTarget, WAYS_TO_A_SERVER, type ApiSettings } from './target.js';
 import { readCaFile, readTokenFile } from './token-file.js';
 import { isTlsFailure, send, usableSocket, type Endpoint } from './transport.js';
@@ -86,6 +87,8 @@ async function identify(to: Endpoint, token: string): Promise<void> {
 /** How a call reaches the API, with what token, and what to say when it fails. */
 interface Connection {
   readonly to: Endpoint;
+  /** The cluster's other servers, tried in turn when `to` cannot be connected to. */
+  readonly others?: readonly Endpoint[];
   readonly token: string;
   /** The home's server proves it knows the token first (identify). */
   readonly identify: boolean;
@@ -128,20 +131,63 @@ function connection(api: ApiSettings): Connection {
   if (target.kind === 'home') return homeConnection(target.home);
   const token = readTokenFile(target.tokenFile);
   const ca = target.caFile && readCaFile(target.caFile);
-  const to: Endpoint = {
-    base: target.base,
-    host: target.host,
-    port: target.port,
-    prefix: target.prefix,
-    ...(target.tls && { tls: ca ? { ca } : {} }),
-  };
+  const endpoint = (url: ServerUrl): Endpoint => ({
+    base: url.base,
+    host: url.host,
+    port: url.port,
+    prefix: url.prefix,
+    ...(url.tls && { tls: ca ? { ca } : {} }),
+  });
   return {
-    to,
+    to: endpoint(target),
+    others: target.others.map(endpoint),
     token,
     identify: false,
     tokenFrom: `${target.tokenFile.value} (${target.tokenFile.from})`,
     hint: `is the server running, and is ${target.server.from} right?`,
   };
+}
+
+/** Failures of the connection itself: the request never reached the server, so another may take it. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Send to the first server that can be connected to. Only a refused or unroutable connection
+ * moves on to the next: a request that may have reached a server (a timeout, a reset) is not
+ * sent again elsewhere, where it could act twice.
+ */
+async function sendToAny(
+  endpoints: readonly Endpoint[],
+  method: string,
+  path: string,
+  options: Parameters<typeof send>[3],
+): Promise<{ res: Awaited<ReturnType<typeof send>>; to: Endpoint }> {
+  let last: SendFailure | undefined;
+  for (const to of endpoints) {
+    try {
+      return { res: await send(to, method, path, options), to };
+    } catch (err) {
+      last = new SendFailure(to, err);
+      if (!NOT_CONNECTED.has((err as NodeJS.ErrnoException).code ?? '')) break;
+    }
+  }
+  throw last ?? new Error('no server to send to');
+}
+
+/** The last server tried, and why it failed. */
+class SendFailure extends Error {
+  constructor(
+    readonly to: Endpoint,
+    readonly err: unknown,
+  ) {
+    super((err as Error).message);
+  }
 }
 
 /** A TLS failure, said as what to do: a private CA to give, or http:// to use. */
@@ -177,8 +223,8 @@ export async function call<R extends RouteSpec>(
   route: R,
   request: Call<R> = {},
 ): Promise<ResponseOf<R>> {
-  const { to, token, ...how } = connection(api);
-  if (how.identify) await identify(to, token);
+  const { to: first, others = [], token, ...how } = connection(api);
+  if (how.identify) await identify(first, token);
   const query = Object.entries(request.query ?? {}).filter(
     (e): e is [string, string] => e[1] !== undefined,
   );
@@ -187,23 +233,22 @@ export async function call<R extends RouteSpec>(
   }`;
   // A POST always carries a JSON body, if only an empty one.
   const body = request.body ?? (route.method === 'POST' ? {} : undefined);
-  let res: Awaited<ReturnType<typeof send>>;
-  try {
-    res = await send(to, route.method, path, {
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined && { 'content-type': 'application/json' }),
-      },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-      timeoutMs: request.timeoutMs ?? 30_000,
-    });
-  } catch (err) {
-    if (isTlsFailure(err)) throw tlsError(to, err);
+  const sent = await sendToAny([first, ...others], route.method, path, {
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+    },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+    timeoutMs: request.timeoutMs ?? 30_000,
+  }).catch((failure: unknown) => {
+    if (!(failure instanceof SendFailure)) throw failure;
+    if (isTlsFailure(failure.err)) throw tlsError(failure.to, failure.err);
     throw new IngotError(
       'E_NOT_RUNNING',
-      `Ingot does not answer at ${where(to)} (${(err as Error).message}); ${how.hint}`,
+      `Ingot does not answer at ${where(failure.to)} (${(failure.err as Error).message}); ${how.hint}`,
     );
-  }
+  });
+  const { res, to } = sent;
   const payload: unknown = res.json;
   if (res.status < 200 || res.status >= 300) {
     const e = (payload as { error?: { code?: unknown; message?: unknown } } | null)?.error;

@@ -40,6 +40,7 @@ describe('where the CLI reaches the API', () => {
       host: '10.0.0.5',
       port: 7070,
       prefix: '',
+      others: [],
       server: { value: 'http://10.0.0.5:7070', from: 'INGOT_SERVER' },
       tokenFile: { value: '/t', from: 'INGOT_TOKEN_FILE' },
     });
@@ -127,6 +128,30 @@ describe('where the CLI reaches the API', () => {
   });
 });
 
+describe('several servers of one cluster', () => {
+  it('are named with commas: the first is called, the others when it cannot be reached', () => {
+    const t = resolveTarget(
+      settings({ server: 'http://10.0.0.1:7070, http://10.0.0.2:7070', tokenFile: '/t' }),
+    );
+    expect(t).toMatchObject({
+      kind: 'url',
+      base: 'http://10.0.0.1:7070',
+      others: [{ base: 'http://10.0.0.2:7070', host: '10.0.0.2', port: 7070 }],
+    });
+  });
+
+  it('must all be URLs of one scheme, and a few', () => {
+    expect(refusal(settings({ server: 'http://a:1,nope', tokenFile: '/t' })).message).toMatch(
+      /nope: not a URL/,
+    );
+    expect(
+      refusal(settings({ server: 'http://a:1,https://b:2', tokenFile: '/t' })).message,
+    ).toMatch(/all http:\/\/ or all https:\/\//);
+    const nine = Array.from({ length: 9 }, (_, i) => `http://h${i}:1`).join(',');
+    expect(refusal(settings({ server: nine, tokenFile: '/t' })).message).toMatch(/at most 8/);
+  });
+});
+
 describe('the current context', () => {
   const FILE = '/home/u/.config/ingot/config.yaml';
   const lc = {
@@ -150,6 +175,7 @@ describe('the current context', () => {
       host: '10.87.0.1',
       port: 7070,
       prefix: '',
+      others: [],
       server: { value: 'http://10.87.0.1:7070', from },
       tokenFile: { value: '/lc/token', from },
     });

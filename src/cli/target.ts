@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { parseServerUrl, type ServerUrl } from '../core/api/server-url.js';
+import { parseServerUrls, type ServerUrl } from '../core/api/server-url.js';
 import { UsageError } from '../domain/errors.js';
 import type { CurrentContext } from './contexts-file.js';
 
@@ -46,6 +46,8 @@ export type ApiTarget =
       readonly port: number;
       /** A path the API is served under (behind a proxy); '' for none. */
       readonly prefix: string;
+      /** The cluster's other servers named with it (`URL,URL`), tried in turn when it is down. */
+      readonly others: readonly ServerUrl[];
       readonly server: Named;
       readonly tokenFile: Named;
       readonly caFile?: Named;
@@ -117,14 +119,15 @@ function contextTarget(context: CurrentContext): ApiTarget {
   };
 }
 
-/** The server's URL, or a usage error naming where it came from. */
-function serverUrl(server: Named): ServerUrl {
-  const url = parseServerUrl(server.value);
-  if ('problem' in url)
+/** The server's URL (the first named) and the others, or a usage error naming where they came from. */
+function serverUrl(server: Named): ServerUrl & { readonly others: readonly ServerUrl[] } {
+  const urls = parseServerUrls(server.value);
+  if ('problem' in urls)
     throw new UsageError(
-      `${server.from} must be http://HOST[:PORT] or https://HOST[:PORT] (${url.problem}), got ${JSON.stringify(server.value.slice(0, 200))}`,
+      `${server.from} must be http://HOST[:PORT] or https://HOST[:PORT], or several separated by commas (${urls.problem}), got ${JSON.stringify(server.value.slice(0, 200))}`,
     );
-  return url;
+  const [first, ...others] = urls;
+  return { ...first, others };
 }
 
 /**

@@ -38,3 +38,26 @@ export function parseServerUrl(text: string): ServerUrl | { readonly problem: st
     prefix,
   };
 }
+
+/** Servers of one cluster a CLI or an agent may name at once (`URL,URL,…`). */
+export const MAX_SERVERS = 8;
+
+/**
+ * `URL[,URL…]`: the servers of one cluster, tried in turn. Pure: every URL, or the first
+ * problem. All must speak the same scheme, since one token (and one CA) goes to each.
+ */
+export function parseServerUrls(
+  text: string,
+): readonly [ServerUrl, ...ServerUrl[]] | { readonly problem: string } {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length > MAX_SERVERS) return { problem: `at most ${MAX_SERVERS} servers` };
+  const urls: ServerUrl[] = [];
+  for (const part of parts) {
+    const url = parseServerUrl(part);
+    if ('problem' in url) return parts.length === 1 ? url : { problem: `${part}: ${url.problem}` };
+    urls.push(url);
+  }
+  if (new Set(urls.map((u) => u.tls)).size > 1)
+    return { problem: 'all http:// or all https://: one token and one CA go to each' };
+  return urls as [ServerUrl, ...ServerUrl[]];
+}

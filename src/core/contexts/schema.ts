@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import * as z from 'zod';
-import { parseServerUrl } from '../api/server-url.js';
+import { parseServerUrls } from '../api/server-url.js';
 import { parseYamlSpec, SpecError, type SpecCodes } from '../yaml-spec.js';
 
 /**
@@ -67,19 +67,19 @@ const serverUrl = z
   .string()
   .max(2048)
   .superRefine((s, ctx) => {
-    const url = parseServerUrl(s);
-    if ('problem' in url)
+    const urls = parseServerUrls(s);
+    if ('problem' in urls)
       ctx.addIssue({
         code: 'custom',
-        message: `http://HOST[:PORT] or https://HOST[:PORT] (${url.problem})`,
+        message: `http://HOST[:PORT] or https://HOST[:PORT], or several separated by commas (${urls.problem})`,
       });
   });
 
 export const contextSchema = z
   .strictObject({ server: serverUrl, tokenFile: absolutePath, caFile: absolutePath.optional() })
   .superRefine((c, ctx) => {
-    const url = parseServerUrl(c.server);
-    if (c.caFile !== undefined && !('problem' in url) && !url.tls)
+    const urls = parseServerUrls(c.server);
+    if (c.caFile !== undefined && !('problem' in urls) && !urls[0].tls)
       ctx.addIssue({
         code: 'custom',
         path: ['caFile'],
