@@ -206,7 +206,7 @@ export class ClusterAgents implements AgentApi {
           detail: { host: h, state: 'back' },
         });
     this.lost = lost;
-    const holding = hostLossHolds(hosts, this.deps.maxLostPercent ?? 20);
+    const holding = hostLossHolds(hosts, this.deps.maxLostPercent ?? MAX_LOST_PERCENT);
     if (holding === this.holding) return;
     this.holding = holding;
     const admitted = hosts.filter((h) => h.member !== null).length;
@@ -270,6 +270,22 @@ export async function readPicture(control: ControlCoordination): Promise<Cluster
     assignments,
   };
 }
+
+/**
+ * What runs, as a standby answers the API: etcd now, judged as the leader judges it (the
+ * host-loss guard included: while it holds, a lost host's instances are shown as the host last
+ * reported them, not stopped), so that every server tells the same story.
+ */
+export async function standbyView(
+  control: ControlCoordination,
+  maxLostPercent = MAX_LOST_PERCENT,
+): Promise<ObservedInstance[]> {
+  const picture = await readPicture(control);
+  return observedOf(picture, hostLossHolds(picture.hosts, maxLostPercent));
+}
+
+/** Host losses above this share (and above one host) hold replacements. */
+const MAX_LOST_PERCENT = 20;
 
 /** Host changes written at once (each its own fenced etcd transaction). */
 const WRITES_AT_ONCE = 16;
