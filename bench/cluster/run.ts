@@ -175,7 +175,7 @@ async function placement(
   log(`${HOSTS} simulated hosts registered and following in ${sec(startHostsMs)}; load ${load()}`);
   const leadership = await control.campaign({ name: 'a' }, { ttlSeconds: LEADER_TTL_S });
   const leader = new Leader(control, leadership, c.state, c.record, reconcileFailed);
-  started.add('leader A', () => leader.stop());
+  started.add('leader A', () => leader.close());
   // A pass before any fleet admits the hosts that registered.
   t = performance.now();
   await leader.pass();
@@ -230,6 +230,7 @@ async function placement(
       loopPasses: leader.passes.slice(from),
       memoryBefore,
       memory: memoryNow(),
+      listings: leader.agents.listings(),
       hostMemory: await c.hosts.memory(),
     },
   };
