@@ -146,6 +146,12 @@ export class Leader {
     await loop?.stop();
   }
 
+  /** No pass after the one under way, and the cluster no longer followed. */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.agents.close();
+  }
+
   /** The first pass from now on for which `done` holds. */
   until(done: (p: Pass) => boolean, timeoutMs: number, what: string): Promise<Pass> {
     return new Promise<Pass>((resolve, reject) => {

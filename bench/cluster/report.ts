@@ -31,6 +31,8 @@ export interface PlacementFigures {
   readonly memoryBefore: Memory;
   readonly memory: Memory;
   readonly hostMemory: readonly { rss: number; heapUsed: number }[];
+  /** The leader's full listings of the cluster, and folders its watches re-listed, this term. */
+  readonly listings: { readonly listed: number; readonly relisted: number };
 }
 
 /** Resident memory, heap used, and the heap's live part (after a full collection). */
@@ -115,6 +117,11 @@ function placementRows(f: PlacementFigures): [string, string, string][] {
       'one pass at steady state, median (max)',
       `${sec(median(steadyMs))} (${sec(Math.max(...steadyMs))})`,
       `goal < ${sec(GOAL_PASS_MS)}: ${x(median(steadyMs) / GOAL_PASS_MS)}; read ${sec(median(f.steady.map((p) => p.observeMs)))}, apply ${sec(median(f.steady.map((p) => p.applyMs)))}; this process's CPU ${sec(median(f.steady.map((p) => p.cpuMs)))}`,
+    ],
+    [
+      "the leader's full listings of the cluster",
+      String(f.listings.listed),
+      `this term, to the window's end (${f.listings.relisted} folders re-listed by a watch); ${f.steady.length + f.loopPasses.length} passes measured`,
     ],
     [
       `passes of the loop in the ${STEADY_S} s window`,

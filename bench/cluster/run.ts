@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -127,6 +128,38 @@ async function startEngines(started: Started): Promise<Omit<Cluster, 'hosts'>> {
   };
 }
 
+/**
+ * With BENCH_PROFILE=FILE, a CPU profile of this process (the leader) over the steady passes
+ * alone, written to FILE (open it in Chrome's DevTools); the returned function ends it.
+ */
+async function profiling(): Promise<() => Promise<void>> {
+  const file = process.env['BENCH_PROFILE'];
+  if (file === undefined || file === '') return () => Promise.resolve();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    log(`CPU profile of the steady passes: ${file}`);
+  };
+}
+
+/** Until every simulated host's registration is in etcd (its agent retries one that failed). */
+async function registered(control: ControlCoordination, timeoutMs: number): Promise<void> {
+  const t = performance.now();
+  for (;;) {
+    const { hosts } = await control.listHosts();
+    const n = hosts.filter((h) => h.registration !== null).length;
+    if (n === HOSTS) return;
+    if (performance.now() - t > timeoutMs)
+      throw new Error(`${n} of ${HOSTS} hosts registered after ${timeoutMs / 1000} s`);
+    await sleep(250);
+  }
+}
+
 /** 1. Hosts join, fleets are written, the first pass places them all; then steady state. */
 async function placement(
   started: Started,
@@ -136,11 +169,13 @@ async function placement(
   const memoryBefore = memoryNow();
   let t = performance.now();
   await c.hosts.start(c.endpoints, hostSpecs(), PROCESSES, HOST_TTL_S);
+  // Following is not registered: an agent whose registration etcd answered too late retries.
+  await registered(control, 60_000);
   const startHostsMs = performance.now() - t;
   log(`${HOSTS} simulated hosts registered and following in ${sec(startHostsMs)}; load ${load()}`);
   const leadership = await control.campaign({ name: 'a' }, { ttlSeconds: LEADER_TTL_S });
   const leader = new Leader(control, leadership, c.state, c.record, reconcileFailed);
-  started.add('leader A', () => leader.stop());
+  started.add('leader A', () => leader.close());
   // A pass before any fleet admits the hosts that registered.
   t = performance.now();
   await leader.pass();
@@ -166,10 +201,12 @@ async function placement(
   // Passes back to back (the loop paused), then the server's loop for STEADY_S.
   await leader.stop();
   const steady: Pass[] = [];
+  const profile = await profiling();
   for (let i = 0; i < STEADY_PASSES; i++) {
     steady.push(await leader.pass());
     await sleep(INTERVAL_MS);
   }
+  await profile();
   log(`steady pass: median ${sec(median(steady.map((p) => p.ms)))}; load ${load()}`);
   leader.run();
   const from = leader.passes.length;
@@ -193,6 +230,7 @@ async function placement(
       loopPasses: leader.passes.slice(from),
       memoryBefore,
       memory: memoryNow(),
+      listings: leader.agents.listings(),
       hostMemory: await c.hosts.memory(),
     },
   };

@@ -15,7 +15,6 @@ import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { checkNodeName } from '../core/cluster/index.js';
-import { observedOf } from '../core/cluster/observed.js';
 import type { ApiHandlers } from '../core/api/routes.js';
 import type { ControlCoordination, CoordinationAdmin } from '../ports/coordination.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
@@ -24,7 +23,7 @@ import { fleetApi } from '../services/api/fleets.js';
 import { instanceApi } from '../services/api/instances.js';
 import { ledgerApi } from '../services/api/ledger.js';
 import { serverApi } from '../services/api/server.js';
-import { readPicture } from '../services/cluster/cluster-agents.js';
+import { standbyView } from '../services/cluster/cluster-agents.js';
 import { clusterHostsApi } from '../services/cluster/hosts-api.js';
 import { hostCredential, joinHost, recordHostEvents } from '../services/cluster/join.js';
 import { leaderAdmission } from '../services/cluster/leader-admission.js';
@@ -295,7 +294,7 @@ function apiHandlers(
   const { control, term, trust, record, now } = more;
   const { state, ledger, store } = o;
   // As the leader's last pass saw it (reading changes nothing), or etcd now on a standby.
-  const observe = async () => term.agents?.view() ?? observedOf(await readPicture(control), false);
+  const observe = async () => term.agents?.view() ?? (await standbyView(control));
   return {
     ...fleetApi({
       store,

@@ -1,4 +1,10 @@
-import type { Assignment, HostRegistration, HostView, LeaderRecord } from '../domain/cluster.js';
+import type {
+  Assignment,
+  HostRegistration,
+  HostView,
+  LeaderRecord,
+  MemberRecord,
+} from '../domain/cluster.js';
 import type { IngotError } from '../domain/errors.js';
 import type { DesiredInstance, ObservedInstance } from '../domain/instance.js';
 
@@ -62,7 +68,16 @@ export type WatchEvent<T> =
       readonly id: string;
       readonly revision: number;
     }
-  | { readonly kind: 'invalid'; readonly value: InvalidValue; readonly revision: number }
+  | {
+      readonly kind: 'invalid';
+      readonly value: InvalidValue;
+      readonly revision: number;
+      /**
+       * Where the value sits, when the key itself is one of the layout's: the key now holds
+       * nothing usable, as a listing would leave it out.
+       */
+      readonly at?: { readonly host: string; readonly id: string };
+    }
   | {
       readonly kind: 'relisted';
       readonly reason: 'compacted' | 'cancelled';
@@ -79,8 +94,14 @@ export interface WatchHandler<T> {
 }
 
 export interface Watch {
-  /** The next revision the watch waits for. */
+  /** The next revision the watch waits for: every change before it was delivered. */
   readonly next: number;
+  /**
+   * Whether changes reach the handler as etcd makes them. False while the stream to etcd is
+   * down (it is resumed from `next`, nothing is lost) or the watch is re-listing: changes may
+   * be waiting meanwhile, so what was built from the events may be behind etcd by any amount.
+   */
+  readonly attached: boolean;
   close(): Promise<void>;
 }
 
@@ -166,6 +187,15 @@ export interface CampaignOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Every folder the leader follows, each listed as of the same revision. */
+export interface ClusterListing {
+  readonly revision: number;
+  readonly members: Listing<MemberRecord>;
+  readonly registrations: Listing<HostRegistration>;
+  readonly assignments: Listing<Assignment>;
+  readonly status: Listing<ObservedInstance>;
+}
+
 /** The servers' view: every host, every assignment and status, and the election. */
 export interface ControlCoordination {
   /** Every known host, with its state (a host whose lease ended is not live). */
@@ -176,7 +206,16 @@ export interface ControlCoordination {
   }>;
   /** Changes to host registrations (a delete is a lease that ended) from `fromRevision` on. */
   watchHosts(fromRevision: number, handler: WatchHandler<HostRegistration>): Promise<Watch>;
+  /** Member records (hosts the leader admitted) from `fromRevision` on. */
+  watchMembers(fromRevision: number, handler: WatchHandler<MemberRecord>): Promise<Watch>;
   listAssignments(host: string): Promise<Listing<Assignment>>;
+  /** Every host's assignments from `fromRevision` on. */
+  watchAssignments(fromRevision: number, handler: WatchHandler<Assignment>): Promise<Watch>;
+  /**
+   * Members, registrations, every assignment and every status, as of one revision: one
+   * consistent picture of the cluster, to follow with the watches from `revision + 1`.
+   */
+  listCluster(): Promise<ClusterListing>;
   /** Observed status of one host, or of every host. */
   listStatus(host?: string): Promise<Listing<ObservedInstance>>;
   watchStatus(fromRevision: number, handler: WatchHandler<ObservedInstance>): Promise<Watch>;

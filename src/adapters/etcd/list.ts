@@ -22,21 +22,26 @@ export interface Reader<T> {
   ) => { ok: true; value: T } | { ok: false; reason: string };
 }
 
-/** One key-value from etcd as an entry, or why it cannot be used. */
+/**
+ * One key-value from etcd as an entry, or why it cannot be used (and, when only the value is
+ * wrong, where it sits).
+ */
 export function readKv<T>(
   reader: Reader<T>,
   kv: IKeyValue,
-): { entry: Entry<T> } | { invalid: InvalidValue } {
+):
+  | { entry: Entry<T> }
+  | { invalid: InvalidValue; at?: { readonly host: string; readonly id: string } } {
   const key = kv.key.toString('utf8');
   const shown = JSON.stringify(key.slice(0, 200));
   const at = reader.parseKey(key);
   if (at === null) return { invalid: { key: shown, reason: 'not a key of this layout' } };
   const decoded = decodeValue(reader.kind, kv.value);
-  if (!decoded.ok) return { invalid: { key: shown, reason: decoded.reason } };
+  if (!decoded.ok) return { invalid: { key: shown, reason: decoded.reason }, at };
   const checked = reader.check
     ? reader.check(at.host, at.id, decoded.value)
     : { ok: true as const, value: decoded.value as T };
-  if (!checked.ok) return { invalid: { key: shown, reason: checked.reason } };
+  if (!checked.ok) return { invalid: { key: shown, reason: checked.reason }, at };
   return {
     entry: {
       host: at.host,
@@ -66,11 +71,16 @@ export async function listAll<T>(
       try {
         return await pages(conn, reader, what, at);
       } catch (err) {
-        const compacted = err instanceof Error && err.message.includes('compacted');
-        if (!compacted || at !== undefined || attempt >= 3) throw err;
+        if (!compacted(err) || at !== undefined || attempt >= 3) throw err;
       }
     }
   });
+}
+
+/** etcd refused to read as of a revision it compacted away (as it said, or as wrapped here). */
+export function compacted(err: unknown): boolean {
+  const said = (e: unknown) => e instanceof Error && e.message.includes('compacted');
+  return said(err) || (err instanceof Error && said(err.cause));
 }
 
 async function pages<T>(

@@ -3,7 +3,7 @@ import { IngotError } from '../../domain/errors.js';
 import type { Watch, WatchHandler } from '../../ports/coordination.js';
 import { prefixEnd, revisionOf, type Connection } from './connect.js';
 import { clusterError, withDeadline } from './errors.js';
-import { listAll, readKv, type Reader } from './list.js';
+import { compacted, listAll, readKv, type Reader } from './list.js';
 
 const fatal = (e: IngotError) =>
   e.code === 'E_CLUSTER_DENIED' || e.code === 'E_CLUSTER_AUTH' || e.code === 'E_CLUSTER_CLOSED';
@@ -40,6 +40,8 @@ class PrefixWatch<T> implements Watch {
   next: number;
   private closed = false;
   private current: Watcher | null = null;
+  /** The current watcher is created in etcd and its stream is up. */
+  private connected = false;
   private readonly end: Buffer;
 
   constructor(
@@ -51,6 +53,10 @@ class PrefixWatch<T> implements Watch {
   ) {
     this.next = from;
     this.end = prefixEnd(reader.prefix);
+  }
+
+  get attached(): boolean {
+    return !this.closed && this.current !== null && this.connected;
   }
 
   readonly close = async (): Promise<void> => {
@@ -74,6 +80,7 @@ class PrefixWatch<T> implements Watch {
         .startRevision(String(this.next))
         .watcher();
       this.current = w;
+      this.connected = false;
       let created = false;
       const timer = setTimeout(() => {
         this.drop(w);
@@ -88,6 +95,7 @@ class PrefixWatch<T> implements Watch {
       w.on('connected', () => {
         if (this.current !== w) return;
         w.request.start_revision = this.next;
+        this.connected = true;
         if (created) return;
         created = true;
         clearTimeout(timer);
@@ -98,9 +106,14 @@ class PrefixWatch<T> implements Watch {
         this.deliver(res);
         w.request.start_revision = this.next;
       });
+      // etcd3 resumes the stream by itself (from `next`, set above); meanwhile changes wait.
+      w.on('disconnected', () => {
+        if (this.current === w) this.connected = false;
+      });
       w.on('error', (err) => {
         if (this.current !== w) return;
         this.current = null;
+        this.connected = false;
         clearTimeout(timer);
         if (!created) reject(clusterError(err, this.what));
         else void this.recover(err);
@@ -109,7 +122,10 @@ class PrefixWatch<T> implements Watch {
   }
 
   private drop(w: Watcher): void {
-    if (this.current === w) this.current = null;
+    if (this.current === w) {
+      this.current = null;
+      this.connected = false;
+    }
     void withDeadline(w.cancel(), 2_000, this.what).catch(() => undefined);
   }
 
@@ -131,7 +147,7 @@ class PrefixWatch<T> implements Watch {
         this.handler.event(
           'entry' in read
             ? { kind: 'put', entry: read.entry }
-            : { kind: 'invalid', value: read.invalid, revision },
+            : { kind: 'invalid', value: read.invalid, revision, ...(read.at && { at: read.at }) },
         );
       } else {
         const at = this.reader.parseKey(ev.kv.key.toString('utf8'));
@@ -155,7 +171,7 @@ class PrefixWatch<T> implements Watch {
       return false;
     } catch (err) {
       const e = clusterError(err, this.what);
-      if (e.cause instanceof Error && e.cause.message.includes('compacted')) return true;
+      if (compacted(e)) return true;
       if (e.code === 'E_CLUSTER_PROTOCOL') return false; // a future revision, say
       throw e;
     }

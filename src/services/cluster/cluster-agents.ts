@@ -1,4 +1,5 @@
 import { assignmentChanges } from '../../core/cluster/assign.js';
+import { hostViews } from '../../core/cluster/hosts.js';
 import { hostLossHolds, observedOf, type ClusterPicture } from '../../core/cluster/observed.js';
 import type { FleetNote } from '../../core/fleet/record.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
@@ -10,6 +11,7 @@ import type { ControlCoordination, Leadership } from '../../ports/coordination.j
 import type { FleetStore } from '../../ports/fleet-store.js';
 import type { AgentApi } from '../controller/index.js';
 import { inParallel } from '../registry/in-parallel.js';
+import { WatchedPicture } from './watched-picture.js';
 
 export interface ClusterAgentsDeps {
   readonly control: ControlCoordination;
@@ -30,18 +32,34 @@ export interface ClusterAgentsDeps {
  * places the desired instances on hosts and writes each host's assignments, fenced by the
  * leader's epoch. The controller above is the same code as on one host.
  *
- * It keeps each host's assignments in memory for the term: the leader is their only writer,
- * and a new term reads them again. Status and hosts are read every pass.
+ * It keeps the cluster in memory for the term (WatchedPicture): listed at the term's first
+ * pass, then followed by watches, with the leader's own writes entered as etcd confirms them;
+ * a new term lists again.
  */
 export class ClusterAgents implements AgentApi {
-  private assignments: Map<string, Map<string, DesiredInstance>> | null = null;
+  private readonly watched: WatchedPicture;
   private picture: ClusterPicture | null = null;
+  /** What observe() returned, and from which picture. */
+  private observed: { readonly from: ClusterPicture; readonly list: ObservedInstance[] } | null =
+    null;
   private holding = false;
   private notedLost = new Set<string>();
   private lost = new Set<string>();
   private reasons = new Map<string, string[]>();
 
-  constructor(private readonly deps: ClusterAgentsDeps) {}
+  constructor(private readonly deps: ClusterAgentsDeps) {
+    this.watched = new WatchedPicture(deps.control);
+  }
+
+  /** Full listings of the cluster this term, and folders a watch re-listed (compaction). */
+  listings(): { readonly listed: number; readonly relisted: number } {
+    return this.watched.listings;
+  }
+
+  /** Stop following the cluster (the term is over). */
+  close(): Promise<void> {
+    return this.watched.close();
+  }
 
   /** Why instances of a fleet wait (fits nowhere, a move waits for the old host), this pass. */
   reasonsOf(fleet: string): readonly string[] {
@@ -61,6 +79,7 @@ export class ClusterAgents implements AgentApi {
   async observe(): Promise<ObservedInstance[]> {
     const picture = await this.read();
     const observed = observedOf(picture, this.holding);
+    this.observed = { from: picture, list: observed };
     await this.noteLost(picture, observed);
     return observed;
   }
@@ -136,27 +155,30 @@ export class ClusterAgents implements AgentApi {
     for (const w of decision.waiting)
       add(fleetOf.get(w.id) ?? '', `${w.id} moves to ${w.host} once ${w.on} has stopped it`);
     this.reasons = reasons;
-    const assignments = this.assignments!;
+    // Nothing written: what observe() made of the same picture.
+    if (decision.changes.size === 0 && this.observed?.from === picture) return this.observed.list;
     // Each host's change is its own fenced transaction, independent of the others': written
     // a few at a time, a pass that places on 200 hosts waits for etcd's commits in batches
-    // instead of one after the other. Only what was written is remembered.
-    await inParallel([...decision.changes], WRITES_AT_ONCE, async ([host, change]) => {
-      await this.deps.leadership.writeAssignments(host, change);
-      const mine = assignments.get(host) ?? new Map<string, DesiredInstance>();
-      for (const id of change.remove) mine.delete(id);
-      for (const d of change.put) mine.set(d.id, d);
-      assignments.set(host, mine);
-    });
-    return observedOf({ ...picture, assignments }, this.holding);
+    // instead of one after the other. What etcd confirmed is in memory at once; a write that
+    // failed may still have landed (a timeout), so the next pass lists the cluster again.
+    try {
+      await inParallel([...decision.changes], WRITES_AT_ONCE, async ([host, change]) => {
+        const revision = await this.deps.leadership.writeAssignments(host, change);
+        this.watched.wroteAssignments(host, change, revision);
+      });
+    } catch (err) {
+      this.watched.doubt('a write of assignments failed');
+      throw err;
+    } finally {
+      this.picture = { ...picture, assignments: this.watched.assigned() };
+    }
+    return observedOf(this.picture, this.holding);
   }
 
-  /** Hosts, status and (once a term) assignments; the host-loss guard judged on them. */
+  /** Hosts, status and assignments, from memory; the host-loss guard judged on them. */
   private async read(): Promise<ClusterPicture> {
-    const { control } = this.deps;
-    const [{ hosts }, status] = await Promise.all([control.listHosts(), control.listStatus()]);
-    this.assignments ??= await readAssignments(control, hosts);
-    const picture = { hosts, status: groupByHost(status.entries), assignments: this.assignments };
-    await this.judgeLosses(hosts, picture);
+    const picture = await this.watched.picture();
+    await this.judgeLosses(picture.hosts, picture);
     this.picture = picture;
     return picture;
   }
@@ -184,7 +206,7 @@ export class ClusterAgents implements AgentApi {
           detail: { host: h, state: 'back' },
         });
     this.lost = lost;
-    const holding = hostLossHolds(hosts, this.deps.maxLostPercent ?? 20);
+    const holding = hostLossHolds(hosts, this.deps.maxLostPercent ?? MAX_LOST_PERCENT);
     if (holding === this.holding) return;
     this.holding = holding;
     const admitted = hosts.filter((h) => h.member !== null).length;
@@ -208,7 +230,14 @@ export class ClusterAgents implements AgentApi {
   private async admit(hosts: readonly HostView[]): Promise<void> {
     for (const h of hosts)
       if (h.state === 'unadmitted') {
-        await this.deps.leadership.admitHost(h.name);
+        let revision: number;
+        try {
+          revision = await this.deps.leadership.admitHost(h.name);
+        } catch (err) {
+          this.watched.doubt('admitting a host failed');
+          throw err;
+        }
+        this.watched.admitted(h.name, revision, new Date(this.deps.now()).toISOString());
         this.deps.record({
           time: this.deps.now(),
           actor: this.deps.actor,
@@ -220,28 +249,46 @@ export class ClusterAgents implements AgentApi {
   }
 }
 
-/** Hosts, status and every host's assignments, as etcd has them now (a standby's view). */
+/**
+ * Hosts, status and every host's assignments, as etcd has them now, as of one revision (a
+ * standby's view, read when asked: a standby follows nothing).
+ */
 export async function readPicture(control: ControlCoordination): Promise<ClusterPicture> {
-  const [{ hosts }, status] = await Promise.all([control.listHosts(), control.listStatus()]);
-  const assignments = await readAssignments(control, hosts);
-  return { hosts, status: groupByHost(status.entries), assignments };
-}
-
-/** Host changes written, and hosts' assignments listed, at once (each its own etcd request). */
-const WRITES_AT_ONCE = 16;
-
-/** Every host's assignments, by host, then instance id; a few hosts listed at a time. */
-async function readAssignments(
-  control: ControlCoordination,
-  hosts: readonly HostView[],
-): Promise<Map<string, Map<string, DesiredInstance>>> {
+  const listing = await control.listCluster();
   const assignments = new Map<string, Map<string, DesiredInstance>>();
-  await inParallel(hosts, WRITES_AT_ONCE, async (h) => {
-    const listing = await control.listAssignments(h.name);
-    assignments.set(h.name, new Map(listing.entries.map((e) => [e.id, e.value.instance])));
-  });
-  return assignments;
+  for (const e of listing.assignments.entries) {
+    const mine = assignments.get(e.host) ?? new Map<string, DesiredInstance>();
+    mine.set(e.id, e.value.instance);
+    assignments.set(e.host, mine);
+  }
+  return {
+    hosts: hostViews(
+      listing.members.entries.map((e) => e.value),
+      listing.registrations.entries.map((e) => e.value),
+    ),
+    status: groupByHost(listing.status.entries),
+    assignments,
+  };
 }
+
+/**
+ * What runs, as a standby answers the API: etcd now, judged as the leader judges it (the
+ * host-loss guard included: while it holds, a lost host's instances are shown as the host last
+ * reported them, not stopped), so that every server tells the same story.
+ */
+export async function standbyView(
+  control: ControlCoordination,
+  maxLostPercent = MAX_LOST_PERCENT,
+): Promise<ObservedInstance[]> {
+  const picture = await readPicture(control);
+  return observedOf(picture, hostLossHolds(picture.hosts, maxLostPercent));
+}
+
+/** Host losses above this share (and above one host) hold replacements. */
+const MAX_LOST_PERCENT = 20;
+
+/** Host changes written at once (each its own fenced etcd transaction). */
+const WRITES_AT_ONCE = 16;
 
 function groupByHost(
   entries: readonly { readonly host: string; readonly value: ObservedInstance }[],

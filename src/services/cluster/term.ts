@@ -72,10 +72,12 @@ export class Term {
 
   async end(): Promise<void> {
     const loop = this.loop;
+    const agents = this.agents;
     this.loop = null;
     this.agents = null;
     this.controller = null;
     await loop?.stop();
+    await agents?.close();
   }
 }
 
