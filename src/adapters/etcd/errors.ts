@@ -26,6 +26,25 @@ const UNAVAILABLE = [
 ];
 
 /**
+ * etcd refused a token it no longer knows: one issued before the member restarted, or left
+ * unused too long. Authenticating again cures it (unlike a refused password or permission).
+ */
+export function isStaleToken(err: unknown): boolean {
+  const cause = err instanceof IngotError ? err.cause : err;
+  return cause instanceof EtcdInvalidAuthTokenError;
+}
+
+/** etcd refused a watch for its credentials or their permissions (not for its revision). */
+export function isRefusedWatch(err: unknown): boolean {
+  return (
+    err instanceof EtcdInvalidAuthTokenError ||
+    err instanceof EtcdAuthenticationFailedError ||
+    err instanceof EtcdPermissionDeniedError ||
+    err instanceof GRPCUnauthenticatedError
+  );
+}
+
+/**
  * What an etcd3 (or gRPC) error means for a caller, as one of our codes. `what` says what was
  * being done ("writing the assignments of web-1"), so the message stands on its own.
  */

@@ -1,0 +1,29 @@
+import {
+  EtcdAuthenticationFailedError,
+  EtcdInvalidAuthTokenError,
+  EtcdPermissionDeniedError,
+} from 'etcd3';
+import { describe, expect, it } from 'vitest';
+import { clusterError, isRefusedWatch, isStaleToken } from './errors.js';
+
+describe('etcd errors', () => {
+  it('tell a token etcd forgot (authenticate again) from refused credentials', () => {
+    const stale = new EtcdInvalidAuthTokenError(
+      'Watcher canceled: rpc error: code = Unauthenticated desc = etcdserver: invalid auth token',
+    );
+    expect(isStaleToken(stale)).toBe(true);
+    expect(isStaleToken(clusterError(stale, 'watching'))).toBe(true);
+    expect(clusterError(stale, 'watching').code).toBe('E_CLUSTER_AUTH');
+    const wrong = new EtcdAuthenticationFailedError('etcdserver: authentication failed');
+    expect(isStaleToken(wrong)).toBe(false);
+    expect(isStaleToken(new EtcdPermissionDeniedError('etcdserver: permission denied'))).toBe(
+      false,
+    );
+  });
+
+  it('count as a refused watch what concerns its credentials, not its revision', () => {
+    expect(isRefusedWatch(new EtcdInvalidAuthTokenError('x'))).toBe(true);
+    expect(isRefusedWatch(new EtcdPermissionDeniedError('x'))).toBe(true);
+    expect(isRefusedWatch(new Error('Watcher canceled: '))).toBe(false);
+  });
+});
