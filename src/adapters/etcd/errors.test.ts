@@ -2,11 +2,19 @@ import {
   EtcdAuthenticationFailedError,
   EtcdInvalidAuthTokenError,
   EtcdPermissionDeniedError,
+  GRPCInvalidArgumentError,
 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { clusterError, isRefusedWatch, isStaleToken } from './errors.js';
 
 describe('etcd errors', () => {
+  it('retry a request judged on users and roles that changed meanwhile', () => {
+    const err = new GRPCInvalidArgumentError(
+      '3 INVALID_ARGUMENT: etcdserver: revision of auth store is old',
+    );
+    expect(clusterError(err, 'listing').code).toBe('E_CLUSTER_UNAVAILABLE');
+  });
+
   it('tell a token etcd forgot (authenticate again) from refused credentials', () => {
     const stale = new EtcdInvalidAuthTokenError(
       'Watcher canceled: rpc error: code = Unauthenticated desc = etcdserver: invalid auth token',

@@ -12,7 +12,7 @@ import { IngotError, type CodesOf } from '../../domain/errors.js';
 
 export type ClusterCode = CodesOf<'cluster'>;
 
-/** Messages etcd sends while it has no quorum or is changing leaders: try again later. */
+/** Messages etcd sends while it has no quorum, is changing leaders or catching up: try again. */
 const UNAVAILABLE = [
   'etcdserver: request timed out',
   'etcdserver: no leader',
@@ -23,6 +23,9 @@ const UNAVAILABLE = [
   'etcdserver: server stopped',
   'etcdserver: not capable',
   'mvcc: database space exceeded',
+  // etcd's users or roles changed while the request waited to be served (a host joined; seen
+  // too on a member just restarted): asked again, it is judged on the current ones.
+  'etcdserver: revision of auth store is old',
 ];
 
 /**
