@@ -29,6 +29,13 @@ export const MAX_BYTES = {
 } as const;
 export type ValueKind = keyof typeof MAX_BYTES;
 
+/**
+ * One transaction's keys and values add up to at most this; a single value over it goes alone
+ * (it is at most its kind's bound). Larger writes (a host's full report, a leader's pass over a
+ * host) are cut into several transactions.
+ */
+export const MAX_TXN_BYTES = 64 * KIB;
+
 const nodeName = z.string().refine(isNodeName, 'a DNS label (a-z, 0-9, inner hyphens, ≤ 63)');
 const isoTime = z.iso.datetime({ offset: true });
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
