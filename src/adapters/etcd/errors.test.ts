@@ -3,6 +3,7 @@ import {
   EtcdInvalidAuthTokenError,
   EtcdPermissionDeniedError,
   GRPCInvalidArgumentError,
+  GRPCResourceExhastedError,
 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { clusterError, isRefusedWatch, isStaleToken } from './errors.js';
@@ -33,5 +34,18 @@ describe('etcd errors', () => {
     expect(isRefusedWatch(new EtcdInvalidAuthTokenError('x'))).toBe(true);
     expect(isRefusedWatch(new EtcdPermissionDeniedError('x'))).toBe(true);
     expect(isRefusedWatch(new Error('Watcher canceled: '))).toBe(false);
+  });
+
+  it("say a request over etcd's size bound is too large, and do not retry it", () => {
+    for (const err of [
+      new GRPCInvalidArgumentError('3 INVALID_ARGUMENT: etcdserver: request is too large'),
+      new GRPCResourceExhastedError(
+        '8 RESOURCE_EXHAUSTED: grpc: received message larger than max (1048605 vs. 622592)',
+      ),
+    ])
+      expect(clusterError(err, 'writing').code).toBe('E_CLUSTER_TOO_LARGE');
+    expect(
+      clusterError(new GRPCResourceExhastedError('etcdserver: too many requests'), 'writing').code,
+    ).toBe('E_CLUSTER_UNAVAILABLE');
   });
 });

@@ -8,6 +8,7 @@ import {
   GRPCUnauthenticatedError,
   isRecoverableError,
 } from 'etcd3';
+import { ETCD_MAX_REQUEST_BYTES } from '../../core/cluster/index.js';
 import { IngotError, type CodesOf } from '../../domain/errors.js';
 
 export type ClusterCode = CodesOf<'cluster'>;
@@ -27,6 +28,12 @@ const UNAVAILABLE = [
   // too on a member just restarted): asked again, it is judged on the current ones.
   'etcdserver: revision of auth store is old',
 ];
+
+/**
+ * etcd's refusals of a request over its members' --max-request-bytes: its own, and gRPC's for
+ * one over that plus 512 KiB. Neither is worth trying again.
+ */
+const TOO_LARGE = ['etcdserver: request is too large', 'received message larger than max'];
 
 /**
  * etcd refused a token it no longer knows: one issued before the member restarted, or left
@@ -74,6 +81,12 @@ export function clusterError(err: unknown, what: string): IngotError {
   if (err instanceof EtcdLeaseInvalidError)
     return wrap('E_CLUSTER_LEASE_LOST', 'the lease expired or was revoked');
   if (err instanceof ClientClosedError) return wrap('E_CLUSTER_CLOSED', 'the connection is closed');
+  // Before the transport errors: gRPC's refusal is RESOURCE_EXHAUSTED, which etcd3 would retry.
+  if (TOO_LARGE.some((m) => message.includes(m)))
+    return wrap(
+      'E_CLUSTER_TOO_LARGE',
+      `etcd refused the request as too large (${message.slice(0, 200)}): its members bound a request with --max-request-bytes (${ETCD_MAX_REQUEST_BYTES} as Ingot runs them)`,
+    );
   if (
     // What etcd3 itself would try on another member: the transport broke (unavailable,
     // cancelled, internal, unknown), the deadline passed, the member was too busy.

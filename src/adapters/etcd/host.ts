@@ -30,7 +30,7 @@ export function openHostCoordination(host: string, options: CoordinationOptions)
 
 /**
  * Operations in transactions within etcd's limits (operations, and bytes: a host's full report
- * may come to megabytes); the last revision.
+ * may come to megabytes, etcd refuses a request over ETCD_MAX_REQUEST_BYTES); the last revision.
  */
 export async function inChunks(
   conn: Connection,
