@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { ObservedInstance } from '../../src/domain/instance.js';
@@ -247,6 +247,12 @@ export async function startTestCluster(options: {
       for (const net of nets.values()) removeNet(net);
       for (const s of servers) await s?.stop();
       await Promise.all([etcd.stop(), pg.stop(), registry.stop()]);
+      // The homes, store and keys (~14 MB a cluster), unless something is still mounted there:
+      // removing would reach through the mount.
+      const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+      if (mounts.some((l) => l.split(' ')[4]?.startsWith(`${root}/`)))
+        console.warn(`${root} kept: something is still mounted in it`);
+      else rmSync(root, { recursive: true, force: true });
     },
   };
   try {
