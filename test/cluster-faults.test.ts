@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openControlCoordination, openHostCoordination } from '../src/adapters/etcd/index.js';
-import type { ControlCoordination, Leadership } from '../src/ports/coordination.js';
+import type { Assignment } from '../src/domain/cluster.js';
+import type { ControlCoordination, Leadership, WatchEvent } from '../src/ports/coordination.js';
 import { etcdProcessesLeft } from './helpers/etcd.js';
 import {
   codeOf,
@@ -104,5 +105,56 @@ describe('etcd members failing', () => {
       'E_CLUSTER_FENCED',
     );
     await next.resign();
+  });
+
+  it('every member restarted, one at a time: a host watches on, and a new watch starts', async () => {
+    // Members keep etcd's (simple) auth tokens in memory: a restarted one refuses every token
+    // issued before, and a watch stream that reconnects to it with one must authenticate again.
+    for (const i of [0, 1, 2]) if (!cluster.etcd.running(i)) await cluster.etcd.restart(i);
+    const leader = await ctl.campaign({ name: 'srv-3' }, { ttlSeconds: 5 });
+    const host = openHostCoordination('web-1', cluster.host('web-1'));
+    opened.push(host);
+    const listing = await host.listAssignments();
+    const seen = new Set<string>();
+    const failures: string[] = [];
+    const handler = {
+      event: (e: WatchEvent<Assignment>) => {
+        if (e.kind === 'put') seen.add(e.entry.id);
+        if (e.kind === 'relisted') for (const x of e.listing.entries) seen.add(x.id);
+      },
+      failed: (err: { code: string }) => failures.push(err.code),
+    };
+    opened.push(await host.watchAssignments(listing.revision + 1, handler));
+    // Written and committed on every member well before the restarts: a member that restarts
+    // then does not replay the authentication that issued the host's token.
+    await leader.writeAssignments('web-1', { put: [instance('before-restarts')] });
+    await until(() => seen.has('before-restarts'), 5_000, 'the watch to see the first write');
+    await new Promise((r) => setTimeout(r, 2_000));
+    for (const [m, signal] of [
+      [0, 'SIGKILL'],
+      [1, 'SIGTERM'],
+      [2, 'SIGKILL'],
+    ] as const) {
+      await cluster.etcd.kill(m, signal);
+      await cluster.etcd.restart(m);
+      const id = `after-e${m + 1}`;
+      await leader.writeAssignments('web-1', { put: [instance(id)] });
+      const took = await until(() => seen.has(id), 15_000, `the watch to see ${id}`);
+      console.log(
+        `etcd e${m + 1} restarted (${signal}): the watch saw the next write after ${Math.round(took)} ms`,
+      );
+    }
+    // Every member has restarted: no token issued before is good anywhere now.
+    const fresh = new Set<string>();
+    const again = await host.watchAssignments((await host.listAssignments()).revision + 1, {
+      event: (e) => {
+        if (e.kind === 'put') fresh.add(e.entry.id);
+      },
+    });
+    opened.push(again);
+    await leader.writeAssignments('web-1', { put: [instance('last')] });
+    await until(() => fresh.has('last') && seen.has('last'), 15_000, 'both watches to see it');
+    expect(failures).toEqual([]);
+    await leader.resign();
   });
 });

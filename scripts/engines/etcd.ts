@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { ETCD_MAX_REQUEST_BYTES } from '../../src/core/cluster/values.js';
 
 /**
  * How to run Debian's etcd-server 3.4 as members of a cluster, shared by the tests'
@@ -61,6 +62,9 @@ export function etcdMemberArgs(
     `--advertise-client-urls=${m.clientUrl}`,
     // Only the metrics of the member itself; nothing else listens.
     '--listen-metrics-urls=',
+    // A request (of a host: a compromised one writes its own keys) is at most this, not
+    // etcd's 1.5 MiB; see ETCD_MAX_REQUEST_BYTES for what Ingot's own requests come to.
+    `--max-request-bytes=${ETCD_MAX_REQUEST_BYTES}`,
     '--logger=zap',
     '--log-outputs=stderr',
   ];

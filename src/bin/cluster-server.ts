@@ -184,13 +184,8 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     intervalMs: options.intervalMs ?? 500,
   });
   const abort = new AbortController();
-  const campaigning = campaignForever(control, term, {
-    name: o.name,
-    ttlSeconds: options.leaderTtlSeconds ?? 3,
-    signal: abort.signal,
-    log: logger,
-    api: () => url,
-  });
+  // Started once the API listens (below): the leader record names the API it serves.
+  let campaigning: Promise<void> = Promise.resolve();
   const handlers = apiHandlers(options, o, {
     control,
     term,
@@ -250,6 +245,13 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
   // With the process's start: the CLI then knows a stale file from this server (client.ts).
   writeServerInfo(options.home, { pid: process.pid, port, host, name: o.name });
   logger.info({ host, port }, 'listening');
+  campaigning = campaignForever(control, term, {
+    name: o.name,
+    ttlSeconds: options.leaderTtlSeconds ?? 3,
+    signal: abort.signal,
+    log: logger,
+    api: () => url,
+  });
   return { url, name: o.name, stopped, leading: () => term.agents !== null, stop };
 }
 

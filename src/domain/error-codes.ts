@@ -348,6 +348,8 @@ export const ERROR_CODES = {
     'E_CLUSTER_LEASE_LOST',
     /** A value is malformed or over its bound (read: another process wrote it; write: refused before sending). */
     'E_CLUSTER_VALUE',
+    /** etcd refused a request over its size bound (its members' --max-request-bytes). */
+    'E_CLUSTER_TOO_LARGE',
     /** etcd's answer is not what the protocol promises (a revision that is not a number). */
     'E_CLUSTER_PROTOCOL',
     /** The coordination session was closed. */

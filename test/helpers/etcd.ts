@@ -47,9 +47,12 @@ export interface EtcdCluster {
   raftLeader(): Promise<number>;
   /** Is the member's process running? */
   running(member: number): boolean;
-  /** SIGKILL one member (0-based) and wait until its process is gone. */
-  kill(member: number): Promise<void>;
-  /** Start a killed member again from its data folder and wait until it serves. */
+  /**
+   * Stop one member (0-based) and wait until its process is gone: SIGKILL (a crash) unless
+   * SIGTERM is asked for (a clean shutdown, as an operator's restart; SIGKILL after 5 s).
+   */
+  kill(member: number, signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Start a stopped member again from its data folder and wait until it serves. */
   restart(member: number): Promise<void>;
   /** Run etcdctl against the running members as root (when auth is on); its stdout. */
   etcdctl(args: readonly string[], timeoutMs?: number): Promise<string>;
@@ -219,9 +222,9 @@ function view(cluster: ClusterState): EtcdCluster {
     },
     endpoint: (i) => member(i).clientUrl,
     running: (i) => member(i).child !== null,
-    kill: async (i) => {
+    kill: async (i, signal = 'SIGKILL') => {
       const m = member(i);
-      if (m.child) await stopChild(m.child, 'SIGKILL');
+      if (m.child) await stopChild(m.child, signal);
       m.child = null;
     },
     restart: async (i) => {

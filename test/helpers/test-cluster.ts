@@ -1,8 +1,9 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { ObservedInstance } from '../../src/domain/instance.js';
-import { removeNet, requireHost, runcIn, testNet, type TestNet } from './agent.js';
+import { removeNet, requireHost, testNet, type TestNet } from './agent.js';
 import { ingot, type CliResult } from './cli.js';
 import {
   agentArgs,
@@ -44,17 +45,21 @@ export interface TestCluster {
   readonly agents: Map<string, IngotProcess>;
   /** The first server's API. */
   readonly url: string;
+  /** Server `i`'s API (0-based), where it listens (and listens again once restarted). */
+  apiOf(i: number): string;
   /** The CLI against the cluster (the given server's home, the cluster's ledger). */
   cli(args: readonly string[], server?: number): CliResult;
   fleet(name: string, server?: number): FleetView | undefined;
   /** Healthy instances of a fleet: id → host. */
   healthyOn(name: string): Map<string, string>;
-  /** Start (or start again) server `i` (0-based); resolves once it listens. */
+  /** Start (or start again, at the same address) server `i` (0-based); resolves once it listens. */
   startServer(i: number): Promise<IngotProcess>;
   /** Start (or start again) a host's agent; resolves once it registered. */
   startAgent(name: string): Promise<IngotProcess>;
   /** Instances running in a host's runtime (runc), whatever the control plane says. */
   runningOn(name: string): number;
+  /** The ids of those instances (runc's container ids are the instance ids). */
+  runningIdsOn(name: string): string[];
   writeFleet(name: string, lines: readonly string[]): string;
   /** Who leads, as etcd says (through `ingot hosts`). */
   leader(server?: number): string | null;
@@ -87,6 +92,12 @@ export async function startTestCluster(options: {
   const creds = secretFile(join(root, 'etcd-root'), `root:${etcd.rootPassword}\n`);
   const keys = join(root, 'keys');
   const key = join(keys, 'ci.pub');
+  /**
+   * Where each server listens (host:port), kept from its first start: a restarted server comes
+   * back at the same address, as one on a real machine does, so agents (whose --server it is)
+   * reach it again.
+   */
+  const listening: (string | undefined)[] = [];
   const serverArgs = (i: number) => [
     'server',
     '--etcd',
@@ -101,7 +112,8 @@ export async function startTestCluster(options: {
     `s${i + 1}`,
     '--key',
     key,
-    ...(bed ? ['--listen', `${bed.gateway}:0`] : []),
+    '--listen',
+    listening[i] ?? `${bed?.gateway ?? '127.0.0.1'}:0`,
   ];
   const builder = { INGOT_HOME: join(root, 'builder') };
   expect(ingot(['key', 'generate', '--out', keys, '--name', 'ci']).code).toBe(0);
@@ -132,6 +144,11 @@ export async function startTestCluster(options: {
     },
     cli,
     fleet,
+    apiOf(i) {
+      const at = listening[i];
+      if (at === undefined) throw new Error(`server ${i} never listened`);
+      return `http://${at}`;
+    },
     healthyOn(name) {
       const found = new Map<string, string>();
       for (const i of fleet(name)?.instances ?? [])
@@ -145,6 +162,7 @@ export async function startTestCluster(options: {
       const server = startIngot(home(i), serverArgs(i));
       servers[i] = server;
       const at = await serverUrl(server);
+      listening[i] = new URL(at).host;
       if (i === 0) url = at;
       return server;
     },
@@ -191,10 +209,23 @@ export async function startTestCluster(options: {
       return agent;
     },
     runningOn(name) {
-      const listed = runcIn(join(root, `host-${name}`), 'list', '--format', 'json');
-      return ((JSON.parse(listed.out || 'null') as { status: string }[] | null) ?? []).filter(
-        (c) => c.status === 'running',
-      ).length;
+      return cluster.runningIdsOn(name).length;
+    },
+    runningIdsOn(name) {
+      // stdout only: runc may add a warning on stderr (seen while a container was being removed).
+      const listed = spawnSync(
+        'runc',
+        ['--root', join(root, `host-${name}`, 'runc'), 'list', '--format', 'json'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      if (listed.status !== 0) throw new Error(`runc list on ${name}: ${listed.stderr}`);
+      return (
+        (JSON.parse(listed.stdout || 'null') as { id: string; status: string }[] | null) ?? []
+      )
+        .filter((c) => c.status === 'running')
+        .map((c) => c.id);
     },
     writeFleet(name, lines) {
       const file = join(root, `${name}-${Date.now()}.yaml`);
@@ -219,6 +250,12 @@ export async function startTestCluster(options: {
       for (const net of nets.values()) removeNet(net);
       for (const s of servers) await s?.stop();
       await Promise.all([etcd.stop(), pg.stop(), registry.stop()]);
+      // The homes, store and keys (~14 MB a cluster), unless something is still mounted there:
+      // removing would reach through the mount.
+      const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+      if (mounts.some((l) => l.split(' ')[4]?.startsWith(`${root}/`)))
+        console.warn(`${root} kept: something is still mounted in it`);
+      else rmSync(root, { recursive: true, force: true });
     },
   };
   try {

@@ -51,4 +51,10 @@ describe('etcd connection options', () => {
       code: 'E_CLUSTER_CLOSED',
     });
   });
+
+  it('reach the insides of etcd3 that renew a watch stream (an etcd3 without them fails here)', async () => {
+    const conn = connect({ endpoints: ['http://127.0.0.1:9'] });
+    expect(() => conn.renewWatchStream({ reauthenticate: true })).not.toThrow();
+    await conn.close();
+  });
 });

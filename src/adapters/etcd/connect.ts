@@ -4,6 +4,7 @@ import { IngotError } from '../../domain/errors.js';
 import type { CoordinationOptions } from '../../ports/coordination.js';
 import { clusterError, withDeadline } from './errors.js';
 import { hostGate } from './host-gate.js';
+import { watchStreamRenewer, type WatchStreamRenewer } from './watch-stream.js';
 
 /** etcd's default `--max-txn-ops`: a transaction with more operations is refused. */
 export const MAX_TXN_OPS = 128;
@@ -21,6 +22,8 @@ export interface Connection {
   readonly timeoutMs: number;
   /** `work()`, bounded by the deadline, its errors as E_CLUSTER_* codes. */
   run<T>(what: string, work: () => Promise<T>): Promise<T>;
+  /** Start the client's watch stream again (after etcd refused a watch: watch-stream.ts). */
+  readonly renewWatchStream: WatchStreamRenewer;
   /** Stopped (watches, keep-alives) when the connection closes. */
   readonly closers: Set<() => void | Promise<void>>;
   readonly closed: boolean;
@@ -108,10 +111,18 @@ export function connect(options: CoordinationOptions): Connection {
     };
   }
   const client = new Etcd3(etcdOptions);
+  let renewWatchStream: WatchStreamRenewer;
+  try {
+    renewWatchStream = watchStreamRenewer(client);
+  } catch (err) {
+    client.close();
+    throw err;
+  }
   const closers = new Set<() => void | Promise<void>>();
   const connection = {
     client,
     timeoutMs,
+    renewWatchStream,
     closers,
     closed: false,
     run<T>(what: string, work: () => Promise<T>): Promise<T> {

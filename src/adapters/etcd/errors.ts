@@ -8,11 +8,12 @@ import {
   GRPCUnauthenticatedError,
   isRecoverableError,
 } from 'etcd3';
+import { ETCD_MAX_REQUEST_BYTES } from '../../core/cluster/index.js';
 import { IngotError, type CodesOf } from '../../domain/errors.js';
 
 export type ClusterCode = CodesOf<'cluster'>;
 
-/** Messages etcd sends while it has no quorum or is changing leaders: try again later. */
+/** Messages etcd sends while it has no quorum, is changing leaders or catching up: try again. */
 const UNAVAILABLE = [
   'etcdserver: request timed out',
   'etcdserver: no leader',
@@ -23,7 +24,35 @@ const UNAVAILABLE = [
   'etcdserver: server stopped',
   'etcdserver: not capable',
   'mvcc: database space exceeded',
+  // etcd's users or roles changed while the request waited to be served (a host joined; seen
+  // too on a member just restarted): asked again, it is judged on the current ones.
+  'etcdserver: revision of auth store is old',
 ];
+
+/**
+ * etcd's refusals of a request over its members' --max-request-bytes: its own, and gRPC's for
+ * one over that plus 512 KiB. Neither is worth trying again.
+ */
+const TOO_LARGE = ['etcdserver: request is too large', 'received message larger than max'];
+
+/**
+ * etcd refused a token it no longer knows: one issued before the member restarted, or left
+ * unused too long. Authenticating again cures it (unlike a refused password or permission).
+ */
+export function isStaleToken(err: unknown): boolean {
+  const cause = err instanceof IngotError ? err.cause : err;
+  return cause instanceof EtcdInvalidAuthTokenError;
+}
+
+/** etcd refused a watch for its credentials or their permissions (not for its revision). */
+export function isRefusedWatch(err: unknown): boolean {
+  return (
+    err instanceof EtcdInvalidAuthTokenError ||
+    err instanceof EtcdAuthenticationFailedError ||
+    err instanceof EtcdPermissionDeniedError ||
+    err instanceof GRPCUnauthenticatedError
+  );
+}
 
 /**
  * What an etcd3 (or gRPC) error means for a caller, as one of our codes. `what` says what was
@@ -52,6 +81,12 @@ export function clusterError(err: unknown, what: string): IngotError {
   if (err instanceof EtcdLeaseInvalidError)
     return wrap('E_CLUSTER_LEASE_LOST', 'the lease expired or was revoked');
   if (err instanceof ClientClosedError) return wrap('E_CLUSTER_CLOSED', 'the connection is closed');
+  // Before the transport errors: gRPC's refusal is RESOURCE_EXHAUSTED, which etcd3 would retry.
+  if (TOO_LARGE.some((m) => message.includes(m)))
+    return wrap(
+      'E_CLUSTER_TOO_LARGE',
+      `etcd refused the request as too large (${message.slice(0, 200)}): its members bound a request with --max-request-bytes (${ETCD_MAX_REQUEST_BYTES} as Ingot runs them)`,
+    );
   if (
     // What etcd3 itself would try on another member: the transport broke (unavailable,
     // cancelled, internal, unknown), the deadline passed, the member was too busy.

@@ -10,6 +10,7 @@ import {
 } from '../../core/cluster/index.js';
 import { IngotError } from '../../domain/errors.js';
 import type { AssignmentChange } from '../../ports/coordination.js';
+import { txnBatches } from './batches.js';
 import { MAX_TXN_OPS, prefixEnd, revisionOf, type Connection } from './connect.js';
 
 const leaderKey = Buffer.from(LEADER_KEY, 'utf8');
@@ -63,9 +64,9 @@ export class FencedWriter {
   }
 
   /**
-   * Puts and removes of one host's assignments; up to 128 at once in one transaction, more in
-   * several (each fenced and atomic on its own; removes first, so a host never briefly holds
-   * both an instance and its replacement beyond what the leader asked).
+   * Puts and removes of one host's assignments; up to 128 (and 64 KiB) at once in one
+   * transaction, more in several (each fenced and atomic on its own; removes first, so a host
+   * never briefly holds both an instance and its replacement beyond what the leader asked).
    */
   async writeAssignments(host: string, change: AssignmentChange): Promise<number> {
     const what = `${this.name} writing the assignments of ${checkNodeName(host)}`;
@@ -85,8 +86,7 @@ export class FencedWriter {
       throw new IngotError('E_INSTANCE_ID', `${what}: an instance is named twice in one change`);
     if (ops.length === 0) return this.fenced(what, []);
     let revision = 0;
-    for (let i = 0; i < ops.length; i += MAX_TXN_OPS)
-      revision = await this.fenced(what, ops.slice(i, i + MAX_TXN_OPS));
+    for (const batch of txnBatches(ops)) revision = await this.fenced(what, batch);
     return revision;
   }
 

@@ -1,5 +1,11 @@
 import type { IRequestOp } from 'etcd3';
-import { checkNodeName, encodeValue, hostKey, statusKey } from '../../core/cluster/index.js';
+import {
+  checkNodeName,
+  encodeValue,
+  fitStatus,
+  hostKey,
+  statusKey,
+} from '../../core/cluster/index.js';
 import type { HostRegistration } from '../../domain/cluster.js';
 import { IngotError } from '../../domain/errors.js';
 import type { ObservedInstance } from '../../domain/instance.js';
@@ -8,7 +14,8 @@ import type {
   HostCoordination,
   LeaseHandle,
 } from '../../ports/coordination.js';
-import { MAX_TXN_OPS, connect, revisionOf, type Connection } from './connect.js';
+import { txnBatches } from './batches.js';
+import { connect, revisionOf, type Connection } from './connect.js';
 import { keepLease } from './lease.js';
 import { listAll } from './list.js';
 import { assignmentsReader, statusReader } from './readers.js';
@@ -21,15 +28,17 @@ export function openHostCoordination(host: string, options: CoordinationOptions)
   return new EtcdHostCoordination(checkNodeName(host), connect(options));
 }
 
-/** Operations in transactions of at most etcd's limit; the last revision. */
+/**
+ * Operations in transactions within etcd's limits (operations, and bytes: a host's full report
+ * may come to megabytes, etcd refuses a request over ETCD_MAX_REQUEST_BYTES); the last revision.
+ */
 export async function inChunks(
   conn: Connection,
   what: string,
   ops: readonly IRequestOp[],
 ): Promise<number> {
   let revision = 0;
-  for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
-    const success = ops.slice(i, i + MAX_TXN_OPS);
+  for (const success of txnBatches(ops)) {
     const res = await conn.run(what, () =>
       conn.client.kv.txn({ compare: [], success, failure: [] }),
     );
@@ -90,7 +99,7 @@ class EtcdHostCoordination implements HostCoordination {
     const ops = instances.map((instance): IRequestOp => ({
       request_put: {
         key: bytes(statusKey(this.host, instance.id)),
-        value: bytes(encodeValue('status', { ...instance, host: this.host })),
+        value: bytes(encodeValue('status', fitStatus({ ...instance, host: this.host }))),
       },
     }));
     return inChunks(this.conn, `writing the status of ${this.host}`, ops);

@@ -2,7 +2,7 @@ import type { IWatchResponse, Watcher } from 'etcd3';
 import { IngotError } from '../../domain/errors.js';
 import type { Watch, WatchHandler } from '../../ports/coordination.js';
 import { prefixEnd, revisionOf, type Connection } from './connect.js';
-import { clusterError, withDeadline } from './errors.js';
+import { clusterError, isRefusedWatch, isStaleToken, withDeadline } from './errors.js';
 import { compacted, listAll, readKv, type Reader } from './list.js';
 
 const fatal = (e: IngotError) =>
@@ -27,13 +27,17 @@ export async function watchPrefix<T>(
 ): Promise<Watch> {
   const watch = new PrefixWatch(conn, reader, from, handler, what);
   conn.closers.add(watch.close);
-  try {
-    await watch.attach();
-  } catch (err) {
-    await watch.close();
-    throw clusterError(err, what);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await watch.attach();
+      return watch;
+    } catch (err) {
+      // Refused for a token etcd no longer knows: the stream was renewed with a fresh one.
+      if (attempt < 2 && isStaleToken(err)) continue;
+      await watch.close();
+      throw clusterError(err, what);
+    }
   }
-  return watch;
 }
 
 class PrefixWatch<T> implements Watch {
@@ -70,7 +74,9 @@ class PrefixWatch<T> implements Watch {
   /**
    * A new etcd3 watcher from `next`; resolves once etcd created it, or cancels it and fails
    * with E_CLUSTER_UNAVAILABLE when etcd does not within the deadline. Only the current
-   * watcher's events count: one given up on cannot deliver late.
+   * watcher's events count: one given up on cannot deliver late. A creation refused or not
+   * answered in time leaves etcd3's watch stream unable to create any other: it is started
+   * again (watch-stream.ts), with a fresh token when the old one was refused.
    */
   attach(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -84,6 +90,7 @@ class PrefixWatch<T> implements Watch {
       let created = false;
       const timer = setTimeout(() => {
         this.drop(w);
+        this.conn.renewWatchStream({ reauthenticate: false });
         reject(
           new IngotError(
             'E_CLUSTER_UNAVAILABLE',
@@ -115,6 +122,9 @@ class PrefixWatch<T> implements Watch {
         this.current = null;
         this.connected = false;
         clearTimeout(timer);
+        // Before it was created, or created again after the stream reconnected: refused.
+        if (!created || isRefusedWatch(err))
+          this.conn.renewWatchStream({ reauthenticate: isStaleToken(err) });
         if (!created) reject(clusterError(err, this.what));
         else void this.recover(err);
       });
@@ -177,10 +187,14 @@ class PrefixWatch<T> implements Watch {
     }
   }
 
-  /** etcd cancelled the watch: list again, hand the listing over, resume after it. */
+  /**
+   * etcd cancelled the watch: list again, hand the listing over, resume after it. A stale
+   * token is not the end (the stream renews it; the listing finds out whether the credentials
+   * themselves still hold); refused credentials or permissions are.
+   */
   private async recover(cancelled: unknown): Promise<void> {
     const first = clusterError(cancelled, this.what);
-    if (fatal(first)) return this.fail(first);
+    if (fatal(first) && !isStaleToken(first)) return this.fail(first);
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         const reason = (await this.compactedAt(this.next)) ? 'compacted' : 'cancelled';

@@ -29,6 +29,24 @@ export const MAX_BYTES = {
 } as const;
 export type ValueKind = keyof typeof MAX_BYTES;
 
+/**
+ * One transaction's keys and values add up to at most this; a single value over it goes alone
+ * (it is at most its kind's bound). Larger writes (a host's full report, a leader's pass over a
+ * host) are cut into several transactions.
+ */
+export const MAX_TXN_BYTES = 64 * KIB;
+
+/**
+ * What etcd's members are started with as `--max-request-bytes` (etcd's default is 1.5 MiB): a
+ * host's credentials write its own status and registration, and a compromised host must not put
+ * more than this in one request. Ingot's own largest request is one value at its bound
+ * (64 KiB) or one transaction of MAX_TXN_BYTES, plus keys (at most ~130 bytes each), the
+ * leader's fence and etcd's framing (~16 bytes an operation, 128 at most: ~2 KiB), so under
+ * 67 KiB; 96 KiB leaves a margin of about 30 KiB. (Measured: a healthy instance's status is
+ * ~380 bytes, an assignment ~450.)
+ */
+export const ETCD_MAX_REQUEST_BYTES = 96 * KIB;
+
 const nodeName = z.string().refine(isNodeName, 'a DNS label (a-z, 0-9, inner hyphens, ≤ 63)');
 const isoTime = z.iso.datetime({ offset: true });
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
