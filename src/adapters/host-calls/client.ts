@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { signHostCall } from '../../core/cluster/host-call.js';
 import { isErrorCode } from '../../domain/error-codes.js';
 import { IngotError, type ErrorCode } from '../../domain/errors.js';
@@ -33,6 +34,7 @@ export async function callHost(
     path,
     body: bytes,
     time: Date.now(),
+    nonce: randomBytes(16).toString('hex'),
   });
   let res: Response;
   try {

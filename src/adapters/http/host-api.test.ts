@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { signHostCall } from '../../core/cluster/host-call.js';
@@ -48,6 +49,7 @@ function signed(
         path: url,
         body: Buffer.from(payload),
         time,
+        nonce: randomBytes(16).toString('hex'),
       }),
       ...(body !== undefined && { 'content-type': 'application/json' }),
     },

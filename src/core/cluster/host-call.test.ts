@@ -7,6 +7,7 @@ const call = fc.record({
   path: fc.string({ minLength: 1, maxLength: 80 }).map((s) => `/v1/host/${s}`),
   body: fc.uint8Array({ maxLength: 64 }),
   time: fc.integer({ min: 1_000_000, max: 4_000_000_000_000 }),
+  nonce: fc.stringMatching(/^[0-9a-f]{32}$/),
 });
 const credential = fc.stringMatching(/^[0-9a-f]{64}$/);
 
@@ -43,8 +44,27 @@ describe('server calls to a host', () => {
     );
   });
 
-  it('a call older or newer than the window is refused, saying by how much', () => {
+  it('two calls alike in the same millisecond differ by their nonce: neither is a replay', () => {
     const c = { method: 'GET', path: '/v1/host/x', body: new Uint8Array(), time: 1_000_000 };
+    const a = checkHostCall('k', signHostCall('k', { ...c, nonce: 'a'.repeat(32) }), c, c.time);
+    const b = checkHostCall('k', signHostCall('k', { ...c, nonce: 'b'.repeat(32) }), c, c.time);
+    expect(a.ok && b.ok && a.signature !== b.signature).toBe(true);
+    // The nonce is signed: changing it breaks the signature.
+    const header = signHostCall('k', { ...c, nonce: 'a'.repeat(32) }).replace(
+      /:a+:/,
+      `:${'c'.repeat(32)}:`,
+    );
+    expect(checkHostCall('k', header, c, c.time).ok).toBe(false);
+  });
+
+  it('a call older or newer than the window is refused, saying by how much', () => {
+    const c = {
+      method: 'GET',
+      path: '/v1/host/x',
+      body: new Uint8Array(),
+      time: 1_000_000,
+      nonce: '0'.repeat(32),
+    };
     const header = signHostCall('k', c);
     const late = checkHostCall('k', header, c, c.time + CALL_WINDOW_MS + 1);
     expect(late).toMatchObject({ ok: false, reason: expect.stringContaining('30 s') as string });
