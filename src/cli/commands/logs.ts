@@ -36,7 +36,7 @@ export function registerLogs(program: Command, run: Runner): void {
     .action(async (id: string, options: LogsOptions) => {
       await run(
         async (app, io, api) => {
-          const source = pickSource(app, api, id, options.previous === true);
+          const source = pickSource(app, api, id);
           if (options.previous) {
             printPrevious(await source.previous(), options.output, io);
             return 0;
@@ -54,22 +54,41 @@ export function registerLogs(program: Command, run: Runner): void {
  * are read, and the home's server is asked only for an instance they do not hold: the home
  * of a cluster's server runs no instances, its hosts do.
  */
-function pickSource(app: CliApp, api: ApiSettings, id: string, previous: boolean): LogSource {
+function pickSource(app: CliApp, api: ApiSettings, id: string): LogSource {
   if (resolveTarget(api).kind === 'url') return remoteLogs(api, id);
   const local = localLogs(app, id);
-  if (runningServer(api.home) === null) return local;
-  try {
-    if (previous) app.previousLogs(id);
-    else app.logs(id);
-    return local;
-  } catch (err) {
-    if (
-      err instanceof IngotError &&
-      (err.code === 'E_INSTANCE_NOT_FOUND' || err.code === 'E_PREVIOUS_NOT_FOUND')
-    )
-      return remoteLogs(api, id);
-    throw err;
-  }
+  return runningServer(api.home) === null ? local : localElseServer(local, remoteLogs(api, id));
+}
+
+const absent = (err: unknown) =>
+  err instanceof IngotError &&
+  (err.code === 'E_INSTANCE_NOT_FOUND' || err.code === 'E_PREVIOUS_NOT_FOUND');
+
+/**
+ * This home's files, until the first read finds no such instance here: from then on, the
+ * server. The first read is the answer either way (a log is not read twice to choose).
+ */
+function localElseServer(local: LogSource, remote: LogSource): LogSource {
+  let source: LogSource | null = null;
+  const first = async <T>(op: (s: LogSource) => Promise<T>): Promise<T> => {
+    if (source) return op(source);
+    try {
+      const answer = await op(local);
+      source = local;
+      return answer;
+    } catch (err) {
+      if (!absent(err)) throw err;
+      source = remote;
+      return op(remote);
+    }
+  };
+  return {
+    read: (from) => first((s) => s.read(from)),
+    previous: () => first((s) => s.previous()),
+    get everyMs() {
+      return (source ?? local).everyMs;
+    },
+  };
 }
 
 /** Where an instance's output is read: this home's files, or its host through a server. */

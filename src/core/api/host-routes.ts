@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import type { Caller } from './routes.js';
-import { instanceLogs, observedInstance, previousInstance, verifiedRootfs } from './instances.js';
+import {
+  instanceLogs,
+  observedInstance,
+  previousInstance,
+  printable,
+  verifiedRootfs,
+} from './instances.js';
 
 /*
  * A cluster agent's own API (`ingot agent --listen`): what the servers ask of the host an
@@ -20,14 +26,6 @@ export const HOST_PATHS = {
 export function hostPath(path: string, id: string): string {
   return path.replace(':id', encodeURIComponent(id));
 }
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-const printable = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .refine((s) => !CONTROL.test(s), 'no control characters');
 
 /** A break-glass session as the server established it from a request (services/debug.ts). */
 export interface DebugAccess {

@@ -72,7 +72,8 @@ export type VerifiedRootfs = z.output<typeof verifiedRootfs>;
 // nothing that could garble a log line (control characters) gets in.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const printable = (max: number) =>
+/** A bounded string with no control characters (nothing that could garble a log line). */
+export const printable = (max: number) =>
   z
     .string()
     .max(max)
