@@ -1,8 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodeVkey } from '../src/core/ledger/index.js';
 import { nodeNameOf } from '../src/domain/cluster.js';
 import { ingot } from './helpers/cli.js';
 import { HELLO, useServer } from './helpers/server.js';
@@ -143,5 +145,79 @@ describe('the CLI against a server named by URL', () => {
       INGOT_SERVER: 'localhost:7070',
     });
     expect(r.code, r.stderr).toBe(0);
+  }, 300_000);
+
+  it('reads, proves and verifies the ledger from elsewhere, checking it on the client', () => {
+    // The server of the test above, with hello's two instances; a fresh one if run alone.
+    if (!existsSync(join(server.home, 'server.json'))) {
+      server.up();
+      expect(server.cli('build', '-q', HELLO).code).toBe(0);
+      expect(server.cli('deploy', '--wait', server.helloFleet(2)).code).toBe(0);
+    }
+    const { port } = JSON.parse(readFileSync(join(server.home, 'server.json'), 'utf8')) as {
+      port: number;
+    };
+    const elsewhere = join(server.root, 'auditor');
+    mkdirSync(elsewhere, { recursive: true });
+    const tokenFile = join(elsewhere, 'token');
+    writeFileSync(tokenFile, readFileSync(join(server.home, 'token')), { mode: 0o600 });
+    const there = (...args: string[]) =>
+      ingot(args, {
+        cwd: elsewhere,
+        env: {
+          INGOT_HOME: join(elsewhere, 'home'),
+          INGOT_SERVER: `http://127.0.0.1:${port}`,
+          INGOT_TOKEN_FILE: tokenFile,
+        },
+      });
+    const heldKey = join(server.home, 'keys', 'ledger.vkey');
+    expect(there('ledger', 'checkpoint').code).toBe(0);
+
+    // The log is the home's, as the home reads it (the server may have added to it since).
+    let r = there('ledger', 'log', '--limit', '99999', '-o', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const remote = JSON.parse(r.stdout) as { seq: number; kind: string; fleet?: string }[];
+    const local = JSON.parse(
+      server.cli('ledger', 'log', '--limit', '99999', '-o', 'json').stdout,
+    ) as typeof remote;
+    expect(remote.length).toBeGreaterThan(0);
+    expect(local.slice(0, remote.length)).toEqual(remote.slice(0, local.length));
+    r = there('ledger', 'log', '--fleet', 'hello', '--kind', 'deploy', '-o', 'json');
+    expect((JSON.parse(r.stdout) as typeof remote).map((e) => e.kind)).toEqual(['deploy']);
+
+    // Verified here: against the key the server sent (said so), or one the auditor holds.
+    r = there('ledger', 'verify');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ok: \d+ entries/);
+    expect(r.stderr).toContain('note: checked against the verifier key');
+    r = there('ledger', 'verify', '--vkey', heldKey);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('note:');
+    // A key the log was not signed with: the client, not the server, says no.
+    const [origin] = readFileSync(heldKey, 'utf8').trim().split('+');
+    const otherKey = join(elsewhere, 'other.vkey');
+    writeFileSync(otherKey, encodeVkey(origin!, generateKeyPairSync('ed25519').publicKey));
+    r = there('ledger', 'verify', '--vkey', otherKey);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^FAILED \(E_LEDGER_/);
+
+    // An inclusion proof made here from the entries, against the signed checkpoint.
+    r = there('ledger', 'prove', '0', '--vkey', heldKey, '-o', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ entry: { seq: 0 }, verified: true });
+
+    // What ran now: hello's two instances, each start proven.
+    r = there('what-ran', '--at', new Date().toISOString(), '--fleet', 'hello', '-o', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const ran = JSON.parse(r.stdout) as { proofs: { verified: boolean }[] }[];
+    expect(ran).toHaveLength(2);
+    for (const one of ran) expect(one.proofs.map((p) => p.verified)).toContain(true);
+
+    // An export written from elsewhere verifies offline, with nothing but the two files.
+    const out = join(elsewhere, 'ledger.jsonl');
+    expect(there('ledger', 'export', '--out', out).code).toBe(0);
+    r = ingot(['ledger', 'verify', '--export', out, '--vkey', heldKey], { cwd: elsewhere });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ok: /);
   }, 300_000);
 });

@@ -121,6 +121,10 @@ export function makeApp(options: AppOptions): CliApp {
       // A cluster's ledger is in its PostgreSQL database (INGOT_DATABASE names it).
       return LedgerAudit.open(home, vkeyFile, process.env['INGOT_DATABASE']);
     },
+    exportedLedger: async (text, from, vkeyFile) => {
+      const { LedgerAudit } = await import('../adapters/sqlite/ledger-audit.js');
+      return LedgerAudit.fromExport(text, from, vkeyFile);
+    },
     home,
     stopInstancesWithoutServer: async () => {
       const { stopWithoutServer } = await import('./offline-stop.js');

@@ -41,6 +41,11 @@ export interface CliApp {
   previousLogs(id: string): PreviousInstance;
   /** This home's ledger, read-only (verifier key: `vkeyFile`, else the home's own). */
   ledger(vkeyFile?: string): Promise<LedgerAudit>;
+  /**
+   * A ledger export read as a ledger (a server's answer; `from` names it): verifier key
+   * `vkeyFile`, else the one the export names.
+   */
+  exportedLedger(text: string, from: string, vkeyFile?: string): Promise<LedgerAudit>;
   /** `$INGOT_HOME`. */
   readonly home: string;
   /**

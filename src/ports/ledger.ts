@@ -1,4 +1,4 @@
-import type { LedgerEntryDraft, StoredCheckpoint } from '../core/ledger/index.js';
+import type { LedgerEntryDraft, LedgerExport, StoredCheckpoint } from '../core/ledger/index.js';
 
 /** Adding to the tamper-evident log: what every process that records events needs. */
 export interface LedgerAppender {
@@ -15,4 +15,6 @@ export interface Ledger extends LedgerAppender {
    */
   checkpoint(time: number): Promise<StoredCheckpoint>;
   latestCheckpoint(): Promise<StoredCheckpoint | null>;
+  /** Everything an auditor needs, in one consistent read (headed with this log's key). */
+  export(): Promise<LedgerExport>;
 }

@@ -212,20 +212,7 @@ export async function startTestCluster(options: {
       return cluster.runningIdsOn(name).length;
     },
     runningIdsOn(name) {
-      // stdout only: runc may add a warning on stderr (seen while a container was being removed).
-      const listed = spawnSync(
-        'runc',
-        ['--root', join(root, `host-${name}`, 'runc'), 'list', '--format', 'json'],
-        {
-          encoding: 'utf8',
-        },
-      );
-      if (listed.status !== 0) throw new Error(`runc list on ${name}: ${listed.stderr}`);
-      return (
-        (JSON.parse(listed.stdout || 'null') as { id: string; status: string }[] | null) ?? []
-      )
-        .filter((c) => c.status === 'running')
-        .map((c) => c.id);
+      return runningIds(join(root, `host-${name}`, 'runc'), name);
     },
     writeFleet(name, lines) {
       const file = join(root, `${name}-${Date.now()}.yaml`);
@@ -268,4 +255,27 @@ export async function startTestCluster(options: {
     throw err;
   }
   return cluster;
+}
+
+/**
+ * The running containers under one runc root. `runc list` stats each state folder it read,
+ * so a container removed meanwhile by the agent fails the whole listing with ENOENT (seen in
+ * CI): list again, as the runc adapter does.
+ */
+function runningIds(runcRoot: string, host: string): string[] {
+  for (let attempt = 0; ; attempt++) {
+    // stdout only: runc may add a warning on stderr (seen while a container was being removed).
+    const listed = spawnSync('runc', ['--root', runcRoot, 'list', '--format', 'json'], {
+      encoding: 'utf8',
+    });
+    if (listed.status === 0)
+      return (
+        (JSON.parse(listed.stdout || 'null') as { id: string; status: string }[] | null) ?? []
+      )
+        .filter((c) => c.status === 'running')
+        .map((c) => c.id);
+    if (attempt >= 5 || !/no such file or directory/.test(listed.stderr))
+      throw new Error(`runc list on ${host}: ${listed.stderr}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 * (attempt + 1));
+  }
 }

@@ -125,12 +125,16 @@ export function buildApi(
           credential: 'admin token',
           ...(arrivedLocally(req.socket) ? socketOwner() : peerUser(req.socket)),
         });
-        return handle({
+        const answer = await handle({
           params: req.params as never,
           query: query as never,
           body: req.body,
           caller,
         });
+        // Fastify sends a string as text as it is; every answer of the table is JSON.
+        return typeof answer === 'string'
+          ? reply.type('application/json; charset=utf-8').send(JSON.stringify(answer))
+          : answer;
       },
     });
   }

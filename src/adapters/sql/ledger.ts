@@ -4,6 +4,7 @@ import {
   TreeBuilder,
   consistencyRanges,
   decodeEntry,
+  entryLimit,
   emptyRoot,
   frontierOf,
   inclusionRanges,
@@ -12,6 +13,7 @@ import {
   parseCheckpoint,
   rangeHash,
   subtreesOf,
+  type EntryQuery,
   type LeafRange,
   type LedgerEntry,
   type LedgerEntryDraft,
@@ -186,21 +188,7 @@ export async function consistencyProof(db: LedgerDb, m: number, n: number): Prom
   return hashRanges(db, consistencyRanges(m, n));
 }
 
-export interface EntryQuery {
-  /** First seq, inclusive. */
-  readonly from?: number;
-  /** Last seq, exclusive. */
-  readonly to?: number;
-  readonly kind?: string;
-  readonly actor?: string;
-  readonly fleet?: string;
-  readonly instance?: string;
-  /** Entries naming this digest among their subjects. */
-  readonly subject?: string;
-  /** At most this many (default 1,000, at most 10,000). */
-  readonly limit?: number;
-  readonly order?: 'asc' | 'desc';
-}
+export type { EntryQuery } from '../../core/ledger/index.js';
 
 /**
  * Entries in seq order, filtered. Each is decoded with the same checks as the offline
@@ -208,7 +196,7 @@ export interface EntryQuery {
  * Filters on fields scan the JSON (no index): fine for audits, not for hot paths.
  */
 export async function entries(db: LedgerDb, query: EntryQuery = {}): Promise<LedgerEntry[]> {
-  const limit = Math.min(Math.max(1, Math.floor(query.limit ?? 1000)), 10_000);
+  const limit = entryLimit(query);
   const dialect = dialectOf(db);
   let q = db.selectFrom('ledger_entries').select(['seq', 'body']);
   if (query.from !== undefined) q = q.where('seq', '>=', query.from);

@@ -1,8 +1,8 @@
-import type { LedgerEntryDraft, StoredCheckpoint } from '../../core/ledger/index.js';
+import type { LedgerEntryDraft, LedgerExport, StoredCheckpoint } from '../../core/ledger/index.js';
 import type { Ledger } from '../../ports/ledger.js';
 import type { Checkpointer } from './checkpointer.js';
 import { writing, type WriteGuard } from './writing.js';
-import { appendEntries, latestCheckpoint, type LedgerDb } from './ledger.js';
+import { appendEntries, exportLedger, latestCheckpoint, type LedgerDb } from './ledger.js';
 
 /**
  * Append in one write transaction (writing.ts): the writer lock first, then the guard. The
@@ -35,5 +35,12 @@ export class SqlLedger implements Ledger {
 
   latestCheckpoint(): Promise<StoredCheckpoint | null> {
     return latestCheckpoint(this.db);
+  }
+
+  export(): Promise<LedgerExport> {
+    return exportLedger(this.db, {
+      origin: this.checkpointer.origin,
+      vkey: this.checkpointer.vkey,
+    });
   }
 }

@@ -8,7 +8,10 @@ import {
   verifyInclusion,
   verifyLedger,
   whatRan,
+  ExportedLedger,
+  parseLedgerExport,
   type Checkpoint,
+  type EntryQuery,
   type LedgerEntry,
   type LedgerExport,
   type LedgerVerdict,
@@ -16,13 +19,7 @@ import {
   type StoredCheckpoint,
 } from '../../core/ledger/index.js';
 import { IngotError } from '../../domain/errors.js';
-import {
-  entries,
-  exportLedger,
-  inclusionProof,
-  latestCheckpoint,
-  type EntryQuery,
-} from '../sql/ledger.js';
+import { entries, exportLedger, inclusionProof, latestCheckpoint } from '../sql/ledger.js';
 import { openLedgerReader } from './ledger-reader.js';
 
 /** An entry with its inclusion proof against a signed checkpoint, checked here. */
@@ -34,13 +31,44 @@ export interface ProvenEntry {
   readonly verified: boolean;
 }
 
+/** What an audit reads: the database itself, or an export of it. */
+interface AuditSource {
+  entries(query: EntryQuery): Promise<LedgerEntry[]>;
+  latestCheckpoint(): Promise<StoredCheckpoint | null>;
+  inclusionProof(seq: number, size: number): Promise<Uint8Array[]>;
+  export(header: { readonly origin: string; readonly vkey: string }): Promise<LedgerExport>;
+  close(): Promise<void>;
+}
+
+function databaseSource(reader: ReturnType<typeof openLedgerReader>): AuditSource {
+  return {
+    entries: (query) => entries(reader.db, query),
+    latestCheckpoint: () => latestCheckpoint(reader.db),
+    inclusionProof: (seq, size) => inclusionProof(reader.db, seq, size),
+    export: (header) => exportLedger(reader.db, header),
+    close: () => reader.close(),
+  };
+}
+
+function exportSource(exported: ExportedLedger): AuditSource {
+  return {
+    entries: (query) => Promise.resolve(exported.entries(query)),
+    latestCheckpoint: () => Promise.resolve(exported.latestCheckpoint()),
+    inclusionProof: (seq, size) => Promise.resolve(exported.inclusionProof(seq, size)),
+    // The export as it came: verifyLedger checks its nodes against the entries' tree.
+    export: () => Promise.resolve(exported.exported),
+    close: () => Promise.resolve(),
+  };
+}
+
 /**
- * The auditor's view of a home's ledger, read-only, with the verifier key from
+ * The auditor's view of a ledger, read-only: a home's database (or a cluster's), or an
+ * export of one (a file, or what a server sent). The verifier key comes from
  * `$INGOT_HOME/keys/ledger.vkey` unless one is given (a real audit brings its own).
  */
 export class LedgerAudit {
   private constructor(
-    private readonly reader: ReturnType<typeof openLedgerReader>,
+    private readonly source: AuditSource,
     readonly vkey: string,
   ) {}
 
@@ -50,20 +78,25 @@ export class LedgerAudit {
    */
   static async open(home: string, vkeyFile?: string, database?: string): Promise<LedgerAudit> {
     const file = vkeyFile ?? join(home, 'keys', 'ledger.vkey');
-    let vkey: string;
-    try {
-      vkey = readFileSync(file, 'utf8').trim();
-    } catch {
-      throw new IngotError(
-        'E_LEDGER_NONE',
-        `no verifier key at ${file}: has \`ingot up\` run here?`,
-      );
-    }
+    const vkey = readVkey(file, `no verifier key at ${file}: has \`ingot up\` run here?`);
     if (database !== undefined && /^postgres(ql)?:\/\//i.test(database)) {
       const { openPostgresLedgerReader } = await import('../postgres/ledger-reader.js');
-      return new LedgerAudit(openPostgresLedgerReader(database), vkey);
+      return new LedgerAudit(databaseSource(openPostgresLedgerReader(database)), vkey);
     }
-    return new LedgerAudit(openLedgerReader(join(home, 'state.db')), vkey);
+    return new LedgerAudit(databaseSource(openLedgerReader(join(home, 'state.db'))), vkey);
+  }
+
+  /**
+   * An export's text (`where` names it in errors), checked against the key in `vkeyFile`, or
+   * else against the key its header names: then only as much as whoever sent it is trusted.
+   */
+  static fromExport(text: string, where: string, vkeyFile?: string): LedgerAudit {
+    const exported = new ExportedLedger(parseLedgerExport(text, where));
+    const vkey =
+      vkeyFile === undefined
+        ? exported.exported.vkey
+        : readVkey(vkeyFile, `cannot read the verifier key ${vkeyFile}`);
+    return new LedgerAudit(exportSource(exported), vkey);
   }
 
   get origin(): string {
@@ -71,26 +104,26 @@ export class LedgerAudit {
   }
 
   entries(query: EntryQuery): Promise<LedgerEntry[]> {
-    return entries(this.reader.db, query);
+    return this.source.entries(query);
   }
 
   /** Every entry, in order (what-ran and a full log need them all). */
   async all(): Promise<LedgerEntry[]> {
     const out: LedgerEntry[] = [];
     for (;;) {
-      const page = await entries(this.reader.db, { from: out.length, limit: 10_000 });
+      const page = await this.source.entries({ from: out.length, limit: 10_000 });
       out.push(...page);
       if (page.length < 10_000) return out;
     }
   }
 
   latestCheckpoint(): Promise<StoredCheckpoint | null> {
-    return latestCheckpoint(this.reader.db);
+    return this.source.latestCheckpoint();
   }
 
   /** Entry `seq` with its inclusion proof against the latest checkpoint, verified. */
   async prove(seq: number): Promise<ProvenEntry> {
-    const [entry] = await entries(this.reader.db, { from: seq, to: seq + 1 });
+    const [entry] = await this.source.entries({ from: seq, to: seq + 1 });
     if (!entry) throw new IngotError('E_LEDGER_RANGE', `the ledger has no entry ${seq}`);
     const anchor = await this.anchor();
     if (!anchor || anchor.stored.size <= seq)
@@ -103,7 +136,7 @@ export class LedgerAudit {
 
   /** The latest checkpoint, its signature checked once for every proof made against it. */
   private async anchor(): Promise<{ stored: StoredCheckpoint; signed: Checkpoint } | null> {
-    const stored = await latestCheckpoint(this.reader.db);
+    const stored = await this.source.latestCheckpoint();
     if (!stored) return null;
     return { stored, signed: openCheckpoint(stored.note, parseVkey(this.vkey), this.origin) };
   }
@@ -112,7 +145,7 @@ export class LedgerAudit {
     entry: LedgerEntry,
     anchor: { stored: StoredCheckpoint; signed: Checkpoint },
   ): Promise<ProvenEntry> {
-    const proof = await inclusionProof(this.reader.db, entry.seq, anchor.stored.size);
+    const proof = await this.source.inclusionProof(entry.seq, anchor.stored.size);
     // The stored body is canonical (decoding insists), so re-encoding gives its very bytes.
     const leaf = leafHash(encodeEntry(entry));
     return {
@@ -124,7 +157,7 @@ export class LedgerAudit {
   }
 
   export(): Promise<LedgerExport> {
-    return exportLedger(this.reader.db, { origin: this.origin, vkey: this.vkey });
+    return this.source.export({ origin: this.origin, vkey: this.vkey });
   }
 
   async verify(options: { trusted?: string; from?: LedgerExport } = {}): Promise<LedgerVerdict> {
@@ -152,6 +185,14 @@ export class LedgerAudit {
   }
 
   close(): Promise<void> {
-    return this.reader.close();
+    return this.source.close();
+  }
+}
+
+function readVkey(file: string, missing: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new IngotError('E_LEDGER_NONE', missing);
   }
 }

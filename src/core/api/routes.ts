@@ -88,6 +88,12 @@ export const routes = {
     path: '/v1/ledger/checkpoint',
     response: storedCheckpoint.nullable(),
   },
+  /**
+   * The whole ledger in the export format (JSON Lines, as one string), so that a client far
+   * from the database audits it itself: entries, proofs and signatures are checked on the
+   * client, against the verifier key it holds.
+   */
+  ledgerExport: { method: 'GET', path: '/v1/ledger/export', response: z.string() },
   shutdown: { method: 'POST', path: '/v1/shutdown', body: shutdownRequest, response: ok },
   /** Every host with its capacity, what is used of it, and its agent's heartbeat; the leader. */
   hosts: { method: 'GET', path: '/v1/hosts', response: hostsAnswer },

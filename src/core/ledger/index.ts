@@ -5,6 +5,8 @@
  */
 export * from './checkpoint.js';
 export * from './entry.js';
+export * from './entry-query.js';
+export * from './exported-ledger.js';
 export * from './errors.js';
 export * from './export-format.js';
 export * from './merkle.js';

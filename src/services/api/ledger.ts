@@ -1,17 +1,23 @@
+import { formatLedgerExport } from '../../core/ledger/index.js';
 import type { ApiHandlers } from '../../core/api/routes.js';
 import type { Ledger } from '../../ports/ledger.js';
 import type { LedgerRecorder } from '../ledger.js';
 
-/** The ledger's route: a checkpoint over everything recorded so far. */
+/** The ledger's routes: a checkpoint over everything recorded so far, and the export. */
 export function ledgerApi(deps: {
-  readonly recorder: Pick<LedgerRecorder, 'maybeCheckpoint'>;
-  readonly ledger: Pick<Ledger, 'latestCheckpoint'>;
+  readonly recorder: Pick<LedgerRecorder, 'maybeCheckpoint' | 'flush'>;
+  readonly ledger: Pick<Ledger, 'latestCheckpoint' | 'export'>;
   readonly now: () => number;
-}): Pick<ApiHandlers, 'checkpoint'> {
+}): Pick<ApiHandlers, 'checkpoint' | 'ledgerExport'> {
   return {
     async checkpoint() {
       await deps.recorder.maybeCheckpoint(deps.now(), true);
       return deps.ledger.latestCheckpoint();
+    },
+    async ledgerExport() {
+      // What was recorded before the request is in the answer, not still queued.
+      await deps.recorder.flush();
+      return formatLedgerExport(await deps.ledger.export());
     },
   };
 }

@@ -19,7 +19,7 @@ export function registerCheckpoint(ledger: Command, run: Runner): void {
           // A server named by URL signs its own; else the home's, if it runs.
           const latest = running(api)
             ? await call(api, routes.checkpoint)
-            : await withLedger(app, undefined, (l) => l.latestCheckpoint());
+            : await withLedger(app, { api, io, checks: false }, (l) => l.latestCheckpoint());
           if (!latest) throw new IngotError('E_LEDGER_NONE', 'no checkpoint has been signed yet');
           if (options.output === 'json') io.out(json(latest));
           else io.out(latest.note);

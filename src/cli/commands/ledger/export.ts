@@ -12,8 +12,10 @@ export function registerExport(ledger: Command, run: Runner): void {
     .option('--out <file>', 'write here (default stdout)')
     .action(async (options: { out?: string }) => {
       await run(
-        async (app, io) => {
-          const text = formatLedgerExport(await withLedger(app, undefined, (l) => l.export()));
+        async (app, io, api) => {
+          const text = formatLedgerExport(
+            await withLedger(app, { api, io, checks: false }, (l) => l.export()),
+          );
           if (options.out === undefined) io.out(text);
           else {
             // Never half a file, even after a crash: an export is evidence.

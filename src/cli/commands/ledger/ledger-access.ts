@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { DAY_MS, parseDuration } from '../../../core/baseline/units.js';
 import { IngotError, UsageError } from '../../../domain/errors.js';
-import { runningServer } from '../../client.js';
-import type { CliApp } from '../../io.js';
+import { routes } from '../../../core/api/routes.js';
+import { call, runningServer } from '../../client.js';
+import type { CliApp, Io } from '../../io.js';
 import { resolveTarget, type ApiSettings } from '../../target.js';
 
 /** Files the ledger commands read (exports, checkpoints, keys) are bounded: never all memory. */
@@ -40,13 +41,40 @@ export const running = (api: ApiSettings): boolean =>
 
 export type Ledger = Awaited<ReturnType<CliApp['ledger']>>;
 
-/** The home's ledger, read-only, for the length of `fn`. */
+/** Where a ledger command reads, and with which verifier key. */
+export interface LedgerReach {
+  readonly api: ApiSettings;
+  readonly io: Io;
+  /** --vkey, where the command takes it. */
+  readonly vkey?: string | undefined;
+  /** Whether the command checks signatures or proofs (and so must say whose key it used). */
+  readonly checks: boolean;
+}
+
+/** A server's export may take long to read and send: minutes, not the API's usual 30 s. */
+const EXPORT_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * The ledger, read-only, for the length of `fn`: the home's (or the cluster's database named
+ * by INGOT_DATABASE), or, when the command names a server by URL, that server's export,
+ * checked here: a client far from the database audits the log itself rather than taking a
+ * server's word for it.
+ */
 export async function withLedger<T>(
   app: CliApp,
-  vkey: string | undefined,
+  reach: LedgerReach,
   fn: (l: Ledger) => Promise<T>,
 ): Promise<T> {
-  const ledger = await app.ledger(vkey);
+  const target = resolveTarget(reach.api);
+  let ledger: Ledger;
+  if (target.kind === 'url') {
+    const text = await call(reach.api, routes.ledgerExport, { timeoutMs: EXPORT_TIMEOUT_MS });
+    ledger = await app.exportedLedger(text, `the export of ${target.base}`, reach.vkey);
+    if (reach.checks && reach.vkey === undefined)
+      reach.io.err(
+        `note: checked against the verifier key ${target.base} sent (${ledger.origin}); give --vkey FILE to check against a key you hold\n`,
+      );
+  } else ledger = await app.ledger(reach.vkey);
   try {
     return await fn(ledger);
   } finally {

@@ -28,12 +28,14 @@ export function registerLog(ledger: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (options: LogOptions) => {
       await run(
-        async (app, io) => {
+        async (app, io, api) => {
           if (!/^\d{1,5}$/.test(options.limit) || Number(options.limit) < 1)
             throw new UsageError(`--limit must be 1 to 99999, got ${options.limit}`);
           const since =
             options.since === undefined ? undefined : parseTime(options.since, '--since');
-          const found = await withLedger(app, undefined, (l) => select(l, options, since));
+          const found = await withLedger(app, { api, io, checks: false }, (l) =>
+            select(l, options, since),
+          );
           if (options.output === 'json') io.out(json(found));
           else io.out(logTable(found));
           return 0;

@@ -15,10 +15,12 @@ export function registerProve(ledger: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (seq: string, options: { vkey?: string; output: OutputFormat }) => {
       await run(
-        async (app, io) => {
+        async (app, io, api) => {
           if (!/^\d{1,15}$/.test(seq))
             throw new UsageError(`SEQ must be an entry number, got ${seq}`);
-          const proven = await withLedger(app, options.vkey, (l) => l.prove(Number(seq)));
+          const proven = await withLedger(app, { api, io, vkey: options.vkey, checks: true }, (l) =>
+            l.prove(Number(seq)),
+          );
           if (options.output === 'json') io.out(json(proven));
           else io.out(proofText(proven));
           return proven.verified ? 0 : 1;

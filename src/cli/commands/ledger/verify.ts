@@ -3,7 +3,7 @@ import { parseLedgerExport, verifyLedger, type LedgerVerdict } from '../../../co
 import { json, outputOption } from '../../format.js';
 import type { CliApp, OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
-import { readBounded, withLedger } from './ledger-access.js';
+import { readBounded, withLedger, type LedgerReach } from './ledger-access.js';
 
 interface VerifyOptions {
   export?: string;
@@ -21,7 +21,8 @@ export function registerLedgerVerify(ledger: Command, run: Runner): void {
       'Recompute the Merkle tree from the stored entries, compare every stored node with it,\n' +
         'check every checkpoint signature and root, and with --since check that the log still\n' +
         'extends a checkpoint you saved earlier (a rewritten history is caught even if every\n' +
-        'hash was recomputed and re-signed). Reads $INGOT_HOME/state.db, or --export FILE offline.',
+        "hash was recomputed and re-signed). Reads $INGOT_HOME/state.db (a cluster's database with\n" +
+        "INGOT_DATABASE), a server's export with --server URL, or --export FILE offline.",
     )
     .option('--export <file>', 'verify this export instead of the home')
     .option('--since <checkpoint-file>', 'a signed checkpoint saved earlier')
@@ -29,8 +30,12 @@ export function registerLedgerVerify(ledger: Command, run: Runner): void {
     .addOption(outputOption())
     .action(async (options: VerifyOptions) => {
       await run(
-        async (app, io) => {
-          const verdict = await verifyLedgerOf(app, options);
+        async (app, io, api) => {
+          const verdict = await verifyLedgerOf(
+            app,
+            { api, io, vkey: options.vkey, checks: true },
+            options,
+          );
           const shown = {
             ...verdict,
             ...('root' in verdict && { root: Buffer.from(verdict.root).toString('base64') }),
@@ -55,7 +60,11 @@ export function registerLedgerVerify(ledger: Command, run: Runner): void {
  * The verdict on the home's ledger, or on an export: with --export and --vkey the home's
  * ledger is not opened at all, so an auditor needs nothing but the two files.
  */
-async function verifyLedgerOf(app: CliApp, options: VerifyOptions): Promise<LedgerVerdict> {
+async function verifyLedgerOf(
+  app: CliApp,
+  reach: LedgerReach,
+  options: VerifyOptions,
+): Promise<LedgerVerdict> {
   const trusted =
     options.since === undefined ? undefined : readBounded(options.since, 'checkpoint');
   const from =
@@ -68,7 +77,7 @@ async function verifyLedgerOf(app: CliApp, options: VerifyOptions): Promise<Ledg
       ...(trusted !== undefined && { trusted }),
     });
   }
-  return withLedger(app, options.vkey, (l) =>
+  return withLedger(app, reach, (l) =>
     l.verify({
       ...(trusted !== undefined && { trusted }),
       ...(from !== undefined && { from }),

@@ -18,23 +18,28 @@ export function registerWhatRan(program: Command, run: Runner): void {
     )
     .requiredOption('--at <time>', 'the moment (ISO 8601, or 90m / 2h / 3d ago)')
     .option('--fleet <name>', 'only this fleet')
+    .option('--vkey <file>', 'verifier key (default $INGOT_HOME/keys/ledger.vkey)')
     .addOption(outputOption())
-    .action(async (options: { at: string; fleet?: string; output: OutputFormat }) => {
-      await run(
-        async (app, io) => {
-          const at = parseTime(options.at, '--at');
-          const ran = await withLedger(app, undefined, (l) => l.whatRan(at, options.fleet));
-          if (options.output === 'json') {
-            io.out(json(ran));
+    .action(
+      async (options: { at: string; fleet?: string; vkey?: string; output: OutputFormat }) => {
+        await run(
+          async (app, io, api) => {
+            const at = parseTime(options.at, '--at');
+            const ran = await withLedger(app, { api, io, vkey: options.vkey, checks: true }, (l) =>
+              l.whatRan(at, options.fleet),
+            );
+            if (options.output === 'json') {
+              io.out(json(ran));
+              return 0;
+            }
+            if (ran.length === 0) io.err(`nothing ran at ${new Date(at).toISOString()}\n`);
+            for (const r of ran) io.out(ranText(r));
             return 0;
-          }
-          if (ran.length === 0) io.err(`nothing ran at ${new Date(at).toISOString()}\n`);
-          for (const r of ran) io.out(ranText(r));
-          return 0;
-        },
-        () => options.output,
-      );
-    });
+          },
+          () => options.output,
+        );
+      },
+    );
 }
 
 /** One instance that ran: what, from which release, built how, found what, proven how. */
