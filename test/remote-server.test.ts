@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { request } from 'node:http';
+import { createServer, type Socket } from 'node:net';
 import { hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -220,4 +221,119 @@ describe('the CLI against a server named by URL', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^ok: /);
   }, 300_000);
+
+  it('opens a break-glass session from elsewhere, through the server, only as recorded', async () => {
+    if (!existsSync(join(server.home, 'server.json'))) {
+      server.up();
+      expect(server.cli('build', '-q', HELLO).code).toBe(0);
+      expect(server.cli('deploy', '--wait', server.helloFleet(2)).code).toBe(0);
+    }
+    const { port } = JSON.parse(readFileSync(join(server.home, 'server.json'), 'utf8')) as {
+      port: number;
+    };
+    const elsewhere = join(server.root, 'operator');
+    mkdirSync(elsewhere, { recursive: true });
+    const tokenFile = join(elsewhere, 'token');
+    writeFileSync(tokenFile, readFileSync(join(server.home, 'token')), { mode: 0o600 });
+    const env = {
+      INGOT_HOME: join(elsewhere, 'home'),
+      INGOT_SERVER: `http://127.0.0.1:${port}`,
+      INGOT_TOKEN_FILE: tokenFile,
+    };
+    const healthy = () =>
+      (server.fleet('hello')?.instances ?? [])
+        .filter((i) => i.state === 'healthy')
+        .map((i) => i.id);
+    const ids = healthy();
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    const [first, second] = ids as [string, string];
+
+    // No runtime here runs it: the session is the instance's host's, through the server.
+    let r = ingot(
+      [
+        'debug',
+        first,
+        '--reason',
+        'read the page',
+        '--',
+        '/bin/busybox',
+        'cat',
+        '/srv/www/index.html',
+      ],
+      { cwd: elsewhere, env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('<');
+    expect(r.stderr).toContain(`${first} is tainted`);
+    // The command's own status, and its stderr apart from its stdout.
+    r = ingot(
+      [
+        'debug',
+        second,
+        '--reason',
+        'fail',
+        '--',
+        '/bin/busybox',
+        'sh',
+        '-c',
+        'echo oops >&2; exit 3',
+      ],
+      { cwd: elsewhere, env },
+    );
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('oops');
+    expect(r.stdout).not.toContain('oops');
+    const history = server.cli('history', 'hello').stdout;
+    expect(history).toMatch(new RegExp(`break-glass-open  ${first} by \\S+.*: read the page`));
+    expect(history).toContain(`break-glass-close  ${second}`);
+
+    // A session nobody recorded is refused: no opening, or one for another command.
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    const third = healthy().find((id) => id !== first && id !== second);
+    expect(await sessionRefusal(port, token, third ?? first, ['/bin/sh'])).toMatchObject({
+      status: 409,
+      code: 'E_DEBUG_NOT_OPEN',
+    });
+    expect(await sessionRefusal(port, 'f'.repeat(64), first, ['/bin/sh'])).toMatchObject({
+      status: 401,
+      code: 'E_UNAUTHORIZED',
+    });
+  }, 300_000);
 });
+
+/** What the server answers a session request that it refuses (the session's own is a bug). */
+function sessionRefusal(
+  port: number,
+  token: string,
+  id: string,
+  command: string[],
+): Promise<{ status: number; code?: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: `/v1/instances/${id}/debug/session?command=${encodeURIComponent(JSON.stringify(command))}`,
+      headers: {
+        authorization: `Bearer ${token}`,
+        connection: 'Upgrade',
+        upgrade: 'ingot-session',
+      },
+    });
+    req.on('upgrade', (_res, socket: Socket) => {
+      socket.destroy();
+      reject(new Error(`a session opened on ${id} without a record`));
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          code: (JSON.parse(body) as { error?: { code?: string } }).error?.code,
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

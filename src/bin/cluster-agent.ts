@@ -13,11 +13,9 @@ import { IngotError, UsageError } from '../domain/errors.js';
 import { joinAnswer, type JoinAnswer } from '../services/cluster/join.js';
 import { HostLoop } from '../services/cluster/host-loop.js';
 import { LedgerRecorder } from '../services/ledger.js';
-import { readInstanceLogBytes } from '../adapters/host-files/instance-files.js';
-import { readPrevious } from '../adapters/host-files/previous-instances.js';
+import { hostInstances } from './host-instances.js';
 import { buildHostApi } from '../adapters/http/host-api.js';
 import type { Agent } from '../services/agent/index.js';
-import { localInstanceHosts } from '../services/api/instance-hosts.js';
 import { createAgent, type AgentOptions } from './agent.js';
 import { version } from './app.js';
 
@@ -273,14 +271,7 @@ async function listenHostApi(
   agent: Agent,
   logger: Logger,
 ): Promise<{ readonly url: string; close(): Promise<void> }> {
-  const api = buildHostApi(
-    credential,
-    localInstanceHosts(agent, {
-      readLogs: (id) => readInstanceLogBytes(home, id),
-      readPrevious: (id) => readPrevious(home, id),
-    }),
-    logger,
-  );
+  const api = buildHostApi(credential, hostInstances(home, agent), logger);
   try {
     await api.listen({ host: listen.host, port: listen.port });
   } catch (err) {

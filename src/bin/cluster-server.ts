@@ -10,7 +10,7 @@ import { writeServerInfo } from '../adapters/home/server-info.js';
 import { ensureToken } from '../adapters/home/token.js';
 import { buildApi } from '../adapters/http/api.js';
 import { clusterRoutes, type ClusterHandlers } from '../adapters/http/cluster-routes.js';
-import { callHost } from '../adapters/host-calls/client.js';
+import { callHost, openHostSession } from '../adapters/host-calls/client.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
@@ -27,7 +27,9 @@ import { standbyView } from '../services/cluster/cluster-agents.js';
 import { clusterHostsApi } from '../services/cluster/hosts-api.js';
 import { hostCredential, joinHost, recordHostEvents } from '../services/cluster/join.js';
 import { leaderAdmission } from '../services/cluster/leader-admission.js';
-import { remoteInstanceHosts } from '../services/cluster/remote-hosts.js';
+import { remoteInstanceHosts, type CallableHost } from '../services/cluster/remote-hosts.js';
+import type { InstanceHosts } from '../ports/instance-hosts.js';
+import type { ObservedInstance } from '../domain/instance.js';
 import { campaignForever, Term } from '../services/cluster/term.js';
 import { cachedAdmission } from '../services/server/admission-cache.js';
 import { makeTrust } from './agent.js';
@@ -186,6 +188,7 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
   const abort = new AbortController();
   // Started once the API listens (below): the leader record names the API it serves.
   let campaigning: Promise<void> = Promise.resolve();
+  const hosts = clusterInstanceHosts(o, control, term);
   const handlers = apiHandlers(options, o, {
     control,
     term,
@@ -193,6 +196,7 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     record,
     now,
     stop: () => stop(),
+    hosts,
   });
   const api: FastifyInstance = buildApi(
     o.token,
@@ -201,6 +205,7 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     logger,
     { maxConnections: 512, unprovenMs: 10_000 },
     clusterRoutes(hostHandlers(o, options, admin, record, actor)),
+    (id, request) => hosts.debugSession(id, request),
   );
   const housekeeping = setInterval(() => {
     ledger.recorder
@@ -280,6 +285,25 @@ function hostHandlers(
   };
 }
 
+/** As the leader's last pass saw it (reading changes nothing), or etcd now on a standby. */
+function clusterView(control: ControlCoordination, term: Term): () => Promise<ObservedInstance[]> {
+  return async () => term.agents?.view() ?? (await standbyView(control));
+}
+
+/** The cluster's instances, acted on through their hosts' agents, each call signed. */
+function clusterInstanceHosts(o: Opened, control: ControlCoordination, term: Term): InstanceHosts {
+  const signed = (host: CallableHost) => ({
+    ...host,
+    credential: hostCredential(o.joinToken, host.name),
+  });
+  return remoteInstanceHosts({
+    observe: clusterView(control, term),
+    hosts: async () => (await control.listHosts()).hosts,
+    call: (host, method, path, body) => callHost(signed(host), method, path, body),
+    openSession: (host, path) => openHostSession(signed(host), path),
+  });
+}
+
 /** Every route's use case, on the cluster's pieces. */
 function apiHandlers(
   options: ClusterServerOptions,
@@ -291,12 +315,12 @@ function apiHandlers(
     readonly record: (event: LedgerEntryDraft) => void;
     readonly now: () => number;
     readonly stop: () => Promise<void>;
+    readonly hosts: InstanceHosts;
   },
 ): ApiHandlers {
   const { control, term, trust, record, now } = more;
   const { state, ledger, store } = o;
-  // As the leader's last pass saw it (reading changes nothing), or etcd now on a standby.
-  const observe = async () => term.agents?.view() ?? (await standbyView(control));
+  const observe = clusterView(control, term);
   return {
     ...fleetApi({
       store,
@@ -310,17 +334,7 @@ function apiHandlers(
       reconcileSoon: () => term.kick(),
     }),
     ...instanceApi({
-      hosts: remoteInstanceHosts({
-        observe,
-        hosts: async () => (await control.listHosts()).hosts,
-        call: (host, method, path, body) =>
-          callHost(
-            { ...host, credential: hostCredential(o.joinToken, host.name) },
-            method,
-            path,
-            body,
-          ),
-      }),
+      hosts: more.hosts,
       fleets: state.fleets,
       now,
       reconcileSoon: () => term.kick(),

@@ -12,8 +12,6 @@ import { fingerprint } from '../adapters/keys/fingerprint.js';
 import { noFileLimit } from '../adapters/process-limits/nofile.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
-import { readInstanceLogBytes } from '../adapters/host-files/instance-files.js';
-import { readPrevious } from '../adapters/host-files/previous-instances.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteState } from '../adapters/sqlite/state.js';
 import type { ApiHandlers } from '../core/api/routes.js';
@@ -23,7 +21,6 @@ import { nodeNameOf } from '../domain/cluster.js';
 import { digestOf } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import { fleetApi } from '../services/api/fleets.js';
-import { localInstanceHosts } from '../services/api/instance-hosts.js';
 import { instanceApi } from '../services/api/instances.js';
 import { ledgerApi } from '../services/api/ledger.js';
 import { serverApi } from '../services/api/server.js';
@@ -41,7 +38,9 @@ import {
   subnetAddresses,
   type HostCapacity,
 } from '../core/capacity/host-capacity.js';
+import type { InstanceHosts } from '../ports/instance-hosts.js';
 import { createAgent, DEFAULT_SUBNET, makeTrust, type AgentOptions } from './agent.js';
+import { hostInstances } from './host-instances.js';
 import { registryPuller } from './registry-app.js';
 import { openServerLedger, type ServerLedger } from './server-ledger.js';
 
@@ -153,12 +152,15 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
   const maxConnections = apiConnectionBudget(noFile?.soft ?? 1024);
   own.logger.info({ noFile, maxConnections }, 'descriptors');
   const control = await startControl(options, opened, own.logger);
+  const hosts = hostInstances(options.home, control.agent);
   const api: FastifyInstance = buildApi(
     opened.token,
-    handlers(options, opened, control, (o) => setImmediate(() => void lifecycle.stop(o))),
+    handlers(options, opened, control, hosts, (o) => setImmediate(() => void lifecycle.stop(o))),
     () => control.metrics.render(),
     own.logger,
     { maxConnections, unprovenMs: 10_000 },
+    undefined,
+    (id, request) => hosts.debugSession(id, request),
   );
   let local: LocalApi | null = null;
   const lifecycle = stopper(options.home, opened, control, api, {
@@ -291,6 +293,7 @@ function handlers(
   options: ServerOptions,
   opened: Opened,
   control: Control,
+  hosts: InstanceHosts,
   shutdown: (options: { stopInstances: boolean }) => void,
 ): ApiHandlers {
   const { state, store, ledger } = opened;
@@ -311,10 +314,7 @@ function handlers(
       reconcileSoon,
     }),
     ...instanceApi({
-      hosts: localInstanceHosts(agent, {
-        readLogs: (id) => readInstanceLogBytes(options.home, id),
-        readPrevious: (id) => readPrevious(options.home, id),
-      }),
+      hosts,
       fleets: state.fleets,
       now,
       reconcileSoon,

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import {
   pathOf,
   type BodyOf,
@@ -14,7 +15,14 @@ import { IngotError } from '../domain/errors.js';
 import type { ServerUrl } from '../core/api/server-url.js';
 import { resolveTarget, WAYS_TO_A_SERVER, type ApiSettings } from './target.js';
 import { readCaFile, readTokenFile } from './token-file.js';
-import { isTlsFailure, send, usableSocket, type Endpoint } from './transport.js';
+import {
+  isTlsFailure,
+  send,
+  upgrade,
+  usableSocket,
+  type Answer,
+  type Endpoint,
+} from './transport.js';
 
 export interface ServerInfo {
   readonly pid: number;
@@ -168,10 +176,18 @@ async function sendToAny(
   path: string,
   options: Parameters<typeof send>[3],
 ): Promise<{ res: Awaited<ReturnType<typeof send>>; to: Endpoint }> {
+  return tryEach(endpoints, (to) => send(to, method, path, options));
+}
+
+/** `attempt` at each server in turn while the connection itself fails (sendToAny). */
+async function tryEach<T>(
+  endpoints: readonly Endpoint[],
+  attempt: (to: Endpoint) => Promise<T>,
+): Promise<{ res: T; to: Endpoint }> {
   let last: SendFailure | undefined;
   for (const to of endpoints) {
     try {
-      return { res: await send(to, method, path, options), to };
+      return { res: await attempt(to), to };
     } catch (err) {
       last = new SendFailure(to, err);
       if (!NOT_CONNECTED.has((err as NodeJS.ErrnoException).code ?? '')) break;
@@ -241,28 +257,11 @@ export async function call<R extends RouteSpec>(
     ...(body !== undefined && { body: JSON.stringify(body) }),
     timeoutMs: request.timeoutMs ?? 30_000,
   }).catch((failure: unknown) => {
-    if (!(failure instanceof SendFailure)) throw failure;
-    if (isTlsFailure(failure.err)) throw tlsError(failure.to, failure.err);
-    throw new IngotError(
-      'E_NOT_RUNNING',
-      `Ingot does not answer at ${where(failure.to)} (${(failure.err as Error).message}); ${how.hint}`,
-    );
+    throw unanswered(failure, how.hint);
   });
   const { res, to } = sent;
   const payload: unknown = res.json;
-  if (res.status < 200 || res.status >= 300) {
-    const e = (payload as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
-    // A 401 without an Ingot error is a proxy's in front of the server: a refusal all the same.
-    if (e?.code === 'E_UNAUTHORIZED' || (res.status === 401 && !isErrorCode(e?.code)))
-      throw new IngotError(
-        'E_UNAUTHORIZED',
-        `${where(to)} refused the token from ${how.tokenFrom}: ${message}`,
-      );
-    // A code this version does not know (another server version) is kept in the message.
-    if (isErrorCode(e?.code)) throw new IngotError(e.code, message);
-    throw new IngotError('E_API', `${message}${typeof e?.code === 'string' ? ` (${e.code})` : ''}`);
-  }
+  if (res.status < 200 || res.status >= 300) throw refusal(res, to, how.tokenFrom);
   const parsed = route.response.safeParse(payload);
   if (!parsed.success)
     throw new IngotError(
@@ -270,4 +269,54 @@ export async function call<R extends RouteSpec>(
       `the answer to ${route.method} ${path} is not what this ingot expects (${parsed.error.issues[0]?.message ?? 'malformed'}): is the server another version?`,
     );
   return parsed.data as ResponseOf<R>;
+}
+
+/** Why nothing answered: TLS, or no server at all (`hint` says what to check). */
+function unanswered(failure: unknown, hint: string): unknown {
+  if (!(failure instanceof SendFailure)) return failure;
+  if (isTlsFailure(failure.err)) return tlsError(failure.to, failure.err);
+  return new IngotError(
+    'E_NOT_RUNNING',
+    `Ingot does not answer at ${where(failure.to)} (${(failure.err as Error).message}); ${hint}`,
+  );
+}
+
+/** A server's refusal as the error it names (its code kept). */
+function refusal(res: Answer, to: Endpoint, tokenFrom: string): IngotError {
+  const e = (res.json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
+  // A 401 without an Ingot error is a proxy's in front of the server: a refusal all the same.
+  if (e?.code === 'E_UNAUTHORIZED' || (res.status === 401 && !isErrorCode(e?.code)))
+    return new IngotError(
+      'E_UNAUTHORIZED',
+      `${where(to)} refused the token from ${tokenFrom}: ${message}`,
+    );
+  // A code this version does not know (another server version) is kept in the message.
+  if (isErrorCode(e?.code)) return new IngotError(e.code, message);
+  return new IngotError('E_API', `${message}${typeof e?.code === 'string' ? ` (${e.code})` : ''}`);
+}
+
+/**
+ * Open a connection switched to `protocol` at `path` (a break-glass session) on the server
+ * `api` names, with its token: the connection, or the server's refusal with its code.
+ */
+export async function openUpgraded(
+  api: ApiSettings,
+  path: string,
+  protocol: string,
+): Promise<Duplex> {
+  const { to: first, others = [], token, ...how } = connection(api);
+  if (how.identify) await identify(first, token);
+  const { res, to } = await tryEach([first, ...others], (at) =>
+    upgrade(at, path, protocol, {
+      headers: { authorization: `Bearer ${token}` },
+      timeoutMs: 60_000,
+    }),
+  ).catch((failure: unknown) => {
+    throw unanswered(failure, how.hint);
+  });
+  if ('socket' in res) return res.socket;
+  throw res.status >= 200 && res.status < 300
+    ? new IngotError('E_API', `the server answered ${path} without switching to a session`)
+    : refusal(res, to, how.tokenFrom);
 }

@@ -6,6 +6,7 @@ import {
   type RequestOptions,
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
 
 /** Where the API answers: its TCP address, and its Unix socket when it has one. */
 export interface Endpoint {
@@ -124,5 +125,57 @@ export function send(
     );
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/**
+ * Ask to switch the connection to `protocol` (a break-glass session): the connection once
+ * the server switched, or its answer (a refusal) otherwise.
+ */
+export function upgrade(
+  to: Endpoint,
+  path: string,
+  protocol: string,
+  options: { headers: Record<string, string>; timeoutMs: number },
+): Promise<{ readonly socket: Duplex } | Answer> {
+  return new Promise((resolve, reject) => {
+    const req = open(
+      to,
+      {
+        method: 'GET',
+        path: `${to.prefix ?? ''}${path}`,
+        headers: { ...options.headers, connection: 'Upgrade', upgrade: protocol },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= 1024 * 1024) chunks.push(c);
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          let json: unknown = {};
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            // not JSON: the caller reports the status
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
+    req.setTimeout(options.timeoutMs, () =>
+      req.destroy(new Error(`no answer within ${options.timeoutMs / 1000} s`)),
+    );
+    req.on('upgrade', (_res, socket: Duplex, head: Buffer) => {
+      // The session lives as long as it is used: the request's timeout was for the answer.
+      req.setTimeout(0);
+      if (head.length > 0) socket.unshift(head);
+      resolve({ socket });
+    });
+    req.on('error', reject);
+    req.end();
   });
 }

@@ -183,8 +183,8 @@ export const ERROR_CODES = {
     'E_INSTANCE_SOURCE',
     'E_DEBUG_INVALID',
     'E_DEBUG_HELD',
-    /** A break-glass session runs on the instance's host, and this machine's home does not run it. */
-    'E_DEBUG_NOT_HERE',
+    /** A session asked to run in an instance no break-glass was opened on, for that command. */
+    'E_DEBUG_NOT_OPEN',
     'E_INTEGRITY_OFF',
   ],
   /** The OCI runtime and the instances' network on a host. */

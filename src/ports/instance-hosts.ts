@@ -1,5 +1,7 @@
+import type { Duplex } from 'node:stream';
 import type { DebugAccess } from '../core/api/host-routes.js';
 import type { InstanceLogs, VerifiedRootfs } from '../core/api/instances.js';
+import type { SessionRequest } from '../core/session/request.js';
 import type { ObservedInstance, PreviousInstance } from '../domain/instance.js';
 
 /**
@@ -15,6 +17,17 @@ export interface InstanceHosts {
   openDebug(id: string, access: DebugAccess): Promise<ObservedInstance>;
   /** The session ended: the instance goes. */
   closeDebug(id: string): Promise<void>;
+  /**
+   * Run the session of an opened break-glass on the instance's host: refused unless one was
+   * opened on `id` for this very command and none ran yet (E_DEBUG_NOT_OPEN, E_DEBUG_HELD).
+   */
+  debugSession(id: string, request: SessionRequest): Promise<SessionAttach>;
   logs(id: string, from: number | undefined): Promise<InstanceLogs>;
   previous(id: string): Promise<PreviousInstance>;
 }
+
+/**
+ * A break-glass session, opened: give it the client's connection (already switched to
+ * frames, core/session/frames.ts) and it runs until the command ends or the client goes.
+ */
+export type SessionAttach = (client: Duplex) => void;

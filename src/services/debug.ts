@@ -1,6 +1,7 @@
 import { debugRequest } from '../core/api/instances.js';
 import type { Caller } from '../core/api/routes.js';
 import { IngotError } from '../domain/errors.js';
+import { commandLine } from '../core/session/request.js';
 import type { DebugAccess } from '../core/api/host-routes.js';
 
 export type { DebugAccess } from '../core/api/host-routes.js';
@@ -28,7 +29,7 @@ export function parseDebugRequest(body: unknown, caller: Caller): DebugAccess {
     who: parsed.data.who,
     authenticated: caller,
     reason: parsed.data.reason,
-    command: parsed.data.command.map((a) => JSON.stringify(a)).join(' '),
+    command: commandLine(parsed.data.command),
     ttlMs: parsed.data.ttlSeconds * 1000,
   };
 }

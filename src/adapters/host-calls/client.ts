@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { signHostCall } from '../../core/cluster/host-call.js';
 import { isErrorCode } from '../../domain/error-codes.js';
 import { IngotError, type ErrorCode } from '../../domain/errors.js';
+import type { SessionAttach } from '../../ports/instance-hosts.js';
 
 /** The most a host's answer may hold: a log answer (4 MiB of text, escaped as JSON) and room. */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
@@ -51,22 +55,88 @@ export async function callHost(
   } catch (err) {
     throw unreachable(target, (err as Error).message);
   }
-  const text = await boundedText(res, target);
+  return answerOf(target, res.status, await boundedText(res, target));
+}
+
+/** A host's answer: its JSON when it is a success, else its refusal as an error. */
+function answerOf(target: HostCallTarget, status: number, text: string): unknown {
   let answer: unknown;
   try {
     answer = JSON.parse(text);
   } catch {
-    throw unreachable(target, `it answered ${res.status} with something that is not JSON`);
+    throw unreachable(target, `it answered ${status} with something that is not JSON`);
   }
-  if (res.ok) return answer;
+  if (status >= 200 && status < 300) return answer;
   const error = (answer as { error?: { code?: unknown; message?: unknown } } | null)?.error;
   const code = typeof error?.code === 'string' && isErrorCode(error.code) ? error.code : null;
   const message = (typeof error?.message === 'string' ? error.message : '')
     .slice(0, 2000)
     .replace(CONTROL, ' ');
   if (code === null || !RELAYED.has(code))
-    throw unreachable(target, `it answered ${res.status} ${code ?? ''}: ${message}`);
+    throw unreachable(target, `it answered ${status} ${code ?? ''}: ${message}`);
   throw new IngotError(code, `host ${target.name}: ${message}`);
+}
+
+/**
+ * Open a break-glass session on a host (GET `path`, signed, upgraded to frames): resolves
+ * once the host accepted it, with what relays the client's connection to it, byte for byte
+ * (the frames are the two ends' business). A refusal keeps its code as a call's does.
+ */
+export function openHostSession(target: HostCallTarget, path: string): Promise<SessionAttach> {
+  const url = new URL(path, target.api);
+  const authorization = signHostCall(target.credential, {
+    method: 'GET',
+    path,
+    body: new Uint8Array(),
+    time: Date.now(),
+    nonce: randomBytes(16).toString('hex'),
+  });
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, {
+      method: 'GET',
+      headers: { authorization, connection: 'Upgrade', upgrade: 'ingot-session' },
+      timeout: TIMEOUT_MS,
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
+    req.on('error', (err) => reject(unreachable(target, err.message)));
+    req.on('response', (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= 64 * 1024) chunks.push(c);
+      });
+      res.on('error', (err) => reject(unreachable(target, err.message)));
+      res.on('end', () => {
+        try {
+          answerOf(target, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
+          reject(unreachable(target, `it answered ${res.statusCode} instead of a session`));
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    });
+    req.on('upgrade', (_res, host: Duplex, head: Buffer) => {
+      resolve((client) => relay(client, host, head));
+    });
+    req.end();
+  });
+}
+
+/** Bytes both ways until either end goes; then the other goes too. */
+function relay(client: Duplex, host: Duplex, head: Buffer): void {
+  if (head.length > 0) client.write(head);
+  client.pipe(host);
+  host.pipe(client);
+  const close = () => {
+    client.destroy();
+    host.destroy();
+  };
+  client.on('close', close);
+  host.on('close', close);
+  client.on('error', close);
+  host.on('error', close);
 }
 
 /**
@@ -82,6 +152,7 @@ const RELAYED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'E_PREVIOUS_NOT_FOUND',
   'E_DEBUG_HELD',
   'E_DEBUG_INVALID',
+  'E_DEBUG_NOT_OPEN',
   'E_INTEGRITY_OFF',
   'E_CLUSTER_CALL',
 ]);

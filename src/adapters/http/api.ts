@@ -9,7 +9,12 @@ import {
 } from '../../core/api/routes.js';
 import { isIngotError } from '../../domain/errors.js';
 import { systemFault } from '../shared/system-fault.js';
-import { guardConnections, type ConnectionLimits } from './connection-guard.js';
+import {
+  guardConnections,
+  type ConnectionGuard,
+  type ConnectionLimits,
+} from './connection-guard.js';
+import { serveSessionUpgrades, type SessionUpgrades } from './session-upgrade.js';
 import { arrivedLocally } from './local-socket.js';
 import { peerUser, socketOwner } from './peer.js';
 import { STATUS } from './status.js';
@@ -39,6 +44,8 @@ export function buildApi(
   logger: FastifyBaseLogger,
   limits: ConnectionLimits = { maxConnections: 256, unprovenMs: 10_000 },
   more?: ExtraRoutes,
+  /** Break-glass sessions (session-upgrade.ts), where this server can reach instances. */
+  sessions?: SessionUpgrades['open'],
 ): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
@@ -139,9 +146,35 @@ export function buildApi(
     });
   }
   more?.register(app);
+  if (sessions) serveAdminSessions(app, expected, guard, sessions);
   app.get('/metrics', async (_req, reply) => {
     const m = await metrics();
     return reply.type(m.contentType).send(m.body);
   });
   return app;
+}
+
+/** Break-glass sessions on the admin API: upgrades that carry the admin token. */
+function serveAdminSessions(
+  app: FastifyInstance,
+  expected: Buffer,
+  guard: ConnectionGuard,
+  open: SessionUpgrades['open'],
+): void {
+  serveSessionUpgrades(
+    app.server,
+    {
+      path: /^\/v1\/instances\/([^/]+)\/debug\/session$/,
+      authorize: (req) => {
+        const got = Buffer.from(req.headers.authorization ?? '');
+        return got.length === expected.length && timingSafeEqual(got, expected)
+          ? null
+          : 'a valid admin token is required';
+      },
+      unauthorized: 'E_UNAUTHORIZED',
+      open,
+    },
+    guard,
+    (err) => app.log.error({ err }, 'break-glass session failed'),
+  );
 }

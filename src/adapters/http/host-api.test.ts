@@ -1,9 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import type { Socket } from 'node:net';
+import { Duplex, PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { signHostCall } from '../../core/cluster/host-call.js';
 import { IngotError } from '../../domain/errors.js';
 import type { InstanceHosts } from '../../ports/instance-hosts.js';
+import { openHostSession } from '../host-calls/client.js';
+import {
+  FRAME,
+  FrameReader,
+  encodeFrame,
+  exitFrame,
+  exitStatus,
+} from '../../core/session/frames.js';
 import { buildHostApi } from './host-api.js';
 
 const CREDENTIAL = 'a'.repeat(64);
@@ -28,6 +39,20 @@ const hosts: InstanceHosts = {
     return Promise.resolve({ id, text: 'hello\n', start: 0, size: 6 });
   },
   previous: () => Promise.reject(new Error('boom')),
+  // A session that says back what it was sent, then ends with 7; none on web-2.
+  debugSession: (id, request) => {
+    if (id !== 'web-1')
+      return Promise.reject(new IngotError('E_DEBUG_NOT_OPEN', `no session open on ${id}`));
+    return Promise.resolve((client) => {
+      const reader = new FrameReader();
+      client.write(encodeFrame(FRAME.stdout, Buffer.from(request.command.join(' '))));
+      client.on('data', (chunk: Buffer) => {
+        for (const f of reader.push(chunk))
+          if (f.type === FRAME.input) client.write(encodeFrame(FRAME.stdout, f.payload));
+          else if (f.type === FRAME.inputEnd) client.end(exitFrame(7));
+      });
+    });
+  },
 };
 
 const api = () => buildHostApi(CREDENTIAL, hosts, pino({ level: 'silent' }), () => NOW);
@@ -122,4 +147,83 @@ describe("a cluster agent's own API", () => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { code: 'E_DEBUG_INVALID' } });
   });
+
+  it('runs a session over a signed upgrade, and refuses unsigned, replayed and unopened ones', async () => {
+    // Real time: the signature's clock is the host's.
+    const app = buildHostApi(CREDENTIAL, hosts, pino({ level: 'silent' }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { port } = app.server.address() as { port: number };
+      const target = { name: 'h1', api: `http://127.0.0.1:${port}`, credential: CREDENTIAL };
+      const path = '/v1/host/instances/web-1/debug/session?command=%5B%22sh%22%5D';
+      const attach = await openHostSession(target, path);
+      const { client, output, status } = sessionEnd();
+      attach(client.near);
+      client.far.write(encodeFrame(FRAME.input, Buffer.from(' hi')));
+      client.far.write(encodeFrame(FRAME.inputEnd));
+      expect(await status).toBe(7);
+      expect(output()).toBe('sh hi');
+      client.far.end();
+
+      const refused = (err: unknown): string =>
+        err instanceof IngotError ? String(err.code) : String(err);
+      const other = { ...target, credential: 'b'.repeat(64) };
+      expect(await openHostSession(other, path).catch(refused)).toBe('E_CLUSTER_CALL');
+      // The same signed request twice: the second is a replay.
+      const authorization = signHostCall(CREDENTIAL, {
+        method: 'GET',
+        path,
+        body: new Uint8Array(),
+        time: Date.now(),
+        nonce: randomBytes(16).toString('hex'),
+      });
+      expect(await upgradeStatus(port, path, authorization)).toBe(101);
+      expect(await upgradeStatus(port, path, authorization)).toBe(401);
+      const unopened = '/v1/host/instances/web-2/debug/session?command=%5B%22sh%22%5D';
+      expect(await openHostSession(target, unopened).catch(refused)).toBe('E_DEBUG_NOT_OPEN');
+      const malformed = '/v1/host/instances/web-1/debug/session?command=sh';
+      expect(await openHostSession(target, malformed).catch(refused)).toBe('E_DEBUG_INVALID');
+    } finally {
+      await app.close();
+    }
+  });
 });
+
+/** The status a raw upgrade request gets (101 when the session opened; then it is closed). */
+function upgradeStatus(port: number, path: string, authorization: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path,
+      headers: { authorization, connection: 'Upgrade', upgrade: 'ingot-session' },
+    });
+    req.on('upgrade', (_res, socket: Socket) => {
+      socket.destroy();
+      resolve(101);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Two connected ends of a session for a test: the relay's, and the client's with what it read. */
+function sessionEnd() {
+  const near = new PassThrough();
+  const far = new PassThrough();
+  const both = { near: Duplex.from({ readable: far, writable: near }), far };
+  const reader = new FrameReader();
+  let text = '';
+  const status = new Promise<number>((resolve) => {
+    near.on('data', (chunk: Buffer) => {
+      for (const f of reader.push(chunk))
+        if (f.type === FRAME.stdout) text += f.payload.toString();
+        else if (f.type === FRAME.exit) resolve(exitStatus(f));
+    });
+  });
+  return { client: both, output: () => text, status };
+}

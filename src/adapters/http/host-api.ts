@@ -9,6 +9,7 @@ import { IngotError, isIngotError } from '../../domain/errors.js';
 import type { InstanceHosts } from '../../ports/instance-hosts.js';
 import { systemFault } from '../shared/system-fault.js';
 import { guardConnections } from './connection-guard.js';
+import { serveSessionUpgrades } from './session-upgrade.js';
 import { STATUS } from './status.js';
 import { API_TIMEOUTS } from './timeouts.js';
 
@@ -92,6 +93,30 @@ export function buildHostApi(
     });
   });
   registerRoutes(app, hosts);
+  serveSessionUpgrades(
+    app.server,
+    {
+      path: /^\/v1\/host\/instances\/([^/]+)\/debug\/session$/,
+      // Signed as any call, over the path with its query (the session's command) and no body.
+      authorize: (req) => {
+        const at = now();
+        const check = checkHostCall(
+          credential,
+          req.headers.authorization,
+          { method: req.method ?? '', path: req.url ?? '', body: new Uint8Array() },
+          at,
+        );
+        if (!check.ok) return check.reason;
+        return seen.firstTime(check.signature, at)
+          ? null
+          : 'this call was already made once (a replay)';
+      },
+      unauthorized: 'E_CLUSTER_CALL',
+      open: (id, request) => hosts.debugSession(id, request),
+    },
+    guard,
+    (err) => app.log.error({ err }, 'break-glass session failed'),
+  );
   return app;
 }
 

@@ -44,7 +44,7 @@ export const STATUS: Record<ErrorCode, number> = {
   E_PREVIOUS_NOT_FOUND: 404,
   E_DEBUG_INVALID: 400,
   E_DEBUG_HELD: 409,
-  E_DEBUG_NOT_HERE: 400,
+  E_DEBUG_NOT_OPEN: 409,
   ...all('artifact', 500),
   E_NOT_AN_IMAGE: 400,
   // Raised by the build, the CLI, the host or the ledger on their own: if one reaches a

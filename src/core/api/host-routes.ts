@@ -18,6 +18,8 @@ export const HOST_PATHS = {
   verifyInstances: '/v1/host/verify-instances',
   openDebug: '/v1/host/instances/:id/debug',
   closeDebug: '/v1/host/instances/:id/debug/close',
+  /** Upgraded to a break-glass session (core/session): GET, the request in the query. */
+  session: '/v1/host/instances/:id/debug/session',
   logs: '/v1/host/instances/:id/logs',
   previous: '/v1/host/instances/:id/previous',
 } as const;

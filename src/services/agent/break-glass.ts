@@ -39,7 +39,39 @@ export function openDebug(
     ],
   });
   t.heldUntil = new Date(now.getTime() + access.ttlMs).toISOString();
+  t.heldCommand = access.command;
   table.save(id);
+}
+
+/**
+ * A session of an opened break-glass may now run `command` in the instance, once: the
+ * instance must be held, not past its TTL, for this very command (what is recorded is what
+ * runs), and no session may have attached to this opening before (`attached`: instance id →
+ * the hold a session attached to, the agent's, in memory).
+ */
+export function attachDebug(
+  table: InstanceTable,
+  attached: Map<string, string>,
+  id: string,
+  command: string,
+  now: Date,
+): void {
+  const t = table.get(id);
+  if (!t || !isRunning(t))
+    throw new IngotError('E_INSTANCE_NOT_FOUND', `no running instance ${JSON.stringify(id)}`);
+  if (t.heldUntil === undefined || Date.parse(t.heldUntil) <= now.getTime())
+    throw new IngotError(
+      'E_DEBUG_NOT_OPEN',
+      `no break-glass session is open on ${id}: open one first (ingot debug records it)`,
+    );
+  if (t.heldCommand !== command)
+    throw new IngotError(
+      'E_DEBUG_NOT_OPEN',
+      `the session on ${id} was opened for ${t.heldCommand ?? 'another command'}, not ${command}`,
+    );
+  if (attached.get(id) === t.heldUntil)
+    throw new IngotError('E_DEBUG_HELD', `a session already ran in ${id}; it is being replaced`);
+  attached.set(id, t.heldUntil);
 }
 
 /** The session ended: the instance is no longer held, and goes. */
@@ -47,5 +79,6 @@ export function closeDebug(table: InstanceTable, id: string): void {
   const t = table.get(id);
   if (!t) return;
   delete t.heldUntil;
+  delete t.heldCommand;
   table.save(id);
 }

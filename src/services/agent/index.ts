@@ -7,7 +7,7 @@ import type { DesiredInstance, Integrity, ObservedInstance } from '../../domain/
 import type { DebugAccess } from '../debug.js';
 import { IntegrityMonitor } from '../integrity/index.js';
 import type { Drift } from '../../core/integrity/diff.js';
-import { closeDebug, openDebug } from './break-glass.js';
+import { attachDebug, closeDebug, openDebug } from './break-glass.js';
 import { instanceEvent, type AgentContext } from './context.js';
 import { DEFAULT_LOG_MAX_BYTES, type AgentDeps } from './deps.js';
 import { artifactFetcher } from './fetch-artifact.js';
@@ -40,6 +40,8 @@ const LIST_REUSE_MS = 400;
  */
 export class Agent {
   private readonly table: InstanceTable;
+  /** Held instances a break-glass session attached to: id → the hold (break-glass.ts). */
+  private readonly attachedSessions = new Map<string, string>();
   private readonly ctx: AgentContext;
   private readonly prober: HealthProber;
   private readonly schedule: IntegritySchedule | null;
@@ -411,5 +413,11 @@ export class Agent {
   /** The session ended: the instance is no longer held, and goes. */
   closeDebug(id: string): void {
     closeDebug(this.table, id);
+    this.attachedSessions.delete(id);
+  }
+
+  /** A session may run `command` (commandLine) in the held instance, once (break-glass.ts). */
+  attachDebug(id: string, command: string): void {
+    attachDebug(this.table, this.attachedSessions, id, command, this.ctx.deps.now());
   }
 }

@@ -31,6 +31,8 @@ export interface TrackedInstance {
   addedMountPoints?: string[];
   evidence?: Evidence[];
   heldUntil?: string;
+  /** The command its break-glass session was opened for (commandLine), while held. */
+  heldCommand?: string;
   /** The host's init it runs as PID 1 (runtime: init: true): its digest and file identity. */
   init?: { digest: string; dev: number; ino: number };
   /** SIGTERM, then this long, then SIGKILL: the latest grace its fleet gave (else the host's). */
@@ -124,6 +126,7 @@ export class InstanceTable {
           addedMountPoints: _a,
           init: _i,
           stopGraceMs: _g,
+          heldCommand: _c,
           ...rest
         } = t;
         return { ...rest, integrity: integrityOf(t), ...(host !== undefined && { host }) };

@@ -39,6 +39,10 @@ function cluster(answer: (host: CallableHost, path: string) => unknown) {
       calls.push(`${h.name} ${method} ${path}`);
       return Promise.resolve(answer(h, path));
     },
+    openSession: (h, path) => {
+      calls.push(`${h.name} SESSION ${path}`);
+      return Promise.resolve(() => undefined);
+    },
   });
   return { hosts, calls };
 }
@@ -54,6 +58,19 @@ describe('instances acted on where they run', () => {
     const { hosts, calls } = cluster(() => ({ id: 'web-1', text: 'hi', start: 0, size: 2 }));
     expect(await hosts.logs('web-1', 2)).toEqual({ id: 'web-1', text: 'hi', start: 0, size: 2 });
     expect(calls).toEqual(['h1 GET /v1/host/instances/web-1/logs?from=2']);
+  });
+
+  it("opens a break-glass session on the instance's host, for the command asked", async () => {
+    const { hosts, calls } = cluster(() => ({}));
+    await hosts.debugSession('web-1', { command: ['sh', '-c', 'id'], terminal: null });
+    expect(calls).toEqual([
+      `h1 SESSION /v1/host/instances/web-1/debug/session?command=${encodeURIComponent('["sh","-c","id"]')}`,
+    ]);
+    expect(
+      await code(
+        hosts.debugSession('web-3', { command: ['sh'], terminal: { cols: 80, rows: 24 } }),
+      ),
+    ).toBe('E_CLUSTER_HOST_UNREACHABLE');
   });
 
   it('says why a host cannot be asked: no instance, no API, lost', async () => {

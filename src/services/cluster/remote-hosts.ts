@@ -4,7 +4,8 @@ import type { InstanceLogs, VerifiedRootfs } from '../../core/api/instances.js';
 import type { HostView } from '../../domain/cluster.js';
 import { IngotError } from '../../domain/errors.js';
 import type { ObservedInstance, PreviousInstance } from '../../domain/instance.js';
-import type { InstanceHosts } from '../../ports/instance-hosts.js';
+import { sessionQuery } from '../../core/session/request.js';
+import type { InstanceHosts, SessionAttach } from '../../ports/instance-hosts.js';
 import type { DebugAccess } from '../debug.js';
 import { inParallel } from '../registry/in-parallel.js';
 
@@ -20,6 +21,8 @@ export interface RemoteHostsDeps {
   hosts(): Promise<readonly HostView[]>;
   /** A signed call to the host's agent (adapters/host-calls): its answer, unparsed. */
   call(host: CallableHost, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown>;
+  /** A signed session opened on the host's agent (`path` with its query), relayed as is. */
+  openSession(host: CallableHost, path: string): Promise<SessionAttach>;
 }
 
 /** Hosts asked at once when every host is asked (verification, an exited instance's output). */
@@ -81,6 +84,11 @@ export function remoteInstanceHosts(deps: RemoteHostsDeps): InstanceHosts {
     async closeDebug(id: string): Promise<void> {
       const { host } = await hostOf(id);
       await ask(host, hostAnswers.closeDebug, 'POST', hostPath(HOST_PATHS.closeDebug, id), {});
+    },
+    async debugSession(id, request): Promise<SessionAttach> {
+      const { host } = await hostOf(id);
+      // The host checks the session against the opening it recorded (break-glass.ts).
+      return deps.openSession(host, `${hostPath(HOST_PATHS.session, id)}?${sessionQuery(request)}`);
     },
     async logs(id: string, from: number | undefined): Promise<InstanceLogs> {
       const { host } = await hostOf(id);

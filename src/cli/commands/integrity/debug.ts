@@ -2,9 +2,12 @@ import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { IngotError, UsageError } from '../../../domain/errors.js';
+import type { Duplex } from 'node:stream';
+import { UsageError } from '../../../domain/errors.js';
+import { SESSION_PATH, SESSION_PROTOCOL, sessionQuery } from '../../../core/session/request.js';
 import { routes } from '../../../core/api/routes.js';
-import { call } from '../../client.js';
+import { call, openUpgraded } from '../../client.js';
+import { runRemoteSession } from '../../remote-session.js';
 import type { ApiSettings } from '../../target.js';
 import type { Runner } from '../runner.js';
 
@@ -46,9 +49,9 @@ export function registerDebug(program: Command, run: Runner): void {
           if (options.reason.trim() === '') throw new UsageError('--reason must say why');
           const ttlSeconds = parseTtl(options.ttl);
           const command = cmd.length > 0 ? cmd : ['/bin/sh'];
-          // Checked before anything is recorded: a session that cannot open here would
-          // still taint the instance.
-          await mustRunHere(app.home, id, api);
+          // Here when this home's runtime runs it (a terminal as runc gives it), else through
+          // the server, on the instance's host.
+          const here = await runsHere(app.home, id);
           // Recorded and tainted before the session opens: access is never unrecorded.
           await call(api, routes.openDebug, {
             params: { id },
@@ -57,7 +60,9 @@ export function registerDebug(program: Command, run: Runner): void {
           io.err(
             `${id} is tainted: it will be replaced when this session ends (at most ${options.ttl})\n`,
           );
-          const code = await session(app.home, id, command);
+          const code = here
+            ? await session(app.home, id, command)
+            : await runRemoteSession(await openRemote(api, id, command), io);
           await call(api, routes.closeDebug, { params: { id } });
           io.err(`session closed (exit ${code}); ${id} is being replaced\n`);
           return code;
@@ -67,30 +72,27 @@ export function registerDebug(program: Command, run: Runner): void {
     });
 }
 
-/**
- * The session is runc's, on the instance's host: this home's runtime must run the instance.
- * Through a cluster that means running `ingot debug` on the instance's host with the home of
- * its agent (the server records the access and the host taints the instance, as on one host).
- */
-async function mustRunHere(home: string, id: string, api: ApiSettings): Promise<void> {
-  const root = join(home, 'runc');
-  const here = await new Promise<boolean>((resolve) => {
-    const child = spawn('runc', ['--root', root, 'state', id], { stdio: 'ignore' });
+/** Whether this home's runtime runs the instance (then the session is runc's, here). */
+function runsHere(home: string, id: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const child = spawn('runc', ['--root', join(home, 'runc'), 'state', id], { stdio: 'ignore' });
     child.on('error', () => resolve(false));
     child.on('close', (c) => resolve(c === 0));
   });
-  if (here) return;
-  let where = '';
-  try {
-    for (const fleet of await call(api, routes.fleets))
-      for (const i of fleet.instances)
-        if (i.id === id && i.host !== undefined) where = ` on host ${i.host}`;
-  } catch {
-    // Where it runs is a hint; the refusal stands without it.
-  }
-  throw new IngotError(
-    'E_DEBUG_NOT_HERE',
-    `${id} does not run in this home (${home})${where}: a break-glass session runs on the instance's host, with its agent's home (--home or INGOT_HOME); the access is recorded through the server`,
+}
+
+/**
+ * The session through the server, run by the instance's host for the command just recorded
+ * (it refuses any other), with this terminal's size if there is one.
+ */
+function openRemote(api: ApiSettings, id: string, command: readonly string[]): Promise<Duplex> {
+  const out = process.stdout;
+  const terminal =
+    process.stdin.isTTY === true && out.isTTY ? { cols: out.columns, rows: out.rows } : null;
+  return openUpgraded(
+    api,
+    `${SESSION_PATH.replace(':id', encodeURIComponent(id))}?${sessionQuery({ command, terminal })}`,
+    SESSION_PROTOCOL,
   );
 }
 
