@@ -62,6 +62,20 @@ describe('a fleet across hosts', () => {
       { env: { INGOT_HOME: join(c.root, 'elsewhere') } },
     );
     expect(second.code, second.stderr).toBe(0);
+
+    // A release whose instances could not be assigned (etcd bounds each assignment) is refused
+    // at deploy, not accepted and then failed by every pass of the leader.
+    const big = c.writeFleet('big', [
+      `artifact: ${c.image}`,
+      'replicas: 1',
+      'env:',
+      `  ONE: ${'x'.repeat(40 * 1024)}`,
+    ]);
+    const refused = c.cli(['deploy', big]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('E_FLEET_INVALID');
+    expect(refused.stderr).toContain('too large to assign to a host');
+    expect(c.fleet('big')).toBeUndefined();
   }, 180_000);
 
   it("logs, verify-instances and debug reach the instance's host through the servers", async () => {

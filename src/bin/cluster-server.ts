@@ -14,7 +14,7 @@ import { callHost, openHostSession } from '../adapters/host-calls/client.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
-import { checkNodeName } from '../core/cluster/index.js';
+import { assignmentProblem, checkNodeName } from '../core/cluster/index.js';
 import type { ApiHandlers } from '../core/api/routes.js';
 import type { ControlCoordination, CoordinationAdmin } from '../ports/coordination.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
@@ -330,6 +330,7 @@ function apiHandlers(
       record,
       pull: registryPuller(store, { insecure: [], ...options.registries, env: process.env }, trust),
       observe,
+      fits: assignmentProblem,
       status: () => term.status(),
       reconcileSoon: () => term.kick(),
     }),

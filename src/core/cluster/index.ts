@@ -1,4 +1,5 @@
 /** Coordination decisions that need no etcd: key layout, value encoding, RBAC, host states. */
+export * from './assignment-fit.js';
 export * from './fit-status.js';
 export * from './host-call.js';
 export * from './hosts.js';

@@ -18,6 +18,8 @@ export interface FleetApiDeps {
   readonly capacity?: NonNullable<DeployDeps['capacity']>;
   /** Registry references are pulled at deploy (deploy.ts). */
   readonly pull?: NonNullable<DeployDeps['pull']>;
+  /** A cluster's bound on what an instance's assignment holds (deploy.ts). */
+  readonly fits?: NonNullable<DeployDeps['fits']>;
   readonly fleets: FleetStore;
   readonly trust: () => Promise<LoadedPolicy>;
   readonly now: () => number;

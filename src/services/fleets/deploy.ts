@@ -7,6 +7,7 @@ import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import { fleetLimits } from '../../core/policy/runtime.js';
 import { registryReferenceOf } from '../../core/registry/reference.js';
 import { IngotError } from '../../domain/errors.js';
+import type { Digest } from '../../domain/digest.js';
 import type { Descriptor } from '../../domain/oci.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Store } from '../../ports/store.js';
@@ -30,6 +31,11 @@ export interface DeployDeps {
    * `ingot pull`). Without it a registry reference is looked up in the store as a tag.
    */
   readonly pull?: (reference: string) => Promise<PullReport>;
+  /**
+   * Where instances are written down whole (a cluster's assignments, bounded in etcd): why an
+   * instance of this release would not fit, or null. Without it nothing is checked.
+   */
+  readonly fits?: (fleet: string, artifact: Digest, release: string, spec: FleetSpec) => string | null;
 }
 
 /**
@@ -94,9 +100,16 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
         'E_FLEET_INVALID',
         `volumes.${name}: ${spec.artifact} declares no volume ${JSON.stringify(name)} (it has ${declared.map((v) => v.name).join(', ') || 'none'})`,
       );
+  const digest = releaseDigest(descriptor.digest, spec);
+  const misfit = deps.fits?.(spec.name, descriptor.digest, digest, spec) ?? null;
+  if (misfit !== null)
+    throw new IngotError(
+      'E_FLEET_INVALID',
+      `an instance of this fleet is too large to assign to a host (${misfit}): make env smaller`,
+    );
   const now = deps.now();
   const release: ReleaseRecord = {
-    digest: releaseDigest(descriptor.digest, spec),
+    digest,
     fleet: spec.name,
     artifact: descriptor.digest,
     spec,
