@@ -35,7 +35,12 @@ export interface DeployDeps {
    * Where instances are written down whole (a cluster's assignments, bounded in etcd): why an
    * instance of this release would not fit, or null. Without it nothing is checked.
    */
-  readonly fits?: (fleet: string, artifact: Digest, release: string, spec: FleetSpec) => string | null;
+  readonly fits?: (
+    fleet: string,
+    artifact: Digest,
+    release: string,
+    spec: FleetSpec,
+  ) => string | null;
 }
 
 /**
