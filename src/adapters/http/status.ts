@@ -87,4 +87,7 @@ export const STATUS: Record<ErrorCode, number> = {
   E_STATE_UNREACHABLE: 503,
   // Made by tests and scripts on one machine, never by a request.
   ...all('testbed', 500),
+  // The edge is driven by the server from its own state; only a bad service asked for is the client's.
+  ...all('edge', 500),
+  E_EDGE_INVALID: 400,
 };
