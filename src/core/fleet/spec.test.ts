@@ -116,6 +116,38 @@ describe('stopGrace', () => {
   });
 });
 
+describe('service', () => {
+  const fleet = (service: string) => `name: web\nartifact: x\nreplicas: 2\nservice: ${service}\n`;
+
+  it('takes the instance port and where clients connect; it is not part of the release', () => {
+    const spec = parseFleet(
+      fleet("{ port: 8080, listen: '10.1.2.3:80', previewListen: '127.0.0.1:81' }"),
+      'f',
+    );
+    expect(spec.service).toEqual({
+      port: 8080,
+      listen: '10.1.2.3:80',
+      previewListen: '127.0.0.1:81',
+    });
+    const without = parseFleet('name: web\nartifact: x\nreplicas: 2\n', 'f');
+    expect(releaseDigest(ART, spec)).toBe(releaseDigest(ART, without));
+  });
+
+  it('refuses the wildcard, host names, bad ports and a preview on the listen', () => {
+    for (const [service, said] of [
+      ["{ port: 8080, listen: '0.0.0.0:80' }", 'service.listen: 0.0.0.0 is not one address'],
+      ["{ port: 8080, listen: 'localhost:80' }", 'service.listen: an IPv4 address and a port'],
+      ["{ port: 0, listen: '127.0.0.1:80' }", 'service.port'],
+      [
+        "{ port: 8080, listen: '127.0.0.1:80', previewListen: '127.0.0.1:80' }",
+        'service.previewListen',
+      ],
+      ["{ port: 8080, listen: '127.0.0.1:80', weight: 3 }", 'service'],
+    ] as const)
+      expect(problems(fleet(service)).message).toContain(said);
+  });
+});
+
 describe('placement', () => {
   const fleet = (placement: string) =>
     parseFleet(`name: web\nartifact: x\nreplicas: 3\nplacement: ${placement}\n`, 'f');

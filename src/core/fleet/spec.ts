@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isUnlistenable, parseHostPort } from '../traffic/address.js';
 import { digestOf, type Digest } from '../../domain/digest.js';
 import { isInstanceId } from '../../domain/instance.js';
 import { DAY_MS, parseDuration, parseSize } from '../baseline/units.js';
@@ -116,6 +117,35 @@ const placement = z.strictObject({
     .default([]),
 });
 
+/** "ip:port" an edge may listen on somewhere: loopback or a unicast address, never 0.0.0.0. */
+const listen = z
+  .string()
+  .max(21)
+  .superRefine((text, ctx) => {
+    const parsed = parseHostPort(text);
+    if (parsed === null)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'an IPv4 address and a port, such as "127.0.0.1:18080"',
+      });
+    else if (isUnlistenable(parsed.ip))
+      ctx.addIssue({
+        code: 'custom',
+        message: `${parsed.ip} is not one address: name a loopback or local address`,
+      });
+  });
+
+const service = z
+  .strictObject({
+    port: z.number().int().min(1).max(65_535),
+    listen,
+    previewListen: listen.optional(),
+  })
+  .refine((s) => s.previewListen === undefined || s.previewListen !== s.listen, {
+    message: 'the preview needs an address and port of its own, not the listen',
+    path: ['previewListen'],
+  });
+
 const fleetFields = z.strictObject({
   name,
   /** A tag (resolved to a digest at deploy time and recorded) or a digest. */
@@ -163,6 +193,12 @@ const fleetFields = z.strictObject({
    * of the release (releaseDigest); an instance whose host no longer meets it is moved.
    */
   placement: placement.optional(),
+  /**
+   * A stable endpoint through the edge (issue 19): the instance port and where clients
+   * connect. Routing, not an instance setting: not part of the release. Whether `listen` is
+   * an address of the machine is the server's to check at deploy (it knows its interfaces).
+   */
+  service: service.optional(),
   meltdown: z
     .strictObject({
       maxFailedPercent: z.number().int().min(1).max(100),

@@ -5,7 +5,9 @@
  */
 export * from './address.js';
 export * from './canary-weights.js';
+export * from './drain.js';
 export * from './edge.js';
+export * from './edge-of.js';
 export * from './errors.js';
 export * from './names.js';
 export * from './observed.js';

@@ -56,7 +56,7 @@ describe('service:', () => {
     ]);
   });
 
-  it('is what examples/hello/fleet-service*.yaml hold (which fleet.yaml does not take yet)', () => {
+  it('is what examples/hello/fleet-service*.yaml hold, and fleet.yaml takes it', () => {
     for (const [file, greeting] of [
       ['fleet-service.yaml', 'hello'],
       ['fleet-service-v2.yaml', 'bonjour'],
@@ -65,9 +65,7 @@ describe('service:', () => {
       const doc = parse(text) as { service: unknown; env: { GREETING: string } };
       expect(serviceSpec.parse(doc.service)).toEqual({ port: 8080, listen: '127.0.0.1:18080' });
       expect(doc.env.GREETING).toBe(greeting);
-      // Until the controller drives the edge, the fleet schema refuses the key: when that
-      // changes, this line says to read these files as fleets.
-      expect(() => parseFleet(text, file)).toThrow(/service/);
+      expect(parseFleet(text, file).service).toEqual({ port: 8080, listen: '127.0.0.1:18080' });
     }
   });
 });
