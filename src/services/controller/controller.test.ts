@@ -7,6 +7,8 @@ import { instance, NEW, releaseRecord, spec, T0 } from '../../core/controller/fi
 import { deployed } from '../../core/fleet/transitions.js';
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
 import { changeFleet } from '../fleets/change-fleet.js';
+import type { Edge } from '../../core/traffic/edge.js';
+import type { EdgePort } from '../../ports/edge.js';
 import { Controller, type AgentApi } from './index.js';
 
 /** The host as a script: what it reports, and every desired set it is handed. */
@@ -94,4 +96,68 @@ describe('the controller', () => {
     expect(f?.spec.replicas).toBe(5);
     expect((await fleets.history('web')).map((h) => h.kind)).toEqual(['deploy', 'deploy']);
   });
+
+  it('drains an instance that took requests before it stops, and tells the edge', async () => {
+    const served = releaseRecord(
+      NEW,
+      spec({ replicas: 1, service: { port: 8080, listen: '127.0.0.1:18080' } }),
+    );
+    await changeFleet(state.fleets, 'web', (f) =>
+      Promise.resolve({ change: deployed(f, served, T0, 'admin'), release: served }),
+    );
+    const host = new ScriptedHost();
+    host.observed = [0, 1].map((n) => instance(NEW, n, T0, { address: `10.88.0.${n + 2}` }));
+    const edge = new ScriptedEdge();
+    let now = T0 + 60_000;
+    const c = new Controller({
+      fleets: state.fleets,
+      agent: host,
+      admitted: () => Promise.resolve(true),
+      now: () => now,
+      edge,
+    });
+    // One too many: its stop waits while it drains, with a request still open on it.
+    for (const i of host.observed) edge.open.set(i.id, 1);
+    await c.reconcile();
+    expect(
+      host.applied
+        .at(-1)!
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(host.observed.map((i) => i.id));
+    const states = () =>
+      new Map(edge.applied.at(-1)!.fleets[0]!.backends.live.map((s) => [s.instance, s.state]));
+    const leaving = [...states()].find(([, st]) => st === 'drain')?.[0];
+    const staying = host.observed.map((i) => i.id).find((id) => id !== leaving)!;
+    expect(states()).toEqual(
+      new Map([
+        [leaving!, 'drain'],
+        [staying, 'ready'],
+      ]),
+    );
+    // Still open a second later: still held.
+    now += 1500;
+    await c.reconcile();
+    expect(host.applied.at(-1)).toHaveLength(2);
+    // Answered: it stops, and is never routed to again.
+    now += 1000;
+    edge.open.set(leaving!, 0);
+    await c.reconcile();
+    expect(host.applied.at(-1)!.map((d) => d.id)).toEqual([staying]);
+    expect(states().get(leaving!)).toBe('drain');
+    expect(states().get(staying)).toBe('ready');
+  });
 });
+
+/** The edge as a script: open sessions it reports, and every state it is given. */
+class ScriptedEdge implements EdgePort {
+  readonly open = new Map<string, number>();
+  readonly applied: Edge[] = [];
+  apply(edge: Edge) {
+    this.applied.push(edge);
+    return Promise.resolve();
+  }
+  sessions() {
+    return Promise.resolve(this.open);
+  }
+}

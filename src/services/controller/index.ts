@@ -13,7 +13,9 @@ import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { Digest } from '../../domain/digest.js';
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
+import type { EdgePort } from '../../ports/edge.js';
 import { applyDecision, applyRollout } from './execute.js';
+import { Traffic } from './traffic.js';
 
 /** What the controller needs of the host agent (in-process now, over HTTP later). */
 export interface AgentApi {
@@ -39,6 +41,8 @@ export interface ControllerDeps {
   readonly now: () => number;
   /** Told of each replacement decided (which instance, and why), for the ledger. */
   readonly record?: (event: LedgerEntryDraft) => void;
+  /** The edge in front of fleets with a service (traffic.ts); without it none is routed. */
+  readonly edge?: EdgePort;
 }
 
 export interface FleetStatus {
@@ -58,8 +62,11 @@ export interface FleetStatus {
  */
 export class Controller {
   private last: FleetStatus[] = [];
+  private readonly traffic: Traffic | null;
 
-  constructor(private readonly deps: ControllerDeps) {}
+  constructor(private readonly deps: ControllerDeps) {
+    this.traffic = deps.edge ? new Traffic(deps.edge) : null;
+  }
 
   status(): readonly FleetStatus[] {
     return this.last;
@@ -107,10 +114,16 @@ export class Controller {
       });
     }
     desired.push(...unmanaged(observed, known));
+    const routed = this.traffic
+      ? await this.traffic.pass(statuses, desired, (d) => releases.get(d), now)
+      : { desired, reasons: new Map<string, readonly string[]>() };
     // Not held up by starts: the next pass sees them pending and plans on (level-triggered).
-    await agent.apply(desired, { settle: false });
-    this.last = statuses;
-    return statuses;
+    await agent.apply(routed.desired, { settle: false });
+    this.last = statuses.map((s) => {
+      const more = routed.reasons.get(s.fleet.name);
+      return more ? { ...s, reasons: [...s.reasons, ...more] } : s;
+    });
+    return this.last;
   }
 
   /**
