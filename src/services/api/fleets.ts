@@ -18,6 +18,8 @@ export interface FleetApiDeps {
   readonly capacity?: NonNullable<DeployDeps['capacity']>;
   /** Registry references are pulled at deploy (deploy.ts). */
   readonly pull?: NonNullable<DeployDeps['pull']>;
+  /** Where a fleet's service would be served (deploy.ts); without it services are refused. */
+  readonly edge?: NonNullable<DeployDeps['edge']>;
   /** A cluster's bound on what an instance's assignment holds (deploy.ts). */
   readonly fits?: NonNullable<DeployDeps['fits']>;
   readonly fleets: FleetStore;

@@ -6,6 +6,7 @@ import { deployed } from '../../core/fleet/transitions.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import { fleetLimits } from '../../core/policy/runtime.js';
 import { registryReferenceOf } from '../../core/registry/reference.js';
+import { serviceProblems } from '../../core/traffic/service-checks.js';
 import { IngotError } from '../../domain/errors.js';
 import type { Digest } from '../../domain/digest.js';
 import type { Descriptor } from '../../domain/oci.js';
@@ -35,6 +36,15 @@ export interface DeployDeps {
    * Where instances are written down whole (a cluster's assignments, bounded in etcd): why an
    * instance of this release would not fit, or null. Without it nothing is checked.
    */
+  /**
+   * Where a fleet's service would be served: this machine's addresses besides loopback, and
+   * whether a listen is taken by a process that is not this edge. Without it a service is
+   * refused (nothing here could serve it).
+   */
+  readonly edge?: {
+    readonly localAddresses: () => ReadonlySet<string>;
+    readonly listenTaken: (listen: string) => Promise<boolean>;
+  };
   readonly fits?: (
     fleet: string,
     artifact: Digest,
@@ -98,6 +108,7 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
       `no instance of this fleet could start (the runtime refuses it): ${unrunnable.join('; ')}`,
       { details: { problems: unrunnable } },
     );
+  await checkService(deps, spec, Object.keys(artifact.config.config?.ExposedPorts ?? {}));
   const declared = artifact.runtime.volumes;
   for (const name of Object.keys(spec.volumes))
     if (!declared.some((v) => v.name === name))
@@ -179,4 +190,40 @@ async function checkCapacity(deps: DeployDeps, spec: FleetSpec): Promise<void> {
     `fleet ${spec.name} does not fit on this host: ${decision.reasons.join('; ')}. Deploy fewer replicas (or a smaller surge or preview), make room by shrinking another fleet, or start the server with a larger --max-instances or --subnet`,
     { details: { demand: decision.demand, limits: decision.limits } },
   );
+}
+
+/**
+ * A fleet's service must be servable before the deploy changes anything: an exposed port, a
+ * local listen no other fleet has, and not taken by another process (one this fleet already
+ * listens on is the edge's own).
+ */
+async function checkService(deps: DeployDeps, spec: FleetSpec, exposed: string[]): Promise<void> {
+  if (spec.service === undefined) return;
+  if (!deps.edge)
+    throw new IngotError(
+      'E_FLEET_INVALID',
+      'service: this server routes no traffic (an edge runs under `ingot up`; a cluster has none yet)',
+    );
+  const fleets = await deps.fleets.fleets();
+  const problems = serviceProblems(spec, {
+    exposed,
+    others: fleets.map((f) => f.spec),
+    local: deps.edge.localAddresses(),
+  });
+  const mine = fleets.find((f) => f.name === spec.name)?.spec.service;
+  for (const listen of [spec.service.listen, spec.service.previewListen])
+    if (
+      listen !== undefined &&
+      listen !== mine?.listen &&
+      listen !== mine?.previewListen &&
+      !fleets.some(
+        (f) => f.spec.service?.listen === listen || f.spec.service?.previewListen === listen,
+      ) &&
+      (await deps.edge.listenTaken(listen))
+    )
+      problems.push(`${listen} is taken by another process on this machine`);
+  if (problems.length > 0)
+    throw new IngotError('E_FLEET_INVALID', `service: ${problems.join('; ')}`, {
+      details: { problems },
+    });
 }
