@@ -178,6 +178,11 @@ describe('the HAProxy edge', () => {
       expect(result.failed, JSON.stringify([...result.failures])).toBe(0);
       expect(result.ok).toBe(2_000);
       const split = shares(result);
+      console.log(
+        `edge: ${percent} % asked (weights ${w.old}/${w.old}/${w.new}) → observed ` +
+          ['old-a', 'old-b', 'new-c'].map((n) => `${n} ${split.get(n)?.toFixed(2)} %`).join(', ') +
+          ` over ${result.ok} requests in ${result.ms.toFixed(0)} ms`,
+      );
       expectWithin(split.get('new-c'), percent, 3, 'new-c');
       expectWithin(split.get('old-a'), (100 - percent) / 2, 3, 'old-a');
       expectWithin(split.get('old-b'), (100 - percent) / 2, 3, 'old-b');
@@ -326,7 +331,7 @@ describe('the HAProxy edge', () => {
     expectEdgeError(
       await rejection(running().apply({ fleets: [web([server('a', 1)]), twice] })),
       'E_EDGE_INVALID',
-      `${listen(0)} is already listen of fleet web`,
+      `${listen(0)} is already the listen of fleet web`,
     );
     // A listen another process holds: refused before HAProxy is asked to reload (which would
     // pause every listener for about two seconds before giving up).
