@@ -83,8 +83,9 @@ function globalSection(paths: EdgePaths, options: RenderOptions): string[] {
   const lines = [
     'global',
     '  master-worker',
-    // expose-fd listeners: a reloaded worker takes the listening sockets over from the old
-    // one instead of binding again, so no connection is refused in between.
+    // expose-fd listeners: another HAProxy may take the listening sockets over (-x) instead
+    // of binding them again. In master-worker mode the master passes them to a reloaded
+    // worker as well (reloads measured without it lost no connection either): belt and braces.
     `  stats socket ${quotePath(paths.adminSocket, true)} mode 600 level admin expose-fd listeners`,
     '  stats timeout 30s',
     `  pidfile ${quotePath(paths.pidFile, false)}`,

@@ -109,7 +109,7 @@ function checkListens(
     // with SO_REUSEPORT and split clients between them at random.
     const taken = owner.get(listen);
     if (taken !== undefined) add(`${at}.service.${key}`, `${listen} is already ${taken}`);
-    else owner.set(listen, `${key} of fleet ${fleet.fleet}`);
+    else owner.set(listen, `the ${key} of fleet ${fleet.fleet}`);
   }
 }
 
