@@ -41,6 +41,7 @@ import {
 import type { InstanceHosts } from '../ports/instance-hosts.js';
 import { createAgent, DEFAULT_SUBNET, makeTrust, type AgentOptions } from './agent.js';
 import { hostInstances } from './host-instances.js';
+import { LocalEdge, localListens } from './edge.js';
 import { registryPuller } from './registry-app.js';
 import { openServerLedger, type ServerLedger } from './server-ledger.js';
 
@@ -206,6 +207,7 @@ interface Control {
   readonly now: () => number;
   readonly capacity: () => HostCapacity;
   readonly housekeeping: NodeJS.Timeout;
+  readonly edge: LocalEdge;
 }
 
 /** The agent (its instances adopted), the controller and its loop, the ledger's chores. */
@@ -236,12 +238,14 @@ async function startControl(
   logger.info(await agent.recover(), 'agent recovered');
   const trust = makeTrust(policy);
   const now = () => Date.now();
+  const edge = new LocalEdge(join(options.home, 'edge'), logger);
   const controller = new Controller({
     fleets: state.fleets,
     agent,
     record,
     now,
     admitted: cachedAdmission({ store, trust, now }),
+    edge,
   });
   const metrics = new ServerMetrics(
     () => agent.integritySeconds(),
@@ -285,7 +289,7 @@ async function startControl(
     addresses: subnetAddresses(options.subnet ?? DEFAULT_SUBNET),
     maxInstances: options.maxInstances ?? DEFAULT_MAX_INSTANCES,
   });
-  return { agent, controller, loop, metrics, trust, record, now, capacity, housekeeping };
+  return { agent, controller, loop, metrics, trust, record, now, capacity, housekeeping, edge };
 }
 
 /** Every route's use case, wired to this server's pieces. */
@@ -307,6 +311,7 @@ function handlers(
       now,
       record,
       capacity: control.capacity,
+      edge: localListens,
       pull: registryPuller(store, { insecure: [], ...options.registries, env: process.env }, trust),
       // As last observed (the controller does twice a second): status never waits on runc.
       observe: () => Promise.resolve(agent.known()),
@@ -353,6 +358,9 @@ function stopper(
     stopping ??= (async () => {
       clearInterval(control.housekeeping);
       await control.loop.stop();
+      await control.edge
+        .stop()
+        .catch((err: unknown) => logger.warn({ err }, 'the edge did not stop cleanly'));
       await api.close();
       await own.closeLocal();
       if (opts.stopInstances) {

@@ -44,7 +44,8 @@ export async function assertListensFree(desired: Edge, held: Edge): Promise<void
     );
 }
 
-function bindProblem(listen: string): Promise<string | null> {
+/** Why `listen` cannot be bound now (taken, not local), or null when it can. */
+export function bindProblem(listen: string): Promise<string | null> {
   const at = parseHostPort(listen);
   if (at === null) return Promise.resolve('not an address and port');
   return new Promise((resolve) => {
