@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { HaproxyEdge } from '../adapters/haproxy/edge.js';
 import { bindProblem } from '../adapters/haproxy/listen-check.js';
 import type { Edge } from '../core/traffic/edge.js';
+import type { ServerCounters } from '../core/traffic/stat.js';
 import type { EdgePort } from '../ports/edge.js';
 
 /**
@@ -34,12 +35,8 @@ export class LocalEdge implements EdgePort {
     if (report.error !== undefined) throw report.error;
   }
 
-  async sessions(): Promise<ReadonlyMap<string, number>> {
-    const open = new Map<string, number>();
-    if (this.edge === null) return open;
-    for (const c of (await this.edge.observe()).counters)
-      open.set(c.server, (open.get(c.server) ?? 0) + c.current);
-    return open;
+  async counters(): Promise<readonly ServerCounters[]> {
+    return this.edge === null ? [] : this.edge.client.stats();
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Edge } from '../core/traffic/edge.js';
+import type { ServerCounters } from '../core/traffic/stat.js';
 
 /** The edge in front of the instances (HAProxy under `ingot up`: adapters/haproxy). */
 export interface EdgePort {
@@ -7,6 +8,6 @@ export interface EdgePort {
    * its listens change. Resolves once applied; an edge with no fleet costs nothing.
    */
   apply(edge: Edge): Promise<void>;
-  /** Open sessions on each instance (by id), as the edge counts them now. */
-  sessions(): Promise<ReadonlyMap<string, number>>;
+  /** What the edge counted for each server (an instance, by id) of each backend, now. */
+  counters(): Promise<readonly ServerCounters[]>;
 }

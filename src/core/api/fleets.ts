@@ -40,6 +40,15 @@ export const fleetView = z.intersection(
     /** Why the last reconcile pass could not do everything (budgets, admission). */
     reasons: z.array(z.string()),
     instances: z.array(observedInstance),
+    /** Through the edge (a fleet with a service): what its listen answered since its step began. */
+    traffic: z
+      .strictObject({
+        requests: z.number().int().min(0),
+        newShare: z.number().min(0).max(100).nullable(),
+        newErrors: z.number().int().min(0),
+        newRequests: z.number().int().min(0),
+      })
+      .exactOptional(),
   }),
 );
 export type FleetView = z.output<typeof fleetView>;

@@ -11,6 +11,8 @@ export * from './edge-of.js';
 export * from './errors.js';
 export * from './names.js';
 export * from './observed.js';
+export * from './observed-share.js';
+export * from './service-checks.js';
 export * from './plan-runtime.js';
 export * from './render-config.js';
 export * from './runtime-command.js';

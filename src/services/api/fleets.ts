@@ -73,16 +73,18 @@ export function fleetApi(
     },
     async fleets() {
       const observed = await deps.observe();
-      const reasons = new Map(deps.status().map((s) => [s.fleet.name, s.reasons]));
+      const status = new Map(deps.status().map((s) => [s.fleet.name, s]));
       return (await deps.fleets.fleets()).map((f): FleetView => {
         const shape = shapeOf(f);
+        const traffic = status.get(f.name)?.traffic;
         return {
           ...f,
           phase: shape.label,
           awaitingPromotion:
             f.rollout === 'progressing' && f.stepReadyAt !== null && shape.pauseMs === null,
-          reasons: [...(reasons.get(f.name) ?? [])],
+          reasons: [...(status.get(f.name)?.reasons ?? [])],
           instances: observed.filter((i) => i.fleet === f.name),
+          ...(traffic !== undefined && { traffic }),
         };
       });
     },

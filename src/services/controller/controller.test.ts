@@ -8,6 +8,7 @@ import { deployed } from '../../core/fleet/transitions.js';
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
 import { changeFleet } from '../fleets/change-fleet.js';
 import type { Edge } from '../../core/traffic/edge.js';
+import type { ServerCounters } from '../../core/traffic/stat.js';
 import type { EdgePort } from '../../ports/edge.js';
 import { Controller, type AgentApi } from './index.js';
 
@@ -157,7 +158,20 @@ class ScriptedEdge implements EdgePort {
     this.applied.push(edge);
     return Promise.resolve();
   }
-  sessions() {
-    return Promise.resolve(this.open);
+  counters(): Promise<ServerCounters[]> {
+    return Promise.resolve(
+      [...this.open].map(([server, current]) => ({
+        backend: 'be_web',
+        server,
+        status: 'no check',
+        current,
+        sessions: 0,
+        responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 },
+        connectionErrors: 0,
+        responseErrors: 0,
+        retries: 0,
+        redispatches: 0,
+      })),
+    );
   }
 }

@@ -13,6 +13,7 @@ import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { Digest } from '../../domain/digest.js';
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
+import type { ObservedTraffic } from '../../core/traffic/observed-share.js';
 import type { EdgePort } from '../../ports/edge.js';
 import { applyDecision, applyRollout } from './execute.js';
 import { Traffic } from './traffic.js';
@@ -51,6 +52,8 @@ export interface FleetStatus {
   readonly phase: string;
   readonly instances: readonly ObservedInstance[];
   readonly reasons: readonly string[];
+  /** Through the edge, for a fleet with a service: what it answered since its step began. */
+  readonly traffic?: ObservedTraffic;
 }
 
 /**
@@ -116,12 +119,21 @@ export class Controller {
     desired.push(...unmanaged(observed, known));
     const routed = this.traffic
       ? await this.traffic.pass(statuses, desired, (d) => releases.get(d), now)
-      : { desired, reasons: new Map<string, readonly string[]>() };
+      : {
+          desired,
+          reasons: new Map<string, readonly string[]>(),
+          traffic: new Map<string, ObservedTraffic>(),
+        };
     // Not held up by starts: the next pass sees them pending and plans on (level-triggered).
     await agent.apply(routed.desired, { settle: false });
     this.last = statuses.map((s) => {
-      const more = routed.reasons.get(s.fleet.name);
-      return more ? { ...s, reasons: [...s.reasons, ...more] } : s;
+      const more = routed.reasons.get(s.fleet.name) ?? [];
+      const traffic = routed.traffic.get(s.fleet.name);
+      return {
+        ...s,
+        reasons: [...s.reasons, ...more],
+        ...(traffic !== undefined && { traffic }),
+      };
     });
     return this.last;
   }

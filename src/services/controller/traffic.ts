@@ -5,8 +5,11 @@ import {
   edgeFleetOf,
   gateStops,
   isReadyForTraffic,
+  observeTraffic,
   type DrainPolicy,
   type EdgeFleet,
+  type ObservedTraffic,
+  type TrafficBaseline,
 } from '../../core/traffic/index.js';
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
 import type { EdgePort } from '../../ports/edge.js';
@@ -20,6 +23,8 @@ export interface TrafficPass {
   readonly desired: DesiredInstance[];
   /** Per fleet: why the edge could not do all the rollout asks. */
   readonly reasons: ReadonlyMap<string, readonly string[]>;
+  /** Per fleet: what its live listen answered since its step began. */
+  readonly traffic: ReadonlyMap<string, ObservedTraffic>;
 }
 
 /**
@@ -31,6 +36,7 @@ export interface TrafficPass {
  */
 export class Traffic {
   private draining: ReadonlyMap<string, number> = new Map();
+  private baselines = new Map<string, TrafficBaseline>();
 
   constructor(
     private readonly edge: EdgePort,
@@ -50,10 +56,12 @@ export class Traffic {
     const running = served.flatMap((s) =>
       s.instances.filter((i) => i.address !== undefined && ANSWERING.has(i.state)),
     );
-    const sessions = await this.edge.sessions().catch((err: unknown) => {
-      for (const s of served) say(s.fleet.name, `edge: open sessions unknown (${messageOf(err)})`);
-      return new Map<string, number>();
+    const counters = await this.edge.counters().catch((err: unknown) => {
+      for (const s of served) say(s.fleet.name, `edge: its counters unknown (${messageOf(err)})`);
+      return [];
     });
+    const sessions = new Map<string, number>();
+    for (const c of counters) sessions.set(c.server, (sessions.get(c.server) ?? 0) + c.current);
     const gate = gateStops({
       running: running.map((i) => i.id),
       ready: new Set(
@@ -71,7 +79,12 @@ export class Traffic {
     this.draining = gate.draining;
     const held = await heldInstances(running, gate.hold, releaseOf);
     const fleets: EdgeFleet[] = [];
+    const traffic = new Map<string, ObservedTraffic>();
+    const baselines = new Map<string, TrafficBaseline>();
     for (const s of served) {
+      const seen = observeTraffic(s.fleet, s.instances, counters, this.baselines.get(s.fleet.name));
+      traffic.set(s.fleet.name, seen.traffic);
+      baselines.set(s.fleet.name, seen.baseline);
       const view = edgeFleetOf(s.fleet, s.instances, new Set(gate.draining.keys()), now);
       if (view === null) continue;
       fleets.push(view.edge);
@@ -82,7 +95,8 @@ export class Traffic {
     } catch (err) {
       for (const s of served) say(s.fleet.name, `edge: ${messageOf(err)}`);
     }
-    return { desired: [...desired, ...held], reasons };
+    this.baselines = baselines;
+    return { desired: [...desired, ...held], reasons, traffic };
   }
 }
 

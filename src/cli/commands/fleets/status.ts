@@ -50,17 +50,27 @@ function warnIfUnsigned(health: ResponseOf<typeof routes.health>, io: Io): void 
 }
 
 function fleetTable(fleets: readonly FleetView[]): string {
+  // Only where a fleet routes traffic: the share its new release answered this step.
+  const routed = fleets.some((f) => f.traffic !== undefined);
   return table(
-    ['FLEET', 'RELEASE', 'ROLLOUT', 'HEALTHY', 'PHASE', 'REASON'],
+    ['FLEET', 'RELEASE', 'ROLLOUT', 'HEALTHY', 'PHASE', ...(routed ? ['TRAFFIC'] : []), 'REASON'],
     fleets.map((f) => [
       f.name,
       shortDigest(f.release),
       f.rollout,
       `${f.instances.filter((i) => i.state === 'healthy').length}/${replicasOf(f)}`,
       f.phase,
+      ...(routed ? [trafficText(f)] : []),
       [f.reason ?? '', ...f.reasons].filter(Boolean).join('; '),
     ]),
   );
+}
+
+/** "new 9.8% of 2,013" since the step began; "-" without a service or a request yet. */
+function trafficText(f: FleetView): string {
+  const t = f.traffic;
+  if (t === undefined || t.newShare === null) return '-';
+  return `new ${t.newShare.toFixed(1)}% of ${t.requests.toLocaleString('en-US')}`;
 }
 
 function instanceTable(instances: readonly ObservedInstance[], now: number): string {

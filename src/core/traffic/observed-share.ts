@@ -1,0 +1,83 @@
+import type { FleetRecord } from '../fleet/record.js';
+import type { ObservedInstance } from '../../domain/instance.js';
+import { parseBackendName } from './names.js';
+import { answered, type ServerCounters } from './stat.js';
+
+/** Requests the edge saw a fleet's live listen answer since its rollout's step began. */
+export interface ObservedTraffic {
+  readonly requests: number;
+  /** Of those, the percent the release being rolled out answered (null before any). */
+  readonly newShare: number | null;
+  /** Answers 5xx and failed connections, of the release being rolled out. */
+  readonly newErrors: number;
+  /** Requests to the release being rolled out. */
+  readonly newRequests: number;
+}
+
+/** What a fleet's live servers had counted when its step began: deltas count from there. */
+export interface TrafficBaseline {
+  /** The release, step and rollout state it was taken at: another is another step. */
+  readonly key: string;
+  readonly counted: ReadonlyMap<string, Counted>;
+}
+
+interface Counted {
+  readonly answered: number;
+  readonly errors: number;
+}
+
+const counted = (c: ServerCounters): Counted => ({
+  answered: answered(c),
+  errors: c.responses['5xx'] + c.connectionErrors,
+});
+
+/**
+ * The traffic a fleet's live listen answered since its step began (HAProxy's counters minus
+ * what they held then), split by release: the share a canary step actually got, which
+ * `ingot status` shows beside the weight asked for. A new step, or counters that went back
+ * (a reload starts a worker afresh), take a new baseline. Pure.
+ */
+export function observeTraffic(
+  fleet: FleetRecord,
+  instances: readonly ObservedInstance[],
+  counters: readonly ServerCounters[],
+  baseline: TrafficBaseline | undefined,
+): { readonly traffic: ObservedTraffic; readonly baseline: TrafficBaseline } {
+  const key = `${fleet.release}/${fleet.step}/${fleet.rollout}`;
+  const now = new Map<string, Counted>();
+  for (const c of counters) {
+    const backend = parseBackendName(c.backend);
+    if (backend?.fleet === fleet.name && backend.role === 'live') now.set(c.server, counted(c));
+  }
+  const went = (s: string, c: Counted) => {
+    const before = baseline?.counted.get(s);
+    return before !== undefined && (c.answered < before.answered || c.errors < before.errors);
+  };
+  if (baseline === undefined || baseline.key !== key || [...now].some(([s, c]) => went(s, c)))
+    return {
+      traffic: { requests: 0, newShare: null, newErrors: 0, newRequests: 0 },
+      baseline: { key, counted: now },
+    };
+  const releaseOf = new Map(instances.map((i) => [i.id, i.release]));
+  let requests = 0;
+  let newRequests = 0;
+  let newErrors = 0;
+  for (const [server, c] of now) {
+    const before = baseline.counted.get(server) ?? { answered: 0, errors: 0 };
+    const delta = c.answered - before.answered;
+    requests += delta;
+    if (releaseOf.get(server) === fleet.release) {
+      newRequests += delta;
+      newErrors += c.errors - before.errors;
+    }
+  }
+  return {
+    traffic: {
+      requests,
+      newShare: requests === 0 ? null : (100 * newRequests) / requests,
+      newErrors,
+      newRequests,
+    },
+    baseline,
+  };
+}
