@@ -11,7 +11,10 @@ export function hostInstances(home: string, agent: Agent): InstanceHosts {
   return localInstanceHosts(agent, {
     readLogs: (id) => readInstanceLogBytes(home, id),
     readPrevious: (id) => readPrevious(home, id),
-    runSession: (id, request, client, ended) =>
-      bridgeSession(spawnDebugSession(join(home, 'runc'), id, request), client, ended),
+    runSession: (id, request, client, ended) => {
+      // Nothing runs for a client that has gone already.
+      if (client.destroyed) return ended();
+      bridgeSession(spawnDebugSession(join(home, 'runc'), id, request), client, ended);
+    },
   });
 }

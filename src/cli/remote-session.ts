@@ -21,8 +21,20 @@ export function runRemoteSession(socket: Duplex, io: Io): Promise<number> {
   return new Promise<number>((resolve) => {
     const reader = new FrameReader();
     let status: number | null = null;
+    // Backpressure both ways: piped input or a slow terminal never piles up in memory.
     const onInput = (chunk: Buffer) => {
-      for (const frame of encodeFrames(FRAME.input, chunk)) socket.write(frame);
+      let ok = true;
+      for (const frame of encodeFrames(FRAME.input, chunk)) ok = socket.write(frame) && ok;
+      if (!ok) {
+        stdin.pause();
+        socket.once('drain', () => stdin.resume());
+      }
+    };
+    const write = (out: NodeJS.WriteStream, bytes: Buffer) => {
+      if (!out.write(bytes)) {
+        socket.pause();
+        out.once('drain', () => socket.resume());
+      }
     };
     const onInputEnd = () => {
       if (!socket.destroyed) socket.write(encodeFrame(FRAME.inputEnd));
@@ -49,9 +61,16 @@ export function runRemoteSession(socket: Duplex, io: Io): Promise<number> {
         throw err;
       }
       for (const f of frames) {
-        if (f.type === FRAME.stdout) process.stdout.write(f.payload);
-        else if (f.type === FRAME.stderr) process.stderr.write(f.payload);
-        else if (f.type === FRAME.exit) status = exitStatus(f);
+        if (f.type === FRAME.stdout) write(process.stdout, f.payload);
+        else if (f.type === FRAME.stderr) write(process.stderr, f.payload);
+        else if (f.type === FRAME.exit) {
+          try {
+            status = exitStatus(f);
+          } catch (err) {
+            io.err(`\nthe server sent a malformed end of session (${(err as Error).message})\n`);
+            return socket.destroy();
+          }
+        }
       }
     });
     socket.on('error', () => socket.destroy());

@@ -126,6 +126,8 @@ export function openHostSession(target: HostCallTarget, path: string): Promise<S
 
 /** Bytes both ways until either end goes; then the other goes too. */
 function relay(client: Duplex, host: Duplex, head: Buffer): void {
+  // The client went before the session was handed over: the host's end goes too.
+  if (client.destroyed) return void host.destroy();
   if (head.length > 0) client.write(head);
   client.pipe(host);
   host.pipe(client);

@@ -52,6 +52,11 @@ export async function listenLocal(app: FastifyInstance, path: string): Promise<L
   );
   server.keepAliveTimeout = API_TIMEOUTS.keepAliveMs;
   server.on('connection', (sock) => accepted.add(sock));
+  // Break-glass sessions (HTTP upgrades) are the API's too, checked by the same handler.
+  server.on('upgrade', (req, socket, head) => {
+    if (app.server.listenerCount('upgrade') > 0) app.server.emit('upgrade', req, socket, head);
+    else socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {

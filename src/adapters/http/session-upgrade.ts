@@ -63,17 +63,24 @@ async function upgrade(
     return refuse(socket, 400, 'E_REQUEST', `a session is GET with Upgrade: ${SESSION_PROTOCOL}`);
   const refusal = sessions.authorize(req);
   if (refusal !== null) return refuse(socket, 401, sessions.unauthorized, refusal);
-  const parsed = parseSessionQuery(url.searchParams);
-  if (!parsed.ok) return refuse(socket, 400, 'E_DEBUG_INVALID', parsed.message);
-  const attach = await sessions.open(decodeURIComponent(id), parsed.request);
-  if (socket.destroyed) return;
-  // The session's connection stays as long as the session: no idle timeout cuts it.
+  // Proven now: opening the session may take a while (a relay to its host), and the guard
+  // must not cut it meanwhile. The session's connection stays as long as the session.
   guard.prove(socket);
   socket.setTimeout(0);
+  const parsed = parseSessionQuery(url.searchParams);
+  if (!parsed.ok) return refuse(socket, 400, 'E_DEBUG_INVALID', parsed.message);
+  let instance: string;
+  try {
+    instance = decodeURIComponent(id);
+  } catch {
+    return refuse(socket, 400, 'E_REQUEST', 'the instance id is not percent-encoded text');
+  }
+  const attach = await sessions.open(instance, parsed.request);
   socket.write(
     `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${SESSION_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`,
   );
   if (head.length > 0) socket.unshift(head);
+  // Handed over even if the client has gone meanwhile: the session then ends at once.
   attach(socket);
 }
 

@@ -50,6 +50,17 @@ export function bridgeSession(child: ChildProcess, client: Duplex, ended: () => 
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     ended();
   };
+  let exitSent = false;
+  const sendExit = (status: number) => {
+    if (exitSent || client.destroyed) return;
+    exitSent = true;
+    client.end(exitFrame(status));
+    // A client that keeps its side open after the end does not keep the connection.
+    setTimeout(() => client.destroy(), 5000).unref();
+  };
+  // The client may have gone before the session was handed to it: then it ends here.
+  if (client.destroyed) return finish();
+  let inputPaused = false;
   client.on('data', (chunk: Buffer) => {
     let frames;
     try {
@@ -60,9 +71,13 @@ export function bridgeSession(child: ChildProcess, client: Duplex, ended: () => 
     }
     for (const f of frames) {
       if (f.type === FRAME.input) {
-        if (child.stdin?.writable && !child.stdin.write(f.payload)) {
+        if (child.stdin?.writable && !child.stdin.write(f.payload) && !inputPaused) {
+          inputPaused = true;
           client.pause();
-          child.stdin.once('drain', () => client.resume());
+          child.stdin.once('drain', () => {
+            inputPaused = false;
+            client.resume();
+          });
         }
       } else if (f.type === FRAME.inputEnd) child.stdin?.end();
       // Output and exit frames are the host's to send: from a client they are ignored.
@@ -71,13 +86,16 @@ export function bridgeSession(child: ChildProcess, client: Duplex, ended: () => 
   client.on('close', finish);
   client.on('error', () => client.destroy());
   child.stdin?.on('error', () => undefined); // the process went: its exit says so
+  let outputPaused = false;
   const forward = (type: typeof FRAME.stdout | typeof FRAME.stderr) => (chunk: Buffer) => {
     let ok = true;
     for (const frame of encodeFrames(type, chunk)) ok = client.write(frame) && ok;
-    if (!ok) {
+    if (!ok && !outputPaused) {
+      outputPaused = true;
       child.stdout?.pause();
       child.stderr?.pause();
       client.once('drain', () => {
+        outputPaused = false;
         child.stdout?.resume();
         child.stderr?.resume();
       });
@@ -86,16 +104,11 @@ export function bridgeSession(child: ChildProcess, client: Duplex, ended: () => 
   child.stdout?.on('data', forward(FRAME.stdout));
   child.stderr?.on('data', forward(FRAME.stderr));
   child.on('error', () => {
-    if (!client.destroyed) client.end(exitFrame(127));
+    sendExit(127);
     finish();
   });
   child.on('close', (code, signal) => {
-    const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
-    if (!client.destroyed) {
-      client.end(exitFrame(status));
-      // A client that keeps its side open after the end does not keep the connection.
-      setTimeout(() => client.destroy(), 5000).unref();
-    }
+    sendExit(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
     finish();
   });
 }

@@ -126,7 +126,8 @@ export class LedgerAudit {
     const [entry] = await this.source.entries({ from: seq, to: seq + 1 });
     if (!entry) throw new IngotError('E_LEDGER_RANGE', `the ledger has no entry ${seq}`);
     const anchor = await this.anchor();
-    if (!anchor || anchor.stored.size <= seq)
+    // The signed size, not the stored one: only what the signature covers is proven.
+    if (!anchor || anchor.signed.size <= seq)
       throw new IngotError(
         'E_LEDGER_UNANCHORED',
         `entry ${seq} is not covered by a signed checkpoint yet: run \`ingot ledger checkpoint\``,
@@ -145,7 +146,7 @@ export class LedgerAudit {
     entry: LedgerEntry,
     anchor: { stored: StoredCheckpoint; signed: Checkpoint },
   ): Promise<ProvenEntry> {
-    const proof = await this.source.inclusionProof(entry.seq, anchor.stored.size);
+    const proof = await this.source.inclusionProof(entry.seq, anchor.signed.size);
     // The stored body is canonical (decoding insists), so re-encoding gives its very bytes.
     const leaf = leafHash(encodeEntry(entry));
     return {
@@ -178,7 +179,7 @@ export class LedgerAudit {
       // Entries after the latest checkpoint have no proof yet (what-ran says so).
       if (anchor)
         for (const e of [r.started, ...(r.admission ? [r.admission] : [])])
-          if (e.seq < anchor.stored.size) proofs.push(await this.proveAgainst(e, anchor));
+          if (e.seq < anchor.signed.size) proofs.push(await this.proveAgainst(e, anchor));
       out.push({ ...r, proofs });
     }
     return out;

@@ -200,7 +200,7 @@ function desiredOf(pass: FleetPass, p: Plan): DesiredInstance[] {
  * The fleet's grace now, whatever release an instance runs: it paces stops and is no part of
  * the release, so a fleet that shortens it stops its old instances with the new grace.
  */
-function withGrace(d: DesiredInstance, spec: FleetSpec): DesiredInstance {
+export function withGrace(d: DesiredInstance, spec: FleetSpec): DesiredInstance {
   const { stopGraceMs: _old, ...rest } = d;
   return { ...rest, ...(spec.stopGrace !== undefined && { stopGraceMs: spec.stopGrace }) };
 }

@@ -68,6 +68,9 @@ describe('draining before a stop', () => {
     d = run({ ...base, sessions: { a: 0 }, draining: new Map([['a', 10_000]]), now: 12_000 });
     expect(d.hold.size).toBe(0);
     expect(d.draining.has('a')).toBe(true);
+    // Sessions the edge could not count: held until the timeout, not taken for none.
+    d = run({ ...base, sessions: {}, draining: new Map([['a', 10_000]]), now: 20_000 });
+    expect(d.hold.has('a')).toBe(true);
     // A client that never lets go: stopped at the timeout.
     d = run({ ...base, draining: new Map([['a', 10_000]]), now: 10_000 + DEFAULT_DRAIN.timeoutMs });
     expect(d.hold.size).toBe(0);

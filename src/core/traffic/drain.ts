@@ -21,7 +21,7 @@ export interface DrainInput {
   readonly desired: ReadonlySet<string>;
   /** id → when its drain began, as the last pass left it. */
   readonly draining: ReadonlyMap<string, number>;
-  /** The edge's open sessions on an instance now (undefined: the edge does not know it). */
+  /** The edge's open sessions on an instance now (undefined: unknown, so it waits the timeout). */
   readonly sessions: (id: string) => number | undefined;
   readonly now: number;
   readonly policy: DrainPolicy;
@@ -48,7 +48,9 @@ export function gateStops(input: DrainInput): DrainDecision {
     draining.set(id, since);
     const elapsed = input.now - since;
     if (elapsed >= input.policy.timeoutMs) continue;
-    if (elapsed < input.policy.minMs || (input.sessions(id) ?? 0) > 0) hold.add(id);
+    // Sessions the edge could not count are not taken for none: held until the timeout.
+    const open = input.sessions(id);
+    if (elapsed < input.policy.minMs || open === undefined || open > 0) hold.add(id);
   }
   return { hold, draining };
 }

@@ -52,9 +52,43 @@ describe('the edge of a fleet', () => {
     const share = shareOf({ new: weightOf(NEW), old: weightOf(OLD) }, { new: 1, old: 4 });
     expect(Math.abs(share - 10)).toBeLessThanOrEqual(1);
     expect(view.reasons).toEqual([]);
+    // An old instance draining counts for no side: 10 % over the 3 that serve.
+    const leaving = new Set([mine[4]!.id]);
+    const drained = edgeFleetOf(f, mine, leaving, NOW)!.edge.backends.live;
+    const w = (release: string) =>
+      drained.find(
+        (s) =>
+          !leaving.has(s.instance) && mine.find((i) => i.id === s.instance)!.release === release,
+      )!.weight;
+    expect(
+      Math.abs(shareOf({ new: w(NEW), old: w(OLD) }, { new: 1, old: 3 }) - 10),
+    ).toBeLessThanOrEqual(1);
     // No ready instance of the new release yet: the old ones take every request.
     const early = edgeFleetOf(f, mine.slice(1), new Set(), NOW)!;
     expect(new Set(early.edge.backends.live.map((s) => s.weight)).size).toBe(1);
+  });
+
+  it('promotes a smaller preview only once as many of the new release serve as of the old', () => {
+    const small = spec({
+      service: SERVICE,
+      replicas: 2,
+      strategy: { blueGreen: { previewReplicas: 1 } },
+    });
+    const one = [
+      instance(NEW, 0, NOW, at(0)),
+      instance(OLD, 0, NOW, at(1)),
+      instance(OLD, 1, NOW, at(2)),
+    ];
+    const early = edgeFleetOf(fleet({ spec: small, step: 1 }), one, new Set(), NOW)!;
+    expect(early.edge.backends.live.every((s) => s.state === 'ready')).toBe(true);
+    const two = [...one, instance(NEW, 1, NOW, at(3))];
+    const moved = edgeFleetOf(fleet({ spec: small, step: 1 }), two, new Set(), NOW)!;
+    expect(
+      moved.edge.backends.live
+        .filter((s) => s.state === 'drain')
+        .map((s) => s.instance)
+        .sort(),
+    ).toEqual([one[1]!.id, one[2]!.id].sort());
   });
 
   it('answers a blue-green preview on previewListen only, and all of it once promoted', () => {

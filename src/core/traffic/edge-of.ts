@@ -49,13 +49,20 @@ export function edgeFleetOf(
   const previewing = 'blueGreen' in fleet.spec.strategy && !shape.final;
   const isNew = (i: ObservedInstance) => i.release === fleet.release;
   const reasons: string[] = [];
-  const weights = canaryStep(fleet, instances, minReadyMs, now, reasons);
-  // Promoted: every request to the new release at once, as soon as one of it is ready; the
-  // old instances finish what they have while they wait for their stops.
+  // Draining instances take no new request: they count for no side of a split.
+  const serving = instances.filter(
+    (i) => !draining.has(i.id) && isReadyForTraffic(i, minReadyMs, now),
+  );
+  const weights = canaryStep(fleet, serving, reasons);
+  // Promoted: every request to the new release at once, once as many of it are ready as of
+  // the old (a preview smaller than the fleet must not take the whole load alone); the old
+  // instances finish what they have while they wait for their stops.
+  const readyNew = serving.filter(isNew).length;
   const promoted =
     'blueGreen' in fleet.spec.strategy &&
     shape.final &&
-    instances.some((i) => isNew(i) && isReadyForTraffic(i, minReadyMs, now));
+    readyNew > 0 &&
+    readyNew >= serving.length - readyNew;
   const server = (i: ObservedInstance): EdgeServer | null => {
     if (i.address === undefined || !ROUTABLE.has(i.state)) return null;
     const state: ServerState =
@@ -96,9 +103,7 @@ export function edgeFleetOf(
  */
 function canaryStep(
   fleet: FleetRecord,
-  instances: readonly ObservedInstance[],
-  minReadyMs: number,
-  now: number,
+  ready: readonly ObservedInstance[],
   reasons: string[],
 ): { readonly new: number; readonly old: number } | null {
   const strategy = fleet.spec.strategy;
@@ -109,7 +114,6 @@ function canaryStep(
     'percent' in step
       ? step.percent
       : Math.round((100 * canaryCounts(fleet.spec)[fleet.step]!) / fleet.spec.replicas);
-  const ready = instances.filter((i) => isReadyForTraffic(i, minReadyMs, now));
   const counts = {
     new: ready.filter((i) => i.release === fleet.release).length,
     old: ready.filter((i) => i.release !== fleet.release).length,

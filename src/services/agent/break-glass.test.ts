@@ -38,42 +38,37 @@ describe('a session joining an opened break-glass', () => {
 
   it('runs once, for the command recorded, while the hold lasts', () => {
     const table = tableWith(open);
-    const attached = new Map<string, string>();
-    expect(code(() => attachDebug(table, attached, 'web-1', '"/bin/sh"', NOW))).toBe('ok');
+    expect(code(() => attachDebug(table, 'web-1', '"/bin/sh"', NOW))).toBe('ok');
+    // Saved with the instance, so that a restarted agent knows it too.
+    expect(table.get('web-1')?.heldAttached).toBe(true);
     // A second session on the same opening: refused, however it asks.
-    expect(code(() => attachDebug(table, attached, 'web-1', '"/bin/sh"', NOW))).toBe(
-      'E_DEBUG_HELD',
-    );
+    expect(code(() => attachDebug(table, 'web-1', '"/bin/sh"', NOW))).toBe('E_DEBUG_HELD');
   });
 
   it('is refused for another command, after the TTL, unopened, or on another instance', () => {
-    const attached = new Map<string, string>();
-    expect(code(() => attachDebug(tableWith(open), attached, 'web-1', '"/bin/bash"', NOW))).toBe(
+    expect(code(() => attachDebug(tableWith(open), 'web-1', '"/bin/bash"', NOW))).toBe(
       'E_DEBUG_NOT_OPEN',
     );
     const late = new Date('2026-12-04T12:15:00.001Z');
-    expect(code(() => attachDebug(tableWith(open), attached, 'web-1', '"/bin/sh"', late))).toBe(
+    expect(code(() => attachDebug(tableWith(open), 'web-1', '"/bin/sh"', late))).toBe(
       'E_DEBUG_NOT_OPEN',
     );
-    expect(code(() => attachDebug(tableWith({}), attached, 'web-1', '"/bin/sh"', NOW))).toBe(
+    expect(code(() => attachDebug(tableWith({}), 'web-1', '"/bin/sh"', NOW))).toBe(
       'E_DEBUG_NOT_OPEN',
     );
-    expect(code(() => attachDebug(tableWith(open), attached, 'web-2', '"/bin/sh"', NOW))).toBe(
+    expect(code(() => attachDebug(tableWith(open), 'web-2', '"/bin/sh"', NOW))).toBe(
       'E_INSTANCE_NOT_FOUND',
     );
     const stopped = tableWith({ ...open, state: 'stopped' });
-    expect(code(() => attachDebug(stopped, attached, 'web-1', '"/bin/sh"', NOW))).toBe(
+    expect(code(() => attachDebug(stopped, 'web-1', '"/bin/sh"', NOW))).toBe(
       'E_INSTANCE_NOT_FOUND',
     );
-    expect(attached.size).toBe(0);
   });
 
   it('ends with the hold: a closed opening takes no session', () => {
     const table = tableWith(open);
     closeDebug(table, 'web-1');
     expect(table.get('web-1')?.heldCommand).toBeUndefined();
-    expect(code(() => attachDebug(table, new Map(), 'web-1', '"/bin/sh"', NOW))).toBe(
-      'E_DEBUG_NOT_OPEN',
-    );
+    expect(code(() => attachDebug(table, 'web-1', '"/bin/sh"', NOW))).toBe('E_DEBUG_NOT_OPEN');
   });
 });

@@ -46,16 +46,9 @@ export function openDebug(
 /**
  * A session of an opened break-glass may now run `command` in the instance, once: the
  * instance must be held, not past its TTL, for this very command (what is recorded is what
- * runs), and no session may have attached to this opening before (`attached`: instance id →
- * the hold a session attached to, the agent's, in memory).
+ * runs), and no session may have attached to this opening before (saved with the instance).
  */
-export function attachDebug(
-  table: InstanceTable,
-  attached: Map<string, string>,
-  id: string,
-  command: string,
-  now: Date,
-): void {
+export function attachDebug(table: InstanceTable, id: string, command: string, now: Date): void {
   const t = table.get(id);
   if (!t || !isRunning(t))
     throw new IngotError('E_INSTANCE_NOT_FOUND', `no running instance ${JSON.stringify(id)}`);
@@ -69,9 +62,11 @@ export function attachDebug(
       'E_DEBUG_NOT_OPEN',
       `the session on ${id} was opened for ${t.heldCommand ?? 'another command'}, not ${command}`,
     );
-  if (attached.get(id) === t.heldUntil)
+  if (t.heldAttached === true)
     throw new IngotError('E_DEBUG_HELD', `a session already ran in ${id}; it is being replaced`);
-  attached.set(id, t.heldUntil);
+  // Saved before the session runs: a restarted agent does not let a second one in.
+  t.heldAttached = true;
+  table.save(id);
 }
 
 /** The session ended: the instance is no longer held, and goes. */
@@ -80,5 +75,6 @@ export function closeDebug(table: InstanceTable, id: string): void {
   if (!t) return;
   delete t.heldUntil;
   delete t.heldCommand;
+  delete t.heldAttached;
   table.save(id);
 }

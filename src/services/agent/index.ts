@@ -40,8 +40,6 @@ const LIST_REUSE_MS = 400;
  */
 export class Agent {
   private readonly table: InstanceTable;
-  /** Held instances a break-glass session attached to: id → the hold (break-glass.ts). */
-  private readonly attachedSessions = new Map<string, string>();
   private readonly ctx: AgentContext;
   private readonly prober: HealthProber;
   private readonly schedule: IntegritySchedule | null;
@@ -413,11 +411,10 @@ export class Agent {
   /** The session ended: the instance is no longer held, and goes. */
   closeDebug(id: string): void {
     closeDebug(this.table, id);
-    this.attachedSessions.delete(id);
   }
 
   /** A session may run `command` (commandLine) in the held instance, once (break-glass.ts). */
   attachDebug(id: string, command: string): void {
-    attachDebug(this.table, this.attachedSessions, id, command, this.ctx.deps.now());
+    attachDebug(this.table, id, command, this.ctx.deps.now());
   }
 }

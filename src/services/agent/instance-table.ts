@@ -33,6 +33,8 @@ export interface TrackedInstance {
   heldUntil?: string;
   /** The command its break-glass session was opened for (commandLine), while held. */
   heldCommand?: string;
+  /** A session ran under the current hold (one per opening). */
+  heldAttached?: boolean;
   /** The host's init it runs as PID 1 (runtime: init: true): its digest and file identity. */
   init?: { digest: string; dev: number; ino: number };
   /** SIGTERM, then this long, then SIGKILL: the latest grace its fleet gave (else the host's). */
@@ -127,6 +129,7 @@ export class InstanceTable {
           init: _i,
           stopGraceMs: _g,
           heldCommand: _c,
+          heldAttached: _t,
           ...rest
         } = t;
         return { ...rest, integrity: integrityOf(t), ...(host !== undefined && { host }) };

@@ -150,11 +150,51 @@ describe('the controller', () => {
   });
 });
 
+describe('the controller and an edge that fails', () => {
+  it('does not start a drain the edge was not told of: the stop waits', async () => {
+    const served = releaseRecord(
+      NEW,
+      spec({ replicas: 1, service: { port: 8080, listen: '127.0.0.1:18080' } }),
+    );
+    await changeFleet(state.fleets, 'web', (f) =>
+      Promise.resolve({ change: deployed(f, served, T0, 'admin'), release: served }),
+    );
+    const host = new ScriptedHost();
+    host.observed = [0, 1].map((n) => instance(NEW, n, T0, { address: `10.88.0.${n + 2}` }));
+    const edge = new ScriptedEdge();
+    for (const i of host.observed) edge.open.set(i.id, 0);
+    let now = T0 + 60_000;
+    const c = new Controller({
+      fleets: state.fleets,
+      agent: host,
+      admitted: () => Promise.resolve(true),
+      now: () => now,
+      edge,
+    });
+    edge.failing = true;
+    const [status] = await c.reconcile();
+    expect(status!.reasons.at(-1)).toBe('edge: haproxy said no');
+    // Long past the minimum, but the drain never reached the edge: still held.
+    now += 5000;
+    await c.reconcile();
+    expect(host.applied.at(-1)).toHaveLength(2);
+    // Told now: the drain begins, and the stop goes after the minimum.
+    edge.failing = false;
+    await c.reconcile();
+    expect(host.applied.at(-1)).toHaveLength(2);
+    now += 1500;
+    await c.reconcile();
+    expect(host.applied.at(-1)).toHaveLength(1);
+  });
+});
+
 /** The edge as a script: open sessions it reports, and every state it is given. */
 class ScriptedEdge implements EdgePort {
   readonly open = new Map<string, number>();
   readonly applied: Edge[] = [];
+  failing = false;
   apply(edge: Edge) {
+    if (this.failing) return Promise.reject(new Error('haproxy said no'));
     this.applied.push(edge);
     return Promise.resolve();
   }

@@ -1,5 +1,6 @@
-import { desiredInstance } from '../../core/controller/plan-fleet.js';
+import { desiredInstance, withGrace } from '../../core/controller/plan-fleet.js';
 import type { ReleaseRecord } from '../../core/fleet/record.js';
+import type { FleetSpec } from '../../core/fleet/spec.js';
 import {
   DEFAULT_DRAIN,
   edgeFleetOf,
@@ -76,8 +77,7 @@ export class Traffic {
       now,
       policy: this.policy,
     });
-    this.draining = gate.draining;
-    const held = await heldInstances(running, gate.hold, releaseOf);
+    const hold = new Set(gate.hold);
     const fleets: EdgeFleet[] = [];
     const traffic = new Map<string, ObservedTraffic>();
     const baselines = new Map<string, TrafficBaseline>();
@@ -90,12 +90,21 @@ export class Traffic {
       fleets.push(view.edge);
       for (const why of view.reasons) say(s.fleet.name, why);
     }
+    let draining = gate.draining;
     try {
       await this.edge.apply({ fleets });
     } catch (err) {
       for (const s of served) say(s.fleet.name, `edge: ${messageOf(err)}`);
+      // A drain the edge was not told of has not begun: its instance waits, and its clock
+      // starts once an apply carries it.
+      const fresh = [...gate.draining.keys()].filter((id) => !this.draining.has(id));
+      for (const id of fresh) hold.add(id);
+      draining = new Map([...gate.draining].filter(([id]) => !fresh.includes(id)));
     }
+    this.draining = draining;
     this.baselines = baselines;
+    const specOf = new Map(statuses.map((s) => [s.fleet.name, s.fleet.spec]));
+    const held = await heldInstances(running, hold, releaseOf, specOf);
     return { desired: [...desired, ...held], reasons, traffic };
   }
 }
@@ -109,6 +118,7 @@ async function heldInstances(
   running: readonly ObservedInstance[],
   hold: ReadonlySet<string>,
   releaseOf: (digest: string) => Promise<ReleaseRecord | null>,
+  fleetSpecOf: ReadonlyMap<string, FleetSpec>,
 ): Promise<DesiredInstance[]> {
   const out: DesiredInstance[] = [];
   for (const i of running) {
@@ -116,7 +126,10 @@ async function heldInstances(
     const release = await releaseOf(i.release);
     // A release the store lost cannot be restarted from, but the instance runs: it stops.
     if (release === null) continue;
-    out.push(desiredInstance(i.id, i.fleet, i.artifact, i.release, release.spec));
+    // As the planner keeps an instance that stays: its release's settings, the fleet's grace.
+    const d = desiredInstance(i.id, i.fleet, i.artifact, i.release, release.spec);
+    const fleetSpec = fleetSpecOf.get(i.fleet);
+    out.push(fleetSpec ? withGrace(d, fleetSpec) : d);
   }
   return out;
 }

@@ -60,10 +60,15 @@ export function registerDebug(program: Command, run: Runner): void {
           io.err(
             `${id} is tainted: it will be replaced when this session ends (at most ${options.ttl})\n`,
           );
-          const code = here
-            ? await session(app.home, id, command)
-            : await runRemoteSession(await openRemote(api, id, command), io);
-          await call(api, routes.closeDebug, { params: { id } });
+          let code: number;
+          try {
+            code = here
+              ? await session(app.home, id, command)
+              : await runRemoteSession(await openRemote(api, id, command), io);
+          } finally {
+            // Whatever happened to the session, the hold ends now, not at the TTL.
+            await call(api, routes.closeDebug, { params: { id } });
+          }
           io.err(`session closed (exit ${code}); ${id} is being replaced\n`);
           return code;
         },

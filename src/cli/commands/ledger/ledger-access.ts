@@ -72,7 +72,7 @@ export async function withLedger<T>(
     ledger = await app.exportedLedger(text, `the export of ${target.base}`, reach.vkey);
     if (reach.checks && reach.vkey === undefined)
       reach.io.err(
-        `note: checked against the verifier key ${target.base} sent (${ledger.origin}); give --vkey FILE to check against a key you hold\n`,
+        `note: checked against the verifier key ${target.base} sent (${ledger.origin}); give --vkey FILE to check against a key you hold, and --since CHECKPOINT to know the log was not cut back\n`,
       );
   } else ledger = await app.ledger(reach.vkey);
   try {
