@@ -3,9 +3,11 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { signHostCall } from '../../core/cluster/host-call.js';
+import { sessionKeys } from '../../core/session/seal.js';
 import { isErrorCode } from '../../domain/error-codes.js';
 import { IngotError, type ErrorCode } from '../../domain/errors.js';
 import type { SessionAttach } from '../../ports/instance-hosts.js';
+import { sealedStream } from '../shared/sealed-stream.js';
 
 /** The most a host's answer may hold: a log answer (4 MiB of text, escaped as JSON) and room. */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
@@ -118,17 +120,26 @@ export function openHostSession(target: HostCallTarget, path: string): Promise<S
       });
     });
     req.on('upgrade', (_res, host: Duplex, head: Buffer) => {
-      resolve((client) => relay(client, host, head));
+      // Sealed from here on (core/session/seal.ts): the network sees neither input nor output.
+      if (head.length > 0) host.unshift(head);
+      const keys = sessionKeys(target.credential, signatureOf(authorization));
+      resolve((client) =>
+        relay(client, sealedStream(host, { send: keys.toHost, receive: keys.toServer })),
+      );
     });
     req.end();
   });
 }
 
+/** The signature an Authorization header of a host call carries (its last field). */
+function signatureOf(authorization: string): string {
+  return authorization.slice(authorization.lastIndexOf(':') + 1);
+}
+
 /** Bytes both ways until either end goes; then the other goes too. */
-function relay(client: Duplex, host: Duplex, head: Buffer): void {
+function relay(client: Duplex, host: Duplex): void {
   // The client went before the session was handed over: the host's end goes too.
   if (client.destroyed) return void host.destroy();
-  if (head.length > 0) client.write(head);
   client.pipe(host);
   host.pipe(client);
   const close = () => {

@@ -14,7 +14,9 @@ import {
   type ConnectionGuard,
   type ConnectionLimits,
 } from './connection-guard.js';
-import { serveSessionUpgrades, type SessionUpgrades } from './session-upgrade.js';
+import type { SessionRequest } from '../../core/session/request.js';
+import type { SessionAttach } from '../../ports/instance-hosts.js';
+import { serveSessionUpgrades } from './session-upgrade.js';
 import { arrivedLocally } from './local-socket.js';
 import { peerUser, socketOwner } from './peer.js';
 import { STATUS } from './status.js';
@@ -45,7 +47,7 @@ export function buildApi(
   limits: ConnectionLimits = { maxConnections: 256, unprovenMs: 10_000 },
   more?: ExtraRoutes,
   /** Break-glass sessions (session-upgrade.ts), where this server can reach instances. */
-  sessions?: SessionUpgrades['open'],
+  sessions?: (id: string, request: SessionRequest) => Promise<SessionAttach>,
 ): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
@@ -159,7 +161,7 @@ function serveAdminSessions(
   app: FastifyInstance,
   expected: Buffer,
   guard: ConnectionGuard,
-  open: SessionUpgrades['open'],
+  open: (id: string, request: SessionRequest) => Promise<SessionAttach>,
 ): void {
   serveSessionUpgrades(
     app.server,
@@ -172,7 +174,7 @@ function serveAdminSessions(
           : 'a valid admin token is required';
       },
       unauthorized: 'E_UNAUTHORIZED',
-      open,
+      open: (id, request) => open(id, request),
     },
     guard,
     (err) => app.log.error({ err }, 'break-glass session failed'),

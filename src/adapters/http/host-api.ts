@@ -4,7 +4,10 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { debugAccess, HOST_PATHS } from '../../core/api/host-routes.js';
+import type { IncomingMessage } from 'node:http';
 import { checkHostCall, SeenCalls } from '../../core/cluster/host-call.js';
+import { sessionKeys } from '../../core/session/seal.js';
+import { sealedStream } from '../shared/sealed-stream.js';
 import { IngotError, isIngotError } from '../../domain/errors.js';
 import type { InstanceHosts } from '../../ports/instance-hosts.js';
 import { systemFault } from '../shared/system-fault.js';
@@ -93,6 +96,8 @@ export function buildHostApi(
     });
   });
   registerRoutes(app, hosts);
+  // The signature each accepted session was opened with: its stream's keys derive from it.
+  const signatures = new WeakMap<IncomingMessage, string>();
   serveSessionUpgrades(
     app.server,
     {
@@ -107,12 +112,19 @@ export function buildHostApi(
           at,
         );
         if (!check.ok) return check.reason;
-        return seen.firstTime(check.signature, at)
-          ? null
-          : 'this call was already made once (a replay)';
+        if (!seen.firstTime(check.signature, at))
+          return 'this call was already made once (a replay)';
+        signatures.set(req, check.signature);
+        return null;
       },
       unauthorized: 'E_CLUSTER_CALL',
-      open: (id, request) => hosts.debugSession(id, request),
+      open: async (id, request, req) => {
+        const keys = sessionKeys(credential, signatures.get(req) ?? '');
+        const attach = await hosts.debugSession(id, request);
+        // What crosses the network is sealed (core/session/seal.ts); the session sees frames.
+        return (client) =>
+          attach(sealedStream(client, { send: keys.toServer, receive: keys.toHost }));
+      },
     },
     guard,
     (err) => app.log.error({ err }, 'break-glass session failed'),

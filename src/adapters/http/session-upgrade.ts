@@ -19,7 +19,7 @@ export interface SessionUpgrades {
   authorize(req: IncomingMessage): string | null;
   readonly unauthorized: 'E_UNAUTHORIZED' | 'E_CLUSTER_CALL';
   /** Open the session (every refusal an IngotError, before anything is sent). */
-  open(id: string, request: SessionRequest): Promise<SessionAttach>;
+  open(id: string, request: SessionRequest, req: IncomingMessage): Promise<SessionAttach>;
 }
 
 /**
@@ -75,7 +75,7 @@ async function upgrade(
   } catch {
     return refuse(socket, 400, 'E_REQUEST', 'the instance id is not percent-encoded text');
   }
-  const attach = await sessions.open(instance, parsed.request);
+  const attach = await sessions.open(instance, parsed.request, req);
   socket.write(
     `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${SESSION_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`,
   );
