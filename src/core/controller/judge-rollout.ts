@@ -40,7 +40,9 @@ export type RolloutDecision =
  * round of them is retried after its back-off, START_FAILURES_TO_FAIL rounds fail the
  * release, rolled back if it can be, else stopped with the reason. `crashes` is the release's
  * crash streak: CRASHES_TO_FAIL crashes fail it the same way (its first crash already rolls
- * back a release that has a stable one to go back to, as any failed instance does). Pure.
+ * back a release that has a stable one to go back to, as any failed instance does).
+ * `analysis`: why its answers through the edge fail its analysis (core/traffic), if they do:
+ * rolled back, or failed with nothing to go back to. Pure.
  */
 export function judgeRollout(
   fleet: FleetRecord,
@@ -49,6 +51,7 @@ export function judgeRollout(
   now: number,
   starts?: StartStreak,
   crashes?: CrashStreak,
+  analysis: string | null = null,
 ): RolloutDecision | null {
   if (fleet.rollout !== 'progressing' || admitted === null) return null;
   let why: string | null = 'admission refuses the artifact';
@@ -62,7 +65,8 @@ export function judgeRollout(
           crashes.crashes >= CRASHES_TO_FAIL
         ? crashLine(crashes)
         : null;
-  if (admitted && cannotStart === null) {
+  if (admitted && analysis !== null) why = analysis;
+  else if (admitted && cannotStart === null) {
     const shape = shapeOf(fleet);
     const step = decideStep(
       shape,
@@ -79,8 +83,8 @@ export function judgeRollout(
   if (fleet.spec.autoRollback && rollbackTarget(fleet) !== null)
     return { kind: 'roll-back', reason: why };
   if (!admitted) return { kind: 'refuse', reason: why };
-  // Retrying what cannot start only fills the ledger: it stops, with the reason.
-  if (cannotStart !== null) return { kind: 'fail', reason: why };
+  // Retrying what cannot start (or what fails its analysis) only fills the ledger: it stops.
+  if (cannotStart !== null || analysis !== null) return { kind: 'fail', reason: why };
   return null; // nothing to return to: keep replacing within the deadline's account
 }
 

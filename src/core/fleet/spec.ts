@@ -199,6 +199,17 @@ const fleetFields = z.strictObject({
    * an address of the machine is the server's to check at deploy (it knows its interfaces).
    */
   service: service.optional(),
+  /**
+   * With a service: the new release's answers judged during its rollout, as Argo Rollouts and
+   * Flagger do. Over `maxErrorPercent` of 5xx answers and failed connections, once it has had
+   * `minRequests`, it is rolled back. Judging, not an instance setting: not part of the release.
+   */
+  analysis: z
+    .strictObject({
+      maxErrorPercent: z.number().min(0).max(100),
+      minRequests: z.number().int().min(1).max(1_000_000_000).default(100),
+    })
+    .optional(),
   meltdown: z
     .strictObject({
       maxFailedPercent: z.number().int().min(1).max(100),
@@ -208,6 +219,10 @@ const fleetFields = z.strictObject({
 });
 
 export const fleetSchema = fleetFields
+  .refine((f) => f.analysis === undefined || f.service !== undefined, {
+    message: 'analysis judges the answers of a service: give the fleet a service',
+    path: ['analysis'],
+  })
   .refine(
     (f) =>
       f.maxInstanceAge === undefined ||

@@ -4,6 +4,7 @@
  * it, canary weights, and readers of HAProxy's answers. No I/O: adapters/haproxy does that.
  */
 export * from './address.js';
+export * from './analysis.js';
 export * from './canary-weights.js';
 export * from './drain.js';
 export * from './edge.js';

@@ -21,7 +21,7 @@ const mine = [instance(NEW, 0, T0), instance(OLD, 0, T0), instance(OLD, 1, T0)];
 const [n0, o0, o1] = mine.map((i) => i.id) as [string, string, string];
 
 describe('the traffic a fleet answered since its step began', () => {
-  it('counts from the step, by release, and leaves out the preview and other fleets', () => {
+  it('counts from the step, by release; the preview counts for analysis, not for the share', () => {
     const first = observeTraffic(f, mine, [counters(o0, 500), counters(o1, 500)], undefined);
     expect(first.traffic).toEqual({ requests: 0, newShare: null, newErrors: 0, newRequests: 0 });
     const later = observeTraffic(
@@ -36,12 +36,13 @@ describe('the traffic a fleet answered since its step began', () => {
       ],
       first.baseline,
     );
-    // The 5xx answers are answers: 12 of 102 came from the new release, 2 of them errors.
+    // The 5xx answers are answers: 12 of the live 102 came from the new release, 2 of them
+    // errors; its preview answered 99 more. Other fleets count for nothing.
     expect(later.traffic).toEqual({
       requests: 102,
       newShare: (100 * 12) / 102,
       newErrors: 2,
-      newRequests: 12,
+      newRequests: 111,
     });
   });
 
@@ -52,6 +53,6 @@ describe('the traffic a fleet answered since its step began', () => {
     expect(nextStep.baseline.key).not.toBe(base.key);
     const reset = observeTraffic(f, mine, [counters(o0, 3)], base);
     expect(reset.traffic.requests).toBe(0);
-    expect(reset.baseline.counted.get(o0)?.answered).toBe(3);
+    expect(reset.baseline.counted.get(`live/${o0}`)?.answered).toBe(3);
   });
 });

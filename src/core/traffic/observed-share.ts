@@ -8,9 +8,9 @@ export interface ObservedTraffic {
   readonly requests: number;
   /** Of those, the percent the release being rolled out answered (null before any). */
   readonly newShare: number | null;
-  /** Answers 5xx and failed connections, of the release being rolled out. */
+  /** Answers 5xx and failed connections, of the release being rolled out (preview included). */
   readonly newErrors: number;
-  /** Requests to the release being rolled out. */
+  /** Requests to the release being rolled out, on its preview listen too. */
   readonly newRequests: number;
 }
 
@@ -24,6 +24,11 @@ export interface TrafficBaseline {
 interface Counted {
   readonly answered: number;
   readonly errors: number;
+}
+
+/** Which release, step and rollout state counts are taken for: another is another count. */
+export function trafficKey(fleet: Pick<FleetRecord, 'release' | 'step' | 'rollout'>): string {
+  return `${fleet.release}/${fleet.step}/${fleet.rollout}`;
 }
 
 const counted = (c: ServerCounters): Counted => ({
@@ -43,11 +48,13 @@ export function observeTraffic(
   counters: readonly ServerCounters[],
   baseline: TrafficBaseline | undefined,
 ): { readonly traffic: ObservedTraffic; readonly baseline: TrafficBaseline } {
-  const key = `${fleet.release}/${fleet.step}/${fleet.rollout}`;
+  const key = trafficKey(fleet);
+  // By backend and server: a blue-green preview's answers count for its analysis, not for the
+  // share of the live listen.
   const now = new Map<string, Counted>();
   for (const c of counters) {
     const backend = parseBackendName(c.backend);
-    if (backend?.fleet === fleet.name && backend.role === 'live') now.set(c.server, counted(c));
+    if (backend?.fleet === fleet.name) now.set(`${backend.role}/${c.server}`, counted(c));
   }
   const went = (s: string, c: Counted) => {
     const before = baseline?.counted.get(s);
@@ -62,11 +69,17 @@ export function observeTraffic(
   let requests = 0;
   let newRequests = 0;
   let newErrors = 0;
-  for (const [server, c] of now) {
-    const before = baseline.counted.get(server) ?? { answered: 0, errors: 0 };
+  let newLive = 0;
+  for (const [key, c] of now) {
+    const [role, server] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+    const before = baseline.counted.get(key) ?? { answered: 0, errors: 0 };
     const delta = c.answered - before.answered;
-    requests += delta;
-    if (releaseOf.get(server) === fleet.release) {
+    const isNew = releaseOf.get(server) === fleet.release;
+    if (role === 'live') {
+      requests += delta;
+      if (isNew) newLive += delta;
+    }
+    if (isNew) {
       newRequests += delta;
       newErrors += c.errors - before.errors;
     }
@@ -74,7 +87,7 @@ export function observeTraffic(
   return {
     traffic: {
       requests,
-      newShare: requests === 0 ? null : (100 * newRequests) / requests,
+      newShare: requests === 0 ? null : (100 * newLive) / requests,
       newErrors,
       newRequests,
     },

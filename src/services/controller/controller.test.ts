@@ -188,25 +188,74 @@ describe('the controller and an edge that fails', () => {
   });
 });
 
+describe('the controller judging a release by its answers', () => {
+  it('stops a release whose answers fail its analysis, with the figures', async () => {
+    const judged = releaseRecord(
+      NEW,
+      spec({
+        replicas: 2,
+        service: { port: 8080, listen: '127.0.0.1:18080' },
+        analysis: { maxErrorPercent: 1, minRequests: 10 },
+        // Not ready for a minute: the rollout stays in progress while it is judged.
+        minReadySeconds: 60,
+      }),
+    );
+    await changeFleet(state.fleets, 'web', (f) =>
+      Promise.resolve({ change: deployed(f, judged, T0, 'admin'), release: judged }),
+    );
+    const host = new ScriptedHost();
+    host.observed = [0, 1].map((n) =>
+      instance(NEW, n, T0, { address: `10.88.0.${n + 2}`, healthyFor: 1000 }),
+    );
+    const edge = new ScriptedEdge();
+    const c = new Controller({
+      fleets: state.fleets,
+      agent: host,
+      admitted: () => Promise.resolve(true),
+      now: () => T0 + 1500,
+      edge,
+    });
+    await c.reconcile(); // the step's counts begin
+    edge.answers = { ok: 16, errors: 4 };
+    await c.reconcile(); // 4 of 20 failed
+    await c.reconcile(); // judged on them
+    const f = await state.fleets.fleet('web');
+    // A first deploy has nothing to go back to: it stops, with the reason.
+    expect(f?.rollout).toBe('failed');
+    expect(f?.reason).toMatch(/^analysis: 20\.0% of 20 requests to the new release failed/);
+  });
+});
+
 /** The edge as a script: open sessions it reports, and every state it is given. */
 class ScriptedEdge implements EdgePort {
   readonly open = new Map<string, number>();
   readonly applied: Edge[] = [];
   failing = false;
+  /** What each server answered so far (all alike). */
+  answers = { ok: 0, errors: 0 };
   apply(edge: Edge) {
     if (this.failing) return Promise.reject(new Error('haproxy said no'));
     this.applied.push(edge);
     return Promise.resolve();
   }
   counters(): Promise<ServerCounters[]> {
+    const servers = this.applied.at(-1)?.fleets.flatMap((f) => f.backends.live) ?? [];
+    const open = new Map([...servers.map((s) => [s.instance, 0] as const), ...this.open]);
     return Promise.resolve(
-      [...this.open].map(([server, current]) => ({
+      [...open].map(([server, current]) => ({
         backend: 'be_web',
         server,
         status: 'no check',
         current,
         sessions: 0,
-        responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 },
+        responses: {
+          '1xx': 0,
+          '2xx': Math.floor(this.answers.ok / open.size),
+          '3xx': 0,
+          '4xx': 0,
+          '5xx': Math.floor(this.answers.errors / open.size),
+          other: 0,
+        },
         connectionErrors: 0,
         responseErrors: 0,
         retries: 0,

@@ -1,4 +1,5 @@
 import { judgeRollout } from '../../core/controller/judge-rollout.js';
+import { analysisFailure } from '../../core/traffic/analysis.js';
 import {
   EMPTY_MEMORY,
   type ControllerMemory,
@@ -97,6 +98,8 @@ export class Controller {
         now,
         startStreak(listed, memory, mine, now),
         judgeCrashes(listed.name, [listed.release], memory, mine, now).streaks[0],
+        // The edge's counts as the last pass read them, for this very step.
+        analysisFailure(listed, this.traffic?.observed(listed)),
       );
       const fleet = judged ? await applyRollout(fleets, listed, judged, now) : listed;
       const decision = planFleet({

@@ -1,5 +1,5 @@
 import { desiredInstance, withGrace } from '../../core/controller/plan-fleet.js';
-import type { ReleaseRecord } from '../../core/fleet/record.js';
+import type { FleetRecord, ReleaseRecord } from '../../core/fleet/record.js';
 import type { FleetSpec } from '../../core/fleet/spec.js';
 import {
   DEFAULT_DRAIN,
@@ -7,6 +7,7 @@ import {
   gateStops,
   isReadyForTraffic,
   observeTraffic,
+  trafficKey,
   type DrainPolicy,
   type EdgeFleet,
   type ObservedTraffic,
@@ -38,11 +39,23 @@ export interface TrafficPass {
 export class Traffic {
   private draining: ReadonlyMap<string, number> = new Map();
   private baselines = new Map<string, TrafficBaseline>();
+  private seen = new Map<string, ObservedTraffic>();
 
   constructor(
     private readonly edge: EdgePort,
     private readonly policy: DrainPolicy = DEFAULT_DRAIN,
   ) {}
+
+  /**
+   * What the fleet's listen answered this step, as the last pass counted it: none when the
+   * fleet has moved on since (another release or step), so a step is never judged on the
+   * counts of the one before.
+   */
+  observed(fleet: FleetRecord): ObservedTraffic | undefined {
+    const baseline = this.baselines.get(fleet.name);
+    if (baseline?.key !== trafficKey(fleet)) return undefined;
+    return this.seen.get(fleet.name);
+  }
 
   async pass(
     statuses: readonly FleetStatus[],
@@ -103,6 +116,7 @@ export class Traffic {
     }
     this.draining = draining;
     this.baselines = baselines;
+    this.seen = traffic;
     const specOf = new Map(statuses.map((s) => [s.fleet.name, s.fleet.spec]));
     const held = await heldInstances(running, hold, releaseOf, specOf);
     return { desired: [...desired, ...held], reasons, traffic };
