@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { freePort } from '../../scripts/engines/ports.js';
  * its stop; and the requests failed while 30 instances are replaced under load.
  */
 
+const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WORK = join(ROOT, 'bench', '.work', 'traffic');
 const HOME = join(WORK, 'home');
@@ -106,8 +108,11 @@ interface FleetJson {
   name: string;
   instances: { id: string; state: string; address?: string; healthySince?: string }[];
 }
-const fleetOf = (name: string) =>
-  (JSON.parse(ingot('status', '-o', 'json')) as FleetJson[]).find((f) => f.name === name)!;
+/** Not spawnSync: the load runs in this process and must go on while status is read. */
+async function fleetOf(name: string): Promise<FleetJson> {
+  const { stdout } = await run(process.execPath, [INGOT, '--home', HOME, 'status', '-o', 'json']);
+  return (JSON.parse(stdout) as FleetJson[]).find((f) => f.name === name)!;
+}
 
 /** Poll `check` every 20 ms until it gives a value. */
 async function until<T>(check: () => Promise<T | null>, ms = 120_000): Promise<T> {
@@ -139,7 +144,7 @@ async function main() {
     ingot('build', '-q', join(ROOT, 'examples', 'hello'));
     const one = `127.0.0.1:${await freePort()}`;
     ingot('deploy', '--wait', fleetFile('one', 1, 'v1', one));
-    const address = fleetOf('one').instances[0]!.address!;
+    const address = (await fleetOf('one')).instances[0]!.address!;
     const direct = `http://${address}:8080/index.html`;
     const edge = `http://${one}/index.html`;
     await until(async () => ((await drive(edge, 1, 1)).ok === 1 ? true : null));
@@ -157,12 +162,12 @@ async function main() {
 
     // Ready → first request, and drain → stopped: one instance added, then taken away, under load.
     const admin = new RuntimeClient(join(HOME, 'edge', 'admin.sock'));
-    const before = new Set(fleetOf('one').instances.map((i) => i.id));
+    const before = new Set((await fleetOf('one')).instances.map((i) => i.id));
     let loading = true;
     const background = drive(edge, 4, Number.MAX_SAFE_INTEGER, () => !loading);
-    ingot('deploy', fleetFile('one', 2, 'v1', one));
+    await run(process.execPath, [INGOT, '--home', HOME, 'deploy', fleetFile('one', 2, 'v1', one)]);
     const added = await until(async () => {
-      const i = fleetOf('one').instances.find((x) => !before.has(x.id) && x.healthySince);
+      const i = (await fleetOf('one')).instances.find((x) => !before.has(x.id) && x.healthySince);
       return i ?? null;
     });
     const firstRequestAt = await until(async () =>
@@ -171,12 +176,12 @@ async function main() {
         : null,
     );
     const readyAt = Date.parse(added.healthySince!) + 1000; // minReadySeconds: 1
-    ingot('deploy', fleetFile('one', 1, 'v1', one));
+    await run(process.execPath, [INGOT, '--home', HOME, 'deploy', fleetFile('one', 1, 'v1', one)]);
     const drainedAt = await until(async () =>
       (await admin.stats()).some((c) => /DRAIN/.test(c.status)) ? Date.now() : null,
     );
     const stoppedAt = await until(async () =>
-      fleetOf('one').instances.length === 1 ? Date.now() : null,
+      (await fleetOf('one')).instances.length === 1 ? Date.now() : null,
     );
     loading = false;
     const steady = await background;
@@ -192,7 +197,14 @@ async function main() {
       () => !rolling,
     );
     const rollMs = performance.now();
-    ingot('deploy', '--wait', fleetFile('many', REPLICAS, 'v2', many));
+    await run(process.execPath, [
+      INGOT,
+      '--home',
+      HOME,
+      'deploy',
+      '--wait',
+      fleetFile('many', REPLICAS, 'v2', many),
+    ]);
     const rolled = performance.now() - rollMs;
     await new Promise((r) => setTimeout(r, 2000));
     rolling = false;
