@@ -94,3 +94,9 @@ export function observeTraffic(
     baseline,
   };
 }
+
+/** "the new release answered 9.8% of 2,013 requests", or null before any request. */
+export function describeShare(traffic: ObservedTraffic): string | null {
+  if (traffic.newShare === null) return null;
+  return `the new release answered ${traffic.newShare.toFixed(1)}% of ${traffic.requests.toLocaleString('en-US')} requests`;
+}

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteState } from '../../adapters/sqlite/state.js';
-import { instance, NEW, releaseRecord, spec, T0 } from '../../core/controller/fixtures.case.js';
+import {
+  instance,
+  NEW,
+  OLD,
+  releaseRecord,
+  spec,
+  T0,
+} from '../../core/controller/fixtures.case.js';
 import { deployed } from '../../core/fleet/transitions.js';
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
 import { changeFleet } from '../fleets/change-fleet.js';
@@ -223,6 +230,45 @@ describe('the controller judging a release by its answers', () => {
     // A first deploy has nothing to go back to: it stops, with the reason.
     expect(f?.rollout).toBe('failed');
     expect(f?.reason).toMatch(/^analysis: 20\.0% of 20 requests to the new release failed/);
+  });
+});
+
+describe('the history of a canary through the edge', () => {
+  it("says, when a step's pause ends, what share of requests the new release answered", async () => {
+    const service = { port: 8080, listen: '127.0.0.1:18080' };
+    const canary = { canary: { steps: [{ instances: 1, pause: '1m' }] } };
+    const old = releaseRecord(OLD, spec({ replicas: 4, service, strategy: canary }));
+    const next = releaseRecord(NEW, spec({ replicas: 4, service, strategy: canary }));
+    await changeFleet(state.fleets, 'web', (f) =>
+      Promise.resolve({ change: deployed(f, old, T0, 'admin'), release: old }),
+    );
+    const host = new ScriptedHost();
+    const edge = new ScriptedEdge();
+    let now = T0 + 60_000;
+    const c = new Controller({
+      fleets: state.fleets,
+      agent: host,
+      admitted: () => Promise.resolve(true),
+      now: () => now,
+      edge,
+    });
+    host.observed = [0, 1, 2, 3].map((n) => instance(OLD, n, T0, { address: `10.88.0.${n + 2}` }));
+    await c.reconcile(); // the old release completes
+    await changeFleet(state.fleets, 'web', (f) =>
+      Promise.resolve({ change: deployed(f, next, now, 'admin'), release: next }),
+    );
+    host.observed = [
+      ...[0, 1, 2].map((n) => instance(OLD, n, T0, { address: `10.88.0.${n + 2}` })),
+      instance(NEW, 0, T0, { address: '10.88.0.9' }),
+    ];
+    await c.reconcile(); // the step is reached; its counts begin
+    edge.answers = { ok: 400, errors: 0 };
+    now += 30_000;
+    await c.reconcile(); // pausing
+    now += 31_000;
+    await c.reconcile(); // the pause is over
+    const lines = (await state.fleets.history('web')).map((h) => h.detail);
+    expect(lines.some((l) => /the new release answered 25\.0% of 400 requests/.test(l))).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-import { judgeRollout } from '../../core/controller/judge-rollout.js';
+import { judgeRollout, type RolloutDecision } from '../../core/controller/judge-rollout.js';
 import { analysisFailure } from '../../core/traffic/analysis.js';
 import {
   EMPTY_MEMORY,
@@ -14,7 +14,7 @@ import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { Digest } from '../../domain/digest.js';
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
-import type { ObservedTraffic } from '../../core/traffic/observed-share.js';
+import { describeShare, type ObservedTraffic } from '../../core/traffic/observed-share.js';
 import type { EdgePort } from '../../ports/edge.js';
 import { applyDecision, applyRollout } from './execute.js';
 import { Traffic } from './traffic.js';
@@ -101,7 +101,9 @@ export class Controller {
         // The edge's counts as the last pass read them, for this very step.
         analysisFailure(listed, this.traffic?.observed(listed)),
       );
-      const fleet = judged ? await applyRollout(fleets, listed, judged, now) : listed;
+      const fleet = judged
+        ? await applyRollout(fleets, listed, withShare(judged, this.traffic?.observed(listed)), now)
+        : listed;
       const decision = planFleet({
         fleet,
         mine,
@@ -162,6 +164,19 @@ export class Controller {
     }
     return verdicts;
   }
+}
+
+/**
+ * A step's line in the history says what its release actually got through the edge: the
+ * share of requests it answered during the step that ends, beside the weight asked for.
+ */
+function withShare(
+  decision: RolloutDecision,
+  traffic: ObservedTraffic | undefined,
+): RolloutDecision {
+  const said = traffic && describeShare(traffic);
+  if (decision.kind !== 'step' || !said) return decision;
+  return { ...decision, why: { ...decision.why, detail: `${decision.why.detail} (${said})` } };
 }
 
 /** The streak of failed starts of the release being rolled out, as this pass sees it. */
