@@ -148,8 +148,11 @@ describe('the CLI against a server named by URL', () => {
     expect(r.code, r.stderr).toBe(0);
   }, 300_000);
 
-  it('reads, proves and verifies the ledger from elsewhere, checking it on the client', () => {
-    // The server of the test above, with hello's two instances; a fresh one if run alone.
+  /**
+   * The server of the first test, with hello's two instances (a fresh one if a test runs
+   * alone), and a folder `name` elsewhere whose CLI reaches it by URL with a copy of its token.
+   */
+  const withHello = (name: string) => {
     if (!existsSync(join(server.home, 'server.json'))) {
       server.up();
       expect(server.cli('build', '-q', HELLO).code).toBe(0);
@@ -158,19 +161,21 @@ describe('the CLI against a server named by URL', () => {
     const { port } = JSON.parse(readFileSync(join(server.home, 'server.json'), 'utf8')) as {
       port: number;
     };
-    const elsewhere = join(server.root, 'auditor');
+    const elsewhere = join(server.root, name);
     mkdirSync(elsewhere, { recursive: true });
     const tokenFile = join(elsewhere, 'token');
     writeFileSync(tokenFile, readFileSync(join(server.home, 'token')), { mode: 0o600 });
-    const there = (...args: string[]) =>
-      ingot(args, {
-        cwd: elsewhere,
-        env: {
-          INGOT_HOME: join(elsewhere, 'home'),
-          INGOT_SERVER: `http://127.0.0.1:${port}`,
-          INGOT_TOKEN_FILE: tokenFile,
-        },
-      });
+    const env = {
+      INGOT_HOME: join(elsewhere, 'home'),
+      INGOT_SERVER: `http://127.0.0.1:${port}`,
+      INGOT_TOKEN_FILE: tokenFile,
+    };
+    return { elsewhere, env, port, tokenFile };
+  };
+
+  it('reads, proves and verifies the ledger from elsewhere, checking it on the client', () => {
+    const { elsewhere, env } = withHello('auditor');
+    const there = (...args: string[]) => ingot(args, { cwd: elsewhere, env });
     const heldKey = join(server.home, 'keys', 'ledger.vkey');
     expect(there('ledger', 'checkpoint').code).toBe(0);
 
@@ -223,23 +228,7 @@ describe('the CLI against a server named by URL', () => {
   }, 300_000);
 
   it('opens a break-glass session from elsewhere, through the server, only as recorded', async () => {
-    if (!existsSync(join(server.home, 'server.json'))) {
-      server.up();
-      expect(server.cli('build', '-q', HELLO).code).toBe(0);
-      expect(server.cli('deploy', '--wait', server.helloFleet(2)).code).toBe(0);
-    }
-    const { port } = JSON.parse(readFileSync(join(server.home, 'server.json'), 'utf8')) as {
-      port: number;
-    };
-    const elsewhere = join(server.root, 'operator');
-    mkdirSync(elsewhere, { recursive: true });
-    const tokenFile = join(elsewhere, 'token');
-    writeFileSync(tokenFile, readFileSync(join(server.home, 'token')), { mode: 0o600 });
-    const env = {
-      INGOT_HOME: join(elsewhere, 'home'),
-      INGOT_SERVER: `http://127.0.0.1:${port}`,
-      INGOT_TOKEN_FILE: tokenFile,
-    };
+    const { elsewhere, env, port, tokenFile } = withHello('operator');
     const healthy = () =>
       (server.fleet('hello')?.instances ?? [])
         .filter((i) => i.state === 'healthy')

@@ -86,6 +86,32 @@ function open(
   );
 }
 
+/** An answer read whole (bounded), as JSON when it is; `req` is cut if it grows too large. */
+function readAnswer(
+  req: ClientRequest,
+  res: IncomingMessage,
+  resolve: (answer: Answer) => void,
+  reject: (err: Error) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  res.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > MAX_ANSWER_BYTES) req.destroy(new Error('the answer is too large'));
+    else chunks.push(c);
+  });
+  res.on('error', reject);
+  res.on('end', () => {
+    let json: unknown = {};
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      // not JSON: the caller reports the status
+    }
+    resolve({ status: res.statusCode ?? 0, json });
+  });
+}
+
 /**
  * One HTTP request to the API: over its Unix socket when there is one, else TCP, in TLS when
  * the endpoint says so.
@@ -100,25 +126,7 @@ export function send(
     const req = open(
       to,
       { method, path: `${to.prefix ?? ''}${path}`, headers: options.headers ?? {}, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_ANSWER_BYTES) req.destroy(new Error('the answer is too large'));
-          else chunks.push(c);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          let json: unknown = {};
-          try {
-            json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            // not JSON: the caller reports the status
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
-      },
+      (res) => readAnswer(req, res, resolve, reject),
     );
     req.setTimeout(options.timeoutMs, () =>
       req.destroy(new Error(`no answer within ${options.timeoutMs / 1000} s`)),
@@ -147,24 +155,7 @@ export function upgrade(
         headers: { ...options.headers, connection: 'Upgrade', upgrade: protocol },
         agent: false,
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size <= 1024 * 1024) chunks.push(c);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          let json: unknown = {};
-          try {
-            json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            // not JSON: the caller reports the status
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
-      },
+      (res) => readAnswer(req, res, resolve, reject),
     );
     req.setTimeout(options.timeoutMs, () =>
       req.destroy(new Error(`no answer within ${options.timeoutMs / 1000} s`)),

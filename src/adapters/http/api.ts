@@ -61,6 +61,10 @@ export function buildApi(
   });
   const guard = guardConnections(app.server, limits);
   const expected = Buffer.from(`Bearer ${token}`);
+  const hasToken = (authorization: string | undefined) => {
+    const got = Buffer.from(authorization ?? '');
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  };
   // Before a client sends the token, the server proves it knows it: whoever took over the
   // port of a server that died cannot collect the token (HMAC of the client's nonce).
   app.get('/v1/identify', async (req, reply) => {
@@ -79,8 +83,7 @@ export function buildApi(
     // still one the guard may close.
     if (req.routeOptions.url !== undefined && more?.ownAuth.includes(req.routeOptions.url))
       return undefined;
-    const got = Buffer.from(req.headers.authorization ?? '');
-    if (got.length !== expected.length || !timingSafeEqual(got, expected))
+    if (!hasToken(req.headers.authorization))
       return reply
         .code(401)
         .header('connection', 'close')
@@ -148,7 +151,7 @@ export function buildApi(
     });
   }
   more?.register(app);
-  if (sessions) serveAdminSessions(app, expected, guard, sessions);
+  if (sessions) serveAdminSessions(app, hasToken, guard, sessions);
   app.get('/metrics', async (_req, reply) => {
     const m = await metrics();
     return reply.type(m.contentType).send(m.body);
@@ -159,7 +162,7 @@ export function buildApi(
 /** Break-glass sessions on the admin API: upgrades that carry the admin token. */
 function serveAdminSessions(
   app: FastifyInstance,
-  expected: Buffer,
+  hasToken: (authorization: string | undefined) => boolean,
   guard: ConnectionGuard,
   open: (id: string, request: SessionRequest) => Promise<SessionAttach>,
 ): void {
@@ -167,12 +170,8 @@ function serveAdminSessions(
     app.server,
     {
       path: /^\/v1\/instances\/([^/]+)\/debug\/session$/,
-      authorize: (req) => {
-        const got = Buffer.from(req.headers.authorization ?? '');
-        return got.length === expected.length && timingSafeEqual(got, expected)
-          ? null
-          : 'a valid admin token is required';
-      },
+      authorize: (req) =>
+        hasToken(req.headers.authorization) ? null : 'a valid admin token is required',
       unauthorized: 'E_UNAUTHORIZED',
       open: (id, request) => open(id, request),
     },

@@ -59,19 +59,25 @@ export function buildHostApi(
     }
   });
   const seen = new SeenCalls();
-  app.addHook('preHandler', async (req, reply) => {
+  /** Why a call is refused (unsigned, late, replayed), or its signature once accepted. */
+  const accept = (
+    authorization: string | undefined,
+    call: { method: string; path: string; body: Uint8Array },
+  ): { refusal: string } | { signature: string } => {
     const at = now();
-    const check = checkHostCall(
-      credential,
-      req.headers.authorization,
-      { method: req.method, path: req.url, body: (req as RawRequest).rawBody ?? new Uint8Array() },
-      at,
-    );
-    const refusal = !check.ok
-      ? check.reason
-      : !seen.firstTime(check.signature, at)
-        ? 'this call was already made once (a replay)'
-        : null;
+    const check = checkHostCall(credential, authorization, call, at);
+    if (!check.ok) return { refusal: check.reason };
+    if (!seen.firstTime(check.signature, at))
+      return { refusal: 'this call was already made once (a replay)' };
+    return { signature: check.signature };
+  };
+  app.addHook('preHandler', async (req, reply) => {
+    const accepted = accept(req.headers.authorization, {
+      method: req.method,
+      path: req.url,
+      body: (req as RawRequest).rawBody ?? new Uint8Array(),
+    });
+    const refusal = 'refusal' in accepted ? accepted.refusal : null;
     if (refusal !== null)
       return reply
         .code(401)
@@ -104,17 +110,13 @@ export function buildHostApi(
       path: /^\/v1\/host\/instances\/([^/]+)\/debug\/session$/,
       // Signed as any call, over the path with its query (the session's command) and no body.
       authorize: (req) => {
-        const at = now();
-        const check = checkHostCall(
-          credential,
-          req.headers.authorization,
-          { method: req.method ?? '', path: req.url ?? '', body: new Uint8Array() },
-          at,
-        );
-        if (!check.ok) return check.reason;
-        if (!seen.firstTime(check.signature, at))
-          return 'this call was already made once (a replay)';
-        signatures.set(req, check.signature);
+        const accepted = accept(req.headers.authorization, {
+          method: req.method ?? '',
+          path: req.url ?? '',
+          body: new Uint8Array(),
+        });
+        if ('refusal' in accepted) return accepted.refusal;
+        signatures.set(req, accepted.signature);
         return null;
       },
       unauthorized: 'E_CLUSTER_CALL',

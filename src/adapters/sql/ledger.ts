@@ -188,8 +188,6 @@ export async function consistencyProof(db: LedgerDb, m: number, n: number): Prom
   return hashRanges(db, consistencyRanges(m, n));
 }
 
-export type { EntryQuery } from '../../core/ledger/index.js';
-
 /**
  * Entries in seq order, filtered. Each is decoded with the same checks as the offline
  * verifier, so a body edited in the file is an error here, not a lie shown to a user.

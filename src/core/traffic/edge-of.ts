@@ -9,7 +9,7 @@ import type { EdgeFleet, EdgeServer, ServerState } from './edge.js';
 export const EVEN_WEIGHT = 100;
 
 /** States in which an instance has a process that may answer (or finish answering). */
-const ROUTABLE = new Set(['starting', 'healthy', 'unhealthy']);
+export const ROUTABLE: ReadonlySet<string> = new Set(['starting', 'healthy', 'unhealthy']);
 
 /**
  * An instance takes requests once it is ready: healthy for at least minReadySeconds (the same

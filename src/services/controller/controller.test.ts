@@ -11,6 +11,7 @@ import {
   spec,
   T0,
 } from '../../core/controller/fixtures.case.js';
+import type { ReleaseRecord } from '../../core/fleet/record.js';
 import { deployed } from '../../core/fleet/transitions.js';
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
 import { changeFleet } from '../fleets/change-fleet.js';
@@ -50,8 +51,20 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const controller = (host: AgentApi, now: () => number) =>
-  new Controller({ fleets: state.fleets, agent: host, admitted: () => Promise.resolve(true), now });
+const controller = (host: AgentApi, now: () => number, edge?: EdgePort) =>
+  new Controller({
+    fleets: state.fleets,
+    agent: host,
+    admitted: () => Promise.resolve(true),
+    now,
+    ...(edge && { edge }),
+  });
+
+/** Deploy `release` to fleet web at `at`, as `ingot deploy` would. */
+const deploy = (release: ReleaseRecord, at = T0) =>
+  changeFleet(state.fleets, 'web', (f) =>
+    Promise.resolve({ change: deployed(f, release, at, 'admin'), release }),
+  );
 
 describe('the controller', () => {
   it('keeps holding a meltdown after a restart, and records it once', async () => {
@@ -110,20 +123,12 @@ describe('the controller', () => {
       NEW,
       spec({ replicas: 1, service: { port: 8080, listen: '127.0.0.1:18080' } }),
     );
-    await changeFleet(state.fleets, 'web', (f) =>
-      Promise.resolve({ change: deployed(f, served, T0, 'admin'), release: served }),
-    );
+    await deploy(served);
     const host = new ScriptedHost();
     host.observed = [0, 1].map((n) => instance(NEW, n, T0, { address: `10.88.0.${n + 2}` }));
     const edge = new ScriptedEdge();
     let now = T0 + 60_000;
-    const c = new Controller({
-      fleets: state.fleets,
-      agent: host,
-      admitted: () => Promise.resolve(true),
-      now: () => now,
-      edge,
-    });
+    const c = controller(host, () => now, edge);
     // One too many: its stop waits while it drains, with a request still open on it.
     for (const i of host.observed) edge.open.set(i.id, 1);
     await c.reconcile();
@@ -163,21 +168,13 @@ describe('the controller and an edge that fails', () => {
       NEW,
       spec({ replicas: 1, service: { port: 8080, listen: '127.0.0.1:18080' } }),
     );
-    await changeFleet(state.fleets, 'web', (f) =>
-      Promise.resolve({ change: deployed(f, served, T0, 'admin'), release: served }),
-    );
+    await deploy(served);
     const host = new ScriptedHost();
     host.observed = [0, 1].map((n) => instance(NEW, n, T0, { address: `10.88.0.${n + 2}` }));
     const edge = new ScriptedEdge();
     for (const i of host.observed) edge.open.set(i.id, 0);
     let now = T0 + 60_000;
-    const c = new Controller({
-      fleets: state.fleets,
-      agent: host,
-      admitted: () => Promise.resolve(true),
-      now: () => now,
-      edge,
-    });
+    const c = controller(host, () => now, edge);
     edge.failing = true;
     const [status] = await c.reconcile();
     expect(status!.reasons.at(-1)).toBe('edge: haproxy said no');
@@ -207,21 +204,13 @@ describe('the controller judging a release by its answers', () => {
         minReadySeconds: 60,
       }),
     );
-    await changeFleet(state.fleets, 'web', (f) =>
-      Promise.resolve({ change: deployed(f, judged, T0, 'admin'), release: judged }),
-    );
+    await deploy(judged);
     const host = new ScriptedHost();
     host.observed = [0, 1].map((n) =>
       instance(NEW, n, T0, { address: `10.88.0.${n + 2}`, healthyFor: 1000 }),
     );
     const edge = new ScriptedEdge();
-    const c = new Controller({
-      fleets: state.fleets,
-      agent: host,
-      admitted: () => Promise.resolve(true),
-      now: () => T0 + 1500,
-      edge,
-    });
+    const c = controller(host, () => T0 + 1500, edge);
     await c.reconcile(); // the step's counts begin
     edge.answers = { ok: 16, errors: 4 };
     await c.reconcile(); // 4 of 20 failed
@@ -239,24 +228,14 @@ describe('the history of a canary through the edge', () => {
     const canary = { canary: { steps: [{ instances: 1, pause: '1m' }] } };
     const old = releaseRecord(OLD, spec({ replicas: 4, service, strategy: canary }));
     const next = releaseRecord(NEW, spec({ replicas: 4, service, strategy: canary }));
-    await changeFleet(state.fleets, 'web', (f) =>
-      Promise.resolve({ change: deployed(f, old, T0, 'admin'), release: old }),
-    );
+    await deploy(old);
     const host = new ScriptedHost();
     const edge = new ScriptedEdge();
     let now = T0 + 60_000;
-    const c = new Controller({
-      fleets: state.fleets,
-      agent: host,
-      admitted: () => Promise.resolve(true),
-      now: () => now,
-      edge,
-    });
+    const c = controller(host, () => now, edge);
     host.observed = [0, 1, 2, 3].map((n) => instance(OLD, n, T0, { address: `10.88.0.${n + 2}` }));
     await c.reconcile(); // the old release completes
-    await changeFleet(state.fleets, 'web', (f) =>
-      Promise.resolve({ change: deployed(f, next, now, 'admin'), release: next }),
-    );
+    await deploy(next, now);
     host.observed = [
       ...[0, 1, 2].map((n) => instance(OLD, n, T0, { address: `10.88.0.${n + 2}` })),
       instance(NEW, 0, T0, { address: '10.88.0.9' }),

@@ -6,6 +6,7 @@ import {
   edgeFleetOf,
   gateStops,
   isReadyForTraffic,
+  ROUTABLE,
   observeTraffic,
   trafficKey,
   type DrainPolicy,
@@ -16,9 +17,6 @@ import {
 import type { DesiredInstance, ObservedInstance } from '../../domain/instance.js';
 import type { EdgePort } from '../../ports/edge.js';
 import type { FleetStatus } from './index.js';
-
-/** States in which an instance's process may still be answering requests. */
-const ANSWERING = new Set(['starting', 'healthy', 'unhealthy']);
 
 export interface TrafficPass {
   /** The desired set with the instances whose stops wait for their drains. */
@@ -68,12 +66,17 @@ export class Traffic {
     const say = (fleet: string, why: string) =>
       reasons.set(fleet, [...(reasons.get(fleet) ?? []), why]);
     const running = served.flatMap((s) =>
-      s.instances.filter((i) => i.address !== undefined && ANSWERING.has(i.state)),
+      s.instances.filter((i) => i.address !== undefined && ROUTABLE.has(i.state)),
     );
-    const counters = await this.edge.counters().catch((err: unknown) => {
-      for (const s of served) say(s.fleet.name, `edge: its counters unknown (${messageOf(err)})`);
-      return [];
-    });
+    // Nothing served, nothing to count: a home without services asks the edge nothing.
+    const counters =
+      served.length === 0
+        ? []
+        : await this.edge.counters().catch((err: unknown) => {
+            for (const s of served)
+              say(s.fleet.name, `edge: its counters unknown (${messageOf(err)})`);
+            return [];
+          });
     const sessions = new Map<string, number>();
     for (const c of counters) sessions.set(c.server, (sessions.get(c.server) ?? 0) + c.current);
     const gate = gateStops({
@@ -94,11 +97,12 @@ export class Traffic {
     const fleets: EdgeFleet[] = [];
     const traffic = new Map<string, ObservedTraffic>();
     const baselines = new Map<string, TrafficBaseline>();
+    const drainingIds = new Set(gate.draining.keys());
     for (const s of served) {
       const seen = observeTraffic(s.fleet, s.instances, counters, this.baselines.get(s.fleet.name));
       traffic.set(s.fleet.name, seen.traffic);
       baselines.set(s.fleet.name, seen.baseline);
-      const view = edgeFleetOf(s.fleet, s.instances, new Set(gate.draining.keys()), now);
+      const view = edgeFleetOf(s.fleet, s.instances, drainingIds, now);
       if (view === null) continue;
       fleets.push(view.edge);
       for (const why of view.reasons) say(s.fleet.name, why);
