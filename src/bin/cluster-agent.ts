@@ -323,12 +323,26 @@ async function postEvents(
   drafts: readonly LedgerEntryDraft[],
 ): Promise<void> {
   for (let i = 0; i < drafts.length; i += 500) {
-    const res = await fetch(new URL('/v1/cluster/events', server), {
-      method: 'POST',
-      headers: { authorization: `Host ${host}:${credential}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ events: drafts.slice(i, i + 500) }),
-      signal: AbortSignal.timeout(10_000),
-    });
+    let res: Response;
+    try {
+      res = await fetch(new URL('/v1/cluster/events', server), {
+        method: 'POST',
+        headers: {
+          authorization: `Host ${host}:${credential}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ events: drafts.slice(i, i + 500) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      // undici says a refused or cut connection as a TypeError: a server down, not a bug.
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+      throw new IngotError(
+        'E_CLUSTER_UNAVAILABLE',
+        `${server} did not answer (${cause instanceof Error ? cause.message : String(cause)})`,
+        { cause: err },
+      );
+    }
     if (!res.ok)
       throw new IngotError(
         'E_CLUSTER_UNAVAILABLE',
