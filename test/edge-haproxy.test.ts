@@ -46,6 +46,8 @@ const backends: Record<'a' | 'b' | 'c' | 'd', NamedBackend | null> = {
   d: null,
 };
 let ports: number[] = [];
+/** Debian's nobody: what Ingot's LocalEdge resolves from /etc/passwd. */
+const NOBODY = { uid: 65534, gid: 65534 };
 
 const be = (k: keyof typeof backends): NamedBackend => {
   const b = backends[k];
@@ -120,6 +122,20 @@ function processesIn(folder: string): number[] {
   return found;
 }
 
+/** The real and effective user ids of a process. */
+function uidsOf(pid: number): number[] {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Uid:'));
+  return (line ?? '').split(/\s+/).slice(1, 3).map(Number);
+}
+
+/** Workers parse clients' requests: they must not be root, after a start, reload or restart. */
+async function expectUnprivilegedWorker(): Promise<void> {
+  const worker = await running().client.workerPid();
+  expect(uidsOf(worker), `worker ${worker}`).toEqual([NOBODY.uid, NOBODY.uid]);
+}
+
 function expectWithin(actual: number | undefined, expected: number, points: number, what: string) {
   expect(actual, what).toBeDefined();
   expect(
@@ -144,9 +160,15 @@ beforeAll(async () => {
   backends.d = await namedBackend('new-d');
   edge = await HaproxyEdge.start(
     { fleets: [web([server('a', 1), server('b', 1)])] },
-    { dir: join(dir, 'run'), onEvent: (e) => events.push(e), readyTimeoutMs: 5_000 },
+    {
+      dir: join(dir, 'run'),
+      onEvent: (e) => events.push(e),
+      readyTimeoutMs: 5_000,
+      render: { runAs: NOBODY },
+    },
   );
   expect(await getOnce(url(0))).toMatch(/^old-[ab]$/);
+  await expectUnprivilegedWorker();
 });
 
 afterAll(async () => {
@@ -261,6 +283,7 @@ describe('the HAProxy edge', () => {
     const [k, f] = await Promise.all([kept.done, fresh.done]);
     expect(events.filter((e) => e.type === 'reloaded').length).toBe(reloadsBefore + RELOADS);
     expect(running().pid).toBe(pidBefore); // the same master, new workers
+    await expectUnprivilegedWorker();
     expect(k.failed, `keep-alive: ${JSON.stringify([...k.failures])}`).toBe(0);
     expect(f.failed, `new connections: ${JSON.stringify([...f.failures])}`).toBe(0);
     expect(k.ok + f.ok).toBeGreaterThan(200);
@@ -315,6 +338,7 @@ describe('the HAProxy edge', () => {
     expect(result.failed).toBe(0);
     expectWithin(shares(result).get('old-b'), 75, 3, 'old-b');
     expect(events.filter((e) => e.type === 'started' && e.restart)).toHaveLength(2);
+    await expectUnprivilegedWorker();
     // After each restart the edge applied its last desired state again, and found it whole.
     const resyncs = events.filter((e) => e.type === 'resynced' || e.type === 'resync-failed');
     expect(resyncs).toEqual([
@@ -456,6 +480,48 @@ describe('the HAProxy edge', () => {
       if (former.exitCode === null) former.kill('SIGKILL');
     }
     expect(processesIn(folder)).toEqual([]);
+  });
+
+  it("ends with its supervisor, even a SIGKILLed one, when told to (a leader's edge)", async () => {
+    const folder = join(dir, 'orphan');
+    const [port] = await freePorts(1);
+    const solo: Edge = {
+      fleets: [
+        {
+          fleet: 'solo',
+          service: { port: 8080, listen: `127.0.0.1:${port}` },
+          backends: { live: [server('a', 1)], preview: [] },
+        },
+      ],
+    };
+    const module = new URL('../src/adapters/haproxy/index.ts', import.meta.url).href;
+    const script = [
+      `const { HaproxySupervisor } = await import(${JSON.stringify(module)});`,
+      `await HaproxySupervisor.start(${JSON.stringify(solo)}, { dir: ${JSON.stringify(folder)}, exitWithParent: true });`,
+      `process.stdout.write('up\\n');`,
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const parent = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        parent.stdout.once('data', () => resolve());
+        parent.once('exit', (code) => reject(new Error(`the supervisor exited (${code})`)));
+      });
+      expect(await getOnce(`http://127.0.0.1:${port}/`)).toBe('old-a');
+      expect(processesIn(folder).length).toBeGreaterThan(0);
+      parent.kill('SIGKILL');
+      await waitFor(() => Promise.resolve(processesIn(folder).length === 0), 5_000);
+      expect(await getOnce(`http://127.0.0.1:${port}/`, 200)).toBeNull();
+    } finally {
+      parent.kill('SIGKILL');
+      for (const pid of processesIn(folder)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('says clearly when haproxy is not installed', async () => {

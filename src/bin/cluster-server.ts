@@ -36,6 +36,7 @@ import { makeTrust } from './agent.js';
 import { openState, type State } from './open-state.js';
 import { etcdOptions, type EtcdAccess } from './etcd-access.js';
 import { registryPuller, type RegistryAccess } from './registry-app.js';
+import { LocalEdge, localListens } from './edge.js';
 import { openServerLedger, type ServerLedger } from './server-ledger.js';
 
 export interface ClusterServerOptions {
@@ -175,7 +176,11 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     () => 0,
     () => ledger.health.view(),
   );
+  // The leader's edge (bin/edge.ts): it ends with this process, however it ends, since a
+  // dead leader's HAProxy would go on routing to the instances it knew beside the next one's.
+  const edge = new LocalEdge(join(options.home, 'edge'), logger, { exitWithParent: true });
   const term = new Term({
+    edge,
     control,
     fleets: state.fleets,
     record,
@@ -331,6 +336,7 @@ function apiHandlers(
       pull: registryPuller(store, { insecure: [], ...options.registries, env: process.env }, trust),
       observe,
       fits: assignmentProblem,
+      edge: localListens,
       status: () => term.status(),
       reconcileSoon: () => term.kick(),
     }),

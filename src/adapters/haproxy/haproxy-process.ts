@@ -19,16 +19,21 @@ export async function spawnHaproxy(
   binary: string,
   paths: RunPaths,
   readyTimeoutMs: number,
+  exitWithParent = false,
 ): Promise<ChildProcess> {
   removeQuietly(paths.adminSocket, paths.masterSocket);
   trimLog(paths.log);
   const log = openSync(paths.log, 'a', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(binary, ['-W', '-S', `${paths.masterSocket},mode,600`, '-f', paths.config], {
-      stdio: ['ignore', log, log],
-      detached: true,
-    });
+    const args = ['-W', '-S', `${paths.masterSocket},mode,600`, '-f', paths.config];
+    // setpriv (util-linux) sets the parent-death signal, then executes HAProxy in its place
+    // (same pid): an edge that must not outlive its supervisor ends with it, even when the
+    // supervisor is SIGKILLed and has no chance to stop it.
+    const [file, argv] = exitWithParent
+      ? ['setpriv', ['--pdeathsig', 'SIGTERM', '--', binary, ...args]]
+      : [binary, args];
+    child = spawn(file, argv, { stdio: ['ignore', log, log], detached: true });
   } finally {
     closeSync(log);
   }

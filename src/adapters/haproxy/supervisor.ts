@@ -31,6 +31,13 @@ export interface SupervisorOptions {
   /** Delay before a restart after a death, doubling while restarts fail (default 0 → 5 s). */
   readonly restartDelayMs?: { readonly first?: number; readonly max?: number };
   readonly onEvent?: (event: SupervisorEvent) => void;
+  /**
+   * End HAProxy when this process ends, however it ends (default: it outlives a crash, keeps
+   * serving, and the next supervisor on the same folder takes over from it). A cluster's
+   * leader sets it: a dead leader's edge would go on routing to the instances it knew, beside
+   * the new leader's.
+   */
+  readonly exitWithParent?: boolean;
 }
 
 export type SupervisorEvent =
@@ -176,7 +183,12 @@ export class HaproxySupervisor {
   private async launch(restart: boolean): Promise<void> {
     const t0 = performance.now();
     const former = this.formerMaster();
-    const child = await spawnHaproxy(this.binary, this.paths, this.readyTimeoutMs());
+    const child = await spawnHaproxy(
+      this.binary,
+      this.paths,
+      this.readyTimeoutMs(),
+      this.options.exitWithParent,
+    );
     this.child = child;
     this.startedAt = performance.now();
     child.once('exit', (code, signal) => this.onExit(child, code, signal));

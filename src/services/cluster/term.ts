@@ -1,6 +1,7 @@
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import type { IngotError } from '../../domain/errors.js';
 import type { ControlCoordination, Leadership } from '../../ports/coordination.js';
+import type { EdgePort } from '../../ports/edge.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import { Controller, type ControllerDeps, type FleetStatus } from '../controller/index.js';
 import { ReconcileLoop } from '../server/reconcile-loop.js';
@@ -22,6 +23,12 @@ export interface TermDeps {
   readonly admitted: ControllerDeps['admitted'];
   readonly log: TermLog;
   readonly intervalMs: number;
+  /**
+   * The edge in front of fleets with a service, the leader's while its term lasts: it routes
+   * to instances on every host (their addresses are routed to from the servers), and is
+   * stopped when the term ends so that the next leader's takes its listens.
+   */
+  readonly edge?: EdgePort & { stop(): Promise<void> };
 }
 
 /**
@@ -58,6 +65,7 @@ export class Term {
       record: deps.record,
       now: deps.now,
       admitted: deps.admitted,
+      ...(deps.edge && { edge: deps.edge }),
     });
     const loop = new ReconcileLoop(
       () => controller.reconcile().then(() => undefined),
@@ -78,6 +86,9 @@ export class Term {
     this.controller = null;
     await loop?.stop();
     await agents?.close();
+    await this.deps.edge
+      ?.stop()
+      .catch((err: unknown) => this.deps.log.error({ err }, 'the edge did not stop cleanly'));
   }
 }
 

@@ -202,7 +202,7 @@ async function checkService(deps: DeployDeps, spec: FleetSpec, exposed: string[]
   if (!deps.edge)
     throw new IngotError(
       'E_FLEET_INVALID',
-      'service: this server routes no traffic (an edge runs under `ingot up`; a cluster has none yet)',
+      'service: this server routes no traffic (it has no edge)',
     );
   const fleets = await deps.fleets.fleets();
   const problems = serviceProblems(spec, {
