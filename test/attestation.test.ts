@@ -302,8 +302,30 @@ describe('ingot verify', () => {
     });
     expect(build.code, build.stderr).toBe(0);
     expect(build.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
-    const bundles = ingot(['attestation', 'web:1.0'], { env }).stdout.trim().split('\n');
+    const bundles = ingot(['attestation', 'web:1.0', '--all'], { env }).stdout.trim().split('\n');
     expect(bundles).toHaveLength(2);
+    // Two signers: which bundle to print must be said, and --key prints exactly its own.
+    const ambiguous = ingot(['attestation', 'web:1.0'], { env });
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toContain('E_ATTESTATION_AMBIGUOUS');
+    expect(ambiguous.stdout).toBe('');
+    for (const name of ['ci', 'release']) {
+      const one = ingot(['attestation', 'web:1.0', '--key', k.pub(name)], { env });
+      expect(one.code, one.stderr).toBe(0);
+      expect(one.stdout.trim().split('\n')).toHaveLength(1);
+      expect(() =>
+        sigstoreVerify(one.stdout.trim(), readFileSync(k.pub(name), 'utf8'), k.id(name)),
+      ).not.toThrow();
+    }
+    // Rebuilt twice more, unchanged: still one bundle per key, the newest.
+    for (let i = 0; i < 2; i++)
+      expect(
+        ingot(['build', '-q', '--key', k.key('ci'), '--key', k.key('release'), r.app], { env })
+          .code,
+      ).toBe(0);
+    const after = ingot(['attestation', 'web:1.0', '--all'], { env }).stdout.trim().split('\n');
+    expect(after).toHaveLength(2);
+    expect(after.filter((b) => bundles.includes(b))).toEqual([]);
     const text = ingot(['verify', 'web:1.0', '--key', k.pub('ci')], {
       env: { INGOT_HOME: r.home },
     });

@@ -131,6 +131,8 @@ export const ERROR_CODES = {
     'E_NOT_AN_IMAGE',
     'E_ARTIFACT_CONTRACT',
     'E_NO_ATTESTATION',
+    /** Several keys signed the image and `ingot attestation` was not told which one to print. */
+    'E_ATTESTATION_AMBIGUOUS',
     'E_MEASUREMENT_MISSING',
     'E_MEASUREMENT_INVALID',
     'E_MEASUREMENT_MISMATCH',

@@ -53,6 +53,12 @@ export interface CommitRequest {
   }[];
   /** When the tags moved (wall clock; not part of any artifact). */
   readonly time: string;
+  /**
+   * Attachments to take out of index.json in the same commit (a signer's earlier bundle for
+   * the same image, replaced by its new one). Only untagged manifests with a subject are
+   * taken out; their blobs stay, as every blob does.
+   */
+  readonly unlist?: readonly Digest[];
 }
 
 export interface CommitResult {

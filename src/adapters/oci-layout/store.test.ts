@@ -82,6 +82,33 @@ describe('applyToIndex', () => {
   });
 });
 
+describe('applyToIndex with attachments to unlist', () => {
+  it('takes out only untagged attachments not listed again, never an image or a tag', () => {
+    const image = desc(`sha256:${'a'.repeat(64)}` as Digest, 'app:1');
+    const attachment = (c: string): Descriptor => ({
+      mediaType: MediaType.imageManifest,
+      digest: `sha256:${c.repeat(64)}` as Digest,
+      size: 1,
+      artifactType: MediaType.sigstoreBundle,
+      annotations: { [Annotation.subject]: image.digest },
+    });
+    const [older, newer, other] = [attachment('b'), attachment('c'), attachment('d')];
+    const index: ImageIndex = { schemaVersion: 2, manifests: [image, older, other] };
+    const { next } = applyToIndex(index, {
+      manifests: [{ descriptor: newer, tags: [] }],
+      time: 't',
+      // The image, a listed manifest and an unknown digest are named too: they stay or are
+      // ignored; only the older bundle goes.
+      unlist: [older.digest, image.digest, newer.digest, `sha256:${'e'.repeat(64)}` as Digest],
+    });
+    expect(next.manifests.map((m) => m.digest)).toEqual([
+      image.digest,
+      other.digest,
+      newer.digest,
+    ]);
+  });
+});
+
 describe('OciLayoutStore', () => {
   it('resolves tags, digests and unique prefixes, and says when a prefix is ambiguous', async () => {
     // Two documents whose digests share their first four hex digits (a birthday search).

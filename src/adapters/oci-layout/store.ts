@@ -333,7 +333,17 @@ export function applyToIndex(
 
   const moved: TagEvent[] = [];
   const kept: Descriptor[] = [];
+  const unlist = new Set(request.unlist ?? []);
+  const listed = new Set(request.manifests.map((m) => m.descriptor.digest));
   for (const d of index.manifests) {
+    // Only attachments go (never an image, never anything a tag names or this commit lists).
+    if (
+      unlist.has(d.digest) &&
+      !listed.has(d.digest) &&
+      d.annotations?.[Annotation.subject] !== undefined &&
+      d.annotations[Annotation.refName] === undefined
+    )
+      continue;
     const tag = d.annotations?.[Annotation.refName];
     const target = tag === undefined ? undefined : moving.get(tag);
     if (tag !== undefined && target !== undefined && target !== d.digest) {

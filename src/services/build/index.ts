@@ -1,6 +1,8 @@
 import { formatPlatform } from '../../core/image.js';
 import { summarize, type DroppedEntry, type MeasuredEntry } from '../../domain/measurement.js';
 import type { Descriptor } from '../../domain/oci.js';
+import type { Digest } from '../../domain/digest.js';
+import { storedBundles } from '../attestation.js';
 import type { EncodedLayer } from '../../ports/layer-encoder.js';
 import type { TagEvent } from '../../ports/store.js';
 import { readBaseLayers } from './base-layers.js';
@@ -102,6 +104,9 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
         ...attestations.map((a) => ({ descriptor: a.descriptor, tags: [] })),
       ],
       time: deps.now().toISOString(),
+      // One bundle per key per image: a rebuild's signature replaces the key's earlier one
+      // (the ledger keeps every build), so the image never gathers a bundle per build.
+      unlist: await replacedBundles(deps.store, image.digest, attestations),
     });
     rememberQuietly(deps, encoded, progress);
     return resultOf(inputs, {
@@ -121,6 +126,21 @@ export async function build(deps: BuildDeps, request: BuildRequest): Promise<Bui
     await tx.abort();
     throw err;
   }
+}
+
+/** The image's earlier bundles by the keys that signed it now (a store may have none yet). */
+async function replacedBundles(
+  store: BuildDeps['store'],
+  image: Digest,
+  attestations: readonly Attestation[],
+): Promise<Digest[]> {
+  if (attestations.length === 0) return [];
+  const signers = new Set<string>(attestations.map((a) => a.keyId));
+  const fresh = new Set(attestations.map((a) => a.descriptor.digest));
+  const earlier = await storedBundles(store, image).catch(() => []);
+  return earlier
+    .filter((b) => b.keyHint !== null && signers.has(b.keyHint) && !fresh.has(b.attachment))
+    .map((b) => b.attachment);
 }
 
 /** What `ingot build` reports of what it committed. */
