@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  rmSync,
   statSync,
   utimesSync,
   writeFileSync,
@@ -559,9 +560,19 @@ describe('ingot verify', () => {
       recursive: true,
       verbatimSymlinks: true,
     });
+    // As in this checkout: a git work tree, where the README's commands run.
+    writeFileSync(join(root, '.gitignore'), '.ingot/\nhome/\n');
+    gitInit(root, 'https://git.example/acme/ingot.git');
     await buildWith(home, hello, { keys: [join(root, '.ingot', 'keys', 'ci.key')] });
     const v = verifyCli(home, ['hello:1.0.0', '--policy', example]);
     expect(v).toMatchObject({ ok: true, code: 0 });
+    // The same build from outside any work tree is refused by the example's defaults.
+    rmSync(join(root, '.git'), { recursive: true, force: true });
+    const untracked = join(root, 'untracked-home');
+    await buildWith(untracked, hello, { keys: [join(root, '.ingot', 'keys', 'ci.key')] });
+    const refused = verifyCli(untracked, ['hello:1.0.0', '--policy', example]);
+    expect(refused.ok).toBe(false);
+    expect(refused.decision.reasons.map((r) => r.code)).toEqual(['E_POLICY_UNTRACKED']);
     expect(v.decision.signers).toEqual([{ id: gen.stdout.trim(), name: 'ci' }]);
   });
 

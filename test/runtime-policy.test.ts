@@ -41,8 +41,9 @@ function rootedBaseline(root: string): string {
   return dir;
 }
 
+// The image is built in a temporary folder, outside any git work tree.
 const policyText = (runtime: string[] = []) =>
-  ['keys: [{ name: ci, file: keys/ci.pub }]', ...runtime].join('\n') + '\n';
+  ['keys: [{ name: ci, file: keys/ci.pub }]', 'allowUntracked: true', ...runtime].join('\n') + '\n';
 const PERMISSIVE = [
   'runtime:',
   '  allowedCapabilities: [CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_NET_BIND_SERVICE]',

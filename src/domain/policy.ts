@@ -16,6 +16,11 @@ export interface Policy {
   readonly sources: readonly string[] | null;
   /** Whether a build from a work tree with uncommitted changes may run. */
   readonly allowDirty: boolean;
+  /**
+   * Whether a build from outside any git work tree may run: no commit names its sources, so
+   * nobody can rebuild it or say what changed; "no uncommitted changes" cannot even be asked.
+   */
+  readonly allowUntracked: boolean;
   /** Allowed base image digests (and whether `from: scratch` is allowed); null allows any. */
   readonly bases: { readonly digests: readonly Digest[]; readonly scratch: boolean } | null;
   /** Predicate types a trusted key must have signed a statement of. */
@@ -50,6 +55,7 @@ export type PolicyReasonCode =
   | 'E_POLICY_BUILDER'
   | 'E_POLICY_SOURCE'
   | 'E_POLICY_DIRTY'
+  | 'E_POLICY_UNTRACKED'
   | 'E_POLICY_BASE'
   | 'E_POLICY_ROOT'
   | 'E_POLICY_CAPABILITY'

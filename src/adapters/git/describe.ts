@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { relative, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { GitSource } from '../../core/attest/provenance.js';
 
 export interface GitWorkTree extends GitSource {
@@ -94,11 +95,22 @@ export function describeGit(dir: string, inputs: readonly string[] = []): GitWor
   return {
     root,
     commit,
-    remote: remote ? withoutCredentials(remote) : null,
+    remote: remote ? remoteUri(remote, root) : null,
     // If status cannot be read, the tree cannot be vouched for: call it dirty.
     dirty: status === null || status !== '',
     ignoredInputs,
   };
+}
+
+/**
+ * The origin as a URI, as SLSA's ResourceDescriptor asks: a URL or scp-like address without
+ * its credentials, and a remote that is a folder on this machine (`/srv/repo.git`, or a path
+ * relative to the work tree, as git reads it) as a `file://` URL.
+ */
+export function remoteUri(remote: string, root: string): string {
+  const uri = withoutCredentials(remote);
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(uri)) return uri;
+  return pathToFileURL(isAbsolute(uri) ? uri : resolve(root, uri)).href;
 }
 
 /**

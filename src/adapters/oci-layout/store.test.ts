@@ -101,11 +101,7 @@ describe('applyToIndex with attachments to unlist', () => {
       // ignored; only the older bundle goes.
       unlist: [older.digest, image.digest, newer.digest, `sha256:${'e'.repeat(64)}` as Digest],
     });
-    expect(next.manifests.map((m) => m.digest)).toEqual([
-      image.digest,
-      other.digest,
-      newer.digest,
-    ]);
+    expect(next.manifests.map((m) => m.digest)).toEqual([image.digest, other.digest, newer.digest]);
   });
 });
 

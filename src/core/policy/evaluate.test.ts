@@ -62,6 +62,7 @@ function policy(over: Partial<Policy> = {}): Policy {
     builders: ['https://ci.example/builder'],
     sources: ['https://git.example/acme/**'],
     allowDirty: false,
+    allowUntracked: false,
     bases: { digests: [baseA], scratch: false },
     predicateTypes: [InToto.slsaProvenance],
     runtime: DEFAULT_RUNTIME_RULES,
@@ -111,7 +112,14 @@ describe('evaluate(policy, evidence)', () => {
     ]);
     expect(codes(policy(), ev(verified(id(1), provenance({ git: null }))))).toEqual([
       'E_POLICY_SOURCE',
+      'E_POLICY_UNTRACKED',
     ]);
+    // Without pinned sources, and even with dirty trees allowed: untracked is its own rule.
+    const untracked = ev(verified(id(1), provenance({ git: null })));
+    expect(codes(policy({ sources: null, allowDirty: true }), untracked)).toEqual([
+      'E_POLICY_UNTRACKED',
+    ]);
+    expect(codes(policy({ sources: null, allowUntracked: true }), untracked)).toEqual([]);
     const dirty = provenance({
       git: {
         commit: 'c'.repeat(40),
@@ -191,6 +199,7 @@ describe('evaluate(policy, evidence)', () => {
     threshold: fc.integer({ min: 1, max: 3 }),
     mode: fc.constantFrom<'enforce' | 'warn'>('enforce', 'warn'),
     allowDirty: fc.boolean(),
+    allowUntracked: fc.boolean(),
   });
 
   it('is allowed in enforce mode exactly when there are no reasons', () => {
@@ -233,6 +242,7 @@ describe('evaluate(policy, evidence)', () => {
           evaluate({ ...p, threshold: Math.min(3, p.threshold + 1) }, ev(...sigs)).allowed,
         ).toBe(false);
         expect(evaluate({ ...p, allowDirty: false }, ev(...sigs)).allowed).toBe(false);
+        expect(evaluate({ ...p, allowUntracked: false }, ev(...sigs)).allowed).toBe(false);
         expect(evaluate({ ...p, builders: [] }, ev(...sigs)).allowed).toBe(false);
       }),
     );

@@ -106,6 +106,12 @@ export function evaluate(policy: Policy, evidence: Evidence): PolicyDecision {
           message: `built from ${p.git.remote}, which is not allowed`,
         });
     }
+    if (p.git === null && !policy.allowUntracked)
+      add({
+        code: 'E_POLICY_UNTRACKED',
+        message:
+          'built from outside any git work tree: no commit names its sources (the policy may say allowUntracked: true)',
+      });
     if (p.git?.dirty && !policy.allowDirty)
       add({
         code: 'E_POLICY_DIRTY',

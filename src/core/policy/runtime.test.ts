@@ -203,6 +203,7 @@ describe('evaluateRuntime(rules, request)', () => {
             builders: null,
             sources: null,
             allowDirty: true,
+            allowUntracked: true,
             bases: null,
             predicateTypes: [],
             runtime: r,

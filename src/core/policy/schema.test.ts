@@ -21,6 +21,7 @@ describe('policy.yaml', () => {
       threshold: 1,
       keys: [{ name: 'ci', file: 'ci.pub' }],
       allowDirty: false,
+      allowUntracked: false,
       predicateTypes: [InToto.slsaProvenance],
     });
   });

@@ -83,6 +83,7 @@ export const policySchema = z
     builders: z.array(z.string().min(1).max(4096)).max(256).optional(),
     sources: z.array(z.string().min(1).max(4096)).max(256).optional(),
     allowDirty: z.boolean().default(false),
+    allowUntracked: z.boolean().default(false),
     bases: z.array(base).max(1024).optional(),
     predicateTypes: z.array(z.string().min(1).max(4096)).max(64).default([InToto.slsaProvenance]),
     runtime: runtime.optional(),
