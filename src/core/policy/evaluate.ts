@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { shortKeyId } from '../../domain/attestation.js';
+import { shortKeyId, type ProvenanceSummary } from '../../domain/attestation.js';
 import type { Digest } from '../../domain/digest.js';
 import type { Policy, PolicyDecision, PolicyReason } from '../../domain/policy.js';
 import type { BundleVerdict } from '../attest/verify-bundle.js';
@@ -86,50 +86,9 @@ export function evaluate(policy: Policy, evidence: Evidence): PolicyDecision {
   }
 
   const matchesSource = policy.sources ? picomatch([...policy.sources]) : null;
-  for (const { statement } of trusted) {
-    const p = statement.provenance;
-    if (!p) continue;
-    if (policy.builders && !policy.builders.includes(p.builderId))
-      add({
-        code: 'E_POLICY_BUILDER',
-        message: `built by ${p.builderId}, which is not an allowed builder`,
-      });
-    if (matchesSource) {
-      if (!p.git?.remote)
-        add({
-          code: 'E_POLICY_SOURCE',
-          message: 'built from no git repository, and the policy requires an allowed source',
-        });
-      else if (!matchesSource(p.git.remote))
-        add({
-          code: 'E_POLICY_SOURCE',
-          message: `built from ${p.git.remote}, which is not allowed`,
-        });
-    }
-    if (p.git === null && !policy.allowUntracked)
-      add({
-        code: 'E_POLICY_UNTRACKED',
-        message:
-          'built from outside any git work tree: no commit names its sources (the policy may say allowUntracked: true)',
-      });
-    if (p.git?.dirty && !policy.allowDirty)
-      add({
-        code: 'E_POLICY_DIRTY',
-        message: `built from a work tree with uncommitted changes (at ${p.git.commit.slice(0, 12)})`,
-      });
-    if (policy.bases) {
-      if (p.base === null && !policy.bases.scratch)
-        add({
-          code: 'E_POLICY_BASE',
-          message: 'built from scratch, which is not among the allowed bases',
-        });
-      if (p.base !== null && !policy.bases.digests.includes(p.base as Digest))
-        add({
-          code: 'E_POLICY_BASE',
-          message: `base ${p.base}${p.baseName ? ` (${p.baseName})` : ''} is not in the allowed bases`,
-        });
-    }
-  }
+  for (const { statement } of trusted)
+    if (statement.provenance)
+      for (const r of provenanceReasons(policy, statement.provenance, matchesSource)) add(r);
   // A statement with no provenance cannot satisfy builder/source/base rules.
   if (
     (policy.builders || policy.sources || policy.bases) &&
@@ -151,4 +110,55 @@ export function evaluate(policy: Policy, evidence: Evidence): PolicyDecision {
 
 function describeKey(id: string): string {
   return /^[0-9a-f]{64}$/.test(id) ? shortKeyId(id) : JSON.stringify(id.slice(0, 80));
+}
+
+/** What the policy says of one trusted provenance: builder, source, work tree, base. */
+function provenanceReasons(
+  policy: Policy,
+  p: ProvenanceSummary,
+  matchesSource: ((remote: string) => boolean) | null,
+): PolicyReason[] {
+  const reasons: PolicyReason[] = [];
+  const add = (reason: PolicyReason) => reasons.push(reason);
+  if (policy.builders && !policy.builders.includes(p.builderId))
+    add({
+      code: 'E_POLICY_BUILDER',
+      message: `built by ${p.builderId}, which is not an allowed builder`,
+    });
+  if (matchesSource) {
+    if (!p.git?.remote)
+      add({
+        code: 'E_POLICY_SOURCE',
+        message: 'built from no git repository, and the policy requires an allowed source',
+      });
+    else if (!matchesSource(p.git.remote))
+      add({
+        code: 'E_POLICY_SOURCE',
+        message: `built from ${p.git.remote}, which is not allowed`,
+      });
+  }
+  if (p.git === null && !policy.allowUntracked)
+    add({
+      code: 'E_POLICY_UNTRACKED',
+      message:
+        'built from outside any git work tree: no commit names its sources (the policy may say allowUntracked: true)',
+    });
+  if (p.git?.dirty && !policy.allowDirty)
+    add({
+      code: 'E_POLICY_DIRTY',
+      message: `built from a work tree with uncommitted changes (at ${p.git.commit.slice(0, 12)})`,
+    });
+  if (policy.bases) {
+    if (p.base === null && !policy.bases.scratch)
+      add({
+        code: 'E_POLICY_BASE',
+        message: 'built from scratch, which is not among the allowed bases',
+      });
+    if (p.base !== null && !policy.bases.digests.includes(p.base as Digest))
+      add({
+        code: 'E_POLICY_BASE',
+        message: `base ${p.base}${p.baseName ? ` (${p.baseName})` : ''} is not in the allowed bases`,
+      });
+  }
+  return reasons;
 }
