@@ -6,10 +6,31 @@
 // `workerEntry(import.meta.url, 'worker')` (layer encoder) and 'hash-worker'
 // (integrity verifier) find them, and '../../package.json' is the package's own.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** What the build is made of: a change here, not committed, makes the build dirty. */
+const INPUTS = ['src', 'scripts/build.ts', 'package.json', 'package-lock.json'];
+
+/**
+ * The commit this build was made from, and whether its inputs differ from it; null outside
+ * a git tree (an unpacked package), where `ingot version` then says "unknown".
+ */
+function gitState(): { commit: string; dirty: boolean } | null {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const commit = git('rev-parse', 'HEAD').trim();
+    const dirty = git('status', '--porcelain', '--', ...INPUTS).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return null;
+  }
+}
+const stamp = gitState();
 rmSync(`${root}/dist`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
@@ -33,6 +54,14 @@ await build({
   banner: {
     js: "import { createRequire as __ingotCreateRequire } from 'node:module'; const require = __ingotCreateRequire(import.meta.url);",
   },
+  // Stamped into bin/build-info.ts; left undefined where there is no git state.
+  define:
+    stamp === null
+      ? {}
+      : {
+          INGOT_BUILD_COMMIT: JSON.stringify(stamp.commit),
+          INGOT_BUILD_DIRTY: String(stamp.dirty),
+        },
   logLevel: 'warning',
 });
 chmodSync(`${root}/dist/bin/ingot.js`, 0o755);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LayerLimits } from '../adapters/base-image/index.js';
@@ -16,14 +16,11 @@ import { readPrevious } from '../adapters/host-files/previous-instances.js';
 import type { Builder } from './build-app.js';
 import { registryCommands } from './registry-app.js';
 import { verifyArtifact } from '../services/verify.js';
+import { buildInfo } from './build-info.js';
 
 /** Composition root of the `ingot` command: the only place adapters meet services. */
 
-export const version = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+export const version = buildInfo.version;
 
 export interface AppOptions {
   readonly home: string;

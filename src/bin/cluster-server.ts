@@ -38,6 +38,7 @@ import { etcdOptions, type EtcdAccess } from './etcd-access.js';
 import { registryPuller, type RegistryAccess } from './registry-app.js';
 import { LocalEdge, localListens } from './edge.js';
 import { openServerLedger, type ServerLedger } from './server-ledger.js';
+import { buildInfo } from './build-info.js';
 
 export interface ClusterServerOptions {
   /** This server's own folder: its tokens, ledger key copy, log, store. */
@@ -211,6 +212,7 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     { maxConnections: 512, unprovenMs: 10_000 },
     clusterRoutes(hostHandlers(o, options, admin, record, actor)),
     (id, request) => hosts.debugSession(id, request),
+    buildInfo.version,
   );
   const housekeeping = setInterval(() => {
     ledger.recorder

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { main } from '../cli/main.js';
-import { appFactory, ranServer, version } from './app.js';
+import { versionLine } from '../cli/build-info.js';
+import { buildInfo } from './build-info.js';
 
 // `ingot ledger log | head`: a reader that stops early is not an error of ours.
 for (const stream of [process.stdout, process.stderr])
@@ -9,8 +9,21 @@ for (const stream of [process.stdout, process.stderr])
     throw err;
   });
 
+const argv = process.argv.slice(2);
+// `ingot --version` answers before the CLI and its dependencies are loaded (~100 ms of
+// module compilation): scripts and shell prompts call it often.
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  process.stdout.write(`${versionLine(buildInfo)}\n`);
+  await flushed(process.stdout);
+  process.exit(0);
+}
+const [{ main }, { appFactory, ranServer }] = await Promise.all([
+  import('../cli/main.js'),
+  import('./app.js'),
+]);
+
 const code = await main(
-  process.argv.slice(2),
+  argv,
   {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
@@ -19,7 +32,7 @@ const code = await main(
     env: process.env,
   },
   appFactory,
-  version,
+  buildInfo,
 );
 process.exitCode = code;
 // A command is done when main returns, and what it opened is closed; its output may not be

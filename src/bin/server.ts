@@ -162,6 +162,7 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
     { maxConnections, unprovenMs: 10_000 },
     undefined,
     (id, request) => hosts.debugSession(id, request),
+    options.version,
   );
   let local: LocalApi | null = null;
   const lifecycle = stopper(options.home, opened, control, api, {

@@ -21,6 +21,9 @@ import { EXIT_FAILURE, EXIT_USAGE, reportError } from './errors.js';
 import { loadCurrentContext } from './contexts-file.js';
 import type { AppFactory, CliApp, Io } from './io.js';
 import type { ApiSettings } from './target.js';
+import { versionLine, type BuildInfo } from './build-info.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerVersion } from './commands/version.js';
 
 /** The options every command takes (before or after its name). */
 interface GlobalOptions {
@@ -30,6 +33,20 @@ interface GlobalOptions {
   serverCaFile?: string;
 }
 
+/** The variables `ingot` reads, for `--help` and the man page. */
+export const ENVIRONMENT: readonly (readonly [name: string, meaning: string])[] = [
+  ['INGOT_HOME', 'state folder (store, cache)'],
+  ['INGOT_SERVER', 'the API to talk to (like --server)'],
+  ['INGOT_TOKEN_FILE', 'its token (like --token-file)'],
+  ['INGOT_CA_FILE', 'its private CA (like --server-ca-file)'],
+  ['XDG_CONFIG_HOME', 'where ingot/config.yaml keeps contexts (default ~/.config)'],
+  ['SOURCE_DATE_EPOCH', 'time recorded in built images (default 0)'],
+  ['INGOT_SIGNING_KEY', 'private key that signs builds (like build --key)'],
+  ['INGOT_BUILDER_ID', 'builder id recorded in provenance'],
+];
+
+export const EXIT_CODES = 'Exit codes: 0 ok, 1 failure, 2 usage error.';
+
 /**
  * The `ingot` command line. Returns the exit code: 0 ok, 1 failure, 2 usage. The app (with
  * its adapters) is made only when a command runs, so `--help` touches nothing on disk.
@@ -38,35 +55,9 @@ export async function main(
   argv: readonly string[],
   io: Io,
   makeApp: AppFactory,
-  version: string,
+  build: BuildInfo,
 ): Promise<number> {
   let exitCode = 0;
-  const program = new Command('ingot')
-    .description(
-      'Ingot: immutable infrastructure. Baselines become reproducible, measured, signed OCI images; instances run from them and are replaced, never patched.',
-    )
-    .option('--home <dir>', 'state folder (default: $INGOT_HOME, else ./.ingot)')
-    .option(
-      '--server <url>',
-      "the API to talk to, http(s)://HOST[:PORT] (default: $INGOT_SERVER, else the current context's, else this home's server)",
-    )
-    .option(
-      '--token-file <file>',
-      "with --server: the API token's file, 0600 (or $INGOT_TOKEN_FILE)",
-    )
-    .option(
-      '--server-ca-file <file>',
-      'with an https --server: PEM of a private CA to verify it (or $INGOT_CA_FILE)',
-    )
-    .version(version, '-V, --version')
-    .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText(
-      'after',
-      '\nEnvironment:\n  INGOT_HOME          state folder (store, cache)\n  INGOT_SERVER        the API to talk to (like --server)\n  INGOT_TOKEN_FILE    its token (like --token-file)\n  INGOT_CA_FILE       its private CA (like --server-ca-file)\n  XDG_CONFIG_HOME     where ingot/config.yaml keeps contexts (default ~/.config)\n  SOURCE_DATE_EPOCH   time recorded in built images (default 0)\n  INGOT_SIGNING_KEY   private key that signs builds (like build --key)\n  INGOT_BUILDER_ID    builder id recorded in provenance\n\nExit codes: 0 ok, 1 failure, 2 usage error.',
-    );
-
   const run: Runner = async (fn, format) => {
     const global = program.opts<GlobalOptions>();
     const home = resolve(global.home ?? io.env['INGOT_HOME'] ?? '.ingot');
@@ -90,6 +81,55 @@ export async function main(
       await app?.close();
     }
   };
+  const program = makeProgram(io, run, build);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return 0;
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    return reportError(err, io, 'text') || EXIT_FAILURE;
+  }
+  return exitCode;
+}
+
+/**
+ * Every command of `ingot`, each running through `run`. The completion scripts and man pages
+ * are made from this tree too (cli/surface), so they name what the command line takes.
+ */
+export function makeProgram(io: Io, run: Runner, build: BuildInfo): Command {
+  const program = new Command('ingot')
+    .description(
+      'Ingot: immutable infrastructure. Baselines become reproducible, measured, signed OCI images; instances run from them and are replaced, never patched.',
+    )
+    .option('--home <dir>', 'state folder (default: $INGOT_HOME, else ./.ingot)')
+    .option(
+      '--server <url>',
+      "the API to talk to, http(s)://HOST[:PORT] (default: $INGOT_SERVER, else the current context's, else this home's server)",
+    )
+    .option(
+      '--token-file <file>',
+      "with --server: the API token's file, 0600 (or $INGOT_TOKEN_FILE)",
+    )
+    .option(
+      '--server-ca-file <file>',
+      'with an https --server: PEM of a private CA to verify it (or $INGOT_CA_FILE)',
+    )
+    .version(versionLine(build), '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `\nEnvironment:\n${ENVIRONMENT.map(([name, meaning]) => `  ${name.padEnd(20)}${meaning}`).join('\n')}\n\n${EXIT_CODES}`,
+    );
 
   registerBuild(program, run);
   registerImages(program, run);
@@ -107,20 +147,7 @@ export async function main(
   registerContexts(program, run);
   registerIntegrity(program, run);
   registerLedger(program, run);
-
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (
-        err.code === 'commander.helpDisplayed' ||
-        err.code === 'commander.version' ||
-        err.code === 'commander.help'
-      )
-        return 0;
-      return err.exitCode === 0 ? 0 : EXIT_USAGE;
-    }
-    return reportError(err, io, 'text') || EXIT_FAILURE;
-  }
-  return exitCode;
+  registerVersion(program, run, build);
+  registerCompletion(program, run);
+  return program;
 }

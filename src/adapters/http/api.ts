@@ -8,6 +8,7 @@ import {
   type RouteSpec,
 } from '../../core/api/routes.js';
 import { isIngotError } from '../../domain/errors.js';
+import { OPENAPI_PATH, openApiDocument } from '../../core/api/openapi.js';
 import { systemFault } from '../shared/system-fault.js';
 import {
   guardConnections,
@@ -48,6 +49,8 @@ export function buildApi(
   more?: ExtraRoutes,
   /** Break-glass sessions (session-upgrade.ts), where this server can reach instances. */
   sessions?: (id: string, request: SessionRequest) => Promise<SessionAttach>,
+  /** Ingot's version, as the OpenAPI document names it. */
+  version = 'unknown',
 ): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
@@ -65,20 +68,10 @@ export function buildApi(
     const got = Buffer.from(authorization ?? '');
     return got.length === expected.length && timingSafeEqual(got, expected);
   };
-  // Before a client sends the token, the server proves it knows it: whoever took over the
-  // port of a server that died cannot collect the token (HMAC of the client's nonce).
-  app.get('/v1/identify', async (req, reply) => {
-    const nonce = (req.query as { nonce?: unknown }).nonce;
-    if (typeof nonce !== 'string' || !/^[0-9a-f]{32,128}$/.test(nonce))
-      return reply
-        .code(400)
-        .send({ error: { code: 'E_REQUEST', message: 'nonce: 32-128 hex digits' } });
-    // Answered without the token: the connection does not stay (connection-guard.ts).
-    void reply.header('connection', 'close');
-    return { proof: createHmac('sha256', token).update(nonce).digest('hex') };
-  });
+  serveIdentify(app, token);
+  serveOpenApi(app, version);
   app.addHook('onRequest', async (req, reply) => {
-    if (req.routeOptions.url === '/v1/identify') return undefined;
+    if (WITHOUT_TOKEN.has(req.routeOptions.url ?? '')) return undefined;
     // Not proven here: until its handler accepts the credential, such a connection is
     // still one the guard may close.
     if (req.routeOptions.url !== undefined && more?.ownAuth.includes(req.routeOptions.url))
@@ -157,6 +150,39 @@ export function buildApi(
     return reply.type(m.contentType).send(m.body);
   });
   return app;
+}
+
+/** Routes every caller may ask, before it has the token. */
+const WITHOUT_TOKEN = new Set(['/v1/identify', OPENAPI_PATH]);
+
+function serveIdentify(app: FastifyInstance, token: string): void {
+  // Before a client sends the token, the server proves it knows it: whoever took over the
+  // port of a server that died cannot collect the token (HMAC of the client's nonce).
+  app.get('/v1/identify', async (req, reply) => {
+    const nonce = (req.query as { nonce?: unknown }).nonce;
+    if (typeof nonce !== 'string' || !/^[0-9a-f]{32,128}$/.test(nonce))
+      return reply
+        .code(400)
+        .send({ error: { code: 'E_REQUEST', message: 'nonce: 32-128 hex digits' } });
+    // Answered without the token: the connection does not stay (connection-guard.ts).
+    void reply.header('connection', 'close');
+    return { proof: createHmac('sha256', token).update(nonce).digest('hex') };
+  });
+}
+
+/**
+ * The API's own description, without the token: it is made from the route table alone and
+ * holds nothing the source does not (no state, no names, no secrets), so a client or an
+ * editor may read it before it has a token. Made on the first request, not at start; and
+ * like /v1/identify, the connection does not stay.
+ */
+function serveOpenApi(app: FastifyInstance, version: string): void {
+  let openApi: string | null = null;
+  app.get(OPENAPI_PATH, async (_req, reply) => {
+    openApi ??= JSON.stringify(openApiDocument(version));
+    void reply.header('connection', 'close');
+    return reply.type('application/json; charset=utf-8').send(openApi);
+  });
 }
 
 /** Break-glass sessions on the admin API: upgrades that carry the admin token. */

@@ -3,6 +3,7 @@ import type { BaseRef } from '../../domain/baseline.js';
 import { isDigest } from '../../domain/digest.js';
 import { isIngotError } from '../../domain/errors.js';
 import { parseReference } from '../registry/reference.js';
+import { digestHint, sourcePathHint } from '../json-schema/hints.js';
 
 /**
  * `from:` of ingot.yaml: `scratch`, an OCI layout on disk, or an image in a registry.
@@ -21,15 +22,25 @@ const relativeSource = z
   .string()
   .min(1)
   .max(4096)
-  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes')
+  .meta(sourcePathHint);
 
-const digestText = z.string().refine(isDigest, 'expected sha256:<64 lowercase hex digits>');
+const digestText = z
+  .string()
+  .refine(isDigest, 'expected sha256:<64 lowercase hex digits>')
+  .meta(digestHint);
 
 /** The reference's own grammar (core/registry/reference.ts), each part with its message. */
-const imageText = z.string().superRefine((raw, ctx) => {
-  const problem = referenceProblem(raw);
-  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-});
+const imageText = z
+  .string()
+  .superRefine((raw, ctx) => {
+    const problem = referenceProblem(raw);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({
+    description: 'HOST[:PORT]/REPO[:TAG], without "@sha256:…" (the pin is digest:).',
+    pattern: '^[^@]+$',
+  });
 
 function referenceProblem(raw: string): string | null {
   try {
@@ -75,6 +86,23 @@ export const fromSchema = z.union([
         issue('give layout: DIR (an OCI layout) or image: HOST[:PORT]/REPO[:TAG] (a registry)');
       else if (v.tag === undefined && v.digest === undefined)
         issue('give a tag, a digest, or both (a digest pins the base)');
+    })
+    // The same combinations, for editors: a layout with a tag or a digest (or both), or an
+    // image with its digest and no tag.
+    .meta({
+      description:
+        'A base: layout: DIR (an OCI layout) with a tag, a digest or both; or image: HOST[:PORT]/REPO[:TAG] pinned by digest:.',
+      oneOf: [
+        {
+          required: ['layout'],
+          not: { required: ['image'] },
+          anyOf: [{ required: ['tag'] }, { required: ['digest'] }],
+        },
+        {
+          required: ['image', 'digest'],
+          not: { anyOf: [{ required: ['layout'] }, { required: ['tag'] }] },
+        },
+      ],
     })
     .transform((v): Exclude<BaseRef, { kind: 'scratch' }> => {
       // Checked above: a valid reference without a digest, and a digest beside it.

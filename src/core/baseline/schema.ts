@@ -3,23 +3,33 @@ import { parseImagePath, pathProblemText } from '../paths.js';
 import { MAX_SECCOMP_DENY, SYSCALL_NAME } from '../runtime/seccomp-default.js';
 import { fromSchema } from './from.js';
 import { parseDuration, parseOctalMode, parseSize } from './units.js';
+import {
+  durationHint,
+  imagePathHint,
+  modeHint,
+  sizeHint,
+  sourcePathHint,
+} from '../json-schema/hints.js';
 
 /**
  * The schema of ingot.yaml. Every field is checked on its own so that one run reports every
  * problem; the messages say what was expected, in the words a user would look for.
  */
 
-const imagePath = z.string().transform((raw, ctx) => {
-  const parsed = parseImagePath(raw);
-  if (!parsed.ok) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `path ${JSON.stringify(raw)} ${pathProblemText[parsed.problem]}`,
-    });
-    return z.NEVER;
-  }
-  return parsed.path;
-});
+const imagePath = z
+  .string()
+  .transform((raw, ctx) => {
+    const parsed = parseImagePath(raw);
+    if (!parsed.ok) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `path ${JSON.stringify(raw)} ${pathProblemText[parsed.problem]}`,
+      });
+      return z.NEVER;
+    }
+    return parsed.path;
+  })
+  .meta(imagePathHint);
 
 const mode = z
   .string({ error: 'expected a quoted octal mode such as "0644"' })
@@ -33,19 +43,23 @@ const mode = z
       return z.NEVER;
     }
     return value;
-  });
+  })
+  .meta(modeHint);
 
-const duration = z.union([z.string(), z.number()]).transform((raw, ctx) => {
-  const ms = parseDuration(raw);
-  if (ms === null) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration of at most a day, such as "500ms", "5s", "2m" or "1h", got ${JSON.stringify(raw)}`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((raw, ctx) => {
+    const ms = parseDuration(raw);
+    if (ms === null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration of at most a day, such as "500ms", "5s", "2m" or "1h", got ${JSON.stringify(raw)}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta(durationHint('a day'));
 
 const id = z
   .number()
@@ -73,21 +87,28 @@ const relativeSource = z
   .string()
   .min(1)
   .max(4096)
-  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes')
+  .meta(sourcePathHint);
 
 const layerSchema = z.strictObject({
   source: relativeSource,
-  destination: z.string().transform((raw, ctx) => {
-    const parsed = parseImagePath(raw);
-    if (!parsed.ok) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `path ${JSON.stringify(raw)} ${pathProblemText[parsed.problem]}`,
-      });
-      return z.NEVER;
-    }
-    return { path: parsed.path, intoDirectory: raw.endsWith('/') && parsed.path !== '/' };
-  }),
+  destination: z
+    .string()
+    .transform((raw, ctx) => {
+      const parsed = parseImagePath(raw);
+      if (!parsed.ok) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `path ${JSON.stringify(raw)} ${pathProblemText[parsed.problem]}`,
+        });
+        return z.NEVER;
+      }
+      return { path: parsed.path, intoDirectory: raw.endsWith('/') && parsed.path !== '/' };
+    })
+    .meta({
+      ...imagePathHint,
+      description: `${imagePathHint['description'] as string} Ending in "/": into that folder.`,
+    }),
   mode: mode.optional(),
   dirMode: mode.optional(),
   uid: id.default(0),
@@ -119,18 +140,27 @@ const configSchema = z.strictObject({
   workdir: imagePath.optional(),
   ports: z
     .array(
-      z.union([port, z.string()]).transform((raw, ctx) => {
-        const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(String(raw));
-        const n = m ? Number(m[1]) : 0;
-        if (!m || n < 1 || n > 65535) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `expected a port such as 8080 or "53/udp", got ${JSON.stringify(raw)}`,
-          });
-          return z.NEVER;
-        }
-        return `${n}/${m[2] ?? 'tcp'}`;
-      }),
+      z
+        .union([port, z.string()])
+        .transform((raw, ctx) => {
+          const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(String(raw));
+          const n = m ? Number(m[1]) : 0;
+          if (!m || n < 1 || n > 65535) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `expected a port such as 8080 or "53/udp", got ${JSON.stringify(raw)}`,
+            });
+            return z.NEVER;
+          }
+          return `${n}/${m[2] ?? 'tcp'}`;
+        })
+        .meta({
+          description: 'A port such as 8080 or "53/udp" (from 1 to 65535).',
+          anyOf: [
+            { type: 'integer', minimum: 1, maximum: 65535 },
+            { type: 'string', pattern: '^\\d{1,5}(/(tcp|udp))?$' },
+          ],
+        }),
     )
     .max(1024)
     .default([]),
@@ -159,7 +189,12 @@ const healthSchema = z
     (h) => (h.http === undefined) !== (h.tcp === undefined),
     'give exactly one of http or tcp',
   )
-  .refine((h) => h.timeout <= h.interval, 'timeout must not be longer than interval');
+  .refine((h) => h.timeout <= h.interval, 'timeout must not be longer than interval')
+  .meta({
+    description:
+      'A health check: exactly one of http or tcp. The timeout must not be longer than the interval (checked by ingot).',
+    oneOf: [{ required: ['http'] }, { required: ['tcp'] }],
+  });
 
 const tmpfsSchema = z.union([
   imagePath.transform((path) => ({ path })),
@@ -178,6 +213,7 @@ const tmpfsSchema = z.union([
         }
         return bytes;
       })
+      .meta(sizeHint)
       .optional(),
   }),
 ]);
@@ -209,6 +245,10 @@ const runtimeSchema = z
     tmpfs: z
       .array(tmpfsSchema)
       .max(64)
+      .meta({
+        description:
+          'Writable tmpfs mounts: a path, or a path and a size. Each path once, and never the root (checked by ingot).',
+      })
       .default([])
       .superRefine((list, ctx) => {
         uniquePaths(list, ctx, 'tmpfs');
@@ -234,6 +274,10 @@ const runtimeSchema = z
         }),
       )
       .max(64)
+      .meta({
+        description:
+          'Named volume mount points. Each name and path once, never the root nor a tmpfs path (checked by ingot).',
+      })
       .default([])
       .superRefine((list, ctx) => {
         uniquePaths(list, ctx, 'volumes');
@@ -284,6 +328,10 @@ const runtimeSchema = z
           message: `${v.path} is also a tmpfs mount`,
         });
     });
+  })
+  .meta({
+    description:
+      "The runtime contract baked into the artifact. No tmpfs or volume on /.ingot, which is the host's (checked by ingot).",
   });
 
 export const baselineSchema = z.strictObject({

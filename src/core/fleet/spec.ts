@@ -6,22 +6,26 @@ import { DAY_MS, parseDuration, parseSize } from '../baseline/units.js';
 import { canonicalJson } from '../canonical-json.js';
 import { isLabelKey, LABEL_KEY_RULE, parseConstraints } from '../placement/constraint.js';
 import { parseYamlSpec, type SpecCodes } from '../yaml-spec.js';
+import { durationHint, listenHint, sizeHint } from '../json-schema/hints.js';
 
 export type FleetSpecErrorCode =
   'E_FLEET_SYNTAX' | 'E_FLEET_INVALID' | 'E_FLEET_TOO_LARGE' | 'E_FLEET_ENCODING';
 
 /** "30s", "10m", "7d", or a number of seconds; up to a year. */
-const duration = z.union([z.string(), z.number()]).transform((raw, ctx) => {
-  const ms = parseDuration(raw, 366 * DAY_MS);
-  if (ms === null) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration such as "30s", "10m" or "7d", got ${JSON.stringify(raw)}`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((raw, ctx) => {
+    const ms = parseDuration(raw, 366 * DAY_MS);
+    if (ms === null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration such as "30s", "10m" or "7d", got ${JSON.stringify(raw)}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta(durationHint('366 days'));
 
 /** A count or a percentage of replicas: 1, "25%". */
 const countOrPercent = z.union([
@@ -29,27 +33,35 @@ const countOrPercent = z.union([
   z
     .string()
     .regex(/^\d{1,3}%$/, 'a count or a percentage such as "25%"')
-    .refine((p) => Number(p.slice(0, -1)) <= 100, 'at most 100%'),
+    .refine((p) => Number(p.slice(0, -1)) <= 100, 'at most 100%')
+    .meta({ pattern: '^(\\d{1,2}|0\\d\\d|100)%$' }),
 ]);
 
-const size = z.union([z.string(), z.number()]).transform((raw, ctx) => {
-  const bytes = parseSize(raw);
-  if (bytes === null) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a size such as "64Mi", got ${JSON.stringify(raw)}`,
-    });
-    return z.NEVER;
-  }
-  return bytes;
-});
+const size = z
+  .union([z.string(), z.number()])
+  .transform((raw, ctx) => {
+    const bytes = parseSize(raw);
+    if (bytes === null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a size such as "64Mi", got ${JSON.stringify(raw)}`,
+      });
+      return z.NEVER;
+    }
+    return bytes;
+  })
+  .meta(sizeHint);
 
 const name = z
   .string()
   .refine(
     (n) => isInstanceId(n) && n.length <= 30,
     'lowercase letters, digits and "-", at most 30 characters',
-  );
+  )
+  .meta({
+    description: 'lowercase letters, digits and "-", at most 30 characters',
+    pattern: '^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$',
+  });
 
 const strategy = z.union([
   z.strictObject({
@@ -73,7 +85,11 @@ const strategy = z.union([
           ]),
         )
         .min(1)
-        .max(32),
+        .max(32)
+        .meta({
+          description:
+            'Canary steps, each a count or a percentage of the replicas with an optional pause. They must not shrink (checked by ingot).',
+        }),
     }),
   }),
   z.strictObject({
@@ -106,13 +122,21 @@ const stopGrace = z.union([z.string(), z.number()]).transform((raw, ctx) => {
  * Every bad constraint is reported, at its index.
  */
 const placement = z.strictObject({
-  spread: z.string().refine(isLabelKey, `expected ${LABEL_KEY_RULE}`).optional(),
+  spread: z
+    .string()
+    .refine(isLabelKey, `expected ${LABEL_KEY_RULE}`)
+    .meta({ description: LABEL_KEY_RULE, pattern: '^[a-z0-9](?:[a-z0-9._/-]{0,61}[a-z0-9])?$' })
+    .optional(),
   constraints: z
     .array(z.string())
     .max(32)
     .superRefine((list, ctx) => {
       for (const { index, message } of parseConstraints(list).problems)
         ctx.addIssue({ code: 'custom', message, path: [index] });
+    })
+    .meta({
+      description:
+        'Constraints on host labels, such as "zone=a" or "disk!=hdd" (their grammar is checked by ingot).',
     })
     .default([]),
 });
@@ -133,7 +157,8 @@ const listen = z
         code: 'custom',
         message: `${parsed.ip} is not one address: name a loopback or local address`,
       });
-  });
+  })
+  .meta(listenHint);
 
 const service = z
   .strictObject({
@@ -144,6 +169,10 @@ const service = z
   .refine((s) => s.previewListen === undefined || s.previewListen !== s.listen, {
     message: 'the preview needs an address and port of its own, not the listen',
     path: ['previewListen'],
+  })
+  .meta({
+    description:
+      'A stable endpoint through the edge: the instance port and where clients connect. previewListen differs from listen (checked by ingot).',
   });
 
 const fleetFields = z.strictObject({
@@ -245,7 +274,13 @@ export const fleetSchema = fleetFields
         'canary steps must not shrink: each runs at least as many instances as the one before',
       path: ['strategy', 'canary', 'steps'],
     },
-  );
+  )
+  // What a schema can say of the checks above; the rest is said in words.
+  .meta({
+    description:
+      'fleet.yaml: the desired state of one fleet. Checked by ingot beyond this schema: maxInstanceAge is at least twice minReadySeconds + progressDeadline, and canary steps never shrink.',
+    dependentRequired: { analysis: ['service'] },
+  });
 
 /** Instances of the new release at a canary step: a count, or a percentage rounded up. */
 export function canaryStepSize(
