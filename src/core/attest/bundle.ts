@@ -4,6 +4,7 @@ import {
   bundleFromJSON,
   bundleToJSON,
   toDSSEBundle,
+  type BundleLatest,
 } from '@sigstore/bundle';
 import { AttestationError, MAX_BUNDLE_BYTES } from '../../domain/attestation.js';
 import { canonicalJsonBytes } from '../canonical-json.js';
@@ -30,6 +31,8 @@ export function encodeBundle(input: {
 }
 
 export interface DecodedBundle {
+  /** The bundle as @sigstore/bundle parsed it (what @sigstore/verify checks). */
+  readonly bundle: BundleLatest;
   readonly envelope: DsseEnvelope;
   /** `verificationMaterial.publicKey.hint`: which key the signer says it used. */
   readonly keyHint: string;
@@ -87,6 +90,7 @@ export function decodeBundle(bytes: Uint8Array): DecodedBundle {
   const { dsseEnvelope } = bundle.content;
   const signature = dsseEnvelope.signatures[0]!;
   return {
+    bundle,
     keyHint: bundle.verificationMaterial.content.publicKey.hint,
     envelope: {
       payloadType: dsseEnvelope.payloadType,

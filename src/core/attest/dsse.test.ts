@@ -1,8 +1,8 @@
-import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, pae, verifyEnvelope, verifySignature, type TrustedKey } from './dsse.js';
+import { pae } from './dsse.js';
 
 interface Envelope {
   payload: string;
@@ -46,9 +46,9 @@ function ed25519Public(hex: string): KeyObject {
 function decoded(envelope: Envelope) {
   return {
     payloadType: envelope.payloadType,
-    payload: decodeBase64(envelope.payload)!,
+    payload: Buffer.from(envelope.payload, 'base64'),
     signatures: envelope.signatures.map((s) => ({
-      sig: decodeBase64(s.sig)!,
+      sig: Buffer.from(s.sig, 'base64'),
       ...(s.keyid !== undefined && { keyid: s.keyid }),
     })),
   };
@@ -60,54 +60,37 @@ describe('DSSE v1', () => {
     expect(pae(ex.payloadType, Buffer.from(ex.body)).toString('utf8')).toBe(ex.pae);
   });
 
-  it('verifies the ECDSA P-256 example signature of protocol.md', () => {
+  it('is what the ECDSA P-256 example signature of protocol.md covers', () => {
     const ex = vectors.protocolExample;
     const jwk = { kty: 'EC', crv: 'P-256', x: bigToB64url(ex.x), y: bigToB64url(ex.y) };
     const key = createPublicKey({ key: jwk, format: 'jwk' });
     const env = decoded(ex.envelope);
     expect(env.payload.toString()).toBe(ex.body);
-    const verdict = verifyEnvelope(env, [{ id: 'example', key }], {
-      threshold: 1,
-      payloadTypes: [ex.payloadType],
-      ecdsaEncoding: 'ieee-p1363',
-    });
-    expect(verdict).toEqual({ accepted: true, acceptedKeys: ['example'] });
-    // The same signature over another body fails.
-    const tampered = { ...env, payload: Buffer.from('hello world!') };
-    expect(
-      verifyEnvelope(tampered, [{ id: 'example', key }], {
-        threshold: 1,
-        payloadTypes: [ex.payloadType],
-        ecdsaEncoding: 'ieee-p1363',
-      }).accepted,
-    ).toBe(false);
-    // And the private scalar of the example signs something this verifier accepts.
+    const p1363 = { key, dsaEncoding: 'ieee-p1363' as const };
+    const sig = env.signatures[0]!.sig;
+    expect(verify('sha256', pae(ex.payloadType, env.payload), p1363, sig)).toBe(true);
+    // The same signature over another body, or the same body as another type, fails.
+    expect(verify('sha256', pae(ex.payloadType, Buffer.from('hello world!')), p1363, sig)).toBe(
+      false,
+    );
+    expect(verify('sha256', pae('text/plain', env.payload), p1363, sig)).toBe(false);
+    // And the private scalar of the example signs what the key verifies.
     const priv = createPrivateKey({ key: { ...jwk, d: bigToB64url(ex.d) }, format: 'jwk' });
-    const sig = sign('sha256', pae(ex.payloadType, env.payload), priv);
-    expect(verifySignature(key, pae(ex.payloadType, env.payload), sig)).toBe(true);
+    const own = sign('sha256', pae(ex.payloadType, env.payload), priv);
+    expect(verify('sha256', pae(ex.payloadType, env.payload), key, own)).toBe(true);
   });
 
   for (const v of vectors.vectors) {
-    it(`test vector ${v.id}: ${v.expect}`, () => {
+    it(`test vector ${v.id}: the PAE is what its first signature covers`, () => {
       const env = decoded(v.envelope);
-      // `pae` is what the first signature covers: the envelope's own PAE, except where the
-      // vector swapped the payloadType after signing.
+      // The envelope's own PAE, except where the vector swapped the payloadType after signing.
       const signed = Buffer.from(v.pae, 'hex');
-      if (v.id !== 'payload-type-swapped')
-        expect(pae(env.payloadType, env.payload).equals(signed)).toBe(true);
+      expect(pae(env.payloadType, env.payload).equals(signed)).toBe(
+        v.id !== 'payload-type-swapped',
+      );
       const first = v.envelope.signatures[0]!.keyid ?? v.trustedKeys[0]!;
-      expect(
-        verifySignature(ed25519Public(vectors.keys[first]!.public), signed, env.signatures[0]!.sig),
-      ).toBe(true);
-      const keys: TrustedKey[] = v.trustedKeys.map((id) => ({
-        id,
-        key: ed25519Public(vectors.keys[id]!.public),
-      }));
-      const verdict = verifyEnvelope(env, keys, {
-        threshold: v.threshold,
-        payloadTypes: v.supportedPayloadTypes,
-      });
-      expect(verdict.accepted ? 'accept' : 'reject').toBe(v.expect);
+      const key = ed25519Public(vectors.keys[first]!.public);
+      expect(verify(null, signed, key, env.signatures[0]!.sig)).toBe(true);
     });
   }
 
@@ -124,19 +107,5 @@ describe('DSSE v1', () => {
         },
       ),
     );
-  });
-
-  it('base64 decoding accepts both alphabets and refuses anything else', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-        const b = Buffer.from(bytes);
-        expect(decodeBase64(b.toString('base64'))?.equals(b)).toBe(true);
-        expect(decodeBase64(b.toString('base64url'))?.equals(b)).toBe(true);
-      }),
-    );
-    expect(decodeBase64('aGVs bG8=')).toBeNull();
-    expect(decodeBase64('aGVsbG8*')).toBeNull();
-    expect(decodeBase64('a')).toBeNull();
-    expect(decodeBase64('ab+_')).toBeNull();
   });
 });
