@@ -122,15 +122,29 @@ export function registerBuild(program: Command, run: Runner): void {
   );
 }
 
+/**
+ * What the build cache saved, without rounding a change away: "100 %" is said only when no
+ * byte of any layer was encoded anew (a one-file change beside a large layer is 99.7 %).
+ */
+export function reuseNote(
+  layers: readonly { readonly rawBytes: number; readonly reusedBytes: number }[],
+): string {
+  const reused = layers.reduce((n, l) => n + l.reusedBytes, 0);
+  const raw = layers.reduce((n, l) => n + l.rawBytes, 0);
+  if (raw === 0 || reused === 0) return '';
+  const changed = layers.filter((l) => l.reusedBytes < l.rawBytes).length;
+  if (changed === 0) return ', every layer reused whole from earlier builds';
+  const percent = Math.min(99, Math.floor((100 * reused) / raw));
+  return `, ${changed} of ${layers.length} changed: ${formatBytes(raw - reused)} encoded anew, ${percent}% of layer bytes reused`;
+}
+
 function describe(r: BuildResult): string {
   const ours = r.layers.filter((l) => l.origin !== 'base');
-  const reused = ours.reduce((n, l) => n + l.reusedBytes, 0);
-  const raw = ours.reduce((n, l) => n + l.rawBytes, 0);
   const s = r.measurement.summary;
   const lines = [
     `built ${r.name} ${r.version} for ${r.platform}`,
     `  base     ${r.base ? `${r.base.tag ?? ''}${r.base.tag ? ' ' : ''}${r.base.digest}` : 'scratch'}`,
-    `  layers   ${r.layers.length} (${formatBytes(r.layers.reduce((n, l) => n + l.descriptor.size, 0))})${raw > 0 && reused > 0 ? `, ${Math.round((100 * reused) / raw)}% of new layer bytes reused from earlier builds` : ''}`,
+    `  layers   ${r.layers.length} (${formatBytes(r.layers.reduce((n, l) => n + l.descriptor.size, 0))})${reuseNote(ours)}`,
     ...(r.base && r.base.dropped.length > 0
       ? [
           `  dropped  ${r.base.dropped.length} device node(s) of the base under /dev, which the runtime provides: ${r.base.dropped
