@@ -149,8 +149,10 @@ describe('attached documents', () => {
     });
     const shown = ingot(['inspect', digest, '-o', 'json'], { env });
     expect(shown.code, shown.stderr).toBe(0);
+    // inspect names the measurement as verify and the provenance do: the document's digest.
     expect(JSON.parse(shown.stdout)).toMatchObject({
       measurement: {
+        digest: before.measurement.digest,
         summary: { files: before.measurement.entries.filter((e) => e.type === 'file').length },
       },
       sbom: { files: expect.any(Number) as number },

@@ -1,4 +1,4 @@
-import { shortDigest, type Digest } from '../domain/digest.js';
+import { digestOf, shortDigest, type Digest } from '../domain/digest.js';
 import { IngotError } from '../domain/errors.js';
 import { summarize, type MeasuredEntry, type MeasurementSummary } from '../domain/measurement.js';
 import { Annotation, MediaType } from '../domain/media-types.js';
@@ -38,9 +38,18 @@ export interface ImageDetails extends ImageSummary {
   readonly config: ImageConfig;
   readonly runtime: RuntimeContract | null;
   readonly base: { readonly digest?: string; readonly name?: string };
-  readonly measurement: { readonly digest: Digest; readonly summary: MeasurementSummary } | null;
+  /**
+   * `digest` names the document itself, as the signed provenance and `ingot verify` do;
+   * `attachment` is the manifest that attaches it to the image (what a registry lists).
+   */
+  readonly measurement: {
+    readonly digest: Digest;
+    readonly attachment: Digest;
+    readonly summary: MeasurementSummary;
+  } | null;
   readonly sbom: {
     readonly digest: Digest;
+    readonly attachment: Digest;
     readonly files: number;
     readonly packages: readonly SbomPackage[];
   } | null;
@@ -122,10 +131,14 @@ export async function inspectImage(store: Store, ref: string): Promise<ImageDeta
 
   const attachment = async (
     artifactType: string,
-  ): Promise<{ digest: Digest; body: unknown } | null> => {
+  ): Promise<{ digest: Digest; attachment: Digest; body: unknown } | null> => {
     const found = await attachedDocument(store, descriptor.digest, referrers, artifactType);
     return (
-      found && { digest: found.digest, body: JSON.parse(found.bytes.toString('utf8')) as unknown }
+      found && {
+        digest: digestOf(found.bytes),
+        attachment: found.digest,
+        body: JSON.parse(found.bytes.toString('utf8')) as unknown,
+      }
     );
   };
 
@@ -150,9 +163,10 @@ export async function inspectImage(store: Store, ref: string): Promise<ImageDeta
     },
     measurement: m && {
       digest: m.digest,
+      attachment: m.attachment,
       summary: summarize((m.body as { entries: MeasuredEntry[] }).entries),
     },
-    sbom: s && sbomSummary(s.digest, s.body),
+    sbom: s && { ...sbomSummary(s.digest, s.body), attachment: s.attachment },
   };
 }
 
