@@ -15,8 +15,15 @@ describe('ledger times', () => {
     expect(t).toBeLessThanOrEqual(Date.now() - 2 * 3600_000);
   });
 
+  it('takes now, and "90m ago" as 90m', () => {
+    const before = Date.now();
+    expect(parseTime('now', '--at')).toBeGreaterThanOrEqual(before);
+    expect(parseTime('now', '--at')).toBeLessThanOrEqual(Date.now());
+    expect(parseTime('90m ago', '--at')).toBeLessThanOrEqual(Date.now() - 90 * 60_000);
+  });
+
   it('names the flag when it is neither', () => {
     expect(() => parseTime('yesterday', '--at')).toThrow(UsageError);
-    expect(() => parseTime('yesterday', '--at')).toThrow(/^--at must be a time/);
+    expect(() => parseTime('yesterday', '--at')).toThrow(/^--at must be now, a time/);
   });
 });

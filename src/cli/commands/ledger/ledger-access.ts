@@ -9,14 +9,15 @@ import { resolveTarget, type ApiSettings } from '../../target.js';
 /** Files the ledger commands read (exports, checkpoints, keys) are bounded: never all memory. */
 const MAX_FILE_BYTES = 4 * 1024 ** 3;
 
-/** "2026-11-27T10:00:00Z", "2026-11-27", or "90m"/"2h"/"3d" ago. */
+/** "now", "2026-11-27T10:00:00Z", "2026-11-27", or "90m"/"2h"/"3d" (or "90m ago") ago. */
 export function parseTime(raw: string, flag: string): number {
-  const ago = parseDuration(raw, 10_000 * 366 * DAY_MS);
+  if (raw.trim().toLowerCase() === 'now') return Date.now();
+  const ago = parseDuration(raw.replace(/\s+ago\s*$/i, ''), 10_000 * 366 * DAY_MS);
   if (ago !== null) return Date.now() - ago;
   const t = Date.parse(raw);
   if (!Number.isFinite(t))
     throw new UsageError(
-      `${flag} must be a time (ISO 8601) or a duration ago (90m, 2h), got ${raw}`,
+      `${flag} must be now, a time (ISO 8601) or a duration ago (90m, 2h), got ${raw}`,
     );
   return t;
 }

@@ -16,7 +16,7 @@ export function registerWhatRan(program: Command, run: Runner): void {
         'what admission said of its provenance (builder, commit), drift or access recorded against it,\n' +
         'and inclusion proofs of the entries that say so against the latest signed checkpoint.',
     )
-    .requiredOption('--at <time>', 'the moment (ISO 8601, or 90m / 2h / 3d ago)')
+    .requiredOption('--at <time>', 'the moment: now, ISO 8601, or 90m / 2h / 3d ago')
     .option('--fleet <name>', 'only this fleet')
     .option('--vkey <file>', 'verifier key (default $INGOT_HOME/keys/ledger.vkey)')
     .addOption(outputOption())
