@@ -124,6 +124,9 @@ export function makeProgram(io: Io, run: Runner, build: BuildInfo): Command {
     )
     .version(versionLine(build), '-V, --version')
     .exitOverride()
+    // Descriptions are written with line breaks for the source's sake; commander wraps to
+    // the terminal too, so each paragraph is joined first: wrapped once, at the right width.
+    .configureHelp({ commandDescription: (cmd) => reflow(cmd.description()) })
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
@@ -150,4 +153,12 @@ export function makeProgram(io: Io, run: Runner, build: BuildInfo): Command {
   registerVersion(program, run, build);
   registerCompletion(program, run);
   return program;
+}
+
+/**
+ * One line per paragraph: a single line break inside a paragraph becomes a space; blank
+ * lines, lines that start indented (lists) and "Example:" lines keep their breaks.
+ */
+export function reflow(text: string): string {
+  return text.replace(/([^\n])\n(?=\S)(?!Examples?:)/g, '$1 ');
 }
