@@ -120,6 +120,11 @@ describe('the agent runs artifacts as read-only runc containers', () => {
     const cli = ingot(['logs', 'hello-a'], { env: { INGOT_HOME: home } });
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(/url:\/healthz/);
+    const tail = ingot(['logs', 'hello-a', '--tail', '2'], { env: { INGOT_HOME: home } });
+    expect(tail.code, tail.stderr).toBe(0);
+    expect(tail.stdout.split('\n').filter(Boolean)).toHaveLength(2);
+    // The last lines of the log (read again after: a health check may have added some).
+    expect(ingot(['logs', 'hello-a'], { env: { INGOT_HOME: home } }).stdout).toContain(tail.stdout);
     // Logs are capped (4 KiB asked, 8 KiB at least: two tmpfs pages): a burst of requests
     // rotates them, and neither half ever holds more than its 4 KiB.
     for (let i = 0; i < 80; i++) await httpGet(inst.address!, `/?request-${i}`);

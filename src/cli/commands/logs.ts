@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { routes } from '../../core/api/routes.js';
 import { exitStatusText } from '../../core/runtime/exit.js';
 import type { PreviousInstance } from '../../domain/instance.js';
-import { IngotError } from '../../domain/errors.js';
+import { IngotError, UsageError } from '../../domain/errors.js';
 import { call, runningServer } from '../client.js';
 import { json, outputOption } from '../format.js';
 import type { CliApp, Io, OutputFormat } from '../io.js';
@@ -12,6 +12,7 @@ import type { Runner } from './runner.js';
 interface LogsOptions {
   follow?: boolean;
   previous?: boolean;
+  tail?: number;
   output: OutputFormat;
 }
 
@@ -32,6 +33,11 @@ export function registerLogs(program: Command, run: Runner): void {
     .argument('<instance>', 'instance id')
     .option('-f, --follow', 'keep printing new output')
     .option('-p, --previous', 'the output and exit of an instance that exited (crashed)')
+    .option(
+      '--tail <lines>',
+      'only the last LINES lines (with -f: default 10, as tail -f; otherwise all)',
+      parseLines,
+    )
     .addOption(outputOption())
     .action(async (id: string, options: LogsOptions) => {
       await run(
@@ -41,7 +47,8 @@ export function registerLogs(program: Command, run: Runner): void {
             printPrevious(await source.previous(), options.output, io);
             return 0;
           }
-          await follow(source, io, options.follow === true);
+          const keepGoing = options.follow === true;
+          await follow(source, io, keepGoing, options.tail ?? (keepGoing ? 10 : undefined));
           return 0;
         },
         () => (options.previous ? options.output : 'text'),
@@ -129,9 +136,14 @@ function remoteLogs(api: ApiSettings, id: string): LogSource {
   };
 }
 
-async function follow(source: LogSource, io: Io, keepGoing: boolean): Promise<void> {
+async function follow(
+  source: LogSource,
+  io: Io,
+  keepGoing: boolean,
+  tail: number | undefined,
+): Promise<void> {
   let { text, size } = await source.read(undefined);
-  io.out(text);
+  io.out(tail === undefined ? text : lastLines(text, tail));
   while (keepGoing) {
     await new Promise((r) => setTimeout(r, source.everyMs));
     try {
@@ -155,4 +167,23 @@ function printPrevious(kept: PreviousInstance, output: OutputFormat, io: Io): vo
   io.err(
     `ingot: ${kept.id} (fleet ${kept.fleet}) ${exitStatusText(kept.exit)} at ${kept.exit.at}\n`,
   );
+}
+
+/** The last `n` lines of `text` (a last line without its newline counts as one). */
+export function lastLines(text: string, n: number): string {
+  if (n === 0) return '';
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  let at = body.length;
+  for (let found = 0; found < n; found++) {
+    // lastIndexOf reads a negative start as 0: a break at 0 would be found twice.
+    at = at === 0 ? -1 : body.lastIndexOf('\n', at - 1);
+    if (at < 0) return text;
+  }
+  return text.slice(at + 1);
+}
+
+function parseLines(raw: string): number {
+  if (!/^\d{1,9}$/.test(raw))
+    throw new UsageError(`--tail must be a whole number of lines, got ${JSON.stringify(raw)}`);
+  return Number(raw);
 }
