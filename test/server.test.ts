@@ -198,6 +198,14 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     const v1 = fleet.instances.map((i) => i.id).sort();
     expect(v1).toHaveLength(3);
     expect(fleet.instances.every((i) => i.state === 'healthy')).toBe(true);
+    // The whole fleet's output, each line under its instance's id (httpd logs the health checks).
+    const merged = cli('logs', 'hello', '--tail', '1');
+    expect(merged.code, merged.stderr).toBe(0);
+    const owners = merged.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' | ')[0]!.trim());
+    expect(owners).toEqual(v1);
 
     const second = cli(
       'deploy',

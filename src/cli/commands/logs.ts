@@ -7,6 +7,7 @@ import { call, runningServer } from '../client.js';
 import { json, outputOption } from '../format.js';
 import type { CliApp, Io, OutputFormat } from '../io.js';
 import { resolveTarget, type ApiSettings } from '../target.js';
+import { listFleets, type FleetView } from './fleets/fleet-view.js';
 import type { Runner } from './runner.js';
 
 interface LogsOptions {
@@ -19,7 +20,7 @@ interface LogsOptions {
 export function registerLogs(program: Command, run: Runner): void {
   program
     .command('logs')
-    .summary("print an instance's stdout and stderr")
+    .summary("print an instance's (or a whole fleet's) stdout and stderr")
     .description(
       'Print what INSTANCE wrote to stdout and stderr (kept in size-capped, rotated files on its\n' +
         'host). With -f, keep printing as it writes, until interrupted.\n' +
@@ -28,9 +29,12 @@ export function registerLogs(program: Command, run: Runner): void {
         '5 exited instances of each fleet are kept, after they were replaced.\n' +
         'Against a server named by --server, INGOT_SERVER or a context (a cluster), the server asks\n' +
         "the agent of the instance's host (which must run with --listen); otherwise this home's\n" +
-        'files are read.',
+        'files are read.\n\n' +
+        "Given a FLEET's name, print the output of each of its instances, each line prefixed with\n" +
+        "the instance's id: grouped by instance, then, with -f, as it comes (instances write no\n" +
+        'timestamps, so lines of different instances are not put in time order).',
     )
-    .argument('<instance>', 'instance id')
+    .argument('<instance>', 'instance id, or a fleet name for all its instances')
     .option('-f, --follow', 'keep printing new output')
     .option('-p, --previous', 'the output and exit of an instance that exited (crashed)')
     .option(
@@ -42,13 +46,25 @@ export function registerLogs(program: Command, run: Runner): void {
     .action(async (id: string, options: LogsOptions) => {
       await run(
         async (app, io, api) => {
+          const keepGoing = options.follow === true;
+          const tail = options.tail ?? (keepGoing ? 10 : undefined);
+          const fleet = options.previous ? null : await fleetNamed(api, id);
+          if (fleet !== null) {
+            const ids = fleet.instances.map((i) => i.id).sort();
+            await followAll(
+              ids.map((i) => ({ id: i, source: pickSource(app, api, i) })),
+              io,
+              keepGoing,
+              tail,
+            );
+            return 0;
+          }
           const source = pickSource(app, api, id);
           if (options.previous) {
             printPrevious(await source.previous(), options.output, io);
             return 0;
           }
-          const keepGoing = options.follow === true;
-          await follow(source, io, keepGoing, options.tail ?? (keepGoing ? 10 : undefined));
+          await follow(source, io, keepGoing, tail);
           return 0;
         },
         () => (options.previous ? options.output : 'text'),
@@ -155,6 +171,75 @@ async function follow(
       return;
     }
     io.out(text);
+  }
+}
+
+/**
+ * The fleet of that name, if a server answers and has one: an id that names no fleet is an
+ * instance's. Without a server (logs read from this home's files) there is no fleet to ask.
+ */
+async function fleetNamed(api: ApiSettings, name: string): Promise<FleetView | null> {
+  if (resolveTarget(api).kind !== 'url' && runningServer(api.home) === null) return null;
+  try {
+    return (await listFleets(api)).find((f) => f.name === name) ?? null;
+  } catch (err) {
+    if (err instanceof IngotError && err.code === 'E_NOT_RUNNING') return null;
+    throw err;
+  }
+}
+
+/**
+ * Every instance's output, each line prefixed with its id: first what each holds (its tail),
+ * then, with -f, new whole lines as they come. An instance gone meanwhile (replaced) ends its
+ * part; the others go on.
+ */
+async function followAll(
+  sources: readonly { id: string; source: LogSource }[],
+  io: Io,
+  keepGoing: boolean,
+  tail: number | undefined,
+): Promise<void> {
+  const width = Math.max(0, ...sources.map((s) => s.id.length));
+  const live = new Map<string, { source: LogSource; size: number; partial: string }>();
+  const emit = (id: string, text: string, state: { partial: string }, flush: boolean) => {
+    const whole = state.partial + text;
+    const cut = flush ? whole.length : whole.lastIndexOf('\n') + 1;
+    state.partial = whole.slice(cut);
+    const lines = whole.slice(0, cut);
+    if (lines === '') return;
+    const prefix = `${id.padEnd(width)} | `;
+    io.out(
+      lines
+        .split('\n')
+        .map((l, k, all) => (k === all.length - 1 && l === '' ? '' : `${prefix}${l}\n`))
+        .join(''),
+    );
+  };
+  for (const { id, source } of sources) {
+    try {
+      const { text, size } = await source.read(undefined);
+      const state = { source, size, partial: '' };
+      emit(id, tail === undefined ? text : lastLines(text, tail), state, !keepGoing);
+      live.set(id, state);
+    } catch (err) {
+      if (!absent(err)) throw err;
+    }
+  }
+  while (keepGoing && live.size > 0) {
+    await new Promise((r) =>
+      setTimeout(r, Math.min(...[...live.values()].map((s) => s.source.everyMs))),
+    );
+    for (const [id, state] of live) {
+      try {
+        const { text, size } = await state.source.read(state.size);
+        state.size = size;
+        emit(id, text, state, false);
+      } catch (err) {
+        if (!absent(err)) throw err;
+        emit(id, '', state, true);
+        live.delete(id);
+      }
+    }
   }
 }
 
