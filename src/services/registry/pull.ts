@@ -125,7 +125,9 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
     reference,
   );
   const digest = image.descriptor.digest;
+
   const report = await deps.verify(documents, digest);
+
   const timings = { started, decided: deps.now().toISOString() };
   const source = formatReference({ ...src, digest });
   if (!report.ok)
@@ -150,19 +152,34 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
         );
       } else toFetch.push(blob);
     }
-    // The largest first, so that the transfer that finishes last is a short one.
-    toFetch.sort((x, y) => y.size - x.size);
-    await inParallel(toFetch, TRANSFERS, async (blob) => {
-      const layer = isLayer.has(blob.digest);
-      const path = join(tx.stagingDir, digestHex(blob.digest));
-      await registry.fetchBlob(repo, blob, path);
-      tx.adoptFile(path, blob.digest, blob.size);
-      if (layer) {
-        layers.fetched++;
-        layers.fetchedBytes += blob.size;
-      }
-    });
-    await checkDocuments(tx, kept);
+    // The attachments' blobs first (the measurement's and the SBOM's parts: small), so that
+    // the documents in parts are reassembled and checked (zlib works in libuv's threads)
+    // while the layers stream; then the layers, the largest first, so that the transfer that
+    // finishes last is a short one.
+    const layerLast = (b: Descriptor) => Number(isLayer.has(b.digest));
+    toFetch.sort((x, y) => layerLast(x) - layerLast(y) || y.size - x.size);
+    let partsLeft = toFetch.filter((b) => !isLayer.has(b.digest)).length;
+    const check: { running: Promise<void> | null } = { running: null };
+    const checkNow = () => {
+      check.running = checkDocuments(tx, kept);
+      check.running.catch(() => undefined); // awaited below, whatever happens
+    };
+    if (partsLeft === 0) checkNow();
+    try {
+      await inParallel(toFetch, TRANSFERS, async (blob) => {
+        const path = join(tx.stagingDir, digestHex(blob.digest));
+        await registry.fetchBlob(repo, blob, path);
+        tx.adoptFile(path, blob.digest, blob.size);
+        if (isLayer.has(blob.digest)) {
+          layers.fetched++;
+          layers.fetchedBytes += blob.size;
+        } else if (--partsLeft === 0) checkNow();
+      });
+    } finally {
+      // Nothing left reading the staging folder when the caller removes it.
+      await check.running?.catch(() => undefined);
+    }
+    await (check.running ?? checkDocuments(tx, kept));
     // A tag that moved while we pulled names something we did not admit: refuse to name it.
     if (src.digest === null && src.tag !== null) {
       const current = await registry.resolveTag(repo, src.tag);
@@ -178,11 +195,13 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
       manifests: listing(image, kept, tags),
       time: deps.now().toISOString(),
     });
+
     deps.locations.record(
       registry.authority,
       repo,
       blobs.map((b) => b.digest),
     );
+
     return { ok: true, digest, source, tag: request.tag, verify: report, layers, timings };
   } catch (err) {
     await tx.abort();
