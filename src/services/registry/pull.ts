@@ -101,10 +101,11 @@ interface Admission {
 /**
  * Pull an image by tag or digest: the manifest, its referrers, the config and the signature
  * bundles first, in parallel, admitted from memory by the same verification as `ingot verify`
- * before any layer is fetched; then, a few at a time, the layers and the attachments' other
- * blobs (measurement, SBOM) that the store lacks, each hashed as it streams; all of it
- * committed in one transaction, once each document in parts is found to make the document
- * its attachment names. Attachments of other types are not pulled.
+ * before any layer is fetched; then, a few at a time, the attachments' other blobs
+ * (measurement, SBOM) and the layers that the store lacks, in that order, each hashed as it
+ * streams; all of it committed in one transaction, once each document in parts is found
+ * (while the layers stream) to make the document its attachment names. Attachments of other
+ * types are not pulled.
  */
 export async function pullImage(deps: PullDeps, request: PullRequest): Promise<PullReport> {
   const { registry, store } = deps;
@@ -125,9 +126,7 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
     reference,
   );
   const digest = image.descriptor.digest;
-
   const report = await deps.verify(documents, digest);
-
   const timings = { started, decided: deps.now().toISOString() };
   const source = formatReference({ ...src, digest });
   if (!report.ok)
@@ -195,13 +194,11 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
       manifests: listing(image, kept, tags),
       time: deps.now().toISOString(),
     });
-
     deps.locations.record(
       registry.authority,
       repo,
       blobs.map((b) => b.digest),
     );
-
     return { ok: true, digest, source, tag: request.tag, verify: report, layers, timings };
   } catch (err) {
     await tx.abort();
