@@ -6,10 +6,19 @@ export const TRANSFERS = 4;
 
 /**
  * Small requests made at once: a pull's referrer manifests and signature bundles, a push's
- * HEAD of each blob and its referrers' manifests. Each is a round trip of little data, and
- * an index may list up to MAX_REFERRERS referrers.
+ * referrers' manifests. Each is a round trip of little data, and an index may list up to
+ * MAX_REFERRERS referrers.
  */
 export const DOCUMENTS = 8;
+
+/**
+ * A push's HEAD of each blob at once: the first thing a re-push waits for, 34 of them for
+ * the 300 MB bench image in parts (10 layers, 21 parts of its measurement and SBOM). With
+ * 8 at a time they took 58 ms on loopback (median of 6), with 16 47 ms and with all at
+ * once no less: the registry's own latency is left. Registries keep a connection per request
+ * in flight, hence a bound.
+ */
+export const PROBES = 16;
 
 /**
  * Run `work` on every item, at most `limit` at a time, and wait for all of them. The first

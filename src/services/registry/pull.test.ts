@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OciLayoutStore } from '../../adapters/oci-layout/store.js';
 import { documentParts } from '../../core/document-parts.js';
 import { digestOf, type Digest } from '../../domain/digest.js';
@@ -10,6 +10,7 @@ import { Annotation, MediaType } from '../../domain/media-types.js';
 import { RegistryError } from '../../domain/registry.js';
 import type { Registry } from '../../ports/registry.js';
 import type { StoreReader } from '../../ports/store.js';
+import type * as AttachedDocument from '../attached-document.js';
 import type { VerifyReport } from '../verify.js';
 import { pullImage } from './pull.js';
 
@@ -19,6 +20,19 @@ import { pullImage } from './pull.js';
  * admission sees, and what reaches the store. Admission itself is `ingot verify`'s, tested
  * there; here it is a stand-in that records what it was given.
  */
+
+/** When the pull reassembled a document in parts, among the events a test records. */
+const events = vi.hoisted(() => [] as string[]);
+vi.mock('../attached-document.js', async (original) => {
+  const actual = await original<typeof AttachedDocument>();
+  return {
+    ...actual,
+    readDocument: (...args: Parameters<typeof actual.readDocument>) => {
+      events.push('document read');
+      return actual.readDocument(...args);
+    },
+  };
+});
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -335,6 +349,42 @@ describe('pullImage', () => {
         for (const p of parts) expect(fake.requests).toContain(`blob ${p.digest}`);
       }
     }
+  });
+
+  it('checks the documents while the layers stream, and fails only once those have settled', async () => {
+    const sbom = Buffer.from(JSON.stringify({ spdxVersion: 'SPDX-2.3', files: ['/a', '/b'] }));
+    const forged = Buffer.from(JSON.stringify({ spdxVersion: 'SPDX-2.3', files: ['/a', '/c'] }));
+    const fake = fakeRegistry();
+    const img = signedImage(fake);
+    const parts = (await documentParts(forged)).map((p) => ({
+      mediaType: `${MediaType.spdx}+gzip`,
+      ...fake.put(p),
+    }));
+    attachMore(fake, img, {
+      artifactType: MediaType.spdx,
+      layers: parts,
+      annotations: {
+        [Annotation.documentDigest]: digestOf(sbom),
+        [Annotation.documentSize]: String(sbom.length),
+      },
+    });
+    // Layers take their time; the document is found forged meanwhile.
+    const layers = new Set<string>(img.layers.map((l) => l.digest));
+    const fetchBlob = fake.registry.fetchBlob.bind(fake.registry);
+    fake.registry.fetchBlob = async (repo, blob, path) => {
+      if (layers.has(blob.digest)) await new Promise((r) => setTimeout(r, 100));
+      await fetchBlob(repo, blob, path);
+      if (layers.has(blob.digest)) events.push('layer settled');
+    };
+    events.length = 0;
+    const r = await pull(fake, img.image.digest, true);
+    expect(r).toMatchObject({ code: 'E_REGISTRY_DOCUMENT_INVALID', blobs: [], listed: [] });
+    // The SBOM reassembled before any layer was in, and the failure only once all were.
+    expect(events).toEqual(['document read', 'layer settled', 'layer settled']);
+    // Every attachment blob was asked for before any layer.
+    const after = fake.requests.slice(r.seen.before.length);
+    const firstLayer = after.findIndex((q) => layers.has(q.slice('blob '.length)));
+    for (const p of parts) expect(after.slice(0, firstLayer)).toContain(`blob ${p.digest}`);
   });
 
   it('refuses a referrer manifest over 1 MiB, before admission', async () => {

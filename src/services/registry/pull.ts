@@ -101,10 +101,11 @@ interface Admission {
 /**
  * Pull an image by tag or digest: the manifest, its referrers, the config and the signature
  * bundles first, in parallel, admitted from memory by the same verification as `ingot verify`
- * before any layer is fetched; then, a few at a time, the layers and the attachments' other
- * blobs (measurement, SBOM) that the store lacks, each hashed as it streams; all of it
- * committed in one transaction, once each document in parts is found to make the document
- * its attachment names. Attachments of other types are not pulled.
+ * before any layer is fetched; then, a few at a time, the attachments' other blobs
+ * (measurement, SBOM) and the layers that the store lacks, in that order, each hashed as it
+ * streams; all of it committed in one transaction, once each document in parts is found
+ * (while the layers stream) to make the document its attachment names. Attachments of other
+ * types are not pulled.
  */
 export async function pullImage(deps: PullDeps, request: PullRequest): Promise<PullReport> {
   const { registry, store } = deps;
@@ -150,19 +151,34 @@ export async function pullImage(deps: PullDeps, request: PullRequest): Promise<P
         );
       } else toFetch.push(blob);
     }
-    // The largest first, so that the transfer that finishes last is a short one.
-    toFetch.sort((x, y) => y.size - x.size);
-    await inParallel(toFetch, TRANSFERS, async (blob) => {
-      const layer = isLayer.has(blob.digest);
-      const path = join(tx.stagingDir, digestHex(blob.digest));
-      await registry.fetchBlob(repo, blob, path);
-      tx.adoptFile(path, blob.digest, blob.size);
-      if (layer) {
-        layers.fetched++;
-        layers.fetchedBytes += blob.size;
-      }
-    });
-    await checkDocuments(tx, kept);
+    // The attachments' blobs first (the measurement's and the SBOM's parts: small), so that
+    // the documents in parts are reassembled and checked (zlib works in libuv's threads)
+    // while the layers stream; then the layers, the largest first, so that the transfer that
+    // finishes last is a short one.
+    const layerLast = (b: Descriptor) => Number(isLayer.has(b.digest));
+    toFetch.sort((x, y) => layerLast(x) - layerLast(y) || y.size - x.size);
+    let partsLeft = toFetch.filter((b) => !isLayer.has(b.digest)).length;
+    const check: { running: Promise<void> | null } = { running: null };
+    const checkNow = () => {
+      check.running = checkDocuments(tx, kept);
+      check.running.catch(() => undefined); // awaited below, whatever happens
+    };
+    if (partsLeft === 0) checkNow();
+    try {
+      await inParallel(toFetch, TRANSFERS, async (blob) => {
+        const path = join(tx.stagingDir, digestHex(blob.digest));
+        await registry.fetchBlob(repo, blob, path);
+        tx.adoptFile(path, blob.digest, blob.size);
+        if (isLayer.has(blob.digest)) {
+          layers.fetched++;
+          layers.fetchedBytes += blob.size;
+        } else if (--partsLeft === 0) checkNow();
+      });
+    } finally {
+      // Nothing left reading the staging folder when the caller removes it.
+      await check.running?.catch(() => undefined);
+    }
+    await (check.running ?? checkDocuments(tx, kept));
     // A tag that moved while we pulled names something we did not admit: refuse to name it.
     if (src.digest === null && src.tag !== null) {
       const current = await registry.resolveTag(repo, src.tag);

@@ -18,7 +18,7 @@ import type { RegistryReference } from '../../domain/registry.js';
 import type { BlobLocations, Registry } from '../../ports/registry.js';
 import type { Store } from '../../ports/store.js';
 import { readManifest } from '../inspect.js';
-import { allOrNothing, DOCUMENTS, inParallel, TRANSFERS } from './in-parallel.js';
+import { allOrNothing, DOCUMENTS, inParallel, PROBES, TRANSFERS } from './in-parallel.js';
 
 export interface PushRequest {
   /** Tag, digest or unique digest prefix in the local store. */
@@ -108,7 +108,7 @@ export async function pushImage(deps: PushDeps, request: PushRequest): Promise<P
   };
 
   const missing: Descriptor[] = [];
-  await inParallel(blobs, DOCUMENTS, async (blob) => {
+  await inParallel(blobs, PROBES, async (blob) => {
     if (await registry.hasBlob(repo, blob)) counts.present++;
     else missing.push(blob);
   });
@@ -123,9 +123,13 @@ export async function pushImage(deps: PushDeps, request: PushRequest): Promise<P
   await put(image, own!.manifest, request.dest.tag ?? digest);
   // Whether the registry has the referrers API, asked once the image is there (a registry
   // may answer 404, which reads as no API, about a subject it does not hold), and answered
-  // while the referrers go up.
-  const [api] = await allOrNothing([
+  // while the referrers go up; so is the fallback index as it is now, wanted without the API
+  // (one GET wasted with it, one round trip saved without). Read then written, it could lose
+  // another client's update in between, as it always could: the tag schema has no locking.
+  const tag = referrersTag(digest);
+  const [api, current] = await allOrNothing([
     registry.referrers(repo, digest),
+    currentFallbackIndex(registry, repo, tag),
     inParallel(others, DOCUMENTS, ({ descriptor, manifest }) =>
       put(descriptor, manifest, descriptor.digest),
     ),
@@ -137,8 +141,6 @@ export async function pushImage(deps: PushDeps, request: PushRequest): Promise<P
   let referrers: PushReport['referrers'];
   if (api !== null) referrers = { via: 'api' };
   else {
-    const tag = referrersTag(digest);
-    const current = await currentFallbackIndex(registry, repo, tag);
     const merged = mergeReferrers(current, listed);
     if (merged.changed) {
       const bytes = Buffer.from(JSON.stringify(merged.index));
