@@ -36,7 +36,7 @@ interface Case {
   readonly measured?: boolean;
 }
 
-async function main(): Promise<void> {
+function main(): void {
   if (!existsSync(INGOT)) throw new Error(`${INGOT} is missing: run npm run build first`);
   const home = mkdtempSync(join(tmpdir(), 'ingot-bench-cli-'));
   const env = { INGOT_HOME: home };
@@ -94,4 +94,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+main();
