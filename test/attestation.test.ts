@@ -576,10 +576,40 @@ describe('ingot verify', () => {
     expect(v.decision.signers).toEqual([{ id: gen.stdout.trim(), name: 'ci' }]);
   });
 
-  it('needs something to trust', () => {
+  it('needs something to trust: given nothing, a home with no key of its own trusts nothing', () => {
     const r = ingot(['verify', 'web:1.0'], { env: { INGOT_HOME: tmp() } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('E_NO_TRUST');
+    expect(r.stderr).toContain('local.pub');
+  });
+
+  it("given nothing, trusts the home's own key, as `ingot up` admits, and says so", async () => {
+    const r = repo();
+    // The pair `ingot up` makes on a first start; `ingot build` signs with it when given no key.
+    const made = ingot(['key', 'generate', '--out', join(r.home, 'keys'), '--name', 'local']);
+    expect(made.code, made.stderr).toBe(0);
+    await buildWith(r.home, r.app);
+    const v = verifyCli(r.home, ['web:1.0']);
+    expect(v).toMatchObject({ ok: true, code: 0 });
+    expect(v.decision.signers).toEqual([{ id: made.stdout.trim(), name: 'local' }]);
+    expect(v.text).toContain(`trusting this home's key ${join(r.home, 'keys', 'local.pub')}`);
+
+    // Signed by another key only: the home's key did not sign it, so it is refused, as a
+    // deploy to this home's server would be.
+    const other = keys('ci');
+    const elsewhere = join(tmp(), 'home');
+    mkdirSync(join(elsewhere, 'keys'), { recursive: true, mode: 0o700 });
+    for (const half of ['local.key', 'local.pub'])
+      copyFileSync(join(r.home, 'keys', half), join(elsewhere, 'keys', half));
+    await buildWith(elsewhere, r.app, { keys: [other.key('ci')] });
+    const refused = verifyCli(elsewhere, ['web:1.0']);
+    expect(refused.code).toBe(1);
+    expect(refused.decision.reasons.map((x) => x.code)).toContain('E_KEY_UNKNOWN');
+    // Anything given replaces the home's key.
+    expect(verifyCli(elsewhere, ['web:1.0', '--key', other.pub('ci')]).code).toBe(0);
+    expect(verifyCli(elsewhere, ['web:1.0', '--key', other.pub('ci')]).text).not.toContain(
+      'trusting',
+    );
   });
 });
 

@@ -16,6 +16,8 @@ export interface Io {
   readonly errIsTty: boolean;
   readonly columns: number;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The effective uid (root's default home is not a user's); unknown off POSIX. */
+  readonly uid?: number;
 }
 
 /** What the composition root (bin/) gives the CLI: services with their adapters wired. */
@@ -23,9 +25,17 @@ export interface CliApp {
   /** `registry`: how to reach the registry of a `from: { image }` base (default: TLS, no flags). */
   build(request: BuildRequest, registry?: RegistryCliOptions): Promise<BuildResult>;
   store(): Promise<Store>;
-  /** A signing key pair, recorded in this home's ledger. */
-  generateKey(outDir: string, name: string): Promise<GeneratedKey>;
+  /** A signing key pair, recorded in this home's ledger; in `outDir`, else the home's keys folder. */
+  generateKey(outDir: string | undefined, name: string): Promise<GeneratedKey>;
   loadTrust(options: { policyFile?: string; keyFiles?: readonly string[] }): Promise<LoadedPolicy>;
+  /**
+   * What `verify` and `pull` admit under: the policy and keys given, else (services/policy.ts,
+   * trustsHomeKey) the home's own key, whose path is then `homeKey`.
+   */
+  admissionTrust(options: {
+    policyFile?: string;
+    keyFiles?: readonly string[];
+  }): Promise<{ trust: LoadedPolicy; homeKey: string | null }>;
   verify(ref: string, trust: LoadedPolicy, options: { rehash: boolean }): Promise<VerifyReport>;
   rebuild(request: RebuildRequest, registry?: RegistryCliOptions): Promise<RebuildReport>;
   /** Push an image and its attachments to a registry (`dest` as the user typed it). */

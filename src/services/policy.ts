@@ -17,6 +17,19 @@ export interface PolicyDeps {
   readonly readSpecFile: ReadSpecFile;
 }
 
+/**
+ * The one trust rule of a home: with neither a policy nor a key given, what is trusted is the
+ * home's own key ($INGOT_HOME/keys/local.pub), which `ingot build` signs with by default. `ingot
+ * up` admits deploys and starts under it, and `ingot verify` and `ingot pull` check under it, so
+ * that what verify passes is what the home's server admits. Anything given replaces it.
+ */
+export function trustsHomeKey(options: {
+  readonly policyFile?: string | undefined;
+  readonly keyFiles?: readonly string[] | undefined;
+}): boolean {
+  return options.policyFile === undefined && (options.keyFiles ?? []).length === 0;
+}
+
 /** A policy ready for `evaluate`, with the public keys its signatures are checked with. */
 export interface LoadedPolicy {
   readonly policy: Policy;
