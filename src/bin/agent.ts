@@ -99,6 +99,7 @@ export function makeTrust(options: {
         readPublicKey: loadPublicKey,
         parsePublicKey,
         readSpecFile,
+        userHome: process.env['HOME'],
         resolveBase: async (layoutDir, tag) =>
           (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest,
       },
