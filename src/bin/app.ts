@@ -80,7 +80,7 @@ export function makeApp(options: AppOptions): CliApp {
             return (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest;
           },
           readSpecFile,
-        userHome: process.env['HOME'],
+          userHome: process.env['HOME'],
         },
         trust,
       ),
