@@ -84,6 +84,20 @@ export function makeApp(options: AppOptions): CliApp {
         },
         trust,
       ),
+    async hostFacts() {
+      const [{ gatherHostFacts }, { CNI_PLUGIN_DIR }, { INIT_BINARY }] = await Promise.all([
+        import('../adapters/host-facts/doctor-facts.js'),
+        import('../adapters/cni/cni.js'),
+        import('../core/doctor/checks.js'),
+      ]);
+      return gatherHostFacts({
+        home,
+        programs: DOCTOR_PROGRAMS,
+        files: [INIT_BINARY],
+        cniDir: CNI_PLUGIN_DIR,
+        env: process.env,
+      });
+    },
     async admissionTrust(given) {
       if (!trustsHomeKey(given)) return { trust: await app.loadTrust(given), homeKey: null };
       const pub = homeKey(home);
@@ -137,6 +151,21 @@ export function makeApp(options: AppOptions): CliApp {
   };
   return app;
 }
+
+/** What `ingot doctor` looks for on PATH: what the agent, CNI and the edge run. */
+const DOCTOR_PROGRAMS = [
+  'runc',
+  'ip',
+  'flock',
+  'nsenter',
+  'unshare',
+  'python3',
+  'perl',
+  'git',
+  'haproxy',
+  'skopeo',
+  'umoci',
+];
 
 /** A signing key pair, in `outDir` or the home's keys folder, recorded in the home's ledger. */
 async function generateKey(

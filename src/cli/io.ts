@@ -8,6 +8,7 @@ import type { PushReport } from '../services/registry/push.js';
 import type { RebuildReport, RebuildRequest } from '../services/rebuild.js';
 import type { VerifyReport } from '../services/verify.js';
 import type { PreviousInstance } from '../domain/instance.js';
+import type { HostFacts } from '../core/doctor/facts.js';
 
 /** Where the CLI writes, and what it knows of the terminal. Tests supply their own. */
 export interface Io {
@@ -58,6 +59,8 @@ export interface CliApp {
   exportedLedger(text: string, from: string, vkeyFile?: string): Promise<LedgerAudit>;
   /** `$INGOT_HOME`. */
   readonly home: string;
+  /** What `ingot doctor` judges about this machine and this home; reads, changes nothing. */
+  hostFacts(): Promise<HostFacts>;
   /**
    * With no server running: stop every instance of this home from the agent's saved record
    * and the runtime's list, release their network, and record the stops in the ledger.

@@ -24,6 +24,7 @@ import type { ApiSettings } from './target.js';
 import { versionLine, type BuildInfo } from './build-info.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerVersion } from './commands/version.js';
+import { registerDoctor } from './commands/doctor.js';
 import { DEFAULT_HOME_TEXT, defaultHome } from './default-home.js';
 import { IngotError } from '../domain/errors.js';
 
@@ -170,6 +171,7 @@ export function makeProgram(io: Io, run: Runner, build: BuildInfo): Command {
   registerContexts(program, run);
   registerIntegrity(program, run);
   registerLedger(program, run);
+  registerDoctor(program, run);
   registerVersion(program, run, build);
   registerCompletion(program, run);
   return program;

@@ -29,7 +29,7 @@ export function registerPull(program: Command, run: Runner): void {
   registryFlags(command)
     .option(
       '--key <file>',
-      'trusted public key (PEM); repeatable; adds to the policy keys',
+      "trusted public key (PEM); repeatable; adds to the policy keys. With neither --key nor --policy: the home's keys/local.pub, as `ingot up` admits",
       collect,
     )
     .option('--policy <file>', 'policy.yaml to admit the image under')

@@ -26,7 +26,7 @@ export function registerVerify(program: Command, run: Runner): void {
     .argument('<ref>', 'tag, digest or unique digest prefix')
     .option(
       '--key <file>',
-      'trusted public key (PEM); repeatable; adds to the policy keys',
+      "trusted public key (PEM); repeatable; adds to the policy keys. With neither --key nor --policy: the home's keys/local.pub, as `ingot up` admits",
       collect,
     )
     .option(
