@@ -91,5 +91,9 @@ describe('the default home', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('E_NO_HOME');
     expect(r.stderr).toContain('--home');
+    // What never touches a home still runs.
+    const version = asUser(userDir(), {}, 'version', '-o', 'json');
+    expect(version.code, version.stderr).toBe(0);
+    expect(asUser(userDir(), {}, 'completion', 'bash').code).toBe(0);
   });
 });

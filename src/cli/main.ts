@@ -62,14 +62,18 @@ export async function main(
   build: BuildInfo,
 ): Promise<number> {
   let exitCode = 0;
-  const run: Runner = async (fn, format) => {
+  const run: Runner = async (fn, format, options = {}) => {
     const global = program.opts<GlobalOptions>();
     let home: string;
     try {
       home = homeOf(global.home, io);
     } catch (err) {
-      exitCode = reportError(err, io, format());
-      return;
+      // `ingot version` and friends work for an account with no HOME; their app is never used.
+      if (options.homeless !== true) {
+        exitCode = reportError(err, io, format());
+        return;
+      }
+      home = '/nonexistent/ingot-home';
     }
     const api: ApiSettings = {
       home,
