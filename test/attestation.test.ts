@@ -284,8 +284,12 @@ interface VerifyJson {
   blobs: { count: number } | null;
 }
 
-function verifyCli(home: string, args: string[]): VerifyJson & { code: number; text: string } {
-  const r = ingot(['verify', ...args, '-o', 'json'], { env: { INGOT_HOME: home } });
+function verifyCli(
+  home: string,
+  args: string[],
+  env: Record<string, string> = {},
+): VerifyJson & { code: number; text: string } {
+  const r = ingot(['verify', ...args, '-o', 'json'], { env: { ...env, INGOT_HOME: home } });
   if (r.stdout.trim() === '') throw new Error(`verify printed nothing: ${r.stderr}`);
   const parsed = JSON.parse(r.stdout) as VerifyJson & { error?: { code: string } };
   if (parsed.error) throw new Error(`verify failed: ${parsed.error.code}`);
@@ -551,8 +555,14 @@ describe('ingot verify', () => {
     const example = join(root, 'examples', 'policy.yaml');
     mkdirSync(join(root, 'examples'));
     copyFileSync(fileURLToPath(new URL('../examples/policy.yaml', import.meta.url)), example);
-    const gen = ingot(['key', 'generate', '--out', join(root, '.ingot', 'keys'), '--name', 'ci']);
+    // The README's commands, in a shell whose HOME is `user`: the shell turns
+    // `--out ~/.config/ingot/keys` into this path, and the policy's `~/` names the same.
+    const user = tmp();
+    const env = { HOME: user };
+    const keyDir = join(user, '.config', 'ingot', 'keys');
+    const gen = ingot(['key', 'generate', '--out', keyDir, '--name', 'ci'], { env });
     expect(gen.code, gen.stderr).toBe(0);
+    expect(statSync(keyDir).mode & 0o777).toBe(0o700);
     const home = join(root, 'home');
     // A copy, so that edits to the example in this checkout cannot make the test flaky.
     const hello = join(root, 'hello');
@@ -560,26 +570,63 @@ describe('ingot verify', () => {
       recursive: true,
       verbatimSymlinks: true,
     });
-    // As in this checkout: a git work tree, where the README's commands run.
-    writeFileSync(join(root, '.gitignore'), '.ingot/\nhome/\n');
+    // As in this checkout: a git work tree, where the README's commands run; the key is
+    // not in it.
+    writeFileSync(join(root, '.gitignore'), 'home/\n');
     gitInit(root, 'https://git.example/acme/ingot.git');
-    await buildWith(home, hello, { keys: [join(root, '.ingot', 'keys', 'ci.key')] });
-    const v = verifyCli(home, ['hello:1.0.0', '--policy', example]);
+    await buildWith(home, hello, { keys: [join(keyDir, 'ci.key')] });
+    const v = verifyCli(home, ['hello:1.0.0', '--policy', example], env);
     expect(v).toMatchObject({ ok: true, code: 0 });
     // The same build from outside any work tree is refused by the example's defaults.
     rmSync(join(root, '.git'), { recursive: true, force: true });
     const untracked = join(root, 'untracked-home');
-    await buildWith(untracked, hello, { keys: [join(root, '.ingot', 'keys', 'ci.key')] });
-    const refused = verifyCli(untracked, ['hello:1.0.0', '--policy', example]);
+    await buildWith(untracked, hello, { keys: [join(keyDir, 'ci.key')] });
+    const refused = verifyCli(untracked, ['hello:1.0.0', '--policy', example], env);
     expect(refused.ok).toBe(false);
     expect(refused.decision.reasons.map((r) => r.code)).toEqual(['E_POLICY_UNTRACKED']);
     expect(v.decision.signers).toEqual([{ id: gen.stdout.trim(), name: 'ci' }]);
+    // Under another HOME the policy names another (here: no) key: loading it fails.
+    const other = ingot(['verify', 'hello:1.0.0', '--policy', example], {
+      env: { INGOT_HOME: home, HOME: tmp() },
+    });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('E_KEY_NOT_FOUND');
   });
 
-  it('needs something to trust', () => {
+  it('needs something to trust: given nothing, a home with no key of its own trusts nothing', () => {
     const r = ingot(['verify', 'web:1.0'], { env: { INGOT_HOME: tmp() } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('E_NO_TRUST');
+    expect(r.stderr).toContain('local.pub');
+  });
+
+  it("given nothing, trusts the home's own key, as `ingot up` admits, and says so", async () => {
+    const r = repo();
+    // The pair `ingot up` makes on a first start; `ingot build` signs with it when given no key.
+    const made = ingot(['key', 'generate', '--out', join(r.home, 'keys'), '--name', 'local']);
+    expect(made.code, made.stderr).toBe(0);
+    await buildWith(r.home, r.app);
+    const v = verifyCli(r.home, ['web:1.0']);
+    expect(v).toMatchObject({ ok: true, code: 0 });
+    expect(v.decision.signers).toEqual([{ id: made.stdout.trim(), name: 'local' }]);
+    expect(v.text).toContain(`trusting this home's key ${join(r.home, 'keys', 'local.pub')}`);
+
+    // Signed by another key only: the home's key did not sign it, so it is refused, as a
+    // deploy to this home's server would be.
+    const other = keys('ci');
+    const elsewhere = join(tmp(), 'home');
+    mkdirSync(join(elsewhere, 'keys'), { recursive: true, mode: 0o700 });
+    for (const half of ['local.key', 'local.pub'])
+      copyFileSync(join(r.home, 'keys', half), join(elsewhere, 'keys', half));
+    await buildWith(elsewhere, r.app, { keys: [other.key('ci')] });
+    const refused = verifyCli(elsewhere, ['web:1.0']);
+    expect(refused.code).toBe(1);
+    expect(refused.decision.reasons.map((x) => x.code)).toContain('E_KEY_UNKNOWN');
+    // Anything given replaces the home's key.
+    expect(verifyCli(elsewhere, ['web:1.0', '--key', other.pub('ci')]).code).toBe(0);
+    expect(verifyCli(elsewhere, ['web:1.0', '--key', other.pub('ci')]).text).not.toContain(
+      'trusting',
+    );
   });
 });
 

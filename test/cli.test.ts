@@ -58,9 +58,13 @@ describe('ingot CLI', () => {
 
   it('makes no home just to record a new key pair', () => {
     const dir = tmp();
-    const r = ingot(['key', 'generate', '--out', join(dir, 'keys')], { cwd: dir });
+    const r = ingot(['key', 'generate', '--out', join(dir, 'keys')], {
+      cwd: dir,
+      env: { INGOT_HOME: join(dir, 'home') },
+    });
     expect(r.code, r.stderr).toBe(0);
-    expect(existsSync(join(dir, '.ingot'))).toBe(false);
+    expect(existsSync(join(dir, 'keys', 'ingot.key'))).toBe(true);
+    expect(existsSync(join(dir, 'home'))).toBe(false);
   });
 
   it('exits 2 on usage errors', () => {

@@ -2,7 +2,7 @@ import { lstatSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LayoutBaseImages } from '../adapters/base-image/index.js';
-import { CniNetwork } from '../adapters/cni/cni.js';
+import { CNI_PLUGIN_DIR, CniNetwork } from '../adapters/cni/cni.js';
 import { probe } from '../adapters/health/probe.js';
 import { loadPublicKey, parsePublicKey } from '../adapters/keys/key-files.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
@@ -99,6 +99,7 @@ export function makeTrust(options: {
         readPublicKey: loadPublicKey,
         parsePublicKey,
         readSpecFile,
+        userHome: process.env['HOME'],
         resolveBase: async (layoutDir, tag) =>
           (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest,
       },
@@ -165,7 +166,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     cgroupParent,
     runtime: new RuncRuntime(join(home, 'runc')),
     network: new CniNetwork({
-      pluginDir: '/usr/lib/cni',
+      pluginDir: CNI_PLUGIN_DIR,
       bridge,
       subnet,
       ...(options.routes !== undefined && { routes: options.routes }),

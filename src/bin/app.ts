@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LayerLimits } from '../adapters/base-image/index.js';
@@ -10,7 +10,10 @@ import type * as FleetStoreModule from '../adapters/sqlite/state.js';
 import type { AppFactory, CliApp, RegistryCliOptions } from '../cli/io.js';
 import type { LedgerEntryDraft } from '../core/ledger/index.js';
 import type { BuildResult } from '../services/build/index.js';
-import { loadTrust } from '../services/policy.js';
+import type { GeneratedKey } from '../domain/attestation.js';
+import { loadTrust, trustsHomeKey } from '../services/policy.js';
+import { localKeyPaths } from '../adapters/keys/local-keys.js';
+import { IngotError } from '../domain/errors.js';
 import { readInstanceLogs } from '../adapters/host-files/instance-files.js';
 import { readPrevious } from '../adapters/host-files/previous-instances.js';
 import type { Builder } from './build-app.js';
@@ -65,25 +68,7 @@ export function makeApp(options: AppOptions): CliApp {
       await recordBuild(home, result);
       return result;
     },
-    async generateKey(outDir, name) {
-      const generated = generateKeyFiles(outDir, name);
-      // Into this home's ledger if there is one: making a key pair must not create a home.
-      if (!existsSync(join(home, 'state.db'))) return generated;
-      await recordEvents(home, [
-        {
-          time: Date.now(),
-          actor: process.env['SUDO_USER'] ?? userInfo().username,
-          kind: 'key',
-          subjects: [],
-          detail: {
-            purpose: 'signing builds',
-            keyId: generated.keyId,
-            publicKey: resolve(generated.publicKey),
-          },
-        },
-      ]);
-      return generated;
-    },
+    generateKey: (outDir, name) => generateKey(home, outDir, name),
     loadTrust: (trust) =>
       loadTrust(
         {
@@ -95,9 +80,29 @@ export function makeApp(options: AppOptions): CliApp {
             return (await bases.open({ layoutDir, tag }, layoutDir)).descriptor.digest;
           },
           readSpecFile,
+          userHome: process.env['HOME'],
         },
         trust,
       ),
+    async hostFacts() {
+      const [{ gatherHostFacts }, { CNI_PLUGIN_DIR }, { INIT_BINARY }] = await Promise.all([
+        import('../adapters/host-facts/doctor-facts.js'),
+        import('../adapters/cni/cni.js'),
+        import('../core/doctor/checks.js'),
+      ]);
+      return gatherHostFacts({
+        home,
+        programs: DOCTOR_PROGRAMS,
+        files: [INIT_BINARY],
+        cniDir: CNI_PLUGIN_DIR,
+        env: process.env,
+      });
+    },
+    async admissionTrust(given) {
+      if (!trustsHomeKey(given)) return { trust: await app.loadTrust(given), homeKey: null };
+      const pub = homeKey(home);
+      return { trust: await app.loadTrust({ keyFiles: [pub] }), homeKey: pub };
+    },
     async verify(ref, trust, { rehash }) {
       return verifyArtifact(await openStore(), {
         ref,
@@ -145,6 +150,68 @@ export function makeApp(options: AppOptions): CliApp {
     },
   };
   return app;
+}
+
+/** What `ingot doctor` looks for on PATH: what the agent, CNI and the edge run. */
+const DOCTOR_PROGRAMS = [
+  'runc',
+  'ip',
+  'flock',
+  'nsenter',
+  'unshare',
+  'python3',
+  'perl',
+  'git',
+  'haproxy',
+  'skopeo',
+  'umoci',
+];
+
+/** A signing key pair, in `outDir` or the home's keys folder, recorded in the home's ledger. */
+async function generateKey(
+  home: string,
+  outDir: string | undefined,
+  name: string,
+): Promise<GeneratedKey> {
+  let dir = outDir;
+  if (dir === undefined) {
+    // The home's own folder, private like the rest of it (makeHome: 0700 from the start).
+    makeHome(home);
+    dir = join(home, 'keys');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+  const generated = generateKeyFiles(dir, name);
+  // Into this home's ledger if there is one: making a key pair must not create a home.
+  if (!existsSync(join(home, 'state.db'))) return generated;
+  await recordEvents(home, [
+    {
+      time: Date.now(),
+      actor: process.env['SUDO_USER'] ?? userInfo().username,
+      kind: 'key',
+      subjects: [],
+      detail: {
+        purpose: 'signing builds',
+        keyId: generated.keyId,
+        publicKey: resolve(generated.publicKey),
+      },
+    },
+  ]);
+  return generated;
+}
+
+/**
+ * The home's own public key, trusted when nothing else is given (trustsHomeKey). Read, never
+ * made here: a key made by a verify would trust nothing anyone signed.
+ */
+function homeKey(home: string): string {
+  const { pub } = localKeyPaths(home);
+  if (!existsSync(pub))
+    throw new IngotError(
+      'E_NO_TRUST',
+      `nothing to verify against: no --key, no --policy, and ${home} has no key of its own yet (${pub}, made by the first \`ingot up\`). Give the trusted public key(s) with --key, or a --policy file`,
+      { details: { homeKey: pub } },
+    );
+  return pub;
 }
 
 /**

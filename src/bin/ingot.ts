@@ -30,6 +30,7 @@ const code = await main(
     errIsTty: process.stderr.isTTY,
     columns: process.stderr.columns || 80,
     env: process.env,
+    ...(process.geteuid !== undefined && { uid: process.geteuid() }),
   },
   appFactory,
   buildInfo,

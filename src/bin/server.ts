@@ -11,6 +11,7 @@ import { listenLocal, type LocalApi } from '../adapters/http/local-socket.js';
 import { fingerprint } from '../adapters/keys/fingerprint.js';
 import { noFileLimit } from '../adapters/process-limits/nofile.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
+import { trustsHomeKey } from '../services/policy.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteState } from '../adapters/sqlite/state.js';
@@ -98,10 +99,7 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
     const ledger = await openServerLedger(home, state, logger);
     const token = ensureToken(home);
     // With nothing configured, trust this machine's own key (made now on a first start).
-    const local =
-      options.policyFile === undefined && (options.keyFiles ?? []).length === 0
-        ? localKeys(home)
-        : null;
+    const local = trustsHomeKey(options) ? localKeys(home) : null;
     const keyFiles = local ? [local.pub] : (options.keyFiles ?? []);
     const store = await OciLayoutStore.open(join(home, 'store'));
     const actor = `server@${hostname()}`;

@@ -8,6 +8,7 @@ import type { PushReport } from '../services/registry/push.js';
 import type { RebuildReport, RebuildRequest } from '../services/rebuild.js';
 import type { VerifyReport } from '../services/verify.js';
 import type { PreviousInstance } from '../domain/instance.js';
+import type { HostFacts } from '../core/doctor/facts.js';
 
 /** Where the CLI writes, and what it knows of the terminal. Tests supply their own. */
 export interface Io {
@@ -16,6 +17,8 @@ export interface Io {
   readonly errIsTty: boolean;
   readonly columns: number;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The effective uid (root's default home is not a user's); unknown off POSIX. */
+  readonly uid?: number;
 }
 
 /** What the composition root (bin/) gives the CLI: services with their adapters wired. */
@@ -23,9 +26,17 @@ export interface CliApp {
   /** `registry`: how to reach the registry of a `from: { image }` base (default: TLS, no flags). */
   build(request: BuildRequest, registry?: RegistryCliOptions): Promise<BuildResult>;
   store(): Promise<Store>;
-  /** A signing key pair, recorded in this home's ledger. */
-  generateKey(outDir: string, name: string): Promise<GeneratedKey>;
+  /** A signing key pair, recorded in this home's ledger; in `outDir`, else the home's keys folder. */
+  generateKey(outDir: string | undefined, name: string): Promise<GeneratedKey>;
   loadTrust(options: { policyFile?: string; keyFiles?: readonly string[] }): Promise<LoadedPolicy>;
+  /**
+   * What `verify` and `pull` admit under: the policy and keys given, else (services/policy.ts,
+   * trustsHomeKey) the home's own key, whose path is then `homeKey`.
+   */
+  admissionTrust(options: {
+    policyFile?: string;
+    keyFiles?: readonly string[];
+  }): Promise<{ trust: LoadedPolicy; homeKey: string | null }>;
   verify(ref: string, trust: LoadedPolicy, options: { rehash: boolean }): Promise<VerifyReport>;
   rebuild(request: RebuildRequest, registry?: RegistryCliOptions): Promise<RebuildReport>;
   /** Push an image and its attachments to a registry (`dest` as the user typed it). */
@@ -48,6 +59,8 @@ export interface CliApp {
   exportedLedger(text: string, from: string, vkeyFile?: string): Promise<LedgerAudit>;
   /** `$INGOT_HOME`. */
   readonly home: string;
+  /** What `ingot doctor` judges about this machine and this home; reads, changes nothing. */
+  hostFacts(): Promise<HostFacts>;
   /**
    * With no server running: stop every instance of this home from the agent's saved record
    * and the runtime's list, release their network, and record the stops in the ledger.

@@ -24,6 +24,9 @@ import type { ApiSettings } from './target.js';
 import { versionLine, type BuildInfo } from './build-info.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerVersion } from './commands/version.js';
+import { registerDoctor } from './commands/doctor.js';
+import { DEFAULT_HOME_TEXT, defaultHome } from './default-home.js';
+import { IngotError } from '../domain/errors.js';
 
 /** The options every command takes (before or after its name). */
 interface GlobalOptions {
@@ -35,7 +38,8 @@ interface GlobalOptions {
 
 /** The variables `ingot` reads, for `--help` and the man page. */
 export const ENVIRONMENT: readonly (readonly [name: string, meaning: string])[] = [
-  ['INGOT_HOME', 'state folder (store, cache)'],
+  ['INGOT_HOME', `state folder (store, keys, state; default ${DEFAULT_HOME_TEXT})`],
+  ['XDG_STATE_HOME', 'where the default home is when not root (default ~/.local/state)'],
   ['INGOT_SERVER', 'the API to talk to (like --server)'],
   ['INGOT_TOKEN_FILE', 'its token (like --token-file)'],
   ['INGOT_CA_FILE', 'its private CA (like --server-ca-file)'],
@@ -58,9 +62,19 @@ export async function main(
   build: BuildInfo,
 ): Promise<number> {
   let exitCode = 0;
-  const run: Runner = async (fn, format) => {
+  const run: Runner = async (fn, format, options = {}) => {
     const global = program.opts<GlobalOptions>();
-    const home = resolve(global.home ?? io.env['INGOT_HOME'] ?? '.ingot');
+    let home: string;
+    try {
+      home = homeOf(global.home, io);
+    } catch (err) {
+      // `ingot version` and friends work for an account with no HOME; their app is never used.
+      if (options.homeless !== true) {
+        exitCode = reportError(err, io, format());
+        return;
+      }
+      home = '/nonexistent/ingot-home';
+    }
     const api: ApiSettings = {
       home,
       flags: {
@@ -101,6 +115,20 @@ export async function main(
 }
 
 /**
+ * The home a command works in: `--home`, else `INGOT_HOME` (an empty one is unset), else the
+ * fixed default (default-home.ts); made absolute against the working folder once, here.
+ */
+export function homeOf(flag: string | undefined, io: Io): string {
+  const chosen = flag ?? (io.env['INGOT_HOME'] || undefined) ?? defaultHome(io.uid, io.env);
+  if (chosen === null)
+    throw new IngotError(
+      'E_NO_HOME',
+      'no home for Ingot: HOME is not set (or not absolute) and neither --home nor INGOT_HOME names one. Give --home DIR or set INGOT_HOME (or XDG_STATE_HOME)',
+    );
+  return resolve(chosen);
+}
+
+/**
  * Every command of `ingot`, each running through `run`. The completion scripts and man pages
  * are made from this tree too (cli/surface), so they name what the command line takes.
  */
@@ -109,7 +137,7 @@ export function makeProgram(io: Io, run: Runner, build: BuildInfo): Command {
     .description(
       'Ingot: immutable infrastructure. Baselines become reproducible, measured, signed OCI images; instances run from them and are replaced, never patched.',
     )
-    .option('--home <dir>', 'state folder (default: $INGOT_HOME, else ./.ingot)')
+    .option('--home <dir>', `state folder (default: $INGOT_HOME, else ${DEFAULT_HOME_TEXT})`)
     .option(
       '--server <url>',
       "the API to talk to, http(s)://HOST[:PORT] (default: $INGOT_SERVER, else the current context's, else this home's server)",
@@ -150,6 +178,7 @@ export function makeProgram(io: Io, run: Runner, build: BuildInfo): Command {
   registerContexts(program, run);
   registerIntegrity(program, run);
   registerLedger(program, run);
+  registerDoctor(program, run);
   registerVersion(program, run, build);
   registerCompletion(program, run);
   return program;

@@ -376,6 +376,11 @@ export const ERROR_CODES = {
   ],
   /** A server taking its home. */
   server: ['E_HOME_UNSAFE', 'E_ALREADY_RUNNING', 'E_SERVER_START'],
+  /** Where the CLI keeps its state. */
+  home: [
+    /** No --home, no INGOT_HOME, and no HOME to put the default under (a service account). */
+    'E_NO_HOME',
+  ],
   /** The test bed of hosts simulated as network namespaces on one machine. */
   testbed: [
     /** A prefix, subnet, host number or command line that is not one the bed accepts. */

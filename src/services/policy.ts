@@ -1,4 +1,4 @@
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { DEFAULT_RUNTIME_RULES } from '../core/policy/runtime.js';
 import { InToto, KeyError, type KeyId } from '../domain/attestation.js';
@@ -15,6 +15,42 @@ export interface PolicyDeps {
   readonly resolveBase: (layoutDir: string, tag: string) => Promise<Digest>;
   /** How the policy file is read (adapters/shared/spec-file.ts). */
   readonly readSpecFile: ReadSpecFile;
+  /** `$HOME` of the process loading the policy: what a key `file: ~/…` is under. */
+  readonly userHome: string | undefined;
+}
+
+/**
+ * Where a policy's key `file:` is: relative to the policy file, or, written `~/…`, under the
+ * HOME of whoever loads the policy (as ssh and git read `~/`), so that a policy kept in a git
+ * work tree can name a key kept out of it. Only `~/`: `~user` would name another account's
+ * files, and is refused rather than read as a folder called "~user". Pure.
+ */
+export function policyKeyPath(
+  file: string,
+  policyDir: string,
+  userHome: string | undefined,
+): { readonly path: string } | { readonly problem: string } {
+  if (file === '~' || file.startsWith('~/')) {
+    if (userHome === undefined || !isAbsolute(userHome))
+      return { problem: `${file} is under ~, but HOME is not set to an absolute folder` };
+    return { path: join(userHome, file.slice(1)) };
+  }
+  if (file.startsWith('~'))
+    return { problem: `${file}: only ~/ is expanded (to the HOME of whoever loads the policy)` };
+  return { path: resolve(policyDir, file) };
+}
+
+/**
+ * The one trust rule of a home: with neither a policy nor a key given, what is trusted is the
+ * home's own key ($INGOT_HOME/keys/local.pub), which `ingot build` signs with by default. `ingot
+ * up` admits deploys and starts under it, and `ingot verify` and `ingot pull` check under it, so
+ * that what verify passes is what the home's server admits. Anything given replaces it.
+ */
+export function trustsHomeKey(options: {
+  readonly policyFile?: string | undefined;
+  readonly keyFiles?: readonly string[] | undefined;
+}): boolean {
+  return options.policyFile === undefined && (options.keyFiles ?? []).length === 0;
 }
 
 /** A policy ready for `evaluate`, with the public keys its signatures are checked with. */
@@ -77,7 +113,7 @@ export async function loadTrust(
     const where = `${options.policyFile}: keys[${i}] (${k.name})`;
     const loaded =
       k.file !== undefined
-        ? deps.readPublicKey(resolve(dir, k.file))
+        ? deps.readPublicKey(keyFileOf(k.file, dir, deps.userHome, where))
         : deps.parsePublicKey(k.pem ?? '', where);
     if (k.id !== undefined && k.id !== loaded.id)
       throw new KeyError(
@@ -120,6 +156,13 @@ export async function loadTrust(
       runtime: runtimeRules(spec.runtime),
     },
   };
+}
+
+function keyFileOf(file: string, dir: string, userHome: string | undefined, where: string) {
+  const found = policyKeyPath(file, dir, userHome);
+  if ('problem' in found)
+    throw new IngotError('E_POLICY_INVALID', `${where}: file: ${found.problem}`);
+  return found.path;
 }
 
 /** The same key listed twice must not count twice toward a threshold. */

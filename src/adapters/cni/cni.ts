@@ -23,6 +23,9 @@ import { addUserNetns, removeUserns } from './user-netns.js';
 
 const run = promisify(execFile);
 
+/** Where Debian's containernetworking-plugins put the plugins, which the agent runs. */
+export const CNI_PLUGIN_DIR = '/usr/lib/cni';
+
 export interface CniOptions {
   /** Folder of the plugin binaries (Debian: /usr/lib/cni). */
   readonly pluginDir: string;

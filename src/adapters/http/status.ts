@@ -63,6 +63,8 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('rootfsVerify', 500),
   ...all('ledger', 500),
   ...all('server', 500),
+  // The CLI's own: it never reaches a server.
+  ...all('home', 500),
   // A registry is reached only by the CLI and the agent; a reference or credentials typed
   // wrongly are the client's, anything the registry did is the server's to report.
   ...all('registry', 500),

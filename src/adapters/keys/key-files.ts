@@ -33,7 +33,8 @@ export function generateKeyFiles(
       throw new KeyError('E_KEY_EXISTS', `${path} already exists; refusing to overwrite a key`, {
         details: { path },
       });
-  mkdirSync(outDir, { recursive: true });
+  // A folder made for keys is the owner's alone; one that exists keeps its mode.
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' });
   const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' });

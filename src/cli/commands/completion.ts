@@ -21,6 +21,7 @@ export function registerCompletion(program: Command, run: Runner): void {
           return Promise.resolve(0);
         },
         () => 'text',
+        { homeless: true },
       );
     });
 }

@@ -57,6 +57,7 @@ export function registerContexts(program: Command, run: Runner): void {
           return 0;
         }),
         text,
+        { homeless: true },
       );
     });
   context
@@ -84,6 +85,7 @@ export function registerContexts(program: Command, run: Runner): void {
           return 0;
         }),
         text,
+        { homeless: true },
       );
     });
   context
@@ -105,6 +107,7 @@ export function registerContexts(program: Command, run: Runner): void {
           return 0;
         }),
         text,
+        { homeless: true },
       );
     });
 }
@@ -146,6 +149,7 @@ function registerList(context: Command, run: Runner): void {
           return 0;
         }),
         () => options.output,
+        { homeless: true },
       );
     });
 }

@@ -11,14 +11,16 @@ export function registerKeys(program: Command, run: Runner): void {
     .command('generate')
     .summary('create an ECDSA P-256 signing key pair')
     .description(
-      'Create NAME.key (private, PKCS#8 PEM, mode 0600) and NAME.pub (public, SPKI PEM) in DIR and\n' +
-        'print the key id (SHA-256 of the public key, hex). Existing files are never overwritten.\n' +
+      'Create NAME.key (private, PKCS#8 PEM, mode 0600) and NAME.pub (public, SPKI PEM) in DIR (default:\n' +
+        "the home's keys folder, $INGOT_HOME/keys, made 0700) and print the key id (SHA-256 of the public\n" +
+        'key, hex); where they went goes to stderr. Existing files are never overwritten.\n' +
         'Sign builds with `ingot build --key NAME.key`; trust them with `ingot verify --key NAME.pub`.',
     )
-    .option('--out <dir>', 'folder for the key files', '.')
+    // Not the working folder: that may be a git work tree, where a private key gets committed.
+    .option('--out <dir>', "folder for the key files (default: the home's keys folder)")
     .option('--name <name>', 'file name without extension', 'ingot')
     .addOption(outputOption())
-    .action(async (options: { out: string; name: string; output: OutputFormat }) => {
+    .action(async (options: { out?: string; name: string; output: OutputFormat }) => {
       format = options.output;
       await run(
         async (app, io) => {

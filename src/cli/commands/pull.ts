@@ -29,7 +29,7 @@ export function registerPull(program: Command, run: Runner): void {
   registryFlags(command)
     .option(
       '--key <file>',
-      'trusted public key (PEM); repeatable; adds to the policy keys',
+      "trusted public key (PEM); repeatable; adds to the policy keys. With neither --key nor --policy: the home's keys/local.pub, as `ingot up` admits",
       collect,
     )
     .option('--policy <file>', 'policy.yaml to admit the image under')
@@ -39,10 +39,13 @@ export function registerPull(program: Command, run: Runner): void {
       format = options.output;
       await run(
         async (app, io) => {
-          const trust = await app.loadTrust({
+          const { trust, homeKey } = await app.admissionTrust({
             ...(options.policy !== undefined && { policyFile: options.policy }),
             keyFiles: options.key ?? [],
           });
+          // Said, because the answer depends on it: the same rule as `ingot up`'s admission.
+          if (homeKey !== null)
+            io.err(`trusting this home's key ${homeKey} (no --key or --policy given)\n`);
           const report = await app.pull(src, {
             ...registryOptions(options, io),
             ...(options.tag !== undefined && { tag: options.tag }),

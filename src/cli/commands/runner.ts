@@ -8,4 +8,6 @@ import type { ApiSettings } from '../target.js';
 export type Runner = (
   fn: (app: CliApp, io: Io, api: ApiSettings) => Promise<number>,
   format: () => OutputFormat,
+  /** `homeless`: the command never touches the home, so it runs where none can be found. */
+  options?: { readonly homeless?: boolean },
 ) => Promise<void>;

@@ -26,7 +26,7 @@ export function registerVerify(program: Command, run: Runner): void {
     .argument('<ref>', 'tag, digest or unique digest prefix')
     .option(
       '--key <file>',
-      'trusted public key (PEM); repeatable; adds to the policy keys',
+      "trusted public key (PEM); repeatable; adds to the policy keys. With neither --key nor --policy: the home's keys/local.pub, as `ingot up` admits",
       collect,
     )
     .option(
@@ -39,10 +39,13 @@ export function registerVerify(program: Command, run: Runner): void {
       format = options.output;
       await run(
         async (app, io) => {
-          const trust = await app.loadTrust({
+          const { trust, homeKey } = await app.admissionTrust({
             ...(options.policy !== undefined && { policyFile: options.policy }),
             keyFiles: options.key ?? [],
           });
+          // Said, because the answer depends on it: the same rule as `ingot up`'s admission.
+          if (homeKey !== null)
+            io.err(`trusting this home's key ${homeKey} (no --key or --policy given)\n`);
           const report = await app.verify(ref, trust, { rehash: options.blobs });
           io.out(format === 'json' ? json(report) : describeVerify(report));
           return report.ok ? 0 : 1;

@@ -32,6 +32,7 @@ export function registerVersion(program: Command, run: Runner, build: BuildInfo)
           return Promise.resolve(0);
         },
         () => options.output,
+        { homeless: true },
       );
     });
 }

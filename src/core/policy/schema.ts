@@ -16,7 +16,7 @@ const name = z
 const key = z
   .strictObject({
     name,
-    /** A public key PEM file, relative to the policy file. */
+    /** A public key PEM file, relative to the policy file, or `~/…` under the loader's HOME. */
     file: z.string().min(1).max(4096).optional(),
     /** The public key PEM itself. */
     pem: z.string().min(1).max(16_384).optional(),
