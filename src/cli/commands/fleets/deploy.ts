@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { isRegistryReference } from '../../../core/registry/reference.js';
 import { shortDigest } from '../../../domain/digest.js';
-import { IngotError, UsageError } from '../../../domain/errors.js';
+import { DAY_MS } from '../../../core/duration.js';
+import { IngotError } from '../../../domain/errors.js';
+import { durationFlag } from '../../duration-flag.js';
 import { routes } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
 import type { ApiSettings } from '../../target.js';
@@ -44,15 +46,15 @@ export function registerDeploy(program: Command, run: Runner): void {
     )
     .argument('<file>', 'fleet.yaml')
     .option('--wait', 'wait for the rollout to finish')
-    .option('--timeout <seconds>', 'with --wait: give up after this long', '300')
+    .option('--timeout <duration>', 'with --wait: give up after this long (90s, 5m, 1h30m)', '5m')
     .addOption(outputOption())
     .action(async (file: string, options: DeployOptions) => {
       await run(
         async (_app, io, api) => {
-          if (!/^\d{1,6}$/.test(options.timeout))
-            throw new UsageError(
-              `--timeout must be whole seconds, got ${JSON.stringify(options.timeout)}`,
-            );
+          const timeoutMs = durationFlag('--timeout', options.timeout, {
+            minMs: 1000,
+            maxMs: 7 * DAY_MS,
+          });
           // YAML and the fleet's schema are loaded by this command only.
           const { readFleetFile } = await import('./fleet-file.js');
           const body = readFleetFile(file);
@@ -63,7 +65,7 @@ export function registerDeploy(program: Command, run: Runner): void {
               isRegistryReference(body.artifact) && { timeoutMs: PULL_TIMEOUT_MS }),
           });
           const final = options.wait
-            ? await waitForRollout(api, record.name, Number(options.timeout), io)
+            ? await waitForRollout(api, record.name, timeoutMs, io)
             : undefined;
           const shown = final ?? record;
           const waiting = final?.awaitingPromotion === true;
@@ -90,10 +92,10 @@ export function registerDeploy(program: Command, run: Runner): void {
 async function waitForRollout(
   api: ApiSettings,
   name: string,
-  timeoutSeconds: number,
+  timeoutMs: number,
   io: Io,
 ): Promise<FleetView> {
-  const until = Date.now() + timeoutSeconds * 1000;
+  const until = Date.now() + timeoutMs;
   let last = '';
   let final: FleetView | undefined;
   for (;;) {
