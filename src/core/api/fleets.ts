@@ -26,6 +26,8 @@ export const fleetRecord: z.ZodType<FleetRecord> = z.looseObject({
   step: z.number(),
   stepStartedAt: z.number(),
   stepReadyAt: z.number().nullable(),
+  /** Absent from a server older than `ingot pause`: never paused. */
+  pausedAt: z.number().nullable().default(null),
   version: z.number(),
 });
 
@@ -37,6 +39,17 @@ export const fleetView = z.intersection(
     phase: z.string(),
     /** A preview or canary step is ready and waits for `ingot promote`. */
     awaitingPromotion: z.boolean(),
+    /**
+     * What the rollout waits for when it waits for time or a person (core/controller/waiting.ts):
+     * `ingot deploy --wait` returns on it. Absent: it does not wait (or an older server).
+     */
+    waiting: z
+      .discriminatedUnion('for', [
+        z.strictObject({ for: z.literal('promotion') }),
+        z.strictObject({ for: z.literal('pause'), remainingMs: z.number() }),
+        z.strictObject({ for: z.literal('resume'), since: z.number() }),
+      ])
+      .exactOptional(),
     /** Why the last reconcile pass could not do everything (budgets, admission). */
     reasons: z.array(z.string()),
     instances: z.array(observedInstance),

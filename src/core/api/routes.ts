@@ -40,6 +40,11 @@ export const routes = {
     body: promoteRequest,
     response: fleetRecord,
   },
+  /** The rollout in progress takes no further step until resumed (E_PAUSE_NONE if none). */
+  pause: { method: 'POST', path: '/v1/fleets/:name/pause', response: fleetRecord },
+  resume: { method: 'POST', path: '/v1/fleets/:name/resume', response: fleetRecord },
+  /** The rollout in progress ends: back to the last stable release (E_ABORT_NONE if none). */
+  abort: { method: 'POST', path: '/v1/fleets/:name/abort', response: fleetRecord },
   history: {
     method: 'GET',
     path: '/v1/history',

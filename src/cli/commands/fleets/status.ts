@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { shortDigest, type Digest } from '../../../domain/digest.js';
 import { IngotError } from '../../../domain/errors.js';
 import type { ObservedInstance } from '../../../domain/instance.js';
+import { formatDuration } from '../../../core/duration.js';
 import { formatAge, json, outputOption, table } from '../../format.js';
 import { routes, type ResponseOf } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
@@ -57,13 +58,22 @@ function fleetTable(fleets: readonly FleetView[]): string {
     fleets.map((f) => [
       f.name,
       shortDigest(f.release),
-      f.rollout,
+      f.pausedAt !== null ? `${f.rollout} (paused)` : f.rollout,
       `${f.instances.filter((i) => i.state === 'healthy').length}/${replicasOf(f)}`,
-      f.phase,
+      phaseText(f),
       ...(routed ? [trafficText(f)] : []),
       [f.reason ?? '', ...f.reasons].filter(Boolean).join('; '),
     ]),
   );
+}
+
+/** The phase, and what it waits for: "canary step 1/2: 1 of 3 on the new release (25s left)". */
+function phaseText(f: FleetView): string {
+  const w = f.waiting;
+  if (w === undefined) return f.awaitingPromotion ? `${f.phase} (awaiting promote)` : f.phase;
+  if (w.for === 'pause')
+    return `${f.phase} (${formatDuration(Math.ceil(w.remainingMs / 1000) * 1000)} left)`;
+  return `${f.phase} (${w.for === 'promotion' ? 'awaiting promote' : 'paused by hand'})`;
 }
 
 /** "new 9.8% of 2,013" since the step began; "-" without a service or a request yet. */
