@@ -79,3 +79,49 @@ export const historyEntry: z.ZodType<HistoryEntry> = z.looseObject({
   kind: z.string(),
   detail: z.string(),
 });
+
+const stopReason = z.enum(['gone', 'tainted', 'unhealthy', 'old-release', 'aged', 'surplus']);
+const started = z.object({ id: z.string(), release: z.string() });
+
+/** POST /v1/fleets/plan: what a deploy of the body would change and do (services/fleets/plan.ts). */
+export const fleetPlan = z.object({
+  diff: z.object({
+    fleet: z.string(),
+    created: z.boolean(),
+    newRelease: z.boolean(),
+    release: z.object({ from: digest.nullable(), to: digest }),
+    artifact: z.object({
+      from: digest.nullable(),
+      to: digest,
+      fromName: z.string().nullable(),
+      toName: z.string(),
+    }),
+    env: z.object({
+      added: z.array(z.string()).readonly(),
+      removed: z.array(z.string()).readonly(),
+      changed: z.array(z.string()).readonly(),
+    }),
+    settings: z
+      .array(
+        z.object({ field: z.string(), from: z.unknown(), to: z.unknown(), release: z.boolean() }),
+      )
+      .readonly(),
+  }),
+  rollout: z.enum(ROLLOUT_STATES),
+  instances: z.object({
+    next: z.object({
+      start: z.array(started).readonly(),
+      stop: z.array(z.object({ id: z.string(), reason: stopReason })).readonly(),
+      keep: z.array(z.string()).readonly(),
+      reasons: z.array(z.string()).readonly(),
+    }),
+    phase: z.string(),
+    steps: z.array(z.string()).readonly(),
+    start: z.array(started).readonly(),
+    stop: z
+      .array(z.object({ id: z.string(), release: z.string().nullable(), reason: stopReason }))
+      .readonly(),
+    stay: z.array(z.string()).readonly(),
+  }),
+});
+export type FleetPlanAnswer = z.output<typeof fleetPlan>;

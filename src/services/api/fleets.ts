@@ -9,6 +9,7 @@ import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Store } from '../../ports/store.js';
 import type { FleetStatus } from '../controller/index.js';
 import { deploy, type DeployDeps } from '../fleets/deploy.js';
+import { planDeploy } from '../fleets/plan.js';
 import { promote } from '../fleets/promote.js';
 import { rollBack } from '../fleets/rollback.js';
 import { abortRollout, pauseRollout, resumeRollout } from '../fleets/rollout-control.js';
@@ -42,7 +43,7 @@ export function fleetApi(
   deps: FleetApiDeps,
 ): Pick<
   ApiHandlers,
-  'deploy' | 'fleets' | 'rollback' | 'promote' | 'pause' | 'resume' | 'abort' | 'history'
+  'deploy' | 'plan' | 'fleets' | 'rollback' | 'promote' | 'pause' | 'resume' | 'abort' | 'history'
 > {
   // One deploy at a time: two that each fit alone must not both pass the capacity check.
   let deploying: Promise<unknown> = Promise.resolve();
@@ -54,6 +55,8 @@ export function fleetApi(
       deps.reconcileSoon();
       return record;
     },
+    // What the deploy would do: its checks, outside its queue (it writes nothing to race).
+    plan: ({ body }) => planDeploy(deps, body),
     async rollback({ params, body }) {
       const request = rollbackRequest.safeParse(body ?? {});
       if (!request.success)

@@ -11,11 +11,13 @@ import { json, outputOption } from '../../format.js';
 import type { Io, OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
 import { listFleets, replicasOf, waitingText, type FleetView } from './fleet-view.js';
+import { planFile } from './plan.js';
 
 /** How long a deploy that pulls its artifact from a registry may take to answer. */
 const PULL_TIMEOUT_MS = 15 * 60_000;
 
 interface DeployOptions {
+  dryRun?: boolean;
   wait?: boolean;
   timeout: string;
   output: OutputFormat;
@@ -46,12 +48,14 @@ export function registerDeploy(program: Command, run: Runner): void {
         '            replace the old release once promoted (autoPromote, or `ingot promote`)',
     )
     .argument('<file>', 'fleet.yaml')
+    .option('--dry-run', 'change nothing: show what the deploy would do (as `ingot plan FILE`)')
     .option('--wait', 'wait for the rollout to finish')
     .option('--timeout <duration>', 'with --wait: give up after this long (90s, 5m, 1h30m)', '5m')
     .addOption(outputOption())
     .action(async (file: string, options: DeployOptions) => {
       await run(
         async (_app, io, api) => {
+          if (options.dryRun) return planFile(api, file, options.output, io);
           const timeoutMs = durationFlag('--timeout', options.timeout, {
             minMs: 1000,
             maxMs: 7 * DAY_MS,
