@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sleep } from './helpers/agent.js';
+import { ingotAsync } from './helpers/cli.js';
 import { waitFor } from './helpers/cluster.js';
 import { HELLO, useServer, type FleetJson } from './helpers/server.js';
 
@@ -179,4 +180,53 @@ describe('plan, wait, pause, resume, abort', () => {
     for (const kind of ['rollout-paused', 'rollout-resumed'])
       expect(server.ledger('hello').filter((e) => e.kind === kind)).toHaveLength(1);
   }, 180_000);
+
+  it('rollout --watch follows a canary to its end: 0 when complete, 1 when aborted', async () => {
+    const canary = (greeting: string, pause: string) =>
+      server.writeFleet(
+        'hello',
+        readFileSync(CANARY, 'utf8')
+          .replace(/^name: hello\n/m, '')
+          .replace('GREETING: hallo', `GREETING: ${greeting}`)
+          .replace('pause: 30s', `pause: ${pause}`)
+          .split('\n'),
+      );
+    expect(server.cli('deploy', canary('hej', '3s')).code).toBe(0);
+    const watched = await ingotAsync(['rollout', 'hello', '--watch'], {
+      env: server.env,
+      timeoutMs: 120_000,
+    });
+    expect(watched.code, watched.stdout + watched.stderr).toBe(0);
+    // Blocks as it changed: the canary step held with its pause, then the full shape.
+    expect(watched.stdout).toMatch(/steps: +> 1\. 1 instance\(s\) \(1 of 3\), pause 3s/);
+    expect(watched.stdout).toMatch(/waiting: +paused for [1-3]s more/);
+    expect(watched.stdout).toMatch(/rollout: +complete/);
+    expect(watched.stdout.split('fleet:').length - 1).toBeGreaterThan(2);
+    // Its last block is the end, printed once.
+    expect(watched.stdout.trimEnd().split('\n\n').at(-1)).toMatch(/rollout: +complete/);
+
+    // A watch of a settled fleet off a terminal prints one block, not one a second.
+    await waitFor(
+      'the old instances gone',
+      () => fleet()?.instances.length === 3,
+      60_000,
+      () => JSON.stringify(fleet()),
+    );
+    const still = await ingotAsync(['status', '--watch', 'hello'], {
+      env: server.env,
+      timeoutMs: 3500,
+    });
+    expect(still.stdout.match(/^FLEET /gm)).toHaveLength(1);
+
+    expect(server.cli('deploy', canary('hei', '5m')).code).toBe(0);
+    const aborted = ingotAsync(['rollout', 'hello', '--watch', '-o', 'json'], {
+      env: server.env,
+      timeoutMs: 120_000,
+    });
+    await waitFor('the step to hold', () => fleet()?.waiting?.for === 'pause', 60_000);
+    expect(server.cli('abort', 'hello').code).toBe(0);
+    const ended = await aborted;
+    expect(ended.code, ended.stderr).toBe(1);
+    expect(ended.stdout).toContain('"rollout": "rolled-back"');
+  }, 240_000);
 });

@@ -14,6 +14,8 @@ export interface Io {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly errIsTty: boolean;
+  /** Whether stdout is a terminal (`--watch` redraws there, and appends elsewhere). */
+  readonly outIsTty?: boolean;
   readonly columns: number;
   readonly env: Readonly<Record<string, string | undefined>>;
 }

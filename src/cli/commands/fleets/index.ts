@@ -6,6 +6,7 @@ import { registerPlan } from './plan.js';
 import { registerPromote } from './promote.js';
 import { registerRollback } from './rollback.js';
 import { registerRolloutControls } from './rollout-control.js';
+import { registerRollout } from './rollout.js';
 import { registerStatus } from './status.js';
 
 /** `ingot plan`, `deploy`, `rollback`, `promote`, `pause`, `resume`, `abort`, `fleets`, `status`: fleets through the running Ingot. */
@@ -18,4 +19,5 @@ export function registerFleets(program: Command, run: Runner): void {
   registerRolloutControls(program, run);
   registerFleetList(program, run);
   registerStatus(program, run);
+  registerRollout(program, run);
 }
