@@ -76,7 +76,9 @@ export function planText(plan: FleetPlanAnswer): string {
     ...diff.env.removed.map((k) => `${k} removed`),
   ];
   if (env.length > 0) lines.push(`  env       ${env.join(', ')}`);
-  for (const s of diff.settings)
+  // A new fleet: what it sets, not the empty defaults ({} volumes, [] constraints).
+  const said = diff.settings.filter((s) => !(diff.created && isEmpty(s.to)));
+  for (const s of said)
     lines.push(
       `  ${s.field}  ${diff.created ? '' : `${shown(s.field, s.from)} → `}${shown(s.field, s.to)}${s.release ? ' (release)' : ''}`,
     );
@@ -104,3 +106,6 @@ function shown(field: string, value: unknown): string {
   if (typeof value === 'number' && field === 'resources.memory') return formatBytes(value);
   return JSON.stringify(value);
 }
+
+const isEmpty = (v: unknown): boolean =>
+  v === null || (typeof v === 'object' && Object.keys(v).length === 0);
