@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aborted, paused, resumed } from '../fleet/transitions.js';
+import { aborted, paused, resumed, stepped } from '../fleet/transitions.js';
 import { fleet, instance, NEW, OLD, releaseRecord, spec, T0 } from './fixtures.case.js';
 import { judgeRollout } from './judge-rollout.js';
 import { rolloutWait } from './waiting.js';
@@ -90,8 +90,23 @@ describe('a rollout paused by hand', () => {
       kind: 'pause',
       ledgerKind: 'rollout-paused',
       actor: 'alice',
-      summary: 'by hand (ingot pause) at step 1/2',
+      summary: 'by hand (ingot pause) at canary step 1/2: 1 of 3 on the new release',
     });
+    // Past its last step, or a first deploy: the full shape is being filled, nothing to hold.
+    expect(() => paused(fleet({ spec: canary, step: 2 }), now, 'admin')).toThrow(
+      /past its last step/,
+    );
+    expect(() =>
+      paused(fleet({ spec: canary, previous: null, stable: null }), now, 'admin'),
+    ).toThrow(expect.objectContaining({ code: 'E_PAUSE_NONE' }) as Error);
+    // A promote goes on, and lifts the pause.
+    const p2 = { ...fleet({ spec: canary }), ...p.next, version: 4 };
+    expect(
+      stepped(p2, { from: 0, step: 1, stepStartedAt: now, stepReadyAt: null }, now, {
+        kind: 'promote',
+        detail: 'by hand',
+      })?.next.pausedAt,
+    ).toBeNull();
   });
 });
 

@@ -2,6 +2,7 @@ import type { Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
 import type { FleetNote, FleetRecord, FleetState, ReleaseRecord } from './record.js';
 import type { FleetSpec } from './spec.js';
+import { shapeOf } from '../controller/shape.js';
 import { stepCount } from '../planner/strategy.js';
 
 /**
@@ -137,6 +138,8 @@ export function stepped(
       step: update.step,
       stepStartedAt: update.stepStartedAt,
       stepReadyAt: update.stepReadyAt,
+      // Only a hand moves a paused rollout (`ingot promote`): going on lifts the pause.
+      pausedAt: null,
     },
     note: {
       fleet: fleet.name,
@@ -218,13 +221,19 @@ export function paused(fleet: FleetRecord, at: number, actor: string): FleetChan
       'E_PAUSE_NONE',
       `fleet ${fleet.name} rolls without steps (rolling): there is no step to hold; \`ingot abort ${fleet.name}\` stops the rollout and goes back`,
     );
+  // The full shape is being filled (the last step, or a first deploy): holding it holds nothing.
+  if (shapeOf(fleet).final)
+    throw new IngotError(
+      'E_PAUSE_NONE',
+      `the rollout of fleet ${fleet.name} is past its last step (${shapeOf(fleet).label}): nothing to hold; \`ingot abort ${fleet.name}\` goes back`,
+    );
   return {
     next: { ...state(fleet), pausedAt: at },
     note: {
       fleet: fleet.name,
       time: at,
       kind: 'pause',
-      summary: `by hand (ingot pause) ${fleet.step < stepCount(fleet.spec) ? `at step ${fleet.step + 1}/${stepCount(fleet.spec)}` : 'at its final step'}`,
+      summary: `by hand (ingot pause) at ${shapeOf(fleet).label}`,
       actor,
       ledgerKind: 'rollout-paused',
       subjects: [fleet.release],
