@@ -90,7 +90,7 @@ export function rolloutFrame(
 }
 
 /**
- * "steps:  > 1. 1 instance(s) (1 of 3), pause 30s" … "2. all instances": the strategy, the
+ * "steps:    > 1. 1 instance(s) (1 of 3), pause 30s" … "2. all instances": the strategy, the
  * current one marked. (Sized here rather than by core/fleet/spec.ts, which only the commands
  * that read fleet.yaml load.)
  */
@@ -113,6 +113,6 @@ function stepLines(f: FleetView): string[] {
   else return [];
   const current = f.rollout === 'progressing' ? f.step : steps.length - 1;
   return steps.map(
-    (s, n) => `${n === 0 ? 'steps:' : '      '}  ${n === current ? '>' : ' '} ${n + 1}. ${s}`,
+    (s, n) => `${(n === 0 ? 'steps:' : '').padEnd(10)}${n === current ? '>' : ' '} ${n + 1}. ${s}`,
   );
 }
