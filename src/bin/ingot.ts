@@ -28,6 +28,7 @@ const code = await main(
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     errIsTty: process.stderr.isTTY,
+    outIsTty: process.stdout.isTTY === true,
     columns: process.stderr.columns || 80,
     env: process.env,
     ...(process.geteuid !== undefined && { uid: process.geteuid() }),

@@ -15,6 +15,8 @@ export interface Io {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly errIsTty: boolean;
+  /** Whether stdout is a terminal (`--watch` redraws there, and appends elsewhere). */
+  readonly outIsTty?: boolean;
   readonly columns: number;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The effective uid (root's default home is not a user's); unknown off POSIX. */

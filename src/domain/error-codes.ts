@@ -165,6 +165,10 @@ export const ERROR_CODES = {
     'E_CAPACITY',
     'E_ROLLBACK_NONE',
     'E_PROMOTE_NONE',
+    /** `ingot pause`, `resume`, `abort`: no rollout in progress (or paused) to act on. */
+    'E_PAUSE_NONE',
+    'E_RESUME_NONE',
+    'E_ABORT_NONE',
     'E_STATE_MIGRATION',
   ],
   /** The host agent: what it is asked to run, and break-glass. */

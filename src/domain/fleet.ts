@@ -1,4 +1,10 @@
 /**
+ * The longest grace a stop may take (fleet.yaml's stopGrace, `ingot up --stop-grace`): a stop
+ * that may take longer holds up its host.
+ */
+export const MAX_STOP_GRACE_MS = 600_000;
+
+/**
  * A fleet's desired state as the planner reads it: which releases should run and how many
  * of each, and how fast the fleet may change. Percentages of the fleet spec are resolved to counts
  * before planning.

@@ -41,18 +41,27 @@ export function fleetStoreContract(h: StateHarness): void {
       // Created by someone else meanwhile: a second create is refused.
       expect(await fleets.writeFleet(fleetState(), null, note('deploy'))).toBeNull();
 
+      // A pause by hand is kept, to the millisecond, and read back as written.
+      const held = fleetState({ pausedAt: T0 + 123_456 });
+      expect(await fleets.writeFleet(held, 1, note('pause'))).toMatchObject({ version: 2 });
+      expect((await fleets.fleet('web'))?.pausedAt).toBe(T0 + 123_456);
+      const resumed = fleetState();
+      expect(await fleets.writeFleet(resumed, 2, note('resume'))).toMatchObject({ version: 3 });
+      expect((await fleets.fleet('web'))?.pausedAt).toBeNull();
+
       const next = fleetState({ rollout: 'complete', stable: NEW });
-      expect(await fleets.writeFleet(next, 1, note('complete'))).toMatchObject({ version: 2 });
-      // Decided on version 1, which is gone: refused, and nothing of it written, its
+      expect(await fleets.writeFleet(next, 3, note('complete'))).toMatchObject({ version: 4 });
+      // Decided on version 3, which is gone: refused, and nothing of it written, its
       // release, history line and ledger entry included.
       const other = releaseRecord(`sha256:${'9'.repeat(64)}` as Digest);
       const stale = fleetState({ rollout: 'rolled-back', release: other.digest });
-      expect(await fleets.writeFleet(stale, 1, note('rollback'), other)).toBeNull();
+      expect(await fleets.writeFleet(stale, 3, note('rollback'), other)).toBeNull();
       expect(await fleets.writeFleet(next, 7, note('rollback'))).toBeNull();
       expect(await fleets.release(other.digest)).toBeNull();
-      expect(await fleets.fleet('web')).toMatchObject({ version: 2, rollout: 'complete' });
-      expect((await fleets.history()).map((e) => e.kind)).toEqual(['deploy', 'complete']);
-      expect((await entries(db)).map((e) => e.kind)).toEqual(['deploy', 'complete']);
+      expect(await fleets.fleet('web')).toMatchObject({ version: 4, rollout: 'complete' });
+      const kinds = ['deploy', 'pause', 'resume', 'complete'];
+      expect((await fleets.history()).map((e) => e.kind)).toEqual(kinds);
+      expect((await entries(db)).map((e) => e.kind)).toEqual(kinds);
       expect(await fleets.writeFleet(next, null, note('x'), releaseRecord(NEW))).toBeNull();
       expect(await fleets.fleets()).toHaveLength(1);
     });

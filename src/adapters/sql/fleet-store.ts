@@ -56,6 +56,7 @@ function toFleet(row: FleetRow): FleetRecord {
     step: row.step,
     stepStartedAt: row.step_started_at,
     stepReadyAt: row.step_ready_at,
+    pausedAt: row.paused_at ?? null,
     version: row.version,
   };
 }
@@ -74,6 +75,7 @@ function toRow(f: FleetState, version: number): FleetRow {
     step: f.step,
     step_started_at: f.stepStartedAt,
     step_ready_at: f.stepReadyAt,
+    paused_at: f.pausedAt,
     version,
   };
 }

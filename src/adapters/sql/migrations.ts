@@ -123,4 +123,10 @@ export const stateMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '007-rollout-paused': {
+    async up(db: Kysely<unknown>) {
+      // `ingot pause`: kept with the fleet, so a restarted controller does not resume by itself.
+      await db.schema.alterTable('fleets').addColumn('paused_at', dialectOf(db).int64).execute();
+    },
+  },
 };

@@ -20,6 +20,7 @@ export interface FleetTables {
     step_started_at: number;
     step_ready_at: number | null;
     version: number;
+    paused_at: number | null;
   };
   releases: { digest: string; fleet: string; artifact: string; spec: string; created_at: number };
   history: { seq: number | undefined; time: number; fleet: string; kind: string; detail: string };

@@ -26,6 +26,8 @@ export const fleetRecord: z.ZodType<FleetRecord> = z.looseObject({
   step: z.number(),
   stepStartedAt: z.number(),
   stepReadyAt: z.number().nullable(),
+  /** Absent from a server older than `ingot pause`: never paused. */
+  pausedAt: z.number().nullable().default(null),
   version: z.number(),
 });
 
@@ -37,6 +39,17 @@ export const fleetView = z.intersection(
     phase: z.string(),
     /** A preview or canary step is ready and waits for `ingot promote`. */
     awaitingPromotion: z.boolean(),
+    /**
+     * What the rollout waits for when it waits for time or a person (core/controller/waiting.ts):
+     * `ingot deploy --wait` returns on it. Absent: it does not wait (or an older server).
+     */
+    waiting: z
+      .discriminatedUnion('for', [
+        z.strictObject({ for: z.literal('promotion') }),
+        z.strictObject({ for: z.literal('pause'), remainingMs: z.number() }),
+        z.strictObject({ for: z.literal('resume'), since: z.number() }),
+      ])
+      .exactOptional(),
     /** Why the last reconcile pass could not do everything (budgets, admission). */
     reasons: z.array(z.string()),
     instances: z.array(observedInstance),
@@ -66,3 +79,49 @@ export const historyEntry: z.ZodType<HistoryEntry> = z.looseObject({
   kind: z.string(),
   detail: z.string(),
 });
+
+const stopReason = z.enum(['gone', 'tainted', 'unhealthy', 'old-release', 'aged', 'surplus']);
+const started = z.object({ id: z.string(), release: z.string() });
+
+/** POST /v1/fleets/plan: what a deploy of the body would change and do (services/fleets/plan.ts). */
+export const fleetPlan = z.object({
+  diff: z.object({
+    fleet: z.string(),
+    created: z.boolean(),
+    newRelease: z.boolean(),
+    release: z.object({ from: digest.nullable(), to: digest }),
+    artifact: z.object({
+      from: digest.nullable(),
+      to: digest,
+      fromName: z.string().nullable(),
+      toName: z.string(),
+    }),
+    env: z.object({
+      added: z.array(z.string()).readonly(),
+      removed: z.array(z.string()).readonly(),
+      changed: z.array(z.string()).readonly(),
+    }),
+    settings: z
+      .array(
+        z.object({ field: z.string(), from: z.unknown(), to: z.unknown(), release: z.boolean() }),
+      )
+      .readonly(),
+  }),
+  rollout: z.enum(ROLLOUT_STATES),
+  instances: z.object({
+    next: z.object({
+      start: z.array(started).readonly(),
+      stop: z.array(z.object({ id: z.string(), reason: stopReason })).readonly(),
+      keep: z.array(z.string()).readonly(),
+      reasons: z.array(z.string()).readonly(),
+    }),
+    phase: z.string(),
+    steps: z.array(z.string()).readonly(),
+    start: z.array(started).readonly(),
+    stop: z
+      .array(z.object({ id: z.string(), release: z.string().nullable(), reason: stopReason }))
+      .readonly(),
+    stay: z.array(z.string()).readonly(),
+  }),
+});
+export type FleetPlanAnswer = z.output<typeof fleetPlan>;

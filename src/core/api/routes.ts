@@ -1,5 +1,12 @@
 import * as z from 'zod';
-import { fleetRecord, fleetView, historyEntry, promoteRequest, rollbackRequest } from './fleets.js';
+import {
+  fleetPlan,
+  fleetRecord,
+  fleetView,
+  historyEntry,
+  promoteRequest,
+  rollbackRequest,
+} from './fleets.js';
 import { hostsAnswer } from './hosts.js';
 import {
   debugClosed,
@@ -28,6 +35,12 @@ export const routes = {
   fleets: { method: 'GET', path: '/v1/fleets', response: z.array(fleetView) },
   /** The body is fleet.yaml as JSON; the server validates it (E_FLEET_INVALID). */
   deploy: { method: 'POST', path: '/v1/fleets', body: z.unknown(), response: fleetRecord },
+  /**
+   * What deploying the body (fleet.yaml as JSON) would change and do: the deploy's own checks
+   * and error codes, then the release diff and the planner's starts, stops and stays. Writes
+   * nothing.
+   */
+  plan: { method: 'POST', path: '/v1/fleets/plan', body: z.unknown(), response: fleetPlan },
   rollback: {
     method: 'POST',
     path: '/v1/fleets/:name/rollback',
@@ -40,6 +53,11 @@ export const routes = {
     body: promoteRequest,
     response: fleetRecord,
   },
+  /** The rollout in progress takes no further step until resumed (E_PAUSE_NONE if none). */
+  pause: { method: 'POST', path: '/v1/fleets/:name/pause', response: fleetRecord },
+  resume: { method: 'POST', path: '/v1/fleets/:name/resume', response: fleetRecord },
+  /** The rollout in progress ends: back to the last stable release (E_ABORT_NONE if none). */
+  abort: { method: 'POST', path: '/v1/fleets/:name/abort', response: fleetRecord },
   history: {
     method: 'GET',
     path: '/v1/history',

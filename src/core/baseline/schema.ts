@@ -2,7 +2,9 @@ import * as z from 'zod';
 import { parseImagePath, pathProblemText } from '../paths.js';
 import { MAX_SECCOMP_DENY, SYSCALL_NAME } from '../runtime/seccomp-default.js';
 import { fromSchema } from './from.js';
-import { parseDuration, parseOctalMode, parseSize } from './units.js';
+import { parseOctalMode, parseSize } from './units.js';
+import { DAY_MS } from '../duration.js';
+import { durationField } from '../duration-schema.js';
 import {
   durationHint,
   imagePathHint,
@@ -46,20 +48,7 @@ const mode = z
   })
   .meta(modeHint);
 
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((raw, ctx) => {
-    const ms = parseDuration(raw);
-    if (ms === null) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a duration of at most a day, such as "500ms", "5s", "2m" or "1h", got ${JSON.stringify(raw)}`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta(durationHint('a day'));
+const duration = durationField({ maxMs: DAY_MS }).meta(durationHint('a day'));
 
 const id = z
   .number()

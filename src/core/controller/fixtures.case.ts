@@ -30,6 +30,7 @@ export const fleet = (over: Partial<FleetRecord> = {}): FleetRecord => ({
   step: 0,
   stepStartedAt: T0,
   stepReadyAt: null,
+  pausedAt: null,
   version: 3,
   ...over,
 });

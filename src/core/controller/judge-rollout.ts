@@ -74,7 +74,9 @@ export function judgeRollout(
       fleet.stepReadyAt,
       now,
     );
-    const moved = move(fleet, shape, step, now);
+    // Paused by hand: no step moves, nothing completes; failures are still judged below
+    // (a pause must not keep a failing release serving).
+    const moved = fleet.pausedAt === null ? move(fleet, shape, step, now) : null;
     if (moved) return moved;
     why = fault(fleet, shape, step, mine, now);
   } else if (admitted) why = cannotStart;
@@ -159,7 +161,8 @@ function fault(
   );
   if (failed) return `${failed.id} is ${failed.state}${failed.reason ? `: ${failed.reason}` : ''}`;
   const deadline = fleet.spec.progressDeadline;
-  if (step.kind === 'under-way' && now - fleet.stepStartedAt > deadline)
+  // A paused step has no deadline: resume gives the time paused back (fleet/transitions.ts).
+  if (fleet.pausedAt === null && step.kind === 'under-way' && now - fleet.stepStartedAt > deadline)
     return `${shape.final ? '' : `${shape.label}: `}not ready within the progress deadline (${deadline / 1000} s)`;
   return null;
 }

@@ -36,6 +36,12 @@ export interface FleetRecord {
   /** When the current step's shape was first reached (its pause counts from here). */
   readonly stepReadyAt: number | null;
   /**
+   * When the rollout was paused by hand (`ingot pause`), or null: a paused rollout takes no
+   * further step (nor completes) until `ingot resume`. Kept with the record, not in memory, so
+   * a restarted controller stays paused. A new rollout (deploy, rollback) starts unpaused.
+   */
+  readonly pausedAt: number | null;
+  /**
    * Bumped by every write. A write names the version it was decided on and is refused if the
    * record moved since, so a decision made on a stale read never lands (compare-and-swap).
    */

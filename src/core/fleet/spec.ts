@@ -1,8 +1,11 @@
 import * as z from 'zod';
 import { isUnlistenable, parseHostPort } from '../traffic/address.js';
 import { digestOf, type Digest } from '../../domain/digest.js';
+import { MAX_STOP_GRACE_MS } from '../../domain/fleet.js';
 import { isInstanceId } from '../../domain/instance.js';
-import { DAY_MS, parseDuration, parseSize } from '../baseline/units.js';
+import { parseSize } from '../baseline/units.js';
+import { DAY_MS } from '../duration.js';
+import { durationField } from '../duration-schema.js';
 import { canonicalJson } from '../canonical-json.js';
 import { isLabelKey, LABEL_KEY_RULE, parseConstraints } from '../placement/constraint.js';
 import { parseYamlSpec, type SpecCodes } from '../yaml-spec.js';
@@ -11,21 +14,8 @@ import { durationHint, listenHint, sizeHint } from '../json-schema/hints.js';
 export type FleetSpecErrorCode =
   'E_FLEET_SYNTAX' | 'E_FLEET_INVALID' | 'E_FLEET_TOO_LARGE' | 'E_FLEET_ENCODING';
 
-/** "30s", "10m", "7d", or a number of seconds; up to a year. */
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((raw, ctx) => {
-    const ms = parseDuration(raw, 366 * DAY_MS);
-    if (ms === null) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a duration such as "30s", "10m" or "7d", got ${JSON.stringify(raw)}`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta(durationHint('366 days'));
+/** "30s", "10m", "1m30s", "7d", or a number of seconds; up to a year. */
+const duration = durationField({ maxMs: 366 * DAY_MS }).meta(durationHint('366 days'));
 
 /** A count or a percentage of replicas: 1, "25%". */
 const countOrPercent = z.union([
@@ -100,21 +90,10 @@ const strategy = z.union([
   }),
 ]);
 
-/** The longest grace a fleet may ask for: a stop that may take longer holds up its host. */
-export const MAX_STOP_GRACE_MS = 600_000;
+export { MAX_STOP_GRACE_MS };
 
 /** "5s", "1m", 0: how long an instance has between SIGTERM and SIGKILL, up to 10 minutes. */
-const stopGrace = z.union([z.string(), z.number()]).transform((raw, ctx) => {
-  const ms = parseDuration(raw, MAX_STOP_GRACE_MS);
-  if (ms === null) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration from 0 to 10m such as "5s", got ${JSON.stringify(raw)}`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+const stopGrace = durationField({ maxMs: MAX_STOP_GRACE_MS });
 
 /**
  * Where the fleet's instances may run (`constraints` on the hosts' labels, as

@@ -1,6 +1,9 @@
 import type { Digest } from '../../domain/digest.js';
+import { IngotError } from '../../domain/errors.js';
 import type { FleetNote, FleetRecord, FleetState, ReleaseRecord } from './record.js';
 import type { FleetSpec } from './spec.js';
+import { shapeOf } from '../controller/shape.js';
+import { stepCount } from '../planner/strategy.js';
 
 /**
  * Every way a fleet record changes, as pure functions: the store only writes what these
@@ -22,7 +25,8 @@ export interface StepUpdate {
   readonly stepReadyAt: number | null;
 }
 
-const firstStep = (at: number) => ({ step: 0, stepStartedAt: at, stepReadyAt: null });
+const firstStep = (at: number) =>
+  ({ step: 0, stepStartedAt: at, stepReadyAt: null, pausedAt: null }) as const;
 
 /** A rollout judged afresh from `at`: progressing, at its first step, no reason yet. */
 const newRollout = (at: number) =>
@@ -100,6 +104,8 @@ export function judged(
       ...state(fleet),
       rollout,
       reason,
+      // A pause holds a rollout in progress: one that ended holds nothing.
+      pausedAt: null,
       ...(rollout === 'complete' && { stable: fleet.release }),
     },
     note: {
@@ -132,6 +138,8 @@ export function stepped(
       step: update.step,
       stepStartedAt: update.stepStartedAt,
       stepReadyAt: update.stepReadyAt,
+      // Only a hand moves a paused rollout (`ingot promote`): going on lifts the pause.
+      pausedAt: null,
     },
     note: {
       fleet: fleet.name,
@@ -189,4 +197,104 @@ export function rolledBack(
       detail: { from: fleet.release, to: target.digest, reason },
     },
   };
+}
+
+/**
+ * Pause the rollout by hand: it takes no further step until resumed (a canary step's pause
+ * stops counting, the progress deadline too). Only a rollout in progress that has steps to
+ * hold: a rolling rollout is one step, which the planner fills as its budgets allow (abort
+ * it instead). Throws (E_PAUSE_NONE) when there is nothing to pause.
+ */
+export function paused(fleet: FleetRecord, at: number, actor: string): FleetChange {
+  if (fleet.rollout !== 'progressing')
+    throw new IngotError(
+      'E_PAUSE_NONE',
+      `fleet ${fleet.name} has no rollout in progress (it is ${fleet.rollout}): nothing to pause`,
+    );
+  if (fleet.pausedAt !== null)
+    throw new IngotError(
+      'E_PAUSE_NONE',
+      `the rollout of fleet ${fleet.name} is paused already: \`ingot resume ${fleet.name}\` lets it go on`,
+    );
+  if (stepCount(fleet.spec) === 0)
+    throw new IngotError(
+      'E_PAUSE_NONE',
+      `fleet ${fleet.name} rolls without steps (rolling): there is no step to hold; \`ingot abort ${fleet.name}\` stops the rollout and goes back`,
+    );
+  // The full shape is being filled (the last step, or a first deploy): holding it holds nothing.
+  if (shapeOf(fleet).final)
+    throw new IngotError(
+      'E_PAUSE_NONE',
+      `the rollout of fleet ${fleet.name} is past its last step (${shapeOf(fleet).label}): nothing to hold; \`ingot abort ${fleet.name}\` goes back`,
+    );
+  return {
+    next: { ...state(fleet), pausedAt: at },
+    note: {
+      fleet: fleet.name,
+      time: at,
+      kind: 'pause',
+      summary: `by hand (ingot pause) at ${shapeOf(fleet).label}`,
+      actor,
+      ledgerKind: 'rollout-paused',
+      subjects: [fleet.release],
+      detail: { release: fleet.release, step: fleet.step },
+    },
+  };
+}
+
+/**
+ * Let a paused rollout go on. The time it was paused is given back: the step's pause and its
+ * progress deadline count on from where they stopped, not from the wall clock.
+ */
+export function resumed(fleet: FleetRecord, at: number, actor: string): FleetChange {
+  if (fleet.rollout !== 'progressing' || fleet.pausedAt === null)
+    throw new IngotError(
+      'E_RESUME_NONE',
+      `fleet ${fleet.name} has no paused rollout (it is ${fleet.rollout}${fleet.rollout === 'progressing' ? ', not paused' : ''}): nothing to resume`,
+    );
+  const held = Math.max(0, at - fleet.pausedAt);
+  return {
+    next: {
+      ...state(fleet),
+      pausedAt: null,
+      stepStartedAt: fleet.stepStartedAt + held,
+      stepReadyAt: fleet.stepReadyAt === null ? null : fleet.stepReadyAt + held,
+    },
+    note: {
+      fleet: fleet.name,
+      time: at,
+      kind: 'resume',
+      summary: `by hand (ingot resume) after ${Math.round(held / 1000)} s paused`,
+      actor,
+      ledgerKind: 'rollout-resumed',
+      subjects: [fleet.release],
+      detail: { release: fleet.release, step: fleet.step, pausedMs: held },
+    },
+  };
+}
+
+/**
+ * Stop the rollout in progress and go back to the last stable release (what an automatic
+ * rollback does, asked for by hand). Unlike `rollback`, which moves any fleet to any of its
+ * releases, abort only ends a rollout: with none in progress, or nothing to go back to, it
+ * is refused. `target` is the release rollbackTarget(fleet) names, as the store has it.
+ */
+export function aborted(
+  fleet: FleetRecord,
+  target: ReleaseRecord | null,
+  at: number,
+  actor: string,
+): FleetChange {
+  if (fleet.rollout !== 'progressing')
+    throw new IngotError(
+      'E_ABORT_NONE',
+      `fleet ${fleet.name} has no rollout in progress (it is ${fleet.rollout}): nothing to abort; \`ingot rollback ${fleet.name}\` goes back to an earlier release`,
+    );
+  if (target === null || rollbackTarget(fleet) !== target.digest || target.fleet !== fleet.name)
+    throw new IngotError(
+      'E_ABORT_NONE',
+      `the rollout of fleet ${fleet.name} is its first: there is no earlier release to go back to (deploy one, or replicas: 0)`,
+    );
+  const change = rolledBack(fleet, target, 'aborted by hand (ingot abort)', at, actor);
+  return { ...change, note: { ...change.note, kind: 'abort', ledgerKind: 'rollout-aborted' } };
 }

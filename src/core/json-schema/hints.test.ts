@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseOctalMode, parseSize } from '../baseline/units.js';
+import { parseOctalMode, parseSize } from '../baseline/units.js';
+import { parseDuration } from '../duration.js';
 import { parseHostPort } from '../traffic/address.js';
 import { DURATION_PATTERN, listenHint, MODE_PATTERN, SIZE_PATTERN } from './hints.js';
 
@@ -20,12 +21,13 @@ describe('hints never refuse what the parsers accept', () => {
     const texts = near(['1', '0', '9', 'm', 's', 'h', 'd', ' ', '.', '-', 'x']);
     fc.assert(
       fc.property(texts, (t) => {
-        if (parseDuration(t, Number.MAX_SAFE_INTEGER) !== null)
+        if (parseDuration(t, { maxMs: Number.MAX_SAFE_INTEGER }) !== null)
           expect(matches(DURATION_PATTERN)(t)).toBe(true);
       }),
       { numRuns: 3000 },
     );
     expect(matches(DURATION_PATTERN)('2m')).toBe(true);
+    expect(matches(DURATION_PATTERN)('1m30s')).toBe(true);
     expect(matches(DURATION_PATTERN)('2 minutes')).toBe(false);
   });
 

@@ -13,8 +13,12 @@
 /** JSON Schema keywords, as plain data (zod's `.meta()` copies them into the output). */
 export type JsonSchemaHint = Readonly<Record<string, unknown>>;
 
-/** core/baseline/units.ts `parseDuration` (it trims; the bound is checked in code). */
-export const DURATION_PATTERN = '^\\s*\\d{1,9}(ms|s|m|h|d)\\s*$';
+/**
+ * core/duration.ts `parseDuration` (it trims; units largest first, each once; a bare number
+ * is seconds; the bound is checked in code).
+ */
+export const DURATION_PATTERN =
+  '^\\s*(\\d{1,12}|(\\d{1,12}d)?(\\d{1,12}h)?(\\d{1,12}m)?(\\d{1,12}s)?(\\d{1,12}ms)?)\\s*$';
 /** core/baseline/units.ts `parseSize`. */
 export const SIZE_PATTERN = '^\\s*\\d{1,12}(Ki|Mi|Gi|k|M|G)?\\s*$';
 /** core/baseline/units.ts `parseOctalMode`. */

@@ -1,6 +1,7 @@
 import { promoteRequest, rollbackRequest, type FleetView } from '../../core/api/fleets.js';
 import type { ApiHandlers } from '../../core/api/routes.js';
 import { shapeOf } from '../../core/controller/shape.js';
+import { rolloutWait } from '../../core/controller/waiting.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import { IngotError } from '../../domain/errors.js';
 import type { ObservedInstance } from '../../domain/instance.js';
@@ -8,8 +9,10 @@ import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Store } from '../../ports/store.js';
 import type { FleetStatus } from '../controller/index.js';
 import { deploy, type DeployDeps } from '../fleets/deploy.js';
+import { planDeploy } from '../fleets/plan.js';
 import { promote } from '../fleets/promote.js';
 import { rollBack } from '../fleets/rollback.js';
+import { abortRollout, pauseRollout, resumeRollout } from '../fleets/rollout-control.js';
 import type { LoadedPolicy } from '../policy.js';
 
 export interface FleetApiDeps {
@@ -38,7 +41,10 @@ export interface FleetApiDeps {
 /** The fleets' routes: declare, roll back, promote, and look. */
 export function fleetApi(
   deps: FleetApiDeps,
-): Pick<ApiHandlers, 'deploy' | 'fleets' | 'rollback' | 'promote' | 'history'> {
+): Pick<
+  ApiHandlers,
+  'deploy' | 'plan' | 'fleets' | 'rollback' | 'promote' | 'pause' | 'resume' | 'abort' | 'history'
+> {
   // One deploy at a time: two that each fit alone must not both pass the capacity check.
   let deploying: Promise<unknown> = Promise.resolve();
   return {
@@ -49,6 +55,8 @@ export function fleetApi(
       deps.reconcileSoon();
       return record;
     },
+    // What the deploy would do: its checks, outside its queue (it writes nothing to race).
+    plan: ({ body }) => planDeploy(deps, body),
     async rollback({ params, body }) {
       const request = rollbackRequest.safeParse(body ?? {});
       if (!request.success)
@@ -71,17 +79,45 @@ export function fleetApi(
       deps.reconcileSoon();
       return record;
     },
+    // Changes by hand, recorded (history and ledger) with the admin as actor, as promote is.
+    async pause({ params }) {
+      const record = await pauseRollout(deps.fleets, params.name, {
+        now: deps.now(),
+        actor: 'admin',
+      });
+      deps.reconcileSoon();
+      return record;
+    },
+    async resume({ params }) {
+      const record = await resumeRollout(deps.fleets, params.name, {
+        now: deps.now(),
+        actor: 'admin',
+      });
+      deps.reconcileSoon();
+      return record;
+    },
+    async abort({ params }) {
+      const record = await abortRollout(deps.fleets, params.name, {
+        now: deps.now(),
+        actor: 'admin',
+      });
+      deps.reconcileSoon();
+      return record;
+    },
     async fleets() {
       const observed = await deps.observe();
       const status = new Map(deps.status().map((s) => [s.fleet.name, s]));
+      const now = deps.now();
       return (await deps.fleets.fleets()).map((f): FleetView => {
         const shape = shapeOf(f);
+        const waiting = rolloutWait(f, now);
         const traffic = status.get(f.name)?.traffic;
         return {
           ...f,
           phase: shape.label,
           awaitingPromotion:
             f.rollout === 'progressing' && f.stepReadyAt !== null && shape.pauseMs === null,
+          ...(waiting !== null && { waiting }),
           reasons: [...(status.get(f.name)?.reasons ?? [])],
           instances: observed.filter((i) => i.fleet === f.name),
           ...(traffic !== undefined && { traffic }),

@@ -53,12 +53,37 @@ export interface DeployDeps {
   ) => string | null;
 }
 
+/** What the deploy's checks established: the spec, its artifact pinned, and its release. */
+export interface CheckedFleet {
+  readonly spec: FleetSpec;
+  readonly release: ReleaseRecord;
+}
+
 /**
  * `ingot deploy`: validate the fleet spec (the API body is untrusted), pin the artifact
  * to a digest, admit it, and record the release. Nothing runs from here: the controller
  * sees the new desired state and replaces instances.
  */
 export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetRecord> {
+  const { spec, release } = await checkFleet(deps, body, 'deploy');
+  const written = await changeFleet(deps.fleets, spec.name, (existing) =>
+    Promise.resolve({ change: deployed(existing, release, release.createdAt, 'admin'), release }),
+  );
+  return written!; // a deploy always has something to write
+}
+
+/**
+ * Every check a deploy makes, in its order, with its error codes: the schema, the capacity,
+ * the artifact pinned and admitted, what the runtime and the edge would refuse, the volumes,
+ * the cluster's bound. `ingot plan` runs exactly these (so a plan fails where the deploy
+ * would), in `plan` mode: it records no admission in the ledger and pulls nothing from a
+ * registry (a registry artifact must be in the store already). Nothing is written either way.
+ */
+export async function checkFleet(
+  deps: DeployDeps,
+  body: unknown,
+  mode: 'deploy' | 'plan',
+): Promise<CheckedFleet> {
   const parsed = fleetSchema.safeParse(body);
   if (!parsed.success)
     throw new IngotError(
@@ -69,9 +94,11 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
         .join('; ')}`,
     );
   const spec: FleetSpec = parsed.data;
+  const recording = mode === 'deploy' ? deps.record : undefined;
   // Before anything costly: a fleet that cannot fit is refused on its numbers alone.
   await checkCapacity(deps, spec);
-  const descriptor = await resolveArtifact(deps, spec);
+  const descriptor =
+    mode === 'deploy' ? await resolveArtifact(deps, spec) : await resolveHeld(deps, spec);
   const trust = await deps.trust();
   const report = await verifyArtifact(deps.store, {
     ref: descriptor.digest,
@@ -81,7 +108,7 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
     resources: fleetLimits(spec.resources),
   });
   const reasons = refusalReasons(report);
-  deps.record?.({
+  recording?.({
     time: deps.now(),
     actor: 'admin',
     kind: 'admission',
@@ -123,18 +150,36 @@ export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetReco
       'E_FLEET_INVALID',
       `an instance of this fleet is too large to assign to a host (${misfit}): make env smaller`,
     );
-  const now = deps.now();
-  const release: ReleaseRecord = {
-    digest,
-    fleet: spec.name,
-    artifact: descriptor.digest,
+  return {
     spec,
-    createdAt: now,
+    release: {
+      digest,
+      fleet: spec.name,
+      artifact: descriptor.digest,
+      spec,
+      createdAt: deps.now(),
+    },
   };
-  const written = await changeFleet(deps.fleets, spec.name, (existing) =>
-    Promise.resolve({ change: deployed(existing, release, now, 'admin'), release }),
-  );
-  return written!; // a deploy always has something to write
+}
+
+/**
+ * For a plan: the artifact as the store holds it now, never fetched. A registry reference the
+ * store does not hold cannot be admitted without its manifest and signatures: say so.
+ */
+async function resolveHeld(deps: DeployDeps, spec: FleetSpec): Promise<Descriptor> {
+  const registry = deps.pull ? registryReferenceOf(spec.artifact) : null;
+  if (registry === null) return deps.store.resolve(spec.artifact);
+  const { digest } = registry;
+  if (digest !== null && (await deps.store.index()).manifests.some((m) => m.digest === digest))
+    return deps.store.resolve(digest);
+  try {
+    return await deps.store.resolve(spec.artifact);
+  } catch {
+    throw new IngotError(
+      'E_REF_NOT_FOUND',
+      `${spec.artifact} is not in the store, and a plan fetches nothing: \`ingot pull ${spec.artifact}\` first (a deploy pulls it)`,
+    );
+  }
 }
 
 /**

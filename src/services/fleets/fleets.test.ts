@@ -10,6 +10,7 @@ import { deployed, judged } from '../../core/fleet/transitions.js';
 import { changeFleet } from './change-fleet.js';
 import { promote } from './promote.js';
 import { rollBack } from './rollback.js';
+import { abortRollout, pauseRollout, resumeRollout } from './rollout-control.js';
 
 let dir: string;
 let state: SqliteState;
@@ -72,6 +73,34 @@ describe('changing a fleet by hand', () => {
     await expect(rollBack(state.fleets, 'nope', { reason: 'x', at: T0 + 30 })).rejects.toThrow(
       expect.objectContaining({ code: 'E_FLEET_NOT_FOUND' }) as Error,
     );
+  });
+
+  it('pause, resume and abort are written with their history line and ledger entry', async () => {
+    const who = { actor: 'admin' };
+    const p = await pauseRollout(state.fleets, 'web', { ...who, now: T0 + 20 });
+    expect(p.pausedAt).toBe(T0 + 20);
+    // Kept in the store: read back, still paused.
+    expect((await state.fleets.fleet('web'))?.pausedAt).toBe(T0 + 20);
+    await expect(pauseRollout(state.fleets, 'web', { ...who, now: T0 + 21 })).rejects.toThrow(
+      expect.objectContaining({ code: 'E_PAUSE_NONE' }) as Error,
+    );
+    expect((await resumeRollout(state.fleets, 'web', { ...who, now: T0 + 30 })).pausedAt).toBe(
+      null,
+    );
+    const a = await abortRollout(state.fleets, 'web', { ...who, now: T0 + 40 });
+    expect(a).toMatchObject({ release: OLD, rollout: 'rolled-back' });
+    await expect(abortRollout(state.fleets, 'web', { ...who, now: T0 + 50 })).rejects.toThrow(
+      expect.objectContaining({ code: 'E_ABORT_NONE' }) as Error,
+    );
+    for (const kind of ['rollout-paused', 'rollout-resumed', 'rollout-aborted'])
+      expect(await ledger(kind), kind).toEqual([
+        expect.objectContaining({ actor: 'admin', fleet: 'web' }),
+      ]);
+    expect((await state.fleets.history('web')).map((h) => h.kind).slice(-3)).toEqual([
+      'pause',
+      'resume',
+      'abort',
+    ]);
   });
 
   it('a write decided on a stale version is refused, and nothing of it is kept', async () => {

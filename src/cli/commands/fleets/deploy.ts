@@ -1,19 +1,23 @@
 import type { Command } from 'commander';
 import { isRegistryReference } from '../../../core/registry/reference.js';
 import { shortDigest } from '../../../domain/digest.js';
-import { IngotError, UsageError } from '../../../domain/errors.js';
+import { DAY_MS } from '../../../core/duration.js';
+import { IngotError } from '../../../domain/errors.js';
+import { durationFlag } from '../../duration-flag.js';
 import { routes } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
 import type { ApiSettings } from '../../target.js';
 import { json, outputOption } from '../../format.js';
 import type { Io, OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
-import { listFleets, replicasOf, type FleetView } from './fleet-view.js';
+import { listFleets, replicasOf, waitingText, type FleetView } from './fleet-view.js';
+import { planFile } from './plan.js';
 
 /** How long a deploy that pulls its artifact from a registry may take to answer. */
 const PULL_TIMEOUT_MS = 15 * 60_000;
 
 interface DeployOptions {
+  dryRun?: boolean;
   wait?: boolean;
   timeout: string;
   output: OutputFormat;
@@ -34,7 +38,8 @@ export function registerDeploy(program: Command, run: Runner): void {
         'With --wait, return when the rollout has completed (exit 0) or was rolled back, refused or failed\n' +
         '(exit 1; failed: its instances could not start, 3 rounds of attempts backed off 2 s, 4 s,\n' +
         'or crashed 3 times, restarts backed off 10 s, 20 s: the reason says how they exited),\n' +
-        'or when a step waits for `ingot promote` (exit 0).\n\n' +
+        'or when a step waits: for its pause, for `ingot promote`, or, paused, for `ingot resume`\n' +
+        '(exit 0, with a line that says what it waits for).\n\n' +
         'Strategies (fleet.yaml `strategy`):\n' +
         '  rolling   {maxSurge, maxUnavailable}        replace as the budgets allow (default 25%/0)\n' +
         '  canary    {steps: [{instances|percent, pause}]}  run the new release on a part of the fleet,\n' +
@@ -43,16 +48,18 @@ export function registerDeploy(program: Command, run: Runner): void {
         '            replace the old release once promoted (autoPromote, or `ingot promote`)',
     )
     .argument('<file>', 'fleet.yaml')
+    .option('--dry-run', 'change nothing: show what the deploy would do (as `ingot plan FILE`)')
     .option('--wait', 'wait for the rollout to finish')
-    .option('--timeout <seconds>', 'with --wait: give up after this long', '300')
+    .option('--timeout <duration>', 'with --wait: give up after this long (90s, 5m, 1h30m)', '5m')
     .addOption(outputOption())
     .action(async (file: string, options: DeployOptions) => {
       await run(
         async (_app, io, api) => {
-          if (!/^\d{1,6}$/.test(options.timeout))
-            throw new UsageError(
-              `--timeout must be whole seconds, got ${JSON.stringify(options.timeout)}`,
-            );
+          if (options.dryRun) return planFile(api, file, options.output, io);
+          const timeoutMs = durationFlag('--timeout', options.timeout, {
+            minMs: 1000,
+            maxMs: 7 * DAY_MS,
+          });
           // YAML and the fleet's schema are loaded by this command only.
           const { readFleetFile } = await import('./fleet-file.js');
           const body = readFleetFile(file);
@@ -63,20 +70,21 @@ export function registerDeploy(program: Command, run: Runner): void {
               isRegistryReference(body.artifact) && { timeoutMs: PULL_TIMEOUT_MS }),
           });
           const final = options.wait
-            ? await waitForRollout(api, record.name, Number(options.timeout), io)
+            ? await waitForRollout(api, record.name, timeoutMs, io)
             : undefined;
           const shown = final ?? record;
-          const waiting = final?.awaitingPromotion === true;
+          // A step that waits for time or a person is where --wait ends (the README's promise).
+          const waiting = final === undefined ? null : waitingText(final);
           if (options.output === 'json') io.out(json(shown));
           else
             io.out(
               `${record.name}: release ${shortDigest(record.release)} (artifact ${shortDigest(record.artifact)}) ${
-                waiting
-                  ? `${final?.phase ?? ''}; run \`ingot promote ${record.name}\` to go on`
+                waiting !== null && final !== undefined
+                  ? `${final.phase}; ${waiting}`
                   : `${shown.rollout}${shown.reason ? `: ${shown.reason}` : ''}`
               }\n`,
             );
-          return options.wait && shown.rollout !== 'complete' && !waiting ? 1 : 0;
+          return options.wait && shown.rollout !== 'complete' && waiting === null ? 1 : 0;
         },
         () => options.output,
       );
@@ -84,16 +92,16 @@ export function registerDeploy(program: Command, run: Runner): void {
 }
 
 /**
- * Poll the fleet until its rollout ends or waits for `ingot promote`, printing a line on
- * stderr each time the picture changes.
+ * Poll the fleet until its rollout ends or waits (for `ingot promote`, a step's pause, or
+ * `ingot resume`), printing a line on stderr each time the picture changes.
  */
 async function waitForRollout(
   api: ApiSettings,
   name: string,
-  timeoutSeconds: number,
+  timeoutMs: number,
   io: Io,
 ): Promise<FleetView> {
-  const until = Date.now() + timeoutSeconds * 1000;
+  const until = Date.now() + timeoutMs;
   let last = '';
   let final: FleetView | undefined;
   for (;;) {
@@ -103,7 +111,7 @@ async function waitForRollout(
       if (line !== last) io.err(`${line}\n`);
       last = line;
     }
-    if (final && (final.rollout !== 'progressing' || final.awaitingPromotion)) return final;
+    if (final && (final.rollout !== 'progressing' || waitingText(final) !== null)) return final;
     if (Date.now() > until)
       throw new IngotError('E_TIMEOUT', `the rollout of ${name} did not finish in time`);
     await new Promise((r) => setTimeout(r, 250));

@@ -25,7 +25,7 @@ export function registerFleetList(program: Command, run: Runner): void {
                   String(replicasOf(f)),
                   shortDigest(f.release),
                   shortDigest(f.artifact),
-                  f.rollout,
+                  f.pausedAt !== null ? `${f.rollout} (paused)` : f.rollout,
                 ]),
               ),
             );

@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { shortDigest, type Digest } from '../../../domain/digest.js';
 import { IngotError } from '../../../domain/errors.js';
 import type { ObservedInstance } from '../../../domain/instance.js';
+import { formatDuration } from '../../../core/duration.js';
 import { formatAge, json, outputOption, table } from '../../format.js';
 import { routes, type ResponseOf } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
 import type { Io, OutputFormat } from '../../io.js';
+import { watchFrames, type Frame } from '../../watch.js';
 import type { Runner } from '../runner.js';
 import { listFleets, replicasOf, type FleetView } from './fleet-view.js';
 
@@ -15,28 +17,52 @@ export function registerStatus(program: Command, run: Runner): void {
     .command('status')
     .summary('fleets, their rollouts and instances')
     .argument('[fleet]', 'only this fleet')
+    .option('-w, --watch', 'ask again every second and show what changed, until Ctrl-C')
     .addOption(outputOption())
-    .action(async (only: string | undefined, options: { output: OutputFormat }) => {
-      await run(
-        async (_app, io, api) => {
-          const fleets = (await listFleets(api)).filter(
-            (f) => only === undefined || f.name === only,
-          );
-          warnIfUnsigned(await call(api, routes.health), io);
-          if (only !== undefined && fleets.length === 0)
-            throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(only)}`);
-          if (options.output === 'json') {
-            io.out(json(fleets));
+    .action(
+      async (only: string | undefined, options: { output: OutputFormat; watch?: boolean }) => {
+        await run(
+          async (_app, io, api) => {
+            warnIfUnsigned(await call(api, routes.health), io);
+            const look = async (): Promise<Frame> => {
+              const fleets = (await listFleets(api)).filter(
+                (f) => only === undefined || f.name === only,
+              );
+              if (only !== undefined && fleets.length === 0)
+                throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(only)}`);
+              return statusFrame(fleets, options.output, Date.now());
+            };
+            if (options.watch) return watchFrames(io, look);
+            io.out((await look()).text);
             return 0;
-          }
-          io.out(fleetTable(fleets));
-          const instances = fleets.flatMap((f) => f.instances);
-          if (instances.length > 0) io.out('\n' + instanceTable(instances, Date.now()));
-          return 0;
-        },
-        () => options.output,
-      );
-    });
+          },
+          () => options.output,
+        );
+      },
+    );
+}
+
+/** The fleets and their instances; the key leaves out ages and time left, which always move. */
+function statusFrame(fleets: readonly FleetView[], output: OutputFormat, now: number): Frame {
+  const key = JSON.stringify(
+    fleets.map((f) => [
+      f.name,
+      f.release,
+      f.rollout,
+      f.phase,
+      f.pausedAt,
+      f.waiting?.for ?? null,
+      f.reason,
+      f.reasons,
+      f.instances.map((i) => [i.id, i.state, i.integrity, i.release, i.address]),
+    ]),
+  );
+  if (output === 'json') return { text: json(fleets), key };
+  const instances = fleets.flatMap((f) => f.instances);
+  return {
+    text: fleetTable(fleets) + (instances.length > 0 ? '\n' + instanceTable(instances, now) : ''),
+    key,
+  };
 }
 
 /** Said on stderr, whatever the output format: the ledger has stopped vouching for itself. */
@@ -57,13 +83,22 @@ function fleetTable(fleets: readonly FleetView[]): string {
     fleets.map((f) => [
       f.name,
       shortDigest(f.release),
-      f.rollout,
+      f.pausedAt !== null ? `${f.rollout} (paused)` : f.rollout,
       `${f.instances.filter((i) => i.state === 'healthy').length}/${replicasOf(f)}`,
-      f.phase,
+      phaseText(f),
       ...(routed ? [trafficText(f)] : []),
       [f.reason ?? '', ...f.reasons].filter(Boolean).join('; '),
     ]),
   );
+}
+
+/** The phase, and what it waits for: "canary step 1/2: 1 of 3 on the new release (25s left)". */
+function phaseText(f: FleetView): string {
+  const w = f.waiting;
+  if (w === undefined) return f.awaitingPromotion ? `${f.phase} (awaiting promote)` : f.phase;
+  if (w.for === 'pause')
+    return `${f.phase} (${formatDuration(Math.ceil(w.remainingMs / 1000) * 1000)} left)`;
+  return `${f.phase} (${w.for === 'promotion' ? 'awaiting promote' : 'paused by hand'})`;
 }
 
 /** "new 9.8% of 2,013" since the step began; "-" without a service or a request yet. */

@@ -3,7 +3,9 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Duplex } from 'node:stream';
+import { DAY_MS } from '../../../core/duration.js';
 import { UsageError } from '../../../domain/errors.js';
+import { durationFlag } from '../../duration-flag.js';
 import { SESSION_PATH, SESSION_PROTOCOL, sessionQuery } from '../../../core/session/request.js';
 import { routes } from '../../../core/api/routes.js';
 import { call, openUpgraded } from '../../client.js';
@@ -11,13 +13,9 @@ import { runRemoteSession } from '../../remote-session.js';
 import type { ApiSettings } from '../../target.js';
 import type { Runner } from '../runner.js';
 
-const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600 };
-
-/** "15m", "90s", "1h" → seconds. */
+/** "15m", "90s", "1h30m" → whole seconds (rounded up), from 1 s to the server's bound, a day. */
 export function parseTtl(raw: string): number {
-  const m = /^(\d{1,6})(s|m|h)$/.exec(raw.trim());
-  if (!m) throw new UsageError(`--ttl must be a duration such as 15m, 90s or 1h, got ${raw}`);
-  return Number(m[1]) * UNIT_S[m[2]!]!;
+  return Math.ceil(durationFlag('--ttl', raw, { minMs: 1000, maxMs: DAY_MS }) / 1000);
 }
 
 /** Who opens a session, as the record keeps it: the user behind sudo, else this user. */

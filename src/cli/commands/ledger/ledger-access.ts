@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DAY_MS, parseDuration } from '../../../core/baseline/units.js';
+import { DAY_MS, parseDuration } from '../../../core/duration.js';
 import { IngotError, UsageError } from '../../../domain/errors.js';
 import { routes } from '../../../core/api/routes.js';
 import { call, runningServer } from '../../client.js';
@@ -12,12 +12,14 @@ const MAX_FILE_BYTES = 4 * 1024 ** 3;
 /** "now", "2026-11-27T10:00:00Z", "2026-11-27", or "90m"/"2h"/"3d" (or "90m ago") ago. */
 export function parseTime(raw: string, flag: string): number {
   if (raw.trim().toLowerCase() === 'now') return Date.now();
-  const ago = parseDuration(raw.replace(/\s+ago\s*$/i, ''), 10_000 * 366 * DAY_MS);
+  const age = raw.replace(/\s+ago\s*$/i, '');
+  // A bare number is a year ("2026"), not seconds ago: only a duration with units is an age.
+  const ago = /^\s*\d+\s*$/.test(age) ? null : parseDuration(age, { maxMs: 10_000 * 366 * DAY_MS });
   if (ago !== null) return Date.now() - ago;
   const t = Date.parse(raw);
   if (!Number.isFinite(t))
     throw new UsageError(
-      `${flag} must be now, a time (ISO 8601) or a duration ago (90m, 2h), got ${raw}`,
+      `${flag} must be now, a time (ISO 8601) or a duration ago (90m, 2h, 1h30m), got ${raw}`,
     );
   return t;
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../../domain/errors.js';
 import { collect } from '../../format.js';
 import type { Runner } from '../runner.js';
-import { checkUpOptions } from './up-options.js';
+import { checkUpOptions, stopGraceMs, verifyIntervalMs } from './up-options.js';
 
 interface ServerFlags {
   etcd: string;
@@ -177,10 +177,13 @@ function registerClusterAgent(program: Command, run: Runner): void {
       collect,
     )
     .option('--cgroup-parent <path>', 'cgroup the instances are placed under (default /ingot)')
-    .option('--stop-grace <seconds>', 'SIGTERM grace before SIGKILL when stopping (default 10)')
     .option(
-      '--verify-interval <minutes>',
-      'hash every rootfs in use in full this often (default 10)',
+      '--stop-grace <duration>',
+      'SIGTERM grace before SIGKILL when stopping (default 10s, at most 10m)',
+    )
+    .option(
+      '--verify-interval <duration>',
+      'hash every rootfs in use in full this often (default 10m; a bare number is minutes)',
     )
     .option(
       '--insecure-registry <host[:port]>',
@@ -222,9 +225,9 @@ function registerClusterAgent(program: Command, run: Runner): void {
             ...(flags.subnet !== undefined && { subnet: flags.subnet }),
             ...(flags.route !== undefined && { routes: flags.route }),
             ...(flags.cgroupParent !== undefined && { cgroupParent: flags.cgroupParent }),
-            ...(flags.stopGrace !== undefined && { stopGraceMs: Number(flags.stopGrace) * 1000 }),
+            ...(flags.stopGrace !== undefined && { stopGraceMs: stopGraceMs(flags.stopGrace) }),
             ...(flags.verifyInterval !== undefined && {
-              fullVerifyMs: Number(flags.verifyInterval) * 60_000,
+              fullVerifyMs: verifyIntervalMs(flags.verifyInterval),
             }),
             registries: registries(flags),
           });

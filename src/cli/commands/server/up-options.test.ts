@@ -21,7 +21,9 @@ describe('ingot up options', () => {
   it('refuses malformed numbers as usage errors', () => {
     expect(() => checkUpOptions({ port: '80a' })).toThrow(UsageError);
     expect(() => checkUpOptions({ port: '123456' })).toThrow(/--port must be a port number/);
-    expect(() => checkUpOptions({ stopGrace: '1.5' })).toThrow(/--stop-grace must be whole/);
+    expect(() => checkUpOptions({ stopGrace: '1.5' })).toThrow(/--stop-grace takes a duration/);
+    expect(() => checkUpOptions({ stopGrace: '11m' })).toThrow(/longer than 10m/);
+    expect(() => checkUpOptions({ stopGrace: '-1s' })).toThrow(/cannot be negative/);
     expect(() => checkUpOptions({ verifyInterval: '-1' })).toThrow(/--verify-interval/);
     expect(() => checkUpOptions({ maxInstances: '0' })).toThrow(/--max-instances/);
     expect(() => checkUpOptions({ maxInstances: '1e9' })).toThrow(/--max-instances/);
@@ -60,5 +62,11 @@ describe('ingot up options', () => {
       registries: { insecure: ['127.0.0.1:5000', 'registry.local'], caFile: 'ca.pem' },
     });
     expect(serveOptions({})).toEqual({ keyFiles: [] });
+    // The grammar of fleet.yaml: a bare --verify-interval stays minutes, as it always was.
+    expect(serveOptions({ stopGrace: '1m30s', verifyInterval: '90s' })).toMatchObject({
+      stopGraceMs: 90_000,
+      fullVerifyMs: 90_000,
+    });
+    expect(serveOptions({ verifyInterval: '5' })).toMatchObject({ fullVerifyMs: 300_000 });
   });
 });

@@ -1,6 +1,9 @@
 import type { ServeOptions } from '../../io.js';
 import { parseReference } from '../../../core/registry/reference.js';
+import { DAY_MS, MINUTE_MS } from '../../../core/duration.js';
+import { MAX_STOP_GRACE_MS } from '../../../domain/fleet.js';
 import { UsageError } from '../../../domain/errors.js';
+import { durationFlag } from '../../duration-flag.js';
 import { registryAuthority } from '../../../domain/registry.js';
 
 /** `ingot up`'s options as commander gives them: strings, checked here. */
@@ -24,10 +27,7 @@ export interface UpOptions {
 export function checkUpOptions(options: UpOptions): void {
   if (options.port !== undefined && !/^\d{1,5}$/.test(options.port))
     throw new UsageError(`--port must be a port number, got ${JSON.stringify(options.port)}`);
-  if (options.stopGrace !== undefined && !/^\d{1,4}$/.test(options.stopGrace))
-    throw new UsageError(
-      `--stop-grace must be whole seconds, got ${JSON.stringify(options.stopGrace)}`,
-    );
+  if (options.stopGrace !== undefined) stopGraceMs(options.stopGrace);
   if (
     options.maxInstances !== undefined &&
     (!/^\d{1,6}$/.test(options.maxInstances) || Number(options.maxInstances) < 1)
@@ -45,11 +45,16 @@ export function checkUpOptions(options: UpOptions): void {
       throw new UsageError(
         `--insecure-registry takes HOST[:PORT] of one registry, got ${JSON.stringify(authority.slice(0, 100))}`,
       );
-  if (options.verifyInterval !== undefined && !/^\d{1,5}$/.test(options.verifyInterval))
-    throw new UsageError(
-      `--verify-interval must be whole minutes, got ${JSON.stringify(options.verifyInterval)}`,
-    );
+  if (options.verifyInterval !== undefined) verifyIntervalMs(options.verifyInterval);
 }
+
+/** `--stop-grace 5`, `5s`, `1m30s`: as fleet.yaml's stopGrace, up to 10 minutes. */
+export const stopGraceMs = (raw: string): number =>
+  durationFlag('--stop-grace', raw, { maxMs: MAX_STOP_GRACE_MS });
+
+/** `--verify-interval 10` (minutes, as it always took), `90s`, `1h`; 0 as before. */
+export const verifyIntervalMs = (raw: string): number =>
+  durationFlag('--verify-interval', raw, { maxMs: 366 * DAY_MS, bareUnitMs: MINUTE_MS });
 
 /** The same options again, for the server started in the background. Pure. */
 export function upArgs(options: UpOptions): string[] {
@@ -80,10 +85,10 @@ export function serveOptions(options: UpOptions): ServeOptions {
     ...(options.route !== undefined && { routes: options.route }),
     ...(options.cgroupParent !== undefined && { cgroupParent: options.cgroupParent }),
     ...(options.stopGrace !== undefined && {
-      stopGraceMs: Number(options.stopGrace) * 1000,
+      stopGraceMs: stopGraceMs(options.stopGrace),
     }),
     ...(options.verifyInterval !== undefined && {
-      fullVerifyMs: Number(options.verifyInterval) * 60_000,
+      fullVerifyMs: verifyIntervalMs(options.verifyInterval),
     }),
     ...(options.maxInstances !== undefined && { maxInstances: Number(options.maxInstances) }),
     ...((options.insecureRegistry !== undefined || options.registryCaFile !== undefined) && {

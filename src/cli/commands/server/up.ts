@@ -30,10 +30,13 @@ export function registerUp(program: Command, run: Runner): void {
       collect,
     )
     .option('--cgroup-parent <path>', 'cgroup the instances are placed under (default /ingot)')
-    .option('--stop-grace <seconds>', 'SIGTERM grace before SIGKILL when stopping (default 10)')
     .option(
-      '--verify-interval <minutes>',
-      'hash every rootfs in use in full this often (default 10; 0: only on demand)',
+      '--stop-grace <duration>',
+      'SIGTERM grace before SIGKILL when stopping (default 10s, at most 10m)',
+    )
+    .option(
+      '--verify-interval <duration>',
+      'hash every rootfs in use in full this often (default 10m; a bare number is minutes; 0: only on demand)',
     )
     .option(
       '--max-instances <n>',
