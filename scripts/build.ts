@@ -8,6 +8,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
+import { buildWeb } from './build-web.js';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -65,3 +66,6 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(`${root}/dist/bin/ingot.js`, 0o755);
+
+// The dashboard (src/web) into dist/web, which `ingot up` serves at /ui (bin/dashboard.ts).
+await buildWeb(root);

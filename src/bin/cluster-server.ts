@@ -9,6 +9,7 @@ import { repairHome } from '../adapters/home/private-home.js';
 import { writeServerInfo } from '../adapters/home/server-info.js';
 import { ensureToken } from '../adapters/home/token.js';
 import { buildApi } from '../adapters/http/api.js';
+import { dashboardOptions } from './dashboard.js';
 import { clusterRoutes, type ClusterHandlers } from '../adapters/http/cluster-routes.js';
 import { callHost, openHostSession } from '../adapters/host-calls/client.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
@@ -213,6 +214,7 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     clusterRoutes(hostHandlers(o, options, admin, record, actor)),
     (id, request) => hosts.debugSession(id, request),
     buildInfo.version,
+    dashboardOptions(options.home),
   );
   const housekeeping = setInterval(() => {
     ledger.recorder
@@ -241,7 +243,6 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
       resolveStopped();
     })());
   const host = options.host ?? '127.0.0.1';
-  let url = '';
   try {
     await api.listen({ host, port: options.port ?? 0 });
   } catch (err) {
@@ -253,7 +254,7 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
   }
   const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   // With the process's start: the CLI then knows a stale file from this server (client.ts).
   writeServerInfo(options.home, { pid: process.pid, port, host, name: o.name });
   logger.info({ host, port }, 'listening');

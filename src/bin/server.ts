@@ -40,6 +40,7 @@ import {
   type HostCapacity,
 } from '../core/capacity/host-capacity.js';
 import type { InstanceHosts } from '../ports/instance-hosts.js';
+import { dashboardOptions } from './dashboard.js';
 import { createAgent, DEFAULT_SUBNET, makeTrust, type AgentOptions } from './agent.js';
 import { hostInstances } from './host-instances.js';
 import { LocalEdge, localListens } from './edge.js';
@@ -161,6 +162,7 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
     undefined,
     (id, request) => hosts.debugSession(id, request),
     options.version,
+    dashboardOptions(options.home),
   );
   let local: LocalApi | null = null;
   const lifecycle = stopper(options.home, opened, control, api, {

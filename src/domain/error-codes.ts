@@ -34,6 +34,19 @@ export const ERROR_CODES = {
   ],
   /** The HTTP API itself: a request it cannot read, a fault it does not describe. */
   http: ['E_REQUEST', 'E_INTERNAL'],
+  /** The dashboard at /ui: its session cookie, its CSRF header, its roles, its streams. */
+  ui: [
+    /** No session cookie, or one whose session ended (expired, signed out, server restarted). */
+    'E_UI_SESSION',
+    /** A state-changing request without the session's CSRF header (or with another value). */
+    'E_UI_CSRF',
+    /** The session signed in with the read-only token: it may look, not act. */
+    'E_UI_READ_ONLY',
+    /** The session holds as many event streams as it may. */
+    'E_UI_STREAMS',
+    /** This build has no dashboard (dist/web is missing: run `npm run build`). */
+    'E_UI_NOT_BUILT',
+  ],
   digest: ['E_DIGEST_INVALID', 'E_DIGEST_ALGORITHM'],
   /** The OCI layout store. */
   store: [

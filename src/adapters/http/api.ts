@@ -21,6 +21,7 @@ import { serveSessionUpgrades } from './session-upgrade.js';
 import { arrivedLocally } from './local-socket.js';
 import { peerUser, socketOwner } from './peer.js';
 import { STATUS } from './status.js';
+import { isUiRoute, serveDashboard, type UiOptions } from './ui/index.js';
 import { API_TIMEOUTS } from './timeouts.js';
 
 /** Prometheus text, served beside the API. */
@@ -38,7 +39,8 @@ export interface ExtraRoutes {
 /**
  * The HTTP API (Fastify). Only this adapter knows status codes. Every route needs the
  * admin token: a process on this machine that cannot read `$INGOT_HOME/token` cannot
- * deploy, read state or stop the server.
+ * deploy, read state or stop the server. The dashboard's routes under /ui (ui/) are the one
+ * exception: they take a session cookie, made by signing in with a token, instead.
  */
 export function buildApi(
   token: string,
@@ -51,6 +53,8 @@ export function buildApi(
   sessions?: (id: string, request: SessionRequest) => Promise<SessionAttach>,
   /** Ingot's version, as the OpenAPI document names it. */
   version = 'unknown',
+  /** The dashboard at /ui (ui/index.ts); without it, /ui is not served. */
+  ui?: UiOptions,
 ): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
@@ -72,6 +76,8 @@ export function buildApi(
   serveOpenApi(app, version);
   app.addHook('onRequest', async (req, reply) => {
     if (WITHOUT_TOKEN.has(req.routeOptions.url ?? '')) return undefined;
+    // The dashboard's routes check its session cookie (and CSRF header) themselves.
+    if (ui && isUiRoute(req.routeOptions.url)) return undefined;
     // Not proven here: until its handler accepts the credential, such a connection is
     // still one the guard may close.
     if (req.routeOptions.url !== undefined && more?.ownAuth.includes(req.routeOptions.url))
@@ -144,6 +150,7 @@ export function buildApi(
     });
   }
   more?.register(app);
+  if (ui) serveDashboard(app, token, handlers, guard, ui);
   if (sessions) serveAdminSessions(app, hasToken, guard, sessions);
   app.get('/metrics', async (_req, reply) => {
     const m = await metrics();

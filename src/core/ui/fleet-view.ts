@@ -1,0 +1,52 @@
+import type { FleetView } from '../api/fleets.js';
+import { shapeOf } from '../controller/shape.js';
+import { stepCount } from '../planner/strategy.js';
+
+/** One release's share of a fleet at its current step, as the strategy asks for it. */
+export interface Weight {
+  readonly release: string;
+  readonly count: number;
+  /** Of the fleet's replicas, rounded to a whole percent. */
+  readonly percent: number;
+}
+
+/**
+ * A fleet as the dashboard shows it: the API's view (typed by the same schema) with what the
+ * page would otherwise have to work out from the strategy, which the browser does not carry
+ * (the planner and its schemas would weigh more than the page).
+ */
+export type UiFleet = FleetView & {
+  /** Steps before the full shape (canary steps, a blue-green preview); 0 for rolling. */
+  readonly stepCount: number;
+  /** What each release should run at this step. */
+  readonly weights: readonly Weight[];
+  /** `ingot promote` would move it on: a progressing rollout short of its final shape. */
+  readonly promotable: boolean;
+  /** When the current step's pause ends (ms since the epoch); null if none is running. */
+  readonly pauseEndsAt: number | null;
+};
+
+/** The dashboard's view of one fleet. Pure. */
+export function uiFleet(view: FleetView): UiFleet {
+  const shape = shapeOf(view);
+  const replicas = Math.max(1, view.spec.replicas);
+  const pausing =
+    view.rollout === 'progressing' &&
+    !shape.final &&
+    view.stepReadyAt !== null &&
+    shape.pauseMs !== null &&
+    shape.pauseMs > 0;
+  return {
+    ...view,
+    stepCount: stepCount(view.spec),
+    weights: shape.releases
+      .filter((r) => r.count > 0)
+      .map((r) => ({
+        release: r.release,
+        count: r.count,
+        percent: Math.round((100 * r.count) / replicas),
+      })),
+    promotable: view.rollout === 'progressing' && !shape.final,
+    pauseEndsAt: pausing ? (view.stepReadyAt ?? 0) + (shape.pauseMs ?? 0) : null,
+  };
+}

@@ -1,0 +1,63 @@
+import type { UiFleet } from '../core/ui/fleet-view.js';
+import type { UiRole } from '../core/ui/sessions.js';
+
+export type { UiFleet, UiRole };
+
+/** What the page knows of its session: its role and the value its actions must carry. */
+export interface Session {
+  readonly role: UiRole;
+  readonly csrf: string;
+}
+
+/** An answer other than 2xx, with the API's error code when it gave one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The session ended (or never began): the page shows the sign-in form. */
+export const signedOut = (err: unknown): boolean =>
+  err instanceof ApiError && err.code === 'E_UI_SESSION';
+
+async function call<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  options: { csrf?: string; body?: unknown } = {},
+): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (options.csrf !== undefined) headers['x-ingot-csrf'] = options.csrf;
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    cache: 'no-store',
+    ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
+  });
+  const json = (await res.json().catch(() => null)) as {
+    error?: { code?: unknown; message?: unknown };
+  } | null;
+  if (!res.ok) {
+    const code = typeof json?.error?.code === 'string' ? json.error.code : 'E_HTTP';
+    const message =
+      typeof json?.error?.message === 'string' ? json.error.message : `HTTP ${res.status}`;
+    throw new ApiError(res.status, code, message);
+  }
+  return json as T;
+}
+
+export const getSession = () => call<Session>('GET', '/ui/session');
+export const signIn = (token: string) => call<Session>('POST', '/ui/session', { body: { token } });
+export const signOut = (session: Session) =>
+  call<unknown>('POST', '/ui/session/end', { csrf: session.csrf, body: {} });
+export const getFleets = () => call<UiFleet[]>('GET', '/ui/api/fleets');
+export const promote = (session: Session, fleet: string) =>
+  call<unknown>('POST', `/ui/api/fleets/${encodeURIComponent(fleet)}/promote`, {
+    csrf: session.csrf,
+    body: {},
+  });
