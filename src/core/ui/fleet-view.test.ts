@@ -24,6 +24,7 @@ function view(strategy: string, replicas: number, at: Partial<FleetView>): Fleet
     step: 0,
     stepStartedAt: 1000,
     stepReadyAt: null,
+    pausedAt: null,
     version: 1,
     phase: '',
     awaitingPromotion: false,

@@ -45,6 +45,7 @@ const fleet = (): FleetView => ({
   step: 0,
   stepStartedAt: 0,
   stepReadyAt: null,
+  pausedAt: null,
   version: 1,
   phase: 'all instances',
   awaitingPromotion: false,
