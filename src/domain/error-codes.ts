@@ -375,7 +375,13 @@ export const ERROR_CODES = {
     'E_STATE_UNREACHABLE',
   ],
   /** A server taking its home. */
-  server: ['E_HOME_UNSAFE', 'E_ALREADY_RUNNING', 'E_SERVER_START'],
+  server: [
+    'E_HOME_UNSAFE',
+    'E_ALREADY_RUNNING',
+    'E_SERVER_START',
+    /** The metrics listener (--metrics-listen) cannot take its address. */
+    'E_METRICS_LISTEN',
+  ],
   /** The test bed of hosts simulated as network namespaces on one machine. */
   testbed: [
     /** A prefix, subnet, host number or command line that is not one the bed accepts. */

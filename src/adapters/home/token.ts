@@ -4,7 +4,19 @@ import { join } from 'node:path';
 
 /** The admin token: made once, 0600, read by the CLI. `created`: made by this call. */
 export function ensureToken(home: string): { token: string; created: boolean } {
-  const path = join(home, 'token');
+  return ensureSecret(home, 'token');
+}
+
+/**
+ * The metrics token: read-only, for a scraper (Prometheus' `bearer_token_file`), so that the
+ * admin token never has to sit in a monitoring system's configuration. Made on first use.
+ */
+export function ensureMetricsToken(home: string): { token: string; created: boolean } {
+  return ensureSecret(home, 'metrics-token');
+}
+
+function ensureSecret(home: string, name: string): { token: string; created: boolean } {
+  const path = join(home, name);
   const created = !existsSync(path);
   if (created)
     writeFileSync(path, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
