@@ -54,6 +54,9 @@ export function buildApi(
 ): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
+    // Fastify's own request lines are at info: two per request, they were 99.8 % of
+    // server.log and buried its events. One line per request, at debug (below).
+    disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
     keepAliveTimeout: API_TIMEOUTS.keepAliveMs,
     requestTimeout: API_TIMEOUTS.requestMs,
@@ -68,6 +71,7 @@ export function buildApi(
     const got = Buffer.from(authorization ?? '');
     return got.length === expected.length && timingSafeEqual(got, expected);
   };
+  logRequests(app);
   serveIdentify(app, token);
   serveOpenApi(app, version);
   app.addHook('onRequest', async (req, reply) => {
@@ -145,11 +149,31 @@ export function buildApi(
   }
   more?.register(app);
   if (sessions) serveAdminSessions(app, hasToken, guard, sessions);
+  // Kept here for an admin with the admin token (and for `ingot` itself); a scraper uses
+  // the metrics listener and its own read-only token (adapters/metrics/metrics-listener.ts).
   app.get('/metrics', async (_req, reply) => {
     const m = await metrics();
     return reply.type(m.contentType).send(m.body);
   });
   return app;
+}
+
+/**
+ * One line per request, at debug: at the default level the log holds what happened (the
+ * ledger's events), not who asked. The URL only (never a header: the token is one).
+ */
+function logRequests(app: FastifyInstance): void {
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug(
+      {
+        method: req.method,
+        url: req.url.length > 200 ? `${req.url.slice(0, 200)}…` : req.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
 }
 
 /** Routes every caller may ask, before it has the token. */
