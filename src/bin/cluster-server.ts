@@ -109,9 +109,16 @@ export async function runClusterServer(
     'server',
   );
   const file = destination({ dest: join(home, 'server.log'), mode: 0o600 });
+  const level = options.logLevel ?? 'info';
   const logger: Logger = pino(
-    { level: options.logLevel ?? 'info', base: { pid: process.pid, server: name } },
-    options.logToStdout ? multistream([{ stream: file }, { stream: process.stdout }]) : file,
+    { level, base: { pid: process.pid, server: name } },
+    // Each stream of a multistream has its own level (info unless told).
+    options.logToStdout
+      ? multistream([
+          { stream: file, level },
+          { stream: process.stdout, level },
+        ])
+      : file,
   );
   let state: State | null = null;
   try {

@@ -77,7 +77,13 @@ function serverLogger(home: string, toStdout: boolean | undefined, level: LogLev
   const file = destination({ dest: join(home, 'server.log'), mode: 0o600 });
   return pino(
     { level, base: { pid: process.pid } },
-    toStdout ? multistream([{ stream: file }, { stream: process.stdout }]) : file,
+    // Each stream of a multistream has its own level (info unless told).
+    toStdout
+      ? multistream([
+          { stream: file, level },
+          { stream: process.stdout, level },
+        ])
+      : file,
   );
 }
 

@@ -20,6 +20,7 @@ import type { SessionAttach } from '../../ports/instance-hosts.js';
 import { serveSessionUpgrades } from './session-upgrade.js';
 import { arrivedLocally } from './local-socket.js';
 import { peerUser, socketOwner } from './peer.js';
+import { RequestLog } from './request-log.js';
 import { STATUS } from './status.js';
 import { API_TIMEOUTS } from './timeouts.js';
 
@@ -54,9 +55,8 @@ export function buildApi(
 ): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
-    // Fastify's own request lines are at info: two per request, they were 99.8 % of
-    // server.log and buried its events. One line per request, at debug (below).
-    disableRequestLogging: true,
+    // One line per request, at debug (request-log.ts).
+    logController: new RequestLog(),
     bodyLimit: 1024 * 1024,
     keepAliveTimeout: API_TIMEOUTS.keepAliveMs,
     requestTimeout: API_TIMEOUTS.requestMs,
@@ -71,7 +71,6 @@ export function buildApi(
     const got = Buffer.from(authorization ?? '');
     return got.length === expected.length && timingSafeEqual(got, expected);
   };
-  logRequests(app);
   serveIdentify(app, token);
   serveOpenApi(app, version);
   app.addHook('onRequest', async (req, reply) => {
@@ -156,24 +155,6 @@ export function buildApi(
     return reply.type(m.contentType).send(m.body);
   });
   return app;
-}
-
-/**
- * One line per request, at debug: at the default level the log holds what happened (the
- * ledger's events), not who asked. The URL only (never a header: the token is one).
- */
-function logRequests(app: FastifyInstance): void {
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.debug(
-      {
-        method: req.method,
-        url: req.url.length > 200 ? `${req.url.slice(0, 200)}…` : req.url,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'request',
-    );
-  });
 }
 
 /** Routes every caller may ask, before it has the token. */
