@@ -14,6 +14,9 @@ import { clusterRoutes, type ClusterHandlers } from '../adapters/http/cluster-ro
 import { callHost, openHostSession } from '../adapters/host-calls/client.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
+import { eventLogger } from '../services/server/event-log.js';
+import { LedgerTap } from '../services/server/ledger-tap.js';
+import type { FleetStore } from '../ports/fleet-store.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { assignmentProblem, checkNodeName } from '../core/cluster/index.js';
 import type { ApiHandlers } from '../core/api/routes.js';
@@ -40,6 +43,8 @@ import { registryPuller, type RegistryAccess } from './registry-app.js';
 import { LocalEdge, localListens } from './edge.js';
 import { openServerLedger, type ServerLedger } from './server-ledger.js';
 import { buildInfo } from './build-info.js';
+import { metricsIfAsked, type LogLevel } from './metrics-app.js';
+import type { MetricsListener } from '../adapters/metrics/metrics-listener.js';
 
 export interface ClusterServerOptions {
   /** This server's own folder: its tokens, ledger key copy, log, store. */
@@ -58,6 +63,10 @@ export interface ClusterServerOptions {
   readonly leaderTtlSeconds?: number;
   readonly registries?: Omit<RegistryAccess, 'env'>;
   readonly logToStdout?: boolean;
+  /** server.log's level (default info: events; debug adds a line per request). */
+  readonly logLevel?: LogLevel;
+  /** Where GET /metrics is served with the metrics token (default: nowhere). */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
 }
 
 export interface RunningClusterServer {
@@ -101,14 +110,24 @@ export async function runClusterServer(
     'server',
   );
   const file = destination({ dest: join(home, 'server.log'), mode: 0o600 });
+  const level = options.logLevel ?? 'info';
   const logger: Logger = pino(
-    { level: 'info', base: { pid: process.pid, server: name } },
-    options.logToStdout ? multistream([{ stream: file }, { stream: process.stdout }]) : file,
+    { level, base: { pid: process.pid, server: name } },
+    // Each stream of a multistream has its own level (info unless told).
+    options.logToStdout
+      ? multistream([
+          { stream: file, level },
+          { stream: process.stdout, level },
+        ])
+      : file,
   );
   let state: State | null = null;
   try {
     state = await openState(options.database);
-    const ledger = await openServerLedger(home, state, logger);
+    // Every event this server records is also a line of its log, and a counter.
+    const tap = new LedgerTap((err) => logger.error({ err }, 'a ledger event was not observed'));
+    tap.add(eventLogger(logger));
+    const ledger = await openServerLedger(home, state, logger, tap);
     const token = ensureToken(home).token;
     const joinToken = ensureJoinToken(home);
     const local =
@@ -120,6 +139,8 @@ export async function runClusterServer(
     return await serve(options, {
       name,
       state,
+      fleets: tap.fleets(state.fleets),
+      tap,
       ledger,
       token,
       joinToken,
@@ -138,6 +159,9 @@ export async function runClusterServer(
 interface Opened {
   readonly name: string;
   readonly state: State;
+  /** The state's fleets, whose notes the tap sees once written. */
+  readonly fleets: FleetStore;
+  readonly tap: LedgerTap;
   readonly ledger: ServerLedger;
   readonly token: string;
   readonly joinToken: string;
@@ -148,7 +172,7 @@ interface Opened {
 }
 
 async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningClusterServer> {
-  const { logger, state, ledger, store } = o;
+  const { logger, fleets, ledger, state } = o;
   const { openControlCoordination, openCoordinationAdmin } =
     await import('../adapters/etcd/index.js');
   const coordination = etcdOptions(options.etcd);
@@ -162,35 +186,22 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     keyFiles: o.keyFiles,
   };
   const trust = makeTrust(policy);
-  const pull = registryPuller(
-    store,
-    { insecure: [], ...options.registries, env: process.env },
-    trust,
-  );
-  const admitted = leaderAdmission({
-    admitted: cachedAdmission({ store, trust, now }),
-    fleets: state.fleets,
-    pull,
-    onPullError: (source, err) =>
-      logger.warn({ err, source }, 'the leader cannot pull an artifact to admit it'),
-  });
-  const metrics = new ServerMetrics(
-    () => 0,
-    () => ledger.health.view(),
-  );
+  const admitted = leaderAdmitted(options, o, trust, now);
+  const metrics = serverMetrics(o);
   // The leader's edge (bin/edge.ts): it ends with this process, however it ends, since a
   // dead leader's HAProxy would go on routing to the instances it knew beside the next one's.
   const edge = new LocalEdge(join(options.home, 'edge'), logger, { exitWithParent: true });
   const term = new Term({
     edge,
     control,
-    fleets: state.fleets,
+    fleets,
     record,
     now,
     actor,
     admitted,
     log: logger,
     intervalMs: options.intervalMs ?? 500,
+    reconcileTimer: () => metrics.reconcileTimer(),
   });
   const abort = new AbortController();
   // Started once the API listens (below): the leader record names the API it serves.
@@ -224,6 +235,7 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | null = null;
+  let metricsListener: MetricsListener | null = null;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(housekeeping);
@@ -231,6 +243,7 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
       await term.end();
       await campaigning.catch(() => undefined);
       await api.close();
+      await metricsListener?.close();
       await control.close().catch(() => undefined);
       await admin.close().catch(() => undefined);
       await ledger.recorder
@@ -255,6 +268,11 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
   const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  metricsListener = await metricsIfAsked(
+    options.metricsListen,
+    { home: options.home, metrics, record, actor, logger },
+    stop,
+  );
   // With the process's start: the CLI then knows a stale file from this server (client.ts).
   writeServerInfo(options.home, { pid: process.pid, port, host, name: o.name });
   logger.info({ host, port }, 'listening');
@@ -266,6 +284,41 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     api: () => url,
   });
   return { url, name: o.name, stopped, leading: () => term.agents !== null, stop };
+}
+
+/** Admission as the leader asks it: pulling what its store lacks first. */
+function leaderAdmitted(
+  options: ClusterServerOptions,
+  o: Opened,
+  trust: ReturnType<typeof makeTrust>,
+  now: () => number,
+): ReturnType<typeof leaderAdmission> {
+  const { store, logger } = o;
+  const pull = registryPuller(
+    store,
+    { insecure: [], ...options.registries, env: process.env },
+    trust,
+  );
+  return leaderAdmission({
+    admitted: cachedAdmission({ store, trust, now }),
+    fleets: o.fleets,
+    pull,
+    onPullError: (source, err) =>
+      logger.warn({ err, source }, 'the leader cannot pull an artifact to admit it'),
+  });
+}
+
+/**
+ * This server's metrics: what it recorded (a standby counts the events it took in, API and
+ * hosts; the leader those of its controller too), and its reconcile passes while it leads.
+ */
+function serverMetrics(o: Opened): ServerMetrics {
+  const metrics = new ServerMetrics(
+    () => 0,
+    () => o.ledger.health.view(),
+  );
+  o.tap.add((event) => metrics.observe(event));
+  return metrics;
 }
 
 /** The hosts' routes: join (the join token) and events (a host's credential). */
@@ -327,12 +380,12 @@ function apiHandlers(
   },
 ): ApiHandlers {
   const { control, term, trust, record, now } = more;
-  const { state, ledger, store } = o;
+  const { fleets, ledger, store } = o;
   const observe = clusterView(control, term);
   return {
     ...fleetApi({
       store,
-      fleets: state.fleets,
+      fleets,
       trust,
       now,
       record,
@@ -345,7 +398,7 @@ function apiHandlers(
     }),
     ...instanceApi({
       hosts: more.hosts,
-      fleets: state.fleets,
+      fleets,
       now,
       reconcileSoon: () => term.kick(),
     }),

@@ -10,6 +10,7 @@ import { IngotError, isIngotError } from '../domain/errors.js';
 import { CheckpointHealth } from '../services/server/checkpoint-health.js';
 import type { Ledger } from '../ports/ledger.js';
 import { LedgerRecorder } from '../services/ledger.js';
+import type { LedgerTap } from '../services/server/ledger-tap.js';
 
 /** The server's ledger: the state's log, its checkpoint key, and the recorder in front. */
 export interface ServerLedger {
@@ -31,6 +32,8 @@ export async function openServerLedger(
   home: string,
   state: SqlState,
   logger: Logger,
+  /** Sees each batch once it is appended (the server's metrics and event log). */
+  tap?: LedgerTap,
 ): Promise<ServerLedger> {
   const signing = ledgerKey(home, { signedBefore: (await state.latestCheckpoint()) !== null });
   const last = new LastCheckpointFile(home);
@@ -47,7 +50,10 @@ export async function openServerLedger(
   const health = new CheckpointHealth();
   const recorder = new LedgerRecorder(
     {
-      append: (drafts) => ledger.append(drafts),
+      append: async (drafts) => {
+        await ledger.append(drafts);
+        tap?.seen(drafts);
+      },
       checkpoint: () => signCheckpoint(ledger, last, health, logger),
       onError: (err) => logger.error({ err }, 'ledger append failed; kept queued'),
     },

@@ -12,6 +12,7 @@ import { fingerprint } from '../adapters/keys/fingerprint.js';
 import { noFileLimit } from '../adapters/process-limits/nofile.js';
 import { localKeys } from '../adapters/keys/local-keys.js';
 import { trustsHomeKey } from '../services/policy.js';
+import type { MetricsListener } from '../adapters/metrics/metrics-listener.js';
 import { ServerMetrics } from '../adapters/metrics/prometheus.js';
 import { OciLayoutStore } from '../adapters/oci-layout/store.js';
 import { SqliteState } from '../adapters/sqlite/state.js';
@@ -31,6 +32,8 @@ import { Controller } from '../services/controller/index.js';
 import type { LoadedPolicy } from '../services/policy.js';
 import { cachedAdmission } from '../services/server/admission-cache.js';
 import { firstStartEvents } from '../services/server/first-start.js';
+import { eventLogger } from '../services/server/event-log.js';
+import { LedgerTap } from '../services/server/ledger-tap.js';
 import { ReconcileLoop } from '../services/server/reconcile-loop.js';
 import { TrustWatch } from '../services/server/trust-watch.js';
 import { ProcHostReader } from '../adapters/host-capacity/proc-readings.js';
@@ -39,12 +42,14 @@ import {
   subnetAddresses,
   type HostCapacity,
 } from '../core/capacity/host-capacity.js';
+import type { FleetStore } from '../ports/fleet-store.js';
 import type { InstanceHosts } from '../ports/instance-hosts.js';
 import { dashboardOptions } from './dashboard.js';
 import { createAgent, DEFAULT_SUBNET, makeTrust, type AgentOptions } from './agent.js';
 import { hostInstances } from './host-instances.js';
 import { LocalEdge, localListens } from './edge.js';
 import { registryPuller } from './registry-app.js';
+import { metricsIfAsked, type LogLevel } from './metrics-app.js';
 import { openServerLedger, type ServerLedger } from './server-ledger.js';
 
 export interface ServerOptions extends Omit<AgentOptions, 'logMaxBytes'> {
@@ -56,6 +61,10 @@ export interface ServerOptions extends Omit<AgentOptions, 'logMaxBytes'> {
   readonly logToStdout?: boolean;
   /** Ingot's version, as `ingot hosts` shows the host's agent. */
   readonly version?: string;
+  /** server.log's level (default info: events; debug adds a line per request). */
+  readonly logLevel?: LogLevel;
+  /** Where GET /metrics is served with the metrics token (default: nowhere). */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
 }
 
 export interface RunningServer {
@@ -66,11 +75,17 @@ export interface RunningServer {
   stop(options?: { stopInstances?: boolean }): Promise<void>;
 }
 
-function serverLogger(home: string, toStdout: boolean | undefined): Logger {
+function serverLogger(home: string, toStdout: boolean | undefined, level: LogLevel): Logger {
   const file = destination({ dest: join(home, 'server.log'), mode: 0o600 });
   return pino(
-    { level: 'info', base: { pid: process.pid } },
-    toStdout ? multistream([{ stream: file }, { stream: process.stdout }]) : file,
+    { level, base: { pid: process.pid } },
+    // Each stream of a multistream has its own level (info unless told).
+    toStdout
+      ? multistream([
+          { stream: file, level },
+          { stream: process.stdout, level },
+        ])
+      : file,
   );
 }
 
@@ -87,7 +102,10 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   process.umask(0o077);
   const repaired = repairHome(home);
   const releaseLock = claimHome(home);
-  const logger = serverLogger(home, options.logToStdout);
+  const logger = serverLogger(home, options.logToStdout, options.logLevel ?? 'info');
+  // Every event the ledger records is also a line of the log (and, below, a counter).
+  const tap = new LedgerTap((err) => logger.error({ err }, 'a ledger event was not observed'));
+  tap.add(eventLogger(logger));
   if (repaired.length > 0) {
     // Said out loud: until now other local users could read what these hold.
     logger.warn({ repaired }, 'file modes in the home repaired: others could read them');
@@ -97,7 +115,7 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
   try {
     // The ledger first: a lost key must be refused before this start writes anything else.
     state = await SqliteState.open(join(home, 'state.db'), { check: true });
-    const ledger = await openServerLedger(home, state, logger);
+    const ledger = await openServerLedger(home, state, logger, tap);
     const token = ensureToken(home);
     // With nothing configured, trust this machine's own key (made now on a first start).
     const local = trustsHomeKey(options) ? localKeys(home) : null;
@@ -122,7 +140,8 @@ export async function runServer(options: ServerOptions): Promise<RunningServer> 
     });
     trustWatch.note('loaded');
     await ledger.recorder.flush();
-    const opened = { token: token.token, keyFiles, store, state, ledger, trustWatch };
+    const fleets = tap.fleets(state.fleets);
+    const opened = { token: token.token, keyFiles, store, state, fleets, ledger, tap, trustWatch };
     return await serve(options, opened, { logger, releaseLock });
   } catch (err) {
     await state?.close().catch(() => undefined);
@@ -136,7 +155,10 @@ interface Opened {
   readonly keyFiles: readonly string[];
   readonly store: OciLayoutStore;
   readonly state: SqliteState;
+  /** The state's fleets, whose notes the tap sees once written. */
+  readonly fleets: FleetStore;
   readonly ledger: ServerLedger;
+  readonly tap: LedgerTap;
   readonly trustWatch: TrustWatch;
 }
 
@@ -165,9 +187,13 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
     dashboardOptions(options.home),
   );
   let local: LocalApi | null = null;
+  let metricsListener: MetricsListener | null = null;
   const lifecycle = stopper(options.home, opened, control, api, {
     ...own,
-    closeLocal: () => local?.close() ?? Promise.resolve(),
+    closeListeners: async () => {
+      await metricsListener?.close();
+      await local?.close();
+    },
   });
   const host = options.host ?? '127.0.0.1';
   try {
@@ -182,6 +208,17 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
   }
   const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  metricsListener = await metricsIfAsked(
+    options.metricsListen,
+    {
+      home: options.home,
+      metrics: control.metrics,
+      record: control.record,
+      actor: `server@${hostname()}`,
+      logger: own.logger,
+    },
+    () => lifecycle.stop(),
+  );
   // The CLI's own way in, which no other user can crowd out; without it, TCP alone.
   local = await listenLocal(api, join(options.home, 'local', 'api.sock')).catch((err: unknown) => {
     own.logger.warn({ err }, 'no local API socket: the CLI uses TCP');
@@ -217,7 +254,7 @@ async function startControl(
   opened: Opened,
   logger: Logger,
 ): Promise<Control> {
-  const { state, store, ledger, trustWatch } = opened;
+  const { fleets, store, ledger, trustWatch } = opened;
   const record = (event: LedgerEntryDraft) => ledger.recorder.record(event);
   const policy = {
     ...(options.policyFile !== undefined && { policyFile: options.policyFile }),
@@ -241,7 +278,7 @@ async function startControl(
   const now = () => Date.now();
   const edge = new LocalEdge(join(options.home, 'edge'), logger);
   const controller = new Controller({
-    fleets: state.fleets,
+    fleets,
     agent,
     record,
     now,
@@ -252,21 +289,16 @@ async function startControl(
     () => agent.integritySeconds(),
     () => ledger.health.view(),
   );
+  opened.tap.add((event) => metrics.observe(event));
   const loop = new ReconcileLoop(
     async () => {
-      const end = metrics.reconcileTimer();
-      try {
-        const statuses = await controller.reconcile();
-        metrics.setInstances(
-          statuses.flatMap((s) =>
-            s.instances.map((i) => ({ fleet: s.fleet.name, state: i.state })),
-          ),
-        );
-      } finally {
-        end();
-      }
+      const statuses = await controller.reconcile();
+      metrics.setInstances(
+        statuses.flatMap((s) => s.instances.map((i) => ({ fleet: s.fleet.name, state: i.state }))),
+      );
     },
     (err) => logger.error({ err }, 'reconcile failed; retrying'),
+    () => metrics.reconcileTimer(),
   );
   agent.run(100);
   loop.start(options.intervalMs ?? 500);
@@ -301,13 +333,13 @@ function handlers(
   hosts: InstanceHosts,
   shutdown: (options: { stopInstances: boolean }) => void,
 ): ApiHandlers {
-  const { state, store, ledger } = opened;
+  const { fleets, store, ledger } = opened;
   const { agent, controller, trust, record, now } = control;
   const reconcileSoon = () => control.loop.kick();
   return {
     ...fleetApi({
       store,
-      fleets: state.fleets,
+      fleets,
       trust,
       now,
       record,
@@ -321,7 +353,7 @@ function handlers(
     }),
     ...instanceApi({
       hosts,
-      fleets: state.fleets,
+      fleets,
       now,
       reconcileSoon,
     }),
@@ -348,7 +380,7 @@ function stopper(
   opened: Opened,
   control: Control,
   api: FastifyInstance,
-  own: Own & { readonly closeLocal: () => Promise<void> },
+  own: Own & { readonly closeListeners: () => Promise<void> },
 ): Pick<RunningServer, 'stop' | 'stopped'> {
   const { logger } = own;
   const { recorder } = opened.ledger;
@@ -363,7 +395,7 @@ function stopper(
         .stop()
         .catch((err: unknown) => logger.warn({ err }, 'the edge did not stop cleanly'));
       await api.close();
-      await own.closeLocal();
+      await own.closeListeners();
       if (opts.stopInstances) {
         await control.agent.apply([]);
         await control.agent

@@ -107,6 +107,10 @@ export interface ServeOptions {
     readonly insecure: readonly string[];
     readonly caFile?: string;
   };
+  /** Where GET /metrics is served with the metrics token (default: nowhere). */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
+  /** server.log's level (default info). */
+  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
 /** `ingot server`: one server of a cluster (bin/cluster-server.ts). */
@@ -127,6 +131,8 @@ export interface ClusterServeOptions {
   readonly policyFile?: string;
   readonly keyFiles?: readonly string[];
   readonly registries?: NonNullable<ServeOptions['registries']>;
+  readonly metricsListen?: NonNullable<ServeOptions['metricsListen']>;
+  readonly logLevel?: NonNullable<ServeOptions['logLevel']>;
 }
 
 export interface RunningClusterServer {
@@ -137,7 +143,10 @@ export interface RunningClusterServer {
 }
 
 /** `ingot agent`: a cluster's host (bin/cluster-agent.ts). */
-export interface ClusterAgentRunOptions extends Omit<ServeOptions, 'port' | 'maxInstances'> {
+export interface ClusterAgentRunOptions extends Omit<
+  ServeOptions,
+  'port' | 'maxInstances' | 'metricsListen' | 'logLevel'
+> {
   /** The cluster's servers, tried in turn (join, events). */
   readonly servers: readonly string[];
   /** Where this agent's own API listens for the servers' calls; none when absent. */

@@ -394,7 +394,13 @@ export const ERROR_CODES = {
     'E_STATE_UNREACHABLE',
   ],
   /** A server taking its home. */
-  server: ['E_HOME_UNSAFE', 'E_ALREADY_RUNNING', 'E_SERVER_START'],
+  server: [
+    'E_HOME_UNSAFE',
+    'E_ALREADY_RUNNING',
+    'E_SERVER_START',
+    /** The metrics listener (--metrics-listen) cannot take its address. */
+    'E_METRICS_LISTEN',
+  ],
   /** Where the CLI keeps its state. */
   home: [
     /** No --home, no INGOT_HOME, and no HOME to put the default under (a service account). */

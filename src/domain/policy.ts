@@ -47,22 +47,25 @@ export interface RuntimeRules {
   readonly allowVolumes: boolean;
 }
 
-export type PolicyReasonCode =
-  | 'E_NO_ATTESTATION'
-  | 'E_KEY_UNKNOWN'
-  | 'E_POLICY_THRESHOLD'
-  | 'E_POLICY_PREDICATE'
-  | 'E_POLICY_BUILDER'
-  | 'E_POLICY_SOURCE'
-  | 'E_POLICY_DIRTY'
-  | 'E_POLICY_UNTRACKED'
-  | 'E_POLICY_BASE'
-  | 'E_POLICY_ROOT'
-  | 'E_POLICY_CAPABILITY'
-  | 'E_POLICY_MEMORY'
-  | 'E_POLICY_CPUS'
-  | 'E_POLICY_PIDS'
-  | 'E_POLICY_VOLUME';
+/** Why a policy refuses an artifact (a closed set: metrics count refusals by it). */
+export const POLICY_REASON_CODES = [
+  'E_NO_ATTESTATION',
+  'E_KEY_UNKNOWN',
+  'E_POLICY_THRESHOLD',
+  'E_POLICY_PREDICATE',
+  'E_POLICY_BUILDER',
+  'E_POLICY_SOURCE',
+  'E_POLICY_DIRTY',
+  'E_POLICY_UNTRACKED',
+  'E_POLICY_BASE',
+  'E_POLICY_ROOT',
+  'E_POLICY_CAPABILITY',
+  'E_POLICY_MEMORY',
+  'E_POLICY_CPUS',
+  'E_POLICY_PIDS',
+  'E_POLICY_VOLUME',
+] as const;
+export type PolicyReasonCode = (typeof POLICY_REASON_CODES)[number];
 
 export interface PolicyReason {
   readonly code: PolicyReasonCode;

@@ -16,6 +16,14 @@ export function ensureReadOnlyToken(home: string): { token: string; created: boo
   return ensureSecret(home, 'ui-readonly-token');
 }
 
+/**
+ * The metrics token: read-only, for a scraper (Prometheus' `bearer_token_file`), so that the
+ * admin token never has to sit in a monitoring system's configuration. Made on first use.
+ */
+export function ensureMetricsToken(home: string): { token: string; created: boolean } {
+  return ensureSecret(home, 'metrics-token');
+}
+
 function ensureSecret(home: string, name: string): { token: string; created: boolean } {
   const path = join(home, name);
   const created = !existsSync(path);

@@ -20,6 +20,7 @@ import type { SessionAttach } from '../../ports/instance-hosts.js';
 import { serveSessionUpgrades } from './session-upgrade.js';
 import { arrivedLocally } from './local-socket.js';
 import { peerUser, socketOwner } from './peer.js';
+import { RequestLog } from './request-log.js';
 import { STATUS } from './status.js';
 import { isUiRoute, serveDashboard, type UiOptions } from './ui/index.js';
 import { API_TIMEOUTS } from './timeouts.js';
@@ -58,6 +59,8 @@ export function buildApi(
 ): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
+    // One line per request, at debug (request-log.ts).
+    logController: new RequestLog(),
     bodyLimit: 1024 * 1024,
     keepAliveTimeout: API_TIMEOUTS.keepAliveMs,
     requestTimeout: API_TIMEOUTS.requestMs,
@@ -152,6 +155,8 @@ export function buildApi(
   more?.register(app);
   if (ui) serveDashboard(app, token, handlers, guard, ui);
   if (sessions) serveAdminSessions(app, hasToken, guard, sessions);
+  // Kept here for an admin with the admin token (and for `ingot` itself); a scraper uses
+  // the metrics listener and its own read-only token (adapters/metrics/metrics-listener.ts).
   app.get('/metrics', async (_req, reply) => {
     const m = await metrics();
     return reply.type(m.contentType).send(m.body);

@@ -1,10 +1,26 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LedgerEntryDraft } from '../../core/ledger/index.js';
+import {
+  COUNTERS,
+  countersOf,
+  OTHER,
+  type CounterName,
+} from '../../core/metrics/ledger-metrics.js';
+
+/**
+ * Distinct fleet labels kept at most; past it, new fleets count as "other". Fleet names are
+ * validated, but who writes events (a deploy, a cluster's host) chooses them: each one is a
+ * series per counter, held in memory for the life of the process.
+ */
+export const MAX_FLEET_LABELS = 1000;
 
 /** The server's /metrics, in Prometheus' text format. */
 export class ServerMetrics {
   private readonly registry = new Registry();
   private readonly instances: Gauge;
   private readonly reconcile: Histogram;
+  private readonly counters: Record<CounterName, Counter>;
+  private readonly fleets = new Set<string>();
 
   /**
    * `integritySeconds`: time spent measuring instances so far; `checkpoints`: whether the
@@ -60,9 +76,32 @@ export class ServerMetrics {
     });
     this.reconcile = new Histogram({
       name: 'ingot_reconcile_seconds',
-      help: 'Duration of one reconcile pass',
+      help: 'Duration of one reconcile pass of every fleet, in seconds',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
+    this.counters = Object.fromEntries(
+      Object.entries(COUNTERS).map(([name, c]) => [
+        name,
+        new Counter({ name, help: c.help, labelNames: c.labels, registers: [this.registry] }),
+      ]),
+    ) as Record<CounterName, Counter>;
+  }
+
+  /** Count what a recorded ledger event says (core/metrics/ledger-metrics.ts). */
+  observe(entry: LedgerEntryDraft): void {
+    for (const sample of countersOf(entry)) {
+      const labels = { ...sample.labels };
+      if (labels['fleet'] !== undefined) labels['fleet'] = this.fleetLabel(labels['fleet']);
+      this.counters[sample.name].inc(labels);
+    }
+  }
+
+  private fleetLabel(fleet: string): string {
+    if (this.fleets.has(fleet) || fleet === OTHER) return fleet;
+    if (this.fleets.size >= MAX_FLEET_LABELS) return OTHER;
+    this.fleets.add(fleet);
+    return fleet;
   }
 
   /** Start timing a reconcile pass; call the result when it ends. */

@@ -7,6 +7,7 @@ import type {
   ReleaseRecord,
   RolloutState,
 } from '../../core/fleet/record.js';
+import { noteEntry } from '../../core/fleet/note-entry.js';
 import type { FleetSpec } from '../../core/fleet/spec.js';
 import type { Digest } from '../../domain/digest.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
@@ -28,17 +29,7 @@ async function record(tx: StateDb, note: FleetNote): Promise<void> {
       detail: note.summary,
     })
     .execute();
-  await appendEntries(tx, [
-    {
-      time: note.time,
-      actor: note.actor,
-      kind: note.ledgerKind ?? note.kind,
-      subjects: [...new Set(note.subjects ?? [])].sort(),
-      fleet: note.fleet,
-      ...(note.instance !== undefined && { instance: note.instance }),
-      detail: { summary: note.summary, ...note.detail },
-    },
-  ]);
+  await appendEntries(tx, [noteEntry(note)]);
 }
 
 function toFleet(row: FleetRow): FleetRecord {

@@ -40,6 +40,26 @@ describe('fleet transitions', () => {
     expect(note.subjects).toEqual([d('1'), d('a')]);
   });
 
+  it("a deploy's note says whether a rollout starts, and with which strategy", () => {
+    const detail = (existing: FleetRecord | null, r: ReleaseRecord) =>
+      deployed(existing, r, 20, 'admin').note.detail;
+    expect(detail(null, release('1'))).toMatchObject({ rollout: 'started', strategy: 'rolling' });
+    const canary = { strategy: { canary: { steps: [{ instances: 1 }] } } };
+    expect(detail(record({ rollout: 'complete' }), release('2', canary))).toMatchObject({
+      rollout: 'started',
+      strategy: 'canary',
+    });
+    // Resizing the running release starts nothing; a failed one deployed again starts anew.
+    expect(detail(record({ rollout: 'complete' }), release('1', { replicas: 5 }))).toMatchObject({
+      rollout: 'unchanged',
+    });
+    expect(detail(record({ rollout: 'failed' }), release('1'))).toMatchObject({
+      rollout: 'started',
+    });
+    const blueGreen = { strategy: { blueGreen: {} } };
+    expect(detail(null, release('3', blueGreen))?.['strategy']).toBe('blueGreen');
+  });
+
   it('a new release remembers the one it replaces; the same one again only rescales', () => {
     const running = record({ rollout: 'complete', stable: d('1') });
     const next = deployed(running, release('2'), 20, 'admin').next;

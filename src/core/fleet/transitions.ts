@@ -47,6 +47,12 @@ export function deployed(
   at: number,
   actor: string,
 ): FleetChange {
+  const starts =
+    existing === null ||
+    existing.release !== release.digest ||
+    existing.rollout === 'refused' ||
+    existing.rollout === 'rolled-back' ||
+    existing.rollout === 'failed';
   const note: FleetNote = {
     fleet: release.fleet,
     time: at,
@@ -54,7 +60,13 @@ export function deployed(
     summary: release.digest,
     actor,
     subjects: [release.digest, release.artifact],
-    detail: { release: release.digest, artifact: release.artifact },
+    // Whether a rollout starts, and how it rolls: the record says it (and /metrics counts it).
+    detail: {
+      release: release.digest,
+      artifact: release.artifact,
+      rollout: starts ? 'started' : 'unchanged',
+      strategy: strategyName(release.spec),
+    },
   };
   if (existing === null)
     return {
@@ -81,11 +93,16 @@ export function deployed(
       },
       note,
     };
-  const again =
-    existing.rollout === 'refused' ||
-    existing.rollout === 'rolled-back' ||
-    existing.rollout === 'failed';
-  return { next: { ...state(existing), spec: release.spec, ...(again && newRollout(at)) }, note };
+  return { next: { ...state(existing), spec: release.spec, ...(starts && newRollout(at)) }, note };
+}
+
+/** The strategy's name as fleet.yaml spells its key. */
+export function strategyName(spec: FleetSpec): 'rolling' | 'canary' | 'blueGreen' {
+  return 'canary' in spec.strategy
+    ? 'canary'
+    : 'blueGreen' in spec.strategy
+      ? 'blueGreen'
+      : 'rolling';
 }
 
 /**

@@ -29,6 +29,8 @@ export interface TermDeps {
    * stopped when the term ends so that the next leader's takes its listens.
    */
   readonly edge?: EdgePort & { stop(): Promise<void> };
+  /** Times each reconcile pass (the server's metrics): start → end. */
+  readonly reconcileTimer?: () => () => void;
 }
 
 /**
@@ -70,6 +72,7 @@ export class Term {
     const loop = new ReconcileLoop(
       () => controller.reconcile().then(() => undefined),
       (err) => deps.log.error({ err }, 'reconcile failed; retrying'),
+      deps.reconcileTimer,
     );
     this.agents = agents;
     this.controller = controller;

@@ -13,6 +13,8 @@ export class ReconcileLoop {
   constructor(
     private readonly pass: () => Promise<void>,
     private readonly onError: (err: unknown) => void,
+    /** Times each pass, failed ones too (the server's `ingot_reconcile_seconds`): start → end. */
+    private readonly timePass: () => () => void = () => () => undefined,
   ) {}
 
   start(everyMs: number): void {
@@ -30,10 +32,13 @@ export class ReconcileLoop {
     this.running = (async () => {
       do {
         this.again = false;
+        const end = this.timePass();
         try {
           await this.pass();
         } catch (err) {
           this.onError(err);
+        } finally {
+          end();
         }
       } while (this.again && !this.closing);
       this.busy = false;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { routes } from '../../../core/api/routes.js';
 import { call, serverInfo } from '../../client.js';
@@ -15,6 +15,7 @@ import { upArgs, type UpOptions } from './up-options.js';
 export async function startInBackground(home: string, options: UpOptions, io: Io): Promise<number> {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const out = openSync(join(home, 'server.out'), 'a', 0o600);
+  const from = fstatSync(out).size;
   const args = [process.argv[1]!, '--home', home, 'up', ...upArgs(options)];
   const child = spawn(process.execPath, [...SERVER_FLAGS, ...args], {
     detached: true,
@@ -32,6 +33,30 @@ export async function startInBackground(home: string, options: UpOptions, io: Io
     }
     if (child.exitCode !== null) break;
   }
-  io.err(`Ingot did not start: see ${join(home, 'server.out')}\n`);
+  const said = childSaid(join(home, 'server.out'), from);
+  io.err(`${said}Ingot did not start: see ${join(home, 'server.out')}\n`);
   return 1;
+}
+
+/** What the child said in server.out (its error, such as a taken address), from its last 2 KiB. */
+function childSaid(path: string, from: number): string {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const start = Math.max(from, size - 2048);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      // Its own words only: the log's JSON lines are in server.log.
+      const lines = buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.startsWith('{'));
+      return lines.map((l) => `${l}\n`).join('');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
 }

@@ -2,7 +2,15 @@ import type { Command } from 'commander';
 import { UsageError } from '../../../domain/errors.js';
 import { collect } from '../../format.js';
 import type { Runner } from '../runner.js';
+import {
+  LOG_LEVEL_HELP,
+  METRICS_LISTEN_HELP,
+  observabilityOptions,
+  parseListen,
+} from './observability-flags.js';
 import { checkUpOptions, stopGraceMs, verifyIntervalMs } from './up-options.js';
+
+export { parseListen } from './observability-flags.js';
 
 interface ServerFlags {
   etcd: string;
@@ -17,6 +25,8 @@ interface ServerFlags {
   key?: string[];
   insecureRegistry?: string[];
   registryCaFile?: string;
+  metricsListen?: string;
+  logLevel?: string;
 }
 
 interface AgentFlags {
@@ -35,15 +45,6 @@ interface AgentFlags {
   verifyInterval?: string;
   insecureRegistry?: string[];
   registryCaFile?: string;
-}
-
-/** `HOST:PORT` or `[V6]:PORT` → host and port. Pure. */
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/i.exec(listen);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535)
-    throw new UsageError(`--listen takes HOST:PORT, got ${JSON.stringify(listen.slice(0, 100))}`);
-  return { host: m[1] ?? m[2]!, port };
 }
 
 /** `zone=a,disk=ssd` → labels. Pure. */
@@ -115,11 +116,14 @@ function registerClusterServer(program: Command, run: Runner): void {
       collect,
     )
     .option('--registry-ca-file <file>', 'PEM of the CA(s) to trust for registries')
+    .option('--metrics-listen <host:port>', METRICS_LISTEN_HELP)
+    .option('--log-level <level>', LOG_LEVEL_HELP)
     .action(async (flags: ServerFlags) => {
       await run(
         async (app, io) => {
           const listen =
             flags.listen === undefined ? { host: '127.0.0.1', port: 0 } : parseListen(flags.listen);
+          const observability = observabilityOptions(flags);
           const server = await app.serveCluster({
             etcd: {
               endpoints: endpoints(flags.etcd),
@@ -136,6 +140,7 @@ function registerClusterServer(program: Command, run: Runner): void {
             ...(flags.policy !== undefined && { policyFile: flags.policy }),
             ...(flags.key !== undefined && { keyFiles: flags.key }),
             registries: registries(flags),
+            ...observability,
           });
           const stop = () => void server.stop();
           process.on('SIGINT', stop);

@@ -15,6 +15,8 @@ const all = {
   maxInstances: '40',
   insecureRegistry: ['127.0.0.1:5000', 'registry.local'],
   registryCaFile: 'ca.pem',
+  metricsListen: '127.0.0.1:9464',
+  logLevel: 'debug',
 };
 
 describe('ingot up options', () => {
@@ -31,6 +33,12 @@ describe('ingot up options', () => {
       expect(() => checkUpOptions({ insecureRegistry: [bad] }), bad).toThrow(/--insecure-registry/);
     for (const bad of ['10.88.0.1/16', '10.88.0.0', '10.300.0.0/16', '10.88.0.0/33', 'default'])
       expect(() => checkUpOptions({ route: [bad] }), bad).toThrow(/--route/);
+    for (const bad of ['9464', 'localhost:', ':9464', '[::1]:70000'])
+      expect(() => checkUpOptions({ metricsListen: bad }), bad).toThrow(
+        /--metrics-listen takes HOST:PORT/,
+      );
+    for (const bad of ['verbose', 'INFO', ''])
+      expect(() => checkUpOptions({ logLevel: bad }), bad).toThrow(/--log-level takes one of/);
     expect(() => checkUpOptions(all)).not.toThrow();
   });
 
@@ -42,7 +50,7 @@ describe('ingot up options', () => {
       '--route', '10.88.0.0/16', '--route', '10.87.0.0/24', '--cgroup-parent', '/x',
       '--stop-grace', '5', '--verify-interval', '0', '--max-instances', '40',
       '--insecure-registry', '127.0.0.1:5000', '--insecure-registry', 'registry.local',
-      '--registry-ca-file', 'ca.pem',
+      '--registry-ca-file', 'ca.pem', '--metrics-listen', '127.0.0.1:9464', '--log-level', 'debug',
     ]);
     expect(upArgs({})).toEqual([]);
   });
@@ -60,6 +68,12 @@ describe('ingot up options', () => {
       fullVerifyMs: 0,
       maxInstances: 40,
       registries: { insecure: ['127.0.0.1:5000', 'registry.local'], caFile: 'ca.pem' },
+      metricsListen: { host: '127.0.0.1', port: 9464 },
+      logLevel: 'debug',
+    });
+    expect(serveOptions({ metricsListen: '[::1]:9464' }).metricsListen).toEqual({
+      host: '::1',
+      port: 9464,
     });
     expect(serveOptions({})).toEqual({ keyFiles: [] });
     // The grammar of fleet.yaml: a bare --verify-interval stays minutes, as it always was.

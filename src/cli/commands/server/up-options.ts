@@ -5,6 +5,7 @@ import { MAX_STOP_GRACE_MS } from '../../../domain/fleet.js';
 import { UsageError } from '../../../domain/errors.js';
 import { durationFlag } from '../../duration-flag.js';
 import { registryAuthority } from '../../../domain/registry.js';
+import { observabilityOptions } from './observability-flags.js';
 
 /** `ingot up`'s options as commander gives them: strings, checked here. */
 export interface UpOptions {
@@ -21,6 +22,8 @@ export interface UpOptions {
   maxInstances?: string;
   insecureRegistry?: string[];
   registryCaFile?: string;
+  metricsListen?: string;
+  logLevel?: string;
 }
 
 /** Refuse a malformed number before anything starts (exit 2, as any usage error). */
@@ -45,6 +48,7 @@ export function checkUpOptions(options: UpOptions): void {
       throw new UsageError(
         `--insecure-registry takes HOST[:PORT] of one registry, got ${JSON.stringify(authority.slice(0, 100))}`,
       );
+  observabilityOptions(options);
   if (options.verifyInterval !== undefined) verifyIntervalMs(options.verifyInterval);
 }
 
@@ -71,6 +75,8 @@ export function upArgs(options: UpOptions): string[] {
   if (options.maxInstances) args.push('--max-instances', options.maxInstances);
   for (const r of options.insecureRegistry ?? []) args.push('--insecure-registry', r);
   if (options.registryCaFile) args.push('--registry-ca-file', options.registryCaFile);
+  if (options.metricsListen) args.push('--metrics-listen', options.metricsListen);
+  if (options.logLevel) args.push('--log-level', options.logLevel);
   return args;
 }
 
@@ -97,6 +103,7 @@ export function serveOptions(options: UpOptions): ServeOptions {
         ...(options.registryCaFile !== undefined && { caFile: options.registryCaFile }),
       },
     }),
+    ...observabilityOptions(options),
   };
 }
 

@@ -4,6 +4,7 @@ import { collect } from '../../format.js';
 import type { Runner } from '../runner.js';
 import { startInBackground } from './background.js';
 import { hasServerFlags, reexecWithServerFlags, serveHere } from './foreground.js';
+import { LOG_LEVEL_HELP, METRICS_LISTEN_HELP } from './observability-flags.js';
 import { checkUpOptions, type UpOptions } from './up-options.js';
 
 /** `ingot up`: the server in this process, or with --detach in the background. */
@@ -51,6 +52,8 @@ export function registerUp(program: Command, run: Runner): void {
       '--registry-ca-file <file>',
       'PEM of the CA(s) to trust for registries instead of the system ones',
     )
+    .option('--metrics-listen <host:port>', METRICS_LISTEN_HELP)
+    .option('--log-level <level>', LOG_LEVEL_HELP)
     .action(async (options: UpOptions) => {
       await run(
         async (app, io) => {
