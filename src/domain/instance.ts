@@ -104,6 +104,8 @@ export interface ObservedInstance {
   /** Why it is refused or failed. */
   readonly reason?: string;
   readonly address?: string;
+  /** The TCP ports its image exposes (its config's ExposedPorts), at `address`. */
+  readonly ports?: readonly number[];
   /** The host it runs on. */
   readonly host?: string;
   readonly pid?: number;

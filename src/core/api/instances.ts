@@ -33,6 +33,8 @@ export const observedInstance: z.ZodType<ObservedInstance> = z.looseObject({
   state: z.enum(INSTANCE_STATES),
   reason: z.string().exactOptional(),
   address: z.string().exactOptional(),
+  /** The TCP ports its image exposes, at `address`. */
+  ports: z.array(z.number().int().min(1).max(65535)).max(64).exactOptional(),
   host: z.string().exactOptional(),
   pid: z.number().exactOptional(),
   startedAt: z.string().exactOptional(),

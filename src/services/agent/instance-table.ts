@@ -17,6 +17,8 @@ export interface TrackedInstance {
   state: InstanceState;
   reason?: string;
   address?: string;
+  /** The TCP ports its image exposes (for people: `ingot status` shows address:port). */
+  ports?: number[];
   pid?: number;
   startedAt?: string;
   release?: string;

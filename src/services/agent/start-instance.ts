@@ -64,6 +64,8 @@ export async function startInstance(
     const idMap = ctx.deps.idRange?.(d.fleet) ?? null;
     network = prepareNetwork(ctx, d.id, idMap);
     const artifact = await openArtifact(ctx.deps.store, d.artifact);
+    const ports = tcpPorts(artifact.config.config?.ExposedPorts);
+    if (ports.length > 0) t.ports = ports;
     const rootfs = await materialise(ctx, artifact, idMap);
     // Claimed from here on: whatever fails next (the watch itself included) gives it back.
     watched = rootfs.folder;
@@ -93,9 +95,20 @@ export async function startInstance(
       ? `${err.message} (${err.code})`
       : `${err instanceof Error ? err.message : 'unknown error'} (E_INSTANCE_START)`;
     delete t.address;
+    delete t.ports;
     table.save(t.id);
     ctx.records.failed(t, admission);
   }
+}
+
+/** "8080/tcp" and "8080" are TCP port 8080; UDP ports and nonsense are not listed. */
+export function tcpPorts(exposed: Readonly<Record<string, unknown>> | undefined): number[] {
+  const ports = Object.keys(exposed ?? {}).flatMap((key) => {
+    const m = /^(\d{1,5})(?:\/tcp)?$/.exec(key);
+    const port = m ? Number(m[1]) : 0;
+    return port >= 1 && port <= 65535 ? [port] : [];
+  });
+  return [...new Set(ports)].sort((a, b) => a - b).slice(0, 64);
 }
 
 /**

@@ -84,12 +84,46 @@ function fleetTable(fleets: readonly FleetView[]): string {
       f.name,
       shortDigest(f.release),
       f.pausedAt !== null ? `${f.rollout} (paused)` : f.rollout,
-      `${f.instances.filter((i) => i.state === 'healthy').length}/${replicasOf(f)}`,
+      healthyText(f),
       phaseText(f),
       ...(routed ? [trafficText(f)] : []),
-      [f.reason ?? '', ...f.reasons].filter(Boolean).join('; '),
+      reasonText(f),
     ]),
   );
+}
+
+/**
+ * Healthy instances of the fleet's release against its replicas, and apart those of other
+ * releases (a rollout's old ones, a surge): "2/3 +2 old", never "4/3".
+ */
+export function healthyText(f: FleetView): string {
+  const healthy = f.instances.filter((i) => i.state === 'healthy');
+  const current = healthy.filter((i) => i.release === f.release).length;
+  const others = healthy.length - current;
+  return `${current}/${replicasOf(f)}${others > 0 ? ` +${others} old` : ''}`;
+}
+
+/**
+ * Why the fleet is not where it should be. The record's reason (a rollback's, a refusal's)
+ * is shown while it still explains something: a refused or failed rollout, or a rollback
+ * not yet converged. Once the rolled-back release runs whole and healthy it is history
+ * (`ingot history` keeps it), not a live reason.
+ */
+export function reasonText(f: FleetView): string {
+  const settled =
+    f.rollout === 'complete' ||
+    (f.rollout === 'rolled-back' &&
+      f.instances.length === replicasOf(f) &&
+      f.instances.every((i) => i.state === 'healthy' && i.release === f.release));
+  return [settled ? '' : (f.reason ?? ''), ...f.reasons].filter(Boolean).join('; ');
+}
+
+/** "10.88.0.2:8080" (each exposed port), the bare address when the image exposes none. */
+export function addressText(i: Pick<ObservedInstance, 'address' | 'ports'>): string {
+  if (i.address === undefined) return '-';
+  const ports = i.ports ?? [];
+  if (ports.length === 0) return i.address;
+  return ports.map((p) => `${i.address}:${p}`).join(',');
 }
 
 /** The phase, and what it waits for: "canary step 1/2: 1 of 3 on the new release (25s left)". */
@@ -119,7 +153,7 @@ function instanceTable(instances: readonly ObservedInstance[], now: number): str
       i.state,
       i.integrity ?? 'unchecked',
       i.host ?? '-',
-      i.address ?? '-',
+      addressText(i),
     ]),
   );
 }
