@@ -50,7 +50,8 @@ export function fleetStoreContract(h: StateHarness): void {
       expect((await fleets.fleet('web'))?.pausedAt).toBeNull();
 
       const next = fleetState({ rollout: 'complete', stable: NEW });
-      expect(await fleets.writeFleet(next, 3, note('complete'))).toMatchObject({ version: 4 });
+      const done = note('complete', { actor: 'controller', detail: { reason: 'all healthy' } });
+      expect(await fleets.writeFleet(next, 3, done)).toMatchObject({ version: 4 });
       // Decided on version 3, which is gone: refused, and nothing of it written, its
       // release, history line and ledger entry included.
       const other = releaseRecord(`sha256:${'9'.repeat(64)}` as Digest);
@@ -61,6 +62,13 @@ export function fleetStoreContract(h: StateHarness): void {
       expect(await fleets.fleet('web')).toMatchObject({ version: 4, rollout: 'complete' });
       const kinds = ['deploy', 'pause', 'resume', 'complete'];
       expect((await fleets.history()).map((e) => e.kind)).toEqual(kinds);
+      // Who did it, and why when a reason was given, as the ledger has them.
+      expect((await fleets.history()).map((e) => [e.actor, e.reason])).toEqual([
+        ['admin', undefined],
+        ['admin', undefined],
+        ['admin', undefined],
+        ['controller', 'all healthy'],
+      ]);
       expect((await entries(db)).map((e) => e.kind)).toEqual(kinds);
       expect(await fleets.writeFleet(next, null, note('x'), releaseRecord(NEW))).toBeNull();
       expect(await fleets.fleets()).toHaveLength(1);

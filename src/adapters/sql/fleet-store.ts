@@ -27,6 +27,8 @@ async function record(tx: StateDb, note: FleetNote): Promise<void> {
       fleet: note.fleet,
       kind: note.kind,
       detail: note.summary,
+      actor: note.actor,
+      reason: typeof note.detail?.['reason'] === 'string' ? note.detail['reason'] : null,
     })
     .execute();
   await appendEntries(tx, [noteEntry(note)]);
@@ -156,7 +158,11 @@ export class SqlFleetStore implements FleetStore {
   async history(fleet?: string): Promise<HistoryEntry[]> {
     let q = this.db.selectFrom('history').selectAll().orderBy('seq');
     if (fleet !== undefined) q = q.where('fleet', '=', fleet);
-    return (await q.execute()).map((r) => ({ ...r, seq: r.seq ?? 0 }));
+    return (await q.execute()).map(({ reason, ...r }) => ({
+      ...r,
+      seq: r.seq ?? 0,
+      ...(reason !== null && { reason }),
+    }));
   }
 
   async writeFleet(

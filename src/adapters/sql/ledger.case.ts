@@ -99,7 +99,13 @@ export function ledgerContract(h: StateHarness): void {
 
     it('commits with the action it records, or not at all', async () => {
       const { db } = await o.fresh();
-      const action = { time: 1, fleet: 'web', kind: 'deploy', detail: 'deploy web' };
+      const action = {
+        time: 1,
+        fleet: 'web',
+        kind: 'deploy',
+        detail: 'deploy web',
+        actor: 'admin',
+      };
       await appendEntries(db, [draft(0)]);
       await expect(
         db.transaction().execute(async (tx) => {

@@ -129,4 +129,14 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.alterTable('fleets').addColumn('paused_at', dialectOf(db).int64).execute();
     },
   },
+  '008-history-actor': {
+    async up(db: Kysely<unknown>) {
+      // `ingot history` says who did what and why, as the ledger always did.
+      await db.schema
+        .alterTable('history')
+        .addColumn('actor', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema.alterTable('history').addColumn('reason', 'text').execute();
+    },
+  },
 };

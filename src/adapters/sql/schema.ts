@@ -23,7 +23,17 @@ export interface FleetTables {
     paused_at: number | null;
   };
   releases: { digest: string; fleet: string; artifact: string; spec: string; created_at: number };
-  history: { seq: number | undefined; time: number; fleet: string; kind: string; detail: string };
+  history: {
+    seq: number | undefined;
+    time: number;
+    fleet: string;
+    kind: string;
+    detail: string;
+    /** Who did it (008): "admin", "controller", `server@NAME`; '' for lines written before. */
+    actor: string;
+    /** Why, when the decision gave a reason (a rollback's, a refusal's). */
+    reason: string | null;
+  };
   /** What the controller remembers of each fleet between passes (JSON). */
   controller_memory: { fleet: string; memory: string };
 }

@@ -78,6 +78,8 @@ export const historyEntry: z.ZodType<HistoryEntry> = z.looseObject({
   fleet: z.string(),
   kind: z.string(),
   detail: z.string(),
+  actor: z.string(),
+  reason: z.string().exactOptional(),
 });
 
 const stopReason = z.enum(['gone', 'tainted', 'unhealthy', 'old-release', 'aged', 'surplus']);

@@ -67,6 +67,10 @@ export interface HistoryEntry {
   readonly fleet: string;
   readonly kind: string;
   readonly detail: string;
+  /** Who did it: "admin", "controller", `server@NAME`; '' for lines older than the field. */
+  readonly actor: string;
+  /** Why, when the decision gave a reason. */
+  readonly reason?: string;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { routes } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
-import { json, outputOption } from '../../format.js';
+import type { HistoryEntry } from '../../../core/fleet/record.js';
+import { json, outputOption, table } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
 
@@ -10,6 +11,11 @@ export function registerHistory(program: Command, run: Runner): void {
   program
     .command('history')
     .summary('what happened to fleets: deploys, completions, rollbacks')
+    .description(
+      'What happened to fleets, oldest first: deploys, steps, completions, rollbacks, pauses,\n' +
+        'taints and replacements, with who did it (admin, the controller, a server) and why.\n' +
+        'The ledger holds the same events, signed (`ingot ledger log`).',
+    )
     .argument('[fleet]', 'only this fleet')
     .addOption(outputOption())
     .action(async (fleet: string | undefined, options: { output: OutputFormat }) => {
@@ -17,12 +23,23 @@ export function registerHistory(program: Command, run: Runner): void {
         async (_app, io, api) => {
           const rows = await call(api, routes.history, { query: { fleet } });
           if (options.output === 'json') io.out(json(rows));
-          else
-            for (const r of rows)
-              io.out(`${new Date(r.time).toISOString()}  ${r.fleet}  ${r.kind}  ${r.detail}\n`);
+          else io.out(historyTable(rows));
           return 0;
         },
         () => options.output,
       );
     });
+}
+
+/** One row per event under a header; a reason the line already ends with is not said twice. */
+export function historyTable(rows: readonly HistoryEntry[]): string {
+  return table(
+    ['TIME', 'FLEET', 'EVENT', 'BY', 'WHAT', 'WHY'],
+    rows.map((r) => {
+      const why = r.reason ?? '';
+      const what =
+        why !== '' && r.detail.endsWith(`: ${why}`) ? r.detail.slice(0, -why.length - 2) : r.detail;
+      return [new Date(r.time).toISOString(), r.fleet, r.kind, r.actor || '-', what, why];
+    }),
+  );
 }

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { historyTable } from './history.js';
+
+describe('ingot history', () => {
+  it('has a header, says who and why, and never says a reason twice', () => {
+    const text = historyTable([
+      { seq: 1, time: 0, fleet: 'web', kind: 'deploy', detail: 'release a', actor: 'admin' },
+      {
+        seq: 2,
+        time: 1000,
+        fleet: 'web',
+        kind: 'rollback',
+        detail: 'a → b: health failed',
+        actor: 'controller',
+        reason: 'health failed',
+      },
+      { seq: 3, time: 2000, fleet: 'web', kind: 'step', detail: 'old line', actor: '' },
+    ]);
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TIME\s+FLEET\s+EVENT\s+BY\s+WHAT\s+WHY$/);
+    expect(lines[1]).toMatch(/^1970-01-01T00:00:00\.000Z\s+web\s+deploy\s+admin\s+release a$/);
+    expect(lines[2]).toMatch(/rollback\s+controller\s+a → b\s+health failed$/);
+    expect(lines[3]).toMatch(/step\s+-\s+old line$/);
+  });
+});
