@@ -18,7 +18,7 @@ import { appendEntries, treeSize, type LedgerDb } from '../src/adapters/sql/ledg
 import { openLedgerReader } from '../src/adapters/sqlite/ledger-reader.js';
 import { SqliteState } from '../src/adapters/sqlite/state.js';
 import type { ReleaseRecord } from '../src/core/fleet/record.js';
-import type { FleetSpec } from '../src/core/fleet/spec.js';
+import { parseFleet } from '../src/core/fleet/spec.js';
 import { deployed, judged } from '../src/core/fleet/transitions.js';
 import { decodeEntry } from '../src/core/ledger/index.js';
 import type { Digest } from '../src/domain/digest.js';
@@ -29,12 +29,12 @@ import { ingot } from './helpers/cli.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}` as Digest;
 
-/** A release of fleet "web"; the spec is a stand-in, the ledger only records digests. */
+/** A release of fleet "web"; the ledger records digests and the strategy's name. */
 const release = (d: Digest, at: number): ReleaseRecord => ({
   digest: d,
   fleet: 'web',
   artifact: digest('a'),
-  spec: { replicas: 1 } as unknown as FleetSpec,
+  spec: parseFleet('name: web\nartifact: web:1\nreplicas: 1\n', 'fleet.yaml'),
   createdAt: at,
 });
 const deploy = (fleets: FleetStore, r: ReleaseRecord, at: number) =>

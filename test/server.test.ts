@@ -206,6 +206,17 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       .filter(Boolean)
       .map((l) => l.split(' | ')[0]!.trim());
     expect(owners).toEqual(v1);
+    // One fleet and one instance in full.
+    const described = cli('describe', 'fleet', 'hello');
+    expect(described.code, described.stderr).toBe(0);
+    expect(described.stdout).toMatch(/settings:[\s\S]*env: +GREETING/);
+    expect(described.stdout).toMatch(/deploy +by admin/);
+    const one = fleet.instances[0]!;
+    const instance = cli('describe', 'instance', one.id);
+    expect(instance.code, instance.stderr).toBe(0);
+    expect(instance.stdout).toContain(`address:    ${one.address!}:8080`);
+    expect(instance.stdout).toContain('evidence:   none');
+    expect(cli('describe', 'instance', 'hello-nope').stderr).toContain('E_INSTANCE_NOT_FOUND');
 
     const second = cli(
       'deploy',

@@ -24,6 +24,7 @@ import type { ApiSettings } from './target.js';
 import { versionLine, type BuildInfo } from './build-info.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerVersion } from './commands/version.js';
+import { registerDescribe } from './commands/describe.js';
 import { registerDoctor } from './commands/doctor.js';
 import { DEFAULT_HOME_TEXT, defaultHome } from './default-home.js';
 import { IngotError } from '../domain/errors.js';
@@ -174,6 +175,7 @@ export function makeProgram(io: Io, run: Runner, build: BuildInfo): Command {
   registerLogs(program, run);
   registerServer(program, run);
   registerFleets(program, run);
+  registerDescribe(program, run);
   registerHosts(program, run);
   registerContexts(program, run);
   registerIntegrity(program, run);

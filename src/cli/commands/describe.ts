@@ -1,0 +1,146 @@
+import { Argument, type Command } from 'commander';
+import { routes } from '../../core/api/routes.js';
+import type { HistoryEntry } from '../../core/fleet/record.js';
+import { IngotError } from '../../domain/errors.js';
+import type { ObservedInstance } from '../../domain/instance.js';
+import { call } from '../client.js';
+import { formatAge, json, outputOption } from '../format.js';
+import type { OutputFormat } from '../io.js';
+import { listFleets, type FleetView } from './fleets/fleet-view.js';
+import { rolloutFrame } from './fleets/rollout.js';
+import { addressText } from './fleets/status.js';
+import type { Runner } from './runner.js';
+
+/** How many of the fleet's history lines `describe` shows (all of them are in `history`). */
+const EVENTS = 15;
+
+/** `ingot describe fleet NAME`, `ingot describe instance ID` */
+export function registerDescribe(program: Command, run: Runner): void {
+  program
+    .command('describe')
+    .summary('one fleet or instance in full: settings, state, evidence, recent events')
+    .description(
+      'Show everything Ingot knows of one fleet or one instance, as `kubectl describe` does.\n' +
+        "A fleet: its release and settings (env names only: values may be secrets), the rollout's\n" +
+        'steps and what it waits for, its instances, why the last pass could not do everything, and\n' +
+        'its last events with who did them and why. An instance: its fleet, release, artifact,\n' +
+        'state, health and integrity, where it runs (host, address and ports), how it ended, the\n' +
+        'drift evidence against it (expected against actual), and the events that name it.',
+    )
+    .addArgument(new Argument('<kind>', 'what to describe').choices(['fleet', 'instance']))
+    .argument('<name>', "the fleet's name or the instance's id")
+    .addOption(outputOption())
+    .action(async (kind: string, name: string, options: { output: OutputFormat }) => {
+      await run(
+        async (_app, io, api) => {
+          const fleets = await listFleets(api);
+          const now = Date.now();
+          if (kind === 'fleet') {
+            const f = fleets.find((x) => x.name === name);
+            if (!f) throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(name)}`);
+            const history = await call(api, routes.history, { query: { fleet: name } });
+            io.out(
+              options.output === 'json'
+                ? json({ fleet: f, events: history.slice(-EVENTS) })
+                : describeFleet(f, history, now),
+            );
+            return 0;
+          }
+          const f = fleets.find((x) => x.instances.some((i) => i.id === name));
+          const i = f?.instances.find((x) => x.id === name);
+          if (!f || !i)
+            throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${JSON.stringify(name)}`);
+          const history = await call(api, routes.history, { query: { fleet: f.name } });
+          const events = history.filter((h) => h.detail.includes(name));
+          io.out(
+            options.output === 'json'
+              ? json({ instance: i, fleet: f.name, events })
+              : describeInstance(i, f, events, now),
+          );
+          return 0;
+        },
+        () => options.output,
+      );
+    });
+}
+
+export function describeFleet(f: FleetView, history: readonly HistoryEntry[], now: number): string {
+  const spec = f.spec;
+  const strategy = Object.keys(spec.strategy)[0] ?? 'rolling';
+  const env = Object.keys(spec.env).sort();
+  const resources = Object.entries(spec.resources)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+  const settings = [
+    'settings:',
+    `  artifact:   ${spec.artifact}`,
+    `  replicas:   ${spec.replicas}`,
+    `  strategy:   ${strategy}`,
+    `  env:        ${env.length > 0 ? env.join(', ') : '-'}`,
+    `  resources:  ${resources || '-'}`,
+    ...(spec.service
+      ? [
+          `  service:    port ${spec.service.port} at ${spec.service.listen}${spec.service.previewListen ? `, preview at ${spec.service.previewListen}` : ''}`,
+        ]
+      : []),
+  ];
+  const rollout = rolloutFrame(f, 'text', now, false).text.trimEnd();
+  const reasons = [f.reason ?? '', ...f.reasons].filter(Boolean);
+  return [
+    rollout,
+    '',
+    ...settings,
+    '',
+    `reasons:    ${reasons.length > 0 ? reasons.join('; ') : '-'}`,
+    '',
+    ...eventLines(history.slice(-EVENTS), now),
+  ].join('\n');
+}
+
+export function describeInstance(
+  i: ObservedInstance,
+  f: FleetView,
+  events: readonly HistoryEntry[],
+  now: number,
+): string {
+  const since = (iso: string | undefined) =>
+    iso === undefined ? '-' : `${iso} (${formatAge(now - Date.parse(iso))} ago)`;
+  const lines = [
+    `instance:   ${i.id}`,
+    `fleet:      ${f.name}${i.release === f.release ? ' (its current release)' : ' (an earlier release)'}`,
+    `release:    ${i.release ?? '-'}`,
+    `artifact:   ${i.artifact}`,
+    `state:      ${i.state}${i.reason ? ` (${i.reason})` : ''}`,
+    `healthy:    ${since(i.healthySince)}`,
+    `integrity:  ${i.integrity ?? 'unchecked'}`,
+    `host:       ${i.host ?? 'this machine'}`,
+    `address:    ${addressText(i)}`,
+    `pid:        ${i.pid ?? '-'}`,
+    `started:    ${since(i.startedAt)}`,
+  ];
+  if (i.heldUntil !== undefined) lines.push(`held until: ${i.heldUntil} (break-glass)`);
+  if (i.exit !== undefined)
+    lines.push(
+      `exited:     ${i.exit.at}: ${i.exit.code !== undefined ? `code ${i.exit.code}` : `signal ${i.exit.signal ?? '?'}`}${i.exit.oomKilled ? ', out of memory' : ''}${i.exit.lastLine ? ` — ${i.exit.lastLine}` : ''}`,
+    );
+  const evidence = i.evidence ?? [];
+  lines.push('', `evidence:   ${evidence.length === 0 ? 'none' : ''}`.trimEnd());
+  for (const e of evidence)
+    lines.push(
+      `  ${e.time}  ${e.detector}  ${e.path}`,
+      `    expected ${e.expected}`,
+      `    actual   ${e.actual}`,
+    );
+  return [...lines, '', ...eventLines(events, now)].join('\n') + '\n';
+}
+
+function eventLines(events: readonly HistoryEntry[], now: number): string[] {
+  if (events.length === 0) return ['events:     none'];
+  return [
+    'events:',
+    ...events.map(
+      (e) =>
+        `  ${formatAge(now - e.time).padStart(4)} ago  ${e.kind}  by ${e.actor || '-'}: ${e.detail}${e.reason && !e.detail.endsWith(e.reason) ? ` (${e.reason})` : ''}`,
+    ),
+  ];
+}
