@@ -38,7 +38,7 @@ interface FleetJson {
   reason: string | null;
   phase: string;
   awaitingPromotion: boolean;
-  instances: { id: string; state: string; release?: string; host?: string }[];
+  instances: { id: string; state: string; release?: string; host?: string; address?: string }[];
 }
 
 describe('ingot up / deploy / down: fleets replaced, never patched', () => {
