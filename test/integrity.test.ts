@@ -99,7 +99,7 @@ describe('integrity: drift and access are detected, and end in replacement', () 
     // entering from outside, and either may be seen first. The detector under test must
     // have found it too: the evidence (polls and ledger) is checked for it below.
     const history = cli('history', name).stdout;
-    expect(history).toContain(`taint  ${victim.id}: `);
+    expect(history).toMatch(new RegExp(`taint +${victim.id}: `));
     // The polls may miss the moment the evidence shows (a loaded machine, a quick
     // replacement): the ledger keeps every finding, so it completes what they saw.
     const drift = cli('ledger', 'log', '--instance', victim.id, '--kind', 'drift', '-o', 'json');

@@ -17,9 +17,22 @@ describe('ingot history', () => {
       { seq: 3, time: 2000, fleet: 'web', kind: 'step', detail: 'old line', actor: '' },
     ]);
     const lines = text.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^TIME\s+FLEET\s+EVENT\s+BY\s+WHAT\s+WHY$/);
-    expect(lines[1]).toMatch(/^1970-01-01T00:00:00\.000Z\s+web\s+deploy\s+admin\s+release a$/);
-    expect(lines[2]).toMatch(/rollback\s+controller\s+a → b\s+health failed$/);
-    expect(lines[3]).toMatch(/step\s+-\s+old line$/);
+    expect(lines[0]).toMatch(/^TIME\s+FLEET\s+EVENT\s+WHAT\s+BY\s+WHY$/);
+    expect(lines[1]).toMatch(/^1970-01-01T00:00:00\.000Z\s+web\s+deploy\s+release a\s+admin$/);
+    expect(lines[2]).toMatch(/rollback\s+a → b: health failed\s+controller$/);
+    expect(lines[3]).toMatch(/step\s+old line\s+-$/);
+    // A reason the line does not say gets its own column.
+    const other = historyTable([
+      {
+        seq: 1,
+        time: 0,
+        fleet: 'web',
+        kind: 'pause',
+        detail: 'held',
+        actor: 'admin',
+        reason: 'why',
+      },
+    ]);
+    expect(other.trimEnd().split('\n')[1]).toMatch(/pause\s+held\s+admin\s+why$/);
   });
 });

@@ -31,15 +31,16 @@ export function registerHistory(program: Command, run: Runner): void {
     });
 }
 
-/** One row per event under a header; a reason the line already ends with is not said twice. */
+/**
+ * One row per event under a header: the event and what it did first, then who did it and why
+ * (a reason the line already says is not said twice).
+ */
 export function historyTable(rows: readonly HistoryEntry[]): string {
   return table(
-    ['TIME', 'FLEET', 'EVENT', 'BY', 'WHAT', 'WHY'],
+    ['TIME', 'FLEET', 'EVENT', 'WHAT', 'BY', 'WHY'],
     rows.map((r) => {
-      const why = r.reason ?? '';
-      const what =
-        why !== '' && r.detail.endsWith(`: ${why}`) ? r.detail.slice(0, -why.length - 2) : r.detail;
-      return [new Date(r.time).toISOString(), r.fleet, r.kind, r.actor || '-', what, why];
+      const why = r.reason !== undefined && !r.detail.includes(r.reason) ? r.reason : '';
+      return [new Date(r.time).toISOString(), r.fleet, r.kind, r.detail, r.actor || '-', why];
     }),
   );
 }
