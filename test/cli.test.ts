@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../src/domain/digest.js';
 import { Annotation, MediaType } from '../src/domain/media-types.js';
@@ -115,6 +116,10 @@ describe('ingot CLI', () => {
       tags: string[];
     }[];
     expect(images).toEqual([expect.objectContaining({ digest: built.digest, tags: ['web:1.0'] })]);
+    // The same document as YAML, for people who read it and tools that take it.
+    const asYaml = ingot(['images', '-o', 'yaml'], { env });
+    expect(asYaml.code, asYaml.stderr).toBe(0);
+    expect(parseYaml(asYaml.stdout)).toEqual(images);
     const inspected = JSON.parse(
       ingot(['inspect', '-o', 'json', built.digest.slice(7, 19)], { env }).stdout,
     ) as { digest: string; measurement: { summary: { files: number } } };

@@ -1,4 +1,6 @@
 import { Option } from 'commander';
+import type { Io } from './io.js';
+
 /** Human formatting. Only the CLI formats; everything below it returns data. */
 
 export function formatBytes(n: number): string {
@@ -44,9 +46,35 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-/** `-o, --output text|json`, as every command that prints results takes it. */
+/**
+ * `-o, --output text|json|yaml`, as every command that prints results takes it. A command
+ * sees yaml as json: main.ts turns its JSON into YAML on the way out (yamlIo), so each
+ * command writes one structured form.
+ */
 export function outputOption(): Option {
   return new Option('-o, --output <format>', 'output format')
-    .choices(['text', 'json'])
+    .choices(['text', 'json', 'yaml'])
     .default('text');
+}
+
+/**
+ * `io` whose stdout turns each JSON document written into YAML (one document per write,
+ * separated by `---`); anything that is not JSON passes as it is.
+ */
+export function yamlIo(io: Io, stringify: (value: unknown) => string): Io {
+  let first = true;
+  return {
+    ...io,
+    out: (text: string) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        io.out(text);
+        return;
+      }
+      io.out(`${first ? '' : '---\n'}${stringify(value)}`);
+      first = false;
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { yamlIo } from './format.js';
 import { registerAttestation } from './commands/attestation.js';
 import { registerBuild } from './commands/build.js';
 import { registerContexts } from './commands/contexts.js';
@@ -63,6 +64,8 @@ export async function main(
   build: BuildInfo,
 ): Promise<number> {
   let exitCode = 0;
+  /** Set when the command was asked `-o yaml`: it writes JSON, turned into YAML here. */
+  let yaml: ((value: unknown) => string) | null = null;
   const run: Runner = async (fn, format, options = {}) => {
     const global = program.opts<GlobalOptions>();
     let home: string;
@@ -89,7 +92,7 @@ export async function main(
     let app: CliApp | null = null;
     try {
       app = makeApp({ home });
-      exitCode = await fn(app, io, api);
+      exitCode = await fn(app, yaml ? yamlIo(io, yaml) : io, api);
     } catch (err) {
       exitCode = reportError(err, io, format());
     } finally {
@@ -97,6 +100,14 @@ export async function main(
     }
   };
   const program = makeProgram(io, run, build);
+  program.hook('preAction', async (_program, action) => {
+    if (action.getOptionValue('output') !== 'yaml') return;
+    action.setOptionValue('output', 'json');
+    // Loaded only when asked for: `ingot status` alone stays quick to start.
+    // The package is CommonJS: its exports arrive as the default export, bundled or not.
+    const { stringify } = (await import('yaml')).default;
+    yaml = (value) => stringify(value);
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

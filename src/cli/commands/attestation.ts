@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from './runner.js';
+import { outputOption } from '../format.js';
+import type { OutputFormat } from '../io.js';
 import { verifyBundle } from '../../core/attest/verify-bundle.js';
 import { AttestationError, shortKeyId } from '../../domain/attestation.js';
 import { IngotError } from '../../domain/errors.js';
@@ -8,6 +10,7 @@ import { readAttestations, type StoredBundle } from '../../services/attestation.
 interface AttestationOptions {
   key?: string;
   all: boolean;
+  output: OutputFormat;
 }
 
 export function registerAttestation(program: Command, run: Runner): void {
@@ -24,6 +27,7 @@ export function registerAttestation(program: Command, run: Runner): void {
     .argument('<ref>', 'tag, digest or unique digest prefix')
     .option('--key <file>', 'print the bundle this public key (PEM) signed, checked with it')
     .option('--all', 'print every bundle, one JSON document per line', false)
+    .addOption(outputOption().default('text', 'text: each bundle as stored; json: an array'))
     .action(async (ref: string, options: AttestationOptions) => {
       await run(
         async (app, io) => {
@@ -38,10 +42,16 @@ export function registerAttestation(program: Command, run: Runner): void {
               'E_ATTESTATION_AMBIGUOUS',
               `${stored.length} keys signed this image (${stored.map((b) => (b.keyHint ? shortKeyId(b.keyHint) : 'unnamed')).join(', ')}): name one with --key PUB, or print all with --all`,
             );
-          for (const { bundle, attachment } of chosen) io.out(`${oneLine(bundle, attachment)}\n`);
+          const lines = chosen.map(({ bundle, attachment }) => oneLine(bundle, attachment));
+          // -o json: one document, an array of the bundles chosen (with --all, all of them).
+          io.out(
+            options.output === 'json'
+              ? `[${lines.join(',')}]\n`
+              : lines.map((l) => `${l}\n`).join(''),
+          );
           return 0;
         },
-        () => 'text',
+        () => options.output,
       );
     });
 }

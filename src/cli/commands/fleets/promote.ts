@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { shortDigest } from '../../../domain/digest.js';
 import { routes } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
+import { json, outputOption } from '../../format.js';
+import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
 
 /** `ingot promote FLEET [--full]` */
@@ -16,17 +18,22 @@ export function registerPromote(program: Command, run: Runner): void {
     )
     .argument('<fleet>', 'fleet name')
     .option('--full', 'skip the remaining canary steps')
-    .action(async (fleet: string, options: { full?: boolean }) => {
+    .addOption(outputOption())
+    .action(async (fleet: string, options: { full?: boolean; output: OutputFormat }) => {
       await run(
         async (_app, io, api) => {
           const record = await call(api, routes.promote, {
             params: { name: fleet },
             body: { full: options.full === true },
           });
-          io.out(`${record.name}: release ${shortDigest(record.release)} promoted\n`);
+          io.out(
+            options.output === 'json'
+              ? json(record)
+              : `${record.name}: release ${shortDigest(record.release)} promoted\n`,
+          );
           return 0;
         },
-        () => 'text',
+        () => options.output,
       );
     });
 }

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { shortDigest } from '../../../domain/digest.js';
 import { routes } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
+import { json, outputOption } from '../../format.js';
+import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
 
 /** `ingot rollback FLEET [--to RELEASE]` */
@@ -15,7 +17,8 @@ export function registerRollback(program: Command, run: Runner): void {
     )
     .argument('<fleet>', 'fleet name')
     .option('--to <release>', 'release digest to return to')
-    .action(async (fleet: string, options: { to?: string }) => {
+    .addOption(outputOption())
+    .action(async (fleet: string, options: { to?: string; output: OutputFormat }) => {
       await run(
         async (_app, io, api) => {
           const record = await call(api, routes.rollback, {
@@ -24,11 +27,13 @@ export function registerRollback(program: Command, run: Runner): void {
             body: options.to !== undefined ? { to: options.to } : {},
           });
           io.out(
-            `${record.name}: back to release ${shortDigest(record.release)} (${record.rollout})\n`,
+            options.output === 'json'
+              ? json(record)
+              : `${record.name}: back to release ${shortDigest(record.release)} (${record.rollout})\n`,
           );
           return 0;
         },
-        () => 'text',
+        () => options.output,
       );
     });
 }
