@@ -36,12 +36,18 @@ export function registerAttestation(program: Command, run: Runner): void {
           if (options.key !== undefined) {
             const { keys } = await app.loadTrust({ keyFiles: [options.key] });
             chosen = signedBy(stored, keys);
-          } else if (options.all || stored.length === 1) chosen = stored;
-          else
-            throw new IngotError(
-              'E_ATTESTATION_AMBIGUOUS',
-              `${stored.length} keys signed this image (${stored.map((b) => (b.keyHint ? shortKeyId(b.keyHint) : 'unnamed')).join(', ')}): name one with --key PUB, or print all with --all`,
-            );
+          } else if (options.all) chosen = stored;
+          else {
+            // A store written before one-bundle-per-key may hold a key's earlier bundles:
+            // one key is no ambiguity, its newest bundle is the one.
+            const keys = [...new Set(stored.map((b) => b.keyHint ?? 'unnamed'))];
+            if (keys.length > 1)
+              throw new IngotError(
+                'E_ATTESTATION_AMBIGUOUS',
+                `${keys.length} keys signed this image (${keys.map((k) => (k === 'unnamed' ? k : shortKeyId(k))).join(', ')}): name one with --key PUB, or print all with --all`,
+              );
+            chosen = [stored.at(-1)!];
+          }
           const lines = chosen.map(({ bundle, attachment }) => oneLine(bundle, attachment));
           // -o json: one document, an array of the bundles chosen (with --all, all of them).
           io.out(
