@@ -131,7 +131,9 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     );
     expect(code).toBe('401');
     // A second server for the same home is refused; so is a home others can write.
-    expect(up().stderr).toMatch(/already running/);
+    const again = cli(...upArgs(net), '-o', 'json');
+    expect(again.stderr).toMatch(/already running/);
+    expect(JSON.parse(again.stdout)).toMatchObject({ running: true, started: false, port });
     const loose = join(root, 'loose');
     mkdirSync(loose, { mode: 0o777 });
     chmodSync(loose, 0o777);
@@ -588,9 +590,13 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       .flatMap((f) => f.instances)
       .map((i) => i.id)
       .sort();
-    expect(cli('down').code).toBe(0);
+    const downed = cli('down', '-o', 'json');
+    expect(downed.code).toBe(0);
+    expect(JSON.parse(downed.stdout)).toMatchObject({ stopped: true, instancesStopped: false });
     expect(runcIn(home, 'list', '-q').out.split('\n').filter(Boolean).sort()).toEqual(running);
-    expect(up().code).toBe(0);
+    const upped = cli(...upArgs(net), '-o', 'json');
+    expect(upped.code, upped.stderr).toBe(0);
+    expect(JSON.parse(upped.stdout)).toMatchObject({ running: true, started: true, home });
     expect(
       status()
         .flatMap((f) => f.instances)

@@ -3,6 +3,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { routes } from '../../../core/api/routes.js';
 import { call, serverInfo } from '../../client.js';
+import { json } from '../../format.js';
 import type { Io } from '../../io.js';
 import { homeApi } from '../../target.js';
 import { SERVER_FLAGS } from './server-flags.js';
@@ -28,7 +29,10 @@ export async function startInBackground(home: string, options: UpOptions, io: Io
     const now = serverInfo(home);
     if (now && now.pid === child.pid) {
       await call(homeApi(home), routes.health);
-      io.err(`Ingot is up (pid ${now.pid}) at http://${now.host}:${now.port}\n`);
+      const url = `http://${now.host}:${now.port}`;
+      io.err(`Ingot is up (pid ${now.pid}) at ${url}\n`);
+      if (options.output === 'json')
+        io.out(json({ running: true, started: true, pid: now.pid, url, home }));
       return 0;
     }
     if (child.exitCode !== null) break;

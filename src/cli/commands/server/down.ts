@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { routes } from '../../../core/api/routes.js';
 import { call, runningServer } from '../../client.js';
 import { isSameProcess } from '../../../adapters/shared/process-alive.js';
-import type { CliApp, Io } from '../../io.js';
+import { json, outputOption } from '../../format.js';
+import type { CliApp, Io, OutputFormat } from '../../io.js';
 import { resolveTarget } from '../../target.js';
 import type { Runner } from '../runner.js';
 
@@ -20,41 +21,55 @@ export function registerDown(program: Command, run: Runner): void {
         "agent's saved record and runc's list alone.",
     )
     .option('--stop-instances', 'stop every instance first')
-    .action(async (options: { stopInstances?: boolean }) => {
+    .addOption(outputOption())
+    .action(async (options: { stopInstances?: boolean; output: OutputFormat }) => {
       await run(
         async (app, io, api) => {
+          // Said to people on stderr; with -o json, the outcome on stdout too.
+          const outcome = (result: Record<string, unknown>, text: string, code = 0) => {
+            io.err(text);
+            if (options.output === 'json')
+              io.out(
+                json({
+                  ...result,
+                  instancesStopped: options.stopInstances === true && result['stopped'] === true,
+                }),
+              );
+            return code;
+          };
           const target = resolveTarget(api);
           if (target.kind === 'url') {
             // Not this machine's process: it is asked, and cannot be watched until it exits.
             await call(api, routes.shutdown, {
               body: { stopInstances: options.stopInstances === true },
             });
-            io.err(
+            return outcome(
+              { stopped: true, server: target.base },
               `asked the server at ${target.base} to stop${options.stopInstances ? ', and its instances' : '; instances keep running'}\n`,
             );
-            return 0;
           }
           const info = runningServer(app.home);
           if (!info) {
             if (options.stopInstances) return stopWithoutServer(app, io);
-            io.err('Ingot is not running\n');
-            return 0;
+            return outcome({ stopped: false, running: false }, 'Ingot is not running\n');
           }
           await call(api, routes.shutdown, {
             body: { stopInstances: options.stopInstances === true },
           });
           const alive = () => isSameProcess(info.pid, info.started, () => true);
           for (let i = 0; i < 600 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
-          if (alive()) {
-            io.err(`Ingot (pid ${info.pid}) did not stop within 60 s\n`);
-            return 1;
-          }
-          io.err(
+          if (alive())
+            return outcome(
+              { stopped: false, pid: info.pid },
+              `Ingot (pid ${info.pid}) did not stop within 60 s\n`,
+              1,
+            );
+          return outcome(
+            { stopped: true, pid: info.pid },
             `Ingot stopped${options.stopInstances ? ', and its instances' : '; instances keep running'}\n`,
           );
-          return 0;
         },
-        () => 'text',
+        () => options.output,
       );
     });
 }

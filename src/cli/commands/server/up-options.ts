@@ -10,6 +10,8 @@ import { observabilityOptions } from './observability-flags.js';
 /** `ingot up`'s options as commander gives them: strings, checked here. */
 export interface UpOptions {
   detach?: boolean;
+  /** -o json: where the server is, on stdout (never passed to the server itself). */
+  output?: 'text' | 'json';
   port?: string;
   policy?: string;
   key?: string[];

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { runningServer } from '../../client.js';
-import { collect } from '../../format.js';
+import { collect, json, outputOption } from '../../format.js';
 import type { Runner } from '../runner.js';
 import { startInBackground } from './background.js';
 import { hasServerFlags, reexecWithServerFlags, serveHere } from './foreground.js';
@@ -54,6 +54,7 @@ export function registerUp(program: Command, run: Runner): void {
     )
     .option('--metrics-listen <host:port>', METRICS_LISTEN_HELP)
     .option('--log-level <level>', LOG_LEVEL_HELP)
+    .addOption(outputOption())
     .action(async (options: UpOptions) => {
       await run(
         async (app, io) => {
@@ -61,13 +62,15 @@ export function registerUp(program: Command, run: Runner): void {
           const info = runningServer(app.home);
           if (info) {
             io.err(`Ingot is already running (pid ${info.pid}, port ${info.port})\n`);
+            if (options.output === 'json')
+              io.out(json({ running: true, started: false, pid: info.pid, port: info.port }));
             return 0;
           }
           if (options.detach) return startInBackground(app.home, options, io);
           if (!hasServerFlags()) return reexecWithServerFlags();
           return serveHere(app, options, io);
         },
-        () => 'text',
+        () => options.output ?? 'text',
       );
     });
 }
