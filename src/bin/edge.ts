@@ -36,7 +36,8 @@ export class LocalEdge implements EdgePort {
       if (desired.fleets.length === 0) return;
       this.starting ??= HaproxyEdge.start(desired, {
         dir: this.dir,
-        render: { runAs: unprivileged() },
+        // Only root can drop to nobody; a server that is not root runs HAProxy as itself.
+        render: process.getuid?.() === 0 ? { runAs: unprivileged() } : {},
         exitWithParent: this.options.exitWithParent ?? false,
         onEvent: (event) => this.logger.info({ event }, 'edge'),
       }).finally(() => (this.starting = null));

@@ -110,9 +110,28 @@ export function publicPemOf(path: string): string {
   return createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
 }
 
-/** A trusted public key from a PEM file or text. */
+/**
+ * A trusted public key from a PEM file. The file is a trust anchor: whoever can write it
+ * decides what runs. So it must not be writable by group or others, and must belong to this
+ * process's user or root (a root server whose policy names `~/…` under an inherited HOME
+ * would otherwise take its trust from a user's file).
+ */
 export function loadPublicKey(path: string): { id: KeyId; key: KeyObject } {
-  return parsePublicKey(readKeyFile(path).bytes.toString('utf8'), path);
+  const file = readKeyFile(path);
+  const self = process.getuid?.();
+  if ((file.mode & 0o022) !== 0)
+    throw new KeyError(
+      'E_KEY_PERMISSIONS',
+      `${path} is writable by group or others (mode ${(file.mode & 0o777).toString(8)}): a trusted key must be writable by its owner only (chmod go-w)`,
+      { details: { path } },
+    );
+  if (self !== undefined && file.uid !== self && file.uid !== 0)
+    throw new KeyError(
+      'E_KEY_PERMISSIONS',
+      `${path} belongs to uid ${file.uid}: a trusted key must belong to this user (uid ${self}) or root`,
+      { details: { path } },
+    );
+  return parsePublicKey(file.bytes.toString('utf8'), path);
 }
 
 export function parsePublicKey(text: string, where: string): { id: KeyId; key: KeyObject } {

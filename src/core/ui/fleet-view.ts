@@ -50,3 +50,22 @@ export function uiFleet(view: FleetView): UiFleet {
     pauseEndsAt: pausing ? (view.stepReadyAt ?? 0) + (shape.pauseMs ?? 0) : null,
   };
 }
+
+/** What a read-only session is shown of an env value: the name is kept, never the value. */
+export const HIDDEN_VALUE = '(hidden)';
+
+/**
+ * The fleets as a role may see them. Env values may be secrets: a read-only token is handed
+ * to whoever should watch rollouts, and is shown names only, as `ingot describe` shows them
+ * to anyone. The admin token can read the values through the API anyway. Pure.
+ */
+export function forRole(fleets: readonly UiFleet[], role: 'admin' | 'read-only'): UiFleet[] {
+  if (role === 'admin') return [...fleets];
+  return fleets.map((f) => ({
+    ...f,
+    spec: {
+      ...f.spec,
+      env: Object.fromEntries(Object.keys(f.spec.env).map((k) => [k, HIDDEN_VALUE])),
+    },
+  }));
+}

@@ -11,6 +11,7 @@ import { UI_SESSION_LIMITS } from '../../../core/ui/sessions.js';
 import { IngotError } from '../../../domain/errors.js';
 import { buildApi } from '../api.js';
 import { loadUiAssets } from './assets.js';
+import { MAX_STREAMS } from './stream.js';
 
 /*
  * The dashboard's routes on a real listening API: sign-in to a cookie, the cookie for reads,
@@ -206,7 +207,11 @@ describe('the dashboard routes', () => {
 
   it('let the read-only token look but not act', async () => {
     const { cookie, csrf } = await signIn(READ_ONLY);
-    expect((await fetch(`${base}/ui/api/fleets`, { headers: { cookie } })).status).toBe(200);
+    const seen = await fetch(`${base}/ui/api/fleets`, { headers: { cookie } });
+    expect(seen.status).toBe(200);
+    // Env names only: values may be secrets, and this token is handed to watchers.
+    const [shown] = (await seen.json()) as { spec: { env: Record<string, string> } }[];
+    expect(shown!.spec.env).toEqual({ X: '(hidden)' });
     const before = promoted.length;
     const res = await promote({ cookie, 'x-ingot-csrf': csrf });
     expect(res.status).toBe(403);
@@ -264,5 +269,30 @@ describe('the dashboard routes', () => {
       return again.status === 200;
     });
     for (const r of more.slice(1)) await r.body?.cancel();
+  });
+
+  it('bound the streams of the whole server, far under its connections, whatever the sessions', async () => {
+    const held: Response[] = [];
+    let refused: Response | null = null;
+    for (let s = 0; refused === null && s < MAX_STREAMS; s += 1) {
+      const { cookie } = await signIn(READ_ONLY);
+      for (let i = 0; i < UI_SESSION_LIMITS.streamsPerSession; i += 1) {
+        const r = await fetch(`${base}/ui/events`, { headers: { cookie } });
+        if (r.status !== 200) {
+          refused = r;
+          break;
+        }
+        held.push(r);
+      }
+    }
+    // The test before leaves one stream open: the server's cap counts it too.
+    expect(held.length).toBeGreaterThanOrEqual(MAX_STREAMS - 1);
+    expect(held.length).toBeLessThanOrEqual(MAX_STREAMS);
+    // No session reached its own bound (4): this is the server's.
+    expect(refused?.status).toBe(429);
+    const body = (await refused!.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('E_UI_STREAMS');
+    expect(body.error.message).toMatch(/server/);
+    for (const r of held) await r.body?.cancel();
   });
 });

@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../../core/api/routes.js';
-import type { UiFleet } from '../../../core/ui/fleet-view.js';
+import { forRole, type UiFleet } from '../../../core/ui/fleet-view.js';
 import {
   UI_SESSION_LIMITS,
   UiSessions,
@@ -57,7 +57,14 @@ interface Signed {
 export function serveUi(app: FastifyInstance, deps: UiDeps): void {
   const limits = deps.limits ?? UI_SESSION_LIMITS;
   const sessions = new UiSessions(limits);
-  const feed = new Feed(async () => deps.fleets(), deps.pollMs ?? 500, deps.failed);
+  const feeds = {
+    admin: new Feed(async () => deps.fleets(), deps.pollMs ?? 500, deps.failed),
+    'read-only': new Feed(
+      async () => forRole(await deps.fleets(), 'read-only'),
+      deps.pollMs ?? 500,
+      deps.failed,
+    ),
+  };
   const streams: Streams = new Set();
   // Open streams would hold `close` forever: end them before the server stops listening.
   app.addHook('preClose', (done) => {
@@ -133,8 +140,8 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
         return { ok: true };
       });
       ui.get('/api/fleets', async (req) => {
-        signed(req);
-        return deps.fleets();
+        const { session } = signed(req);
+        return forRole(await deps.fleets(), session.role);
       });
       ui.post('/api/fleets/:name/promote', async (req) => {
         const { session } = acting(req);
@@ -151,7 +158,7 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
         alive: (s) => sessions.alive(s.id, s.session, deps.now()),
         take: (s) => sessions.takeStream(s.session),
         release: (s) => sessions.releaseStream(s.session),
-        feed,
+        feedOf: (s) => feeds[s.session.role],
         streams,
         now: deps.now,
         heartbeatMs: deps.heartbeatMs ?? 15_000,

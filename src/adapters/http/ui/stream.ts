@@ -6,6 +6,19 @@ import { SECURITY_HEADERS } from './headers.js';
 /** How to end each open stream (at server stop). */
 export type Streams = Set<() => void>;
 
+/**
+ * Streams the whole server holds at most, whatever the sessions: each is a connection the
+ * connection guard counts as proven for life, so without a bound far under its limit a
+ * read-only user's sessions could take every slot and lock the owner and agents out.
+ */
+export const MAX_STREAMS = 32;
+
+/**
+ * What a stream may have queued and unread: a client that stops reading (a suspended laptop,
+ * or on purpose) would otherwise make the server hold a copy of the fleets every 500 ms.
+ */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+
 interface StreamDeps<S> {
   /** The request's session, or a throw (E_UI_SESSION). */
   readonly signed: (req: FastifyRequest) => S;
@@ -14,7 +27,8 @@ interface StreamDeps<S> {
   /** One of the session's stream slots; false when all are taken. */
   readonly take: (session: S) => boolean;
   readonly release: (session: S) => void;
-  readonly feed: Feed;
+  /** The feed this session is sent (what its role may see). */
+  readonly feedOf: (session: S) => Feed;
   readonly streams: Streams;
   readonly now: () => number;
   readonly heartbeatMs: number;
@@ -30,6 +44,8 @@ interface StreamDeps<S> {
 export function serveEvents<S>(ui: FastifyInstance, deps: StreamDeps<S>): void {
   ui.get('/events', async (req, reply) => {
     const session = deps.signed(req);
+    if (deps.streams.size >= MAX_STREAMS)
+      throw new IngotError('E_UI_STREAMS', 'the server has as many event streams open as it may');
     if (!deps.take(session))
       throw new IngotError('E_UI_STREAMS', 'this session has as many event streams open as it may');
     void reply.hijack();
@@ -52,18 +68,23 @@ export function serveEvents<S>(ui: FastifyInstance, deps: StreamDeps<S>): void {
       deps.release(session);
       res.end();
     };
+    const send = (text: string) => {
+      // The page reconnects and starts from the current view: nothing is lost by ending.
+      if (res.writableLength > MAX_QUEUED_BYTES) end();
+      else res.write(text);
+    };
     deps.streams.add(end);
-    const unsubscribe = deps.feed.subscribe((json) => {
-      res.write(`event: fleets\ndata: {"at":${deps.now()},"fleets":${json}}\n\n`);
+    const unsubscribe = deps.feedOf(session).subscribe((json) => {
+      send(`event: fleets\ndata: {"at":${deps.now()},"fleets":${json}}\n\n`);
     });
     const heartbeat = setInterval(() => {
       if (!deps.alive(session)) {
         // The page reconnects, gets 401 and shows the sign-in form again.
-        res.write('event: signed-out\ndata: {}\n\n');
+        send('event: signed-out\ndata: {}\n\n');
         end();
         return;
       }
-      res.write(': keep-alive\n\n');
+      send(': keep-alive\n\n');
     }, deps.heartbeatMs);
     heartbeat.unref();
     req.raw.socket.once('close', end);
