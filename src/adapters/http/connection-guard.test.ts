@@ -56,6 +56,21 @@ describe('guardConnections', () => {
     expect(guard.count()).toBeLessThanOrEqual(8);
   });
 
+  it('closes an idle connection before one whose request is on its way', async () => {
+    const { server, port } = await guarded(8, 60_000);
+    servers.push(server);
+    // The oldest has sent the start of a request (a slow owner); the rest sent nothing.
+    const slow = await opened(port);
+    sockets.push(slow);
+    slow.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 7; i++) sockets.push(await opened(port));
+    sockets.push(await opened(port)); // one too many
+    await closed(sockets[1]!);
+    expect(slow.destroyed).toBe(false);
+    expect(sockets.slice(2).every((s) => !s.destroyed)).toBe(true);
+  });
+
   it('never holds more than its bound, however many come', async () => {
     const { server, guard, port } = await guarded(8, 60_000);
     servers.push(server);

@@ -21,8 +21,9 @@ export interface ConnectionGuard {
  * descriptors, `spawn runc` failed with EMFILE and every instance was replaced (issue 15).
  *
  * - At most `maxConnections` are open; past it the oldest connection that has not proved
- *   itself is closed to make room, so a flood cannot lock the owner out for long (refusing
- *   the newest instead would keep the flood's connections and refuse the owner's).
+ *   itself, preferring one that has sent nothing, is closed to make room, so a flood cannot
+ *   lock the owner out for long (refusing the newest instead would keep the flood's
+ *   connections and refuse the owner's).
  * - A connection that has not carried the token within `unprovenMs` is closed, whether it
  *   is idle or busy with requests that lack the token.
  * Proved connections are bounded by the server's own keep-alive and request timeouts.
@@ -47,7 +48,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
     unproven.set(socket, timer);
     while (open.size > limits.maxConnections) {
       // All of them proved (the owner's own): the newcomer is the one turned away.
-      const oldest = unproven.keys().next().value ?? socket;
+      const oldest = victim(unproven.keys(), socket);
       forget(oldest);
       open.delete(oldest);
       oldest.destroy();
@@ -58,4 +59,19 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
     prove: (socket) => forget(socket),
     count: () => open.size,
   };
+}
+
+/**
+ * The connection to close: the oldest unproven one that has sent nothing yet, else the oldest
+ * unproven one, else the newcomer. An idle flood sends nothing; the owner's connection has
+ * sent its request, which a busy server may not have read to its token yet: closing it then
+ * would reset the owner's request (seen when the machine was loaded).
+ */
+function victim(unproven: Iterable<Socket>, newcomer: Socket): Socket {
+  let oldest: Socket | undefined;
+  for (const socket of unproven) {
+    oldest ??= socket;
+    if (socket.bytesRead === 0) return socket;
+  }
+  return oldest ?? newcomer;
 }

@@ -30,7 +30,7 @@ function complete(line: string): string[] {
 
 describe('bash completion', () => {
   it('completes a command from its first letters', () => {
-    expect(complete('ingot de').sort()).toEqual(['debug', 'deploy']);
+    expect(complete('ingot de').sort()).toEqual(['debug', 'deploy', 'describe']);
     expect(complete('ingot ver').sort()).toEqual(['verify', 'verify-instances', 'version']);
   });
 
@@ -48,7 +48,7 @@ describe('bash completion', () => {
   });
 
   it("completes an option's choices, and files for other values", () => {
-    expect(complete('ingot images -o ').sort()).toEqual(['json', 'text']);
+    expect(complete('ingot images -o ').sort()).toEqual(['json', 'text', 'yaml']);
     writeFileSync(join(dir, 'fleet.yaml'), '');
     expect(complete('ingot deploy fle')).toEqual(['fleet.yaml']);
   });
