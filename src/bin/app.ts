@@ -85,11 +85,12 @@ export function makeApp(options: AppOptions): CliApp {
         trust,
       ),
     async hostFacts() {
-      const [{ gatherHostFacts }, { CNI_PLUGIN_DIR }, { INIT_BINARY }] = await Promise.all([
-        import('../adapters/host-facts/doctor-facts.js'),
-        import('../adapters/cni/cni.js'),
-        import('../core/doctor/checks.js'),
-      ]);
+      const [{ gatherHostFacts }, { CNI_PLUGIN_DIR }, { INIT_BINARY, DOCTOR_PROGRAMS }] =
+        await Promise.all([
+          import('../adapters/host-facts/doctor-facts.js'),
+          import('../adapters/cni/cni.js'),
+          import('../core/doctor/checks.js'),
+        ]);
       return gatherHostFacts({
         home,
         programs: DOCTOR_PROGRAMS,
@@ -151,21 +152,6 @@ export function makeApp(options: AppOptions): CliApp {
   };
   return app;
 }
-
-/** What `ingot doctor` looks for on PATH: what the agent, CNI and the edge run. */
-const DOCTOR_PROGRAMS = [
-  'runc',
-  'ip',
-  'flock',
-  'nsenter',
-  'unshare',
-  'python3',
-  'perl',
-  'git',
-  'haproxy',
-  'skopeo',
-  'umoci',
-];
 
 /** A signing key pair, in `outDir` or the home's keys folder, recorded in the home's ledger. */
 async function generateKey(

@@ -1,21 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { diagnose, doctorExitCode, INIT_BINARY, MIN_FREE_BYTES, type Check } from './checks.js';
+import {
+  diagnose,
+  DOCTOR_PROGRAMS,
+  doctorExitCode,
+  INIT_BINARY,
+  MIN_FREE_BYTES,
+  type Check,
+} from './checks.js';
 import type { HostFacts } from './facts.js';
 
-const PROGRAMS = [
-  'runc',
-  'ip',
-  'flock',
-  'nsenter',
-  'unshare',
-  'python3',
-  'perl',
-  'git',
-  'haproxy',
-  'skopeo',
-  'umoci',
-];
+const PROGRAMS = DOCTOR_PROGRAMS;
 const OPTIONAL_PROGRAMS = ['git', 'haproxy', 'skopeo', 'umoci'];
 
 /** This kind of machine (FIELD-NOTES): Debian 12 as root, hybrid cgroups, setup done. */

@@ -277,3 +277,18 @@ function disk(f: HostFacts): Check {
     );
   return ok('disk', true, `${gib(free)} free for ${f.home.path}`);
 }
+
+/** What `ingot doctor` looks for on PATH: what the agent, CNI and the edge run. */
+export const DOCTOR_PROGRAMS = [
+  'runc',
+  'ip',
+  'flock',
+  'nsenter',
+  'unshare',
+  'python3',
+  'perl',
+  'git',
+  'haproxy',
+  'skopeo',
+  'umoci',
+];

@@ -22,11 +22,7 @@ export async function pauseRollout(
   name: string,
   o: ControlOptions,
 ): Promise<FleetRecord> {
-  const written = await changeFleet(fleets, name, (fleet) => {
-    if (!fleet) throw missing(name);
-    return Promise.resolve({ change: paused(fleet, o.now, o.actor) });
-  });
-  return written!; // a pause always writes, or throws
+  return byHand(fleets, name, (fleet) => paused(fleet, o.now, o.actor));
 }
 
 /** `ingot resume`: a paused rollout goes on, its step's pause and deadline where they stopped. */
@@ -35,11 +31,7 @@ export async function resumeRollout(
   name: string,
   o: ControlOptions,
 ): Promise<FleetRecord> {
-  const written = await changeFleet(fleets, name, (fleet) => {
-    if (!fleet) throw missing(name);
-    return Promise.resolve({ change: resumed(fleet, o.now, o.actor) });
-  });
-  return written!;
+  return byHand(fleets, name, (fleet) => resumed(fleet, o.now, o.actor));
 }
 
 /**
@@ -57,6 +49,19 @@ export async function abortRollout(
     const target = fleet.rollout === 'progressing' ? rollbackTarget(fleet) : null;
     const release = target === null ? null : await fleets.release(target);
     return { change: aborted(fleet, release, o.now, o.actor) };
+  });
+  return written!;
+}
+
+/** One change by hand to a fleet that must exist: it always writes, or throws. */
+async function byHand(
+  fleets: FleetStore,
+  name: string,
+  change: (fleet: FleetRecord) => ReturnType<typeof paused>,
+): Promise<FleetRecord> {
+  const written = await changeFleet(fleets, name, (fleet) => {
+    if (!fleet) throw missing(name);
+    return Promise.resolve({ change: change(fleet) });
   });
   return written!;
 }
