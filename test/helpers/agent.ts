@@ -63,11 +63,13 @@ export function hostResidue(
   const ipam = join('/run/ingot/ipam', `ingot-${net.bridge}`);
   return {
     containers: runcIn(home, 'list', '-q').out.split('\n').filter(Boolean),
-    // Only this test's instances: other tests on the machine have namespaces of their own.
+    // Every namespace of this home (its scope), not only those of the instances the test
+    // listed: one the agent made for an instance nobody knew of is residue too. Other tests
+    // on the machine have homes, so scopes, of their own.
     netns: sh('ip netns list || true')
       .split('\n')
       .map((l) => l.split(' ')[0] ?? '')
-      .filter((n) => ids.some((id) => n === `ingot-${scope}-${id}`)),
+      .filter((n) => n.startsWith(`ingot-${scope}-`)),
     veths: sh(`ip -o link show master ${net.bridge} 2>/dev/null || true`)
       .split('\n')
       .filter(Boolean),
