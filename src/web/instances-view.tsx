@@ -47,10 +47,10 @@ export function InstancesView(props: { fleet: UiFleet; session: Session; now: nu
                     <button
                       type="button"
                       aria-expanded={shown === i.id}
-                      aria-label={`Log of ${i.id}`}
                       onClick={() => setShown(shown === i.id ? null : i.id)}
                     >
-                      {shown === i.id ? 'Hide' : 'Show'}
+                      {shown === i.id ? 'Hide' : 'Show'} log
+                      <span class="visually-hidden"> of {i.id}</span>
                     </button>
                   ) : (
                     '—'
