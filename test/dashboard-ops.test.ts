@@ -99,6 +99,8 @@ describe('the dashboard: fleet operations', () => {
     await card.locator('.pause', { hasText: /\d+ min \d+ s left/ }).waitFor({ timeout: 60_000 });
     await confirm(page, card, 'Pause', 'Paused web.');
     await card.locator('.badge', { hasText: 'paused by hand' }).waitFor();
+    // Held, the step's pause stops counting: no countdown.
+    expect(await card.locator('.pause').count()).toBe(0);
     expect(server.cli('history', 'web').stdout).toMatch(/pause/);
     await confirm(page, card, 'Resume', 'Resumed web.');
     await waitFor(
@@ -209,6 +211,16 @@ describe('the dashboard: fleet operations', () => {
     await watcher.locator('.tabs').getByRole('link', { name: 'Drift' }).click();
     await watcher.locator('.drift-case .path', { hasText: DRIFTED }).first().waitFor();
     expect(await pwned(watcher)).toBeUndefined();
+
+    // Rollback, from the admin's page: back to the release the abort left (bonjour).
+    const before = server.fleet('web')!.release;
+    await page.getByRole('link', { name: 'All fleets' }).click();
+    await confirm(page, card, 'Roll back', 'Rolled back web.');
+    const after = server.fleet('web')!.release;
+    expect(after).not.toBe(before);
+    expect(server.cli('history', 'web').stdout).toMatch(/rollback/);
+    // The page follows: the card names the release rolled back to.
+    await card.locator(`.facts dd[title="${after}"]`).waitFor({ timeout: 30_000 });
     expect(problems).toEqual([]);
   }, 420_000);
 });
