@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rootfsOf } from './helpers/agent.js';
+import { rootfsOf, sleep } from './helpers/agent.js';
 import { launchChromium } from './helpers/browser.js';
 import { waitFor } from './helpers/cluster.js';
 import {
@@ -142,6 +142,9 @@ describe('the dashboard: fleet operations', () => {
       },
       90_000,
     );
+    // Past the view's own second look (1.5 s after it changes): only the live stream's news
+    // of the tainted instances can bring the evidence now.
+    await sleep(2500);
     const artifact = server.fleet('web')!.artifact;
     writeFileSync(join(rootfsOf(server.home, artifact), 'srv/www', DRIFTED), 'defaced');
     const evidence = page.locator('.drift-case .path', { hasText: DRIFTED });
