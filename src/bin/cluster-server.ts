@@ -225,7 +225,10 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     clusterRoutes(hostHandlers(o, options, admin, record, actor)),
     (id, request) => hosts.debugSession(id, request),
     buildInfo.version,
-    dashboardOptions(options.home),
+    dashboardOptions(options.home, {
+      release: (digest) => o.fleets.release(digest),
+      entries: (query) => o.state.entries(query),
+    }),
   );
   const housekeeping = setInterval(() => {
     ledger.recorder

@@ -184,7 +184,10 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
     undefined,
     (id, request) => hosts.debugSession(id, request),
     options.version,
-    dashboardOptions(options.home),
+    dashboardOptions(options.home, {
+      release: (digest) => opened.fleets.release(digest),
+      entries: (query) => opened.state.entries(query),
+    }),
   );
   let local: LocalApi | null = null;
   let metricsListener: MetricsListener | null = null;

@@ -61,3 +61,23 @@ export const promote = (session: Session, fleet: string) =>
     csrf: session.csrf,
     body: {},
   });
+
+// Fleet operations (adapters/http/ui/ops-routes.ts): the answers' types, erased at build.
+export type { FleetAction } from '../core/ui/fleet-actions.js';
+export type { UiReleases, UiReleaseChange, UiHistoryLine } from '../core/ui/release-view.js';
+export type { DriftCase, UiEvidence } from '../core/ui/drift-view.js';
+export type { UiLogTail } from '../core/ui/log-tail.js';
+import type { FleetAction } from '../core/ui/fleet-actions.js';
+import type { UiReleases } from '../core/ui/release-view.js';
+import type { DriftCase } from '../core/ui/drift-view.js';
+import type { UiLogTail } from '../core/ui/log-tail.js';
+
+const fleetPath = (fleet: string) => `/ui/api/fleets/${encodeURIComponent(fleet)}`;
+export const act = (session: Session, fleet: string, action: FleetAction) =>
+  call<unknown>('POST', `${fleetPath(fleet)}/${action}`, { csrf: session.csrf, body: {} });
+export const getReleases = (fleet: string) =>
+  call<UiReleases>('GET', `${fleetPath(fleet)}/releases`);
+export const getDrift = (fleet: string) =>
+  call<{ fleet: string; cases: DriftCase[] }>('GET', `${fleetPath(fleet)}/drift`);
+export const getLogTail = (fleet: string, id: string) =>
+  call<UiLogTail>('GET', `${fleetPath(fleet)}/instances/${encodeURIComponent(id)}/logs`);

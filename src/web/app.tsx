@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getSession, signOut, signedOut, type Session } from './api.js';
 import { FleetCard } from './fleet-card.js';
+import { FleetPage } from './fleet-page.js';
 import { useLiveFleets, useNow } from './live.js';
+import { parseRoute, type Route } from './route.js';
 import { SignIn } from './sign-in.js';
 
 /** Signed in (the cookie's session, asked for at load), or the sign-in form. */
@@ -18,8 +20,20 @@ export function App() {
   return <Dashboard session={session} onSignedOut={() => setSession(null)} />;
 }
 
+/** Where the page is (#/fleets, #/fleets/NAME/TAB), following the hash without a reload. */
+function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const moved = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', moved);
+    return () => removeEventListener('hashchange', moved);
+  }, []);
+  return route;
+}
+
 function Dashboard({ session, onSignedOut }: { session: Session; onSignedOut: () => void }) {
   const live = useLiveFleets(onSignedOut);
+  const route = useRoute();
   const now = useNow() + live.skewMs;
   useEffect(() => {
     // The first view with data: what the bench calls the first meaningful paint.
@@ -40,14 +54,31 @@ function Dashboard({ session, onSignedOut }: { session: Session; onSignedOut: ()
           Sign out
         </button>
       </header>
-      <main>
-        <h2 class="visually-hidden">Fleets</h2>
-        {live.fleets === null && <p aria-busy="true">Loading fleets…</p>}
-        {live.fleets?.length === 0 && <p class="empty">No fleets deployed yet.</p>}
-        {live.fleets?.map((f) => (
-          <FleetCard key={f.name} fleet={f} session={session} now={now} onSignedOut={onSignedOut} />
-        ))}
-      </main>
+      {route.view === 'fleet' ? (
+        <FleetPage
+          name={route.name}
+          tab={route.tab}
+          fleets={live.fleets}
+          session={session}
+          now={now}
+          onSignedOut={onSignedOut}
+        />
+      ) : (
+        <main>
+          <h2 class="visually-hidden">Fleets</h2>
+          {live.fleets === null && <p aria-busy="true">Loading fleets…</p>}
+          {live.fleets?.length === 0 && <p class="empty">No fleets deployed yet.</p>}
+          {live.fleets?.map((f) => (
+            <FleetCard
+              key={f.name}
+              fleet={f}
+              session={session}
+              now={now}
+              onSignedOut={onSignedOut}
+            />
+          ))}
+        </main>
+      )}
     </>
   );
 }

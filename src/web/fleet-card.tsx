@@ -1,7 +1,9 @@
 import type { ObservedInstance } from '../domain/instance.js';
 import type { Session, UiFleet } from './api.js';
 import { instances, shortDigest, stepText, timeLeft } from './format.js';
+import { FleetActions } from './fleet-actions.js';
 import { PromoteButton } from './promote-dialog.js';
+import { fleetHref } from './route.js';
 
 /**
  * One fleet. Every string here was written by whoever deployed or comes from an instance
@@ -23,6 +25,12 @@ export function FleetCard(props: {
       <header>
         <h2 id={headingId}>{fleet.name}</h2>
         <span class={`badge rollout-${fleet.rollout}`}>{fleet.rollout}</span>
+        {fleet.pausedAt !== null && <span class="badge held">paused by hand</span>}
+        <nav class="fleet-links" aria-label={`Views of ${fleet.name}`}>
+          <a href={fleetHref(fleet.name, 'instances')}>Instances</a>
+          <a href={fleetHref(fleet.name, 'releases')}>Releases</a>
+          <a href={fleetHref(fleet.name, 'drift')}>Drift</a>
+        </nav>
       </header>
       <dl class="facts">
         <dt>Release</dt>
@@ -79,6 +87,7 @@ export function FleetCard(props: {
       {fleet.promotable && session.role === 'admin' && (
         <PromoteButton fleet={fleet} session={session} onSignedOut={props.onSignedOut} />
       )}
+      <FleetActions fleet={fleet} session={session} onSignedOut={props.onSignedOut} />
     </section>
   );
 }

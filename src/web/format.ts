@@ -25,3 +25,30 @@ export function stepText(step: number, count: number): string | null {
 
 /** "1 instance", "3 instances". */
 export const instances = (n: number): string => `${n} instance${n === 1 ? '' : 's'}`;
+
+/** "45 s", "3 min", "2 h 5 min", "3 d 4 h": how long ago `since` (ms) was at `now`. */
+export function age(since: number, now: number): string {
+  const s = Math.max(0, Math.floor((now - since) / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+/** An RFC 3339 time as people here read it (the page's locale); the text itself if invalid. */
+export function when(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : new Date(t).toLocaleString();
+}
+
+/** Where an instance listens: "10.0.0.2:8080, 10.0.0.2:9090", or its bare address. */
+export function endpoints(
+  address: string | undefined,
+  ports: readonly number[] | undefined,
+): string {
+  if (address === undefined) return '—';
+  if (ports === undefined || ports.length === 0) return address;
+  return ports.map((p) => `${address}:${p}`).join(', ');
+}

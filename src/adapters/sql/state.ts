@@ -4,7 +4,9 @@ import type { FleetStore } from '../../ports/fleet-store.js';
 import type { Ledger, LedgerAppender } from '../../ports/ledger.js';
 import type { Checkpointer } from './checkpointer.js';
 import { SqlFleetStore } from './fleet-store.js';
-import { latestCheckpoint } from './ledger.js';
+import type { EntryQuery } from '../../core/ledger/entry-query.js';
+import type { LedgerEntry } from '../../core/ledger/entry.js';
+import { entries, latestCheckpoint } from './ledger.js';
 import { stateMigrations } from './migrations.js';
 import type { StateDb } from './schema.js';
 import { appendLocked, SqlLedger } from './sql-ledger.js';
@@ -60,6 +62,11 @@ export class SqlState implements LedgerAppender {
   /** The latest checkpoint stored, whichever key signed it (unverified). */
   latestCheckpoint(): Promise<StoredCheckpoint | null> {
     return latestCheckpoint(this.db);
+  }
+
+  /** Entries in seq order, filtered and bounded (ledger.ts entries): what the dashboard reads. */
+  entries(query: EntryQuery): Promise<LedgerEntry[]> {
+    return entries(this.db, query);
   }
 
   private closing: Promise<void> | null = null;

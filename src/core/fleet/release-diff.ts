@@ -48,9 +48,13 @@ const SKIPPED: ReadonlySet<string> = new Set(['name', 'artifact', 'env']);
 /**
  * What deploying `next` changes in the fleet as it is (`current`, null if none): the release,
  * the artifact, env names, and every other setting. Resources are compared one by one
- * ("resources.memory"); the rest whole. Pure.
+ * ("resources.memory"); the rest whole. `current` may be an earlier release's record (the
+ * dashboard's releases view diffs each release against the one before). Pure.
  */
-export function releaseDiff(current: FleetRecord | null, next: ReleaseRecord): ReleaseDiff {
+export function releaseDiff(
+  current: Pick<FleetRecord, 'spec' | 'release' | 'artifact'> | null,
+  next: ReleaseRecord,
+): ReleaseDiff {
   const before: Partial<FleetSpec> = current?.spec ?? {};
   const after = next.spec;
   const oldEnv = before.env ?? {};

@@ -45,6 +45,8 @@ describe('the dashboard view of a fleet', () => {
     expect(ready.stepCount).toBe(2);
     expect(ready.promotable).toBe(true);
     expect(ready.pauseEndsAt).toBe(35_000);
+    // Paused by hand: the pause stops counting, no end to show.
+    expect(uiFleet(view(canary, 4, { stepReadyAt: 5000, pausedAt: 9000 })).pauseEndsAt).toBeNull();
     // Not ready yet: no pause is running.
     expect(uiFleet(view(canary, 4, {})).pauseEndsAt).toBeNull();
     // Complete, or at the final shape: nothing to promote, one release.

@@ -22,7 +22,10 @@ export type UiFleet = FleetView & {
   readonly weights: readonly Weight[];
   /** `ingot promote` would move it on: a progressing rollout short of its final shape. */
   readonly promotable: boolean;
-  /** When the current step's pause ends (ms since the epoch); null if none is running. */
+  /**
+   * When the current step's pause ends (ms since the epoch); null if none is running (nor
+   * while the rollout is paused by hand: resuming gives the held time back).
+   */
   readonly pauseEndsAt: number | null;
 };
 
@@ -30,8 +33,10 @@ export type UiFleet = FleetView & {
 export function uiFleet(view: FleetView): UiFleet {
   const shape = shapeOf(view);
   const replicas = Math.max(1, view.spec.replicas);
+  // Held by hand (`ingot pause`), the step's pause stops counting: no countdown to show.
   const pausing =
     view.rollout === 'progressing' &&
+    view.pausedAt === null &&
     !shape.final &&
     view.stepReadyAt !== null &&
     shape.pauseMs !== null &&

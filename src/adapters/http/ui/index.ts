@@ -1,5 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiHandlers } from '../../../core/api/routes.js';
+import type { ReleaseRecord } from '../../../core/fleet/record.js';
+import type { EntryQuery } from '../../../core/ledger/entry-query.js';
+import type { LedgerEntry } from '../../../core/ledger/entry.js';
+import type { Digest } from '../../../domain/digest.js';
 import { uiFleet } from '../../../core/ui/fleet-view.js';
 import type { ConnectionGuard } from '../connection-guard.js';
 import { arrivedLocally } from '../local-socket.js';
@@ -16,6 +20,15 @@ export interface UiOptions {
   readonly assets: UiAssets | null;
   /** A second token that signs in to look only (`ui-readonly-token` in the home). */
   readonly readOnlyToken?: string;
+  /**
+   * What the releases and drift views read beside the API's routes: release records (for
+   * their diffs) and ledger entries (drift evidence, replacements). Absent: those views show
+   * the history and live instances only.
+   */
+  readonly records?: {
+    readonly release: (digest: Digest) => Promise<ReleaseRecord | null>;
+    readonly entries: (query: EntryQuery) => Promise<LedgerEntry[]>;
+  };
   /** For tests: how often an open stream's view is read, and the heartbeat. */
   readonly pollMs?: number;
   readonly heartbeatMs?: number;
@@ -29,7 +42,10 @@ export const isUiRoute = (url: string | undefined): boolean =>
 export function serveDashboard(
   app: FastifyInstance,
   token: string,
-  handlers: Pick<ApiHandlers, 'fleets' | 'promote'>,
+  handlers: Pick<
+    ApiHandlers,
+    'fleets' | 'promote' | 'pause' | 'resume' | 'abort' | 'rollback' | 'history' | 'logs'
+  >,
   guard: ConnectionGuard,
   options: UiOptions,
 ): void {
@@ -46,6 +62,21 @@ export function serveDashboard(
       ),
     promote: (name, body, caller) =>
       handlers.promote({ params: { name }, query: {}, body, caller: () => caller }),
+    ops: {
+      // The API's own handlers, as its routes call them: same checks, same records.
+      act: (action, name, caller) =>
+        handlers[action]({ params: { name }, query: {}, body: {}, caller: () => caller }),
+      history: (fleet) =>
+        handlers.history({ params: {}, query: { fleet }, body: undefined, caller: streamCaller }),
+      release: (digest) => options.records?.release(digest) ?? Promise.resolve(null),
+      ledger: (query) => options.records?.entries(query) ?? Promise.resolve([]),
+      instances: async (fleet) =>
+        (
+          await handlers.fleets({ params: {}, query: {}, body: undefined, caller: streamCaller })
+        ).find((f) => f.name === fleet)?.instances ?? [],
+      logs: (id) =>
+        handlers.logs({ params: { id }, query: {}, body: undefined, caller: streamCaller }),
+    },
     peer: (socket) => (arrivedLocally(socket) ? socketOwner() : peerUser(socket)),
     prove: (socket) => guard.prove(socket),
     now: () => Date.now(),

@@ -14,6 +14,7 @@ import { IngotError } from '../../../domain/errors.js';
 import type { UiAssets } from './assets.js';
 import { sessionCookie, sessionIdOf } from './cookie.js';
 import { Feed } from './feed.js';
+import { serveOps, type OpsDeps } from './ops-routes.js';
 import { IMMUTABLE, NO_STORE, REVALIDATE, SECURITY_HEADERS } from './headers.js';
 import { serveEvents, type Streams } from './stream.js';
 
@@ -30,6 +31,8 @@ export interface UiDeps {
   readonly fleets: () => Promise<UiFleet[]>;
   /** The API's promote use case, as the CLI's route calls it. */
   readonly promote: (name: string, body: unknown, caller: Caller) => Promise<unknown>;
+  /** Fleet operations: pause, resume, abort, rollback; releases, drift, log tails. */
+  readonly ops: OpsDeps;
   /** Who is on the other end of a connection, as the kernel says. */
   readonly peer: (socket: Socket) => { uid: number; user?: string } | null;
   /** A signed-in connection may stay open (connection-guard.ts). */
@@ -153,6 +156,7 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
         const { name } = req.params as { name: string };
         return deps.promote(name, req.body ?? {}, caller(req, session.role));
       });
+      serveOps(ui, { signed, acting, caller }, deps.ops);
       serveEvents(ui, {
         signed: (req) => signed(req),
         alive: (s) => sessions.alive(s.id, s.session, deps.now()),

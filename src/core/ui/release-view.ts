@@ -1,0 +1,125 @@
+import type { Digest } from '../../domain/digest.js';
+import { isDigest } from '../../domain/digest.js';
+import type { HistoryEntry, ReleaseRecord } from '../fleet/record.js';
+import { releaseDiff, type ReleaseDiff } from '../fleet/release-diff.js';
+
+/** One line of a fleet's history as the dashboard shows it: times in RFC 3339. */
+export interface UiHistoryLine {
+  readonly seq: number;
+  readonly time: string;
+  readonly kind: string;
+  readonly actor: string;
+  readonly detail: string;
+  readonly reason?: string;
+}
+
+/** A moment the fleet was pointed at a release (a deploy, a rollback, an abort). */
+export interface UiReleaseChange {
+  readonly seq: number;
+  readonly time: string;
+  readonly kind: string;
+  /** Who: "admin", "controller", `server@NAME`. */
+  readonly actor: string;
+  /** Why, when the history has it (rollbacks; a deploy records none). */
+  readonly reason?: string;
+  readonly from: Digest | null;
+  readonly to: Digest;
+  /** Against the release before (null for the first, or a release the store lacks). */
+  readonly diff: ReleaseDiff | null;
+}
+
+export interface UiReleases {
+  readonly fleet: string;
+  /** Newest first. */
+  readonly changes: readonly UiReleaseChange[];
+  /** The fleet's history, newest first, at most `MAX_HISTORY` lines. */
+  readonly history: readonly UiHistoryLine[];
+}
+
+export const MAX_HISTORY = 200;
+export const MAX_CHANGES = 50;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** `sha256:X → sha256:Y: why` (transitions.ts rolledBack's line): the two releases. */
+const MOVED = /^(sha256:[0-9a-f]{64}) → (sha256:[0-9a-f]{64})\b/;
+
+/** Where each release change took the fleet, oldest first, parsed from its history. Pure. */
+export function releaseChanges(
+  history: readonly HistoryEntry[],
+): { entry: HistoryEntry; from: Digest | null; to: Digest }[] {
+  const out: { entry: HistoryEntry; from: Digest | null; to: Digest }[] = [];
+  let at: Digest | null = null;
+  for (const e of [...history].sort((a, b) => a.seq - b.seq)) {
+    let to: Digest | null = null;
+    let from: Digest | null = at;
+    if (e.kind === 'deploy' && isDigest(e.detail)) to = e.detail;
+    else {
+      const m = MOVED.exec(e.detail);
+      if (m && isDigest(m[1]!) && isDigest(m[2]!)) [from, to] = [m[1], m[2]];
+    }
+    if (to === null) continue;
+    out.push({ entry: e, from, to });
+    at = to;
+  }
+  return out;
+}
+
+/** The digests whose records `releasesView` wants (the last MAX_CHANGES changes'). Pure. */
+export function wantedReleases(history: readonly HistoryEntry[]): Digest[] {
+  const wanted = new Set<Digest>();
+  for (const c of releaseChanges(history).slice(-MAX_CHANGES)) {
+    wanted.add(c.to);
+    if (c.from !== null) wanted.add(c.from);
+  }
+  return [...wanted];
+}
+
+/**
+ * A fleet's releases view: each change with its diff against the release before (reusing the
+ * plan's releaseDiff: env names only, never values, whoever looks), and the history. Pure.
+ */
+export function releasesView(
+  fleet: string,
+  history: readonly HistoryEntry[],
+  releases: ReadonlyMap<string, ReleaseRecord>,
+): UiReleases {
+  const changes = releaseChanges(history)
+    .slice(-MAX_CHANGES)
+    .map(({ entry, from, to }): UiReleaseChange => {
+      const next = releases.get(to);
+      const before = from === null ? undefined : releases.get(from);
+      const diff =
+        next === undefined || (from !== null && before === undefined)
+          ? null
+          : releaseDiff(
+              before === undefined
+                ? null
+                : { spec: before.spec, release: before.digest, artifact: before.artifact },
+              next,
+            );
+      return {
+        seq: entry.seq,
+        time: iso(entry.time),
+        kind: entry.kind,
+        actor: entry.actor,
+        ...(entry.reason !== undefined && { reason: entry.reason }),
+        from,
+        to,
+        diff,
+      };
+    })
+    .reverse();
+  const lines = [...history]
+    .sort((a, b) => b.seq - a.seq)
+    .slice(0, MAX_HISTORY)
+    .map((e): UiHistoryLine => ({
+      seq: e.seq,
+      time: iso(e.time),
+      kind: e.kind,
+      actor: e.actor,
+      detail: e.detail,
+      ...(e.reason !== undefined && { reason: e.reason }),
+    }));
+  return { fleet, changes, history: lines };
+}

@@ -1,0 +1,81 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from './api.js';
+
+/**
+ * An action confirmed first: a modal dialog says what will happen, and nothing is sent until
+ * the user says so. `run` makes the request (with the session's CSRF header); the outcome is
+ * shown beside the button, as a status or an alert.
+ */
+export function ConfirmButton(props: {
+  /** Unique on the page: the dialog's title is found by it. */
+  id: string;
+  /** The button's text ("Promote…"). */
+  label: string;
+  /** The dialog's heading ("Promote web?"). */
+  title: string;
+  /** What the action does, in the dialog. */
+  children: ComponentChildren;
+  /** The confirming button's text ("Promote"). */
+  confirm: string;
+  run: () => Promise<unknown>;
+  /** Shown once it is done ("Promoted web."). */
+  done: string;
+  /** The wrapper's class ("promote", "action pause"). */
+  class: string;
+  onSignedOut: () => void;
+  /** Where the outcome goes when this button may be gone by then (the action changes it). */
+  onResult?: (result: { ok: boolean; text: string }) => void;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [open, setOpen] = useState(false);
+  const [result, setOwnResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const setResult = (r: { ok: boolean; text: string } | null) =>
+    r !== null && props.onResult ? props.onResult(r) : setOwnResult(r);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (open && dialog.current && !dialog.current.open) dialog.current.showModal();
+    if (!open && dialog.current?.open) dialog.current.close();
+  }, [open]);
+  const confirm = () => {
+    setBusy(true);
+    props.run().then(
+      () => {
+        setBusy(false);
+        setOpen(false);
+        setResult({ ok: true, text: props.done });
+      },
+      (err: unknown) => {
+        setBusy(false);
+        setOpen(false);
+        if (err instanceof ApiError && err.code === 'E_UI_SESSION') props.onSignedOut();
+        setResult({ ok: false, text: err instanceof Error ? err.message : 'the action failed' });
+      },
+    );
+  };
+  const titleId = `${props.id}-title`;
+  return (
+    <div class={props.class}>
+      <button type="button" onClick={() => (setResult(null), setOpen(true))}>
+        {props.label}
+      </button>
+      {result && (
+        <p role={result.ok ? 'status' : 'alert'} class={result.ok ? 'ok' : 'error'}>
+          {result.text}
+        </p>
+      )}
+      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setOpen(false)}>
+        <h3 id={titleId}>{props.title}</h3>
+        <p>{props.children}</p>
+        <div class="actions">
+          <button type="button" onClick={() => setOpen(false)} disabled={busy}>
+            Cancel
+          </button>
+          <button type="button" class="primary" onClick={confirm} disabled={busy}>
+            {props.confirm}
+          </button>
+        </div>
+      </dialog>
+    </div>
+  );
+}
