@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { GENERATED_FOLDERS, surfaceFiles } from './surface.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const files = surfaceFiles();
+const files = await surfaceFiles();
 for (const [path, text] of files) {
   const target = join(root, path);
   mkdirSync(dirname(target), { recursive: true });

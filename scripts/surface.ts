@@ -23,7 +23,7 @@ function packageVersion(): string {
 const asJson = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** Every generated file: its path from the repository's root → its content. */
-export function surfaceFiles(): Map<string, string> {
+export async function surfaceFiles(): Promise<Map<string, string>> {
   const version = packageVersion();
   const specs = specJsonSchemas();
   const files = new Map<string, string>([
@@ -33,7 +33,7 @@ export function surfaceFiles(): Map<string, string> {
   ]);
   // The tree only: nothing runs, so the runner and the output are never used.
   const silent = { out: () => {}, err: () => {}, errIsTty: false, columns: 80, env: {} };
-  const program = makeProgram(silent, () => Promise.resolve(), {
+  const program = await makeProgram(silent, () => Promise.resolve(), {
     version,
     commit: null,
     dirty: null,

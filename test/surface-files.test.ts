@@ -10,7 +10,7 @@ import { GENERATED_FOLDERS, surfaceFiles } from '../scripts/surface.js';
  */
 
 const root = join(import.meta.dirname, '..');
-const files = surfaceFiles();
+const files = await surfaceFiles();
 
 describe('generated files', () => {
   for (const [path, text] of files)

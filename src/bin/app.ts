@@ -17,8 +17,6 @@ import { IngotError } from '../domain/errors.js';
 import { readInstanceLogs } from '../adapters/host-files/instance-files.js';
 import { readPrevious } from '../adapters/host-files/previous-instances.js';
 import type { Builder } from './build-app.js';
-import { registryCommands } from './registry-app.js';
-import { verifyArtifact } from '../services/verify.js';
 import { buildInfo } from './build-info.js';
 
 /** Composition root of the `ingot` command: the only place adapters meet services. */
@@ -105,6 +103,7 @@ export function makeApp(options: AppOptions): CliApp {
       return { trust: await app.loadTrust({ keyFiles: [pub] }), homeKey: pub };
     },
     async verify(ref, trust, { rehash }) {
+      const { verifyArtifact } = await import('../services/verify.js');
       return verifyArtifact(await openStore(), {
         ref,
         policy: trust.policy,
@@ -113,7 +112,9 @@ export function makeApp(options: AppOptions): CliApp {
         resources: null,
       });
     },
-    ...registryCommands(openStore),
+    // The registry commands (and what a pull verifies with) load only when one runs.
+    push: async (...args) => (await loadRegistryCommands(openStore)).push(...args),
+    pull: async (...args) => (await loadRegistryCommands(openStore)).pull(...args),
     async rebuild(request, registry = DEFAULT_REGISTRY) {
       return (await openBuilder()).rebuild(request, registry);
     },
@@ -242,6 +243,13 @@ let fleetStoreModule: Promise<typeof FleetStoreModule> | null = null;
 function loadFleetStore(): Promise<typeof FleetStoreModule> {
   fleetStoreModule ??= import('../adapters/sqlite/state.js');
   return fleetStoreModule;
+}
+
+async function loadRegistryCommands(
+  openStore: () => Promise<OciLayoutStore>,
+): Promise<Pick<CliApp, 'push' | 'pull'>> {
+  const { registryCommands } = await import('./registry-app.js');
+  return registryCommands(openStore);
 }
 
 /** The long-running processes the CLI can become: `up`, `server`, `agent`. */

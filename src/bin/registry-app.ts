@@ -8,9 +8,8 @@ import { formatReference, parseReference } from '../core/registry/reference.js';
 import { registryAuthority, RegistryError, type RegistryReference } from '../domain/registry.js';
 import type { Registry } from '../ports/registry.js';
 import type { LoadedPolicy } from '../services/policy.js';
-import { pullImage, type PullReport } from '../services/registry/pull.js';
+import type { PullReport } from '../services/registry/pull.js';
 import { pushImage } from '../services/registry/push.js';
-import { verifyArtifact } from '../services/verify.js';
 
 /** `ingot push` and `ingot pull`, wired to the store and the registry client. */
 export function registryCommands(
@@ -106,6 +105,11 @@ async function pullInto(
   options: { connect: ConnectOptions; trust: LoadedPolicy; tag?: string },
 ): Promise<PullReport> {
   const tag = options.tag ?? (src.tag === null ? null : formatReference({ ...src, digest: null }));
+  // Admission's code (Sigstore's verifier among it) is a pull's alone: a push does not load it.
+  const [{ pullImage }, { verifyArtifact }] = await Promise.all([
+    import('../services/registry/pull.js'),
+    import('../services/verify.js'),
+  ]);
   return withRegistry(src, options.connect, (registry) =>
     pullImage(
       {

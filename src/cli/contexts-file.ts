@@ -10,7 +10,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readUpTo } from '../adapters/shared/read-fd.js';
 import {
   currentContext,
@@ -22,24 +22,14 @@ import {
   type ContextFile,
 } from '../core/contexts/index.js';
 import { IngotError } from '../domain/errors.js';
+import { contextFilePath } from './context-path.js';
+
+export { contextFilePath };
 
 /** The current context, as `resolveTarget` takes it: with its name and the file it is in. */
 export interface CurrentContext extends Context {
   readonly name: string;
   readonly file: string;
-}
-
-/**
- * Where the context file is: `$XDG_CONFIG_HOME/ingot/config.yaml`, else
- * `$HOME/.config/ingot/config.yaml`. Relative values are ignored (as the XDG spec says); with
- * neither variable an absolute path (a system service has no home), there is no file. Pure.
- */
-export function contextFilePath(env: Readonly<Record<string, string | undefined>>): string | null {
-  const xdg = env['XDG_CONFIG_HOME'];
-  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'ingot', 'config.yaml');
-  const home = env['HOME'];
-  if (home !== undefined && isAbsolute(home)) return join(home, '.config', 'ingot', 'config.yaml');
-  return null;
 }
 
 const fault = (path: string, what: string, err?: unknown) =>

@@ -1,32 +1,14 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { yamlIo } from './format.js';
-import { registerAttestation } from './commands/attestation.js';
-import { registerBuild } from './commands/build.js';
-import { registerContexts } from './commands/contexts.js';
-import { registerImages } from './commands/images.js';
-import { registerFleets } from './commands/fleets/index.js';
-import { registerHosts } from './commands/hosts.js';
-import { registerKeys } from './commands/keys.js';
-import { registerIntegrity } from './commands/integrity/index.js';
-import { registerLedger } from './commands/ledger/index.js';
-import { registerLogs } from './commands/logs.js';
-import { registerPull } from './commands/pull.js';
-import { registerPush } from './commands/push.js';
-import { registerRebuild } from './commands/rebuild.js';
-import { registerServer } from './commands/server/index.js';
 import type { Runner } from './commands/runner.js';
-import { registerTags } from './commands/tags.js';
-import { registerVerify } from './commands/verify.js';
+import { COMMAND_MODULES, moduleOf, type CommandModule } from './commands/modules.js';
 import { EXIT_FAILURE, EXIT_USAGE, reportError } from './errors.js';
-import { loadCurrentContext } from './contexts-file.js';
+import { contextFileMayExist } from './context-path.js';
 import type { AppFactory, CliApp, Io } from './io.js';
 import type { ApiSettings } from './target.js';
+import type { CurrentContext } from './contexts-file.js';
 import { versionLine, type BuildInfo } from './build-info.js';
-import { registerCompletion } from './commands/completion.js';
-import { registerVersion } from './commands/version.js';
-import { registerDescribe } from './commands/describe.js';
-import { registerDoctor } from './commands/doctor.js';
 import { DEFAULT_HOME_TEXT, defaultHome } from './default-home.js';
 import { IngotError } from '../domain/errors.js';
 
@@ -87,7 +69,7 @@ export async function main(
         ...(global.serverCaFile !== undefined && { caFile: global.serverCaFile }),
       },
       env: io.env,
-      context: () => loadCurrentContext(io.env),
+      context: await currentContextReader(io.env),
     };
     let app: CliApp | null = null;
     try {
@@ -99,7 +81,10 @@ export async function main(
       await app?.close();
     }
   };
-  const program = makeProgram(io, run, build);
+  // Only the module of the command asked for, when argv names one for certain (moduleOf):
+  // its parse, help and errors are the same, and the other commands' code is not loaded.
+  const only = moduleOf(argv);
+  const program = await makeProgram(io, run, build, only === null ? COMMAND_MODULES : [only]);
   program.hook('preAction', async (_program, action) => {
     if (action.getOptionValue('output') !== 'yaml') return;
     action.setOptionValue('output', 'json');
@@ -127,6 +112,19 @@ export async function main(
 }
 
 /**
+ * How a command reads the current context, when it talks to an API. The context file's
+ * reader (a YAML parser, its schema) is loaded only where such a file may be: without one
+ * the answer is null, as the reader would say.
+ */
+async function currentContextReader(
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<() => CurrentContext | null> {
+  if (!contextFileMayExist(env)) return () => null;
+  const { loadCurrentContext } = await import('./contexts-file.js');
+  return () => loadCurrentContext(env);
+}
+
+/**
  * The home a command works in: `--home`, else `INGOT_HOME` (an empty one is unset), else the
  * fixed default (default-home.ts); made absolute against the working folder once, here.
  */
@@ -141,10 +139,16 @@ export function homeOf(flag: string | undefined, io: Io): string {
 }
 
 /**
- * Every command of `ingot`, each running through `run`. The completion scripts and man pages
- * are made from this tree too (cli/surface), so they name what the command line takes.
+ * Every command of `ingot` (or those of `modules`), each running through `run`. The completion
+ * scripts and man pages are made from the whole tree too (cli/surface), so they name what the
+ * command line takes.
  */
-export function makeProgram(io: Io, run: Runner, build: BuildInfo): Command {
+export async function makeProgram(
+  io: Io,
+  run: Runner,
+  build: BuildInfo,
+  modules: readonly CommandModule[] = COMMAND_MODULES,
+): Promise<Command> {
   const program = new Command('ingot')
     .description(
       'Ingot: immutable infrastructure. Baselines become reproducible, measured, signed OCI images; instances run from them and are replaced, never patched.',
@@ -174,26 +178,8 @@ export function makeProgram(io: Io, run: Runner, build: BuildInfo): Command {
       `\nEnvironment:\n${ENVIRONMENT.map(([name, meaning]) => `  ${name.padEnd(20)}${meaning}`).join('\n')}\n\n${EXIT_CODES}`,
     );
 
-  registerBuild(program, run);
-  registerImages(program, run);
-  registerTags(program, run);
-  registerKeys(program, run);
-  registerAttestation(program, run);
-  registerVerify(program, run);
-  registerPush(program, run);
-  registerPull(program, run);
-  registerRebuild(program, run);
-  registerLogs(program, run);
-  registerServer(program, run);
-  registerFleets(program, run);
-  registerDescribe(program, run);
-  registerHosts(program, run);
-  registerContexts(program, run);
-  registerIntegrity(program, run);
-  registerLedger(program, run);
-  registerDoctor(program, run);
-  registerVersion(program, run, build);
-  registerCompletion(program, run);
+  const registers = await Promise.all(modules.map((m) => m.load()));
+  for (const register of registers) register(program, run, build);
   return program;
 }
 

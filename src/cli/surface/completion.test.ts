@@ -9,7 +9,7 @@ import { commandTree } from './tree.js';
 
 const silent = { out: () => {}, err: () => {}, errIsTty: false, columns: 80, env: {} };
 const tree = commandTree(
-  makeProgram(silent, () => Promise.resolve(), { version: '0', commit: null, dirty: null }),
+  await makeProgram(silent, () => Promise.resolve(), { version: '0', commit: null, dirty: null }),
 );
 const dir = mkdtempSync(join(tmpdir(), 'ingot-completion-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
