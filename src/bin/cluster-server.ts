@@ -225,10 +225,19 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     clusterRoutes(hostHandlers(o, options, admin, record, actor)),
     (id, request) => hosts.debugSession(id, request),
     buildInfo.version,
-    dashboardOptions(options.home, {
-      release: (digest) => o.fleets.release(digest),
-      entries: (query) => o.state.entries(query),
-    }),
+    dashboardOptions(
+      options.home,
+      {
+        release: (digest) => o.fleets.release(digest),
+        entries: (query) => o.state.entries(query),
+      },
+      {
+        ledger: o.ledger.ledger,
+        store: o.store,
+        trust,
+        fleets: o.fleets,
+      },
+    ),
   );
   const housekeeping = setInterval(() => {
     ledger.recorder

@@ -70,6 +70,9 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('rootfs', 500),
   ...all('rootfsVerify', 500),
   ...all('ledger', 500),
+  // Asked by the dashboard for one entry's proof: no such entry, or not signed for yet.
+  E_LEDGER_RANGE: 404,
+  E_LEDGER_UNANCHORED: 409,
   ...all('server', 500),
   // The CLI's own: it never reaches a server.
   ...all('home', 500),

@@ -9,6 +9,7 @@ import type { ConnectionGuard } from '../connection-guard.js';
 import { arrivedLocally } from '../local-socket.js';
 import { peerUser, socketOwner } from '../peer.js';
 import type { UiAssets } from './assets.js';
+import type { EvidenceDeps } from './evidence-routes.js';
 import { serveUi, UI_PREFIX } from './routes.js';
 
 export { loadUiAssets, type UiAssets } from './assets.js';
@@ -29,6 +30,8 @@ export interface UiOptions {
     readonly release: (digest: Digest) => Promise<ReleaseRecord | null>;
     readonly entries: (query: EntryQuery) => Promise<LedgerEntry[]>;
   };
+  /** The ledger and the artifacts for the evidence views (the hosts come from the API's use case). */
+  readonly evidence?: Omit<EvidenceDeps, 'hosts'>;
   /** For tests: how often an open stream's view is read, and the heartbeat. */
   readonly pollMs?: number;
   readonly heartbeatMs?: number;
@@ -45,7 +48,8 @@ export function serveDashboard(
   handlers: Pick<
     ApiHandlers,
     'fleets' | 'promote' | 'pause' | 'resume' | 'abort' | 'rollback' | 'history' | 'logs'
-  >,
+  > &
+    Partial<Pick<ApiHandlers, 'hosts'>>,
   guard: ConnectionGuard,
   options: UiOptions,
 ): void {
@@ -80,6 +84,14 @@ export function serveDashboard(
     peer: (socket) => (arrivedLocally(socket) ? socketOwner() : peerUser(socket)),
     prove: (socket) => guard.prove(socket),
     now: () => Date.now(),
+    ...(options.evidence !== undefined &&
+      handlers.hosts !== undefined && {
+        evidence: {
+          ...options.evidence,
+          hosts: () =>
+            handlers.hosts!({ params: {}, query: {}, body: undefined, caller: streamCaller }),
+        },
+      }),
     ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
     ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }),
     failed: (err) => app.log.error({ err }, 'the dashboard could not read the fleets'),

@@ -13,6 +13,7 @@ import {
 import { IngotError } from '../../../domain/errors.js';
 import type { UiAssets } from './assets.js';
 import { sessionCookie, sessionIdOf } from './cookie.js';
+import { serveEvidence, type EvidenceDeps } from './evidence-routes.js';
 import { Feed } from './feed.js';
 import { serveOps, type OpsDeps } from './ops-routes.js';
 import { IMMUTABLE, NO_STORE, REVALIDATE, SECURITY_HEADERS } from './headers.js';
@@ -38,6 +39,8 @@ export interface UiDeps {
   /** A signed-in connection may stay open (connection-guard.ts). */
   readonly prove: (socket: Socket) => void;
   readonly now: () => number;
+  /** The ledger, artifacts and hosts views (evidence-routes.ts); absent: not served. */
+  readonly evidence?: EvidenceDeps;
   readonly limits?: UiSessionLimits;
   /** How often open streams' view is read (default 500 ms, the controller's pace). */
   readonly pollMs?: number;
@@ -157,6 +160,7 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
         return deps.promote(name, req.body ?? {}, caller(req, session.role));
       });
       serveOps(ui, { signed, acting, caller }, deps.ops);
+      if (deps.evidence) serveEvidence(ui, deps.evidence, signed, deps.fleets);
       serveEvents(ui, {
         signed: (req) => signed(req),
         alive: (s) => sessions.alive(s.id, s.session, deps.now()),
