@@ -28,6 +28,7 @@ export const STATUS: Record<ErrorCode, number> = {
   E_UI_READ_ONLY: 403,
   E_UI_STREAMS: 429,
   E_UI_NOT_BUILT: 503,
+  E_UI_SIGN_IN_LIMIT: 429,
   ...all('digest', 400),
   ...all('store', 500),
   E_TAG_INVALID: 400,

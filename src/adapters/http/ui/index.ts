@@ -4,6 +4,7 @@ import type { ReleaseRecord } from '../../../core/fleet/record.js';
 import type { EntryQuery } from '../../../core/ledger/entry-query.js';
 import type { LedgerEntry } from '../../../core/ledger/entry.js';
 import type { Digest } from '../../../domain/digest.js';
+import type { SignInLimits } from '../../../core/ui/sign-in-limit.js';
 import { uiFleet } from '../../../core/ui/fleet-view.js';
 import type { ConnectionGuard } from '../connection-guard.js';
 import { arrivedLocally } from '../local-socket.js';
@@ -35,6 +36,8 @@ export interface UiOptions {
   /** For tests: how often an open stream's view is read, and the heartbeat. */
   readonly pollMs?: number;
   readonly heartbeatMs?: number;
+  /** For tests: how often sign-in may be tried (default SIGN_IN_LIMITS). */
+  readonly signInLimits?: SignInLimits;
 }
 
 /** Whether a route is the dashboard's, which authenticates its own callers. */
@@ -94,6 +97,7 @@ export function serveDashboard(
       }),
     ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
     ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }),
+    ...(options.signInLimits !== undefined && { signInLimits: options.signInLimits }),
     failed: (err) => app.log.error({ err }, 'the dashboard could not read the fleets'),
   });
 }
