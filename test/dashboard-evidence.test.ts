@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { encodeVkey } from '../src/core/ledger/index.js';
 import { axeViolations, launchChromium, pictureStats } from './helpers/browser.js';
 import { ingot } from './helpers/cli.js';
 import { useServer } from './helpers/server.js';
@@ -118,6 +120,23 @@ describe('the dashboard: ledger, artifacts and hosts', () => {
     await verify(signed - 3);
     expect(await verdictOf(page)).toMatchObject({ verdict: 'verified' });
     await page.unroute('**/ui/api/ledger/proof/*');
+    // Checked against a key the person pastes: another log's key does not vouch for this one.
+    const stranger = encodeVkey(
+      readFileSync(join(server.home, 'keys', 'ledger.vkey'), 'utf8').split('+')[0]!,
+      generateKeyPairSync('ed25519').privateKey,
+    );
+    await page.getByLabel(/^Verifier key/).fill(stranger);
+    await page.getByLabel(/^Verifier key/).press('Enter');
+    // (Waited for by value: the verdict of the key before shows until the new one is in.)
+    await page
+      .locator('.proof [data-verdict="failed"][data-step="signature"]')
+      .waitFor({ timeout: 15_000 });
+    // …and the log's own key, as held in its home, does.
+    await page
+      .getByLabel(/^Verifier key/)
+      .fill(readFileSync(join(server.home, 'keys', 'ledger.vkey'), 'utf8').trim());
+    await page.getByLabel(/^Verifier key/).press('Enter');
+    await page.locator('.proof [data-verdict="verified"]').waitFor({ timeout: 15_000 });
 
     // The artifacts: commit, base, signature, decision, SBOM packages, the measurement.
     await page.goto(`${base}/ui#/artifacts`);
@@ -179,7 +198,7 @@ async function verdictOf(
 ): Promise<{ verdict: string | null; step: string | null; text: string }> {
   const done = page
     .locator(
-      '.proof [data-verdict="verified"], .proof [data-verdict="failed"], .proof [role="alert"]',
+      '.proof [data-verdict="verified"], .proof [data-verdict="failed"], .proof [data-verdict="unchecked"], .proof [role="alert"]',
     )
     .first();
   await done.waitFor({ timeout: 15_000 });

@@ -188,6 +188,12 @@ function Verdict({ check }: { check: Check }) {
     );
   if (check.state === 'error') return <Failure error={check.error} />;
   const v = check.verdict;
+  if (!v.ok && v.step === 'browser')
+    return (
+      <p role="status" class="verdict error" data-verdict="unchecked">
+        ? Not checked: {v.reason}
+      </p>
+    );
   return v.ok ? (
     <p role="status" class="verdict ok" data-verdict="verified">
       ✔ Verified: this entry is leaf {check.proof.seq} of the {v.size} entries whose root the log

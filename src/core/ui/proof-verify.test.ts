@@ -163,6 +163,19 @@ describe('the dashboard verifies a ledger proof as the server makes it', () => {
     });
   });
 
+  it('says a browser without Ed25519 checked nothing, rather than calling the note forged', async () => {
+    const subtle = webcrypto.subtle;
+    const old = webCrypto({
+      digest: (a, d) => subtle.digest(a, d),
+      importKey: () =>
+        Promise.reject(new DOMException('Algorithm: Unrecognized name', 'NotSupportedError')),
+      verify: () => Promise.reject(new Error('unreachable')),
+    });
+    const verdict = await verifyEntryProof(proven(6, 3), vkey, old);
+    expect(verdict).toMatchObject({ ok: false, step: 'browser' });
+    expect(verdict.ok === false && verdict.reason).toMatch(/NOT verified/);
+  });
+
   it('fails against another log, and with a verifier key that lies about its ID', async () => {
     const p = proven(5, 2);
     const { privateKey: otherKey } = generateKeyPairSync('ed25519');

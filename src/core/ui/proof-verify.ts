@@ -34,7 +34,18 @@ export interface EntryProof {
 }
 
 /** Which check failed: the page says it, with the reason. */
-export type ProofStep = 'key' | 'note' | 'signature' | 'checkpoint' | 'entry' | 'proof';
+export type ProofStep =
+  | 'key'
+  | 'note'
+  | 'signature'
+  | 'checkpoint'
+  | 'entry'
+  | 'proof'
+  /** This browser cannot check an Ed25519 signature at all: nothing was verified. */
+  | 'browser';
+
+/** Thrown by a ProofCrypto that cannot do Ed25519: "not checked", never "forged". */
+export class CryptoUnsupported extends Error {}
 
 export type ProofVerdict =
   | {
@@ -167,7 +178,10 @@ async function openNote(note: string, key: Vkey, crypto: ProofCrypto): Promise<s
     const signature = blob.subarray(4);
     const ok =
       signature.length === 64 &&
-      (await crypto.verifyEd25519(key.key, signature, utf8(text)).catch(() => false));
+      (await crypto.verifyEd25519(key.key, signature, utf8(text)).catch((err: unknown) => {
+        if (err instanceof CryptoUnsupported) throw new Failed('browser', err.message);
+        return false;
+      }));
     if (!ok)
       throw new Failed(
         'signature',
@@ -275,7 +289,16 @@ export function webCrypto(subtle: SubtleLike): ProofCrypto {
   return {
     sha256: async (data) => new Uint8Array(await subtle.digest('SHA-256', data)),
     verifyEd25519: async (publicKey, signature, message) => {
-      const key = await subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+      let key: unknown;
+      try {
+        key = await subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+      } catch (err) {
+        // A 32-byte key always imports where Ed25519 exists (Chrome 137+, Firefox 129+,
+        // Safari 17+): a refusal here is the browser's, and proves nothing either way.
+        throw new CryptoUnsupported(
+          `this browser's WebCrypto cannot check Ed25519 signatures (${err instanceof Error ? err.name : 'refused'}): the checkpoint was NOT verified; use a current browser or \`ingot ledger prove\``,
+        );
+      }
       return subtle.verify({ name: 'Ed25519' }, key, signature, message);
     },
   };
