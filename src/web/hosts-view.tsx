@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'preact/hooks';
 import { getHosts, type UiHost } from './api.js';
 import { Failure, useLoad } from './load.js';
 
@@ -5,10 +6,17 @@ const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
 /**
  * The hosts (GET /v1/hosts): state, what each has and what its instances reserve, and which
- * instances run there. Names and labels are the hosts' own registration: text only.
+ * instances run there, read again every 5 s. Names and labels are the hosts' own
+ * registration: text only.
  */
 export function HostsView() {
-  const hosts = useLoad(() => getHosts(), []);
+  // Read again every 5 s while shown: heartbeats and placements move; the list is small.
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setTick((t) => t + 1), 5000);
+    return () => clearInterval(timer);
+  }, []);
+  const hosts = useLoad(() => getHosts(), [tick]);
   return (
     <div class="evidence hosts">
       <h2>Hosts</h2>
