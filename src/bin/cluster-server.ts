@@ -171,6 +171,18 @@ interface Opened {
   readonly releaseLock: () => void;
 }
 
+/** The dashboard on this server: the state's records, its ledger, its store, its trust. */
+function clusterDashboard(home: string, o: Opened, trust: ReturnType<typeof makeTrust>) {
+  return dashboardOptions(
+    home,
+    {
+      release: (digest) => o.fleets.release(digest),
+      entries: (query) => o.state.entries(query),
+    },
+    { ledger: o.ledger.ledger, store: o.store, trust, fleets: o.fleets },
+  );
+}
+
 async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningClusterServer> {
   const { logger, fleets, ledger, state } = o;
   const { openControlCoordination, openCoordinationAdmin } =
@@ -225,10 +237,7 @@ async function serve(options: ClusterServerOptions, o: Opened): Promise<RunningC
     clusterRoutes(hostHandlers(o, options, admin, record, actor)),
     (id, request) => hosts.debugSession(id, request),
     buildInfo.version,
-    dashboardOptions(options.home, {
-      release: (digest) => o.fleets.release(digest),
-      entries: (query) => o.state.entries(query),
-    }),
+    clusterDashboard(options.home, o, trust),
   );
   const housekeeping = setInterval(() => {
     ledger.recorder

@@ -184,10 +184,19 @@ async function serve(options: ServerOptions, opened: Opened, own: Own): Promise<
     undefined,
     (id, request) => hosts.debugSession(id, request),
     options.version,
-    dashboardOptions(options.home, {
-      release: (digest) => opened.fleets.release(digest),
-      entries: (query) => opened.state.entries(query),
-    }),
+    dashboardOptions(
+      options.home,
+      {
+        release: (digest) => opened.fleets.release(digest),
+        entries: (query) => opened.state.entries(query),
+      },
+      {
+        ledger: opened.ledger.ledger,
+        store: opened.store,
+        trust: control.trust,
+        fleets: opened.fleets,
+      },
+    ),
   );
   let local: LocalApi | null = null;
   let metricsListener: MetricsListener | null = null;

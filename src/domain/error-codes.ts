@@ -48,6 +48,8 @@ export const ERROR_CODES = {
     'E_UI_STREAMS',
     /** This build has no dashboard (dist/web is missing: run `npm run build`). */
     'E_UI_NOT_BUILT',
+    /** Too many sign-in attempts from this address, or from everyone: wait (Retry-After). */
+    'E_UI_SIGN_IN_LIMIT',
   ],
   digest: ['E_DIGEST_INVALID', 'E_DIGEST_ALGORITHM'],
   /** The OCI layout store. */

@@ -1,7 +1,30 @@
 import type { UiFleet } from '../core/ui/fleet-view.js';
 import type { UiRole } from '../core/ui/sessions.js';
+import type {
+  UiCheckpoint,
+  UiEntriesPage,
+  UiEntry,
+  UiHost,
+} from '../adapters/http/ui/evidence-routes.js';
+import type { EntryProof } from '../core/ui/proof-verify.js';
+import type {
+  ArtifactEvidence,
+  ArtifactListed,
+  MeasurementPage,
+} from '../core/ui/artifact-view.js';
 
-export type { UiFleet, UiRole };
+export type {
+  ArtifactEvidence,
+  ArtifactListed,
+  EntryProof,
+  MeasurementPage,
+  UiCheckpoint,
+  UiEntriesPage,
+  UiEntry,
+  UiFleet,
+  UiHost,
+  UiRole,
+};
 
 /** What the page knows of its session: its role and the value its actions must carry. */
 export interface Session {
@@ -81,3 +104,26 @@ export const getDrift = (fleet: string) =>
   call<{ fleet: string; cases: DriftCase[] }>('GET', `${fleetPath(fleet)}/drift`);
 export const getLogTail = (fleet: string, id: string) =>
   call<UiLogTail>('GET', `${fleetPath(fleet)}/instances/${encodeURIComponent(id)}/logs`);
+const query = (params: Record<string, string | number | undefined>) => {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  const text = q.toString();
+  return text === '' ? '' : `?${text}`;
+};
+
+// The evidence views (ledger, artifacts, hosts): reads only, typed by the server's own shapes.
+export const getEntries = (before?: number) =>
+  call<UiEntriesPage>('GET', `/ui/api/ledger/entries${query({ before, limit: 25 })}`);
+export const getCheckpoints = () =>
+  call<{ checkpoints: UiCheckpoint[] }>('GET', '/ui/api/ledger/checkpoints');
+export const getLedgerKey = () => call<{ vkey: string }>('GET', '/ui/api/ledger/key');
+export const getProof = (seq: number) => call<EntryProof>('GET', `/ui/api/ledger/proof/${seq}`);
+export const getArtifacts = () => call<{ artifacts: ArtifactListed[] }>('GET', '/ui/api/artifacts');
+export const getArtifact = (digest: string) =>
+  call<ArtifactEvidence>('GET', `/ui/api/artifacts/${encodeURIComponent(digest)}`);
+export const getMeasurement = (digest: string, offset: number, filter: string) =>
+  call<MeasurementPage>(
+    'GET',
+    `/ui/api/artifacts/${encodeURIComponent(digest)}/measurement${query({ offset, limit: 100, filter })}`,
+  );
+export const getHosts = () => call<{ hosts: UiHost[] }>('GET', '/ui/api/hosts');

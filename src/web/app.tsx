@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getSession, signOut, signedOut, type Session } from './api.js';
+import { EvidenceLinks, EvidenceView } from './evidence-nav.js';
 import { FleetCard } from './fleet-card.js';
 import { FleetPage } from './fleet-page.js';
 import { useLiveFleets, useNow } from './live.js';
@@ -35,6 +36,9 @@ function Dashboard({ session, onSignedOut }: { session: Session; onSignedOut: ()
   const live = useLiveFleets(onSignedOut);
   const route = useRoute();
   const now = useNow() + live.skewMs;
+  // The evidence views own their hashes (#/ledger, #/artifacts, #/hosts): evidence-nav.tsx.
+  const hash = route.view === 'other' ? `#${route.hash}` : '';
+  const evidence = EvidenceView({ hash });
   useEffect(() => {
     // The first view with data: what the bench calls the first meaningful paint.
     if (live.fleets !== null && performance.getEntriesByName('ingot:fleets').length === 0)
@@ -54,7 +58,19 @@ function Dashboard({ session, onSignedOut }: { session: Session; onSignedOut: ()
           Sign out
         </button>
       </header>
-      {route.view === 'fleet' ? (
+      <nav class="views" aria-label="Views">
+        <ul>
+          <li>
+            <a href="#/fleets" aria-current={route.view === 'fleets' ? 'page' : undefined}>
+              Fleets
+            </a>
+          </li>
+          <EvidenceLinks hash={hash} />
+        </ul>
+      </nav>
+      {evidence !== null ? (
+        <main>{evidence}</main>
+      ) : route.view === 'fleet' ? (
         <FleetPage
           name={route.name}
           tab={route.tab}

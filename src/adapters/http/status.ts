@@ -28,6 +28,7 @@ export const STATUS: Record<ErrorCode, number> = {
   E_UI_READ_ONLY: 403,
   E_UI_STREAMS: 429,
   E_UI_NOT_BUILT: 503,
+  E_UI_SIGN_IN_LIMIT: 429,
   ...all('digest', 400),
   ...all('store', 500),
   E_TAG_INVALID: 400,
@@ -70,6 +71,9 @@ export const STATUS: Record<ErrorCode, number> = {
   ...all('rootfs', 500),
   ...all('rootfsVerify', 500),
   ...all('ledger', 500),
+  // Asked by the dashboard for one entry's proof: no such entry, or not signed for yet.
+  E_LEDGER_RANGE: 404,
+  E_LEDGER_UNANCHORED: 409,
   ...all('server', 500),
   // The CLI's own: it never reaches a server.
   ...all('home', 500),

@@ -23,6 +23,7 @@ import {
   exportLedger,
   inclusionProof,
   latestCheckpoint,
+  recentCheckpoints,
   rootAt,
   saveCheckpoint,
   treeSize,
@@ -216,6 +217,9 @@ export function ledgerContract(h: StateHarness): void {
       expect(await signer.checkpoint(db, 3)).toEqual(first); // nothing new: no new signature
       expect(await latestCheckpoint(db)).toEqual(first);
       expect(await saveCheckpoint(db, { ...first, time: 9 })).toBe(false);
+      // What the dashboard lists: newest (largest) first, as many as asked.
+      expect(await recentCheckpoints(db, 10)).toEqual([first, empty]);
+      expect(await recentCheckpoints(db, 1)).toEqual([first]);
 
       expect(await codeOf(db.transaction().execute((tx) => signer.checkpoint(tx, 4)))).toBe(
         'E_LEDGER_TRANSACTION',

@@ -246,6 +246,16 @@ export async function latestCheckpoint(db: LedgerDb): Promise<StoredCheckpoint |
   return row ?? null;
 }
 
+/** The latest `limit` checkpoints, newest (largest) first. */
+export async function recentCheckpoints(db: LedgerDb, limit: number): Promise<StoredCheckpoint[]> {
+  return db
+    .selectFrom('ledger_checkpoints')
+    .select(['size', 'note', 'time'])
+    .orderBy('size', 'desc')
+    .limit(Math.min(Math.max(1, Math.floor(limit)), 1000))
+    .execute();
+}
+
 /**
  * Everything an auditor needs, read in one snapshot (PostgreSQL: REPEATABLE READ, since its
  * default gives each statement its own), so entries, nodes and checkpoints agree. Held in

@@ -1,8 +1,22 @@
-import type { LedgerEntryDraft, LedgerExport, StoredCheckpoint } from '../../core/ledger/index.js';
+import type {
+  EntryQuery,
+  LedgerEntry,
+  LedgerEntryDraft,
+  LedgerExport,
+  StoredCheckpoint,
+} from '../../core/ledger/index.js';
 import type { Ledger } from '../../ports/ledger.js';
 import type { Checkpointer } from './checkpointer.js';
 import { writing, type WriteGuard } from './writing.js';
-import { appendEntries, exportLedger, latestCheckpoint, type LedgerDb } from './ledger.js';
+import {
+  appendEntries,
+  entries,
+  exportLedger,
+  inclusionProof,
+  latestCheckpoint,
+  recentCheckpoints,
+  type LedgerDb,
+} from './ledger.js';
 
 /**
  * Append in one write transaction (writing.ts): the writer lock first, then the guard. The
@@ -35,6 +49,22 @@ export class SqlLedger implements Ledger {
 
   latestCheckpoint(): Promise<StoredCheckpoint | null> {
     return latestCheckpoint(this.db);
+  }
+
+  get vkey(): string {
+    return this.checkpointer.vkey;
+  }
+
+  entries(query: EntryQuery): Promise<LedgerEntry[]> {
+    return entries(this.db, query);
+  }
+
+  recentCheckpoints(limit: number): Promise<StoredCheckpoint[]> {
+    return recentCheckpoints(this.db, limit);
+  }
+
+  inclusionProof(seq: number, size: number): Promise<Uint8Array[]> {
+    return inclusionProof(this.db, seq, size);
   }
 
   export(): Promise<LedgerExport> {

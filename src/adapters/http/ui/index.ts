@@ -4,11 +4,13 @@ import type { ReleaseRecord } from '../../../core/fleet/record.js';
 import type { EntryQuery } from '../../../core/ledger/entry-query.js';
 import type { LedgerEntry } from '../../../core/ledger/entry.js';
 import type { Digest } from '../../../domain/digest.js';
+import type { SignInLimits } from '../../../core/ui/sign-in-limit.js';
 import { uiFleet } from '../../../core/ui/fleet-view.js';
 import type { ConnectionGuard } from '../connection-guard.js';
 import { arrivedLocally } from '../local-socket.js';
 import { peerUser, socketOwner } from '../peer.js';
 import type { UiAssets } from './assets.js';
+import type { EvidenceDeps } from './evidence-routes.js';
 import { serveUi, UI_PREFIX } from './routes.js';
 
 export { loadUiAssets, type UiAssets } from './assets.js';
@@ -29,9 +31,13 @@ export interface UiOptions {
     readonly release: (digest: Digest) => Promise<ReleaseRecord | null>;
     readonly entries: (query: EntryQuery) => Promise<LedgerEntry[]>;
   };
+  /** The ledger and the artifacts for the evidence views (the hosts come from the API's use case). */
+  readonly evidence?: Omit<EvidenceDeps, 'hosts'>;
   /** For tests: how often an open stream's view is read, and the heartbeat. */
   readonly pollMs?: number;
   readonly heartbeatMs?: number;
+  /** For tests: how often sign-in may be tried (default SIGN_IN_LIMITS). */
+  readonly signInLimits?: SignInLimits;
 }
 
 /** Whether a route is the dashboard's, which authenticates its own callers. */
@@ -45,7 +51,8 @@ export function serveDashboard(
   handlers: Pick<
     ApiHandlers,
     'fleets' | 'promote' | 'pause' | 'resume' | 'abort' | 'rollback' | 'history' | 'logs'
-  >,
+  > &
+    Partial<Pick<ApiHandlers, 'hosts'>>,
   guard: ConnectionGuard,
   options: UiOptions,
 ): void {
@@ -80,8 +87,17 @@ export function serveDashboard(
     peer: (socket) => (arrivedLocally(socket) ? socketOwner() : peerUser(socket)),
     prove: (socket) => guard.prove(socket),
     now: () => Date.now(),
+    ...(options.evidence !== undefined &&
+      handlers.hosts !== undefined && {
+        evidence: {
+          ...options.evidence,
+          hosts: () =>
+            handlers.hosts!({ params: {}, query: {}, body: undefined, caller: streamCaller }),
+        },
+      }),
     ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
     ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }),
+    ...(options.signInLimits !== undefined && { signInLimits: options.signInLimits }),
     failed: (err) => app.log.error({ err }, 'the dashboard could not read the fleets'),
   });
 }

@@ -70,7 +70,18 @@ const api = buildApi(
   undefined,
   undefined,
   'test',
-  { assets: loadUiAssets(dir), readOnlyToken: READ_ONLY, pollMs: 50, heartbeatMs: 100 },
+  {
+    assets: loadUiAssets(dir),
+    readOnlyToken: READ_ONLY,
+    pollMs: 50,
+    heartbeatMs: 100,
+    // These tests sign in dozens of times from one address: the limit has its own test below.
+    signInLimits: {
+      perPeer: { burst: 1000, perMinute: 60 },
+      global: { burst: 1000, perMinute: 60 },
+      maxPeers: 10,
+    },
+  },
 );
 let base = '';
 
@@ -294,5 +305,51 @@ describe('the dashboard routes', () => {
     expect(body.error.code).toBe('E_UI_STREAMS');
     expect(body.error.message).toMatch(/server/);
     for (const r of held) await r.body?.cancel();
+  });
+});
+
+describe('the dashboard sign-in limit', () => {
+  it('answers 429 with Retry-After and its own code once an address tried too often', async () => {
+    const limited = buildApi(
+      ADMIN,
+      handlers as ApiHandlers,
+      () => Promise.resolve({ contentType: 'text/plain', body: '' }),
+      pino({ level: 'silent' }),
+      undefined,
+      undefined,
+      undefined,
+      'test',
+      {
+        assets: loadUiAssets(dir),
+        signInLimits: {
+          perPeer: { burst: 3, perMinute: 2 },
+          global: { burst: 100, perMinute: 60 },
+          maxPeers: 10,
+        },
+      },
+    );
+    await limited.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const at = `http://127.0.0.1:${(limited.server.address() as AddressInfo).port}/ui/session`;
+      const attempt = (token: string) =>
+        fetch(at, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token }),
+        });
+      // Wrong tokens and right ones count alike: the limit is on trying.
+      expect((await attempt('wrong')).status).toBe(401);
+      expect((await attempt('wrong')).status).toBe(401);
+      expect((await attempt(ADMIN)).status).toBe(200);
+      for (const token of ['wrong', ADMIN]) {
+        const refused = await attempt(token);
+        expect(refused.status).toBe(429);
+        expect(refused.headers.get('retry-after')).toBe('30');
+        expect(refused.headers.get('set-cookie')).toBeNull();
+        expect(await codeOf(refused)).toBe('E_UI_SIGN_IN_LIMIT');
+      }
+    } finally {
+      await limited.close();
+    }
   });
 });

@@ -10,9 +10,16 @@ import {
   type UiSession,
   type UiSessionLimits,
 } from '../../../core/ui/sessions.js';
+import {
+  SIGN_IN_LIMITS,
+  SignInLimiter,
+  type SignInLimits,
+  type SignInVerdict,
+} from '../../../core/ui/sign-in-limit.js';
 import { IngotError } from '../../../domain/errors.js';
 import type { UiAssets } from './assets.js';
 import { sessionCookie, sessionIdOf } from './cookie.js';
+import { serveEvidence, type EvidenceDeps } from './evidence-routes.js';
 import { Feed } from './feed.js';
 import { serveOps, type OpsDeps } from './ops-routes.js';
 import { IMMUTABLE, NO_STORE, REVALIDATE, SECURITY_HEADERS } from './headers.js';
@@ -38,7 +45,11 @@ export interface UiDeps {
   /** A signed-in connection may stay open (connection-guard.ts). */
   readonly prove: (socket: Socket) => void;
   readonly now: () => number;
+  /** The ledger, artifacts and hosts views (evidence-routes.ts); absent: not served. */
+  readonly evidence?: EvidenceDeps;
   readonly limits?: UiSessionLimits;
+  /** How often sign-in may be tried, per address and overall (default SIGN_IN_LIMITS). */
+  readonly signInLimits?: SignInLimits;
   /** How often open streams' view is read (default 500 ms, the controller's pace). */
   readonly pollMs?: number;
   readonly heartbeatMs?: number;
@@ -75,6 +86,7 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
     done();
   });
   const roleOf = tokenRoles(deps.tokens);
+  const signIns = new SignInLimiter(deps.signInLimits ?? SIGN_IN_LIMITS);
   const signed = (req: FastifyRequest): Signed => {
     const id = sessionIdOf(req.headers.cookie);
     const session = sessions.find(id, deps.now());
@@ -107,6 +119,9 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
       });
       servePage(ui, deps.assets);
       ui.post('/session', async (req, reply) => {
+        // Counted before anything is read or compared: a refused attempt costs us nothing.
+        const limit = signIns.take(peerAddress(req), deps.now());
+        if (!limit.ok) return tooManySignIns(reply, limit);
         // JSON only: what a page of another site can post without asking first (a form's
         // text/plain or urlencoded body) never signs anyone in.
         if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
@@ -157,6 +172,7 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
         return deps.promote(name, req.body ?? {}, caller(req, session.role));
       });
       serveOps(ui, { signed, acting, caller }, deps.ops);
+      if (deps.evidence) serveEvidence(ui, deps.evidence, signed, deps.fleets);
       serveEvents(ui, {
         signed: (req) => signed(req),
         alive: (s) => sessions.alive(s.id, s.session, deps.now()),
@@ -195,6 +211,47 @@ function servePage(ui: FastifyInstance, assets: UiAssets | null): void {
   ui.get('/assets/:file', (req, reply) =>
     send(`assets/${(req.params as { file: string }).file}`, req, reply),
   );
+}
+
+/** 429 with Retry-After: this address (or everyone) tried to sign in too often. */
+function tooManySignIns(
+  reply: FastifyReply,
+  limit: Extract<SignInVerdict, { ok: false }>,
+): FastifyReply {
+  const seconds = Math.ceil(limit.retryAfterMs / 1000);
+  const who = limit.scope === 'peer' ? 'from this address' : 'to this server';
+  return reply
+    .code(429)
+    .header('retry-after', String(seconds))
+    .send({
+      error: {
+        code: 'E_UI_SIGN_IN_LIMIT',
+        message: `too many sign-in attempts ${who}: try again in ${seconds} s`,
+      },
+    });
+}
+
+/**
+ * The address a sign-in came from, as the socket says (no forwarding header is believed: any
+ * client can write one). IPv4 in IPv6 form counts as IPv4; an IPv6 address by its /64, which
+ * one machine is usually handed whole.
+ */
+function peerAddress(req: FastifyRequest): string {
+  const address = req.socket.remoteAddress ?? 'unknown';
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (v4) return v4[1]!;
+  if (!address.includes(':')) return address;
+  return expandIpv6(address).slice(0, 4).join(':') + '::/64';
+}
+
+/** The eight groups of an IPv6 address ("::" filled in; a zone index dropped). */
+function expandIpv6(address: string): string[] {
+  const [head = '', tail] = address.split('%')[0]!.split('::') as [string, string | undefined];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const fill =
+    tail === undefined ? [] : Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0');
+  return [...left, ...fill, ...right].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
 }
 
 /** Which role a presented token gives, compared in constant time; null for neither. */
