@@ -126,11 +126,17 @@ describe('the dashboard: ledger, artifacts and hosts', () => {
       generateKeyPairSync('ed25519').privateKey,
     );
     await page.getByLabel(/^Verifier key/).fill(stranger);
+    // Longer than the page's clock tick: what was typed survives its re-renders (it once did
+    // not, and a key pasted under load was silently put back).
+    await page.waitForTimeout(1_500);
     await page.getByLabel(/^Verifier key/).press('Enter');
     // (Waited for by value: the verdict of the key before shows until the new one is in.)
     await page
       .locator('.proof [data-verdict="failed"][data-step="signature"]')
-      .waitFor({ timeout: 15_000 });
+      .waitFor({ timeout: 15_000 })
+      .catch(async (err: unknown) => {
+        throw new Error(`${String(err)}\nshown: ${await page.locator('.proof').innerText()}`);
+      });
     // …and the log's own key, as held in its home, does.
     await page
       .getByLabel(/^Verifier key/)
@@ -226,7 +232,7 @@ async function signedIn(
   await page.goto(`${base}/ui`);
   await page.getByLabel('Token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Views' }).waitFor();
+  await page.getByRole('navigation', { name: 'Views', exact: true }).waitFor();
   return { page, problems };
 }
 

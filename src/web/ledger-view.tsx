@@ -135,6 +135,7 @@ type Check =
 /** One entry's proof, fetched and checked in this page; re-checked when the key is edited. */
 function ProofPanel({ seq }: { seq: number }) {
   const [vkey, setVkey] = useState<string | null>(null);
+  const [draft, setDraft] = useState<string | null>(null);
   const [check, setCheck] = useState<Check>({ state: 'checking' });
   useEffect(() => {
     getLedgerKey().then(
@@ -169,8 +170,11 @@ function ProofPanel({ seq }: { seq: number }) {
         home, or paste the one you hold)
         <input
           class="mono"
-          value={vkey ?? ''}
+          // What is typed lives in state of its own: the page re-renders every second (clocks,
+          // the live stream), and a controlled input would be reset to the key in use each time.
+          value={draft ?? vkey ?? ''}
           spellcheck={false}
+          onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
           onChange={(e) => setVkey((e.target as HTMLInputElement).value)}
         />
       </label>
