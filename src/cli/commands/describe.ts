@@ -1,6 +1,6 @@
 import { Argument, type Command } from 'commander';
 import { routes } from '../../core/api/routes.js';
-import type { HistoryEntry } from '../../core/fleet/record.js';
+import type { HistoryAnswer as HistoryEntry } from '../../core/api/fleets.js';
 import { IngotError } from '../../domain/errors.js';
 import type { ObservedInstance } from '../../domain/instance.js';
 import { call } from '../client.js';
@@ -140,7 +140,7 @@ function eventLines(events: readonly HistoryEntry[], now: number): string[] {
     'events:',
     ...events.map(
       (e) =>
-        `  ${formatAge(now - e.time).padStart(4)} ago  ${e.kind}  by ${e.actor || '-'}: ${e.detail}${e.reason && !e.detail.endsWith(e.reason) ? ` (${e.reason})` : ''}`,
+        `  ${formatAge(now - Date.parse(e.time)).padStart(4)} ago  ${e.kind}  by ${e.actor || '-'}: ${e.detail}${e.reason && !e.detail.endsWith(e.reason) ? ` (${e.reason})` : ''}`,
     ),
   ];
 }

@@ -8,6 +8,7 @@ import {
   type ObservedInstance,
   type PreviousInstance,
 } from '../../domain/instance.js';
+import { wireTime } from './wire-time.js';
 
 /** A digest on the wire (its syntax; a digest is checked against its bytes elsewhere). */
 export const digest: z.ZodType<Digest, string> = z
@@ -19,7 +20,7 @@ export const evidence: z.ZodType<Evidence> = z.looseObject({
   path: z.string(),
   expected: z.string(),
   actual: z.string(),
-  time: z.string(),
+  time: wireTime,
 });
 
 /**
@@ -37,18 +38,18 @@ export const observedInstance: z.ZodType<ObservedInstance> = z.looseObject({
   ports: z.array(z.number().int().min(1).max(65535)).max(64).exactOptional(),
   host: z.string().exactOptional(),
   pid: z.number().exactOptional(),
-  startedAt: z.string().exactOptional(),
+  startedAt: wireTime.exactOptional(),
   release: z.string().exactOptional(),
-  healthySince: z.string().exactOptional(),
+  healthySince: wireTime.exactOptional(),
   integrity: z.enum(INTEGRITIES).exactOptional(),
   evidence: z.array(evidence).exactOptional(),
-  heldUntil: z.string().exactOptional(),
+  heldUntil: wireTime.exactOptional(),
   exit: z
     .looseObject({
       code: z.number().exactOptional(),
       signal: z.string().exactOptional(),
       oomKilled: z.boolean(),
-      at: z.string(),
+      at: wireTime,
       lastLine: z.string().exactOptional(),
     })
     .exactOptional(),
@@ -129,13 +130,13 @@ export const previousInstance: z.ZodType<PreviousInstance> = z.looseObject({
   fleet: z.string(),
   artifact: digest,
   release: z.string().exactOptional(),
-  startedAt: z.string().exactOptional(),
+  startedAt: wireTime.exactOptional(),
   reason: z.string().exactOptional(),
   exit: z.looseObject({
     code: z.number().exactOptional(),
     signal: z.string().exactOptional(),
     oomKilled: z.boolean(),
-    at: z.string(),
+    at: wireTime,
     lastLine: z.string().exactOptional(),
   }),
   output: z.string(),

@@ -18,11 +18,11 @@ function view(strategy: string, replicas: number, at: Partial<FleetView>): Fleet
     artifact: NEW,
     previous: OLD,
     rollout: 'progressing',
-    rolloutStartedAt: 0,
+    rolloutStartedAt: '1970-01-01T00:00:00.000Z',
     reason: null,
     stable: OLD,
     step: 0,
-    stepStartedAt: 1000,
+    stepStartedAt: '1970-01-01T00:00:01.000Z',
     stepReadyAt: null,
     pausedAt: null,
     version: 1,
@@ -37,7 +37,7 @@ function view(strategy: string, replicas: number, at: Partial<FleetView>): Fleet
 describe('the dashboard view of a fleet', () => {
   it('gives a canary step its weights, its pause end, and Promote', () => {
     const canary = '{ canary: { steps: [{ instances: 1, pause: 30s }, { percent: 50 }] } }';
-    const ready = uiFleet(view(canary, 4, { stepReadyAt: 5000 }));
+    const ready = uiFleet(view(canary, 4, { stepReadyAt: '1970-01-01T00:00:05.000Z' }));
     expect(ready.weights).toEqual([
       { release: NEW, count: 1, percent: 25 },
       { release: OLD, count: 3, percent: 75 },
@@ -55,7 +55,9 @@ describe('the dashboard view of a fleet', () => {
   });
 
   it('waits for Promote on a blue-green preview, with no pause to count down', () => {
-    const preview = uiFleet(view('{ blueGreen: { previewReplicas: 1 } }', 3, { stepReadyAt: 1 }));
+    const preview = uiFleet(
+      view('{ blueGreen: { previewReplicas: 1 } }', 3, { stepReadyAt: '1970-01-01T00:00:00.001Z' }),
+    );
     expect(preview.promotable).toBe(true);
     expect(preview.pauseEndsAt).toBeNull();
   });

@@ -69,7 +69,7 @@ function statusFrame(fleets: readonly FleetView[], output: OutputFormat, now: nu
 function warnIfUnsigned(health: ResponseOf<typeof routes.health>, io: Io): void {
   const ledger = health.ledger;
   if (ledger?.checkpoints !== 'failing') return;
-  const since = ledger.since !== undefined ? ` since ${new Date(ledger.since).toISOString()}` : '';
+  const since = ledger.since !== undefined ? ` since ${ledger.since}` : '';
   io.err(
     `ingot: WARNING: ledger checkpoints cannot be signed${since} (${ledger.error?.code ?? 'unknown'}): ${ledger.error?.message ?? 'see server.log'}\n`,
   );

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { routes } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
-import type { HistoryEntry } from '../../../core/fleet/record.js';
+import type { HistoryAnswer } from '../../../core/api/fleets.js';
 import { json, outputOption, table } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
@@ -35,12 +35,12 @@ export function registerHistory(program: Command, run: Runner): void {
  * One row per event under a header: the event and what it did first, then who did it and why
  * (a reason the line already says is not said twice).
  */
-export function historyTable(rows: readonly HistoryEntry[]): string {
+export function historyTable(rows: readonly HistoryAnswer[]): string {
   return table(
     ['TIME', 'FLEET', 'EVENT', 'WHAT', 'BY', 'WHY'],
     rows.map((r) => {
       const why = r.reason !== undefined && !r.detail.includes(r.reason) ? r.reason : '';
-      return [new Date(r.time).toISOString(), r.fleet, r.kind, r.detail, r.actor || '-', why];
+      return [r.time, r.fleet, r.kind, r.detail, r.actor || '-', why];
     }),
   );
 }
