@@ -174,4 +174,8 @@ export interface RegistryCliOptions {
 
 export type AppFactory = (options: { home: string }) => CliApp;
 
-export type OutputFormat = 'text' | 'json';
+/**
+ * How a command prints: text for people, json (yaml is json turned into YAML on the way out,
+ * main.ts), or wide: the text table with more columns (only where a command prints a table).
+ */
+export type OutputFormat = 'text' | 'json' | 'wide';

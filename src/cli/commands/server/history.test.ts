@@ -49,4 +49,22 @@ describe('ingot history', () => {
     ]);
     expect(other.trimEnd().split('\n')[1]).toMatch(/pause\s+held\s+admin\s+why$/);
   });
+
+  it('-o wide adds the sequence number and always says the reason', () => {
+    const rows = [
+      {
+        seq: 7,
+        time: '1970-01-01T00:00:00.000Z',
+        fleet: 'web',
+        kind: 'rollback',
+        detail: 'a → b: health failed',
+        actor: 'controller',
+        reason: 'health failed',
+      },
+    ];
+    const [header, line] = historyTable(rows, true).trimEnd().split('\n');
+    expect(header).toMatch(/^SEQ\s+TIME\s+FLEET\s+EVENT\s+WHAT\s+BY\s+WHY$/);
+    expect(line).toMatch(/^7\s+1970-.*controller\s+health failed$/);
+    expect(historyTable(rows).split('\n')[1]).toMatch(/controller$/);
+  });
 });
