@@ -171,6 +171,8 @@ export const ERROR_CODES = {
     'E_FLEET_INVALID',
     'E_FLEET_TOO_LARGE',
     'E_FLEET_NOT_FOUND',
+    /** `FLEET@N` names a release the fleet does not have. */
+    'E_RELEASE_NOT_FOUND',
     'E_FLEET_ENCODING',
     'E_FLEET_CONFLICT',
     'E_DEPLOY_REFUSED',

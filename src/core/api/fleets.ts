@@ -1,5 +1,10 @@
 import * as z from 'zod';
-import { ROLLOUT_STATES, type FleetRecord, type HistoryEntry } from '../fleet/record.js';
+import {
+  ROLLOUT_STATES,
+  type FleetRecord,
+  type HistoryEntry,
+  type ReleaseRecord,
+} from '../fleet/record.js';
 import type { FleetSpec } from '../fleet/spec.js';
 import { digest, observedInstance } from './instances.js';
 import { maybeTimeOnWire, timeOnWire, wireTime } from './wire-time.js';
@@ -112,6 +117,28 @@ export const historyEntry: z.ZodType<HistoryAnswer> = z.looseObject({
   detail: z.string(),
   actor: z.string(),
   reason: z.string().exactOptional(),
+});
+
+/**
+ * One release of a fleet (GET /v1/fleets/:name/releases): numbered from 1 in the order the
+ * fleet's releases were made, as `ingot describe release FLEET@N` names them.
+ */
+export type ReleaseAnswer = Omit<ReleaseRecord, 'createdAt'> & {
+  readonly number: number;
+  readonly createdAt: string;
+};
+
+/** A fleet's releases, oldest first, as the API answers them. Pure. */
+export const releasesOnWire = (releases: readonly ReleaseRecord[]): ReleaseAnswer[] =>
+  releases.map((r, i) => ({ ...r, number: i + 1, createdAt: timeOnWire(r.createdAt) }));
+
+export const releaseAnswer: z.ZodType<ReleaseAnswer> = z.looseObject({
+  number: z.number().int().min(1),
+  digest,
+  fleet: z.string(),
+  artifact: digest,
+  spec: deployedSpec,
+  createdAt: wireTime,
 });
 
 const stopReason = z.enum(['gone', 'tainted', 'unhealthy', 'old-release', 'aged', 'surplus']);

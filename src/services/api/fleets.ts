@@ -2,6 +2,7 @@ import {
   fleetOnWire,
   historyOnWire,
   promoteRequest,
+  releasesOnWire,
   rollbackRequest,
   type FleetView,
 } from '../../core/api/fleets.js';
@@ -50,7 +51,16 @@ export function fleetApi(
   deps: FleetApiDeps,
 ): Pick<
   ApiHandlers,
-  'deploy' | 'plan' | 'fleets' | 'rollback' | 'promote' | 'pause' | 'resume' | 'abort' | 'history'
+  | 'deploy'
+  | 'plan'
+  | 'fleets'
+  | 'rollback'
+  | 'promote'
+  | 'pause'
+  | 'resume'
+  | 'abort'
+  | 'history'
+  | 'releases'
 > {
   // One deploy at a time: two that each fit alone must not both pass the capacity check.
   let deploying: Promise<unknown> = Promise.resolve();
@@ -133,6 +143,12 @@ export function fleetApi(
           ...(traffic !== undefined && { traffic }),
         };
       });
+    },
+    async releases({ params }) {
+      const releases = await deps.fleets.releases(params.name);
+      if (releases.length === 0 && (await deps.fleets.fleet(params.name)) === null)
+        throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(params.name)}`);
+      return releasesOnWire(releases);
     },
     history: async ({ query }) => (await deps.fleets.history(query.fleet)).map(historyOnWire),
   };
