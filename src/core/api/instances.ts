@@ -103,13 +103,20 @@ export const debugClosed = z.object({ id: z.string(), closed: z.literal(true) })
 /** How much of an instance's log one answer carries at most (GET /v1/instances/:id/logs). */
 export const MAX_LOG_ANSWER_BYTES = 4 * 1024 * 1024;
 
-/** `from`: a byte offset into the instance's log, as the previous answer's `size` gave it. */
+/**
+ * `from`: a byte offset into the instance's log, as the previous answer's `size` gave it.
+ * `since` (without `from`): from the first byte the host's agent saw at or after that time
+ * (core/runtime/log-marks.ts). `marks=1`: with the time marks that cover the answer's text.
+ */
 export const logsQuery = z.object({
   from: z
     .string()
     .regex(/^\d{1,15}$/, 'a byte offset')
     .exactOptional(),
+  since: wireTime.exactOptional(),
+  marks: z.literal('1').exactOptional(),
 });
+export type LogsQuery = z.output<typeof logsQuery>;
 
 /**
  * The instance's log from `start` (at most the last MAX_LOG_ANSWER_BYTES of it), and its size
@@ -121,6 +128,16 @@ export const instanceLogs = z.object({
   text: z.string(),
   start: z.number().int().min(0),
   size: z.number().int().min(0),
+  /**
+   * Asked with `marks=1`: when the host's agent saw the log reach each offset, oldest first,
+   * through the first mark past the text (bytes past the last were seen by `at`).
+   */
+  marks: z
+    .array(z.strictObject({ at: wireTime, offset: z.number().int().min(0) }))
+    .max(100_000)
+    .exactOptional(),
+  /** When the host read the log for this answer. */
+  at: wireTime.exactOptional(),
 });
 export type InstanceLogs = z.output<typeof instanceLogs>;
 
