@@ -107,6 +107,22 @@ describe('logs --timestamps and --since, by the agent’s time marks', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since');
 
+    // As data: the same text, and the marks that stamp it.
+    const asJson = logs('-o', 'json', '--timestamps');
+    expect(asJson.code, asJson.stderr).toBe(0);
+    const answer = JSON.parse(asJson.stdout) as {
+      id: string;
+      text: string;
+      marks: { at: string; offset: number }[];
+    };
+    expect(answer.id).toBe('stamped-a');
+    expect(answer.text).toContain('after-2');
+    expect(answer.marks.length).toBeGreaterThan(1);
+    expect(answer.marks.every((m) => STAMP.test(`${m.at} `))).toBe(true);
+    const gone = ingot(['logs', 'stamped-nope', '-o', 'json'], { env: { INGOT_HOME: home } });
+    expect(gone.code).toBe(1);
+    expect(JSON.parse(gone.stdout)).toMatchObject({ error: { code: 'E_INSTANCE_NOT_FOUND' } });
+
     // Marks are bounded in number and kept on disk beside the log, as the agent wrote them.
     const marks = join(home, 'instances', 'stamped-a', 'log.marks');
     const written = (await import('node:fs')).readFileSync(marks, 'utf8').trim().split('\n');

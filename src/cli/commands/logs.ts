@@ -30,6 +30,8 @@ interface LogView {
   readonly since?: number;
   readonly tail?: number;
   readonly timestamps: boolean;
+  /** -o json: each answer as one JSON document a line (JSON Lines), its text as read. */
+  readonly json: boolean;
 }
 
 export function registerLogs(program: Command, run: Runner): void {
@@ -53,7 +55,10 @@ export function registerLogs(program: Command, run: Runner): void {
         'prefixes each line with the time the agent saw it (RFC 3339, UTC), and --since starts at\n' +
         'the first line seen at or after a time: both are when the agent saw the bytes, to within\n' +
         'its mark interval (a second; longer for a busy or restarted agent), not when they were\n' +
-        'written. Lines the agent has not marked yet are stamped with the time they were read.',
+        'written. Lines the agent has not marked yet are stamped with the time they were read.\n\n' +
+        'With -o json, each answer is one line of JSON (JSON Lines; with -f, one per new part):\n' +
+        '{ id, text, start, size } (byte offsets into the log), and with --timestamps the marks\n' +
+        'that cover it ({ at, offset }, RFC 3339) and when it was read (at).',
     )
     .argument('<instance>', 'instance id, or a fleet name for all its instances')
     .option('-f, --follow', 'keep printing new output')
@@ -81,6 +86,7 @@ export function registerLogs(program: Command, run: Runner): void {
             ...(since !== undefined && { since }),
             ...(tail !== undefined && { tail }),
             timestamps: options.timestamps === true,
+            json: options.output === 'json',
           };
           const fleet = options.previous ? null : await fleetNamed(api, id);
           if (fleet !== null) {
@@ -101,7 +107,7 @@ export function registerLogs(program: Command, run: Runner): void {
           await follow(source, io, keepGoing, view);
           return 0;
         },
-        () => (options.previous ? options.output : 'text'),
+        () => options.output,
       );
     });
 }
@@ -204,19 +210,31 @@ export function logText(
   view: { readonly tail?: number; readonly timestamps: boolean },
   midLine: boolean,
 ): string {
-  let { text, start } = answer;
-  if (view.tail !== undefined) {
-    const kept = lastLines(text, view.tail);
-    start += Buffer.byteLength(text) - Buffer.byteLength(kept);
-    text = kept;
-  }
+  const { text, start } = tailOf(answer, view.tail);
   if (!view.timestamps) return text;
   const marks = (answer.marks ?? []).map((m) => ({ at: Date.parse(m.at), offset: m.offset }));
   const now = answer.at !== undefined ? Date.parse(answer.at) : Date.now();
   return stampLines(text, start, marks, now, midLine);
 }
 
+/** The answer with only its last `tail` lines (and their offset), the whole of it without. */
+function tailOf(answer: InstanceLogs, tail: number | undefined): InstanceLogs {
+  if (tail === undefined) return answer;
+  const kept = lastLines(answer.text, tail);
+  return {
+    ...answer,
+    text: kept,
+    start: answer.start + Buffer.byteLength(answer.text) - Buffer.byteLength(kept),
+  };
+}
+
+/** -o json: the answer as one line of JSON (its id, text, offsets, and marks when asked). */
+const jsonLine = (answer: InstanceLogs, tail?: number): string =>
+  `${JSON.stringify(tailOf(answer, tail))}\n`;
+
 async function follow(source: LogSource, io: Io, keepGoing: boolean, view: LogView): Promise<void> {
+  // One instance that is not there is an error, as in text; of a fleet's, one gone is skipped.
+  if (view.json) return followJson([source], io, keepGoing, view, false);
   let answer = await source.read(firstQuery(view));
   let out = logText(answer, view, false);
   let midLine = out !== '' && !out.endsWith('\n');
@@ -263,6 +281,14 @@ async function followAll(
   keepGoing: boolean,
   view: LogView,
 ): Promise<void> {
+  if (view.json)
+    return followJson(
+      sources.map((s) => s.source),
+      io,
+      keepGoing,
+      view,
+      true,
+    );
   const width = Math.max(0, ...sources.map((s) => s.id.length));
   const live = new Map<
     string,
@@ -311,6 +337,37 @@ async function followAll(
         live.delete(id);
       }
     }
+  }
+}
+
+/** -o json: each instance's answer, then with -f each new one, one JSON document a line. */
+async function followJson(
+  sources: readonly LogSource[],
+  io: Io,
+  keepGoing: boolean,
+  view: LogView,
+  skipAbsent: boolean,
+): Promise<void> {
+  const live = new Map<LogSource, number>();
+  for (const source of sources)
+    try {
+      const answer = await source.read(firstQuery(view));
+      io.out(jsonLine(answer, view.tail));
+      live.set(source, answer.size);
+    } catch (err) {
+      if (!skipAbsent || !absent(err)) throw err;
+    }
+  while (keepGoing && live.size > 0) {
+    await new Promise((r) => setTimeout(r, Math.min(...[...live.keys()].map((s) => s.everyMs))));
+    for (const [source, size] of live)
+      try {
+        const answer = await source.read(nextQuery(view, size));
+        live.set(source, answer.size);
+        if (answer.text !== '') io.out(jsonLine(answer));
+      } catch (err) {
+        if (!absent(err)) throw err;
+        live.delete(source);
+      }
   }
 }
 
