@@ -46,7 +46,14 @@ describe('the dashboard view of a fleet', () => {
     expect(ready.promotable).toBe(true);
     expect(ready.pauseEndsAt).toBe(35_000);
     // Paused by hand: the pause stops counting, no end to show.
-    expect(uiFleet(view(canary, 4, { stepReadyAt: 5000, pausedAt: 9000 })).pauseEndsAt).toBeNull();
+    expect(
+      uiFleet(
+        view(canary, 4, {
+          stepReadyAt: '1970-01-01T00:00:05.000Z',
+          pausedAt: '1970-01-01T00:00:09.000Z',
+        }),
+      ).pauseEndsAt,
+    ).toBeNull();
     // Not ready yet: no pause is running.
     expect(uiFleet(view(canary, 4, {})).pauseEndsAt).toBeNull();
     // Complete, or at the final shape: nothing to promote, one release.
