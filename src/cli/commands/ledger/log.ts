@@ -1,3 +1,4 @@
+import { timeOnWire } from '../../../core/api/wire-time.js';
 import type { Command } from 'commander';
 import type { LedgerEntry } from '../../../core/ledger/index.js';
 import { UsageError } from '../../../domain/errors.js';
@@ -36,7 +37,10 @@ export function registerLog(ledger: Command, run: Runner): void {
           const found = await withLedger(app, { api, io, checks: false }, (l) =>
             select(l, options, since),
           );
-          if (options.output === 'json') io.out(json(found));
+          // The entries as data, their times RFC 3339 as every answer's (`ingot ledger export`
+          // keeps the signed form, milliseconds and all).
+          if (options.output === 'json')
+            io.out(json(found.map((e) => ({ ...e, time: timeOnWire(e.time) }))));
           else io.out(logTable(found));
           return 0;
         },
