@@ -78,6 +78,24 @@ describe('ingot CLI', () => {
     expect(badEpoch.stderr).toMatch(/SOURCE_DATE_EPOCH must be a whole number/);
   });
 
+  it('refuses debug -o json before opening anything: stdout is the session’s own bytes', () => {
+    const { dir, env } = project();
+    for (const format of ['json', 'yaml']) {
+      const r = ingot(['debug', 'web-1', '--reason', 'look', '-o', format, '--', 'id'], { env });
+      expect(r.code).toBe(2);
+      expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe(
+        'E_OUTPUT_UNSUPPORTED',
+      );
+      expect(r.stderr).toContain('ingot history -o json');
+    }
+    // Nothing was opened: no server was asked (none runs), no home was made for it.
+    expect(existsSync(join(dir, '.state'))).toBe(false);
+    // Without -o it goes on (and says, here, that no server runs).
+    expect(ingot(['debug', 'web-1', '--reason', 'look'], { env }).stderr).toContain(
+      'E_NOT_RUNNING',
+    );
+  });
+
   it('builds: progress and summary on stderr, the digest alone as the last line of stdout', () => {
     const { dir, env } = project();
     const r = ingot(['build', dir], { env });

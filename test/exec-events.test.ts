@@ -136,7 +136,8 @@ interface InstanceJson {
   state: string;
 }
 interface DriftJson {
-  time: number;
+  /** RFC 3339, as every time in -o json. */
+  time: string;
   instance: string;
   detail: { evidence?: { detector: string; path: string; actual: string }[] };
 }
@@ -255,7 +256,9 @@ describe('a short runc exec into an instance is always seen', () => {
       expect(history).toMatch(new RegExp(`taint +${id}: `));
 
     // From the exec being started to the taint in the ledger (runc's own start included).
-    const latencies = sessions.map((s) => found(all, s)!.time - s.at).sort((a, b) => a - b);
+    const latencies = sessions
+      .map((s) => Date.parse(found(all, s)!.time) - s.at)
+      .sort((a, b) => a - b);
     console.log(
       `exec -> taint (ms): min ${latencies[0]}, median ${latencies[10]}, max ${latencies[19]}; ` +
         `${new Set(sessions.map((s) => s.id)).size} instances`,

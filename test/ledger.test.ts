@@ -114,12 +114,14 @@ describe('ledger: tampering with the database is caught', () => {
     // Each action and its entry committed together: one entry per action, in order.
     const log = JSON.parse(
       ingot(['ledger', 'log', '-o', 'json'], { env: { INGOT_HOME: home } }).stdout,
-    ) as { seq: number; kind: string }[];
+    ) as { seq: number; kind: string; time: string }[];
     expect(log.slice(0, 3).map((e) => e.kind)).toEqual([
       'deploy',
       'instance-started',
       'rollout-complete',
     ]);
+    // Times as data are RFC 3339, as in every -o json (the export keeps the signed form).
+    expect(log.every((e) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(e.time))).toBe(true);
   });
 
   it('exports to a file whole, and the export verifies offline', () => {

@@ -10,7 +10,7 @@ const CANARY = fileURLToPath(new URL('../examples/hello/fleet-canary.yaml', impo
 
 /** What `status -o json` adds for a rollout under a hand (issue 20). */
 type Controlled = FleetJson & {
-  pausedAt: number | null;
+  pausedAt: string | null;
   waiting?: { for: string; remainingMs?: number };
 };
 
@@ -147,7 +147,7 @@ describe('plan, wait, pause, resume, abort', () => {
     const p = server.cli('pause', 'hello');
     expect(p.code, p.stderr).toBe(0);
     expect(fleet()).toMatchObject({ rollout: 'progressing', waiting: { for: 'resume' } });
-    expect(fleet()!.pausedAt).toEqual(expect.any(Number));
+    expect(fleet()!.pausedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(server.cli('status').stdout).toMatch(/progressing \(paused\).*paused by hand/);
     // Well past the step's 4 s: still at the step, one new instance beside two old.
     await sleep(7000);

@@ -302,6 +302,23 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
     expect(history).toMatch(
       /deploy[\s\S]*complete[\s\S]*deploy[\s\S]*complete[\s\S]*deploy[\s\S]*rollback/,
     );
+    // Times in JSON are RFC 3339 (issue 20).
+    const events = JSON.parse(cli('history', 'hello', '-o', 'json').stdout) as { time: string }[];
+    expect(events.every((e) => /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(e.time))).toBe(true);
+    // Release 2 (the rolled-back third one is not current): its change, its instances.
+    const release = cli('describe', 'release', 'hello');
+    expect(release.code, release.stderr).toBe(0);
+    expect(release.stdout).toContain('release:    2 of hello (current)');
+    expect(release.stdout).toContain('env:       ~GREETING (names only)');
+    expect(release.stdout).not.toContain('bonjour');
+    for (const id of v2) expect(release.stdout).toContain(`  ${id}  healthy`);
+    const third3 = JSON.parse(cli('describe', 'release', 'hello@3', '-o', 'json').stdout) as {
+      current: boolean;
+      diff: { artifact: { toName: string } };
+    };
+    expect(third3.current).toBe(false);
+    expect(third3.diff.artifact.toName).toBe('hello:9.9.9');
+    expect(cli('describe', 'release', 'hello@9').stderr).toContain('E_RELEASE_NOT_FOUND');
   });
 
   it('survives SIGKILL in the middle of a rollout: no duplicates, no orphans, no lost history', async () => {

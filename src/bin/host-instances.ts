@@ -1,5 +1,8 @@
 import { join } from 'node:path';
-import { readInstanceLogBytes } from '../adapters/host-files/instance-files.js';
+import {
+  readInstanceLogBytes,
+  readInstanceLogMarks,
+} from '../adapters/host-files/instance-files.js';
 import { readPrevious } from '../adapters/host-files/previous-instances.js';
 import { bridgeSession, spawnDebugSession } from '../adapters/runc/debug-session.js';
 import type { InstanceHosts } from '../ports/instance-hosts.js';
@@ -10,6 +13,7 @@ import { localInstanceHosts } from '../services/api/instance-hosts.js';
 export function hostInstances(home: string, agent: Agent): InstanceHosts {
   return localInstanceHosts(agent, {
     readLogs: (id) => readInstanceLogBytes(home, id),
+    readLogMarks: (id) => readInstanceLogMarks(home, id),
     readPrevious: (id) => readPrevious(home, id),
     runSession: (id, request, client, ended) => {
       // Nothing runs for a client that has gone already.

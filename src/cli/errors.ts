@@ -15,6 +15,7 @@ export const EXIT_USAGE = 2;
  */
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'E_USAGE',
+  'E_OUTPUT_UNSUPPORTED',
   ...(['SPEC', 'FLEET', 'POLICY', 'CONTEXT'] as const).flatMap(
     (kind) =>
       [

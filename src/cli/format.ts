@@ -49,12 +49,36 @@ export function collect(value: string, previous: string[] | undefined): string[]
 /**
  * `-o, --output text|json|yaml`, as every command that prints results takes it. A command
  * sees yaml as json: main.ts turns its JSON into YAML on the way out (yamlIo), so each
- * command writes one structured form.
+ * command writes one structured form. A command that prints a table also takes `wide`, as
+ * `kubectl get` does: the same table with more columns; only it is offered `wide`, so a
+ * command never accepts a format it would ignore.
  */
-export function outputOption(): Option {
-  return new Option('-o, --output <format>', 'output format')
-    .choices(['text', 'json', 'yaml'])
+export function outputOption(options: { wide?: boolean } = {}): Option {
+  return new Option(
+    '-o, --output <format>',
+    options.wide === true ? 'output format (wide: a table with more columns)' : 'output format',
+  )
+    .choices(['text', ...(options.wide === true ? ['wide'] : []), 'json', 'yaml'])
     .default('text');
+}
+
+/**
+ * A table whose columns may be wide-only: each column names itself and says whether `wide`
+ * is needed to show it. Keeps one list of columns for both widths, so they cannot disagree.
+ */
+export interface Column<T> {
+  readonly header: string;
+  readonly cell: (row: T) => string;
+  /** Shown only with `-o wide`. */
+  readonly wide?: boolean;
+}
+
+export function columns<T>(cols: readonly Column<T>[], rows: readonly T[], wide: boolean): string {
+  const shown = cols.filter((c) => wide || c.wide !== true);
+  return table(
+    shown.map((c) => c.header),
+    rows.map((r) => shown.map((c) => c.cell(r))),
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { LogMark } from '../core/runtime/log-marks.js';
 import type { LedgerAudit } from '../adapters/sqlite/ledger-audit.js';
 import type { GeneratedKey } from '../domain/attestation.js';
 import type { Store } from '../ports/store.js';
@@ -50,6 +51,8 @@ export interface CliApp {
   ): Promise<PullReport>;
   /** An instance's log on this host. */
   logs(id: string): string;
+  /** Its time marks on this host (core/runtime/log-marks.ts), oldest first. */
+  logMarks(id: string): LogMark[];
   /** What an exited instance left on this host (its exit, its last 64 KiB of output). */
   previousLogs(id: string): PreviousInstance;
   /** This home's ledger, read-only (verifier key: `vkeyFile`, else the home's own). */
@@ -174,4 +177,8 @@ export interface RegistryCliOptions {
 
 export type AppFactory = (options: { home: string }) => CliApp;
 
-export type OutputFormat = 'text' | 'json';
+/**
+ * How a command prints: text for people, json (yaml is json turned into YAML on the way out,
+ * main.ts), or wide: the text table with more columns (only where a command prints a table).
+ */
+export type OutputFormat = 'text' | 'json' | 'wide';

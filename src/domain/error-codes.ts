@@ -7,7 +7,12 @@ import { EDGE_ERROR_CODES } from './edge-error-codes.js';
  */
 export const ERROR_CODES = {
   /** The command line was used wrongly, or waited in vain. */
-  usage: ['E_USAGE', 'E_TIMEOUT'],
+  usage: [
+    'E_USAGE',
+    'E_TIMEOUT',
+    /** An output format a command cannot honour (debug's stdout is the session's own bytes). */
+    'E_OUTPUT_UNSUPPORTED',
+  ],
   /** The CLI talking to its server (the home's, or one named by --server). */
   client: [
     'E_NOT_RUNNING',
@@ -173,6 +178,8 @@ export const ERROR_CODES = {
     'E_FLEET_INVALID',
     'E_FLEET_TOO_LARGE',
     'E_FLEET_NOT_FOUND',
+    /** `FLEET@N` names a release the fleet does not have. */
+    'E_RELEASE_NOT_FOUND',
     'E_FLEET_ENCODING',
     'E_FLEET_CONFLICT',
     'E_DEPLOY_REFUSED',

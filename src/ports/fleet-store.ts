@@ -19,6 +19,8 @@ export interface FleetStore {
   fleets(): Promise<FleetRecord[]>;
   fleet(name: string): Promise<FleetRecord | null>;
   release(digest: Digest): Promise<ReleaseRecord | null>;
+  /** Every release the fleet ran or runs, oldest first (by creation; a release is made once). */
+  releases(fleet: string): Promise<ReleaseRecord[]>;
   history(fleet?: string): Promise<HistoryEntry[]>;
   /**
    * Write a fleet's next state, recorded by `note`: only if the fleet is still at

@@ -20,6 +20,11 @@ export interface InstanceFiles {
   openLog(id: string, maxBytes: number): { readonly fd: number; close(): void };
   /** Make room in the log (its older part goes to one old file); same `maxBytes`. */
   rotateLog(id: string, maxBytes: number): void;
+  /**
+   * Note the log's length now, with the time (core/runtime/log-marks.ts): what `logs
+   * --timestamps` and `--since` read. Called as the agent watches; marks at most once a second.
+   */
+  markLog(id: string, now: number): void;
   /** The instance's stdout and stderr, the rotated part first. */
   readLogs(id: string): string;
   /**

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { DebugAccess } from '../core/api/host-routes.js';
-import type { InstanceLogs, VerifiedRootfs } from '../core/api/instances.js';
+import type { InstanceLogs, LogsQuery, VerifiedRootfs } from '../core/api/instances.js';
 import type { SessionRequest } from '../core/session/request.js';
 import type { ObservedInstance, PreviousInstance } from '../domain/instance.js';
 
@@ -22,7 +22,8 @@ export interface InstanceHosts {
    * opened on `id` for this very command and none ran yet (E_DEBUG_NOT_OPEN, E_DEBUG_HELD).
    */
   debugSession(id: string, request: SessionRequest): Promise<SessionAttach>;
-  logs(id: string, from: number | undefined): Promise<InstanceLogs>;
+  /** The log from `from` or `since`, with its time marks when asked (core/api/instances.ts). */
+  logs(id: string, query: LogsQuery): Promise<InstanceLogs>;
   previous(id: string): Promise<PreviousInstance>;
 }
 

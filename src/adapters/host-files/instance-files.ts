@@ -7,12 +7,16 @@ import type { InstanceFiles } from '../../ports/instance-files.js';
 import type { PreviousInstance } from '../../domain/instance.js';
 import { keepPrevious } from './previous-instances.js';
 import {
+  forgetLogMarks,
+  markBoundedLog,
   openBoundedLog,
   readBoundedLog,
   readBoundedLogBytes,
+  readLogMarks,
   rotateBoundedLog,
   unmountLog,
 } from './instance-log.js';
+import type { LogMark } from '../../core/runtime/log-marks.js';
 
 /** An instance's log files, oldest first, under `$INGOT_HOME/instances/<id>`. */
 export function readInstanceLogs(home: string, id: string): string {
@@ -22,6 +26,11 @@ export function readInstanceLogs(home: string, id: string): string {
 /** The same, as bytes. */
 export function readInstanceLogBytes(home: string, id: string): Buffer {
   return readBoundedLogBytes(instanceDir(home, id));
+}
+
+/** Its time marks (none for an instance whose agent never marked it). */
+export function readInstanceLogMarks(home: string, id: string): LogMark[] {
+  return readLogMarks(instanceDir(home, id));
 }
 
 function instanceDir(home: string, id: string): string {
@@ -63,6 +72,10 @@ export class HomeInstanceFiles implements InstanceFiles {
     rotateBoundedLog(this.bundle(id), maxBytes);
   }
 
+  markLog(id: string, now: number): void {
+    markBoundedLog(this.bundle(id), now);
+  }
+
   readLogs(id: string): string {
     return readInstanceLogs(this.home, id);
   }
@@ -73,6 +86,7 @@ export class HomeInstanceFiles implements InstanceFiles {
 
   remove(id: string): void {
     unmountLog(this.bundle(id));
+    forgetLogMarks(this.bundle(id));
     rmSync(this.bundle(id), { recursive: true, force: true });
   }
 }

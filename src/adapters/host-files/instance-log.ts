@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -12,6 +13,16 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import {
+  afterRotation,
+  bounded,
+  formatMarks,
+  MARK_EVERY_MS,
+  MAX_MARKS,
+  nextMark,
+  parseMarks,
+  type LogMark,
+} from '../../core/runtime/log-marks.js';
 
 /**
  * An instance's log, bounded by the kernel. The container writes its stdout and stderr
@@ -25,6 +36,7 @@ import { join } from 'node:path';
  *   <bundle>/out/log   the current log (its own tmpfs, half the cap)
  *   <bundle>/log.1     the previous one (at most half the cap)
  *   <bundle>/log       the log of an instance started before this layout (unbounded)
+ *   <bundle>/log.marks its time marks (core/runtime/log-marks.ts), on disk beside log.1
  */
 
 const PAGE = 4096;
@@ -66,6 +78,7 @@ export function rotateBoundedLog(bundle: string, maxBytes: number): void {
     : join(bundle, 'log');
   try {
     if (statSync(current).size < (half * 3) / 4) return;
+    const dropped = sizeOf(join(bundle, 'log.1'));
     const head = Buffer.alloc(half);
     const fd = openSync(current, 'r');
     let n = 0;
@@ -78,9 +91,75 @@ export function rotateBoundedLog(bundle: string, maxBytes: number): void {
     writeFileSync(`${old}.tmp`, head.subarray(0, n), { mode: 0o600 });
     truncateSync(current, 0);
     renameSync(`${old}.tmp`, old);
+    // The marks follow the bytes: offsets move back by what the old rotated file held.
+    writeMarks(bundle, afterRotation(readLogMarks(bundle), { dropped, kept: n }));
   } catch {
     // no log yet
   }
+}
+
+const marksFile = (bundle: string) => join(bundle, 'log.marks');
+const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
+
+/** What the agent knows of each log's marks without reading the file again every tick. */
+const lastMarks = new Map<string, { last: LogMark | undefined; count: number }>();
+
+/** The log's time marks, oldest first ([] for none, or a file that holds none). */
+export function readLogMarks(bundle: string): LogMark[] {
+  try {
+    return parseMarks(readFileSync(marksFile(bundle), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** Replace the marks whole: a temporary file renamed over, so a reader sees old or new. */
+function writeMarks(bundle: string, marks: readonly LogMark[]): void {
+  const kept = bounded(marks);
+  writeFileSync(`${marksFile(bundle)}.tmp`, formatMarks(kept), { mode: 0o600 });
+  renameSync(`${marksFile(bundle)}.tmp`, marksFile(bundle));
+  lastMarks.set(bundle, { last: kept[kept.length - 1], count: kept.length });
+}
+
+/**
+ * Note how long the log is now, if it grew and the last mark is MARK_EVERY_MS old: one short
+ * line appended (a line cut by a crash is skipped when read). Past twice MAX_MARKS lines the
+ * file is rewritten with the last MAX_MARKS, so it stays bounded (about 100 KiB).
+ */
+export function markBoundedLog(bundle: string, now: number): void {
+  try {
+    markNow(bundle, now);
+  } catch {
+    // Marks are a help to read the log by, never a reason to stop watching the instance (a
+    // full disk, a bundle removed meanwhile): the next tick tries again.
+  }
+}
+
+function markNow(bundle: string, now: number): void {
+  let known = lastMarks.get(bundle);
+  if (known?.last !== undefined && now - known.last.at < MARK_EVERY_MS) return;
+  if (known === undefined) {
+    const marks = readLogMarks(bundle);
+    known = { last: marks[marks.length - 1], count: marks.length };
+    lastMarks.set(bundle, known);
+  }
+  const size =
+    sizeOf(join(bundle, 'log.1')) +
+    sizeOf(join(bundle, 'log')) +
+    sizeOf(join(outDir(bundle), 'log'));
+  const mark = nextMark(known.last, size, now);
+  if (mark === null) return;
+  if (known.count + 1 > 2 * MAX_MARKS) {
+    writeMarks(bundle, [...readLogMarks(bundle), mark]);
+    return;
+  }
+  appendFileSync(marksFile(bundle), formatMarks([mark]), { mode: 0o600 });
+  lastMarks.set(bundle, { last: mark, count: known.count + 1 });
+}
+
+/** Forget what is cached of a log's marks (its instance is removed). */
+export function forgetLogMarks(bundle: string): void {
+  lastMarks.delete(bundle);
 }
 
 /** The log files, oldest first. */

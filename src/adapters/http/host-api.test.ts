@@ -17,6 +17,9 @@ import {
 } from '../../core/session/frames.js';
 import { buildHostApi } from './host-api.js';
 
+/** What the logs use case was asked, in order. */
+const asked: unknown[] = [];
+
 const CREDENTIAL = 'a'.repeat(64);
 const NOW = 1_800_000_000_000;
 
@@ -34,8 +37,9 @@ const hosts: InstanceHosts = {
     } as never);
   },
   closeDebug: () => Promise.resolve(),
-  logs: (id) => {
+  logs: (id, query) => {
     if (id !== 'web-1') throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${id}`);
+    asked.push(query);
     return Promise.resolve({ id, text: 'hello\n', start: 0, size: 6 });
   },
   previous: () => Promise.reject(new Error('boom')),
@@ -83,6 +87,22 @@ function signed(
 }
 
 describe("a cluster agent's own API", () => {
+  it('hands the logs query on as the servers send it, and refuses one that is not', async () => {
+    asked.length = 0;
+    const app = api();
+    const since = '2026-12-05T04:00:00.000Z';
+    const ok = await app.inject(
+      signed('GET', `/v1/host/instances/web-1/logs?since=${encodeURIComponent(since)}&marks=1`),
+    );
+    expect(ok.statusCode).toBe(200);
+    expect(asked).toEqual([{ since, marks: '1' }]);
+    for (const bad of ['since=yesterday', 'from=-1', 'marks=yes'])
+      expect(
+        (await app.inject(signed('GET', `/v1/host/instances/web-1/logs?${bad}`))).statusCode,
+        bad,
+      ).toBe(400);
+  });
+
   it('answers a call a server signed with the host credential', async () => {
     const res = await api().inject(signed('GET', '/v1/host/instances/web-1/logs'));
     expect(res.statusCode).toBe(200);

@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { debugAccess, HOST_PATHS } from '../../core/api/host-routes.js';
+import { logsQuery } from '../../core/api/instances.js';
 import type { IncomingMessage } from 'node:http';
 import { checkHostCall, SeenCalls } from '../../core/cluster/host-call.js';
 import { sessionKeys } from '../../core/session/seal.js';
@@ -150,10 +151,13 @@ function registerRoutes(app: FastifyInstance, hosts: InstanceHosts): void {
     return { closed: true };
   });
   app.get(HOST_PATHS.logs, (req) => {
-    const from = (req.query as { from?: unknown }).from;
-    if (from !== undefined && (typeof from !== 'string' || !/^\d{1,15}$/.test(from)))
-      throw new IngotError('E_REQUEST', 'from: a byte offset');
-    return hosts.logs(id(req), from === undefined ? undefined : Number(from));
+    const query = logsQuery.safeParse(req.query ?? {});
+    if (!query.success)
+      throw new IngotError(
+        'E_REQUEST',
+        'from: a byte offset; since: an RFC 3339 time; marks: 1 (or none of them)',
+      );
+    return hosts.logs(id(req), query.data);
   });
   app.get(HOST_PATHS.previous, (req) => hosts.previous(id(req)));
 }

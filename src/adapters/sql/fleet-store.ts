@@ -76,6 +76,16 @@ function toRow(f: FleetState, version: number): FleetRow {
 /** Thrown inside a write to roll it back: the fleet moved on (or appeared) meanwhile. */
 class Stale extends Error {}
 
+function toRelease(row: FleetTables['releases']): ReleaseRecord {
+  return {
+    digest: row.digest as Digest,
+    fleet: row.fleet,
+    artifact: row.artifact as Digest,
+    spec: JSON.parse(row.spec) as FleetSpec,
+    createdAt: row.created_at,
+  };
+}
+
 /** Record a release; one already recorded stays as it is (a release is its digest). */
 async function saveRelease(tx: StateDb, release: ReleaseRecord): Promise<void> {
   await tx
@@ -144,15 +154,19 @@ export class SqlFleetStore implements FleetStore {
       .selectAll()
       .where('digest', '=', digest)
       .executeTakeFirst();
-    return row
-      ? {
-          digest: row.digest as Digest,
-          fleet: row.fleet,
-          artifact: row.artifact as Digest,
-          spec: JSON.parse(row.spec) as FleetSpec,
-          createdAt: row.created_at,
-        }
-      : null;
+    return row ? toRelease(row) : null;
+  }
+
+  async releases(fleet: string): Promise<ReleaseRecord[]> {
+    const rows = await this.db
+      .selectFrom('releases')
+      .selectAll()
+      .where('fleet', '=', fleet)
+      // Two releases made in the same millisecond keep one order on every engine.
+      .orderBy('created_at')
+      .orderBy('digest')
+      .execute();
+    return rows.map(toRelease);
   }
 
   async history(fleet?: string): Promise<HistoryEntry[]> {

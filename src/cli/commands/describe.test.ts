@@ -39,11 +39,11 @@ const fleet: FleetView = {
   artifact: NEW,
   previous: null,
   rollout: 'complete',
-  rolloutStartedAt: T - 120_000,
+  rolloutStartedAt: new Date(T - 120_000).toISOString(),
   reason: null,
   stable: NEW,
   step: 0,
-  stepStartedAt: T - 120_000,
+  stepStartedAt: new Date(T - 120_000).toISOString(),
   stepReadyAt: null,
   pausedAt: null,
   version: 1,
@@ -54,10 +54,17 @@ const fleet: FleetView = {
 };
 
 const events = [
-  { seq: 1, time: T - 120_000, fleet: 'web', kind: 'deploy', detail: 'release 1', actor: 'admin' },
+  {
+    seq: 1,
+    time: new Date(T - 120_000).toISOString(),
+    fleet: 'web',
+    kind: 'deploy',
+    detail: 'release 1',
+    actor: 'admin',
+  },
   {
     seq: 2,
-    time: T - 1000,
+    time: new Date(T - 1000).toISOString(),
     fleet: 'web',
     kind: 'taint',
     detail: 'web-1 drifted',

@@ -1,6 +1,6 @@
 import { Argument, type Command } from 'commander';
 import { routes } from '../../core/api/routes.js';
-import type { HistoryEntry } from '../../core/fleet/record.js';
+import type { HistoryAnswer as HistoryEntry } from '../../core/api/fleets.js';
 import { IngotError } from '../../domain/errors.js';
 import type { ObservedInstance } from '../../domain/instance.js';
 import { call } from '../client.js';
@@ -8,33 +8,52 @@ import { formatAge, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import { listFleets, type FleetView } from './fleets/fleet-view.js';
 import { rolloutFrame } from './fleets/rollout.js';
+import { eventLines } from './describe-events.js';
+import { describeRelease, parseReleaseRef, releaseDescription } from './describe-release.js';
 import { addressText } from './fleets/status.js';
 import type { Runner } from './runner.js';
 
 /** How many of the fleet's history lines `describe` shows (all of them are in `history`). */
 const EVENTS = 15;
 
-/** `ingot describe fleet NAME`, `ingot describe instance ID` */
+/** `ingot describe fleet NAME`, `ingot describe instance ID`, `ingot describe release FLEET[@N]` */
 export function registerDescribe(program: Command, run: Runner): void {
   program
     .command('describe')
-    .summary('one fleet or instance in full: settings, state, evidence, recent events')
+    .summary('one fleet, release or instance in full: settings, state, evidence, recent events')
     .description(
       'Show everything Ingot knows of one fleet or one instance, as `kubectl describe` does.\n' +
         "A fleet: its release and settings (env names only: values may be secrets), the rollout's\n" +
         'steps and what it waits for, its instances, why the last pass could not do everything, and\n' +
         'its last events with who did them and why. An instance: its fleet, release, artifact,\n' +
         'state, health and integrity, where it runs (host, address and ports), how it ended, the\n' +
-        'drift evidence against it (expected against actual), and the events that name it.',
+        'drift evidence against it (expected against actual), and the events that name it.\n' +
+        'A release (`FLEET@N`, the Nth release the fleet was given, counted from 1; `FLEET`: the\n' +
+        'one it runs now): its artifact, who deployed it, when and why, what it changed from the\n' +
+        'release before (artifact, env names only, settings), the instances running it, and the\n' +
+        'events that name it.',
     )
-    .addArgument(new Argument('<kind>', 'what to describe').choices(['fleet', 'instance']))
-    .argument('<name>', "the fleet's name or the instance's id")
+    .addArgument(
+      new Argument('<kind>', 'what to describe').choices(['fleet', 'instance', 'release']),
+    )
+    .argument('<name>', "the fleet's name, the instance's id, or FLEET[@N] for a release")
     .addOption(outputOption())
     .action(async (kind: string, name: string, options: { output: OutputFormat }) => {
       await run(
         async (_app, io, api) => {
           const fleets = await listFleets(api);
           const now = Date.now();
+          if (kind === 'release') {
+            const ref = parseReleaseRef(name);
+            const f = fleets.find((x) => x.name === ref.fleet);
+            if (!f)
+              throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(ref.fleet)}`);
+            const releases = await call(api, routes.releases, { params: { name: f.name } });
+            const history = await call(api, routes.history, { query: { fleet: f.name } });
+            const d = releaseDescription(f, releases, history, ref.number);
+            io.out(options.output === 'json' ? json(d) : describeRelease(d, now));
+            return 0;
+          }
           if (kind === 'fleet') {
             const f = fleets.find((x) => x.name === name);
             if (!f) throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(name)}`);
@@ -132,15 +151,4 @@ export function describeInstance(
       `    actual   ${e.actual}`,
     );
   return [...lines, '', ...eventLines(events, now)].join('\n') + '\n';
-}
-
-function eventLines(events: readonly HistoryEntry[], now: number): string[] {
-  if (events.length === 0) return ['events:     none'];
-  return [
-    'events:',
-    ...events.map(
-      (e) =>
-        `  ${formatAge(now - e.time).padStart(4)} ago  ${e.kind}  by ${e.actor || '-'}: ${e.detail}${e.reason && !e.detail.endsWith(e.reason) ? ` (${e.reason})` : ''}`,
-    ),
-  ];
 }

@@ -75,6 +75,32 @@ describe('ingot hosts, as a table', () => {
   });
 });
 
+describe('ingot hosts -o wide', () => {
+  it('adds pids, the agent, when it started and its API, after the default columns', () => {
+    const answer: HostsAnswer = {
+      hosts: [host({ name: 'h1', api: 'https://h1:7443' }), host({ name: 'h2', agent: null })],
+      leader: null,
+    };
+    const [header, h1, h2] = hostsText(answer, NOW, true).trimEnd().split('\n');
+    expect(header!.split(/\s+/)).toEqual([
+      'NAME',
+      'STATE',
+      'LABELS',
+      'CPUS',
+      'MEMORY',
+      'PIDS',
+      'INSTANCES',
+      'LAST-HEARTBEAT',
+      'AGENT',
+      'AGENT-STARTED',
+      'API',
+    ]);
+    expect(h1).toMatch(/ 0\/4194304 .* 0\.1\.0 +60m ago +https:\/\/h1:7443$/);
+    expect(h2).toMatch(/ - +60m ago +-$/);
+    expect(hostsText(answer, NOW)).not.toMatch(/AGENT|PIDS/);
+  });
+});
+
 describe('GET /v1/hosts answers', () => {
   const valid = { hosts: [host({ name: 'h1' })], leader: null };
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { HostsAnswer, ListedHost } from '../../core/api/hosts.js';
 import { routes } from '../../core/api/routes.js';
 import { call } from '../client.js';
-import { formatAge, formatBytes, json, outputOption, table } from '../format.js';
+import { columns, formatAge, formatBytes, json, outputOption } from '../format.js';
 import type { OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -17,13 +17,13 @@ export function registerHosts(program: Command, run: Runner): void {
         'limits), instances, and when its agent was last heard from. With `ingot up`, the one\n' +
         'host is this machine.',
     )
-    .addOption(outputOption())
+    .addOption(outputOption({ wide: true }))
     .action(async (options: { output: OutputFormat }) => {
       await run(
         async (_app, io, api) => {
           const answer = await call(api, routes.hosts);
           if (options.output === 'json') io.out(json(answer));
-          else io.out(hostsText(answer, Date.now()));
+          else io.out(hostsText(answer, Date.now(), options.output === 'wide'));
           return 0;
         },
         () => options.output,
@@ -35,22 +35,30 @@ export function registerHosts(program: Command, run: Runner): void {
 const cores = (n: number) => String(Math.round(n * 100) / 100);
 
 /** The table, and the leader under it when there is one. Pure (`now` given). */
-export function hostsText(answer: HostsAnswer, now: number): string {
+export function hostsText(answer: HostsAnswer, now: number, wide = false): string {
   const ago = (iso: string | null) =>
     iso === null || !Number.isFinite(Date.parse(iso))
       ? '-'
       : `${formatAge(now - Date.parse(iso))} ago`;
-  const text = table(
-    ['NAME', 'STATE', 'LABELS', 'CPUS', 'MEMORY', 'INSTANCES', 'LAST-HEARTBEAT'],
-    answer.hosts.map((h: ListedHost) => [
-      h.name,
-      h.state,
-      labelsText(h.labels),
-      `${cores(h.used.cpus)}/${cores(h.capacity.cpus)}`,
-      `${formatBytes(h.used.memoryBytes)}/${formatBytes(h.capacity.memoryBytes)}`,
-      String(h.used.instances),
-      ago(h.lastHeartbeat),
-    ]),
+  const text = columns<ListedHost>(
+    [
+      { header: 'NAME', cell: (h) => h.name },
+      { header: 'STATE', cell: (h) => h.state },
+      { header: 'LABELS', cell: (h) => labelsText(h.labels) },
+      { header: 'CPUS', cell: (h) => `${cores(h.used.cpus)}/${cores(h.capacity.cpus)}` },
+      {
+        header: 'MEMORY',
+        cell: (h) => `${formatBytes(h.used.memoryBytes)}/${formatBytes(h.capacity.memoryBytes)}`,
+      },
+      { header: 'PIDS', cell: (h) => `${h.used.pids}/${h.capacity.pids}`, wide: true },
+      { header: 'INSTANCES', cell: (h) => String(h.used.instances) },
+      { header: 'LAST-HEARTBEAT', cell: (h) => ago(h.lastHeartbeat) },
+      { header: 'AGENT', cell: (h) => h.agent ?? '-', wide: true },
+      { header: 'AGENT-STARTED', cell: (h) => ago(h.startedAt), wide: true },
+      { header: 'API', cell: (h) => h.api ?? '-', wide: true },
+    ],
+    answer.hosts,
+    wide,
   );
   const l = answer.leader;
   if (l === null) return text;

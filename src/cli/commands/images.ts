@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { shortDigest } from '../../domain/digest.js';
-import { inspectImage, listImages, readSbom, type ImageDetails } from '../../services/inspect.js';
-import { formatBytes, json, outputOption, table } from '../format.js';
+import {
+  inspectImage,
+  listImages,
+  readSbom,
+  type ImageDetails,
+  type ImageSummary,
+} from '../../services/inspect.js';
+import { columns, formatBytes, json, outputOption } from '../format.js';
 import type { CliApp, Io, OutputFormat } from '../io.js';
 import type { Runner } from './runner.js';
 
@@ -13,7 +19,7 @@ export function registerImages(program: Command, run: Runner): void {
     .description(
       'List every image in the store with its tags, short digest, platform, layer count and compressed size.',
     )
-    .addOption(outputOption())
+    .addOption(outputOption({ wide: true }))
     .action(async (options: { output: OutputFormat }) => {
       format = options.output;
       await run(
@@ -22,18 +28,7 @@ export function registerImages(program: Command, run: Runner): void {
           if (format === 'json') io.out(json(images));
           else if (images.length === 0)
             io.err('no images yet: run `ingot build` in a baseline folder\n');
-          else {
-            const rows = images.flatMap((i) =>
-              (i.tags.length > 0 ? i.tags : ['<none>']).map((t) => [
-                t,
-                shortDigest(i.digest),
-                i.platform,
-                String(i.layers),
-                formatBytes(i.size),
-              ]),
-            );
-            io.out(table(['TAG', 'DIGEST', 'PLATFORM', 'LAYERS', 'SIZE'], rows));
-          }
+          else io.out(imagesTable(images, format === 'wide'));
           return 0;
         },
         () => format,
@@ -130,4 +125,24 @@ function describeImage(d: ImageDetails): string {
       : []),
   ];
   return lines.join('\n') + '\n';
+}
+
+/** One row per tag (`<none>` for an untagged image); wide: the full digest, name and version. */
+export function imagesTable(images: readonly ImageSummary[], wide: boolean): string {
+  const rows = images.flatMap((i) =>
+    (i.tags.length > 0 ? i.tags : ['<none>']).map((tag) => ({ tag, image: i })),
+  );
+  return columns<(typeof rows)[number]>(
+    [
+      { header: 'TAG', cell: (r) => r.tag },
+      { header: 'DIGEST', cell: (r) => (wide ? r.image.digest : shortDigest(r.image.digest)) },
+      { header: 'NAME', cell: (r) => r.image.name ?? '-', wide: true },
+      { header: 'VERSION', cell: (r) => r.image.version ?? '-', wide: true },
+      { header: 'PLATFORM', cell: (r) => r.image.platform },
+      { header: 'LAYERS', cell: (r) => String(r.image.layers) },
+      { header: 'SIZE', cell: (r) => formatBytes(r.image.size) },
+    ],
+    rows,
+    wide,
+  );
 }

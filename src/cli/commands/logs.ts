@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
+import type { InstanceLogs, LogsQuery } from '../../core/api/instances.js';
 import { routes } from '../../core/api/routes.js';
+import { timeOnWire } from '../../core/api/wire-time.js';
+import { stampLines, type LogMark } from '../../core/runtime/log-marks.js';
+import { answerLog } from '../../core/runtime/log-slice.js';
 import { exitStatusText } from '../../core/runtime/exit.js';
 import type { PreviousInstance } from '../../domain/instance.js';
 import { IngotError, UsageError } from '../../domain/errors.js';
@@ -8,13 +12,26 @@ import { json, outputOption } from '../format.js';
 import type { CliApp, Io, OutputFormat } from '../io.js';
 import { resolveTarget, type ApiSettings } from '../target.js';
 import { listFleets, type FleetView } from './fleets/fleet-view.js';
+import { parseTime } from './ledger/ledger-access.js';
 import type { Runner } from './runner.js';
 
 interface LogsOptions {
   follow?: boolean;
   previous?: boolean;
   tail?: number;
+  since?: string;
+  timestamps?: boolean;
   output: OutputFormat;
+}
+
+/** What to print of each answer: since when, the last lines, with times. */
+interface LogView {
+  /** Asked of the first read (ms since the epoch). */
+  readonly since?: number;
+  readonly tail?: number;
+  readonly timestamps: boolean;
+  /** -o json: each answer as one JSON document a line (JSON Lines), its text as read. */
+  readonly json: boolean;
 }
 
 export function registerLogs(program: Command, run: Runner): void {
@@ -32,7 +49,16 @@ export function registerLogs(program: Command, run: Runner): void {
         'files are read.\n\n' +
         "Given a FLEET's name, print the output of each of its instances, each line prefixed with\n" +
         "the instance's id: grouped by instance, then, with -f, as it comes (instances write no\n" +
-        'timestamps, so lines of different instances are not put in time order).',
+        'timestamps, so lines of different instances are not put in time order).\n\n' +
+        'Instances write straight into their log, so no line carries the time it was written: the\n' +
+        "host's agent notes, about once a second while the log grows, how long it is. --timestamps\n" +
+        'prefixes each line with the time the agent saw it (RFC 3339, UTC), and --since starts at\n' +
+        'the first line seen at or after a time: both are when the agent saw the bytes, to within\n' +
+        'its mark interval (a second; longer for a busy or restarted agent), not when they were\n' +
+        'written. Lines the agent has not marked yet are stamped with the time they were read.\n\n' +
+        'With -o json, each answer is one line of JSON (JSON Lines; with -f, one per new part):\n' +
+        '{ id, text, start, size } (byte offsets into the log), and with --timestamps the marks\n' +
+        'that cover it ({ at, offset }, RFC 3339) and when it was read (at).',
     )
     .argument('<instance>', 'instance id, or a fleet name for all its instances')
     .option('-f, --follow', 'keep printing new output')
@@ -42,12 +68,26 @@ export function registerLogs(program: Command, run: Runner): void {
       'only the last LINES lines (with -f: default 10, as tail -f; otherwise all)',
       parseLines,
     )
+    .option(
+      '--since <time>',
+      'from the first line seen at or after TIME: a duration ago (10m, 1h30m) or RFC 3339',
+    )
+    .option('--timestamps', 'prefix each line with when the agent saw it (RFC 3339)')
     .addOption(outputOption())
     .action(async (id: string, options: LogsOptions) => {
       await run(
         async (app, io, api) => {
           const keepGoing = options.follow === true;
-          const tail = options.tail ?? (keepGoing ? 10 : undefined);
+          const since =
+            options.since === undefined ? undefined : parseTime(options.since, '--since');
+          // With --since, the lines since then; else, with -f, the last 10 as tail -f.
+          const tail = options.tail ?? (keepGoing && since === undefined ? 10 : undefined);
+          const view: LogView = {
+            ...(since !== undefined && { since }),
+            ...(tail !== undefined && { tail }),
+            timestamps: options.timestamps === true,
+            json: options.output === 'json',
+          };
           const fleet = options.previous ? null : await fleetNamed(api, id);
           if (fleet !== null) {
             const ids = fleet.instances.map((i) => i.id).sort();
@@ -55,7 +95,7 @@ export function registerLogs(program: Command, run: Runner): void {
               ids.map((i) => ({ id: i, source: pickSource(app, api, i) })),
               io,
               keepGoing,
-              tail,
+              view,
             );
             return 0;
           }
@@ -64,10 +104,10 @@ export function registerLogs(program: Command, run: Runner): void {
             printPrevious(await source.previous(), options.output, io);
             return 0;
           }
-          await follow(source, io, keepGoing, tail);
+          await follow(source, io, keepGoing, view);
           return 0;
         },
-        () => (options.previous ? options.output : 'text'),
+        () => options.output,
       );
     });
 }
@@ -106,7 +146,7 @@ function localElseServer(local: LogSource, remote: LogSource): LogSource {
     }
   };
   return {
-    read: (from) => first((s) => s.read(from)),
+    read: (query) => first((s) => s.read(query)),
     previous: () => first((s) => s.previous()),
     get everyMs() {
       return (source ?? local).everyMs;
@@ -116,8 +156,8 @@ function localElseServer(local: LogSource, remote: LogSource): LogSource {
 
 /** Where an instance's output is read: this home's files, or its host through a server. */
 interface LogSource {
-  /** The log from a byte offset (or all of it), and its size now. */
-  read(from: number | undefined): Promise<{ text: string; size: number }>;
+  /** The log from a byte offset, or since a time (or all of it), and its size now. */
+  read(query: LogsQuery): Promise<InstanceLogs>;
   previous(): Promise<PreviousInstance>;
   /** How often -f asks. */
   readonly everyMs: number;
@@ -125,14 +165,15 @@ interface LogSource {
 
 function localLogs(app: CliApp, id: string): LogSource {
   return {
-    read: (from) => {
+    read: (query) => {
+      // The marks first: a mark read before the bytes never points past them.
+      const marks: LogMark[] =
+        query.marks === '1' || query.since !== undefined ? app.logMarks(id) : [];
       const bytes = Buffer.from(app.logs(id));
-      // Rotation shortens the log: its text starts over.
-      const start = from === undefined || from > bytes.length ? 0 : from;
-      return Promise.resolve({
-        text: bytes.subarray(start).toString('utf8'),
-        size: bytes.length,
-      });
+      // Rotation shortens the log: its text starts over (answerLog, as a host answers).
+      return Promise.resolve(
+        answerLog(id, bytes, marks, query, Date.now(), Number.MAX_SAFE_INTEGER),
+      );
     },
     previous: () => Promise.resolve(app.previousLogs(id)),
     everyMs: 250,
@@ -141,36 +182,77 @@ function localLogs(app: CliApp, id: string): LogSource {
 
 function remoteLogs(api: ApiSettings, id: string): LogSource {
   return {
-    read: (from) =>
-      call(api, routes.logs, {
-        params: { id },
-        query: from === undefined ? {} : { from: String(from) },
-      }),
+    read: (query) => call(api, routes.logs, { params: { id }, query }),
     previous: () => call(api, routes.previousLogs, { params: { id } }),
     // Each ask reaches the host through a server: less often than a file is read.
     everyMs: 1000,
   };
 }
 
-async function follow(
-  source: LogSource,
-  io: Io,
-  keepGoing: boolean,
-  tail: number | undefined,
-): Promise<void> {
-  let { text, size } = await source.read(undefined);
-  io.out(tail === undefined ? text : lastLines(text, tail));
+/** The first read's query: since a time, with marks when lines are to be stamped. */
+const firstQuery = (view: LogView): LogsQuery => ({
+  ...(view.since !== undefined && { since: timeOnWire(view.since) }),
+  ...(view.timestamps && { marks: '1' as const }),
+});
+
+/** The next read's: from where the last answer ended. */
+const nextQuery = (view: LogView, size: number): LogsQuery => ({
+  from: String(size),
+  ...(view.timestamps && { marks: '1' as const }),
+});
+
+/**
+ * An answer as printed: its last `tail` lines (the first answer only), each stamped with
+ * when it was seen when asked. `midLine`: the previous answer ended inside a line. Pure.
+ */
+export function logText(
+  answer: InstanceLogs,
+  view: { readonly tail?: number; readonly timestamps: boolean },
+  midLine: boolean,
+): string {
+  const { text, start } = tailOf(answer, view.tail);
+  if (!view.timestamps) return text;
+  const marks = (answer.marks ?? []).map((m) => ({ at: Date.parse(m.at), offset: m.offset }));
+  const now = answer.at !== undefined ? Date.parse(answer.at) : Date.now();
+  return stampLines(text, start, marks, now, midLine);
+}
+
+/** The answer with only its last `tail` lines (and their offset), the whole of it without. */
+function tailOf(answer: InstanceLogs, tail: number | undefined): InstanceLogs {
+  if (tail === undefined) return answer;
+  const kept = lastLines(answer.text, tail);
+  return {
+    ...answer,
+    text: kept,
+    start: answer.start + Buffer.byteLength(answer.text) - Buffer.byteLength(kept),
+  };
+}
+
+/** -o json: the answer as one line of JSON (its id, text, offsets, and marks when asked). */
+const jsonLine = (answer: InstanceLogs, tail?: number): string =>
+  `${JSON.stringify(tailOf(answer, tail))}\n`;
+
+async function follow(source: LogSource, io: Io, keepGoing: boolean, view: LogView): Promise<void> {
+  // One instance that is not there is an error, as in text; of a fleet's, one gone is skipped.
+  if (view.json) return followJson([source], io, keepGoing, view, false);
+  let answer = await source.read(firstQuery(view));
+  let out = logText(answer, view, false);
+  let midLine = out !== '' && !out.endsWith('\n');
+  io.out(out);
+  const rest = { timestamps: view.timestamps };
   while (keepGoing) {
     await new Promise((r) => setTimeout(r, source.everyMs));
     try {
-      ({ text, size } = await source.read(size));
+      answer = await source.read(nextQuery(view, answer.size));
     } catch (err) {
       // Removed (its files went, maybe while being read): the output has ended. A host or
       // server that does not answer is said.
       if (err instanceof IngotError && err.code !== 'E_INSTANCE_NOT_FOUND') throw err;
       return;
     }
-    io.out(text);
+    out = logText(answer, rest, midLine);
+    if (out !== '') midLine = !out.endsWith('\n');
+    io.out(out);
   }
 }
 
@@ -197,10 +279,22 @@ async function followAll(
   sources: readonly { id: string; source: LogSource }[],
   io: Io,
   keepGoing: boolean,
-  tail: number | undefined,
+  view: LogView,
 ): Promise<void> {
+  if (view.json)
+    return followJson(
+      sources.map((s) => s.source),
+      io,
+      keepGoing,
+      view,
+      true,
+    );
   const width = Math.max(0, ...sources.map((s) => s.id.length));
-  const live = new Map<string, { source: LogSource; size: number; partial: string }>();
+  const live = new Map<
+    string,
+    { source: LogSource; size: number; partial: string; midLine: boolean }
+  >();
+  const rest = { timestamps: view.timestamps };
   const emit = (id: string, text: string, state: { partial: string }, flush: boolean) => {
     const whole = state.partial + text;
     const cut = flush ? whole.length : whole.lastIndexOf('\n') + 1;
@@ -217,9 +311,10 @@ async function followAll(
   };
   for (const { id, source } of sources) {
     try {
-      const { text, size } = await source.read(undefined);
-      const state = { source, size, partial: '' };
-      emit(id, tail === undefined ? text : lastLines(text, tail), state, !keepGoing);
+      const answer = await source.read(firstQuery(view));
+      const text = logText(answer, view, false);
+      const state = { source, size: answer.size, partial: '', midLine: !/(^|\n)$/.test(text) };
+      emit(id, text, state, !keepGoing);
       live.set(id, state);
     } catch (err) {
       if (!absent(err)) throw err;
@@ -231,8 +326,10 @@ async function followAll(
     );
     for (const [id, state] of live) {
       try {
-        const { text, size } = await state.source.read(state.size);
-        state.size = size;
+        const answer = await state.source.read(nextQuery(view, state.size));
+        state.size = answer.size;
+        const text = logText(answer, rest, state.midLine);
+        if (text !== '') state.midLine = !text.endsWith('\n');
         emit(id, text, state, false);
       } catch (err) {
         if (!absent(err)) throw err;
@@ -240,6 +337,37 @@ async function followAll(
         live.delete(id);
       }
     }
+  }
+}
+
+/** -o json: each instance's answer, then with -f each new one, one JSON document a line. */
+async function followJson(
+  sources: readonly LogSource[],
+  io: Io,
+  keepGoing: boolean,
+  view: LogView,
+  skipAbsent: boolean,
+): Promise<void> {
+  const live = new Map<LogSource, number>();
+  for (const source of sources)
+    try {
+      const answer = await source.read(firstQuery(view));
+      io.out(jsonLine(answer, view.tail));
+      live.set(source, answer.size);
+    } catch (err) {
+      if (!skipAbsent || !absent(err)) throw err;
+    }
+  while (keepGoing && live.size > 0) {
+    await new Promise((r) => setTimeout(r, Math.min(...[...live.keys()].map((s) => s.everyMs))));
+    for (const [source, size] of live)
+      try {
+        const answer = await source.read(nextQuery(view, size));
+        live.set(source, answer.size);
+        if (answer.text !== '') io.out(jsonLine(answer));
+      } catch (err) {
+        if (!absent(err)) throw err;
+        live.delete(source);
+      }
   }
 }
 

@@ -48,7 +48,9 @@ describe('bash completion', () => {
   });
 
   it("completes an option's choices, and files for other values", () => {
-    expect(complete('ingot images -o ').sort()).toEqual(['json', 'text', 'yaml']);
+    // A table takes wide; a command without one is not offered a format it would ignore.
+    expect(complete('ingot images -o ').sort()).toEqual(['json', 'text', 'wide', 'yaml']);
+    expect(complete('ingot version -o ').sort()).toEqual(['json', 'text', 'yaml']);
     writeFileSync(join(dir, 'fleet.yaml'), '');
     expect(complete('ingot deploy fle')).toEqual(['fleet.yaml']);
   });

@@ -1,7 +1,13 @@
 import * as z from 'zod';
-import { ROLLOUT_STATES, type FleetRecord, type HistoryEntry } from '../fleet/record.js';
+import {
+  ROLLOUT_STATES,
+  type FleetRecord,
+  type HistoryEntry,
+  type ReleaseRecord,
+} from '../fleet/record.js';
 import type { FleetSpec } from '../fleet/spec.js';
 import { digest, observedInstance } from './instances.js';
+import { maybeTimeOnWire, timeOnWire, wireTime } from './wire-time.js';
 
 /**
  * A deployed spec, as the store keeps it (durations already in milliseconds): it is not
@@ -12,22 +18,44 @@ const deployedSpec = z.custom<FleetSpec>(
   'a deployed fleet spec',
 );
 
+/** The times of a fleet's record, which the wire carries as RFC 3339 (wire-time.ts). */
+type RecordTimes = 'rolloutStartedAt' | 'stepStartedAt' | 'stepReadyAt' | 'pausedAt';
+
+/** A fleet's record as the API answers it: as stored, with its times as RFC 3339 strings. */
+export type FleetRecordAnswer = Omit<FleetRecord, RecordTimes> & {
+  readonly rolloutStartedAt: string;
+  readonly stepStartedAt: string;
+  readonly stepReadyAt: string | null;
+  readonly pausedAt: string | null;
+};
+
+/** A stored record as the API answers it. Pure. */
+export function fleetOnWire(f: FleetRecord): FleetRecordAnswer {
+  return {
+    ...f,
+    rolloutStartedAt: timeOnWire(f.rolloutStartedAt),
+    stepStartedAt: timeOnWire(f.stepStartedAt),
+    stepReadyAt: maybeTimeOnWire(f.stepReadyAt),
+    pausedAt: maybeTimeOnWire(f.pausedAt),
+  };
+}
+
 /** A fleet's record. Loose: a field a newer server adds passes through to `-o json`. */
-export const fleetRecord: z.ZodType<FleetRecord> = z.looseObject({
+export const fleetRecord: z.ZodType<FleetRecordAnswer> = z.looseObject({
   name: z.string(),
   spec: deployedSpec,
   release: digest,
   artifact: digest,
   previous: digest.nullable(),
   rollout: z.enum(ROLLOUT_STATES),
-  rolloutStartedAt: z.number(),
+  rolloutStartedAt: wireTime,
   reason: z.string().nullable(),
   stable: digest.nullable(),
   step: z.number(),
-  stepStartedAt: z.number(),
-  stepReadyAt: z.number().nullable(),
+  stepStartedAt: wireTime,
+  stepReadyAt: wireTime.nullable(),
   /** Absent from a server older than `ingot pause`: never paused. */
-  pausedAt: z.number().nullable().default(null),
+  pausedAt: wireTime.nullable().default(null),
   version: z.number(),
 });
 
@@ -47,7 +75,7 @@ export const fleetView = z.intersection(
       .discriminatedUnion('for', [
         z.strictObject({ for: z.literal('promotion') }),
         z.strictObject({ for: z.literal('pause'), remainingMs: z.number() }),
-        z.strictObject({ for: z.literal('resume'), since: z.number() }),
+        z.strictObject({ for: z.literal('resume'), since: wireTime }),
       ])
       .exactOptional(),
     /** Why the last reconcile pass could not do everything (budgets, admission). */
@@ -72,14 +100,45 @@ export const rollbackRequest = z.object({ to: digest.exactOptional() });
 /** POST /v1/fleets/:name/promote. */
 export const promoteRequest = z.object({ full: z.boolean().exactOptional() });
 
-export const historyEntry: z.ZodType<HistoryEntry> = z.looseObject({
+/** A line of a fleet's history as the API answers it: its time as RFC 3339. */
+export type HistoryAnswer = Omit<HistoryEntry, 'time'> & { readonly time: string };
+
+/** A stored history line as the API answers it. Pure. */
+export const historyOnWire = (e: HistoryEntry): HistoryAnswer => ({
+  ...e,
+  time: timeOnWire(e.time),
+});
+
+export const historyEntry: z.ZodType<HistoryAnswer> = z.looseObject({
   seq: z.number(),
-  time: z.number(),
+  time: wireTime,
   fleet: z.string(),
   kind: z.string(),
   detail: z.string(),
   actor: z.string(),
   reason: z.string().exactOptional(),
+});
+
+/**
+ * One release of a fleet (GET /v1/fleets/:name/releases): numbered from 1 in the order the
+ * fleet's releases were made, as `ingot describe release FLEET@N` names them.
+ */
+export type ReleaseAnswer = Omit<ReleaseRecord, 'createdAt'> & {
+  readonly number: number;
+  readonly createdAt: string;
+};
+
+/** A fleet's releases, oldest first, as the API answers them. Pure. */
+export const releasesOnWire = (releases: readonly ReleaseRecord[]): ReleaseAnswer[] =>
+  releases.map((r, i) => ({ ...r, number: i + 1, createdAt: timeOnWire(r.createdAt) }));
+
+export const releaseAnswer: z.ZodType<ReleaseAnswer> = z.looseObject({
+  number: z.number().int().min(1),
+  digest,
+  fleet: z.string(),
+  artifact: digest,
+  spec: deployedSpec,
+  createdAt: wireTime,
 });
 
 const stopReason = z.enum(['gone', 'tainted', 'unhealthy', 'old-release', 'aged', 'surplus']);

@@ -8,6 +8,7 @@ import {
   type ObservedInstance,
   type PreviousInstance,
 } from '../../domain/instance.js';
+import { wireTime } from './wire-time.js';
 
 /** A digest on the wire (its syntax; a digest is checked against its bytes elsewhere). */
 export const digest: z.ZodType<Digest, string> = z
@@ -19,7 +20,7 @@ export const evidence: z.ZodType<Evidence> = z.looseObject({
   path: z.string(),
   expected: z.string(),
   actual: z.string(),
-  time: z.string(),
+  time: wireTime,
 });
 
 /**
@@ -37,18 +38,18 @@ export const observedInstance: z.ZodType<ObservedInstance> = z.looseObject({
   ports: z.array(z.number().int().min(1).max(65535)).max(64).exactOptional(),
   host: z.string().exactOptional(),
   pid: z.number().exactOptional(),
-  startedAt: z.string().exactOptional(),
+  startedAt: wireTime.exactOptional(),
   release: z.string().exactOptional(),
-  healthySince: z.string().exactOptional(),
+  healthySince: wireTime.exactOptional(),
   integrity: z.enum(INTEGRITIES).exactOptional(),
   evidence: z.array(evidence).exactOptional(),
-  heldUntil: z.string().exactOptional(),
+  heldUntil: wireTime.exactOptional(),
   exit: z
     .looseObject({
       code: z.number().exactOptional(),
       signal: z.string().exactOptional(),
       oomKilled: z.boolean(),
-      at: z.string(),
+      at: wireTime,
       lastLine: z.string().exactOptional(),
     })
     .exactOptional(),
@@ -102,13 +103,20 @@ export const debugClosed = z.object({ id: z.string(), closed: z.literal(true) })
 /** How much of an instance's log one answer carries at most (GET /v1/instances/:id/logs). */
 export const MAX_LOG_ANSWER_BYTES = 4 * 1024 * 1024;
 
-/** `from`: a byte offset into the instance's log, as the previous answer's `size` gave it. */
+/**
+ * `from`: a byte offset into the instance's log, as the previous answer's `size` gave it.
+ * `since` (without `from`): from the first byte the host's agent saw at or after that time
+ * (core/runtime/log-marks.ts). `marks=1`: with the time marks that cover the answer's text.
+ */
 export const logsQuery = z.object({
   from: z
     .string()
     .regex(/^\d{1,15}$/, 'a byte offset')
     .exactOptional(),
+  since: wireTime.exactOptional(),
+  marks: z.literal('1').exactOptional(),
 });
+export type LogsQuery = z.output<typeof logsQuery>;
 
 /**
  * The instance's log from `start` (at most the last MAX_LOG_ANSWER_BYTES of it), and its size
@@ -120,6 +128,16 @@ export const instanceLogs = z.object({
   text: z.string(),
   start: z.number().int().min(0),
   size: z.number().int().min(0),
+  /**
+   * Asked with `marks=1`: when the host's agent saw the log reach each offset, oldest first,
+   * through the first mark past the text (bytes past the last were seen by `at`).
+   */
+  marks: z
+    .array(z.strictObject({ at: wireTime, offset: z.number().int().min(0) }))
+    .max(100_000)
+    .exactOptional(),
+  /** When the host read the log for this answer. */
+  at: wireTime.exactOptional(),
 });
 export type InstanceLogs = z.output<typeof instanceLogs>;
 
@@ -129,13 +147,13 @@ export const previousInstance: z.ZodType<PreviousInstance> = z.looseObject({
   fleet: z.string(),
   artifact: digest,
   release: z.string().exactOptional(),
-  startedAt: z.string().exactOptional(),
+  startedAt: wireTime.exactOptional(),
   reason: z.string().exactOptional(),
   exit: z.looseObject({
     code: z.number().exactOptional(),
     signal: z.string().exactOptional(),
     oomKilled: z.boolean(),
-    at: z.string(),
+    at: wireTime,
     lastLine: z.string().exactOptional(),
   }),
   output: z.string(),

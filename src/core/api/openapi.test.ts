@@ -68,6 +68,31 @@ describe('openApiDocument', () => {
     }
   });
 
+  it('declares every time in an answer as an RFC 3339 date-time, never a number', () => {
+    // Names that hold a time, wherever they sit in an answer (issue 20).
+    const TIME = /^(time|at|since|lastSigned|lastHeartbeat|heldUntil|healthySince|\w+At)$/;
+    const seen: string[] = [];
+    const walk = (node: unknown, name: string, where: string): void => {
+      if (Array.isArray(node)) node.forEach((n, i) => walk(n, name, `${where}[${i}]`));
+      if (typeof node !== 'object' || node === null) return;
+      const schema = node as Record<string, unknown>;
+      if (TIME.test(name) && ('type' in schema || 'anyOf' in schema)) {
+        const text = JSON.stringify(schema);
+        expect(text, where).toContain('"format":"date-time"');
+        expect(text, where).not.toContain('"number"');
+        seen.push(name);
+      }
+      const properties = (schema['properties'] ?? {}) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(properties)) walk(value, key, `${where}.${key}`);
+      for (const [key, value] of Object.entries(schema))
+        if (key !== 'properties') walk(value, key === 'items' ? name : '', `${where}/${key}`);
+    };
+    for (const { op } of operations)
+      walk(op.responses['200']?.content?.['application/json'].schema, '', op.operationId);
+    for (const name of ['rolloutStartedAt', 'pausedAt', 'time', 'since', 'startedAt'])
+      expect(seen).toContain(name);
+  });
+
   it('is the same bytes for the same table and version', () => {
     expect(JSON.stringify(openApiDocument('1.2.3'))).toBe(JSON.stringify(doc));
   });

@@ -5,6 +5,7 @@ import {
   fleetView,
   historyEntry,
   promoteRequest,
+  releaseAnswer,
   rollbackRequest,
 } from './fleets.js';
 import { hostsAnswer } from './hosts.js';
@@ -58,6 +59,12 @@ export const routes = {
   resume: { method: 'POST', path: '/v1/fleets/:name/resume', response: fleetRecord },
   /** The rollout in progress ends: back to the last stable release (E_ABORT_NONE if none). */
   abort: { method: 'POST', path: '/v1/fleets/:name/abort', response: fleetRecord },
+  /** Every release the fleet ran or runs, oldest first, numbered from 1 (E_FLEET_NOT_FOUND). */
+  releases: {
+    method: 'GET',
+    path: '/v1/fleets/:name/releases',
+    response: z.array(releaseAnswer),
+  },
   history: {
     method: 'GET',
     path: '/v1/history',

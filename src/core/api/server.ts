@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { wireTime } from './wire-time.js';
 
 /** POST /v1/shutdown: stop the server, and its instances with `stopInstances`. */
 export const shutdownRequest = z.object({ stopInstances: z.boolean().exactOptional() });
@@ -10,8 +11,8 @@ export const serverHealth = ok.extend({
   ledger: z
     .object({
       checkpoints: z.enum(['ok', 'failing']),
-      lastSigned: z.number().exactOptional(),
-      since: z.number().exactOptional(),
+      lastSigned: wireTime.exactOptional(),
+      since: wireTime.exactOptional(),
       error: z.object({ code: z.string(), message: z.string() }).exactOptional(),
       failures: z.number(),
     })

@@ -1,4 +1,6 @@
-import type { InstanceLogs } from '../api/instances.js';
+import type { InstanceLogs, LogsQuery } from '../api/instances.js';
+import { timeOnWire } from '../api/wire-time.js';
+import { marksFor, startSince, type LogMark } from './log-marks.js';
 
 /**
  * The part of an instance's log (its rotated files joined, oldest first) an answer carries:
@@ -16,4 +18,34 @@ export function sliceLog(
   const asked = from === undefined || from > size ? 0 : from;
   const start = Math.max(asked, size - max);
   return { id, text: Buffer.from(log.subarray(start)).toString('utf8'), start, size };
+}
+
+/**
+ * The answer to GET …/logs: from `from`, else from `since` (the first byte seen at or after
+ * it, by the marks), else all of it; with the marks that cover it when asked. Pure.
+ */
+export function answerLog(
+  id: string,
+  log: Uint8Array,
+  marks: readonly LogMark[],
+  query: LogsQuery,
+  now: number,
+  max: number,
+): InstanceLogs {
+  const from =
+    query.from !== undefined
+      ? Number(query.from)
+      : query.since !== undefined
+        ? startSince(marks, Date.parse(query.since))
+        : undefined;
+  const slice = sliceLog(id, log, from, max);
+  if (query.marks !== '1') return slice;
+  return {
+    ...slice,
+    marks: marksFor(marks, slice.start, slice.size).map((m) => ({
+      at: timeOnWire(m.at),
+      offset: m.offset,
+    })),
+    at: timeOnWire(now),
+  };
 }

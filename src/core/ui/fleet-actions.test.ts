@@ -17,7 +17,10 @@ const base: ActionFacts = {
 describe('fleetActions', () => {
   it('offers pause and abort on a canary step, resume and abort once paused', () => {
     expect(fleetActions(base)).toEqual(['pause', 'abort']);
-    expect(fleetActions({ ...base, pausedAt: 1 })).toEqual(['resume', 'abort']);
+    expect(fleetActions({ ...base, pausedAt: '1970-01-01T00:00:00.001Z' })).toEqual([
+      'resume',
+      'abort',
+    ]);
   });
   it('never pauses a rolling rollout, nor one past its last step', () => {
     expect(fleetActions({ ...base, stepCount: 0 })).toEqual(['abort']);
@@ -31,7 +34,10 @@ describe('fleetActions', () => {
   it('never offers both pause and resume, nor abort and rollback', () => {
     const facts = fc.record({
       rollout: fc.constantFrom('progressing', 'complete', 'rolled-back', 'failed', 'refused'),
-      pausedAt: fc.option(fc.nat(), { nil: null }),
+      pausedAt: fc.option(
+        fc.nat().map((ms) => new Date(ms).toISOString()),
+        { nil: null },
+      ),
       stepCount: fc.nat(3),
       promotable: fc.boolean(),
       previous: fc.constantFrom(null, A, B),

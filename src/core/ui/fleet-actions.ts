@@ -10,7 +10,8 @@ export type FleetAction = (typeof FLEET_ACTIONS)[number];
 /** What of a fleet the choice reads (a UiFleet has these). */
 export interface ActionFacts {
   readonly rollout: string;
-  readonly pausedAt: number | null;
+  /** When it was paused by hand (RFC 3339, as the API says it), or null. */
+  readonly pausedAt: string | null;
   /** Steps before the full shape; 0 for rolling (nothing to hold). */
   readonly stepCount: number;
   /** A progressing rollout short of its final shape. */

@@ -18,11 +18,11 @@ function view(strategy: string, replicas: number, at: Partial<FleetView>): Fleet
     artifact: NEW,
     previous: OLD,
     rollout: 'progressing',
-    rolloutStartedAt: 0,
+    rolloutStartedAt: '1970-01-01T00:00:00.000Z',
     reason: null,
     stable: OLD,
     step: 0,
-    stepStartedAt: 1000,
+    stepStartedAt: '1970-01-01T00:00:01.000Z',
     stepReadyAt: null,
     pausedAt: null,
     version: 1,
@@ -37,7 +37,7 @@ function view(strategy: string, replicas: number, at: Partial<FleetView>): Fleet
 describe('the dashboard view of a fleet', () => {
   it('gives a canary step its weights, its pause end, and Promote', () => {
     const canary = '{ canary: { steps: [{ instances: 1, pause: 30s }, { percent: 50 }] } }';
-    const ready = uiFleet(view(canary, 4, { stepReadyAt: 5000 }));
+    const ready = uiFleet(view(canary, 4, { stepReadyAt: '1970-01-01T00:00:05.000Z' }));
     expect(ready.weights).toEqual([
       { release: NEW, count: 1, percent: 25 },
       { release: OLD, count: 3, percent: 75 },
@@ -46,7 +46,14 @@ describe('the dashboard view of a fleet', () => {
     expect(ready.promotable).toBe(true);
     expect(ready.pauseEndsAt).toBe(35_000);
     // Paused by hand: the pause stops counting, no end to show.
-    expect(uiFleet(view(canary, 4, { stepReadyAt: 5000, pausedAt: 9000 })).pauseEndsAt).toBeNull();
+    expect(
+      uiFleet(
+        view(canary, 4, {
+          stepReadyAt: '1970-01-01T00:00:05.000Z',
+          pausedAt: '1970-01-01T00:00:09.000Z',
+        }),
+      ).pauseEndsAt,
+    ).toBeNull();
     // Not ready yet: no pause is running.
     expect(uiFleet(view(canary, 4, {})).pauseEndsAt).toBeNull();
     // Complete, or at the final shape: nothing to promote, one release.
@@ -55,7 +62,9 @@ describe('the dashboard view of a fleet', () => {
   });
 
   it('waits for Promote on a blue-green preview, with no pause to count down', () => {
-    const preview = uiFleet(view('{ blueGreen: { previewReplicas: 1 } }', 3, { stepReadyAt: 1 }));
+    const preview = uiFleet(
+      view('{ blueGreen: { previewReplicas: 1 } }', 3, { stepReadyAt: '1970-01-01T00:00:00.001Z' }),
+    );
     expect(preview.promotable).toBe(true);
     expect(preview.pauseEndsAt).toBeNull();
   });

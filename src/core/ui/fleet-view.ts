@@ -52,7 +52,10 @@ export function uiFleet(view: FleetView): UiFleet {
         percent: Math.round((100 * r.count) / replicas),
       })),
     promotable: view.rollout === 'progressing' && !shape.final,
-    pauseEndsAt: pausing ? (view.stepReadyAt ?? 0) + (shape.pauseMs ?? 0) : null,
+    pauseEndsAt:
+      pausing && view.stepReadyAt !== null
+        ? Date.parse(view.stepReadyAt) + (shape.pauseMs ?? 0)
+        : null,
   };
 }
 

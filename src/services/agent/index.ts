@@ -347,6 +347,7 @@ export class Agent {
     for (const t of this.table.values()) {
       if (!isRunning(t)) continue;
       this.deps.files.rotateLog(t.id, this.deps.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES);
+      this.deps.files.markLog(t.id, now);
       if (!t.address) continue;
       // One instance's probe must never take the agent down with it.
       due.push(this.prober.probe(t, now).catch(() => undefined));

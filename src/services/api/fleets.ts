@@ -1,4 +1,12 @@
-import { promoteRequest, rollbackRequest, type FleetView } from '../../core/api/fleets.js';
+import {
+  fleetOnWire,
+  historyOnWire,
+  promoteRequest,
+  releasesOnWire,
+  rollbackRequest,
+  type FleetView,
+} from '../../core/api/fleets.js';
+import { timeOnWire } from '../../core/api/wire-time.js';
 import type { ApiHandlers } from '../../core/api/routes.js';
 import { shapeOf } from '../../core/controller/shape.js';
 import { rolloutWait } from '../../core/controller/waiting.js';
@@ -43,7 +51,16 @@ export function fleetApi(
   deps: FleetApiDeps,
 ): Pick<
   ApiHandlers,
-  'deploy' | 'plan' | 'fleets' | 'rollback' | 'promote' | 'pause' | 'resume' | 'abort' | 'history'
+  | 'deploy'
+  | 'plan'
+  | 'fleets'
+  | 'rollback'
+  | 'promote'
+  | 'pause'
+  | 'resume'
+  | 'abort'
+  | 'history'
+  | 'releases'
 > {
   // One deploy at a time: two that each fit alone must not both pass the capacity check.
   let deploying: Promise<unknown> = Promise.resolve();
@@ -53,7 +70,7 @@ export function fleetApi(
       deploying = run.catch(() => undefined);
       const record = await run;
       deps.reconcileSoon();
-      return record;
+      return fleetOnWire(record);
     },
     // What the deploy would do: its checks, outside its queue (it writes nothing to race).
     plan: ({ body }) => planDeploy(deps, body),
@@ -67,7 +84,7 @@ export function fleetApi(
         ...(request.data.to !== undefined && { to: request.data.to }),
       });
       deps.reconcileSoon();
-      return record;
+      return fleetOnWire(record);
     },
     async promote({ params, body }) {
       const request = promoteRequest.safeParse(body ?? {});
@@ -77,7 +94,7 @@ export function fleetApi(
         now: deps.now(),
       });
       deps.reconcileSoon();
-      return record;
+      return fleetOnWire(record);
     },
     // Changes by hand, recorded (history and ledger) with the admin as actor, as promote is.
     async pause({ params }) {
@@ -86,7 +103,7 @@ export function fleetApi(
         actor: 'admin',
       });
       deps.reconcileSoon();
-      return record;
+      return fleetOnWire(record);
     },
     async resume({ params }) {
       const record = await resumeRollout(deps.fleets, params.name, {
@@ -94,7 +111,7 @@ export function fleetApi(
         actor: 'admin',
       });
       deps.reconcileSoon();
-      return record;
+      return fleetOnWire(record);
     },
     async abort({ params }) {
       const record = await abortRollout(deps.fleets, params.name, {
@@ -102,7 +119,7 @@ export function fleetApi(
         actor: 'admin',
       });
       deps.reconcileSoon();
-      return record;
+      return fleetOnWire(record);
     },
     async fleets() {
       const observed = await deps.observe();
@@ -113,17 +130,26 @@ export function fleetApi(
         const waiting = rolloutWait(f, now);
         const traffic = status.get(f.name)?.traffic;
         return {
-          ...f,
+          ...fleetOnWire(f),
           phase: shape.label,
           awaitingPromotion:
             f.rollout === 'progressing' && f.stepReadyAt !== null && shape.pauseMs === null,
-          ...(waiting !== null && { waiting }),
+          ...(waiting !== null && {
+            waiting:
+              waiting.for === 'resume' ? { ...waiting, since: timeOnWire(waiting.since) } : waiting,
+          }),
           reasons: [...(status.get(f.name)?.reasons ?? [])],
           instances: observed.filter((i) => i.fleet === f.name),
           ...(traffic !== undefined && { traffic }),
         };
       });
     },
-    history: ({ query }) => deps.fleets.history(query.fleet),
+    async releases({ params }) {
+      const releases = await deps.fleets.releases(params.name);
+      if (releases.length === 0 && (await deps.fleets.fleet(params.name)) === null)
+        throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(params.name)}`);
+      return releasesOnWire(releases);
+    },
+    history: async ({ query }) => (await deps.fleets.history(query.fleet)).map(historyOnWire),
   };
 }

@@ -71,8 +71,7 @@ export function instanceApi(deps: InstanceApiDeps): Pick<ApiHandlers, InstanceRo
       deps.reconcileSoon();
       return { id: params.id, closed: true };
     },
-    logs: ({ params, query }) =>
-      hosts.logs(params.id, query.from === undefined ? undefined : Number(query.from)),
+    logs: ({ params, query }) => hosts.logs(params.id, query),
     previousLogs: ({ params }) => hosts.previous(params.id),
   };
 }

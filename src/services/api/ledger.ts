@@ -1,4 +1,5 @@
 import { formatLedgerExport } from '../../core/ledger/index.js';
+import { checkpointOnWire } from '../../core/api/ledger.js';
 import type { ApiHandlers } from '../../core/api/routes.js';
 import type { Ledger } from '../../ports/ledger.js';
 import type { LedgerRecorder } from '../ledger.js';
@@ -12,7 +13,8 @@ export function ledgerApi(deps: {
   return {
     async checkpoint() {
       await deps.recorder.maybeCheckpoint(deps.now(), true);
-      return deps.ledger.latestCheckpoint();
+      const latest = await deps.ledger.latestCheckpoint();
+      return latest === null ? null : checkpointOnWire(latest);
     },
     async ledgerExport() {
       // What was recorded before the request is in the answer, not still queued.

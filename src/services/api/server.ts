@@ -1,5 +1,6 @@
 import type { ApiHandlers } from '../../core/api/routes.js';
 import { shutdownRequest } from '../../core/api/server.js';
+import { timeOnWire } from '../../core/api/wire-time.js';
 import type { CheckpointView } from '../server/checkpoint-health.js';
 
 /** The server's own routes: is it there (and is its ledger signed), and stop it. */
@@ -9,7 +10,17 @@ export function serverApi(deps: {
   readonly checkpoints: () => CheckpointView;
 }): Pick<ApiHandlers, 'health' | 'shutdown'> {
   return {
-    health: () => Promise.resolve({ ok: true, ledger: deps.checkpoints() }),
+    health() {
+      const { lastSigned, since, ...ledger } = deps.checkpoints();
+      return Promise.resolve({
+        ok: true,
+        ledger: {
+          ...ledger,
+          ...(lastSigned !== undefined && { lastSigned: timeOnWire(lastSigned) }),
+          ...(since !== undefined && { since: timeOnWire(since) }),
+        },
+      });
+    },
     shutdown({ body }) {
       // Only an explicit true stops the instances: anything else keeps them running.
       const request = shutdownRequest.safeParse(body ?? {});

@@ -56,8 +56,17 @@ const code = (p: Promise<unknown>) =>
 describe('instances acted on where they run', () => {
   it("asks the instance's own host, as the cluster's view places it", async () => {
     const { hosts, calls } = cluster(() => ({ id: 'web-1', text: 'hi', start: 0, size: 2 }));
-    expect(await hosts.logs('web-1', 2)).toEqual({ id: 'web-1', text: 'hi', start: 0, size: 2 });
-    expect(calls).toEqual(['h1 GET /v1/host/instances/web-1/logs?from=2']);
+    expect(await hosts.logs('web-1', { from: '2' })).toEqual({
+      id: 'web-1',
+      text: 'hi',
+      start: 0,
+      size: 2,
+    });
+    await hosts.logs('web-1', { since: '2026-12-05T04:00:00.000Z', marks: '1' });
+    expect(calls).toEqual([
+      'h1 GET /v1/host/instances/web-1/logs?from=2',
+      'h1 GET /v1/host/instances/web-1/logs?since=2026-12-05T04%3A00%3A00.000Z&marks=1',
+    ]);
   });
 
   it("opens a break-glass session on the instance's host, for the command asked", async () => {
@@ -75,15 +84,15 @@ describe('instances acted on where they run', () => {
 
   it('says why a host cannot be asked: no instance, no API, lost', async () => {
     const { hosts, calls } = cluster(() => ({}));
-    expect(await code(hosts.logs('web-9', undefined))).toBe('E_INSTANCE_NOT_FOUND');
-    expect(await code(hosts.logs('web-2', undefined))).toBe('E_CLUSTER_HOST_ONLY');
-    expect(await code(hosts.logs('web-3', undefined))).toBe('E_CLUSTER_HOST_UNREACHABLE');
+    expect(await code(hosts.logs('web-9', {}))).toBe('E_INSTANCE_NOT_FOUND');
+    expect(await code(hosts.logs('web-2', {}))).toBe('E_CLUSTER_HOST_ONLY');
+    expect(await code(hosts.logs('web-3', {}))).toBe('E_CLUSTER_HOST_UNREACHABLE');
     expect(calls).toEqual([]);
   });
 
   it("refuses a host's answer that is not what was asked", async () => {
     const { hosts } = cluster(() => ({ text: 42 }));
-    expect(await code(hosts.logs('web-1', undefined))).toBe('E_CLUSTER_HOST_UNREACHABLE');
+    expect(await code(hosts.logs('web-1', {}))).toBe('E_CLUSTER_HOST_UNREACHABLE');
   });
 
   it('verifies on every live host, and names the hosts it could not ask', async () => {

@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import { hostAnswers, HOST_PATHS, hostPath } from '../../core/api/host-routes.js';
-import type { InstanceLogs, VerifiedRootfs } from '../../core/api/instances.js';
+import type { InstanceLogs, LogsQuery, VerifiedRootfs } from '../../core/api/instances.js';
 import type { HostView } from '../../domain/cluster.js';
 import { IngotError } from '../../domain/errors.js';
 import type { ObservedInstance, PreviousInstance } from '../../domain/instance.js';
@@ -90,9 +90,12 @@ export function remoteInstanceHosts(deps: RemoteHostsDeps): InstanceHosts {
       // The host checks the session against the opening it recorded (break-glass.ts).
       return deps.openSession(host, `${hostPath(HOST_PATHS.session, id)}?${sessionQuery(request)}`);
     },
-    async logs(id: string, from: number | undefined): Promise<InstanceLogs> {
+    async logs(id: string, query: LogsQuery): Promise<InstanceLogs> {
       const { host } = await hostOf(id);
-      const path = `${hostPath(HOST_PATHS.logs, id)}${from === undefined ? '' : `?from=${from}`}`;
+      const search = new URLSearchParams(
+        Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
+      ).toString();
+      const path = `${hostPath(HOST_PATHS.logs, id)}${search === '' ? '' : `?${search}`}`;
       return ask(host, hostAnswers.logs, 'GET', path);
     },
     async previous(id: string): Promise<PreviousInstance> {

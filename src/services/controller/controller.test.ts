@@ -99,6 +99,7 @@ describe('the controller', () => {
           return listed;
         },
         release: (d) => fleets.release(d),
+        releases: (f) => fleets.releases(f),
         history: (f) => fleets.history(f),
         fleet: (n) => fleets.fleet(n),
         writeFleet: (...a) => fleets.writeFleet(...a),

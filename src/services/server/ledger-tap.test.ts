@@ -19,6 +19,7 @@ function store(lands: boolean): FleetStore {
     fleets: unused,
     fleet: unused,
     release: unused,
+    releases: unused,
     history: unused,
     memories: unused,
     writeFleet: () => Promise.resolve(lands ? ({} as never) : null),

@@ -73,8 +73,16 @@ export function serveDashboard(
       // The API's own handlers, as its routes call them: same checks, same records.
       act: (action, name, caller) =>
         handlers[action]({ params: { name }, query: {}, body: {}, caller: () => caller }),
-      history: (fleet) =>
-        handlers.history({ params: {}, query: { fleet }, body: undefined, caller: streamCaller }),
+      // The API answers with RFC 3339 times; the page's views count in milliseconds.
+      history: async (fleet) =>
+        (
+          await handlers.history({
+            params: {},
+            query: { fleet },
+            body: undefined,
+            caller: streamCaller,
+          })
+        ).map((e) => ({ ...e, time: Date.parse(e.time) })),
       release: (digest) => options.records?.release(digest) ?? Promise.resolve(null),
       ledger: (query) => options.records?.entries(query) ?? Promise.resolve([]),
       instances: async (fleet) =>

@@ -1,6 +1,5 @@
 import type { FleetView } from '../../../core/api/fleets.js';
 import { routes } from '../../../core/api/routes.js';
-import type { FleetRecord } from '../../../core/fleet/record.js';
 import { formatDuration } from '../../../core/duration.js';
 import { call } from '../../client.js';
 import type { ApiSettings } from '../../target.js';
@@ -13,7 +12,7 @@ export function listFleets(api: ApiSettings): Promise<FleetView[]> {
 }
 
 /** How many instances the fleet asks for. */
-export function replicasOf(f: FleetRecord): number {
+export function replicasOf(f: { readonly spec: { readonly replicas: number } }): number {
   return f.spec.replicas;
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { shortDigest } from '../../../domain/digest.js';
 import { routes } from '../../../core/api/routes.js';
-import type { FleetRecord } from '../../../core/fleet/record.js';
+import type { FleetRecordAnswer } from '../../../core/api/fleets.js';
 import { call } from '../../client.js';
 import { json, outputOption } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
@@ -12,7 +12,7 @@ interface Control {
   readonly name: 'pause' | 'resume' | 'abort';
   readonly summary: string;
   readonly description: string;
-  readonly said: (r: FleetRecord) => string;
+  readonly said: (r: FleetRecordAnswer) => string;
 }
 
 const CONTROLS: readonly Control[] = [

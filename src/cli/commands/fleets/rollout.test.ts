@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fleet, instance, NEW, OLD, spec, T0 } from '../../../core/controller/fixtures.case.js';
+import { fleetOnWire } from '../../../core/api/fleets.js';
 import type { FleetView } from './fleet-view.js';
 import { rolloutFrame } from './rollout.js';
 
@@ -9,7 +10,7 @@ const canary = spec({
   strategy: { canary: { steps: [{ instances: 1, pause: '30s' }, { percent: 50 }] } },
 });
 const view = (over: Partial<FleetView> = {}): FleetView => ({
-  ...fleet({ spec: canary, stepReadyAt: now - 5000 }),
+  ...fleetOnWire(fleet({ spec: canary, stepReadyAt: now - 5000 })),
   phase: 'canary step 1/2: 1 of 4 on the new release',
   awaitingPromotion: false,
   waiting: { for: 'pause', remainingMs: 25_000 },

@@ -57,7 +57,7 @@ export function rolloutFrame(
   const lines = [
     `fleet:    ${f.name}`,
     `release:  ${shortDigest(f.release)} (artifact ${shortDigest(f.artifact)})${f.previous ? `, replacing ${shortDigest(f.previous)}` : ''}`,
-    `rollout:  ${f.rollout}${f.pausedAt !== null ? ' (paused)' : ''}, started ${formatAge(now - f.rolloutStartedAt)} ago`,
+    `rollout:  ${f.rollout}${f.pausedAt !== null ? ' (paused)' : ''}, started ${formatAge(now - Date.parse(f.rolloutStartedAt))} ago`,
     `step:     ${f.phase}`,
     ...(waiting !== null ? [`waiting:  ${waiting}`] : []),
     ...stepLines(f),

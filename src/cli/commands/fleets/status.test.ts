@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Digest } from '../../../domain/digest.js';
 import type { ObservedInstance } from '../../../domain/instance.js';
 import { parseFleet } from '../../../core/fleet/spec.js';
-import { addressText, healthyText, reasonText } from './status.js';
+import { addressText, healthyText, reasonText, statusFrame } from './status.js';
 import type { FleetView } from './fleet-view.js';
 
 const NEW = `sha256:${'1'.repeat(64)}` as Digest;
@@ -19,11 +19,11 @@ function view(over: Partial<FleetView>): FleetView {
     artifact: NEW,
     previous: OLD,
     rollout: 'progressing',
-    rolloutStartedAt: 0,
+    rolloutStartedAt: '1970-01-01T00:00:00.000Z',
     reason: null,
     stable: OLD,
     step: 0,
-    stepStartedAt: 0,
+    stepStartedAt: '1970-01-01T00:00:00.000Z',
     stepReadyAt: null,
     pausedAt: null,
     version: 1,
@@ -71,5 +71,64 @@ describe('ingot status', () => {
     );
     expect(addressText({ address: '10.88.0.2' })).toBe('10.88.0.2');
     expect(addressText({})).toBe('-');
+  });
+
+  it('-o wide adds columns to both tables and keeps the default ones in their order', () => {
+    const now = Date.parse('1970-01-01T00:05:00.000Z');
+    const f = view({
+      instances: [
+        {
+          ...instance(1, NEW),
+          pid: 4242,
+          reason: 'replacing a tainted one',
+          startedAt: '1970-01-01T00:03:00.000Z',
+          healthySince: '1970-01-01T00:04:00.000Z',
+        },
+      ],
+    });
+    const [narrow, wide] = (['text', 'wide'] as const).map((o) =>
+      statusFrame([f], o, now).text.split('\n\n'),
+    );
+    const headers = (t: string | undefined) => (t ?? '').split('\n')[0]!.split(/\s+/);
+    expect(headers(narrow![0])).toEqual([
+      'FLEET',
+      'RELEASE',
+      'ROLLOUT',
+      'HEALTHY',
+      'PHASE',
+      'REASON',
+    ]);
+    expect(headers(wide![0])).toEqual([
+      'FLEET',
+      'RELEASE',
+      'ARTIFACT',
+      'STABLE',
+      'ROLLOUT',
+      'STARTED',
+      'HEALTHY',
+      'PHASE',
+      'REASON',
+    ]);
+    expect(headers(narrow![1])).not.toContain('PID');
+    expect(headers(wide![1])).toEqual([
+      'INSTANCE',
+      'RELEASE',
+      'ARTIFACT',
+      'AGE',
+      'HEALTH',
+      'HEALTHY-FOR',
+      'INTEGRITY',
+      'HOST',
+      'ADDRESS',
+      'PID',
+      'REASON',
+    ]);
+    const row = wide![1]!.split('\n')[1]!;
+    expect(row).toMatch(/^web-1 .* 2m +healthy +60s +unchecked .* 4242 +replacing a tainted one$/);
+    expect(wide![0]!.split('\n')[1]).toMatch(/^web .*progressing +5m /);
+    // JSON is the API's answer, whatever the width.
+    expect(
+      (JSON.parse(statusFrame([f], 'json', now).text) as FleetView[])[0]!.rolloutStartedAt,
+    ).toBe('1970-01-01T00:00:00.000Z');
   });
 });

@@ -3,7 +3,7 @@ import { shortDigest, type Digest } from '../../../domain/digest.js';
 import { IngotError } from '../../../domain/errors.js';
 import type { ObservedInstance } from '../../../domain/instance.js';
 import { formatDuration } from '../../../core/duration.js';
-import { formatAge, json, outputOption, table } from '../../format.js';
+import { columns, formatAge, json, outputOption, type Column } from '../../format.js';
 import { routes, type ResponseOf } from '../../../core/api/routes.js';
 import { call } from '../../client.js';
 import type { Io, OutputFormat } from '../../io.js';
@@ -18,7 +18,7 @@ export function registerStatus(program: Command, run: Runner): void {
     .summary('fleets, their rollouts and instances')
     .argument('[fleet]', 'only this fleet')
     .option('-w, --watch', 'ask again every second and show what changed, until Ctrl-C')
-    .addOption(outputOption())
+    .addOption(outputOption({ wide: true }))
     .action(
       async (only: string | undefined, options: { output: OutputFormat; watch?: boolean }) => {
         await run(
@@ -43,7 +43,11 @@ export function registerStatus(program: Command, run: Runner): void {
 }
 
 /** The fleets and their instances; the key leaves out ages and time left, which always move. */
-function statusFrame(fleets: readonly FleetView[], output: OutputFormat, now: number): Frame {
+export function statusFrame(
+  fleets: readonly FleetView[],
+  output: OutputFormat,
+  now: number,
+): Frame {
   const key = JSON.stringify(
     fleets.map((f) => [
       f.name,
@@ -59,8 +63,11 @@ function statusFrame(fleets: readonly FleetView[], output: OutputFormat, now: nu
   );
   if (output === 'json') return { text: json(fleets), key };
   const instances = fleets.flatMap((f) => f.instances);
+  const wide = output === 'wide';
   return {
-    text: fleetTable(fleets) + (instances.length > 0 ? '\n' + instanceTable(instances, now) : ''),
+    text:
+      fleetTable(fleets, now, wide) +
+      (instances.length > 0 ? '\n' + instanceTable(instances, now, wide) : ''),
     key,
   };
 }
@@ -69,27 +76,36 @@ function statusFrame(fleets: readonly FleetView[], output: OutputFormat, now: nu
 function warnIfUnsigned(health: ResponseOf<typeof routes.health>, io: Io): void {
   const ledger = health.ledger;
   if (ledger?.checkpoints !== 'failing') return;
-  const since = ledger.since !== undefined ? ` since ${new Date(ledger.since).toISOString()}` : '';
+  const since = ledger.since !== undefined ? ` since ${ledger.since}` : '';
   io.err(
     `ingot: WARNING: ledger checkpoints cannot be signed${since} (${ledger.error?.code ?? 'unknown'}): ${ledger.error?.message ?? 'see server.log'}\n`,
   );
 }
 
-function fleetTable(fleets: readonly FleetView[]): string {
+/** "3m" since an RFC 3339 time; "-" for none (or one that is not a time). */
+const age = (iso: string | null | undefined, now: number): string => {
+  const at = iso === null || iso === undefined ? NaN : Date.parse(iso);
+  return Number.isFinite(at) ? formatAge(now - at) : '-';
+};
+const short = (d: string | null | undefined): string =>
+  d === null || d === undefined ? '-' : shortDigest(d as Digest);
+
+function fleetTable(fleets: readonly FleetView[], now: number, wide: boolean): string {
   // Only where a fleet routes traffic: the share its new release answered this step.
   const routed = fleets.some((f) => f.traffic !== undefined);
-  return table(
-    ['FLEET', 'RELEASE', 'ROLLOUT', 'HEALTHY', 'PHASE', ...(routed ? ['TRAFFIC'] : []), 'REASON'],
-    fleets.map((f) => [
-      f.name,
-      shortDigest(f.release),
-      f.pausedAt !== null ? `${f.rollout} (paused)` : f.rollout,
-      healthyText(f),
-      phaseText(f),
-      ...(routed ? [trafficText(f)] : []),
-      reasonText(f),
-    ]),
-  );
+  const cols: Column<FleetView>[] = [
+    { header: 'FLEET', cell: (f) => f.name },
+    { header: 'RELEASE', cell: (f) => shortDigest(f.release) },
+    { header: 'ARTIFACT', cell: (f) => shortDigest(f.artifact), wide: true },
+    { header: 'STABLE', cell: (f) => short(f.stable), wide: true },
+    { header: 'ROLLOUT', cell: (f) => (f.pausedAt !== null ? `${f.rollout} (paused)` : f.rollout) },
+    { header: 'STARTED', cell: (f) => age(f.rolloutStartedAt, now), wide: true },
+    { header: 'HEALTHY', cell: healthyText },
+    { header: 'PHASE', cell: phaseText },
+    ...(routed ? [{ header: 'TRAFFIC', cell: trafficText }] : []),
+    { header: 'REASON', cell: reasonText },
+  ];
+  return columns(cols, fleets, wide);
 }
 
 /**
@@ -142,18 +158,19 @@ function trafficText(f: FleetView): string {
   return `new ${t.newShare.toFixed(1)}% of ${t.requests.toLocaleString('en-US')}`;
 }
 
-function instanceTable(instances: readonly ObservedInstance[], now: number): string {
-  return table(
-    ['INSTANCE', 'RELEASE', 'ARTIFACT', 'AGE', 'HEALTH', 'INTEGRITY', 'HOST', 'ADDRESS'],
-    instances.map((i) => [
-      i.id,
-      i.release ? shortDigest(i.release as Digest) : '-',
-      shortDigest(i.artifact),
-      i.startedAt ? formatAge(now - Date.parse(i.startedAt)) : '-',
-      i.state,
-      i.integrity ?? 'unchecked',
-      i.host ?? '-',
-      addressText(i),
-    ]),
-  );
+function instanceTable(instances: readonly ObservedInstance[], now: number, wide: boolean): string {
+  const cols: Column<ObservedInstance>[] = [
+    { header: 'INSTANCE', cell: (i) => i.id },
+    { header: 'RELEASE', cell: (i) => short(i.release) },
+    { header: 'ARTIFACT', cell: (i) => shortDigest(i.artifact) },
+    { header: 'AGE', cell: (i) => age(i.startedAt, now) },
+    { header: 'HEALTH', cell: (i) => i.state },
+    { header: 'HEALTHY-FOR', cell: (i) => age(i.healthySince, now), wide: true },
+    { header: 'INTEGRITY', cell: (i) => i.integrity ?? 'unchecked' },
+    { header: 'HOST', cell: (i) => i.host ?? '-' },
+    { header: 'ADDRESS', cell: addressText },
+    { header: 'PID', cell: (i) => (i.pid !== undefined ? String(i.pid) : '-'), wide: true },
+    { header: 'REASON', cell: (i) => i.reason ?? '-', wide: true },
+  ];
+  return columns(cols, instances, wide);
 }

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Duplex } from 'node:stream';
 import { DAY_MS } from '../../../core/duration.js';
-import { UsageError } from '../../../domain/errors.js';
+import { IngotError, UsageError } from '../../../domain/errors.js';
 import { durationFlag } from '../../duration-flag.js';
 import { SESSION_PATH, SESSION_PROTOCOL, sessionQuery } from '../../../core/session/request.js';
 import { routes } from '../../../core/api/routes.js';
 import { call, openUpgraded } from '../../client.js';
+import { outputOption } from '../../format.js';
+import type { OutputFormat } from '../../io.js';
 import { runRemoteSession } from '../../remote-session.js';
 import type { ApiSettings } from '../../target.js';
 import type { Runner } from '../runner.js';
@@ -35,44 +37,61 @@ export function registerDebug(program: Command, run: Runner): void {
         "terminal if this is one) running CMD (default /bin/sh) as the instance's user. The access is\n" +
         'recorded (who, why, when, what), the instance is tainted the moment the session opens, and\n' +
         'it is replaced when the session ends or --ttl passes, whatever happened inside. A\n' +
-        'replacement starts at once.',
+        'replacement starts at once.\n' +
+        "stdout carries the session's own bytes, so it cannot also carry a JSON document: -o json\n" +
+        'and -o yaml are refused (E_OUTPUT_UNSUPPORTED, exit 2, the refusal itself as JSON) before\n' +
+        'anything is opened or recorded. For the record, as data: `ingot history FLEET -o json`\n' +
+        '(break-glass-open and -close, who, why) and `ingot describe instance ID -o json`.',
     )
     .argument('<instance>', 'instance id')
     .argument('[cmd...]', 'command to run (after --)')
     .requiredOption('--reason <text>', 'why (recorded; required)')
     .option('--ttl <duration>', 'the instance is replaced after this long at most', '15m')
-    .action(async (id: string, cmd: string[], options: { reason: string; ttl: string }) => {
-      await run(
-        async (app, io, api) => {
-          if (options.reason.trim() === '') throw new UsageError('--reason must say why');
-          const ttlSeconds = parseTtl(options.ttl);
-          const command = cmd.length > 0 ? cmd : ['/bin/sh'];
-          // Here when this home's runtime runs it (a terminal as runc gives it), else through
-          // the server, on the instance's host.
-          const here = await runsHere(app.home, id);
-          // Recorded and tainted before the session opens: access is never unrecorded.
-          await call(api, routes.openDebug, {
-            params: { id },
-            body: { reason: options.reason, who: who(), command, ttlSeconds },
-          });
-          io.err(
-            `${id} is tainted: it will be replaced when this session ends (at most ${options.ttl})\n`,
-          );
-          let code: number;
-          try {
-            code = here
-              ? await session(app.home, id, command)
-              : await runRemoteSession(await openRemote(api, id, command), io);
-          } finally {
-            // Whatever happened to the session, the hold ends now, not at the TTL.
-            await call(api, routes.closeDebug, { params: { id } });
-          }
-          io.err(`session closed (exit ${code}); ${id} is being replaced\n`);
-          return code;
-        },
-        () => 'text',
-      );
-    });
+    .addOption(outputOption())
+    .action(
+      async (
+        id: string,
+        cmd: string[],
+        options: { reason: string; ttl: string; output: OutputFormat },
+      ) => {
+        await run(
+          async (app, io, api) => {
+            // Refused before anything is opened: the instance is not tainted for a format.
+            if (options.output === 'json')
+              throw new IngotError(
+                'E_OUTPUT_UNSUPPORTED',
+                `debug writes the session's own bytes to stdout, which cannot also carry a JSON document: run it without -o, and read the record with \`ingot history -o json\` or \`ingot describe instance ${id} -o json\``,
+              );
+            if (options.reason.trim() === '') throw new UsageError('--reason must say why');
+            const ttlSeconds = parseTtl(options.ttl);
+            const command = cmd.length > 0 ? cmd : ['/bin/sh'];
+            // Here when this home's runtime runs it (a terminal as runc gives it), else through
+            // the server, on the instance's host.
+            const here = await runsHere(app.home, id);
+            // Recorded and tainted before the session opens: access is never unrecorded.
+            await call(api, routes.openDebug, {
+              params: { id },
+              body: { reason: options.reason, who: who(), command, ttlSeconds },
+            });
+            io.err(
+              `${id} is tainted: it will be replaced when this session ends (at most ${options.ttl})\n`,
+            );
+            let code: number;
+            try {
+              code = here
+                ? await session(app.home, id, command)
+                : await runRemoteSession(await openRemote(api, id, command), io);
+            } finally {
+              // Whatever happened to the session, the hold ends now, not at the TTL.
+              await call(api, routes.closeDebug, { params: { id } });
+            }
+            io.err(`session closed (exit ${code}); ${id} is being replaced\n`);
+            return code;
+          },
+          () => options.output,
+        );
+      },
+    );
 }
 
 /** Whether this home's runtime runs the instance (then the session is runc's, here). */

@@ -1,3 +1,4 @@
+import { checkpointOnWire } from '../../../core/api/ledger.js';
 import type { Command } from 'commander';
 import { IngotError } from '../../../domain/errors.js';
 import { routes } from '../../../core/api/routes.js';
@@ -19,7 +20,10 @@ export function registerCheckpoint(ledger: Command, run: Runner): void {
           // A server named by URL signs its own; else the home's, if it runs.
           const latest = running(api)
             ? await call(api, routes.checkpoint)
-            : await withLedger(app, { api, io, checks: false }, (l) => l.latestCheckpoint());
+            : await withLedger(app, { api, io, checks: false }, async (l) => {
+                const stored = await l.latestCheckpoint();
+                return stored === null ? null : checkpointOnWire(stored);
+              });
           if (!latest) throw new IngotError('E_LEDGER_NONE', 'no checkpoint has been signed yet');
           if (options.output === 'json') io.out(json(latest));
           else io.out(latest.note);

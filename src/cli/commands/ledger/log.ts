@@ -1,7 +1,8 @@
+import { timeOnWire } from '../../../core/api/wire-time.js';
 import type { Command } from 'commander';
 import type { LedgerEntry } from '../../../core/ledger/index.js';
 import { UsageError } from '../../../domain/errors.js';
-import { json, outputOption, table } from '../../format.js';
+import { columns, json, outputOption } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
 import { parseTime, withLedger, type Ledger } from './ledger-access.js';
@@ -25,7 +26,7 @@ export function registerLog(ledger: Command, run: Runner): void {
     .option('--kind <kind>', 'only this kind (deploy, instance-started, drift, …)')
     .option('--since <time>', 'only from this time (ISO 8601, or 90m / 2h / 3d ago)')
     .option('--limit <n>', 'at most this many (default 1000)', '1000')
-    .addOption(outputOption())
+    .addOption(outputOption({ wide: true }))
     .action(async (options: LogOptions) => {
       await run(
         async (app, io, api) => {
@@ -36,8 +37,11 @@ export function registerLog(ledger: Command, run: Runner): void {
           const found = await withLedger(app, { api, io, checks: false }, (l) =>
             select(l, options, since),
           );
-          if (options.output === 'json') io.out(json(found));
-          else io.out(logTable(found));
+          // The entries as data, their times RFC 3339 as every answer's (`ingot ledger export`
+          // keeps the signed form, milliseconds and all).
+          if (options.output === 'json')
+            io.out(json(found.map((e) => ({ ...e, time: timeOnWire(e.time) }))));
+          else io.out(logTable(found, options.output === 'wide'));
           return 0;
         },
         () => options.output,
@@ -70,18 +74,25 @@ async function select(
     .slice(0, Number(options.limit));
 }
 
-function logTable(found: readonly LedgerEntry[]): string {
-  return table(
-    ['SEQ', 'TIME', 'ACTOR', 'KIND', 'FLEET', 'INSTANCE', 'WHAT'],
-    found.map((e) => [
-      String(e.seq),
-      new Date(e.time).toISOString(),
-      e.actor,
-      e.kind,
-      e.fleet ?? '-',
-      e.instance ?? '-',
-      summary(e).slice(0, 120),
-    ]),
+/** One row per entry; wide: the digests it is about, and what it says untruncated. */
+export function logTable(found: readonly LedgerEntry[], wide = false): string {
+  return columns<LedgerEntry>(
+    [
+      { header: 'SEQ', cell: (e) => String(e.seq) },
+      { header: 'TIME', cell: (e) => new Date(e.time).toISOString() },
+      { header: 'ACTOR', cell: (e) => e.actor },
+      { header: 'KIND', cell: (e) => e.kind },
+      { header: 'FLEET', cell: (e) => e.fleet ?? '-' },
+      { header: 'INSTANCE', cell: (e) => e.instance ?? '-' },
+      {
+        header: 'SUBJECTS',
+        cell: (e) => (e.subjects.length > 0 ? e.subjects.join(',') : '-'),
+        wide: true,
+      },
+      { header: 'WHAT', cell: (e) => (wide ? summary(e) : summary(e).slice(0, 120)) },
+    ],
+    found,
+    wide,
   );
 }
 

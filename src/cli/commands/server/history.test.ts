@@ -4,17 +4,31 @@ import { historyTable } from './history.js';
 describe('ingot history', () => {
   it('has a header, says who and why, and never says a reason twice', () => {
     const text = historyTable([
-      { seq: 1, time: 0, fleet: 'web', kind: 'deploy', detail: 'release a', actor: 'admin' },
+      {
+        seq: 1,
+        time: '1970-01-01T00:00:00.000Z',
+        fleet: 'web',
+        kind: 'deploy',
+        detail: 'release a',
+        actor: 'admin',
+      },
       {
         seq: 2,
-        time: 1000,
+        time: '1970-01-01T00:00:01.000Z',
         fleet: 'web',
         kind: 'rollback',
         detail: 'a → b: health failed',
         actor: 'controller',
         reason: 'health failed',
       },
-      { seq: 3, time: 2000, fleet: 'web', kind: 'step', detail: 'old line', actor: '' },
+      {
+        seq: 3,
+        time: '1970-01-01T00:00:02.000Z',
+        fleet: 'web',
+        kind: 'step',
+        detail: 'old line',
+        actor: '',
+      },
     ]);
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^TIME\s+FLEET\s+EVENT\s+WHAT\s+BY\s+WHY$/);
@@ -25,7 +39,7 @@ describe('ingot history', () => {
     const other = historyTable([
       {
         seq: 1,
-        time: 0,
+        time: '1970-01-01T00:00:00.000Z',
         fleet: 'web',
         kind: 'pause',
         detail: 'held',
@@ -34,5 +48,23 @@ describe('ingot history', () => {
       },
     ]);
     expect(other.trimEnd().split('\n')[1]).toMatch(/pause\s+held\s+admin\s+why$/);
+  });
+
+  it('-o wide adds the sequence number and always says the reason', () => {
+    const rows = [
+      {
+        seq: 7,
+        time: '1970-01-01T00:00:00.000Z',
+        fleet: 'web',
+        kind: 'rollback',
+        detail: 'a → b: health failed',
+        actor: 'controller',
+        reason: 'health failed',
+      },
+    ];
+    const [header, line] = historyTable(rows, true).trimEnd().split('\n');
+    expect(header).toMatch(/^SEQ\s+TIME\s+FLEET\s+EVENT\s+WHAT\s+BY\s+WHY$/);
+    expect(line).toMatch(/^7\s+1970-.*controller\s+health failed$/);
+    expect(historyTable(rows).split('\n')[1]).toMatch(/controller$/);
   });
 });
