@@ -95,7 +95,15 @@ describe('plan, wait, pause, resume, abort', () => {
   it('deploy --wait returns 0 once a canary step holds its pause, saying what it waits for', () => {
     const started = Date.now();
     // The example's step holds 30 s; the wait must not last it (nor the 5 min it once did).
-    const r = server.cli('deploy', CANARY, '--wait', '--timeout', '2m');
+    const r = server.cli(
+      'deploy',
+      CANARY,
+      '--wait',
+      '--timeout',
+      '2m',
+      '--reason',
+      'say hallo (JIRA-7)',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
       /canary step 1\/1: 1 of 3 on the new release; paused for \d+s more \(`ingot promote hello` goes on now\)/,
@@ -104,6 +112,7 @@ describe('plan, wait, pause, resume, abort', () => {
     const f = fleet()!;
     expect(f.rollout).toBe('progressing');
     expect(f.waiting?.for).toBe('pause');
+    expect(server.cli('history', 'hello').stdout).toMatch(/hello +deploy .*say hallo \(JIRA-7\)/);
   }, 60_000);
 
   it('abort ends the rollout in progress and goes back to the stable release', async () => {
@@ -111,8 +120,19 @@ describe('plan, wait, pause, resume, abort', () => {
       .ledger('hello')
       .filter((e) => e.kind === 'rollout-complete')
       .at(-1)!.detail['release'];
-    const r = server.cli('abort', 'hello');
+    const r = server.cli('abort', 'hello', '--reason', 'canary 5xx at 2 % (INC-42)');
     expect(r.code, r.stderr).toBe(0);
+    // The person's reason is the history's WHY and the ledger's, after the change's own.
+    const aborted = JSON.parse(server.cli('history', 'hello', '-o', 'json').stdout) as {
+      kind: string;
+      reason?: string;
+    }[];
+    expect(aborted.filter((e) => e.kind === 'abort').at(-1)?.reason).toBe(
+      'aborted by hand (ingot abort): canary 5xx at 2 % (INC-42)',
+    );
+    expect(
+      server.ledger('hello').filter((e) => e.kind === 'rollout-aborted')[0]?.detail['reason'],
+    ).toBe('aborted by hand (ingot abort): canary 5xx at 2 % (INC-42)');
     expect(r.stdout).toMatch(/rollout aborted, back to release [0-9a-f]{12} \(rolled-back\)/);
     expect(fleet()).toMatchObject({ release: stable, rollout: 'rolled-back' });
     await waitFor(
@@ -144,8 +164,16 @@ describe('plan, wait, pause, resume, abort', () => {
     const r = server.cli('deploy', file, '--wait', '--timeout', '90s');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/paused for [1-4]s more/);
-    const p = server.cli('pause', 'hello');
+    // A reason that would rewrite an operator's terminal is refused, and nothing is paused.
+    const escape = server.cli('pause', 'hello', '--reason', 'ok\u001b[2J');
+    expect(escape.code).not.toBe(0);
+    expect(escape.stderr).toMatch(/reason: no control characters[\s\S]*\(E_REQUEST\)/);
+    expect(fleet()!.pausedAt).toBeNull();
+    const p = server.cli('pause', 'hello', '--reason', 'hold the canary over lunch');
     expect(p.code, p.stderr).toBe(0);
+    expect(server.cli('history', 'hello').stdout).toMatch(
+      /hello +pause .*hold the canary over lunch/,
+    );
     expect(fleet()).toMatchObject({ rollout: 'progressing', waiting: { for: 'resume' } });
     expect(fleet()!.pausedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(server.cli('status').stdout).toMatch(/progressing \(paused\).*paused by hand/);

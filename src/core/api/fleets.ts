@@ -97,6 +97,20 @@ export type FleetView = z.output<typeof fleetView>;
 /** POST /v1/fleets/:name/rollback. */
 export const rollbackRequest = z.object({ to: digest.exactOptional() });
 
+/**
+ * Why a person made a change (`--reason`), for the history's WHY and the ledger. Printed in
+ * terminals and pages: no control characters (an escape sequence would rewrite what an
+ * operator sees), and bounded.
+ */
+export const changeReason = z
+  .string()
+  .min(1, 'say why in at least one character')
+  .max(300, 'at most 300 characters')
+  .regex(/^[^\p{Cc}]*$/u, 'no control characters (newlines, escapes)');
+
+/** The query of every change by hand (deploy, rollback, promote, pause, resume, abort). */
+export const changeQuery = z.object({ reason: changeReason.exactOptional() });
+
 /** POST /v1/fleets/:name/promote. */
 export const promoteRequest = z.object({ full: z.boolean().exactOptional() });
 

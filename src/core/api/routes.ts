@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import {
+  changeQuery,
   fleetPlan,
   fleetRecord,
   fleetView,
@@ -35,7 +36,13 @@ export const routes = {
   health: { method: 'GET', path: '/healthz', response: serverHealth },
   fleets: { method: 'GET', path: '/v1/fleets', response: z.array(fleetView) },
   /** The body is fleet.yaml as JSON; the server validates it (E_FLEET_INVALID). */
-  deploy: { method: 'POST', path: '/v1/fleets', body: z.unknown(), response: fleetRecord },
+  deploy: {
+    method: 'POST',
+    path: '/v1/fleets',
+    body: z.unknown(),
+    query: changeQuery,
+    response: fleetRecord,
+  },
   /**
    * What deploying the body (fleet.yaml as JSON) would change and do: the deploy's own checks
    * and error codes, then the release diff and the planner's starts, stops and stays. Writes
@@ -46,19 +53,36 @@ export const routes = {
     method: 'POST',
     path: '/v1/fleets/:name/rollback',
     body: rollbackRequest,
+    query: changeQuery,
     response: fleetRecord,
   },
   promote: {
     method: 'POST',
     path: '/v1/fleets/:name/promote',
     body: promoteRequest,
+    query: changeQuery,
     response: fleetRecord,
   },
   /** The rollout in progress takes no further step until resumed (E_PAUSE_NONE if none). */
-  pause: { method: 'POST', path: '/v1/fleets/:name/pause', response: fleetRecord },
-  resume: { method: 'POST', path: '/v1/fleets/:name/resume', response: fleetRecord },
+  pause: {
+    method: 'POST',
+    path: '/v1/fleets/:name/pause',
+    query: changeQuery,
+    response: fleetRecord,
+  },
+  resume: {
+    method: 'POST',
+    path: '/v1/fleets/:name/resume',
+    query: changeQuery,
+    response: fleetRecord,
+  },
   /** The rollout in progress ends: back to the last stable release (E_ABORT_NONE if none). */
-  abort: { method: 'POST', path: '/v1/fleets/:name/abort', response: fleetRecord },
+  abort: {
+    method: 'POST',
+    path: '/v1/fleets/:name/abort',
+    query: changeQuery,
+    response: fleetRecord,
+  },
   /** Every release the fleet ran or runs, oldest first, numbered from 1 (E_FLEET_NOT_FOUND). */
   releases: {
     method: 'GET',

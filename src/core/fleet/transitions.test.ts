@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Digest } from '../../domain/digest.js';
 import type { FleetRecord, ReleaseRecord } from './record.js';
 import { fleetSchema, type FleetSpec } from './spec.js';
-import { deployed, judged, rollbackTarget, rolledBack, stepped } from './transitions.js';
+import { because, deployed, judged, rollbackTarget, rolledBack, stepped } from './transitions.js';
 
 fc.configureGlobal({ numRuns: Number(process.env['FC_RUNS'] ?? 100) });
 
@@ -142,5 +142,25 @@ describe('fleet transitions', () => {
     expect(next.spec.strategy).toEqual(fleet.spec.strategy);
     expect(note).toMatchObject({ kind: 'rollback', actor: 'controller' });
     expect(note.summary).toBe(`${d('2')} → ${d('1')}: bad`);
+  });
+});
+
+describe('a reason given by hand', () => {
+  it("goes into the note's detail, after a reason the change had, and changes nothing else", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), (why) => {
+        const plain = deployed(null, release('1'), 10, 'alice');
+        const given = because(plain, why);
+        expect(given.note.detail).toEqual({ ...plain.note.detail, reason: why });
+        expect(given.next).toBe(plain.next);
+        const back = rolledBack(record(), release('0'), 'by hand (ingot rollback)', 20, 'admin');
+        expect(because(back, why).note.detail?.['reason']).toBe(`by hand (ingot rollback): ${why}`);
+      }),
+    );
+  });
+
+  it('none given: the change as it was', () => {
+    const plain = deployed(null, release('1'), 10, 'alice');
+    expect(because(plain, undefined)).toBe(plain);
   });
 });

@@ -315,3 +315,15 @@ export function aborted(
   const change = rolledBack(fleet, target, 'aborted by hand (ingot abort)', at, actor);
   return { ...change, note: { ...change.note, kind: 'abort', ledgerKind: 'rollout-aborted' } };
 }
+
+/**
+ * A change with the reason the person gave for it (`--reason`), kept in its note's detail:
+ * the history's WHY column and the ledger entry say it. A reason the change already had (a
+ * rollback's "by hand (ingot rollback)") comes first, the person's after it.
+ */
+export function because(change: FleetChange, why: string | undefined): FleetChange {
+  if (why === undefined) return change;
+  const had = change.note.detail?.['reason'];
+  const reason = typeof had === 'string' && had !== '' ? `${had}: ${why}` : why;
+  return { ...change, note: { ...change.note, detail: { ...change.note.detail, reason } } };
+}

@@ -65,8 +65,8 @@ export function fleetApi(
   // One deploy at a time: two that each fit alone must not both pass the capacity check.
   let deploying: Promise<unknown> = Promise.resolve();
   return {
-    async deploy({ body }) {
-      const run = deploying.then(() => deploy(deps, body));
+    async deploy({ body, query }) {
+      const run = deploying.then(() => deploy(deps, body, query.reason));
       deploying = run.catch(() => undefined);
       const record = await run;
       deps.reconcileSoon();
@@ -74,7 +74,7 @@ export function fleetApi(
     },
     // What the deploy would do: its checks, outside its queue (it writes nothing to race).
     plan: ({ body }) => planDeploy(deps, body),
-    async rollback({ params, body }) {
+    async rollback({ params, body, query }) {
       const request = rollbackRequest.safeParse(body ?? {});
       if (!request.success)
         throw new IngotError('E_USAGE', 'to must be a release digest (sha256:…)');
@@ -82,41 +82,46 @@ export function fleetApi(
         reason: 'by hand (ingot rollback)',
         at: deps.now(),
         ...(request.data.to !== undefined && { to: request.data.to }),
+        ...(query.reason !== undefined && { why: query.reason }),
       });
       deps.reconcileSoon();
       return fleetOnWire(record);
     },
-    async promote({ params, body }) {
+    async promote({ params, body, query }) {
       const request = promoteRequest.safeParse(body ?? {});
       if (!request.success) throw new IngotError('E_USAGE', 'full must be true or false');
       const record = await promote(deps.fleets, params.name, {
         full: request.data.full === true,
         now: deps.now(),
+        ...(query.reason !== undefined && { why: query.reason }),
       });
       deps.reconcileSoon();
       return fleetOnWire(record);
     },
     // Changes by hand, recorded (history and ledger) with the admin as actor, as promote is.
-    async pause({ params }) {
+    async pause({ params, query }) {
       const record = await pauseRollout(deps.fleets, params.name, {
         now: deps.now(),
         actor: 'admin',
+        ...(query.reason !== undefined && { why: query.reason }),
       });
       deps.reconcileSoon();
       return fleetOnWire(record);
     },
-    async resume({ params }) {
+    async resume({ params, query }) {
       const record = await resumeRollout(deps.fleets, params.name, {
         now: deps.now(),
         actor: 'admin',
+        ...(query.reason !== undefined && { why: query.reason }),
       });
       deps.reconcileSoon();
       return fleetOnWire(record);
     },
-    async abort({ params }) {
+    async abort({ params, query }) {
       const record = await abortRollout(deps.fleets, params.name, {
         now: deps.now(),
         actor: 'admin',
+        ...(query.reason !== undefined && { why: query.reason }),
       });
       deps.reconcileSoon();
       return fleetOnWire(record);

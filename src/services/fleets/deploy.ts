@@ -2,7 +2,7 @@ import { decideCapacity, type HostCapacity } from '../../core/capacity/host-capa
 import type { FleetRecord, ReleaseRecord } from '../../core/fleet/record.js';
 import { runtimeProblems } from '../../core/fleet/runtime-limits.js';
 import { fleetSchema, releaseDigest, type FleetSpec } from '../../core/fleet/spec.js';
-import { deployed } from '../../core/fleet/transitions.js';
+import { because, deployed } from '../../core/fleet/transitions.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
 import { fleetLimits } from '../../core/policy/runtime.js';
 import { registryReferenceOf } from '../../core/registry/reference.js';
@@ -64,10 +64,13 @@ export interface CheckedFleet {
  * to a digest, admit it, and record the release. Nothing runs from here: the controller
  * sees the new desired state and replaces instances.
  */
-export async function deploy(deps: DeployDeps, body: unknown): Promise<FleetRecord> {
+export async function deploy(deps: DeployDeps, body: unknown, why?: string): Promise<FleetRecord> {
   const { spec, release } = await checkFleet(deps, body, 'deploy');
   const written = await changeFleet(deps.fleets, spec.name, (existing) =>
-    Promise.resolve({ change: deployed(existing, release, release.createdAt, 'admin'), release }),
+    Promise.resolve({
+      change: because(deployed(existing, release, release.createdAt, 'admin'), why),
+      release,
+    }),
   );
   return written!; // a deploy always has something to write
 }

@@ -1,5 +1,5 @@
 import type { FleetRecord } from '../../core/fleet/record.js';
-import { stepped } from '../../core/fleet/transitions.js';
+import { because, stepped } from '../../core/fleet/transitions.js';
 import { shapeOf } from '../../core/controller/shape.js';
 import { stepCount } from '../../core/planner/strategy.js';
 import { IngotError } from '../../domain/errors.js';
@@ -14,7 +14,7 @@ import { changeFleet } from './change-fleet.js';
 export async function promote(
   fleets: FleetStore,
   name: string,
-  options: { full: boolean; now: number },
+  options: { full: boolean; now: number; why?: string },
 ): Promise<FleetRecord> {
   // The step the user saw: if the rollout leaves it before the write lands (its pause ran
   // out, it was rolled back), the promotion is moot rather than applied to another step.
@@ -43,7 +43,7 @@ export async function promote(
         actor: 'admin',
       },
     );
-    return Promise.resolve(change && { change });
+    return Promise.resolve(change && { change: because(change, options.why) });
   });
   if (!written)
     throw new IngotError('E_PROMOTE_NONE', `fleet ${name} moved on meanwhile: nothing promoted`);

@@ -1,5 +1,5 @@
 import type { FleetRecord } from '../../core/fleet/record.js';
-import { rollbackTarget, rolledBack } from '../../core/fleet/transitions.js';
+import { because, rollbackTarget, rolledBack } from '../../core/fleet/transitions.js';
 import type { Digest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
@@ -13,7 +13,7 @@ import { changeFleet } from './change-fleet.js';
 export async function rollBack(
   fleets: FleetStore,
   name: string,
-  options: { reason: string; at: number; to?: Digest; actor?: string },
+  options: { reason: string; at: number; to?: Digest; actor?: string; why?: string },
 ): Promise<FleetRecord> {
   const written = await changeFleet(fleets, name, async (fleet) => {
     if (!fleet) throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(name)}`);
@@ -28,7 +28,10 @@ export async function rollBack(
     if (!release || release.fleet !== name)
       throw new IngotError('E_ROLLBACK_NONE', `fleet ${name} never had release ${target}`);
     return {
-      change: rolledBack(fleet, release, options.reason, options.at, options.actor ?? 'admin'),
+      change: because(
+        rolledBack(fleet, release, options.reason, options.at, options.actor ?? 'admin'),
+        options.why,
+      ),
     };
   });
   return written!; // a rollback always has something to write, or throws

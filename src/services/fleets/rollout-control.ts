@@ -1,5 +1,5 @@
 import type { FleetRecord } from '../../core/fleet/record.js';
-import { aborted, paused, resumed, rollbackTarget } from '../../core/fleet/transitions.js';
+import { aborted, because, paused, resumed, rollbackTarget } from '../../core/fleet/transitions.js';
 import { IngotError } from '../../domain/errors.js';
 import type { FleetStore } from '../../ports/fleet-store.js';
 import { changeFleet } from './change-fleet.js';
@@ -8,6 +8,8 @@ import { changeFleet } from './change-fleet.js';
 export interface ControlOptions {
   readonly now: number;
   readonly actor: string;
+  /** What the person said the change is for (`--reason`). */
+  readonly why?: string;
 }
 
 const missing = (name: string) =>
@@ -22,7 +24,7 @@ export async function pauseRollout(
   name: string,
   o: ControlOptions,
 ): Promise<FleetRecord> {
-  return byHand(fleets, name, (fleet) => paused(fleet, o.now, o.actor));
+  return byHand(fleets, name, (fleet) => because(paused(fleet, o.now, o.actor), o.why));
 }
 
 /** `ingot resume`: a paused rollout goes on, its step's pause and deadline where they stopped. */
@@ -31,7 +33,7 @@ export async function resumeRollout(
   name: string,
   o: ControlOptions,
 ): Promise<FleetRecord> {
-  return byHand(fleets, name, (fleet) => resumed(fleet, o.now, o.actor));
+  return byHand(fleets, name, (fleet) => because(resumed(fleet, o.now, o.actor), o.why));
 }
 
 /**
@@ -48,7 +50,7 @@ export async function abortRollout(
     if (!fleet) throw missing(name);
     const target = fleet.rollout === 'progressing' ? rollbackTarget(fleet) : null;
     const release = target === null ? null : await fleets.release(target);
-    return { change: aborted(fleet, release, o.now, o.actor) };
+    return { change: because(aborted(fleet, release, o.now, o.actor), o.why) };
   });
   return written!;
 }

@@ -10,6 +10,7 @@ import type { ApiSettings } from '../../target.js';
 import { json, outputOption } from '../../format.js';
 import type { Io, OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
+import { reasonOption, reasonQuery } from '../../reason-option.js';
 import { listFleets, replicasOf, waitingText, type FleetView } from './fleet-view.js';
 import { planFile } from './plan.js';
 
@@ -20,6 +21,7 @@ interface DeployOptions {
   dryRun?: boolean;
   wait?: boolean;
   timeout: string;
+  reason?: string;
   output: OutputFormat;
 }
 
@@ -51,6 +53,7 @@ export function registerDeploy(program: Command, run: Runner): void {
     .option('--dry-run', 'change nothing: show what the deploy would do (as `ingot plan FILE`)')
     .option('--wait', 'wait for the rollout to finish')
     .option('--timeout <duration>', 'with --wait: give up after this long (90s, 5m, 1h30m)', '5m')
+    .addOption(reasonOption())
     .addOption(outputOption())
     .action(async (file: string, options: DeployOptions) => {
       await run(
@@ -65,6 +68,7 @@ export function registerDeploy(program: Command, run: Runner): void {
           const body = readFleetFile(file);
           const record = await call(api, routes.deploy, {
             body,
+            query: reasonQuery(options.reason),
             // The server pulls a registry artifact before it answers: layers take their time.
             ...(typeof body.artifact === 'string' &&
               isRegistryReference(body.artifact) && { timeoutMs: PULL_TIMEOUT_MS }),

@@ -5,6 +5,7 @@ import { call } from '../../client.js';
 import { json, outputOption } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
+import { reasonOption, reasonQuery } from '../../reason-option.js';
 
 /** `ingot promote FLEET [--full]` */
 export function registerPromote(program: Command, run: Runner): void {
@@ -18,22 +19,26 @@ export function registerPromote(program: Command, run: Runner): void {
     )
     .argument('<fleet>', 'fleet name')
     .option('--full', 'skip the remaining canary steps')
+    .addOption(reasonOption())
     .addOption(outputOption())
-    .action(async (fleet: string, options: { full?: boolean; output: OutputFormat }) => {
-      await run(
-        async (_app, io, api) => {
-          const record = await call(api, routes.promote, {
-            params: { name: fleet },
-            body: { full: options.full === true },
-          });
-          io.out(
-            options.output === 'json'
-              ? json(record)
-              : `${record.name}: release ${shortDigest(record.release)} promoted\n`,
-          );
-          return 0;
-        },
-        () => options.output,
-      );
-    });
+    .action(
+      async (fleet: string, options: { full?: boolean; reason?: string; output: OutputFormat }) => {
+        await run(
+          async (_app, io, api) => {
+            const record = await call(api, routes.promote, {
+              params: { name: fleet },
+              body: { full: options.full === true },
+              query: reasonQuery(options.reason),
+            });
+            io.out(
+              options.output === 'json'
+                ? json(record)
+                : `${record.name}: release ${shortDigest(record.release)} promoted\n`,
+            );
+            return 0;
+          },
+          () => options.output,
+        );
+      },
+    );
 }

@@ -5,6 +5,7 @@ import { call } from '../../client.js';
 import { json, outputOption } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
+import { reasonOption, reasonQuery } from '../../reason-option.js';
 
 /** `ingot rollback FLEET [--to RELEASE]` */
 export function registerRollback(program: Command, run: Runner): void {
@@ -17,23 +18,27 @@ export function registerRollback(program: Command, run: Runner): void {
     )
     .argument('<fleet>', 'fleet name')
     .option('--to <release>', 'release digest to return to')
+    .addOption(reasonOption())
     .addOption(outputOption())
-    .action(async (fleet: string, options: { to?: string; output: OutputFormat }) => {
-      await run(
-        async (_app, io, api) => {
-          const record = await call(api, routes.rollback, {
-            params: { name: fleet },
-            // The server checks it is a digest of one of the fleet's releases.
-            body: options.to !== undefined ? { to: options.to } : {},
-          });
-          io.out(
-            options.output === 'json'
-              ? json(record)
-              : `${record.name}: back to release ${shortDigest(record.release)} (${record.rollout})\n`,
-          );
-          return 0;
-        },
-        () => options.output,
-      );
-    });
+    .action(
+      async (fleet: string, options: { to?: string; reason?: string; output: OutputFormat }) => {
+        await run(
+          async (_app, io, api) => {
+            const record = await call(api, routes.rollback, {
+              params: { name: fleet },
+              // The server checks it is a digest of one of the fleet's releases.
+              body: options.to !== undefined ? { to: options.to } : {},
+              query: reasonQuery(options.reason),
+            });
+            io.out(
+              options.output === 'json'
+                ? json(record)
+                : `${record.name}: back to release ${shortDigest(record.release)} (${record.rollout})\n`,
+            );
+            return 0;
+          },
+          () => options.output,
+        );
+      },
+    );
 }

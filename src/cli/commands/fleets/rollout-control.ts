@@ -6,6 +6,7 @@ import { call } from '../../client.js';
 import { json, outputOption } from '../../format.js';
 import type { OutputFormat } from '../../io.js';
 import type { Runner } from '../runner.js';
+import { reasonOption, reasonQuery } from '../../reason-option.js';
 
 /** One hand on a rollout: its route, and the line that says what it did. */
 interface Control {
@@ -58,11 +59,15 @@ export function registerRolloutControls(program: Command, run: Runner): void {
       .summary(c.summary)
       .description(c.description)
       .argument('<fleet>', 'fleet name')
+      .addOption(reasonOption())
       .addOption(outputOption())
-      .action(async (fleet: string, options: { output: OutputFormat }) => {
+      .action(async (fleet: string, options: { reason?: string; output: OutputFormat }) => {
         await run(
           async (_app, io, api) => {
-            const record = await call(api, routes[c.name], { params: { name: fleet } });
+            const record = await call(api, routes[c.name], {
+              params: { name: fleet },
+              query: reasonQuery(options.reason),
+            });
             io.out(options.output === 'json' ? json(record) : `${c.said(record)}\n`);
             return 0;
           },
