@@ -97,8 +97,10 @@ describe('the dashboard: fleet operations', () => {
     r = server.cli('deploy', fleet('bonjour'));
     expect(r.code, r.stderr).toBe(0);
     await card.locator('.pause', { hasText: /\d+ min \d+ s left/ }).waitFor({ timeout: 60_000 });
-    await confirm(page, card, 'Pause', 'Paused web.');
+    await confirm(page, card, 'Pause', 'Paused web.', 'hold for the <b>on-call</b>');
     await card.locator('.badge', { hasText: 'paused by hand' }).waitFor();
+    // The reason typed in the dialog is the history's WHY, as `--reason` gives it.
+    expect(server.cli('history', 'web').stdout).toMatch(/pause .*hold for the <b>on-call<\/b>/);
     // Held, the step's pause stops counting: no countdown.
     expect(await card.locator('.pause').count()).toBe(0);
     expect(server.cli('history', 'web').stdout).toMatch(/pause/);
@@ -234,10 +236,12 @@ async function confirm(
   card: ReturnType<Page['locator']>,
   verb: string,
   done: string,
+  reason?: string,
 ): Promise<void> {
   await card.getByRole('button', { name: `${verb}…` }).click();
   const dialog = page.getByRole('dialog', { name: `${verb} web?` });
   await dialog.waitFor();
+  if (reason !== undefined) await dialog.getByLabel(/^Why/).fill(reason);
   await dialog.getByRole('button', { name: verb, exact: true }).click();
   await card.getByRole('status').filter({ hasText: done }).waitFor({ timeout: 30_000 });
 }

@@ -79,10 +79,10 @@ export const signIn = (token: string) => call<Session>('POST', '/ui/session', { 
 export const signOut = (session: Session) =>
   call<unknown>('POST', '/ui/session/end', { csrf: session.csrf, body: {} });
 export const getFleets = () => call<UiFleet[]>('GET', '/ui/api/fleets');
-export const promote = (session: Session, fleet: string) =>
+export const promote = (session: Session, fleet: string, reason?: string) =>
   call<unknown>('POST', `/ui/api/fleets/${encodeURIComponent(fleet)}/promote`, {
     csrf: session.csrf,
-    body: {},
+    body: reason === undefined ? {} : { reason },
   });
 
 // Fleet operations (adapters/http/ui/ops-routes.ts): the answers' types, erased at build.
@@ -96,8 +96,11 @@ import type { DriftCase } from '../core/ui/drift-view.js';
 import type { UiLogTail } from '../core/ui/log-tail.js';
 
 const fleetPath = (fleet: string) => `/ui/api/fleets/${encodeURIComponent(fleet)}`;
-export const act = (session: Session, fleet: string, action: FleetAction) =>
-  call<unknown>('POST', `${fleetPath(fleet)}/${action}`, { csrf: session.csrf, body: {} });
+export const act = (session: Session, fleet: string, action: FleetAction, reason?: string) =>
+  call<unknown>('POST', `${fleetPath(fleet)}/${action}`, {
+    csrf: session.csrf,
+    body: reason === undefined ? {} : { reason },
+  });
 export const getReleases = (fleet: string) =>
   call<UiReleases>('GET', `${fleetPath(fleet)}/releases`);
 export const getDrift = (fleet: string) =>

@@ -18,7 +18,8 @@ export function ConfirmButton(props: {
   children: ComponentChildren;
   /** The confirming button's text ("Promote"). */
   confirm: string;
-  run: () => Promise<unknown>;
+  /** With the reason typed in the dialog, if any (kept in the history as `--reason` is). */
+  run: (reason: string | undefined) => Promise<unknown>;
   /** Shown once it is done ("Promoted web."). */
   done: string;
   /** The wrapper's class ("promote", "action pause"). */
@@ -33,16 +34,18 @@ export function ConfirmButton(props: {
   const setResult = (r: { ok: boolean; text: string } | null) =>
     r !== null && props.onResult ? props.onResult(r) : setOwnResult(r);
   const [busy, setBusy] = useState(false);
+  const [reason, setReason] = useState('');
   useEffect(() => {
     if (open && dialog.current && !dialog.current.open) dialog.current.showModal();
     if (!open && dialog.current?.open) dialog.current.close();
   }, [open]);
   const confirm = () => {
     setBusy(true);
-    props.run().then(
+    props.run(reason.trim() === '' ? undefined : reason.trim()).then(
       () => {
         setBusy(false);
         setOpen(false);
+        setReason('');
         setResult({ ok: true, text: props.done });
       },
       (err: unknown) => {
@@ -67,6 +70,14 @@ export function ConfirmButton(props: {
       <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setOpen(false)}>
         <h3 id={titleId}>{props.title}</h3>
         <p>{props.children}</p>
+        <label class="reason">
+          Why (optional: kept in the history and the ledger)
+          <input
+            value={reason}
+            maxLength={300}
+            onInput={(e) => setReason((e.target as HTMLInputElement).value)}
+          />
+        </label>
         <div class="actions">
           <button type="button" onClick={() => setOpen(false)} disabled={busy}>
             Cancel

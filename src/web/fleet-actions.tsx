@@ -53,7 +53,7 @@ export function FleetActions(props: { fleet: UiFleet; session: Session; onSigned
           title={`${WORDS[a].verb} ${fleet.name}?`}
           confirm={WORDS[a].verb}
           done={`${WORDS[a].done} ${fleet.name}.`}
-          run={() => act(session, fleet.name, a)}
+          run={(reason) => act(session, fleet.name, a, reason)}
           onSignedOut={props.onSignedOut}
           onResult={setResult}
         >

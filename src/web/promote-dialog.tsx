@@ -19,7 +19,7 @@ export function PromoteButton({
       title={`Promote ${fleet.name}?`}
       confirm="Promote"
       done={`Promoted ${fleet.name}.`}
-      run={() => promote(session, fleet.name)}
+      run={(reason) => promote(session, fleet.name, reason)}
       onSignedOut={onSignedOut}
     >
       It leaves <span class="mono">{fleet.phase}</span> for its next step: more instances of the new

@@ -67,12 +67,22 @@ export function serveDashboard(
       (await handlers.fleets({ params: {}, query: {}, body: undefined, caller: streamCaller })).map(
         uiFleet,
       ),
-    promote: (name, body, caller) =>
-      handlers.promote({ params: { name }, query: {}, body, caller: () => caller }),
+    promote: (name, body, caller, reason) =>
+      handlers.promote({
+        params: { name },
+        query: reason === undefined ? {} : { reason },
+        body,
+        caller: () => caller,
+      }),
     ops: {
       // The API's own handlers, as its routes call them: same checks, same records.
-      act: (action, name, caller) =>
-        handlers[action]({ params: { name }, query: {}, body: {}, caller: () => caller }),
+      act: (action, name, caller, reason) =>
+        handlers[action]({
+          params: { name },
+          query: reason === undefined ? {} : { reason },
+          body: {},
+          caller: () => caller,
+        }),
       // The API answers with RFC 3339 times; the page's views count in milliseconds.
       history: async (fleet) =>
         (

@@ -44,8 +44,18 @@ const view: FleetView = {
 const acted: string[] = [];
 const action =
   (name: string) =>
-  ({ params, caller }: { params: { name: string }; caller: () => { credential: string } }) => {
-    acted.push(`${name} ${params.name} by ${caller().credential}`);
+  ({
+    params,
+    query,
+    caller,
+  }: {
+    params: { name: string };
+    query: { reason?: string };
+    caller: () => { credential: string };
+  }) => {
+    acted.push(
+      `${name} ${params.name} by ${caller().credential}${query.reason ? ` because ${query.reason}` : ''}`,
+    );
     return Promise.resolve(view);
   };
 const handlers = {
@@ -143,11 +153,11 @@ async function signIn(token: string): Promise<{ cookie: string; csrf: string }> 
   const { csrf } = (await res.json()) as { csrf: string };
   return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf };
 }
-const post = (path: string, headers: Record<string, string>) =>
+const post = (path: string, headers: Record<string, string>, body: unknown = {}) =>
   fetch(`${base}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: '{}',
+    body: JSON.stringify(body),
   });
 const codeOf = async (res: Response) =>
   ((await res.json()) as { error: { code: string } }).error.code;
@@ -168,6 +178,24 @@ describe('the fleet-operations routes', () => {
       'rollback web by dashboard session (admin token)',
     ]);
     expect((await post('/ui/api/fleets/web/pause', {})).status).toBe(401);
+  });
+
+  it("hand the dialog's reason to the API as --reason does, and refuse one with control characters", async () => {
+    acted.length = 0;
+    const { cookie, csrf } = await signIn(ADMIN);
+    const headers = { cookie, 'x-ingot-csrf': csrf };
+    expect((await post('/ui/api/fleets/web/pause', headers, { reason: 'lunch' })).status).toBe(200);
+    expect(
+      (await post('/ui/api/fleets/web/promote', headers, { reason: 'looks good' })).status,
+    ).toBe(200);
+    for (const reason of ['\u001b[2J', 'x'.repeat(301), 42]) {
+      const res = await post('/ui/api/fleets/web/abort', headers, { reason });
+      expect([res.status, await codeOf(res)]).toEqual([400, 'E_REQUEST']);
+    }
+    expect(acted).toEqual([
+      'pause web by dashboard session (admin token) because lunch',
+      'promote web by dashboard session (admin token) because looks good',
+    ]);
   });
 
   it('refuse the read-only role every action and the log tails', async () => {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { changeReason } from '../../../core/api/fleets.js';
 import type { InstanceLogs } from '../../../core/api/instances.js';
 import type { Caller } from '../../../core/api/routes.js';
 import type { HistoryEntry, ReleaseRecord } from '../../../core/fleet/record.js';
@@ -16,7 +17,12 @@ import type { ObservedInstance } from '../../../domain/instance.js';
 /** The use cases behind the fleet-operations views, the same the API's routes call. */
 export interface OpsDeps {
   /** pause, resume, abort, rollback: the API's handlers, as the CLI's routes call them. */
-  readonly act: (action: FleetAction, name: string, caller: Caller) => Promise<unknown>;
+  readonly act: (
+    action: FleetAction,
+    name: string,
+    caller: Caller,
+    reason: string | undefined,
+  ) => Promise<unknown>;
   readonly history: (fleet: string) => Promise<HistoryEntry[]>;
   /** A release's record, as deployed; null: unknown (or none of this store). */
   readonly release: (digest: Digest) => Promise<ReleaseRecord | null>;
@@ -33,6 +39,22 @@ export interface OpsAuth {
   /** Signed in and carrying the session's CSRF header. */
   readonly acting: (req: FastifyRequest) => { readonly session: UiSession };
   readonly caller: (req: FastifyRequest, role: UiRole) => Caller;
+}
+
+/**
+ * The reason typed into an action's dialog (`{"reason": …}`), checked as the CLI's
+ * `--reason` is (core/api/fleets.ts): it ends in the history and in every operator's terminal.
+ */
+export function reasonOf(body: unknown): string | undefined {
+  const given = (body as { reason?: unknown } | null | undefined)?.reason;
+  if (given === undefined || given === '') return undefined;
+  const parsed = changeReason.safeParse(given);
+  if (!parsed.success)
+    throw new IngotError(
+      'E_REQUEST',
+      `reason: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+    );
+  return parsed.data;
 }
 
 const DOING: Record<FleetAction, string> = {
@@ -63,7 +85,7 @@ export function serveOps(ui: FastifyInstance, auth: OpsAuth, deps: OpsDeps): voi
     ui.post(`/api/fleets/:name/${action}`, async (req) => {
       const { session } = auth.acting(req);
       admin(session, DOING[action]);
-      return deps.act(action, nameOf(req), auth.caller(req, session.role));
+      return deps.act(action, nameOf(req), auth.caller(req, session.role), reasonOf(req.body));
     });
 
   ui.get('/api/fleets/:name/releases', async (req) => {

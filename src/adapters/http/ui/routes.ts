@@ -21,7 +21,7 @@ import type { UiAssets } from './assets.js';
 import { sessionCookie, sessionIdOf } from './cookie.js';
 import { serveEvidence, type EvidenceDeps } from './evidence-routes.js';
 import { Feed } from './feed.js';
-import { serveOps, type OpsDeps } from './ops-routes.js';
+import { reasonOf, serveOps, type OpsDeps } from './ops-routes.js';
 import { IMMUTABLE, NO_STORE, REVALIDATE, SECURITY_HEADERS } from './headers.js';
 import { serveEvents, type Streams } from './stream.js';
 
@@ -37,7 +37,12 @@ export interface UiDeps {
   /** The fleets as the dashboard shows them (the API's view, with the rollout worked out). */
   readonly fleets: () => Promise<UiFleet[]>;
   /** The API's promote use case, as the CLI's route calls it. */
-  readonly promote: (name: string, body: unknown, caller: Caller) => Promise<unknown>;
+  readonly promote: (
+    name: string,
+    body: unknown,
+    caller: Caller,
+    reason: string | undefined,
+  ) => Promise<unknown>;
   /** Fleet operations: pause, resume, abort, rollback; releases, drift, log tails. */
   readonly ops: OpsDeps;
   /** Who is on the other end of a connection, as the kernel says. */
@@ -169,7 +174,7 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
             'signed in read-only: promoting needs the admin token',
           );
         const { name } = req.params as { name: string };
-        return deps.promote(name, req.body ?? {}, caller(req, session.role));
+        return deps.promote(name, req.body ?? {}, caller(req, session.role), reasonOf(req.body));
       });
       serveOps(ui, { signed, acting, caller }, deps.ops);
       if (deps.evidence) serveEvidence(ui, deps.evidence, signed, deps.fleets);
