@@ -15,7 +15,7 @@ const attempts = fc.array(
 );
 
 describe('the sign-in limit', () => {
-  it('never lets a peer, nor everyone, past its burst plus what the elapsed time gives back', () => {
+  it('never lets a peer past its burst, nor failed addresses past the shared bucket', () => {
     fc.assert(
       fc.property(attempts, fc.boolean(), (list, roomy) => {
         // Roomy: every address stays tracked, so each peer's own bound holds too.
@@ -23,22 +23,45 @@ describe('the sign-in limit', () => {
         let now = 1_000_000;
         const start = now;
         const allowed = new Map<number, number>();
-        let total = 0;
+        const failedBefore = new Set<number>();
+        let afterFailure = 0;
         for (const { peer, gap } of list) {
           now += gap;
           if (limiter.take(`10.0.0.${peer}`, now).ok) {
             allowed.set(peer, (allowed.get(peer) ?? 0) + 1);
-            total++;
+            if (failedBefore.has(peer)) afterFailure++;
+            // Odd addresses guess (and fail); even ones hold the token.
+            if (peer % 2 === 1) {
+              limiter.failed(`10.0.0.${peer}`, now);
+              failedBefore.add(peer);
+            }
           }
           const minutes = (now - start) / 60_000;
-          // A peer forgotten (the map is bounded) may start over: only the global bound then.
-          expect(total).toBeLessThanOrEqual(LIMITS.global.burst + minutes * 60 + 1e-9);
+          // Attempts from addresses that failed before: the shared bucket's bound (plus one
+          // failure each to be known, and addresses the bounded map forgot start over).
+          if (roomy)
+            expect(afterFailure).toBeLessThanOrEqual(LIMITS.global.burst + minutes * 60 + 1e-9);
           if (roomy)
             expect(allowed.get(peer) ?? 0).toBeLessThanOrEqual(
               LIMITS.perPeer.burst + minutes * 6 + 1e-9,
             );
           if (!roomy) expect(limiter.tracked).toBeLessThanOrEqual(LIMITS.maxPeers);
         }
+      }),
+    );
+  });
+
+  it('never refuses an address that gave no wrong token for the failures of others', () => {
+    fc.assert(
+      fc.property(attempts, (list) => {
+        const limiter = new SignInLimiter(LIMITS);
+        let now = 0;
+        for (const { peer, gap } of list) {
+          now += gap;
+          if (limiter.take(`bad-${peer}`, now).ok) limiter.failed(`bad-${peer}`, now);
+        }
+        // However many guessed, from however many addresses: the admin gets in.
+        expect(limiter.take('admin', now).ok).toBe(true);
       }),
     );
   });
@@ -54,11 +77,15 @@ describe('the sign-in limit', () => {
     expect(limiter.take('a', 10_000).ok).toBe(true);
   });
 
-  it('refuses everyone once the global bucket is empty, whatever the address', () => {
+  it('refuses an address that failed before once failures emptied the shared bucket', () => {
     const limiter = new SignInLimiter(LIMITS);
-    for (let i = 0; i < 20; i++) expect(limiter.take(`p${i}`, 0).ok).toBe(true);
-    expect(limiter.take('fresh', 0)).toEqual({ ok: false, scope: 'global', retryAfterMs: 1000 });
-    expect(limiter.take('fresh', 1000).ok).toBe(true);
+    for (let i = 0; i < 20; i++) {
+      expect(limiter.take(`p${i}`, 0).ok).toBe(true);
+      limiter.failed(`p${i}`, 0);
+    }
+    expect(limiter.take('p0', 0)).toEqual({ ok: false, scope: 'global', retryAfterMs: 1000 });
+    expect(limiter.take('fresh', 0).ok).toBe(true);
+    expect(limiter.take('p0', 1000).ok).toBe(true);
   });
 
   it('keeps the retry wait honest: waiting it out always lets the next attempt in', () => {
@@ -69,6 +96,7 @@ describe('the sign-in limit', () => {
         for (const { peer, gap } of list) {
           now += gap;
           const v = limiter.take(`p${peer % 3}`, now);
+          if (v.ok && peer % 2 === 1) limiter.failed(`p${peer % 3}`, now);
           if (!v.ok) {
             expect(v.retryAfterMs).toBeGreaterThan(0);
             now += v.retryAfterMs;

@@ -344,7 +344,10 @@ describe('the dashboard sign-in limit', () => {
       for (const token of ['wrong', ADMIN]) {
         const refused = await attempt(token);
         expect(refused.status).toBe(429);
-        expect(refused.headers.get('retry-after')).toBe('30');
+        // 30 s per attempt given back, less what passed since the first (a loaded machine).
+        const wait = Number(refused.headers.get('retry-after'));
+        expect(wait).toBeGreaterThanOrEqual(1);
+        expect(wait).toBeLessThanOrEqual(30);
         expect(refused.headers.get('set-cookie')).toBeNull();
         expect(await codeOf(refused)).toBe('E_UI_SIGN_IN_LIMIT');
       }

@@ -125,7 +125,8 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
       servePage(ui, deps.assets);
       ui.post('/session', async (req, reply) => {
         // Counted before anything is read or compared: a refused attempt costs us nothing.
-        const limit = signIns.take(peerAddress(req), deps.now());
+        const peer = peerAddress(req);
+        const limit = signIns.take(peer, deps.now());
         if (!limit.ok) return tooManySignIns(reply, limit);
         // JSON only: what a page of another site can post without asking first (a form's
         // text/plain or urlencoded body) never signs anyone in.
@@ -135,11 +136,13 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
           });
         const token = (req.body as { token?: unknown } | null)?.token;
         const role = typeof token === 'string' ? roleOf(token) : null;
-        if (role === null)
+        if (role === null) {
+          signIns.failed(peer, deps.now());
           throw new IngotError(
             'E_UNAUTHORIZED',
             'that is not the admin token nor the read-only token',
           );
+        }
         const id = randomBytes(32).toString('base64url');
         const session = sessions.open(
           role,
