@@ -87,9 +87,19 @@ describe('the dashboard: ledger, artifacts and hosts', () => {
     await noSeriousViolations(page);
 
     // The page checks, not the server: a proof hash altered on the way is caught…
-    let tamper: 'hash' | 'root' | null = 'hash';
+    let tamper: 'hash' | 'root' | 'other' | null = 'hash';
     await page.route('**/ui/api/ledger/proof/*', async (route) => {
-      const response = await route.fetch();
+      // 'other': a genuine proof, of entry 0 instead of the one asked for.
+      const response = await route.fetch(
+        tamper === 'other'
+          ? {
+              url: route
+                .request()
+                .url()
+                .replace(/\/\d+$/, '/0'),
+            }
+          : {},
+      );
       const json = (await response.json()) as { proof: string[]; checkpoint: string };
       if (tamper === 'hash') {
         const h = Buffer.from(json.proof[0]!, 'base64');
@@ -116,6 +126,10 @@ describe('the dashboard: ledger, artifacts and hosts', () => {
     tamper = 'root';
     await verify(signed - 2);
     expect(await verdictOf(page)).toMatchObject({ verdict: 'failed', step: 'signature' });
+    // …and a genuine proof of another entry than the one asked for.
+    tamper = 'other';
+    await verify(signed - 4);
+    expect(await verdictOf(page)).toMatchObject({ verdict: 'failed', step: 'entry' });
     tamper = null;
     await verify(signed - 3);
     expect(await verdictOf(page)).toMatchObject({ verdict: 'verified' });

@@ -136,6 +136,9 @@ type Check =
 function ProofPanel({ seq }: { seq: number }) {
   const [vkey, setVkey] = useState<string | null>(null);
   const [draft, setDraft] = useState<string | null>(null);
+  // Whose key the verdict rests on: the server's own says only that its answers agree with
+  // each other; a key the person pasted says the log they trust signed it.
+  const [fromServer, setFromServer] = useState(true);
   const [check, setCheck] = useState<Check>({ state: 'checking' });
   useEffect(() => {
     getLedgerKey().then(
@@ -153,6 +156,7 @@ function ProofPanel({ seq }: { seq: number }) {
           proof,
           vkey,
           webCrypto(crypto.subtle as unknown as SubtleLike),
+          seq,
         );
         if (live) setCheck({ state: 'done', proof, verdict });
       })
@@ -164,7 +168,13 @@ function ProofPanel({ seq }: { seq: number }) {
   return (
     <section class="proof" aria-labelledby="proof-h">
       <h3 id="proof-h">Entry {seq}: inclusion proof, checked in this browser</h3>
-      <Verdict check={check} />
+      <Verdict check={check} fromServer={fromServer} />
+      {draft !== null && draft !== vkey && (
+        <p role="status" class="stale">
+          The key was edited: press Enter to check against it. The verdict above is for the key
+          before.
+        </p>
+      )}
       <label class="vkey">
         Verifier key (compare it with <span class="mono">keys/ledger.vkey</span> in the server's
         home, or paste the one you hold)
@@ -175,7 +185,10 @@ function ProofPanel({ seq }: { seq: number }) {
           value={draft ?? vkey ?? ''}
           spellcheck={false}
           onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
-          onChange={(e) => setVkey((e.target as HTMLInputElement).value)}
+          onChange={(e) => {
+            setFromServer(false);
+            setVkey((e.target as HTMLInputElement).value);
+          }}
         />
       </label>
       {check.state === 'done' && <ProofFacts proof={check.proof} />}
@@ -183,7 +196,7 @@ function ProofPanel({ seq }: { seq: number }) {
   );
 }
 
-function Verdict({ check }: { check: Check }) {
+function Verdict({ check, fromServer }: { check: Check; fromServer: boolean }) {
   if (check.state === 'checking')
     return (
       <p role="status" class="verdict" data-verdict="checking">
@@ -205,7 +218,10 @@ function Verdict({ check }: { check: Check }) {
       <span class="mono">
         {v.origin}+{v.keyId}
       </span>{' '}
-      signed (SHA-256 and Ed25519 by this browser's WebCrypto).
+      signed (SHA-256 and Ed25519 by this browser's WebCrypto).{' '}
+      {fromServer
+        ? 'That key is the one this server sent: it shows the answers agree with each other. To know the log you trust signed it, paste your own keys/ledger.vkey below.'
+        : 'That key is the one you gave.'}
     </p>
   ) : (
     <p role="status" class="verdict error" data-verdict="failed" data-step={v.step}>

@@ -11,7 +11,16 @@ import {
   signNote,
   treeHash,
 } from '../ledger/index.js';
-import { verifyEntryProof, webCrypto, type EntryProof } from './proof-verify.js';
+import {
+  verifyEntryProof as verifyAsked,
+  webCrypto,
+  type EntryProof,
+  type ProofCrypto,
+} from './proof-verify.js';
+
+/** Checked as the proof of the entry it says it is (the page asks by seq: see below). */
+const verifyEntryProof = (given: EntryProof, vkey: string, crypto: ProofCrypto) =>
+  verifyAsked(given, vkey, crypto, given.seq);
 
 // The page's verifier, with Node's WebCrypto (the same API the browser gives it), checked
 // against what the server's own ledger code (src/core/ledger) makes and signs.
@@ -105,6 +114,19 @@ describe('the dashboard verifies a ledger proof as the server makes it', () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+
+  it('fails a genuine proof of another entry than the one asked for', async () => {
+    await fc.assert(
+      fc.asyncProperty(logAndSeq, fc.nat(), async ([size, seq], other) => {
+        const asked = seq === other % size ? (seq + 1) % (size + 1) : other % size;
+        expect(await verifyAsked(proven(size, seq), vkey, crypto, asked)).toMatchObject({
+          ok: false,
+          step: 'entry',
+        });
+      }),
+      { numRuns: 30 },
     );
   });
 

@@ -74,13 +74,24 @@ class Failed extends Error {
   }
 }
 
-/** Check `given` (the server's answer) against `vkey` (the key the person trusts). */
+/**
+ * Check `given` (the server's answer) against `vkey` (the key the person trusts), as the
+ * proof of entry `asked`. Threat: a server that answers "entry 42" with a genuine proof of
+ * entry 7 would have the page vouch for what it never checked; the entry must be the one
+ * asked for.
+ */
 export async function verifyEntryProof(
   given: EntryProof,
   vkey: string,
   crypto: ProofCrypto,
+  asked: number,
 ): Promise<ProofVerdict> {
   try {
+    if (given.seq !== asked)
+      throw new Failed(
+        'entry',
+        `entry ${asked} was asked for, the server answered with entry ${String(given.seq)}`,
+      );
     const key = await parseVkey(vkey, crypto);
     const text = await openNote(given.checkpoint, key, crypto);
     const checkpoint = parseCheckpoint(text);

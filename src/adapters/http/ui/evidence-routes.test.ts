@@ -170,7 +170,7 @@ describe('the evidence routes', () => {
     for (const seq of [0, 7, 19]) {
       const proof = (await (await get(`/ui/api/ledger/proof/${seq}`)).json()) as EntryProof;
       expect(proof.size).toBe(SIGNED);
-      expect(await verifyEntryProof(proof, vkey, crypto)).toMatchObject({ ok: true });
+      expect(await verifyEntryProof(proof, vkey, crypto, seq)).toMatchObject({ ok: true });
     }
   });
 

@@ -116,6 +116,10 @@ export function serveOps(ui: FastifyInstance, auth: OpsAuth, deps: OpsDeps): voi
   // Log tails are the admin's only. A program's output can hold what its env holds (a
   // connection string printed at start, a token in a request line), and the read-only role is
   // shown env names, never values: giving it the logs would hand it the values by another door.
+  // Not hidden from it: the one line a crashed program said last (at most 1,000 characters).
+  // It is part of the crash's record — the rollout's reason in `ingot status`, the history and
+  // the ledger entry, whose proof the page checks over the entry's exact bytes — and what
+  // diagnoses a failed rollout; a program that prints a secret as it dies shows it there.
   ui.get('/api/fleets/:name/instances/:id/logs', async (req) => {
     const { session } = auth.signed(req);
     admin(session, 'reading logs');
