@@ -8,6 +8,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -90,9 +91,14 @@ export function rotateBoundedLog(bundle: string, maxBytes: number): void {
     const old = join(bundle, 'log.1');
     writeFileSync(`${old}.tmp`, head.subarray(0, n), { mode: 0o600 });
     truncateSync(current, 0);
+    // The marks follow the bytes: offsets move back by what the old rotated file held. They
+    // are rewritten before the new bytes are renamed in. A reader reads the marks, then the
+    // bytes: the other way round, one that read both between the rename and the marks' write
+    // got the old marks with the new bytes (wrong times, a `--since` start past the end).
+    // One whose reads straddle the rotation can still pair marks and bytes of different
+    // rotations: it ignores marks that point past the bytes it read (answerLog).
+    shiftMarks(bundle, afterRotation(readLogMarks(bundle), { dropped, kept: n }));
     renameSync(`${old}.tmp`, old);
-    // The marks follow the bytes: offsets move back by what the old rotated file held.
-    writeMarks(bundle, afterRotation(readLogMarks(bundle), { dropped, kept: n }));
   } catch {
     // no log yet
   }
@@ -111,6 +117,31 @@ export function readLogMarks(bundle: string): LogMark[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The marks after a rotation. Not written (a full disk): they are removed, not kept, since
+ * the old ones would stamp the wrong bytes, and the agent's next mark after a stale one of a
+ * larger offset would be read as going back (parseMarks skips it): no marks until the next
+ * rotation. Removed, marking starts over from the log as it is.
+ */
+function shiftMarks(bundle: string, marks: readonly LogMark[]): void {
+  try {
+    writeMarks(bundle, marks);
+  } catch {
+    dropMarks(bundle);
+  }
+}
+
+/** No marks, and nothing of them cached: the next tick reads the file (none) afresh. */
+function dropMarks(bundle: string): void {
+  lastMarks.delete(bundle);
+  for (const file of [marksFile(bundle), `${marksFile(bundle)}.tmp`])
+    try {
+      rmSync(file, { force: true });
+    } catch {
+      // Left as it is: a reader ignores marks past its bytes; the rotation goes on regardless.
+    }
 }
 
 /** Replace the marks whole: a temporary file renamed over, so a reader sees old or new. */
