@@ -134,15 +134,7 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
           return reply.code(415).send({
             error: { code: 'E_REQUEST', message: 'sign in with a JSON body: {"token": …}' },
           });
-        const token = (req.body as { token?: unknown } | null)?.token;
-        const role = typeof token === 'string' ? roleOf(token) : null;
-        if (role === null) {
-          signIns.failed(peer, deps.now());
-          throw new IngotError(
-            'E_UNAUTHORIZED',
-            'that is not the admin token nor the read-only token',
-          );
-        }
+        const role = roleOrFailure(roleOf, req.body, () => signIns.failed(peer, deps.now()));
         const id = randomBytes(32).toString('base64url');
         const session = sessions.open(
           role,
@@ -195,6 +187,19 @@ export function serveUi(app: FastifyInstance, deps: UiDeps): void {
     },
     { prefix: UI_PREFIX },
   );
+}
+
+/** The role the body's token gives; a wrong one is counted (`failed`) and refused. */
+function roleOrFailure(
+  roleOf: (token: string) => UiRole | null,
+  body: unknown,
+  failed: () => void,
+): UiRole {
+  const token = (body as { token?: unknown } | null)?.token;
+  const role = typeof token === 'string' ? roleOf(token) : null;
+  if (role !== null) return role;
+  failed();
+  throw new IngotError('E_UNAUTHORIZED', 'that is not the admin token nor the read-only token');
 }
 
 /** The page and its hashed assets, from memory. */
