@@ -14,7 +14,10 @@ import type { GeneratedKey } from '../domain/attestation.js';
 import { loadTrust, trustsHomeKey } from '../services/policy.js';
 import { localKeyPaths } from '../adapters/keys/local-keys.js';
 import { IngotError } from '../domain/errors.js';
-import { readInstanceLogMarks, readInstanceLogs } from '../adapters/host-files/instance-files.js';
+import {
+  readInstanceLogBytes,
+  readInstanceLogMarks,
+} from '../adapters/host-files/instance-files.js';
 import { readPrevious } from '../adapters/host-files/previous-instances.js';
 import type { Builder } from './build-app.js';
 import { buildInfo } from './build-info.js';
@@ -118,7 +121,7 @@ export function makeApp(options: AppOptions): CliApp {
     async rebuild(request, registry = DEFAULT_REGISTRY) {
       return (await openBuilder()).rebuild(request, registry);
     },
-    logs: (id) => readInstanceLogs(home, id),
+    logs: (id) => readInstanceLogBytes(home, id),
     logMarks: (id) => readInstanceLogMarks(home, id),
     previousLogs: (id) => readPrevious(home, id),
     ledger: async (vkeyFile) => {

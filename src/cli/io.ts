@@ -49,8 +49,11 @@ export interface CliApp {
     src: string,
     options: RegistryCliOptions & { readonly tag?: string; readonly trust: LoadedPolicy },
   ): Promise<PullReport>;
-  /** An instance's log on this host. */
-  logs(id: string): string;
+  /**
+   * An instance's log on this host, as bytes: its marks are byte offsets into them (decoded
+   * and encoded again, a byte that is not UTF-8 would come back as three).
+   */
+  logs(id: string): Uint8Array;
   /** Its time marks on this host (core/runtime/log-marks.ts), oldest first. */
   logMarks(id: string): LogMark[];
   /** What an exited instance left on this host (its exit, its last 64 KiB of output). */

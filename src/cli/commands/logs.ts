@@ -55,7 +55,8 @@ export function registerLogs(program: Command, run: Runner): void {
         'prefixes each line with the time the agent saw it (RFC 3339, UTC), and --since starts at\n' +
         'the first line seen at or after a time: both are when the agent saw the bytes, to within\n' +
         'its mark interval (a second; longer for a busy or restarted agent), not when they were\n' +
-        'written. Lines the agent has not marked yet are stamped with the time they were read.\n\n' +
+        'written. Lines the agent has not marked yet are stamped with the time they were read.\n' +
+        'A log with no marks (an instance older than them) is shown whole by --since, and said.\n\n' +
         'With -o json, each answer is one line of JSON (JSON Lines; with -f, one per new part):\n' +
         '{ id, text, start, size } (byte offsets into the log), and with --timestamps the marks\n' +
         'that cover it ({ at, offset }, RFC 3339) and when it was read (at).',
@@ -155,7 +156,7 @@ function localElseServer(local: LogSource, remote: LogSource): LogSource {
 }
 
 /** Where an instance's output is read: this home's files, or its host through a server. */
-interface LogSource {
+export interface LogSource {
   /** The log from a byte offset, or since a time (or all of it), and its size now. */
   read(query: LogsQuery): Promise<InstanceLogs>;
   previous(): Promise<PreviousInstance>;
@@ -163,13 +164,18 @@ interface LogSource {
   readonly everyMs: number;
 }
 
-function localLogs(app: CliApp, id: string): LogSource {
+export function localLogs(
+  app: Pick<CliApp, 'logs' | 'logMarks' | 'previousLogs'>,
+  id: string,
+): LogSource {
   return {
     read: (query) => {
-      // The marks first: a mark read before the bytes never points past them.
+      // The marks first: a mark read before the bytes never points past them (but across a
+      // rotation, which answerLog allows for).
       const marks: LogMark[] =
         query.marks === '1' || query.since !== undefined ? app.logMarks(id) : [];
-      const bytes = Buffer.from(app.logs(id));
+      // The bytes as they are: the marks' offsets count them, not their text's encoding.
+      const bytes = app.logs(id);
       // Rotation shortens the log: its text starts over (answerLog, as a host answers).
       return Promise.resolve(
         answerLog(id, bytes, marks, query, Date.now(), Number.MAX_SAFE_INTEGER),
@@ -189,11 +195,40 @@ function remoteLogs(api: ApiSettings, id: string): LogSource {
   };
 }
 
-/** The first read's query: since a time, with marks when lines are to be stamped. */
+/**
+ * The first read's query: since a time, with marks when lines are to be stamped, or to tell a
+ * log that has none (unmarked).
+ */
 const firstQuery = (view: LogView): LogsQuery => ({
   ...(view.since !== undefined && { since: timeOnWire(view.since) }),
-  ...(view.timestamps && { marks: '1' as const }),
+  ...((view.timestamps || view.since !== undefined) && { marks: '1' as const }),
 });
+
+/**
+ * Whether `--since` could not choose where to start: the answer is the whole log and no mark
+ * covers any of it (an instance whose agent kept no marks yet, as before they existed). The
+ * log is then shown whole, which is said (on stderr): silently, it would read as "all of
+ * this was written since". Marks that cover the log would be in an answer that starts at 0
+ * (marksFor). A host's answer cut to its last bytes (a log past MAX_LOG_ANSWER_BYTES) does
+ * not start at 0 and is not told apart. Pure.
+ */
+export function unmarkedSince(answer: InstanceLogs, since: number | undefined): boolean {
+  return (
+    since !== undefined &&
+    answer.size > 0 &&
+    answer.start === 0 &&
+    (answer.marks === undefined || answer.marks.length === 0)
+  );
+}
+
+/** Says so, on stderr (stdout is the log itself). */
+function warnUnmarked(answer: InstanceLogs, view: LogView, io: Io): void {
+  if (unmarkedSince(answer, view.since))
+    io.err(
+      `ingot: ${answer.id}: its log has no time marks (its agent kept none, or they were ` +
+        'rotated away): --since cannot tell when its lines were seen, so all of it is shown\n',
+    );
+}
 
 /** The next read's: from where the last answer ended. */
 const nextQuery = (view: LogView, size: number): LogsQuery => ({
@@ -228,14 +263,24 @@ function tailOf(answer: InstanceLogs, tail: number | undefined): InstanceLogs {
   };
 }
 
-/** -o json: the answer as one line of JSON (its id, text, offsets, and marks when asked). */
-const jsonLine = (answer: InstanceLogs, tail?: number): string =>
-  `${JSON.stringify(tailOf(answer, tail))}\n`;
+/**
+ * -o json: the answer as one line of JSON (its id, text, offsets, and with --timestamps its
+ * marks; those asked only to tell an unmarked log are left out).
+ */
+const jsonLine = (answer: InstanceLogs, view: { readonly timestamps: boolean }, tail?: number) => {
+  const shown = tailOf(answer, tail);
+  if (!view.timestamps) {
+    const { marks: _marks, at: _at, ...rest } = shown;
+    return `${JSON.stringify(rest)}\n`;
+  }
+  return `${JSON.stringify(shown)}\n`;
+};
 
 async function follow(source: LogSource, io: Io, keepGoing: boolean, view: LogView): Promise<void> {
   // One instance that is not there is an error, as in text; of a fleet's, one gone is skipped.
   if (view.json) return followJson([source], io, keepGoing, view, false);
   let answer = await source.read(firstQuery(view));
+  warnUnmarked(answer, view, io);
   let out = logText(answer, view, false);
   let midLine = out !== '' && !out.endsWith('\n');
   io.out(out);
@@ -312,6 +357,7 @@ async function followAll(
   for (const { id, source } of sources) {
     try {
       const answer = await source.read(firstQuery(view));
+      warnUnmarked(answer, view, io);
       const text = logText(answer, view, false);
       const state = { source, size: answer.size, partial: '', midLine: !/(^|\n)$/.test(text) };
       emit(id, text, state, !keepGoing);
@@ -352,7 +398,8 @@ async function followJson(
   for (const source of sources)
     try {
       const answer = await source.read(firstQuery(view));
-      io.out(jsonLine(answer, view.tail));
+      warnUnmarked(answer, view, io);
+      io.out(jsonLine(answer, view, view.tail));
       live.set(source, answer.size);
     } catch (err) {
       if (!skipAbsent || !absent(err)) throw err;
@@ -363,7 +410,7 @@ async function followJson(
       try {
         const answer = await source.read(nextQuery(view, size));
         live.set(source, answer.size);
-        if (answer.text !== '') io.out(jsonLine(answer));
+        if (answer.text !== '') io.out(jsonLine(answer, view));
       } catch (err) {
         if (!absent(err)) throw err;
         live.delete(source);
