@@ -156,7 +156,7 @@ function localElseServer(local: LogSource, remote: LogSource): LogSource {
 }
 
 /** Where an instance's output is read: this home's files, or its host through a server. */
-export interface LogSource {
+interface LogSource {
   /** The log from a byte offset, or since a time (or all of it), and its size now. */
   read(query: LogsQuery): Promise<InstanceLogs>;
   previous(): Promise<PreviousInstance>;
@@ -164,10 +164,7 @@ export interface LogSource {
   readonly everyMs: number;
 }
 
-export function localLogs(
-  app: Pick<CliApp, 'logs' | 'logMarks' | 'previousLogs'>,
-  id: string,
-): LogSource {
+function localLogs(app: CliApp, id: string): LogSource {
   return {
     read: (query) => {
       // The marks first: a mark read before the bytes never points past them (but across a
