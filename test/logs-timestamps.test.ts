@@ -101,6 +101,7 @@ describe('logs --timestamps and --since, by the agent’s time marks', () => {
     expect(since.code, since.stderr).toBe(0);
     expect(since.stdout).toContain('after-0');
     expect(since.stdout).not.toContain('before-');
+    expect(since.stderr).toBe(''); // marked: nothing to warn of
     // A duration ago, and a time that is not one.
     expect(logs('--since', '10m').stdout).toContain('before-0');
     const bad = logs('--since', 'yesterday-ish');
