@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -21,9 +22,10 @@ import {
 import type { ArtifactReader } from '../../../core/ui/artifact-view.js';
 import { verifyEntryProof, webCrypto, type EntryProof } from '../../../core/ui/proof-verify.js';
 import type { LedgerReader } from '../../../ports/ledger.js';
+import type { EntryQuery } from '../../../core/ledger/entry-query.js';
 import { buildApi } from '../api.js';
 import { loadUiAssets } from './assets.js';
-import type { UiEntriesPage } from './evidence-routes.js';
+import { SCAN_WINDOW, scanRange, type UiEntriesPage } from './evidence-routes.js';
 
 /*
  * The evidence routes on a real listening API, over a ledger made by the ledger's own code:
@@ -59,9 +61,12 @@ const checkpoint: StoredCheckpoint = {
     noteSigner(ORIGIN, privateKey),
   ),
 };
+/** Every query the routes asked of the ledger, in order. */
+const asked: EntryQuery[] = [];
 const ledger: LedgerReader = {
   vkey: encodeVkey(ORIGIN, privateKey),
   entries: (q) => {
+    asked.push(q);
     let list: LedgerEntry[] = made
       .map((m) => m.entry)
       .filter(
@@ -159,6 +164,41 @@ describe('the evidence routes', () => {
     ).json()) as UiEntriesPage;
     expect(builds.entries.every((e) => e.kind === 'build')).toBe(true);
     expect(builds.size).toBe(30);
+  });
+
+  it('search at most SCAN_WINDOW entries for a kind, and say where older ones remain', async () => {
+    asked.length = 0;
+    const page = (await (
+      await get(`/ui/api/ledger/entries?kind=nothing-of-the-kind&before=${SCAN_WINDOW + 25}`)
+    ).json()) as UiEntriesPage;
+    const filtered = asked.filter((q) => q.kind !== undefined);
+    expect(filtered).toHaveLength(1);
+    // `before` past the log's end is the end: 30 entries, all within one window.
+    expect(filtered[0]).toMatchObject({ from: 0, to: 30 });
+    expect(page).toMatchObject({ size: 30, entries: [], next: null });
+    expect(SCAN_WINDOW).toBeGreaterThan(30);
+  });
+
+  it('bound what a filtered page searches, and leave nothing unreachable', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 200 }),
+        fc.option(fc.nat({ max: 250 }), { nil: undefined }),
+        fc.integer({ min: 1, max: 50 }),
+        (size, before, window) => {
+          const { from, to } = scanRange(size, before, true, window);
+          expect(to).toBeLessThanOrEqual(size);
+          expect(to - from).toBeLessThanOrEqual(window);
+          expect(from).toBeGreaterThanOrEqual(0);
+          // Paging on with `before: from` reaches entry 0 in finitely many windows.
+          let pages = 0;
+          for (let r = { from, to }; r.from > 0; r = scanRange(size, r.from, true, window))
+            pages += 1;
+          expect(pages).toBeLessThanOrEqual(Math.ceil(size / window));
+          expect(scanRange(size, before, false, window).from).toBe(0);
+        },
+      ),
+    );
   });
 
   it("answer an entry's proof that the page's own verifier accepts", async () => {

@@ -100,6 +100,25 @@ function uiEntry(e: LedgerEntry): UiEntry {
   };
 }
 
+/** The most entries one filtered page of the ledger searches (see scanRange). */
+export const SCAN_WINDOW = 20_000;
+
+/**
+ * The seqs one page of entries searches: those before `before` (the log's end if absent or
+ * past it). A kind is matched inside each entry's JSON, with no index: filtered, a page reads
+ * at most `window` entries, so no session (read-only included) can make the server scan the
+ * whole log per request while the controller waits on the same database. Pure.
+ */
+export function scanRange(
+  size: number,
+  before: number | undefined,
+  filtered: boolean,
+  window = SCAN_WINDOW,
+): { from: number; to: number } {
+  const to = Math.min(before ?? size, size);
+  return { from: filtered ? Math.max(0, to - window) : 0, to };
+}
+
 /**
  * The dashboard's evidence, read-only, for any signed-in session (admin or read-only): the
  * ledger (entries, checkpoints, an entry's inclusion proof against the latest signed
@@ -116,22 +135,23 @@ export function serveEvidence(
   ui.get('/api/ledger/entries', async (req): Promise<UiEntriesPage> => {
     signed(req);
     const q = parse(entriesQuery, req.query);
+    const [newest] = await deps.ledger.entries({ limit: 1, order: 'desc' });
+    const size = newest === undefined ? 0 : newest.seq + 1;
+    const { from, to } = scanRange(size, q.before, q.kind !== undefined);
     const found = await deps.ledger.entries({
-      ...(q.before !== undefined && { to: q.before }),
+      from,
+      to,
       ...(q.kind !== undefined && { kind: q.kind }),
       // One more than asked: whether an older page exists, without counting the log.
       limit: q.limit + 1,
       order: 'desc',
     });
-    const [newest] =
-      q.before === undefined && q.kind === undefined
-        ? found
-        : await deps.ledger.entries({ limit: 1, order: 'desc' });
     const page = found.slice(0, q.limit);
     return {
-      size: newest === undefined ? 0 : newest.seq + 1,
+      size,
       entries: page.map(uiEntry),
-      next: found.length > q.limit ? page[page.length - 1]!.seq : null,
+      // Older entries remain past a full page, or past the window this page searched.
+      next: found.length > q.limit ? page[page.length - 1]!.seq : from > 0 ? from : null,
     };
   });
   ui.get('/api/ledger/checkpoints', async (req): Promise<{ checkpoints: UiCheckpoint[] }> => {

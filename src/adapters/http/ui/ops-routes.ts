@@ -66,6 +66,8 @@ const DOING: Record<FleetAction, string> = {
 
 /** Newest entries the drift view reads, per kind: a bounded read, whatever the log's size. */
 const DRIFT_READ = 500;
+/** How far back the drift view searches the ledger, in entries. */
+const DRIFT_WINDOW = 20_000;
 
 /**
  * The fleet-operations part of the dashboard (issue 21): pause, resume, abort and rollback;
@@ -105,9 +107,15 @@ export function serveOps(ui: FastifyInstance, auth: OpsAuth, deps: OpsDeps): voi
   ui.get('/api/fleets/:name/drift', async (req) => {
     auth.signed(req);
     const fleet = nameOf(req);
+    // Fleet and kind are matched inside each entry's JSON, with no index: the newest
+    // DRIFT_WINDOW entries are searched, not the whole log, however often the page asks.
+    const [newest] = await deps.ledger({ order: 'desc', limit: 1 });
+    const from = Math.max(0, (newest?.seq ?? 0) + 1 - DRIFT_WINDOW);
     const entries = (
       await Promise.all(
-        DRIFT_KINDS.map((kind) => deps.ledger({ fleet, kind, order: 'desc', limit: DRIFT_READ })),
+        DRIFT_KINDS.map((kind) =>
+          deps.ledger({ fleet, kind, from, order: 'desc', limit: DRIFT_READ }),
+        ),
       )
     ).flat();
     return { fleet, cases: driftCases(entries, await deps.instances(fleet)) };
