@@ -99,14 +99,20 @@ export const rollbackRequest = z.object({ to: digest.exactOptional() });
 
 /**
  * Why a person made a change (`--reason`), for the history's WHY and the ledger. Printed in
- * terminals and pages: no control characters (an escape sequence would rewrite what an
- * operator sees), and bounded.
+ * terminals and pages: nothing invisible that changes what is read (an escape sequence would
+ * rewrite an operator's terminal, a bidi override reorder the words), and bounded.
  */
 export const changeReason = z
   .string()
   .min(1, 'say why in at least one character')
   .max(300, 'at most 300 characters')
-  .regex(/^[^\p{Cc}]*$/u, 'no control characters (newlines, escapes)');
+  // Control characters (escapes, newlines), format characters (bidi overrides, zero-width),
+  // line and paragraph separators and lone surrogates: each can make the text read otherwise
+  // than it is.
+  .regex(
+    /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]*$/u,
+    'no control characters (newlines, escapes, bidi overrides, zero-width)',
+  );
 
 /** The query of every change by hand (deploy, rollback, promote, pause, resume, abort). */
 export const changeQuery = z.object({ reason: changeReason.exactOptional() });
