@@ -1,16 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeVkey } from '../src/core/ledger/index.js';
-import { axeViolations, launchChromium, pictureStats } from './helpers/browser.js';
+import { launchChromium } from './helpers/browser.js';
+import {
+  dashboardOf,
+  seriousViolations,
+  shootNotBlank,
+  signedInPage,
+} from './helpers/dashboard.js';
 import { ingot } from './helpers/cli.js';
 import { useServer } from './helpers/server.js';
-
-const SHOTS = fileURLToPath(new URL('./.screenshots/', import.meta.url));
 
 // Planted where the evidence comes from: the build's actor (in the ledger), an SBOM
 // package's version (and its supplier, which the view does not show), and the commit's
@@ -63,13 +66,7 @@ describe('the dashboard: ledger, artifacts and hosts', () => {
     // Sign a checkpoint now over everything so far (the server signs one every 10 s).
     expect(server.cli('ledger', 'checkpoint').code).toBe(0);
 
-    const info = JSON.parse(readFileSync(join(server.home, 'server.json'), 'utf8')) as {
-      host: string;
-      port: number;
-    };
-    const base = `http://${info.host}:${info.port}`;
-    const token = readFileSync(join(server.home, 'token'), 'utf8').trim();
-    const readOnly = readFileSync(join(server.home, 'ui-readonly-token'), 'utf8').trim();
+    const { base, token, readOnly } = dashboardOf(server.home);
     for (const path of ['/ui/api/ledger/entries', '/ui/api/ledger/proof/0', '/ui/api/artifacts'])
       expect((await fetch(`${base}${path}`)).status, path).toBe(401);
 
@@ -83,7 +80,7 @@ describe('the dashboard: ledger, artifacts and hosts', () => {
     await buildRow.getByRole('button', { name: /^Verify entry/ }).click();
     expect(await verdictOf(page)).toMatchObject({ verdict: 'verified' });
     expect(await page.locator('.proof pre.body').textContent()).toContain(JSON.stringify(ACTOR));
-    await shoot(browser, page, 'dashboard-ledger.png');
+    await shootNotBlank(browser, page, 'dashboard-ledger.png');
     await noSeriousViolations(page);
 
     // The page checks, not the server: a proof hash altered on the way is caught…
@@ -179,7 +176,7 @@ describe('the dashboard: ledger, artifacts and hosts', () => {
     const paths = await artifact.locator('.paths tbody td:first-child').allTextContents();
     expect(paths.length).toBeGreaterThan(0);
     expect(paths.every((p) => p.includes('www'))).toBe(true);
-    await shoot(browser, page, 'dashboard-artifacts.png');
+    await shootNotBlank(browser, page, 'dashboard-artifacts.png');
     await noSeriousViolations(page);
 
     // The hosts: this machine, live, with the fleet's instance.
@@ -229,39 +226,18 @@ async function verdictOf(
   };
 }
 
+/** A page signed in with `token`, and the page and console errors it met. */
 async function signedIn(
   browser: Browser,
   base: string,
   token: string,
 ): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-  const page = await context.newPage();
   const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => {
-    // The 401 of the first look for a session is meant.
-    if (m.type() === 'error' && !/status of 401 /.test(m.text()))
-      problems.push(`console: ${m.text()}`);
-  });
-  await page.goto(`${base}/ui`);
-  await page.getByLabel('Token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Views', exact: true }).waitFor();
+  const page = await signedInPage(browser, base, token, problems);
   return { page, problems };
 }
 
-async function shoot(browser: Browser, page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  const png = await page.screenshot({ fullPage: true });
-  writeFileSync(join(SHOTS, name), png);
-  const stats = await pictureStats(browser, png);
-  expect(stats.colours, `${name}: a blank screenshot`).toBeGreaterThan(16);
-  expect(stats.inkShare, `${name}: a blank screenshot`).toBeGreaterThan(0.02);
-}
-
 async function noSeriousViolations(page: Page): Promise<void> {
-  const violations = (await axeViolations(page)).filter(
-    (v) => v.impact === 'serious' || v.impact === 'critical',
-  );
+  const violations = await seriousViolations(page);
   expect(violations, JSON.stringify(violations, null, 1)).toEqual([]);
 }

@@ -1,14 +1,17 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { axeViolations, launchChromium, pictureStats } from './helpers/browser.js';
+import { launchChromium } from './helpers/browser.js';
+import {
+  dashboardOf,
+  pwned,
+  seriousViolations,
+  SHOTS,
+  shootNotBlank,
+} from './helpers/dashboard.js';
 import { waitFor } from './helpers/cluster.js';
 import { HELLO, useServer } from './helpers/server.js';
-
-/** Where the test leaves its screenshots (git-ignored), for people to look at. */
-const SHOTS = fileURLToPath(new URL('./.screenshots/', import.meta.url));
 
 // Markup and script planted in what the page shows: they must show as text and never run.
 const IMG = '<img src=x onerror="window.__pwned=1">';
@@ -31,13 +34,7 @@ describe('the dashboard', () => {
     browser = await launchChromium();
     server.up();
     expect(server.cli('build', '-q', HELLO).code).toBe(0);
-    const info = JSON.parse(readFileSync(join(server.home, 'server.json'), 'utf8')) as {
-      host: string;
-      port: number;
-    };
-    const base = `http://${info.host}:${info.port}`;
-    const token = readFileSync(join(server.home, 'token'), 'utf8').trim();
-    const readOnly = readFileSync(join(server.home, 'ui-readonly-token'), 'utf8').trim();
+    const { base, token, readOnly } = dashboardOf(server.home);
     const fleet = (greeting: string) =>
       server.writeFleet('web', [
         'artifact: hello:1.0.0',
@@ -124,18 +121,11 @@ describe('the dashboard', () => {
       expect.arrayContaining(['bonjour', IMG, SCRIPT]),
     );
     expect(await card.locator('img, script').count()).toBe(0);
-    expect(
-      await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned),
-    ).toBeUndefined();
+    expect(await pwned(page)).toBeUndefined();
 
     // A screenshot that shows something, and no serious accessibility problem.
-    const shot = await mkdirAndShoot(page, 'dashboard.png');
-    const stats = await pictureStats(browser, shot);
-    expect(stats.colours, 'a blank screenshot').toBeGreaterThan(16);
-    expect(stats.inkShare, 'a blank screenshot').toBeGreaterThan(0.02);
-    const violations = (await axeViolations(page)).filter(
-      (v) => v.impact === 'serious' || v.impact === 'critical',
-    );
+    await shootNotBlank(browser, page, 'dashboard.png');
+    const violations = await seriousViolations(page);
     expect(violations, JSON.stringify(violations, null, 1)).toEqual([]);
     expect(problems).toEqual([]);
 
@@ -165,9 +155,7 @@ describe('the dashboard', () => {
   }, 300_000);
 });
 
-async function mkdirAndShoot(page: Page, name: string): Promise<Buffer> {
+async function mkdirAndShoot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
-  const png = await page.screenshot({ fullPage: true });
-  writeFileSync(join(SHOTS, name), png);
-  return png;
+  writeFileSync(join(SHOTS, name), await page.screenshot({ fullPage: true }));
 }
