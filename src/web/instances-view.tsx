@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
-import { getLogTail, type Session, type UiFleet, type UiLogTail } from './api.js';
+import { useState } from 'preact/hooks';
+import { getLogTail, type Session, type UiFleet } from './api.js';
 import { age, endpoints, shortDigest } from './format.js';
+import { Failure, useLoad } from './load.js';
 
 /**
  * A fleet's instances: health, integrity, host, age, address with ports, and (for the admin)
@@ -75,20 +76,8 @@ export function InstancesView(props: { fleet: UiFleet; session: Session; now: nu
 }
 
 function LogTail({ fleet, id }: { fleet: string; id: string }) {
-  const [tail, setTail] = useState<UiLogTail | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [generation, setGeneration] = useState(0);
-  useEffect(() => {
-    let current = true;
-    getLogTail(fleet, id).then(
-      (t) => current && (setTail(t), setError(null)),
-      (err: unknown) =>
-        current && setError(err instanceof Error ? err.message : 'could not read the log'),
-    );
-    return () => {
-      current = false;
-    };
-  }, [fleet, id, generation]);
+  const { value: tail, error } = useLoad(() => getLogTail(fleet, id), [fleet, id, generation]);
   return (
     <section class="log-tail" aria-labelledby="log-title" data-log={id}>
       <header>
@@ -99,11 +88,7 @@ function LogTail({ fleet, id }: { fleet: string; id: string }) {
           Refresh
         </button>
       </header>
-      {error !== null && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      {error !== null && <Failure error={error} />}
       {tail && tail.lines.length === 0 && <p class="empty">Nothing logged yet.</p>}
       {tail && tail.lines.length > 0 && (
         <pre class="log" tabIndex={0}>

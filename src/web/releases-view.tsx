@@ -1,7 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
-import { getReleases, type Session, type UiFleet, type UiReleases } from './api.js';
+import { getReleases, type Session, type UiFleet } from './api.js';
 import type { UiReleaseChange } from './api.js';
 import { shortDigest, when } from './format.js';
+import { Failure, useLoad } from './load.js';
 
 /** A setting's value as fleet.yaml would read: JSON, short. */
 const shown = (v: unknown): string => (v === null || v === undefined ? '—' : JSON.stringify(v));
@@ -17,27 +17,12 @@ export function ReleasesView(props: {
   session: Session;
 }) {
   const { name, fleet } = props;
-  const [data, setData] = useState<UiReleases | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const key = `${fleet?.release}|${fleet?.rollout}|${fleet?.version}`;
-  useEffect(() => {
-    let current = true;
-    getReleases(name).then(
-      (r) => current && (setData(r), setError(null)),
-      (err: unknown) => current && setError(err instanceof Error ? err.message : 'failed'),
-    );
-    return () => {
-      current = false;
-    };
-  }, [name, key]);
+  const { value: data, error } = useLoad(() => getReleases(name), [name, key]);
   return (
     <section class="releases-view" aria-labelledby="releases-title">
       <h3 id="releases-title">Releases</h3>
-      {error !== null && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      {error !== null && <Failure error={error} />}
       {data === null && error === null && <p aria-busy="true">Loading…</p>}
       {data?.changes.length === 0 && <p class="empty">No release recorded.</p>}
       <ol class="changes">
