@@ -62,6 +62,18 @@ export function fleetApi(
   | 'history'
   | 'releases'
 > {
+  // pause, resume and abort: the same request, the same record, a different rule.
+  const byHand =
+    (control: typeof pauseRollout) =>
+    async ({ params, query }: { params: { name: string }; query: { reason?: string } }) => {
+      const record = await control(deps.fleets, params.name, {
+        now: deps.now(),
+        actor: 'admin',
+        ...(query.reason !== undefined && { why: query.reason }),
+      });
+      deps.reconcileSoon();
+      return fleetOnWire(record);
+    };
   // One deploy at a time: two that each fit alone must not both pass the capacity check.
   let deploying: Promise<unknown> = Promise.resolve();
   return {
@@ -99,33 +111,9 @@ export function fleetApi(
       return fleetOnWire(record);
     },
     // Changes by hand, recorded (history and ledger) with the admin as actor, as promote is.
-    async pause({ params, query }) {
-      const record = await pauseRollout(deps.fleets, params.name, {
-        now: deps.now(),
-        actor: 'admin',
-        ...(query.reason !== undefined && { why: query.reason }),
-      });
-      deps.reconcileSoon();
-      return fleetOnWire(record);
-    },
-    async resume({ params, query }) {
-      const record = await resumeRollout(deps.fleets, params.name, {
-        now: deps.now(),
-        actor: 'admin',
-        ...(query.reason !== undefined && { why: query.reason }),
-      });
-      deps.reconcileSoon();
-      return fleetOnWire(record);
-    },
-    async abort({ params, query }) {
-      const record = await abortRollout(deps.fleets, params.name, {
-        now: deps.now(),
-        actor: 'admin',
-        ...(query.reason !== undefined && { why: query.reason }),
-      });
-      deps.reconcileSoon();
-      return fleetOnWire(record);
-    },
+    pause: byHand(pauseRollout),
+    resume: byHand(resumeRollout),
+    abort: byHand(abortRollout),
     async fleets() {
       const observed = await deps.observe();
       const status = new Map(deps.status().map((s) => [s.fleet.name, s]));
