@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent, type AgentOptions } from '../../src/bin/agent.js';
 import type { Agent } from '../../src/services/agent/index.js';
@@ -24,8 +24,37 @@ export interface TestNet {
 
 /** A bridge and subnet of the test's own, so that parallel runs never meet. */
 export function testNet(): TestNet {
-  const n = 1 + Math.floor(Math.random() * 250);
-  return { bridge: `ingt${n}x${process.pid % 1000}`, subnet: `10.213.${n}.0/24` };
+  // Reserved, not only drawn: two test files running at once once drew the same /24, and a
+  // request to one's instance reached the other's (a 1-in-250 chance per pair, met in CI).
+  mkdirSync(NET_MARKS, { recursive: true });
+  for (let tries = 0; tries < 1000; tries += 1) {
+    // 1-240: the /24s above are for tests with a fixed subnet (cni-release: 10.213.250.0/31).
+    const n = 1 + Math.floor(Math.random() * 240);
+    const mark = join(NET_MARKS, String(n));
+    try {
+      writeFileSync(mark, String(process.pid), { flag: 'wx' });
+    } catch {
+      // Held. By a test that ended without removeNet (its process gone): free it for a
+      // later draw; a mark still being written (empty) counts as held.
+      const holder = Number(readFileSync(mark, 'utf8'));
+      if (holder > 0 && !alive(holder)) rmSync(mark, { force: true });
+      continue;
+    }
+    return { bridge: `ingt${n}x${process.pid % 1000}`, subnet: `10.213.${n}.0/24` };
+  }
+  throw new Error(`no free test subnet: 10.213.1-240.0/24 are all held (${NET_MARKS})`);
+}
+
+/** Which 10.213.N.0/24 are taken by running tests: one file per N, holding its pid. */
+const NET_MARKS = '/run/ingot/test-nets';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function makeAgent(
@@ -111,6 +140,9 @@ export function rootfsOf(home: string, artifact: string): string {
 /** Remove the test's bridge, its lock file and its (empty) parent cgroups. */
 export function removeNet(net: TestNet): void {
   spawnSync('ip', ['link', 'delete', net.bridge]);
+  const mark = join(NET_MARKS, net.subnet.split('.')[2] ?? '');
+  if (existsSync(mark) && readFileSync(mark, 'utf8') === String(process.pid))
+    rmSync(mark, { force: true });
   rmSync(`/run/ingot/cni-${net.bridge}.lock`, { force: true });
   rmSync(`/run/ingot/ipam/ingot-${net.bridge}`, { recursive: true, force: true });
   spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/ingot-test-${net.bridge} 2>/dev/null || true`]);
