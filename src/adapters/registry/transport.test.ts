@@ -1,6 +1,6 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -183,6 +183,61 @@ describe('registry transport (undici)', () => {
     expect((await failure(client(s.authority).getManifest('a', 'v1'))).code).toBe(
       'E_REGISTRY_PROTOCOL',
     );
+  });
+
+  it('refuses an answer its HTTP parser cannot read as a protocol error, not retried', async () => {
+    // A status that is not a number; two lengths for one body (whoever reads it picks where
+    // the next answer starts).
+    const answers = [
+      'HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nab',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+    ];
+    const accepted: Socket[] = [];
+    const raw = createNetServer((socket) => {
+      accepted.push(socket);
+      socket.on('error', () => {});
+      socket.end(answers.shift() ?? '');
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    sleeps.length = 0;
+    try {
+      const port = (raw.address() as AddressInfo).port;
+      for (const reason of [/HTTPParserError|^HPE_/, /CONTENT_LENGTH/]) {
+        const err = await failure(client(`127.0.0.1:${port}`).getManifest('a', 'v1'));
+        expect(err.code).toBe('E_REGISTRY_PROTOCOL');
+        expect(err.details['reason']).toMatch(reason);
+      }
+      expect(sleeps).toEqual([]);
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((r) => raw.close(r));
+    }
+  });
+
+  it('cuts an upload whose file is not the size announced, shorter or longer', async () => {
+    const received: number[] = [];
+    const s = await serve((req, res) => {
+      if (req.method === 'POST') {
+        res.writeHead(202, { location: '/v2/a/blobs/uploads/u' }).end();
+        return;
+      }
+      let n = 0;
+      req.on('data', (chunk: Buffer) => (n += chunk.length));
+      req.on('end', () => {
+        received.push(n);
+        res.writeHead(201).end();
+      });
+    });
+    const path = join(work, 'changed');
+    writeFileSync(path, bytes(2 * 1024 * 1024 + 1, 9));
+    for (const size of [2 * 1024 * 1024, 3 * 1024 * 1024]) {
+      const blob = { mediaType: 'application/octet-stream', digest: digestOf(bytes(1)), size };
+      const err = await failure(client(s.authority).pushBlob('a', blob, { path }));
+      expect(err.code).toBe('E_REGISTRY_SIZE_MISMATCH');
+      expect(err.message).toContain('the store changed under it');
+    }
+    // Neither was sent: the file's size was checked before the request.
+    expect(received).toEqual([]);
   });
 
   it('sends a file body again, whole, where a 307 points', async () => {

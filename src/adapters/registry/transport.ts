@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 // Their own files, not the package's index: see undici-parts.d.ts.
@@ -91,7 +91,10 @@ export class Transport {
     let body: Uint8Array | Readable | null = null;
     if (x.body && 'bytes' in x.body) body = x.body.bytes;
     else if (x.body) {
-      // undici checks that the stream gives exactly this many bytes.
+      // Threat: a store file that is not the size its descriptor gives (damaged, or changed
+      // under the push). undici checks that the stream gives exactly this many bytes, but a
+      // longer file would go unnoticed: its first bytes make a whole body.
+      if (statSync(x.body.path).size !== x.body.size) throw storeChanged(x.url, x.body.path);
       headers['content-length'] = String(x.body.size);
       body = createReadStream(x.body.path, { highWaterMark: UPLOAD_CHUNK });
     }
@@ -163,6 +166,15 @@ const TRANSIENT = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+function storeChanged(url: URL, path: string | null, cause?: unknown): RegistryError {
+  return new RegistryError(
+    'E_REGISTRY_SIZE_MISMATCH',
+    `${path ?? 'a blob file'} is not the size the push announced to ${url.origin}: the store changed under it (ingot fsck checks it)`,
+    { url: url.origin, ...(path !== null && { path }) },
+    cause,
+  );
+}
+
 /** Node's names for a certificate that failed verification (OpenSSL's X509_V_ERR_*). */
 const CERTIFICATE = /CERT|ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH|INVALID_CA/;
 
@@ -172,6 +184,21 @@ const CERTIFICATE = /CERT|ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH|
  */
 function connectError(err: unknown, url: URL, timeoutMs: number): RegistryError {
   const codes = errorCodes(err);
+  // The parser refused what came back (undici's HTTPParserError, llhttp's HPE_* codes when it
+  // gives them), or the body was not the length it declared: not a network failure, and the
+  // same request again would meet the same registry.
+  const malformed =
+    codes.find((c) => c.startsWith('HPE_') || c === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') ??
+    (errorNames(err).includes('HTTPParserError') ? 'HTTPParserError' : undefined);
+  if (malformed !== undefined)
+    return new RegistryError(
+      'E_REGISTRY_PROTOCOL',
+      `${url.origin} sent a malformed HTTP answer (${describe(err)})`,
+      { url: url.origin, reason: malformed },
+      err,
+    );
+  // undici's own check of a file body's length: the file shrank while it was sent.
+  if (codes.includes('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH')) return storeChanged(url, null, err);
   const certificate = codes.some((c) => CERTIFICATE.test(c));
   const handshake = !certificate && codes.some((c) => /^ERR_(SSL|TLS)_/.test(c));
   const transient = !certificate && !handshake && codes.some((c) => TRANSIENT.has(c));
@@ -205,6 +232,12 @@ function errorCodes(err: unknown, depth = 0): string[] {
     ...errorCodes(e.cause, depth + 1),
     ...(Array.isArray(e.errors) ? e.errors.flatMap((x) => errorCodes(x, depth + 1)) : []),
   ];
+}
+
+/** The names of an error and of its causes. */
+function errorNames(err: unknown, depth = 0): string[] {
+  if (!(err instanceof Error) || depth > 3) return [];
+  return [err.name, ...errorNames(err.cause, depth + 1)];
 }
 
 function describe(err: unknown): string {
