@@ -19,6 +19,7 @@ import {
   type Ran,
 } from './image.js';
 import { breakdown, type Share } from './breakdown.js';
+import { curlPull, nodeFloorPull, nodeFloorPush, nodeStart } from './floors.js';
 import { startCountingProxy, type CountingProxy, type SeenRequest } from './proxy.js';
 
 /**
@@ -82,6 +83,10 @@ export interface ColdRound {
   readonly pullStarted: number;
   readonly decided: number;
   readonly uploadedBytes: number;
+  /** The limits beside them (floors.ts): a bare Node.js fetch, curl, `node -e 0`. */
+  readonly nodeFloorPull: number;
+  readonly curlPull: number;
+  readonly nodeStart: number;
 }
 
 const ingotPush = (to: string) =>
@@ -163,7 +168,13 @@ export async function coldRound(round: number, image: ImageContents): Promise<Co
     if (!ingotFirst) skopeoPullMs = await skopeoPull(forIngot.authority, image.digest);
     const pulled = await ingotPull(forIngot.authority, image);
     if (ingotFirst) skopeoPullMs = await skopeoPull(forIngot.authority, image.digest);
+    const floors = {
+      nodeFloorPull: await nodeFloorPull(forIngot.authority, image),
+      curlPull: await curlPull(forIngot.authority, image),
+      nodeStart: await nodeStart(),
+    };
     return {
+      ...floors,
       ingotPush: pushed.ms,
       skopeoPush: skopeoPushMs,
       ingotPull: pulled.ms,
@@ -222,6 +233,8 @@ export interface RepushRound {
   readonly proxiedMs: { readonly ingot: number; readonly skopeo: number };
   /** The layers whose digest the previous image did not have. */
   readonly changed: readonly Blob[];
+  /** The bare Node.js upload of the changed part(s) alone (floors.ts). */
+  readonly floorMs: number;
   /** Ingot's bytes and time by what they carried (the proxied push). */
   readonly breakdown: ReadonlyMap<string, Share>;
   readonly image: ImageContents;
@@ -267,7 +280,9 @@ export async function repushRound(
   const skopeoFirst = v % 2 === 0 ? await viaSkopeo() : null;
   const i = await viaIngot();
   const k = skopeoFirst ?? (await viaSkopeo());
+  const floorMs = await nodeFloorPush(targets.ingot.direct, changed);
   return {
+    floorMs,
     ingotMs: i.direct.ms,
     skopeoMs: k.direct.ms,
     ingotSent: i.sent,

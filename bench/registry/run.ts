@@ -12,6 +12,7 @@ import {
   sum,
   WORK,
 } from './image.js';
+import { buildFloor } from './floors.js';
 import {
   admissionRun,
   changedSize,
@@ -104,6 +105,11 @@ function report(digest: string, treeBytes: number, r: Results): string {
   const push = { ingot: m((c) => c.ingotPush), skopeo: m((c) => c.skopeoPush) };
   const pull = { ingot: m((c) => c.ingotPull), skopeo: m((c) => c.skopeoPull) };
   const decided = m((c) => c.decided);
+  const floor = {
+    node: m((c) => c.nodeFloorPull),
+    curl: m((c) => c.curlPull),
+    start: m((c) => c.nodeStart),
+  };
   const re = {
     ms: median(r.repush.map((x) => x.ingotMs)),
     sent: median(r.repush.map((x) => x.ingotSent)),
@@ -113,6 +119,7 @@ function report(digest: string, treeBytes: number, r: Results): string {
     skopeoSent: median(r.repush.map((x) => x.skopeoSent)),
     proxiedMs: median(r.repush.map((x) => x.proxiedMs.ingot)),
     skopeoProxiedMs: median(r.repush.map((x) => x.proxiedMs.skopeo)),
+    floorMs: median(r.repush.map((x) => x.floorMs)),
   };
   const adm = {
     decided: median(r.admission.map((a) => a.decided)),
@@ -138,6 +145,10 @@ function report(digest: string, treeBytes: number, r: Results): string {
     `          pull ingot ${secs(r.cold.map((c) => c.ingotPull))}; skopeo ${secs(r.cold.map((c) => c.skopeoPull))}`,
     `          re-push ingot ${secs(r.repush.map((x) => x.ingotMs))}; skopeo ${secs(r.repush.map((x) => x.skopeoMs))}`,
     `cold push sent ${mb(median(r.cold.map((c) => c.uploadedBytes)))} of blobs (Ingot's report); skopeo sends the image only (${mb(sum([image.manifest, image.config, ...image.layers]))})`,
+    '',
+    `limits, same rounds: a bare Node.js fetch of the ${image.layers.length} layers (node:http, 4 at a time, SHA-256, written, no fsync; start-up included) ${s(floor.node)} = ${(floor.node / pull.skopeo).toFixed(2)}× skopeo's whole pull, Ingot's pull ${(pull.ingot / floor.node).toFixed(2)}× it`,
+    `        curl --parallel of the same layers (no hashing) ${s(floor.curl)}`,
+    `        re-push: a bare Node.js upload of the changed part(s) alone (POST and PUT; start-up included) ${s(re.floorMs)} = ${(re.floorMs / push.ingot).toFixed(3)}× Ingot's cold push; \`node -e 0\` ${s(floor.start)} = ${(floor.start / push.ingot).toFixed(3)}×; skopeo's re-push ÷ its own cold push ${(re.skopeoMs / push.skopeo).toFixed(3)}×`,
     '',
     `ingot pull, timed runs: start-up (spawn → first step) ${m((c) => c.pullStarted).toFixed(0)} ms; documents and admission ${(decided - m((c) => c.pullStarted)).toFixed(0)} ms; layers, commit and exit ${(pull.ingot - decided).toFixed(0)} ms`,
     `pull → admission decided: ${decided.toFixed(0)} ms from spawn (timed runs); through the proxy ${adm.decided.toFixed(0)} ms, first layer GET at ${adm.first.toFixed(0)} ms; layer GETs before the decision: ${adm.before}`,
@@ -174,6 +185,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', stopOnSignal).once('SIGTERM', stopOnSignal);
   try {
     const { digest, treeBytes } = await prepareImage();
+    buildFloor();
     log(`bench/registry: ${RUNS} rounds; ${cpus().length} cores; load ${load()}`);
     const results = await measure(digest);
     const text = report(digest, treeBytes, results);
