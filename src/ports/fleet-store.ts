@@ -5,8 +5,10 @@ import type {
   FleetRecord,
   FleetState,
   HistoryEntry,
+  NumberedRelease,
   ReleaseRecord,
 } from '../core/fleet/record.js';
+import type { ReleasePageQuery } from '../core/fleet/release-page.js';
 
 /**
  * The control plane's durable state: fleets, their releases, their history, and what the
@@ -18,9 +20,12 @@ import type {
 export interface FleetStore {
   fleets(): Promise<FleetRecord[]>;
   fleet(name: string): Promise<FleetRecord | null>;
-  release(digest: Digest): Promise<ReleaseRecord | null>;
-  /** Every release the fleet ran or runs, oldest first (by creation; a release is made once). */
-  releases(fleet: string): Promise<ReleaseRecord[]>;
+  release(digest: Digest): Promise<NumberedRelease | null>;
+  /**
+   * The fleet's releases numbered below `page.before` (all: null), newest first, at most
+   * `page.limit` of them. Reads only those: a fleet's releases are never pruned.
+   */
+  releases(fleet: string, page: ReleasePageQuery): Promise<NumberedRelease[]>;
   history(fleet?: string): Promise<HistoryEntry[]>;
   /**
    * Write a fleet's next state, recorded by `note`: only if the fleet is still at

@@ -67,7 +67,9 @@ function Change({ change: c, current }: { change: UiReleaseChange; current: stri
   return (
     <li class="change" data-kind={c.kind} data-release={c.to}>
       <p class="what">
-        <strong>{c.kind}</strong> to <span class="mono">{shortDigest(c.to)}</span>
+        <strong>{c.kind}</strong> to{' '}
+        {c.number !== null && <span class="number">release {c.number}, </span>}
+        <span class="mono">{shortDigest(c.to)}</span>
         {c.to === current && ' (current)'} by {c.actor || 'someone unrecorded'}, {when(c.time)}
         {c.reason !== undefined && <span class="why">: {c.reason}</span>}
       </p>

@@ -4,9 +4,11 @@ import type {
   FleetRecord,
   FleetState,
   HistoryEntry,
+  NumberedRelease,
   ReleaseRecord,
   RolloutState,
 } from '../../core/fleet/record.js';
+import type { ReleasePageQuery } from '../../core/fleet/release-page.js';
 import { noteEntry } from '../../core/fleet/note-entry.js';
 import type { FleetSpec } from '../../core/fleet/spec.js';
 import type { Digest } from '../../domain/digest.js';
@@ -76,18 +78,35 @@ function toRow(f: FleetState, version: number): FleetRow {
 /** Thrown inside a write to roll it back: the fleet moved on (or appeared) meanwhile. */
 class Stale extends Error {}
 
-function toRelease(row: FleetTables['releases']): ReleaseRecord {
+function toRelease(row: FleetTables['releases']): NumberedRelease {
   return {
     digest: row.digest as Digest,
     fleet: row.fleet,
     artifact: row.artifact as Digest,
     spec: JSON.parse(row.spec) as FleetSpec,
     createdAt: row.created_at,
+    number: row.number,
   };
 }
 
-/** Record a release; one already recorded stays as it is (a release is its digest). */
+/**
+ * Record a release, numbered after the fleet's last; one already recorded stays as it is, with
+ * its number (a release is its digest). Inside a write transaction, which holds the writer
+ * lock: no other writer numbers between the read of the last number and the insert (and the
+ * unique index on (fleet, number) would refuse one that did).
+ */
 async function saveRelease(tx: StateDb, release: ReleaseRecord): Promise<void> {
+  const known = await tx
+    .selectFrom('releases')
+    .select('digest')
+    .where('digest', '=', release.digest)
+    .executeTakeFirst();
+  if (known !== undefined) return;
+  const { last } = await tx
+    .selectFrom('releases')
+    .select((eb) => eb.fn.max('number').as('last'))
+    .where('fleet', '=', release.fleet)
+    .executeTakeFirstOrThrow();
   await tx
     .insertInto('releases')
     .values({
@@ -96,8 +115,8 @@ async function saveRelease(tx: StateDb, release: ReleaseRecord): Promise<void> {
       artifact: release.artifact,
       spec: JSON.stringify(release.spec),
       created_at: release.createdAt,
+      number: Number(last ?? 0) + 1,
     })
-    .onConflict((oc) => oc.column('digest').doNothing())
     .execute();
 }
 
@@ -148,7 +167,7 @@ export class SqlFleetStore implements FleetStore {
     return row ? toFleet(row) : null;
   }
 
-  async release(digest: Digest): Promise<ReleaseRecord | null> {
+  async release(digest: Digest): Promise<NumberedRelease | null> {
     const row = await this.db
       .selectFrom('releases')
       .selectAll()
@@ -157,15 +176,11 @@ export class SqlFleetStore implements FleetStore {
     return row ? toRelease(row) : null;
   }
 
-  async releases(fleet: string): Promise<ReleaseRecord[]> {
-    const rows = await this.db
-      .selectFrom('releases')
-      .selectAll()
-      .where('fleet', '=', fleet)
-      // Two releases made in the same millisecond keep one order on every engine.
-      .orderBy('created_at')
-      .orderBy('digest')
-      .execute();
+  async releases(fleet: string, page: ReleasePageQuery): Promise<NumberedRelease[]> {
+    let q = this.db.selectFrom('releases').selectAll().where('fleet', '=', fleet);
+    if (page.before !== null) q = q.where('number', '<', page.before);
+    // Newest first by (fleet, number): the index's range, `limit` rows of it and no more.
+    const rows = await q.orderBy('number', 'desc').limit(page.limit).execute();
     return rows.map(toRelease);
   }
 

@@ -139,4 +139,32 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.alterTable('history').addColumn('reason', 'text').execute();
     },
   },
+  '009-release-number': {
+    async up(db: Kysely<unknown>) {
+      // A release's number was its position in the fleet's list, so every read of one release
+      // read them all, and a release made with an earlier clock renumbered the ones after it.
+      // Stored, it is read by index and never changes. Existing releases are numbered as the
+      // API numbered them: by creation, then digest (two made in the same millisecond).
+      await db.schema
+        .alterTable('releases')
+        .addColumn('number', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // UPDATE … FROM: SQLite 3.33 and PostgreSQL alike.
+      await sql`
+        UPDATE releases SET number = numbered.n
+        FROM (
+          SELECT digest, row_number() OVER (PARTITION BY fleet ORDER BY created_at, digest) AS n
+          FROM releases
+        ) AS numbered
+        WHERE releases.digest = numbered.digest`.execute(db);
+      // A page (newest first, below a number) and one release by number are index ranges;
+      // and two writers can never give one number twice.
+      await db.schema
+        .createIndex('releases_fleet_number')
+        .on('releases')
+        .columns(['fleet', 'number'])
+        .unique()
+        .execute();
+    },
+  },
 };

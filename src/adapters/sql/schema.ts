@@ -22,7 +22,15 @@ export interface FleetTables {
     version: number;
     paused_at: number | null;
   };
-  releases: { digest: string; fleet: string; artifact: string; spec: string; created_at: number };
+  releases: {
+    digest: string;
+    fleet: string;
+    artifact: string;
+    spec: string;
+    created_at: number;
+    /** 1, 2, … in the order the fleet's releases were made (009); unique per fleet. */
+    number: number;
+  };
   history: {
     seq: number | undefined;
     time: number;

@@ -15,6 +15,7 @@ import { Checkpointer } from './checkpointer.js';
 import { fleetState, fleetStoreContract, note } from './fleet-store.case.js';
 import { codeOf, draft, opener, type StateHarness } from './harness.case.js';
 import { ledgerContract } from './ledger.case.js';
+import { releasesContract } from './releases.case.js';
 import { entries, exportLedger, inclusionProof, treeSize } from './ledger.js';
 import { stateMigrations } from './migrations.js';
 import type { WriteGuard } from './state.js';
@@ -29,6 +30,7 @@ const ORIGIN = 'ingot.test/state';
 export function stateContract(h: StateHarness): void {
   describe(`the state on ${h.engine}`, () => {
     fleetStoreContract(h);
+    releasesContract(h);
     ledgerContract(h);
     writersContract(h);
   });

@@ -1,4 +1,4 @@
-import type { HistoryAnswer, ReleaseAnswer } from '../../core/api/fleets.js';
+import type { HistoryAnswer, ReleaseAnswer, ReleaseAtAnswer } from '../../core/api/fleets.js';
 import { releaseDiff, type ReleaseDiff } from '../../core/fleet/release-diff.js';
 import { shortDigest } from '../../domain/digest.js';
 import { IngotError } from '../../domain/errors.js';
@@ -38,27 +38,23 @@ export interface ReleaseDescription {
 }
 
 /**
- * Gather one release of a fleet from the API's answers: it, the one before it, the diff
- * between them (the plan's, core/fleet/release-diff.ts), its instances and its events. Pure.
+ * The release's path parameter: its number, or for FLEET alone the digest the fleet runs now
+ * (after a rollback that is not the newest release, so "the newest" would be wrong).
+ */
+export const releaseParam = (fleet: FleetView, number: number | null): string =>
+  number === null ? fleet.release : String(number);
+
+/**
+ * Gather one release of a fleet from the API's answers: it and the one before it (one
+ * request: GET /v1/fleets/:name/releases/:release), the diff between them (the plan's,
+ * core/fleet/release-diff.ts), its instances and its events. Pure.
  */
 export function releaseDescription(
   fleet: FleetView,
-  releases: readonly ReleaseAnswer[],
+  found: ReleaseAtAnswer,
   history: readonly HistoryAnswer[],
-  number: number | null,
 ): ReleaseDescription {
-  const release =
-    number === null
-      ? releases.find((r) => r.digest === fleet.release)
-      : releases.find((r) => r.number === number);
-  if (release === undefined)
-    throw new IngotError(
-      'E_RELEASE_NOT_FOUND',
-      number === null
-        ? `fleet ${fleet.name}'s current release is not in its release list (is the server another version?)`
-        : `fleet ${fleet.name} has no release ${number}: it has ${releases.length} (1–${releases.length})`,
-    );
-  const before = releases.find((r) => r.number === release.number - 1) ?? null;
+  const { release, previous: before } = found;
   const diff = releaseDiff(
     before === null
       ? null

@@ -9,7 +9,12 @@ import type { OutputFormat } from '../io.js';
 import { listFleets, type FleetView } from './fleets/fleet-view.js';
 import { rolloutFrame } from './fleets/rollout.js';
 import { eventLines } from './describe-events.js';
-import { describeRelease, parseReleaseRef, releaseDescription } from './describe-release.js';
+import {
+  describeRelease,
+  parseReleaseRef,
+  releaseDescription,
+  releaseParam,
+} from './describe-release.js';
 import { addressText } from './fleets/status.js';
 import type { Runner } from './runner.js';
 
@@ -48,9 +53,13 @@ export function registerDescribe(program: Command, run: Runner): void {
             const f = fleets.find((x) => x.name === ref.fleet);
             if (!f)
               throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(ref.fleet)}`);
-            const releases = await call(api, routes.releases, { params: { name: f.name } });
+            // The release and the one before it, and no other: a fleet's releases are never
+            // pruned, and this reads two of them however many it has.
+            const found = await call(api, routes.release, {
+              params: { name: f.name, release: releaseParam(f, ref.number) },
+            });
             const history = await call(api, routes.history, { query: { fleet: f.name } });
-            const d = releaseDescription(f, releases, history, ref.number);
+            const d = releaseDescription(f, found, history);
             io.out(options.output === 'json' ? json(d) : describeRelease(d, now));
             return 0;
           }

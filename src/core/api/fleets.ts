@@ -3,8 +3,10 @@ import {
   ROLLOUT_STATES,
   type FleetRecord,
   type HistoryEntry,
-  type ReleaseRecord,
+  type NumberedRelease,
 } from '../fleet/record.js';
+import { MAX_RELEASE_PAGE } from '../fleet/release-page.js';
+import { isDigest, type Digest } from '../../domain/digest.js';
 import type { FleetSpec } from '../fleet/spec.js';
 import { digest, observedInstance } from './instances.js';
 import { maybeTimeOnWire, timeOnWire, wireTime } from './wire-time.js';
@@ -140,17 +142,16 @@ export const historyEntry: z.ZodType<HistoryAnswer> = z.looseObject({
 });
 
 /**
- * One release of a fleet (GET /v1/fleets/:name/releases): numbered from 1 in the order the
- * fleet's releases were made, as `ingot describe release FLEET@N` names them.
+ * One release of a fleet: numbered from 1 in the order the fleet's releases were made, as
+ * `ingot describe release FLEET@N` names them (the store gives the number; it never changes).
  */
-export type ReleaseAnswer = Omit<ReleaseRecord, 'createdAt'> & {
-  readonly number: number;
-  readonly createdAt: string;
-};
+export type ReleaseAnswer = Omit<NumberedRelease, 'createdAt'> & { readonly createdAt: string };
 
-/** A fleet's releases, oldest first, as the API answers them. Pure. */
-export const releasesOnWire = (releases: readonly ReleaseRecord[]): ReleaseAnswer[] =>
-  releases.map((r, i) => ({ ...r, number: i + 1, createdAt: timeOnWire(r.createdAt) }));
+/** A stored release as the API answers it. Pure. */
+export const releaseOnWire = (r: NumberedRelease): ReleaseAnswer => ({
+  ...r,
+  createdAt: timeOnWire(r.createdAt),
+});
 
 export const releaseAnswer: z.ZodType<ReleaseAnswer> = z.looseObject({
   number: z.number().int().min(1),
@@ -160,6 +161,53 @@ export const releaseAnswer: z.ZodType<ReleaseAnswer> = z.looseObject({
   spec: deployedSpec,
   createdAt: wireTime,
 });
+
+/** A release number as a query or path names it: 1, 2, … (no sign, no leading zero). */
+const RELEASE_NUMBER = /^[1-9]\d{0,8}$/;
+
+/**
+ * GET /v1/fleets/:name/releases?limit=N&before=M. Each is one value: a repeated parameter
+ * arrives as a list and is refused, as is anything but the digits of a number in range.
+ */
+export const releasesQuery = z.object({
+  limit: z
+    .string({ error: `one number, 1 to ${MAX_RELEASE_PAGE}` })
+    .regex(RELEASE_NUMBER, `a number of releases, 1 to ${MAX_RELEASE_PAGE}`)
+    .transform(Number)
+    .pipe(z.number().max(MAX_RELEASE_PAGE, `at most ${MAX_RELEASE_PAGE} releases a page`))
+    .exactOptional(),
+  before: z
+    .string({ error: 'one release number' })
+    .regex(RELEASE_NUMBER, "a release number (1, 2, …): the answer's `next`")
+    .transform(Number)
+    .exactOptional(),
+});
+
+/** One page of a fleet's releases, newest first; `next`: ask `before` it for the page after. */
+export const releasePageAnswer = z.looseObject({
+  releases: z.array(releaseAnswer),
+  next: z.number().int().min(1).nullable(),
+});
+export type ReleasePageAnswer = z.output<typeof releasePageAnswer>;
+
+/**
+ * GET /v1/fleets/:name/releases/:release: one release, and the one made before it (the diff's
+ * other side; null for the fleet's first).
+ */
+export const releaseAtAnswer = z.looseObject({
+  release: releaseAnswer,
+  previous: releaseAnswer.nullable(),
+});
+export type ReleaseAtAnswer = z.output<typeof releaseAtAnswer>;
+
+/**
+ * A release as a path names it: its number, or its digest (what `ingot status` shows). Null:
+ * neither. Pure.
+ */
+export function parseReleaseParam(ref: string): { number: number } | { digest: Digest } | null {
+  if (RELEASE_NUMBER.test(ref)) return { number: Number(ref) };
+  return isDigest(ref) ? { digest: ref } : null;
+}
 
 const stopReason = z.enum(['gone', 'tainted', 'unhealthy', 'old-release', 'aged', 'surplus']);
 const started = z.object({ id: z.string(), release: z.string() });

@@ -6,7 +6,9 @@ import {
   fleetView,
   historyEntry,
   promoteRequest,
-  releaseAnswer,
+  releaseAtAnswer,
+  releasePageAnswer,
+  releasesQuery,
   rollbackRequest,
 } from './fleets.js';
 import { hostsAnswer } from './hosts.js';
@@ -83,11 +85,25 @@ export const routes = {
     query: changeQuery,
     response: fleetRecord,
   },
-  /** Every release the fleet ran or runs, oldest first, numbered from 1 (E_FLEET_NOT_FOUND). */
+  /**
+   * The fleet's releases, newest first, numbered from 1 in the order they were made: one page
+   * of at most `limit` (default 50, at most 500), each numbered below `before`; the answer's
+   * `next` is the `before` of the page after (null: none). E_FLEET_NOT_FOUND.
+   */
   releases: {
     method: 'GET',
     path: '/v1/fleets/:name/releases',
-    response: z.array(releaseAnswer),
+    query: releasesQuery,
+    response: releasePageAnswer,
+  },
+  /**
+   * One release, by number (`3`) or digest (`sha256:…`), and the release made before it, for
+   * the diff. E_RELEASE_NOT_FOUND (E_FLEET_NOT_FOUND when the fleet is not there).
+   */
+  release: {
+    method: 'GET',
+    path: '/v1/fleets/:name/releases/:release',
+    response: releaseAtAnswer,
   },
   history: {
     method: 'GET',

@@ -60,6 +60,15 @@ export interface ReleaseRecord {
   readonly createdAt: number;
 }
 
+/**
+ * A release as the store keeps it: numbered from 1 in the order the fleet's releases were
+ * made (`ingot describe release FLEET@N`). The store gives the number when it records the
+ * release, and it never changes: a page asked by number names the same releases tomorrow.
+ */
+export interface NumberedRelease extends ReleaseRecord {
+  readonly number: number;
+}
+
 /** One line of a fleet's history. */
 export interface HistoryEntry {
   readonly seq: number;

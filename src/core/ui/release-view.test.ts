@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HistoryEntry, ReleaseRecord } from '../fleet/record.js';
+import type { HistoryEntry, NumberedRelease } from '../fleet/record.js';
 import { NEW, OLD, releaseRecord, spec } from '../controller/fixtures.case.js';
 import { releasesView, wantedReleases } from './release-view.js';
 
@@ -22,9 +22,15 @@ describe('releasesView', () => {
       reason: 'by hand (ingot rollback)',
     }),
   ];
-  const releases = new Map<string, ReleaseRecord>([
-    [OLD, releaseRecord(OLD, spec({ env: { TOKEN: 'hunter2' }, replicas: 1 }))],
-    [NEW, releaseRecord(NEW, spec({ env: { TOKEN: 'swordfish', MORE: 'x' }, replicas: 1 }))],
+  const releases = new Map<string, NumberedRelease>([
+    [OLD, { ...releaseRecord(OLD, spec({ env: { TOKEN: 'hunter2' }, replicas: 1 })), number: 1 }],
+    [
+      NEW,
+      {
+        ...releaseRecord(NEW, spec({ env: { TOKEN: 'swordfish', MORE: 'x' }, replicas: 1 })),
+        number: 2,
+      },
+    ],
   ]);
 
   it('lists each change of release, newest first, with who, why and the diff before it', () => {
@@ -34,6 +40,8 @@ describe('releasesView', () => {
       ['deploy', OLD, NEW, 'admin', undefined],
       ['deploy', null, OLD, 'admin', undefined],
     ]);
+    // Each names the release it moved to by number, as `ingot describe release web@N` does.
+    expect(v.changes.map((c) => c.number)).toEqual([1, 2, 1]);
     expect(v.changes[1]?.diff?.env).toEqual({ added: ['MORE'], removed: [], changed: ['TOKEN'] });
     expect(v.changes[2]?.diff?.created).toBe(true);
     expect(v.changes[1]?.time).toBe(new Date(1_700_000_000_003).toISOString());
@@ -45,6 +53,7 @@ describe('releasesView', () => {
     expect(wantedReleases(history).sort()).toEqual([NEW, OLD].sort());
     const v = releasesView('web', history, new Map([[NEW, releases.get(NEW)!]]));
     expect(v.changes.map((c) => c.diff === null)).toEqual([true, true, true]);
+    expect(v.changes.map((c) => c.number)).toEqual([null, 2, null]);
   });
 
   it('ignores lines that only look like release changes', () => {

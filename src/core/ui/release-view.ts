@@ -1,6 +1,6 @@
 import type { Digest } from '../../domain/digest.js';
 import { isDigest } from '../../domain/digest.js';
-import type { HistoryEntry, ReleaseRecord } from '../fleet/record.js';
+import type { HistoryEntry, NumberedRelease } from '../fleet/record.js';
 import { releaseDiff, type ReleaseDiff } from '../fleet/release-diff.js';
 
 /** One line of a fleet's history as the dashboard shows it: times in RFC 3339. */
@@ -24,6 +24,8 @@ export interface UiReleaseChange {
   readonly reason?: string;
   readonly from: Digest | null;
   readonly to: Digest;
+  /** `to`'s number, as `ingot describe release FLEET@N` names it (null: the store lacks it). */
+  readonly number: number | null;
   /** Against the release before (null for the first, or a release the store lacks). */
   readonly diff: ReleaseDiff | null;
 }
@@ -82,7 +84,7 @@ export function wantedReleases(history: readonly HistoryEntry[]): Digest[] {
 export function releasesView(
   fleet: string,
   history: readonly HistoryEntry[],
-  releases: ReadonlyMap<string, ReleaseRecord>,
+  releases: ReadonlyMap<string, NumberedRelease>,
 ): UiReleases {
   const changes = releaseChanges(history)
     .slice(-MAX_CHANGES)
@@ -106,6 +108,7 @@ export function releasesView(
         ...(entry.reason !== undefined && { reason: entry.reason }),
         from,
         to,
+        number: next?.number ?? null,
         diff,
       };
     })

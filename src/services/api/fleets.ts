@@ -2,7 +2,6 @@ import {
   fleetOnWire,
   historyOnWire,
   promoteRequest,
-  releasesOnWire,
   rollbackRequest,
   type FleetView,
 } from '../../core/api/fleets.js';
@@ -20,6 +19,7 @@ import { deploy, type DeployDeps } from '../fleets/deploy.js';
 import { planDeploy } from '../fleets/plan.js';
 import { promote } from '../fleets/promote.js';
 import { rollBack } from '../fleets/rollback.js';
+import { releaseApi } from './releases.js';
 import { abortRollout, pauseRollout, resumeRollout } from '../fleets/rollout-control.js';
 import type { LoadedPolicy } from '../policy.js';
 
@@ -61,6 +61,7 @@ export function fleetApi(
   | 'abort'
   | 'history'
   | 'releases'
+  | 'release'
 > {
   // pause, resume and abort: the same request, the same record, a different rule.
   const byHand =
@@ -137,12 +138,7 @@ export function fleetApi(
         };
       });
     },
-    async releases({ params }) {
-      const releases = await deps.fleets.releases(params.name);
-      if (releases.length === 0 && (await deps.fleets.fleet(params.name)) === null)
-        throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(params.name)}`);
-      return releasesOnWire(releases);
-    },
+    ...releaseApi(deps),
     history: async ({ query }) => (await deps.fleets.history(query.fleet)).map(historyOnWire),
   };
 }

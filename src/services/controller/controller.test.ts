@@ -99,7 +99,7 @@ describe('the controller', () => {
           return listed;
         },
         release: (d) => fleets.release(d),
-        releases: (f) => fleets.releases(f),
+        releases: (f, page) => fleets.releases(f, page),
         history: (f) => fleets.history(f),
         fleet: (n) => fleets.fleet(n),
         writeFleet: (...a) => fleets.writeFleet(...a),

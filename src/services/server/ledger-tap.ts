@@ -41,7 +41,7 @@ export class LedgerTap {
       fleets: () => store.fleets(),
       fleet: (name) => store.fleet(name),
       release: (digest) => store.release(digest),
-      releases: (fleet) => store.releases(fleet),
+      releases: (fleet, page) => store.releases(fleet, page),
       history: (fleet) => store.history(fleet),
       memories: () => store.memories(),
       writeFleet: async (next, expected, note, release) => {

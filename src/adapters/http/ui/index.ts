@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiHandlers } from '../../../core/api/routes.js';
-import type { ReleaseRecord } from '../../../core/fleet/record.js';
+import type { NumberedRelease } from '../../../core/fleet/record.js';
 import type { EntryQuery } from '../../../core/ledger/entry-query.js';
 import type { LedgerEntry } from '../../../core/ledger/entry.js';
 import type { Digest } from '../../../domain/digest.js';
@@ -28,7 +28,7 @@ export interface UiOptions {
    * the history and live instances only.
    */
   readonly records?: {
-    readonly release: (digest: Digest) => Promise<ReleaseRecord | null>;
+    readonly release: (digest: Digest) => Promise<NumberedRelease | null>;
     readonly entries: (query: EntryQuery) => Promise<LedgerEntry[]>;
   };
   /** The ledger and the artifacts for the evidence views (the hosts come from the API's use case). */

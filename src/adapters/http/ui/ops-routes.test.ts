@@ -79,6 +79,7 @@ const record = (digest: Digest, env: Record<string, string>) => ({
   artifact: digest,
   spec: spec(env),
   createdAt: 0,
+  number: digest === R1 ? 1 : 2,
 });
 const api = buildApi(
   ADMIN,
@@ -216,7 +217,10 @@ describe('the fleet-operations routes', () => {
     expect(rel.status).toBe(200);
     expect(text).not.toMatch(/hunter2|swordfish/);
     expect(JSON.parse(text)).toMatchObject({
-      changes: [{ to: R2, from: R1, diff: { env: { changed: ['SECRET'] } } }, { to: R1 }],
+      changes: [
+        { to: R2, number: 2, from: R1, diff: { env: { changed: ['SECRET'] } } },
+        { to: R1, number: 1 },
+      ],
     });
   });
 

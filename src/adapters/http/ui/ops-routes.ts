@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { changeReason } from '../../../core/api/fleets.js';
 import type { InstanceLogs } from '../../../core/api/instances.js';
 import type { Caller } from '../../../core/api/routes.js';
-import type { HistoryEntry, ReleaseRecord } from '../../../core/fleet/record.js';
+import type { HistoryEntry, NumberedRelease } from '../../../core/fleet/record.js';
 import type { EntryQuery } from '../../../core/ledger/entry-query.js';
 import type { LedgerEntry } from '../../../core/ledger/entry.js';
 import { DRIFT_KINDS, driftCases } from '../../../core/ui/drift-view.js';
@@ -25,7 +25,7 @@ export interface OpsDeps {
   ) => Promise<unknown>;
   readonly history: (fleet: string) => Promise<HistoryEntry[]>;
   /** A release's record, as deployed; null: unknown (or none of this store). */
-  readonly release: (digest: Digest) => Promise<ReleaseRecord | null>;
+  readonly release: (digest: Digest) => Promise<NumberedRelease | null>;
   /** The ledger's entries (services read them in seq order), filtered by the store. */
   readonly ledger: (query: EntryQuery) => Promise<LedgerEntry[]>;
   /** The fleet's instances as the hosts report them now. */
@@ -94,7 +94,7 @@ export function serveOps(ui: FastifyInstance, auth: OpsAuth, deps: OpsDeps): voi
     auth.signed(req);
     const name = nameOf(req);
     const history = await deps.history(name);
-    const releases = new Map<string, ReleaseRecord>();
+    const releases = new Map<string, NumberedRelease>();
     for (const digest of wantedReleases(history)) {
       const r = await deps.release(digest);
       // Only the fleet's own: a digest in its history names nothing of another fleet.

@@ -1,0 +1,47 @@
+/**
+ * Paging a fleet's releases, newest first. Releases are never pruned: a fleet deployed 10,000
+ * times has 10,000 of them, so a reader asks for a page and the store reads only that page
+ * (an index range on (fleet, number)).
+ *
+ * Newest first, because every reader starts there: `describe release` and the dashboard show
+ * what runs now and what came just before it. The cursor is a release number (`before`), not
+ * an offset: numbers never change, and a release made while someone pages gets a higher
+ * number, so it never shifts the pages already read or still to come.
+ */
+
+/** A page's size when none is asked. */
+export const DEFAULT_RELEASE_PAGE = 50;
+/** The most one page holds: a bound on what one request makes the store read and send. */
+export const MAX_RELEASE_PAGE = 500;
+
+/** Which page: at most `limit` releases, each numbered below `before` (null: from the newest). */
+export interface ReleasePageQuery {
+  readonly limit: number;
+  readonly before: number | null;
+}
+
+/** One page, newest first, and the `before` that asks the page after it (null: the last). */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next: number | null;
+}
+
+/**
+ * How many rows to read for a page: one past it, which says whether another page follows
+ * without counting the fleet's releases. Pure.
+ */
+export const rowsFor = (query: ReleasePageQuery): number => query.limit + 1;
+
+/**
+ * The page made of the rows read for it (newest first, at most `rowsFor(query)` of them): the
+ * first `limit`, and, when a row is left over, the number the next page is asked `before`.
+ * Pure.
+ */
+export function pageOf<T extends { readonly number: number }>(
+  rows: readonly T[],
+  query: ReleasePageQuery,
+): Page<T> {
+  const items = rows.slice(0, query.limit);
+  const last = items.at(-1);
+  return { items, next: rows.length > query.limit && last !== undefined ? last.number : null };
+}
