@@ -40,7 +40,13 @@ function flood(port: number, count: number): { stop(): void; dropped(): number }
   };
 }
 
-/** An authenticated GET over TCP: its status, or the error's code. */
+const ms = (since: number) => Math.round(performance.now() - since);
+
+/**
+ * An authenticated GET over TCP: its status, or how it failed: the error's code, how long after
+ * it was sent, and whether the connection had been made (its local port), so that a failure in
+ * CI tells a connection accepted then closed (the guard's doing) from one never accepted.
+ */
 function getTcp(port: number, path: string, token: string): Promise<number | string> {
   return new Promise((resolve) => {
     const req = request(
@@ -56,8 +62,19 @@ function getTcp(port: number, path: string, token: string): Promise<number | str
         resolve(res.statusCode ?? 0);
       },
     );
+    const sent = performance.now();
+    let connected = '';
+    req.on('socket', (s) =>
+      s.once('connect', () => {
+        connected = `connected from port ${s.localPort} after ${ms(sent)} ms`;
+      }),
+    );
     req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve(
+        `${err.code ?? err.message} after ${ms(sent)} ms (${connected || 'never connected'})`,
+      ),
+    );
     req.end();
   });
 }
@@ -105,7 +122,8 @@ describe('the API under a flood of idle connections', () => {
       for (const until = Date.now() + 12_000; Date.now() < until; await sleep(500)) {
         most = Math.max(most, descriptors());
         // The owner's requests: by TCP, where the flood is, and by the CLI (its socket).
-        expect(await getTcp(port, '/v1/fleets', token)).toBe(200);
+        const answer = await getTcp(port, '/v1/fleets', token);
+        expect(answer, `${attack.dropped()} flood connections dropped so far`).toBe(200);
         const now = status()[0]!;
         expect(now.instances.map((i) => i.id).sort()).toEqual(ids);
         expect(

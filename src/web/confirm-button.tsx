@@ -1,11 +1,12 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
+import type { ActionResult } from './outcome.js';
 
 /**
  * An action confirmed first: a modal dialog says what will happen, and nothing is sent until
- * the user says so. `run` makes the request (with the session's CSRF header); the outcome is
- * shown beside the button, as a status or an alert.
+ * the user says so. `run` makes the request (with the session's CSRF header); the outcome goes
+ * to `onResult`, for the caller to show (a status or an alert).
  */
 export function ConfirmButton(props: {
   /** Unique on the page: the dialog's title is found by it. */
@@ -25,14 +26,16 @@ export function ConfirmButton(props: {
   /** The wrapper's class ("promote", "action pause"). */
   class: string;
   onSignedOut: () => void;
-  /** Where the outcome goes when this button may be gone by then (the action changes it). */
-  onResult?: (result: { ok: boolean; text: string }) => void;
+  /**
+   * Where the outcome goes (null: a new attempt began). Kept by the caller, never here: the
+   * action changes the fleet, and the next push of it can remove this button, with whatever
+   * it held, before the answer is even in (Promote: the fleet is no longer promotable).
+   */
+  onResult: (result: ActionResult | null) => void;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
-  const [result, setOwnResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const setResult = (r: { ok: boolean; text: string } | null) =>
-    r !== null && props.onResult ? props.onResult(r) : setOwnResult(r);
+  const setResult = props.onResult;
   const [busy, setBusy] = useState(false);
   const [reason, setReason] = useState('');
   useEffect(() => {
@@ -62,11 +65,6 @@ export function ConfirmButton(props: {
       <button type="button" onClick={() => (setResult(null), setOpen(true))}>
         {props.label}
       </button>
-      {result && (
-        <p role={result.ok ? 'status' : 'alert'} class={result.ok ? 'ok' : 'error'}>
-          {result.text}
-        </p>
-      )}
       <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setOpen(false)}>
         <h3 id={titleId}>{props.title}</h3>
         <p>{props.children}</p>

@@ -3,6 +3,7 @@ import { fleetActions, type FleetAction } from '../core/ui/fleet-actions.js';
 import { act, type Session, type UiFleet } from './api.js';
 import { ConfirmButton } from './confirm-button.js';
 import { shortDigest } from './format.js';
+import { Outcome, type ActionResult } from './outcome.js';
 
 const WORDS: Record<FleetAction, { label: string; verb: string; done: string }> = {
   pause: { label: 'Pause…', verb: 'Pause', done: 'Paused' },
@@ -34,16 +35,12 @@ function explain(action: FleetAction, fleet: UiFleet) {
 export function FleetActions(props: { fleet: UiFleet; session: Session; onSignedOut: () => void }) {
   const { fleet, session } = props;
   // Kept here: the button that acted is gone once the fleet changes (pause becomes resume).
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [result, setResult] = useState<ActionResult | null>(null);
   if (session.role !== 'admin') return null;
   const actions = fleetActions(fleet);
   return (
     <div class="fleet-actions">
-      {result && (
-        <p role={result.ok ? 'status' : 'alert'} class={result.ok ? 'ok' : 'error'}>
-          {result.text}
-        </p>
-      )}
+      <Outcome result={result} />
       {actions.map((a) => (
         <ConfirmButton
           key={a}

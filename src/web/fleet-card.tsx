@@ -1,7 +1,9 @@
+import { useState } from 'preact/hooks';
 import type { ObservedInstance } from '../domain/instance.js';
 import type { Session, UiFleet } from './api.js';
 import { instances, shortDigest, stepText, timeLeft } from './format.js';
 import { FleetActions } from './fleet-actions.js';
+import { Outcome, type ActionResult } from './outcome.js';
 import { PromoteButton } from './promote-dialog.js';
 import { fleetHref } from './route.js';
 
@@ -17,6 +19,9 @@ export function FleetCard(props: {
   onSignedOut: () => void;
 }) {
   const { fleet, session, now } = props;
+  // Promote's outcome lives here, not in its button: a promoted fleet is no longer promotable,
+  // and the push that says so (often before the answer to the request) removes the button.
+  const [promoted, setPromoted] = useState<ActionResult | null>(null);
   const step = stepText(fleet.step, fleet.stepCount);
   const env = Object.entries(fleet.spec.env ?? {});
   const headingId = `fleet-${fleet.name}`;
@@ -84,8 +89,14 @@ export function FleetCard(props: {
         </details>
       )}
       <Instances list={fleet.instances} fleet={fleet.name} />
+      <Outcome result={promoted} />
       {fleet.promotable && session.role === 'admin' && (
-        <PromoteButton fleet={fleet} session={session} onSignedOut={props.onSignedOut} />
+        <PromoteButton
+          fleet={fleet}
+          session={session}
+          onSignedOut={props.onSignedOut}
+          onResult={setPromoted}
+        />
       )}
       <FleetActions fleet={fleet} session={session} onSignedOut={props.onSignedOut} />
     </section>
