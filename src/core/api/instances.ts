@@ -106,7 +106,9 @@ export const MAX_LOG_ANSWER_BYTES = 4 * 1024 * 1024;
 /**
  * `from`: a byte offset into the instance's log, as the previous answer's `size` gave it.
  * `since` (without `from`): from the first byte the host's agent saw at or after that time
- * (core/runtime/log-marks.ts). `marks=1`: with the time marks that cover the answer's text.
+ * (core/runtime/log-marks.ts). `tail`: only the last that many lines of it, cut by the host on
+ * the log's bytes (so that `start` is right whatever the text decodes to). `marks=1`: with the
+ * time marks that cover the answer's text.
  */
 export const logsQuery = z.object({
   from: z
@@ -114,6 +116,10 @@ export const logsQuery = z.object({
     .regex(/^\d{1,15}$/, 'a byte offset')
     .exactOptional(),
   since: wireTime.exactOptional(),
+  tail: z
+    .string()
+    .regex(/^\d{1,9}$/, 'a number of lines')
+    .exactOptional(),
   marks: z.literal('1').exactOptional(),
 });
 export type LogsQuery = z.output<typeof logsQuery>;
@@ -130,10 +136,20 @@ export const instanceLogs = z.object({
   size: z.number().int().min(0),
   /**
    * Asked with `marks=1`: when the host's agent saw the log reach each offset, oldest first,
-   * through the first mark past the text (bytes past the last were seen by `at`).
+   * through the first mark past the text (bytes past the last were seen by `at`). `lines`:
+   * how many of the text's lines began before `offset`, counted on the log's bytes: what
+   * stamps the lines, since `text` is decoded (each byte that is not UTF-8 becomes U+FFFD,
+   * three bytes when encoded again) and its byte offsets no longer match the log's. Absent
+   * from an older host: then counted on the text encoded again (right only for UTF-8).
    */
   marks: z
-    .array(z.strictObject({ at: wireTime, offset: z.number().int().min(0) }))
+    .array(
+      z.strictObject({
+        at: wireTime,
+        offset: z.number().int().min(0),
+        lines: z.number().int().min(0).exactOptional(),
+      }),
+    )
     .max(100_000)
     .exactOptional(),
   /** When the host read the log for this answer. */
