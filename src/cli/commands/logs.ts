@@ -57,10 +57,13 @@ export function registerLogs(program: Command, run: Runner): void {
         'the first line seen at or after a time: both are when the agent saw the bytes, to within\n' +
         'its mark interval (a second; longer for a busy or restarted agent), not when they were\n' +
         'written. Lines the agent has not marked yet are stamped with the time they were read.\n' +
-        'A log with no marks (an instance older than them) is shown whole by --since, and said.\n\n' +
+        'A log with no marks (an instance older than them) is shown whole by --since, and said.\n' +
+        'Bytes that are not UTF-8 are printed as U+FFFD; the stamps, --since and --tail are\n' +
+        "worked out on the log's own bytes, so the lines after them keep their right times.\n\n" +
         'With -o json, each answer is one line of JSON (JSON Lines; with -f, one per new part):\n' +
         '{ id, text, start, size } (byte offsets into the log), and with --timestamps the marks\n' +
-        'that cover it ({ at, offset }, RFC 3339) and when it was read (at).',
+        'that cover it ({ at, offset, lines }: RFC 3339, a byte offset, and how many lines of the\n' +
+        'text began before it) and when it was read (at).',
     )
     .argument('<instance>', 'instance id, or a fleet name for all its instances')
     .option('-f, --follow', 'keep printing new output')

@@ -119,6 +119,10 @@ export const logsQuery = z.object({
   tail: z
     .string()
     .regex(/^\d{1,9}$/, 'a number of lines')
+    .meta({
+      description:
+        "Only the last that many lines, cut on the log's bytes (so `start` is right whatever the text decodes to).",
+    })
     .exactOptional(),
   marks: z.literal('1').exactOptional(),
 });
@@ -131,7 +135,10 @@ export type LogsQuery = z.output<typeof logsQuery>;
  */
 export const instanceLogs = z.object({
   id: z.string(),
-  text: z.string(),
+  text: z.string().meta({
+    description:
+      'The log from `start` to `size`, decoded as UTF-8: a byte that is not UTF-8 is U+FFFD (so `start` and offsets count the log, not this text encoded again).',
+  }),
   start: z.number().int().min(0),
   size: z.number().int().min(0),
   /**
@@ -146,8 +153,20 @@ export const instanceLogs = z.object({
     .array(
       z.strictObject({
         at: wireTime,
-        offset: z.number().int().min(0),
-        lines: z.number().int().min(0).exactOptional(),
+        offset: z
+          .number()
+          .int()
+          .min(0)
+          .meta({ description: "The log's length in bytes when the agent saw it." }),
+        lines: z
+          .number()
+          .int()
+          .min(0)
+          .meta({
+            description:
+              "How many of the text's lines began before `offset` (counted on the log's bytes): a line is stamped with the `at` of the first mark that counts it, or the answer's `at`. Absent from an older host.",
+          })
+          .exactOptional(),
       }),
     )
     .max(100_000)
