@@ -95,8 +95,13 @@ describe("a cluster agent's own API", () => {
       signed('GET', `/v1/host/instances/web-1/logs?since=${encodeURIComponent(since)}&marks=1`),
     );
     expect(ok.statusCode).toBe(200);
-    expect(asked).toEqual([{ since, marks: '1' }]);
-    for (const bad of ['since=yesterday', 'from=-1', 'marks=yes'])
+    const tailed = await app.inject(signed('GET', `/v1/host/instances/web-1/logs?tail=10&marks=1`));
+    expect(tailed.statusCode).toBe(200);
+    expect(asked).toEqual([
+      { since, marks: '1' },
+      { tail: '10', marks: '1' },
+    ]);
+    for (const bad of ['since=yesterday', 'from=-1', 'marks=yes', 'tail=-1', 'tail=1e3'])
       expect(
         (await app.inject(signed('GET', `/v1/host/instances/web-1/logs?${bad}`))).statusCode,
         bad,

@@ -155,7 +155,7 @@ function registerRoutes(app: FastifyInstance, hosts: InstanceHosts): void {
     if (!query.success)
       throw new IngotError(
         'E_REQUEST',
-        'from: a byte offset; since: an RFC 3339 time; marks: 1 (or none of them)',
+        'from: a byte offset; since: an RFC 3339 time; tail: a number of lines; marks: 1 (or none of them)',
       );
     return hosts.logs(id(req), query.data);
   });

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogMark } from '../../core/runtime/log-marks.js';
 import type { CliApp, Io } from '../io.js';
-import { lastLines, logText, registerLogs, unmarkedSince } from './logs.js';
+import { lastLines } from '../../core/runtime/log-text.js';
+import { logText, registerLogs, unmarkedSince } from './logs.js';
 import type { Runner } from './runner.js';
 
 describe('lastLines', () => {

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import type { InstanceLogs, LogsQuery } from '../../core/api/instances.js';
 import { routes } from '../../core/api/routes.js';
 import { timeOnWire } from '../../core/api/wire-time.js';
-import { stampLines, type LogMark } from '../../core/runtime/log-marks.js';
+import type { LogMark } from '../../core/runtime/log-marks.js';
 import { answerLog } from '../../core/runtime/log-slice.js';
+import { answerText, lastLines, lineCount } from '../../core/runtime/log-text.js';
 import { exitStatusText } from '../../core/runtime/exit.js';
 import type { PreviousInstance } from '../../domain/instance.js';
 import { IngotError, UsageError } from '../../domain/errors.js';
@@ -56,10 +57,13 @@ export function registerLogs(program: Command, run: Runner): void {
         'the first line seen at or after a time: both are when the agent saw the bytes, to within\n' +
         'its mark interval (a second; longer for a busy or restarted agent), not when they were\n' +
         'written. Lines the agent has not marked yet are stamped with the time they were read.\n' +
-        'A log with no marks (an instance older than them) is shown whole by --since, and said.\n\n' +
+        'A log with no marks (an instance older than them) is shown whole by --since, and said.\n' +
+        'Bytes that are not UTF-8 are printed as U+FFFD; the stamps, --since and --tail are\n' +
+        "worked out on the log's own bytes, so the lines after them keep their right times.\n\n" +
         'With -o json, each answer is one line of JSON (JSON Lines; with -f, one per new part):\n' +
         '{ id, text, start, size } (byte offsets into the log), and with --timestamps the marks\n' +
-        'that cover it ({ at, offset }, RFC 3339) and when it was read (at).',
+        'that cover it ({ at, offset, lines }: RFC 3339, a byte offset, and how many lines of the\n' +
+        'text began before it) and when it was read (at).',
     )
     .argument('<instance>', 'instance id, or a fleet name for all its instances')
     .option('-f, --follow', 'keep printing new output')
@@ -194,10 +198,14 @@ function remoteLogs(api: ApiSettings, id: string): LogSource {
 
 /**
  * The first read's query: since a time, with marks when lines are to be stamped, or to tell a
- * log that has none (unmarked).
+ * log that has none (unmarked). The host cuts the tail on the log's bytes (its `start` is
+ * then right, and a 4 MiB log is not sent for 10 lines); not after --since, where an answer
+ * that starts at 0 with no marks is how an unmarked log is told (unmarkedSince): there the
+ * tail is cut here, from the lines the host sent.
  */
 const firstQuery = (view: LogView): LogsQuery => ({
   ...(view.since !== undefined && { since: timeOnWire(view.since) }),
+  ...(view.tail !== undefined && view.since === undefined && { tail: String(view.tail) }),
   ...((view.timestamps || view.since !== undefined) && { marks: '1' as const }),
 });
 
@@ -235,28 +243,33 @@ const nextQuery = (view: LogView, size: number): LogsQuery => ({
 
 /**
  * An answer as printed: its last `tail` lines (the first answer only), each stamped with
- * when it was seen when asked. `midLine`: the previous answer ended inside a line. Pure.
+ * when it was seen when asked. `midLine`: the previous answer ended inside a line.
  */
-export function logText(
+export const logText = (
   answer: InstanceLogs,
   view: { readonly tail?: number; readonly timestamps: boolean },
   midLine: boolean,
-): string {
-  const { text, start } = tailOf(answer, view.tail);
-  if (!view.timestamps) return text;
-  const marks = (answer.marks ?? []).map((m) => ({ at: Date.parse(m.at), offset: m.offset }));
-  const now = answer.at !== undefined ? Date.parse(answer.at) : Date.now();
-  return stampLines(text, start, marks, now, midLine);
-}
+): string => answerText(answer, view, midLine, Date.now());
 
-/** The answer with only its last `tail` lines (and their offset), the whole of it without. */
+/**
+ * The answer with only its last `tail` lines (and their offset), the whole of it without.
+ * A host cut them already (a new one, without --since): nothing changes. Otherwise the offset
+ * is counted on the text encoded again, right where the log is UTF-8.
+ */
 function tailOf(answer: InstanceLogs, tail: number | undefined): InstanceLogs {
   if (tail === undefined) return answer;
   const kept = lastLines(answer.text, tail);
+  if (kept === answer.text) return answer;
+  const dropped = lineCount(answer.text) - lineCount(kept);
   return {
     ...answer,
     text: kept,
     start: answer.start + Buffer.byteLength(answer.text) - Buffer.byteLength(kept),
+    ...(answer.marks !== undefined && {
+      marks: answer.marks.map((m) =>
+        m.lines === undefined ? m : { ...m, lines: Math.max(0, m.lines - dropped) },
+      ),
+    }),
   };
 }
 
@@ -424,19 +437,6 @@ function printPrevious(kept: PreviousInstance, output: OutputFormat, io: Io): vo
   io.err(
     `ingot: ${kept.id} (fleet ${kept.fleet}) ${exitStatusText(kept.exit)} at ${kept.exit.at}\n`,
   );
-}
-
-/** The last `n` lines of `text` (a last line without its newline counts as one). */
-export function lastLines(text: string, n: number): string {
-  if (n === 0) return '';
-  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  let at = body.length;
-  for (let found = 0; found < n; found++) {
-    // lastIndexOf reads a negative start as 0: a break at 0 would be found twice.
-    at = at === 0 ? -1 : body.lastIndexOf('\n', at - 1);
-    if (at < 0) return text;
-  }
-  return text.slice(at + 1);
 }
 
 function parseLines(raw: string): number {

@@ -106,7 +106,9 @@ export const MAX_LOG_ANSWER_BYTES = 4 * 1024 * 1024;
 /**
  * `from`: a byte offset into the instance's log, as the previous answer's `size` gave it.
  * `since` (without `from`): from the first byte the host's agent saw at or after that time
- * (core/runtime/log-marks.ts). `marks=1`: with the time marks that cover the answer's text.
+ * (core/runtime/log-marks.ts). `tail`: only the last that many lines of it, cut by the host on
+ * the log's bytes (so that `start` is right whatever the text decodes to). `marks=1`: with the
+ * time marks that cover the answer's text.
  */
 export const logsQuery = z.object({
   from: z
@@ -114,6 +116,14 @@ export const logsQuery = z.object({
     .regex(/^\d{1,15}$/, 'a byte offset')
     .exactOptional(),
   since: wireTime.exactOptional(),
+  tail: z
+    .string()
+    .regex(/^\d{1,9}$/, 'a number of lines')
+    .meta({
+      description:
+        "Only the last that many lines, cut on the log's bytes (so `start` is right whatever the text decodes to).",
+    })
+    .exactOptional(),
   marks: z.literal('1').exactOptional(),
 });
 export type LogsQuery = z.output<typeof logsQuery>;
@@ -125,15 +135,40 @@ export type LogsQuery = z.output<typeof logsQuery>;
  */
 export const instanceLogs = z.object({
   id: z.string(),
-  text: z.string(),
+  text: z.string().meta({
+    description:
+      'The log from `start` to `size`, decoded as UTF-8: a byte that is not UTF-8 is U+FFFD (so `start` and offsets count the log, not this text encoded again).',
+  }),
   start: z.number().int().min(0),
   size: z.number().int().min(0),
   /**
    * Asked with `marks=1`: when the host's agent saw the log reach each offset, oldest first,
-   * through the first mark past the text (bytes past the last were seen by `at`).
+   * through the first mark past the text (bytes past the last were seen by `at`). `lines`:
+   * how many of the text's lines began before `offset`, counted on the log's bytes: what
+   * stamps the lines, since `text` is decoded (each byte that is not UTF-8 becomes U+FFFD,
+   * three bytes when encoded again) and its byte offsets no longer match the log's. Absent
+   * from an older host: then counted on the text encoded again (right only for UTF-8).
    */
   marks: z
-    .array(z.strictObject({ at: wireTime, offset: z.number().int().min(0) }))
+    .array(
+      z.strictObject({
+        at: wireTime,
+        offset: z
+          .number()
+          .int()
+          .min(0)
+          .meta({ description: "The log's length in bytes when the agent saw it." }),
+        lines: z
+          .number()
+          .int()
+          .min(0)
+          .meta({
+            description:
+              "How many of the text's lines began before `offset` (counted on the log's bytes): a line is stamped with the `at` of the first mark that counts it, or the answer's `at`. Absent from an older host.",
+          })
+          .exactOptional(),
+      }),
+    )
     .max(100_000)
     .exactOptional(),
   /** When the host read the log for this answer. */

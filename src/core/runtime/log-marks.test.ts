@@ -114,16 +114,22 @@ describe('log time marks', () => {
     ];
     expect(marksFor(marks, 5, 8)).toEqual(marks.slice(1, 2));
     expect(marksFor(marks, 8, 20)).toEqual(marks.slice(2));
-    // "ab\n" (0-2), "cd\n" (3-5), "efgh\n" (6-10), "ij" (11-12), "k\n" (13-14, not marked)
+    // "ab\n" (0-2), "cd\n" (3-5), "efgh\n" (6-10), "ij" (11-12), "k\n" (13-14, not marked):
+    // before offsets 4, 8 and 12 began 2, 3 and 4 lines.
     const text = 'ab\ncd\nefgh\nij';
-    expect(stampLines(text, 0, marks, Date.UTC(2026, 0, 1, 0, 0, 9))).toBe(
+    const byLines = marks.map((m, k) => ({ at: m.at, lines: [2, 3, 4][k]! }));
+    expect(stampLines(text, byLines, Date.UTC(2026, 0, 1, 0, 0, 9))).toBe(
       '2026-01-01T00:00:01.000Z ab\n' +
         '2026-01-01T00:00:01.000Z cd\n' +
         '2026-01-01T00:00:02.000Z efgh\n' +
         '2026-01-01T00:00:03.000Z ij',
     );
+    // The last two lines alone (a tail): numbered from 2, stamped as before.
+    expect(stampLines('efgh\nij', byLines, 0, { firstLine: 2 })).toBe(
+      '2026-01-01T00:00:02.000Z efgh\n2026-01-01T00:00:03.000Z ij',
+    );
     // The next answer goes on the line "ij" began: its first piece is not stamped again.
-    expect(stampLines('k\nl\n', 13, marks, Date.UTC(2026, 0, 1, 0, 0, 9), true)).toBe(
+    expect(stampLines('k\nl\n', [], Date.UTC(2026, 0, 1, 0, 0, 9), { midLine: true })).toBe(
       'k\n2026-01-01T00:00:09.000Z l\n',
     );
   });

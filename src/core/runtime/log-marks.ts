@@ -112,27 +112,55 @@ export function marksFor(marks: readonly LogMark[], start: number, end: number):
 }
 
 /**
+ * A mark as a log answer carries it: besides its byte offset, how many of the answer's lines
+ * began before that offset (counted by the host on the log's own bytes, linesBefore). A line
+ * is stamped by the first mark that covers it; counted in lines, a mark means the same
+ * whatever decoding did to the bytes (an invalid one becomes U+FFFD, three bytes when encoded
+ * again), since a newline byte decodes to a newline and nothing else does.
+ */
+export interface LineMark {
+  readonly at: number;
+  /** Lines of the answer's text begun before the mark (non-decreasing, as offsets are). */
+  readonly lines: number;
+}
+
+/** When line `line` (0 for the text's first) was seen: the first mark covering more lines. */
+export function lineSeenAt(marks: readonly LineMark[], line: number, now: number): number {
+  let lo = 0;
+  let hi = marks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (marks[mid]!.lines > line) hi = mid;
+    else lo = mid + 1;
+  }
+  return marks[lo]?.at ?? now;
+}
+
+/**
  * The text of a log answer with each line prefixed by when it was seen (RFC 3339, UTC).
- * `start` is the text's offset in the log; a line is stamped by the byte it begins with.
+ * `firstLine`: the number of the text's first line among the answer's (lines left out before
+ * it, by --tail). Only lines are counted, never bytes: the text is decoded.
  */
 export function stampLines(
   text: string,
-  start: number,
-  marks: readonly LogMark[],
+  marks: readonly LineMark[],
   now: number,
-  /** The text goes on a line begun before it (the previous answer ended mid-line): no stamp. */
-  midLine = false,
+  options: {
+    /** The text goes on a line begun before it (the previous answer ended mid-line): no stamp. */
+    readonly midLine?: boolean;
+    readonly firstLine?: number;
+  } = {},
 ): string {
-  const bytes = Buffer.from(text, 'utf8');
+  const first = options.firstLine ?? 0;
   let out = '';
-  let lineStart = 0;
-  while (lineStart < bytes.length) {
-    const nl = bytes.indexOf(0x0a, lineStart);
-    const end = nl === -1 ? bytes.length : nl + 1;
-    const line = bytes.subarray(lineStart, end).toString('utf8');
-    if (lineStart === 0 && midLine) out += line;
-    else out += `${new Date(seenAt(marks, start + lineStart, now)).toISOString()} ${line}`;
-    lineStart = end;
+  let from = 0;
+  for (let line = first; from < text.length; line++) {
+    const nl = text.indexOf('\n', from);
+    const end = nl === -1 ? text.length : nl + 1;
+    const piece = text.slice(from, end);
+    if (from === 0 && first === 0 && options.midLine === true) out += piece;
+    else out += `${new Date(lineSeenAt(marks, line, now)).toISOString()} ${piece}`;
+    from = end;
   }
   return out;
 }

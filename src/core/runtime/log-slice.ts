@@ -22,7 +22,8 @@ export function sliceLog(
 
 /**
  * The answer to GET …/logs: from `from`, else from `since` (the first line seen at or after
- * it, by the marks), else all of it; with the marks that cover it when asked. Pure.
+ * it, by the marks), else all of it; of that its last `tail` lines when asked; with the marks
+ * that cover it when asked, each with the lines it covers (linesBefore). Pure.
  *
  * Marks past the end of `log` are ignored. The marks are read before the bytes, so in steady
  * state none points past them; one that does was read before a rotation the bytes were read
@@ -44,16 +45,59 @@ export function answerLog(
       : query.since !== undefined
         ? lineStartFrom(log, startSince(marks, Date.parse(query.since)))
         : undefined;
-  const slice = sliceLog(id, log, from, max);
+  const slice = sliceLog(
+    id,
+    log,
+    query.tail === undefined ? from : tailStart(log, from, Number(query.tail)),
+    max,
+  );
   if (query.marks !== '1') return slice;
+  const covering = marksFor(marks, slice.start, slice.size);
+  const lines = linesBefore(
+    log,
+    slice.start,
+    covering.map((m) => m.offset),
+  );
   return {
     ...slice,
-    marks: marksFor(marks, slice.start, slice.size).map((m) => ({
-      at: timeOnWire(m.at),
-      offset: m.offset,
-    })),
+    marks: covering.map((m, k) => ({ at: timeOnWire(m.at), offset: m.offset, lines: lines[k]! })),
     at: timeOnWire(now),
   };
+}
+
+/**
+ * For each of `offsets` (in order), how many lines of the text from `start` to the log's end
+ * begin before it: the text's first line begins at `start` (the whole line, or the rest of
+ * one an earlier answer began), each other one after a newline byte. Counted here, on the
+ * bytes, so that decoding cannot move a mark (stampLines counts the decoded text's lines).
+ */
+export function linesBefore(log: Uint8Array, start: number, offsets: readonly number[]): number[] {
+  const counts: number[] = [];
+  let lines = 0;
+  let p = start;
+  for (const offset of offsets) {
+    const until = Math.min(offset, log.length);
+    for (; p < until; p++) if (p === start || log[p - 1] === 0x0a) lines++;
+    counts.push(lines);
+  }
+  return counts;
+}
+
+/**
+ * Where the last `n` lines of the log from `from` (or all of it) begin, as `tail` counts
+ * them: a last line without its newline is one. Cut on the bytes, so that the answer's
+ * `start` is right whatever its text decodes to.
+ */
+export function tailStart(log: Uint8Array, from: number | undefined, n: number): number {
+  const size = log.length;
+  const base = from === undefined || from > size ? 0 : from;
+  if (n === 0) return size;
+  let at = log[size - 1] === 0x0a && size > base ? size - 1 : size;
+  for (let found = 0; found < n; found++) {
+    at = at <= base ? -1 : log.lastIndexOf(0x0a, at - 1);
+    if (at < base) return base;
+  }
+  return at + 1;
 }
 
 /** The marks that point into a log of `size` bytes (marks go forward in offset). */

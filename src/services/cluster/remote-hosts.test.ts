@@ -63,10 +63,31 @@ describe('instances acted on where they run', () => {
       size: 2,
     });
     await hosts.logs('web-1', { since: '2026-12-05T04:00:00.000Z', marks: '1' });
+    await hosts.logs('web-1', { tail: '10', marks: '1' });
     expect(calls).toEqual([
       'h1 GET /v1/host/instances/web-1/logs?from=2',
       'h1 GET /v1/host/instances/web-1/logs?since=2026-12-05T04%3A00%3A00.000Z&marks=1',
+      'h1 GET /v1/host/instances/web-1/logs?tail=10&marks=1',
     ]);
+  });
+
+  it("relays the lines each mark covers (counted on the host's bytes) as the host said", async () => {
+    const marked = {
+      id: 'web-1',
+      text: '\ufffd\nlate\n',
+      start: 0,
+      size: 6,
+      marks: [
+        { at: '2026-12-05T04:00:01.000Z', offset: 2, lines: 1 },
+        { at: '2026-12-05T04:00:02.000Z', offset: 6, lines: 2 },
+      ],
+      at: '2026-12-05T04:00:03.000Z',
+    };
+    const { hosts } = cluster(() => marked);
+    expect(await hosts.logs('web-1', { marks: '1' })).toEqual(marked);
+    // A count that is not one is a host's answer refused, not a wrong stamp.
+    const bad = cluster(() => ({ ...marked, marks: [{ ...marked.marks[0], lines: -1 }] }));
+    expect(await code(bad.hosts.logs('web-1', { marks: '1' }))).toBe('E_CLUSTER_HOST_UNREACHABLE');
   });
 
   it("opens a break-glass session on the instance's host, for the command asked", async () => {
