@@ -80,6 +80,29 @@ function getTcp(port: number, path: string, token: string): Promise<number | str
 }
 
 /**
+ * The owner's GET over TCP as an HTTP client makes it (RFC 9110 §9.2.2: an idempotent request
+ * may be sent again when its connection fails): up to 3 attempts when the connection is reset
+ * before any answer. Why a reset can happen at all: the flood comes from the owner's own
+ * address (a local user), and when more than the guard's 511 other connections are accepted
+ * between the owner's connect and the moment Node reads its request, the guard, which closes
+ * the oldest connection that has sent nothing to make room, cannot tell the owner's from the
+ * flood's (seen once in CI, reproduced outside it). The guarantee is that a flood cannot lock
+ * the owner out, not that no connection of the owner's is ever closed.
+ */
+async function ownerGet(
+  port: number,
+  token: string,
+): Promise<{ status: number | string; resets: number }> {
+  let resets = 0;
+  for (;;) {
+    const answer = await getTcp(port, '/v1/fleets', token);
+    if (typeof answer === 'number' || !answer.startsWith('ECONNRESET') || resets === 2)
+      return { status: answer, resets };
+    resets++;
+  }
+}
+
+/**
  * Issue 15, item 3: ~20,000 idle connections from an unprivileged user took the server's
  * file descriptors; `spawn runc` failed with EMFILE, health probes failed, and every healthy
  * instance was replaced at once. Here the server runs with the usual limit of 1024
@@ -119,11 +142,13 @@ describe('the API under a flood of idle connections', () => {
     try {
       // hello's check: every 2 s, unhealthy after 3 retries: 12 s is past any verdict.
       let most = 0;
+      let resets = 0;
       for (const until = Date.now() + 12_000; Date.now() < until; await sleep(500)) {
         most = Math.max(most, descriptors());
         // The owner's requests: by TCP, where the flood is, and by the CLI (its socket).
-        const answer = await getTcp(port, '/v1/fleets', token);
-        expect(answer, `${attack.dropped()} flood connections dropped so far`).toBe(200);
+        const answer = await ownerGet(port, token);
+        expect(answer.status, `${attack.dropped()} flood connections dropped so far`).toBe(200);
+        resets += answer.resets;
         const now = status()[0]!;
         expect(now.instances.map((i) => i.id).sort()).toEqual(ids);
         expect(
@@ -135,6 +160,8 @@ describe('the API under a flood of idle connections', () => {
       expect(most).toBeLessThan(1024 - 256);
       // Idle connections were dropped, not kept.
       expect(attack.dropped()).toBeGreaterThan(0);
+      // Of the owner's ~24 requests, a reset was the exception, not the rule.
+      expect(resets).toBeLessThanOrEqual(3);
     } finally {
       attack.stop();
     }
