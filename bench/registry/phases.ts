@@ -164,12 +164,20 @@ export async function coldRound(round: number, image: ImageContents): Promise<Co
     pushed = await ingotColdPush(forIngot);
     if (ingotFirst) skopeoPushMs = await skopeoPush(forSkopeo.authority);
 
+    // The three pulls take turns going first (the pages a run gets depend on what ran just
+    // before it); curl and `node -e 0` after them.
     let skopeoPullMs = 0;
-    if (!ingotFirst) skopeoPullMs = await skopeoPull(forIngot.authority, image.digest);
-    const pulled = await ingotPull(forIngot.authority, image);
-    if (ingotFirst) skopeoPullMs = await skopeoPull(forIngot.authority, image.digest);
+    let floorPullMs = 0;
+    let pulled: Awaited<ReturnType<typeof ingotPull>> | undefined;
+    const pulls = [
+      async () => void (pulled = await ingotPull(forIngot.authority, image)),
+      async () => void (skopeoPullMs = await skopeoPull(forIngot.authority, image.digest)),
+      async () => void (floorPullMs = await nodeFloorPull(forIngot.authority, image)),
+    ];
+    for (let i = 0; i < pulls.length; i++) await pulls[(round + i) % pulls.length]!();
+    if (pulled === undefined) throw new Error('ingot pull did not run');
     const floors = {
-      nodeFloorPull: await nodeFloorPull(forIngot.authority, image),
+      nodeFloorPull: floorPullMs,
       curlPull: await curlPull(forIngot.authority, image),
       nodeStart: await nodeStart(),
     };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, rmSync } from 'node:fs';
+import { createWriteStream, rmSync, statSync } from 'node:fs';
 import { isValidRegistryTag, isValidRepository } from '../../core/registry/reference.js';
 import { parseReferrersIndex } from '../../core/registry/referrers.js';
 import { digestOf, isDigest, parseDigest, type Digest } from '../../domain/digest.js';
@@ -75,6 +75,8 @@ export class DistributionRegistry implements Registry {
 
   async pushBlob(repo: string, blob: Descriptor, source: BlobSource): Promise<void> {
     checkRepo(repo);
+    // Before the upload session is opened: a refused push leaves no upload behind it.
+    checkSourceSize(blob, source);
     const key = `${repo}@${blob.digest}`;
     let location = this.openUploads.get(key);
     this.openUploads.delete(key);
@@ -95,11 +97,6 @@ export class DistributionRegistry implements Registry {
     url.searchParams.set('digest', blob.digest);
     const body =
       'bytes' in source ? { bytes: source.bytes } : { path: source.path, size: blob.size };
-    if ('bytes' in source && source.bytes.length !== blob.size)
-      throw new RegistryError(
-        'E_REGISTRY_SIZE_MISMATCH',
-        `blob ${blob.digest}: ${source.bytes.length} bytes to send, descriptor says ${blob.size}`,
-      );
     const put = await this.session.send({
       method: 'PUT',
       path: url.href,
@@ -356,4 +353,33 @@ async function unexpected(a: Answer, method: string, what: string): Promise<Regi
       status: a.status,
     },
   );
+}
+
+/**
+ * What is about to be sent is the size its descriptor gives. Threat: a store file damaged or
+ * changed under the push would send other bytes than the digest names (a longer one, its
+ * first bytes as a whole body); E_REGISTRY_SIZE_MISMATCH before anything goes out. The
+ * transport checks again at each attempt, and undici while it streams.
+ */
+function checkSourceSize(blob: Descriptor, source: BlobSource): void {
+  let size: number;
+  if ('bytes' in source) size = source.bytes.length;
+  else {
+    try {
+      size = statSync(source.path).size;
+    } catch (err) {
+      throw new RegistryError(
+        'E_REGISTRY_SIZE_MISMATCH',
+        `blob ${blob.digest}: cannot read ${source.path} (${(err as NodeJS.ErrnoException).code ?? String(err)}): the store is damaged`,
+        { digest: blob.digest, path: source.path },
+        err,
+      );
+    }
+  }
+  if (size !== blob.size)
+    throw new RegistryError(
+      'E_REGISTRY_SIZE_MISMATCH',
+      `blob ${blob.digest}: ${size} bytes to send, its descriptor says ${blob.size}: the store is damaged or changed under the push`,
+      { digest: blob.digest, actual: size, declared: blob.size },
+    );
 }

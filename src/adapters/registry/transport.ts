@@ -91,10 +91,9 @@ export class Transport {
     let body: Uint8Array | Readable | null = null;
     if (x.body && 'bytes' in x.body) body = x.body.bytes;
     else if (x.body) {
-      // Threat: a store file that is not the size its descriptor gives (damaged, or changed
-      // under the push). undici checks that the stream gives exactly this many bytes, but a
-      // longer file would go unnoticed: its first bytes make a whole body.
-      if (statSync(x.body.path).size !== x.body.size) throw storeChanged(x.url, x.body.path);
+      // Again at each attempt (a retry, a 307): the file must still be the size announced.
+      // undici also stops a body that would run past it, but only at a chunk's boundary.
+      if (sizeOf(x.body.path) !== x.body.size) throw storeChanged(x.url, x.body.path);
       headers['content-length'] = String(x.body.size);
       body = createReadStream(x.body.path, { highWaterMark: UPLOAD_CHUNK });
     }
@@ -166,10 +165,19 @@ const TRANSIENT = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+/** The file's size, or -1 when it cannot be read (then refused as not the size announced). */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return -1;
+  }
+}
+
 function storeChanged(url: URL, path: string | null, cause?: unknown): RegistryError {
   return new RegistryError(
     'E_REGISTRY_SIZE_MISMATCH',
-    `${path ?? 'a blob file'} is not the size the push announced to ${url.origin}: the store changed under it (ingot fsck checks it)`,
+    `${path ?? 'a blob file'} is not the size the push announced to ${url.origin}: the store is damaged or changed under the push`,
     { url: url.origin, ...(path !== null && { path }) },
     cause,
   );
@@ -185,10 +193,12 @@ const CERTIFICATE = /CERT|ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH|
 function connectError(err: unknown, url: URL, timeoutMs: number): RegistryError {
   const codes = errorCodes(err);
   // The parser refused what came back (undici's HTTPParserError, llhttp's HPE_* codes when it
-  // gives them), or the body was not the length it declared: not a network failure, and the
-  // same request again would meet the same registry.
+  // gives them): not a network failure, and the same request again would meet the same
+  // registry.
+  // (A body shorter than its Content-Length, UND_ERR_RES_CONTENT_LENGTH_MISMATCH, is most often
+  // a connection cut in the middle: left to the network failures below, and retried.)
   const malformed =
-    codes.find((c) => c.startsWith('HPE_') || c === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') ??
+    codes.find((c) => c.startsWith('HPE_')) ??
     (errorNames(err).includes('HTTPParserError') ? 'HTTPParserError' : undefined);
   if (malformed !== undefined)
     return new RegistryError(
@@ -197,7 +207,7 @@ function connectError(err: unknown, url: URL, timeoutMs: number): RegistryError 
       { url: url.origin, reason: malformed },
       err,
     );
-  // undici's own check of a file body's length: the file shrank while it was sent.
+  // undici's own check of a file body's length: the file changed size while it was sent.
   if (codes.includes('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH')) return storeChanged(url, null, err);
   const certificate = codes.some((c) => CERTIFICATE.test(c));
   const handshake = !certificate && codes.some((c) => /^ERR_(SSL|TLS)_/.test(c));

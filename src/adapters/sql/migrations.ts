@@ -157,6 +157,12 @@ export const stateMigrations: Record<string, Migration> = {
           FROM releases
         ) AS numbered
         WHERE releases.digest = numbered.digest`.execute(db);
+      // SQLite needs the default to add a NOT NULL column, and has one writer. PostgreSQL may
+      // be shared by a server of the version before this one (a rolling upgrade): without a
+      // default, its insert of a release without a number fails loudly, where a default would
+      // store 0 once and then fail on the unique index below for that fleet for good.
+      if (dialectOf(db).engine === 'postgres')
+        await sql`ALTER TABLE releases ALTER COLUMN number DROP DEFAULT`.execute(db);
       // A page (newest first, below a number) and one release by number are index ranges;
       // and two writers can never give one number twice.
       await db.schema

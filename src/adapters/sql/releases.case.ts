@@ -5,6 +5,7 @@ import type { ReleaseRecord } from '../../core/fleet/record.js';
 import type { Digest } from '../../domain/digest.js';
 import { fleetState, note } from './fleet-store.case.js';
 import { opener, type StateHarness } from './harness.case.js';
+import { dialectOf } from './dialect.js';
 import { stateMigrations } from './migrations.js';
 
 const digestOf = (c: string) => `sha256:${c.repeat(64)}` as Digest;
@@ -84,6 +85,16 @@ export function releasesContract(h: StateHarness): void {
       // Another fleet's first is its own number 1.
       await sql`insert into releases (digest, fleet, artifact, spec, created_at, number)
         values (${digestOf('8')}, 'api', ${NEW}, '{}', ${T0}, 1)`.execute(db);
+    });
+
+    it('refuses, on PostgreSQL, a release written without a number (by a server of the version before)', async () => {
+      const { db } = await o.fresh();
+      const unnumbered = sql`insert into releases (digest, fleet, artifact, spec, created_at)
+        values (${digestOf('7')}, 'web', ${NEW}, '{}', ${T0})`;
+      // SQLite keeps the default its ALTER TABLE needed; it has one writer, of this version.
+      if (dialectOf(db).engine === 'postgres')
+        await expect(unnumbered.execute(db)).rejects.toThrow(/null/i);
+      else await unnumbered.execute(db);
     });
 
     it('made before numbers were stored are numbered by the migration as the API numbered them', async () => {

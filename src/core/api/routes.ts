@@ -87,7 +87,7 @@ export const routes = {
   },
   /**
    * The fleet's releases, newest first, numbered from 1 in the order they were made: one page
-   * of at most `limit` (default 50, at most 500), each numbered below `before`; the answer's
+   * of at most `limit` (default 50, at most 100), each numbered below `before`; the answer's
    * `next` is the `before` of the page after (null: none). E_FLEET_NOT_FOUND.
    */
   releases: {

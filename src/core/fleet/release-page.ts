@@ -11,8 +11,12 @@
 
 /** A page's size when none is asked. */
 export const DEFAULT_RELEASE_PAGE = 50;
-/** The most one page holds: a bound on what one request makes the store read and send. */
-export const MAX_RELEASE_PAGE = 500;
+/**
+ * The most one page holds: a bound on what one request makes the store read and send. Each
+ * release carries its whole spec (a request body of up to 1 MiB made it), so the bound is
+ * kept to 100: pages of at most ~100 MiB even for an admin who deploys the largest specs.
+ */
+export const MAX_RELEASE_PAGE = 100;
 
 /** Which page: at most `limit` releases, each numbered below `before` (null: from the newest). */
 export interface ReleasePageQuery {
