@@ -23,13 +23,12 @@ export function registerHistory(program: Command, run: Runner): void {
     .description(
       'What happened to fleets, oldest first: deploys, steps, completions, rollbacks, pauses,\n' +
         'taints and replacements, with who did it (admin, the controller, a server) and why.\n' +
-        `The newest ${DEFAULT_HISTORY_PAGE} lines by default (--limit: up to ${MAX_HISTORY_PAGE}); the history is\n` +
-        'never pruned, so older lines are read a page at a time: when there are some, stderr\n' +
-        "says the --before SEQ that shows the page before (-o wide shows each line's SEQ).\n" +
-        '--subject (with FLEET) keeps the lines that name a release or artifact digest or an\n' +
-        "instance id. -o json: {history, next}, the page's lines oldest first as printed, and\n" +
-        'next, the --before of the page before (null: none). The ledger holds the same events,\n' +
-        'signed (`ingot ledger log`).',
+        `The newest ${DEFAULT_HISTORY_PAGE} lines (--limit: up to ${MAX_HISTORY_PAGE}): the history is never pruned, so it is\n` +
+        'read a page at a time. When older lines exist, stderr says the --before SEQ that shows\n' +
+        "the page before (-o wide shows each line's SEQ). --subject (with FLEET) keeps the lines\n" +
+        'that name a release or artifact digest, or an instance id. -o json: {history, next}, the\n' +
+        "page's lines oldest first as printed, and the --before of the page before (null: none).\n" +
+        'The ledger holds the same events, signed (`ingot ledger log`).',
     )
     .argument('[fleet]', 'only this fleet')
     .option(
