@@ -296,7 +296,7 @@ describe('ledger: an action and its entry commit together', () => {
       await expect(deploy(fleets, release('not a digest' as Digest, 3), 3)).rejects.toThrow();
       expect(await size()).toBe(1);
       expect((await fleets.fleet('web'))?.release).toBe(digest('1'));
-      expect(await fleets.history('web')).toHaveLength(1);
+      expect(await fleets.history({ fleet: 'web', limit: 500, before: null })).toHaveLength(1);
       await reader.close();
       await state.close();
     } finally {

@@ -123,10 +123,11 @@ describe('plan, wait, pause, resume, abort', () => {
     const r = server.cli('abort', 'hello', '--reason', 'canary 5xx at 2 % (INC-42)');
     expect(r.code, r.stderr).toBe(0);
     // The person's reason is the history's WHY and the ledger's, after the change's own.
-    const aborted = JSON.parse(server.cli('history', 'hello', '-o', 'json').stdout) as {
-      kind: string;
-      reason?: string;
-    }[];
+    const aborted = (
+      JSON.parse(server.cli('history', 'hello', '-o', 'json').stdout) as {
+        history: { kind: string; reason?: string }[];
+      }
+    ).history;
     expect(aborted.filter((e) => e.kind === 'abort').at(-1)?.reason).toBe(
       'aborted by hand (ingot abort): canary 5xx at 2 % (INC-42)',
     );

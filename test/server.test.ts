@@ -303,7 +303,13 @@ describe('ingot up / deploy / down: fleets replaced, never patched', () => {
       /deploy[\s\S]*complete[\s\S]*deploy[\s\S]*complete[\s\S]*deploy[\s\S]*rollback/,
     );
     // Times in JSON are RFC 3339 (issue 20).
-    const events = JSON.parse(cli('history', 'hello', '-o', 'json').stdout) as { time: string }[];
+    const page = JSON.parse(cli('history', 'hello', '-o', 'json').stdout) as {
+      history: { time: string }[];
+      next: number | null;
+    };
+    const events = page.history;
+    expect(events.length).toBeGreaterThan(0);
+    expect(page.next).toBeNull();
     expect(events.every((e) => /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(e.time))).toBe(true);
     // Release 2 (the rolled-back third one is not current): its change, its instances.
     const release = cli('describe', 'release', 'hello');

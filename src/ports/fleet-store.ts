@@ -8,6 +8,7 @@ import type {
   NumberedRelease,
   ReleaseRecord,
 } from '../core/fleet/record.js';
+import type { HistoryPageQuery } from '../core/fleet/history-page.js';
 import type { ReleasePageQuery } from '../core/fleet/release-page.js';
 
 /**
@@ -26,7 +27,12 @@ export interface FleetStore {
    * `page.limit` of them. Reads only those: a fleet's releases are never pruned.
    */
   releases(fleet: string, page: ReleasePageQuery): Promise<NumberedRelease[]>;
-  history(fleet?: string): Promise<HistoryEntry[]>;
+  /**
+   * History lines with a seq below `page.before` (all: null), of `page.fleet` (absent: every
+   * fleet), naming `page.subject` when given, newest first, at most `page.limit` of them. Reads
+   * only those: the history is never pruned.
+   */
+  history(page: HistoryPageQuery): Promise<HistoryEntry[]>;
   /**
    * Write a fleet's next state, recorded by `note`: only if the fleet is still at
    * `expected` (its version), or does not exist yet when `expected` is null. With

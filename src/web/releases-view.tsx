@@ -73,7 +73,11 @@ function Change({ change: c, current }: { change: UiReleaseChange; current: stri
         {c.to === current && ' (current)'} by {c.actor || 'someone unrecorded'}, {when(c.time)}
         {c.reason !== undefined && <span class="why">: {c.reason}</span>}
       </p>
-      {d === null && <p class="help">No diff: the release before is not in the store.</p>}
+      {d === null && (
+        <p class="help">
+          No diff: the release before is not in the store, or older than the history read.
+        </p>
+      )}
       {d !== null && d.created && <p class="help">The fleet’s first release.</p>}
       {d !== null && !d.created && (
         <dl class="diff">

@@ -61,9 +61,15 @@ export function fleetStoreContract(h: StateHarness): void {
       expect(await fleets.release(other.digest)).toBeNull();
       expect(await fleets.fleet('web')).toMatchObject({ version: 4, rollout: 'complete' });
       const kinds = ['deploy', 'pause', 'resume', 'complete'];
-      expect((await fleets.history()).map((e) => e.kind)).toEqual(kinds);
+      expect(
+        (await fleets.history({ limit: 500, before: null })).reverse().map((e) => e.kind),
+      ).toEqual(kinds);
       // Who did it, and why when a reason was given, as the ledger has them.
-      expect((await fleets.history()).map((e) => [e.actor, e.reason])).toEqual([
+      expect(
+        (await fleets.history({ limit: 500, before: null }))
+          .reverse()
+          .map((e) => [e.actor, e.reason]),
+      ).toEqual([
         ['admin', undefined],
         ['admin', undefined],
         ['admin', undefined],
@@ -91,7 +97,9 @@ export function fleetStoreContract(h: StateHarness): void {
       const landed = results.filter((r) => r !== null);
       expect(landed).toHaveLength(1);
       expect(await state.fleets.fleet('web')).toEqual(landed[0]);
-      expect(await other.fleets.history('web')).toHaveLength(2);
+      expect(await other.fleets.history({ fleet: 'web', limit: 500, before: null })).toHaveLength(
+        2,
+      );
     });
 
     it('records a release once, whichever writes name it', async () => {
@@ -115,7 +123,7 @@ export function fleetStoreContract(h: StateHarness): void {
       await fleets.note(note('taint', { time: T0 + 1, instance: 'web-1' }));
       await fleets.note(note('meltdown', { fleet: 'api', time: T0 + 2 }));
       await fleets.note(note('taint', { time: T0 + 3, detail: { path: '/etc/passwd' } }));
-      const all = await fleets.history();
+      const all = (await fleets.history({ limit: 500, before: null })).reverse();
       expect(all.map((e) => [e.fleet, e.kind, e.time])).toEqual([
         ['web', 'deploy', T0],
         ['web', 'taint', T0 + 1],
@@ -124,7 +132,11 @@ export function fleetStoreContract(h: StateHarness): void {
       ]);
       expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => a - b));
       expect(all.every((e) => typeof e.seq === 'number')).toBe(true);
-      expect((await fleets.history('api')).map((e) => e.detail)).toEqual(['meltdown of web']);
+      expect(
+        (await fleets.history({ fleet: 'api', limit: 500, before: null }))
+          .reverse()
+          .map((e) => e.detail),
+      ).toEqual(['meltdown of web']);
       // Each note is its ledger entry too, with its evidence.
       const logged = await entries(db, { kind: 'taint' });
       expect(logged.map((e) => e.instance ?? null)).toEqual(['web-1', null]);
@@ -146,7 +158,9 @@ export function fleetStoreContract(h: StateHarness): void {
           ['api', EMPTY_MEMORY],
         ]),
       );
-      expect((await fleets.history()).map((e) => e.kind)).toEqual(['meltdown']);
+      expect(
+        (await fleets.history({ limit: 500, before: null })).reverse().map((e) => e.kind),
+      ).toEqual(['meltdown']);
     });
   });
 }

@@ -9,6 +9,7 @@ import type {
   RolloutState,
 } from '../../core/fleet/record.js';
 import type { ReleasePageQuery } from '../../core/fleet/release-page.js';
+import { historySubjects, type HistoryPageQuery } from '../../core/fleet/history-page.js';
 import { noteEntry } from '../../core/fleet/note-entry.js';
 import type { FleetSpec } from '../../core/fleet/spec.js';
 import type { Digest } from '../../domain/digest.js';
@@ -21,7 +22,7 @@ type FleetRow = FleetTables['fleets'];
 
 /** One line of a fleet's history and its ledger entry, in the caller's transaction. */
 async function record(tx: StateDb, note: FleetNote): Promise<void> {
-  await tx
+  const { seq } = await tx
     .insertInto('history')
     .values({
       seq: undefined,
@@ -32,7 +33,14 @@ async function record(tx: StateDb, note: FleetNote): Promise<void> {
       actor: note.actor,
       reason: typeof note.detail?.['reason'] === 'string' ? note.detail['reason'] : null,
     })
-    .execute();
+    .returning('seq')
+    .executeTakeFirstOrThrow();
+  const subjects = historySubjects(note);
+  if (subjects.length > 0)
+    await tx
+      .insertInto('history_subjects')
+      .values(subjects.map((subject) => ({ fleet: note.fleet, subject, seq: Number(seq) })))
+      .execute();
   await appendEntries(tx, [noteEntry(note)]);
 }
 
@@ -184,12 +192,33 @@ export class SqlFleetStore implements FleetStore {
     return rows.map(toRelease);
   }
 
-  async history(fleet?: string): Promise<HistoryEntry[]> {
-    let q = this.db.selectFrom('history').selectAll().orderBy('seq');
-    if (fleet !== undefined) q = q.where('fleet', '=', fleet);
+  async history(page: HistoryPageQuery): Promise<HistoryEntry[]> {
+    const { fleet, subject, before, limit } = page;
+    // Its index is the fleet's (and the API refuses it alone): never quietly ignored.
+    if (subject !== undefined && fleet === undefined)
+      throw new Error('a history subject needs its fleet');
+    // Newest first, `limit` rows of an index range and no more: (fleet, subject, seq) of
+    // history_subjects for a subject, (fleet, seq) for a fleet, the primary key for all.
+    let q =
+      subject !== undefined && fleet !== undefined
+        ? this.db
+            .selectFrom('history_subjects as s')
+            .innerJoin('history', 'history.seq', 's.seq')
+            .selectAll('history')
+            .where('s.fleet', '=', fleet)
+            .where('s.subject', '=', subject)
+            .$if(before !== null, (q) => q.where('s.seq', '<', before!))
+            .orderBy('s.seq', 'desc')
+        : this.db
+            .selectFrom('history')
+            .selectAll()
+            .$if(fleet !== undefined, (q) => q.where('fleet', '=', fleet!))
+            .$if(before !== null, (q) => q.where('seq', '<', before!))
+            .orderBy('seq', 'desc');
+    q = q.limit(limit);
     return (await q.execute()).map(({ reason, ...r }) => ({
       ...r,
-      seq: r.seq ?? 0,
+      seq: Number(r.seq ?? 0),
       ...(reason !== null && { reason }),
     }));
   }

@@ -1,5 +1,12 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { digestsIn } from '../../core/fleet/history-page.js';
 import { dialectOf } from './dialect.js';
+
+/** The tables 010 reads and fills, as they were when it was written. */
+interface HistoryRows {
+  history: { seq: number; fleet: string; detail: string };
+  history_subjects: { fleet: string; subject: string; seq: number };
+}
 
 /*
  * One set of migrations for SQLite and PostgreSQL. Where the engines differ (64-bit integers,
@@ -171,6 +178,49 @@ export const stateMigrations: Record<string, Migration> = {
         .columns(['fleet', 'number'])
         .unique()
         .execute();
+    },
+  },
+  '010-history-pages': {
+    async up(db: Kysely<unknown>) {
+      const d = dialectOf(db);
+      // A page of one fleet's history, newest first below a seq, is a range of this index;
+      // every fleet's is a range of the primary key.
+      await db.schema
+        .createIndex('history_fleet_seq')
+        .on('history')
+        .columns(['fleet', 'seq'])
+        .execute();
+      // What each line names (its note's digests and instance): the lines about one release
+      // or instance are a range of this key, however many lines the fleet has.
+      await d
+        .clustered(
+          db.schema
+            .createTable('history_subjects')
+            .addColumn('fleet', 'text', (c) => c.notNull())
+            .addColumn('subject', 'text', (c) => c.notNull())
+            .addColumn('seq', d.int64, (c) => c.notNull())
+            .addPrimaryKeyConstraint('history_subjects_pk', ['fleet', 'subject', 'seq']),
+        )
+        .execute();
+      // Lines written before: the digests their text names (a deploy's release, a rollback's
+      // two), as `describe release` matched them until now. Their instances are not known.
+      // A batch at a time by seq: the table may be large, and the migration must not hold it.
+      const inner = db as Kysely<HistoryRows>;
+      for (let after = 0; ;) {
+        const rows = await inner
+          .selectFrom('history')
+          .select(['seq', 'fleet', 'detail'])
+          .where('seq', '>', after)
+          .orderBy('seq')
+          .limit(1000)
+          .execute();
+        if (rows.length === 0) break;
+        const values = rows.flatMap((r) =>
+          digestsIn(r.detail).map((subject) => ({ fleet: r.fleet, subject, seq: Number(r.seq) })),
+        );
+        if (values.length > 0) await inner.insertInto('history_subjects').values(values).execute();
+        after = Number(rows.at(-1)!.seq);
+      }
     },
   },
 };

@@ -42,6 +42,8 @@ export interface FleetTables {
     /** Why, when the decision gave a reason (a rollback's, a refusal's). */
     reason: string | null;
   };
+  /** What each history line names (010): its note's digests and instance. */
+  history_subjects: { fleet: string; subject: string; seq: number };
   /** What the controller remembers of each fleet between passes (JSON). */
   controller_memory: { fleet: string; memory: string };
 }

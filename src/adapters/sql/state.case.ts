@@ -15,6 +15,7 @@ import { Checkpointer } from './checkpointer.js';
 import { fleetState, fleetStoreContract, note } from './fleet-store.case.js';
 import { codeOf, draft, opener, type StateHarness } from './harness.case.js';
 import { ledgerContract } from './ledger.case.js';
+import { historyContract } from './history.case.js';
 import { releasesContract } from './releases.case.js';
 import { entries, exportLedger, inclusionProof, treeSize } from './ledger.js';
 import { stateMigrations } from './migrations.js';
@@ -31,6 +32,7 @@ export function stateContract(h: StateHarness): void {
   describe(`the state on ${h.engine}`, () => {
     fleetStoreContract(h);
     releasesContract(h);
+    historyContract(h);
     ledgerContract(h);
     writersContract(h);
   });
@@ -115,7 +117,9 @@ function writersContract(h: StateHarness): void {
         : [await o.state(location), await o.state(location)];
       for (const s of again) {
         expect(await s.fleets.fleet('web')).toMatchObject({ version: 1 });
-        expect((await s.fleets.history()).map((e) => e.kind)).toEqual(['deploy']);
+        expect(
+          (await s.fleets.history({ limit: 500, before: null })).reverse().map((e) => e.kind),
+        ).toEqual(['deploy']);
       }
       const { db } = o.keep(await h.raw(location));
       expect(await treeSize(db)).toBe(2);
@@ -169,7 +173,7 @@ function writersContract(h: StateHarness): void {
         expect(r.status === 'rejected' && String(r.reason)).toMatch(/fenced: epoch 1 is over/);
       expect(await treeSize(db)).toBe(1);
       expect(await next.fleets.fleets()).toEqual([]);
-      expect(await next.fleets.history()).toEqual([]);
+      expect(await next.fleets.history({ limit: 500, before: null })).toEqual([]);
       expect(await next.fleets.memories()).toEqual(new Map());
       expect(await next.latestCheckpoint()).toBeNull();
       expect(await next.append([draft(1)])).toEqual([1]);

@@ -114,7 +114,12 @@ describe('ingot describe release', () => {
   it('shows the current release: who deployed it, when, why, what changed, where it runs', () => {
     // FLEET alone asks for the release the fleet runs now, by its digest.
     expect(releaseParam(fleet, null)).toBe(R2);
-    const d = releaseDescription(fleet, { release: releases[1]!, previous: releases[0]! }, history);
+    // The lines that name R2, as the store's subject index selects them.
+    const d = releaseDescription(
+      fleet,
+      { release: releases[1]!, previous: releases[0]! },
+      history.filter((h) => h.detail === R2),
+    );
     expect(d).toMatchObject({ current: true, previous: 1, release: { number: 2 } });
     const text = describeRelease(d, T);
     expect(text).toContain('release:    2 of web (current)');
@@ -140,7 +145,11 @@ describe('ingot describe release', () => {
 
   it('shows an earlier release by number, and the first as having no release before it', () => {
     expect(releaseParam(fleet, 1)).toBe('1');
-    const d = releaseDescription(fleet, { release: releases[0]!, previous: null }, history);
+    const d = releaseDescription(
+      fleet,
+      { release: releases[0]!, previous: null },
+      history.filter((h) => h.detail === R1),
+    );
     expect(d).toMatchObject({ current: false, previous: null, deployed: { seq: 1 } });
     expect(d.instances.map((i) => i.id)).toEqual(['web-1']);
     const text = describeRelease(d, T);

@@ -33,7 +33,7 @@ export interface ReleaseDescription {
   /** The deploy that made it: who, when, why (null: none in the history, e.g. trimmed). */
   readonly deployed: HistoryAnswer | null;
   readonly instances: readonly ObservedInstance[];
-  /** The history lines that name it. */
+  /** The history lines that name it, oldest first (at most a page: describe.ts). */
   readonly events: readonly HistoryAnswer[];
 }
 
@@ -47,12 +47,13 @@ export const releaseParam = (fleet: FleetView, number: number | null): string =>
 /**
  * Gather one release of a fleet from the API's answers: it and the one before it (one
  * request: GET /v1/fleets/:name/releases/:release), the diff between them (the plan's,
- * core/fleet/release-diff.ts), its instances and its events. Pure.
+ * core/fleet/release-diff.ts), its instances and its events: the history lines that name it,
+ * oldest first, as `GET /v1/history?fleet=&subject=DIGEST` selects them. Pure.
  */
 export function releaseDescription(
   fleet: FleetView,
   found: ReleaseAtAnswer,
-  history: readonly HistoryAnswer[],
+  events: readonly HistoryAnswer[],
 ): ReleaseDescription {
   const { release, previous: before } = found;
   const diff = releaseDiff(
@@ -61,7 +62,6 @@ export function releaseDescription(
       : { spec: before.spec, release: before.digest, artifact: before.artifact },
     { ...release, createdAt: Date.parse(release.createdAt) },
   );
-  const events = history.filter((h) => h.detail.includes(release.digest));
   return {
     release,
     current: release.digest === fleet.release,

@@ -20,6 +20,12 @@ import type { Runner } from './runner.js';
 
 /** How many of the fleet's history lines `describe` shows (all of them are in `history`). */
 const EVENTS = 15;
+/**
+ * How many lines that name one release or instance `describe` reads, the newest: a release's
+ * deploy, steps, completion, rollbacks and failures are far fewer in practice, and a page
+ * bounds what one describe reads (`ingot history FLEET --subject` shows the rest).
+ */
+const EVENTS_OF_ONE = 100;
 
 /** `ingot describe fleet NAME`, `ingot describe instance ID`, `ingot describe release FLEET[@N]` */
 export function registerDescribe(program: Command, run: Runner): void {
@@ -58,18 +64,26 @@ export function registerDescribe(program: Command, run: Runner): void {
             const found = await call(api, routes.release, {
               params: { name: f.name, release: releaseParam(f, ref.number) },
             });
-            const history = await call(api, routes.history, { query: { fleet: f.name } });
-            const d = releaseDescription(f, found, history);
+            // The lines that name it, newest first from their own index (history-page.ts):
+            // a page, however long the fleet's history, then oldest first as printed.
+            const page = await call(api, routes.history, {
+              query: { fleet: f.name, subject: found.release.digest, limit: String(EVENTS_OF_ONE) },
+            });
+            const d = releaseDescription(f, found, [...page.history].reverse());
             io.out(options.output === 'json' ? json(d) : describeRelease(d, now));
             return 0;
           }
           if (kind === 'fleet') {
             const f = fleets.find((x) => x.name === name);
             if (!f) throw new IngotError('E_FLEET_NOT_FOUND', `no fleet ${JSON.stringify(name)}`);
-            const history = await call(api, routes.history, { query: { fleet: name } });
+            // Its last EVENTS lines: one page of them, never the whole history.
+            const page = await call(api, routes.history, {
+              query: { fleet: name, limit: String(EVENTS) },
+            });
+            const history = [...page.history].reverse();
             io.out(
               options.output === 'json'
-                ? json({ fleet: f, events: history.slice(-EVENTS) })
+                ? json({ fleet: f, events: history })
                 : describeFleet(f, history, now),
             );
             return 0;
@@ -78,8 +92,11 @@ export function registerDescribe(program: Command, run: Runner): void {
           const i = f?.instances.find((x) => x.id === name);
           if (!f || !i)
             throw new IngotError('E_INSTANCE_NOT_FOUND', `no instance ${JSON.stringify(name)}`);
-          const history = await call(api, routes.history, { query: { fleet: f.name } });
-          const events = history.filter((h) => h.detail.includes(name));
+          // The lines that name it (taint, break-glass, replacement), from their own index.
+          const page = await call(api, routes.history, {
+            query: { fleet: f.name, subject: name, limit: String(EVENTS_OF_ONE) },
+          });
+          const events = [...page.history].reverse();
           io.out(
             options.output === 'json'
               ? json({ instance: i, fleet: f.name, events })

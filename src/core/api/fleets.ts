@@ -5,6 +5,7 @@ import {
   type HistoryEntry,
   type NumberedRelease,
 } from '../fleet/record.js';
+import { MAX_HISTORY_PAGE } from '../fleet/history-page.js';
 import { MAX_RELEASE_PAGE } from '../fleet/release-page.js';
 import { isDigest, type Digest } from '../../domain/digest.js';
 import type { FleetSpec } from '../fleet/spec.js';
@@ -140,6 +141,53 @@ export const historyEntry: z.ZodType<HistoryAnswer> = z.looseObject({
   actor: z.string(),
   reason: z.string().exactOptional(),
 });
+
+/** A history line's seq as a query names it: 1, 2, … (no sign, no leading zero, a safe integer). */
+const SEQ = /^[1-9]\d{0,14}$/;
+
+/**
+ * A subject as `?subject=` names it: a digest, or an instance id (lowercase letters, digits,
+ * "-", as instance ids are made). Bounded, so a request cannot make the store compare a
+ * megabyte against every key of the index.
+ */
+const SUBJECT = /^(?:sha256:[0-9a-f]{64}|[a-z0-9][a-z0-9-]{0,127})$/;
+
+/**
+ * GET /v1/history?fleet=NAME&subject=S&limit=N&before=SEQ. Each is one value: a repeated
+ * parameter arrives as a list and is refused, as is a number that is not the digits of one in
+ * range. `subject` needs `fleet`: its index is the fleet's (a digest or an instance id names
+ * something of one fleet).
+ */
+export const historyQuery = z
+  .object({
+    fleet: z.string({ error: 'one name' }).exactOptional(),
+    subject: z
+      .string({ error: 'one digest or instance id' })
+      .regex(SUBJECT, 'a digest (sha256:…) or an instance id')
+      .exactOptional(),
+    limit: z
+      .string({ error: `one number, 1 to ${MAX_HISTORY_PAGE}` })
+      .regex(SEQ, `a number of lines, 1 to ${MAX_HISTORY_PAGE}`)
+      .transform(Number)
+      .pipe(z.number().max(MAX_HISTORY_PAGE, `at most ${MAX_HISTORY_PAGE} lines a page`))
+      .exactOptional(),
+    before: z
+      .string({ error: 'one seq' })
+      .regex(SEQ, "a line's seq (1, 2, …): the answer's `next`")
+      .transform(Number)
+      .exactOptional(),
+  })
+  .refine((q) => q.subject === undefined || q.fleet !== undefined, {
+    message: "name the fleet too (`fleet=NAME`): a subject is looked up in its fleet's lines",
+    path: ['subject'],
+  });
+
+/** One page of history, newest first; `next`: ask `before` it for the page after (null: none). */
+export const historyPageAnswer = z.looseObject({
+  history: z.array(historyEntry),
+  next: z.number().int().min(1).nullable(),
+});
+export type HistoryPageAnswer = z.output<typeof historyPageAnswer>;
 
 /**
  * One release of a fleet: numbered from 1 in the order the fleet's releases were made, as

@@ -4,7 +4,8 @@ import {
   fleetPlan,
   fleetRecord,
   fleetView,
-  historyEntry,
+  historyPageAnswer,
+  historyQuery,
   promoteRequest,
   releaseAtAnswer,
   releasePageAnswer,
@@ -105,11 +106,17 @@ export const routes = {
     path: '/v1/fleets/:name/releases/:release',
     response: releaseAtAnswer,
   },
+  /**
+   * The fleets' history (or `fleet`'s), newest first: one page of at most `limit` lines
+   * (default 50, at most 500), each with a seq below `before`; the answer's `next` is the
+   * `before` of the page after (null: none). `subject` (with `fleet`): only the lines that name
+   * that digest (a release, an artifact) or instance id.
+   */
   history: {
     method: 'GET',
     path: '/v1/history',
-    query: fleetQuery,
-    response: z.array(historyEntry),
+    query: historyQuery,
+    response: historyPageAnswer,
   },
   /** Instances with their integrity evidence. */
   drift: {

@@ -34,18 +34,25 @@ export interface Page<T> {
  * How many rows to read for a page: one past it, which says whether another page follows
  * without counting the fleet's releases. Pure.
  */
-export const rowsFor = (query: ReleasePageQuery): number => query.limit + 1;
+export const rowsFor = (query: { readonly limit: number }): number => query.limit + 1;
 
 /**
  * The page made of the rows read for it (newest first, at most `rowsFor(query)` of them): the
- * first `limit`, and, when a row is left over, the number the next page is asked `before`.
- * Pure.
+ * first `limit`, and, when a row is left over, the key the next page is asked `before` (the
+ * last item's: a release's number, a history line's seq). Pure.
  */
-export function pageOf<T extends { readonly number: number }>(
+export function pageBy<T>(
   rows: readonly T[],
-  query: ReleasePageQuery,
+  query: { readonly limit: number },
+  key: (item: T) => number,
 ): Page<T> {
   const items = rows.slice(0, query.limit);
   const last = items.at(-1);
-  return { items, next: rows.length > query.limit && last !== undefined ? last.number : null };
+  return { items, next: rows.length > query.limit && last !== undefined ? key(last) : null };
 }
+
+/** A page of releases, whose cursor is the release number. Pure. */
+export const pageOf = <T extends { readonly number: number }>(
+  rows: readonly T[],
+  query: ReleasePageQuery,
+): Page<T> => pageBy(rows, query, (r) => r.number);

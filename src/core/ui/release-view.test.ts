@@ -56,6 +56,19 @@ describe('releasesView', () => {
     expect(v.changes.map((c) => c.number)).toEqual([null, 2, null]);
   });
 
+  it("read from the newest page, does not call the page's first change the fleet's first release", () => {
+    // Lines 3 and 4 only: the fleet ran something before line 3, which the page does not say.
+    const page = history.slice(2);
+    const v = releasesView('web', page, releases, true);
+    expect(v.changes.map((c) => [c.kind, c.from, c.to, c.diff === null])).toEqual([
+      ['rollback', NEW, OLD, false],
+      ['deploy', null, NEW, true],
+    ]);
+    expect(wantedReleases(page, true).sort()).toEqual([NEW, OLD].sort());
+    // The whole history: the first deploy is the first release.
+    expect(releasesView('web', history, releases).changes.at(-1)?.diff?.created).toBe(true);
+  });
+
   it('ignores lines that only look like release changes', () => {
     const v = releasesView(
       'web',

@@ -46,15 +46,21 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /** `sha256:X → sha256:Y: why` (transitions.ts rolledBack's line): the two releases. */
 const MOVED = /^(sha256:[0-9a-f]{64}) → (sha256:[0-9a-f]{64})\b/;
 
-/** Where each release change took the fleet, oldest first, parsed from its history. Pure. */
+/**
+ * Where each release change took the fleet, oldest first, parsed from its history. `older`:
+ * the history read is the newest page and lines before it exist, so where the fleet stood
+ * before the page's first change is unknown (`from` undefined), not "nowhere" (a first
+ * release). Pure.
+ */
 export function releaseChanges(
   history: readonly HistoryEntry[],
-): { entry: HistoryEntry; from: Digest | null; to: Digest }[] {
-  const out: { entry: HistoryEntry; from: Digest | null; to: Digest }[] = [];
-  let at: Digest | null = null;
+  older = false,
+): { entry: HistoryEntry; from: Digest | null | undefined; to: Digest }[] {
+  const out: { entry: HistoryEntry; from: Digest | null | undefined; to: Digest }[] = [];
+  let at: Digest | null | undefined = older ? undefined : null;
   for (const e of [...history].sort((a, b) => a.seq - b.seq)) {
     let to: Digest | null = null;
-    let from: Digest | null = at;
+    let from: Digest | null | undefined = at;
     if (e.kind === 'deploy' && isDigest(e.detail)) to = e.detail;
     else {
       const m = MOVED.exec(e.detail);
@@ -68,31 +74,34 @@ export function releaseChanges(
 }
 
 /** The digests whose records `releasesView` wants (the last MAX_CHANGES changes'). Pure. */
-export function wantedReleases(history: readonly HistoryEntry[]): Digest[] {
+export function wantedReleases(history: readonly HistoryEntry[], older = false): Digest[] {
   const wanted = new Set<Digest>();
-  for (const c of releaseChanges(history).slice(-MAX_CHANGES)) {
+  for (const c of releaseChanges(history, older).slice(-MAX_CHANGES)) {
     wanted.add(c.to);
-    if (c.from !== null) wanted.add(c.from);
+    if (c.from !== null && c.from !== undefined) wanted.add(c.from);
   }
   return [...wanted];
 }
 
 /**
  * A fleet's releases view: each change with its diff against the release before (reusing the
- * plan's releaseDiff: env names only, never values, whoever looks), and the history. Pure.
+ * plan's releaseDiff: env names only, never values, whoever looks), and the history: its
+ * newest lines (at most MAX_HISTORY, one page read), `older` when more came before them. Pure.
  */
 export function releasesView(
   fleet: string,
   history: readonly HistoryEntry[],
   releases: ReadonlyMap<string, NumberedRelease>,
+  older = false,
 ): UiReleases {
-  const changes = releaseChanges(history)
+  const changes = releaseChanges(history, older)
     .slice(-MAX_CHANGES)
     .map(({ entry, from, to }): UiReleaseChange => {
       const next = releases.get(to);
-      const before = from === null ? undefined : releases.get(from);
+      const before = from === null || from === undefined ? undefined : releases.get(from);
+      // `from` unknown (before the lines read): no diff rather than a false "first release".
       const diff =
-        next === undefined || (from !== null && before === undefined)
+        next === undefined || from === undefined || (from !== null && before === undefined)
           ? null
           : releaseDiff(
               before === undefined
@@ -106,7 +115,7 @@ export function releasesView(
         kind: entry.kind,
         actor: entry.actor,
         ...(entry.reason !== undefined && { reason: entry.reason }),
-        from,
+        from: from ?? null,
         to,
         number: next?.number ?? null,
         diff,

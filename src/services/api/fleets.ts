@@ -7,6 +7,8 @@ import {
 } from '../../core/api/fleets.js';
 import { timeOnWire } from '../../core/api/wire-time.js';
 import type { ApiHandlers } from '../../core/api/routes.js';
+import { DEFAULT_HISTORY_PAGE, type HistoryPageQuery } from '../../core/fleet/history-page.js';
+import { pageBy, rowsFor } from '../../core/fleet/release-page.js';
 import { shapeOf } from '../../core/controller/shape.js';
 import { rolloutWait } from '../../core/controller/waiting.js';
 import type { LedgerEntryDraft } from '../../core/ledger/index.js';
@@ -139,6 +141,16 @@ export function fleetApi(
       });
     },
     ...releaseApi(deps),
-    history: async ({ query }) => (await deps.fleets.history(query.fleet)).map(historyOnWire),
+    // A page and one more row, whatever the history's length (history-page.ts).
+    async history({ query }) {
+      const page: HistoryPageQuery = {
+        ...query,
+        limit: query.limit ?? DEFAULT_HISTORY_PAGE,
+        before: query.before ?? null,
+      };
+      const rows = await deps.fleets.history({ ...page, limit: rowsFor(page) });
+      const { items, next } = pageBy(rows, page, (e) => e.seq);
+      return { history: items.map(historyOnWire), next };
+    },
   };
 }

@@ -71,7 +71,10 @@ describe('the controller', () => {
     const host = new ScriptedHost();
     host.observed = [0, 1, 2].map((n) => instance(NEW, n, T0, { state: 'failed' }));
     await controller(host, () => T0 + 1000).reconcile();
-    const kinds = async () => (await state.fleets.history('web')).map((h) => h.kind);
+    const kinds = async () =>
+      (await state.fleets.history({ fleet: 'web', limit: 500, before: null }))
+        .reverse()
+        .map((h) => h.kind);
     expect(await kinds()).toContain('meltdown');
 
     // The dead instances were cleaned up; the controller restarts with nothing in memory.
@@ -100,7 +103,7 @@ describe('the controller', () => {
         },
         release: (d) => fleets.release(d),
         releases: (f, page) => fleets.releases(f, page),
-        history: (f) => fleets.history(f),
+        history: (page) => fleets.history(page),
         fleet: (n) => fleets.fleet(n),
         writeFleet: (...a) => fleets.writeFleet(...a),
         note: (n) => fleets.note(n),
@@ -116,7 +119,11 @@ describe('the controller', () => {
     const f = await fleets.fleet('web');
     expect(f?.rollout).toBe('progressing');
     expect(f?.spec.replicas).toBe(5);
-    expect((await fleets.history('web')).map((h) => h.kind)).toEqual(['deploy', 'deploy']);
+    expect(
+      (await fleets.history({ fleet: 'web', limit: 500, before: null }))
+        .reverse()
+        .map((h) => h.kind),
+    ).toEqual(['deploy', 'deploy']);
   });
 
   it('drains an instance that took requests before it stops, and tells the edge', async () => {
@@ -247,7 +254,9 @@ describe('the history of a canary through the edge', () => {
     await c.reconcile(); // pausing
     now += 31_000;
     await c.reconcile(); // the pause is over
-    const lines = (await state.fleets.history('web')).map((h) => h.detail);
+    const lines = (await state.fleets.history({ fleet: 'web', limit: 500, before: null }))
+      .reverse()
+      .map((h) => h.detail);
     expect(lines.some((l) => /the new release answered 25\.0% of 400 requests/.test(l))).toBe(true);
   });
 });

@@ -96,11 +96,12 @@ describe('changing a fleet by hand', () => {
       expect(await ledger(kind), kind).toEqual([
         expect.objectContaining({ actor: 'admin', fleet: 'web' }),
       ]);
-    expect((await state.fleets.history('web')).map((h) => h.kind).slice(-3)).toEqual([
-      'pause',
-      'resume',
-      'abort',
-    ]);
+    expect(
+      (await state.fleets.history({ fleet: 'web', limit: 500, before: null }))
+        .reverse()
+        .map((h) => h.kind)
+        .slice(-3),
+    ).toEqual(['pause', 'resume', 'abort']);
   });
 
   it('a write decided on a stale version is refused, and nothing of it is kept', async () => {
@@ -108,7 +109,11 @@ describe('changing a fleet by hand', () => {
     const change = judged(fleet, 'complete', null, T0 + 20)!;
     expect(await state.fleets.writeFleet(change.next, fleet.version, change.note)).not.toBeNull();
     expect(await state.fleets.writeFleet(change.next, fleet.version, change.note)).toBeNull();
-    expect((await state.fleets.history('web')).filter((h) => h.kind === 'complete')).toHaveLength(
+    expect(
+      (await state.fleets.history({ fleet: 'web', limit: 500, before: null }))
+        .reverse()
+        .filter((h) => h.kind === 'complete'),
+    ).toHaveLength(
       2, // OLD's completion, and this one once
     );
   });

@@ -42,7 +42,7 @@ export class LedgerTap {
       fleet: (name) => store.fleet(name),
       release: (digest) => store.release(digest),
       releases: (fleet, page) => store.releases(fleet, page),
-      history: (fleet) => store.history(fleet),
+      history: (page) => store.history(page),
       memories: () => store.memories(),
       writeFleet: async (next, expected, note, release) => {
         const written = await store.writeFleet(next, expected, note, release);

@@ -84,15 +84,18 @@ export function serveDashboard(
           caller: () => caller,
         }),
       // The API answers with RFC 3339 times; the page's views count in milliseconds.
-      history: async (fleet) =>
-        (
-          await handlers.history({
-            params: {},
-            query: { fleet },
-            body: undefined,
-            caller: streamCaller,
-          })
-        ).map((e) => ({ ...e, time: Date.parse(e.time) })),
+      history: async (fleet, limit) => {
+        const page = await handlers.history({
+          params: {},
+          query: { fleet, limit },
+          body: undefined,
+          caller: streamCaller,
+        });
+        return {
+          lines: page.history.map((e) => ({ ...e, time: Date.parse(e.time) })),
+          older: page.next !== null,
+        };
+      },
       release: (digest) => options.records?.release(digest) ?? Promise.resolve(null),
       ledger: (query) => options.records?.entries(query) ?? Promise.resolve([]),
       instances: async (fleet) =>

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetView } from '../../../core/api/fleets.js';
 import type { ApiHandlers } from '../../../core/api/routes.js';
 import { parseFleet } from '../../../core/fleet/spec.js';
+import { MAX_HISTORY } from '../../../core/ui/release-view.js';
 import type { Digest } from '../../../domain/digest.js';
 import { buildApi } from '../api.js';
 
@@ -58,6 +59,7 @@ const action =
     );
     return Promise.resolve(view);
   };
+const historyAsked: unknown[] = [];
 const handlers = {
   fleets: () => Promise.resolve([view]),
   promote: action('promote'),
@@ -65,11 +67,31 @@ const handlers = {
   resume: action('resume'),
   abort: action('abort'),
   rollback: action('rollback'),
-  history: () =>
-    Promise.resolve([
-      { seq: 1, time: 0, fleet: 'web', kind: 'deploy', detail: R1, actor: 'admin' },
-      { seq: 2, time: 1, fleet: 'web', kind: 'deploy', detail: R2, actor: 'admin' },
-    ]),
+  // One page, newest first, as the API answers: the view asks for its size and no more.
+  history: ({ query }: { query: unknown }) => {
+    historyAsked.push(query);
+    return Promise.resolve({
+      history: [
+        {
+          seq: 2,
+          time: '1970-01-01T00:00:00.001Z',
+          fleet: 'web',
+          kind: 'deploy',
+          detail: R2,
+          actor: 'admin',
+        },
+        {
+          seq: 1,
+          time: '1970-01-01T00:00:00.000Z',
+          fleet: 'web',
+          kind: 'deploy',
+          detail: R1,
+          actor: 'admin',
+        },
+      ],
+      next: null,
+    });
+  },
   logs: ({ params }: { params: { id: string } }) =>
     Promise.resolve({ id: params.id, text: 'one\n<b>two</b>\n', start: 0, size: 14 }),
 };
@@ -222,6 +244,7 @@ describe('the fleet-operations routes', () => {
         { to: R1, number: 1 },
       ],
     });
+    expect(historyAsked).toEqual([{ fleet: 'web', limit: MAX_HISTORY }]);
   });
 
   it('answer the drift with its replacement, and an admin the tail of an instance log', async () => {

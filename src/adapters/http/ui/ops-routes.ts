@@ -8,7 +8,7 @@ import type { LedgerEntry } from '../../../core/ledger/entry.js';
 import { DRIFT_KINDS, driftCases } from '../../../core/ui/drift-view.js';
 import { FLEET_ACTIONS, type FleetAction } from '../../../core/ui/fleet-actions.js';
 import { logTail } from '../../../core/ui/log-tail.js';
-import { releasesView, wantedReleases } from '../../../core/ui/release-view.js';
+import { MAX_HISTORY, releasesView, wantedReleases } from '../../../core/ui/release-view.js';
 import type { UiRole, UiSession } from '../../../core/ui/sessions.js';
 import type { Digest } from '../../../domain/digest.js';
 import { IngotError } from '../../../domain/errors.js';
@@ -23,7 +23,14 @@ export interface OpsDeps {
     caller: Caller,
     reason: string | undefined,
   ) => Promise<unknown>;
-  readonly history: (fleet: string) => Promise<HistoryEntry[]>;
+  /**
+   * The fleet's newest `limit` history lines (one page, newest first), and whether older
+   * ones exist: the view never reads the whole history.
+   */
+  readonly history: (
+    fleet: string,
+    limit: number,
+  ) => Promise<{ readonly lines: HistoryEntry[]; readonly older: boolean }>;
   /** A release's record, as deployed; null: unknown (or none of this store). */
   readonly release: (digest: Digest) => Promise<NumberedRelease | null>;
   /** The ledger's entries (services read them in seq order), filtered by the store. */
@@ -93,15 +100,15 @@ export function serveOps(ui: FastifyInstance, auth: OpsAuth, deps: OpsDeps): voi
   ui.get('/api/fleets/:name/releases', async (req) => {
     auth.signed(req);
     const name = nameOf(req);
-    const history = await deps.history(name);
+    const { lines, older } = await deps.history(name, MAX_HISTORY);
     const releases = new Map<string, NumberedRelease>();
-    for (const digest of wantedReleases(history)) {
+    for (const digest of wantedReleases(lines, older)) {
       const r = await deps.release(digest);
       // Only the fleet's own: a digest in its history names nothing of another fleet.
       if (r !== null && r.fleet === name) releases.set(digest, r);
     }
     // Env values never leave: the diff names env keys only, for every role.
-    return releasesView(name, history, releases);
+    return releasesView(name, lines, releases, older);
   });
 
   ui.get('/api/fleets/:name/drift', async (req) => {
