@@ -1,20 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../src/adapters/http/api.js';
-import { PostgresState } from '../src/adapters/postgres/state.js';
+import { errorCode, onBothEngines, serveApi, type ServedApi } from './helpers/state-api.js';
 import { note } from '../src/adapters/sql/fleet-store.case.js';
 import type { SqlState } from '../src/adapters/sql/state.js';
-import { SqliteState } from '../src/adapters/sqlite/state.js';
-import { routes, type ApiHandlers } from '../src/core/api/routes.js';
+import { routes } from '../src/core/api/routes.js';
 import { T0 } from '../src/core/controller/fixtures.case.js';
 import { DEFAULT_HISTORY_PAGE } from '../src/core/fleet/history-page.js';
 import type { Digest } from '../src/domain/digest.js';
 import { fleetApi, type FleetApiDeps } from '../src/services/api/fleets.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 
 /*
  * GET /v1/history (a page, newest first, of every fleet or one, or of the lines that name a
@@ -27,15 +19,11 @@ const TOKEN = 'h'.repeat(64);
 const LINES = 160;
 const release = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}` as Digest;
 
-interface Served {
-  readonly get: (path: string, token?: string) => Promise<{ status: number; body: unknown }>;
-}
-
 /**
  * The state on an engine with LINES lines: web's name release (i mod 7) and instance web-(i mod
  * 3); api's name release 9999. The seqs are the database's.
  */
-async function serve(state: SqlState): Promise<Served & { close(): Promise<void> }> {
+async function serve(state: SqlState): Promise<ServedApi> {
   for (let i = 0; i < LINES; i++) {
     const api = i % 4 === 3;
     await state.fleets.note(
@@ -50,34 +38,17 @@ async function serve(state: SqlState): Promise<Served & { close(): Promise<void>
   }
   // Only the history's route is called: the other handlers' dependencies are never reached.
   const { history } = fleetApi({ fleets: state.fleets } as unknown as FleetApiDeps);
-  const app = buildApi(
-    TOKEN,
-    { history } as ApiHandlers,
-    () => Promise.resolve({ contentType: 'text/plain', body: '' }),
-    pino({ level: 'silent' }),
-  );
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  return {
-    get: async (path, token = TOKEN) => {
-      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
-      return { status: res.status, body: await res.json() };
-    },
-    close: async () => {
-      await app.close();
-      await state.close();
-    },
-  };
+  return serveApi(state, { history }, TOKEN);
 }
 
 /** An answer as the CLI reads it: through the route's own schema. */
 const page = (body: unknown) => routes.history.response.parse(body);
-const code = (body: unknown) => (body as { error: { code: string } }).error.code;
+const code = errorCode;
 /** Line i's text, from "line i". */
 const index = (e: { detail: string }) => Number(e.detail.slice(5));
 
 /** Every line the query asks, page by page from the newest, following `next`. */
-async function walk(api: Served, query: string, limit: number): Promise<number[]> {
+async function walk(api: ServedApi, query: string, limit: number): Promise<number[]> {
   const seen: number[] = [];
   let before: number | null = null;
   for (let pages = 0; pages < 200; pages++) {
@@ -98,7 +69,7 @@ const isApi = (i: number) => i % 4 === 3;
 
 function historyApiContract(engine: string, open: () => Promise<SqlState>): void {
   describe(`the history API on ${engine}`, () => {
-    let api: Served & { close(): Promise<void> };
+    let api: ServedApi;
     beforeAll(async () => {
       api = await serve(await open());
     }, 120_000);
@@ -169,15 +140,4 @@ function historyApiContract(engine: string, open: () => Promise<SqlState>): void
   });
 }
 
-const root = mkdtempSync(join(tmpdir(), 'ingot-history-api-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-historyApiContract('SQLite', () => SqliteState.open(join(root, 'state.db')));
-
-let postgres: TestPostgres | undefined;
-beforeAll(async () => {
-  postgres = await startPostgres();
-}, 120_000);
-afterAll(() => postgres?.stop());
-historyApiContract('PostgreSQL 15', async () =>
-  PostgresState.open(await postgres!.createDatabase(), { poolSize: 4 }),
-);
+onBothEngines('history-api', historyApiContract);

@@ -1,20 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../src/adapters/http/api.js';
-import { PostgresState } from '../src/adapters/postgres/state.js';
+import { errorCode, onBothEngines, serveApi, type ServedApi } from './helpers/state-api.js';
 import type { SqlState } from '../src/adapters/sql/state.js';
-import { SqliteState } from '../src/adapters/sqlite/state.js';
-import { routes, type ApiHandlers } from '../src/core/api/routes.js';
+import { routes } from '../src/core/api/routes.js';
 import { releaseRecord, spec, T0 } from '../src/core/controller/fixtures.case.js';
 import { fleetState, note } from '../src/adapters/sql/fleet-store.case.js';
 import { DEFAULT_RELEASE_PAGE } from '../src/core/fleet/release-page.js';
 import type { Digest } from '../src/domain/digest.js';
 import { releaseApi } from '../src/services/api/releases.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 
 /*
  * GET /v1/fleets/:name/releases (a page, newest first) and GET /v1/fleets/:name/releases/:release
@@ -27,12 +19,8 @@ const TOKEN = 'r'.repeat(64);
 const MADE = 120;
 const digestOf = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}` as Digest;
 
-interface Served {
-  readonly get: (path: string, token?: string) => Promise<{ status: number; body: unknown }>;
-}
-
 /** The state on an engine with MADE releases of "web" and one of "api", served over HTTP. */
-async function serve(state: SqlState): Promise<Served & { close(): Promise<void> }> {
+async function serve(state: SqlState): Promise<ServedApi> {
   for (let i = 1; i <= MADE; i++) {
     const r = {
       ...releaseRecord(digestOf(i), spec({ replicas: 1 + (i % 5) })),
@@ -52,37 +40,18 @@ async function serve(state: SqlState): Promise<Served & { close(): Promise<void>
     note('deploy', { fleet: 'api' }),
     api,
   );
-  // Only the releases' routes are called; the others are never reached.
-  const handlers = { ...releaseApi({ fleets: state.fleets }) } as ApiHandlers;
-  const app = buildApi(
-    TOKEN,
-    handlers,
-    () => Promise.resolve({ contentType: 'text/plain', body: '' }),
-    pino({ level: 'silent' }),
-  );
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  return {
-    get: async (path, token = TOKEN) => {
-      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
-      return { status: res.status, body: await res.json() };
-    },
-    close: async () => {
-      await app.close();
-      await state.close();
-    },
-  };
+  return serveApi(state, releaseApi({ fleets: state.fleets }), TOKEN);
 }
 
 /** An answer as the CLI reads it: through the route's own schema. */
 const page = (body: unknown) => routes.releases.response.parse(body);
 const one = (body: unknown) => routes.release.response.parse(body);
-const code = (body: unknown) => (body as { error: { code: string } }).error.code;
+const code = errorCode;
 const message = (body: unknown) => (body as { error: { message: string } }).error.message;
 
 function releasesApiContract(engine: string, open: () => Promise<SqlState>): void {
   describe(`the releases API on ${engine}`, () => {
-    let api: Served & { close(): Promise<void> };
+    let api: ServedApi;
     beforeAll(async () => {
       api = await serve(await open());
     }, 120_000);
@@ -183,15 +152,4 @@ function releasesApiContract(engine: string, open: () => Promise<SqlState>): voi
   });
 }
 
-const root = mkdtempSync(join(tmpdir(), 'ingot-releases-api-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-releasesApiContract('SQLite', () => SqliteState.open(join(root, 'state.db')));
-
-let postgres: TestPostgres | undefined;
-beforeAll(async () => {
-  postgres = await startPostgres();
-}, 120_000);
-afterAll(() => postgres?.stop());
-releasesApiContract('PostgreSQL 15', async () =>
-  PostgresState.open(await postgres!.createDatabase(), { poolSize: 4 }),
-);
+onBothEngines('releases-api', releasesApiContract);

@@ -358,8 +358,8 @@ async function unexpected(a: Answer, method: string, what: string): Promise<Regi
 /**
  * What is about to be sent is the size its descriptor gives. Threat: a store file damaged or
  * changed under the push would send other bytes than the digest names (a longer one, its
- * first bytes as a whole body); E_REGISTRY_SIZE_MISMATCH before anything goes out. The
- * transport checks again at each attempt, and undici while it streams.
+ * first bytes as a whole body); E_REGISTRY_SIZE_MISMATCH before anything goes out. undici
+ * checks the length again while the body streams.
  */
 function checkSourceSize(blob: Descriptor, source: BlobSource): void {
   let size: number;

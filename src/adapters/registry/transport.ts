@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 // Their own files, not the package's index: see undici-parts.d.ts.
@@ -91,9 +91,8 @@ export class Transport {
     let body: Uint8Array | Readable | null = null;
     if (x.body && 'bytes' in x.body) body = x.body.bytes;
     else if (x.body) {
-      // Again at each attempt (a retry, a 307): the file must still be the size announced.
-      // undici also stops a body that would run past it, but only at a chunk's boundary.
-      if (sizeOf(x.body.path) !== x.body.size) throw storeChanged(x.url, x.body.path);
+      // The client checked the file's size before it opened the upload (pushBlob); undici
+      // checks that the stream gives exactly this many bytes.
       headers['content-length'] = String(x.body.size);
       body = createReadStream(x.body.path, { highWaterMark: UPLOAD_CHUNK });
     }
@@ -165,20 +164,12 @@ const TRANSIENT = new Set([
   'UND_ERR_SOCKET',
 ]);
 
-/** The file's size, or -1 when it cannot be read (then refused as not the size announced). */
-function sizeOf(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return -1;
-  }
-}
-
-function storeChanged(url: URL, path: string | null, cause?: unknown): RegistryError {
+/** undici's own check of a file body's length failed: the file changed size while it was sent. */
+function storeChanged(url: URL, cause: unknown): RegistryError {
   return new RegistryError(
     'E_REGISTRY_SIZE_MISMATCH',
-    `${path ?? 'a blob file'} is not the size the push announced to ${url.origin}: the store is damaged or changed under the push`,
-    { url: url.origin, ...(path !== null && { path }) },
+    `a blob file is not the size the push announced to ${url.origin}: the store is damaged or changed under the push`,
+    { url: url.origin },
     cause,
   );
 }
@@ -207,8 +198,7 @@ function connectError(err: unknown, url: URL, timeoutMs: number): RegistryError 
       { url: url.origin, reason: malformed },
       err,
     );
-  // undici's own check of a file body's length: the file changed size while it was sent.
-  if (codes.includes('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH')) return storeChanged(url, null, err);
+  if (codes.includes('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH')) return storeChanged(url, err);
   const certificate = codes.some((c) => CERTIFICATE.test(c));
   const handshake = !certificate && codes.some((c) => /^ERR_(SSL|TLS)_/.test(c));
   const transient = !certificate && !handshake && codes.some((c) => TRANSIENT.has(c));

@@ -153,6 +153,22 @@ const SEQ = /^[1-9]\d{0,14}$/;
 const SUBJECT = /^(?:sha256:[0-9a-f]{64}|[a-z0-9][a-z0-9-]{0,127})$/;
 
 /**
+ * A page's `limit=N` of `what` ("lines", "releases"): one value, the digits of a number from 1
+ * to `max` (a repeated parameter arrives as a list and is refused).
+ */
+const pageLimit = (digits: RegExp, max: number, what: string) =>
+  z
+    .string({ error: `one number, 1 to ${max}` })
+    .regex(digits, `a number of ${what}, 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().max(max, `at most ${max} ${what} a page`))
+    .exactOptional();
+
+/** A page's `before=N`: one value, the digits of the number the last answer gave as `next`. */
+const pageCursor = (digits: RegExp, one: string, hint: string) =>
+  z.string({ error: one }).regex(digits, hint).transform(Number).exactOptional();
+
+/**
  * GET /v1/history?fleet=NAME&subject=S&limit=N&before=SEQ. Each is one value: a repeated
  * parameter arrives as a list and is refused, as is a number that is not the digits of one in
  * range. `subject` needs `fleet`: its index is the fleet's (a digest or an instance id names
@@ -165,17 +181,8 @@ export const historyQuery = z
       .string({ error: 'one digest or instance id' })
       .regex(SUBJECT, 'a digest (sha256:…) or an instance id')
       .exactOptional(),
-    limit: z
-      .string({ error: `one number, 1 to ${MAX_HISTORY_PAGE}` })
-      .regex(SEQ, `a number of lines, 1 to ${MAX_HISTORY_PAGE}`)
-      .transform(Number)
-      .pipe(z.number().max(MAX_HISTORY_PAGE, `at most ${MAX_HISTORY_PAGE} lines a page`))
-      .exactOptional(),
-    before: z
-      .string({ error: 'one seq' })
-      .regex(SEQ, "a line's seq (1, 2, …): the answer's `next`")
-      .transform(Number)
-      .exactOptional(),
+    limit: pageLimit(SEQ, MAX_HISTORY_PAGE, 'lines'),
+    before: pageCursor(SEQ, 'one seq', "a line's seq (1, 2, …): the answer's `next`"),
   })
   .refine((q) => q.subject === undefined || q.fleet !== undefined, {
     message: "name the fleet too (`fleet=NAME`): a subject is looked up in its fleet's lines",
@@ -218,17 +225,12 @@ const RELEASE_NUMBER = /^[1-9]\d{0,8}$/;
  * arrives as a list and is refused, as is anything but the digits of a number in range.
  */
 export const releasesQuery = z.object({
-  limit: z
-    .string({ error: `one number, 1 to ${MAX_RELEASE_PAGE}` })
-    .regex(RELEASE_NUMBER, `a number of releases, 1 to ${MAX_RELEASE_PAGE}`)
-    .transform(Number)
-    .pipe(z.number().max(MAX_RELEASE_PAGE, `at most ${MAX_RELEASE_PAGE} releases a page`))
-    .exactOptional(),
-  before: z
-    .string({ error: 'one release number' })
-    .regex(RELEASE_NUMBER, "a release number (1, 2, …): the answer's `next`")
-    .transform(Number)
-    .exactOptional(),
+  limit: pageLimit(RELEASE_NUMBER, MAX_RELEASE_PAGE, 'releases'),
+  before: pageCursor(
+    RELEASE_NUMBER,
+    'one release number',
+    "a release number (1, 2, …): the answer's `next`",
+  ),
 });
 
 /** One page of a fleet's releases, newest first; `next`: ask `before` it for the page after. */
